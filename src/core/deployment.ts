@@ -1,0 +1,78 @@
+/**
+ * A deployment: a named model instance served by a pool of workers.
+ *
+ * This is the validated data the CLI (`byzerllm deploy`), the client (`ByzerLLM.deploy`) and the
+ * admin API all produce, the head persists, and engines are built from. Field names are camelCase
+ * here; the CLI keeps the seeds' snake_case flags and maps them.
+ */
+import { z } from 'zod';
+import type { EngineInstance } from './models.js';
+
+export const LOAD_BALANCE_STRATEGIES = ['lru', 'round_robin'] as const;
+export type LoadBalanceStrategy = (typeof LOAD_BALANCE_STRATEGIES)[number];
+
+/** Request kinds that can be pinned to one worker index (the seeds' `setup_pin_model_worker_mapping`). */
+export const PINNABLE_KINDS = ['embedding', 'tokenizer', 'apply_chat_template', 'meta'] as const;
+export type PinnableKind = (typeof PINNABLE_KINDS)[number];
+
+/** Deployment names become file keys, URL segments and NATS subject tokens: keep them plain. */
+export const DEPLOYMENT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+export const deploymentSpecSchema = z.object({
+  /** The instance name users reach the model by (`--model`). */
+  name: z
+    .string()
+    .regex(
+      DEPLOYMENT_NAME_PATTERN,
+      'a deployment name is 1-128 letters, digits, "_", "." or "-", starting with a letter or digit',
+    ),
+  /** `saas/<provider>` or `custom/<module>` (`--pretrained_model_type`). */
+  pretrainedModelType: z.string().min(1),
+  /** `llama_cpp`, `vllm`, `transformers` for local models; empty for SaaS (`--infer_backend`). */
+  inferBackend: z.string().default(''),
+  /** Local model file or folder (`--model_path`). */
+  modelPath: z.string().default(''),
+  numWorkers: z.number().int().min(1).max(1024).default(1),
+  /** Concurrent requests one worker serves (`--worker_concurrency`). */
+  workerConcurrency: z.number().int().min(1).max(100_000).default(1),
+  cpusPerWorker: z.number().min(0).default(0.01),
+  gpusPerWorker: z.number().min(0).default(0),
+  /** Engine and provider parameters, all strings as on the command line (`saas.api_key=…`). */
+  inferParams: z.record(z.string(), z.string()).default({}),
+  loadBalance: z.enum(LOAD_BALANCE_STRATEGIES).default('lru'),
+  /** Request kinds sent to one fixed worker index. */
+  pinning: z.partialRecord(z.enum(PINNABLE_KINDS), z.number().int().min(0)).default({}),
+  /** How long a request waits for a free worker slot before failing. Seconds. Defaults to 10. */
+  queueTimeoutSeconds: z.number().min(0).max(3600).default(10),
+});
+
+/** A validated deployment spec, every default filled in. */
+export type DeploymentSpec = z.infer<typeof deploymentSpecSchema>;
+/** What callers may pass: defaults may be left out. */
+export type DeploymentSpecInput = z.input<typeof deploymentSpecSchema>;
+
+/** Keys of `inferParams` whose values are secrets: stored apart, never printed. */
+export function isSecretParam(key: string): boolean {
+  return /(api_key|apikey|secret|token|password|access_key|private_key)/i.test(key);
+}
+
+/** A copy of the params with every secret value replaced by `******`. */
+export function maskSecrets(params: Record<string, string>): Record<string, string> {
+  const masked: Record<string, string> = {};
+  for (const [key, value] of Object.entries(params)) masked[key] = isSecretParam(key) ? '******' : value;
+  return masked;
+}
+
+/** What an engine factory receives to load one worker's model. */
+export interface EngineContext {
+  spec: DeploymentSpec;
+  workerIndex: number;
+  /** GPU indices assigned to this worker (empty when none). */
+  gpuIndices: number[];
+  /** Reports non-fatal issues (unknown params, ignored settings) to the head's log and the deployer. */
+  warn(message: string): void;
+  signal?: AbortSignal;
+}
+
+/** Loads a model for one worker. One factory per engine (`saas/openai`, `llama_cpp`, …). */
+export type EngineFactory = (context: EngineContext) => Promise<EngineInstance>;

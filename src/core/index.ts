@@ -1,0 +1,5 @@
+/** The model protocol and error hierarchy: the bottom layer, imported by every other layer. */
+export * from './chat-model.js';
+export * from './deployment.js';
+export * from './errors.js';
+export * from './models.js';

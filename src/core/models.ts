@@ -1,0 +1,151 @@
+/**
+ * Model protocol v1 — the non-chat model kinds and the model meta.
+ *
+ * A deployed model instance is an `EngineInstance`: one object per worker that offers whichever of
+ * these kinds its engine supports. Missing kinds are simply absent; callers get `UnsupportedError`.
+ */
+import type { CallOptions, ChatModelV1, Usage } from './chat-model.js';
+
+export interface EmbeddingRequest {
+  values: string[];
+  /** Output dimensions, for engines that can shorten embeddings (OpenAI text-embedding-3). */
+  dimensions?: number;
+  extra?: Record<string, unknown>;
+}
+
+export interface EmbeddingResult {
+  embeddings: number[][];
+  usage: Pick<Usage, 'inputTokens'>;
+}
+
+export interface EmbeddingModelV1 {
+  readonly specificationVersion: 'v1';
+  readonly provider: string;
+  readonly modelId: string;
+  doEmbed(request: EmbeddingRequest, options?: CallOptions): Promise<EmbeddingResult>;
+}
+
+export interface RerankRequest {
+  query: string;
+  documents: string[];
+  /** Return only the best N results. Defaults to all. */
+  topN?: number;
+}
+
+export interface RerankResult {
+  /** Sorted by score, best first. `index` points into `documents`. */
+  results: { index: number; score: number }[];
+}
+
+export interface RerankModelV1 {
+  readonly specificationVersion: 'v1';
+  readonly provider: string;
+  readonly modelId: string;
+  doRerank(request: RerankRequest, options?: CallOptions): Promise<RerankResult>;
+}
+
+export interface SpeechRequest {
+  input: string;
+  voice?: string;
+  /** `mp3` (default), `wav`, `opus`, `aac`, `flac`, `pcm`. */
+  responseFormat?: string;
+  speed?: number;
+  extra?: Record<string, unknown>;
+}
+
+export interface SpeechResult {
+  audio: Uint8Array;
+  mediaType: string;
+}
+
+export interface SpeechModelV1 {
+  readonly specificationVersion: 'v1';
+  readonly provider: string;
+  readonly modelId: string;
+  doSpeech(request: SpeechRequest, options?: CallOptions): Promise<SpeechResult>;
+}
+
+export interface TranscriptionRequest {
+  audio: Uint8Array;
+  mediaType: string;
+  language?: string;
+  /** Ask for word and segment timestamps where the engine can give them. */
+  timestamps?: boolean;
+  extra?: Record<string, unknown>;
+}
+
+export interface TranscriptionResult {
+  text: string;
+  language?: string;
+  durationSeconds?: number;
+  segments?: { start: number; end: number; text: string }[];
+  words?: { start: number; end: number; word: string }[];
+}
+
+export interface TranscriptionModelV1 {
+  readonly specificationVersion: 'v1';
+  readonly provider: string;
+  readonly modelId: string;
+  doTranscribe(request: TranscriptionRequest, options?: CallOptions): Promise<TranscriptionResult>;
+}
+
+export interface ImageRequest {
+  prompt: string;
+  /** `WIDTHxHEIGHT`, e.g. `1024x1024`. */
+  size?: string;
+  quality?: string;
+  n?: number;
+  extra?: Record<string, unknown>;
+}
+
+export interface ImageResult {
+  /** Base64 encoded images. */
+  images: { base64: string; mediaType: string; revisedPrompt?: string }[];
+}
+
+export interface ImageModelV1 {
+  readonly specificationVersion: 'v1';
+  readonly provider: string;
+  readonly modelId: string;
+  doGenerateImage(request: ImageRequest, options?: CallOptions): Promise<ImageResult>;
+}
+
+/**
+ * What a model instance says about itself (`getMeta`, `GET /admin/v1/deployments/:name/meta`).
+ * Keys are snake_case because they are the seeds' public names.
+ */
+export interface ModelMeta {
+  /** `saas` for remote APIs, `proprietary` for local weights. */
+  model_deploy_type: 'saas' | 'proprietary';
+  /** `saas`, `llama_cpp`, `vllm`, `transformers`, … */
+  backend: string;
+  model_name: string;
+  support_stream: boolean;
+  /** The engine applies a chat template itself (messages in, text out). */
+  support_chat_template: boolean;
+  /** The engine takes a message list (no client-side prompt flattening needed). */
+  message_format: boolean;
+  support_assistant_prefix: boolean;
+  /** The model is an embedding model (chat is not its main job). */
+  embedding_mode: boolean;
+  max_model_len?: number;
+  architectures?: string[];
+  embedding_dimension?: number;
+  /** The model kinds this instance offers. */
+  tasks: ModelTask[];
+  [key: string]: unknown;
+}
+
+export type ModelTask = 'chat' | 'embedding' | 'rerank' | 'speech' | 'transcription' | 'image';
+
+/** A model loaded by an engine for one worker. Disposed when the worker stops. */
+export interface EngineInstance {
+  readonly meta: ModelMeta;
+  readonly chat?: ChatModelV1;
+  readonly embedding?: EmbeddingModelV1;
+  readonly rerank?: RerankModelV1;
+  readonly speech?: SpeechModelV1;
+  readonly transcription?: TranscriptionModelV1;
+  readonly image?: ImageModelV1;
+  dispose(): Promise<void>;
+}
