@@ -81,7 +81,14 @@ export interface ChatRequest {
   extra?: Record<string, unknown>;
 }
 
-export type FinishReason = 'stop' | 'length' | 'tool-calls' | 'content-filter' | 'error' | 'other' | 'unknown';
+export type FinishReason =
+  | 'stop'
+  | 'length'
+  | 'tool-calls'
+  | 'content-filter'
+  | 'error'
+  | 'other'
+  | 'unknown';
 
 export interface Usage {
   inputTokens: number;

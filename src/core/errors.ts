@@ -151,7 +151,8 @@ export function upstreamErrorFromStatus(input: {
   if (input.retryAfterSeconds !== undefined) details.retryAfterSeconds = input.retryAfterSeconds;
   const message = `${provider} answered HTTP ${status}: ${input.message}`;
   if (status === 401 || status === 403) return new UpstreamError('upstream_auth', message, { details });
-  if (status === 429) return new UpstreamError('upstream_rate_limit', message, { details, isRetryable: true });
+  if (status === 429)
+    return new UpstreamError('upstream_rate_limit', message, { details, isRetryable: true });
   if (status === 404) return new UpstreamError('upstream_not_found', message, { details });
   if (status === 408) return new UpstreamError('timeout', message, { details, isRetryable: true });
   if (status >= 400 && status < 500) return new UpstreamError('upstream_bad_request', message, { details });
@@ -172,19 +173,20 @@ export class WorkerFailedError extends ByzerLLMError {
   }
 }
 
-const classByCode: Partial<Record<ErrorCode, new (message: string, options?: ByzerLLMErrorOptions) => ByzerLLMError>> =
-  {
-    invalid_argument: InvalidArgumentError,
-    not_found: NotFoundError,
-    already_exists: AlreadyExistsError,
-    unsupported: UnsupportedError,
-    insufficient_resources: InsufficientResourcesError,
-    capacity_exhausted: CapacityError,
-    aborted: AbortedError,
-    timeout: TimeoutError,
-    head_unreachable: HeadUnreachableError,
-    worker_failed: WorkerFailedError,
-  };
+const classByCode: Partial<
+  Record<ErrorCode, new (message: string, options?: ByzerLLMErrorOptions) => ByzerLLMError>
+> = {
+  invalid_argument: InvalidArgumentError,
+  not_found: NotFoundError,
+  already_exists: AlreadyExistsError,
+  unsupported: UnsupportedError,
+  insufficient_resources: InsufficientResourcesError,
+  capacity_exhausted: CapacityError,
+  aborted: AbortedError,
+  timeout: TimeoutError,
+  head_unreachable: HeadUnreachableError,
+  worker_failed: WorkerFailedError,
+};
 
 /** Rebuilds an error serialised by `ByzerLLMError.toJSON()`, keeping its class where known. */
 export function errorFromJSON(serialized: SerializedError): ByzerLLMError {
@@ -202,7 +204,8 @@ export function errorFromJSON(serialized: SerializedError): ByzerLLMError {
 /** Wraps anything thrown into a `ByzerLLMError` (unknown errors become `internal`). */
 export function toByzerLLMError(error: unknown): ByzerLLMError {
   if (error instanceof ByzerLLMError) return error;
-  if (error instanceof Error && error.name === 'AbortError') return new AbortedError(undefined, { cause: error });
+  if (error instanceof Error && error.name === 'AbortError')
+    return new AbortedError(undefined, { cause: error });
   const message = error instanceof Error ? error.message : String(error);
   return new ByzerLLMError('internal', message, { cause: error });
 }

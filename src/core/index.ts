@@ -3,3 +3,4 @@ export * from './chat-model.js';
 export * from './deployment.js';
 export * from './errors.js';
 export * from './models.js';
+export * from './version.js';

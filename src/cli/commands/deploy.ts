@@ -1,0 +1,147 @@
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import {
+  type DeploymentSpecInput,
+  InvalidArgumentError,
+  LOAD_BALANCE_STRATEGIES,
+  PINNABLE_KINDS,
+} from '../../core/index.js';
+import { INFER_BACKENDS, SAAS_MODEL_TYPES } from '../../engines/index.js';
+import {
+  inferParamsFromConfig,
+  parseInferParams,
+  printArgumentsBanner,
+  readConfigFile,
+} from '../arguments.js';
+import { chosenAddress, connect } from '../connect.js';
+import { addAddressOptions, parseNonNegativeNumber, parsePositiveInteger } from '../options.js';
+
+const CONFIG_KEYS = [
+  'model',
+  'pretrained_model_type',
+  'infer_backend',
+  'model_path',
+  'num_workers',
+  'worker_concurrency',
+  'cpus_per_worker',
+  'gpus_per_worker',
+  'infer_params',
+  'load_balance',
+  'queue_timeout',
+  'pin',
+  'address',
+  'ray_address',
+];
+
+interface DeployFlags {
+  model?: string;
+  pretrained_model_type?: string;
+  infer_backend?: string;
+  model_path?: string;
+  num_workers?: number;
+  worker_concurrency?: number;
+  cpus_per_worker?: number;
+  gpus_per_worker?: number;
+  infer_params?: string[] | Record<string, string>;
+  load_balance?: string;
+  queue_timeout?: number;
+  pin?: string[];
+  address?: string;
+  ray_address?: string;
+  file?: string;
+}
+
+export function registerDeploy(program: Command): void {
+  const command = program
+    .command('deploy')
+    .description('deploy a named model instance: a pool of workers behind a load balancer')
+    .option('--model <name>', 'the instance name clients use to reach the model (required)')
+    .option(
+      '--pretrained_model_type <type>',
+      `saas/<provider> or custom/<module>; e.g. ${SAAS_MODEL_TYPES[0]}`,
+    )
+    .option('--infer_backend <backend>', `local engine: ${INFER_BACKENDS.join(' | ')} (not for saas/*)`)
+    .option('--model_path <path>', 'local model file or folder (GGUF file for llama_cpp)')
+    .option('--num_workers <n>', 'number of workers (default 1)', parsePositiveInteger)
+    .option('--worker_concurrency <n>', 'concurrent requests per worker (default 1)', parsePositiveInteger)
+    .option('--cpus_per_worker <n>', 'CPUs reserved per worker (default 0.01)', parseNonNegativeNumber)
+    .option(
+      '--gpus_per_worker <n>',
+      'GPUs per worker, fractions share a GPU (default 0)',
+      parseNonNegativeNumber,
+    )
+    .option(
+      '--infer_params <key=value...>',
+      'engine parameters, e.g. saas.api_key=… saas.model=… saas.base_url=…',
+    )
+    .addOption(
+      new Option('--load_balance <strategy>', 'how requests pick a worker (default lru)').choices(
+        LOAD_BALANCE_STRATEGIES,
+      ),
+    )
+    .option(
+      '--queue_timeout <seconds>',
+      'how long a request waits for a free slot (default 10)',
+      parseNonNegativeNumber,
+    )
+    .option(
+      '--pin <kind=index...>',
+      `send a request kind to one worker; kinds: ${PINNABLE_KINDS.join(', ')}`,
+    );
+  addAddressOptions(command).action(async (flags: DeployFlags) => {
+    const merged: DeployFlags = flags.file
+      ? { ...flags, ...(await readConfigFile(flags.file, CONFIG_KEYS)) }
+      : flags;
+    const inferParams =
+      Array.isArray(merged.infer_params) || typeof merged.infer_params === 'string'
+        ? parseInferParams(merged.infer_params)
+        : inferParamsFromConfig(merged.infer_params);
+    printArgumentsBanner({ ...merged, infer_params: inferParams, address: chosenAddress(merged) });
+    if (!merged.model)
+      throw new InvalidArgumentError('missing --model: the deployment name, e.g. --model gpt_chat');
+    if (!merged.pretrained_model_type) {
+      throw new InvalidArgumentError(
+        `missing --pretrained_model_type; allowed: ${SAAS_MODEL_TYPES.join(', ')}, or custom/auto with --infer_backend`,
+      );
+    }
+    const spec: DeploymentSpecInput = {
+      name: merged.model,
+      pretrainedModelType: merged.pretrained_model_type,
+      inferBackend: merged.infer_backend ?? '',
+      modelPath: merged.model_path ?? '',
+      inferParams,
+      pinning: parsePinning(merged.pin),
+    };
+    if (merged.num_workers !== undefined) spec.numWorkers = Number(merged.num_workers);
+    if (merged.worker_concurrency !== undefined) spec.workerConcurrency = Number(merged.worker_concurrency);
+    if (merged.cpus_per_worker !== undefined) spec.cpusPerWorker = Number(merged.cpus_per_worker);
+    if (merged.gpus_per_worker !== undefined) spec.gpusPerWorker = Number(merged.gpus_per_worker);
+    if (merged.queue_timeout !== undefined) spec.queueTimeoutSeconds = Number(merged.queue_timeout);
+    if (merged.load_balance !== undefined)
+      spec.loadBalance = merged.load_balance as DeploymentSpecInput['loadBalance'];
+    const cluster = await connect(merged);
+    try {
+      const outcome = await cluster.deploy(spec);
+      for (const warning of outcome.warnings) process.stderr.write(`warning: ${warning}\n`);
+      if (outcome.status === 'already_deployed')
+        process.stdout.write(`Model ${spec.name} already deployed\n`);
+      else process.stdout.write(`Model ${spec.name} deployed successfully\n`);
+    } finally {
+      await cluster.close();
+    }
+  });
+}
+
+function parsePinning(entries: string[] | undefined): DeploymentSpecInput['pinning'] {
+  const pinning: Record<string, number> = {};
+  for (const entry of entries ?? []) {
+    const [kind, index] = entry.split('=');
+    if (!kind || !(PINNABLE_KINDS as readonly string[]).includes(kind) || !index || !/^\d+$/.test(index)) {
+      throw new InvalidArgumentError(
+        `malformed --pin ${JSON.stringify(entry)}: expected kind=index with kind one of ${PINNABLE_KINDS.join(', ')}`,
+      );
+    }
+    pinning[kind] = Number(index);
+  }
+  return pinning;
+}

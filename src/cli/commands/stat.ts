@@ -1,0 +1,51 @@
+import type { Command } from 'commander';
+import { InvalidArgumentError } from '../../core/index.js';
+import { readConfigFile } from '../arguments.js';
+import { connect } from '../connect.js';
+import { addAddressOptions, parseNonNegativeInteger } from '../options.js';
+
+interface StatFlags {
+  model?: string;
+  interval?: number;
+  address?: string;
+  ray_address?: string;
+  file?: string;
+}
+
+export function registerStat(program: Command): void {
+  const command = program
+    .command('stat')
+    .description('print the worker-pool state of a deployment as JSON')
+    .option('--model <name>', 'the deployment (required)')
+    .option(
+      '--interval <seconds>',
+      'print again every N seconds until Ctrl+C (0 = once)',
+      parseNonNegativeInteger,
+      0,
+    );
+  addAddressOptions(command).action(async (flags: StatFlags) => {
+    const merged: StatFlags = flags.file
+      ? { ...flags, ...(await readConfigFile(flags.file, ['model', 'interval', 'address', 'ray_address'])) }
+      : flags;
+    if (!merged.model) throw new InvalidArgumentError('missing --model: the deployment to inspect');
+    const model = merged.model;
+    const cluster = await connect(merged);
+    try {
+      const print = async () =>
+        process.stdout.write(`${JSON.stringify(await cluster.stat(model), null, 4)}\n`);
+      await print();
+      const interval = Number(merged.interval ?? 0);
+      if (interval <= 0) return;
+      await new Promise<void>((resolve, reject) => {
+        const timer = setInterval(() => print().catch(reject), interval * 1000);
+        process.once('SIGINT', () => {
+          clearInterval(timer);
+          process.stdout.write('Stat printing stopped.\n');
+          resolve();
+        });
+      });
+    } finally {
+      await cluster.close();
+    }
+  });
+}

@@ -1,0 +1,39 @@
+import type { Command } from 'commander';
+import { InvalidArgumentError } from '../../core/index.js';
+import { printArgumentsBanner, readConfigFile } from '../arguments.js';
+import { chosenAddress, connect } from '../connect.js';
+import { addAddressOptions } from '../options.js';
+
+interface UndeployFlags {
+  model?: string;
+  force?: boolean;
+  address?: string;
+  ray_address?: string;
+  file?: string;
+}
+
+export function registerUndeploy(program: Command): void {
+  const command = program
+    .command('undeploy')
+    .description('stop a deployment and remove it (its workers stop; it does not come back on restart)')
+    .option('--model <name>', 'the deployment to remove (required)')
+    .option('--force', 'remove it without waiting for in-flight requests', false);
+  addAddressOptions(command).action(async (flags: UndeployFlags) => {
+    const merged: UndeployFlags = flags.file
+      ? { ...flags, ...(await readConfigFile(flags.file, ['model', 'force', 'address', 'ray_address'])) }
+      : flags;
+    printArgumentsBanner({ ...merged, address: chosenAddress(merged) });
+    if (!merged.model) throw new InvalidArgumentError('missing --model: the deployment to remove');
+    const cluster = await connect(merged);
+    try {
+      const { removed } = await cluster.undeploy(merged.model, { force: merged.force === true });
+      process.stdout.write(
+        removed
+          ? `Model ${merged.model} undeployed successfully\n`
+          : `Model ${merged.model} was not deployed\n`,
+      );
+    } finally {
+      await cluster.close();
+    }
+  });
+}

@@ -1,0 +1,88 @@
+/**
+ * The head process: the embedded control plane (`byzerllm start`, or started by `--address auto`).
+ *
+ * Restores persisted deployments, listens on 127.0.0.1 (port `$BYZERLLM_HEAD_PORT`, default any free
+ * port), writes the head file and prints one ready line (the head file as JSON) on stdout. After that
+ * it writes only to stderr (the log file): whoever started it may have closed the pipe. SIGTERM and
+ * `POST /admin/v1/shutdown` stop it cleanly; deployments stay persisted for the next start.
+ */
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import {
+  createAdminApi,
+  createInProcessTransport,
+  DeploymentStore,
+  detectNodeResources,
+  Head,
+  type HeadFile,
+  removeHeadFile,
+  resolveStateDirectory,
+  writeHeadFile,
+} from '../cluster/index.js';
+import { PACKAGE_VERSION } from '../core/index.js';
+
+function log(line: string): void {
+  process.stderr.write(`${new Date().toISOString()} [head ${process.pid}] ${line}\n`);
+}
+
+export async function runHead(): Promise<void> {
+  process.stdout.on('error', () => {}); // the starter may close our stdout after the ready line
+  const stateDirectory = resolveStateDirectory();
+  const resources = await detectNodeResources();
+  const head = new Head({
+    store: new DeploymentStore(stateDirectory),
+    transport: createInProcessTransport(),
+    resources,
+    log,
+  });
+  await head.restore();
+
+  const token = randomBytes(24).toString('hex');
+  let stopping = false;
+  const stop = async (reason: string) => {
+    if (stopping) return;
+    stopping = true;
+    log(`stopping (${reason})`);
+    server.close();
+    await head.close();
+    await removeHeadFile(stateDirectory, process.pid);
+    log('stopped');
+    process.exit(0);
+  };
+  const app = createAdminApi({
+    cluster: head,
+    token,
+    log,
+    onShutdown: () => void stop('shutdown requested'),
+  });
+  const port = Number.parseInt(process.env.BYZERLLM_HEAD_PORT ?? '0', 10) || 0;
+  const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port });
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const address = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  head.address = address;
+  const headFile: HeadFile = {
+    pid: process.pid,
+    address,
+    token,
+    version: PACKAGE_VERSION,
+    startedAt: new Date().toISOString(),
+  };
+  await writeHeadFile(stateDirectory, headFile);
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  log(
+    `listening on ${address}; state in ${stateDirectory}; ${resources.cpus} CPUs, ${resources.gpus.length} GPUs`,
+  );
+  // The ready line carries the admin token: only for the process that started us through a pipe.
+  if (process.env.BYZERLLM_HEAD_NOTIFY === '1') process.stdout.write(`${JSON.stringify(headFile)}\n`);
+  else process.stdout.write(`byzerllm head listening on ${address} (pid ${process.pid}); Ctrl+C stops it\n`);
+}
+
+runHead().catch((error: unknown) => {
+  log(`failed to start: ${(error as Error).stack ?? String(error)}`);
+  process.exit(1);
+});

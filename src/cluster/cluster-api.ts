@@ -1,0 +1,84 @@
+/**
+ * The cluster as its users see it: deploy, undeploy, inspect and call named model instances.
+ *
+ * Implemented in-process by the `Head` and remotely by `HeadClient` (admin HTTP API); a NATS client
+ * will implement it too. The client library, the OpenAI-compatible server and the CLI program against
+ * this interface only, so they work the same on one laptop and across a cluster.
+ */
+import type {
+  CallOptions,
+  ChatRequest,
+  DeploymentSpecInput,
+  LoadBalanceStrategy,
+  ModelMeta,
+  StreamPart,
+} from '../core/index.js';
+import type { NodeResources } from './resources.js';
+import type { WorkerCallKind, WorkerCallMap } from './transport/transport.js';
+import type { DeploymentStat } from './worker-pool.js';
+
+export type DeploymentState = 'starting' | 'running' | 'failed';
+
+export interface WorkerInfo {
+  index: number;
+  id: string;
+  node: string;
+  pid?: number;
+  gpuIndices: number[];
+}
+
+/** A deployment as listed: its spec with secrets masked, its state and its workers. */
+export interface DeploymentInfo {
+  name: string;
+  pretrainedModelType: string;
+  inferBackend: string;
+  modelPath: string;
+  numWorkers: number;
+  workerConcurrency: number;
+  cpusPerWorker: number;
+  gpusPerWorker: number;
+  loadBalance: LoadBalanceStrategy;
+  /** Secret values are replaced by `******`. */
+  inferParams: Record<string, string>;
+  state: DeploymentState;
+  /** Why the deployment is `failed`. */
+  error?: string;
+  workers: WorkerInfo[];
+}
+
+export interface DeployOutcome {
+  /** `already_deployed` means a deployment of that name existed and nothing was changed. */
+  status: 'deployed' | 'already_deployed';
+  deployment: DeploymentInfo;
+  warnings: string[];
+}
+
+export interface ClusterStatus {
+  version: string;
+  head: { pid: number; address: string; stateDirectory: string; startedAt: string };
+  nodes: { id: string; resources: NodeResources; cpusUsed: number; gpuLoad: number[] }[];
+  deployments: DeploymentInfo[];
+}
+
+export interface ClusterCallOptions extends CallOptions {}
+
+export interface ClusterApi {
+  deploy(spec: DeploymentSpecInput): Promise<DeployOutcome>;
+  /** Removes a deployment and stops its workers. `removed: false` when none had that name. */
+  undeploy(name: string, options?: { force?: boolean }): Promise<{ removed: boolean }>;
+  list(): Promise<DeploymentInfo[]>;
+  stat(name: string): Promise<DeploymentStat>;
+  meta(name: string): Promise<ModelMeta>;
+  call<Kind extends WorkerCallKind>(
+    name: string,
+    kind: Kind,
+    request: WorkerCallMap[Kind][0],
+    options?: ClusterCallOptions,
+  ): Promise<WorkerCallMap[Kind][1]>;
+  stream(
+    name: string,
+    request: ChatRequest,
+    options?: ClusterCallOptions,
+  ): Promise<AsyncIterable<StreamPart>>;
+  status(): Promise<ClusterStatus>;
+}

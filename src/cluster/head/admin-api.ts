@@ -1,0 +1,181 @@
+/**
+ * The head's admin HTTP API, used by the CLI and remote clients (`HeadClient`).
+ *
+ * JSON in, JSON out, under `/admin/v1`, bearer-token protected (the token lives in the head file,
+ * readable only by the user who started the head). Errors travel as `{ error: SerializedError }` so
+ * the client rebuilds the same error class. Streams are NDJSON, one `StreamPart` per line, errors as
+ * `{ type: 'error', error: SerializedError }`. A client that disconnects cancels its request.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { type Context, Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { stream } from 'hono/streaming';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import {
+  type ByzerLLMError,
+  type DeploymentSpecInput,
+  type ErrorCode,
+  InvalidArgumentError,
+  PACKAGE_VERSION,
+  type StreamPart,
+  toByzerLLMError,
+} from '../../core/index.js';
+import type { ClusterApi } from '../cluster-api.js';
+import { WORKER_CALL_KINDS, type WorkerCallKind } from '../transport/transport.js';
+
+/** The one place that maps error codes to admin API statuses. */
+const STATUS_BY_CODE: Record<ErrorCode, ContentfulStatusCode> = {
+  invalid_argument: 400,
+  not_found: 404,
+  already_exists: 409,
+  unsupported: 400,
+  insufficient_resources: 409,
+  capacity_exhausted: 429,
+  aborted: 499 as ContentfulStatusCode,
+  timeout: 504,
+  upstream_auth: 502,
+  upstream_rate_limit: 429,
+  upstream_bad_request: 502,
+  upstream_not_found: 502,
+  upstream_error: 502,
+  upstream_unreachable: 502,
+  head_unreachable: 502,
+  worker_failed: 503,
+  internal: 500,
+};
+
+export interface AdminApiOptions {
+  cluster: ClusterApi;
+  /** Bearer token every request must carry. */
+  token: string;
+  /** Called by `POST /admin/v1/shutdown`. */
+  onShutdown?: () => void;
+  log?: (line: string) => void;
+}
+
+export function createAdminApi(options: AdminApiOptions): Hono {
+  const { cluster } = options;
+  const expected = Buffer.from(`Bearer ${options.token}`);
+  const app = new Hono();
+
+  app.get('/health', (context) => context.json({ ok: true, pid: process.pid, version: PACKAGE_VERSION }));
+
+  app.use('/admin/*', async (context, next) => {
+    const given = Buffer.from(context.req.header('authorization') ?? '');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      return context.json(
+        {
+          error: {
+            name: 'ByzerLLMError',
+            code: 'invalid_argument',
+            message: 'missing or wrong admin token',
+            isRetryable: false,
+          },
+        },
+        401,
+      );
+    }
+    await next();
+  });
+  app.use('/admin/*', bodyLimit({ maxSize: 64 * 1024 * 1024 }));
+
+  app.onError((error, context) => errorResponse(context, toByzerLLMError(error), options.log));
+
+  app.get('/admin/v1/status', async (context) => context.json(await cluster.status()));
+  app.get('/admin/v1/deployments', async (context) => context.json(await cluster.list()));
+  app.post('/admin/v1/deployments', async (context) =>
+    context.json(await cluster.deploy((await readJson(context)) as DeploymentSpecInput)),
+  );
+  app.delete('/admin/v1/deployments/:name', async (context) =>
+    context.json(
+      await cluster.undeploy(context.req.param('name'), { force: context.req.query('force') === 'true' }),
+    ),
+  );
+  app.get('/admin/v1/deployments/:name/stat', async (context) =>
+    context.json(await cluster.stat(context.req.param('name'))),
+  );
+  app.get('/admin/v1/deployments/:name/meta', async (context) =>
+    context.json(await cluster.meta(context.req.param('name'))),
+  );
+
+  app.post('/admin/v1/deployments/:name/call', async (context) => {
+    const body = (await readJson(context)) as { kind?: unknown; request?: unknown };
+    if (typeof body.kind !== 'string' || !WORKER_CALL_KINDS.includes(body.kind as WorkerCallKind)) {
+      throw new InvalidArgumentError(
+        `unknown call kind ${JSON.stringify(body.kind)}; allowed: ${WORKER_CALL_KINDS.join(', ')}`,
+      );
+    }
+    const result = await cluster.call(
+      context.req.param('name'),
+      body.kind as WorkerCallKind,
+      reviveBinary(body.request) as never,
+      { signal: context.req.raw.signal },
+    );
+    return context.json(encodeBinary(result) as object);
+  });
+
+  app.post('/admin/v1/deployments/:name/stream', async (context) => {
+    const body = (await readJson(context)) as { request?: unknown };
+    const abort = new AbortController();
+    const parts = await cluster.stream(context.req.param('name'), body.request as never, {
+      signal: abort.signal,
+    });
+    context.header('content-type', 'application/x-ndjson');
+    return stream(context, async (output) => {
+      output.onAbort(() => abort.abort());
+      for await (const part of parts) {
+        await output.write(`${JSON.stringify(encodePart(part))}\n`);
+        if (abort.signal.aborted) break;
+      }
+    });
+  });
+
+  app.post('/admin/v1/shutdown', (context) => {
+    setImmediate(() => options.onShutdown?.());
+    return context.json({ stopping: true });
+  });
+
+  return app;
+}
+
+async function readJson(context: Context): Promise<unknown> {
+  try {
+    return await context.req.json();
+  } catch {
+    throw new InvalidArgumentError('the request body is not valid JSON');
+  }
+}
+
+function errorResponse(context: Context, error: ByzerLLMError, log?: (line: string) => void): Response {
+  const status = STATUS_BY_CODE[error.code] ?? 500;
+  if (status >= 500 && error.code === 'internal') log?.(`internal error: ${error.stack ?? error.message}`);
+  return context.json({ error: error.toJSON() }, status);
+}
+
+function encodePart(part: StreamPart): unknown {
+  return part.type === 'error' ? { type: 'error', error: part.error.toJSON() } : part;
+}
+
+/**
+ * Binary payloads (audio bytes) travel as `{ $binary: base64 }` in JSON bodies, in both directions.
+ */
+export function encodeBinary(value: unknown): unknown {
+  if (value instanceof Uint8Array) return { $binary: Buffer.from(value).toString('base64') };
+  if (Array.isArray(value)) return value.map(encodeBinary);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, encodeBinary(inner)]));
+  }
+  return value;
+}
+
+export function reviveBinary(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(reviveBinary);
+  if (value && typeof value === 'object') {
+    const record = value as Record<string, unknown>;
+    if (typeof record.$binary === 'string' && Object.keys(record).length === 1) {
+      return new Uint8Array(Buffer.from(record.$binary, 'base64'));
+    }
+    return Object.fromEntries(Object.entries(record).map(([key, inner]) => [key, reviveBinary(inner)]));
+  }
+  return value;
+}

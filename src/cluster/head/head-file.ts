@@ -1,0 +1,115 @@
+/**
+ * The head file (`<state dir>/head.json`, mode 0600): how local commands find the running head.
+ *
+ * Written by the head once it listens, removed when it stops. It holds the admin token, so only the
+ * user who started the head can read it. A head file whose process is gone is stale and ignored.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import fsPromises from 'node:fs/promises';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { HeadUnreachableError } from '../../core/index.js';
+import { writeFileAtomic } from '../state-store.js';
+
+export interface HeadFile {
+  pid: number;
+  /** `http://127.0.0.1:PORT` */
+  address: string;
+  token: string;
+  version: string;
+  startedAt: string;
+}
+
+export function headFilePath(stateDirectory: string): string {
+  return path.join(stateDirectory, 'head.json');
+}
+
+export function headLogPath(stateDirectory: string): string {
+  return path.join(stateDirectory, 'logs', 'head.log');
+}
+
+export async function writeHeadFile(stateDirectory: string, head: HeadFile): Promise<void> {
+  await writeFileAtomic(headFilePath(stateDirectory), `${JSON.stringify(head, null, 2)}\n`, 0o600);
+}
+
+export async function removeHeadFile(stateDirectory: string, pid: number): Promise<void> {
+  const current = await readHeadFile(stateDirectory);
+  if (current?.pid === pid) await fsPromises.rm(headFilePath(stateDirectory), { force: true });
+}
+
+export async function readHeadFile(stateDirectory: string): Promise<HeadFile | undefined> {
+  try {
+    return JSON.parse(await fsPromises.readFile(headFilePath(stateDirectory), 'utf8')) as HeadFile;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The head file of a live head process, or undefined. */
+export async function findRunningHead(stateDirectory: string): Promise<HeadFile | undefined> {
+  const head = await readHeadFile(stateDirectory);
+  if (!head || !isProcessAlive(head.pid)) return undefined;
+  return head;
+}
+
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export interface SpawnHeadOptions {
+  stateDirectory: string;
+  /** The head's entry script (run with this Node binary). */
+  entry: string;
+  /** Milliseconds to wait for the head to say it is ready. Defaults to 30 s. */
+  readyTimeoutMs?: number;
+}
+
+/**
+ * Starts a head in the background, detached from this process, and resolves with its head file once
+ * it prints its ready line. Its own output goes to `<state dir>/logs/head.log`.
+ */
+export async function spawnHead(options: SpawnHeadOptions): Promise<HeadFile> {
+  const logFile = headLogPath(options.stateDirectory);
+  await fsPromises.mkdir(path.dirname(logFile), { recursive: true, mode: 0o700 });
+  const log = fs.openSync(logFile, 'a', 0o600);
+  const child = spawn(process.execPath, [options.entry], {
+    detached: true,
+    stdio: ['ignore', 'pipe', log],
+    env: { ...process.env, BYZERLLM_HOME: options.stateDirectory, BYZERLLM_HEAD_NOTIFY: '1' },
+  });
+  fs.closeSync(log);
+  const timeoutMs = options.readyTimeoutMs ?? 30_000;
+  try {
+    return await new Promise<HeadFile>((resolve, reject) => {
+      const lines = createInterface({ input: child.stdout! });
+      const timer = setTimeout(
+        () =>
+          reject(
+            new HeadUnreachableError(`the head did not start within ${timeoutMs / 1000}s; see ${logFile}`),
+          ),
+        timeoutMs,
+      );
+      lines.once('line', (line) => {
+        clearTimeout(timer);
+        try {
+          resolve(JSON.parse(line) as HeadFile);
+        } catch {
+          reject(new HeadUnreachableError(`the head printed an unexpected ready line; see ${logFile}`));
+        }
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new HeadUnreachableError(`the head exited with code ${code} while starting; see ${logFile}`));
+      });
+    });
+  } finally {
+    child.stdout?.destroy();
+    child.unref();
+  }
+}

@@ -1,0 +1,17 @@
+import type { LoadBalanceStrategy } from '../../core/index.js';
+import type { BalanceStrategy } from './balance-strategy.js';
+import { createLruStrategy } from './lru-strategy.js';
+import { createRoundRobinStrategy } from './round-robin-strategy.js';
+
+export type { BalanceStrategy, WorkerSlotView } from './balance-strategy.js';
+export { createLruStrategy } from './lru-strategy.js';
+export { createRoundRobinStrategy } from './round-robin-strategy.js';
+
+const factories: Record<LoadBalanceStrategy, () => BalanceStrategy> = {
+  lru: createLruStrategy,
+  round_robin: createRoundRobinStrategy,
+};
+
+export function createBalanceStrategy(name: LoadBalanceStrategy): BalanceStrategy {
+  return factories[name]();
+}

@@ -1,0 +1,82 @@
+/**
+ * The worker transport: how the router reaches a worker.
+ *
+ * The router never knows where a worker runs. A transport starts workers (in this process, in a child
+ * process, or on another node over NATS) and hands back `WorkerEndpoint`s that speak the model
+ * protocol. Every transport must pass the conformance suite in `test/cluster/transport-conformance.ts`:
+ * same results, same error classes, streams that end with one `finish` or one `error` part, and
+ * cancellation that reaches the engine.
+ */
+import type {
+  CallOptions,
+  ChatRequest,
+  ChatResult,
+  DeploymentSpec,
+  EmbeddingRequest,
+  EmbeddingResult,
+  ImageRequest,
+  ImageResult,
+  ModelMeta,
+  RerankRequest,
+  RerankResult,
+  SpeechRequest,
+  SpeechResult,
+  StreamPart,
+  TranscriptionRequest,
+  TranscriptionResult,
+} from '../../core/index.js';
+
+/** Every non-stream call a worker answers: kind → [request, result]. */
+export interface WorkerCallMap {
+  chat: [ChatRequest, ChatResult];
+  embed: [EmbeddingRequest, EmbeddingResult];
+  rerank: [RerankRequest, RerankResult];
+  speech: [SpeechRequest, SpeechResult];
+  transcribe: [TranscriptionRequest, TranscriptionResult];
+  image: [ImageRequest, ImageResult];
+  meta: [Record<string, never>, ModelMeta];
+}
+
+export type WorkerCallKind = keyof WorkerCallMap;
+
+export const WORKER_CALL_KINDS: readonly WorkerCallKind[] = [
+  'chat',
+  'embed',
+  'rerank',
+  'speech',
+  'transcribe',
+  'image',
+  'meta',
+];
+
+/** A started worker, reachable through some transport. */
+export interface WorkerEndpoint {
+  /** Unique within the cluster, e.g. `gpt_chat#0@head`. */
+  readonly id: string;
+  /** Where it runs: a node id (`head` for the embedded head) and, for child processes, a pid. */
+  readonly location: { node: string; pid?: number };
+  call<Kind extends WorkerCallKind>(
+    kind: Kind,
+    request: WorkerCallMap[Kind][0],
+    options?: CallOptions,
+  ): Promise<WorkerCallMap[Kind][1]>;
+  /** Resolves when the engine accepted the request; the iterable ends with `finish` or `error`. */
+  stream(request: ChatRequest, options?: CallOptions): Promise<AsyncIterable<StreamPart>>;
+  /** Stops the worker and disposes its engine. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface StartWorkerOptions {
+  spec: DeploymentSpec;
+  workerIndex: number;
+  gpuIndices: number[];
+  /** Receives non-fatal warnings from the engine (unknown params, ignored settings). */
+  warn: (message: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface WorkerTransport {
+  readonly name: string;
+  /** Loads the engine for one worker and returns its endpoint once it is ready to serve. */
+  startWorker(options: StartWorkerOptions): Promise<WorkerEndpoint>;
+}
