@@ -1,0 +1,113 @@
+#!/usr/bin/env node
+/**
+ * `easy-byzerllm`: deploy a well-known SaaS model with just a token, then chat with it.
+ * A thin front for `byzerllm`: it builds a `byzerllm` argument list and runs the same program.
+ */
+import { Command, CommanderError } from 'commander';
+import { InvalidArgumentError, PACKAGE_VERSION } from '../core/index.js';
+import { parseInferParams } from './arguments.js';
+import { EASY_MODELS, instanceNameFor } from './easy-models.js';
+import { reportError } from './exit-codes.js';
+import { main as byzerllm } from './program.js';
+
+function program(run: (argv: string[]) => Promise<number>): Command {
+  const easy = new Command('easy-byzerllm')
+    .description(
+      'deploy a well-known SaaS model with just its token; see `byzerllm deploy` for everything else',
+    )
+    .version(PACKAGE_VERSION)
+    .exitOverride();
+  easy
+    .command('deploy <model>')
+    .description(`deploy a known model; known: ${Object.keys(EASY_MODELS).join(', ')}`)
+    .requiredOption('--token <token>', 'the provider API key')
+    .option('--alias <name>', 'the deployment name (default: the model name)')
+    .option('--base_url <url>', "override the provider's base URL")
+    .option(
+      '--infer_params <params>',
+      'replace the built-in parameters ("k=v k=v"; ${MODEL_TOKEN} is the token)',
+    )
+    .option('--address <address>', 'the cluster (default auto)')
+    .option('--ray_address <address>', 'same as --address')
+    .action(async (model: string, flags: Record<string, string | undefined>) => {
+      const known = EASY_MODELS[model];
+      if (!known) {
+        throw new InvalidArgumentError(
+          `unknown model ${JSON.stringify(model)}; known: ${Object.keys(EASY_MODELS).join(', ')}; ` +
+            'for any other model use `byzerllm deploy --pretrained_model_type saas/openai --infer_params saas.base_url=… saas.model=…`',
+        );
+      }
+      const params = flags.infer_params
+        ? parseInferParams(flags.infer_params.replaceAll('${MODEL_TOKEN}', flags.token ?? ''))
+        : {
+            'saas.api_key': flags.token ?? '',
+            'saas.model': known.model,
+            ...(known.baseUrl ? { 'saas.base_url': known.baseUrl } : {}),
+          };
+      if (flags.base_url) params['saas.base_url'] = flags.base_url;
+      const argv = [
+        'deploy',
+        '--model',
+        flags.alias ?? instanceNameFor(model),
+        '--pretrained_model_type',
+        known.pretrainedModelType,
+        '--cpus_per_worker',
+        '0.001',
+        '--gpus_per_worker',
+        '0',
+        '--num_workers',
+        '1',
+        '--worker_concurrency',
+        '1000',
+        '--address',
+        flags.address ?? flags.ray_address ?? 'auto',
+        '--infer_params',
+        ...Object.entries(params).map(([key, value]) => `${key}=${value}`),
+      ];
+      process.exitCode = await run(argv);
+    });
+  easy
+    .command('chat <model> <query>')
+    .description('ask a deployed model one question')
+    .option('--address <address>', 'the cluster (default auto)')
+    .option('--ray_address <address>', 'same as --address')
+    .action(async (model: string, query: string, flags: Record<string, string | undefined>) => {
+      process.exitCode = await run([
+        'query',
+        '--model',
+        instanceNameFor(model),
+        '--query',
+        query,
+        '--template',
+        'auto',
+        '--address',
+        flags.address ?? flags.ray_address ?? 'auto',
+      ]);
+    });
+  easy
+    .command('undeploy <model>')
+    .description('remove a deployment made with easy-byzerllm deploy')
+    .option('--force', 'do not wait for in-flight requests')
+    .option('--address <address>', 'the cluster (default auto)')
+    .option('--ray_address <address>', 'same as --address')
+    .action(async (model: string, flags: Record<string, string | boolean | undefined>) => {
+      const argv = [
+        'undeploy',
+        '--model',
+        instanceNameFor(model),
+        '--address',
+        String(flags.address ?? flags.ray_address ?? 'auto'),
+      ];
+      if (flags.force) argv.push('--force');
+      process.exitCode = await run(argv);
+    });
+  for (const command of easy.commands) command.exitOverride();
+  return easy;
+}
+
+program(byzerllm)
+  .parseAsync(process.argv.slice(2), { from: 'user' })
+  .catch((error: unknown) => {
+    if (error instanceof CommanderError) process.exitCode = error.exitCode === 0 ? 0 : 2;
+    else process.exitCode = reportError(error);
+  });

@@ -1,0 +1,70 @@
+/**
+ * The built-in model table of `easy-byzerllm` (the seeds' table, kept by name, plus current models).
+ * `${MODEL_TOKEN}` in params is replaced by `--token`.
+ */
+export interface EasyModel {
+  pretrainedModelType: string;
+  /** The provider's model id (`saas.model`). */
+  model: string;
+  baseUrl?: string;
+}
+
+const SILICONFLOW = 'https://api.siliconflow.cn/v1';
+
+export const EASY_MODELS: Record<string, EasyModel> = {
+  'gpt-3.5-turbo-0125': { pretrainedModelType: 'saas/openai', model: 'gpt-3.5-turbo-0125' },
+  'text-embedding-3-small': { pretrainedModelType: 'saas/openai', model: 'text-embedding-3-small' },
+  gpt4o: { pretrainedModelType: 'saas/openai', model: 'gpt-4o' },
+  'gpt-4o': { pretrainedModelType: 'saas/openai', model: 'gpt-4o' },
+  'gpt-4o-mini': { pretrainedModelType: 'saas/openai', model: 'gpt-4o-mini' },
+  'deepseek-chat': {
+    pretrainedModelType: 'saas/openai',
+    model: 'deepseek-chat',
+    baseUrl: 'https://api.deepseek.com/v1',
+  },
+  'deepseek-coder': {
+    pretrainedModelType: 'saas/openai',
+    model: 'deepseek-coder',
+    baseUrl: 'https://api.deepseek.com/v1',
+  },
+  'deepseek-reasoner': {
+    pretrainedModelType: 'saas/openai',
+    model: 'deepseek-reasoner',
+    baseUrl: 'https://api.deepseek.com/v1',
+  },
+  'moonshot-v1-32k': {
+    pretrainedModelType: 'saas/official_openai',
+    model: 'moonshot-v1-32k',
+    baseUrl: 'https://api.moonshot.cn/v1',
+  },
+  'qwen1.5-32b-chat': { pretrainedModelType: 'saas/qianwen', model: 'qwen1.5-32b-chat' },
+  'qwen-max': { pretrainedModelType: 'saas/qianwen', model: 'qwen-max' },
+  'alibaba/Qwen1.5-110B-Chat': {
+    pretrainedModelType: 'saas/openai',
+    model: 'alibaba/Qwen1.5-110B-Chat',
+    baseUrl: SILICONFLOW,
+  },
+  'deepseek-ai/deepseek-v2-chat': {
+    pretrainedModelType: 'saas/openai',
+    model: 'deepseek-ai/deepseek-v2-chat',
+    baseUrl: SILICONFLOW,
+  },
+  'alibaba/Qwen2-72B-Instruct': {
+    pretrainedModelType: 'saas/openai',
+    model: 'alibaba/Qwen2-72B-Instruct',
+    baseUrl: SILICONFLOW,
+  },
+  'qwen-vl-chat-v1': { pretrainedModelType: 'saas/qianwen_vl', model: 'qwen-vl-chat-v1' },
+  'qwen-vl-max': { pretrainedModelType: 'saas/qianwen_vl', model: 'qwen-vl-max' },
+  'yi-vision': {
+    pretrainedModelType: 'saas/openai',
+    model: 'yi-vision',
+    baseUrl: 'https://api.lingyiwanwu.com/v1',
+  },
+  'sonnet3.5': { pretrainedModelType: 'saas/claude', model: 'claude-3-5-sonnet-20240620' },
+};
+
+/** A deployment name for a model id: characters a name cannot hold become `_`. */
+export function instanceNameFor(model: string): string {
+  return model.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^[^A-Za-z0-9]+/, '');
+}
