@@ -1,0 +1,151 @@
+/**
+ * OpenAI `chat.completion.chunk` server-sent events → protocol `StreamPart`s (one mapping, one edge).
+ *
+ * Order of parts: `response-metadata` (once, from the first chunk), then `reasoning-delta` /
+ * `text-delta` as they come, then every assembled `tool-call`, then exactly one `finish` — or one
+ * `error` instead of the rest when the upstream fails, the connection drops, or the caller aborts.
+ *
+ * Two upstream habits shape this: the finish reason and the usage arrive in different chunks (with
+ * `stream_options.include_usage` the usage chunk follows, with empty `choices`), so `finish` is
+ * emitted only at the end of the stream; and tool-call arguments arrive as fragments keyed by
+ * `index`, so calls are assembled and emitted whole.
+ */
+import { randomUUID } from 'node:crypto';
+import type { StreamPart, ToolCall, Usage, Warning } from '../../core/chat-model.js';
+import { UpstreamError, toByzerLLMError } from '../../core/errors.js';
+import type { EventSourceMessage } from '../shared/server-sent-events.js';
+import { type ErrorMappingContext, errorFromStreamPayload } from './map-error.js';
+import { mapFinishReason } from './map-finish-reason.js';
+import {
+  type ChatCompletionChunk,
+  chatCompletionChunkSchema,
+  parseWireBody,
+  toUsage,
+} from './wire-schemas.js';
+
+export interface StreamMappingInput {
+  events: AsyncIterable<EventSourceMessage>;
+  errorContext: ErrorMappingContext;
+  /** Used when the chunks carry no `id` (some local servers). */
+  fallbackRequestId: string;
+  /** Warnings found while building the request, reported on `finish`. */
+  warnings: Warning[];
+}
+
+export async function* mapChatStream(input: StreamMappingInput): AsyncGenerator<StreamPart> {
+  const { provider } = input.errorContext;
+  const toolCalls = new ToolCallAssembler();
+  let started = false;
+  let done = false;
+  let finishReason: string | null | undefined;
+  let usage: Usage = { inputTokens: 0, outputTokens: 0 };
+  try {
+    for await (const event of input.events) {
+      // Keep reading after [DONE] rather than breaking: breaking would drop a keep-alive
+      // connection whose last bytes are still in flight.
+      if (done) continue;
+      if (event.data === '[DONE]') {
+        done = true;
+        continue;
+      }
+      const chunk = parseChunk(event.data, provider);
+      if (chunk.error) {
+        yield { type: 'error', error: errorFromStreamPayload(chunk, input.errorContext) };
+        return;
+      }
+      if (!started) {
+        started = true;
+        yield metadata(chunk.id ?? input.fallbackRequestId, chunk.model);
+      }
+      if (chunk.usage) usage = toUsage(chunk.usage);
+      const choice = chunk.choices?.[0];
+      if (!choice) continue;
+      const delta = choice.delta;
+      const reasoning = delta?.reasoning_content ?? delta?.reasoning;
+      if (reasoning) yield { type: 'reasoning-delta', delta: reasoning };
+      if (delta?.content) yield { type: 'text-delta', delta: delta.content };
+      for (const toolCallDelta of delta?.tool_calls ?? []) toolCalls.add(toolCallDelta);
+      if (choice.finish_reason) finishReason = choice.finish_reason;
+    }
+  } catch (error) {
+    yield { type: 'error', error: toByzerLLMError(error) };
+    return;
+  }
+  if (!started) yield metadata(input.fallbackRequestId, undefined);
+  if (!done && !finishReason) {
+    yield {
+      type: 'error',
+      error: new UpstreamError(
+        'upstream_error',
+        `${provider} ended the stream before the answer was complete`,
+        {
+          isRetryable: true,
+          details: { provider },
+        },
+      ),
+    };
+    return;
+  }
+  for (const toolCall of toolCalls.complete()) yield { type: 'tool-call', toolCall };
+  yield {
+    type: 'finish',
+    finishReason: mapFinishReason(finishReason),
+    usage,
+    ...(input.warnings.length > 0 ? { warnings: input.warnings } : {}),
+  };
+}
+
+function metadata(requestId: string, modelId: string | null | undefined): StreamPart {
+  return modelId
+    ? { type: 'response-metadata', requestId, modelId }
+    : { type: 'response-metadata', requestId };
+}
+
+function parseChunk(data: string, provider: string): ChatCompletionChunk {
+  let json: unknown;
+  try {
+    json = JSON.parse(data);
+  } catch (error) {
+    throw new UpstreamError('upstream_error', `${provider} sent a stream event that is not JSON`, {
+      cause: error,
+      details: { provider, data: data.slice(0, 200) },
+    });
+  }
+  return parseWireBody(chatCompletionChunkSchema, json, { provider, what: 'stream chunk' });
+}
+
+type ToolCallDelta = NonNullable<
+  NonNullable<NonNullable<ChatCompletionChunk['choices']>[number]['delta']>['tool_calls']
+>[number];
+
+/** Collects tool-call fragments: keyed by `index`, else by `id`, else appended to the last call. */
+export class ToolCallAssembler {
+  private readonly calls: ToolCall[] = [];
+  private readonly byIndex = new Map<number, ToolCall>();
+
+  add(delta: ToolCallDelta): void {
+    let call =
+      delta.index != null
+        ? this.byIndex.get(delta.index)
+        : delta.id
+          ? this.calls.find((existing) => existing.id === delta.id)
+          : this.calls.at(-1);
+    if (!call) {
+      call = { id: '', name: '', arguments: '' };
+      this.calls.push(call);
+      if (delta.index != null) this.byIndex.set(delta.index, call);
+    }
+    if (delta.id) call.id = delta.id;
+    if (delta.function?.name) call.name = delta.function.name;
+    const fragment = delta.function?.arguments;
+    if (typeof fragment === 'string') call.arguments += fragment;
+    else if (fragment) call.arguments = JSON.stringify(fragment);
+  }
+
+  /** The finished calls in order of first appearance; calls without a name are dropped. */
+  complete(): ToolCall[] {
+    return this.calls
+      .filter((call) => call.name !== '')
+      .map((call) => ({ ...call, id: call.id || `call_${randomUUID()}` }));
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * `EmbeddingModelV1` over an OpenAI-compatible `POST {base_url}/embeddings`.
+ *
+ * `encoding_format: "float"` is sent explicitly: the OpenAI default is float too, but several
+ * vendors' OpenAI-compatible modes (Zhipu, DashScope) only answer floats when asked, and an upstream
+ * that answers base64 anyway is decoded. Results are ordered by `index`, not by arrival.
+ */
+import type { CallOptions } from '../../core/chat-model.js';
+import { UpstreamError } from '../../core/errors.js';
+import type { EmbeddingModelV1, EmbeddingRequest, EmbeddingResult } from '../../core/models.js';
+import type { OpenAICompatibleModelConfig } from './openai-compatible-chat-model.js';
+import { embeddingResponseSchema, parseWireBody } from './wire-schemas.js';
+
+export class OpenAICompatibleEmbeddingModel implements EmbeddingModelV1 {
+  readonly specificationVersion = 'v1' as const;
+  readonly provider: string;
+  readonly modelId: string;
+
+  constructor(private readonly config: OpenAICompatibleModelConfig) {
+    this.provider = config.provider;
+    this.modelId = config.modelId;
+  }
+
+  async doEmbed(request: EmbeddingRequest, options: CallOptions = {}): Promise<EmbeddingResult> {
+    if (request.values.length === 0) return { embeddings: [], usage: { inputTokens: 0 } };
+    const body: Record<string, unknown> = {
+      model: this.modelId,
+      input: request.values,
+      encoding_format: 'float',
+    };
+    if (request.dimensions !== undefined) body.dimensions = request.dimensions;
+    for (const [key, value] of Object.entries(request.extra ?? {}))
+      if (value !== undefined) body[key] = value;
+
+    const response = await this.config.client.postJson('/embeddings', body, options);
+    const parsed = parseWireBody(embeddingResponseSchema, response.body, {
+      provider: this.provider,
+      what: 'embedding response',
+    });
+    if (parsed.data.length !== request.values.length) {
+      throw new UpstreamError(
+        'upstream_error',
+        `${this.provider} returned ${parsed.data.length} embeddings for ${request.values.length} inputs`,
+        { details: { provider: this.provider } },
+      );
+    }
+    const ordered = parsed.data
+      .map((item, position) => ({ index: item.index ?? position, embedding: item.embedding }))
+      .sort((left, right) => left.index - right.index);
+    return {
+      embeddings: ordered.map((item) =>
+        typeof item.embedding === 'string' ? decodeBase64Floats(item.embedding) : item.embedding,
+      ),
+      usage: { inputTokens: parsed.usage?.prompt_tokens ?? 0 },
+    };
+  }
+}
+
+/** Base64 of little-endian float32 values (what OpenAI sends for `encoding_format: "base64"`). */
+function decodeBase64Floats(text: string): number[] {
+  const bytes = Buffer.from(text, 'base64');
+  const values: number[] = new Array(Math.floor(bytes.length / 4));
+  for (let position = 0; position < values.length; position++)
+    values[position] = bytes.readFloatLE(position * 4);
+  return values;
+}

@@ -1,0 +1,189 @@
+/**
+ * The engine factory for OpenAI-compatible upstreams (`saas/openai`, alias `saas/official_openai`).
+ *
+ * Any OpenAI-shaped vendor (OpenAI, DeepSeek, Kimi, SiliconFlow, OpenRouter, Ollama, vLLM) is this
+ * engine plus its own defaults: pass `settings` with a provider name, default base URL and model.
+ *
+ * Parameters (`--infer_params`, all strings):
+ * - `saas.api_key` — required; sent as `Authorization: Bearer …`; never printed or put in errors.
+ * - `saas.model` — upstream model name. Defaults to `gpt-3.5-turbo` (or the vendor's default).
+ * - `saas.base_url` — defaults to `https://api.openai.com/v1`; a trailing slash is ignored.
+ * - `saas.timeout` — seconds without data (before the headers, or between stream chunks) before the
+ *   call fails with `TimeoutError`. Defaults to 600.
+ * - `saas.max_retries` — retries of retryable failures (429, 5xx, dropped connections). Defaults to 2.
+ * - `saas.headers` — JSON object of extra request headers, e.g. `{"HTTP-Referer":"https://…"}`.
+ * Other `saas.*` keys are reported through `context.warn` and otherwise ignored.
+ */
+import { isSecretParam, type EngineContext } from '../../core/deployment.js';
+import { InvalidArgumentError, throwIfAborted } from '../../core/errors.js';
+import type { EngineInstance, ModelMeta } from '../../core/models.js';
+import { HttpClient } from '../shared/http-client.js';
+import { type ErrorMappingContext, errorFromResponse } from './map-error.js';
+import {
+  OpenAICompatibleChatModel,
+  type OpenAICompatibleModelConfig,
+} from './openai-compatible-chat-model.js';
+import { OpenAICompatibleEmbeddingModel } from './openai-compatible-embedding-model.js';
+
+/** A vendor's configuration of this engine. */
+export interface OpenAICompatibleSettings {
+  /** Provider name in errors and on the models. Defaults to the deployment's `pretrainedModelType`. */
+  provider?: string;
+  /** Defaults to `https://api.openai.com/v1`. */
+  defaultBaseUrl?: string;
+  /** Defaults to `gpt-3.5-turbo`. */
+  defaultModel?: string;
+}
+
+/** The validated `saas.*` parameters. */
+export interface OpenAICompatibleParams {
+  apiKey: string;
+  model: string;
+  /** No trailing slash. */
+  baseUrl: string;
+  timeoutMs: number;
+  maxRetries: number;
+  headers: Record<string, string>;
+}
+
+const KNOWN_PARAMS = [
+  'saas.api_key',
+  'saas.model',
+  'saas.base_url',
+  'saas.timeout',
+  'saas.max_retries',
+  'saas.headers',
+];
+
+export async function createOpenAICompatibleEngine(
+  context: EngineContext,
+  settings: OpenAICompatibleSettings = {},
+): Promise<EngineInstance> {
+  throwIfAborted(context.signal);
+  const provider = settings.provider ?? context.spec.pretrainedModelType;
+  const params = readOpenAICompatibleParams(context.spec.inferParams, settings, context.warn);
+  const errorContext: ErrorMappingContext = { provider, secrets: secretsOf(params) };
+  const client = new HttpClient({
+    provider,
+    baseUrl: params.baseUrl,
+    // `saas.headers` comes last so a gateway that wants its own Authorization can have it.
+    headers: { authorization: `Bearer ${params.apiKey}`, ...params.headers },
+    timeoutMs: params.timeoutMs,
+    maxRetries: params.maxRetries,
+    errorFromResponse: (response) => errorFromResponse(response, errorContext),
+  });
+  const config: OpenAICompatibleModelConfig = { provider, modelId: params.model, client, errorContext };
+  const meta: ModelMeta = {
+    model_deploy_type: 'saas',
+    backend: 'saas',
+    model_name: params.model,
+    support_stream: true,
+    support_chat_template: true,
+    message_format: true,
+    support_assistant_prefix: true,
+    embedding_mode: params.model.toLowerCase().includes('embedding'),
+    tasks: ['chat', 'embedding'],
+  };
+  return {
+    meta,
+    chat: new OpenAICompatibleChatModel(config),
+    embedding: new OpenAICompatibleEmbeddingModel(config),
+    dispose: () => client.close(),
+  };
+}
+
+/** Reads and validates the `saas.*` parameters; unknown `saas.*` keys go to `warn`. */
+export function readOpenAICompatibleParams(
+  inferParams: Record<string, string>,
+  settings: OpenAICompatibleSettings,
+  warn: (message: string) => void,
+): OpenAICompatibleParams {
+  for (const key of Object.keys(inferParams)) {
+    if (key.startsWith('saas.') && !KNOWN_PARAMS.includes(key)) {
+      warn(
+        `unknown parameter ${key} ignored by the OpenAI-compatible engine (known: ${KNOWN_PARAMS.join(', ')})`,
+      );
+    }
+  }
+  const apiKey = inferParams['saas.api_key']?.trim();
+  if (!apiKey) throw new InvalidArgumentError('saas.api_key is required (--infer_params saas.api_key=…)');
+  return {
+    apiKey,
+    model: inferParams['saas.model']?.trim() || settings.defaultModel || 'gpt-3.5-turbo',
+    baseUrl: readBaseUrl(
+      inferParams['saas.base_url'] ?? settings.defaultBaseUrl ?? 'https://api.openai.com/v1',
+    ),
+    timeoutMs: readNumber('saas.timeout', inferParams['saas.timeout'], 600, { integer: false }) * 1000,
+    maxRetries: readNumber('saas.max_retries', inferParams['saas.max_retries'], 2, { integer: true }),
+    headers: readHeaders(inferParams['saas.headers']),
+  };
+}
+
+function readBaseUrl(value: string): string {
+  const trimmed = value.trim().replace(/\/+$/, '');
+  let url: URL;
+  try {
+    url = new URL(trimmed);
+  } catch {
+    throw new InvalidArgumentError(`saas.base_url must be an http(s) URL, got "${value}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InvalidArgumentError(`saas.base_url must be an http(s) URL, got "${value}"`);
+  }
+  return trimmed;
+}
+
+function readNumber(
+  name: string,
+  value: string | undefined,
+  fallback: number,
+  options: { integer: boolean },
+): number {
+  if (value === undefined || value.trim() === '') return fallback;
+  const number = Number(value);
+  const valid = options.integer
+    ? Number.isInteger(number) && number >= 0
+    : Number.isFinite(number) && number > 0;
+  if (!valid) {
+    const expected = options.integer ? 'a whole number >= 0' : 'a number of seconds > 0';
+    throw new InvalidArgumentError(`${name} must be ${expected}, got "${value}"`);
+  }
+  return number;
+}
+
+/** The value is not echoed in errors: extra headers often carry tokens. */
+function readHeaders(value: string | undefined): Record<string, string> {
+  if (value === undefined || value.trim() === '') return {};
+  const usage =
+    'saas.headers must be a JSON object of header names to string values, e.g. {"X-Title":"my-app"}';
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new InvalidArgumentError(`${usage}; the value is not valid JSON`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new InvalidArgumentError(`${usage}; the value is not an object`);
+  }
+  const headers: Record<string, string> = {};
+  for (const [name, headerValue] of Object.entries(parsed)) {
+    if (
+      typeof headerValue !== 'string' &&
+      typeof headerValue !== 'number' &&
+      typeof headerValue !== 'boolean'
+    ) {
+      throw new InvalidArgumentError(`${usage}; header ${name} is not a string`);
+    }
+    headers[name.toLowerCase()] = String(headerValue);
+  }
+  return headers;
+}
+
+/** The api key and any secret-looking header value: redacted from every upstream error text. */
+function secretsOf(params: OpenAICompatibleParams): string[] {
+  const secrets = [params.apiKey];
+  for (const [name, value] of Object.entries(params.headers)) {
+    if (name === 'authorization' || isSecretParam(name) || /key/i.test(name)) secrets.push(value);
+  }
+  return secrets;
+}

@@ -1,0 +1,135 @@
+/**
+ * The parts of OpenAI-shaped response bodies this engine reads, as zod schemas.
+ *
+ * Deliberately lenient: every object is loose (unknown fields pass), every field we read is
+ * nullish, because OpenAI-compatible vendors (DeepSeek, Kimi, SiliconFlow, Ollama, vLLM) differ in
+ * what they omit or send as `null`. Only a shape we cannot use at all fails validation.
+ */
+import { z } from 'zod';
+import { UpstreamError } from '../../core/errors.js';
+
+const usageSchema = z
+  .looseObject({
+    prompt_tokens: z.number().nullish(),
+    completion_tokens: z.number().nullish(),
+  })
+  .nullish();
+
+/** Some vendors (Ollama) send tool arguments as an object instead of JSON text. */
+const toolArgumentsSchema = z.union([z.string(), z.record(z.string(), z.unknown())]).nullish();
+
+export const chatCompletionSchema = z.looseObject({
+  id: z.string().nullish(),
+  model: z.string().nullish(),
+  choices: z.array(
+    z.looseObject({
+      message: z.looseObject({
+        content: z.string().nullish(),
+        /** DeepSeek, Kimi, SiliconFlow, vLLM; OpenRouter and newer vLLM say `reasoning`. */
+        reasoning_content: z.string().nullish(),
+        reasoning: z.string().nullish(),
+        tool_calls: z
+          .array(
+            z.looseObject({
+              id: z.string().nullish(),
+              function: z.looseObject({ name: z.string(), arguments: toolArgumentsSchema }),
+            }),
+          )
+          .nullish(),
+      }),
+      finish_reason: z.string().nullish(),
+    }),
+  ),
+  usage: usageSchema,
+});
+export type ChatCompletion = z.infer<typeof chatCompletionSchema>;
+
+/** An `error` object inside a 2xx stream (OpenAI, vLLM and proxies report mid-stream failures so). */
+const streamErrorSchema = z.looseObject({ message: z.string().nullish() });
+
+export const chatCompletionChunkSchema = z.looseObject({
+  id: z.string().nullish(),
+  model: z.string().nullish(),
+  choices: z
+    .array(
+      z.looseObject({
+        delta: z
+          .looseObject({
+            content: z.string().nullish(),
+            reasoning_content: z.string().nullish(),
+            reasoning: z.string().nullish(),
+            tool_calls: z
+              .array(
+                z.looseObject({
+                  index: z.number().nullish(),
+                  id: z.string().nullish(),
+                  function: z
+                    .looseObject({ name: z.string().nullish(), arguments: toolArgumentsSchema })
+                    .nullish(),
+                }),
+              )
+              .nullish(),
+          })
+          .nullish(),
+        finish_reason: z.string().nullish(),
+      }),
+    )
+    .nullish(),
+  usage: usageSchema,
+  error: z.union([streamErrorSchema, z.string()]).nullish(),
+});
+export type ChatCompletionChunk = z.infer<typeof chatCompletionChunkSchema>;
+
+export const embeddingResponseSchema = z.looseObject({
+  data: z.array(
+    z.looseObject({
+      index: z.number().nullish(),
+      /** Float array; base64 little-endian float32 from vendors that ignore `encoding_format`. */
+      embedding: z.union([z.array(z.number()), z.string()]),
+    }),
+  ),
+  usage: z.looseObject({ prompt_tokens: z.number().nullish() }).nullish(),
+});
+export type EmbeddingResponse = z.infer<typeof embeddingResponseSchema>;
+
+/**
+ * Error bodies: OpenAI's `{error: {message, type, code, param}}`, Ollama's `{error: "text"}`,
+ * FastAPI/vLLM's `{detail: …}` or `{message}`.
+ */
+export const errorBodySchema = z.looseObject({
+  error: z
+    .union([
+      z.string(),
+      z.looseObject({
+        message: z.string().nullish(),
+        type: z.string().nullish(),
+        code: z.union([z.string(), z.number()]).nullish(),
+        param: z.string().nullish(),
+      }),
+    ])
+    .nullish(),
+  message: z.string().nullish(),
+  detail: z.unknown().optional(),
+});
+
+/** Normalised token counts (absent counts are 0). */
+export function toUsage(usage: z.infer<typeof usageSchema>): { inputTokens: number; outputTokens: number } {
+  return { inputTokens: usage?.prompt_tokens ?? 0, outputTokens: usage?.completion_tokens ?? 0 };
+}
+
+/** Validates an upstream body; a shape we cannot use becomes `upstream_error` naming the first issue. */
+export function parseWireBody<Schema extends z.ZodType>(
+  schema: Schema,
+  value: unknown,
+  context: { provider: string; what: string },
+): z.infer<Schema> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const where = issue && issue.path.length > 0 ? ` at ${issue.path.join('.')}` : '';
+  throw new UpstreamError(
+    'upstream_error',
+    `${context.provider} sent an unexpected ${context.what}${where}: ${issue?.message ?? 'invalid shape'}`,
+    { details: { provider: context.provider } },
+  );
+}

@@ -1,0 +1,209 @@
+/**
+ * The HTTP layer every HTTP-speaking engine shares: JSON POSTs and `text/event-stream` POSTs to one
+ * base URL over an undici keep-alive `Pool`.
+ *
+ * Why undici's `Pool.request` and not global `fetch`: it skips the WHATWG Request/Response/stream
+ * machinery, which is measurable when a gateway adds only tenths of a millisecond per request.
+ *
+ * Contract:
+ * - Non-2xx answers are turned into errors by the provider's `errorFromResponse` (which reads the
+ *   provider's error body); failures below HTTP by `errorFromTransport` (shared).
+ * - Retryable errors (`isRetryable`) are retried up to `maxRetries` times before any byte of a
+ *   success response is handed out, with exponential backoff and jitter, or after the delay the
+ *   upstream asked for (`retry-after-ms` / `Retry-After`). A stream is never retried once it started.
+ * - `signal` aborts the upstream request at any point, including mid-stream and during a backoff;
+ *   the caller then sees `AbortedError`, and the upstream sees its connection close.
+ * - `timeoutMs` bounds the wait for response headers and each gap between body chunks (idle time,
+ *   so long streams that keep producing are not cut).
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Pool } from 'undici';
+import { AbortedError, type ByzerLLMError, UpstreamError } from '../../core/errors.js';
+import {
+  type ResponseHeaders,
+  type RetryDelayOptions,
+  parseRetryAfterMs,
+  retryDelayMs,
+} from './retry-policy.js';
+import { type EventSourceMessage, readServerSentEvents } from './server-sent-events.js';
+import { errorFromTransport } from './transport-error.js';
+
+/** A non-2xx answer, as the provider's error mapper receives it. */
+export interface HttpErrorResponse {
+  status: number;
+  headers: ResponseHeaders;
+  /** The whole response body as text (error bodies are small). */
+  bodyText: string;
+  /** Parsed from `retry-after-ms` / `Retry-After`, in seconds, when the upstream sent one. */
+  retryAfterSeconds?: number;
+}
+
+export interface HttpClientOptions {
+  /** Provider name used in error messages, e.g. `saas/openai`. */
+  provider: string;
+  /** Base URL that request paths are appended to, e.g. `https://api.openai.com/v1`. */
+  baseUrl: string;
+  /** Headers sent with every request (authorization, custom headers). Names are lower-cased. */
+  headers: Record<string, string>;
+  /** Idle timeout for headers and between body chunks, in milliseconds. */
+  timeoutMs: number;
+  /** How many times a retryable failure is retried. 0 disables retries. */
+  maxRetries: number;
+  /** Builds the error for a non-2xx answer from the provider's error body. */
+  errorFromResponse(response: HttpErrorResponse): ByzerLLMError;
+  retry?: RetryDelayOptions;
+}
+
+export interface HttpCallOptions {
+  signal?: AbortSignal;
+}
+
+export interface JsonResponse {
+  headers: ResponseHeaders;
+  body: unknown;
+}
+
+export interface EventStreamResponse {
+  headers: ResponseHeaders;
+  /**
+   * The events, read lazily. Failures while reading throw `ByzerLLMError`s; breaking out of the
+   * loop (or `return()`) closes the connection so the upstream stops generating.
+   */
+  events: AsyncIterable<EventSourceMessage>;
+}
+
+type PoolResponse = Awaited<ReturnType<Pool['request']>>;
+
+export class HttpClient {
+  /** The base URL as shown in messages: no credentials, no trailing slash. */
+  readonly displayUrl: string;
+  private readonly pool: Pool;
+  private readonly pathPrefix: string;
+  private readonly query: string;
+  private readonly jsonHeaders: Record<string, string>;
+  private readonly streamHeaders: Record<string, string>;
+
+  constructor(private readonly options: HttpClientOptions) {
+    const url = new URL(options.baseUrl);
+    this.pathPrefix = url.pathname.replace(/\/+$/, '');
+    this.query = url.search;
+    this.displayUrl = `${url.origin}${this.pathPrefix}`;
+    // One pool per base URL: unlimited keep-alive connections, no pipelining (LLM answers are slow
+    // and would block each other on one socket).
+    this.pool = new Pool(url.origin, {
+      pipelining: 1,
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+    });
+    const common = { 'user-agent': 'byzerllm', 'content-type': 'application/json' };
+    const extra = lowerCaseKeys(options.headers);
+    this.jsonHeaders = { ...common, accept: 'application/json', ...extra };
+    this.streamHeaders = { ...common, accept: 'text/event-stream', ...extra };
+  }
+
+  /** POSTs `body` as JSON and returns the parsed JSON answer. */
+  async postJson(path: string, body: unknown, options: HttpCallOptions = {}): Promise<JsonResponse> {
+    const response = await this.send(path, JSON.stringify(body), this.jsonHeaders, options.signal);
+    let text: string;
+    try {
+      text = await response.body.text();
+    } catch (error) {
+      throw this.transportError(error, options.signal, true);
+    }
+    try {
+      return { headers: response.headers, body: JSON.parse(text) };
+    } catch (error) {
+      throw new UpstreamError('upstream_error', `${this.options.provider} answered with invalid JSON`, {
+        cause: error,
+        details: { provider: this.options.provider, status: response.statusCode, body: text.slice(0, 500) },
+      });
+    }
+  }
+
+  /** POSTs `body` as JSON and resolves once a 2xx answer started; the events follow lazily. */
+  async postEventStream(
+    path: string,
+    body: unknown,
+    options: HttpCallOptions = {},
+  ): Promise<EventStreamResponse> {
+    const response = await this.send(path, JSON.stringify(body), this.streamHeaders, options.signal);
+    return { headers: response.headers, events: this.readEvents(response, options.signal) };
+  }
+
+  /** Drops every connection, aborting requests still running. */
+  async close(): Promise<void> {
+    if (!this.pool.destroyed) await this.pool.destroy();
+  }
+
+  private async *readEvents(
+    response: PoolResponse,
+    signal: AbortSignal | undefined,
+  ): AsyncGenerator<EventSourceMessage> {
+    try {
+      yield* readServerSentEvents(response.body);
+    } catch (error) {
+      throw this.transportError(error, signal, true);
+    } finally {
+      // Early exit (consumer stopped, error): destroy the body so the socket closes and the
+      // upstream notices; after a complete read this is a no-op.
+      if (!response.body.readableEnded) response.body.destroy();
+    }
+  }
+
+  /** Sends with retries; returns a 2xx response whose body is still unread. */
+  private async send(
+    path: string,
+    payload: string,
+    headers: Record<string, string>,
+    signal: AbortSignal | undefined,
+  ): Promise<PoolResponse> {
+    for (let attempt = 0; ; attempt++) {
+      if (signal?.aborted) throw new AbortedError();
+      let failure: ByzerLLMError;
+      let retryAfterMs: number | undefined;
+      try {
+        const response = await this.pool.request({
+          path: `${this.pathPrefix}${path}${this.query}`,
+          method: 'POST',
+          headers,
+          body: payload,
+          signal: signal ?? null,
+        });
+        if (response.statusCode >= 200 && response.statusCode < 300) return response;
+        const bodyText = await response.body.text();
+        retryAfterMs = parseRetryAfterMs(response.headers);
+        failure = this.options.errorFromResponse({
+          status: response.statusCode,
+          headers: response.headers,
+          bodyText,
+          ...(retryAfterMs === undefined ? {} : { retryAfterSeconds: retryAfterMs / 1000 }),
+        });
+      } catch (error) {
+        failure = this.transportError(error, signal);
+      }
+      const retryable = failure.isRetryable && failure.code !== 'aborted';
+      if (!retryable || attempt >= this.options.maxRetries) throw failure;
+      try {
+        await sleep(retryDelayMs(attempt, retryAfterMs, this.options.retry), undefined, { signal });
+      } catch (error) {
+        throw new AbortedError(undefined, { cause: error });
+      }
+    }
+  }
+
+  private transportError(error: unknown, signal: AbortSignal | undefined, midStream = false): ByzerLLMError {
+    return errorFromTransport(error, {
+      provider: this.options.provider,
+      baseUrl: this.displayUrl,
+      timeoutMs: this.options.timeoutMs,
+      midStream,
+      ...(signal ? { signal } : {}),
+    });
+  }
+}
+
+function lowerCaseKeys(headers: Record<string, string>): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) result[name.toLowerCase()] = value;
+  return result;
+}

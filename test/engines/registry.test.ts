@@ -1,0 +1,74 @@
+/** The engine catalog: which model types and backends this build accepts, and lazy factories. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { deploymentSpecSchema } from '../../src/core/deployment.js';
+import { ByzerLLMError } from '../../src/core/errors.js';
+import {
+  INFER_BACKENDS,
+  SAAS_MODEL_TYPES,
+  resolveEngine,
+  validateEngineChoice,
+} from '../../src/engines/index.js';
+
+const spec = (pretrainedModelType: string, inferBackend = '', inferParams: Record<string, string> = {}) =>
+  deploymentSpecSchema.parse({ name: 'registry-test', pretrainedModelType, inferBackend, inferParams });
+
+function failsWith(code: string, ...fragments: string[]) {
+  return (error: unknown) => {
+    assert.ok(error instanceof ByzerLLMError, String(error));
+    assert.equal(error.code, code, error.message);
+    for (const fragment of fragments)
+      assert.ok(error.message.includes(fragment), `"${error.message}" names ${fragment}`);
+    return true;
+  };
+}
+
+test('saas/openai and its alias saas/official_openai resolve to the OpenAI-compatible engine', async () => {
+  assert.deepEqual([...SAAS_MODEL_TYPES], ['saas/openai', 'saas/official_openai']);
+  for (const type of SAAS_MODEL_TYPES) {
+    validateEngineChoice(spec(type));
+    const factory = resolveEngine(spec(type));
+    const engine = await factory({
+      spec: spec(type, '', { 'saas.api_key': 'sk-x', 'saas.model': 'gpt-4o' }),
+      workerIndex: 0,
+      gpuIndices: [],
+      warn: () => {},
+    });
+    assert.equal(engine.meta.model_name, 'gpt-4o');
+    assert.equal(engine.chat?.provider, type);
+    await engine.dispose();
+  }
+});
+
+test('an unknown model type is an invalid argument listing the allowed types', () => {
+  assert.throws(
+    () => validateEngineChoice(spec('saas/nope')),
+    failsWith('invalid_argument', '"saas/nope"', 'saas/openai', 'saas/official_openai', 'custom/auto'),
+  );
+  assert.throws(
+    () => resolveEngine(spec('custom/llama2', 'vllm')),
+    failsWith('invalid_argument', '"custom/llama2"', 'custom/auto'),
+  );
+});
+
+test('a local type needs a known infer backend; the allowed ones are listed', () => {
+  assert.deepEqual([...INFER_BACKENDS], ['llama_cpp', 'vllm', 'transformers']);
+  assert.throws(
+    () => validateEngineChoice(spec('custom/auto')),
+    failsWith('invalid_argument', 'llama_cpp, vllm, transformers', 'none was given'),
+  );
+  assert.throws(
+    () => validateEngineChoice(spec('custom/auto', 'deepspeed')),
+    failsWith('invalid_argument', '"deepspeed"', 'llama_cpp'),
+  );
+});
+
+test('a valid local backend is unsupported in this build yet', () => {
+  for (const backend of INFER_BACKENDS) {
+    assert.throws(
+      () => validateEngineChoice(spec('custom/auto', backend)),
+      failsWith('unsupported', backend, 'not available'),
+    );
+  }
+  assert.throws(() => resolveEngine(spec('auto', 'llama_cpp')), failsWith('unsupported', 'llama_cpp'));
+});
