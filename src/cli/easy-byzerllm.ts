@@ -10,6 +10,9 @@ import { EASY_MODELS, instanceNameFor } from './easy-models.js';
 import { reportError } from './exit-codes.js';
 import { main as byzerllm } from './program.js';
 
+/** Written literally in `--infer_params` (the seeds' placeholder), replaced by `--token`. */
+const TOKEN_PLACEHOLDER = '$' + '{MODEL_TOKEN}';
+
 function program(run: (argv: string[]) => Promise<number>): Command {
   const easy = new Command('easy-byzerllm')
     .description(
@@ -25,7 +28,7 @@ function program(run: (argv: string[]) => Promise<number>): Command {
     .option('--base_url <url>', "override the provider's base URL")
     .option(
       '--infer_params <params>',
-      'replace the built-in parameters ("k=v k=v"; ${MODEL_TOKEN} is the token)',
+      `replace the built-in parameters ("k=v k=v"; ${TOKEN_PLACEHOLDER} is the token)`,
     )
     .option('--address <address>', 'the cluster (default auto)')
     .option('--ray_address <address>', 'same as --address')
@@ -38,7 +41,7 @@ function program(run: (argv: string[]) => Promise<number>): Command {
         );
       }
       const params = flags.infer_params
-        ? parseInferParams(flags.infer_params.replaceAll('${MODEL_TOKEN}', flags.token ?? ''))
+        ? parseInferParams(flags.infer_params.replaceAll(TOKEN_PLACEHOLDER, flags.token ?? ''))
         : {
             'saas.api_key': flags.token ?? '',
             'saas.model': known.model,

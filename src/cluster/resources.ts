@@ -107,7 +107,7 @@ export class ResourceLedger {
     }
     this.gpuLoad.splice(0, this.gpuLoad.length, ...load);
     this.cpusUsed += cpusWanted;
-    const share = gpusPerWorker >= 1 ? 1 : gpusPerWorker;
+    const share = Math.min(1, gpusPerWorker);
     this.holdings.set(name, {
       cpus: cpusWanted,
       gpus: assignments.flat().map((index) => ({ index, share })),
