@@ -1,0 +1,61 @@
+/**
+ * Connecting to a cluster by address — shared by the CLI, the client library and the server.
+ *
+ * - `auto` (default): the local head of `$BYZERLLM_HOME` (or `~/.byzerllm`), started if none runs
+ *   (the seeds' `ray_address auto`).
+ * - `http://HOST:PORT`: a head's admin API; the token comes from the option or `$BYZERLLM_ADMIN_TOKEN`.
+ */
+import { fileURLToPath } from 'node:url';
+import { InvalidArgumentError, UnsupportedError } from '../core/index.js';
+import { HeadClient } from './head/head-client.js';
+import { ensureHead } from './head/head-launcher.js';
+import { resolveStateDirectory } from './state-store.js';
+
+/**
+ * The head process's entry script. The head is composed at the top layer (it hosts the gateway of
+ * `src/server` too), so the cluster layer knows it only as a file to run, never as an import.
+ */
+export const HEAD_ENTRY = fileURLToPath(new URL('../cli/head-main.js', import.meta.url));
+
+export interface ConnectOptions {
+  /** `auto` (default) or `http://HOST:PORT`. */
+  address?: string;
+  /** Admin token for an `http://` address. Defaults to `$BYZERLLM_ADMIN_TOKEN`. */
+  token?: string;
+  /** Start a local head when none runs (`auto` only). Defaults to true. */
+  autoStart?: boolean;
+  /** Told when a head is being started. */
+  onStarting?: () => void;
+  /** Defaults to `$BYZERLLM_HOME` or `~/.byzerllm`. */
+  stateDirectory?: string;
+}
+
+export async function connectCluster(options: ConnectOptions = {}): Promise<HeadClient> {
+  const address = options.address ?? 'auto';
+  if (address === 'auto') {
+    const head = await ensureHead({
+      stateDirectory: options.stateDirectory ?? resolveStateDirectory(),
+      entry: HEAD_ENTRY,
+      ...(options.autoStart === undefined ? {} : { autoStart: options.autoStart }),
+      ...(options.onStarting ? { onStarting: options.onStarting } : {}),
+    });
+    return new HeadClient({ address: head.address, token: head.token });
+  }
+  if (/^https?:\/\//.test(address)) {
+    const token = options.token ?? process.env.BYZERLLM_ADMIN_TOKEN;
+    if (!token) {
+      throw new InvalidArgumentError(
+        `address ${address} needs the head's admin token (option token or BYZERLLM_ADMIN_TOKEN); it is in head.json on the head machine`,
+      );
+    }
+    return new HeadClient({ address: address.replace(/\/+$/, ''), token });
+  }
+  if (address.startsWith('nats://')) {
+    throw new UnsupportedError(
+      `address ${address}: NATS clusters are not available in this build yet; use auto`,
+    );
+  }
+  throw new InvalidArgumentError(
+    `invalid address ${JSON.stringify(address)}; allowed: auto, http://HOST:PORT`,
+  );
+}
