@@ -1,11 +1,12 @@
 /** The cluster layer: deployments, worker pools, routing, transports and the head. */
 export * from './cluster-api.js';
-export { Head, type HeadOptions } from './head/head.js';
+export { type DeploymentPersistence, Head, type HeadOptions } from './head/head.js';
 export { createAdminApi, type AdminApiOptions } from './head/admin-api.js';
 export { HeadClient, type HeadClientOptions } from './head/head-client.js';
 export * from './head/head-file.js';
 export { ensureHead, type EnsureHeadOptions } from './head/head-launcher.js';
 export * from './resources.js';
+export { Placement, type WorkerPlacement } from './placement.js';
 export { RunningDeployment } from './running-deployment.js';
 export { DeploymentStore, resolveStateDirectory, writeFileAtomic } from './state-store.js';
 export { createInProcessTransport, endWithErrorPart } from './transport/in-process-transport.js';

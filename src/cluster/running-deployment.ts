@@ -9,8 +9,10 @@ import {
   NotFoundError,
   type PinnableKind,
   type StreamPart,
+  WorkerFailedError,
 } from '../core/index.js';
 import type { DeploymentInfo, DeploymentState } from './cluster-api.js';
+import type { WorkerPlacement } from './placement.js';
 import type {
   WorkerCallKind,
   WorkerCallMap,
@@ -22,6 +24,9 @@ import { type DeploymentStat, WorkerPool } from './worker-pool.js';
 /** Which pinning key a call kind uses (the seeds pin embedding, tokenizer, chat template, meta). */
 const PIN_KEY_BY_KIND: Partial<Record<WorkerCallKind, PinnableKind>> = { embed: 'embedding', meta: 'meta' };
 
+/** How long a worker that failed a call stays out of rotation unless it is replaced sooner. */
+const QUARANTINE_MS = 5_000;
+
 export class RunningDeployment {
   readonly pool: WorkerPool;
   state: DeploymentState = 'starting';
@@ -30,7 +35,7 @@ export class RunningDeployment {
 
   constructor(
     readonly spec: DeploymentSpec,
-    readonly gpuAssignments: number[][],
+    readonly placements: WorkerPlacement[],
   ) {
     this.pool = new WorkerPool({
       deploymentName: spec.name,
@@ -48,7 +53,8 @@ export class RunningDeployment {
         transport.startWorker({
           spec: this.spec,
           workerIndex,
-          gpuIndices: this.gpuAssignments[workerIndex] ?? [],
+          gpuIndices: this.placements[workerIndex]?.gpuIndices ?? [],
+          ...(this.placements[workerIndex] ? { node: this.placements[workerIndex].node } : {}),
           warn,
         }),
       ),
@@ -68,12 +74,48 @@ export class RunningDeployment {
     request: WorkerCallMap[Kind][0],
     options: CallOptions = {},
   ): Promise<WorkerCallMap[Kind][1]> {
-    const lease = await this.pool.acquire(this.acquireOptions(kind, options));
-    try {
-      return await this.endpoint(lease.workerIndex).call(kind, request, options);
-    } finally {
-      lease.release();
+    // A worker that fails (its process or node died) is retried on another worker: non-stream
+    // calls are safe to send again. Other errors (upstream, validation) surface at once.
+    for (let attempt = 1; ; attempt++) {
+      const lease = await this.pool.acquire(this.acquireOptions(kind, options));
+      try {
+        return await this.endpoint(lease.workerIndex).call(kind, request, options);
+      } catch (error) {
+        if (!(error instanceof WorkerFailedError) || attempt > this.spec.numWorkers + 2 || options.signal?.aborted) {
+          throw error;
+        }
+        this.quarantine(lease.workerIndex);
+      } finally {
+        lease.release();
+      }
     }
+  }
+
+  /**
+   * Takes a failing worker out of rotation. If nobody replaces it (its node or process was not
+   * declared lost: the failure was passing), it comes back after `QUARANTINE_MS`.
+   */
+  private quarantine(index: number): void {
+    const endpoint = this.endpoints[index];
+    this.pool.setReady(index, false);
+    setTimeout(() => {
+      if (this.endpoints[index] === endpoint && this.state === 'running') this.pool.setReady(index, true);
+    }, QUARANTINE_MS).unref();
+  }
+
+  /** Swaps in a new endpoint for a worker whose process or node was lost, then marks it ready. */
+  async replaceWorker(index: number, endpoint: WorkerEndpoint, placement: WorkerPlacement): Promise<void> {
+    const old = this.endpoints[index];
+    this.endpoints[index] = endpoint;
+    this.placements[index] = placement;
+    this.pool.setReady(index, true);
+    // The old worker's node may be gone: closing it must not hold up the replacement.
+    void old?.close().catch(() => {});
+  }
+
+  /** Indices of the workers placed on a node. */
+  workersOn(node: string): number[] {
+    return this.placements.flatMap((placement, index) => (placement.node === node ? [index] : []));
   }
 
   /** The lease is held until the stream ends, fails or the consumer stops iterating. */
@@ -118,7 +160,7 @@ export class RunningDeployment {
         id: endpoint.id,
         node: endpoint.location.node,
         ...(endpoint.location.pid === undefined ? {} : { pid: endpoint.location.pid }),
-        gpuIndices: this.gpuAssignments[index] ?? [],
+        gpuIndices: this.placements[index]?.gpuIndices ?? [],
       })),
     };
     if (this.error !== undefined) info.error = this.error;

@@ -27,16 +27,29 @@ import type {
   DeploymentInfo,
   DeployOutcome,
 } from '../cluster-api.js';
-import { type NodeResources, ResourceLedger } from '../resources.js';
+import { Placement } from '../placement.js';
+import type { NodeResources } from '../resources.js';
 import { RunningDeployment } from '../running-deployment.js';
-import type { DeploymentStore } from '../state-store.js';
 import type { WorkerCallKind, WorkerCallMap, WorkerTransport } from '../transport/transport.js';
 import type { DeploymentStat } from '../worker-pool.js';
 
+/** Where deployments are persisted: files under the state directory, or JetStream KV. */
+export interface DeploymentPersistence {
+  /** Shown by `status`. */
+  readonly directory: string;
+  load(): Promise<{ specs: DeploymentSpec[]; problems: string[] }>;
+  save(specs: readonly DeploymentSpec[]): Promise<void>;
+}
+
 export interface HeadOptions {
-  store: DeploymentStore;
+  store: DeploymentPersistence;
   transport: WorkerTransport;
+  /** This machine's resources: the head's own node, unless `localNode` is false. */
   resources: NodeResources;
+  /** Id of the head's own node. Defaults to `head`. */
+  nodeId?: string;
+  /** Whether the head's machine runs workers. Defaults to true. */
+  localNode?: boolean;
   /** The admin address, once listening; shown by `status`. */
   address?: string;
   log?: (line: string) => void;
@@ -44,13 +57,15 @@ export interface HeadOptions {
 
 export class Head implements ClusterApi {
   private readonly deployments = new Map<string, RunningDeployment>();
-  private readonly ledger: ResourceLedger;
+  private readonly placement = new Placement();
+  /** Workers whose node was lost and that found no room yet; retried when a node joins. */
+  private readonly pendingReplacements: { name: string; index: number }[] = [];
   private readonly log: (line: string) => void;
   private readonly startedAt = new Date();
   address: string;
 
   constructor(private readonly options: HeadOptions) {
-    this.ledger = new ResourceLedger(options.resources);
+    if (options.localNode !== false) this.placement.addNode(options.nodeId ?? 'head', options.resources);
     this.log = options.log ?? (() => {});
     this.address = options.address ?? '';
   }
@@ -97,7 +112,7 @@ export class Head implements ClusterApi {
     const deployment = this.deployments.get(name);
     if (!deployment) return { removed: false };
     this.deployments.delete(name);
-    this.ledger.release(name);
+    this.placement.release(name);
     await this.persist();
     await deployment.stop(new NotFoundError(`deployment ${name} was undeployed`));
     this.log(`undeployed ${name}`);
@@ -138,7 +153,6 @@ export class Head implements ClusterApi {
   }
 
   async status(): Promise<ClusterStatus> {
-    const usage = this.ledger.usage();
     return {
       version: PACKAGE_VERSION,
       head: {
@@ -147,9 +161,11 @@ export class Head implements ClusterApi {
         stateDirectory: this.options.store.directory,
         startedAt: this.startedAt.toISOString(),
       },
-      nodes: [
-        { id: 'head', resources: this.options.resources, cpusUsed: usage.cpusUsed, gpuLoad: usage.gpuLoad },
-      ],
+      nodes: this.placement.nodeIds().map((id) => ({
+        id,
+        resources: this.placement.resources(id)!,
+        ...this.placement.usage(id)!,
+      })),
       deployments: await this.list(),
     };
   }
@@ -168,19 +184,69 @@ export class Head implements ClusterApi {
    * starts its workers and persists it. Returns the engines' warnings.
    */
   private async startDeployment(spec: DeploymentSpec): Promise<string[]> {
-    const gpuAssignments = this.ledger.reserve(spec);
-    const deployment = new RunningDeployment(spec, gpuAssignments);
+    const placements = this.placement.place(spec);
+    const deployment = new RunningDeployment(spec, placements);
     this.deployments.set(spec.name, deployment);
     const warnings = new Set<string>();
     try {
       await deployment.start(this.options.transport, (message) => warnings.add(message));
     } catch (error) {
       this.deployments.delete(spec.name);
-      this.ledger.release(spec.name);
+      this.placement.release(spec.name);
       throw error;
     }
     await this.persist();
     return [...warnings];
+  }
+
+  /** A node joined (or came back): it can take workers, including those waiting for room. */
+  async nodeJoined(node: string, resources: NodeResources): Promise<void> {
+    this.placement.addNode(node, resources);
+    this.log(`node ${node} joined (${resources.cpus} CPUs, ${resources.gpus.length} GPUs)`);
+    const waiting = this.pendingReplacements.splice(0);
+    for (const { name, index } of waiting) await this.replaceWorker(name, index, []);
+  }
+
+  /**
+   * A node was lost: calls in flight on it fail (non-stream calls are retried on other workers) and
+   * its workers are placed again on nodes with room.
+   */
+  async nodeLost(node: string, reason: string): Promise<void> {
+    this.log(`node ${node} lost (${reason}); re-placing its workers`);
+    this.options.transport.failNode?.(node, reason);
+    const lost = this.placement.removeNode(node);
+    for (const [name, indices] of lost) {
+      const deployment = this.deployments.get(name);
+      for (const index of indices) deployment?.pool.setReady(index, false);
+    }
+    for (const [name, indices] of lost) {
+      for (const index of indices) await this.replaceWorker(name, index, [node]);
+    }
+  }
+
+  private async replaceWorker(name: string, index: number, excludeNodes: string[]): Promise<void> {
+    const deployment = this.deployments.get(name);
+    if (!deployment) return;
+    try {
+      const placement = this.placement.placeWorker(deployment.spec, index, excludeNodes);
+      try {
+        const endpoint = await this.options.transport.startWorker({
+          spec: deployment.spec,
+          workerIndex: index,
+          gpuIndices: placement.gpuIndices,
+          node: placement.node,
+          warn: () => {},
+        });
+        await deployment.replaceWorker(index, endpoint, placement);
+        this.log(`worker ${name}#${index} now runs on ${placement.node}`);
+      } catch (error) {
+        this.placement.releaseWorker(name, index);
+        throw error;
+      }
+    } catch (error) {
+      this.pendingReplacements.push({ name, index });
+      this.log(`worker ${name}#${index} waits for a node with room: ${toByzerLLMError(error).message}`);
+    }
   }
 
   private persist(): Promise<void> {

@@ -70,6 +70,8 @@ export interface StartWorkerOptions {
   spec: DeploymentSpec;
   workerIndex: number;
   gpuIndices: number[];
+  /** The node chosen by placement. Transports that run workers on this machine ignore it. */
+  node?: string;
   /** Receives non-fatal warnings from the engine (unknown params, ignored settings). */
   warn: (message: string) => void;
   signal?: AbortSignal;
@@ -79,4 +81,6 @@ export interface WorkerTransport {
   readonly name: string;
   /** Loads the engine for one worker and returns its endpoint once it is ready to serve. */
   startWorker(options: StartWorkerOptions): Promise<WorkerEndpoint>;
+  /** Ends every call in flight on a node that was lost (transports that span nodes). */
+  failNode?(node: string, reason: string): void;
 }

@@ -1,0 +1,62 @@
+/**
+ * Subjects and message shapes of byzerllm over NATS. NATS carries everything (no protocol of our own
+ * on sockets): calls are request/reply, streams publish parts to a per-request inbox, cluster state
+ * lives in JetStream KV. Payloads are JSON; binary values travel as `{ $binary: base64 }`.
+ *
+ * Subjects (all under the `byzerllm.` prefix, `<…>` are tokens):
+ * - `byzerllm.admin.<operation>`          ClusterApi operations served by the head (queue group `head`)
+ * - `byzerllm.node.<nodeId>.start`        start a worker on that node
+ * - `byzerllm.node.<nodeId>.stop`         stop a worker on that node
+ * - `byzerllm.heartbeat.<nodeId>`         node liveness, published every heartbeat interval
+ * - `byzerllm.worker.<workerId>.call`     a non-stream call to a worker
+ * - `byzerllm.worker.<workerId>.stream`   start a stream; parts go to the request's `inbox`
+ * - `byzerllm.cancel.<requestId>`         cancels a call or stream
+ * - `<inbox>.ack`                         stream flow control: the consumer acknowledges parts
+ */
+import type { SerializedError } from '../../core/index.js';
+import { encodeBinary, reviveBinary } from '../head/admin-api.js';
+
+export const SUBJECT_PREFIX = 'byzerllm';
+export const KV_DEPLOYMENTS = 'byzerllm_deployments';
+export const KV_NODES = 'byzerllm_nodes';
+
+/** A node that misses heartbeats for this long is lost. */
+export const HEARTBEAT_INTERVAL_MS = 500;
+export const NODE_TIMEOUT_MS = 3_000;
+/** Parts a stream producer may send before the consumer acknowledges them. */
+export const STREAM_WINDOW = 64;
+
+export const subjects = {
+  admin: (operation: string) => `${SUBJECT_PREFIX}.admin.${operation}`,
+  nodeStart: (nodeId: string) => `${SUBJECT_PREFIX}.node.${nodeId}.start`,
+  nodeStop: (nodeId: string) => `${SUBJECT_PREFIX}.node.${nodeId}.stop`,
+  heartbeat: (nodeId: string) => `${SUBJECT_PREFIX}.heartbeat.${nodeId}`,
+  heartbeatAll: `${SUBJECT_PREFIX}.heartbeat.*`,
+  workerCall: (workerId: string) => `${SUBJECT_PREFIX}.worker.${workerId}.call`,
+  workerStream: (workerId: string) => `${SUBJECT_PREFIX}.worker.${workerId}.stream`,
+  cancel: (requestId: string) => `${SUBJECT_PREFIX}.cancel.${requestId}`,
+};
+
+/** NATS subject tokens cannot hold `.`, `*`, `>` or spaces: worker ids are made of safe characters. */
+export function subjectToken(value: string): string {
+  return value.replace(/[^A-Za-z0-9_-]/g, '_');
+}
+
+export type Reply<Result> = { ok: true; result: Result } | { ok: false; error: SerializedError };
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export function encode(value: unknown): Uint8Array {
+  return encoder.encode(JSON.stringify(encodeBinary(value)));
+}
+
+export function decode<Value>(data: Uint8Array): Value {
+  return reviveBinary(JSON.parse(decoder.decode(data))) as Value;
+}
+
+/** Stream messages: a part, or the producer's end (after `finish`/`error` parts nothing follows). */
+export interface StreamMessage {
+  sequence: number;
+  part: unknown;
+}

@@ -1,0 +1,140 @@
+/**
+ * The node side of the NATS transport: serves one local worker endpoint on its NATS subjects.
+ *
+ * Calls are answered with `Reply`; streams are accepted with a `Reply`, then every part is published
+ * to the caller's inbox, at most `STREAM_WINDOW` ahead of the caller's acknowledgements (flow
+ * control). A cancel message aborts the engine call through its AbortSignal.
+ */
+import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+import { AbortedError, type ChatRequest, type StreamPart, toByzerLLMError } from '../../core/index.js';
+import type { WorkerCallKind, WorkerEndpoint } from '../transport/transport.js';
+import { decode, encode, type Reply, STREAM_WINDOW, subjects } from './nats-protocol.js';
+
+interface CallMessage {
+  requestId: string;
+  kind: WorkerCallKind;
+  request: unknown;
+}
+
+interface StreamRequestMessage {
+  requestId: string;
+  inbox: string;
+  request: ChatRequest;
+}
+
+/** Cancellation of in-flight work on this node, keyed by request id. */
+export class CancellationRegistry {
+  private readonly controllers = new Map<string, AbortController>();
+  private readonly subscription: Subscription;
+
+  constructor(connection: NatsConnection) {
+    this.subscription = connection.subscribe(subjects.cancel('*'), {
+      callback: (_error, message) => this.controllers.get(message.subject.split('.').pop()!)?.abort(),
+    });
+  }
+
+  begin(requestId: string): AbortController {
+    const controller = new AbortController();
+    this.controllers.set(requestId, controller);
+    return controller;
+  }
+
+  end(requestId: string): void {
+    this.controllers.delete(requestId);
+  }
+
+  close(): void {
+    this.subscription.unsubscribe();
+    for (const controller of this.controllers.values()) controller.abort();
+  }
+}
+
+export function serveWorkerOverNats(
+  connection: NatsConnection,
+  endpoint: WorkerEndpoint,
+  workerId: string,
+  cancellations: CancellationRegistry,
+): { close(): void } {
+  const respond = (message: Msg, reply: Reply<unknown>) => {
+    if (message.reply) message.respond(encode(reply));
+  };
+
+  const callSubscription = connection.subscribe(subjects.workerCall(workerId), {
+    callback: (_error, message) => {
+      const call = decode<CallMessage>(message.data);
+      const controller = cancellations.begin(call.requestId);
+      endpoint
+        .call(call.kind, call.request as never, { signal: controller.signal })
+        .then(
+          (result) => respond(message, { ok: true, result }),
+          (error: unknown) => respond(message, { ok: false, error: toByzerLLMError(error).toJSON() }),
+        )
+        .finally(() => cancellations.end(call.requestId));
+    },
+  });
+
+  const streamSubscription = connection.subscribe(subjects.workerStream(workerId), {
+    callback: (_error, message) => {
+      const streamRequest = decode<StreamRequestMessage>(message.data);
+      const controller = cancellations.begin(streamRequest.requestId);
+      void pump(connection, endpoint, streamRequest, controller, (reply) => respond(message, reply)).finally(() =>
+        cancellations.end(streamRequest.requestId),
+      );
+    },
+  });
+
+  return {
+    close() {
+      callSubscription.unsubscribe();
+      streamSubscription.unsubscribe();
+    },
+  };
+}
+
+async function pump(
+  connection: NatsConnection,
+  endpoint: WorkerEndpoint,
+  streamRequest: StreamRequestMessage,
+  controller: AbortController,
+  accept: (reply: Reply<null>) => void,
+): Promise<void> {
+  let parts: AsyncIterable<StreamPart>;
+  try {
+    parts = await endpoint.stream(streamRequest.request, { signal: controller.signal });
+  } catch (error) {
+    accept({ ok: false, error: toByzerLLMError(error).toJSON() });
+    return;
+  }
+  let acknowledged = 0;
+  let wake: (() => void) | undefined;
+  const acks = connection.subscribe(`${streamRequest.inbox}.ack`, {
+    callback: (_error, message) => {
+      acknowledged = Math.max(acknowledged, decode<{ acknowledged: number }>(message.data).acknowledged);
+      wake?.();
+    },
+  });
+  controller.signal.addEventListener('abort', () => wake?.(), { once: true });
+  accept({ ok: true, result: null });
+  let sequence = 0;
+  try {
+    for await (const part of parts) {
+      while (sequence - acknowledged >= STREAM_WINDOW && !controller.signal.aborted) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+      }
+      if (controller.signal.aborted) throw new AbortedError();
+      const payload = part.type === 'error' ? { type: 'error', error: part.error.toJSON() } : part;
+      connection.publish(streamRequest.inbox, encode({ sequence: sequence++, part: payload }));
+      if (part.type === 'finish' || part.type === 'error') break;
+    }
+  } catch (error) {
+    const failure = toByzerLLMError(error);
+    connection.publish(
+      streamRequest.inbox,
+      encode({ sequence: sequence++, part: { type: 'error', error: failure.toJSON() } }),
+    );
+  } finally {
+    acks.unsubscribe();
+  }
+}
