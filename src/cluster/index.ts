@@ -14,3 +14,4 @@ export * from './transport/transport.js';
 export { type DeploymentStat, type Lease, WorkerPool, type WorkerPoolOptions } from './worker-pool.js';
 export * from './routing/index.js';
 export { connectCluster, type ConnectOptions, HEAD_ENTRY } from './connect.js';
+export * from './nats/index.js';

@@ -72,7 +72,8 @@ export class Placement {
     } catch (error) {
       this.release(spec.name);
       // Describe what is free before this deploy, not after its partial placement.
-      if (error instanceof InsufficientResourcesError) throw new InsufficientResourcesError(this.describeShortfall(spec, []));
+      if (error instanceof InsufficientResourcesError)
+        throw new InsufficientResourcesError(this.describeShortfall(spec, []));
       throw error;
     }
     return placed;
@@ -97,7 +98,11 @@ export class Placement {
       if (gpuIndices === undefined) continue;
       ledger.cpusUsed += spec.cpusPerWorker;
       const share = Math.min(1, spec.gpusPerWorker);
-      workers.set(index, { node, cpus: spec.cpusPerWorker, gpus: gpuIndices.map((gpu) => ({ index: gpu, share })) });
+      workers.set(index, {
+        node,
+        cpus: spec.cpusPerWorker,
+        gpus: gpuIndices.map((gpu) => ({ index: gpu, share })),
+      });
       this.holdings.set(spec.name, workers);
       return { node, gpuIndices };
     }
@@ -117,7 +122,8 @@ export class Placement {
     const ledger = this.nodes.get(holding.node);
     if (!ledger) return;
     ledger.cpusUsed = Math.max(0, ledger.cpusUsed - holding.cpus);
-    for (const { index: gpu, share } of holding.gpus) ledger.gpuLoad[gpu] = Math.max(0, (ledger.gpuLoad[gpu] ?? 0) - share);
+    for (const { index: gpu, share } of holding.gpus)
+      ledger.gpuLoad[gpu] = Math.max(0, (ledger.gpuLoad[gpu] ?? 0) - share);
   }
 
   private describeShortfall(spec: DeploymentSpec, excludeNodes: readonly string[]): string {

@@ -81,7 +81,11 @@ export class RunningDeployment {
       try {
         return await this.endpoint(lease.workerIndex).call(kind, request, options);
       } catch (error) {
-        if (!(error instanceof WorkerFailedError) || attempt > this.spec.numWorkers + 2 || options.signal?.aborted) {
+        if (
+          !(error instanceof WorkerFailedError) ||
+          attempt > this.spec.numWorkers + 2 ||
+          options.signal?.aborted
+        ) {
           throw error;
         }
         this.quarantine(lease.workerIndex);

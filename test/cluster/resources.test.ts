@@ -33,7 +33,8 @@ test('whole GPUs get distinct indices, a deploy that does not fit says what is f
   );
   assert.throws(
     () => placement.place(spec({ name: 'b', gpusPerWorker: 1 })),
-    (error: ByzerLLMError) => /needs 1 workers .* head: 1\.98 CPUs and 0\.00 of 2 GPUs free/.test(error.message),
+    (error: ByzerLLMError) =>
+      /needs 1 workers .* head: 1\.98 CPUs and 0\.00 of 2 GPUs free/.test(error.message),
   );
   placement.release('a');
   assert.deepEqual(placement.place(spec({ name: 'b', gpusPerWorker: 2 }))[0]!.gpuIndices, [0, 1]);
@@ -66,7 +67,11 @@ test('workers spread over nodes, and a lost node’s workers can be placed elsew
   assert.deepEqual([...perNode.values()], [2, 2, 2]);
   const lost = placement.removeNode('node-b');
   assert.deepEqual(lost.get('six')?.length, 2);
-  const again = lost.get('six')!.map((index) => placement.placeWorker(spec({ name: 'six', numWorkers: 6, cpusPerWorker: 1 }), index, ['node-b']));
+  const again = lost
+    .get('six')!
+    .map((index) =>
+      placement.placeWorker(spec({ name: 'six', numWorkers: 6, cpusPerWorker: 1 }), index, ['node-b']),
+    );
   assert.ok(again.every((worker) => worker.node !== 'node-b'));
   assert.equal(placement.usage('node-a')!.cpusUsed + placement.usage('node-c')!.cpusUsed, 6);
 });

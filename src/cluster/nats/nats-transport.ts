@@ -5,7 +5,7 @@
  * `failNode` ends every call in flight on it with a retryable `WorkerFailedError` (the deployment
  * retries non-stream calls elsewhere) and every stream with an `error` part.
  */
-import { createInbox, type NatsConnection, nuid, type Subscription } from '@nats-io/transport-node';
+import { type NatsConnection, nuid } from '@nats-io/transport-node';
 import {
   AbortedError,
   type ByzerLLMError,
@@ -25,7 +25,9 @@ import type {
   WorkerEndpoint,
   WorkerTransport,
 } from '../transport/transport.js';
-import { decode, encode, type Reply, STREAM_WINDOW, type StreamMessage, subjects } from './nats-protocol.js';
+import { subjects } from './nats-protocol.js';
+import { natsRequest } from './nats-request.js';
+import { requestStream } from './nats-streams.js';
 
 /** How long a node may take to load a model for a worker. */
 const START_TIMEOUT_MS = 10 * 60_000;
@@ -47,7 +49,7 @@ export class NatsTransport implements WorkerTransport {
   async startWorker(options: StartWorkerOptions): Promise<WorkerEndpoint> {
     const node = options.node;
     if (!node) throw new InvalidArgumentError('the NATS transport needs the node to start a worker on');
-    const reply = await request<StartedWorker>(
+    const reply = await natsRequest<StartedWorker>(
       this.connection,
       subjects.nodeStart(node),
       { spec: options.spec, workerIndex: options.workerIndex, gpuIndices: options.gpuIndices },
@@ -64,26 +66,10 @@ export class NatsTransport implements WorkerTransport {
   /** Fails everything in flight on a lost node. */
   failNode(node: string, reason: string): void {
     for (const endpoint of this.endpoints) {
-      if (endpoint.location.node === node) endpoint.fail(new WorkerFailedError(`node ${node} was lost: ${reason}`));
+      if (endpoint.location.node === node)
+        endpoint.fail(new WorkerFailedError(`node ${node} was lost: ${reason}`));
     }
   }
-}
-
-async function request<Result>(
-  connection: NatsConnection,
-  subject: string,
-  payload: unknown,
-  timeoutMs: number,
-): Promise<Result> {
-  let message: Awaited<ReturnType<NatsConnection['request']>>;
-  try {
-    message = await connection.request(subject, encode(payload), { timeout: timeoutMs });
-  } catch (error) {
-    throw new WorkerFailedError(`no answer on ${subject}: ${(error as Error).message}`, { cause: error });
-  }
-  const reply = decode<Reply<Result>>(message.data);
-  if (!reply.ok) throw errorFromJSON(reply.error);
-  return reply.result;
 }
 
 class NatsWorkerEndpoint implements WorkerEndpoint {
@@ -123,7 +109,7 @@ class NatsWorkerEndpoint implements WorkerEndpoint {
       };
       this.inFlight.add(fail);
       options.signal?.addEventListener('abort', onAbort, { once: true });
-      request<WorkerCallMap[Kind][1]>(
+      natsRequest<WorkerCallMap[Kind][1]>(
         this.connection,
         subjects.workerCall(this.id),
         { requestId, kind, request: callRequest },
@@ -138,60 +124,19 @@ class NatsWorkerEndpoint implements WorkerEndpoint {
     });
   }
 
-  async stream(streamRequest: ChatRequest, options: CallOptions = {}): Promise<AsyncIterable<StreamPart>> {
-    if (options.signal?.aborted) throw new AbortedError();
-    const requestId = nuid.next();
-    const inbox = createInbox();
-    const subscription = this.connection.subscribe(inbox);
-    try {
-      await request<null>(this.connection, subjects.workerStream(this.id), { requestId, inbox, request: streamRequest }, 30_000);
-    } catch (error) {
-      subscription.unsubscribe();
-      throw error;
-    }
-    return this.readParts(subscription, inbox, requestId, options.signal);
-  }
-
-  private async *readParts(
-    subscription: Subscription,
-    inbox: string,
-    requestId: string,
-    signal: AbortSignal | undefined,
-  ): AsyncIterable<StreamPart> {
-    let lostWith: ByzerLLMError | undefined;
-    const fail = (error: ByzerLLMError) => {
-      lostWith = error;
-      subscription.unsubscribe();
-    };
-    const onAbort = () => {
-      this.connection.publish(subjects.cancel(requestId));
-      subscription.unsubscribe();
-    };
-    this.inFlight.add(fail);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    let received = 0;
-    try {
-      for await (const message of subscription) {
-        const { part } = decode<StreamMessage>(message.data) as { part: StreamPart | { type: 'error'; error: SerializedError } };
-        received++;
-        if (received % (STREAM_WINDOW / 4) === 0) {
-          this.connection.publish(`${inbox}.ack`, encode({ acknowledged: received }));
-        }
-        if (part.type === 'error') {
-          yield { type: 'error', error: errorFromJSON(part.error as SerializedError) };
-          return;
-        }
-        yield part as StreamPart;
-        if (part.type === 'finish') return;
-      }
-      if (lostWith) yield { type: 'error', error: lostWith };
-      else if (signal?.aborted) yield { type: 'error', error: new AbortedError() };
-    } finally {
-      this.inFlight.delete(fail);
-      signal?.removeEventListener('abort', onAbort);
-      subscription.unsubscribe();
-      if (!signal?.aborted) this.connection.publish(subjects.cancel(requestId));
-    }
+  stream(streamRequest: ChatRequest, options: CallOptions = {}): Promise<AsyncIterable<StreamPart>> {
+    return requestStream(
+      this.connection,
+      subjects.workerStream(this.id),
+      { request: streamRequest },
+      options.signal,
+      {
+        onFail: (fail) => {
+          this.inFlight.add(fail);
+          return () => this.inFlight.delete(fail);
+        },
+      },
+    );
   }
 
   fail(error: ByzerLLMError): void {
@@ -203,7 +148,12 @@ class NatsWorkerEndpoint implements WorkerEndpoint {
     this.closed = true;
     this.onClose();
     try {
-      await request<null>(this.connection, subjects.nodeStop(this.location.node), { workerId: this.id }, 10_000);
+      await natsRequest<null>(
+        this.connection,
+        subjects.nodeStop(this.location.node),
+        { workerId: this.id },
+        10_000,
+      );
     } catch {
       // The node may already be gone; its workers went with it.
     }

@@ -6,9 +6,10 @@
  * control). A cancel message aborts the engine call through its AbortSignal.
  */
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
-import { AbortedError, type ChatRequest, type StreamPart, toByzerLLMError } from '../../core/index.js';
+import { type ChatRequest, toByzerLLMError } from '../../core/index.js';
 import type { WorkerCallKind, WorkerEndpoint } from '../transport/transport.js';
-import { decode, encode, type Reply, STREAM_WINDOW, subjects } from './nats-protocol.js';
+import { decode, encode, type Reply, subjects } from './nats-protocol.js';
+import { pumpStream } from './nats-streams.js';
 
 interface CallMessage {
   requestId: string;
@@ -77,9 +78,13 @@ export function serveWorkerOverNats(
     callback: (_error, message) => {
       const streamRequest = decode<StreamRequestMessage>(message.data);
       const controller = cancellations.begin(streamRequest.requestId);
-      void pump(connection, endpoint, streamRequest, controller, (reply) => respond(message, reply)).finally(() =>
-        cancellations.end(streamRequest.requestId),
-      );
+      void pumpStream(
+        connection,
+        streamRequest,
+        controller.signal,
+        () => endpoint.stream(streamRequest.request, { signal: controller.signal }),
+        (reply) => respond(message, reply),
+      ).finally(() => cancellations.end(streamRequest.requestId));
     },
   });
 
@@ -89,52 +94,4 @@ export function serveWorkerOverNats(
       streamSubscription.unsubscribe();
     },
   };
-}
-
-async function pump(
-  connection: NatsConnection,
-  endpoint: WorkerEndpoint,
-  streamRequest: StreamRequestMessage,
-  controller: AbortController,
-  accept: (reply: Reply<null>) => void,
-): Promise<void> {
-  let parts: AsyncIterable<StreamPart>;
-  try {
-    parts = await endpoint.stream(streamRequest.request, { signal: controller.signal });
-  } catch (error) {
-    accept({ ok: false, error: toByzerLLMError(error).toJSON() });
-    return;
-  }
-  let acknowledged = 0;
-  let wake: (() => void) | undefined;
-  const acks = connection.subscribe(`${streamRequest.inbox}.ack`, {
-    callback: (_error, message) => {
-      acknowledged = Math.max(acknowledged, decode<{ acknowledged: number }>(message.data).acknowledged);
-      wake?.();
-    },
-  });
-  controller.signal.addEventListener('abort', () => wake?.(), { once: true });
-  accept({ ok: true, result: null });
-  let sequence = 0;
-  try {
-    for await (const part of parts) {
-      while (sequence - acknowledged >= STREAM_WINDOW && !controller.signal.aborted) {
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-        });
-      }
-      if (controller.signal.aborted) throw new AbortedError();
-      const payload = part.type === 'error' ? { type: 'error', error: part.error.toJSON() } : part;
-      connection.publish(streamRequest.inbox, encode({ sequence: sequence++, part: payload }));
-      if (part.type === 'finish' || part.type === 'error') break;
-    }
-  } catch (error) {
-    const failure = toByzerLLMError(error);
-    connection.publish(
-      streamRequest.inbox,
-      encode({ sequence: sequence++, part: { type: 'error', error: failure.toJSON() } }),
-    );
-  } finally {
-    acks.unsubscribe();
-  }
 }

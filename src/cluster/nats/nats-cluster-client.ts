@@ -1,0 +1,92 @@
+/**
+ * `ClusterApi` over NATS: what the CLI, the client library and the server use with
+ * `--address nats://HOST:4222`. Reconnects on its own when the NATS server restarts.
+ */
+import { type NatsConnection, nuid } from '@nats-io/transport-node';
+import {
+  AbortedError,
+  type ChatRequest,
+  type DeploymentSpecInput,
+  type ModelMeta,
+  type StreamPart,
+} from '../../core/index.js';
+import type {
+  ClusterApi,
+  ClusterCallOptions,
+  ClusterStatus,
+  DeploymentInfo,
+  DeployOutcome,
+} from '../cluster-api.js';
+import type { WorkerCallKind, WorkerCallMap } from '../transport/transport.js';
+import type { DeploymentStat } from '../worker-pool.js';
+import { connectNats } from './nats-connection.js';
+import { subjects } from './nats-protocol.js';
+import { natsRequest } from './nats-request.js';
+import { requestStream } from './nats-streams.js';
+
+const ADMIN_TIMEOUT_MS = 10 * 60_000;
+
+export class NatsClusterClient implements ClusterApi {
+  private constructor(
+    private readonly connection: NatsConnection,
+    readonly address: string,
+  ) {}
+
+  static async connect(address: string): Promise<NatsClusterClient> {
+    return new NatsClusterClient(await connectNats(address, 'byzerllm-client'), address);
+  }
+
+  deploy(spec: DeploymentSpecInput): Promise<DeployOutcome> {
+    return this.admin('deploy', { spec });
+  }
+  undeploy(name: string, options: { force?: boolean } = {}): Promise<{ removed: boolean }> {
+    return this.admin('undeploy', { name, force: options.force === true });
+  }
+  list(): Promise<DeploymentInfo[]> {
+    return this.admin('list', {});
+  }
+  stat(name: string): Promise<DeploymentStat> {
+    return this.admin('stat', { name });
+  }
+  meta(name: string): Promise<ModelMeta> {
+    return this.admin('meta', { name });
+  }
+  status(): Promise<ClusterStatus> {
+    return this.admin('status', {});
+  }
+
+  call<Kind extends WorkerCallKind>(
+    name: string,
+    kind: Kind,
+    request: WorkerCallMap[Kind][0],
+    options: ClusterCallOptions = {},
+  ): Promise<WorkerCallMap[Kind][1]> {
+    if (options.signal?.aborted) return Promise.reject(new AbortedError());
+    const requestId = nuid.next();
+    const onAbort = () => this.connection.publish(subjects.cancel(requestId));
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const pending = this.admin<WorkerCallMap[Kind][1]>('call', { requestId, name, kind, request });
+    const aborted = new Promise<never>((_resolve, reject) =>
+      options.signal?.addEventListener('abort', () => reject(new AbortedError()), { once: true }),
+    );
+    return Promise.race([pending, aborted]).finally(() =>
+      options.signal?.removeEventListener('abort', onAbort),
+    );
+  }
+
+  stream(
+    name: string,
+    request: ChatRequest,
+    options: ClusterCallOptions = {},
+  ): Promise<AsyncIterable<StreamPart>> {
+    return requestStream(this.connection, subjects.admin('stream'), { name, request }, options.signal);
+  }
+
+  async close(): Promise<void> {
+    await this.connection.drain().catch(() => {});
+  }
+
+  private admin<Result>(operation: string, payload: Record<string, unknown>): Promise<Result> {
+    return natsRequest<Result>(this.connection, subjects.admin(operation), payload, ADMIN_TIMEOUT_MS);
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * The head's view of the nodes: joined on their first heartbeat, lost when heartbeats stop for
+ * `NODE_TIMEOUT_MS`. Tells the head through `onJoined` / `onLost`.
+ */
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { decode, NODE_TIMEOUT_MS, subjects } from './nats-protocol.js';
+import type { NodeAdvert } from './node-agent.js';
+
+export interface NodeDirectoryOptions {
+  connection: NatsConnection;
+  onJoined: (advert: NodeAdvert) => void;
+  onLost: (nodeId: string, reason: string) => void;
+  timeoutMs?: number;
+}
+
+export class NodeDirectory {
+  private readonly nodes = new Map<string, { advert: NodeAdvert; lastSeen: number }>();
+  private readonly subscription: Subscription;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly options: NodeDirectoryOptions) {
+    const timeoutMs = options.timeoutMs ?? NODE_TIMEOUT_MS;
+    this.subscription = options.connection.subscribe(subjects.heartbeatAll, {
+      callback: (_error, message) => {
+        const advert = decode<NodeAdvert>(message.data);
+        const known = this.nodes.get(advert.nodeId);
+        // A node that restarted (new pid) lost its workers: treat it as lost, then joined again.
+        if (known && known.advert.pid !== advert.pid) {
+          this.nodes.delete(advert.nodeId);
+          options.onLost(advert.nodeId, 'it restarted');
+        }
+        const isNew = !this.nodes.has(advert.nodeId);
+        this.nodes.set(advert.nodeId, { advert, lastSeen: Date.now() });
+        if (isNew) options.onJoined(advert);
+      },
+    });
+    this.timer = setInterval(
+      () => {
+        const now = Date.now();
+        for (const [nodeId, node] of this.nodes) {
+          if (now - node.lastSeen <= timeoutMs) continue;
+          this.nodes.delete(nodeId);
+          options.onLost(nodeId, `no heartbeat for ${((now - node.lastSeen) / 1000).toFixed(1)}s`);
+        }
+      },
+      Math.min(250, timeoutMs / 4),
+    );
+    this.timer.unref();
+  }
+
+  list(): NodeAdvert[] {
+    return [...this.nodes.values()].map((node) => node.advert);
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.subscription.unsubscribe();
+  }
+}
