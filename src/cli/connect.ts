@@ -1,7 +1,7 @@
 /**
  * Turns `--address` (or the seeds' `--ray_address`) into a cluster connection for a command.
  */
-import { connectCluster, type HeadClient } from '../cluster/index.js';
+import { type ClusterConnection, connectCluster } from '../cluster/index.js';
 
 export interface AddressOptions {
   address?: string;
@@ -15,7 +15,7 @@ export function chosenAddress(options: AddressOptions): string {
 export function connect(
   options: AddressOptions,
   hooks: { autoStart?: boolean; onStarting?: () => void } = {},
-): Promise<HeadClient> {
+): Promise<ClusterConnection> {
   return connectCluster({
     address: chosenAddress(options),
     ...(hooks.autoStart === undefined ? {} : { autoStart: hooks.autoStart }),

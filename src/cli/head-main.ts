@@ -18,6 +18,7 @@ import {
   type HeadFile,
   removeHeadFile,
   resolveStateDirectory,
+  startNatsHead,
   writeHeadFile,
 } from '../cluster/index.js';
 import { PACKAGE_VERSION } from '../core/index.js';
@@ -30,13 +31,26 @@ export async function runHead(): Promise<void> {
   process.stdout.on('error', () => {}); // the starter may close our stdout after the ready line
   const stateDirectory = resolveStateDirectory();
   const resources = await detectNodeResources();
-  const head = new Head({
-    store: new DeploymentStore(stateDirectory),
-    transport: createInProcessTransport(),
-    resources,
-    log,
-  });
-  await head.restore();
+  const natsUrl = process.env.BYZERLLM_NATS_URL;
+  // Cluster mode: deployments in NATS KV, workers on node agents. Embedded mode: all in this process.
+  const cluster = natsUrl
+    ? await startNatsHead({
+        url: natsUrl,
+        resources,
+        headOnly: process.env.BYZERLLM_HEAD_ONLY === '1',
+        ...(process.env.BYZERLLM_NODE_ID ? { nodeId: process.env.BYZERLLM_NODE_ID } : {}),
+        log,
+      })
+    : undefined;
+  const head =
+    cluster?.head ??
+    new Head({
+      store: new DeploymentStore(stateDirectory),
+      transport: createInProcessTransport(),
+      resources,
+      log,
+    });
+  if (!cluster) await head.restore();
 
   const token = randomBytes(24).toString('hex');
   let stopping = false;
@@ -45,7 +59,8 @@ export async function runHead(): Promise<void> {
     stopping = true;
     log(`stopping (${reason})`);
     server.close();
-    await head.close();
+    if (cluster) await cluster.close();
+    else await head.close();
     await removeHeadFile(stateDirectory, process.pid);
     log('stopped');
     process.exit(0);

@@ -4,9 +4,12 @@
  * - `auto` (default): the local head of `$BYZERLLM_HOME` (or `~/.byzerllm`), started if none runs
  *   (the seeds' `ray_address auto`).
  * - `http://HOST:PORT`: a head's admin API; the token comes from the option or `$BYZERLLM_ADMIN_TOKEN`.
+ * - `nats://HOST:PORT`: a cluster whose head runs with `--nats` (from any machine that reaches NATS).
  */
 import { fileURLToPath } from 'node:url';
-import { InvalidArgumentError, UnsupportedError } from '../core/index.js';
+import { InvalidArgumentError } from '../core/index.js';
+import type { ClusterApi } from './cluster-api.js';
+import { NatsClusterClient } from './nats/nats-cluster-client.js';
 import { HeadClient } from './head/head-client.js';
 import { ensureHead } from './head/head-launcher.js';
 import { resolveStateDirectory } from './state-store.js';
@@ -30,7 +33,10 @@ export interface ConnectOptions {
   stateDirectory?: string;
 }
 
-export async function connectCluster(options: ConnectOptions = {}): Promise<HeadClient> {
+/** A connected cluster: the API plus `close()` to release the connection. */
+export type ClusterConnection = ClusterApi & { close(): Promise<void> };
+
+export async function connectCluster(options: ConnectOptions = {}): Promise<ClusterConnection> {
   const address = options.address ?? 'auto';
   if (address === 'auto') {
     const head = await ensureHead({
@@ -50,12 +56,8 @@ export async function connectCluster(options: ConnectOptions = {}): Promise<Head
     }
     return new HeadClient({ address: address.replace(/\/+$/, ''), token });
   }
-  if (address.startsWith('nats://')) {
-    throw new UnsupportedError(
-      `address ${address}: NATS clusters are not available in this build yet; use auto`,
-    );
-  }
+  if (address.startsWith('nats://')) return NatsClusterClient.connect(address);
   throw new InvalidArgumentError(
-    `invalid address ${JSON.stringify(address)}; allowed: auto, http://HOST:PORT`,
+    `invalid address ${JSON.stringify(address)}; allowed: auto, http://HOST:PORT, nats://HOST:PORT`,
   );
 }

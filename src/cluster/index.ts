@@ -13,5 +13,5 @@ export { createInProcessTransport, endWithErrorPart } from './transport/in-proce
 export * from './transport/transport.js';
 export { type DeploymentStat, type Lease, WorkerPool, type WorkerPoolOptions } from './worker-pool.js';
 export * from './routing/index.js';
-export { connectCluster, type ConnectOptions, HEAD_ENTRY } from './connect.js';
+export { type ClusterConnection, connectCluster, type ConnectOptions, HEAD_ENTRY } from './connect.js';
 export * from './nats/index.js';

@@ -1,33 +1,67 @@
 import type { Command } from 'commander';
-import { findRunningHead, HeadClient, isProcessAlive, resolveStateDirectory } from '../../cluster/index.js';
-import { TimeoutError } from '../../core/index.js';
-import { connect } from '../connect.js';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  type ClusterConnection,
+  connectCluster,
+  ensureHead,
+  findRunningHead,
+  HEAD_ENTRY,
+  HeadClient,
+  isProcessAlive,
+  resolveStateDirectory,
+  spawnHead,
+} from '../../cluster/index.js';
+import { InvalidArgumentError, TimeoutError } from '../../core/index.js';
 import { formatTable } from './list.js';
 
 export function registerHeadCommands(program: Command): void {
   program
     .command('start')
     .description(
-      'start the head (the embedded control plane) in the background; state in $BYZERLLM_HOME or ~/.byzerllm',
+      'start the head (the embedded control plane) in the background; state in $BYZERLLM_HOME or ~/.byzerllm.\n' +
+        'Cluster: `start --head --nats nats://HOST:4222` on the head machine, `start --address nats://HOST:4222` on each worker machine.',
     )
-    .option(
-      '--foreground',
-      'run the head in this process (for systemd, containers) instead of the background',
-      false,
-    )
-    .action(async (flags: { foreground?: boolean }) => {
+    .option('--foreground', 'run in this process (for systemd, containers) instead of the background', false)
+    .option('--head', 'start a cluster head (with --nats)', false)
+    .option('--nats <url>', 'the NATS server of the cluster (nats://HOST:4222) for --head')
+    .option('--head_only', 'with --head: run no workers on this machine', false)
+    .option('--address <url>', 'join the cluster at nats://HOST:4222 as a worker node')
+    .option('--node_id <id>', "this node's id in the cluster (default: the host name)")
+    .option('--labels <key=value,...>', 'labels this node advertises, e.g. zone=a,gpu=a100')
+    .action(async (flags: StartFlags) => {
+      if (flags.address !== undefined) return startNode(flags);
+      const environment: Record<string, string> = {};
+      if (flags.head || flags.nats) {
+        if (!flags.nats?.startsWith('nats://')) {
+          throw new InvalidArgumentError(
+            `--head needs --nats nats://HOST:4222 (the NATS server of the cluster); got ${JSON.stringify(flags.nats ?? '')}`,
+          );
+        }
+        environment.BYZERLLM_NATS_URL = flags.nats;
+        if (flags.head_only) environment.BYZERLLM_HEAD_ONLY = '1';
+        if (flags.node_id) environment.BYZERLLM_NODE_ID = flags.node_id;
+      }
       if (flags.foreground) {
+        Object.assign(process.env, environment);
         await import('../head-main.js');
         return;
       }
-      const already = await findRunningHead(resolveStateDirectory());
-      const cluster = await connect({ address: 'auto' }, { onStarting: () => {} });
-      await cluster.close();
-      const head = (await findRunningHead(resolveStateDirectory()))!;
+      const stateDirectory = resolveStateDirectory();
+      const already = await findRunningHead(stateDirectory);
+      if (already && environment.BYZERLLM_NATS_URL) {
+        throw new InvalidArgumentError(
+          `a head is already running for ${stateDirectory} (pid ${already.pid}); \`byzerllm stop\` it first to start a cluster head`,
+        );
+      }
+      const head =
+        already ??
+        (await ensureHead({ stateDirectory, entry: HEAD_ENTRY, environment, onStarting: () => {} }));
       process.stdout.write(
         already
           ? `head already running at ${head.address} (pid ${head.pid})\n`
-          : `head started at ${head.address} (pid ${head.pid}); logs in ${resolveStateDirectory()}/logs/head.log\n`,
+          : `head started at ${head.address} (pid ${head.pid})${flags.nats ? ` for the cluster at ${flags.nats}` : ''}; logs in ${stateDirectory}/logs/head.log\n`,
       );
     });
 
@@ -36,9 +70,10 @@ export function registerHeadCommands(program: Command): void {
     .description('stop the head and every worker; deployments come back on the next start')
     .action(async () => {
       const stateDirectory = resolveStateDirectory();
+      const stoppedNode = await stopNode(stateDirectory);
       const head = await findRunningHead(stateDirectory);
       if (!head) {
-        process.stdout.write(`no head is running (state in ${stateDirectory})\n`);
+        if (!stoppedNode) process.stdout.write(`no head is running (state in ${stateDirectory})\n`);
         return;
       }
       const client = new HeadClient({ address: head.address, token: head.token });
@@ -60,16 +95,25 @@ export function registerHeadCommands(program: Command): void {
     .command('status')
     .description('show the head, its nodes with their resources, and the deployments with their workers')
     .option('--json', 'print JSON', false)
-    .action(async (flags: { json?: boolean }) => {
+    .option(
+      '--address <address>',
+      "a cluster to show: nats://HOST:4222 or http://HOST:PORT (default: this machine's head)",
+    )
+    .action(async (flags: { json?: boolean; address?: string }) => {
       const stateDirectory = resolveStateDirectory();
-      const head = await findRunningHead(stateDirectory);
-      if (!head) {
-        process.stdout.write(
-          `no head is running (state in ${stateDirectory}); \`byzerllm start\` starts one\n`,
-        );
-        return;
+      let client: ClusterConnection;
+      if (flags.address && flags.address !== 'auto') {
+        client = await connectCluster({ address: flags.address });
+      } else {
+        const head = await findRunningHead(stateDirectory);
+        if (!head) {
+          process.stdout.write(
+            `no head is running (state in ${stateDirectory}); \`byzerllm start\` starts one\n`,
+          );
+          return;
+        }
+        client = new HeadClient({ address: head.address, token: head.token });
       }
-      const client = new HeadClient({ address: head.address, token: head.token });
       try {
         const status = await client.status();
         if (flags.json) {
@@ -82,13 +126,18 @@ export function registerHeadCommands(program: Command): void {
         );
         process.stdout.write(
           formatTable(
-            ['NODE', 'CPUS', 'CPUS USED', 'MEMORY', 'GPUS'],
+            ['NODE', 'CPUS', 'CPUS USED', 'MEMORY', 'GPUS', 'WORKERS'],
             status.nodes.map((node) => [
               node.id,
               String(node.resources.cpus),
               node.cpusUsed.toFixed(2),
               `${(node.resources.memoryBytes / 2 ** 30).toFixed(1)} GiB`,
               String(node.resources.gpus.length),
+              String(
+                status.deployments
+                  .flatMap((deployment) => deployment.workers)
+                  .filter((worker) => worker.node === node.id).length,
+              ),
             ]),
           ),
         );
@@ -107,4 +156,78 @@ export function registerHeadCommands(program: Command): void {
         await client.close();
       }
     });
+}
+
+interface StartFlags {
+  foreground?: boolean;
+  head?: boolean;
+  nats?: string;
+  head_only?: boolean;
+  address?: string;
+  node_id?: string;
+  labels?: string;
+}
+
+const NODE_ENTRY = fileURLToPath(new URL('../node-main.js', import.meta.url));
+
+async function startNode(flags: StartFlags): Promise<void> {
+  const address = flags.address ?? '';
+  if (!address.startsWith('nats://')) {
+    throw new InvalidArgumentError(
+      `--address ${JSON.stringify(address)}: a worker node joins a cluster at nats://HOST:4222`,
+    );
+  }
+  const environment: Record<string, string> = { BYZERLLM_NATS_URL: address };
+  if (flags.node_id) environment.BYZERLLM_NODE_ID = flags.node_id;
+  if (flags.labels) environment.BYZERLLM_NODE_LABELS = flags.labels;
+  if (flags.foreground) {
+    Object.assign(process.env, environment);
+    await import('../node-main.js');
+    return;
+  }
+  const stateDirectory = resolveStateDirectory();
+  const running = await readNodeFile(stateDirectory);
+  if (running && isProcessAlive(running.pid)) {
+    process.stdout.write(
+      `node ${running.nodeId} already running (pid ${running.pid}) in ${running.address}\n`,
+    );
+    return;
+  }
+  const node = await spawnHead<{ pid: number; nodeId: string }>({
+    stateDirectory,
+    entry: NODE_ENTRY,
+    environment,
+    logFile: path.join(stateDirectory, 'logs', 'node.log'),
+  });
+  process.stdout.write(
+    `node ${node.nodeId} joined ${address} (pid ${node.pid}); logs in ${stateDirectory}/logs/node.log\n`,
+  );
+}
+
+async function readNodeFile(
+  stateDirectory: string,
+): Promise<{ pid: number; nodeId: string; address: string } | undefined> {
+  try {
+    return JSON.parse(await fs.readFile(path.join(stateDirectory, 'node.json'), 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Stops this machine's worker node, if one runs. */
+async function stopNode(stateDirectory: string): Promise<boolean> {
+  const node = await readNodeFile(stateDirectory);
+  if (!node || !isProcessAlive(node.pid)) return false;
+  process.kill(node.pid, 'SIGTERM');
+  await waitForExit(node.pid, `node ${node.nodeId}`);
+  process.stdout.write(`node ${node.nodeId} left the cluster (pid ${node.pid})\n`);
+  return true;
+}
+
+async function waitForExit(pid: number, what: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (isProcessAlive(pid)) {
+    if (Date.now() > deadline) throw new TimeoutError(`${what} (pid ${pid}) did not stop within 30s`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }

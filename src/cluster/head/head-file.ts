@@ -68,25 +68,34 @@ export interface SpawnHeadOptions {
   entry: string;
   /** Milliseconds to wait for the head to say it is ready. Defaults to 30 s. */
   readyTimeoutMs?: number;
+  /** Extra environment for the process (e.g. the NATS address of a cluster head). */
+  environment?: Record<string, string>;
+  /** Its log file. Defaults to `<state dir>/logs/head.log`. */
+  logFile?: string;
 }
 
 /**
  * Starts a head in the background, detached from this process, and resolves with its head file once
  * it prints its ready line. Its own output goes to `<state dir>/logs/head.log`.
  */
-export async function spawnHead(options: SpawnHeadOptions): Promise<HeadFile> {
-  const logFile = headLogPath(options.stateDirectory);
+export async function spawnHead<Ready = HeadFile>(options: SpawnHeadOptions): Promise<Ready> {
+  const logFile = options.logFile ?? headLogPath(options.stateDirectory);
   await fsPromises.mkdir(path.dirname(logFile), { recursive: true, mode: 0o700 });
   const log = fs.openSync(logFile, 'a', 0o600);
   const child = spawn(process.execPath, [options.entry], {
     detached: true,
     stdio: ['ignore', 'pipe', log],
-    env: { ...process.env, BYZERLLM_HOME: options.stateDirectory, BYZERLLM_HEAD_NOTIFY: '1' },
+    env: {
+      ...process.env,
+      ...options.environment,
+      BYZERLLM_HOME: options.stateDirectory,
+      BYZERLLM_HEAD_NOTIFY: '1',
+    },
   });
   fs.closeSync(log);
   const timeoutMs = options.readyTimeoutMs ?? 30_000;
   try {
-    return await new Promise<HeadFile>((resolve, reject) => {
+    return await new Promise<Ready>((resolve, reject) => {
       const lines = createInterface({ input: child.stdout! });
       const timer = setTimeout(
         () =>
@@ -98,7 +107,7 @@ export async function spawnHead(options: SpawnHeadOptions): Promise<HeadFile> {
       lines.once('line', (line) => {
         clearTimeout(timer);
         try {
-          resolve(JSON.parse(line) as HeadFile);
+          resolve(JSON.parse(line) as Ready);
         } catch {
           reject(new HeadUnreachableError(`the head printed an unexpected ready line; see ${logFile}`));
         }

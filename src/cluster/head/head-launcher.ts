@@ -17,6 +17,8 @@ export interface EnsureHeadOptions {
   autoStart?: boolean;
   /** Told when a head is being started (the CLI prints it). */
   onStarting?: () => void;
+  /** Extra environment for a head that has to be started. */
+  environment?: Record<string, string>;
 }
 
 const LOCK_STALE_MS = 60_000;
@@ -39,7 +41,11 @@ export async function ensureHead(options: EnsureHeadOptions): Promise<HeadFile> 
         const again = await findRunningHead(options.stateDirectory);
         if (again) return again;
         options.onStarting?.();
-        return await spawnHead({ stateDirectory: options.stateDirectory, entry: options.entry });
+        return await spawnHead({
+          stateDirectory: options.stateDirectory,
+          entry: options.entry,
+          ...(options.environment ? { environment: options.environment } : {}),
+        });
       } finally {
         await fs.rm(lock, { recursive: true, force: true });
       }

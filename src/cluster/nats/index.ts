@@ -1,6 +1,6 @@
 /** byzerllm over NATS: transport, node agents, the head's NATS side and the NATS cluster client. */
 export { KvDeploymentStore } from './kv-deployment-store.js';
-export { serveClusterOverNats } from './nats-admin-server.js';
+export { HEAD_SERVICE_NAME, serveClusterOverNats } from './nats-admin-server.js';
 export { NatsClusterClient } from './nats-cluster-client.js';
 export { connectNats } from './nats-connection.js';
 export * from './nats-protocol.js';
@@ -8,3 +8,4 @@ export { NatsTransport } from './nats-transport.js';
 export { CancellationRegistry, serveWorkerOverNats } from './nats-worker-server.js';
 export { type NodeAdvert, type NodeAgent, type NodeAgentOptions, startNodeAgent } from './node-agent.js';
 export { NodeDirectory } from './node-directory.js';
+export { type NatsHead, type NatsHeadOptions, startNatsHead } from './nats-head.js';

@@ -24,7 +24,7 @@ export class KvDeploymentStore implements DeploymentPersistence {
     const problems: string[] = [];
     for await (const key of await this.bucket.keys()) {
       const entry = await this.bucket.get(key);
-      if (!entry || entry.operation !== 'PUT') continue;
+      if (entry?.operation !== 'PUT') continue;
       const parsed = deploymentSpecSchema.safeParse(entry.json());
       if (parsed.success) specs.push(parsed.data);
       else

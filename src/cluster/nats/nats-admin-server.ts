@@ -3,8 +3,10 @@
  * clients on any machine reach it with `--address nats://…` — the seeds' "connect from outside the
  * cluster".
  */
+import { type ServiceMsg, Svcm } from '@nats-io/services';
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
+  PACKAGE_VERSION,
   type ChatRequest,
   type DeploymentSpecInput,
   InvalidArgumentError,
@@ -26,14 +28,26 @@ type AdminMessage = {
   inbox?: string;
 };
 
-export function serveClusterOverNats(
+/** The NATS micro-service name of the head: `nats micro ping|info|stats byzerllm-head` see it. */
+export const HEAD_SERVICE_NAME = 'byzerllm-head';
+
+export async function serveClusterOverNats(
   connection: NatsConnection,
   cluster: ClusterApi,
   cancellations: CancellationRegistry,
-): { close(): void } {
-  const subscription = connection.subscribe(subjects.admin('*'), {
+): Promise<{ close(): Promise<void> }> {
+  // A NATS service: discovery (ping/info) and per-endpoint stats come from the services API.
+  // @nats-io/services pins its own copy of nats-core; the connection object is the same protocol.
+  const service = await new Svcm(connection as never).add({
+    name: HEAD_SERVICE_NAME,
+    version: PACKAGE_VERSION,
+    description: 'byzerllm cluster head: deploy, undeploy, list, stat, meta, call, stream, status',
     queue: 'head',
-    callback: (_error, message) => {
+  });
+  service.addEndpoint('admin', {
+    subject: subjects.admin('*'),
+    queue: 'head',
+    handler: (_error: Error | null, message: ServiceMsg) => {
       const operation = message.subject.split('.').pop()!;
       const body = decode<AdminMessage>(message.data);
       const respond = (reply: Reply<unknown>) => message.respond(encode(reply));
@@ -57,7 +71,11 @@ export function serveClusterOverNats(
         .finally(() => body.requestId && cancellations.end(body.requestId));
     },
   });
-  return { close: () => subscription.unsubscribe() };
+  return {
+    close: async () => {
+      await service.stop().catch(() => {});
+    },
+  };
 }
 
 function run(

@@ -7,6 +7,7 @@ import {
   AbortedError,
   type ChatRequest,
   type DeploymentSpecInput,
+  HeadUnreachableError,
   type ModelMeta,
   type StreamPart,
 } from '../../core/index.js';
@@ -21,10 +22,12 @@ import type { WorkerCallKind, WorkerCallMap } from '../transport/transport.js';
 import type { DeploymentStat } from '../worker-pool.js';
 import { connectNats } from './nats-connection.js';
 import { subjects } from './nats-protocol.js';
-import { natsRequest } from './nats-request.js';
+import { NoAnswerError, natsRequest } from './nats-request.js';
 import { requestStream } from './nats-streams.js';
 
 const ADMIN_TIMEOUT_MS = 10 * 60_000;
+/** How long a request waits for a head to (re)appear before saying none answers. */
+const NO_RESPONDER_GRACE_MS = 5_000;
 
 export class NatsClusterClient implements ClusterApi {
   private constructor(
@@ -82,11 +85,44 @@ export class NatsClusterClient implements ClusterApi {
     return requestStream(this.connection, subjects.admin('stream'), { name, request }, options.signal);
   }
 
+  /** Resolves when the connection has reconnected after the next disconnection (NATS restarts). */
+  async nextReconnect(): Promise<void> {
+    for await (const status of this.connection.status()) {
+      if (status.type === 'reconnect') return;
+    }
+  }
+
   async close(): Promise<void> {
     await this.connection.drain().catch(() => {});
   }
 
-  private admin<Result>(operation: string, payload: Record<string, unknown>): Promise<Result> {
-    return natsRequest<Result>(this.connection, subjects.admin(operation), payload, ADMIN_TIMEOUT_MS);
+  /**
+   * Sends an admin request. "No responders" means nobody received it, so it is safe to send again:
+   * after a NATS restart the head may reconnect a moment after this client does.
+   */
+  private async admin<Result>(operation: string, payload: Record<string, unknown>): Promise<Result> {
+    const deadline = Date.now() + NO_RESPONDER_GRACE_MS;
+    for (let delay = 25; ; delay = Math.min(delay * 2, 500)) {
+      try {
+        return await natsRequest<Result>(
+          this.connection,
+          subjects.admin(operation),
+          payload,
+          ADMIN_TIMEOUT_MS,
+        );
+      } catch (error) {
+        if (!(error instanceof NoAnswerError) || !error.noResponders || Date.now() + delay > deadline) {
+          throw this.explain(error);
+        }
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+
+  private explain(error: unknown): unknown {
+    if (!(error instanceof NoAnswerError)) return error;
+    return new HeadUnreachableError(
+      `no byzerllm head answers on ${this.address}; start one with \`byzerllm start --head --nats ${this.address}\``,
+    );
   }
 }

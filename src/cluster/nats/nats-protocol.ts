@@ -8,6 +8,7 @@
  * - `byzerllm.node.<nodeId>.start`        start a worker on that node
  * - `byzerllm.node.<nodeId>.stop`         stop a worker on that node
  * - `byzerllm.heartbeat.<nodeId>`         node liveness, published every heartbeat interval
+ * - `byzerllm.head.hello`                 a head started; nodes drop workers of earlier heads
  * - `byzerllm.worker.<workerId>.call`     a non-stream call to a worker
  * - `byzerllm.worker.<workerId>.stream`   start a stream; parts go to the request's `inbox`
  * - `byzerllm.cancel.<requestId>`         cancels a call or stream
@@ -32,6 +33,8 @@ export const subjects = {
   nodeStop: (nodeId: string) => `${SUBJECT_PREFIX}.node.${nodeId}.stop`,
   heartbeat: (nodeId: string) => `${SUBJECT_PREFIX}.heartbeat.${nodeId}`,
   heartbeatAll: `${SUBJECT_PREFIX}.heartbeat.*`,
+  /** A head announcing itself; nodes drop workers placed by an earlier head. */
+  headHello: `${SUBJECT_PREFIX}.head.hello`,
   workerCall: (workerId: string) => `${SUBJECT_PREFIX}.worker.${workerId}.call`,
   workerStream: (workerId: string) => `${SUBJECT_PREFIX}.worker.${workerId}.stream`,
   cancel: (requestId: string) => `${SUBJECT_PREFIX}.cancel.${requestId}`,

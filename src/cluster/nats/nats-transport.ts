@@ -11,9 +11,7 @@ import {
   type ByzerLLMError,
   type CallOptions,
   type ChatRequest,
-  errorFromJSON,
   InvalidArgumentError,
-  type SerializedError,
   type StreamPart,
   toByzerLLMError,
   WorkerFailedError,
@@ -44,7 +42,11 @@ export class NatsTransport implements WorkerTransport {
   readonly name = 'nats';
   private readonly endpoints = new Set<NatsWorkerEndpoint>();
 
-  constructor(private readonly connection: NatsConnection) {}
+  /** `headId` tells node agents which head placed a worker (a new head drops older workers). */
+  constructor(
+    private readonly connection: NatsConnection,
+    readonly headId: string = nuid.next(),
+  ) {}
 
   async startWorker(options: StartWorkerOptions): Promise<WorkerEndpoint> {
     const node = options.node;
@@ -52,7 +54,12 @@ export class NatsTransport implements WorkerTransport {
     const reply = await natsRequest<StartedWorker>(
       this.connection,
       subjects.nodeStart(node),
-      { spec: options.spec, workerIndex: options.workerIndex, gpuIndices: options.gpuIndices },
+      {
+        spec: options.spec,
+        workerIndex: options.workerIndex,
+        gpuIndices: options.gpuIndices,
+        headId: this.headId,
+      },
       START_TIMEOUT_MS,
     );
     for (const warning of reply.warnings) options.warn(warning);

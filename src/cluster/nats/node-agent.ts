@@ -20,6 +20,7 @@ import {
   subjects,
   subjectToken,
 } from './nats-protocol.js';
+import { natsRequest } from './nats-request.js';
 import { CancellationRegistry, serveWorkerOverNats } from './nats-worker-server.js';
 
 export interface NodeAgentOptions {
@@ -43,6 +44,8 @@ export interface NodeAdvert {
 }
 
 interface ServedWorker {
+  /** The head that placed it. */
+  headId: string;
   endpoint: WorkerEndpoint;
   server: { close(): void };
 }
@@ -74,7 +77,12 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
 
   const startSubscription = connection.subscribe(subjects.nodeStart(nodeId), {
     callback: (_error, message) => {
-      const start = decode<{ spec: DeploymentSpec; workerIndex: number; gpuIndices: number[] }>(message.data);
+      const start = decode<{
+        spec: DeploymentSpec;
+        workerIndex: number;
+        gpuIndices: number[];
+        headId: string;
+      }>(message.data);
       const warnings: string[] = [];
       options.transport
         .startWorker({
@@ -87,6 +95,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
           (endpoint) => {
             const workerId = subjectToken(`${start.spec.name}-${start.workerIndex}-${nuid.next()}`);
             workers.set(workerId, {
+              headId: start.headId,
               endpoint,
               server: serveWorkerOverNats(connection, endpoint, workerId, cancellations),
             });
@@ -115,11 +124,29 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     },
   });
 
+  const helloSubscription = connection.subscribe(subjects.headHello, {
+    callback: (_error, message) => {
+      const { headId } = decode<{ headId: string }>(message.data);
+      for (const [workerId, worker] of workers) {
+        if (worker.headId === headId) continue;
+        log(`a new head (${headId}) started: stopping ${workerId}, placed by the previous head`);
+        workers.delete(workerId);
+        worker.server.close();
+        void worker.endpoint.close().catch(() => {});
+      }
+    },
+  });
+
   const heartbeat = setInterval(
     () => connection.publish(subjects.heartbeat(nodeId), encode(advert())),
     HEARTBEAT_INTERVAL_MS,
   );
   connection.publish(subjects.heartbeat(nodeId), encode(advert()));
+  try {
+    await natsRequest(connection, subjects.admin('register'), advert(), 5_000);
+  } catch {
+    log('no head answered the registration yet; it will see this node by its heartbeats');
+  }
   log(`node ${nodeId} joined with ${options.resources.cpus} CPUs and ${options.resources.gpus.length} GPUs`);
 
   return {
@@ -129,6 +156,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       clearInterval(heartbeat);
       startSubscription.unsubscribe();
       stopSubscription.unsubscribe();
+      helloSubscription.unsubscribe();
       cancellations.close();
       for (const worker of workers.values()) worker.server.close();
       await Promise.allSettled([...workers.values()].map((worker) => worker.endpoint.close()));

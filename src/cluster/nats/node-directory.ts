@@ -21,18 +21,7 @@ export class NodeDirectory {
   constructor(private readonly options: NodeDirectoryOptions) {
     const timeoutMs = options.timeoutMs ?? NODE_TIMEOUT_MS;
     this.subscription = options.connection.subscribe(subjects.heartbeatAll, {
-      callback: (_error, message) => {
-        const advert = decode<NodeAdvert>(message.data);
-        const known = this.nodes.get(advert.nodeId);
-        // A node that restarted (new pid) lost its workers: treat it as lost, then joined again.
-        if (known && known.advert.pid !== advert.pid) {
-          this.nodes.delete(advert.nodeId);
-          options.onLost(advert.nodeId, 'it restarted');
-        }
-        const isNew = !this.nodes.has(advert.nodeId);
-        this.nodes.set(advert.nodeId, { advert, lastSeen: Date.now() });
-        if (isNew) options.onJoined(advert);
-      },
+      callback: (_error, message) => this.observe(decode<NodeAdvert>(message.data)),
     });
     this.timer = setInterval(
       () => {
@@ -46,6 +35,19 @@ export class NodeDirectory {
       Math.min(250, timeoutMs / 4),
     );
     this.timer.unref();
+  }
+
+  /** Records a sign of life (a heartbeat or a node's registration). */
+  observe(advert: NodeAdvert): void {
+    const known = this.nodes.get(advert.nodeId);
+    // A node that restarted (new pid) lost its workers: treat it as lost, then joined again.
+    if (known && known.advert.pid !== advert.pid) {
+      this.nodes.delete(advert.nodeId);
+      this.options.onLost(advert.nodeId, 'it restarted');
+    }
+    const isNew = !this.nodes.has(advert.nodeId);
+    this.nodes.set(advert.nodeId, { advert, lastSeen: Date.now() });
+    if (isNew) this.options.onJoined(advert);
   }
 
   list(): NodeAdvert[] {

@@ -1,0 +1,71 @@
+/**
+ * A worker node process (`byzerllm start --address nats://…`): joins the cluster through NATS,
+ * advertises this machine's resources and runs the workers the head places here. Prints one ready
+ * line (JSON) when started by `byzerllm start`; SIGTERM leaves the cluster cleanly.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import fs from 'node:fs/promises';
+import {
+  connectNats,
+  createInProcessTransport,
+  detectNodeResources,
+  resolveStateDirectory,
+  startNodeAgent,
+  writeFileAtomic,
+} from '../cluster/index.js';
+
+function log(line: string): void {
+  process.stderr.write(`${new Date().toISOString()} [node ${process.pid}] ${line}\n`);
+}
+
+export function nodeFilePath(stateDirectory: string): string {
+  return path.join(stateDirectory, 'node.json');
+}
+
+function parseLabels(text: string | undefined): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const pair of (text ?? '').split(',').filter(Boolean)) {
+    const [key, ...value] = pair.split('=');
+    if (key) labels[key] = value.join('=');
+  }
+  return labels;
+}
+
+async function runNode(): Promise<void> {
+  process.stdout.on('error', () => {});
+  const url = process.env.BYZERLLM_NATS_URL;
+  if (!url) throw new Error('BYZERLLM_NATS_URL is not set');
+  const stateDirectory = resolveStateDirectory();
+  const nodeId = process.env.BYZERLLM_NODE_ID || os.hostname();
+  const connection = await connectNats(url, `byzerllm-node-${nodeId}`);
+  const agent = await startNodeAgent({
+    connection,
+    nodeId,
+    resources: await detectNodeResources(),
+    labels: parseLabels(process.env.BYZERLLM_NODE_LABELS),
+    transport: createInProcessTransport({ nodeId }),
+    log,
+  });
+  const ready = { pid: process.pid, nodeId, address: url };
+  await writeFileAtomic(nodeFilePath(stateDirectory), `${JSON.stringify(ready)}\n`, 0o600);
+  let stopping = false;
+  const stop = async (reason: string) => {
+    if (stopping) return;
+    stopping = true;
+    log(`leaving the cluster (${reason})`);
+    await agent.close();
+    await connection.drain().catch(() => {});
+    await fs.rm(nodeFilePath(stateDirectory), { force: true });
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  if (process.env.BYZERLLM_HEAD_NOTIFY === '1') process.stdout.write(`${JSON.stringify(ready)}\n`);
+  else process.stdout.write(`byzerllm node ${nodeId} joined ${url} (pid ${process.pid}); Ctrl+C leaves\n`);
+}
+
+runNode().catch((error: unknown) => {
+  log(`failed to start: ${(error as Error).message}`);
+  process.exit(1);
+});

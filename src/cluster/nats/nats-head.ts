@@ -1,0 +1,93 @@
+/**
+ * The head's NATS side (`byzerllm start --head --nats nats://…`): deployments in JetStream KV,
+ * workers on node agents (this machine runs one too unless `headOnly`), node liveness from
+ * heartbeats, and the cluster API served over NATS for clients on any machine.
+ */
+import os from 'node:os';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { Head } from '../head/head.js';
+import type { NodeResources } from '../resources.js';
+import { createInProcessTransport } from '../transport/in-process-transport.js';
+import { KvDeploymentStore } from './kv-deployment-store.js';
+import { serveClusterOverNats } from './nats-admin-server.js';
+import { connectNats } from './nats-connection.js';
+import { decode, encode, HEARTBEAT_INTERVAL_MS, subjects } from './nats-protocol.js';
+import { NatsTransport } from './nats-transport.js';
+import { CancellationRegistry } from './nats-worker-server.js';
+import { NodeDirectory } from './node-directory.js';
+import { type NodeAdvert, type NodeAgent, startNodeAgent } from './node-agent.js';
+
+export interface NatsHeadOptions {
+  url: string;
+  resources: NodeResources;
+  /** Id of this machine's own node. Defaults to the host name. */
+  nodeId?: string;
+  /** Run no workers on the head's machine. */
+  headOnly?: boolean;
+  log: (line: string) => void;
+}
+
+export interface NatsHead {
+  head: Head;
+  close(): Promise<void>;
+}
+
+export async function startNatsHead(options: NatsHeadOptions): Promise<NatsHead> {
+  const connection = await connectNats(options.url, 'byzerllm-head');
+  const store = await KvDeploymentStore.open(connection);
+  const transport = new NatsTransport(connection, `${os.hostname()}-${process.pid}-${Date.now()}`);
+  const head = new Head({
+    store,
+    transport,
+    resources: options.resources,
+    localNode: false,
+    log: options.log,
+  });
+  // Node agents drop workers left over from a previous head: this head places everything anew.
+  connection.publish(subjects.headHello, encode({ headId: transport.headId }));
+  const directory = new NodeDirectory({
+    connection,
+    onJoined: (advert) => void head.nodeJoined(advert.nodeId, advert.resources),
+    onLost: (nodeId, reason) => void head.nodeLost(nodeId, reason),
+  });
+  // Nodes register on start so that `byzerllm start --address …` returns once the head knows them.
+  const registrations = connection.subscribe(subjects.admin('register'), {
+    queue: 'head',
+    callback: (_error, message) => {
+      directory.observe(decode<NodeAdvert>(message.data));
+      message.respond(encode({ ok: true, result: null }));
+    },
+  });
+  let agent: NodeAgent | undefined;
+  let agentConnection: NatsConnection | undefined;
+  if (!options.headOnly) {
+    const nodeId = options.nodeId ?? os.hostname();
+    agentConnection = await connectNats(options.url, `byzerllm-node-${nodeId}`);
+    agent = await startNodeAgent({
+      connection: agentConnection,
+      nodeId,
+      resources: options.resources,
+      transport: createInProcessTransport({ nodeId }),
+      log: options.log,
+    });
+  }
+  // Give running nodes a few heartbeats to announce themselves before deployments are placed again.
+  await new Promise((resolve) => setTimeout(resolve, HEARTBEAT_INTERVAL_MS * 3));
+  await head.restore();
+  const cancellations = new CancellationRegistry(connection);
+  const admin = await serveClusterOverNats(connection, head, cancellations);
+  options.log(`cluster head on ${options.url}${options.headOnly ? ' (no workers on this machine)' : ''}`);
+  return {
+    head,
+    async close() {
+      await admin.close();
+      registrations.unsubscribe();
+      cancellations.close();
+      directory.close();
+      await head.close();
+      await agent?.close();
+      await agentConnection?.drain().catch(() => {});
+      await connection.drain().catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,182 @@
+/**
+ * A cluster on one machine, as three machines would run it: a real nats-server (JetStream, 127.0.0.1,
+ * random port), a head and three node processes started by the real CLI, a local OpenAI upstream.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Svcm } from '@nats-io/services';
+import {
+  type ClusterStatus,
+  connectNats,
+  HEAD_SERVICE_NAME,
+  NatsClusterClient,
+} from '../../src/cluster/index.js';
+import { createTestHome, type TestHome } from '../support/cli.js';
+import { type NatsServer, startNatsServer } from '../support/nats-server.js';
+import { type OpenAIUpstream, startOpenAIUpstream } from '../support/openai-upstream.js';
+
+const NODES = ['node-a', 'node-b', 'node-c'];
+
+function workersPerNode(status: ClusterStatus): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const deployment of status.deployments) {
+    for (const worker of deployment.workers) counts[worker.node] = (counts[worker.node] ?? 0) + 1;
+  }
+  return counts;
+}
+
+describe('a NATS cluster: head and three nodes', () => {
+  let nats: NatsServer;
+  let upstream: OpenAIUpstream;
+  let head: TestHome;
+  const nodes = new Map<string, TestHome>();
+  let client: NatsClusterClient;
+
+  before(async () => {
+    nats = await startNatsServer();
+    upstream = await startOpenAIUpstream({ recordRequests: false });
+    head = await createTestHome();
+    const started = await head.run(['start', '--head', '--nats', nats.url, '--head_only']);
+    assert.equal(started.code, 0, started.stderr);
+    for (const nodeId of NODES) {
+      const home = await createTestHome();
+      nodes.set(nodeId, home);
+      const joined = await home.run(['start', '--address', nats.url, '--node_id', nodeId]);
+      assert.equal(joined.code, 0, joined.stderr);
+      assert.match(joined.stdout, new RegExp(`node ${nodeId} joined`));
+    }
+    client = await NatsClusterClient.connect(nats.url);
+  });
+
+  after(async () => {
+    await client?.close();
+    for (const home of nodes.values()) await home.cleanup();
+    await head?.cleanup();
+    await upstream?.close();
+    await nats?.close();
+  });
+
+  test('a deployment of 6 workers is spread over the three nodes, shown by status and stat', async () => {
+    // `start --address` returns once the head registered the node.
+    const status = await client.status();
+    assert.deepEqual(status.nodes.map((node) => node.id).sort(), NODES);
+    const deploy = await head.run([
+      'deploy',
+      '--address',
+      nats.url,
+      '--model',
+      'spread',
+      '--pretrained_model_type',
+      'saas/openai',
+      '--num_workers',
+      '6',
+      '--worker_concurrency',
+      '8',
+      '--infer_params',
+      `saas.api_key=${upstream.apiKey}`,
+      `saas.base_url=${upstream.url}`,
+      'saas.max_retries=0',
+    ]);
+    assert.equal(deploy.code, 0, deploy.stderr);
+    const shown = await head.run(['status', '--address', nats.url, '--json']);
+    assert.deepEqual(workersPerNode(JSON.parse(shown.stdout)), { 'node-a': 2, 'node-b': 2, 'node-c': 2 });
+    const table = await head.run(['status', '--address', nats.url]);
+    assert.match(table.stdout, /node-b\s+2\s+0\.02/);
+    const stat = await head.run(['stat', '--model', 'spread', '--address', nats.url]);
+    assert.equal(JSON.parse(stat.stdout).total_workers, 6);
+    const query = await head.run([
+      'query',
+      '--model',
+      'spread',
+      '--query',
+      'over nats',
+      '--address',
+      nats.url,
+    ]);
+    assert.equal(query.stdout, 'echo: over nats\n');
+    const streamed = await head.run([
+      'query',
+      '--model',
+      'spread',
+      '--query',
+      'streamed',
+      '--stream',
+      '--address',
+      nats.url,
+    ]);
+    assert.equal(streamed.stdout, 'echo: streamed\n');
+  });
+
+  test('the head is a NATS service: ping, info and stats find it', async () => {
+    const connection = await connectNats(nats.url, 'services-test');
+    try {
+      const services = new Svcm(connection as never).client();
+      const pings = [];
+      for await (const ping of await services.ping(HEAD_SERVICE_NAME)) pings.push(ping);
+      assert.equal(pings.length, 1);
+      const stats = [];
+      for await (const stat of await services.stats(HEAD_SERVICE_NAME)) stats.push(stat);
+      const admin = stats[0]!.endpoints!.find((endpoint) => endpoint.name === 'admin')!;
+      assert.ok(admin.num_requests > 0, `admin requests counted: ${admin.num_requests}`);
+    } finally {
+      await connection.drain();
+    }
+  });
+
+  test('SIGKILL of a node during 1,000 requests loses none; its workers come back elsewhere', async () => {
+    const before = (await client.stat('spread')).total_requests.reduce((sum, count) => sum + count, 0);
+    const victim = JSON.parse(await fs.readFile(path.join(nodes.get('node-b')!.home, 'node.json'), 'utf8'));
+    let completed = 0;
+    let next = 0;
+    const failures: string[] = [];
+    const worker = async () => {
+      while (next < 1000) {
+        const index = next++;
+        if (index === 300) process.kill(victim.pid, 'SIGKILL');
+        try {
+          const answer = await client.call('spread', 'chat', {
+            messages: [{ role: 'user', content: `delay:5 r${index}` }],
+          });
+          if (answer.text !== `echo: delay:5 r${index}`) failures.push(`r${index}: ${answer.text}`);
+          completed++;
+        } catch (error) {
+          failures.push(`r${index}: ${(error as Error).message}`);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 24 }, worker));
+    assert.deepEqual(failures, []);
+    assert.equal(completed, 1000);
+    const status = await client.status();
+    assert.deepEqual(status.nodes.map((node) => node.id).sort(), ['node-a', 'node-c']);
+    const perNode = workersPerNode(status);
+    assert.equal((perNode['node-a'] ?? 0) + (perNode['node-c'] ?? 0), 6);
+    assert.equal(perNode['node-b'], undefined);
+    const stat = await client.stat('spread');
+    assert.equal(stat.total_workers, 6);
+    assert.ok(stat.worker_state.every((state) => state.ready));
+    const after = stat.total_requests.reduce((sum, count) => sum + count, 0);
+    assert.ok(after - before >= 1000, `requests counted: ${after - before}`);
+  });
+
+  test('a NATS restart mid-way: clients reconnect, requests succeed again, deployments survive', async () => {
+    const reconnected = client.nextReconnect();
+    await nats.restart();
+    await reconnected;
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, index) =>
+        client.call('spread', 'chat', { messages: [{ role: 'user', content: `after restart ${index}` }] }),
+      ),
+    );
+    assert.deepEqual(
+      answers.map((answer) => answer.text),
+      Array.from({ length: 20 }, (_, index) => `echo: after restart ${index}`),
+    );
+    assert.deepEqual(
+      (await client.list()).map((deployment) => deployment.name),
+      ['spread'],
+    );
+  });
+});
