@@ -171,8 +171,22 @@ export class RunningDeployment {
     return info;
   }
 
-  async stop(reason: Error): Promise<void> {
+  /**
+   * Stops the deployment. Requests still waiting for a slot fail with `reason`; unless `force`, the
+   * requests already running finish first (up to `drainTimeoutMs`).
+   */
+  async stop(reason: Error, options: { force?: boolean; drainTimeoutMs?: number } = {}): Promise<void> {
     this.pool.close(reason);
+    if (!options.force) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.pool.whenIdle(),
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, options.drainTimeoutMs ?? 30_000);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
     const endpoints = this.endpoints;
     this.endpoints = [];
     await Promise.allSettled(endpoints.map((endpoint) => endpoint.close()));

@@ -149,6 +149,18 @@ export class WorkerPool {
     };
   }
 
+  /** Resolves once no slot is in use (every lease released). */
+  whenIdle(): Promise<void> {
+    if (this.inUse() === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private readonly idleWaiters: (() => void)[] = [];
+
+  private inUse(): number {
+    return this.workers.reduce((sum, worker) => sum + this.options.slotsPerWorker - worker.freeSlots, 0);
+  }
+
   /** Rejects every waiting request (the deployment is going away). */
   close(reason: Error): void {
     this.closedReason = reason;
@@ -180,6 +192,8 @@ export class WorkerPool {
         released = true;
         worker.freeSlots = Math.min(worker.freeSlots + 1, this.options.slotsPerWorker);
         this.serveWaiters();
+        if (this.idleWaiters.length > 0 && this.inUse() === 0)
+          for (const resolve of this.idleWaiters.splice(0)) resolve();
       },
     };
   }

@@ -201,6 +201,35 @@ for (const [name, create] of Object.entries(setups)) {
       }
     });
 
+    test('undeploy lets running requests finish; --force does not wait for them', async () => {
+      const order: string[] = [];
+      await setup.cluster.deploy(spec({ name: 'drain', numWorkers: 1, workerConcurrency: 1 }));
+      const running = setup.cluster
+        .call('drain', 'chat', { messages: [{ role: 'user', content: 'delay:300 finishing' }] })
+        .then((result) => order.push(`call: ${result.text}`));
+      await upstream.waitUntil(() => upstream.inFlight() >= 1);
+      await setup.cluster.undeploy('drain');
+      order.push('undeployed');
+      await running;
+      assert.deepEqual(order, ['call: echo: delay:300 finishing', 'undeployed']);
+
+      order.length = 0;
+      await setup.cluster.deploy(spec({ name: 'drain', numWorkers: 1, workerConcurrency: 1 }));
+      const forced = setup.cluster
+        .call('drain', 'chat', { messages: [{ role: 'user', content: 'delay:2000 cut short' }] })
+        .then(
+          () => order.push('call finished'),
+          () => order.push('call failed'),
+        );
+      await upstream.waitUntil(() => upstream.inFlight() >= 1);
+      const abortedBefore = upstream.abortedCount();
+      await setup.cluster.undeploy('drain', { force: true });
+      order.push('undeployed');
+      await forced;
+      assert.deepEqual(order.sort(), ['call failed', 'undeployed']);
+      await upstream.waitUntil(() => upstream.abortedCount() > abortedBefore);
+    });
+
     test('undeploy removes the deployment and its persisted record', async () => {
       assert.deepEqual(await setup.cluster.undeploy('gpt_chat'), { removed: true });
       assert.deepEqual(await setup.cluster.undeploy('gpt_chat'), { removed: false });

@@ -108,13 +108,16 @@ export class Head implements ClusterApi {
     return { status: 'deployed', deployment: this.deployments.get(spec.name)!.info(), warnings };
   }
 
-  async undeploy(name: string): Promise<{ removed: boolean }> {
+  /** Removes a deployment; running requests finish first unless `force` (waiting ones fail). */
+  async undeploy(name: string, options: { force?: boolean } = {}): Promise<{ removed: boolean }> {
     const deployment = this.deployments.get(name);
     if (!deployment) return { removed: false };
     this.deployments.delete(name);
     this.placement.release(name);
     await this.persist();
-    await deployment.stop(new NotFoundError(`deployment ${name} was undeployed`));
+    await deployment.stop(new NotFoundError(`deployment ${name} was undeployed`), {
+      force: options.force === true,
+    });
     this.log(`undeployed ${name}`);
     return { removed: true };
   }
