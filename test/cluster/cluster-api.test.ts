@@ -131,7 +131,7 @@ for (const [name, create] of Object.entries(setups)) {
       await Promise.all(
         Array.from({ length: 40 }, (_, index) =>
           setup.cluster.call('gpt_chat', 'chat', {
-            messages: [{ role: 'user', content: `delay:20 q${index}` }],
+            messages: [{ role: 'user', content: `delay:250 q${index}` }],
           }),
         ),
       );
