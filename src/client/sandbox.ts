@@ -52,7 +52,7 @@ Promise.resolve()
   .then(() => ${functionName}(${JSON.stringify(args ?? {})}))
   .then(
     (value) => { globalThis.__outcome = JSON.stringify({ ok: true, value: value === undefined ? null : value }); },
-    (error) => { globalThis.__outcome = JSON.stringify({ ok: false, reason: String(error && error.stack ? error + '\\n' + error.stack : error) }); },
+    (error) => { globalThis.__outcome = JSON.stringify({ ok: false, reason: String(error) }); },
   );`;
     const evaluated = context.evalCode(program, 'generated.js');
     if (evaluated.error) {
@@ -73,7 +73,10 @@ Promise.resolve()
     if (typeof outcome !== 'string') {
       return { ok: false, reason: `${functionName} never finished (it awaits something that never settles)` };
     }
-    return JSON.parse(outcome) as SandboxOutcome;
+    const parsed = JSON.parse(outcome) as SandboxOutcome;
+    // An interrupt inside a promise job arrives as a rejection: report it as the timeout it is.
+    if (!parsed.ok && timedOut()) return failure(parsed.reason, true, timeoutMs);
+    return parsed;
   } finally {
     context.dispose();
     runtime.dispose();
