@@ -42,6 +42,13 @@ export async function main(llm: ByzerLLM) {
   });
   const range = await calculateTimeRange({});
 
+  // The same through chatOai: the question is the instruction, responseClass the return schema.
+  const [viaChat] = await llm.chatOai({
+    conversations: [{ role: 'user', content: '去年三月到七月' }],
+    implFunc: { name: 'calculate_time_range', description: '计算时间区间，时间格式为 yyyy-MM-dd.' },
+    responseClass: TimeRange,
+  });
+
   llm.clearImplCache();
-  return { first, second, firstSeconds, secondSeconds, tomorrow, range };
+  return { first, second, firstSeconds, secondSeconds, tomorrow, range, viaChat: viaChat!.value };
 }

@@ -2,7 +2,7 @@
  * `chatOai`: one chat call, plus the abilities layered on it — function calling, structured output
  * (direct or after chat) and the seeds' audio/image JSON content for non-chat models.
  */
-import type { z } from 'zod';
+import { z } from 'zod';
 import { type ChatRequest, type ChatResult, InvalidArgumentError, type ToolCall } from '../core/index.js';
 import type { ByzerLLM } from './byzer-llm.js';
 import type { ChatOaiOptions, FeatureMode } from './chat-options.js';
@@ -66,6 +66,7 @@ export async function runChatOai(
   if (options.responseClass && options.tools?.length) {
     throw new InvalidArgumentError('responseClass and tools cannot be used in the same chatOai call');
   }
+  if (options.implFunc) return withImplFunc(llm, model, options);
   const meta = await llm.getMeta({ model });
   if (!meta.tasks.includes('chat')) return chatViaTask(llm, model, meta, options);
   if (options.tools?.length)
@@ -201,5 +202,35 @@ async function withResponseClass(
     }
   }
   response.value = parsed.value;
+  return response;
+}
+
+async function withImplFunc(llm: ByzerLLM, model: string, options: ChatOaiOptions): Promise<ChatResponse> {
+  const implFunc = options.implFunc!;
+  if (!options.responseClass) {
+    throw new InvalidArgumentError(
+      `implFunc ${implFunc.name} needs responseClass (the schema of its result)`,
+    );
+  }
+  const conversation = options.conversations;
+  const last = typeof conversation === 'string' ? conversation : conversation.at(-1)?.content;
+  const run = llm.impl({
+    name: implFunc.name,
+    description: implFunc.description,
+    parameters: implFunc.parameters ?? z.object({}).loose(),
+    returns: options.responseClass,
+    instruction: typeof last === 'string' ? last : '',
+    model,
+    ...(options.llmConfig ? { llmConfig: options.llmConfig } : {}),
+  });
+  const result = await run(options.implFuncParams ?? {});
+  const response: ChatResponse = result.response ?? {
+    output: '',
+    meta: emptyMeta(),
+    input: { messages: [] },
+    toolCalls: [],
+  };
+  if (result.value !== undefined) response.value = result.value;
+  if (result.meta.reason) response.meta.reason = result.meta.reason;
   return response;
 }

@@ -30,6 +30,13 @@ export interface ChatOaiOptions {
   /** Answer normally first, then extract the structured value in a second turn. */
   responseAfterChat?: boolean;
   structuredMode?: FeatureMode;
+  /**
+   * Function implementation through chatOai (the seeds' `impl_func` + `execute_impl_func`): the
+   * model writes this function, the last user message is the instruction, `responseClass` is the
+   * return schema, `implFuncParams` the arguments. The result lands in `value` (or `meta.reason`).
+   */
+  implFunc?: { name: string; description: string; parameters?: z.ZodObject };
+  implFuncParams?: Record<string, unknown>;
 }
 
 export interface StreamChatOaiOptions {

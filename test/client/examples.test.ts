@@ -94,8 +94,9 @@ describe('examples', () => {
     assert.equal(result.second.meta.cached, true);
     assert.deepEqual(result.tomorrow.value, { time: '2024-01-29' });
     assert.deepEqual(result.range.value, { start: '2023-03-01', end: '2023-07-31' });
-    // Three functions generated, the cached second call made no model call.
-    assert.equal(fixture.upstream.requests.length, 3);
+    assert.deepEqual(result.viaChat, { start: '2023-03-01', end: '2023-07-31' });
+    // Four generations (the chatOai one accepts any parameters: another signature); the cached second call made none.
+    assert.equal(fixture.upstream.requests.length, 4);
   });
 
   test('stream chat: delta pieces join into the non-stream answer; meta has the seed fields', async () => {
