@@ -43,6 +43,8 @@ export interface ByzerLLMOptions {
   token?: string;
   /** Use this cluster instead of connecting (an in-process `Head`, a `HeadClient`, …). */
   cluster?: ClusterApi;
+  /** The local head's state directory for `auto`; defaults to `$BYZERLLM_HOME` or `~/.byzerllm`. */
+  stateDirectory?: string;
 }
 
 /** What `deploy` takes, with the seeds' names. */
@@ -80,6 +82,7 @@ export class ByzerLLM {
     this.clusterPromise ??= connectCluster({
       ...(this.options.address === undefined ? {} : { address: this.options.address }),
       ...(this.options.token === undefined ? {} : { token: this.options.token }),
+      ...(this.options.stateDirectory === undefined ? {} : { stateDirectory: this.options.stateDirectory }),
     }).catch((error: unknown) => {
       this.clusterPromise = undefined;
       throw error;

@@ -49,8 +49,16 @@ export {
 } from './templates.js';
 
 /** `prompt(template, { llm: 'model_name' })`: one client per model name, on the local head. */
-const clientsByModel = new Map<string, PromptLlm>();
-setPromptClientFactory((model) => {
+const clientsByModel = new Map<string, ByzerLLM>();
+
+/** Closes the clients made for `prompt(…, { llm: 'model_name' })` (their head connections). */
+export async function closePromptClients(): Promise<void> {
+  const clients = [...clientsByModel.values()];
+  clientsByModel.clear();
+  await Promise.all(clients.map((client) => client.close()));
+}
+
+setPromptClientFactory((model): PromptLlm => {
   let client = clientsByModel.get(model);
   if (!client) {
     client = ByzerLLM.fromDefaultModel(model);
