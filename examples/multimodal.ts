@@ -36,7 +36,19 @@ export async function main(visionLlm: ByzerLLM, imagePath: string) {
       },
     ],
   });
-  return { withImagePath, withBody, seedJson: seedJson!.output, openAIJson: openAIJson!.output };
+  // Seed 003's Qwen-VL style: the image as base64 in llm_config.
+  const imageContent = image.slice(image.indexOf(',') + 1);
+  const [viaLlmConfig] = await visionLlm.chatOai({
+    conversations: [{ role: 'user', content: '这是什么' }],
+    llmConfig: { image: imageContent },
+  });
+  return {
+    withImagePath,
+    withBody,
+    seedJson: seedJson!.output,
+    openAIJson: openAIJson!.output,
+    viaLlmConfig: viaLlmConfig!.output,
+  };
 }
 
 /**

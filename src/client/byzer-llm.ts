@@ -9,6 +9,7 @@
 import type { z } from 'zod';
 import { type ClusterApi, connectCluster, type DeployOutcome } from '../cluster/index.js';
 import {
+  type ChatMessage,
   type ChatRequest,
   type DeploymentSpecInput,
   InvalidArgumentError,
@@ -21,7 +22,12 @@ import { runChatOai } from './chat-oai.js';
 import type { ChatOaiOptions, StreamChatOaiOptions } from './chat-options.js';
 import { type Conversation, toChatMessages } from './conversation.js';
 import { type ImplFunction, type ImplOptions, ImplCache, createImpl } from './impl.js';
-import { type LlmConfig, requestFieldsFromLlmConfig, wantsResponsePrefix } from './llm-config.js';
+import {
+  imageFromLlmConfig,
+  type LlmConfig,
+  requestFieldsFromLlmConfig,
+  wantsResponsePrefix,
+} from './llm-config.js';
 import { type ModelSettings, ModelSettingsStore } from './model-settings.js';
 import type { ChatResponse } from './responses.js';
 import { streamChat, type StreamItem } from './stream-chat.js';
@@ -93,9 +99,11 @@ export class ByzerLLM {
   /** Closes the connection this client opened (a cluster passed in stays open). */
   async close(): Promise<void> {
     if (!this.ownsCluster || !this.clusterPromise) return;
-    const cluster = (await this.clusterPromise.catch(() => undefined)) as { close?: () => Promise<void> };
+    const connecting = this.clusterPromise;
     this.clusterPromise = undefined;
-    await cluster?.close?.();
+    // What this client opened is a `HeadClient` (connectCluster); a failed connect left nothing open.
+    const cluster = await connecting.catch(() => undefined);
+    if (cluster && 'close' in cluster && typeof cluster.close === 'function') await cluster.close();
   }
 
   // ---- client-side settings -------------------------------------------------------------------
@@ -250,6 +258,8 @@ export class ByzerLLM {
       ...llmConfig,
     };
     const chatMessages = toChatMessages(conversation, { responsePrefix: wantsResponsePrefix(config) });
+    const image = imageFromLlmConfig(config);
+    if (image) attachImage(chatMessages, image);
     const fields = requestFieldsFromLlmConfig(config);
     const request: ChatRequest = { ...fields, messages: chatMessages };
     if (Object.keys(extraRequestParams).length > 0)
@@ -333,4 +343,18 @@ export class ByzerLLM {
   private resolveRerankModel(model: string | undefined): string {
     return model ?? this.defaultRerankModelName ?? this.resolveEmbModel(undefined);
   }
+}
+
+/** Puts an image part in front of the last user message's content. */
+function attachImage(messages: ChatMessage[], url: string): void {
+  const index = messages.findLastIndex((message) => message.role === 'user');
+  const message = messages[index];
+  if (!message || message.role !== 'user') {
+    throw new InvalidArgumentError('llm_config image needs a user message to attach the image to');
+  }
+  const parts =
+    typeof message.content === 'string'
+      ? [{ type: 'text' as const, text: message.content }]
+      : message.content;
+  messages[index] = { role: 'user', content: [{ type: 'image', url }, ...parts] };
 }

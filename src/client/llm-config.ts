@@ -27,7 +27,20 @@ const PORTABLE: Record<string, keyof ChatRequest> = {
 };
 
 /** Keys the client itself reads; they are never sent to the engine. */
-const CLIENT_KEYS = new Set(['response_prefix']);
+const CLIENT_KEYS = new Set(['response_prefix', 'image']);
+
+/**
+ * `llm_config.image` (the seeds' Qwen-VL convention): base64 image data or a data/http URL, attached
+ * to the last user message as an image part.
+ */
+export function imageFromLlmConfig(llmConfig: LlmConfig): string | undefined {
+  const value = Object.entries(llmConfig).find(([key]) => bareKey(key) === 'image')?.[1];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value === '') {
+    throw new InvalidArgumentError('llm_config image must be base64 image data or a data:/http(s) URL');
+  }
+  return /^(data:|https?:\/\/)/.test(value) ? value : `data:image/jpeg;base64,${value}`;
+}
 
 /** Removes `gen.` / `generation.` from a key. */
 export function bareKey(key: string): string {

@@ -137,19 +137,24 @@ describe('examples', () => {
       assert.equal(result.withBody, 'echo: 这个图片里有什么？');
       assert.equal(result.seedJson, 'echo: 这个图片里有什么？');
       assert.equal(result.openAIJson, 'echo: 这个图片里有什么？');
+      assert.equal(result.viaLlmConfig, 'echo: 这是什么');
+      const viaConfig = (
+        lastChatBody(fixture.upstream).messages as { content: { image_url?: { url: string } }[] }[]
+      )[0]!;
+      assert.equal(viaConfig.content[0]!.image_url!.url, `data:image/jpeg;base64,${PNG.toString('base64')}`);
+      assert.equal('image' in lastChatBody(fixture.upstream), false);
       const dataUrl = `data:image/png;base64,${PNG.toString('base64')}`;
-      for (const request of fixture.upstream.requests) {
+      for (const request of fixture.upstream.requests.slice(0, 4)) {
         const messages = (request.body as { messages: { content: unknown }[] }).messages;
         const parts = messages.at(-1)!.content as { type: string; image_url?: { url: string } }[];
         assert.equal(parts[0]!.type, 'image_url');
         assert.equal(parts[0]!.image_url!.url, dataUrl);
         assert.equal(parts.at(-1)!.type, 'text');
       }
-      assert.equal(
-        (lastChatBody(fixture.upstream).messages as { content: { image_url?: { detail?: string } }[] }[])[0]!
-          .content[0]!.image_url!.detail,
-        'high',
-      );
+      const openAIBody = fixture.upstream.requests[3]!.body as {
+        messages: { content: { image_url?: { detail?: string } }[] }[];
+      };
+      assert.equal(openAIBody.messages[0]!.content[0]!.image_url!.detail, 'high');
     } finally {
       await fs.rm(directory, { recursive: true, force: true });
     }

@@ -102,7 +102,7 @@ for (const [name, setup] of Object.entries(setups)) {
         (async () => {
           for await (const _item of stream) controller.abort();
         })(),
-        (error: unknown) => error instanceof AbortedError || (error as Error).name === 'AbortError',
+        AbortedError,
       );
       await fixture.upstream.waitUntil(() => fixture.upstream.abortedCount() === 1);
       assert.equal(fixture.upstream.inFlight(), 0);
