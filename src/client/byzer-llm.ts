@@ -349,7 +349,7 @@ export class ByzerLLM {
 function attachImage(messages: ChatMessage[], url: string): void {
   const index = messages.findLastIndex((message) => message.role === 'user');
   const message = messages[index];
-  if (!message || message.role !== 'user') {
+  if (message?.role !== 'user') {
     throw new InvalidArgumentError('llm_config image needs a user message to attach the image to');
   }
   const parts =
