@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { z } from 'zod';
 import { ByzerLLM, tool } from '../../src/client/index.js';
-import { InvalidArgumentError } from '../../src/core/index.js';
+import { InvalidArgumentError, UnsupportedError } from '../../src/core/index.js';
 import { type ClientFixture, lastChatBody, startClientFixture } from './client-fixture.js';
 
 const Story = z.object({ title: z.string().describe('the title'), body: z.string() });
@@ -184,6 +184,12 @@ describe('function calling and structured output', () => {
     assert.deepEqual(response!.value, { title: 'sample title', body: 'sample body' });
     const text = (lastChatBody(fixture.upstream).messages as { content: string }[]).at(-1)!.content;
     assert.match(text, /^a story\nReply per this JSON Schema:/);
+  });
+
+  test('rerank and speech on a chat model fail with UnsupportedError naming the model', async () => {
+    await assert.rejects(fixture.llm.embRerank(['query', 'passage']), UnsupportedError);
+    await assert.rejects(fixture.llm.speech({ input: 'hello' }), UnsupportedError);
+    await assert.rejects(fixture.llm.embRerank([]), InvalidArgumentError);
   });
 
   test('responseClass with tools is refused', async () => {
