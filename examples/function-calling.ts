@@ -50,3 +50,26 @@ export async function main(llm: ByzerLLM, toolMode: 'auto' | 'prompt' = 'auto') 
   const declined = chitChat.values?.length ? chitChat.values[0] : chitChat.output;
   return { now: now.values, threeMonths: threeMonths.values, threeDays: threeDays.values, declined };
 }
+
+/**
+ * Seed 003: when a model does not follow the default prompt, set your own per model. The format
+ * receives the question, the tools (JSON Schema) and the forced tool, and returns the user message.
+ */
+export async function withCustomFormat(llm: ByzerLLM, model: string) {
+  llm.setupFunctionCallingFormatFunc(model, ({ question, tools }) =>
+    [
+      'You can call the following functions:',
+      ...tools.map((definition) => `- ${definition.name}: ${definition.description ?? ''}`),
+      'Answer with {"tool_calls": [{"function": {"name": …, "arguments": {…}}}]} in a ```json block.',
+      `Question: ${question}`,
+    ].join('\n'),
+  );
+  const [response] = await llm.chatOai({
+    model,
+    conversations: '最近三个月趋势',
+    tools: [computeDateRange, computeNow],
+    executeTool: true,
+    toolMode: 'prompt',
+  });
+  return response!;
+}

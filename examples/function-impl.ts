@@ -52,3 +52,24 @@ export async function main(llm: ByzerLLM) {
   llm.clearImplCache();
   return { first, second, firstSeconds, secondSeconds, tomorrow, range, viaChat: viaChat!.value };
 }
+
+/** Seed 003: a custom prompt for function implementation on one model. */
+export async function withCustomFormat(llm: ByzerLLM, model: string) {
+  llm.setupImplFuncFormatFunc(model, (input) =>
+    [
+      `Implement the JavaScript function \`${input.name}\` (${input.description}).`,
+      `The user's question: ${input.instruction}`,
+      `Return JSON matching: ${JSON.stringify(input.returnsSchema)}`,
+      'Answer with one ```javascript block.',
+    ].join('\n'),
+  );
+  const run = llm.impl({
+    name: 'calculate_time_range',
+    description: '计算时间区间',
+    instruction: '去年三月到七月',
+    parameters: z.object({}),
+    returns: TimeRange,
+    model,
+  });
+  return run({});
+}

@@ -39,3 +39,19 @@ export async function main(llm: ByzerLLM) {
   });
   return { fromPromptFunction, fromTemplateJson, direct: direct!.value, afterChat: afterChat!.value };
 }
+
+/** Seed 003: a custom structured-output prompt for one model. */
+export async function withCustomFormat(llm: ByzerLLM, model: string) {
+  llm.setupResponseClassFormatFunc(
+    model,
+    ({ question, schema }) =>
+      `${question}\n\nReply with JSON following this JSON Schema:\n\`\`\`json\n${JSON.stringify(schema)}\n\`\`\``,
+  );
+  const [response] = await llm.chatOai({
+    model,
+    conversations: '讲个故事',
+    responseClass: Story,
+    structuredMode: 'prompt',
+  });
+  return response!;
+}

@@ -22,6 +22,7 @@ import * as promptClass from '../../examples/prompt-class.js';
 import * as promptStream from '../../examples/prompt-stream.js';
 import * as simpleByzerLLM from '../../examples/simple-byzer-llm.js';
 import * as streamChat from '../../examples/stream-chat.js';
+import { ByzerLLM } from '../../src/client/index.js';
 import { type ClientFixture, lastChatBody, startClientFixture } from './client-fixture.js';
 
 /** A 1x1 PNG. */
@@ -29,6 +30,10 @@ const PNG = Buffer.from(
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
   'base64',
 );
+
+function lastUserText(fixture: ClientFixture): string {
+  return (lastChatBody(fixture.upstream).messages as { content: string }[]).at(-1)!.content;
+}
 
 describe('examples', () => {
   let fixture: ClientFixture;
@@ -125,6 +130,23 @@ describe('examples', () => {
       );
     });
   }
+
+  test('custom prompt formats per model (function calling, structured output, impl)', async () => {
+    const other = new ByzerLLM({ cluster: fixture.head });
+    fixture.upstream.reset();
+    const called = await functionCalling.withCustomFormat(other, 'chat');
+    assert.equal((called.values![0] as string[]).length, 2);
+    assert.match(
+      lastUserText(fixture),
+      /^You can call the following functions:\n- compute_date_range: 计算日期范围/,
+    );
+    const story = await objectOutput.withCustomFormat(other, 'chat');
+    assert.deepEqual(story.value, { title: 'sample title', body: 'sample body' });
+    assert.match(lastUserText(fixture), /^讲个故事\n\nReply with JSON following this JSON Schema:/);
+    const range = await functionImpl.withCustomFormat(other, 'chat');
+    assert.deepEqual(range.value, { start: '2023-03-01', end: '2023-07-31' });
+    assert.match(lastUserText(fixture), /The user's question: 去年三月到七月/);
+  });
 
   test('multimodal: images reach the model as image parts', async () => {
     const directory = await fs.mkdtemp(path.join(os.tmpdir(), 'byzerllm-image-'));
