@@ -41,9 +41,10 @@ export async function runInSandbox(
   const timeoutMs = options.timeoutMs ?? 1000;
   runtime.setMemoryLimit(options.memoryBytes ?? 32 * 1024 * 1024);
   runtime.setMaxStackSize(1024 * 1024);
+  const context = runtime.newContext();
+  // Wall-clock deadline, started once the runtime and context exist: only the generated code counts.
   const deadline = Date.now() + timeoutMs;
   runtime.setInterruptHandler(() => Date.now() > deadline);
-  const context = runtime.newContext();
   const timedOut = () => Date.now() > deadline;
   try {
     const program = `${source}

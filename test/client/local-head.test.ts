@@ -1,11 +1,12 @@
 /**
  * `new ByzerLLM()` with the default address `auto`: the client starts the local head of
- * $BYZERLLM_HOME when none runs and shares it with the CLI; `prompt(…, { llm: 'name' })` reaches a
+ * $BYZERLLM_HOME when none runs and shares it with every other connection to that home (the CLI's too); `prompt(…, { llm: 'name' })` reaches a
  * deployment by name the same way.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ByzerLLM, closePromptClients, prompt } from '../../src/client/index.js';
+import { connectCluster } from '../../src/cluster/index.js';
 import { createTestHome, type TestHome } from '../support/cli.js';
 import { type OpenAIUpstream, startOpenAIUpstream } from '../support/openai-upstream.js';
 
@@ -34,9 +35,16 @@ describe('ByzerLLM on the local head (address auto)', () => {
       inferParams: { 'saas.api_key': upstream.apiKey, 'saas.base_url': upstream.url },
     });
     assert.equal(outcome.status, 'deployed');
-    const listed = await home.run(['list', '--json']);
-    assert.equal(listed.code, 0, listed.stderr);
-    assert.match(listed.stdout, /"local_chat"/);
+    // Another connection to the same home finds the same head (what the CLI does too).
+    const other = await connectCluster({ stateDirectory: home.home, autoStart: false });
+    try {
+      assert.deepEqual(
+        (await other.list()).map((deployment) => deployment.name),
+        ['local_chat'],
+      );
+    } finally {
+      await other.close();
+    }
     const [response] = await llm.chatOai({ model: 'local_chat', conversations: 'hello head' });
     assert.equal(response!.output, 'echo: hello head');
   });
