@@ -1,6 +1,6 @@
 /**
  * Seed 004 "hello world", "查看发送给大模型的prompt" and "动态换一个模型": a prompt function.
- * Run: node dist/examples/hello-world.js (needs a deployment named deepseek_chat on the local head).
+ * Run: node dist/examples/run-example.js hello-world --model deepseek_chat
  */
 import { type ByzerLLM, prompt } from '../src/index.js';
 
