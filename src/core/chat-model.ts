@@ -79,6 +79,12 @@ export interface ChatRequest {
    * `extra_body`). Engines take what they understand and report the rest as warnings.
    */
   extra?: Record<string, unknown>;
+  /**
+   * The whole conversation pre-formatted by a client template (`Templates.qwen()`, …). Engines that
+   * support raw completion (meta `message_format: false`) use it instead of applying their own chat
+   * template; message-format engines ignore it. `messages` stays filled for them and for logs.
+   */
+  prompt?: string;
 }
 
 export type FinishReason =

@@ -133,6 +133,10 @@ export interface ModelMeta {
   embedding_dimension?: number;
   /** The model kinds this instance offers. */
   tasks: ModelTask[];
+  /** The engine sends `ChatRequest.tools` natively (else clients describe tools in the prompt). */
+  support_tools?: boolean;
+  /** The engine honours `ChatRequest.responseFormat` with a JSON schema (else clients prompt for it). */
+  support_response_format?: boolean;
   [key: string]: unknown;
 }
 

@@ -308,6 +308,8 @@ test('meta describes a SaaS chat+embedding model; embedding_mode follows the mod
       support_assistant_prefix: true,
       embedding_mode: false,
       tasks: ['chat', 'embedding'],
+      support_tools: true,
+      support_response_format: true,
     });
     assert.equal(embedding.meta.embedding_mode, true);
     assert.equal(JSON.stringify(chat.meta).includes(API_KEY), false);

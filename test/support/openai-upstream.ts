@@ -39,7 +39,12 @@ export interface OpenAIUpstreamOptions {
   /** Defaults to 0 (a random free port). */
   port?: number;
   /** The answer text, or a function of the last user message text. Defaults to `echo: <text>`. */
-  reply?: string | ((lastUserText: string) => string);
+  reply?: string | ((lastUserText: string, request: Record<string, unknown>) => string);
+  /**
+   * Decides a tool call from the whole request body (e.g. when it carries `tools`); undefined means
+   * answer text. Used by client tests of native function calling. The `tool:NAME` knob wins.
+   */
+  replyToolCall?: (request: Record<string, unknown>) => { name: string; arguments: string } | undefined;
   /** Reasoning text sent with every chat answer as `reasoning_content`. */
   reasoning?: string;
   /** Wait before answering every request. */
@@ -203,15 +208,20 @@ export async function startOpenAIUpstream(options: OpenAIUpstreamOptions = {}): 
     if (knobs.failStatus) return sendFailure(response, { status: knobs.failStatus }, presented);
 
     const text =
-      typeof options.reply === 'function' ? options.reply(userText) : (options.reply ?? `echo: ${userText}`);
+      typeof options.reply === 'function'
+        ? options.reply(userText, body)
+        : (options.reply ?? `echo: ${userText}`);
     const reasoning = knobs.reasoning ? `thinking about: ${userText}` : options.reasoning;
+    const chosenCall = knobs.toolName ? undefined : options.replyToolCall?.(body);
     const toolCall = knobs.toolName
       ? {
           id: `call_test_${requestNumber}`,
           name: knobs.toolName,
           arguments: JSON.stringify({ text: userText }),
         }
-      : undefined;
+      : chosenCall
+        ? { id: `call_test_${requestNumber}`, ...chosenCall }
+        : undefined;
     const promptTokens = messages.reduce(
       (sum, message) => sum + countTokens(contentText(message?.content)),
       0,

@@ -83,6 +83,8 @@ export async function createOpenAICompatibleEngine(
     support_assistant_prefix: true,
     embedding_mode: params.model.toLowerCase().includes('embedding'),
     tasks: ['chat', 'embedding'],
+    support_tools: true,
+    support_response_format: true,
   };
   return {
     meta,

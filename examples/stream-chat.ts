@@ -1,0 +1,18 @@
+/** Seed 004 "Stream 模式": streamChatOai in delta mode, and chatOai with its meta. */
+import type { ByzerLLM } from '../src/index.js';
+
+export async function main(llm: ByzerLLM) {
+  const pieces: string[] = [];
+  for await (const [text] of llm.streamChatOai({
+    model: 'chat',
+    conversations: [{ role: 'user', content: '你好，你是谁' }],
+    deltaMode: true,
+  })) {
+    pieces.push(text);
+  }
+  const [response] = await llm.chatOai({
+    model: 'chat',
+    conversations: [{ role: 'user', content: '你好，你是谁' }],
+  });
+  return { streamed: pieces.join(''), output: response!.output, meta: response!.meta };
+}

@@ -1,0 +1,360 @@
+/**
+ * `ByzerLLM`: the client of deployed model instances, reached by deployment name through any
+ * `ClusterApi` (a remote head, the local embedded head, or an in-process cluster).
+ *
+ * It connects lazily (`connectCluster`, `address: 'auto'` starts the local head when none runs),
+ * caches each model's meta, and keeps per-model settings (template, extra generation params, custom
+ * prompt formats). Deploy-side setters build the `DeploymentSpecInput` that `deploy` sends.
+ */
+import type { z } from 'zod';
+import { type ClusterApi, connectCluster, type DeployOutcome } from '../cluster/index.js';
+import {
+  type ChatMessage,
+  type ChatRequest,
+  type DeploymentSpecInput,
+  InvalidArgumentError,
+  type LoadBalanceStrategy,
+  type ModelMeta,
+  type PinnableKind,
+  UnsupportedError,
+} from '../core/index.js';
+import { runChatOai } from './chat-oai.js';
+import type { ChatOaiOptions, StreamChatOaiOptions } from './chat-options.js';
+import { type Conversation, toChatMessages } from './conversation.js';
+import { type ImplFunction, type ImplOptions, ImplCache, createImpl } from './impl.js';
+import {
+  imageFromLlmConfig,
+  type LlmConfig,
+  requestFieldsFromLlmConfig,
+  wantsResponsePrefix,
+} from './llm-config.js';
+import { type ModelSettings, ModelSettingsStore } from './model-settings.js';
+import type { ChatResponse } from './responses.js';
+import { streamChat, type StreamItem } from './stream-chat.js';
+import { applyTemplate, type TemplateChoice } from './templates.js';
+import { embed, rerank, type RerankPair } from './embeddings.js';
+import {
+  generateImage,
+  type GenerateImageOptions,
+  speech,
+  type SpeechOptions,
+  transcribe,
+  type TranscribeOptions,
+} from './tasks.js';
+
+export interface ByzerLLMOptions {
+  /** `auto` (default: the local head, started if none runs) or `http://HOST:PORT` of a head. */
+  address?: string;
+  /** Admin token for an `http://` address (defaults to `$BYZERLLM_ADMIN_TOKEN`). */
+  token?: string;
+  /** Use this cluster instead of connecting (an in-process `Head`, a `HeadClient`, …). */
+  cluster?: ClusterApi;
+  /** The local head's state directory for `auto`; defaults to `$BYZERLLM_HOME` or `~/.byzerllm`. */
+  stateDirectory?: string;
+}
+
+/** What `deploy` takes, with the seeds' names. */
+export interface DeployOptions {
+  /** The deployment name (the seeds' `udf_name`). */
+  udfName: string;
+  pretrainedModelType: string;
+  modelPath?: string;
+  inferParams?: Record<string, string>;
+}
+
+export class ByzerLLM {
+  protected clusterPromise: Promise<ClusterApi> | undefined;
+  protected ownsCluster: boolean;
+  protected readonly settings = new ModelSettingsStore();
+  private readonly metaCache = new Map<string, Promise<ModelMeta>>();
+  private readonly implCache = new ImplCache();
+  private defaultModelName: string | undefined;
+  private defaultEmbModelName: string | undefined;
+  private defaultRerankModelName: string | undefined;
+  private readonly deploySettings: Partial<DeploymentSpecInput> = {};
+
+  constructor(private readonly options: ByzerLLMOptions = {}) {
+    this.ownsCluster = options.cluster === undefined;
+    if (options.cluster) this.clusterPromise = Promise.resolve(options.cluster);
+  }
+
+  /** A client whose default model is `model` (the seeds' `ByzerLLM.from_default_model`). */
+  static fromDefaultModel(model: string, options: ByzerLLMOptions = {}): ByzerLLM {
+    return new ByzerLLM(options).setupDefaultModelName(model);
+  }
+
+  /** The cluster, connected on first use. */
+  cluster(): Promise<ClusterApi> {
+    this.clusterPromise ??= connectCluster({
+      ...(this.options.address === undefined ? {} : { address: this.options.address }),
+      ...(this.options.token === undefined ? {} : { token: this.options.token }),
+      ...(this.options.stateDirectory === undefined ? {} : { stateDirectory: this.options.stateDirectory }),
+    }).catch((error: unknown) => {
+      this.clusterPromise = undefined;
+      throw error;
+    });
+    return this.clusterPromise;
+  }
+
+  /** Closes the connection this client opened (a cluster passed in stays open). */
+  async close(): Promise<void> {
+    if (!this.ownsCluster || !this.clusterPromise) return;
+    const connecting = this.clusterPromise;
+    this.clusterPromise = undefined;
+    // What this client opened is a `HeadClient` (connectCluster); a failed connect left nothing open.
+    const cluster = await connecting.catch(() => undefined);
+    if (cluster && 'close' in cluster && typeof cluster.close === 'function') await cluster.close();
+  }
+
+  // ---- client-side settings -------------------------------------------------------------------
+
+  setupDefaultModelName(model: string): this {
+    this.defaultModelName = model;
+    return this;
+  }
+  setupDefaultEmbModelName(model: string): this {
+    this.defaultEmbModelName = model;
+    return this;
+  }
+  setupDefaultReRankModelName(model: string): this {
+    this.defaultRerankModelName = model;
+    return this;
+  }
+  get defaultModel(): string | undefined {
+    return this.defaultModelName;
+  }
+  /** A client template for `model`, or `auto` for the engine's own chat template. */
+  setupTemplate(model: string, template: TemplateChoice): this {
+    this.settings.get(model).template = template;
+    return this;
+  }
+  /** Merged (not replaced) into the generation params of every request to `model`. */
+  setupExtraGenerationParams(model: string, params: LlmConfig): this {
+    const settings = this.settings.get(model);
+    settings.extraGenerationParams = { ...settings.extraGenerationParams, ...params };
+    return this;
+  }
+  setupMaxModelLength(model: string, length: number): this {
+    this.settings.get(model).maxModelLength = length;
+    return this;
+  }
+  getMaxModelLength(model: string): number | undefined {
+    return this.settings.get(model).maxModelLength;
+  }
+  /** Custom prompt builders per model (the seeds' `setup_*_format_func`). */
+  setupFunctionCallingFormatFunc(model: string, format: ModelSettings['functionCallingFormat']): this {
+    this.settings.get(model).functionCallingFormat = format;
+    return this;
+  }
+  setupResponseClassFormatFunc(model: string, format: ModelSettings['responseClassFormat']): this {
+    this.settings.get(model).responseClassFormat = format;
+    return this;
+  }
+  setupImplFuncFormatFunc(model: string, format: ModelSettings['implFormat']): this {
+    this.settings.get(model).implFormat = format;
+    return this;
+  }
+
+  // ---- deploy-side settings -------------------------------------------------------------------
+
+  setupNumWorkers(count: number): this {
+    this.deploySettings.numWorkers = count;
+    return this;
+  }
+  setupGpusPerWorker(count: number): this {
+    this.deploySettings.gpusPerWorker = count;
+    return this;
+  }
+  setupCpusPerWorker(count: number): this {
+    this.deploySettings.cpusPerWorker = count;
+    return this;
+  }
+  setupWorkerConcurrency(count: number): this {
+    this.deploySettings.workerConcurrency = count;
+    return this;
+  }
+  setupLoadBalanceWay(strategy: LoadBalanceStrategy): this {
+    this.deploySettings.loadBalance = strategy;
+    return this;
+  }
+  setupPinModelWorkerMapping(mapping: Partial<Record<PinnableKind, number>>): this {
+    this.deploySettings.pinning = { ...mapping };
+    return this;
+  }
+  setupInferBackend(backend: string): this {
+    this.deploySettings.inferBackend = backend;
+    return this;
+  }
+
+  // ---- deployments ----------------------------------------------------------------------------
+
+  /** Deploys a model instance with the deploy-side settings made so far. */
+  async deploy(options: DeployOptions): Promise<DeployOutcome> {
+    const cluster = await this.cluster();
+    const outcome = await cluster.deploy({
+      ...this.deploySettings,
+      name: options.udfName,
+      pretrainedModelType: options.pretrainedModelType,
+      modelPath: options.modelPath ?? '',
+      inferParams: { ...(options.inferParams ?? {}) },
+    });
+    this.metaCache.delete(options.udfName);
+    return outcome;
+  }
+
+  async undeploy(name: string, options: { force?: boolean } = {}): Promise<{ removed: boolean }> {
+    this.metaCache.delete(name);
+    return (await this.cluster()).undeploy(name, options);
+  }
+
+  async isModelExist(name: string): Promise<boolean> {
+    const deployments = await (await this.cluster()).list();
+    return deployments.some((deployment) => deployment.name === name);
+  }
+
+  /** The model's meta (cached per client; `deploy`/`undeploy` through this client refresh it). */
+  getMeta(options: { model?: string } = {}): Promise<ModelMeta> {
+    const model = this.resolveModel(options.model);
+    let meta = this.metaCache.get(model);
+    if (!meta) {
+      meta = this.cluster().then((cluster) => cluster.meta(model));
+      meta.catch(() => this.metaCache.delete(model));
+      this.metaCache.set(model, meta);
+    }
+    return meta;
+  }
+
+  // ---- chat -----------------------------------------------------------------------------------
+
+  chatOai<Schema extends z.ZodType>(
+    options: ChatOaiOptions & { responseClass: Schema },
+  ): Promise<ChatResponse<z.infer<Schema>>[]>;
+  chatOai(options: ChatOaiOptions): Promise<ChatResponse[]>;
+  async chatOai(options: ChatOaiOptions): Promise<ChatResponse[]> {
+    const model = this.resolveModel(options.model);
+    return [await runChatOai(this, model, options)];
+  }
+
+  /** Async iterable of `[text, meta]`; the text is the delta or the whole text so far (`deltaMode`). */
+  streamChatOai(options: StreamChatOaiOptions): AsyncIterable<StreamItem> {
+    return streamChat(this, this.resolveModel(options.model), options);
+  }
+
+  /**
+   * The protocol request for a conversation: messages converted, `llm_config` mapped over the model's
+   * template defaults and extra generation params, and a templated `prompt` for raw-prompt engines.
+   */
+  async buildRequest(
+    model: string,
+    conversation: Conversation,
+    llmConfig: LlmConfig = {},
+    extraRequestParams: Record<string, unknown> = {},
+  ): Promise<ChatRequest> {
+    const settings = this.settings.get(model);
+    const template = typeof settings.template === 'object' ? settings.template : undefined;
+    const config: LlmConfig = {
+      ...(template?.generationConfig ?? {}),
+      ...settings.extraGenerationParams,
+      ...llmConfig,
+    };
+    const chatMessages = toChatMessages(conversation, { responsePrefix: wantsResponsePrefix(config) });
+    const image = imageFromLlmConfig(config);
+    if (image) attachImage(chatMessages, image);
+    const fields = requestFieldsFromLlmConfig(config);
+    const request: ChatRequest = { ...fields, messages: chatMessages };
+    if (Object.keys(extraRequestParams).length > 0)
+      request.extra = { ...request.extra, ...extraRequestParams };
+    if (template) {
+      const meta = await this.getMeta({ model });
+      if (!meta.message_format) request.prompt = applyTemplate(template, chatMessages);
+    } else if (settings.template === 'auto') {
+      const meta = await this.getMeta({ model });
+      if (!meta.message_format && !meta.support_chat_template) {
+        throw new UnsupportedError(
+          `model ${model} has no chat template of its own (setupTemplate "auto"); use a client template such as Templates.qwen()`,
+        );
+      }
+    }
+    return request;
+  }
+
+  /** The clean function of the model's template (identity without one). */
+  cleanOutput(model: string, text: string): string {
+    const template = this.settings.get(model).template;
+    return typeof template === 'object' ? template.cleanFunc(text) : text;
+  }
+
+  modelSettings(model: string): ModelSettings {
+    return this.settings.get(model);
+  }
+
+  // ---- embeddings, rerank, audio and images ---------------------------------------------------
+
+  /** One vector per text, `[{output: number[], meta}]` as in the seeds. */
+  emb(model: string | undefined, texts: string | string[], signal?: AbortSignal) {
+    return embed(this, this.resolveEmbModel(model), texts, signal);
+  }
+  async embQuery(text: string, model?: string): Promise<number[]> {
+    const [first] = await this.emb(model, [text]);
+    return first!.output;
+  }
+  /** `[[query, passage], score]` pairs sorted by score, best first. */
+  embRerank(sentencePairs: RerankPair | RerankPair[], model?: string) {
+    return rerank(this, this.resolveRerankModel(model), sentencePairs);
+  }
+  speech(options: SpeechOptions) {
+    return speech(this, this.resolveModel(options.model), options);
+  }
+  transcribe(options: TranscribeOptions) {
+    return transcribe(this, this.resolveModel(options.model), options);
+  }
+  generateImage(options: GenerateImageOptions) {
+    return generateImage(this, this.resolveModel(options.model), options);
+  }
+
+  // ---- function implementation ----------------------------------------------------------------
+
+  /** A function whose body the model writes in JavaScript, run in a sandbox (byzer-spec §5.3). */
+  impl<Parameters extends z.ZodObject, Returns extends z.ZodType>(
+    options: ImplOptions<Parameters, Returns>,
+  ): ImplFunction<Parameters, Returns> {
+    return createImpl(this, this.implCache, options);
+  }
+
+  /** Forgets generated code: all of it, or that of one model / function name. */
+  clearImplCache(filter: { model?: string; name?: string; instruction?: string } = {}): void {
+    this.implCache.clear(filter);
+  }
+
+  // ---- helpers --------------------------------------------------------------------------------
+
+  resolveModel(model: string | undefined): string {
+    const name = model ?? this.defaultModelName;
+    if (!name) {
+      throw new InvalidArgumentError(
+        'no model given and no default model; pass model or call setupDefaultModelName(name)',
+      );
+    }
+    return name;
+  }
+  private resolveEmbModel(model: string | undefined): string {
+    return model ?? this.defaultEmbModelName ?? this.resolveModel(undefined);
+  }
+  private resolveRerankModel(model: string | undefined): string {
+    return model ?? this.defaultRerankModelName ?? this.resolveEmbModel(undefined);
+  }
+}
+
+/** Puts an image part in front of the last user message's content. */
+function attachImage(messages: ChatMessage[], url: string): void {
+  const index = messages.findLastIndex((message) => message.role === 'user');
+  const message = messages[index];
+  if (message?.role !== 'user') {
+    throw new InvalidArgumentError('llm_config image needs a user message to attach the image to');
+  }
+  const parts =
+    typeof message.content === 'string'
+      ? [{ type: 'text' as const, text: message.content }]
+      : message.content;
+  messages[index] = { role: 'user', content: [{ type: 'image', url }, ...parts] };
+}

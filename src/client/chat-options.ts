@@ -1,0 +1,50 @@
+/** The options of `chatOai` / `streamChatOai`, shared by `ByzerLLM`, `SimpleByzerLLM` and prompt functions. */
+import type { z } from 'zod';
+import type { ToolChoice } from '../core/index.js';
+import type { Conversation } from './conversation.js';
+import type { Tool } from './function-calling.js';
+import type { LlmConfig } from './llm-config.js';
+
+export type FeatureMode = 'auto' | 'native' | 'prompt';
+
+export interface ChatOaiOptions {
+  conversations: Conversation;
+  /** Deployment name; defaults to `setupDefaultModelName`. */
+  model?: string;
+  /** The seeds' keys: `max_length`, `temperature`, `top_p`, `gen.*` / `generation.*`. */
+  llmConfig?: LlmConfig;
+  /** Merged into `ChatRequest.extra` (the seeds' `extra_request_params`). */
+  extraRequestParams?: Record<string, unknown>;
+  signal?: AbortSignal;
+  /** Function calling. */
+  tools?: Tool[];
+  toolChoice?: ToolChoice;
+  /** Run the called tools and put their results in `values`. */
+  executeTool?: boolean;
+  /** Extra arguments merged into every tool call (the seeds' `func_params`). */
+  funcParams?: Record<string, unknown>;
+  /** `auto` (default): native tools/JSON where the engine's meta says so, the prompt protocol otherwise. */
+  toolMode?: FeatureMode;
+  /** Structured output: the answer parsed and validated into `value`. */
+  responseClass?: z.ZodType;
+  /** Answer normally first, then extract the structured value in a second turn. */
+  responseAfterChat?: boolean;
+  structuredMode?: FeatureMode;
+  /**
+   * Function implementation through chatOai (the seeds' `impl_func` + `execute_impl_func`): the
+   * model writes this function, the last user message is the instruction, `responseClass` is the
+   * return schema, `implFuncParams` the arguments. The result lands in `value` (or `meta.reason`).
+   */
+  implFunc?: { name: string; description: string; parameters?: z.ZodObject };
+  implFuncParams?: Record<string, unknown>;
+}
+
+export interface StreamChatOaiOptions {
+  conversations: Conversation;
+  model?: string;
+  llmConfig?: LlmConfig;
+  extraRequestParams?: Record<string, unknown>;
+  /** true: each item carries only the new text (and reasoning); false (default): the text so far. */
+  deltaMode?: boolean;
+  signal?: AbortSignal;
+}

@@ -1,0 +1,32 @@
+/**
+ * Per-model client settings (the seeds' per-model maps): template, extra generation params, max
+ * model length, custom prompt format functions. Kept apart from `ByzerLLM` so `SimpleByzerLLM` and
+ * prompt functions share them.
+ */
+import type { FunctionCallingFormatFunc } from './function-calling.js';
+import type { ImplFormatFunc } from './impl.js';
+import type { LlmConfig } from './llm-config.js';
+import type { ResponseClassFormatFunc } from './structured-output.js';
+import type { TemplateChoice } from './templates.js';
+
+export interface ModelSettings {
+  template?: TemplateChoice;
+  extraGenerationParams: LlmConfig;
+  maxModelLength?: number;
+  functionCallingFormat?: FunctionCallingFormatFunc;
+  responseClassFormat?: ResponseClassFormatFunc;
+  implFormat?: ImplFormatFunc;
+}
+
+export class ModelSettingsStore {
+  private readonly byModel = new Map<string, ModelSettings>();
+
+  get(model: string): ModelSettings {
+    let settings = this.byModel.get(model);
+    if (!settings) {
+      settings = { extraGenerationParams: {} };
+      this.byModel.set(model, settings);
+    }
+    return settings;
+  }
+}
