@@ -1,0 +1,165 @@
+/**
+ * The OpenAI-shaped variants: `saas/reasoning_openai` (no sampling settings, reasoning_content),
+ * `saas/azure_openai` (deployment URL, `api-version`, `api-key` header) and `saas.proxies`.
+ */
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { test } from 'node:test';
+import { collectStream } from '../../src/core/chat-model.js';
+import { deploymentSpecSchema } from '../../src/core/deployment.js';
+import type { EngineInstance } from '../../src/core/models.js';
+import { resolveEngine } from '../../src/engines/registry.js';
+import { chatCompletion, contentText, countTokens } from '../support/openai-upstream-answers.js';
+import { startOpenAIUpstream } from '../support/openai-upstream.js';
+import { sendJson, startStandInServer } from '../support/stand-in-server.js';
+
+const API_KEY = 'sk-variant-secret-77';
+
+async function deploy(
+  pretrainedModelType: string,
+  inferParams: Record<string, string>,
+  warnings: string[] = [],
+): Promise<EngineInstance> {
+  const spec = deploymentSpecSchema.parse({ name: 'variant-test', pretrainedModelType, inferParams });
+  return resolveEngine(spec)({
+    spec,
+    workerIndex: 0,
+    gpuIndices: [],
+    warn: (message) => warnings.push(message),
+  });
+}
+
+test('saas/reasoning_openai sends no temperature/top_p, warns about them, and reports reasoning', async () => {
+  const upstream = await startOpenAIUpstream({ apiKey: API_KEY });
+  const engine = await deploy('saas/reasoning_openai', {
+    'saas.api_key': API_KEY,
+    'saas.base_url': upstream.url,
+    'saas.model': 'o3-mini',
+  });
+  try {
+    const request = {
+      messages: [{ role: 'user' as const, content: 'reason: why' }],
+      temperature: 0.7,
+      topP: 0.9,
+      maxTokens: 50,
+    };
+    const result = await engine.chat!.doGenerate(request);
+    const body = upstream.requests.at(-1)!.body as Record<string, unknown>;
+    assert.equal('temperature' in body, false);
+    assert.equal('top_p' in body, false);
+    assert.equal(body.max_tokens, 50);
+    assert.deepEqual(
+      result.warnings.map((warning) => warning.setting),
+      ['temperature', 'topP'],
+    );
+    assert.equal(result.reasoning, 'thinking about: reason: why');
+    const streamed = await collectStream(await engine.chat!.doStream(request));
+    assert.equal(streamed.reasoning, 'thinking about: reason: why');
+    assert.equal(engine.chat!.provider, 'saas/reasoning_openai');
+  } finally {
+    await engine.dispose();
+    await upstream.close();
+  }
+});
+
+test('saas/azure_openai posts to the deployment path with api-version and the api-key header', async () => {
+  const server = await startStandInServer(async (request, response) => {
+    // Azure's documented shape: the deployment in the path, api-version required, api-key header.
+    const match = /^\/openai\/deployments\/([^/]+)\/chat\/completions$/.exec(request.path);
+    if (request.headers['api-key'] !== API_KEY)
+      return sendJson(response, 401, {
+        error: { code: '401', message: 'Access denied due to invalid subscription key.' },
+      });
+    if (!match) return sendJson(response, 404, { error: { code: '404', message: 'Resource not found' } });
+    if (!request.query.get('api-version'))
+      return sendJson(response, 404, { error: { code: '404', message: 'Resource not found' } });
+    const body = request.body as { messages: { content: unknown }[] };
+    const text = `echo: ${contentText(body.messages.at(-1)?.content)}`;
+    sendJson(
+      response,
+      200,
+      chatCompletion({
+        id: 'chatcmpl-azure',
+        model: decodeURIComponent(match[1]!),
+        created: 0,
+        text,
+        finishReason: 'stop',
+        usage: {
+          prompt_tokens: 1,
+          completion_tokens: countTokens(text),
+          total_tokens: 1 + countTokens(text),
+        },
+      }),
+    );
+  });
+  const warnings: string[] = [];
+  const engine = await deploy(
+    'saas/azure_openai',
+    {
+      'saas.api_key': API_KEY,
+      'saas.azure_endpoint': `${server.origin}/`,
+      'saas.azure_deployment': 'gpt4o-prod',
+      'saas.api_version': '2024-10-21',
+      'saas.max_retries': '0',
+    },
+    warnings,
+  );
+  try {
+    const result = await engine.chat!.doGenerate({ messages: [{ role: 'user', content: 'hello azure' }] });
+    assert.equal(result.text, 'echo: hello azure');
+    const request = server.requests.at(-1)!;
+    assert.equal(request.path, '/openai/deployments/gpt4o-prod/chat/completions');
+    assert.equal(request.query.get('api-version'), '2024-10-21');
+    assert.equal(request.headers.authorization, undefined, 'no bearer token is sent to Azure');
+    assert.equal(engine.meta.model_name, 'gpt4o-prod');
+    assert.deepEqual(warnings, [], 'the Azure keys are known parameters');
+  } finally {
+    await engine.dispose();
+    await server.close();
+  }
+  await assert.rejects(
+    deploy('saas/azure_openai', { 'saas.api_key': 'k', 'saas.azure_endpoint': 'https://x.openai.azure.com' }),
+    { code: 'invalid_argument', message: /saas\.azure_deployment/ },
+  );
+});
+
+test('saas.proxies sends requests through an HTTP CONNECT proxy', async () => {
+  const upstream = await startOpenAIUpstream({ apiKey: API_KEY });
+  const tunnels: string[] = [];
+  const proxy: Server = createServer((_request, response) => response.writeHead(405).end());
+  proxy.on('connect', (request, socket, head) => {
+    tunnels.push(request.url ?? '');
+    const [host, port] = (request.url ?? '').split(':');
+    const target = connect(Number(port), host, () => {
+      socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      target.write(head);
+      target.pipe(socket);
+      socket.pipe(target);
+    });
+    target.on('error', () => socket.destroy());
+    socket.on('error', () => target.destroy());
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  const proxyPort = (proxy.address() as AddressInfo).port;
+  const engine = await deploy('saas/openai', {
+    'saas.api_key': API_KEY,
+    'saas.base_url': upstream.url,
+    'saas.proxies': JSON.stringify({ 'https://': `http://127.0.0.1:${proxyPort}` }),
+  });
+  try {
+    const result = await engine.chat!.doGenerate({ messages: [{ role: 'user', content: 'via proxy' }] });
+    assert.equal(result.text, 'echo: via proxy');
+    assert.deepEqual(tunnels, [`127.0.0.1:${upstream.port}`]);
+  } finally {
+    await engine.dispose();
+    await upstream.close();
+    proxy.closeAllConnections();
+    await new Promise((resolve) => proxy.close(resolve));
+  }
+  await assert.rejects(deploy('saas/openai', { 'saas.api_key': 'k', 'saas.proxies': 'socks5://x' }), {
+    code: 'invalid_argument',
+    message: /saas\.proxies/,
+  });
+});
