@@ -19,6 +19,7 @@ export const SAAS_MODEL_TYPES = [
   'saas/reasoning_openai',
   'saas/azure_openai',
   'saas/claude',
+  'saas/gemini',
 ] as const;
 /** Local model types; they need an `--infer_backend`. */
 export const LOCAL_MODEL_TYPES = ['custom/auto'] as const;
@@ -41,6 +42,7 @@ const SAAS_ENGINES: Record<SaasModelType, EngineFactory> = {
   'saas/azure_openai': async (context) =>
     (await import('./azure-openai/azure-openai-provider.js')).createAzureOpenAIEngine(context),
   'saas/claude': async (context) => (await import('./claude/claude-provider.js')).createClaudeEngine(context),
+  'saas/gemini': async (context) => (await import('./gemini/gemini-provider.js')).createGeminiEngine(context),
 };
 
 /** Local engines by backend; a backend missing here is valid but not built yet. */
