@@ -20,6 +20,7 @@ export const SAAS_MODEL_TYPES = [
   'saas/azure_openai',
   'saas/claude',
   'saas/gemini',
+  'saas/aws_bedrock',
 ] as const;
 /** Local model types; they need an `--infer_backend`. */
 export const LOCAL_MODEL_TYPES = ['custom/auto'] as const;
@@ -43,6 +44,8 @@ const SAAS_ENGINES: Record<SaasModelType, EngineFactory> = {
     (await import('./azure-openai/azure-openai-provider.js')).createAzureOpenAIEngine(context),
   'saas/claude': async (context) => (await import('./claude/claude-provider.js')).createClaudeEngine(context),
   'saas/gemini': async (context) => (await import('./gemini/gemini-provider.js')).createGeminiEngine(context),
+  'saas/aws_bedrock': async (context) =>
+    (await import('./aws-bedrock/aws-bedrock-provider.js')).createAwsBedrockEngine(context),
 };
 
 /** Local engines by backend; a backend missing here is valid but not built yet. */
