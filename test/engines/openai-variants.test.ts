@@ -11,9 +11,8 @@ import { collectStream } from '../../src/core/chat-model.js';
 import { deploymentSpecSchema } from '../../src/core/deployment.js';
 import type { EngineInstance } from '../../src/core/models.js';
 import { resolveEngine } from '../../src/engines/registry.js';
-import { chatCompletion, contentText, countTokens } from '../support/openai-upstream-answers.js';
+import { startAzureOpenAIUpstream } from '../support/azure-openai-upstream.js';
 import { startOpenAIUpstream } from '../support/openai-upstream.js';
-import { sendJson, startStandInServer } from '../support/stand-in-server.js';
 
 const API_KEY = 'sk-variant-secret-77';
 
@@ -65,35 +64,7 @@ test('saas/reasoning_openai sends no temperature/top_p, warns about them, and re
 });
 
 test('saas/azure_openai posts to the deployment path with api-version and the api-key header', async () => {
-  const server = await startStandInServer(async (request, response) => {
-    // Azure's documented shape: the deployment in the path, api-version required, api-key header.
-    const match = /^\/openai\/deployments\/([^/]+)\/chat\/completions$/.exec(request.path);
-    if (request.headers['api-key'] !== API_KEY)
-      return sendJson(response, 401, {
-        error: { code: '401', message: 'Access denied due to invalid subscription key.' },
-      });
-    if (!match) return sendJson(response, 404, { error: { code: '404', message: 'Resource not found' } });
-    if (!request.query.get('api-version'))
-      return sendJson(response, 404, { error: { code: '404', message: 'Resource not found' } });
-    const body = request.body as { messages: { content: unknown }[] };
-    const text = `echo: ${contentText(body.messages.at(-1)?.content)}`;
-    sendJson(
-      response,
-      200,
-      chatCompletion({
-        id: 'chatcmpl-azure',
-        model: decodeURIComponent(match[1]!),
-        created: 0,
-        text,
-        finishReason: 'stop',
-        usage: {
-          prompt_tokens: 1,
-          completion_tokens: countTokens(text),
-          total_tokens: 1 + countTokens(text),
-        },
-      }),
-    );
-  });
+  const server = await startAzureOpenAIUpstream(API_KEY);
   const warnings: string[] = [];
   const engine = await deploy(
     'saas/azure_openai',
