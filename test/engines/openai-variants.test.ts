@@ -3,15 +3,13 @@
  * `saas/azure_openai` (deployment URL, `api-version`, `api-key` header) and `saas.proxies`.
  */
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { collectStream } from '../../src/core/chat-model.js';
 import { deploymentSpecSchema } from '../../src/core/deployment.js';
 import type { EngineInstance } from '../../src/core/models.js';
 import { resolveEngine } from '../../src/engines/registry.js';
 import { startAzureOpenAIUpstream } from '../support/azure-openai-upstream.js';
+import { startConnectProxy } from '../support/connect-proxy.js';
 import { startOpenAIUpstream } from '../support/openai-upstream.js';
 
 const API_KEY = 'sk-variant-secret-77';
@@ -98,36 +96,20 @@ test('saas/azure_openai posts to the deployment path with api-version and the ap
 
 test('saas.proxies sends requests through an HTTP CONNECT proxy', async () => {
   const upstream = await startOpenAIUpstream({ apiKey: API_KEY });
-  const tunnels: string[] = [];
-  const proxy: Server = createServer((_request, response) => response.writeHead(405).end());
-  proxy.on('connect', (request, socket, head) => {
-    tunnels.push(request.url ?? '');
-    const [host, port] = (request.url ?? '').split(':');
-    const target = connect(Number(port), host, () => {
-      socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      target.write(head);
-      target.pipe(socket);
-      socket.pipe(target);
-    });
-    target.on('error', () => socket.destroy());
-    socket.on('error', () => target.destroy());
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  const proxyPort = (proxy.address() as AddressInfo).port;
+  const proxy = await startConnectProxy();
   const engine = await deploy('saas/openai', {
     'saas.api_key': API_KEY,
     'saas.base_url': upstream.url,
-    'saas.proxies': JSON.stringify({ 'https://': `http://127.0.0.1:${proxyPort}` }),
+    'saas.proxies': JSON.stringify({ 'https://': proxy.url }),
   });
   try {
     const result = await engine.chat!.doGenerate({ messages: [{ role: 'user', content: 'via proxy' }] });
     assert.equal(result.text, 'echo: via proxy');
-    assert.deepEqual(tunnels, [`127.0.0.1:${upstream.port}`]);
+    assert.deepEqual(proxy.tunnels, [`127.0.0.1:${upstream.port}`]);
   } finally {
     await engine.dispose();
     await upstream.close();
-    proxy.closeAllConnections();
-    await new Promise((resolve) => proxy.close(resolve));
+    await proxy.close();
   }
   await assert.rejects(deploy('saas/openai', { 'saas.api_key': 'k', 'saas.proxies': 'socks5://x' }), {
     code: 'invalid_argument',

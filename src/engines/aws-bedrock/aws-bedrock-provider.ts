@@ -7,8 +7,8 @@
  * `us.anthropic.…`, `meta.llama3-70b-instruct-v1:0`), `saas.aws_session_token` (temporary
  * credentials), `saas.model_api_version` (Anthropic's `anthropic_version`, default
  * `bedrock-2023-05-31`), `saas.max_tokens` (default when a request sets none; 4096),
- * `saas.base_url` (endpoint override: VPC endpoints, tests), plus `saas.timeout`, `saas.max_retries`.
- * `saas.proxies` is not supported for this provider yet and is reported as a warning.
+ * `saas.base_url` (endpoint override: VPC endpoints, tests), plus `saas.timeout`, `saas.max_retries`,
+ * `saas.proxies` (CONNECT tunnels through `https-proxy-agent`, the SDK's handler takes Node agents).
  *
  * HTTP: the SDK defaults to an HTTP/2 handler for this client; this engine sets the HTTP/1.1
  * `NodeHttpHandler` with keep-alive agents instead — both InvokeModel operations are plain
@@ -18,6 +18,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { HttpsProxyAgent } from 'https-proxy-agent';
 import type { EngineContext } from '../../core/deployment.js';
 import { InvalidArgumentError, throwIfAborted } from '../../core/errors.js';
 import type { EngineInstance, ModelMeta } from '../../core/models.js';
@@ -42,15 +43,13 @@ const KNOWN_PARAMS = [
   'saas.base_url',
   'saas.timeout',
   'saas.max_retries',
+  'saas.proxies',
 ];
 
 export async function createAwsBedrockEngine(context: EngineContext): Promise<EngineInstance> {
   throwIfAborted(context.signal);
   const inferParams = context.spec.inferParams;
-  warnUnknownParams(inferParams, [...KNOWN_PARAMS, 'saas.proxies'], PROVIDER, context.warn);
-  if (inferParams['saas.proxies']) {
-    context.warn('saas.proxies is not supported by saas/aws_bedrock yet; requests go direct');
-  }
+  warnUnknownParams(inferParams, KNOWN_PARAMS, PROVIDER, context.warn);
   const accessKeyId = requireParam(inferParams, 'saas.aws_access_key', PROVIDER);
   const secretAccessKey = requireParam(inferParams, 'saas.aws_secret_key', PROVIDER);
   const sessionToken = inferParams['saas.aws_session_token']?.trim();
@@ -60,7 +59,11 @@ export async function createAwsBedrockEngine(context: EngineContext): Promise<En
   const endpoint = inferParams['saas.base_url']
     ? readHttpUrl('saas.base_url', inferParams['saas.base_url'])
     : undefined;
-  const transport = readTransportParams({ ...inferParams, 'saas.proxies': '' });
+  const transport = readTransportParams(inferParams);
+  // One tunnelling agent serves http:// and https:// endpoints alike.
+  const proxyAgent = transport.proxyUrl
+    ? new HttpsProxyAgent(transport.proxyUrl, { keepAlive: true })
+    : undefined;
   const client = new BedrockRuntimeClient({
     region,
     credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) },
@@ -69,8 +72,8 @@ export async function createAwsBedrockEngine(context: EngineContext): Promise<En
     requestHandler: new NodeHttpHandler({
       connectionTimeout: transport.timeoutMs,
       requestTimeout: transport.timeoutMs,
-      httpAgent: new HttpAgent({ keepAlive: true }),
-      httpsAgent: new HttpsAgent({ keepAlive: true }),
+      httpAgent: proxyAgent ?? new HttpAgent({ keepAlive: true }),
+      httpsAgent: proxyAgent ?? new HttpsAgent({ keepAlive: true }),
     }),
   });
   const secrets = [secretAccessKey, ...(sessionToken ? [sessionToken] : [])];

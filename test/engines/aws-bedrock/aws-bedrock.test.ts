@@ -6,6 +6,7 @@ import { deploymentSpecSchema } from '../../../src/core/deployment.js';
 import type { EngineInstance } from '../../../src/core/models.js';
 import { createAwsBedrockEngine } from '../../../src/engines/aws-bedrock/aws-bedrock-provider.js';
 import { type BedrockUpstream, startBedrockUpstream } from '../../support/bedrock-upstream.js';
+import { startConnectProxy } from '../../support/connect-proxy.js';
 import { runChatModelConformance } from '../chat-conformance.js';
 
 const CLAUDE = 'anthropic.claude-3-5-sonnet-20240620-v1:0';
@@ -179,6 +180,23 @@ describe('saas/aws_bedrock wire protocol', () => {
       },
       { 'saas.max_retries': '1' },
     ));
+
+  test('saas.proxies tunnels the signed requests through an HTTP CONNECT proxy', async () => {
+    const proxy = await startConnectProxy();
+    try {
+      await withBedrock(
+        LLAMA,
+        async (engine, upstream) => {
+          const result = await engine.chat!.doGenerate(ask('through the proxy'));
+          assert.equal(result.text, 'echo: through the proxy');
+          assert.deepEqual(proxy.tunnels, [`127.0.0.1:${upstream.port}`]);
+        },
+        { 'saas.proxies': proxy.url },
+      );
+    } finally {
+      await proxy.close();
+    }
+  });
 
   test('parameters: required keys, supported families, unknown keys as warnings', async () => {
     const upstream = await startBedrockUpstream();
