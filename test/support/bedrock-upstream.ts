@@ -9,7 +9,7 @@
  *
  * Model families: `anthropic.*` answers the Anthropic Messages shapes (stream chunks are the SSE
  * events' JSON), `meta.llama*` the Llama `{generation, …}` shapes. Knobs as in
- * `openai-upstream-answers.ts` (`fail:NNN`, `chunk-delay:MS`, `cut:`, `tool:NAME`).
+ * `openai-upstream-answers.ts` (`fail:NNN`, `delay:MS`, `chunk-delay:MS`, `cut:`, `tool:NAME`).
  */
 import { createHash, createHmac } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
@@ -65,6 +65,7 @@ export async function startBedrockUpstream(
       return sendError(response, 400, 'ValidationException', `Malformed input request: ${problem}`);
     const text = anthropic ? lastUserText(body) : lastLlamaUserText(String(body.prompt));
     const knobs = parseKnobs(text);
+    if (knobs.delayMs) await sleep(knobs.delayMs, undefined, { signal: context.signal });
     if (knobs.failStatus) {
       const name = ERROR_NAMES[knobs.failStatus] ?? 'InternalServerException';
       return sendError(response, knobs.failStatus, name, `Simulated HTTP ${knobs.failStatus}`);

@@ -71,7 +71,9 @@ export async function createAwsBedrockEngine(context: EngineContext): Promise<En
     maxAttempts: 1,
     requestHandler: new NodeHttpHandler({
       connectionTimeout: transport.timeoutMs,
-      requestTimeout: transport.timeoutMs,
+      // Socket inactivity, like `saas.timeout` everywhere: a long stream that keeps sending is not cut
+      // (the SDK's `requestTimeout` would bound the whole call, and only warns by default).
+      socketTimeout: transport.timeoutMs,
       httpAgent: proxyAgent ?? new HttpAgent({ keepAlive: true }),
       httpsAgent: proxyAgent ?? new HttpsAgent({ keepAlive: true }),
     }),

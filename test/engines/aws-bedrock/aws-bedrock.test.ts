@@ -181,6 +181,20 @@ describe('saas/aws_bedrock wire protocol', () => {
       { 'saas.max_retries': '1' },
     ));
 
+  test('saas.timeout bounds the wait for an answer: TimeoutError, retryable', () =>
+    withBedrock(
+      LLAMA,
+      async (engine, upstream) => {
+        await assert.rejects(engine.chat!.doGenerate(ask('delay:2000 slow')), {
+          code: 'timeout',
+          isRetryable: true,
+          message: /saas\/aws_bedrock at http:\/\/127\.0\.0\.1:\d+ sent no data for 0\.2 s/,
+        });
+        await upstream.waitUntil(() => upstream.abortedCount() >= 1);
+      },
+      { 'saas.timeout': '0.2' },
+    ));
+
   test('saas.proxies tunnels the signed requests through an HTTP CONNECT proxy', async () => {
     const proxy = await startConnectProxy();
     try {

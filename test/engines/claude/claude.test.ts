@@ -210,6 +210,17 @@ describe('saas/claude wire protocol', () => {
       { 'saas.max_retries': '2' },
     ));
 
+  test('saas.timeout bounds the wait for an answer: TimeoutError, retryable', () =>
+    withClaude(
+      async (engine) => {
+        await assert.rejects(engine.chat!.doGenerate(ask('delay:2000 slow')), {
+          code: 'timeout',
+          isRetryable: true,
+        });
+      },
+      { 'saas.timeout': '0.2' },
+    ));
+
   test('a missing api key is an invalid argument; unknown saas.* keys are warnings naming the key', async () => {
     await assert.rejects(createEngine({}), { code: 'invalid_argument', message: /saas\.api_key/ });
     const warnings: string[] = [];
