@@ -118,7 +118,6 @@ describe('byzerllm deploy + query for each SaaS provider of part A', () => {
       ]);
       assert.equal(query.code, 0, `${deployment.type}: ${query.stderr}`);
       assert.equal(query.stdout, `echo: hello ${deployment.name}\n`, deployment.type);
-      if (deployment.type === 'saas/azure_openai') continue; // the Azure stand-in does not stream
       const streamed = await home.run([
         'query',
         '--model',

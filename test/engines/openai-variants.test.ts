@@ -83,6 +83,14 @@ test('saas/azure_openai posts to the deployment path with api-version and the ap
     assert.equal(request.query.get('api-version'), '2024-10-21');
     assert.equal(request.headers.authorization, undefined, 'no bearer token is sent to Azure');
     assert.equal(engine.meta.model_name, 'gpt4o-prod');
+    const streamed = await collectStream(
+      await engine.chat!.doStream({ messages: [{ role: 'user', content: 'stream azure' }] }),
+    );
+    assert.equal(streamed.text, 'echo: stream azure');
+    const embedded = await engine.embedding!.doEmbed({ values: ['alpha'] });
+    assert.equal(embedded.embeddings[0]?.length, 8);
+    assert.equal(server.requests.at(-1)!.path, '/openai/deployments/gpt4o-prod/embeddings');
+    assert.equal(server.requests.at(-1)!.query.get('api-version'), '2024-10-21');
     assert.deepEqual(warnings, [], 'the Azure keys are known parameters');
   } finally {
     await engine.dispose();
