@@ -10,7 +10,7 @@
  *
  * Answers and knobs follow `openai-upstream-answers.ts`: `echo: <last user text>`, `fail:NNN`,
  * `delay:MS`, `chunk-delay:MS`, `tool:NAME` (a `tool_use` block), `reason:` (a `thinking` block),
- * `cut:`.
+ * `cut:`, and `overload-mid-stream:` (an `overloaded_error` event after the first text delta).
  */
 import type { ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -287,6 +287,11 @@ async function stream(
     const isText = (data as { delta?: { type?: string } }).delta?.type === 'text_delta';
     if (knobs.cut && isText && ++textDeltas === 1) return writeThenCut(response, frame, context);
     response.write(frame);
+    if (isText && /(?:^|\s)overload-mid-stream:/.test(answer.text)) {
+      // The documented mid-stream failure: an `error` event after a 200 has started.
+      const error = { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } };
+      return void response.end(`event: error\ndata: ${JSON.stringify(error)}\n\n`);
+    }
   }
   response.end();
 }

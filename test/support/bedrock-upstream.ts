@@ -9,7 +9,8 @@
  *
  * Model families: `anthropic.*` answers the Anthropic Messages shapes (stream chunks are the SSE
  * events' JSON), `meta.llama*` the Llama `{generation, …}` shapes. Knobs as in
- * `openai-upstream-answers.ts` (`fail:NNN`, `delay:MS`, `chunk-delay:MS`, `cut:`, `tool:NAME`).
+ * `openai-upstream-answers.ts` (`fail:NNN`, `delay:MS`, `chunk-delay:MS`, `cut:`, `tool:NAME`), and `throttle-mid-stream:`
+ * (a `throttlingException` event after the first text chunk).
  */
 import type { ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -128,6 +129,18 @@ export async function startBedrockUpstream(
           !(event as { stop_reason?: unknown }).stop_reason);
       if (knobs.cut && isText && ++textEvents === 1) return writeThenCut(response, frame, context);
       response.write(frame);
+      if (isText && /(?:^|\s)throttle-mid-stream:/.test(text)) {
+        // A modelled exception inside the stream: `:message-type: exception`.
+        const exception = encodeEvent(
+          {
+            ':exception-type': 'throttlingException',
+            ':content-type': 'application/json',
+            ':message-type': 'exception',
+          },
+          JSON.stringify({ message: 'Too many tokens, please wait before trying again.' }),
+        );
+        return void response.end(exception);
+      }
     }
     response.end();
   });

@@ -181,6 +181,19 @@ describe('saas/aws_bedrock wire protocol', () => {
       { 'saas.max_retries': '1' },
     ));
 
+  test('a throttlingException inside the event stream ends the stream with one upstream_rate_limit part', () =>
+    withBedrock(CLAUDE, async (engine) => {
+      const parts = [];
+      for await (const part of await engine.chat!.doStream(ask('throttle-mid-stream: go'))) parts.push(part);
+      assert.ok(parts.some((part) => part.type === 'text-delta'));
+      const last = parts.at(-1);
+      assert.equal(last?.type, 'error');
+      if (last?.type === 'error') {
+        assert.equal(last.error.code, 'upstream_rate_limit', last.error.message);
+        assert.match(last.error.message, /Too many tokens/);
+      }
+    }));
+
   test('saas.timeout bounds the wait for an answer: TimeoutError, retryable', () =>
     withBedrock(
       LLAMA,

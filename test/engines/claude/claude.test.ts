@@ -199,6 +199,20 @@ describe('saas/claude wire protocol', () => {
       await assert.rejects(engine.chat!.doGenerate(ask('fail:429')), { code: 'upstream_rate_limit' });
     }));
 
+  test('an overloaded_error event mid-stream ends the stream with one upstream_overloaded error part', () =>
+    withClaude(async (engine) => {
+      const parts = [];
+      for await (const part of await engine.chat!.doStream(ask('overload-mid-stream: go'))) parts.push(part);
+      assert.ok(parts.some((part) => part.type === 'text-delta'));
+      const last = parts.at(-1);
+      assert.equal(last?.type, 'error');
+      if (last?.type === 'error') {
+        assert.equal(last.error.code, 'upstream_overloaded');
+        assert.equal(last.error.isRetryable, true);
+      }
+      assert.equal(parts.filter((part) => part.type === 'finish').length, 0);
+    }));
+
   test('retryable failures are retried (429 with retry-after), non-retryable ones surface at once', () =>
     withClaude(
       async (engine, upstream) => {
