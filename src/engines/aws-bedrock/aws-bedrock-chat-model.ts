@@ -170,9 +170,9 @@ export class AwsBedrockChatModel implements ChatModelV1 {
         const [kind, detail] = Object.entries(event).find(([key]) => key !== '$unknown') ?? [];
         if (kind) {
           const name = kind.charAt(0).toUpperCase() + kind.slice(1);
+          // `errorFromBedrock` knows each modelled exception's status by name.
           throw Object.assign(new Error((detail as { message?: string } | undefined)?.message ?? name), {
             name,
-            $metadata: { httpStatusCode: name === 'ThrottlingException' ? 429 : 500 },
           });
         }
       }

@@ -30,11 +30,29 @@ export interface BedrockErrorContext {
 
 const CAPACITY_ERRORS = new Set(['ServiceUnavailableException', 'ModelNotReadyException']);
 
+/**
+ * Statuses of Bedrock's modelled exceptions, for those raised inside an event stream: the SDK throws
+ * them after the 200 has arrived, without an HTTP status of their own.
+ */
+const STATUS_BY_NAME: Record<string, number> = {
+  ValidationException: 400,
+  AccessDeniedException: 403,
+  ResourceNotFoundException: 404,
+  ModelTimeoutException: 408,
+  ModelStreamErrorException: 424,
+  ModelErrorException: 424,
+  ThrottlingException: 429,
+  ModelNotReadyException: 429,
+  InternalServerException: 500,
+  ServiceUnavailableException: 503,
+};
+
 export function errorFromBedrock(error: unknown, context: BedrockErrorContext): ByzerLLMError {
   if (context.signal?.aborted) return new AbortedError(undefined, { cause: error });
   if (!(error instanceof Error)) return errorFromTransport(error, transportContext(context));
   const name = error.name;
-  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const httpStatus = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const status = httpStatus !== undefined && httpStatus >= 400 ? httpStatus : STATUS_BY_NAME[name];
   const message = redactSecrets(error.message || name, context.secrets)
     .replace(/\s+/g, ' ')
     .trim();

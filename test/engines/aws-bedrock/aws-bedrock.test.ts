@@ -5,6 +5,7 @@ import { type ChatRequest, collectStream } from '../../../src/core/chat-model.js
 import { deploymentSpecSchema } from '../../../src/core/deployment.js';
 import type { EngineInstance } from '../../../src/core/models.js';
 import { createAwsBedrockEngine } from '../../../src/engines/aws-bedrock/aws-bedrock-provider.js';
+import { errorFromBedrock } from '../../../src/engines/aws-bedrock/map-error.js';
 import { type BedrockUpstream, startBedrockUpstream } from '../../support/bedrock-upstream.js';
 import { startConnectProxy } from '../../support/connect-proxy.js';
 import { runChatModelConformance } from '../chat-conformance.js';
@@ -193,6 +194,24 @@ describe('saas/aws_bedrock wire protocol', () => {
         assert.match(last.error.message, /Too many tokens/);
       }
     }));
+
+  test('a modelled exception the SDK throws after a 200 keeps its meaning (status taken from its name)', () => {
+    const context = {
+      provider: 'saas/aws_bedrock',
+      baseUrl: 'http://x',
+      timeoutMs: 1000,
+      secrets: ['s3cret'],
+    };
+    const inStream = (name: string) =>
+      errorFromBedrock(
+        Object.assign(new Error('busy s3cret'), { name, $metadata: { httpStatusCode: 200 } }),
+        context,
+      );
+    assert.equal(inStream('ThrottlingException').code, 'upstream_rate_limit');
+    assert.equal(inStream('ServiceUnavailableException').code, 'upstream_overloaded');
+    assert.equal(inStream('ModelStreamErrorException').code, 'upstream_bad_request');
+    assert.ok(!inStream('ThrottlingException').message.includes('s3cret'), 'secrets are redacted');
+  });
 
   test('saas.timeout bounds the wait for an answer: TimeoutError, retryable', () =>
     withBedrock(
