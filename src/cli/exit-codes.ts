@@ -14,6 +14,7 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   timeout: 5,
   upstream_auth: 5,
   upstream_rate_limit: 5,
+  upstream_overloaded: 5,
   upstream_bad_request: 5,
   upstream_not_found: 5,
   upstream_error: 5,

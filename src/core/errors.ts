@@ -23,6 +23,8 @@ export const ERROR_CODES = [
   'timeout',
   'upstream_auth',
   'upstream_rate_limit',
+  /** The provider is out of capacity (HTTP 503/529, "overloaded"): unlike a rate limit, not about this caller. */
+  'upstream_overloaded',
   'upstream_bad_request',
   'upstream_not_found',
   'upstream_error',
@@ -153,6 +155,8 @@ export function upstreamErrorFromStatus(input: {
   if (status === 401 || status === 403) return new UpstreamError('upstream_auth', message, { details });
   if (status === 429)
     return new UpstreamError('upstream_rate_limit', message, { details, isRetryable: true });
+  if (status === 503 || status === 529)
+    return new UpstreamError('upstream_overloaded', message, { details, isRetryable: true });
   if (status === 404) return new UpstreamError('upstream_not_found', message, { details });
   if (status === 408) return new UpstreamError('timeout', message, { details, isRetryable: true });
   if (status >= 400 && status < 500) return new UpstreamError('upstream_bad_request', message, { details });

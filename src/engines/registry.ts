@@ -13,7 +13,15 @@ import type { DeploymentSpec, EngineFactory } from '../core/deployment.js';
 import { InvalidArgumentError, UnsupportedError } from '../core/errors.js';
 
 /** SaaS model types this build can deploy (`--pretrained_model_type`). */
-export const SAAS_MODEL_TYPES = ['saas/openai', 'saas/official_openai'] as const;
+export const SAAS_MODEL_TYPES = [
+  'saas/openai',
+  'saas/official_openai',
+  'saas/reasoning_openai',
+  'saas/azure_openai',
+  'saas/claude',
+  'saas/gemini',
+  'saas/aws_bedrock',
+] as const;
 /** Local model types; they need an `--infer_backend`. */
 export const LOCAL_MODEL_TYPES = ['custom/auto'] as const;
 /** Local inference backends (`--infer_backend`). */
@@ -30,6 +38,14 @@ const openAICompatible: EngineFactory = async (context) => {
 const SAAS_ENGINES: Record<SaasModelType, EngineFactory> = {
   'saas/openai': openAICompatible,
   'saas/official_openai': openAICompatible,
+  'saas/reasoning_openai': async (context) =>
+    (await import('./reasoning-openai/reasoning-openai-provider.js')).createReasoningOpenAIEngine(context),
+  'saas/azure_openai': async (context) =>
+    (await import('./azure-openai/azure-openai-provider.js')).createAzureOpenAIEngine(context),
+  'saas/claude': async (context) => (await import('./claude/claude-provider.js')).createClaudeEngine(context),
+  'saas/gemini': async (context) => (await import('./gemini/gemini-provider.js')).createGeminiEngine(context),
+  'saas/aws_bedrock': async (context) =>
+    (await import('./aws-bedrock/aws-bedrock-provider.js')).createAwsBedrockEngine(context),
 };
 
 /** Local engines by backend; a backend missing here is valid but not built yet. */

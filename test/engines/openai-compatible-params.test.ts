@@ -26,6 +26,7 @@ test('defaults: gpt-3.5-turbo at api.openai.com/v1, 600 s timeout, 2 retries, no
     timeoutMs: 600_000,
     maxRetries: 2,
     headers: {},
+    authHeaders: { authorization: 'Bearer sk-x' },
   });
 });
 
@@ -114,12 +115,12 @@ test('a bad base URL or headers value is an invalid argument; header values are 
 test('unknown saas.* keys are warnings, other keys are left to other layers, secrets never appear', () => {
   const warnings: string[] = [];
   read(
-    { 'saas.api_key': 'sk-very-secret', 'saas.api_base': 'x', 'saas.proxies': 'y', 'gen.top_k': '5' },
+    { 'saas.api_key': 'sk-very-secret', 'saas.api_base': 'x', 'saas.local_address': 'y', 'gen.top_k': '5' },
     warnings,
   );
   assert.equal(warnings.length, 2);
   assert.match(warnings[0]!, /unknown parameter saas\.api_base/);
-  assert.match(warnings[1]!, /unknown parameter saas\.proxies/);
+  assert.match(warnings[1]!, /unknown parameter saas\.local_address/);
   assert.equal(warnings.join(' ').includes('sk-very-secret'), false);
 });
 

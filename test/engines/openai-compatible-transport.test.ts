@@ -34,7 +34,7 @@ test('retries stop at saas.max_retries and surface the last error', () =>
       upstream.failNext({ status: 500, retryAfter: '0' }, { status: 503, retryAfter: '0' });
       await assert.rejects(engine.chat!.doGenerate(ask('retry me')), (error: unknown) => {
         assert.ok(error instanceof ByzerLLMError);
-        assert.equal(error.code, 'upstream_error');
+        assert.equal(error.code, 'upstream_overloaded', 'a 503 is the provider out of capacity');
         assert.equal(error.details.status, 503);
         return true;
       });

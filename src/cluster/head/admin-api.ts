@@ -35,6 +35,7 @@ const STATUS_BY_CODE: Record<ErrorCode, ContentfulStatusCode> = {
   timeout: 504,
   upstream_auth: 502,
   upstream_rate_limit: 429,
+  upstream_overloaded: 503,
   upstream_bad_request: 502,
   upstream_not_found: 502,
   upstream_error: 502,

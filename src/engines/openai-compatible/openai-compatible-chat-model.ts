@@ -37,6 +37,8 @@ export interface OpenAICompatibleModelConfig {
   modelId: string;
   client: HttpClient;
   errorContext: ErrorMappingContext;
+  /** Leave `temperature`/`top_p` out (reasoning models reject them), with a warning each. */
+  omitSamplingParams?: boolean;
 }
 
 export class OpenAICompatibleChatModel implements ChatModelV1 {
@@ -50,7 +52,7 @@ export class OpenAICompatibleChatModel implements ChatModelV1 {
   }
 
   async doGenerate(request: ChatRequest, options: CallOptions = {}): Promise<ChatResult> {
-    const { body, warnings } = buildChatBody(this.modelId, request, false);
+    const { body, warnings } = this.chatBody(request, false);
     const response = await this.config.client.postJson('/chat/completions', body, options);
     const completion = parseWireBody(chatCompletionSchema, response.body, {
       provider: this.provider,
@@ -86,7 +88,7 @@ export class OpenAICompatibleChatModel implements ChatModelV1 {
   }
 
   async doStream(request: ChatRequest, options: CallOptions = {}): Promise<AsyncIterable<StreamPart>> {
-    const { body, warnings } = buildChatBody(this.modelId, request, true);
+    const { body, warnings } = this.chatBody(request, true);
     const response = await this.config.client.postEventStream('/chat/completions', body, options);
     return mapChatStream({
       events: response.events,
@@ -94,6 +96,24 @@ export class OpenAICompatibleChatModel implements ChatModelV1 {
       fallbackRequestId: requestIdFromHeaders(response.headers),
       warnings,
     });
+  }
+
+  private chatBody(request: ChatRequest, stream: boolean): ReturnType<typeof buildChatBody> {
+    if (!this.config.omitSamplingParams) return buildChatBody(this.modelId, request, stream);
+    const { temperature, topP, ...rest } = request;
+    const built = buildChatBody(this.modelId, rest, stream);
+    for (const [setting, value] of [
+      ['temperature', temperature],
+      ['topP', topP],
+    ] as const) {
+      if (value === undefined) continue;
+      built.warnings.push({
+        type: 'unsupported-setting',
+        setting,
+        message: `${this.provider} sends no ${setting}: reasoning models reject sampling settings`,
+      });
+    }
+    return built;
   }
 }
 

@@ -12,12 +12,17 @@
  *   call fails with `TimeoutError`. Defaults to 600.
  * - `saas.max_retries` — retries of retryable failures (429, 5xx, dropped connections). Defaults to 2.
  * - `saas.headers` — JSON object of extra request headers, e.g. `{"HTTP-Referer":"https://…"}`.
+ * - `saas.proxies` — an http(s) proxy URL (or httpx-style JSON map) every request goes through.
  * Other `saas.*` keys are reported through `context.warn` and otherwise ignored.
+ *
+ * Variants are settings, not copies: `saas/reasoning_openai` sets `omitSamplingParams`,
+ * `saas/azure_openai` sets `endpoint` (URL with deployment and `api-version`, `api-key` header).
  */
 import { isSecretParam, type EngineContext } from '../../core/deployment.js';
 import { InvalidArgumentError, throwIfAborted } from '../../core/errors.js';
 import type { EngineInstance, ModelMeta } from '../../core/models.js';
 import { HttpClient } from '../shared/http-client.js';
+import { readProxyUrl, warnUnknownParams } from '../shared/saas-params.js';
 import { type ErrorMappingContext, errorFromResponse } from './map-error.js';
 import {
   OpenAICompatibleChatModel,
@@ -33,6 +38,21 @@ export interface OpenAICompatibleSettings {
   defaultBaseUrl?: string;
   /** Defaults to `gpt-3.5-turbo`. */
   defaultModel?: string;
+  /**
+   * Reasoning models (o-series, R1) reject `temperature`/`top_p`: leave them out of the body and
+   * report each as an unsupported-setting warning.
+   */
+  omitSamplingParams?: boolean;
+  /** Provider-specific `saas.*` keys this variant reads (so they are not reported as unknown). */
+  extraParams?: readonly string[];
+  /**
+   * Where requests go and how they authenticate, from the params; replaces `saas.base_url` and the
+   * bearer header. `baseUrl` may carry a query (`?api-version=…`) that every request keeps.
+   */
+  endpoint?: (
+    inferParams: Record<string, string>,
+    apiKey: string,
+  ) => { baseUrl: string; headers: Record<string, string>; model?: string };
 }
 
 /** The validated `saas.*` parameters. */
@@ -44,6 +64,9 @@ export interface OpenAICompatibleParams {
   timeoutMs: number;
   maxRetries: number;
   headers: Record<string, string>;
+  /** Authentication headers (bearer by default; Azure's `api-key`). */
+  authHeaders: Record<string, string>;
+  proxyUrl?: string;
 }
 
 const KNOWN_PARAMS = [
@@ -53,6 +76,7 @@ const KNOWN_PARAMS = [
   'saas.timeout',
   'saas.max_retries',
   'saas.headers',
+  'saas.proxies',
 ];
 
 export async function createOpenAICompatibleEngine(
@@ -67,12 +91,19 @@ export async function createOpenAICompatibleEngine(
     provider,
     baseUrl: params.baseUrl,
     // `saas.headers` comes last so a gateway that wants its own Authorization can have it.
-    headers: { authorization: `Bearer ${params.apiKey}`, ...params.headers },
+    headers: { ...params.authHeaders, ...params.headers },
     timeoutMs: params.timeoutMs,
     maxRetries: params.maxRetries,
     errorFromResponse: (response) => errorFromResponse(response, errorContext),
+    ...(params.proxyUrl ? { proxyUrl: params.proxyUrl } : {}),
   });
-  const config: OpenAICompatibleModelConfig = { provider, modelId: params.model, client, errorContext };
+  const config: OpenAICompatibleModelConfig = {
+    provider,
+    modelId: params.model,
+    client,
+    errorContext,
+    omitSamplingParams: settings.omitSamplingParams === true,
+  };
   const meta: ModelMeta = {
     model_deploy_type: 'saas',
     backend: 'saas',
@@ -100,25 +131,25 @@ export function readOpenAICompatibleParams(
   settings: OpenAICompatibleSettings,
   warn: (message: string) => void,
 ): OpenAICompatibleParams {
-  for (const key of Object.keys(inferParams)) {
-    if (key.startsWith('saas.') && !KNOWN_PARAMS.includes(key)) {
-      warn(
-        `unknown parameter ${key} ignored by the OpenAI-compatible engine (known: ${KNOWN_PARAMS.join(', ')})`,
-      );
-    }
-  }
+  const known = [...KNOWN_PARAMS, ...(settings.extraParams ?? [])];
+  warnUnknownParams(inferParams, known, settings.provider ?? 'the OpenAI-compatible engine', warn);
   const apiKey = inferParams['saas.api_key']?.trim();
   if (!apiKey) throw new InvalidArgumentError('saas.api_key is required (--infer_params saas.api_key=…)');
-  return {
+  const endpoint = settings.endpoint?.(inferParams, apiKey);
+  const params: OpenAICompatibleParams = {
     apiKey,
-    model: inferParams['saas.model']?.trim() || settings.defaultModel || 'gpt-3.5-turbo',
-    baseUrl: readBaseUrl(
-      inferParams['saas.base_url'] ?? settings.defaultBaseUrl ?? 'https://api.openai.com/v1',
-    ),
+    model: inferParams['saas.model']?.trim() || endpoint?.model || settings.defaultModel || 'gpt-3.5-turbo',
+    baseUrl:
+      endpoint?.baseUrl ??
+      readBaseUrl(inferParams['saas.base_url'] ?? settings.defaultBaseUrl ?? 'https://api.openai.com/v1'),
     timeoutMs: readNumber('saas.timeout', inferParams['saas.timeout'], 600, { integer: false }) * 1000,
     maxRetries: readNumber('saas.max_retries', inferParams['saas.max_retries'], 2, { integer: true }),
     headers: readHeaders(inferParams['saas.headers']),
+    authHeaders: endpoint?.headers ?? { authorization: `Bearer ${apiKey}` },
   };
+  const proxyUrl = readProxyUrl(inferParams['saas.proxies']);
+  if (proxyUrl) params.proxyUrl = proxyUrl;
+  return params;
 }
 
 function readBaseUrl(value: string): string {

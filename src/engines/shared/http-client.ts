@@ -15,9 +15,11 @@
  *   the caller then sees `AbortedError`, and the upstream sees its connection close.
  * - `timeoutMs` bounds the wait for response headers and each gap between body chunks (idle time,
  *   so long streams that keep producing are not cut).
+ * - `proxyUrl` (the seeds' `saas.proxies`) sends every request through an HTTP(S) proxy with undici's
+ *   `ProxyAgent` (CONNECT tunnels; `user:password@` in the URL becomes `Proxy-Authorization`).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Pool } from 'undici';
+import { type Dispatcher, Pool, ProxyAgent } from 'undici';
 import { AbortedError, type ByzerLLMError, UpstreamError } from '../../core/errors.js';
 import {
   type ResponseHeaders,
@@ -52,6 +54,8 @@ export interface HttpClientOptions {
   /** Builds the error for a non-2xx answer from the provider's error body. */
   errorFromResponse(response: HttpErrorResponse): ByzerLLMError;
   retry?: RetryDelayOptions;
+  /** Send every request through this HTTP(S) proxy, e.g. `http://user:pass@proxy:3128`. */
+  proxyUrl?: string;
 }
 
 export interface HttpCallOptions {
@@ -72,12 +76,14 @@ export interface EventStreamResponse {
   events: AsyncIterable<EventSourceMessage>;
 }
 
-type PoolResponse = Awaited<ReturnType<Pool['request']>>;
+type PoolResponse = Dispatcher.ResponseData;
 
 export class HttpClient {
   /** The base URL as shown in messages: no credentials, no trailing slash. */
   readonly displayUrl: string;
-  private readonly pool: Pool;
+  private readonly pool: Dispatcher;
+  private readonly origin: string;
+  private closed = false;
   private readonly pathPrefix: string;
   private readonly query: string;
   private readonly jsonHeaders: Record<string, string>;
@@ -87,14 +93,14 @@ export class HttpClient {
     const url = new URL(options.baseUrl);
     this.pathPrefix = url.pathname.replace(/\/+$/, '');
     this.query = url.search;
+    this.origin = url.origin;
     this.displayUrl = `${url.origin}${this.pathPrefix}`;
     // One pool per base URL: unlimited keep-alive connections, no pipelining (LLM answers are slow
     // and would block each other on one socket).
-    this.pool = new Pool(url.origin, {
-      pipelining: 1,
-      headersTimeout: options.timeoutMs,
-      bodyTimeout: options.timeoutMs,
-    });
+    const timeouts = { headersTimeout: options.timeoutMs, bodyTimeout: options.timeoutMs };
+    this.pool = options.proxyUrl
+      ? new ProxyAgent({ uri: options.proxyUrl, pipelining: 1, ...timeouts })
+      : new Pool(url.origin, { pipelining: 1, ...timeouts });
     const common = { 'user-agent': 'byzerllm', 'content-type': 'application/json' };
     const extra = lowerCaseKeys(options.headers);
     this.jsonHeaders = { ...common, accept: 'application/json', ...extra };
@@ -132,7 +138,9 @@ export class HttpClient {
 
   /** Drops every connection, aborting requests still running. */
   async close(): Promise<void> {
-    if (!this.pool.destroyed) await this.pool.destroy();
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.destroy();
   }
 
   private async *readEvents(
@@ -163,7 +171,8 @@ export class HttpClient {
       let retryAfterMs: number | undefined;
       try {
         const response = await this.pool.request({
-          path: `${this.pathPrefix}${path}${this.query}`,
+          origin: this.origin,
+          path: joinPath(this.pathPrefix, path, this.query),
           method: 'POST',
           headers,
           body: payload,
@@ -200,6 +209,12 @@ export class HttpClient {
       ...(signal ? { signal } : {}),
     });
   }
+}
+
+/** Prefix + path, with the base URL's query (Azure's `api-version`) merged into the path's own. */
+function joinPath(prefix: string, path: string, baseQuery: string): string {
+  if (baseQuery === '') return `${prefix}${path}`;
+  return path.includes('?') ? `${prefix}${path}&${baseQuery.slice(1)}` : `${prefix}${path}${baseQuery}`;
 }
 
 function lowerCaseKeys(headers: Record<string, string>): Record<string, string> {

@@ -1,0 +1,124 @@
+/**
+ * The engine factory for `saas/aws_bedrock`: the Bedrock runtime through
+ * `@aws-sdk/client-bedrock-runtime` (SigV4 signing, event-stream decoding).
+ *
+ * Parameters: `saas.aws_access_key`*, `saas.aws_secret_key`*, `saas.region_name`*, `saas.model`*
+ * (a Bedrock model id or inference profile: `anthropic.claude-3-5-sonnet-20240620-v1:0`,
+ * `us.anthropic.…`, `meta.llama3-70b-instruct-v1:0`), `saas.aws_session_token` (temporary
+ * credentials), `saas.model_api_version` (Anthropic's `anthropic_version`, default
+ * `bedrock-2023-05-31`), `saas.max_tokens` (default when a request sets none; 4096),
+ * `saas.base_url` (endpoint override: VPC endpoints, tests), plus `saas.timeout`, `saas.max_retries`,
+ * `saas.proxies` (CONNECT tunnels through `https-proxy-agent`, the SDK's handler takes Node agents).
+ *
+ * HTTP: the SDK defaults to an HTTP/2 handler for this client; this engine sets the HTTP/1.1
+ * `NodeHttpHandler` with keep-alive agents instead — both InvokeModel operations are plain
+ * request/response over HTTP/1.1, and it keeps `saas.timeout` an idle timeout like elsewhere.
+ */
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { HttpsProxyAgent } from 'https-proxy-agent';
+import type { EngineContext } from '../../core/deployment.js';
+import { InvalidArgumentError, throwIfAborted } from '../../core/errors.js';
+import type { EngineInstance, ModelMeta } from '../../core/models.js';
+import {
+  readHttpUrl,
+  readNumberParam,
+  readTransportParams,
+  requireParam,
+  warnUnknownParams,
+} from '../shared/saas-params.js';
+import { AwsBedrockChatModel, type BedrockFamily } from './aws-bedrock-chat-model.js';
+
+const PROVIDER = 'saas/aws_bedrock';
+const KNOWN_PARAMS = [
+  'saas.aws_access_key',
+  'saas.aws_secret_key',
+  'saas.aws_session_token',
+  'saas.region_name',
+  'saas.model',
+  'saas.model_api_version',
+  'saas.max_tokens',
+  'saas.base_url',
+  'saas.timeout',
+  'saas.max_retries',
+  'saas.proxies',
+];
+
+export async function createAwsBedrockEngine(context: EngineContext): Promise<EngineInstance> {
+  throwIfAborted(context.signal);
+  const inferParams = context.spec.inferParams;
+  warnUnknownParams(inferParams, KNOWN_PARAMS, PROVIDER, context.warn);
+  const accessKeyId = requireParam(inferParams, 'saas.aws_access_key', PROVIDER);
+  const secretAccessKey = requireParam(inferParams, 'saas.aws_secret_key', PROVIDER);
+  const sessionToken = inferParams['saas.aws_session_token']?.trim();
+  const region = requireParam(inferParams, 'saas.region_name', PROVIDER);
+  const model = requireParam(inferParams, 'saas.model', PROVIDER);
+  const family = familyOf(model);
+  const endpoint = inferParams['saas.base_url']
+    ? readHttpUrl('saas.base_url', inferParams['saas.base_url'])
+    : undefined;
+  const transport = readTransportParams(inferParams);
+  // One tunnelling agent serves http:// and https:// endpoints alike.
+  const proxyAgent = transport.proxyUrl
+    ? new HttpsProxyAgent(transport.proxyUrl, { keepAlive: true })
+    : undefined;
+  const client = new BedrockRuntimeClient({
+    region,
+    credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) },
+    ...(endpoint ? { endpoint } : {}),
+    maxAttempts: 1,
+    requestHandler: new NodeHttpHandler({
+      connectionTimeout: transport.timeoutMs,
+      // Socket inactivity, like `saas.timeout` everywhere: a long stream that keeps sending is not cut
+      // (the SDK's `requestTimeout` would bound the whole call, and only warns by default).
+      socketTimeout: transport.timeoutMs,
+      httpAgent: proxyAgent ?? new HttpAgent({ keepAlive: true }),
+      httpsAgent: proxyAgent ?? new HttpsAgent({ keepAlive: true }),
+    }),
+  });
+  const secrets = [secretAccessKey, ...(sessionToken ? [sessionToken] : [])];
+  const meta: ModelMeta = {
+    model_deploy_type: 'saas',
+    backend: 'saas',
+    model_name: model,
+    support_stream: true,
+    support_chat_template: true,
+    message_format: true,
+    support_assistant_prefix: true,
+    embedding_mode: false,
+    tasks: ['chat'],
+  };
+  return {
+    meta,
+    chat: new AwsBedrockChatModel({
+      provider: PROVIDER,
+      modelId: model,
+      family,
+      client,
+      anthropicVersion: inferParams['saas.model_api_version']?.trim() || 'bedrock-2023-05-31',
+      defaultMaxTokens: readNumberParam('saas.max_tokens', inferParams['saas.max_tokens'], 4096, {
+        integer: true,
+      }),
+      maxRetries: transport.maxRetries,
+      errorContext: {
+        provider: PROVIDER,
+        baseUrl: endpoint ?? `https://bedrock-runtime.${region}.amazonaws.com`,
+        timeoutMs: transport.timeoutMs,
+        secrets,
+      },
+    }),
+    dispose: async () => client.destroy(),
+  };
+}
+
+/** The model family from the id; cross-region profiles (`us.`, `eu.`, …) and ARNs included. */
+function familyOf(model: string): BedrockFamily {
+  const id = model.split('/').at(-1) ?? model;
+  if (/(^|\.)anthropic\./.test(id)) return 'anthropic';
+  if (/(^|\.)meta\.llama/.test(id)) return 'llama';
+  throw new InvalidArgumentError(
+    `saas.model "${model}" is not a Bedrock model family saas/aws_bedrock speaks; supported: anthropic.* (Claude), meta.llama* (Llama)`,
+  );
+}

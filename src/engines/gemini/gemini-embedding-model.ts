@@ -1,0 +1,51 @@
+/**
+ * `EmbeddingModelV1` over Gemini's `POST models/{model}:batchEmbedContents` (one request for all
+ * values; each entry names its model, as the API requires). `dimensions` → `outputDimensionality`;
+ * `extra.taskType` (e.g. `RETRIEVAL_QUERY`) passes through per entry. Gemini reports no token usage
+ * for embeddings, so `inputTokens` is 0.
+ */
+import type { CallOptions } from '../../core/chat-model.js';
+import { UpstreamError } from '../../core/errors.js';
+import type { EmbeddingModelV1, EmbeddingRequest, EmbeddingResult } from '../../core/models.js';
+import { parseWireBody } from '../openai-compatible/wire-schemas.js';
+import type { GeminiModelConfig } from './gemini-chat-model.js';
+import { batchEmbedResponseSchema } from './wire-schemas.js';
+
+export class GeminiEmbeddingModel implements EmbeddingModelV1 {
+  readonly specificationVersion = 'v1' as const;
+  readonly provider: string;
+  readonly modelId: string;
+
+  constructor(private readonly config: GeminiModelConfig) {
+    this.provider = config.provider;
+    this.modelId = config.modelId;
+  }
+
+  async doEmbed(request: EmbeddingRequest, options: CallOptions = {}): Promise<EmbeddingResult> {
+    const body = {
+      requests: request.values.map((value) => ({
+        model: `models/${this.modelId}`,
+        content: { parts: [{ text: value }] },
+        ...(request.dimensions === undefined ? {} : { outputDimensionality: request.dimensions }),
+        ...(request.extra ?? {}),
+      })),
+    };
+    const response = await this.config.client.postJson(
+      `${this.config.modelPath}:batchEmbedContents`,
+      body,
+      options,
+    );
+    const parsed = parseWireBody(batchEmbedResponseSchema, response.body, {
+      provider: this.provider,
+      what: 'batchEmbedContents response',
+    });
+    if (parsed.embeddings.length !== request.values.length) {
+      throw new UpstreamError(
+        'upstream_error',
+        `${this.provider} returned ${parsed.embeddings.length} embeddings for ${request.values.length} inputs`,
+        { details: { provider: this.provider } },
+      );
+    }
+    return { embeddings: parsed.embeddings.map((embedding) => embedding.values), usage: { inputTokens: 0 } };
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * Reading the `saas.*` parameters every SaaS provider shares, so each one validates them the same
+ * way and says the same thing about a bad value:
+ *
+ * - `saas.timeout` — seconds without data before `TimeoutError` (default 600).
+ * - `saas.max_retries` — retries of retryable failures (429, 5xx, dropped connections; default 2).
+ * - `saas.proxies` — an http(s) proxy URL every request goes through (the seeds' httpx `proxies`).
+ *
+ * `warnUnknownParams` is the one rule for keys a provider does not know: a warning naming the key
+ * (and the known ones), never an exception — a typo must not take a deployment down.
+ */
+import { InvalidArgumentError } from '../../core/errors.js';
+
+/** The parameters every HTTP provider accepts on top of its own. */
+export const COMMON_SAAS_PARAMS = ['saas.timeout', 'saas.max_retries', 'saas.proxies'] as const;
+
+/** Warns once per `saas.*` key that is not in `known`. */
+export function warnUnknownParams(
+  inferParams: Record<string, string>,
+  known: readonly string[],
+  provider: string,
+  warn: (message: string) => void,
+): void {
+  for (const key of Object.keys(inferParams)) {
+    if (key.startsWith('saas.') && !known.includes(key)) {
+      warn(`unknown parameter ${key} ignored by ${provider} (known: ${known.join(', ')})`);
+    }
+  }
+}
+
+/** A required, non-empty parameter; the error names the key and how to pass it. */
+export function requireParam(inferParams: Record<string, string>, name: string, provider: string): string {
+  const value = inferParams[name]?.trim();
+  if (!value) throw new InvalidArgumentError(`${name} is required by ${provider} (--infer_params ${name}=…)`);
+  return value;
+}
+
+/** An http(s) URL without its trailing slash. */
+export function readHttpUrl(name: string, value: string): string {
+  const trimmed = value.trim().replace(/\/+$/, '');
+  let url: URL;
+  try {
+    url = new URL(trimmed);
+  } catch {
+    throw new InvalidArgumentError(`${name} must be an http(s) URL, got "${value}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InvalidArgumentError(`${name} must be an http(s) URL, got "${value}"`);
+  }
+  return trimmed;
+}
+
+/**
+ * `saas.proxies`: a proxy URL, or the seeds' httpx-style JSON map (`{"https://": "http://proxy:3128"}`),
+ * of which the `https://` (else `all://`, else `http://`) entry is used. Not echoed on error: proxy
+ * URLs often carry credentials.
+ */
+export function readProxyUrl(value: string | undefined): string | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  let candidate = value.trim();
+  if (candidate.startsWith('{')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(candidate);
+    } catch {
+      throw new InvalidArgumentError(
+        'saas.proxies must be a proxy URL or a JSON object; it is not valid JSON',
+      );
+    }
+    const map = (parsed ?? {}) as Record<string, unknown>;
+    const chosen = map['https://'] ?? map['all://'] ?? map['http://'];
+    if (typeof chosen !== 'string') {
+      throw new InvalidArgumentError(
+        'saas.proxies as JSON needs an "https://", "all://" or "http://" key with a proxy URL',
+      );
+    }
+    candidate = chosen;
+  }
+  try {
+    const url = new URL(candidate);
+    if (url.protocol === 'http:' || url.protocol === 'https:') return candidate;
+  } catch {
+    // Reported below without the value.
+  }
+  throw new InvalidArgumentError('saas.proxies must be an http:// or https:// proxy URL');
+}
+
+/** A number parameter: seconds (> 0, fractions allowed) or a count (whole, >= 0). */
+export function readNumberParam(
+  name: string,
+  value: string | undefined,
+  fallback: number,
+  options: { integer: boolean },
+): number {
+  if (value === undefined || value.trim() === '') return fallback;
+  const number = Number(value);
+  const valid = options.integer
+    ? Number.isInteger(number) && number >= 0
+    : Number.isFinite(number) && number > 0;
+  if (!valid) {
+    const expected = options.integer ? 'a whole number >= 0' : 'a number of seconds > 0';
+    throw new InvalidArgumentError(`${name} must be ${expected}, got "${value}"`);
+  }
+  return number;
+}
+
+/** The shared transport settings: idle timeout, retries and proxy. */
+export interface SaasTransportParams {
+  timeoutMs: number;
+  maxRetries: number;
+  proxyUrl?: string;
+}
+
+export function readTransportParams(inferParams: Record<string, string>): SaasTransportParams {
+  const params: SaasTransportParams = {
+    timeoutMs: readNumberParam('saas.timeout', inferParams['saas.timeout'], 600, { integer: false }) * 1000,
+    maxRetries: readNumberParam('saas.max_retries', inferParams['saas.max_retries'], 2, { integer: true }),
+  };
+  const proxyUrl = readProxyUrl(inferParams['saas.proxies']);
+  if (proxyUrl) params.proxyUrl = proxyUrl;
+  return params;
+}
