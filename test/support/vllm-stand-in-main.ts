@@ -7,7 +7,8 @@
  *
  * Environment knobs:
  * - `BYZERLLM_VLLM_STAND_IN_RECORD=<file>` — writes `{pid, argv, cudaVisibleDevices}` there at start,
- *   so a test can check the flags and environment it was given.
+ *   so a test can check the flags and environment it was given. The flag `--stand-in-record <file>`
+ *   does the same (a deployment passes it as `backend.stand_in_record=<file>`).
  * - `BYZERLLM_VLLM_STAND_IN_UNHEALTHY=<n>` — answers 503 to the first n health checks, as vLLM does
  *   while it loads weights.
  *
@@ -34,7 +35,7 @@ if (port === undefined) {
   const servedModelName = flag('--served-model-name') ?? flag('--model') ?? 'model';
   const maxModelLength = Number(flag('--max-model-len') ?? 4096);
   let unhealthyLeft = Number(process.env.BYZERLLM_VLLM_STAND_IN_UNHEALTHY ?? 0);
-  const recordFile = process.env.BYZERLLM_VLLM_STAND_IN_RECORD;
+  const recordFile = flag('--stand-in-record') ?? process.env.BYZERLLM_VLLM_STAND_IN_RECORD;
   if (recordFile) {
     const record = { pid: process.pid, argv, cudaVisibleDevices: process.env.CUDA_VISIBLE_DEVICES ?? null };
     fs.writeFileSync(recordFile, JSON.stringify(record));

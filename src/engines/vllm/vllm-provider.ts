@@ -21,7 +21,7 @@ export async function createVllmEngine(
 ): Promise<EngineInstance> {
   throwIfAborted(context.signal);
   const launch = readVllmLaunch(context, environment);
-  if (launch.isDefaultCommand) await assertVllmInstalled(launch.command[0] as string);
+  if (launch.isDefaultCommand) await assertVllmInstalled(launch.command[0] as string, environment);
   const server = await startVllmServer(launch, {
     environment,
     ...(context.signal ? { signal: context.signal } : {}),
@@ -97,7 +97,10 @@ async function describeModel(
     described.max_model_len = config.max_position_embeddings;
   }
   const tokenizerConfig = await readJson(path.join(modelPath, 'tokenizer_config.json'));
-  if (tokenizerConfig) described.support_chat_template = typeof tokenizerConfig.chat_template === 'string';
+  if (tokenizerConfig) {
+    const template = tokenizerConfig.chat_template;
+    described.support_chat_template = typeof template === 'string' || Array.isArray(template);
+  }
   return described;
 }
 

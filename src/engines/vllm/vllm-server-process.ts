@@ -23,9 +23,9 @@ const STOP_GRACE_MS = 10_000;
 const OUTPUT_TAIL_CHARS = 2_000;
 
 /** Fails with `UnsupportedError` when `python3 -c "import vllm"` fails. */
-export function assertVllmInstalled(python: string): Promise<void> {
+export function assertVllmInstalled(python: string, environment: NodeJS.ProcessEnv): Promise<void> {
   return new Promise((resolve, reject) => {
-    execFile(python, ['-c', 'import vllm'], { timeout: 120_000 }, (error) => {
+    execFile(python, ['-c', 'import vllm'], { timeout: 120_000, env: environment }, (error) => {
       if (!error) return resolve();
       const missingPython = (error as NodeJS.ErrnoException).code === 'ENOENT';
       reject(
