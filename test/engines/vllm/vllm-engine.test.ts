@@ -60,7 +60,7 @@ function alive(pid: number): boolean {
 }
 
 /** The value after `flag` in an argument list. */
-const valueOf = (argv: string[], flag: string) => argv[argv.indexOf(flag) + 1];
+const flagValue = (argv: string[], flag: string) => argv[argv.indexOf(flag) + 1];
 
 describe('vllm engine flags', () => {
   test('backend.* parameters become vLLM flags; tensor parallelism follows the placed GPUs', () => {
@@ -109,7 +109,7 @@ describe('vllm engine flags', () => {
     assert.deepEqual(launch.command, ['vllm', 'serve']);
     assert.equal(launch.isDefaultCommand, false);
     assert.equal(launch.cudaVisibleDevices, undefined);
-    assert.equal(valueOf(launch.flags, '--gpu-memory-utilization'), '0.9');
+    assert.equal(flagValue(launch.flags, '--gpu-memory-utilization'), '0.9');
     assert.ok(!launch.flags.includes('--tensor-parallel-size'));
     assert.equal(launch.startupTimeoutMs, 900_000);
   });
@@ -182,12 +182,12 @@ describe('vllm engine with a server process', () => {
     };
     try {
       assert.equal(record.cudaVisibleDevices, '1,3');
-      assert.equal(valueOf(record.argv, '--model'), modelFolder);
-      assert.equal(valueOf(record.argv, '--tensor-parallel-size'), '2');
-      assert.equal(valueOf(record.argv, '--max-model-len'), '2048');
-      assert.equal(valueOf(record.argv, '--host'), '127.0.0.1');
+      assert.equal(flagValue(record.argv, '--model'), modelFolder);
+      assert.equal(flagValue(record.argv, '--tensor-parallel-size'), '2');
+      assert.equal(flagValue(record.argv, '--max-model-len'), '2048');
+      assert.equal(flagValue(record.argv, '--host'), '127.0.0.1');
       assert.ok(record.argv.includes('--enforce-eager'));
-      assert.match(valueOf(record.argv, '--api-key') ?? '', /^byzerllm-[0-9a-f]{32}$/);
+      assert.match(flagValue(record.argv, '--api-key') ?? '', /^byzerllm-[0-9a-f]{32}$/);
 
       assert.equal(engine.meta.backend, 'vllm');
       assert.equal(engine.meta.model_deploy_type, 'proprietary');
