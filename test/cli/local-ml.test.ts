@@ -10,7 +10,9 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { connectCluster, type HeadClient } from '../../src/cluster/index.js';
 import { writeTinyBertModel } from '../../src/engines/transformers/tiny-model/write-tiny-bert.js';
+import { writeTinyWhisperModel } from '../../src/engines/transformers/tiny-model/write-tiny-whisper.js';
 import { createTestHome, stderrWithoutBanner, type TestHome } from '../support/cli.js';
+import { toneWav } from '../support/wav.js';
 
 const STAND_IN = fileURLToPath(new URL('../support/vllm-stand-in-main.js', import.meta.url));
 
@@ -109,6 +111,29 @@ describe('byzerllm CLI with the transformers and vllm backends', () => {
     const all = await client.call('reranker', 'rerank', { query: 'cat', documents });
     assert.deepEqual(all.results.slice(0, 2), ranked.results);
     assert.deepEqual((await client.meta('reranker')).tasks, ['rerank']);
+  });
+
+  test('deploy custom/whisper and transcribe WAV bytes through the cluster', async () => {
+    const folder = path.join(home.home, 'models', 'tiny-whisper');
+    await writeTinyWhisperModel(folder);
+    const deploy = await home.run([
+      'deploy',
+      '--pretrained_model_type',
+      'custom/whisper',
+      '--infer_backend',
+      'transformers',
+      '--model_path',
+      folder,
+      '--model',
+      'asr',
+    ]);
+    assert.equal(deploy.code, 0, deploy.stderr);
+    const audio = toneWav(440, 1);
+    const first = await client.call('asr', 'transcribe', { audio, mediaType: 'audio/wav' });
+    const second = await client.call('asr', 'transcribe', { audio, mediaType: 'audio/wav' });
+    assert.match(first.text, /^[a-z][a-z ]*$/);
+    assert.equal(second.text, first.text);
+    assert.equal(first.durationSeconds, 1);
   });
 
   test('a model type on the wrong backend is refused with the allowed backend', async () => {

@@ -3,6 +3,8 @@
  * local Whisper ONNX export (`onnx/encoder_model.onnx`, `onnx/decoder_model_merged.onnx`). Audio
  * arrives as WAV bytes (see wav-audio.ts); audio longer than 30 s is transcribed in 30 s chunks.
  */
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import type { CallOptions } from '../../core/chat-model.js';
 import { throwIfAborted, UnsupportedError } from '../../core/errors.js';
 import type { TranscriptionModelV1, TranscriptionRequest, TranscriptionResult } from '../../core/models.js';
@@ -27,6 +29,8 @@ export class TransformersTranscriptionModel implements TranscriptionModelV1 {
   constructor(
     readonly modelId: string,
     private readonly recognizer: Recognizer,
+    /** English-only Whisper models (`*.en`) refuse a language or task; multilingual ones take both. */
+    private readonly multilingual: boolean,
   ) {}
 
   static async load(
@@ -40,7 +44,10 @@ export class TransformersTranscriptionModel implements TranscriptionModelV1 {
       local_files_only: true,
       session_options: { intraOpNumThreads: params.threads, interOpNumThreads: 1 },
     })) as unknown as Recognizer;
-    return new TransformersTranscriptionModel(modelId, recognizer);
+    const generationConfig = JSON.parse(
+      await fs.readFile(path.join(folder, 'generation_config.json'), 'utf8'),
+    ) as { is_multilingual?: unknown };
+    return new TransformersTranscriptionModel(modelId, recognizer, generationConfig.is_multilingual === true);
   }
 
   async doTranscribe(request: TranscriptionRequest, options: CallOptions = {}): Promise<TranscriptionResult> {
@@ -53,9 +60,14 @@ export class TransformersTranscriptionModel implements TranscriptionModelV1 {
     }
     const samples = wavToWhisperInput(request.audio);
     const durationSeconds = samples.length / WHISPER_SAMPLE_RATE;
+    if (request.language && !this.multilingual) {
+      throw new UnsupportedError(
+        `${this.modelId} is an English-only Whisper model; language "${request.language}" cannot be chosen`,
+      );
+    }
     const output = await this.recognizer(samples, {
-      ...(request.language ? { language: request.language } : {}),
-      task: 'transcribe',
+      // A multilingual model without a language would log a warning and assume English anyway.
+      ...(this.multilingual ? { language: request.language || 'en', task: 'transcribe' } : {}),
       return_timestamps: request.timestamps === true,
       ...(durationSeconds > 30 ? { chunk_length_s: 30, stride_length_s: 5 } : {}),
     });

@@ -116,7 +116,7 @@ export function buildTinyBertOnnx(options: TinyBertGraphOptions): Uint8Array {
 }
 
 /** mulberry32: a small, well-known 32-bit generator; deterministic for a seed. */
-function seededRandom(seed: number): () => number {
+export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
