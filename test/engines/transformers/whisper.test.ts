@@ -74,6 +74,20 @@ describe('custom/whisper with the tiny Whisper model', () => {
     assert.match(result.text, /^[a-z][a-z ]*$/);
   });
 
+  test('timestamps come back as segments whose text is the transcript', async () => {
+    const audio = toneWav(440, 2);
+    const plain = await whisper.transcription!.doTranscribe({ audio, mediaType: 'audio/wav' });
+    const timed = await whisper.transcription!.doTranscribe({
+      audio,
+      mediaType: 'audio/wav',
+      timestamps: true,
+    });
+    assert.equal(plain.segments, undefined);
+    assert.ok(timed.segments && timed.segments.length > 0);
+    assert.equal(timed.segments.map((segment) => segment.text).join(' '), timed.text);
+    for (const segment of timed.segments) assert.equal(typeof segment.start, 'number');
+  });
+
   test('audio that is not WAV is refused naming the accepted types', async () => {
     await assert.rejects(
       whisper.transcription!.doTranscribe({

@@ -5,7 +5,8 @@
  *
  * It is not trained: the encoder projects log-mel frames and pools pairs of them (as Whisper's
  * stride-2 convolution does); the decoder scores the next token from the previous token, the loudest
- * encoder features and its position, may only emit lower-case letters and spaces (so its output is printable), and makes
+ * encoder features and its position; it may only emit lower-case letters and spaces (so its output
+ * is printable) and, where Whisper's timestamp rules force one, timestamp tokens; and it makes
  * end-of-text likelier with every step (so it always stops). Different audio gives different text;
  * the same audio gives the same text. The same options write the same bytes.
  */
@@ -50,6 +51,8 @@ const SPECIAL_TOKENS = [
 const OPSET = 17;
 /** Longest token sequence, prompt included; generation stops well before it. */
 const MAX_TARGET_POSITIONS = 64;
+/** Whisper's timestamp tokens: 0.00 s to 30.00 s in 0.02 s steps, right after <|notimestamps|>. */
+const TIMESTAMPS = 1501;
 
 export async function writeTinyWhisperModel(
   folder: string,
@@ -57,7 +60,9 @@ export async function writeTinyWhisperModel(
 ): Promise<TinyWhisperModel> {
   const hidden = options.hiddenSize ?? 16;
   const byteTokens = byteLevelAlphabet();
-  const vocabularySize = byteTokens.length + SPECIAL_TOKENS.length;
+  const timestampTokens = range(0, TIMESTAMPS).map((step) => `<|${(step * 0.02).toFixed(2)}|>`);
+  const vocabularySize = byteTokens.length + SPECIAL_TOKENS.length + timestampTokens.length;
+  const timestampBegin = byteTokens.length + SPECIAL_TOKENS.length;
   const idOf = (token: (typeof SPECIAL_TOKENS)[number]) => byteTokens.length + SPECIAL_TOKENS.indexOf(token);
   const random = seededRandom(options.seed ?? 5);
   const weights = (name: string, dims: number[], scale: number): OnnxTensor => {
@@ -105,6 +110,8 @@ export async function writeTinyWhisperModel(
   const allowed = new Float32Array(vocabularySize).fill(-1e4);
   for (const byte of [32, ...range(97, 123)]) allowed[byte] = 0;
   allowed[idOf('<|endoftext|>')] = 0;
+  // Timestamps rank below text, so they appear only where Whisper's timestamp rules force one.
+  for (let id = timestampBegin; id < vocabularySize; id++) allowed[id] = -50;
   const endOfText = new Float32Array(vocabularySize);
   endOfText[idOf('<|endoftext|>')] = 1;
   const cache = (name: string, length: string) => ({
@@ -116,7 +123,8 @@ export async function writeTinyWhisperModel(
     {
       name: 'tiny_whisper_decoder',
       nodes: [
-        node('Gather', ['transitions', 'input_ids'], 'from_previous'),
+        node('Gather', ['token_states', 'input_ids'], 'previous_states'),
+        node('MatMul', ['previous_states', 'next_projection'], 'from_previous'),
         node('ReduceMax', ['encoder_hidden_states'], 'heard', [
           { name: 'axes', type: OnnxAttributeType.INTS, ints: [1] },
           { name: 'keepdims', type: OnnxAttributeType.INT, i: 1 },
@@ -155,7 +163,7 @@ export async function writeTinyWhisperModel(
         node('Identity', ['present.0.encoder.key'], 'present.0.encoder.value'),
       ],
       initializers: [
-        weights('transitions', [vocabularySize, vocabularySize], 1),
+        weights('next_projection', [hidden, vocabularySize], 1 / Math.sqrt(hidden)),
         weights('position_scores', [MAX_TARGET_POSITIONS, vocabularySize], 1.5),
         weights('audio_projection', [hidden, vocabularySize], 3),
         weights('token_states', [vocabularySize, hidden], 1),
@@ -251,14 +259,14 @@ export async function writeTinyWhisperModel(
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: SPECIAL_TOKENS.map((content) => ({
-      id: idOf(content),
+    added_tokens: [...SPECIAL_TOKENS, ...timestampTokens].map((content, position) => ({
+      id: byteTokens.length + position,
       content,
       single_word: false,
       lstrip: false,
       rstrip: false,
       normalized: false,
-      special: true,
+      special: position < SPECIAL_TOKENS.length,
     })),
     normalizer: null,
     pre_tokenizer: byteLevel,
