@@ -16,6 +16,12 @@ export interface VllmServer {
   stop(): Promise<void>;
 }
 
+/** A head that exits must not leave GPU-holding servers behind: one listener kills them all. */
+const killOnExit = new Set<() => void>();
+process.on('exit', () => {
+  for (const kill of killOnExit) kill();
+});
+
 /** How often `/health` is asked while the model loads. */
 const HEALTH_POLL_MS = 250;
 /** How long a stopped server gets to exit on SIGTERM before SIGKILL. */
@@ -84,11 +90,10 @@ export async function startVllmServer(
       // Already gone.
     }
   };
-  // A head that exits must not leave GPU-holding servers behind.
   const onExit = () => killGroup('SIGKILL');
-  process.once('exit', onExit);
+  killOnExit.add(onExit);
   const stop = async () => {
-    process.removeListener('exit', onExit);
+    killOnExit.delete(onExit);
     killGroup('SIGTERM');
     const timer = setTimeout(() => killGroup('SIGKILL'), STOP_GRACE_MS);
     await exited;
