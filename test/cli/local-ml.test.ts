@@ -37,25 +37,32 @@ describe('byzerllm CLI with the transformers and vllm backends', () => {
     rerankFolder = path.join(home.home, 'models', 'tiny-bge-reranker');
     await writeTinyBertModel(embeddingFolder, { task: 'embedding' });
     await writeTinyBertModel(rerankFolder, { task: 'rerank' });
+    // The head starts in this process's working directory, not in the model folder's.
+    const start = await home.run(['start']);
+    assert.equal(start.code, 0, start.stderr);
   });
   after(async () => {
     await home.cleanup();
   });
 
-  test('deploy custom/bge with --infer_backend transformers from a local folder', async () => {
-    const result = await home.run([
-      'deploy',
-      '--pretrained_model_type',
-      'custom/bge',
-      '--infer_backend',
-      'transformers',
-      '--model_path',
-      embeddingFolder,
-      '--num_workers',
-      '2',
-      '--model',
-      'emb',
-    ]);
+  test('deploy custom/bge with --infer_backend transformers from a relative folder path', async () => {
+    // A relative path, from a directory that is not the head's: the CLI resolves it where it runs.
+    const result = await home.run(
+      [
+        'deploy',
+        '--pretrained_model_type',
+        'custom/bge',
+        '--infer_backend',
+        'transformers',
+        '--model_path',
+        path.join('.', 'tiny-bge'),
+        '--num_workers',
+        '2',
+        '--model',
+        'emb',
+      ],
+      { cwd: path.dirname(embeddingFolder) },
+    );
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stdout, 'Model emb deployed successfully\n');
     client = await connectCluster({ stateDirectory: home.home, autoStart: false });
