@@ -23,12 +23,26 @@ export const SAAS_MODEL_TYPES = [
   'saas/aws_bedrock',
 ] as const;
 /** Local model types; they need an `--infer_backend`. */
-export const LOCAL_MODEL_TYPES = ['custom/auto'] as const;
+export const LOCAL_MODEL_TYPES = [
+  'custom/auto',
+  'custom/bge',
+  'custom/bge_rerank',
+  'custom/whisper',
+] as const;
 /** Local inference backends (`--infer_backend`). */
 export const INFER_BACKENDS = ['llama_cpp', 'vllm', 'transformers'] as const;
 
 export type SaasModelType = (typeof SAAS_MODEL_TYPES)[number];
 export type InferBackend = (typeof INFER_BACKENDS)[number];
+export type LocalModelType = (typeof LOCAL_MODEL_TYPES)[number];
+
+/** The backends each local model type runs on (vLLM serves causal LMs only, as in the original). */
+export const BACKENDS_BY_MODEL_TYPE: Record<LocalModelType, readonly InferBackend[]> = {
+  'custom/auto': ['llama_cpp', 'vllm'],
+  'custom/bge': ['transformers'],
+  'custom/bge_rerank': ['transformers'],
+  'custom/whisper': ['transformers'],
+};
 
 const openAICompatible: EngineFactory = async (context) => {
   const { createOpenAICompatibleEngine } = await import('./openai-compatible/openai-compatible-provider.js');
@@ -49,7 +63,16 @@ const SAAS_ENGINES: Record<SaasModelType, EngineFactory> = {
 };
 
 /** Local engines by backend; a backend missing here is valid but not built yet. */
-const LOCAL_ENGINES: Partial<Record<InferBackend, EngineFactory>> = {};
+const LOCAL_ENGINES: Partial<Record<InferBackend, EngineFactory>> = {
+  transformers: async (context) => {
+    const { createTransformersEngine } = await import('./transformers/transformers-provider.js');
+    return createTransformersEngine(context);
+  },
+  vllm: async (context) => {
+    const { createVllmEngine } = await import('./vllm/vllm-provider.js');
+    return createVllmEngine(context);
+  },
+};
 
 /**
  * Checks that the spec names an engine this build has. Throws `InvalidArgumentError` for an unknown
@@ -88,6 +111,11 @@ function engineFor(spec: Pick<DeploymentSpec, 'pretrainedModelType' | 'inferBack
     const got = backend === '' ? 'none was given' : `got "${backend}"`;
     throw new InvalidArgumentError(
       `pretrained_model_type ${localType} needs --infer_backend, one of ${INFER_BACKENDS.join(', ')}; ${got}`,
+    );
+  }
+  if (!BACKENDS_BY_MODEL_TYPE[localType].includes(backend)) {
+    throw new InvalidArgumentError(
+      `pretrained_model_type ${localType} runs on --infer_backend ${BACKENDS_BY_MODEL_TYPE[localType].join(' or ')}, not ${backend}`,
     );
   }
   const factory = LOCAL_ENGINES[backend];

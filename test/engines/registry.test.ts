@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { deploymentSpecSchema } from '../../src/core/deployment.js';
 import { ByzerLLMError } from '../../src/core/errors.js';
 import {
+  BACKENDS_BY_MODEL_TYPE,
   INFER_BACKENDS,
   SAAS_MODEL_TYPES,
   resolveEngine,
@@ -64,12 +65,30 @@ test('a local type needs a known infer backend; the allowed ones are listed', ()
   );
 });
 
-test('a valid local backend is unsupported in this build yet', () => {
-  for (const backend of INFER_BACKENDS) {
+test('a valid local backend whose engine is not in this build is unsupported', () => {
+  assert.throws(
+    () => validateEngineChoice(spec('custom/auto', 'llama_cpp')),
+    failsWith('unsupported', 'llama_cpp', 'not available'),
+  );
+  assert.throws(() => resolveEngine(spec('auto', 'llama_cpp')), failsWith('unsupported', 'llama_cpp'));
+});
+
+test('vLLM serves custom/auto; transformers serves bge, bge_rerank and whisper', () => {
+  assert.equal(typeof resolveEngine(spec('custom/auto', 'vllm')), 'function');
+  for (const modelType of ['custom/bge', 'custom/bge_rerank', 'custom/whisper', 'bge']) {
+    assert.equal(typeof resolveEngine(spec(modelType, 'transformers')), 'function');
     assert.throws(
-      () => validateEngineChoice(spec('custom/auto', backend)),
-      failsWith('unsupported', backend, 'not available'),
+      () => validateEngineChoice(spec(modelType, 'vllm')),
+      failsWith('invalid_argument', 'runs on --infer_backend transformers', 'not vllm'),
     );
   }
-  assert.throws(() => resolveEngine(spec('auto', 'llama_cpp')), failsWith('unsupported', 'llama_cpp'));
+  assert.throws(
+    () => validateEngineChoice(spec('custom/auto', 'transformers')),
+    failsWith(
+      'invalid_argument',
+      'custom/auto runs on --infer_backend llama_cpp or vllm',
+      'not transformers',
+    ),
+  );
+  assert.deepEqual(BACKENDS_BY_MODEL_TYPE['custom/whisper'], ['transformers']);
 });

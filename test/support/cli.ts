@@ -18,14 +18,18 @@ export interface CliResult {
 export interface TestHome {
   home: string;
   env: NodeJS.ProcessEnv;
-  run(args: string[], options?: { env?: NodeJS.ProcessEnv }): Promise<CliResult>;
+  run(args: string[], options?: { env?: NodeJS.ProcessEnv; cwd?: string }): Promise<CliResult>;
   /** Stops the head of this home (if any) and deletes the directory. */
   cleanup(): Promise<void>;
 }
 
-export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
+export function runCli(args: string[], env: NodeJS.ProcessEnv, cwd?: string): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_ENTRY, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI_ENTRY, ...args], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(cwd ? { cwd } : {}),
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
@@ -47,7 +51,7 @@ export async function createTestHome(): Promise<TestHome> {
   return {
     home,
     env,
-    run: (args, options = {}) => runCli(args, { ...env, ...options.env }),
+    run: (args, options = {}) => runCli(args, { ...env, ...options.env }, options.cwd),
     async cleanup() {
       await runCli(['stop'], env);
       await fs.rm(home, { recursive: true, force: true });

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import {
@@ -108,7 +110,7 @@ export function registerDeploy(program: Command): void {
       name: merged.model,
       pretrainedModelType: merged.pretrained_model_type,
       inferBackend: merged.infer_backend ?? '',
-      modelPath: merged.model_path ?? '',
+      modelPath: localModelPath(merged.model_path ?? ''),
       inferParams,
       pinning: parsePinning(merged.pin),
     };
@@ -144,4 +146,15 @@ function parsePinning(entries: string[] | undefined): DeploymentSpecInput['pinni
     pinning[kind] = Number(index);
   }
   return pinning;
+}
+
+/**
+ * A relative `--model_path` that exists here is made absolute: the head resolves paths from its own
+ * working directory, which is wherever it was first started. Anything else (a Hugging Face id for
+ * vLLM, a path on a remote head) is passed unchanged.
+ */
+function localModelPath(modelPath: string): string {
+  if (modelPath === '' || path.isAbsolute(modelPath)) return modelPath;
+  const absolute = path.resolve(modelPath);
+  return fs.existsSync(absolute) ? absolute : modelPath;
 }

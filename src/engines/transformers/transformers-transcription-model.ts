@@ -1,0 +1,91 @@
+/**
+ * `TranscriptionModelV1` for `custom/whisper`: the automatic-speech-recognition pipeline over a
+ * local Whisper ONNX export (`onnx/encoder_model.onnx`, `onnx/decoder_model_merged.onnx`). Audio
+ * arrives as WAV bytes (see wav-audio.ts); audio longer than 30 s is transcribed in 30 s chunks.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { CallOptions } from '../../core/chat-model.js';
+import { throwIfAborted, UnsupportedError } from '../../core/errors.js';
+import type { TranscriptionModelV1, TranscriptionRequest, TranscriptionResult } from '../../core/models.js';
+import type { TransformersLibrary } from './load-library.js';
+import type { TransformersParams } from './transformers-params.js';
+import { WAV_MEDIA_TYPES, WHISPER_SAMPLE_RATE, wavToWhisperInput } from './wav-audio.js';
+
+interface RecognitionOutput {
+  text: string;
+  chunks?: { timestamp: [number, number | null]; text: string }[];
+}
+
+type Recognizer = {
+  (audio: Float32Array, options: Record<string, unknown>): Promise<RecognitionOutput | RecognitionOutput[]>;
+  dispose(): Promise<void>;
+};
+
+export class TransformersTranscriptionModel implements TranscriptionModelV1 {
+  readonly specificationVersion = 'v1' as const;
+  readonly provider = 'transformers';
+
+  constructor(
+    readonly modelId: string,
+    private readonly recognizer: Recognizer,
+    /** English-only Whisper models (`*.en`) refuse a language or task; multilingual ones take both. */
+    private readonly multilingual: boolean,
+  ) {}
+
+  static async load(
+    library: TransformersLibrary,
+    modelId: string,
+    folder: string,
+    params: TransformersParams,
+  ): Promise<TransformersTranscriptionModel> {
+    const recognizer = (await library.pipeline('automatic-speech-recognition', folder, {
+      dtype: params.dtype,
+      local_files_only: true,
+      session_options: { intraOpNumThreads: params.threads, interOpNumThreads: 1 },
+    })) as unknown as Recognizer;
+    const generationConfig = JSON.parse(
+      await fs.readFile(path.join(folder, 'generation_config.json'), 'utf8'),
+    ) as { is_multilingual?: unknown };
+    return new TransformersTranscriptionModel(modelId, recognizer, generationConfig.is_multilingual === true);
+  }
+
+  async doTranscribe(request: TranscriptionRequest, options: CallOptions = {}): Promise<TranscriptionResult> {
+    throwIfAborted(options.signal);
+    const mediaType = request.mediaType.split(';')[0]?.trim().toLowerCase() ?? '';
+    if (!(WAV_MEDIA_TYPES as readonly string[]).includes(mediaType)) {
+      throw new UnsupportedError(
+        `custom/whisper decodes WAV audio only (${WAV_MEDIA_TYPES.join(', ')}); got "${request.mediaType}"`,
+      );
+    }
+    const samples = wavToWhisperInput(request.audio);
+    const durationSeconds = samples.length / WHISPER_SAMPLE_RATE;
+    if (request.language && !this.multilingual) {
+      throw new UnsupportedError(
+        `${this.modelId} is an English-only Whisper model; language "${request.language}" cannot be chosen`,
+      );
+    }
+    const output = await this.recognizer(samples, {
+      // A multilingual model without a language would log a warning and assume English anyway.
+      ...(this.multilingual ? { language: request.language || 'en', task: 'transcribe' } : {}),
+      return_timestamps: request.timestamps === true,
+      ...(durationSeconds > 30 ? { chunk_length_s: 30, stride_length_s: 5 } : {}),
+    });
+    throwIfAborted(options.signal);
+    const first = Array.isArray(output) ? output[0] : output;
+    const result: TranscriptionResult = { text: (first?.text ?? '').trim(), durationSeconds };
+    if (request.language) result.language = request.language;
+    if (request.timestamps && first?.chunks) {
+      result.segments = first.chunks.map((chunk) => ({
+        start: chunk.timestamp[0],
+        end: chunk.timestamp[1] ?? durationSeconds,
+        text: chunk.text.trim(),
+      }));
+    }
+    return result;
+  }
+
+  dispose(): Promise<void> {
+    return this.recognizer.dispose();
+  }
+}
