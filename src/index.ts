@@ -13,3 +13,4 @@ export {
   type DeployOutcome,
   HeadClient,
 } from './cluster/index.js';
+export * from './server/index.js';

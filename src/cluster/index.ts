@@ -13,3 +13,5 @@ export * from './transport/transport.js';
 export { type DeploymentStat, type Lease, WorkerPool, type WorkerPoolOptions } from './worker-pool.js';
 export * from './routing/index.js';
 export { connectCluster, type ConnectOptions, HEAD_ENTRY } from './connect.js';
+export * from './head/gateway-host.js';
+export type { AttachedGateway } from './head/head-client.js';
