@@ -151,7 +151,7 @@ describe('gateway with the openai SDK', () => {
     const messages = lastChatBody(gateway.upstream).messages as Record<string, unknown>[];
     assert.equal(messages[2]?.role, 'tool');
     assert.equal(messages[2]?.tool_call_id, 'call_1');
-    assert.equal((messages[1]?.tool_calls as { id: string }[])[0]?.id, 'call_1');
+    assert.equal((messages[1]?.tool_calls as { id: string }[] | undefined)?.[0]?.id, 'call_1');
   });
 
   test('JSON-schema output: response_format reaches the engine and the JSON comes back', async () => {
