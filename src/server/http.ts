@@ -12,6 +12,8 @@ import { badField, gatewayRefusal, mapError } from './map-error.js';
 export function readBody(request: IncomingMessage, limitBytes: number): Promise<Buffer> {
   const declared = Number(request.headers['content-length'] ?? Number.NaN);
   if (declared > limitBytes) {
+    // Discard what the client still sends, so it reads our 413 instead of a reset connection.
+    request.resume();
     return Promise.reject(tooLarge(limitBytes));
   }
   return new Promise((resolve, reject) => {
