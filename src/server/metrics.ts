@@ -30,7 +30,15 @@ export interface RequestRecord {
   outputTokens?: number;
 }
 
+interface Series {
+  requests: string;
+  latency: Histogram;
+  inputTokens: string;
+  outputTokens: string;
+}
+
 export class GatewayMetrics {
+  private readonly series = new Map<string, Series>();
   private readonly requests = new Map<string, number>();
   private readonly latency = new Map<string, Histogram>();
   private readonly firstToken = new Map<string, Histogram>();
@@ -53,19 +61,27 @@ export class GatewayMetrics {
   }
 
   record(record: RequestRecord): void {
-    const requestLabels = labels({
-      endpoint: record.endpoint,
-      model: record.model,
-      status: String(record.status),
-    });
-    this.requests.set(requestLabels, (this.requests.get(requestLabels) ?? 0) + 1);
-    histogram(this.latency, labels({ endpoint: record.endpoint, model: record.model })).observe(
-      record.seconds,
-    );
-    if (record.inputTokens)
-      add(this.tokens, labels({ model: record.model, direction: 'input' }), record.inputTokens);
-    if (record.outputTokens)
-      add(this.tokens, labels({ model: record.model, direction: 'output' }), record.outputTokens);
+    const series = this.seriesFor(record.endpoint, record.model, record.status);
+    this.requests.set(series.requests, (this.requests.get(series.requests) ?? 0) + 1);
+    series.latency.observe(record.seconds);
+    if (record.inputTokens) add(this.tokens, series.inputTokens, record.inputTokens);
+    if (record.outputTokens) add(this.tokens, series.outputTokens, record.outputTokens);
+  }
+
+  /** Label strings and histograms per (endpoint, model, status), built once: recording is hot. */
+  private seriesFor(endpoint: string, model: string, status: number): Series {
+    const key = `${endpoint}\u0000${model}\u0000${status}`;
+    let series = this.series.get(key);
+    if (!series) {
+      series = {
+        requests: labels({ endpoint, model, status: String(status) }),
+        latency: histogram(this.latency, labels({ endpoint, model })),
+        inputTokens: labels({ model, direction: 'input' }),
+        outputTokens: labels({ model, direction: 'output' }),
+      };
+      this.series.set(key, series);
+    }
+    return series;
   }
 
   render(): string {
