@@ -143,7 +143,11 @@ async function main(): Promise<void> {
   const counts: Record<number, number> = { 1: 1500, 16: 3000, 64: 4000 };
   const rounds = 3;
   const results = new Map<string, LoadResult[]>();
-  for (const target of targets) await runLoad(target, 16, Math.round(300 * scale)); // warm up JIT and pools
+  // Warm up every target until its JIT has settled: the longer a request path, the more it needs.
+  for (const target of targets) {
+    await runLoad(target, 16, Math.round(1500 * scale));
+    await runLoad(target, 1, Math.round(500 * scale));
+  }
   for (const concurrency of [1, 16, 64]) {
     // Rounds alternate the targets so drift on the shared cores hits all of them alike.
     for (let round = 0; round < rounds; round++) {
