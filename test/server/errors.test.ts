@@ -53,6 +53,7 @@ describe('gateway errors', () => {
       server: { apiKey: 'gateway-key', bodyLimitBytes: 64 * 1024 },
       deployments: [
         { name: 'tiny', pretrainedModelType: 'saas/openai', workerConcurrency: 1, queueTimeoutSeconds: 0 },
+        { name: 'impatient', pretrainedModelType: 'saas/openai', inferParams: { 'saas.timeout': '0.2' } },
       ],
     });
     pool = new Pool(gateway.origin, { connections: 16 });
@@ -67,7 +68,7 @@ describe('gateway errors', () => {
     assert.equal(answer.status, 404);
     const error = assertOpenAIError(answer);
     assert.match(error.message, /no_such_model/);
-    assert.match(error.message, /gpt_chat, tiny/);
+    assert.match(error.message, /gpt_chat, tiny, impatient/);
     assert.equal(error.code, 'model_not_found');
   });
 
@@ -127,6 +128,14 @@ describe('gateway errors', () => {
     const failed = await chat('fail:500');
     assert.equal(failed.status, 502);
     assert.equal(assertOpenAIError(failed).type, 'upstream_error');
+  });
+
+  test('upstream timeout: 504', async () => {
+    const answer = await chat('delay:3000 too slow', 'impatient');
+    assert.equal(answer.status, 504);
+    assert.equal(assertOpenAIError(answer).type, 'timeout_error');
+    // The engine gave up on the upstream request: it is closed, not left running.
+    await gateway.upstream.waitUntil(() => gateway.upstream.inFlight() === 0);
   });
 
   test('a failure in the middle of a stream ends it with an SSE error event', async () => {
