@@ -6,6 +6,7 @@
  * OpenAI SDKs raise as an APIError) and the answer ends. A client that leaves aborts the cluster call
  * through the exchange's signal, and the loop stops writing.
  */
+import type { ServerResponse } from 'node:http';
 import type { FinishReason, StreamPart, ToolCall, Usage } from '../core/index.js';
 import { SSE_DONE } from './chat-response.js';
 import type { Exchange } from './exchange.js';
@@ -27,6 +28,22 @@ const SSE_HEADERS = {
   connection: 'keep-alive',
   'x-accel-buffering': 'no',
 };
+
+/**
+ * Waits until a slow client has taken what is buffered (or left), so a fast engine cannot pile its
+ * whole answer up in memory. Only reached when `write` says the buffer is full.
+ */
+function drained(response: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      response.off('drain', done);
+      response.off('close', done);
+      resolve();
+    };
+    response.on('drain', done);
+    response.on('close', done);
+  });
+}
 
 /** Returns the status to record. Throws (before headers) when the first part is an error. */
 export async function pumpStream(
@@ -53,10 +70,10 @@ export async function pumpStream(
       case 'response-metadata':
         break;
       case 'text-delta':
-        if (part.delta) response.write(writer.text(part.delta));
+        if (part.delta && !response.write(writer.text(part.delta))) await drained(response);
         break;
       case 'reasoning-delta':
-        if (part.delta) response.write(writer.reasoning(part.delta));
+        if (part.delta && !response.write(writer.reasoning(part.delta))) await drained(response);
         break;
       case 'tool-call':
         response.write(writer.toolCall(part.toolCall));
