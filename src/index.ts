@@ -14,3 +14,4 @@ export {
   HeadClient,
 } from './cluster/index.js';
 export * from './client/index.js';
+export * from './server/index.js';

@@ -22,6 +22,7 @@ import {
   writeHeadFile,
 } from '../cluster/index.js';
 import { PACKAGE_VERSION } from '../core/index.js';
+import { type RunningOpenAIServer, startOpenAIServer } from '../server/index.js';
 
 function log(line: string): void {
   process.stderr.write(`${new Date().toISOString()} [head ${process.pid}] ${line}\n`);
@@ -65,10 +66,26 @@ export async function runHead(): Promise<void> {
     log('stopped');
     process.exit(0);
   };
+  // OpenAI-compatible gateways (`byzerllm serve`) run here, over the in-process head: no extra hop.
+  const gateways = new Map<string, RunningOpenAIServer>();
+  let gatewaySequence = 0;
   const app = createAdminApi({
     cluster: head,
     token,
     log,
+    gateways: {
+      async start(options) {
+        const gateway = await startOpenAIServer({ cluster: head, log, ...options });
+        const id = `gateway-${++gatewaySequence}`;
+        gateways.set(id, gateway);
+        return { id, address: gateway.address };
+      },
+      async stop(id) {
+        const gateway = gateways.get(id);
+        gateways.delete(id);
+        await gateway?.close();
+      },
+    },
     onShutdown: () => void stop('shutdown requested'),
   });
   const port = Number.parseInt(process.env.BYZERLLM_HEAD_PORT ?? '0', 10) || 0;

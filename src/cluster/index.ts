@@ -14,4 +14,6 @@ export * from './transport/transport.js';
 export { type DeploymentStat, type Lease, WorkerPool, type WorkerPoolOptions } from './worker-pool.js';
 export * from './routing/index.js';
 export { type ClusterConnection, connectCluster, type ConnectOptions, HEAD_ENTRY } from './connect.js';
+export * from './head/gateway-host.js';
+export type { AttachedGateway } from './head/head-client.js';
 export * from './nats/index.js';

@@ -19,9 +19,11 @@ import {
   PACKAGE_VERSION,
   type StreamPart,
   toByzerLLMError,
+  UnsupportedError,
 } from '../../core/index.js';
 import type { ClusterApi } from '../cluster-api.js';
 import { WORKER_CALL_KINDS, type WorkerCallKind } from '../transport/transport.js';
+import { type GatewayHost, gatewayStartOptionsSchema } from './gateway-host.js';
 
 /** The one place that maps error codes to admin API statuses. */
 const STATUS_BY_CODE: Record<ErrorCode, ContentfulStatusCode> = {
@@ -52,6 +54,8 @@ export interface AdminApiOptions {
   /** Called by `POST /admin/v1/shutdown`. */
   onShutdown?: () => void;
   log?: (line: string) => void;
+  /** Opens OpenAI-compatible gateways in this process (`POST /admin/v1/gateways`). */
+  gateways?: GatewayHost;
 }
 
 export function createAdminApi(options: AdminApiOptions): Hono {
@@ -128,6 +132,28 @@ export function createAdminApi(options: AdminApiOptions): Hono {
         await output.write(`${JSON.stringify(encodePart(part))}\n`);
         if (abort.signal.aborted) break;
       }
+    });
+  });
+
+  // Attach: opens a gateway, answers one NDJSON line {id, address} and holds the answer open; the
+  // gateway stops when the caller (`byzerllm serve`) disconnects, so it never outlives its command.
+  app.post('/admin/v1/gateways', async (context) => {
+    const host = options.gateways;
+    if (!host) throw new UnsupportedError('this head cannot host gateways');
+    const parsed = gatewayStartOptionsSchema.safeParse(await readJson(context));
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new InvalidArgumentError(`invalid gateway option ${issue.path.join('.')}: ${issue.message}`);
+    }
+    const opened = await host.start(parsed.data);
+    options.log?.(`gateway ${opened.id} listening on ${opened.address}`);
+    context.header('content-type', 'application/x-ndjson');
+    return stream(context, async (output) => {
+      const detached = new Promise<void>((resolve) => output.onAbort(resolve));
+      await output.write(`${JSON.stringify(opened)}\n`);
+      await detached;
+      await host.stop(opened.id);
+      options.log?.(`gateway ${opened.id} stopped (its serve command detached)`);
     });
   });
 

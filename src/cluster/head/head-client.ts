@@ -26,6 +26,14 @@ import type {
 import type { WorkerCallKind, WorkerCallMap } from '../transport/transport.js';
 import type { DeploymentStat } from '../worker-pool.js';
 import { encodeBinary, reviveBinary } from './admin-api.js';
+import type { GatewayStartOptions, OpenedGateway } from './gateway-host.js';
+
+/** A gateway held open by this client; it stops when `close()` is called or this process dies. */
+export interface AttachedGateway extends OpenedGateway {
+  /** Resolves when the head ends the attachment (it stopped or died). */
+  closed: Promise<void>;
+  close(): void;
+}
 
 export interface HeadClientOptions {
   /** `http://127.0.0.1:PORT` */
@@ -104,10 +112,10 @@ export class HeadClient implements ClusterApi {
       options.signal,
     );
     if (response.statusCode >= 400) throw await errorFromResponse(response.body, response.statusCode);
-    const lines = createInterface({ input: response.body, crlfDelay: Number.POSITIVE_INFINITY });
+    const body = response.body;
     return (async function* parseNdjson(): AsyncIterable<StreamPart> {
       try {
-        for await (const line of lines) {
+        for await (const line of ndjsonLines(body)) {
           if (line === '') continue;
           const part = JSON.parse(line) as StreamPart | { type: 'error'; error: SerializedError };
           if (part.type === 'error') {
@@ -119,10 +127,43 @@ export class HeadClient implements ClusterApi {
       } catch (error) {
         yield { type: 'error', error: toByzerLLMError(error) };
       } finally {
-        lines.close();
-        response.body.destroy();
+        body.destroy();
       }
     })();
+  }
+
+  /** Opens an OpenAI-compatible gateway in the head process (`byzerllm serve`). */
+  async openGateway(options: GatewayStartOptions): Promise<AttachedGateway> {
+    const abort = new AbortController();
+    let response: Awaited<ReturnType<Pool['request']>>;
+    try {
+      response = await this.pool.request({
+        method: 'POST',
+        path: '/admin/v1/gateways',
+        headers: { authorization: `Bearer ${this.options.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(options),
+        signal: abort.signal,
+        // The attachment is idle by design for as long as the gateway runs.
+        bodyTimeout: 0,
+      });
+    } catch (error) {
+      throw new HeadUnreachableError(
+        `cannot reach the byzerllm head at ${this.options.address} (${(error as Error).message})`,
+        { cause: error },
+      );
+    }
+    if (response.statusCode >= 400) throw await errorFromResponse(response.body, response.statusCode);
+    const lines = createInterface({ input: response.body, crlfDelay: Number.POSITIVE_INFINITY });
+    const iterator = lines[Symbol.asyncIterator]();
+    const first = await iterator.next();
+    if (first.done) throw new HeadUnreachableError('the head closed the gateway before it opened');
+    const opened = JSON.parse(first.value) as OpenedGateway;
+    const closed = new Promise<void>((resolve) => {
+      response.body.once('close', () => resolve());
+      response.body.once('error', () => resolve());
+      response.body.resume();
+    });
+    return { ...opened, closed, close: () => abort.abort() };
   }
 
   close(): Promise<void> {
@@ -161,6 +202,26 @@ export class HeadClient implements ClusterApi {
       );
     }
   }
+}
+
+/**
+ * Splits a body into lines, pulling chunks only as the consumer asks. (A readline interface emits
+ * lines as events and drops those that arrive before, or while, its consumer is busy elsewhere.)
+ */
+async function* ndjsonLines(body: AsyncIterable<Buffer | string>): AsyncIterable<string> {
+  const decoder = new TextDecoder();
+  let pending = '';
+  for await (const chunk of body) {
+    pending += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
+    let newline = pending.indexOf('\n');
+    while (newline >= 0) {
+      yield pending.slice(0, newline);
+      pending = pending.slice(newline + 1);
+      newline = pending.indexOf('\n');
+    }
+  }
+  pending += decoder.decode();
+  if (pending !== '') yield pending;
 }
 
 async function errorFromResponse(

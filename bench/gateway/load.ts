@@ -1,0 +1,110 @@
+/**
+ * The load generator of the gateway benchmark: a fixed number of requests at a fixed concurrency over
+ * a keep-alive pool, latency per request; and time to first token of streams.
+ */
+import { Pool } from 'undici';
+
+export interface Target {
+  name: string;
+  /** Origin, e.g. http://127.0.0.1:PORT */
+  origin: string;
+  model: string;
+  headers: Record<string, string>;
+}
+
+export interface LoadResult {
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  failures: number;
+}
+
+export async function runLoad(target: Target, concurrency: number, count: number): Promise<LoadResult> {
+  const pool = new Pool(target.origin, { connections: concurrency });
+  const body = JSON.stringify({
+    model: target.model,
+    messages: [{ role: 'user', content: 'hello from the gateway benchmark' }],
+  });
+  const latencies: number[] = [];
+  let failures = 0;
+  let next = 0;
+  const started = performance.now();
+  const worker = async () => {
+    while (next < count) {
+      next++;
+      const begin = performance.now();
+      try {
+        const response = await pool.request({
+          method: 'POST',
+          path: '/v1/chat/completions',
+          headers: { 'content-type': 'application/json', ...target.headers },
+          body,
+        });
+        const text = await response.body.text();
+        if (response.statusCode !== 200 || !text.includes('echo')) failures++;
+      } catch {
+        failures++;
+      }
+      latencies.push(performance.now() - begin);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const seconds = (performance.now() - started) / 1000;
+  await pool.close();
+  latencies.sort((left, right) => left - right);
+  return {
+    requestsPerSecond: count / seconds,
+    p50Ms: percentile(latencies, 0.5),
+    p99Ms: percentile(latencies, 0.99),
+    failures,
+  };
+}
+
+/** Median time to the first byte of generated text (`echo…`) of a streamed answer, sequentially. */
+export async function timeToFirstToken(
+  target: Target,
+  count: number,
+): Promise<{ p50Ms: number; failures: number; error?: string }> {
+  const pool = new Pool(target.origin, { connections: 1 });
+  const body = JSON.stringify({
+    model: target.model,
+    stream: true,
+    messages: [{ role: 'user', content: 'hello from the gateway benchmark' }],
+  });
+  const times: number[] = [];
+  let failures = 0;
+  let error: string | undefined;
+  for (let index = 0; index < count; index++) {
+    const begin = performance.now();
+    try {
+      const response = await pool.request({
+        method: 'POST',
+        path: '/v1/chat/completions',
+        headers: { 'content-type': 'application/json', ...target.headers },
+        body,
+      });
+      let seen = '';
+      let first: number | undefined;
+      for await (const chunk of response.body) {
+        if (first === undefined) {
+          seen += chunk.toString();
+          if (seen.includes('"content":"echo')) first = performance.now() - begin;
+        }
+      }
+      if (response.statusCode !== 200 || first === undefined) {
+        failures++;
+        error ??= `HTTP ${response.statusCode}: ${seen.slice(0, 160).replace(/\s+/g, ' ')}`;
+      } else times.push(first);
+    } catch (caught) {
+      failures++;
+      error ??= (caught as Error).message;
+    }
+  }
+  await pool.close();
+  times.sort((left, right) => left - right);
+  return { p50Ms: times.length ? percentile(times, 0.5) : Number.NaN, failures, ...(error ? { error } : {}) };
+}
+
+function percentile(sorted: number[], fraction: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))] ?? Number.NaN;
+}

@@ -1,0 +1,108 @@
+import path from 'node:path';
+import type { Command } from 'commander';
+import { type ClusterApi, type GatewayStartOptions, HeadClient } from '../../cluster/index.js';
+import { HeadUnreachableError } from '../../core/index.js';
+import { startOpenAIServer } from '../../server/index.js';
+import { readConfigFile } from '../arguments.js';
+import { connect } from '../connect.js';
+import { addAddressOptions, parseNonNegativeInteger } from '../options.js';
+
+interface ServeFlags {
+  host: string;
+  port: number;
+  api_key?: string;
+  served_model_name?: string;
+  allowed_origins?: string[];
+  ssl_keyfile?: string;
+  ssl_certfile?: string;
+  address?: string;
+  ray_address?: string;
+  file?: string;
+}
+
+/**
+ * `byzerllm serve`: asks the head to open an OpenAI-compatible gateway in its own process, prints the
+ * URL and stays in the foreground. Ctrl+C, SIGTERM or this process dying closes the gateway (the head
+ * stops it when our attach request ends).
+ */
+export function registerServe(program: Command): void {
+  const command = program
+    .command('serve')
+    .description('serve every deployment through an OpenAI-compatible API (/v1/chat/completions, …)')
+    .option('--host <host>', 'the interface to listen on', '127.0.0.1')
+    .option('--port <port>', 'the port to listen on (0 = any free port)', parseNonNegativeInteger, 8000)
+    .option('--api_key <key>', 'require Authorization: Bearer <key> (default: $BYZERLLM_API_KEY)')
+    .option('--served_model_name <name>', 'the deployment for requests that name no model')
+    .option(
+      '--allowed_origins <origins...>',
+      'CORS origins allowed to call the API (* for any); comma or space separated',
+    )
+    .option('--ssl_keyfile <path>', 'serve HTTPS with this PEM private key')
+    .option('--ssl_certfile <path>', 'serve HTTPS with this PEM certificate');
+  addAddressOptions(command).action(async (flags: ServeFlags) => {
+    const merged: ServeFlags = flags.file
+      ? {
+          ...flags,
+          ...(await readConfigFile(flags.file, [
+            'host',
+            'port',
+            'api_key',
+            'served_model_name',
+            'allowed_origins',
+            'ssl_keyfile',
+            'ssl_certfile',
+            'address',
+            'ray_address',
+          ])),
+        }
+      : flags;
+    const apiKey = merged.api_key ?? process.env.BYZERLLM_API_KEY;
+    const options: GatewayStartOptions = { host: merged.host, port: Number(merged.port) };
+    if (apiKey) options.apiKey = apiKey;
+    if (merged.served_model_name) options.servedModelName = merged.served_model_name;
+    const origins = [merged.allowed_origins ?? []]
+      .flat()
+      .flatMap((value) => String(value).split(','))
+      .map((value) => value.trim())
+      .filter(Boolean);
+    if (origins.length > 0) options.allowedOrigins = origins;
+    // The head has its own working directory: hand it absolute paths.
+    if (merged.ssl_keyfile) options.sslKeyFile = path.resolve(merged.ssl_keyfile);
+    if (merged.ssl_certfile) options.sslCertFile = path.resolve(merged.ssl_certfile);
+
+    const cluster = await connect(merged);
+    try {
+      // A local or HTTP head hosts the gateway in its own process (no extra hop). A cluster reached
+      // over NATS from another machine is served from this process, over the NATS connection.
+      const gateway =
+        cluster instanceof HeadClient
+          ? await cluster.openGateway(options)
+          : await serveHere(cluster, options);
+      process.stdout.write(
+        `byzerllm serve: OpenAI-compatible API at ${gateway.address}/v1${apiKey ? ' (API key required)' : ''}; Ctrl+C stops it\n`,
+      );
+      const stopped = await new Promise<'signal' | 'head'>((resolve) => {
+        const onSignal = () => resolve('signal');
+        process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
+        gateway.closed.then(() => resolve('head'));
+      });
+      await gateway.close();
+      if (stopped === 'head') {
+        throw new HeadUnreachableError('the byzerllm head stopped, and the gateway with it');
+      }
+      process.stdout.write('byzerllm serve: stopped\n');
+    } finally {
+      await cluster.close().catch(() => {});
+    }
+  });
+}
+
+/** Runs the gateway in this process over any cluster connection. */
+async function serveHere(
+  cluster: ClusterApi,
+  options: GatewayStartOptions,
+): Promise<{ address: string; closed: Promise<void>; close(): Promise<void> }> {
+  const server = await startOpenAIServer({ cluster, ...options });
+  return { address: server.address, closed: new Promise<void>(() => {}), close: () => server.close() };
+}

@@ -1,0 +1,124 @@
+/**
+ * The gateway's request handler: CORS, auth, routing, and the one place answers are sent and
+ * recorded. Hot endpoints go straight from node:http to the cluster (no framework adaption).
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { PACKAGE_VERSION, toByzerLLMError } from '../core/index.js';
+import { handleSpeech, handleTranscription } from './audio.js';
+import { handleChat } from './chat.js';
+import { handleCompletions } from './completions.js';
+import { handleEmbeddings } from './embeddings.js';
+import { Exchange, type GatewayContext } from './exchange.js';
+import { bearerKey, parseJsonObject, readBody, sendError, sendJson } from './http.js';
+import { handleImages } from './images.js';
+import { gatewayRefusal } from './map-error.js';
+import { getModel, listModels } from './models.js';
+import { handleRerank } from './rerank.js';
+
+type JsonHandler = (exchange: Exchange, body: Record<string, unknown>) => Promise<number>;
+
+const JSON_ROUTES: Record<string, JsonHandler> = {
+  '/v1/chat/completions': handleChat,
+  '/v1/completions': handleCompletions,
+  '/v1/embeddings': handleEmbeddings,
+  '/v1/rerank': handleRerank,
+  '/v2/rerank': handleRerank,
+  '/v1/audio/speech': handleSpeech,
+  '/v1/images/generations': handleImages,
+};
+
+export interface HandlerOptions extends GatewayContext {
+  apiKey?: string;
+  /** Origins allowed by CORS; `*` allows any. Empty: no CORS headers. */
+  allowedOrigins: string[];
+  log: (line: string) => void;
+}
+
+export function createHandler(
+  options: HandlerOptions,
+): (request: IncomingMessage, response: ServerResponse) => void {
+  const expectedKey = options.apiKey ? Buffer.from(options.apiKey) : undefined;
+  const allowAnyOrigin = options.allowedOrigins.includes('*');
+
+  function authorized(request: IncomingMessage): boolean {
+    if (!expectedKey) return true;
+    const given = Buffer.from(bearerKey(request) ?? '');
+    return given.length === expectedKey.length && timingSafeEqual(given, expectedKey);
+  }
+
+  async function route(request: IncomingMessage, response: ServerResponse, path: string): Promise<void> {
+    const method = request.method ?? 'GET';
+    if (method === 'GET' && path === '/health') return sendJson(response, 200, { status: 'ok' });
+    if (method === 'GET' && path === '/version') return sendJson(response, 200, { version: PACKAGE_VERSION });
+
+    const exchange = new Exchange(options, request, response, path);
+    let status = 500;
+    try {
+      if (!authorized(request)) {
+        throw gatewayRefusal('unauthenticated', 'missing or wrong API key: send Authorization: Bearer <key>');
+      }
+      status = await dispatch(exchange, method, path);
+    } catch (error) {
+      status = sendError(response, error);
+      if (status >= 500 && toByzerLLMError(error).code === 'internal') {
+        options.log(`internal error on ${method} ${path}: ${(error as Error)?.stack ?? String(error)}`);
+      }
+    }
+    exchange.finish(status);
+  }
+
+  async function dispatch(exchange: Exchange, method: string, path: string): Promise<number> {
+    const { request, response } = exchange;
+    const handler = JSON_ROUTES[path];
+    if (handler || path === '/v1/audio/transcriptions') {
+      if (method !== 'POST') throw gatewayRefusal('method_not_allowed', `${method} ${path}: use POST`);
+      const body = await readBody(request, options.bodyLimitBytes);
+      return handler ? handler(exchange, parseJsonObject(body)) : handleTranscription(exchange, body);
+    }
+    if (method === 'GET' && path === '/metrics') {
+      response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+      response.end(options.metrics.render());
+      return 200;
+    }
+    if (method === 'GET' && path === '/v1/models') {
+      sendJson(response, 200, await listModels(options.cluster));
+      return 200;
+    }
+    if (method === 'GET' && path.startsWith('/v1/models/')) {
+      sendJson(response, 200, await getModel(options.cluster, decodeURIComponent(path.slice(11))));
+      return 200;
+    }
+    throw gatewayRefusal(
+      'route_not_found',
+      `no endpoint ${method} ${path}; see /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/rerank, /v1/audio/speech, /v1/audio/transcriptions, /v1/images/generations, /v1/models`,
+    );
+  }
+
+  return (request, response) => {
+    const url = request.url ?? '/';
+    const query = url.indexOf('?');
+    const path = query === -1 ? url : url.slice(0, query);
+    if (options.allowedOrigins.length > 0) {
+      const origin = request.headers.origin;
+      if (origin && (allowAnyOrigin || options.allowedOrigins.includes(origin))) {
+        response.setHeader('access-control-allow-origin', allowAnyOrigin ? '*' : origin);
+        response.setHeader('vary', 'Origin');
+        if (request.method === 'OPTIONS') {
+          response.writeHead(204, {
+            'access-control-allow-methods': 'GET, POST, OPTIONS',
+            'access-control-allow-headers':
+              request.headers['access-control-request-headers'] ?? 'authorization, content-type',
+            'access-control-max-age': '600',
+          });
+          response.end();
+          return;
+        }
+      }
+    }
+    route(request, response, path).catch((error: unknown) => {
+      options.log(`gateway failed to answer ${request.method} ${path}: ${String(error)}`);
+      if (!response.destroyed) response.destroy();
+    });
+  };
+}

@@ -1,0 +1,108 @@
+/**
+ * `ChatResult` → `chat.completion` and `StreamPart` → `chat.completion.chunk` (the one mapping of
+ * stream parts to OpenAI SSE chunks, shared by chat and, through `completionChunk`, completions).
+ */
+import type { ChatResult, FinishReason, ToolCall, Usage } from '../core/index.js';
+
+export type OpenAIFinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter';
+
+export function openAIFinishReason(reason: FinishReason): OpenAIFinishReason {
+  switch (reason) {
+    case 'length':
+      return 'length';
+    case 'tool-calls':
+      return 'tool_calls';
+    case 'content-filter':
+      return 'content_filter';
+    default:
+      return 'stop';
+  }
+}
+
+export function openAIUsage(usage: Usage): {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+} {
+  return {
+    prompt_tokens: usage.inputTokens,
+    completion_tokens: usage.outputTokens,
+    total_tokens: usage.inputTokens + usage.outputTokens,
+  };
+}
+
+function openAIToolCall(call: ToolCall) {
+  return { id: call.id, type: 'function' as const, function: { name: call.name, arguments: call.arguments } };
+}
+
+/** `results` has one entry per choice (`n`). */
+export function chatCompletion(id: string, model: string, created: number, results: ChatResult[]) {
+  const usage: Usage = { inputTokens: 0, outputTokens: 0 };
+  for (const result of results) {
+    // The prompt is the same for every choice: count it once.
+    usage.inputTokens = Math.max(usage.inputTokens, result.usage.inputTokens);
+    usage.outputTokens += result.usage.outputTokens;
+  }
+  return {
+    id,
+    object: 'chat.completion',
+    created,
+    model,
+    choices: results.map((result, index) => {
+      const message: Record<string, unknown> = {
+        role: 'assistant',
+        content: result.toolCalls.length > 0 && result.text === '' ? null : result.text,
+      };
+      if (result.reasoning) message.reasoning_content = result.reasoning;
+      if (result.toolCalls.length > 0) message.tool_calls = result.toolCalls.map(openAIToolCall);
+      return { index, message, logprobs: null, finish_reason: openAIFinishReason(result.finishReason) };
+    }),
+    usage: openAIUsage(usage),
+  };
+}
+
+/**
+ * Writes OpenAI SSE chunks for one streamed choice. `toolCallIndex` counts tool calls so each gets
+ * its own `index`, as OpenAI clients assemble them by it.
+ */
+export class ChatChunkWriter {
+  private toolCallIndex = 0;
+  private readonly prefix: string;
+
+  constructor(id: string, model: string, created: number) {
+    this.prefix = `data: {"id":${JSON.stringify(id)},"object":"chat.completion.chunk","created":${created},"model":${JSON.stringify(model)},`;
+  }
+
+  /** The first chunk: the role, as OpenAI sends it. */
+  role(): string {
+    return this.delta({ role: 'assistant', content: '' });
+  }
+
+  text(delta: string): string {
+    return this.delta({ content: delta });
+  }
+
+  reasoning(delta: string): string {
+    return this.delta({ reasoning_content: delta });
+  }
+
+  toolCall(call: ToolCall): string {
+    const index = this.toolCallIndex++;
+    return this.delta({ tool_calls: [{ index, ...openAIToolCall(call) }] });
+  }
+
+  finish(reason: FinishReason): string {
+    return `${this.prefix}"choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"${openAIFinishReason(reason)}"}]}\n\n`;
+  }
+
+  /** `stream_options.include_usage`: a last chunk with no choices and the usage. */
+  usage(usage: Usage): string {
+    return `${this.prefix}"choices":[],"usage":${JSON.stringify(openAIUsage(usage))}}\n\n`;
+  }
+
+  private delta(delta: Record<string, unknown>): string {
+    return `${this.prefix}"choices":[{"index":0,"delta":${JSON.stringify(delta)},"logprobs":null,"finish_reason":null}]}\n\n`;
+  }
+}
+
+export const SSE_DONE = 'data: [DONE]\n\n';

@@ -1,0 +1,48 @@
+/**
+ * `POST /v1/chat/completions`: non-stream (with `n` as parallel calls) and SSE stream.
+ */
+import { randomUUID } from 'node:crypto';
+import { UnsupportedError } from '../core/index.js';
+import { parseChatBody, toChatRequest } from './chat-request.js';
+import { ChatChunkWriter, chatCompletion } from './chat-response.js';
+import type { Exchange } from './exchange.js';
+import { sendJson } from './http.js';
+import { pumpStream } from './stream.js';
+
+export async function handleChat(exchange: Exchange, body: Record<string, unknown>): Promise<number> {
+  const parsed = parseChatBody(body);
+  const request = toChatRequest(parsed);
+  const model = exchange.resolveModel(parsed.model);
+  const created = Math.floor(Date.now() / 1000);
+  const id = `chatcmpl-${randomUUID()}`;
+  const choices = parsed.n ?? 1;
+  if (parsed.stream) {
+    if (choices > 1) {
+      throw new UnsupportedError(
+        `n=${choices} is not supported with stream: true; use n=1 or stream: false`,
+        {
+          details: { param: 'n' },
+        },
+      );
+    }
+    const parts = await exchange.cluster.stream(model, request, { signal: exchange.signal });
+    return pumpStream(
+      exchange,
+      parts,
+      new ChatChunkWriter(id, model, created),
+      request.includeUsage === true,
+    );
+  }
+  const options = { signal: exchange.signal };
+  const results =
+    choices === 1
+      ? [await exchange.cluster.call(model, 'chat', request, options)]
+      : await Promise.all(
+          Array.from({ length: choices }, () => exchange.cluster.call(model, 'chat', request, options)),
+        );
+  const completion = chatCompletion(id, model, created, results);
+  exchange.inputTokens = completion.usage.prompt_tokens;
+  exchange.outputTokens = completion.usage.completion_tokens;
+  sendJson(exchange.response, 200, completion);
+  return 200;
+}

@@ -1,0 +1,87 @@
+/**
+ * Small node:http helpers of the gateway: read a bounded body, answer JSON, answer an error.
+ *
+ * The gateway serves on raw node:http rather than a fetch-style framework: the Request/Response
+ * adaption costs more than the whole overhead budget (see docs/benchmarks.md).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { toByzerLLMError } from '../core/index.js';
+import { badField, gatewayRefusal, mapError } from './map-error.js';
+
+/** Reads the whole body; refuses (413) past `limitBytes`, checking `content-length` first. */
+export function readBody(request: IncomingMessage, limitBytes: number): Promise<Buffer> {
+  const declared = Number(request.headers['content-length'] ?? Number.NaN);
+  if (declared > limitBytes) {
+    // Discard what the client still sends, so it reads our 413 instead of a reset connection.
+    request.resume();
+    return Promise.reject(tooLarge(limitBytes));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limitBytes) {
+        request.removeAllListeners('data');
+        request.resume();
+        reject(tooLarge(limitBytes));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    request.once('error', reject);
+  });
+}
+
+function tooLarge(limitBytes: number) {
+  return gatewayRefusal('body_too_large', `the request body is larger than the limit of ${limitBytes} bytes`);
+}
+
+/** Parses a JSON object body; anything else is a 400 naming what was wrong. */
+export function parseJsonObject(body: Buffer): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch (error) {
+    throw badField('body', `the request body is not valid JSON (${(error as Error).message})`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw badField('body', 'the request body must be a JSON object');
+  }
+  return value as Record<string, unknown>;
+}
+
+export function sendJson(
+  response: ServerResponse,
+  status: number,
+  value: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const text = JSON.stringify(value);
+  response.writeHead(status, {
+    ...headers,
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+  });
+  response.end(text);
+}
+
+/** Answers any failure as an OpenAI error body; returns the status sent (0 when nothing could be). */
+export function sendError(response: ServerResponse, error: unknown): number {
+  const mapped = mapError(toByzerLLMError(error));
+  if (response.headersSent || response.destroyed) {
+    if (!response.writableEnded) response.destroy();
+    return mapped.status;
+  }
+  sendJson(response, mapped.status, mapped.body, mapped.headers);
+  return mapped.status;
+}
+
+/** The value of `Authorization: Bearer <key>` (or `api-key`, as Azure clients send), if any. */
+export function bearerKey(request: IncomingMessage): string | undefined {
+  const header = request.headers.authorization;
+  if (header?.startsWith('Bearer ')) return header.slice(7).trim();
+  const azure = request.headers['api-key'];
+  return typeof azure === 'string' ? azure : undefined;
+}

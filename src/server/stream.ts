@@ -1,0 +1,99 @@
+/**
+ * The one mapping of a stream of `StreamPart`s to an OpenAI server-sent-event answer.
+ *
+ * Headers are sent with the first part, so a failure before anything was generated is still a proper
+ * JSON error with its status. After that, a failure is sent as a `data: {"error": …}` event (what the
+ * OpenAI SDKs raise as an APIError) and the answer ends. A client that leaves aborts the cluster call
+ * through the exchange's signal, and the loop stops writing.
+ */
+import type { ServerResponse } from 'node:http';
+import type { FinishReason, StreamPart, ToolCall, Usage } from '../core/index.js';
+import { SSE_DONE } from './chat-response.js';
+import type { Exchange } from './exchange.js';
+import { mapError } from './map-error.js';
+
+/** Renders the SSE events of one endpoint (chat chunks, text completion chunks). */
+export interface ChunkWriter {
+  role(): string;
+  text(delta: string): string;
+  reasoning(delta: string): string;
+  toolCall(call: ToolCall): string;
+  finish(reason: FinishReason): string;
+  usage(usage: Usage): string;
+}
+
+const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache',
+  connection: 'keep-alive',
+  'x-accel-buffering': 'no',
+};
+
+/**
+ * Waits until a slow client has taken what is buffered (or left), so a fast engine cannot pile its
+ * whole answer up in memory. Only reached when `write` says the buffer is full.
+ */
+function drained(response: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      response.off('drain', done);
+      response.off('close', done);
+      resolve();
+    };
+    response.on('drain', done);
+    response.on('close', done);
+  });
+}
+
+/** Returns the status to record. Throws (before headers) when the first part is an error. */
+export async function pumpStream(
+  exchange: Exchange,
+  parts: AsyncIterable<StreamPart>,
+  writer: ChunkWriter,
+  includeUsage: boolean,
+): Promise<number> {
+  const { response } = exchange;
+  let started = false;
+  for await (const part of parts) {
+    if (response.destroyed) return 499;
+    if (!started) {
+      if (part.type === 'error') throw part.error;
+      response.writeHead(200, SSE_HEADERS);
+      response.write(writer.role());
+      exchange.context.metrics.firstTokenAfter(
+        exchange.model,
+        (performance.now() - exchange.startedAt) / 1000,
+      );
+      started = true;
+    }
+    switch (part.type) {
+      case 'response-metadata':
+        break;
+      case 'text-delta':
+        if (part.delta && !response.write(writer.text(part.delta))) await drained(response);
+        break;
+      case 'reasoning-delta':
+        if (part.delta && !response.write(writer.reasoning(part.delta))) await drained(response);
+        break;
+      case 'tool-call':
+        response.write(writer.toolCall(part.toolCall));
+        break;
+      case 'finish':
+        exchange.inputTokens = part.usage.inputTokens;
+        exchange.outputTokens = part.usage.outputTokens;
+        response.write(writer.finish(part.finishReason));
+        if (includeUsage) response.write(writer.usage(part.usage));
+        response.end(SSE_DONE);
+        return 200;
+      case 'error': {
+        const mapped = mapError(part.error);
+        response.end(`data: ${JSON.stringify(mapped.body)}\n\n`);
+        return mapped.status;
+      }
+    }
+  }
+  // A stream must end with finish or error; one that just stops is cut short.
+  if (!started) response.writeHead(200, SSE_HEADERS);
+  response.end(SSE_DONE);
+  return 200;
+}
