@@ -50,7 +50,12 @@ export function validateEngineChoice(
 export function resolveEngine(
   spec: Pick<DeploymentSpec, 'pretrainedModelType' | 'inferBackend'>,
 ): EngineFactory {
-  return engineFor(spec);
+  const factory = engineFor(spec);
+  // The seeds' JSON task messages (TTS, image, STT through chat) work the same on every engine.
+  return async (context) => {
+    const { withTaskDispatch } = await import('./shared/task-dispatch.js');
+    return withTaskDispatch(await factory(context));
+  };
 }
 
 function engineFor(spec: Pick<DeploymentSpec, 'pretrainedModelType' | 'inferBackend'>): EngineFactory {

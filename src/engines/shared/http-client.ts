@@ -52,6 +52,11 @@ export interface HttpClientOptions {
   /** Builds the error for a non-2xx answer from the provider's error body. */
   errorFromResponse(response: HttpErrorResponse): ByzerLLMError;
   retry?: RetryDelayOptions;
+  /**
+   * Headers computed for every attempt (short-lived signed tokens such as Zhipu's JWT). They are
+   * applied after `headers`.
+   */
+  requestHeaders?: () => Record<string, string>;
 }
 
 export interface HttpCallOptions {
@@ -61,6 +66,12 @@ export interface HttpCallOptions {
 export interface JsonResponse {
   headers: ResponseHeaders;
   body: unknown;
+}
+
+/** A 2xx answer read whole as bytes (audio, images). */
+export interface BytesResponse {
+  headers: ResponseHeaders;
+  bytes: Uint8Array;
 }
 
 export interface EventStreamResponse {
@@ -130,6 +141,25 @@ export class HttpClient {
     return { headers: response.headers, events: this.readEvents(response, options.signal) };
   }
 
+  /**
+   * POSTs `payload` with the given content type (JSON, SSML, multipart) and returns the answer's
+   * bytes, for endpoints that answer audio or other binary data. Same retries and errors as `postJson`.
+   */
+  async postForBytes(
+    path: string,
+    payload: string | Uint8Array,
+    contentType: string,
+    options: HttpCallOptions = {},
+  ): Promise<BytesResponse> {
+    const headers = { ...this.jsonHeaders, 'content-type': contentType, accept: '*/*' };
+    const response = await this.send(path, payload, headers, options.signal);
+    try {
+      return { headers: response.headers, bytes: new Uint8Array(await response.body.arrayBuffer()) };
+    } catch (error) {
+      throw this.transportError(error, options.signal, true);
+    }
+  }
+
   /** Drops every connection, aborting requests still running. */
   async close(): Promise<void> {
     if (!this.pool.destroyed) await this.pool.destroy();
@@ -153,7 +183,7 @@ export class HttpClient {
   /** Sends with retries; returns a 2xx response whose body is still unread. */
   private async send(
     path: string,
-    payload: string,
+    payload: string | Uint8Array,
     headers: Record<string, string>,
     signal: AbortSignal | undefined,
   ): Promise<PoolResponse> {
@@ -165,7 +195,9 @@ export class HttpClient {
         const response = await this.pool.request({
           path: `${this.pathPrefix}${path}${this.query}`,
           method: 'POST',
-          headers,
+          headers: this.options.requestHeaders
+            ? { ...headers, ...lowerCaseKeys(this.options.requestHeaders()) }
+            : headers,
           body: payload,
           signal: signal ?? null,
         });
