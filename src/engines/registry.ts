@@ -13,7 +13,13 @@ import type { DeploymentSpec, EngineFactory } from '../core/deployment.js';
 import { InvalidArgumentError, UnsupportedError } from '../core/errors.js';
 
 /** SaaS model types this build can deploy (`--pretrained_model_type`). */
-export const SAAS_MODEL_TYPES = ['saas/openai', 'saas/official_openai'] as const;
+export const SAAS_MODEL_TYPES = [
+  'saas/openai',
+  'saas/official_openai',
+  // providers-b: Chinese providers, audio and image providers.
+  'saas/qianwen',
+  'saas/qianwen_vl',
+] as const;
 /** Local model types; they need an `--infer_backend`. */
 export const LOCAL_MODEL_TYPES = ['custom/auto'] as const;
 /** Local inference backends (`--infer_backend`). */
@@ -27,9 +33,22 @@ const openAICompatible: EngineFactory = async (context) => {
   return createOpenAICompatibleEngine(context);
 };
 
+/** providers-b engines, one lazily imported factory each. */
+const PROVIDERS_B_ENGINES = {
+  'saas/qianwen': async (context) => {
+    const { createQianwenEngine } = await import('./qianwen/qianwen-provider.js');
+    return createQianwenEngine(context, { multimodal: false });
+  },
+  'saas/qianwen_vl': async (context) => {
+    const { createQianwenEngine } = await import('./qianwen/qianwen-provider.js');
+    return createQianwenEngine(context, { multimodal: true });
+  },
+} satisfies Record<string, EngineFactory>;
+
 const SAAS_ENGINES: Record<SaasModelType, EngineFactory> = {
   'saas/openai': openAICompatible,
   'saas/official_openai': openAICompatible,
+  ...PROVIDERS_B_ENGINES,
 };
 
 /** Local engines by backend; a backend missing here is valid but not built yet. */

@@ -24,8 +24,12 @@ function failsWith(code: string, ...fragments: string[]) {
 }
 
 test('saas/openai and its alias saas/official_openai resolve to the OpenAI-compatible engine', async () => {
-  assert.deepEqual([...SAAS_MODEL_TYPES], ['saas/openai', 'saas/official_openai']);
-  for (const type of SAAS_MODEL_TYPES) {
+  const openAITypes = ['saas/openai', 'saas/official_openai'];
+  assert.deepEqual(
+    SAAS_MODEL_TYPES.filter((type) => openAITypes.includes(type)),
+    openAITypes,
+  );
+  for (const type of openAITypes) {
     validateEngineChoice(spec(type));
     const factory = resolveEngine(spec(type));
     const engine = await factory({

@@ -61,6 +61,8 @@ export interface HttpClientOptions {
 
 export interface HttpCallOptions {
   signal?: AbortSignal;
+  /** Headers for this call only (e.g. DashScope's `X-DashScope-SSE: enable` on streams). */
+  headers?: Record<string, string>;
 }
 
 export interface JsonResponse {
@@ -114,7 +116,12 @@ export class HttpClient {
 
   /** POSTs `body` as JSON and returns the parsed JSON answer. */
   async postJson(path: string, body: unknown, options: HttpCallOptions = {}): Promise<JsonResponse> {
-    const response = await this.send(path, JSON.stringify(body), this.jsonHeaders, options.signal);
+    const response = await this.send(
+      path,
+      JSON.stringify(body),
+      withCallHeaders(this.jsonHeaders, options),
+      options.signal,
+    );
     let text: string;
     try {
       text = await response.body.text();
@@ -137,7 +144,12 @@ export class HttpClient {
     body: unknown,
     options: HttpCallOptions = {},
   ): Promise<EventStreamResponse> {
-    const response = await this.send(path, JSON.stringify(body), this.streamHeaders, options.signal);
+    const response = await this.send(
+      path,
+      JSON.stringify(body),
+      withCallHeaders(this.streamHeaders, options),
+      options.signal,
+    );
     return { headers: response.headers, events: this.readEvents(response, options.signal) };
   }
 
@@ -151,7 +163,10 @@ export class HttpClient {
     contentType: string,
     options: HttpCallOptions = {},
   ): Promise<BytesResponse> {
-    const headers = { ...this.jsonHeaders, 'content-type': contentType, accept: '*/*' };
+    const headers = withCallHeaders(
+      { ...this.jsonHeaders, 'content-type': contentType, accept: '*/*' },
+      options,
+    );
     const response = await this.send(path, payload, headers, options.signal);
     try {
       return { headers: response.headers, bytes: new Uint8Array(await response.body.arrayBuffer()) };
@@ -232,6 +247,10 @@ export class HttpClient {
       ...(signal ? { signal } : {}),
     });
   }
+}
+
+function withCallHeaders(headers: Record<string, string>, options: HttpCallOptions): Record<string, string> {
+  return options.headers ? { ...headers, ...lowerCaseKeys(options.headers) } : headers;
 }
 
 function lowerCaseKeys(headers: Record<string, string>): Record<string, string> {
