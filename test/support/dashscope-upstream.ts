@@ -88,7 +88,7 @@ export async function startDashScopeUpstream(apiKey = 'sk-dashscope-test'): Prom
 
 async function generation(
   exchange: Exchange,
-  model: string,
+  _model: string,
   input: Record<string, unknown> | undefined,
   parameters: Record<string, unknown>,
   multimodal: boolean,

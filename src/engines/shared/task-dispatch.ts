@@ -34,7 +34,7 @@ export type ChatTask =
 /** The task the request's last message asks for, or undefined for an ordinary chat. */
 export function taskOfRequest(request: ChatRequest): ChatTask | undefined {
   const last = request.messages.at(-1);
-  if (!last || last.role !== 'user') return undefined;
+  if (last?.role !== 'user') return undefined;
   const text =
     typeof last.content === 'string'
       ? last.content

@@ -110,7 +110,7 @@ describe('saas/qianwen wire protocol', () => {
       const request = upstream.requests.at(-1);
       assert.equal(request?.headers['x-dashscope-sse'], 'enable');
       assert.equal(
-        (request?.body as { parameters: Record<string, unknown> }).parameters.incremental_output,
+        (bodyOf(request) as { parameters: Record<string, unknown> }).parameters.incremental_output,
         true,
       );
       const cumulative = await collectStream(
@@ -134,7 +134,7 @@ describe('saas/qianwen wire protocol', () => {
     );
     try {
       await engine.chat?.doGenerate({ messages: [{ role: 'user', content: 'x' }] });
-      const body = upstream.requests.at(-1)?.body as { parameters: Record<string, unknown> };
+      const body = bodyOf(upstream.requests.at(-1)) as { parameters: Record<string, unknown> };
       assert.equal(body.parameters.enable_search, true);
       assert.equal(warnings.length, 1);
       assert.match(warnings[0] ?? '', /saas\.colour/);
@@ -154,8 +154,8 @@ describe('saas/qianwen wire protocol', () => {
         assert.equal(upstream.requests.length, 2);
         const first = upstream.requests[0];
         assert.equal(first?.path, '/api/v1/services/embeddings/text-embedding/text-embedding');
-        assert.deepEqual((first?.body as { model: string }).model, 'text-embedding-v2');
-        assert.equal((first?.body as { input: { texts: string[] } }).input.texts.length, 25);
+        assert.deepEqual((bodyOf(first) as { model: string }).model, 'text-embedding-v2');
+        assert.equal((bodyOf(first) as { input: { texts: string[] } }).input.texts.length, 25);
         assert.equal(result?.usage.inputTokens, 60);
       },
       { 'saas.model': 'text-embedding-v2' },
@@ -181,15 +181,20 @@ describe('saas/qianwen_vl wire protocol', () => {
         assert.equal(result?.text, 'echo: what is this');
         const request = upstream.requests.at(-1);
         assert.equal(request?.path, '/api/v1/services/aigc/multimodal-generation/generation');
-        assert.deepEqual((request?.body as { input: unknown }).input, {
+        assert.deepEqual((bodyOf(request) as { input: unknown }).input, {
           messages: [
             { role: 'user', content: [{ image: 'https://example.com/cat.png' }, { text: 'what is this' }] },
           ],
         });
-        assert.equal((request?.body as { model: string }).model, 'qwen-vl-plus');
+        assert.equal((bodyOf(request) as { model: string }).model, 'qwen-vl-plus');
       },
       {},
       true,
     );
   });
 });
+
+function bodyOf(request: { body: unknown } | undefined): unknown {
+  assert.ok(request, 'the upstream received a request');
+  return request.body;
+}
