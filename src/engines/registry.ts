@@ -19,6 +19,8 @@ export const SAAS_MODEL_TYPES = [
   // providers-b: Chinese providers, audio and image providers.
   'saas/qianwen',
   'saas/qianwen_vl',
+  'saas/zhipu',
+  'saas/baichuan',
 ] as const;
 /** Local model types; they need an `--infer_backend`. */
 export const LOCAL_MODEL_TYPES = ['custom/auto'] as const;
@@ -42,6 +44,14 @@ const PROVIDERS_B_ENGINES = {
   'saas/qianwen_vl': async (context) => {
     const { createQianwenEngine } = await import('./qianwen/qianwen-provider.js');
     return createQianwenEngine(context, { multimodal: true });
+  },
+  'saas/zhipu': async (context) => {
+    const { createZhipuEngine } = await import('./zhipu/zhipu-provider.js');
+    return createZhipuEngine(context);
+  },
+  'saas/baichuan': async (context) => {
+    const { createBaichuanEngine } = await import('./baichuan/baichuan-provider.js');
+    return createBaichuanEngine(context);
   },
 } satisfies Record<string, EngineFactory>;
 

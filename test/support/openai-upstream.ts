@@ -56,6 +56,12 @@ export interface OpenAIUpstreamOptions {
   reverseEmbeddings?: boolean;
   /** Model ids listed by `GET /v1/models`. */
   models?: string[];
+  /**
+   * Decides whether the `Authorization` header is valid, for vendors that sign their own tokens
+   * (Zhipu's JWT). Returns the credential to echo in the 401 body, or undefined when valid.
+   * Defaults to comparing `Bearer <apiKey>`.
+   */
+  checkAuthorization?: (authorization: string | undefined) => string | undefined;
   /** Keep every request in `requests`. Defaults to true; turn off for long benchmarks. */
   recordRequests?: boolean;
 }
@@ -159,7 +165,10 @@ export async function startOpenAIUpstream(options: OpenAIUpstreamOptions = {}): 
     const requestNumber = ++sequence;
 
     const presented = /^Bearer (.*)$/.exec(request.headers.authorization ?? '')?.[1] ?? '';
-    if (presented !== apiKey) return sendJson(response, 401, errorBody(401, presented));
+    if (options.checkAuthorization) {
+      const rejected = options.checkAuthorization(request.headers.authorization);
+      if (rejected !== undefined) return sendJson(response, 401, errorBody(401, rejected));
+    } else if (presented !== apiKey) return sendJson(response, 401, errorBody(401, presented));
     const failure = failures.shift();
     if (failure) return sendFailure(response, failure, presented);
 
