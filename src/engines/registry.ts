@@ -21,6 +21,7 @@ export const SAAS_MODEL_TYPES = [
   'saas/qianwen_vl',
   'saas/zhipu',
   'saas/baichuan',
+  'saas/qianfan',
 ] as const;
 /** Local model types; they need an `--infer_backend`. */
 export const LOCAL_MODEL_TYPES = ['custom/auto'] as const;
@@ -52,6 +53,10 @@ const PROVIDERS_B_ENGINES = {
   'saas/baichuan': async (context) => {
     const { createBaichuanEngine } = await import('./baichuan/baichuan-provider.js');
     return createBaichuanEngine(context);
+  },
+  'saas/qianfan': async (context) => {
+    const { createQianfanEngine } = await import('./qianfan/qianfan-provider.js');
+    return createQianfanEngine(context);
   },
 } satisfies Record<string, EngineFactory>;
 

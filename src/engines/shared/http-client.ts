@@ -216,7 +216,11 @@ export class HttpClient {
           body: payload,
           signal: signal ?? null,
         });
-        if (response.statusCode >= 200 && response.statusCode < 300) return response;
+        const success = response.statusCode >= 200 && response.statusCode < 300;
+        // A JSON answer to a stream request is an error report, not a stream: Qianfan and MiniMax
+        // answer 200 with an error body. Mapping it here gives it the same retries as HTTP errors.
+        if (success && !(headers.accept === 'text/event-stream' && isJsonContentType(response.headers)))
+          return response;
         const bodyText = await response.body.text();
         retryAfterMs = parseRetryAfterMs(response.headers);
         failure = this.options.errorFromResponse({
@@ -247,6 +251,11 @@ export class HttpClient {
       ...(signal ? { signal } : {}),
     });
   }
+}
+
+function isJsonContentType(headers: ResponseHeaders): boolean {
+  const value = headers['content-type'];
+  return /^application\/json/i.test(Array.isArray(value) ? (value[0] ?? '') : (value ?? ''));
 }
 
 function withCallHeaders(headers: Record<string, string>, options: HttpCallOptions): Record<string, string> {
