@@ -22,6 +22,7 @@ export const SAAS_MODEL_TYPES = [
   'saas/zhipu',
   'saas/baichuan',
   'saas/qianfan',
+  'saas/minimax',
 ] as const;
 /** Local model types; they need an `--infer_backend`. */
 export const LOCAL_MODEL_TYPES = ['custom/auto'] as const;
@@ -57,6 +58,10 @@ const PROVIDERS_B_ENGINES = {
   'saas/qianfan': async (context) => {
     const { createQianfanEngine } = await import('./qianfan/qianfan-provider.js');
     return createQianfanEngine(context);
+  },
+  'saas/minimax': async (context) => {
+    const { createMiniMaxEngine } = await import('./minimax/minimax-provider.js');
+    return createMiniMaxEngine(context);
   },
 } satisfies Record<string, EngineFactory>;
 
