@@ -23,6 +23,7 @@ export const SAAS_MODEL_TYPES = [
   'saas/baichuan',
   'saas/qianfan',
   'saas/minimax',
+  'saas/sparkdesk',
 ] as const;
 /** Local model types; they need an `--infer_backend`. */
 export const LOCAL_MODEL_TYPES = ['custom/auto'] as const;
@@ -62,6 +63,10 @@ const PROVIDERS_B_ENGINES = {
   'saas/minimax': async (context) => {
     const { createMiniMaxEngine } = await import('./minimax/minimax-provider.js');
     return createMiniMaxEngine(context);
+  },
+  'saas/sparkdesk': async (context) => {
+    const { createSparkDeskEngine } = await import('./sparkdesk/sparkdesk-provider.js');
+    return createSparkDeskEngine(context);
   },
 } satisfies Record<string, EngineFactory>;
 
