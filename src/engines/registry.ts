@@ -24,6 +24,9 @@ export const SAAS_MODEL_TYPES = [
   'saas/qianfan',
   'saas/minimax',
   'saas/sparkdesk',
+  'saas/volcengine',
+  'saas/azure',
+  'saas/siliconflow',
 ] as const;
 /** Local model types; they need an `--infer_backend`. */
 export const LOCAL_MODEL_TYPES = ['custom/auto'] as const;
@@ -67,6 +70,18 @@ const PROVIDERS_B_ENGINES = {
   'saas/sparkdesk': async (context) => {
     const { createSparkDeskEngine } = await import('./sparkdesk/sparkdesk-provider.js');
     return createSparkDeskEngine(context);
+  },
+  'saas/volcengine': async (context) => {
+    const { createVolcengineEngine } = await import('./volcengine/volcengine-provider.js');
+    return createVolcengineEngine(context);
+  },
+  'saas/azure': async (context) => {
+    const { createAzureTtsEngine } = await import('./azure-tts/azure-tts-provider.js');
+    return createAzureTtsEngine(context);
+  },
+  'saas/siliconflow': async (context) => {
+    const { createSiliconFlowEngine } = await import('./siliconflow/siliconflow-provider.js');
+    return createSiliconFlowEngine(context);
   },
 } satisfies Record<string, EngineFactory>;
 
