@@ -27,9 +27,15 @@ const KNOB_CODES: Record<number, { status_code: number; status_msg: string }> = 
   500: { status_code: 1013, status_msg: 'internal service error' },
 };
 
-export async function startMiniMaxUpstream(apiKey: string, groupId: string): Promise<ProtocolServer> {
+export interface MiniMaxUpstream extends ProtocolServer {
+  /** Answers the next requests with these `base_resp.status_code`s, one each, before normal answers. */
+  failNext(...codes: number[]): void;
+}
+
+export async function startMiniMaxUpstream(apiKey: string, groupId: string): Promise<MiniMaxUpstream> {
   let sequence = 0;
-  return startProtocolServer(async (exchange) => {
+  const queued: number[] = [];
+  const server = await startProtocolServer(async (exchange) => {
     const { request, response } = exchange;
     const fail = (base_resp: { status_code: number; status_msg: string }) =>
       sendJson(response, 200, { base_resp });
@@ -39,6 +45,9 @@ export async function startMiniMaxUpstream(apiKey: string, groupId: string): Pro
     if (request.headers.authorization !== `Bearer ${apiKey}` || request.query.get('GroupId') !== groupId) {
       return fail(KNOB_CODES[401] as { status_code: number; status_msg: string });
     }
+    const queuedCode = queued.shift();
+    if (queuedCode !== undefined)
+      return fail({ status_code: queuedCode, status_msg: `queued failure ${queuedCode}` });
     const body = (request.body ?? {}) as Record<string, unknown>;
     const messages = body.messages as
       | { sender_type?: unknown; sender_name?: unknown; text?: unknown }[]
@@ -97,5 +106,10 @@ export async function startMiniMaxUpstream(apiKey: string, groupId: string): Pro
     }));
     frames.push({ text: `data: ${JSON.stringify(final)}\n\n`, carriesText: false });
     await writeFrames(exchange, frames, plan);
+  });
+  return Object.assign(server, {
+    failNext(...codes: number[]) {
+      queued.push(...codes);
+    },
   });
 }

@@ -26,6 +26,7 @@ import { UpstreamError, toByzerLLMError } from '../../core/errors.js';
 import { parseWireBody } from '../openai-compatible/wire-schemas.js';
 import type { HttpClient } from '../shared/http-client.js';
 import type { EventSourceMessage } from '../shared/server-sent-events.js';
+import { retryVendorErrors } from '../shared/vendor-error.js';
 import { errorFromBody, type MiniMaxErrorContext } from './map-error.js';
 import { chatResponseSchema, type MiniMaxChatResponse } from './wire-schemas.js';
 
@@ -38,6 +39,8 @@ export interface MiniMaxModelConfig {
   botSetting: string;
   client: HttpClient;
   errorContext: MiniMaxErrorContext;
+  /** Retries of retryable `base_resp` codes in 200 bodies (`saas.max_retries`). */
+  maxRetries: number;
 }
 
 export class MiniMaxChatModel implements ChatModelV1 {
@@ -56,9 +59,12 @@ export class MiniMaxChatModel implements ChatModelV1 {
 
   async doGenerate(request: ChatRequest, options: CallOptions = {}): Promise<ChatResult> {
     const { body, warnings } = this.buildBody(request, false);
-    const response = await this.config.client.postJson(this.path, body, options);
-    const error = errorFromBody(response.body, this.config.errorContext);
-    if (error) throw error;
+    const response = await retryVendorErrors(this.config.maxRetries, options.signal, async () => {
+      const answer = await this.config.client.postJson(this.path, body, options);
+      const error = errorFromBody(answer.body, this.config.errorContext);
+      if (error) throw error;
+      return answer;
+    });
     const parsed = parseWireBody(chatResponseSchema, response.body, {
       provider: this.provider,
       what: 'chat answer',

@@ -33,12 +33,13 @@ export async function createMiniMaxEngine(context: EngineContext): Promise<Engin
   const groupId = params.required('saas.group_id');
   const modelId = params.string('saas.model', 'abab5.5-chat');
   const errorContext: MiniMaxErrorContext = { provider: PROVIDER, secrets: [apiKey] };
+  const maxRetries = params.wholeNumber('saas.max_retries', 2);
   const client = new HttpClient({
     provider: PROVIDER,
     baseUrl: params.url('saas.base_url', 'https://api.minimax.chat'),
     headers: { authorization: `Bearer ${apiKey}` },
     timeoutMs: params.timeoutMs('saas.timeout', 600),
-    maxRetries: params.wholeNumber('saas.max_retries', 2),
+    maxRetries,
     errorFromResponse: (response) => errorFromResponse(response, errorContext),
   });
   const meta: ModelMeta = {
@@ -66,6 +67,7 @@ export async function createMiniMaxEngine(context: EngineContext): Promise<Engin
       ),
       client,
       errorContext,
+      maxRetries,
     }),
     dispose: () => client.close(),
   };

@@ -27,6 +27,7 @@ import { type ByzerLLMError, UpstreamError, toByzerLLMError } from '../../core/e
 import { parseWireBody } from '../openai-compatible/wire-schemas.js';
 import type { HttpClient } from '../shared/http-client.js';
 import type { EventSourceMessage } from '../shared/server-sent-events.js';
+import { retryVendorErrors } from '../shared/vendor-error.js';
 import { errorFromBody, type QianfanErrorContext } from './map-error.js';
 import type { QianfanTokenSource } from './qianfan-token.js';
 import { chatResponseSchema } from './wire-schemas.js';
@@ -39,6 +40,8 @@ export interface QianfanModelConfig {
   client: HttpClient;
   tokens: QianfanTokenSource;
   errorContext: QianfanErrorContext;
+  /** Retries of retryable error codes reported in 200 bodies (`saas.max_retries`). */
+  maxRetries: number;
 }
 
 export const CHAT_PATH = '/rpc/2.0/ai_custom/v1/wenxinworkshop/chat';
@@ -91,6 +94,14 @@ function pathFor(config: QianfanModelConfig, token: string): string {
 
 /** Runs `call` with the current token; on 110/111 exchanges a new token once and runs it again. */
 export async function withFreshToken<Result>(
+  config: Pick<QianfanModelConfig, 'tokens' | 'maxRetries'>,
+  options: CallOptions,
+  call: (token: string) => Promise<Result>,
+): Promise<Result> {
+  return retryVendorErrors(config.maxRetries, options.signal, () => withTokenOnce(config, options, call));
+}
+
+async function withTokenOnce<Result>(
   config: Pick<QianfanModelConfig, 'tokens'>,
   options: CallOptions,
   call: (token: string) => Promise<Result>,

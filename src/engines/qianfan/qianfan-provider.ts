@@ -67,16 +67,25 @@ export async function createQianfanEngine(context: EngineContext): Promise<Engin
     provider: PROVIDER,
     secrets: [apiKey, secretKey, accessToken].filter((value): value is string => Boolean(value)),
   };
+  const maxRetries = params.wholeNumber('saas.max_retries', 2);
   const client = new HttpClient({
     provider: PROVIDER,
     baseUrl: params.url('saas.base_url', 'https://aip.baidubce.com'),
     headers: {},
     timeoutMs: params.timeoutMs('saas.timeout', 600),
-    maxRetries: params.wholeNumber('saas.max_retries', 2),
+    maxRetries,
     errorFromResponse: (response) => errorFromResponse(response, errorContext),
   });
   const tokens = new QianfanTokenSource(credentials, client, PROVIDER);
-  const config: QianfanModelConfig = { provider: PROVIDER, modelId, endpoint, client, tokens, errorContext };
+  const config: QianfanModelConfig = {
+    provider: PROVIDER,
+    modelId,
+    endpoint,
+    client,
+    tokens,
+    errorContext,
+    maxRetries,
+  };
   const embeddingMode = /embedding|bge|tao/i.test(modelId);
   const meta: ModelMeta = {
     model_deploy_type: 'saas',

@@ -4,8 +4,10 @@
  * provider maps its code to a kind; the kind decides the stable error code and `isRetryable`
  * exactly as `upstreamErrorFromStatus` does for the equivalent HTTP status.
  */
-import { UpstreamError } from '../../core/errors.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AbortedError, UpstreamError } from '../../core/errors.js';
 import { redactSecrets, redactSecretsInValue } from './redact-secrets.js';
+import { retryDelayMs } from './retry-policy.js';
 
 export type VendorErrorKind = 'auth' | 'rate_limit' | 'bad_request' | 'not_found' | 'server';
 
@@ -36,5 +38,31 @@ export function vendorError(input: VendorErrorInput): UpstreamError {
       return new UpstreamError('upstream_not_found', message, { details });
     case 'server':
       return new UpstreamError('upstream_error', message, { details, isRetryable: true });
+  }
+}
+
+/**
+ * Retries `call` while it fails with a retryable error that a vendor reported inside a 2xx body
+ * (those carry `details.vendorCode`; HTTP-status failures are already retried by the HTTP client,
+ * so they are not retried twice). Exponential backoff with jitter; an abort stops the wait.
+ */
+export async function retryVendorErrors<Result>(
+  maxRetries: number,
+  signal: AbortSignal | undefined,
+  call: () => Promise<Result>,
+): Promise<Result> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      const vendorFailure =
+        error instanceof UpstreamError && error.isRetryable && error.details.vendorCode !== undefined;
+      if (!vendorFailure || attempt >= maxRetries) throw error;
+      try {
+        await sleep(retryDelayMs(attempt, undefined), undefined, { signal });
+      } catch (cause) {
+        throw new AbortedError(undefined, { cause });
+      }
+    }
   }
 }

@@ -56,6 +56,8 @@ export class SparkChatModel implements ChatModelV1 {
   readonly specificationVersion = MODEL_PROTOCOL_VERSION;
   readonly provider: string;
   readonly modelId: string;
+  /** Sockets of requests in flight, closed by `closeAll` when the worker stops. */
+  private readonly open = new Set<SparkConnection>();
 
   constructor(private readonly config: SparkModelConfig) {
     this.provider = config.provider;
@@ -72,7 +74,8 @@ export class SparkChatModel implements ChatModelV1 {
     const { frame, warnings } = this.buildFrame(request);
     for (let attempt = 0; ; attempt++) {
       if (options.signal?.aborted) throw new AbortedError();
-      const connection = new SparkConnection(this.config, options.signal);
+      const connection = new SparkConnection(this.config, options.signal, () => this.open.delete(connection));
+      this.open.add(connection);
       try {
         const first = await connection.start(frame);
         return this.parts(connection, first, warnings);
@@ -88,6 +91,11 @@ export class SparkChatModel implements ChatModelV1 {
         }
       }
     }
+  }
+
+  /** Ends every request in flight (their streams end with an error part). */
+  closeAll(): void {
+    for (const connection of this.open) connection.close();
   }
 
   private async *parts(
@@ -172,6 +180,7 @@ class SparkConnection {
   constructor(
     private readonly config: SparkModelConfig,
     private readonly signal: AbortSignal | undefined,
+    private readonly onClosed: () => void,
   ) {
     this.socket = new WebSocket(signSparkUrl(config.gptUrl, config.credentials), {
       handshakeTimeout: config.timeoutMs,
@@ -257,6 +266,7 @@ class SparkConnection {
   }
 
   close(): void {
+    this.onClosed();
     this.signal?.removeEventListener('abort', this.onAbort);
     if (this.socket.readyState === WebSocket.OPEN) this.socket.close(1000);
     else if (this.socket.readyState === WebSocket.CONNECTING) this.socket.terminate();

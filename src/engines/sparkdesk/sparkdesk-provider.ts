@@ -56,19 +56,20 @@ export async function createSparkDeskEngine(context: EngineContext): Promise<Eng
     embedding_mode: false,
     tasks: ['chat'],
   };
+  const chat = new SparkChatModel({
+    provider: PROVIDER,
+    gptUrl,
+    domain,
+    appId,
+    credentials: { apiKey, apiSecret },
+    timeoutMs: params.timeoutMs('saas.timeout', 30),
+    maxRetries: params.wholeNumber('saas.max_retries', 2),
+    errorContext: { provider: PROVIDER, secrets: [apiKey, apiSecret] },
+  });
   return {
     meta,
-    chat: new SparkChatModel({
-      provider: PROVIDER,
-      gptUrl,
-      domain,
-      appId,
-      credentials: { apiKey, apiSecret },
-      timeoutMs: params.timeoutMs('saas.timeout', 30),
-      maxRetries: params.wholeNumber('saas.max_retries', 2),
-      errorContext: { provider: PROVIDER, secrets: [apiKey, apiSecret] },
-    }),
-    // Sockets are per request and closed with it: nothing to release.
-    dispose: async () => {},
+    chat,
+    // Sockets are per request; stopping the worker closes those still open.
+    dispose: async () => chat.closeAll(),
   };
 }

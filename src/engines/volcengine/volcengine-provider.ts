@@ -28,7 +28,7 @@ import { errorFromResponse } from '../openai-compatible/map-error.js';
 import { parseWireBody } from '../openai-compatible/wire-schemas.js';
 import { HttpClient } from '../shared/http-client.js';
 import { COMMON_SAAS_PARAMS, SaasParams } from '../shared/saas-params.js';
-import { type VendorErrorKind, vendorError } from '../shared/vendor-error.js';
+import { retryVendorErrors, type VendorErrorKind, vendorError } from '../shared/vendor-error.js';
 
 const PROVIDER = 'saas/volcengine';
 const KNOWN_PARAMS = ['saas.api_key', 'saas.app_id', ...COMMON_SAAS_PARAMS];
@@ -58,12 +58,13 @@ export async function createVolcengineEngine(context: EngineContext): Promise<En
   const appId = params.required('saas.app_id');
   const cluster = params.string('saas.model', 'volcano_tts');
   const errorContext = { provider: PROVIDER, secrets: [token] };
+  const maxRetries = params.wholeNumber('saas.max_retries', 2);
   const client = new HttpClient({
     provider: PROVIDER,
     baseUrl: params.url('saas.base_url', 'https://openspeech.bytedance.com'),
     headers: { authorization: `Bearer;${token}` },
     timeoutMs: params.timeoutMs('saas.timeout', 600),
-    maxRetries: params.wholeNumber('saas.max_retries', 2),
+    maxRetries,
     errorFromResponse: (response) => errorFromResponse(response, errorContext),
   });
   const speech: SpeechModelV1 = {
@@ -83,27 +84,17 @@ export async function createVolcengineEngine(context: EngineContext): Promise<En
         },
         request: { reqid: randomUUID(), text: request.input, text_type: 'plain', operation: 'query' },
       };
-      const response = await client.postJson('/api/v1/tts', body, options);
-      const parsed = parseWireBody(ttsResponseSchema, response.body, {
-        provider: PROVIDER,
-        what: 'tts answer',
-      });
-      if (parsed.code !== SUCCESS || !parsed.data) {
-        const kind: VendorErrorKind = RATE_LIMIT_CODES.has(parsed.code)
-          ? 'rate_limit'
-          : SERVER_CODES.has(parsed.code)
-            ? 'server'
-            : 'bad_request';
-        throw vendorError({
-          ...errorContext,
-          kind,
-          vendorCode: parsed.code,
-          message: parsed.message ?? '',
-          body: { ...parsed, data: undefined },
+      const parsed = await retryVendorErrors(maxRetries, options.signal, async () => {
+        const response = await client.postJson('/api/v1/tts', body, options);
+        const answer = parseWireBody(ttsResponseSchema, response.body, {
+          provider: PROVIDER,
+          what: 'tts answer',
         });
-      }
+        if (answer.code !== SUCCESS || !answer.data) throw failureOf(answer, errorContext);
+        return answer;
+      });
       return {
-        audio: Buffer.from(parsed.data, 'base64'),
+        audio: Buffer.from(parsed.data ?? '', 'base64'),
         mediaType: MEDIA_TYPES[encoding] ?? 'application/octet-stream',
       };
     },
@@ -120,4 +111,22 @@ export async function createVolcengineEngine(context: EngineContext): Promise<En
     tasks: ['speech'],
   };
   return { meta, speech, dispose: () => client.close() };
+}
+
+function failureOf(
+  parsed: z.infer<typeof ttsResponseSchema>,
+  context: { provider: string; secrets: string[] },
+): Error {
+  const kind: VendorErrorKind = RATE_LIMIT_CODES.has(parsed.code)
+    ? 'rate_limit'
+    : SERVER_CODES.has(parsed.code)
+      ? 'server'
+      : 'bad_request';
+  return vendorError({
+    ...context,
+    kind,
+    vendorCode: parsed.code,
+    message: parsed.message ?? '',
+    body: { ...parsed, data: undefined },
+  });
 }

@@ -9,14 +9,13 @@ import type { StreamPart } from '../../../src/core/chat-model.js';
 import { deploymentSpecSchema } from '../../../src/core/deployment.js';
 import type { EngineInstance } from '../../../src/core/models.js';
 import { createMiniMaxEngine } from '../../../src/engines/minimax/minimax-provider.js';
-import { startMiniMaxUpstream } from '../../support/minimax-upstream.js';
-import type { ProtocolServer } from '../../support/protocol-server.js';
+import { type MiniMaxUpstream, startMiniMaxUpstream } from '../../support/minimax-upstream.js';
 
 const API_KEY = 'minimax-secret-key-321';
 const GROUP_ID = 'group-1700';
 
 async function withMiniMax(
-  body: (engine: EngineInstance, upstream: ProtocolServer) => Promise<void>,
+  body: (engine: EngineInstance, upstream: MiniMaxUpstream) => Promise<void>,
   params: Record<string, string> = {},
 ): Promise<void> {
   const upstream = await startMiniMaxUpstream(API_KEY, GROUP_ID);
@@ -106,6 +105,22 @@ describe('saas/minimax', () => {
         isRetryable: true,
       });
     });
+  });
+
+  test('a 1002 rate limit in a 200 body is retried (saas.max_retries), a 2013 is not', async () => {
+    await withMiniMax(
+      async (engine, upstream) => {
+        assert.ok(engine.chat);
+        upstream.failNext(1002, 1002);
+        const result = await engine.chat.doGenerate(ask('after two limits'));
+        assert.equal(result.text, 'echo: after two limits');
+        assert.equal(upstream.requests.length, 3);
+        upstream.failNext(2013);
+        await assert.rejects(engine.chat.doGenerate(ask('bad')), { code: 'upstream_bad_request' });
+        assert.equal(upstream.requests.length, 4, 'a bad request is not retried');
+      },
+      { 'saas.max_retries': '2' },
+    );
   });
 
   test('aborting mid-stream ends with aborted and closes the upstream request; a cut ends with one error', async () => {

@@ -127,6 +127,23 @@ describe('saas/sparkdesk', () => {
     });
   });
 
+  test('dispose closes the sockets of requests still in flight', async () => {
+    await withSpark(async (engine, upstream) => {
+      assert.ok(engine.chat);
+      const parts: string[] = [];
+      for await (const part of await engine.chat.doStream({
+        messages: [{ role: 'user', content: 'chunk-delay:100 a b c d e' }],
+      })) {
+        parts.push(part.type);
+        if (part.type === 'text-delta' && parts.filter((type) => type === 'text-delta').length === 1) {
+          await engine.dispose();
+        }
+      }
+      assert.equal(parts.at(-1), 'error');
+      await upstream.waitUntil(() => upstream.abortedCount() >= 1);
+    });
+  });
+
   test('domains follow the URL version: v1.1 general (Spark 1.5), v2.1 generalv2, v3.5 generalv3.5', () => {
     assert.equal(domainForUrl('wss://spark-api.xf-yun.com/v1.1/chat'), 'general');
     assert.equal(domainForUrl('wss://spark-api.xf-yun.com/v2.1/chat'), 'generalv2');
