@@ -113,7 +113,7 @@ describe('byzerllm deploy + query for each providers-b type', () => {
     assert.equal(await query('spark', 'hi spark'), 'echo: hi spark\n');
   });
 
-  test('TTS through query --output_file writes the decoded audio: openai tts-1, volcengine, azure wav', async () => {
+  test('TTS through query --output_file writes the decoded audio (also streamed as bytes): openai tts-1, volcengine, azure wav', async () => {
     const openai = await started(startOpenAIUpstream({ apiKey: 'sk-oa' }));
     await deploy('tts', 'saas/openai', [
       'saas.api_key=sk-oa',
@@ -123,6 +123,9 @@ describe('byzerllm deploy + query for each providers-b type', () => {
     const mp3 = path.join(home.home, 'out.mp3');
     await query('tts', '{"input":"hi","voice":"alloy"}', ['--output_file', mp3]);
     assert.equal(await fs.readFile(mp3, 'utf8'), 'FAKE-MP3:alloy:hi');
+    const streamed = path.join(home.home, 'streamed.mp3');
+    await query('tts', '{"input":"streamed audio","voice":"nova"}', ['--stream', '--output_file', streamed]);
+    assert.equal(await fs.readFile(streamed, 'utf8'), 'FAKE-MP3:nova:streamed audio');
 
     const volc = await started(startVolcengineUpstream('vt', 'app'));
     await deploy('volc', 'saas/volcengine', [

@@ -118,6 +118,30 @@ describe('JSON task messages through chat (seed convention)', () => {
     );
   });
 
+  test('streaming speech yields the audio as audio-delta parts in 32000-byte pieces', async () => {
+    await withEngine(
+      async (engine) => {
+        const chat = withTaskDispatch(engine).chat;
+        assert.ok(chat);
+        const input = 'x'.repeat(40_000);
+        const parts = [];
+        for await (const part of await chat.doStream(ask(JSON.stringify({ input, voice: 'echo' }))))
+          parts.push(part);
+        assert.deepEqual(
+          parts.map((part) => part.type),
+          ['response-metadata', 'audio-delta', 'audio-delta', 'finish'],
+        );
+        const audio = Buffer.concat(
+          parts.flatMap((part) => (part.type === 'audio-delta' ? [part.data] : [])),
+        );
+        assert.equal(audio.toString(), `FAKE-MP3:echo:${input}`);
+        const first = parts[1];
+        assert.equal(first?.type === 'audio-delta' ? first.data.length : 0, 32_000);
+      },
+      { 'saas.model': 'tts-1' },
+    );
+  });
+
   test('{"input"} without voice runs image generation; {"audio"} runs transcription as JSON text', async () => {
     await withEngine(async (engine, upstream) => {
       const dispatching = withTaskDispatch(engine);

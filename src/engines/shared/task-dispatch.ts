@@ -9,7 +9,9 @@
  *   the first image, base64.
  * - `audio` (or `audio_url`) → transcription: a `data:audio/…;base64,` URL or bare base64 (taken as
  *   `audio/<type>`, `type` defaulting to wav); the text is the transcription as a JSON string.
- * Any other message is an ordinary chat. Streaming such a task yields the same text as one delta.
+ * Any other message is an ordinary chat. Streaming speech yields `audio-delta` parts (the bytes in
+ * 32000-byte pieces, after the provider answered); streaming the other tasks yields their text as
+ * one delta.
  *
  * `withTaskDispatch` wraps an `EngineInstance`; an instance without chat but with speech or image
  * (a TTS-only provider) gets a chat model that only dispatches, so `byzerllm query` reaches it.
@@ -24,7 +26,10 @@ import {
   type StreamPart,
 } from '../../core/chat-model.js';
 import { InvalidArgumentError, UnsupportedError } from '../../core/errors.js';
-import type { EngineInstance, ModelTask } from '../../core/models.js';
+import type { EngineInstance, ModelTask, SpeechResult } from '../../core/models.js';
+
+/** Size of the audio pieces a streamed TTS answer is cut into (the seeds' 32000-byte chunks). */
+const AUDIO_CHUNK_BYTES = 32_000;
 
 export type ChatTask =
   | { kind: 'speech'; fields: Record<string, unknown> }
@@ -99,11 +104,29 @@ class TaskDispatchingChatModel implements ChatModelV1 {
   async doStream(request: ChatRequest, options: CallOptions = {}): Promise<AsyncIterable<StreamPart>> {
     const task = taskOfRequest(request);
     if (!task) return this.chatModel().doStream(request, options);
-    const result = await this.runTask(task, options);
+    const requestId = `task-${randomUUID()}`;
+    const modelId = this.modelId;
+    const finish: StreamPart = {
+      type: 'finish',
+      finishReason: 'stop',
+      usage: { inputTokens: 0, outputTokens: 0 },
+    };
+    if (task.kind === 'speech') {
+      // Audio streams as bytes (the seeds' binary stream), in pieces of AUDIO_CHUNK_BYTES.
+      const { audio, mediaType } = await this.speak(task.fields, options);
+      return (async function* (): AsyncGenerator<StreamPart> {
+        yield { type: 'response-metadata', requestId, modelId };
+        for (let start = 0; start < audio.length; start += AUDIO_CHUNK_BYTES) {
+          yield { type: 'audio-delta', data: audio.subarray(start, start + AUDIO_CHUNK_BYTES), mediaType };
+        }
+        yield finish;
+      })();
+    }
+    const text = await this.taskText(task, options);
     return (async function* (): AsyncGenerator<StreamPart> {
-      yield { type: 'response-metadata', requestId: result.requestId, modelId: result.modelId ?? '' };
-      yield { type: 'text-delta', delta: result.text };
-      yield { type: 'finish', finishReason: 'stop', usage: result.usage };
+      yield { type: 'response-metadata', requestId, modelId };
+      yield { type: 'text-delta', delta: text };
+      yield finish;
     })();
   }
 
@@ -130,17 +153,7 @@ class TaskDispatchingChatModel implements ChatModelV1 {
   private async taskText(task: ChatTask, options: CallOptions): Promise<string> {
     const { fields } = task;
     if (task.kind === 'speech') {
-      const model = this.instance.speech;
-      if (!model) throw this.unsupported('speech', '"voice"');
-      const result = await model.doSpeech(
-        {
-          input: requireString(fields, 'input'),
-          voice: String(fields.voice),
-          responseFormat: optionalString(fields, 'response_format') ?? 'mp3',
-          ...(typeof fields.speed === 'number' ? { speed: fields.speed } : {}),
-        },
-        options,
-      );
+      const result = await this.speak(fields, options);
       return Buffer.from(result.audio).toString('base64');
     }
     if (task.kind === 'image') {
@@ -169,6 +182,20 @@ class TaskDispatchingChatModel implements ChatModelV1 {
       options,
     );
     return JSON.stringify(result);
+  }
+
+  private async speak(fields: Record<string, unknown>, options: CallOptions): Promise<SpeechResult> {
+    const model = this.instance.speech;
+    if (!model) throw this.unsupported('speech', '"voice"');
+    return model.doSpeech(
+      {
+        input: requireString(fields, 'input'),
+        voice: String(fields.voice),
+        responseFormat: optionalString(fields, 'response_format') ?? 'mp3',
+        ...(typeof fields.speed === 'number' ? { speed: fields.speed } : {}),
+      },
+      options,
+    );
   }
 
   private unsupported(task: string, key: string): UnsupportedError {
