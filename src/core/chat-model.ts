@@ -132,6 +132,12 @@ export type StreamPart =
   | { type: 'reasoning-delta'; delta: string }
   /** A complete tool call (engines assemble partial argument deltas before emitting it). */
   | { type: 'tool-call'; toolCall: ToolCall }
+  /**
+   * Bytes of generated audio (a TTS answer streamed through chat; the seeds' binary stream). The
+   * pieces concatenate to the audio file; `collectStream` returns them base64 in `text`, as a
+   * non-stream TTS answer has it. Added in v1 as an optional part (providers-b).
+   */
+  | { type: 'audio-delta'; data: Uint8Array; mediaType?: string }
   | { type: 'finish'; finishReason: FinishReason; usage: Usage; warnings?: Warning[] }
   | { type: 'error'; error: ByzerLLMError };
 
@@ -161,6 +167,7 @@ export async function collectStream(stream: AsyncIterable<StreamPart>): Promise<
     warnings: [],
   };
   let reasoning = '';
+  const audio: Uint8Array[] = [];
   for await (const part of stream) {
     switch (part.type) {
       case 'response-metadata':
@@ -176,6 +183,9 @@ export async function collectStream(stream: AsyncIterable<StreamPart>): Promise<
       case 'tool-call':
         result.toolCalls.push(part.toolCall);
         break;
+      case 'audio-delta':
+        audio.push(part.data);
+        break;
       case 'finish':
         result.finishReason = part.finishReason;
         result.usage = part.usage;
@@ -188,6 +198,7 @@ export async function collectStream(stream: AsyncIterable<StreamPart>): Promise<
     }
   }
   if (reasoning) result.reasoning = reasoning;
+  if (audio.length > 0) result.text += Buffer.concat(audio).toString('base64');
   return result;
 }
 

@@ -21,6 +21,17 @@ export const SAAS_MODEL_TYPES = [
   'saas/claude',
   'saas/gemini',
   'saas/aws_bedrock',
+  // Chinese providers, audio and image providers.
+  'saas/qianwen',
+  'saas/qianwen_vl',
+  'saas/zhipu',
+  'saas/baichuan',
+  'saas/qianfan',
+  'saas/minimax',
+  'saas/sparkdesk',
+  'saas/volcengine',
+  'saas/azure',
+  'saas/siliconflow',
 ] as const;
 /** Local model types; they need an `--infer_backend`. */
 export const LOCAL_MODEL_TYPES = [
@@ -49,6 +60,50 @@ const openAICompatible: EngineFactory = async (context) => {
   return createOpenAICompatibleEngine(context);
 };
 
+/** providers-b engines, one lazily imported factory each. */
+const PROVIDERS_B_ENGINES = {
+  'saas/qianwen': async (context) => {
+    const { createQianwenEngine } = await import('./qianwen/qianwen-provider.js');
+    return createQianwenEngine(context, { multimodal: false });
+  },
+  'saas/qianwen_vl': async (context) => {
+    const { createQianwenEngine } = await import('./qianwen/qianwen-provider.js');
+    return createQianwenEngine(context, { multimodal: true });
+  },
+  'saas/zhipu': async (context) => {
+    const { createZhipuEngine } = await import('./zhipu/zhipu-provider.js');
+    return createZhipuEngine(context);
+  },
+  'saas/baichuan': async (context) => {
+    const { createBaichuanEngine } = await import('./baichuan/baichuan-provider.js');
+    return createBaichuanEngine(context);
+  },
+  'saas/qianfan': async (context) => {
+    const { createQianfanEngine } = await import('./qianfan/qianfan-provider.js');
+    return createQianfanEngine(context);
+  },
+  'saas/minimax': async (context) => {
+    const { createMiniMaxEngine } = await import('./minimax/minimax-provider.js');
+    return createMiniMaxEngine(context);
+  },
+  'saas/sparkdesk': async (context) => {
+    const { createSparkDeskEngine } = await import('./sparkdesk/sparkdesk-provider.js');
+    return createSparkDeskEngine(context);
+  },
+  'saas/volcengine': async (context) => {
+    const { createVolcengineEngine } = await import('./volcengine/volcengine-provider.js');
+    return createVolcengineEngine(context);
+  },
+  'saas/azure': async (context) => {
+    const { createAzureTtsEngine } = await import('./azure-tts/azure-tts-provider.js');
+    return createAzureTtsEngine(context);
+  },
+  'saas/siliconflow': async (context) => {
+    const { createSiliconFlowEngine } = await import('./siliconflow/siliconflow-provider.js');
+    return createSiliconFlowEngine(context);
+  },
+} satisfies Record<string, EngineFactory>;
+
 const SAAS_ENGINES: Record<SaasModelType, EngineFactory> = {
   'saas/openai': openAICompatible,
   'saas/official_openai': openAICompatible,
@@ -60,6 +115,7 @@ const SAAS_ENGINES: Record<SaasModelType, EngineFactory> = {
   'saas/gemini': async (context) => (await import('./gemini/gemini-provider.js')).createGeminiEngine(context),
   'saas/aws_bedrock': async (context) =>
     (await import('./aws-bedrock/aws-bedrock-provider.js')).createAwsBedrockEngine(context),
+  ...PROVIDERS_B_ENGINES,
 };
 
 /** Local engines by backend; a backend missing here is valid but not built yet. */
@@ -89,7 +145,12 @@ export function validateEngineChoice(
 export function resolveEngine(
   spec: Pick<DeploymentSpec, 'pretrainedModelType' | 'inferBackend'>,
 ): EngineFactory {
-  return engineFor(spec);
+  const factory = engineFor(spec);
+  // The seeds' JSON task messages (TTS, image, STT through chat) work the same on every engine.
+  return async (context) => {
+    const { withTaskDispatch } = await import('./shared/task-dispatch.js');
+    return withTaskDispatch(await factory(context));
+  };
 }
 
 function engineFor(spec: Pick<DeploymentSpec, 'pretrainedModelType' | 'inferBackend'>): EngineFactory {

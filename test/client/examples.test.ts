@@ -148,6 +148,20 @@ describe('examples', () => {
     assert.match(lastUserText(fixture), /The user's question: 去年三月到七月/);
   });
 
+  test("multimodal: TTS, speech-to-text and image generation through chatOai (the seeds' JSON content)", async () => {
+    const audioDataUrl = `data:audio/wav;base64,${Buffer.from('spoken words here').toString('base64')}`;
+    const result = await multimodal.audioAndImages(
+      { tts: fixture.llm, stt: fixture.llm, imageGen: fixture.llm },
+      audioDataUrl,
+    );
+    assert.equal(Buffer.from(result.speechBase64, 'base64').toString(), 'FAKE-MP3:alloy:hello, open_tts');
+    assert.equal((JSON.parse(result.transcript) as { text: string }).text, 'spoken words here');
+    assert.equal(
+      Buffer.from(result.imageBase64, 'base64').toString(),
+      'FAKE-PNG:1024x1024:a white siamese cat',
+    );
+  });
+
   test('multimodal: images reach the model as image parts', async () => {
     const directory = await fs.mkdtemp(path.join(os.tmpdir(), 'byzerllm-image-'));
     const imagePath = path.join(directory, 'cat1.png');

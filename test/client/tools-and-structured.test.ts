@@ -186,10 +186,11 @@ describe('function calling and structured output', () => {
     assert.match(text, /^a story\nReply per this JSON Schema:/);
   });
 
-  test('rerank and speech on a chat model fail with UnsupportedError naming the model', async () => {
+  test('rerank on a model without it fails with UnsupportedError; speech reaches the engine', async () => {
     await assert.rejects(fixture.llm.embRerank(['query', 'passage']), UnsupportedError);
-    await assert.rejects(fixture.llm.speech({ input: 'hello' }), UnsupportedError);
     await assert.rejects(fixture.llm.embRerank([]), InvalidArgumentError);
+    const audio = await fixture.llm.speech({ input: 'hello', voice: 'alloy' });
+    assert.equal(Buffer.from(audio.audio).toString(), 'FAKE-MP3:alloy:hello');
   });
 
   test('responseClass with tools is refused', async () => {

@@ -307,7 +307,7 @@ test('meta describes a SaaS chat+embedding model; embedding_mode follows the mod
       message_format: true,
       support_assistant_prefix: true,
       embedding_mode: false,
-      tasks: ['chat', 'embedding'],
+      tasks: ['chat', 'embedding', 'speech', 'transcription', 'image'],
       support_tools: true,
       support_response_format: true,
     });

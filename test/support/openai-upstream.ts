@@ -1,7 +1,10 @@
 /**
  * A real local HTTP server that speaks the OpenAI API exactly enough for engines, the `openai` SDK
  * and CLI tests: `POST /v1/chat/completions` (JSON and SSE), `POST /v1/embeddings` (float arrays,
- * or base64 float32 when `encoding_format` is `base64` or absent, as the SDK asks), `GET /v1/models`.
+ * or base64 float32 when `encoding_format` is `base64` or absent, as the SDK asks), `GET /v1/models`,
+ * and the media endpoints (see `openai-upstream-media.ts`): `POST /v1/audio/speech` (audio bytes),
+ * `POST /v1/audio/transcriptions` (multipart in, `verbose_json` with word/segment timestamps out),
+ * `POST /v1/images/generations` (`b64_json` or `url`).
  *
  * It checks `Authorization: Bearer <apiKey>`, answers deterministically (see
  * `openai-upstream-answers.ts` for the text and the message knobs), records every request, and
@@ -23,6 +26,7 @@ import {
   errorBody,
   parseKnobs,
 } from './openai-upstream-answers.js';
+import { handleMediaRoute, isMediaRoute, readMultipart } from './openai-upstream-media.js';
 
 /** A failure to answer instead of a normal response. */
 export interface UpstreamFailure {
@@ -57,6 +61,12 @@ export interface OpenAIUpstreamOptions {
   reverseEmbeddings?: boolean;
   /** Model ids listed by `GET /v1/models`. */
   models?: string[];
+  /**
+   * Decides whether the `Authorization` header is valid, for vendors that sign their own tokens
+   * (Zhipu's JWT). Returns the credential to echo in the 401 body, or undefined when valid.
+   * Defaults to comparing `Bearer <apiKey>`.
+   */
+  checkAuthorization?: (authorization: string | undefined) => string | undefined;
   /** Keep every request in `requests`. Defaults to true; turn off for long benchmarks. */
   recordRequests?: boolean;
 }
@@ -136,9 +146,12 @@ export async function startOpenAIUpstream(options: OpenAIUpstreamOptions = {}): 
     signal: AbortSignal,
   ): Promise<void> {
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
-    const bodyText = await readBody(request);
+    const bodyBytes = await readBodyBytes(request);
+    const bodyText = bodyBytes.toString('utf8');
     let body: unknown;
-    if (bodyText !== '') {
+    if ((request.headers['content-type'] ?? '').startsWith('multipart/form-data')) {
+      body = await readMultipart(bodyBytes, request.headers['content-type'] ?? '');
+    } else if (bodyText !== '') {
       try {
         body = JSON.parse(bodyText);
       } catch {
@@ -157,7 +170,10 @@ export async function startOpenAIUpstream(options: OpenAIUpstreamOptions = {}): 
     const requestNumber = ++sequence;
 
     const presented = /^Bearer (.*)$/.exec(request.headers.authorization ?? '')?.[1] ?? '';
-    if (presented !== apiKey) return sendJson(response, 401, errorBody(401, presented));
+    if (options.checkAuthorization) {
+      const rejected = options.checkAuthorization(request.headers.authorization);
+      if (rejected !== undefined) return sendJson(response, 401, errorBody(401, rejected));
+    } else if (presented !== apiKey) return sendJson(response, 401, errorBody(401, presented));
     const failure = failures.shift();
     if (failure) return sendFailure(response, failure, presented);
 
@@ -183,6 +199,18 @@ export async function startOpenAIUpstream(options: OpenAIUpstreamOptions = {}): 
     if (route === 'POST /v1/chat/completions')
       return chat(fields, response, signal, presented, requestNumber);
     if (route === 'POST /v1/embeddings') return embeddings(fields, response, signal, presented);
+    if (isMediaRoute(route)) {
+      const answer = handleMediaRoute(route, body);
+      if (answer.status !== 200 || answer.json !== undefined) {
+        return sendJson(response, answer.status, answer.json ?? invalid('no answer'));
+      }
+      response.writeHead(200, {
+        'content-type': answer.contentType ?? 'application/octet-stream',
+        'content-length': answer.bytes?.length ?? 0,
+      });
+      response.end(answer.bytes);
+      return;
+    }
     return sendJson(response, 404, invalid(`Invalid URL (${request.method} ${path})`));
   }
 
@@ -375,8 +403,8 @@ function sendJson(
   response.end(text);
 }
 
-async function readBody(request: IncomingMessage): Promise<string> {
+async function readBodyBytes(request: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of request) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }

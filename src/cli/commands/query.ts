@@ -1,7 +1,8 @@
+import { closeSync, openSync, writeSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { type ChatRequest, InvalidArgumentError } from '../../core/index.js';
+import { type ChatRequest, InvalidArgumentError, type StreamPart } from '../../core/index.js';
 import { printArgumentsBanner, readConfigFile } from '../arguments.js';
 import { chosenAddress, connect } from '../connect.js';
 import { addAddressOptions } from '../options.js';
@@ -67,6 +68,13 @@ export function registerQuery(program: Command): void {
         process.stdout.write('\n');
         return;
       }
+      if (merged.stream && merged.output_file) {
+        await streamToFile(
+          merged.output_file,
+          await cluster.stream(merged.model, request, { signal: abort.signal }),
+        );
+        return;
+      }
       const result = await cluster.call(merged.model, 'chat', request, { signal: abort.signal });
       if (merged.output_file) await writeOutput(merged.output_file, result.text);
       else process.stdout.write(`${result.text}\n`);
@@ -74,6 +82,34 @@ export function registerQuery(program: Command): void {
       await cluster.close();
     }
   });
+}
+
+/**
+ * `--stream --output_file`: audio parts (a TTS model streamed through chat) are appended to the file
+ * as raw bytes while they arrive; text parts are written as text.
+ */
+async function streamToFile(file: string, parts: AsyncIterable<StreamPart>): Promise<void> {
+  // Synchronous appends: awaiting other I/O inside the loop over the head's NDJSON lines would let
+  // readline deliver lines while nobody listens.
+  const descriptor = openSync(file, 'w');
+  let bytes = 0;
+  try {
+    for await (const part of parts) {
+      if (part.type === 'error') throw part.error;
+      const chunk =
+        part.type === 'audio-delta'
+          ? part.data
+          : part.type === 'text-delta'
+            ? Buffer.from(part.delta)
+            : undefined;
+      if (!chunk) continue;
+      writeSync(descriptor, chunk);
+      bytes += chunk.length;
+    }
+  } finally {
+    closeSync(descriptor);
+  }
+  process.stderr.write(`wrote ${bytes} bytes to ${file}\n`);
 }
 
 /** Audio answers (TTS models) come as base64 text; `.mp3`/`.wav` files get the decoded bytes. */

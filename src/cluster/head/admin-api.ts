@@ -180,7 +180,8 @@ function errorResponse(context: Context, error: ByzerLLMError, log?: (line: stri
 }
 
 function encodePart(part: StreamPart): unknown {
-  return part.type === 'error' ? { type: 'error', error: part.error.toJSON() } : part;
+  if (part.type === 'error') return { type: 'error', error: part.error.toJSON() };
+  return part.type === 'audio-delta' ? encodeBinary(part) : part;
 }
 
 /**

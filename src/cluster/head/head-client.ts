@@ -122,7 +122,7 @@ export class HeadClient implements ClusterApi {
             yield { type: 'error', error: errorFromJSON(part.error as SerializedError) };
             return;
           }
-          yield part as StreamPart;
+          yield (part.type === 'audio-delta' ? reviveBinary(part) : part) as StreamPart;
         }
       } catch (error) {
         yield { type: 'error', error: toByzerLLMError(error) };

@@ -29,6 +29,11 @@ import {
   type OpenAICompatibleModelConfig,
 } from './openai-compatible-chat-model.js';
 import { OpenAICompatibleEmbeddingModel } from './openai-compatible-embedding-model.js';
+import {
+  OpenAICompatibleImageModel,
+  OpenAICompatibleSpeechModel,
+  OpenAICompatibleTranscriptionModel,
+} from './openai-compatible-media-models.js';
 
 /** A vendor's configuration of this engine. */
 export interface OpenAICompatibleSettings {
@@ -113,7 +118,7 @@ export async function createOpenAICompatibleEngine(
     message_format: true,
     support_assistant_prefix: true,
     embedding_mode: params.model.toLowerCase().includes('embedding'),
-    tasks: ['chat', 'embedding'],
+    tasks: ['chat', 'embedding', 'speech', 'transcription', 'image'],
     support_tools: true,
     support_response_format: true,
   };
@@ -121,6 +126,10 @@ export async function createOpenAICompatibleEngine(
     meta,
     chat: new OpenAICompatibleChatModel(config),
     embedding: new OpenAICompatibleEmbeddingModel(config),
+    // tts-1 / whisper-1 / dall-e-3 style deployments; the upstream rejects a model without the task.
+    speech: new OpenAICompatibleSpeechModel(config),
+    transcription: new OpenAICompatibleTranscriptionModel(config),
+    image: new OpenAICompatibleImageModel(config),
     dispose: () => client.close(),
   };
 }

@@ -133,3 +133,17 @@ export function parseWireBody<Schema extends z.ZodType>(
     { details: { provider: context.provider } },
   );
 }
+
+/** `verbose_json` answer of `/audio/transcriptions` (plain `json` has only `text`). */
+export const transcriptionResponseSchema = z.looseObject({
+  text: z.string(),
+  language: z.string().nullish(),
+  duration: z.number().nullish(),
+  segments: z.array(z.looseObject({ start: z.number(), end: z.number(), text: z.string() })).nullish(),
+  words: z.array(z.looseObject({ start: z.number(), end: z.number(), word: z.string() })).nullish(),
+});
+
+/** `/images/generations` answer with `response_format: "b64_json"`. */
+export const imageResponseSchema = z.looseObject({
+  data: z.array(z.looseObject({ b64_json: z.string(), revised_prompt: z.string().nullish() })),
+});

@@ -56,15 +56,28 @@ export interface HttpClientOptions {
   retry?: RetryDelayOptions;
   /** Send every request through this HTTP(S) proxy, e.g. `http://user:pass@proxy:3128`. */
   proxyUrl?: string;
+  /**
+   * Headers computed for every attempt (short-lived signed tokens such as Zhipu's JWT). They are
+   * applied after `headers`.
+   */
+  requestHeaders?: () => Record<string, string>;
 }
 
 export interface HttpCallOptions {
   signal?: AbortSignal;
+  /** Headers for this call only (e.g. DashScope's `X-DashScope-SSE: enable` on streams). */
+  headers?: Record<string, string>;
 }
 
 export interface JsonResponse {
   headers: ResponseHeaders;
   body: unknown;
+}
+
+/** A 2xx answer read whole as bytes (audio, images). */
+export interface BytesResponse {
+  headers: ResponseHeaders;
+  bytes: Uint8Array;
 }
 
 export interface EventStreamResponse {
@@ -109,7 +122,12 @@ export class HttpClient {
 
   /** POSTs `body` as JSON and returns the parsed JSON answer. */
   async postJson(path: string, body: unknown, options: HttpCallOptions = {}): Promise<JsonResponse> {
-    const response = await this.send(path, JSON.stringify(body), this.jsonHeaders, options.signal);
+    const response = await this.send(
+      path,
+      JSON.stringify(body),
+      withCallHeaders(this.jsonHeaders, options),
+      options.signal,
+    );
     let text: string;
     try {
       text = await response.body.text();
@@ -132,8 +150,35 @@ export class HttpClient {
     body: unknown,
     options: HttpCallOptions = {},
   ): Promise<EventStreamResponse> {
-    const response = await this.send(path, JSON.stringify(body), this.streamHeaders, options.signal);
+    const response = await this.send(
+      path,
+      JSON.stringify(body),
+      withCallHeaders(this.streamHeaders, options),
+      options.signal,
+    );
     return { headers: response.headers, events: this.readEvents(response, options.signal) };
+  }
+
+  /**
+   * POSTs `payload` with the given content type (JSON, SSML, multipart) and returns the answer's
+   * bytes, for endpoints that answer audio or other binary data. Same retries and errors as `postJson`.
+   */
+  async postForBytes(
+    path: string,
+    payload: string | Uint8Array,
+    contentType: string,
+    options: HttpCallOptions = {},
+  ): Promise<BytesResponse> {
+    const headers = withCallHeaders(
+      { ...this.jsonHeaders, 'content-type': contentType, accept: '*/*' },
+      options,
+    );
+    const response = await this.send(path, payload, headers, options.signal);
+    try {
+      return { headers: response.headers, bytes: new Uint8Array(await response.body.arrayBuffer()) };
+    } catch (error) {
+      throw this.transportError(error, options.signal, true);
+    }
   }
 
   /** Drops every connection, aborting requests still running. */
@@ -161,7 +206,7 @@ export class HttpClient {
   /** Sends with retries; returns a 2xx response whose body is still unread. */
   private async send(
     path: string,
-    payload: string,
+    payload: string | Uint8Array,
     headers: Record<string, string>,
     signal: AbortSignal | undefined,
   ): Promise<PoolResponse> {
@@ -174,11 +219,17 @@ export class HttpClient {
           origin: this.origin,
           path: joinPath(this.pathPrefix, path, this.query),
           method: 'POST',
-          headers,
+          headers: this.options.requestHeaders
+            ? { ...headers, ...lowerCaseKeys(this.options.requestHeaders()) }
+            : headers,
           body: payload,
           signal: signal ?? null,
         });
-        if (response.statusCode >= 200 && response.statusCode < 300) return response;
+        const success = response.statusCode >= 200 && response.statusCode < 300;
+        // A JSON answer to a stream request is an error report, not a stream: Qianfan and MiniMax
+        // answer 200 with an error body. Mapping it here gives it the same retries as HTTP errors.
+        if (success && !(headers.accept === 'text/event-stream' && isJsonContentType(response.headers)))
+          return response;
         const bodyText = await response.body.text();
         retryAfterMs = parseRetryAfterMs(response.headers);
         failure = this.options.errorFromResponse({
@@ -215,6 +266,15 @@ export class HttpClient {
 function joinPath(prefix: string, path: string, baseQuery: string): string {
   if (baseQuery === '') return `${prefix}${path}`;
   return path.includes('?') ? `${prefix}${path}&${baseQuery.slice(1)}` : `${prefix}${path}${baseQuery}`;
+}
+
+function isJsonContentType(headers: ResponseHeaders): boolean {
+  const value = headers['content-type'];
+  return /^application\/json/i.test(Array.isArray(value) ? (value[0] ?? '') : (value ?? ''));
+}
+
+function withCallHeaders(headers: Record<string, string>, options: HttpCallOptions): Record<string, string> {
+  return options.headers ? { ...headers, ...lowerCaseKeys(options.headers) } : headers;
 }
 
 function lowerCaseKeys(headers: Record<string, string>): Record<string, string> {

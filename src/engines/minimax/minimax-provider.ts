@@ -1,0 +1,74 @@
+/**
+ * The engine factory for `saas/minimax` (MiniMax abab models over `chatcompletion_pro`).
+ *
+ * Parameters: `saas.api_key` (required, `Authorization: Bearer …`), `saas.group_id` (required,
+ * sent as `?GroupId=`), `saas.model` (`abab5.5-chat`), `saas.bot_name` (`MM智能助理`),
+ * `saas.user_name` (`用户`), `saas.bot_setting` (the bot's persona when the request has no system
+ * message), `saas.base_url` (`https://api.minimax.chat`), `saas.timeout` (600 s),
+ * `saas.max_retries` (2).
+ */
+import type { EngineContext } from '../../core/deployment.js';
+import { throwIfAborted } from '../../core/errors.js';
+import type { EngineInstance, ModelMeta } from '../../core/models.js';
+import { HttpClient } from '../shared/http-client.js';
+import { COMMON_HTTP_SAAS_PARAMS, SaasParams } from '../shared/saas-params.js';
+import { errorFromResponse, type MiniMaxErrorContext } from './map-error.js';
+import { MiniMaxChatModel } from './minimax-chat-model.js';
+
+const PROVIDER = 'saas/minimax';
+const KNOWN_PARAMS = [
+  'saas.api_key',
+  'saas.group_id',
+  'saas.bot_name',
+  'saas.user_name',
+  'saas.bot_setting',
+  ...COMMON_HTTP_SAAS_PARAMS,
+];
+
+export async function createMiniMaxEngine(context: EngineContext): Promise<EngineInstance> {
+  throwIfAborted(context.signal);
+  const params = new SaasParams(context.spec.inferParams, PROVIDER);
+  params.warnUnknown(KNOWN_PARAMS, context.warn);
+  const apiKey = params.required('saas.api_key');
+  const groupId = params.required('saas.group_id');
+  const modelId = params.string('saas.model', 'abab5.5-chat');
+  const errorContext: MiniMaxErrorContext = { provider: PROVIDER, secrets: [apiKey] };
+  const maxRetries = params.wholeNumber('saas.max_retries', 2);
+  const client = new HttpClient({
+    provider: PROVIDER,
+    baseUrl: params.url('saas.base_url', 'https://api.minimax.chat'),
+    headers: { authorization: `Bearer ${apiKey}` },
+    timeoutMs: params.timeoutMs('saas.timeout', 600),
+    maxRetries,
+    errorFromResponse: (response) => errorFromResponse(response, errorContext),
+  });
+  const meta: ModelMeta = {
+    model_deploy_type: 'saas',
+    backend: 'saas',
+    model_name: modelId,
+    support_stream: true,
+    support_chat_template: true,
+    message_format: true,
+    support_assistant_prefix: false,
+    embedding_mode: false,
+    tasks: ['chat'],
+  };
+  return {
+    meta,
+    chat: new MiniMaxChatModel({
+      provider: PROVIDER,
+      modelId,
+      groupId,
+      botName: params.string('saas.bot_name', 'MM智能助理'),
+      userName: params.string('saas.user_name', '用户'),
+      botSetting: params.string(
+        'saas.bot_setting',
+        'MM智能助理是一款由MiniMax自研的大型语言模型。You are a helpful assistant.',
+      ),
+      client,
+      errorContext,
+      maxRetries,
+    }),
+    dispose: () => client.close(),
+  };
+}

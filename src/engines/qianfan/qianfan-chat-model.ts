@@ -1,0 +1,279 @@
+/**
+ * `ChatModelV1` over Baidu Qianfan's ERNIE chat API:
+ * `POST {base}/rpc/2.0/ai_custom/v1/wenxinworkshop/chat/{endpoint}?access_token=…` with
+ * `{messages, system, temperature, top_p, penalty_score, stop, max_output_tokens, stream}`;
+ * the answer is `{id, result, finish_reason, usage}`; a stream is SSE `data: {…result…, is_end}`.
+ *
+ * Messages: Qianfan wants user/assistant turns only, alternating, starting and ending with user;
+ * system messages go to the `system` field, tool calls are not supported (warned). Consecutive
+ * same-role turns are merged so the alternation always holds.
+ * Failures arrive as 200 bodies with `error_code` (see `map-error.ts`); an invalid or expired
+ * access token (110/111) is exchanged again once and the request repeated.
+ */
+import { randomUUID } from 'node:crypto';
+import type {
+  CallOptions,
+  ChatMessage,
+  ChatModelV1,
+  ChatRequest,
+  ChatResult,
+  FinishReason,
+  StreamPart,
+  Usage,
+  Warning,
+} from '../../core/chat-model.js';
+import { MODEL_PROTOCOL_VERSION } from '../../core/chat-model.js';
+import { type ByzerLLMError, UpstreamError, toByzerLLMError } from '../../core/errors.js';
+import { parseWireBody } from '../openai-compatible/wire-schemas.js';
+import type { HttpClient } from '../shared/http-client.js';
+import type { EventSourceMessage } from '../shared/server-sent-events.js';
+import { retryVendorErrors } from '../shared/vendor-error.js';
+import { errorFromBody, type QianfanErrorContext } from './map-error.js';
+import type { QianfanTokenSource } from './qianfan-token.js';
+import { chatResponseSchema } from './wire-schemas.js';
+
+export interface QianfanModelConfig {
+  provider: string;
+  modelId: string;
+  /** The path segment after `/wenxinworkshop/chat/` (or `/embeddings/`). */
+  endpoint: string;
+  client: HttpClient;
+  tokens: QianfanTokenSource;
+  errorContext: QianfanErrorContext;
+  /** Retries of retryable error codes reported in 200 bodies (`saas.max_retries`). */
+  maxRetries: number;
+}
+
+export const CHAT_PATH = '/rpc/2.0/ai_custom/v1/wenxinworkshop/chat';
+
+export class QianfanChatModel implements ChatModelV1 {
+  readonly specificationVersion = MODEL_PROTOCOL_VERSION;
+  readonly provider: string;
+  readonly modelId: string;
+
+  constructor(private readonly config: QianfanModelConfig) {
+    this.provider = config.provider;
+    this.modelId = config.modelId;
+  }
+
+  async doGenerate(request: ChatRequest, options: CallOptions = {}): Promise<ChatResult> {
+    const { body, warnings } = buildBody(request, false);
+    const answer = await withFreshToken(this.config, options, async (token) => {
+      const response = await this.config.client.postJson(pathFor(this.config, token), body, options);
+      const error = errorFromBody(response.body, this.config.errorContext);
+      if (error) throw error;
+      return response.body;
+    });
+    const parsed = parseWireBody(chatResponseSchema, answer, {
+      provider: this.provider,
+      what: 'chat answer',
+    });
+    return {
+      text: parsed.result ?? '',
+      toolCalls: [],
+      finishReason: mapFinishReason(parsed.finish_reason),
+      usage: toUsage(parsed.usage),
+      requestId: parsed.id || `qianfan-${randomUUID()}`,
+      modelId: this.modelId,
+      warnings,
+    };
+  }
+
+  async doStream(request: ChatRequest, options: CallOptions = {}): Promise<AsyncIterable<StreamPart>> {
+    const { body, warnings } = buildBody(request, true);
+    const response = await withFreshToken(this.config, options, (token) =>
+      this.config.client.postEventStream(pathFor(this.config, token), body, options),
+    );
+    return mapStream(response.events, this.config, warnings);
+  }
+}
+
+function pathFor(config: QianfanModelConfig, token: string): string {
+  return `${CHAT_PATH}/${config.endpoint}?access_token=${encodeURIComponent(token)}`;
+}
+
+/** Runs `call` with the current token; on 110/111 exchanges a new token once and runs it again. */
+export async function withFreshToken<Result>(
+  config: Pick<QianfanModelConfig, 'tokens' | 'maxRetries'>,
+  options: CallOptions,
+  call: (token: string) => Promise<Result>,
+): Promise<Result> {
+  return retryVendorErrors(config.maxRetries, options.signal, () => withTokenOnce(config, options, call));
+}
+
+async function withTokenOnce<Result>(
+  config: Pick<QianfanModelConfig, 'tokens'>,
+  options: CallOptions,
+  call: (token: string) => Promise<Result>,
+): Promise<Result> {
+  const token = await config.tokens.token(options);
+  try {
+    return await call(token);
+  } catch (error) {
+    if (!config.tokens.refreshable || !isTokenError(error)) throw error;
+    config.tokens.invalidate(token);
+    return call(await config.tokens.token(options));
+  }
+}
+
+function isTokenError(error: unknown): boolean {
+  const vendorCode = (error as ByzerLLMError).details?.vendorCode;
+  return vendorCode === 110 || vendorCode === 111;
+}
+
+function buildBody(
+  request: ChatRequest,
+  stream: boolean,
+): { body: Record<string, unknown>; warnings: Warning[] } {
+  const warnings: Warning[] = [];
+  const body: Record<string, unknown> = { messages: convertMessages(request.messages, warnings) };
+  const system = request.messages
+    .filter((message) => message.role === 'system')
+    .map((message) => message.content)
+    .join('\n');
+  if (system) body.system = system;
+  if (request.temperature !== undefined) body.temperature = request.temperature;
+  if (request.topP !== undefined) body.top_p = request.topP;
+  if (request.maxTokens !== undefined) body.max_output_tokens = request.maxTokens;
+  if (request.stop && request.stop.length > 0) body.stop = request.stop;
+  if (request.seed !== undefined) body.seed = request.seed;
+  for (const [setting, value] of [
+    ['tools', request.tools?.length ? request.tools : undefined],
+    ['topK', request.topK],
+    ['presencePenalty', request.presencePenalty],
+    ['frequencyPenalty', request.frequencyPenalty],
+  ] as const) {
+    if (value !== undefined) {
+      warnings.push({
+        type: 'unsupported-setting',
+        setting,
+        message: `Qianfan ERNIE chat has no ${setting}; use extra.penalty_score for repetition`,
+      });
+    }
+  }
+  if (stream) body.stream = true;
+  for (const [key, value] of Object.entries(request.extra ?? {})) if (value !== undefined) body[key] = value;
+  return { body, warnings };
+}
+
+function convertMessages(messages: ChatMessage[], warnings: Warning[]): { role: string; content: string }[] {
+  const turns: { role: 'user' | 'assistant'; content: string }[] = [];
+  for (const message of messages) {
+    if (message.role === 'system') continue;
+    let role: 'user' | 'assistant';
+    let content: string;
+    if (message.role === 'user') {
+      role = 'user';
+      if (typeof message.content === 'string') content = message.content;
+      else {
+        if (message.content.some((part) => part.type !== 'text')) {
+          warnings.push({
+            type: 'unsupported-setting',
+            setting: 'content',
+            message: 'ERNIE chat takes text only',
+          });
+        }
+        content = message.content.map((part) => (part.type === 'text' ? part.text : '')).join('');
+      }
+    } else if (message.role === 'assistant') {
+      role = 'assistant';
+      content = message.content;
+    } else {
+      // Tool results have no place in ERNIE chat: pass them on as the user's words.
+      role = 'user';
+      content = message.content;
+    }
+    const previous = turns.at(-1);
+    if (previous && previous.role === role) previous.content += `\n${content}`;
+    else if (!previous && role === 'assistant') turns.push({ role: 'user', content: '' }, { role, content });
+    else turns.push({ role, content });
+  }
+  return turns;
+}
+
+function mapFinishReason(reason: string | null | undefined): FinishReason {
+  switch (reason) {
+    case 'normal':
+    case 'stop':
+      return 'stop';
+    case 'length':
+      return 'length';
+    case 'content_filter':
+      return 'content-filter';
+    case 'function_call':
+      return 'tool-calls';
+    default:
+      return reason ? 'other' : 'unknown';
+  }
+}
+
+function toUsage(
+  usage: { prompt_tokens?: number | null; completion_tokens?: number | null } | null | undefined,
+): Usage {
+  return { inputTokens: usage?.prompt_tokens ?? 0, outputTokens: usage?.completion_tokens ?? 0 };
+}
+
+async function* mapStream(
+  events: AsyncIterable<EventSourceMessage>,
+  config: QianfanModelConfig,
+  warnings: Warning[],
+): AsyncGenerator<StreamPart> {
+  let started = false;
+  let ended = false;
+  let finishReason: string | null | undefined;
+  let usage: Usage = { inputTokens: 0, outputTokens: 0 };
+  try {
+    for await (const event of events) {
+      if (ended) continue;
+      let payload: unknown;
+      try {
+        payload = JSON.parse(event.data);
+      } catch (error) {
+        throw new UpstreamError('upstream_error', `${config.provider} sent a stream event that is not JSON`, {
+          cause: error,
+          details: { provider: config.provider },
+        });
+      }
+      const error = errorFromBody(payload, config.errorContext);
+      if (error) {
+        yield { type: 'error', error };
+        return;
+      }
+      const parsed = parseWireBody(chatResponseSchema, payload, {
+        provider: config.provider,
+        what: 'stream event',
+      });
+      if (!started) {
+        started = true;
+        yield {
+          type: 'response-metadata',
+          requestId: parsed.id || `qianfan-${randomUUID()}`,
+          modelId: config.modelId,
+        };
+      }
+      if (parsed.result) yield { type: 'text-delta', delta: parsed.result };
+      if (parsed.usage) usage = toUsage(parsed.usage);
+      if (parsed.finish_reason) finishReason = parsed.finish_reason;
+      if (parsed.is_end) ended = true;
+    }
+  } catch (error) {
+    yield { type: 'error', error: toByzerLLMError(error) };
+    return;
+  }
+  if (!ended) {
+    yield {
+      type: 'error',
+      error: new UpstreamError('upstream_error', `${config.provider} ended the stream before is_end`, {
+        isRetryable: true,
+        details: { provider: config.provider },
+      }),
+    };
+    return;
+  }
+  yield {
+    type: 'finish',
+    finishReason: mapFinishReason(finishReason ?? 'normal'),
+    usage,
+    ...(warnings.length ? { warnings } : {}),
+  };
+}

@@ -1,0 +1,49 @@
+/**
+ * `EmbeddingModelV1` over Qianfan embeddings:
+ * `POST {base}/rpc/2.0/ai_custom/v1/wenxinworkshop/embeddings/{endpoint}?access_token=…` with
+ * `{input: [texts]}` (at most 16 per call, so longer lists go in batches) → `data[{index, embedding}]`.
+ */
+import type { CallOptions } from '../../core/chat-model.js';
+import type { EmbeddingModelV1, EmbeddingRequest, EmbeddingResult } from '../../core/models.js';
+import { parseWireBody } from '../openai-compatible/wire-schemas.js';
+import { errorFromBody } from './map-error.js';
+import { type QianfanModelConfig, withFreshToken } from './qianfan-chat-model.js';
+import { embeddingResponseSchema } from './wire-schemas.js';
+
+const BATCH_SIZE = 16;
+
+export class QianfanEmbeddingModel implements EmbeddingModelV1 {
+  readonly specificationVersion = 'v1' as const;
+  readonly provider: string;
+  readonly modelId: string;
+
+  constructor(private readonly config: QianfanModelConfig) {
+    this.provider = config.provider;
+    this.modelId = config.modelId;
+  }
+
+  async doEmbed(request: EmbeddingRequest, options: CallOptions = {}): Promise<EmbeddingResult> {
+    const embeddings: number[][] = [];
+    let inputTokens = 0;
+    for (let start = 0; start < request.values.length; start += BATCH_SIZE) {
+      const input = request.values.slice(start, start + BATCH_SIZE);
+      const body = await withFreshToken(this.config, options, async (token) => {
+        const path = `/rpc/2.0/ai_custom/v1/wenxinworkshop/embeddings/${this.config.endpoint}?access_token=${encodeURIComponent(token)}`;
+        const response = await this.config.client.postJson(path, { input }, options);
+        const error = errorFromBody(response.body, this.config.errorContext);
+        if (error) throw error;
+        return response.body;
+      });
+      const parsed = parseWireBody(embeddingResponseSchema, body, {
+        provider: this.provider,
+        what: 'embedding response',
+      });
+      const ordered = parsed.data
+        .map((item, position) => ({ index: item.index ?? position, embedding: item.embedding }))
+        .sort((left, right) => left.index - right.index);
+      embeddings.push(...ordered.map((item) => item.embedding));
+      inputTokens += parsed.usage?.prompt_tokens ?? 0;
+    }
+    return { embeddings, usage: { inputTokens } };
+  }
+}

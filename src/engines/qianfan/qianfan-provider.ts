@@ -1,0 +1,108 @@
+/**
+ * The engine factory for `saas/qianfan` (Baidu Qianfan / ERNIE).
+ *
+ * Parameters (`--infer_params`):
+ * - `saas.api_key` + `saas.secret_key` — exchanged for an access token (cached, refreshed), or
+ * - `saas.access_token` — a token obtained elsewhere, used as is.
+ * - `saas.model` — `ERNIE-Bot-turbo` by default; known names map to their endpoint
+ *   (`ERNIE-Bot-turbo` → `eb-instant`, `ERNIE-Bot-4` → `completions_pro`, `Embedding-V1` →
+ *   `embedding-v1`, …); `saas.endpoint` names the endpoint of any other (custom) model.
+ * - `saas.base_url` (`https://aip.baidubce.com`), `saas.timeout` (600 s), `saas.max_retries` (2).
+ */
+import type { EngineContext } from '../../core/deployment.js';
+import { InvalidArgumentError, throwIfAborted } from '../../core/errors.js';
+import type { EngineInstance, ModelMeta } from '../../core/models.js';
+import { HttpClient } from '../shared/http-client.js';
+import { COMMON_HTTP_SAAS_PARAMS, SaasParams } from '../shared/saas-params.js';
+import { errorFromResponse, type QianfanErrorContext } from './map-error.js';
+import { QianfanChatModel, type QianfanModelConfig } from './qianfan-chat-model.js';
+import { QianfanEmbeddingModel } from './qianfan-embedding-model.js';
+import { type QianfanCredentials, QianfanTokenSource } from './qianfan-token.js';
+
+const PROVIDER = 'saas/qianfan';
+const KNOWN_PARAMS = [
+  'saas.api_key',
+  'saas.secret_key',
+  'saas.access_token',
+  'saas.endpoint',
+  ...COMMON_HTTP_SAAS_PARAMS,
+];
+
+/** Qianfan model names → endpoint path segments (the service's published table). */
+export const QIANFAN_ENDPOINTS: Record<string, string> = {
+  'ERNIE-Bot-turbo': 'eb-instant',
+  'ERNIE-Bot': 'completions',
+  'ERNIE-Bot-4': 'completions_pro',
+  'ERNIE-4.0-8K': 'completions_pro',
+  'ERNIE-4.0-Turbo-8K': 'ernie-4.0-turbo-8k',
+  'ERNIE-3.5-8K': 'completions',
+  'ERNIE-Speed-8K': 'ernie_speed',
+  'ERNIE-Speed-128K': 'ernie-speed-128k',
+  'ERNIE-Lite-8K': 'ernie-lite-8k',
+  'ERNIE-Tiny-8K': 'ernie-tiny-8k',
+  'Embedding-V1': 'embedding-v1',
+  'bge-large-zh': 'bge_large_zh',
+  'bge-large-en': 'bge_large_en',
+  'tao-8k': 'tao_8k',
+};
+
+export async function createQianfanEngine(context: EngineContext): Promise<EngineInstance> {
+  throwIfAborted(context.signal);
+  const params = new SaasParams(context.spec.inferParams, PROVIDER);
+  params.warnUnknown(KNOWN_PARAMS, context.warn);
+  const accessToken = params.optional('saas.access_token');
+  const apiKey = params.optional('saas.api_key');
+  const secretKey = params.optional('saas.secret_key');
+  let credentials: QianfanCredentials;
+  if (apiKey && secretKey) credentials = { apiKey, secretKey };
+  else if (accessToken) credentials = { accessToken };
+  else {
+    throw new InvalidArgumentError(
+      'saas/qianfan needs saas.api_key and saas.secret_key (exchanged for a token), or saas.access_token',
+    );
+  }
+  const modelId = params.string('saas.model', 'ERNIE-Bot-turbo');
+  const endpoint = params.optional('saas.endpoint') ?? QIANFAN_ENDPOINTS[modelId] ?? modelId.toLowerCase();
+  const errorContext: QianfanErrorContext = {
+    provider: PROVIDER,
+    secrets: [apiKey, secretKey, accessToken].filter((value): value is string => Boolean(value)),
+  };
+  const maxRetries = params.wholeNumber('saas.max_retries', 2);
+  const client = new HttpClient({
+    provider: PROVIDER,
+    baseUrl: params.url('saas.base_url', 'https://aip.baidubce.com'),
+    headers: {},
+    timeoutMs: params.timeoutMs('saas.timeout', 600),
+    maxRetries,
+    errorFromResponse: (response) => errorFromResponse(response, errorContext),
+  });
+  const tokens = new QianfanTokenSource(credentials, client, PROVIDER);
+  const config: QianfanModelConfig = {
+    provider: PROVIDER,
+    modelId,
+    endpoint,
+    client,
+    tokens,
+    errorContext,
+    maxRetries,
+  };
+  const embeddingMode = /embedding|bge|tao/i.test(modelId);
+  const meta: ModelMeta = {
+    model_deploy_type: 'saas',
+    backend: 'saas',
+    model_name: modelId,
+    support_stream: true,
+    support_chat_template: true,
+    message_format: true,
+    support_assistant_prefix: false,
+    embedding_mode: embeddingMode,
+    tasks: embeddingMode ? ['embedding'] : ['chat'],
+  };
+  return {
+    meta,
+    ...(embeddingMode
+      ? { embedding: new QianfanEmbeddingModel(config) }
+      : { chat: new QianfanChatModel(config) }),
+    dispose: () => client.close(),
+  };
+}

@@ -1,0 +1,217 @@
+/**
+ * `ChatModelV1` over DashScope's native generation API (what the seeds' `dashscope` SDK calls):
+ *
+ * - text models: `POST {base}/api/v1/services/aigc/text-generation/generation`
+ * - qwen-vl models: `POST {base}/api/v1/services/aigc/multimodal-generation/generation`
+ *
+ * Body: `{model, input: {messages}, parameters: {result_format: "message", max_tokens, temperature,
+ * top_p, top_k, seed, stop, presence_penalty, tools, incremental_output, …}}`. `request.extra` goes
+ * into `parameters` (the seeds' `enable_search`, `enable_search_enhance`, `repetition_penalty`, …).
+ * Streaming sends `X-DashScope-SSE: enable`; DashScope then answers SSE events `result` (and `error`
+ * mid-stream). With `incremental_output: true` (our default for streams) each event carries a delta;
+ * a caller that sets `extra.incremental_output: false` gets cumulative texts, which are diffed here.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  type CallOptions,
+  type ChatModelV1,
+  type ChatRequest,
+  type ChatResult,
+  MODEL_PROTOCOL_VERSION,
+  type StreamPart,
+  type Usage,
+  type Warning,
+} from '../../core/chat-model.js';
+import { UpstreamError, toByzerLLMError } from '../../core/errors.js';
+import { parseWireBody } from '../openai-compatible/wire-schemas.js';
+import { type ErrorMappingContext, errorFromStreamPayload } from '../openai-compatible/map-error.js';
+import type { HttpClient } from '../shared/http-client.js';
+import type { EventSourceMessage } from '../shared/server-sent-events.js';
+import { convertMessages } from './convert-messages.js';
+import { mapFinishReason } from './map-finish-reason.js';
+import { contentText, type GenerationResponse, generationResponseSchema } from './wire-schemas.js';
+
+export const GENERATION_PATH = '/api/v1/services/aigc/text-generation/generation';
+export const MULTIMODAL_PATH = '/api/v1/services/aigc/multimodal-generation/generation';
+
+export interface QianwenModelConfig {
+  provider: string;
+  modelId: string;
+  client: HttpClient;
+  errorContext: ErrorMappingContext;
+  /** qwen-vl: the multimodal endpoint and list-shaped contents. */
+  multimodal: boolean;
+}
+
+export class QianwenChatModel implements ChatModelV1 {
+  readonly specificationVersion = MODEL_PROTOCOL_VERSION;
+  readonly provider: string;
+  readonly modelId: string;
+
+  constructor(private readonly config: QianwenModelConfig) {
+    this.provider = config.provider;
+    this.modelId = config.modelId;
+  }
+
+  private get path(): string {
+    return this.config.multimodal ? MULTIMODAL_PATH : GENERATION_PATH;
+  }
+
+  async doGenerate(request: ChatRequest, options: CallOptions = {}): Promise<ChatResult> {
+    const { body, warnings } = this.buildBody(request, false);
+    const response = await this.config.client.postJson(this.path, body, options);
+    const parsed = parseWireBody(generationResponseSchema, response.body, {
+      provider: this.provider,
+      what: 'generation response',
+    });
+    const choice = parsed.output.choices?.[0];
+    const result: ChatResult = {
+      text: choice ? contentText(choice.message.content) : (parsed.output.text ?? ''),
+      toolCalls: (choice?.message.tool_calls ?? []).map((call) => ({
+        id: call.id || `call_${randomUUID()}`,
+        name: call.function.name,
+        arguments: call.function.arguments ?? '{}',
+      })),
+      finishReason: mapFinishReason(choice?.finish_reason ?? parsed.output.finish_reason),
+      usage: toUsage(parsed.usage),
+      requestId: parsed.request_id || `dashscope-${randomUUID()}`,
+      modelId: this.modelId,
+      warnings,
+    };
+    if (choice?.message.reasoning_content) result.reasoning = choice.message.reasoning_content;
+    return result;
+  }
+
+  async doStream(request: ChatRequest, options: CallOptions = {}): Promise<AsyncIterable<StreamPart>> {
+    const { body, warnings } = this.buildBody(request, true);
+    const incremental = (body.parameters as Record<string, unknown>).incremental_output !== false;
+    const response = await this.config.client.postEventStream(this.path, body, {
+      ...options,
+      headers: { 'x-dashscope-sse': 'enable' },
+    });
+    return mapStream(response.events, this.config, incremental, warnings);
+  }
+
+  private buildBody(
+    request: ChatRequest,
+    stream: boolean,
+  ): { body: Record<string, unknown>; warnings: Warning[] } {
+    const warnings: Warning[] = [];
+    const parameters: Record<string, unknown> = { result_format: 'message' };
+    const set = (key: string, value: unknown) => {
+      if (value !== undefined) parameters[key] = value;
+    };
+    set('max_tokens', request.maxTokens);
+    set('temperature', request.temperature);
+    set('top_p', request.topP);
+    set('top_k', request.topK);
+    set('seed', request.seed);
+    set('presence_penalty', request.presencePenalty);
+    if (request.stop && request.stop.length > 0) parameters.stop = request.stop;
+    if (request.frequencyPenalty !== undefined) {
+      warnings.push({
+        type: 'unsupported-setting',
+        setting: 'frequencyPenalty',
+        message: 'DashScope has no frequency_penalty; use extra.repetition_penalty',
+      });
+    }
+    if (request.tools && request.tools.length > 0) {
+      parameters.tools = request.tools.map((tool) => ({
+        type: 'function',
+        function: {
+          name: tool.name,
+          ...(tool.description === undefined ? {} : { description: tool.description }),
+          parameters: tool.parameters,
+        },
+      }));
+    }
+    if (request.toolChoice !== undefined) {
+      parameters.tool_choice =
+        typeof request.toolChoice === 'string'
+          ? request.toolChoice
+          : { type: 'function', function: { name: request.toolChoice.name } };
+    }
+    if (request.responseFormat?.type === 'json') parameters.response_format = { type: 'json_object' };
+    if (stream) parameters.incremental_output = true;
+    for (const [key, value] of Object.entries(request.extra ?? {})) {
+      if (value !== undefined) parameters[key] = value;
+    }
+    const messages = convertMessages(request.messages, this.config.multimodal, warnings);
+    return { body: { model: this.modelId, input: { messages }, parameters }, warnings };
+  }
+}
+
+function toUsage(usage: GenerationResponse['usage']): Usage {
+  return { inputTokens: usage?.input_tokens ?? 0, outputTokens: usage?.output_tokens ?? 0 };
+}
+
+async function* mapStream(
+  events: AsyncIterable<EventSourceMessage>,
+  config: QianwenModelConfig,
+  incremental: boolean,
+  warnings: Warning[],
+): AsyncGenerator<StreamPart> {
+  let started = false;
+  let text = '';
+  let finishReason: string | null | undefined;
+  let usage: Usage = { inputTokens: 0, outputTokens: 0 };
+  try {
+    for await (const event of events) {
+      const payload = parseData(event.data, config.provider);
+      if (event.event === 'error') {
+        yield { type: 'error', error: errorFromStreamPayload(payload, config.errorContext) };
+        return;
+      }
+      const parsed = parseWireBody(generationResponseSchema, payload, {
+        provider: config.provider,
+        what: 'stream event',
+      });
+      if (!started) {
+        started = true;
+        yield {
+          type: 'response-metadata',
+          requestId: parsed.request_id || `dashscope-${randomUUID()}`,
+          modelId: config.modelId,
+        };
+      }
+      if (parsed.usage) usage = toUsage(parsed.usage);
+      const choice = parsed.output.choices?.[0];
+      const content = choice ? contentText(choice.message.content) : (parsed.output.text ?? '');
+      const delta = incremental ? content : content.slice(text.length);
+      text = incremental ? text + content : content;
+      if (delta) yield { type: 'text-delta', delta };
+      const reason = choice?.finish_reason ?? parsed.output.finish_reason;
+      if (reason && reason !== 'null') finishReason = reason;
+    }
+  } catch (error) {
+    yield { type: 'error', error: toByzerLLMError(error) };
+    return;
+  }
+  if (!started) {
+    yield {
+      type: 'error',
+      error: new UpstreamError('upstream_error', `${config.provider} closed the stream without an answer`, {
+        isRetryable: true,
+        details: { provider: config.provider },
+      }),
+    };
+    return;
+  }
+  yield {
+    type: 'finish',
+    finishReason: mapFinishReason(finishReason ?? 'stop'),
+    usage,
+    ...(warnings.length > 0 ? { warnings } : {}),
+  };
+}
+
+function parseData(data: string, provider: string): unknown {
+  try {
+    return JSON.parse(data);
+  } catch (error) {
+    throw new UpstreamError('upstream_error', `${provider} sent a stream event that is not JSON`, {
+      cause: error,
+      details: { provider },
+    });
+  }
+}

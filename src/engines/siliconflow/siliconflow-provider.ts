@@ -1,0 +1,124 @@
+/**
+ * `saas/siliconflow`: SiliconFlow image generation, `POST {base}/images/generations` with
+ * `Authorization: Bearer <key>` and `{model, prompt, image_size, batch_size, num_inference_steps,
+ * …}`; the answer lists image URLs (`images[{url}]`), which are downloaded here and returned as
+ * base64 (the seeds' behaviour), each with the media type the download reported.
+ *
+ * Parameters: `saas.api_key` (required), `saas.model` (`black-forest-labs/FLUX.1-dev`),
+ * `saas.base_url` (`https://api.siliconflow.cn/v1`), `saas.timeout` (600 s), `saas.max_retries` (2).
+ * A request's `extra` (`negative_prompt`, `guidance_scale`, `seed`, `num_inference_steps`) is
+ * passed through. SiliconFlow's chat models are `saas/openai` with its base URL.
+ */
+import { request as httpRequest } from 'undici';
+import { z } from 'zod';
+import type { CallOptions } from '../../core/chat-model.js';
+import type { EngineContext } from '../../core/deployment.js';
+import { throwIfAborted, upstreamErrorFromStatus } from '../../core/errors.js';
+import type {
+  EngineInstance,
+  ImageModelV1,
+  ImageRequest,
+  ImageResult,
+  ModelMeta,
+} from '../../core/models.js';
+import { errorFromResponse } from '../openai-compatible/map-error.js';
+import { parseWireBody } from '../openai-compatible/wire-schemas.js';
+import { HttpClient } from '../shared/http-client.js';
+import { COMMON_HTTP_SAAS_PARAMS, SaasParams } from '../shared/saas-params.js';
+import { errorFromTransport } from '../shared/transport-error.js';
+
+const PROVIDER = 'saas/siliconflow';
+const KNOWN_PARAMS = ['saas.api_key', ...COMMON_HTTP_SAAS_PARAMS];
+
+const imageResponseSchema = z.looseObject({
+  images: z.array(z.looseObject({ url: z.string() })),
+});
+
+export async function createSiliconFlowEngine(context: EngineContext): Promise<EngineInstance> {
+  throwIfAborted(context.signal);
+  const params = new SaasParams(context.spec.inferParams, PROVIDER);
+  params.warnUnknown(KNOWN_PARAMS, context.warn);
+  const apiKey = params.required('saas.api_key');
+  const modelId = params.string('saas.model', 'black-forest-labs/FLUX.1-dev');
+  const timeoutMs = params.timeoutMs('saas.timeout', 600);
+  const errorContext = { provider: PROVIDER, secrets: [apiKey] };
+  const client = new HttpClient({
+    provider: PROVIDER,
+    baseUrl: params.url('saas.base_url', 'https://api.siliconflow.cn/v1'),
+    headers: { authorization: `Bearer ${apiKey}` },
+    timeoutMs,
+    maxRetries: params.wholeNumber('saas.max_retries', 2),
+    errorFromResponse: (response) => errorFromResponse(response, errorContext),
+  });
+  const image: ImageModelV1 = {
+    specificationVersion: 'v1',
+    provider: PROVIDER,
+    modelId,
+    async doGenerateImage(request: ImageRequest, options: CallOptions = {}): Promise<ImageResult> {
+      const body: Record<string, unknown> = {
+        model: modelId,
+        prompt: request.prompt,
+        image_size: request.size ?? '1024x1024',
+        batch_size: request.n ?? 1,
+        num_inference_steps: 20,
+      };
+      for (const [key, value] of Object.entries(request.extra ?? {}))
+        if (value !== undefined) body[key] = value;
+      const response = await client.postJson('/images/generations', body, options);
+      const parsed = parseWireBody(imageResponseSchema, response.body, {
+        provider: PROVIDER,
+        what: 'image answer',
+      });
+      const images = [];
+      for (const { url } of parsed.images) images.push(await download(url, timeoutMs, options.signal));
+      return { images };
+    },
+  };
+  const meta: ModelMeta = {
+    model_deploy_type: 'saas',
+    backend: 'saas',
+    model_name: modelId,
+    support_stream: false,
+    support_chat_template: false,
+    message_format: true,
+    support_assistant_prefix: false,
+    embedding_mode: false,
+    tasks: ['image'],
+  };
+  return { meta, image, dispose: () => client.close() };
+}
+
+/** The generated image's URL is pre-signed: fetched without our api key. */
+async function download(
+  url: string,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<{ base64: string; mediaType: string }> {
+  const origin = new URL(url).origin;
+  try {
+    const response = await httpRequest(url, {
+      method: 'GET',
+      signal: signal ?? null,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    });
+    const bytes = Buffer.from(await response.body.arrayBuffer());
+    if (response.statusCode < 200 || response.statusCode >= 300) {
+      throw upstreamErrorFromStatus({
+        provider: PROVIDER,
+        status: response.statusCode,
+        message: `downloading the generated image from ${origin} failed`,
+      });
+    }
+    const type = response.headers['content-type'];
+    const mediaType = (Array.isArray(type) ? type[0] : type)?.split(';')[0] ?? 'image/png';
+    return { base64: bytes.toString('base64'), mediaType };
+  } catch (error) {
+    throw errorFromTransport(error, {
+      provider: PROVIDER,
+      baseUrl: origin,
+      timeoutMs,
+      ...(signal ? { signal } : {}),
+    });
+  }
+}

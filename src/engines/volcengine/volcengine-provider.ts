@@ -1,0 +1,132 @@
+/**
+ * `saas/volcengine`: Volcano Engine (ByteDance) text-to-speech over its HTTP API,
+ * `POST {base}/api/v1/tts` with `Authorization: Bearer;<token>` (a semicolon, not a space) and
+ * `{app: {appid, token, cluster}, user: {uid}, audio: {voice_type, encoding, speed_ratio},
+ * request: {reqid, text, text_type: "plain", operation: "query"}}`. The answer is JSON with
+ * `code` 3000 on success and the audio base64 in `data`; other codes are failures (3003
+ * concurrency limit → rate limit; 3005/3006/3030/3031/3032/3040 → retryable server errors;
+ * 3001/3010/3011/3050 → bad request).
+ *
+ * Parameters: `saas.api_key` (the access token, required), `saas.app_id` (required),
+ * `saas.model` (the cluster, `volcano_tts`), `saas.base_url` (`https://openspeech.bytedance.com`),
+ * `saas.timeout` (600 s), `saas.max_retries` (2). Voice defaults to `BV705_streaming`, format mp3.
+ * Only speech is offered; `byzerllm query` reaches it with `{"input": …, "voice": …}`.
+ */
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { CallOptions } from '../../core/chat-model.js';
+import type { EngineContext } from '../../core/deployment.js';
+import { throwIfAborted } from '../../core/errors.js';
+import type {
+  EngineInstance,
+  ModelMeta,
+  SpeechModelV1,
+  SpeechRequest,
+  SpeechResult,
+} from '../../core/models.js';
+import { errorFromResponse } from '../openai-compatible/map-error.js';
+import { parseWireBody } from '../openai-compatible/wire-schemas.js';
+import { HttpClient } from '../shared/http-client.js';
+import { COMMON_HTTP_SAAS_PARAMS, SaasParams } from '../shared/saas-params.js';
+import { retryVendorErrors, type VendorErrorKind, vendorError } from '../shared/vendor-error.js';
+
+const PROVIDER = 'saas/volcengine';
+const KNOWN_PARAMS = ['saas.api_key', 'saas.app_id', ...COMMON_HTTP_SAAS_PARAMS];
+const SUCCESS = 3000;
+const RATE_LIMIT_CODES = new Set([3003]);
+const SERVER_CODES = new Set([3005, 3006, 3030, 3031, 3032, 3040]);
+
+const ttsResponseSchema = z.looseObject({
+  reqid: z.string().nullish(),
+  code: z.number(),
+  message: z.string().nullish(),
+  data: z.string().nullish(),
+});
+
+const MEDIA_TYPES: Record<string, string> = {
+  mp3: 'audio/mpeg',
+  wav: 'audio/wav',
+  ogg_opus: 'audio/ogg',
+  pcm: 'audio/pcm',
+};
+
+export async function createVolcengineEngine(context: EngineContext): Promise<EngineInstance> {
+  throwIfAborted(context.signal);
+  const params = new SaasParams(context.spec.inferParams, PROVIDER);
+  params.warnUnknown(KNOWN_PARAMS, context.warn);
+  const token = params.required('saas.api_key');
+  const appId = params.required('saas.app_id');
+  const cluster = params.string('saas.model', 'volcano_tts');
+  const errorContext = { provider: PROVIDER, secrets: [token] };
+  const maxRetries = params.wholeNumber('saas.max_retries', 2);
+  const client = new HttpClient({
+    provider: PROVIDER,
+    baseUrl: params.url('saas.base_url', 'https://openspeech.bytedance.com'),
+    headers: { authorization: `Bearer;${token}` },
+    timeoutMs: params.timeoutMs('saas.timeout', 600),
+    maxRetries,
+    errorFromResponse: (response) => errorFromResponse(response, errorContext),
+  });
+  const speech: SpeechModelV1 = {
+    specificationVersion: 'v1',
+    provider: PROVIDER,
+    modelId: cluster,
+    async doSpeech(request: SpeechRequest, options: CallOptions = {}): Promise<SpeechResult> {
+      const encoding = request.responseFormat ?? 'mp3';
+      const body = {
+        app: { appid: appId, token: 'access_token', cluster },
+        user: { uid: 'byzerllm' },
+        audio: {
+          voice_type: request.voice ?? 'BV705_streaming',
+          encoding,
+          speed_ratio: request.speed ?? 1.0,
+          ...request.extra,
+        },
+        request: { reqid: randomUUID(), text: request.input, text_type: 'plain', operation: 'query' },
+      };
+      const parsed = await retryVendorErrors(maxRetries, options.signal, async () => {
+        const response = await client.postJson('/api/v1/tts', body, options);
+        const answer = parseWireBody(ttsResponseSchema, response.body, {
+          provider: PROVIDER,
+          what: 'tts answer',
+        });
+        if (answer.code !== SUCCESS || !answer.data) throw failureOf(answer, errorContext);
+        return answer;
+      });
+      return {
+        audio: Buffer.from(parsed.data ?? '', 'base64'),
+        mediaType: MEDIA_TYPES[encoding] ?? 'application/octet-stream',
+      };
+    },
+  };
+  const meta: ModelMeta = {
+    model_deploy_type: 'saas',
+    backend: 'saas',
+    model_name: cluster,
+    support_stream: false,
+    support_chat_template: false,
+    message_format: true,
+    support_assistant_prefix: false,
+    embedding_mode: false,
+    tasks: ['speech'],
+  };
+  return { meta, speech, dispose: () => client.close() };
+}
+
+function failureOf(
+  parsed: z.infer<typeof ttsResponseSchema>,
+  context: { provider: string; secrets: string[] },
+): Error {
+  const kind: VendorErrorKind = RATE_LIMIT_CODES.has(parsed.code)
+    ? 'rate_limit'
+    : SERVER_CODES.has(parsed.code)
+      ? 'server'
+      : 'bad_request';
+  return vendorError({
+    ...context,
+    kind,
+    vendorCode: parsed.code,
+    message: parsed.message ?? '',
+    body: { ...parsed, data: undefined },
+  });
+}

@@ -1,0 +1,67 @@
+/**
+ * The engine factory for `saas/zhipu` (GLM-4 chat, `embedding-2`/`embedding-3` embeddings) on
+ * Zhipu's v4 API (`https://open.bigmodel.cn/api/paas/v4`), which is what the official `zhipuai`
+ * SDK calls: OpenAI-shaped bodies and SSE, so the chat and embedding models are the
+ * OpenAI-compatible ones; what differs is the auth: a short-lived JWT made from the api key
+ * (`zhipu-token.ts`) in `Authorization: Bearer …`, fresh for every request that needs it.
+ *
+ * Parameters: `saas.api_key` (required, `<id>.<secret>`), `saas.model` (`glm-4`; a name containing
+ * `embedding` makes an embedding deployment), `saas.base_url`, `saas.timeout` (600 s),
+ * `saas.max_retries` (2).
+ */
+import type { EngineContext } from '../../core/deployment.js';
+import { throwIfAborted } from '../../core/errors.js';
+import type { EngineInstance, ModelMeta } from '../../core/models.js';
+import { type ErrorMappingContext, errorFromResponse } from '../openai-compatible/map-error.js';
+import {
+  OpenAICompatibleChatModel,
+  type OpenAICompatibleModelConfig,
+} from '../openai-compatible/openai-compatible-chat-model.js';
+import { OpenAICompatibleEmbeddingModel } from '../openai-compatible/openai-compatible-embedding-model.js';
+import { HttpClient } from '../shared/http-client.js';
+import { COMMON_HTTP_SAAS_PARAMS, SaasParams } from '../shared/saas-params.js';
+import { ZhipuTokenSource } from './zhipu-token.js';
+
+const PROVIDER = 'saas/zhipu';
+const KNOWN_PARAMS = ['saas.api_key', ...COMMON_HTTP_SAAS_PARAMS];
+
+export async function createZhipuEngine(context: EngineContext): Promise<EngineInstance> {
+  throwIfAborted(context.signal);
+  const params = new SaasParams(context.spec.inferParams, PROVIDER);
+  params.warnUnknown(KNOWN_PARAMS, context.warn);
+  const apiKey = params.required('saas.api_key');
+  const tokens = new ZhipuTokenSource(apiKey);
+  const modelId = params.string('saas.model', 'glm-4');
+  // The secret half of the key is what signs; redact the whole key and the secret alone.
+  const errorContext: ErrorMappingContext = {
+    provider: PROVIDER,
+    secrets: [apiKey, apiKey.split('.')[1] ?? apiKey],
+  };
+  const client = new HttpClient({
+    provider: PROVIDER,
+    baseUrl: params.url('saas.base_url', 'https://open.bigmodel.cn/api/paas/v4'),
+    headers: {},
+    requestHeaders: () => ({ authorization: `Bearer ${tokens.token()}` }),
+    timeoutMs: params.timeoutMs('saas.timeout', 600),
+    maxRetries: params.wholeNumber('saas.max_retries', 2),
+    errorFromResponse: (response) => errorFromResponse(response, errorContext),
+  });
+  const config: OpenAICompatibleModelConfig = { provider: PROVIDER, modelId, client, errorContext };
+  const meta: ModelMeta = {
+    model_deploy_type: 'saas',
+    backend: 'saas',
+    model_name: modelId,
+    support_stream: true,
+    support_chat_template: true,
+    message_format: true,
+    support_assistant_prefix: false,
+    embedding_mode: modelId.toLowerCase().includes('embedding'),
+    tasks: ['chat', 'embedding'],
+  };
+  return {
+    meta,
+    chat: new OpenAICompatibleChatModel(config),
+    embedding: new OpenAICompatibleEmbeddingModel(config),
+    dispose: () => client.close(),
+  };
+}

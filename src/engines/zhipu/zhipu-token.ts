@@ -1,0 +1,46 @@
+/**
+ * Zhipu's API-key JWT, as the official `zhipuai` SDK makes it: the key is `<id>.<secret>`; the
+ * token is an HS256 JWT with header `{"alg":"HS256","sign_type":"SIGN"}` and payload
+ * `{"api_key": <id>, "exp": <ms>, "timestamp": <ms>}` (milliseconds, not seconds), signed with the
+ * secret. Tokens live 3 minutes and are reused until 30 seconds before they expire.
+ */
+import { createHmac } from 'node:crypto';
+import { InvalidArgumentError } from '../../core/errors.js';
+
+const TOKEN_TTL_MS = 3 * 60 * 1000;
+const REFRESH_MARGIN_MS = 30 * 1000;
+
+export class ZhipuTokenSource {
+  private readonly id: string;
+  private readonly secret: string;
+  private cached: { token: string; expiresAt: number } | undefined;
+
+  constructor(
+    apiKey: string,
+    private readonly now: () => number = Date.now,
+  ) {
+    const [id, secret, ...rest] = apiKey.split('.');
+    if (!id || !secret || rest.length > 0) {
+      throw new InvalidArgumentError(
+        'saas.api_key for saas/zhipu must look like <id>.<secret> (as shown in the Zhipu console)',
+      );
+    }
+    this.id = id;
+    this.secret = secret;
+  }
+
+  token(): string {
+    const now = this.now();
+    if (this.cached && this.cached.expiresAt - REFRESH_MARGIN_MS > now) return this.cached.token;
+    const expiresAt = now + TOKEN_TTL_MS;
+    const header = base64Url(JSON.stringify({ alg: 'HS256', sign_type: 'SIGN' }));
+    const payload = base64Url(JSON.stringify({ api_key: this.id, exp: expiresAt, timestamp: now }));
+    const signature = createHmac('sha256', this.secret).update(`${header}.${payload}`).digest('base64url');
+    this.cached = { token: `${header}.${payload}.${signature}`, expiresAt };
+    return this.cached.token;
+  }
+}
+
+function base64Url(text: string): string {
+  return Buffer.from(text).toString('base64url');
+}
