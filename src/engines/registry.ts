@@ -32,8 +32,22 @@ const SAAS_ENGINES: Record<SaasModelType, EngineFactory> = {
   'saas/official_openai': openAICompatible,
 };
 
+const llamaCpp: EngineFactory = async (context) => {
+  const { createLlamaCppEngine } = await import('./llama-cpp/llama-cpp-provider.js');
+  return createLlamaCppEngine(context);
+};
+
 /** Local engines by backend; a backend missing here is valid but not built yet. */
-const LOCAL_ENGINES: Partial<Record<InferBackend, EngineFactory>> = {};
+const LOCAL_ENGINES: Partial<Record<InferBackend, EngineFactory>> = { llama_cpp: llamaCpp };
+
+/**
+ * Where a deployment's workers run. SaaS engines do network I/O and stay in the head process; local
+ * engines own native memory and threads, so each worker gets its own process (a crash or a leak then
+ * takes down one worker, never the head).
+ */
+export function engineRunsInProcess(spec: Pick<DeploymentSpec, 'pretrainedModelType'>): boolean {
+  return spec.pretrainedModelType.trim().startsWith('saas/');
+}
 
 /**
  * Checks that the spec names an engine this build has. Throws `InvalidArgumentError` for an unknown

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { deploymentSpecSchema } from '../../src/core/deployment.js';
 import { ByzerLLMError } from '../../src/core/errors.js';
 import {
+  engineRunsInProcess,
   INFER_BACKENDS,
   SAAS_MODEL_TYPES,
   resolveEngine,
@@ -64,11 +65,16 @@ test('a local type needs a known infer backend; the allowed ones are listed', ()
 });
 
 test('a valid local backend is unsupported in this build yet', () => {
-  for (const backend of INFER_BACKENDS) {
+  for (const backend of INFER_BACKENDS.filter((name) => name !== 'llama_cpp')) {
     assert.throws(
       () => validateEngineChoice(spec('custom/auto', backend)),
       failsWith('unsupported', backend, 'not available'),
     );
   }
-  assert.throws(() => resolveEngine(spec('auto', 'llama_cpp')), failsWith('unsupported', 'llama_cpp'));
+});
+
+test('llama_cpp resolves for custom/auto and runs in a worker process; SaaS engines stay in-process', () => {
+  assert.equal(typeof resolveEngine(spec('auto', 'llama_cpp')), 'function');
+  assert.equal(engineRunsInProcess(spec('custom/auto', 'llama_cpp')), false);
+  assert.equal(engineRunsInProcess(spec('saas/openai', '')), true);
 });
