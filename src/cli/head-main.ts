@@ -12,6 +12,7 @@ import { serve } from '@hono/node-server';
 import {
   createAdminApi,
   createInProcessTransport,
+  createProcessTransport,
   DeploymentStore,
   detectNodeResources,
   Head,
@@ -33,6 +34,7 @@ export async function runHead(): Promise<void> {
   const head = new Head({
     store: new DeploymentStore(stateDirectory),
     transport: createInProcessTransport(),
+    processTransport: createProcessTransport({ log }),
     resources,
     log,
   });

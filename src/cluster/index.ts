@@ -10,6 +10,7 @@ export { RunningDeployment } from './running-deployment.js';
 export { DeploymentStore, resolveStateDirectory, writeFileAtomic } from './state-store.js';
 export { createInProcessTransport, endWithErrorPart } from './transport/in-process-transport.js';
 export * from './transport/transport.js';
+export { createProcessTransport, type ProcessTransportOptions } from './transport/process-transport.js';
 export { type DeploymentStat, type Lease, WorkerPool, type WorkerPoolOptions } from './worker-pool.js';
 export * from './routing/index.js';
 export { connectCluster, type ConnectOptions, HEAD_ENTRY } from './connect.js';

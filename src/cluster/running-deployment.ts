@@ -9,6 +9,7 @@ import {
   NotFoundError,
   type PinnableKind,
   type StreamPart,
+  WorkerFailedError,
 } from '../core/index.js';
 import type { DeploymentInfo, DeploymentState } from './cluster-api.js';
 import type {
@@ -60,6 +61,11 @@ export class RunningDeployment {
       throw failure.reason;
     }
     this.endpoints = started;
+    for (const [index, endpoint] of started.entries()) {
+      endpoint.onReadyChange?.((ready) => {
+        if (this.endpoints[index] === endpoint) this.pool.setReady(index, ready);
+      });
+    }
     this.state = 'running';
   }
 
@@ -68,11 +74,23 @@ export class RunningDeployment {
     request: WorkerCallMap[Kind][0],
     options: CallOptions = {},
   ): Promise<WorkerCallMap[Kind][1]> {
-    const lease = await this.pool.acquire(this.acquireOptions(kind, options));
-    try {
-      return await this.endpoint(lease.workerIndex).call(kind, request, options);
-    } finally {
-      lease.release();
+    // A worker that crashed mid-call (retryable `worker_failed`) is marked not ready by its
+    // transport, so the next attempt lands on a healthy worker; non-stream calls are safe to repeat.
+    const maxAttempts = this.spec.numWorkers + 2;
+    for (let attempt = 1; ; attempt++) {
+      const lease = await this.pool.acquire(this.acquireOptions(kind, options));
+      try {
+        return await this.endpoint(lease.workerIndex).call(kind, request, options);
+      } catch (error) {
+        const retry =
+          error instanceof WorkerFailedError &&
+          error.isRetryable &&
+          attempt < maxAttempts &&
+          !options.signal?.aborted;
+        if (!retry) throw error;
+      } finally {
+        lease.release();
+      }
     }
   }
 

@@ -19,7 +19,7 @@ import {
   type StreamPart,
   toByzerLLMError,
 } from '../../core/index.js';
-import { validateEngineChoice } from '../../engines/index.js';
+import { engineRunsInProcess, validateEngineChoice } from '../../engines/index.js';
 import type {
   ClusterApi,
   ClusterCallOptions,
@@ -36,6 +36,8 @@ import type { DeploymentStat } from '../worker-pool.js';
 export interface HeadOptions {
   store: DeploymentStore;
   transport: WorkerTransport;
+  /** Runs local engines' workers (see `engineRunsInProcess`); defaults to `transport`. */
+  processTransport?: WorkerTransport;
   resources: NodeResources;
   /** The admin address, once listening; shown by `status`. */
   address?: string;
@@ -173,7 +175,11 @@ export class Head implements ClusterApi {
     this.deployments.set(spec.name, deployment);
     const warnings = new Set<string>();
     try {
-      await deployment.start(this.options.transport, (message) => warnings.add(message));
+      const transport =
+        this.options.processTransport && !engineRunsInProcess(spec)
+          ? this.options.processTransport
+          : this.options.transport;
+      await deployment.start(transport, (message) => warnings.add(message));
     } catch (error) {
       this.deployments.delete(spec.name);
       this.ledger.release(spec.name);
