@@ -9,6 +9,7 @@
  *   other and the other workers (measured: 2 threads on 2 cores is 4-20x slower).
  * - `verbose` — `true` lets llama.cpp log to the worker's stderr.
  * - `lora` — a LoRA adapter GGUF (several separated by commas); `lora_scale` — its weight (1).
+ * - `max_tokens` — generation cap for requests that set none. Defaults to half a sequence's context.
  * - `template` — `auto` (the GGUF's own chat template, the default) or a node-llama-cpp chat
  *   wrapper name (`chatml`, `llama3`, `llama3.1`, `llama2Chat`, `mistral`, `gemma`, `general`, …).
  * A `backend.` prefix is accepted on every key (`backend.n_ctx=4096`). Unknown keys become warnings.
@@ -24,6 +25,7 @@ export interface LlamaCppParams {
   loraPaths: string[];
   loraScale: number;
   template: string;
+  maxTokens: number | undefined;
 }
 
 const KNOWN_KEYS = [
@@ -38,6 +40,7 @@ const KNOWN_KEYS = [
   'lora',
   'lora_scale',
   'template',
+  'max_tokens',
 ];
 
 export function readLlamaCppParams(
@@ -69,6 +72,7 @@ export function readLlamaCppParams(
       .filter((path) => path !== ''),
     loraScale: readNumber('lora_scale', values.get('lora_scale') ?? '1'),
     template: values.get('template') || 'auto',
+    maxTokens: values.has('max_tokens') ? readInteger('max_tokens', values.get('max_tokens')!, 1) : undefined,
   };
 }
 

@@ -81,7 +81,7 @@ export async function createLlamaCppEngine(context: EngineContext): Promise<Engi
       llama,
       sequences: new SequencePool(llamaContext),
       chatWrapper,
-      defaultMaxTokens: Math.max(16, Math.floor(llamaContext.contextSize / sequenceCount / 2)),
+      defaultMaxTokens: params.maxTokens ?? Math.max(16, Math.floor(llamaContext.contextSize / sequenceCount / 2)),
     });
     const embedding = new LlamaCppEmbeddingModel(modelName, model, params.threads);
     const meta: ModelMeta = {
