@@ -10,6 +10,7 @@ import { registerDeploy } from './commands/deploy.js';
 import { registerHeadCommands } from './commands/head.js';
 import { registerList } from './commands/list.js';
 import { registerQuery } from './commands/query.js';
+import { registerQuickstart } from './commands/quickstart.js';
 import { registerStat } from './commands/stat.js';
 import { registerUndeploy } from './commands/undeploy.js';
 import { reportError } from './exit-codes.js';
@@ -30,6 +31,7 @@ export function createProgram(): Command {
   registerQuery(program);
   registerStat(program);
   registerList(program);
+  registerQuickstart(program);
   for (const command of program.commands) command.exitOverride().showSuggestionAfterError(true);
   return program;
 }

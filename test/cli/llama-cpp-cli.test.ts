@@ -117,6 +117,9 @@ describe('llama_cpp through the CLI', () => {
     const stat = await home.run(['stat', '--model', 'tiny']);
     const totals = (JSON.parse(stat.stdout) as { total_requests: number[] }).total_requests;
     assert.equal(totals.length, 2);
-    assert.ok(totals.every((total) => total > 0), `both workers served requests: ${totals}`);
+    assert.ok(
+      totals.every((total) => total > 0),
+      `both workers served requests: ${totals}`,
+    );
   });
 });
