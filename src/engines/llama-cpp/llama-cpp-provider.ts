@@ -14,7 +14,7 @@ import {
   LlamaLogLevel,
   type LlamaModel,
   resolveChatWrapper,
-  type ResolveChatWrapperOptions,
+  specializedChatWrapperTypeNames,
 } from 'node-llama-cpp';
 import type { EngineContext } from '../../core/deployment.js';
 import { InvalidArgumentError, throwIfAborted } from '../../core/errors.js';
@@ -81,7 +81,8 @@ export async function createLlamaCppEngine(context: EngineContext): Promise<Engi
       llama,
       sequences: new SequencePool(llamaContext),
       chatWrapper,
-      defaultMaxTokens: params.maxTokens ?? Math.max(16, Math.floor(llamaContext.contextSize / sequenceCount / 2)),
+      defaultMaxTokens:
+        params.maxTokens ?? Math.max(16, Math.floor(llamaContext.contextSize / sequenceCount / 2)),
     });
     const embedding = new LlamaCppEmbeddingModel(modelName, model, params.threads);
     const meta: ModelMeta = {
@@ -128,18 +129,22 @@ function gpuLayersOption(params: LlamaCppParams, useGpu: boolean): number | 'max
 /** `auto` uses the GGUF template (node-llama-cpp's default resolution); a name forces a wrapper. */
 function resolveWrapper(params: LlamaCppParams, model: LlamaModel): ChatWrapper | undefined {
   if (params.template === 'auto') return undefined;
-  const wrapper = resolveChatWrapper({
-    type: params.template as ResolveChatWrapperOptions['type'],
+  // Accept any case (`chatml` for node-llama-cpp's `chatML`).
+  const type = specializedChatWrapperTypeNames.find(
+    (name) => name.toLowerCase() === params.template.toLowerCase(),
+  );
+  if (!type) {
+    throw new InvalidArgumentError(
+      `template "${params.template}" is not a chat template the llama_cpp engine knows; allowed: auto, ${specializedChatWrapperTypeNames.join(', ')}`,
+    );
+  }
+  return resolveChatWrapper({
+    type,
     bosString: model.tokens.bosString,
     filename: model.filename,
     fileInfo: model.fileInfo,
     tokenizer: model.tokenizer,
-  });
-  if (!wrapper)
-    throw new InvalidArgumentError(
-      `template "${params.template}" is not a chat template node-llama-cpp knows; use auto or a wrapper name such as chatml, llama3, general`,
-    );
-  return wrapper;
+  }) as ChatWrapper;
 }
 
 async function checkModelFile(filePath: string, what = 'model_path'): Promise<void> {
