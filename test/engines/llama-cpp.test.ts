@@ -97,6 +97,9 @@ describe('llama_cpp engine', () => {
     assert.equal(engine.meta.embedding_dimension, 64);
     assert.equal(engine.meta.max_model_len, 2048);
     assert.equal(engine.meta.support_stream, true);
+    // A plain llama has no classification head: rerank is not offered rather than failing later.
+    assert.deepEqual(engine.meta.tasks, ['chat', 'embedding']);
+    assert.equal(engine.rerank, undefined);
   });
 
   test('embeddings: one vector of the model dimension per text', async () => {

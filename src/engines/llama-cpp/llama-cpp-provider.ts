@@ -22,6 +22,7 @@ import type { EngineInstance, ModelMeta } from '../../core/models.js';
 import { LlamaCppChatModel } from './llama-cpp-chat-model.js';
 import { LlamaCppEmbeddingModel } from './llama-cpp-embedding-model.js';
 import { type LlamaCppParams, readLlamaCppParams } from './llama-cpp-params.js';
+import { LlamaCppRerankModel } from './llama-cpp-rerank-model.js';
 import { SequencePool } from './sequence-pool.js';
 
 /** Context tokens per sequence when `n_ctx` is not given. */
@@ -85,6 +86,9 @@ export async function createLlamaCppEngine(context: EngineContext): Promise<Engi
         params.maxTokens ?? Math.max(16, Math.floor(llamaContext.contextSize / sequenceCount / 2)),
     });
     const embedding = new LlamaCppEmbeddingModel(modelName, model, params.threads);
+    const rerank = model.fileInsights.supportsRanking
+      ? new LlamaCppRerankModel(modelName, model, params.threads)
+      : undefined;
     const meta: ModelMeta = {
       model_deploy_type: 'proprietary',
       backend: 'llama_cpp',
@@ -97,7 +101,7 @@ export async function createLlamaCppEngine(context: EngineContext): Promise<Engi
       max_model_len: Math.floor(llamaContext.contextSize / sequenceCount),
       architectures: metadata.general?.architecture ? [metadata.general.architecture] : [],
       embedding_dimension: model.embeddingVectorSize,
-      tasks: ['chat', 'embedding'],
+      tasks: rerank ? ['chat', 'embedding', 'rerank'] : ['chat', 'embedding'],
       model_path: spec.modelPath,
       train_context_size: model.trainContextSize,
       parallel_sequences: sequenceCount,
@@ -108,8 +112,10 @@ export async function createLlamaCppEngine(context: EngineContext): Promise<Engi
       meta,
       chat,
       embedding,
+      ...(rerank ? { rerank } : {}),
       async dispose() {
         await embedding.dispose();
+        await rerank?.dispose();
         await llamaContext.dispose();
         await model.dispose();
       },
