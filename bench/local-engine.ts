@@ -175,7 +175,7 @@ async function main(): Promise<void> {
     'concurrency',
     'direct tok/s',
     'byzerllm tok/s',
-    'ratio',
+    'ratio (median of rounds)',
     'direct TTFT ms',
     'byzerllm TTFT ms',
   ];
