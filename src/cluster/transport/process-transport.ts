@@ -75,6 +75,8 @@ class ProcessEndpoint implements WorkerEndpoint {
   private nextId = 1;
   private closed = false;
   private restarts = 0;
+  /** True between the child's `ready` and its exit: only then may requests be sent to it. */
+  private serving = false;
 
   constructor(
     private readonly startOptions: StartWorkerOptions,
@@ -109,6 +111,7 @@ class ProcessEndpoint implements WorkerEndpoint {
       child.on('message', (message: FromWorkerMessage) => {
         if (message.type === 'ready') {
           ready = true;
+          this.serving = true;
           this.options.log?.(`worker ${this.id} ready (pid ${child.pid})`);
           resolve();
         } else if (message.type === 'start-failed') reject(errorFromJSON(message.error));
@@ -119,7 +122,10 @@ class ProcessEndpoint implements WorkerEndpoint {
         if (!ready) reject(new WorkerFailedError(`worker ${this.id} could not start: ${error.message}`));
       });
       child.once('exit', (code, signal) => {
-        if (this.child === child) this.child = undefined;
+        if (this.child === child) {
+          this.child = undefined;
+          this.serving = false;
+        }
         if (!ready) {
           reject(
             new WorkerFailedError(`worker ${this.id} exited while loading (code ${code}, signal ${signal})`),
@@ -292,7 +298,7 @@ class ProcessEndpoint implements WorkerEndpoint {
 
   private requireChild(): ChildProcess {
     const child = this.child;
-    if (this.closed || !child || !child.connected) {
+    if (this.closed || !child || !this.serving || !child.connected) {
       throw new WorkerFailedError(`worker ${this.id} is ${this.closed ? 'stopped' : 'restarting'}`, {
         isRetryable: !this.closed,
       });
