@@ -122,4 +122,16 @@ describe('llama_cpp through the CLI', () => {
       `both workers served requests: ${totals}`,
     );
   });
+
+  test('undeploy stops the worker processes', async () => {
+    const pids = (await workers()).map((worker) => worker.pid!);
+    const undeployed = await home.run(['undeploy', '--model', 'tiny']);
+    assert.equal(undeployed.code, 0, undeployed.stderr);
+    for (const pid of pids) {
+      assert.throws(
+        () => process.kill(pid, 0),
+        (error: NodeJS.ErrnoException) => error.code === 'ESRCH',
+      );
+    }
+  });
 });
