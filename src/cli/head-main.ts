@@ -12,6 +12,8 @@ import { serve } from '@hono/node-server';
 import {
   createAdminApi,
   createInProcessTransport,
+  createLocalTransport,
+  createProcessTransport,
   DeploymentStore,
   detectNodeResources,
   Head,
@@ -32,12 +34,18 @@ export async function runHead(): Promise<void> {
   process.stdout.on('error', () => {}); // the starter may close our stdout after the ready line
   const stateDirectory = resolveStateDirectory();
   const resources = await detectNodeResources();
+  // SaaS workers in this process, local engines' workers in child processes.
+  const localTransport = createLocalTransport({
+    inProcess: createInProcessTransport(),
+    process: createProcessTransport({ log }),
+  });
   const natsUrl = process.env.BYZERLLM_NATS_URL;
-  // Cluster mode: deployments in NATS KV, workers on node agents. Embedded mode: all in this process.
+  // Cluster mode: deployments in NATS KV, workers on node agents. Embedded mode: all on this machine.
   const cluster = natsUrl
     ? await startNatsHead({
         url: natsUrl,
         resources,
+        localTransport,
         headOnly: process.env.BYZERLLM_HEAD_ONLY === '1',
         ...(process.env.BYZERLLM_NODE_ID ? { nodeId: process.env.BYZERLLM_NODE_ID } : {}),
         log,
@@ -45,12 +53,7 @@ export async function runHead(): Promise<void> {
     : undefined;
   const head =
     cluster?.head ??
-    new Head({
-      store: new DeploymentStore(stateDirectory),
-      transport: createInProcessTransport(),
-      resources,
-      log,
-    });
+    new Head({ store: new DeploymentStore(stateDirectory), transport: localTransport, resources, log });
   if (!cluster) await head.restore();
 
   const token = randomBytes(24).toString('hex');

@@ -9,6 +9,8 @@ import fs from 'node:fs/promises';
 import {
   connectNats,
   createInProcessTransport,
+  createLocalTransport,
+  createProcessTransport,
   detectNodeResources,
   resolveStateDirectory,
   startNodeAgent,
@@ -44,7 +46,11 @@ async function runNode(): Promise<void> {
     nodeId,
     resources: await detectNodeResources(),
     labels: parseLabels(process.env.BYZERLLM_NODE_LABELS),
-    transport: createInProcessTransport({ nodeId }),
+    // SaaS workers in this process, local engines' workers in child processes.
+    transport: createLocalTransport({
+      inProcess: createInProcessTransport({ nodeId }),
+      process: createProcessTransport({ log }),
+    }),
     log,
   });
   const ready = { pid: process.pid, nodeId, address: url };

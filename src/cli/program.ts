@@ -11,6 +11,7 @@ import { registerHeadCommands } from './commands/head.js';
 import { registerList } from './commands/list.js';
 import { registerQuery } from './commands/query.js';
 import { registerServe } from './commands/serve.js';
+import { registerQuickstart } from './commands/quickstart.js';
 import { registerStat } from './commands/stat.js';
 import { registerUndeploy } from './commands/undeploy.js';
 import { reportError } from './exit-codes.js';
@@ -32,6 +33,7 @@ export function createProgram(): Command {
   registerStat(program);
   registerList(program);
   registerServe(program);
+  registerQuickstart(program);
   for (const command of program.commands) command.exitOverride().showSuggestionAfterError(true);
   return program;
 }

@@ -36,17 +36,22 @@ export interface ConnectOptions {
 /** A connected cluster: the API plus `close()` to release the connection. */
 export type ClusterConnection = ClusterApi & { close(): Promise<void> };
 
+/** The local head of a state directory (`auto`), started if needed: the embedded default. */
+export async function connectLocalHead(
+  options: Omit<ConnectOptions, 'address' | 'token'> = {},
+): Promise<HeadClient> {
+  const head = await ensureHead({
+    stateDirectory: options.stateDirectory ?? resolveStateDirectory(),
+    entry: HEAD_ENTRY,
+    ...(options.autoStart === undefined ? {} : { autoStart: options.autoStart }),
+    ...(options.onStarting ? { onStarting: options.onStarting } : {}),
+  });
+  return new HeadClient({ address: head.address, token: head.token });
+}
+
 export async function connectCluster(options: ConnectOptions = {}): Promise<ClusterConnection> {
   const address = options.address ?? 'auto';
-  if (address === 'auto') {
-    const head = await ensureHead({
-      stateDirectory: options.stateDirectory ?? resolveStateDirectory(),
-      entry: HEAD_ENTRY,
-      ...(options.autoStart === undefined ? {} : { autoStart: options.autoStart }),
-      ...(options.onStarting ? { onStarting: options.onStarting } : {}),
-    });
-    return new HeadClient({ address: head.address, token: head.token });
-  }
+  if (address === 'auto') return connectLocalHead(options);
   if (/^https?:\/\//.test(address)) {
     const token = options.token ?? process.env.BYZERLLM_ADMIN_TOKEN;
     if (!token) {

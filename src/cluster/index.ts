@@ -11,9 +11,17 @@ export { RunningDeployment } from './running-deployment.js';
 export { DeploymentStore, resolveStateDirectory, writeFileAtomic } from './state-store.js';
 export { createInProcessTransport, endWithErrorPart } from './transport/in-process-transport.js';
 export * from './transport/transport.js';
+export { createLocalTransport, type LocalTransportOptions } from './transport/local-transport.js';
+export { createProcessTransport, type ProcessTransportOptions } from './transport/process-transport.js';
 export { type DeploymentStat, type Lease, WorkerPool, type WorkerPoolOptions } from './worker-pool.js';
 export * from './routing/index.js';
-export { type ClusterConnection, connectCluster, type ConnectOptions, HEAD_ENTRY } from './connect.js';
+export {
+  type ClusterConnection,
+  connectCluster,
+  type ConnectOptions,
+  connectLocalHead,
+  HEAD_ENTRY,
+} from './connect.js';
 export * from './head/gateway-host.js';
 export type { AttachedGateway } from './head/head-client.js';
 export * from './nats/index.js';

@@ -66,6 +66,7 @@ export class RunningDeployment {
       throw failure.reason;
     }
     this.endpoints = started;
+    for (const [index, endpoint] of started.entries()) this.watchReadiness(index, endpoint);
     this.state = 'running';
   }
 
@@ -74,25 +75,32 @@ export class RunningDeployment {
     request: WorkerCallMap[Kind][0],
     options: CallOptions = {},
   ): Promise<WorkerCallMap[Kind][1]> {
-    // A worker that fails (its process or node died) is retried on another worker: non-stream
-    // calls are safe to send again. Other errors (upstream, validation) surface at once.
+    // A worker that fails (its process crashed, its node died) is retried on another worker:
+    // non-stream calls are safe to send again. Other errors (upstream, validation) surface at once.
+    const maxAttempts = this.spec.numWorkers + 2;
     for (let attempt = 1; ; attempt++) {
       const lease = await this.pool.acquire(this.acquireOptions(kind, options));
       try {
         return await this.endpoint(lease.workerIndex).call(kind, request, options);
       } catch (error) {
-        if (
-          !(error instanceof WorkerFailedError) ||
-          attempt > this.spec.numWorkers + 2 ||
-          options.signal?.aborted
-        ) {
-          throw error;
-        }
+        const retry =
+          error instanceof WorkerFailedError &&
+          error.isRetryable &&
+          attempt < maxAttempts &&
+          !options.signal?.aborted;
+        if (!retry) throw error;
         this.quarantine(lease.workerIndex);
       } finally {
         lease.release();
       }
     }
+  }
+
+  /** Follows the readiness a restarting transport reports (a worker process being restarted). */
+  private watchReadiness(index: number, endpoint: WorkerEndpoint): void {
+    endpoint.onReadyChange?.((ready) => {
+      if (this.endpoints[index] === endpoint) this.pool.setReady(index, ready);
+    });
   }
 
   /**
@@ -101,6 +109,8 @@ export class RunningDeployment {
    */
   private quarantine(index: number): void {
     const endpoint = this.endpoints[index];
+    // Transports that restart their workers report readiness themselves (`onReadyChange`).
+    if (!endpoint || endpoint.onReadyChange) return;
     this.pool.setReady(index, false);
     setTimeout(() => {
       if (this.endpoints[index] === endpoint && this.state === 'running') this.pool.setReady(index, true);
@@ -112,6 +122,7 @@ export class RunningDeployment {
     const old = this.endpoints[index];
     this.endpoints[index] = endpoint;
     this.placements[index] = placement;
+    this.watchReadiness(index, endpoint);
     this.pool.setReady(index, true);
     // The old worker's node may be gone: closing it must not hold up the replacement.
     void old?.close().catch(() => {});

@@ -118,8 +118,14 @@ const SAAS_ENGINES: Record<SaasModelType, EngineFactory> = {
   ...PROVIDERS_B_ENGINES,
 };
 
+const llamaCpp: EngineFactory = async (context) => {
+  const { createLlamaCppEngine } = await import('./llama-cpp/llama-cpp-provider.js');
+  return createLlamaCppEngine(context);
+};
+
 /** Local engines by backend; a backend missing here is valid but not built yet. */
 const LOCAL_ENGINES: Partial<Record<InferBackend, EngineFactory>> = {
+  llama_cpp: llamaCpp,
   transformers: async (context) => {
     const { createTransformersEngine } = await import('./transformers/transformers-provider.js');
     return createTransformersEngine(context);
@@ -129,6 +135,15 @@ const LOCAL_ENGINES: Partial<Record<InferBackend, EngineFactory>> = {
     return createVllmEngine(context);
   },
 };
+
+/**
+ * Where a deployment's workers run. SaaS engines do network I/O and stay in the head process; local
+ * engines own native memory and threads, so each worker gets its own process (a crash or a leak then
+ * takes down one worker, never the head).
+ */
+export function engineRunsInProcess(spec: Pick<DeploymentSpec, 'pretrainedModelType'>): boolean {
+  return spec.pretrainedModelType.trim().startsWith('saas/');
+}
 
 /**
  * Checks that the spec names an engine this build has. Throws `InvalidArgumentError` for an unknown

@@ -5,6 +5,7 @@ import { deploymentSpecSchema } from '../../src/core/deployment.js';
 import { ByzerLLMError } from '../../src/core/errors.js';
 import {
   BACKENDS_BY_MODEL_TYPE,
+  engineRunsInProcess,
   INFER_BACKENDS,
   SAAS_MODEL_TYPES,
   resolveEngine,
@@ -65,12 +66,10 @@ test('a local type needs a known infer backend; the allowed ones are listed', ()
   );
 });
 
-test('a valid local backend whose engine is not in this build is unsupported', () => {
-  assert.throws(
-    () => validateEngineChoice(spec('custom/auto', 'llama_cpp')),
-    failsWith('unsupported', 'llama_cpp', 'not available'),
-  );
-  assert.throws(() => resolveEngine(spec('auto', 'llama_cpp')), failsWith('unsupported', 'llama_cpp'));
+test('llama_cpp resolves for custom/auto and runs in a worker process; SaaS engines stay in-process', () => {
+  assert.equal(typeof resolveEngine(spec('auto', 'llama_cpp')), 'function');
+  assert.equal(engineRunsInProcess(spec('custom/auto', 'llama_cpp')), false);
+  assert.equal(engineRunsInProcess(spec('saas/openai', '')), true);
 });
 
 test('vLLM serves custom/auto; transformers serves bge, bge_rerank and whisper', () => {

@@ -8,6 +8,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { Head } from '../head/head.js';
 import type { NodeResources } from '../resources.js';
 import { createInProcessTransport } from '../transport/in-process-transport.js';
+import type { WorkerTransport } from '../transport/transport.js';
 import { KvDeploymentStore } from './kv-deployment-store.js';
 import { serveClusterOverNats } from './nats-admin-server.js';
 import { connectNats } from './nats-connection.js';
@@ -24,6 +25,8 @@ export interface NatsHeadOptions {
   nodeId?: string;
   /** Run no workers on the head's machine. */
   headOnly?: boolean;
+  /** How this machine's node runs workers. Defaults to in-process. */
+  localTransport?: WorkerTransport;
   log: (line: string) => void;
 }
 
@@ -67,7 +70,7 @@ export async function startNatsHead(options: NatsHeadOptions): Promise<NatsHead>
       connection: agentConnection,
       nodeId,
       resources: options.resources,
-      transport: createInProcessTransport({ nodeId }),
+      transport: options.localTransport ?? createInProcessTransport({ nodeId }),
       log: options.log,
     });
   }

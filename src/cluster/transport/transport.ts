@@ -64,6 +64,11 @@ export interface WorkerEndpoint {
   stream(request: ChatRequest, options?: CallOptions): Promise<AsyncIterable<StreamPart>>;
   /** Stops the worker and disposes its engine. Idempotent. */
   close(): Promise<void>;
+  /**
+   * Transports that restart crashed workers (the process transport) report readiness here: `false`
+   * when the worker died, `true` once it serves again. The deployment routes around it meanwhile.
+   */
+  onReadyChange?(listener: (ready: boolean) => void): void;
 }
 
 export interface StartWorkerOptions {

@@ -1,0 +1,316 @@
+/**
+ * The process transport: each worker is a child process (`worker/worker-main.ts`) owning its engine.
+ *
+ * Local engines hold native memory and threads; in a child, a crash (or `kill -9`) takes down one
+ * worker, never the head. The head talks to the child over the IPC channel with
+ * `serialization: 'advanced'` (structured clone, so `Uint8Array` travels as bytes).
+ *
+ * Crashes: when the child dies unexpectedly, in-flight calls fail with a retryable
+ * `WorkerFailedError` (the deployment retries them on a healthy worker), open streams end with a
+ * `worker_failed` error part, readiness listeners hear `false`, and the child is restarted with
+ * backoff; listeners hear `true` once the new child has loaded its engine. `CUDA_VISIBLE_DEVICES`
+ * is set from the worker's GPU indices.
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import {
+  AbortedError,
+  type CallOptions,
+  type ChatRequest,
+  errorFromJSON,
+  type StreamPart,
+  WorkerFailedError,
+} from '../../core/index.js';
+import type {
+  StartWorkerOptions,
+  WorkerCallKind,
+  WorkerCallMap,
+  WorkerEndpoint,
+  WorkerTransport,
+} from './transport.js';
+import type { FromWorkerMessage, ToWorkerMessage, WireStreamPart } from './worker-protocol.js';
+
+export const WORKER_ENTRY = fileURLToPath(new URL('../worker/worker-main.js', import.meta.url));
+
+export interface ProcessTransportOptions {
+  /** Node id reported in endpoint locations. Defaults to `head`. */
+  nodeId?: string;
+  /** Called with one line per worker start, crash and restart (the head's log). */
+  log?: (line: string) => void;
+  /** Restart attempts after a crash before the worker stays down. Defaults to 5. */
+  maxRestarts?: number;
+}
+
+export function createProcessTransport(options: ProcessTransportOptions = {}): WorkerTransport {
+  const nodeId = options.nodeId ?? 'head';
+  return {
+    name: 'process',
+    async startWorker(startOptions) {
+      const endpoint = new ProcessEndpoint(startOptions, nodeId, options);
+      await endpoint.start();
+      return endpoint;
+    },
+  };
+}
+
+interface PendingCall {
+  kind: 'call';
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+}
+
+interface PendingStream {
+  kind: 'stream';
+  started: boolean;
+  resolveStart(): void;
+  rejectStart(error: Error): void;
+  push(part: StreamPart): void;
+}
+
+class ProcessEndpoint implements WorkerEndpoint {
+  readonly id: string;
+  private child: ChildProcess | undefined;
+  private readonly pending = new Map<number, PendingCall | PendingStream>();
+  private readonly readyListeners: ((ready: boolean) => void)[] = [];
+  private nextId = 1;
+  private closed = false;
+  private restarts = 0;
+  /** True between the child's `ready` and its exit: only then may requests be sent to it. */
+  private serving = false;
+
+  constructor(
+    private readonly startOptions: StartWorkerOptions,
+    private readonly nodeId: string,
+    private readonly options: ProcessTransportOptions,
+  ) {
+    this.id = `${startOptions.spec.name}#${startOptions.workerIndex}@${nodeId}`;
+  }
+
+  get location(): { node: string; pid?: number } {
+    const pid = this.child?.pid;
+    return pid === undefined ? { node: this.nodeId } : { node: this.nodeId, pid };
+  }
+
+  onReadyChange(listener: (ready: boolean) => void): void {
+    this.readyListeners.push(listener);
+  }
+
+  /** Forks the child and resolves once its engine is loaded; rejects with the engine's error. */
+  start(): Promise<void> {
+    const { spec, workerIndex, gpuIndices } = this.startOptions;
+    const env = { ...process.env };
+    if (gpuIndices.length > 0) env.CUDA_VISIBLE_DEVICES = gpuIndices.join(',');
+    const child = fork(WORKER_ENTRY, [], {
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env,
+    });
+    this.child = child;
+    return new Promise<void>((resolve, reject) => {
+      let ready = false;
+      child.on('message', (message: FromWorkerMessage) => {
+        if (message.type === 'ready') {
+          ready = true;
+          this.serving = true;
+          this.options.log?.(`worker ${this.id} ready (pid ${child.pid})`);
+          resolve();
+        } else if (message.type === 'start-failed') reject(errorFromJSON(message.error));
+        else if (message.type === 'warn') this.startOptions.warn(message.message);
+        else this.receive(message);
+      });
+      child.once('error', (error) => {
+        if (!ready) reject(new WorkerFailedError(`worker ${this.id} could not start: ${error.message}`));
+      });
+      child.once('exit', (code, signal) => {
+        if (this.child === child) {
+          this.child = undefined;
+          this.serving = false;
+        }
+        if (!ready) {
+          reject(
+            new WorkerFailedError(`worker ${this.id} exited while loading (code ${code}, signal ${signal})`),
+          );
+          return;
+        }
+        if (!this.closed) this.crashed(`exited unexpectedly (code ${code}, signal ${signal})`);
+      });
+      const send: ToWorkerMessage = { type: 'start', options: { spec, workerIndex, gpuIndices } };
+      child.send(send);
+    });
+  }
+
+  async call<Kind extends WorkerCallKind>(
+    kind: Kind,
+    request: WorkerCallMap[Kind][0],
+    options: CallOptions = {},
+  ): Promise<WorkerCallMap[Kind][1]> {
+    if (options.signal?.aborted) throw new AbortedError();
+    const child = this.requireChild();
+    const id = this.nextId++;
+    return new Promise<WorkerCallMap[Kind][1]>((resolve, reject) => {
+      const onAbort = () => this.post(child, { type: 'abort', id });
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      const done = () => {
+        options.signal?.removeEventListener('abort', onAbort);
+        this.pending.delete(id);
+      };
+      this.pending.set(id, {
+        kind: 'call',
+        resolve: (value) => {
+          done();
+          resolve(value as WorkerCallMap[Kind][1]);
+        },
+        reject: (error) => {
+          done();
+          reject(error);
+        },
+      });
+      this.post(child, { type: 'call', id, kind, request });
+    });
+  }
+
+  async stream(request: ChatRequest, options: CallOptions = {}): Promise<AsyncIterable<StreamPart>> {
+    if (options.signal?.aborted) throw new AbortedError();
+    const child = this.requireChild();
+    const id = this.nextId++;
+    const parts: StreamPart[] = [];
+    let wake: (() => void) | undefined;
+    let ended = false;
+    const onAbort = () => this.post(child, { type: 'abort', id });
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const finish = () => {
+      ended = true;
+      this.pending.delete(id);
+      options.signal?.removeEventListener('abort', onAbort);
+      wake?.();
+    };
+    await new Promise<void>((resolve, reject) => {
+      const pending: PendingStream = {
+        kind: 'stream',
+        started: false,
+        resolveStart: () => {
+          pending.started = true;
+          resolve();
+        },
+        rejectStart: (error) => {
+          finish();
+          reject(error);
+        },
+        push: (part) => {
+          parts.push(part);
+          if (part.type === 'finish' || part.type === 'error') finish();
+          else wake?.();
+        },
+      };
+      this.pending.set(id, pending);
+      this.post(child, { type: 'stream', id, request });
+    });
+    const self = this;
+    return (async function* streamParts() {
+      try {
+        while (true) {
+          const part = parts.shift();
+          if (part) {
+            yield part;
+            if (part.type === 'finish' || part.type === 'error') return;
+            continue;
+          }
+          if (ended) return;
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+          });
+          wake = undefined;
+        }
+      } finally {
+        // The consumer stopped early: stop generating in the worker.
+        if (!ended) {
+          self.post(child, { type: 'abort', id });
+          finish();
+        }
+      }
+    })();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const child = this.child;
+    this.failPending(new WorkerFailedError(`worker ${this.id} was stopped`, { isRetryable: false }));
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    this.post(child, { type: 'close' });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  private receive(message: FromWorkerMessage): void {
+    if (!('id' in message)) return;
+    const pending = this.pending.get(message.id);
+    if (!pending) return;
+    if (pending.kind === 'call') {
+      if (message.type === 'result') pending.resolve(message.result);
+      else if (message.type === 'failed') pending.reject(errorFromJSON(message.error));
+      return;
+    }
+    if (message.type === 'stream-started') pending.resolveStart();
+    else if (message.type === 'part') pending.push(fromWire(message.part));
+    else if (message.type === 'failed') {
+      const error = errorFromJSON(message.error);
+      if (pending.started) pending.push({ type: 'error', error });
+      else pending.rejectStart(error);
+    }
+  }
+
+  private crashed(reason: string): void {
+    this.options.log?.(`worker ${this.id} ${reason}; restarting it`);
+    for (const listener of this.readyListeners) listener(false);
+    this.failPending(new WorkerFailedError(`worker ${this.id} ${reason}`));
+    void this.restart();
+  }
+
+  private async restart(): Promise<void> {
+    const maxRestarts = this.options.maxRestarts ?? 5;
+    for (let attempt = 1; attempt <= maxRestarts && !this.closed; attempt++) {
+      this.restarts += 1;
+      try {
+        await this.start();
+        if (this.closed) return void (await this.close());
+        this.options.log?.(`worker ${this.id} restarted (restart ${this.restarts})`);
+        for (const listener of this.readyListeners) listener(true);
+        return;
+      } catch (error) {
+        this.options.log?.(`worker ${this.id} restart ${attempt} failed: ${(error as Error).message}`);
+        await new Promise((resolve) => setTimeout(resolve, Math.min(200 * 2 ** attempt, 5000)));
+      }
+    }
+    this.options.log?.(`worker ${this.id} stays down after ${maxRestarts} failed restarts`);
+  }
+
+  private failPending(error: WorkerFailedError): void {
+    for (const pending of [...this.pending.values()]) {
+      if (pending.kind === 'call') pending.reject(error);
+      else if (pending.started) pending.push({ type: 'error', error });
+      else pending.rejectStart(error);
+    }
+    this.pending.clear();
+  }
+
+  private requireChild(): ChildProcess {
+    const child = this.child;
+    if (this.closed || !child || !this.serving || !child.connected) {
+      throw new WorkerFailedError(`worker ${this.id} is ${this.closed ? 'stopped' : 'restarting'}`, {
+        isRetryable: !this.closed,
+      });
+    }
+    return child;
+  }
+
+  private post(child: ChildProcess, message: ToWorkerMessage): void {
+    if (child.connected) child.send(message);
+  }
+}
+
+function fromWire(part: WireStreamPart): StreamPart {
+  return part.type === 'error' ? { type: 'error', error: errorFromJSON(part.error) } : part;
+}

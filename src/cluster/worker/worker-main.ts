@@ -1,0 +1,98 @@
+/**
+ * The entry of a worker process (forked by the process transport).
+ *
+ * It waits for one `start` message, loads the engine for that worker through the in-process
+ * transport (so a worker process behaves exactly like an in-process worker), then answers `call` and
+ * `stream` messages until `close`, SIGTERM, or the head going away (IPC disconnect), disposing the
+ * engine before it exits.
+ */
+import { toByzerLLMError } from '../../core/index.js';
+import { createInProcessTransport } from '../transport/in-process-transport.js';
+import type { WorkerEndpoint } from '../transport/transport.js';
+import type { FromWorkerMessage, ToWorkerMessage, WireStreamPart } from '../transport/worker-protocol.js';
+
+let endpoint: WorkerEndpoint | undefined;
+const aborts = new Map<number, AbortController>();
+let exiting = false;
+
+function send(message: FromWorkerMessage): void {
+  if (process.connected) process.send?.(message);
+}
+
+async function exit(code: number): Promise<never> {
+  if (!exiting) {
+    exiting = true;
+    for (const controller of aborts.values()) controller.abort();
+    await endpoint?.close().catch(() => {});
+  }
+  process.exit(code);
+}
+
+async function start(options: Extract<ToWorkerMessage, { type: 'start' }>['options']): Promise<void> {
+  try {
+    endpoint = await createInProcessTransport({ nodeId: 'head' }).startWorker({
+      ...options,
+      warn: (message) => send({ type: 'warn', message }),
+    });
+    send({ type: 'ready' });
+  } catch (error) {
+    send({ type: 'start-failed', error: toByzerLLMError(error).toJSON() });
+    await exit(1);
+  }
+}
+
+async function call(message: Extract<ToWorkerMessage, { type: 'call' }>): Promise<void> {
+  const controller = new AbortController();
+  aborts.set(message.id, controller);
+  try {
+    const result = await endpoint!.call(message.kind, message.request as never, {
+      signal: controller.signal,
+    });
+    send({ type: 'result', id: message.id, result });
+  } catch (error) {
+    send({ type: 'failed', id: message.id, error: toByzerLLMError(error).toJSON() });
+  } finally {
+    aborts.delete(message.id);
+  }
+}
+
+async function stream(message: Extract<ToWorkerMessage, { type: 'stream' }>): Promise<void> {
+  const controller = new AbortController();
+  aborts.set(message.id, controller);
+  try {
+    const parts = await endpoint!.stream(message.request, { signal: controller.signal });
+    send({ type: 'stream-started', id: message.id });
+    for await (const part of parts) {
+      const wire: WireStreamPart =
+        part.type === 'error' ? { type: 'error', error: toByzerLLMError(part.error).toJSON() } : part;
+      send({ type: 'part', id: message.id, part: wire });
+    }
+  } catch (error) {
+    send({ type: 'failed', id: message.id, error: toByzerLLMError(error).toJSON() });
+  } finally {
+    aborts.delete(message.id);
+  }
+}
+
+process.on('message', (message: ToWorkerMessage) => {
+  switch (message.type) {
+    case 'start':
+      void start(message.options);
+      break;
+    case 'call':
+      void call(message);
+      break;
+    case 'stream':
+      void stream(message);
+      break;
+    case 'abort':
+      aborts.get(message.id)?.abort();
+      break;
+    case 'close':
+      void exit(0);
+      break;
+  }
+});
+process.on('SIGTERM', () => void exit(0));
+// The head is gone (even killed): a worker without a head only holds memory.
+process.on('disconnect', () => void exit(0));

@@ -1,0 +1,245 @@
+/**
+ * Chat on a local GGUF model through node-llama-cpp.
+ *
+ * Each request takes one sequence of the worker's context (see `SequencePool`), renders the history
+ * with the model's chat wrapper (the GGUF template by default) and generates. Streaming forwards
+ * node-llama-cpp's text chunks as `text-delta` parts. `responseFormat` with a JSON schema becomes a
+ * llama.cpp grammar, so the output is valid JSON of that shape by construction (schemas are compiled
+ * once and cached). Usage comes from the sequence's token meter.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  type ChatWrapper,
+  type Llama,
+  LlamaChat,
+  type LlamaChatResponse,
+  type LlamaContextSequence,
+  type LlamaGrammar,
+} from 'node-llama-cpp';
+import type {
+  CallOptions,
+  ChatModelV1,
+  ChatRequest,
+  ChatResult,
+  FinishReason,
+  StreamPart,
+  Warning,
+} from '../../core/chat-model.js';
+import { AbortedError, InvalidArgumentError, throwIfAborted, toByzerLLMError } from '../../core/errors.js';
+import { AsyncQueue } from './async-queue.js';
+import { toChatHistory } from './convert-messages.js';
+import type { SequencePool } from './sequence-pool.js';
+
+export interface LlamaCppChatConfig {
+  modelId: string;
+  llama: Llama;
+  sequences: SequencePool;
+  chatWrapper: ChatWrapper | undefined;
+  /** Generation cap when the request has none: the context left is the real limit. */
+  defaultMaxTokens: number;
+}
+
+/** Request extras (`gen.*` / `extra_body`) the engine understands. */
+const KNOWN_EXTRA = ['repeat_penalty', 'min_p'];
+
+export class LlamaCppChatModel implements ChatModelV1 {
+  readonly specificationVersion = 'v1' as const;
+  readonly provider = 'llama_cpp';
+  readonly modelId: string;
+  private readonly grammars = new Map<string, Promise<LlamaGrammar>>();
+
+  constructor(private readonly config: LlamaCppChatConfig) {
+    this.modelId = config.modelId;
+  }
+
+  async doGenerate(request: ChatRequest, options: CallOptions = {}): Promise<ChatResult> {
+    const requestId = `llama_cpp-${randomUUID()}`;
+    const warnings: Warning[] = [];
+    const { response, usage } = await this.generate(request, options, warnings, undefined);
+    return {
+      text: response.response,
+      toolCalls: [],
+      finishReason: mapStopReason(response.metadata.stopReason),
+      usage,
+      requestId,
+      modelId: this.modelId,
+      warnings,
+    };
+  }
+
+  async doStream(request: ChatRequest, options: CallOptions = {}): Promise<AsyncIterable<StreamPart>> {
+    throwIfAborted(options.signal);
+    const requestId = `llama_cpp-${randomUUID()}`;
+    const warnings: Warning[] = [];
+    const queue = new AsyncQueue<StreamPart>();
+    queue.push({ type: 'response-metadata', requestId, modelId: this.modelId });
+    // Validate the request (grammar, settings) before answering, so bad requests throw, not stream.
+    const grammar = await this.grammarFor(request);
+    this.generate(request, options, warnings, (delta) => queue.push({ type: 'text-delta', delta }), grammar)
+      .then(({ response, usage }) => {
+        queue.push({
+          type: 'finish',
+          finishReason: mapStopReason(response.metadata.stopReason),
+          usage,
+          ...(warnings.length ? { warnings } : {}),
+        });
+        queue.end();
+      })
+      .catch((error: unknown) => {
+        queue.push({ type: 'error', error: toByzerLLMError(error) });
+        queue.end();
+      });
+    return queue;
+  }
+
+  private async generate(
+    request: ChatRequest,
+    options: CallOptions,
+    warnings: Warning[],
+    onDelta: ((delta: string) => void) | undefined,
+    knownGrammar?: LlamaGrammar,
+  ): Promise<{ response: LlamaChatResponse; usage: ChatResult['usage'] }> {
+    throwIfAborted(options.signal);
+    const grammar = knownGrammar ?? (await this.grammarFor(request));
+    const history = toChatHistory(request.messages, warnings);
+    reportUnsupported(request, warnings);
+    const sequence = await this.config.sequences.acquire();
+    try {
+      throwIfAborted(options.signal);
+      const before = meterOf(sequence);
+      const chat = new LlamaChat({
+        contextSequence: sequence,
+        autoDisposeSequence: false,
+        ...(this.config.chatWrapper ? { chatWrapper: this.config.chatWrapper } : {}),
+      });
+      try {
+        const extra = request.extra ?? {};
+        const response = await chat.generateResponse(history, {
+          maxTokens: request.maxTokens ?? this.config.defaultMaxTokens,
+          ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
+          ...(request.topP === undefined ? {} : { topP: request.topP }),
+          ...(request.topK === undefined ? {} : { topK: request.topK }),
+          ...(request.seed === undefined ? {} : { seed: request.seed }),
+          ...(typeof extra.min_p === 'number' ? { minP: extra.min_p } : {}),
+          ...(request.stop?.length ? { customStopTriggers: request.stop } : {}),
+          ...repeatPenaltyOf(request),
+          ...(grammar ? { grammar } : {}),
+          ...(options.signal ? { signal: options.signal, stopOnAbortSignal: false } : {}),
+          ...(onDelta ? { onTextChunk: onDelta } : {}),
+        });
+        const after = meterOf(sequence);
+        return {
+          response,
+          usage: { inputTokens: after.input - before.input, outputTokens: after.output - before.output },
+        };
+      } finally {
+        chat.dispose({ disposeSequence: false });
+      }
+    } catch (error) {
+      if (options.signal?.aborted) throw new AbortedError(undefined, { cause: error });
+      throw error;
+    } finally {
+      await this.config.sequences.release(sequence);
+    }
+  }
+
+  private grammarFor(request: ChatRequest): Promise<LlamaGrammar | undefined> {
+    const format = request.responseFormat;
+    if (format?.type !== 'json') return Promise.resolve(undefined);
+    const schema = format.schema ?? { type: 'object' };
+    const key = JSON.stringify(schema);
+    let grammar = this.grammars.get(key);
+    if (!grammar) {
+      grammar = this.config.llama
+        .createGrammarForJsonSchema(
+          stripAnnotations(schema) as Parameters<Llama['createGrammarForJsonSchema']>[0],
+        )
+        .catch((error: unknown) => {
+          this.grammars.delete(key);
+          throw new InvalidArgumentError(
+            `responseFormat schema cannot become a llama.cpp grammar: ${(error as Error).message}`,
+          );
+        });
+      this.grammars.set(key, grammar);
+    }
+    return grammar;
+  }
+}
+
+function meterOf(sequence: LlamaContextSequence): { input: number; output: number } {
+  const state = sequence.tokenMeter.getState();
+  return { input: state.usedInputTokens, output: state.usedOutputTokens };
+}
+
+function repeatPenaltyOf(request: ChatRequest) {
+  const extra = request.extra ?? {};
+  const penalty = typeof extra.repeat_penalty === 'number' ? extra.repeat_penalty : undefined;
+  if (
+    penalty === undefined &&
+    request.presencePenalty === undefined &&
+    request.frequencyPenalty === undefined
+  ) {
+    return {};
+  }
+  return {
+    repeatPenalty: {
+      ...(penalty === undefined ? {} : { penalty }),
+      ...(request.presencePenalty === undefined ? {} : { presencePenalty: request.presencePenalty }),
+      ...(request.frequencyPenalty === undefined ? {} : { frequencyPenalty: request.frequencyPenalty }),
+    },
+  };
+}
+
+function reportUnsupported(request: ChatRequest, warnings: Warning[]): void {
+  if (request.tools?.length) {
+    warnings.push({
+      type: 'unsupported-setting',
+      setting: 'tools',
+      message: 'the llama_cpp engine does not call tools natively; tools were ignored',
+    });
+  }
+  for (const key of Object.keys(request.extra ?? {})) {
+    if (!KNOWN_EXTRA.includes(key)) {
+      warnings.push({
+        type: 'unsupported-setting',
+        setting: key,
+        message: `extra setting ${key} is not used by the llama_cpp engine (known: ${KNOWN_EXTRA.join(', ')})`,
+      });
+    }
+  }
+}
+
+/** JSON Schema keys that carry no constraint; node-llama-cpp's converter rejects some of them. */
+function stripAnnotations(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(stripAnnotations);
+  if (schema === null || typeof schema !== 'object') return schema;
+  const result: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(schema)) {
+    if (key === '$schema' || key === 'title' || key === '$id') continue;
+    result[key] =
+      key === 'properties' || key === '$defs' ? mapValues(value, stripAnnotations) : stripAnnotations(value);
+  }
+  return result;
+}
+
+function mapValues(value: unknown, map: (value: unknown) => unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).map(([key, entry]) => [key, map(entry)]));
+}
+
+function mapStopReason(reason: LlamaChatResponse['metadata']['stopReason']): FinishReason {
+  switch (reason) {
+    case 'eogToken':
+    case 'stopGenerationTrigger':
+    case 'customStopTrigger':
+      return 'stop';
+    case 'maxTokens':
+      return 'length';
+    case 'functionCalls':
+      return 'tool-calls';
+    case 'abort':
+      return 'other';
+    default:
+      return 'unknown';
+  }
+}

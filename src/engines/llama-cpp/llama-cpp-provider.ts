@@ -1,0 +1,166 @@
+/**
+ * The llama_cpp engine (`--infer_backend llama_cpp`, `--model_path file.gguf`).
+ *
+ * One engine instance is one worker: it loads the GGUF once and creates one context with
+ * `worker_concurrency` sequences, so concurrent requests to the worker decode in parallel. It runs
+ * inside a worker process (the process transport): a native crash takes down one worker, not the
+ * head. Parameters are described in `llama-cpp-params.ts`.
+ */
+import fs from 'node:fs/promises';
+import {
+  type ChatWrapper,
+  getLlama,
+  type Llama,
+  LlamaLogLevel,
+  type LlamaModel,
+  resolveChatWrapper,
+  specializedChatWrapperTypeNames,
+} from 'node-llama-cpp';
+import type { EngineContext } from '../../core/deployment.js';
+import { InvalidArgumentError, throwIfAborted } from '../../core/errors.js';
+import type { EngineInstance, ModelMeta } from '../../core/models.js';
+import { LlamaCppChatModel } from './llama-cpp-chat-model.js';
+import { LlamaCppEmbeddingModel } from './llama-cpp-embedding-model.js';
+import { type LlamaCppParams, readLlamaCppParams } from './llama-cpp-params.js';
+import { LlamaCppRerankModel } from './llama-cpp-rerank-model.js';
+import { SequencePool } from './sequence-pool.js';
+
+/** Context tokens per sequence when `n_ctx` is not given. */
+const DEFAULT_CONTEXT_PER_SEQUENCE = 2048;
+
+let llamaPromise: Promise<Llama> | undefined;
+let llamaKey = '';
+
+/** One llama.cpp binding per process (loading it twice wastes memory); GPU use is per process. */
+function loadLlama(useGpu: boolean, verbose: boolean): Promise<Llama> {
+  const key = `${useGpu}:${verbose}`;
+  if (!llamaPromise || llamaKey !== key) {
+    llamaKey = key;
+    llamaPromise = getLlama({
+      gpu: useGpu ? 'auto' : false,
+      // Never compile or download at run time: only the prebuilt binaries installed by npm.
+      build: 'never',
+      logLevel: verbose ? LlamaLogLevel.info : LlamaLogLevel.error,
+      progressLogs: false,
+    });
+  }
+  return llamaPromise;
+}
+
+export async function createLlamaCppEngine(context: EngineContext): Promise<EngineInstance> {
+  throwIfAborted(context.signal);
+  const { spec } = context;
+  const params = readLlamaCppParams(spec.inferParams, context.warn);
+  await checkModelFile(spec.modelPath);
+  for (const loraPath of params.loraPaths) await checkModelFile(loraPath, 'lora');
+  const useGpu = params.gpuLayers === undefined ? context.gpuIndices.length > 0 : params.gpuLayers !== 0;
+  const llama = await loadLlama(useGpu, params.verbose);
+  const model = await llama.loadModel({
+    modelPath: spec.modelPath,
+    gpuLayers: gpuLayersOption(params, useGpu),
+    ...(context.signal ? { loadSignal: context.signal } : {}),
+  });
+  try {
+    const sequenceCount = spec.workerConcurrency;
+    const contextSize = Math.min(
+      params.contextSize ?? DEFAULT_CONTEXT_PER_SEQUENCE * sequenceCount,
+      model.trainContextSize * sequenceCount,
+    );
+    const llamaContext = await model.createContext({
+      sequences: sequenceCount,
+      contextSize,
+      threads: params.threads,
+      ...(params.loraPaths.length
+        ? { lora: { adapters: params.loraPaths.map((filePath) => ({ filePath, scale: params.loraScale })) } }
+        : {}),
+    });
+    const chatWrapper = resolveWrapper(params, model);
+    const metadata = model.fileInfo.metadata as { general?: { architecture?: string; name?: string } };
+    const modelName = metadata.general?.name ?? spec.name;
+    const chat = new LlamaCppChatModel({
+      modelId: modelName,
+      llama,
+      sequences: new SequencePool(llamaContext),
+      chatWrapper,
+      defaultMaxTokens:
+        params.maxTokens ?? Math.max(16, Math.floor(llamaContext.contextSize / sequenceCount / 2)),
+    });
+    const embedding = new LlamaCppEmbeddingModel(modelName, model, params.threads);
+    const rerank = model.fileInsights.supportsRanking
+      ? new LlamaCppRerankModel(modelName, model, params.threads)
+      : undefined;
+    const meta: ModelMeta = {
+      model_deploy_type: 'proprietary',
+      backend: 'llama_cpp',
+      model_name: modelName,
+      support_stream: true,
+      support_chat_template: true,
+      message_format: true,
+      support_assistant_prefix: false,
+      embedding_mode: false,
+      max_model_len: Math.floor(llamaContext.contextSize / sequenceCount),
+      architectures: metadata.general?.architecture ? [metadata.general.architecture] : [],
+      embedding_dimension: model.embeddingVectorSize,
+      tasks: rerank ? ['chat', 'embedding', 'rerank'] : ['chat', 'embedding'],
+      model_path: spec.modelPath,
+      train_context_size: model.trainContextSize,
+      parallel_sequences: sequenceCount,
+      gpu_layers: model.gpuLayers,
+      chat_template: chatWrapper?.wrapperName ?? 'auto',
+    };
+    return {
+      meta,
+      chat,
+      embedding,
+      ...(rerank ? { rerank } : {}),
+      async dispose() {
+        await embedding.dispose();
+        await rerank?.dispose();
+        await llamaContext.dispose();
+        await model.dispose();
+      },
+    };
+  } catch (error) {
+    await model.dispose();
+    throw error;
+  }
+}
+
+function gpuLayersOption(params: LlamaCppParams, useGpu: boolean): number | 'max' {
+  if (!useGpu) return 0;
+  if (params.gpuLayers === undefined || params.gpuLayers === -1) return 'max';
+  return params.gpuLayers;
+}
+
+/** `auto` uses the GGUF template (node-llama-cpp's default resolution); a name forces a wrapper. */
+function resolveWrapper(params: LlamaCppParams, model: LlamaModel): ChatWrapper | undefined {
+  if (params.template === 'auto') return undefined;
+  // Accept any case (`chatml` for node-llama-cpp's `chatML`).
+  const type = specializedChatWrapperTypeNames.find(
+    (name) => name.toLowerCase() === params.template.toLowerCase(),
+  );
+  if (!type) {
+    throw new InvalidArgumentError(
+      `template "${params.template}" is not a chat template the llama_cpp engine knows; allowed: auto, ${specializedChatWrapperTypeNames.join(', ')}`,
+    );
+  }
+  return resolveChatWrapper({
+    type,
+    bosString: model.tokens.bosString,
+    filename: model.filename,
+    fileInfo: model.fileInfo,
+    tokenizer: model.tokenizer,
+  }) as ChatWrapper;
+}
+
+async function checkModelFile(filePath: string, what = 'model_path'): Promise<void> {
+  if (filePath.trim() === '') {
+    throw new InvalidArgumentError('the llama_cpp backend needs --model_path pointing at a .gguf file');
+  }
+  const stat = await fs.stat(filePath).catch(() => undefined);
+  if (!stat?.isFile()) {
+    throw new InvalidArgumentError(
+      `${what} ${filePath} is not a readable file; the llama_cpp backend loads one .gguf file`,
+    );
+  }
+}

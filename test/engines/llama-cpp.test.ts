@@ -1,0 +1,171 @@
+/**
+ * The llama_cpp engine in this process on the generated tiny GGUF: chat, stream, usage, params,
+ * chat templates, LoRA, embeddings and meta. (Worker processes and the CLI are tested in
+ * test/cli/llama-cpp-cli.test.ts.)
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import {
+  type ByzerLLMError,
+  collectStream,
+  deploymentSpecSchema,
+  type EngineInstance,
+} from '../../src/core/index.js';
+import { resolveEngine } from '../../src/engines/index.js';
+import { createTinyLoraGguf } from '../../src/engines/llama-cpp/tiny-model/tiny-lora.js';
+import {
+  createTinyLlamaGguf,
+  ensureTinyLlamaModel,
+} from '../../src/engines/llama-cpp/tiny-model/tiny-llama.js';
+
+let directory: string;
+let modelPath: string;
+const instances: EngineInstance[] = [];
+
+async function load(inferParams: Record<string, string> = {}, warnings: string[] = []) {
+  const spec = deploymentSpecSchema.parse({
+    name: 'tiny',
+    pretrainedModelType: 'custom/auto',
+    inferBackend: 'llama_cpp',
+    modelPath,
+    workerConcurrency: 2,
+    inferParams,
+  });
+  const instance = await resolveEngine(spec)({
+    spec,
+    workerIndex: 0,
+    gpuIndices: [],
+    warn: (message) => warnings.push(message),
+  });
+  instances.push(instance);
+  return instance;
+}
+
+const ask = (instance: EngineInstance, content: string, maxTokens = 16) =>
+  instance.chat!.doGenerate({ messages: [{ role: 'user', content }], maxTokens });
+
+before(async () => {
+  directory = await fs.mkdtemp(path.join(os.tmpdir(), 'byzerllm-llama-'));
+  modelPath = (await ensureTinyLlamaModel(directory)).path;
+});
+
+after(async () => {
+  for (const instance of instances) await instance.dispose();
+  await fs.rm(directory, { recursive: true, force: true });
+});
+
+describe('tiny GGUF', () => {
+  test('the same seed gives the same bytes, another seed other weights', () => {
+    assert.deepEqual(createTinyLlamaGguf(), createTinyLlamaGguf());
+    assert.notDeepEqual(createTinyLlamaGguf({ seed: 1 }), createTinyLlamaGguf({ seed: 2 }));
+    assert.equal(Buffer.from(createTinyLlamaGguf().subarray(0, 4)).toString(), 'GGUF');
+  });
+});
+
+describe('llama_cpp engine', () => {
+  let engine: EngineInstance;
+  before(async () => {
+    engine = await load();
+  });
+
+  test('chat answers printable text with usage and a finish reason; the stream has the same text', async () => {
+    const result = await ask(engine, 'hello', 12);
+    assert.match(result.text, /^[\x20-\x7e]+$/);
+    assert.equal(result.finishReason === 'length' || result.finishReason === 'stop', true);
+    assert.ok(result.usage.inputTokens > 0);
+    assert.ok(result.usage.outputTokens > 0 && result.usage.outputTokens <= 12);
+    const streamed = await collectStream(
+      await engine.chat!.doStream({ messages: [{ role: 'user', content: 'hello' }], maxTokens: 12 }),
+    );
+    assert.equal(streamed.text, result.text);
+    assert.deepEqual(streamed.usage, result.usage);
+  });
+
+  test('two requests run at once on the two sequences', async () => {
+    const [first, second] = await Promise.all([ask(engine, 'one'), ask(engine, 'two')]);
+    assert.ok(first.text.length > 0 && second.text.length > 0);
+  });
+
+  test('meta describes the GGUF', () => {
+    assert.equal(engine.meta.backend, 'llama_cpp');
+    assert.equal(engine.meta.model_deploy_type, 'proprietary');
+    assert.equal(engine.meta.model_name, 'tiny-llama');
+    assert.deepEqual(engine.meta.architectures, ['llama']);
+    assert.equal(engine.meta.embedding_dimension, 64);
+    assert.equal(engine.meta.max_model_len, 2048);
+    assert.equal(engine.meta.support_stream, true);
+    // A plain llama has no classification head: rerank is not offered rather than failing later.
+    assert.deepEqual(engine.meta.tasks, ['chat', 'embedding']);
+    assert.equal(engine.rerank, undefined);
+  });
+
+  test('embeddings: one vector of the model dimension per text', async () => {
+    const result = await engine.embedding!.doEmbed({ values: ['hello', 'water'] });
+    assert.equal(result.embeddings.length, 2);
+    assert.equal(result.embeddings[1]!.length, 64);
+    assert.ok(result.usage.inputTokens > 0);
+  });
+
+  test('an aborted call fails as aborted', async () => {
+    const abort = new AbortController();
+    const pending = engine.chat!.doGenerate(
+      { messages: [{ role: 'user', content: 'long' }], maxTokens: 5000 },
+      { signal: abort.signal },
+    );
+    setImmediate(() => abort.abort());
+    await assert.rejects(pending, (error: ByzerLLMError) => error.code === 'aborted');
+  });
+
+  test('unsupported request settings are warnings, not failures', async () => {
+    const result = await engine.chat!.doGenerate({
+      messages: [{ role: 'user', content: 'hi' }],
+      maxTokens: 4,
+      tools: [{ name: 'lookup', parameters: { type: 'object' } }],
+      extra: { mystery: 1 },
+    });
+    assert.deepEqual(result.warnings.map((warning) => warning.setting).sort(), ['mystery', 'tools']);
+  });
+});
+
+describe('llama_cpp params', () => {
+  test('a LoRA adapter changes the answer', async () => {
+    const loraPath = path.join(directory, 'lora.gguf');
+    await fs.writeFile(loraPath, createTinyLoraGguf());
+    const base = await ask(await load(), 'hello there', 12);
+    const adapted = await ask(await load({ lora: loraPath }), 'hello there', 12);
+    assert.notEqual(adapted.text, base.text);
+  });
+
+  test('a named chat template replaces the GGUF one and changes the prompt', async () => {
+    const gguf = await load();
+    const chatml = await load({ template: 'chatml' });
+    assert.equal(chatml.meta.chat_template, 'ChatML');
+    const [fromGguf, fromChatml] = await Promise.all([ask(gguf, 'hello', 4), ask(chatml, 'hello', 4)]);
+    assert.notEqual(fromChatml.usage.inputTokens, fromGguf.usage.inputTokens);
+  });
+
+  test('unknown params warn; bad values and missing files fail with the value named', async () => {
+    const warnings: string[] = [];
+    await load({ surprise: '1', 'backend.n_ctx': '1024' }, warnings);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /surprise/);
+    await assert.rejects(load({ n_gpu_layers: 'many' }), (error: ByzerLLMError) => {
+      assert.equal(error.code, 'invalid_argument');
+      assert.match(error.message, /"many"/);
+      return true;
+    });
+    modelPath = path.join(directory, 'missing.gguf');
+    try {
+      await assert.rejects(load(), (error: ByzerLLMError) => {
+        assert.equal(error.code, 'invalid_argument');
+        assert.match(error.message, /missing\.gguf/);
+        return true;
+      });
+    } finally {
+      modelPath = path.join(directory, 'tiny-llama-v1.gguf');
+    }
+  });
+});
