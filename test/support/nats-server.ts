@@ -27,8 +27,8 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-function launch(port: number, storage: string): Promise<ChildProcess> {
-  const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storage], {
+function launch(port: number, storage: string, host: string): Promise<ChildProcess> {
+  const child = spawn('nats-server', ['-a', host, '-p', String(port), '-js', '-sd', storage], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   return new Promise((resolve, reject) => {
@@ -53,12 +53,13 @@ function stopProcess(child: ChildProcess | undefined): Promise<void> {
   });
 }
 
-export async function startNatsServer(): Promise<NatsServer> {
+/** `host` defaults to 127.0.0.1; a partition test binds the host side of its own veth pair. */
+export async function startNatsServer(host = '127.0.0.1'): Promise<NatsServer> {
   const storage = await fs.mkdtemp(path.join(os.tmpdir(), 'byzerllm-nats-'));
   const port = await freePort();
-  let child: ChildProcess | undefined = await launch(port, storage);
+  let child: ChildProcess | undefined = await launch(port, storage, host);
   return {
-    url: `nats://127.0.0.1:${port}`,
+    url: `nats://${host}:${port}`,
     port,
     async stop() {
       await stopProcess(child);
@@ -66,7 +67,7 @@ export async function startNatsServer(): Promise<NatsServer> {
     },
     async restart() {
       await stopProcess(child);
-      child = await launch(port, storage);
+      child = await launch(port, storage, host);
     },
     async close() {
       await stopProcess(child);

@@ -40,6 +40,8 @@ export interface UpstreamFailure {
 export interface OpenAIUpstreamOptions {
   /** The key clients must send as `Authorization: Bearer <key>`. Defaults to `sk-test-key`. */
   apiKey?: string;
+  /** The address to listen on. Defaults to 127.0.0.1 (a partition test uses its own veth address). */
+  host?: string;
   /** Defaults to 0 (a random free port). */
   port?: number;
   /** The answer text, or a function of the last user message text. Defaults to `echo: <text>`. */
@@ -337,12 +339,12 @@ export async function startOpenAIUpstream(options: OpenAIUpstreamOptions = {}): 
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
 
   return {
-    url: `http://127.0.0.1:${port}/v1`,
+    url: `http://${options.host ?? '127.0.0.1'}:${port}/v1`,
     port,
     apiKey,
     requests,

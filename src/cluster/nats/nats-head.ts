@@ -13,6 +13,7 @@ import { KvDeploymentStore } from './kv-deployment-store.js';
 import { serveClusterOverNats } from './nats-admin-server.js';
 import { connectNats } from './nats-connection.js';
 import { decode, encode, HEARTBEAT_INTERVAL_MS, subjects } from './nats-protocol.js';
+import { natsRequest } from './nats-request.js';
 import { NatsTransport } from './nats-transport.js';
 import { CancellationRegistry } from './nats-worker-server.js';
 import { NodeDirectory } from './node-directory.js';
@@ -35,6 +36,22 @@ export interface NatsHead {
   close(): Promise<void>;
 }
 
+async function reconcileNode(
+  connection: NatsConnection,
+  head: Head,
+  nodeId: string,
+  log: (line: string) => void,
+): Promise<void> {
+  const keep = (await head.list()).flatMap((deployment) =>
+    deployment.workers.filter((worker) => worker.node === nodeId).map((worker) => worker.id),
+  );
+  try {
+    await natsRequest(connection, subjects.nodeReconcile(nodeId), { keep }, 10_000);
+  } catch (error) {
+    log(`could not reconcile the workers of node ${nodeId}: ${(error as Error).message}`);
+  }
+}
+
 export async function startNatsHead(options: NatsHeadOptions): Promise<NatsHead> {
   const connection = await connectNats(options.url, 'byzerllm-head');
   const store = await KvDeploymentStore.open(connection);
@@ -50,15 +67,23 @@ export async function startNatsHead(options: NatsHeadOptions): Promise<NatsHead>
   connection.publish(subjects.headHello, encode({ headId: transport.headId }));
   const directory = new NodeDirectory({
     connection,
-    onJoined: (advert) => void head.nodeJoined(advert.nodeId, advert.resources),
+    onJoined: async (advert) => {
+      // A node may come back from a partition still running workers the head has placed elsewhere:
+      // they are stopped before the node takes new ones.
+      await reconcileNode(connection, head, advert.nodeId, options.log);
+      await head.nodeJoined(advert.nodeId, advert.resources);
+    },
     onLost: (nodeId, reason) => void head.nodeLost(nodeId, reason),
   });
   // Nodes register on start so that `byzerllm start --address …` returns once the head knows them.
   const registrations = connection.subscribe(subjects.admin('register'), {
     queue: 'head',
     callback: (_error, message) => {
-      directory.observe(decode<NodeAdvert>(message.data));
-      message.respond(encode({ ok: true, result: null }));
+      const advert = decode<NodeAdvert>(message.data);
+      void directory
+        .observe(advert)
+        .then(() => directory.whenJoined(advert.nodeId))
+        .finally(() => message.respond(encode({ ok: true, result: null })));
     },
   });
   let agent: NodeAgent | undefined;

@@ -7,6 +7,7 @@
  * - `byzerllm.admin.<operation>`          ClusterApi operations served by the head (queue group `head`)
  * - `byzerllm.node.<nodeId>.start`        start a worker on that node
  * - `byzerllm.node.<nodeId>.stop`         stop a worker on that node
+ * - `byzerllm.node.<nodeId>.reconcile`    keep only the listed workers (a node back from a partition)
  * - `byzerllm.heartbeat.<nodeId>`         node liveness, published every heartbeat interval
  * - `byzerllm.head.hello`                 a head started; nodes drop workers of earlier heads
  * - `byzerllm.worker.<workerId>.call`     a non-stream call to a worker
@@ -31,6 +32,8 @@ export const subjects = {
   admin: (operation: string) => `${SUBJECT_PREFIX}.admin.${operation}`,
   nodeStart: (nodeId: string) => `${SUBJECT_PREFIX}.node.${nodeId}.start`,
   nodeStop: (nodeId: string) => `${SUBJECT_PREFIX}.node.${nodeId}.stop`,
+  /** The head lists the workers it places on a node; the node stops any other (after a partition). */
+  nodeReconcile: (nodeId: string) => `${SUBJECT_PREFIX}.node.${nodeId}.reconcile`,
   heartbeat: (nodeId: string) => `${SUBJECT_PREFIX}.heartbeat.${nodeId}`,
   heartbeatAll: `${SUBJECT_PREFIX}.heartbeat.*`,
   /** A head announcing itself; nodes drop workers placed by an earlier head. */

@@ -124,6 +124,25 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     },
   });
 
+  // A node cut off long enough to be declared lost had its workers placed elsewhere: when it is
+  // back, the head lists what it still runs here and the rest is stopped.
+  const reconcileSubscription = connection.subscribe(subjects.nodeReconcile(nodeId), {
+    callback: (_error, message) => {
+      const { keep } = decode<{ keep: string[] }>(message.data);
+      const stopped: string[] = [];
+      for (const [workerId, worker] of workers) {
+        if (keep.includes(workerId)) continue;
+        workers.delete(workerId);
+        worker.server.close();
+        void worker.endpoint.close().catch(() => {});
+        stopped.push(workerId);
+      }
+      if (stopped.length > 0)
+        log(`stopped ${stopped.length} workers the head placed elsewhere: ${stopped.join(', ')}`);
+      respond(message.respond.bind(message), { ok: true, result: { stopped } });
+    },
+  });
+
   const helloSubscription = connection.subscribe(subjects.headHello, {
     callback: (_error, message) => {
       const { headId } = decode<{ headId: string }>(message.data);
@@ -157,6 +176,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       startSubscription.unsubscribe();
       stopSubscription.unsubscribe();
       helloSubscription.unsubscribe();
+      reconcileSubscription.unsubscribe();
       cancellations.close();
       for (const worker of workers.values()) worker.server.close();
       await Promise.allSettled([...workers.values()].map((worker) => worker.endpoint.close()));

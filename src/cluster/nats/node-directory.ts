@@ -8,7 +8,8 @@ import type { NodeAdvert } from './node-agent.js';
 
 export interface NodeDirectoryOptions {
   connection: NatsConnection;
-  onJoined: (advert: NodeAdvert) => void;
+  /** May return a promise: `observe` resolves when the join is complete. */
+  onJoined: (advert: NodeAdvert) => void | Promise<void>;
   onLost: (nodeId: string, reason: string) => void;
   timeoutMs?: number;
 }
@@ -21,7 +22,7 @@ export class NodeDirectory {
   constructor(private readonly options: NodeDirectoryOptions) {
     const timeoutMs = options.timeoutMs ?? NODE_TIMEOUT_MS;
     this.subscription = options.connection.subscribe(subjects.heartbeatAll, {
-      callback: (_error, message) => this.observe(decode<NodeAdvert>(message.data)),
+      callback: (_error, message) => void this.observe(decode<NodeAdvert>(message.data)),
     });
     this.timer = setInterval(
       () => {
@@ -38,7 +39,7 @@ export class NodeDirectory {
   }
 
   /** Records a sign of life (a heartbeat or a node's registration). */
-  observe(advert: NodeAdvert): void {
+  observe(advert: NodeAdvert): Promise<void> {
     const known = this.nodes.get(advert.nodeId);
     // A node that restarted (new pid) lost its workers: treat it as lost, then joined again.
     if (known && known.advert.pid !== advert.pid) {
@@ -47,8 +48,18 @@ export class NodeDirectory {
     }
     const isNew = !this.nodes.has(advert.nodeId);
     this.nodes.set(advert.nodeId, { advert, lastSeen: Date.now() });
-    if (isNew) this.options.onJoined(advert);
+    if (!isNew) return Promise.resolve();
+    const joined = Promise.resolve(this.options.onJoined(advert));
+    this.joins.set(advert.nodeId, joined);
+    return joined;
   }
+
+  /** Resolves once the node's join (if one is under way) is complete. */
+  whenJoined(nodeId: string): Promise<void> {
+    return this.joins.get(nodeId) ?? Promise.resolve();
+  }
+
+  private readonly joins = new Map<string, Promise<void>>();
 
   list(): NodeAdvert[] {
     return [...this.nodes.values()].map((node) => node.advert);
