@@ -136,11 +136,7 @@ export class SaasParams {
 
   /** Warns once per `saas.*` key that is not in `known`. */
   warnUnknown(known: readonly string[], warn: (message: string) => void): void {
-    for (const key of Object.keys(this.inferParams)) {
-      if (key.startsWith('saas.') && !known.includes(key)) {
-        warn(`unknown parameter ${key} ignored by ${this.provider} (known: ${known.join(', ')})`);
-      }
-    }
+    warnUnknownParams(this.inferParams, known, this.provider, warn);
   }
 
   optional(key: string): string | undefined {
@@ -177,23 +173,11 @@ export class SaasParams {
 
   /** Seconds > 0, returned in milliseconds. */
   timeoutMs(key: string, fallbackSeconds: number): number {
-    const value = this.optional(key);
-    if (value === undefined) return fallbackSeconds * 1000;
-    const seconds = Number(value);
-    if (!Number.isFinite(seconds) || seconds <= 0) {
-      throw new InvalidArgumentError(`${key} must be a number of seconds > 0, got "${value}"`);
-    }
-    return seconds * 1000;
+    return readNumberParam(key, this.optional(key), fallbackSeconds, { integer: false }) * 1000;
   }
 
   wholeNumber(key: string, fallback: number): number {
-    const value = this.optional(key);
-    if (value === undefined) return fallback;
-    const number = Number(value);
-    if (!Number.isInteger(number) || number < 0) {
-      throw new InvalidArgumentError(`${key} must be a whole number >= 0, got "${value}"`);
-    }
-    return number;
+    return readNumberParam(key, this.optional(key), fallback, { integer: true });
   }
 
   boolean(key: string, fallback: boolean): boolean {
