@@ -3,12 +3,14 @@
  * and a local OpenAI-compatible upstream started by the test.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { readHeadFile } from '../../src/cluster/index.js';
-import { createTestHome, stderrWithoutBanner, type TestHome } from '../support/cli.js';
+import { CLI_ENTRY, createTestHome, stderrWithoutBanner, type TestHome } from '../support/cli.js';
 import { type OpenAIUpstream, startOpenAIUpstream } from '../support/openai-upstream.js';
 
 const API_KEY = 'sk-cli-test-secret-key';
@@ -92,6 +94,33 @@ describe('byzerllm CLI against a local OpenAI-compatible upstream', () => {
     }
     assert.equal(stat.worker_max_concurrency, 4);
     assert.equal(stat.load_balance_strategy, 'lru');
+  });
+
+  test('stat --interval prints again until Ctrl+C, then says it stopped', async () => {
+    const child = spawn(process.execPath, [CLI_ENTRY, 'stat', '--model', 'gpt_chat', '--interval', '1'], {
+      env: home.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve()); // a failure must not hang the test
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        stdout += chunk;
+        if (stdout.split('\n}\n').length > 2) resolve(); // two complete JSON documents
+      });
+    });
+    child.kill('SIGINT');
+    const [code] = (await once(child, 'exit')) as [number];
+    assert.equal(code, 0);
+    const documents = stdout
+      .split('\n}\n')
+      .slice(0, 2)
+      .map((text) => JSON.parse(`${text}\n}`));
+    assert.deepEqual(
+      documents.map((document) => document.total_workers),
+      [2, 2],
+    );
+    assert.match(stdout, /Stat printing stopped\.\n$/);
   });
 
   test('40 concurrent queries spread over both workers, never more than 4 in flight on one', async () => {
