@@ -31,7 +31,7 @@ import {
 import { type ModelSettings, ModelSettingsStore } from './model-settings.js';
 import type { ChatResponse } from './responses.js';
 import { streamChat, type StreamItem } from './stream-chat.js';
-import { applyTemplate, type TemplateChoice } from './templates.js';
+import { applyTemplate, type TemplateChoice, templateByName } from './templates.js';
 import { embed, rerank, type RerankPair } from './embeddings.js';
 import {
   generateImage,
@@ -251,7 +251,11 @@ export class ByzerLLM {
     extraRequestParams: Record<string, unknown> = {},
   ): Promise<ChatRequest> {
     const settings = this.settings.get(model);
-    const template = typeof settings.template === 'object' ? settings.template : undefined;
+    // Without a client choice, the deployment's template (`byzerllm deploy --template`) applies.
+    const chosen =
+      settings.template ??
+      templateByName(String((await this.getMeta({ model })).deployment_template ?? 'auto'));
+    const template = typeof chosen === 'object' ? chosen : undefined;
     const config: LlmConfig = {
       ...(template?.generationConfig ?? {}),
       ...settings.extraGenerationParams,
@@ -267,7 +271,7 @@ export class ByzerLLM {
     if (template) {
       const meta = await this.getMeta({ model });
       if (!meta.message_format) request.prompt = applyTemplate(template, chatMessages);
-    } else if (settings.template === 'auto') {
+    } else if (chosen === 'auto' && settings.template === 'auto') {
       const meta = await this.getMeta({ model });
       if (!meta.message_format && !meta.support_chat_template) {
         throw new UnsupportedError(

@@ -151,3 +151,21 @@ export const Templates = {
 
 /** What `setupTemplate` accepts: a template, or `"auto"` for the engine's own. */
 export type TemplateChoice = Template | 'auto';
+
+/** The built-in template of a name (`TEMPLATE_NAMES` of a deployment), or `auto`. */
+export function templateByName(name: string): TemplateChoice {
+  switch (name) {
+    case 'qwen':
+      return Templates.qwen();
+    case 'yi':
+      return Templates.yi();
+    case 'llama':
+      return Templates.llama();
+    case 'default':
+      return Templates.default();
+    case 'empty':
+      return Templates.empty();
+    default:
+      return 'auto';
+  }
+}

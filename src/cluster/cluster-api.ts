@@ -40,6 +40,10 @@ export interface DeploymentInfo {
   loadBalance: LoadBalanceStrategy;
   /** Secret values are replaced by `******`. */
   inferParams: Record<string, string>;
+  /** Defaults for chat requests that leave a field unset (see `DeploymentSpec.generationDefaults`). */
+  generationDefaults: Record<string, string>;
+  /** The chat template clients use unless they set one. */
+  template: string;
   state: DeploymentState;
   /** Why the deployment is `failed`. */
   error?: string;

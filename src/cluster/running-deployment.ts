@@ -10,6 +10,7 @@ import {
   type PinnableKind,
   type StreamPart,
   WorkerFailedError,
+  withGenerationDefaults,
 } from '../core/index.js';
 import type { DeploymentInfo, DeploymentState } from './cluster-api.js';
 import type { WorkerPlacement } from './placement.js';
@@ -78,10 +79,26 @@ export class RunningDeployment {
     // A worker that fails (its process crashed, its node died) is retried on another worker:
     // non-stream calls are safe to send again. Other errors (upstream, validation) surface at once.
     const maxAttempts = this.spec.numWorkers + 2;
+    const withDefaults =
+      kind === 'chat'
+        ? (withGenerationDefaults(
+            request as ChatRequest,
+            this.spec.generationDefaults,
+          ) as WorkerCallMap[Kind][0])
+        : request;
     for (let attempt = 1; ; attempt++) {
       const lease = await this.pool.acquire(this.acquireOptions(kind, options));
       try {
-        return await this.endpoint(lease.workerIndex).call(kind, request, options);
+        const result = await this.endpoint(lease.workerIndex).call(kind, withDefaults, options);
+        // The deployment's own settings travel with the engine's meta, so every client sees them.
+        if (kind === 'meta') {
+          return {
+            ...(result as WorkerCallMap['meta'][1]),
+            deployment_template: this.spec.template,
+            generation_defaults: this.spec.generationDefaults,
+          } as WorkerCallMap[Kind][1];
+        }
+        return result;
       } catch (error) {
         const retry =
           error instanceof WorkerFailedError &&
@@ -138,7 +155,10 @@ export class RunningDeployment {
     const lease = await this.pool.acquire(this.acquireOptions('chat', options));
     let parts: AsyncIterable<StreamPart>;
     try {
-      parts = await this.endpoint(lease.workerIndex).stream(request, options);
+      parts = await this.endpoint(lease.workerIndex).stream(
+        withGenerationDefaults(request, this.spec.generationDefaults),
+        options,
+      );
     } catch (error) {
       lease.release();
       throw error;
@@ -169,6 +189,8 @@ export class RunningDeployment {
       gpusPerWorker: spec.gpusPerWorker,
       loadBalance: spec.loadBalance,
       inferParams: maskSecrets(spec.inferParams),
+      generationDefaults: spec.generationDefaults,
+      template: spec.template,
       state: this.state,
       workers: this.endpoints.map((endpoint, index) => ({
         index,

@@ -15,6 +15,9 @@ export type LoadBalanceStrategy = (typeof LOAD_BALANCE_STRATEGIES)[number];
 export const PINNABLE_KINDS = ['embedding', 'tokenizer', 'apply_chat_template', 'meta'] as const;
 export type PinnableKind = (typeof PINNABLE_KINDS)[number];
 
+/** Chat template names (`Templates.*` in the client; `auto` = the engine's own template). */
+export const TEMPLATE_NAMES = ['auto', 'default', 'llama', 'qwen', 'yi', 'empty'] as const;
+
 /** Deployment names become file keys, URL segments and NATS subject tokens: keep them plain. */
 export const DEPLOYMENT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
@@ -44,6 +47,14 @@ export const deploymentSpecSchema = z.object({
   pinning: z.partialRecord(z.enum(PINNABLE_KINDS), z.number().int().min(0)).default({}),
   /** How long a request waits for a free worker slot before failing. Seconds. Defaults to 10. */
   queueTimeoutSeconds: z.number().min(0).max(3600).default(10),
+  /**
+   * Generation defaults every chat request gets unless it sets the field itself (the seeds'
+   * `setup_extra_generation_params`, kept with the deployment so every client shares them):
+   * `temperature`, `top_p`, `max_tokens`/`max_length`, `stop`, `gen.*`; other keys reach the engine.
+   */
+  generationDefaults: z.record(z.string(), z.string()).default({}),
+  /** The chat template clients use for this deployment unless they set one (`auto` = the engine's). */
+  template: z.enum(TEMPLATE_NAMES).default('auto'),
 });
 
 /** A validated deployment spec, every default filled in. */

@@ -4,3 +4,4 @@ export * from './deployment.js';
 export * from './errors.js';
 export * from './models.js';
 export * from './version.js';
+export * from './generation-params.js';

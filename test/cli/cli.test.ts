@@ -202,6 +202,34 @@ describe('byzerllm CLI against a local OpenAI-compatible upstream', () => {
     assert.equal(query.stdout, 'echo: via yaml\n');
   });
 
+  test('--template and --default_params stay with the deployment and reach the upstream', async () => {
+    const deploy = await home.run(
+      deployArgs('with_defaults', upstream.url, [
+        '--template',
+        'qwen',
+        '--default_params',
+        'temperature=0.25',
+        'max_tokens=77',
+      ]),
+    );
+    assert.equal(deploy.code, 0, deploy.stderr);
+    const listed = (
+      JSON.parse((await home.run(['list', '--json'])).stdout) as Record<string, unknown>[]
+    ).find((deployment) => deployment.name === 'with_defaults')!;
+    assert.equal(listed.template, 'qwen');
+    assert.deepEqual(listed.generationDefaults, { temperature: '0.25', max_tokens: '77' });
+    const query = await home.run(['query', '--model', 'with_defaults', '--query', 'defaults?']);
+    assert.equal(query.stdout, 'echo: defaults?\n');
+    const body = upstream.requests.at(-1)!.body as Record<string, unknown>;
+    assert.deepEqual([body.temperature, body.max_tokens], [0.25, 77]);
+    const bad = await home.run(deployArgs('bad_template', upstream.url, ['--template', 'mistral']));
+    assert.equal(bad.code, 2);
+    assert.match(
+      bad.stderr,
+      /--template <name>' argument 'mistral' is invalid\. Allowed choices are auto, default, llama, qwen, yi, empty/,
+    );
+  });
+
   describe('bad input gives one line, a non-zero exit, no stack, and the head keeps running', () => {
     const cases: { name: string; args: () => Promise<string[]>; code: number; message: RegExp }[] = [
       {

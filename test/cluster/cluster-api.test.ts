@@ -119,6 +119,61 @@ for (const [name, create] of Object.entries(setups)) {
       assert.deepEqual(stat.state, [4, 4]);
     });
 
+    test('generation defaults fill what a request leaves unset; the request wins; meta carries them', async () => {
+      await setup.cluster.deploy(
+        spec({
+          name: 'defaults',
+          numWorkers: 1,
+          generationDefaults: {
+            temperature: '0.2',
+            max_tokens: '64',
+            'gen.stop': '["END"]',
+            repetition_penalty: '1.1',
+          },
+          template: 'qwen',
+        }),
+      );
+      upstream.reset();
+      await setup.cluster.call('defaults', 'chat', { messages: [{ role: 'user', content: 'a' }] });
+      await setup.cluster.call('defaults', 'chat', {
+        messages: [{ role: 'user', content: 'b' }],
+        temperature: 0.9,
+        extra: { repetition_penalty: 1.3 },
+      });
+      let streamed = '';
+      for await (const part of await setup.cluster.stream('defaults', {
+        messages: [{ role: 'user', content: 'c' }],
+      })) {
+        if (part.type === 'text-delta') streamed += part.delta;
+      }
+      assert.equal(streamed, 'echo: c');
+      const bodies = upstream.requests.map((request) => request.body as Record<string, unknown>);
+      assert.deepEqual(
+        bodies.map((body) => [body.temperature, body.max_tokens, body.stop, body.repetition_penalty]),
+        [
+          [0.2, 64, ['END'], 1.1],
+          [0.9, 64, ['END'], 1.3],
+          [0.2, 64, ['END'], 1.1],
+        ],
+      );
+      const meta = await setup.cluster.meta('defaults');
+      assert.equal(meta.deployment_template, 'qwen');
+      assert.deepEqual(
+        (await setup.cluster.list()).find((item) => item.name === 'defaults')?.generationDefaults,
+        {
+          temperature: '0.2',
+          max_tokens: '64',
+          'gen.stop': '["END"]',
+          repetition_penalty: '1.1',
+        },
+      );
+      await assert.rejects(
+        setup.cluster.deploy(spec({ name: 'bad_template', template: 'mistral' as never })),
+        (error: ByzerLLMError) => error.code === 'invalid_argument' && /template/.test(error.message),
+      );
+      await setup.cluster.undeploy('defaults');
+    });
+
     test('deploying an existing name changes nothing', async () => {
       const again = await setup.cluster.deploy(spec({ numWorkers: 5 }));
       assert.equal(again.status, 'already_deployed');

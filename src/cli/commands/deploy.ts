@@ -7,6 +7,7 @@ import {
   InvalidArgumentError,
   LOAD_BALANCE_STRATEGIES,
   PINNABLE_KINDS,
+  TEMPLATE_NAMES,
 } from '../../core/index.js';
 import { INFER_BACKENDS, SAAS_MODEL_TYPES } from '../../engines/index.js';
 import {
@@ -31,6 +32,8 @@ const CONFIG_KEYS = [
   'load_balance',
   'queue_timeout',
   'pin',
+  'default_params',
+  'template',
   'address',
   'ray_address',
 ];
@@ -48,6 +51,8 @@ interface DeployFlags {
   load_balance?: string;
   queue_timeout?: number;
   pin?: string[];
+  default_params?: string[] | Record<string, string>;
+  template?: string;
   address?: string;
   ray_address?: string;
   file?: string;
@@ -86,9 +91,16 @@ export function registerDeploy(program: Command): void {
       'how long a request waits for a free slot (default 10)',
       parseNonNegativeNumber,
     )
+    .option('--pin <kind=index...>', `send a request kind to one worker; kinds: ${PINNABLE_KINDS.join(', ')}`)
     .option(
-      '--pin <kind=index...>',
-      `send a request kind to one worker; kinds: ${PINNABLE_KINDS.join(', ')}`,
+      '--default_params <key=value...>',
+      'generation defaults for every chat request that does not set them, e.g. temperature=0.2 max_tokens=512',
+    )
+    .addOption(
+      new Option(
+        '--template <name>',
+        'the chat template clients use unless they set one (default auto)',
+      ).choices(TEMPLATE_NAMES),
     );
   addAddressOptions(command).action(async (flags: DeployFlags) => {
     const merged: DeployFlags = flags.file
@@ -121,6 +133,13 @@ export function registerDeploy(program: Command): void {
     if (merged.queue_timeout !== undefined) spec.queueTimeoutSeconds = Number(merged.queue_timeout);
     if (merged.load_balance !== undefined)
       spec.loadBalance = merged.load_balance as DeploymentSpecInput['loadBalance'];
+    if (merged.default_params !== undefined) {
+      spec.generationDefaults =
+        Array.isArray(merged.default_params) || typeof merged.default_params === 'string'
+          ? parseInferParams(merged.default_params)
+          : inferParamsFromConfig(merged.default_params);
+    }
+    if (merged.template !== undefined) spec.template = merged.template as DeploymentSpecInput['template'];
     const cluster = await connect(merged);
     try {
       const outcome = await cluster.deploy(spec);

@@ -2,13 +2,10 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { type ChatRequest, InvalidArgumentError, type StreamPart } from '../../core/index.js';
+import { type ChatRequest, InvalidArgumentError, type StreamPart, TEMPLATE_NAMES } from '../../core/index.js';
 import { printArgumentsBanner, readConfigFile } from '../arguments.js';
 import { chosenAddress, connect } from '../connect.js';
 import { addAddressOptions } from '../options.js';
-
-/** The template names `--template` accepts (see the client library's `Templates`). */
-export const TEMPLATE_NAMES = ['auto', 'default', 'llama', 'qwen', 'yi', 'empty'] as const;
 
 interface QueryFlags {
   model?: string;
