@@ -6,11 +6,13 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { type KV, Kvm } from '@nats-io/kv';
 import { Svcm } from '@nats-io/services';
 import {
   type ClusterStatus,
   connectNats,
   HEAD_SERVICE_NAME,
+  KV_PLACEMENT,
   NatsClusterClient,
 } from '../../src/cluster/index.js';
 import { createTestHome, type TestHome } from '../support/cli.js';
@@ -18,6 +20,29 @@ import { type NatsServer, startNatsServer } from '../support/nats-server.js';
 import { type OpenAIUpstream, startOpenAIUpstream } from '../support/openai-upstream.js';
 
 const NODES = ['node-a', 'node-b', 'node-c'];
+
+interface PublishedPlacement {
+  workers: { node: string }[];
+}
+
+/** Watches a KV key until its value satisfies `condition` (the current value comes first). */
+async function kvValueUntil(
+  bucket: KV,
+  key: string,
+  condition: (value: PublishedPlacement) => boolean,
+): Promise<PublishedPlacement> {
+  const watch = await bucket.watch({ key });
+  try {
+    for await (const entry of watch) {
+      if (entry.operation !== 'PUT') continue;
+      const value = entry.json<PublishedPlacement>();
+      if (condition(value)) return value;
+    }
+  } finally {
+    watch.stop();
+  }
+  throw new Error(`the watch of ${key} ended`);
+}
 
 function workersPerNode(status: ClusterStatus): Record<string, number> {
   const counts: Record<string, number> = {};
@@ -109,6 +134,19 @@ describe('a NATS cluster: head and three nodes', () => {
     assert.equal(streamed.stdout, 'echo: streamed\n');
   });
 
+  test('worker placement is published in JetStream KV and follows node loss', async () => {
+    const connection = await connectNats(nats.url, 'placement-reader');
+    try {
+      const bucket = await new Kvm(connection).create(KV_PLACEMENT, { history: 1 });
+      const placement = await kvValueUntil(bucket, 'spread', (value) => value.workers.length === 6);
+      const perNode: Record<string, number> = {};
+      for (const worker of placement.workers) perNode[worker.node] = (perNode[worker.node] ?? 0) + 1;
+      assert.deepEqual(perNode, { 'node-a': 2, 'node-b': 2, 'node-c': 2 });
+    } finally {
+      await connection.drain();
+    }
+  });
+
   test('the head is a NATS service: ping, info and stats find it', async () => {
     const connection = await connectNats(nats.url, 'services-test');
     try {
@@ -157,6 +195,15 @@ describe('a NATS cluster: head and three nodes', () => {
     const stat = await client.stat('spread');
     assert.equal(stat.total_workers, 6);
     assert.ok(stat.worker_state.every((state) => state.ready));
+    const connection = await connectNats(nats.url, 'placement-reader');
+    try {
+      const bucket = await new Kvm(connection).create(KV_PLACEMENT, { history: 1 });
+      await kvValueUntil(bucket, 'spread', (value) =>
+        value.workers.every((worker) => worker.node !== 'node-b'),
+      );
+    } finally {
+      await connection.drain();
+    }
     const after = stat.total_requests.reduce((sum, count) => sum + count, 0);
     assert.ok(after - before >= 1000, `requests counted: ${after - before}`);
   });

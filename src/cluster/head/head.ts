@@ -50,6 +50,8 @@ export interface HeadOptions {
   nodeId?: string;
   /** Whether the head's machine runs workers. Defaults to true. */
   localNode?: boolean;
+  /** Told after deployments or worker placement changed (a cluster head publishes placement). */
+  onChange?: () => void;
   /** The admin address, once listening; shown by `status`. */
   address?: string;
   log?: (line: string) => void;
@@ -208,6 +210,19 @@ export class Head implements ClusterApi {
     this.log(`node ${node} joined (${resources.cpus} CPUs, ${resources.gpus.length} GPUs)`);
     const waiting = this.pendingReplacements.splice(0);
     for (const { name, index } of waiting) await this.replaceWorker(name, index, []);
+    // Deployments that could not start (no node had room, e.g. a head restarted before its nodes
+    // came back) get another chance now.
+    for (const deployment of [...this.deployments.values()]) {
+      if (deployment.state !== 'failed') continue;
+      this.deployments.delete(deployment.spec.name);
+      try {
+        await this.startDeployment(deployment.spec);
+        this.log(`deployment ${deployment.spec.name} started on the nodes now available`);
+      } catch (error) {
+        this.deployments.set(deployment.spec.name, deployment);
+        deployment.error = toByzerLLMError(error).message;
+      }
+    }
   }
 
   /**
@@ -225,6 +240,7 @@ export class Head implements ClusterApi {
     for (const [name, indices] of lost) {
       for (const index of indices) await this.replaceWorker(name, index, [node]);
     }
+    this.options.onChange?.();
   }
 
   private async replaceWorker(name: string, index: number, excludeNodes: string[]): Promise<void> {
@@ -242,6 +258,7 @@ export class Head implements ClusterApi {
         });
         await deployment.replaceWorker(index, endpoint, placement);
         this.log(`worker ${name}#${index} now runs on ${placement.node}`);
+        this.options.onChange?.();
       } catch (error) {
         this.placement.releaseWorker(name, index);
         throw error;
@@ -252,8 +269,9 @@ export class Head implements ClusterApi {
     }
   }
 
-  private persist(): Promise<void> {
-    return this.options.store.save([...this.deployments.values()].map((deployment) => deployment.spec));
+  private async persist(): Promise<void> {
+    await this.options.store.save([...this.deployments.values()].map((deployment) => deployment.spec));
+    this.options.onChange?.();
   }
 
   private running(name: string): RunningDeployment {

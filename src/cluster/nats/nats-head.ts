@@ -4,6 +4,7 @@
  * heartbeats, and the cluster API served over NATS for clients on any machine.
  */
 import os from 'node:os';
+import { type KV, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Head } from '../head/head.js';
 import type { NodeResources } from '../resources.js';
@@ -12,7 +13,14 @@ import type { WorkerTransport } from '../transport/transport.js';
 import { KvDeploymentStore } from './kv-deployment-store.js';
 import { serveClusterOverNats } from './nats-admin-server.js';
 import { connectNats } from './nats-connection.js';
-import { decode, encode, HEARTBEAT_INTERVAL_MS, subjects } from './nats-protocol.js';
+import {
+  decode,
+  encode,
+  HEARTBEAT_INTERVAL_MS,
+  KV_PLACEMENT,
+  subjects,
+  subjectToken,
+} from './nats-protocol.js';
 import { natsRequest } from './nats-request.js';
 import { NatsTransport } from './nats-transport.js';
 import { CancellationRegistry } from './nats-worker-server.js';
@@ -36,6 +44,21 @@ export interface NatsHead {
   close(): Promise<void>;
 }
 
+/** Publishes where every deployment's workers run (`byzerllm_placement`), for any machine to read. */
+async function writePlacement(bucket: KV, head: Head): Promise<void> {
+  const deployments = await head.list();
+  const names = new Set(deployments.map((deployment) => subjectToken(deployment.name)));
+  for await (const key of await bucket.keys()) {
+    if (!names.has(key)) await bucket.delete(key);
+  }
+  for (const deployment of deployments) {
+    await bucket.put(
+      subjectToken(deployment.name),
+      JSON.stringify({ name: deployment.name, workers: deployment.workers }),
+    );
+  }
+}
+
 async function reconcileNode(
   connection: NatsConnection,
   head: Head,
@@ -56,12 +79,22 @@ export async function startNatsHead(options: NatsHeadOptions): Promise<NatsHead>
   const connection = await connectNats(options.url, 'byzerllm-head');
   const store = await KvDeploymentStore.open(connection);
   const transport = new NatsTransport(connection, `${os.hostname()}-${process.pid}-${Date.now()}`);
+  const placementBucket = await new Kvm(connection).create(KV_PLACEMENT, { history: 1 });
+  let publishing: Promise<void> = Promise.resolve();
+  const publishPlacement = () => {
+    publishing = publishing
+      .then(() => writePlacement(placementBucket, head))
+      .catch((error: unknown) =>
+        options.log(`could not publish worker placement: ${(error as Error).message}`),
+      );
+  };
   const head = new Head({
     store,
     transport,
     resources: options.resources,
     localNode: false,
     log: options.log,
+    onChange: publishPlacement,
   });
   // Node agents drop workers left over from a previous head: this head places everything anew.
   connection.publish(subjects.headHello, encode({ headId: transport.headId }));

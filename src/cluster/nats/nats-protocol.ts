@@ -21,6 +21,8 @@ import { encodeBinary, reviveBinary } from '../head/admin-api.js';
 export const SUBJECT_PREFIX = 'byzerllm';
 export const KV_DEPLOYMENTS = 'byzerllm_deployments';
 export const KV_NODES = 'byzerllm_nodes';
+/** Where each deployment's workers run, written by the head (one key per deployment). */
+export const KV_PLACEMENT = 'byzerllm_placement';
 
 /** A node that misses heartbeats for this long is lost. */
 export const HEARTBEAT_INTERVAL_MS = 500;
