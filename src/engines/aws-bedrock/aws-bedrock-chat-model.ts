@@ -36,6 +36,7 @@ import { callWithRetries } from '../shared/retry-loop.js';
 import type { EventSourceMessage } from '../shared/server-sent-events.js';
 import { buildLlamaBody, llamaResponseSchema, mapLlamaStopReason } from './llama-family.js';
 import { type BedrockErrorContext, errorFromBedrock } from './map-error.js';
+import { incompleteStreamError } from '../shared/stream-errors.js';
 
 export type BedrockFamily = 'anthropic' | 'llama';
 
@@ -218,10 +219,7 @@ export class AwsBedrockChatModel implements ChatModelV1 {
     if (!stopReason) {
       yield {
         type: 'error',
-        error: new UpstreamError('upstream_error', `${this.provider} ended the stream before a stop_reason`, {
-          isRetryable: true,
-          details: { provider: this.provider },
-        }),
+        error: incompleteStreamError(this.provider, 'ended the stream before a stop_reason'),
       };
       return;
     }

@@ -14,6 +14,7 @@ import { parseWireBody } from '../openai-compatible/wire-schemas.js';
 import type { EventSourceMessage } from '../shared/server-sent-events.js';
 import { redactSecretsInValue } from '../shared/redact-secrets.js';
 import { mapStopReason, streamEventSchema } from './wire-schemas.js';
+import { incompleteStreamError, parseStreamEventJson } from '../shared/stream-errors.js';
 
 export interface ClaudeStreamInput {
   events: AsyncIterable<EventSourceMessage>;
@@ -89,10 +90,7 @@ export async function* mapClaudeStream(input: ClaudeStreamInput): AsyncGenerator
   if (!stopped) {
     yield {
       type: 'error',
-      error: new UpstreamError('upstream_error', `${provider} ended the stream before message_stop`, {
-        isRetryable: true,
-        details: { provider },
-      }),
+      error: incompleteStreamError(provider, 'ended the stream before message_stop'),
     };
     return;
   }
@@ -108,15 +106,7 @@ export async function* mapClaudeStream(input: ClaudeStreamInput): AsyncGenerator
 }
 
 function parseEvent(data: string, provider: string) {
-  let json: unknown;
-  try {
-    json = JSON.parse(data);
-  } catch (error) {
-    throw new UpstreamError('upstream_error', `${provider} sent a stream event that is not JSON`, {
-      cause: error,
-      details: { provider, data: data.slice(0, 200) },
-    });
-  }
+  const json = parseStreamEventJson(data, provider);
   return parseWireBody(streamEventSchema, json, { provider, what: 'stream event' });
 }
 

@@ -20,7 +20,7 @@ import {
   type ToolCall,
   type Warning,
 } from '../../core/chat-model.js';
-import { UpstreamError, toByzerLLMError } from '../../core/errors.js';
+import { toByzerLLMError } from '../../core/errors.js';
 import { errorFromStreamPayload } from '../openai-compatible/map-error.js';
 import { parseWireBody } from '../openai-compatible/wire-schemas.js';
 import type { HttpClient } from '../shared/http-client.js';
@@ -32,6 +32,7 @@ import {
   mapFinishReason,
   toUsage,
 } from './wire-schemas.js';
+import { incompleteStreamError, parseStreamEventJson } from '../shared/stream-errors.js';
 
 export interface GeminiModelConfig {
   provider: string;
@@ -98,15 +99,7 @@ export class GeminiChatModel implements ChatModelV1 {
     let last: GenerateContentResponse | undefined;
     try {
       for await (const event of events) {
-        let json: unknown;
-        try {
-          json = JSON.parse(event.data);
-        } catch (error) {
-          throw new UpstreamError('upstream_error', `${provider} sent a stream event that is not JSON`, {
-            cause: error,
-            details: { provider, data: event.data.slice(0, 200) },
-          });
-        }
+        const json = parseStreamEventJson(event.data, provider);
         if (json !== null && typeof json === 'object' && 'error' in json) {
           yield {
             type: 'error',
@@ -139,10 +132,7 @@ export class GeminiChatModel implements ChatModelV1 {
     if (!finishReason || !last) {
       yield {
         type: 'error',
-        error: new UpstreamError('upstream_error', `${provider} ended the stream before a finishReason`, {
-          isRetryable: true,
-          details: { provider },
-        }),
+        error: incompleteStreamError(provider, 'ended the stream before a finishReason'),
       };
       return;
     }

@@ -22,13 +22,14 @@ import type {
   Warning,
 } from '../../core/chat-model.js';
 import { MODEL_PROTOCOL_VERSION } from '../../core/chat-model.js';
-import { UpstreamError, toByzerLLMError } from '../../core/errors.js';
+import { toByzerLLMError } from '../../core/errors.js';
 import { parseWireBody } from '../openai-compatible/wire-schemas.js';
 import type { HttpClient } from '../shared/http-client.js';
 import type { EventSourceMessage } from '../shared/server-sent-events.js';
 import { retryVendorErrors } from '../shared/vendor-error.js';
 import { errorFromBody, type MiniMaxErrorContext } from './map-error.js';
 import { chatResponseSchema, type MiniMaxChatResponse } from './wire-schemas.js';
+import { incompleteStreamError, parseStreamEventJson } from '../shared/stream-errors.js';
 
 export interface MiniMaxModelConfig {
   provider: string;
@@ -157,15 +158,7 @@ async function* mapStream(
   try {
     for await (const event of events) {
       if (finish) continue;
-      let payload: unknown;
-      try {
-        payload = JSON.parse(event.data);
-      } catch (error) {
-        throw new UpstreamError('upstream_error', `${config.provider} sent a stream event that is not JSON`, {
-          cause: error,
-          details: { provider: config.provider },
-        });
-      }
+      const payload = parseStreamEventJson(event.data, config.provider);
       const error = errorFromBody(payload, config.errorContext);
       if (error) {
         yield { type: 'error', error };
@@ -198,14 +191,7 @@ async function* mapStream(
   if (!finish) {
     yield {
       type: 'error',
-      error: new UpstreamError(
-        'upstream_error',
-        `${config.provider} ended the stream without a finish_reason`,
-        {
-          isRetryable: true,
-          details: { provider: config.provider },
-        },
-      ),
+      error: incompleteStreamError(config.provider, 'ended the stream without a finish_reason'),
     };
     return;
   }

@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { StreamPart, ToolCall, Usage, Warning } from '../../core/chat-model.js';
-import { UpstreamError, toByzerLLMError } from '../../core/errors.js';
+import { toByzerLLMError } from '../../core/errors.js';
 import type { EventSourceMessage } from '../shared/server-sent-events.js';
 import { type ErrorMappingContext, errorFromStreamPayload } from './map-error.js';
 import { mapFinishReason } from './map-finish-reason.js';
@@ -22,6 +22,7 @@ import {
   parseWireBody,
   toUsage,
 } from './wire-schemas.js';
+import { incompleteStreamError, parseStreamEventJson } from '../shared/stream-errors.js';
 
 export interface StreamMappingInput {
   events: AsyncIterable<EventSourceMessage>;
@@ -75,14 +76,7 @@ export async function* mapChatStream(input: StreamMappingInput): AsyncGenerator<
   if (!done && !finishReason) {
     yield {
       type: 'error',
-      error: new UpstreamError(
-        'upstream_error',
-        `${provider} ended the stream before the answer was complete`,
-        {
-          isRetryable: true,
-          details: { provider },
-        },
-      ),
+      error: incompleteStreamError(provider, 'ended the stream before the answer was complete'),
     };
     return;
   }
@@ -102,15 +96,7 @@ function metadata(requestId: string, modelId: string | null | undefined): Stream
 }
 
 function parseChunk(data: string, provider: string): ChatCompletionChunk {
-  let json: unknown;
-  try {
-    json = JSON.parse(data);
-  } catch (error) {
-    throw new UpstreamError('upstream_error', `${provider} sent a stream event that is not JSON`, {
-      cause: error,
-      details: { provider, data: data.slice(0, 200) },
-    });
-  }
+  const json = parseStreamEventJson(data, provider);
   return parseWireBody(chatCompletionChunkSchema, json, { provider, what: 'stream chunk' });
 }
 

@@ -23,7 +23,7 @@ import type {
   Warning,
 } from '../../core/chat-model.js';
 import { MODEL_PROTOCOL_VERSION } from '../../core/chat-model.js';
-import { type ByzerLLMError, UpstreamError, toByzerLLMError } from '../../core/errors.js';
+import { type ByzerLLMError, toByzerLLMError } from '../../core/errors.js';
 import { parseWireBody } from '../openai-compatible/wire-schemas.js';
 import type { HttpClient } from '../shared/http-client.js';
 import type { EventSourceMessage } from '../shared/server-sent-events.js';
@@ -31,6 +31,7 @@ import { retryVendorErrors } from '../shared/vendor-error.js';
 import { errorFromBody, type QianfanErrorContext } from './map-error.js';
 import type { QianfanTokenSource } from './qianfan-token.js';
 import { chatResponseSchema } from './wire-schemas.js';
+import { incompleteStreamError, parseStreamEventJson } from '../shared/stream-errors.js';
 
 export interface QianfanModelConfig {
   provider: string;
@@ -225,15 +226,7 @@ async function* mapStream(
   try {
     for await (const event of events) {
       if (ended) continue;
-      let payload: unknown;
-      try {
-        payload = JSON.parse(event.data);
-      } catch (error) {
-        throw new UpstreamError('upstream_error', `${config.provider} sent a stream event that is not JSON`, {
-          cause: error,
-          details: { provider: config.provider },
-        });
-      }
+      const payload = parseStreamEventJson(event.data, config.provider);
       const error = errorFromBody(payload, config.errorContext);
       if (error) {
         yield { type: 'error', error };
@@ -263,10 +256,7 @@ async function* mapStream(
   if (!ended) {
     yield {
       type: 'error',
-      error: new UpstreamError('upstream_error', `${config.provider} ended the stream before is_end`, {
-        isRetryable: true,
-        details: { provider: config.provider },
-      }),
+      error: incompleteStreamError(config.provider, 'ended the stream before is_end'),
     };
     return;
   }

@@ -22,7 +22,7 @@ import {
   type Usage,
   type Warning,
 } from '../../core/chat-model.js';
-import { UpstreamError, toByzerLLMError } from '../../core/errors.js';
+import { toByzerLLMError } from '../../core/errors.js';
 import { parseWireBody } from '../openai-compatible/wire-schemas.js';
 import { type ErrorMappingContext, errorFromStreamPayload } from '../openai-compatible/map-error.js';
 import type { HttpClient } from '../shared/http-client.js';
@@ -30,6 +30,7 @@ import type { EventSourceMessage } from '../shared/server-sent-events.js';
 import { convertMessages } from './convert-messages.js';
 import { mapFinishReason } from './map-finish-reason.js';
 import { contentText, type GenerationResponse, generationResponseSchema } from './wire-schemas.js';
+import { incompleteStreamError, parseStreamEventJson } from '../shared/stream-errors.js';
 
 export const GENERATION_PATH = '/api/v1/services/aigc/text-generation/generation';
 export const MULTIMODAL_PATH = '/api/v1/services/aigc/multimodal-generation/generation';
@@ -157,7 +158,7 @@ async function* mapStream(
   let usage: Usage = { inputTokens: 0, outputTokens: 0 };
   try {
     for await (const event of events) {
-      const payload = parseData(event.data, config.provider);
+      const payload = parseStreamEventJson(event.data, config.provider);
       if (event.event === 'error') {
         yield { type: 'error', error: errorFromStreamPayload(payload, config.errorContext) };
         return;
@@ -190,10 +191,7 @@ async function* mapStream(
   if (!started) {
     yield {
       type: 'error',
-      error: new UpstreamError('upstream_error', `${config.provider} closed the stream without an answer`, {
-        isRetryable: true,
-        details: { provider: config.provider },
-      }),
+      error: incompleteStreamError(config.provider, 'closed the stream without an answer'),
     };
     return;
   }
@@ -203,15 +201,4 @@ async function* mapStream(
     usage,
     ...(warnings.length > 0 ? { warnings } : {}),
   };
-}
-
-function parseData(data: string, provider: string): unknown {
-  try {
-    return JSON.parse(data);
-  } catch (error) {
-    throw new UpstreamError('upstream_error', `${provider} sent a stream event that is not JSON`, {
-      cause: error,
-      details: { provider },
-    });
-  }
 }
