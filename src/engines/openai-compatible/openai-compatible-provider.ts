@@ -22,7 +22,7 @@ import { isSecretParam, type EngineContext } from '../../core/deployment.js';
 import { InvalidArgumentError, throwIfAborted } from '../../core/errors.js';
 import type { EngineInstance, ModelMeta } from '../../core/models.js';
 import { HttpClient } from '../shared/http-client.js';
-import { readProxyUrl, warnUnknownParams } from '../shared/saas-params.js';
+import { readHttpUrl, readNumberParam, readProxyUrl, warnUnknownParams } from '../shared/saas-params.js';
 import { type ErrorMappingContext, errorFromResponse } from './map-error.js';
 import {
   OpenAICompatibleChatModel,
@@ -150,47 +150,18 @@ export function readOpenAICompatibleParams(
     model: inferParams['saas.model']?.trim() || endpoint?.model || settings.defaultModel || 'gpt-3.5-turbo',
     baseUrl:
       endpoint?.baseUrl ??
-      readBaseUrl(inferParams['saas.base_url'] ?? settings.defaultBaseUrl ?? 'https://api.openai.com/v1'),
-    timeoutMs: readNumber('saas.timeout', inferParams['saas.timeout'], 600, { integer: false }) * 1000,
-    maxRetries: readNumber('saas.max_retries', inferParams['saas.max_retries'], 2, { integer: true }),
+      readHttpUrl(
+        'saas.base_url',
+        inferParams['saas.base_url'] ?? settings.defaultBaseUrl ?? 'https://api.openai.com/v1',
+      ),
+    timeoutMs: readNumberParam('saas.timeout', inferParams['saas.timeout'], 600, { integer: false }) * 1000,
+    maxRetries: readNumberParam('saas.max_retries', inferParams['saas.max_retries'], 2, { integer: true }),
     headers: readHeaders(inferParams['saas.headers']),
     authHeaders: endpoint?.headers ?? { authorization: `Bearer ${apiKey}` },
   };
   const proxyUrl = readProxyUrl(inferParams['saas.proxies']);
   if (proxyUrl) params.proxyUrl = proxyUrl;
   return params;
-}
-
-function readBaseUrl(value: string): string {
-  const trimmed = value.trim().replace(/\/+$/, '');
-  let url: URL;
-  try {
-    url = new URL(trimmed);
-  } catch {
-    throw new InvalidArgumentError(`saas.base_url must be an http(s) URL, got "${value}"`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new InvalidArgumentError(`saas.base_url must be an http(s) URL, got "${value}"`);
-  }
-  return trimmed;
-}
-
-function readNumber(
-  name: string,
-  value: string | undefined,
-  fallback: number,
-  options: { integer: boolean },
-): number {
-  if (value === undefined || value.trim() === '') return fallback;
-  const number = Number(value);
-  const valid = options.integer
-    ? Number.isInteger(number) && number >= 0
-    : Number.isFinite(number) && number > 0;
-  if (!valid) {
-    const expected = options.integer ? 'a whole number >= 0' : 'a number of seconds > 0';
-    throw new InvalidArgumentError(`${name} must be ${expected}, got "${value}"`);
-  }
-  return number;
 }
 
 /** The value is not echoed in errors: extra headers often carry tokens. */
