@@ -136,17 +136,13 @@ export class Head implements ClusterApi {
     return this.call(name, 'meta', {});
   }
 
-  call<Kind extends WorkerCallKind>(
+  async call<Kind extends WorkerCallKind>(
     name: string,
     kind: Kind,
     request: WorkerCallMap[Kind][0],
     options: ClusterCallOptions = {},
   ): Promise<WorkerCallMap[Kind][1]> {
-    try {
-      return this.running(name).call(kind, request, options);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return this.running(name).call(kind, request, options);
   }
 
   async stream(
