@@ -2,29 +2,19 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { type ChatRequest, collectStream } from '../../../src/core/chat-model.js';
-import { deploymentSpecSchema } from '../../../src/core/deployment.js';
 import type { EngineInstance } from '../../../src/core/models.js';
 import { createAwsBedrockEngine } from '../../../src/engines/aws-bedrock/aws-bedrock-provider.js';
 import { errorFromBedrock } from '../../../src/engines/aws-bedrock/map-error.js';
 import { type BedrockUpstream, startBedrockUpstream } from '../../support/bedrock-upstream.js';
 import { startConnectProxy } from '../../support/connect-proxy.js';
 import { runChatModelConformance } from '../chat-conformance.js';
+import { engineContext } from '../engine-context.js';
 
 const CLAUDE = 'anthropic.claude-3-5-sonnet-20240620-v1:0';
 const LLAMA = 'meta.llama3-70b-instruct-v1:0';
 
-async function createEngine(inferParams: Record<string, string>, warnings: string[] = []) {
-  const spec = deploymentSpecSchema.parse({
-    name: 'bedrock-test',
-    pretrainedModelType: 'saas/aws_bedrock',
-    inferParams,
-  });
-  return createAwsBedrockEngine({
-    spec,
-    workerIndex: 0,
-    gpuIndices: [],
-    warn: (message) => warnings.push(message),
-  });
+function createEngine(inferParams: Record<string, string>, warnings: string[] = []) {
+  return createAwsBedrockEngine(engineContext('saas/aws_bedrock', inferParams, warnings));
 }
 
 function paramsFor(upstream: BedrockUpstream, model: string, baseUrl = upstream.url): Record<string, string> {

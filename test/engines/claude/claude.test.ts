@@ -2,27 +2,17 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { collectStream, type ChatRequest } from '../../../src/core/chat-model.js';
-import { deploymentSpecSchema } from '../../../src/core/deployment.js';
 import { ByzerLLMError } from '../../../src/core/errors.js';
 import type { EngineInstance } from '../../../src/core/models.js';
 import { createClaudeEngine } from '../../../src/engines/claude/claude-provider.js';
 import { type AnthropicUpstream, startAnthropicUpstream } from '../../support/anthropic-upstream.js';
 import { runChatModelConformance } from '../chat-conformance.js';
+import { engineContext } from '../engine-context.js';
 
 const API_KEY = 'sk-ant-conformance-secret-42';
 
-async function createEngine(inferParams: Record<string, string>, warnings: string[] = []) {
-  const spec = deploymentSpecSchema.parse({
-    name: 'claude-test',
-    pretrainedModelType: 'saas/claude',
-    inferParams,
-  });
-  return createClaudeEngine({
-    spec,
-    workerIndex: 0,
-    gpuIndices: [],
-    warn: (message) => warnings.push(message),
-  });
+function createEngine(inferParams: Record<string, string>, warnings: string[] = []) {
+  return createClaudeEngine(engineContext('saas/claude', inferParams, warnings));
 }
 
 async function withClaude(

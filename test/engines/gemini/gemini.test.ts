@@ -2,27 +2,17 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { type ChatRequest, collectStream } from '../../../src/core/chat-model.js';
-import { deploymentSpecSchema } from '../../../src/core/deployment.js';
 import type { EngineInstance } from '../../../src/core/models.js';
 import { createGeminiEngine } from '../../../src/engines/gemini/gemini-provider.js';
 import { embeddingOf } from '../../support/openai-upstream-answers.js';
 import { type GeminiUpstream, startGeminiUpstream } from '../../support/gemini-upstream.js';
 import { runChatModelConformance } from '../chat-conformance.js';
+import { engineContext } from '../engine-context.js';
 
 const API_KEY = 'AIza-conformance-secret-99';
 
-async function createEngine(inferParams: Record<string, string>, warnings: string[] = []) {
-  const spec = deploymentSpecSchema.parse({
-    name: 'gemini-test',
-    pretrainedModelType: 'saas/gemini',
-    inferParams,
-  });
-  return createGeminiEngine({
-    spec,
-    workerIndex: 0,
-    gpuIndices: [],
-    warn: (message) => warnings.push(message),
-  });
+function createEngine(inferParams: Record<string, string>, warnings: string[] = []) {
+  return createGeminiEngine(engineContext('saas/gemini', inferParams, warnings));
 }
 
 async function withGemini(
