@@ -64,7 +64,8 @@ export type DeploymentSpecInput = z.input<typeof deploymentSpecSchema>;
 
 /** Keys of `inferParams` whose values are secrets: stored apart, never printed. */
 export function isSecretParam(key: string): boolean {
-  return /(api_key|apikey|secret|token|password|access_key|private_key)/i.test(key);
+  // `max_tokens` and `num_tokens` are counts, not credentials: a token is a secret only as a name's end.
+  return /(api_?key|secret|password|access_?key|private_?key)/i.test(key) || /token$/i.test(key);
 }
 
 /** A copy of the params with every secret value replaced by `******`. */
