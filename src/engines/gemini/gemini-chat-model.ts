@@ -33,6 +33,7 @@ import {
   toUsage,
 } from './wire-schemas.js';
 import { incompleteStreamError, parseStreamEventJson } from '../shared/stream-errors.js';
+import { mergeExtra } from '../shared/extra-fields.js';
 
 export interface GeminiModelConfig {
   provider: string;
@@ -221,17 +222,6 @@ export function buildBody(request: ChatRequest): { body: Record<string, unknown>
           : { mode: 'ANY', allowedFunctionNames: [choice.name] },
     };
   }
-  for (const [key, value] of Object.entries(request.extra ?? {})) {
-    if (value === undefined) continue;
-    if (key === 'stream') {
-      warnings.push({
-        type: 'unsupported-setting',
-        setting: 'extra.stream',
-        message: 'extra.stream is ignored',
-      });
-      continue;
-    }
-    body[key] = value;
-  }
+  mergeExtra(body, request.extra, warnings);
   return { body, warnings };
 }

@@ -30,6 +30,7 @@ import { retryVendorErrors } from '../shared/vendor-error.js';
 import { errorFromBody, type MiniMaxErrorContext } from './map-error.js';
 import { chatResponseSchema, type MiniMaxChatResponse } from './wire-schemas.js';
 import { incompleteStreamError, parseStreamEventJson } from '../shared/stream-errors.js';
+import { mergeExtra } from '../shared/extra-fields.js';
 
 export interface MiniMaxModelConfig {
   provider: string;
@@ -132,8 +133,7 @@ export class MiniMaxChatModel implements ChatModelV1 {
       }
     }
     if (stream) body.stream = true;
-    for (const [key, value] of Object.entries(request.extra ?? {}))
-      if (value !== undefined) body[key] = value;
+    mergeExtra(body, request.extra);
     return { body, warnings };
   }
 }

@@ -28,6 +28,7 @@ import type { ErrorMappingContext } from './map-error.js';
 import { mapFinishReason } from './map-finish-reason.js';
 import { mapChatStream } from './map-stream.js';
 import { chatCompletionSchema, parseWireBody, toUsage } from './wire-schemas.js';
+import { mergeExtra } from '../shared/extra-fields.js';
 
 /** What the chat and embedding models of one engine instance share. */
 export interface OpenAICompatibleModelConfig {
@@ -168,19 +169,7 @@ export function buildChatBody(
     body.stream = true;
     if (request.includeUsage !== false) body.stream_options = { include_usage: true };
   }
-  for (const [key, value] of Object.entries(request.extra ?? {})) {
-    if (value === undefined) continue;
-    if (key === 'stream') {
-      // The framing of the answer is decided by doGenerate/doStream, not by a passthrough field.
-      warnings.push({
-        type: 'unsupported-setting',
-        setting: 'extra.stream',
-        message: 'extra.stream is ignored',
-      });
-      continue;
-    }
-    body[key] = value;
-  }
+  mergeExtra(body, request.extra, warnings);
   return { body, warnings };
 }
 

@@ -10,6 +10,7 @@ import { UpstreamError } from '../../core/errors.js';
 import type { EmbeddingModelV1, EmbeddingRequest, EmbeddingResult } from '../../core/models.js';
 import type { OpenAICompatibleModelConfig } from './openai-compatible-chat-model.js';
 import { embeddingResponseSchema, parseWireBody } from './wire-schemas.js';
+import { mergeExtra } from '../shared/extra-fields.js';
 
 export class OpenAICompatibleEmbeddingModel implements EmbeddingModelV1 {
   readonly specificationVersion = 'v1' as const;
@@ -29,8 +30,7 @@ export class OpenAICompatibleEmbeddingModel implements EmbeddingModelV1 {
       encoding_format: 'float',
     };
     if (request.dimensions !== undefined) body.dimensions = request.dimensions;
-    for (const [key, value] of Object.entries(request.extra ?? {}))
-      if (value !== undefined) body[key] = value;
+    mergeExtra(body, request.extra);
 
     const response = await this.config.client.postJson('/embeddings', body, options);
     const parsed = parseWireBody(embeddingResponseSchema, response.body, {

@@ -32,6 +32,7 @@ import { errorFromBody, type QianfanErrorContext } from './map-error.js';
 import type { QianfanTokenSource } from './qianfan-token.js';
 import { chatResponseSchema } from './wire-schemas.js';
 import { incompleteStreamError, parseStreamEventJson } from '../shared/stream-errors.js';
+import { mergeExtra } from '../shared/extra-fields.js';
 
 export interface QianfanModelConfig {
   provider: string;
@@ -153,7 +154,7 @@ function buildBody(
     }
   }
   if (stream) body.stream = true;
-  for (const [key, value] of Object.entries(request.extra ?? {})) if (value !== undefined) body[key] = value;
+  mergeExtra(body, request.extra);
   return { body, warnings };
 }
 

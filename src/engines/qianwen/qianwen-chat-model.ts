@@ -31,6 +31,7 @@ import { convertMessages } from './convert-messages.js';
 import { mapFinishReason } from './map-finish-reason.js';
 import { contentText, type GenerationResponse, generationResponseSchema } from './wire-schemas.js';
 import { incompleteStreamError, parseStreamEventJson } from '../shared/stream-errors.js';
+import { mergeExtra } from '../shared/extra-fields.js';
 
 export const GENERATION_PATH = '/api/v1/services/aigc/text-generation/generation';
 export const MULTIMODAL_PATH = '/api/v1/services/aigc/multimodal-generation/generation';
@@ -134,9 +135,7 @@ export class QianwenChatModel implements ChatModelV1 {
     }
     if (request.responseFormat?.type === 'json') parameters.response_format = { type: 'json_object' };
     if (stream) parameters.incremental_output = true;
-    for (const [key, value] of Object.entries(request.extra ?? {})) {
-      if (value !== undefined) parameters[key] = value;
-    }
+    mergeExtra(parameters, request.extra);
     const messages = convertMessages(request.messages, this.config.multimodal, warnings);
     return { body: { model: this.modelId, input: { messages }, parameters }, warnings };
   }

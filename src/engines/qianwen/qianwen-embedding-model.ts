@@ -11,6 +11,7 @@ import type { EmbeddingModelV1, EmbeddingRequest, EmbeddingResult } from '../../
 import { parseWireBody } from '../openai-compatible/wire-schemas.js';
 import type { QianwenModelConfig } from './qianwen-chat-model.js';
 import { embeddingResponseSchema } from './wire-schemas.js';
+import { mergeExtra } from '../shared/extra-fields.js';
 
 export const EMBEDDING_PATH = '/api/v1/services/embeddings/text-embedding/text-embedding';
 const BATCH_SIZE = 25;
@@ -32,8 +33,7 @@ export class QianwenEmbeddingModel implements EmbeddingModelV1 {
       const texts = request.values.slice(start, start + BATCH_SIZE);
       const parameters: Record<string, unknown> = { text_type: 'document' };
       if (request.dimensions !== undefined) parameters.dimension = request.dimensions;
-      for (const [key, value] of Object.entries(request.extra ?? {}))
-        if (value !== undefined) parameters[key] = value;
+      mergeExtra(parameters, request.extra);
       const response = await this.config.client.postJson(
         EMBEDDING_PATH,
         { model: this.modelId, input: { texts }, parameters },

@@ -26,6 +26,7 @@ import { parseWireBody } from '../openai-compatible/wire-schemas.js';
 import { HttpClient } from '../shared/http-client.js';
 import { COMMON_HTTP_SAAS_PARAMS, SaasParams } from '../shared/saas-params.js';
 import { errorFromTransport } from '../shared/transport-error.js';
+import { mergeExtra } from '../shared/extra-fields.js';
 
 const PROVIDER = 'saas/siliconflow';
 const KNOWN_PARAMS = ['saas.api_key', ...COMMON_HTTP_SAAS_PARAMS];
@@ -62,8 +63,7 @@ export async function createSiliconFlowEngine(context: EngineContext): Promise<E
         batch_size: request.n ?? 1,
         num_inference_steps: 20,
       };
-      for (const [key, value] of Object.entries(request.extra ?? {}))
-        if (value !== undefined) body[key] = value;
+      mergeExtra(body, request.extra);
       const response = await client.postJson('/images/generations', body, options);
       const parsed = parseWireBody(imageResponseSchema, response.body, {
         provider: PROVIDER,

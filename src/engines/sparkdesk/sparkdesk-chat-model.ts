@@ -30,6 +30,7 @@ import { retryDelayMs } from '../shared/retry-policy.js';
 import { errorFromTransport } from '../shared/transport-error.js';
 import { errorFromFrame, errorFromHandshake, type SparkErrorContext } from './map-error.js';
 import { type SparkCredentials, signSparkUrl } from './signed-url.js';
+import { mergeExtra } from '../shared/extra-fields.js';
 
 export interface SparkModelConfig {
   provider: string;
@@ -145,8 +146,7 @@ export class SparkChatModel implements ChatModelV1 {
         warnings.push({ type: 'unsupported-setting', setting, message: `Spark chat has no ${setting}` });
       }
     }
-    for (const [key, value] of Object.entries(request.extra ?? {}))
-      if (value !== undefined) chat[key] = value;
+    mergeExtra(chat, request.extra);
     const text = request.messages.map((message) => {
       if (message.role === 'user') {
         const content =
