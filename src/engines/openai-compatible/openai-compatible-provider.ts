@@ -20,7 +20,7 @@
  */
 import { isSecretParam, type EngineContext } from '../../core/deployment.js';
 import { InvalidArgumentError, throwIfAborted } from '../../core/errors.js';
-import type { EngineInstance, ModelMeta } from '../../core/models.js';
+import type { EngineInstance, ModelMeta, ModelTask } from '../../core/models.js';
 import { HttpClient } from '../shared/http-client.js';
 import { readHttpUrl, readNumberParam, readProxyUrl, warnUnknownParams } from '../shared/saas-params.js';
 import { type ErrorMappingContext, errorFromResponse } from './map-error.js';
@@ -119,6 +119,7 @@ export async function createOpenAICompatibleEngine(
     support_assistant_prefix: true,
     embedding_mode: params.model.toLowerCase().includes('embedding'),
     tasks: ['chat', 'embedding', 'speech', 'transcription', 'image'],
+    primary_task: primaryTaskOfModel(params.model),
     support_tools: true,
     support_response_format: true,
   };
@@ -132,6 +133,18 @@ export async function createOpenAICompatibleEngine(
     image: new OpenAICompatibleImageModel(config),
     dispose: () => client.close(),
   };
+}
+
+/**
+ * What an OpenAI model name is for: its speech, transcription and image models answer chat
+ * messages as Byzer-LLM's JSON task messages; every other model chats.
+ */
+export function primaryTaskOfModel(model: string): ModelTask {
+  const name = model.toLowerCase();
+  if (/(^|[-/])tts\b|-tts$/.test(name)) return 'speech';
+  if (name.startsWith('whisper') || name.includes('transcribe')) return 'transcription';
+  if (name.startsWith('dall-e') || name.startsWith('gpt-image')) return 'image';
+  return 'chat';
 }
 
 /** Reads and validates the `saas.*` parameters; unknown `saas.*` keys go to `warn`. */
