@@ -6,6 +6,8 @@
  * here; the CLI keeps the seeds' snake_case flags and maps them.
  */
 import { z } from 'zod';
+import { InvalidArgumentError } from './errors.js';
+import { withGenerationDefaults } from './generation-params.js';
 import type { EngineInstance } from './models.js';
 
 export const LOAD_BALANCE_STRATEGIES = ['lru', 'round_robin'] as const;
@@ -52,7 +54,18 @@ export const deploymentSpecSchema = z.object({
    * `setup_extra_generation_params`, kept with the deployment so every client shares them):
    * `temperature`, `top_p`, `max_tokens`/`max_length`, `stop`, `gen.*`; other keys reach the engine.
    */
-  generationDefaults: z.record(z.string(), z.string()).default({}),
+  generationDefaults: z
+    .record(z.string(), z.string())
+    .default({})
+    .superRefine((defaults, context) => {
+      // Checked once at deploy, so a bad default fails the deploy instead of every later chat call.
+      try {
+        withGenerationDefaults({ messages: [] }, defaults);
+      } catch (error) {
+        if (!(error instanceof InvalidArgumentError)) throw error;
+        context.addIssue({ code: 'custom', message: error.message });
+      }
+    }),
   /** The chat template clients use for this deployment unless they set one (`auto` = the engine's). */
   template: z.enum(TEMPLATE_NAMES).default('auto'),
 });
