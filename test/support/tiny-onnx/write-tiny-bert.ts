@@ -1,7 +1,7 @@
 /**
  * Writes a tiny BERT-style model folder that `@huggingface/transformers` loads offline, laid out
  * like a Hugging Face export: `config.json`, `tokenizer.json`, `tokenizer_config.json`,
- * `onnx/model.onnx`. Tests and the quickstart use it because no model can be downloaded here.
+ * `onnx/model.onnx`. Tests use it because no model can be downloaded here (test-only: not shipped).
  *
  * `task: 'embedding'` is a `BertModel` (deploy as `custom/bge`); `task: 'rerank'` is a
  * `BertForSequenceClassification` cross-encoder with one label (deploy as `custom/bge_rerank`).
