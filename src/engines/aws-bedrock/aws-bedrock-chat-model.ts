@@ -29,9 +29,10 @@ import {
   type Warning,
 } from '../../core/chat-model.js';
 import { AbortedError, UpstreamError, toByzerLLMError } from '../../core/errors.js';
-import { buildClaudeBody, claudeResultFromMessage } from '../claude/claude-chat-model.js';
-import { mapClaudeStream } from '../claude/map-stream.js';
-import { parseWireBody } from '../openai-compatible/wire-schemas.js';
+import { claudeResultFromMessage } from '../shared/anthropic-messages/messages-body.js';
+import { buildClaudeBody } from '../shared/anthropic-messages/messages-body.js';
+import { mapClaudeStream } from '../shared/anthropic-messages/map-stream.js';
+import { parseWireBody } from '../shared/wire-body.js';
 import { callWithRetries } from '../shared/retry-loop.js';
 import type { EventSourceMessage } from '../shared/server-sent-events.js';
 import { buildLlamaBody, llamaResponseSchema, mapLlamaStopReason } from './llama-family.js';

@@ -20,7 +20,7 @@ import type {
   SpeechRequest,
   SpeechResult,
 } from '../../core/models.js';
-import { errorFromResponse } from '../openai-compatible/map-error.js';
+import { errorFromResponse } from '../shared/upstream-errors.js';
 import { HttpClient } from '../shared/http-client.js';
 import { SaasParams } from '../shared/saas-params.js';
 

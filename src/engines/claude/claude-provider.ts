@@ -12,7 +12,7 @@
 import type { EngineContext } from '../../core/deployment.js';
 import { throwIfAborted } from '../../core/errors.js';
 import type { EngineInstance, ModelMeta } from '../../core/models.js';
-import { errorFromResponse } from '../openai-compatible/map-error.js';
+import { errorFromResponse } from '../shared/upstream-errors.js';
 import { HttpClient } from '../shared/http-client.js';
 import {
   COMMON_SAAS_PARAMS,

@@ -7,7 +7,7 @@
 import type { CallOptions } from '../../core/chat-model.js';
 import { UpstreamError } from '../../core/errors.js';
 import type { EmbeddingModelV1, EmbeddingRequest, EmbeddingResult } from '../../core/models.js';
-import { parseWireBody } from '../openai-compatible/wire-schemas.js';
+import { parseWireBody } from '../shared/wire-body.js';
 import type { GeminiModelConfig } from './gemini-chat-model.js';
 import { batchEmbedResponseSchema } from './wire-schemas.js';
 

@@ -23,7 +23,7 @@ import type {
 } from '../../core/chat-model.js';
 import { MODEL_PROTOCOL_VERSION } from '../../core/chat-model.js';
 import { toByzerLLMError } from '../../core/errors.js';
-import { parseWireBody } from '../openai-compatible/wire-schemas.js';
+import { parseWireBody } from '../shared/wire-body.js';
 import type { HttpClient } from '../shared/http-client.js';
 import type { EventSourceMessage } from '../shared/server-sent-events.js';
 import { retryVendorErrors } from '../shared/vendor-error.js';

@@ -5,7 +5,7 @@
  */
 import type { CallOptions } from '../../core/chat-model.js';
 import type { EmbeddingModelV1, EmbeddingRequest, EmbeddingResult } from '../../core/models.js';
-import { parseWireBody } from '../openai-compatible/wire-schemas.js';
+import { parseWireBody } from '../shared/wire-body.js';
 import { errorFromBody } from './map-error.js';
 import { type QianfanModelConfig, withFreshToken } from './qianfan-chat-model.js';
 import { embeddingResponseSchema } from './wire-schemas.js';

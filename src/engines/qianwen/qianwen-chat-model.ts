@@ -23,8 +23,8 @@ import {
   type Warning,
 } from '../../core/chat-model.js';
 import { toByzerLLMError } from '../../core/errors.js';
-import { parseWireBody } from '../openai-compatible/wire-schemas.js';
-import { type ErrorMappingContext, errorFromStreamPayload } from '../openai-compatible/map-error.js';
+import { parseWireBody } from '../shared/wire-body.js';
+import { type ErrorMappingContext, errorFromStreamPayload } from '../shared/upstream-errors.js';
 import type { HttpClient } from '../shared/http-client.js';
 import type { EventSourceMessage } from '../shared/server-sent-events.js';
 import { convertMessages } from './convert-messages.js';

@@ -8,7 +8,7 @@
 import type { CallOptions } from '../../core/chat-model.js';
 import { UpstreamError } from '../../core/errors.js';
 import type { EmbeddingModelV1, EmbeddingRequest, EmbeddingResult } from '../../core/models.js';
-import { parseWireBody } from '../openai-compatible/wire-schemas.js';
+import { parseWireBody } from '../shared/wire-body.js';
 import type { QianwenModelConfig } from './qianwen-chat-model.js';
 import { embeddingResponseSchema } from './wire-schemas.js';
 import { mergeExtra } from '../shared/extra-fields.js';

@@ -15,7 +15,7 @@
 import type { EngineContext } from '../../core/deployment.js';
 import { throwIfAborted } from '../../core/errors.js';
 import type { EngineInstance, ModelMeta } from '../../core/models.js';
-import { errorFromResponse, type ErrorMappingContext } from '../openai-compatible/map-error.js';
+import { errorFromResponse, type ErrorMappingContext } from '../shared/upstream-errors.js';
 import { HttpClient } from '../shared/http-client.js';
 import { COMMON_HTTP_SAAS_PARAMS, SaasParams } from '../shared/saas-params.js';
 import type { ChatModelV1, ChatRequest } from '../../core/chat-model.js';

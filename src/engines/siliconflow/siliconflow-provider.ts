@@ -21,8 +21,8 @@ import type {
   ImageResult,
   ModelMeta,
 } from '../../core/models.js';
-import { errorFromResponse } from '../openai-compatible/map-error.js';
-import { parseWireBody } from '../openai-compatible/wire-schemas.js';
+import { errorFromResponse } from '../shared/upstream-errors.js';
+import { parseWireBody } from '../shared/wire-body.js';
 import { HttpClient } from '../shared/http-client.js';
 import { COMMON_HTTP_SAAS_PARAMS, SaasParams } from '../shared/saas-params.js';
 import { errorFromTransport } from '../shared/transport-error.js';

@@ -12,12 +12,12 @@
 import type { EngineContext } from '../../core/deployment.js';
 import { throwIfAborted } from '../../core/errors.js';
 import type { EngineInstance, ModelMeta } from '../../core/models.js';
-import { type ErrorMappingContext, errorFromResponse } from '../openai-compatible/map-error.js';
+import { type ErrorMappingContext, errorFromResponse } from '../shared/upstream-errors.js';
 import {
   OpenAICompatibleChatModel,
   type OpenAICompatibleModelConfig,
-} from '../openai-compatible/openai-compatible-chat-model.js';
-import { OpenAICompatibleEmbeddingModel } from '../openai-compatible/openai-compatible-embedding-model.js';
+} from '../shared/openai-compatible/openai-compatible-chat-model.js';
+import { OpenAICompatibleEmbeddingModel } from '../shared/openai-compatible/openai-compatible-embedding-model.js';
 import { HttpClient } from '../shared/http-client.js';
 import { COMMON_HTTP_SAAS_PARAMS, SaasParams } from '../shared/saas-params.js';
 import { ZhipuTokenSource } from './zhipu-token.js';

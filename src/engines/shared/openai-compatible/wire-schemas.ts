@@ -6,7 +6,6 @@
  * what they omit or send as `null`. Only a shape we cannot use at all fails validation.
  */
 import { z } from 'zod';
-import { UpstreamError } from '../../core/errors.js';
 
 const usageSchema = z
   .looseObject({
@@ -92,46 +91,9 @@ export const embeddingResponseSchema = z.looseObject({
 });
 export type EmbeddingResponse = z.infer<typeof embeddingResponseSchema>;
 
-/**
- * Error bodies: OpenAI's `{error: {message, type, code, param}}`, Ollama's `{error: "text"}`,
- * FastAPI/vLLM's `{detail: …}` or `{message}`.
- */
-export const errorBodySchema = z.looseObject({
-  error: z
-    .union([
-      z.string(),
-      z.looseObject({
-        message: z.string().nullish(),
-        type: z.string().nullish(),
-        code: z.union([z.string(), z.number()]).nullish(),
-        param: z.string().nullish(),
-      }),
-    ])
-    .nullish(),
-  message: z.string().nullish(),
-  detail: z.unknown().optional(),
-});
-
 /** Normalised token counts (absent counts are 0). */
 export function toUsage(usage: z.infer<typeof usageSchema>): { inputTokens: number; outputTokens: number } {
   return { inputTokens: usage?.prompt_tokens ?? 0, outputTokens: usage?.completion_tokens ?? 0 };
-}
-
-/** Validates an upstream body; a shape we cannot use becomes `upstream_error` naming the first issue. */
-export function parseWireBody<Schema extends z.ZodType>(
-  schema: Schema,
-  value: unknown,
-  context: { provider: string; what: string },
-): z.infer<Schema> {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  const where = issue && issue.path.length > 0 ? ` at ${issue.path.join('.')}` : '';
-  throw new UpstreamError(
-    'upstream_error',
-    `${context.provider} sent an unexpected ${context.what}${where}: ${issue?.message ?? 'invalid shape'}`,
-    { details: { provider: context.provider } },
-  );
 }
 
 /** `verbose_json` answer of `/audio/transcriptions` (plain `json` has only `text`). */

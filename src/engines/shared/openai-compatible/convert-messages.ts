@@ -8,8 +8,8 @@
  *   DeepSeek convention that other OpenAI-compatible servers either follow or ignore. It is only
  *   meaningful on the last message, so anywhere else it is an `InvalidArgumentError`.
  */
-import type { ChatMessage, ContentPart } from '../../core/chat-model.js';
-import { InvalidArgumentError } from '../../core/errors.js';
+import type { ChatMessage, ContentPart } from '../../../core/chat-model.js';
+import { InvalidArgumentError } from '../../../core/errors.js';
 
 export type OpenAIContentPart =
   | { type: 'text'; text: string }

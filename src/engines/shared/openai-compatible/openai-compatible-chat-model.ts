@@ -19,16 +19,17 @@ import {
   type StreamPart,
   type ToolCall,
   type Warning,
-} from '../../core/chat-model.js';
-import { UpstreamError } from '../../core/errors.js';
-import type { HttpClient } from '../shared/http-client.js';
-import type { ResponseHeaders } from '../shared/retry-policy.js';
+} from '../../../core/chat-model.js';
+import { UpstreamError } from '../../../core/errors.js';
+import type { HttpClient } from '../http-client.js';
+import type { ResponseHeaders } from '../retry-policy.js';
 import { convertMessages } from './convert-messages.js';
-import type { ErrorMappingContext } from './map-error.js';
+import type { ErrorMappingContext } from '../upstream-errors.js';
 import { mapFinishReason } from './map-finish-reason.js';
 import { mapChatStream } from './map-stream.js';
-import { chatCompletionSchema, parseWireBody, toUsage } from './wire-schemas.js';
-import { mergeExtra } from '../shared/extra-fields.js';
+import { chatCompletionSchema, toUsage } from './wire-schemas.js';
+import { parseWireBody } from '../wire-body.js';
+import { mergeExtra } from '../extra-fields.js';
 
 /** What the chat and embedding models of one engine instance share. */
 export interface OpenAICompatibleModelConfig {

@@ -8,13 +8,13 @@
  * the stream with one `error` part (`overloaded_error` → `upstream_overloaded`, retryable).
  * `ping` and unknown event types are ignored, as the API's versioning policy asks.
  */
-import type { StreamPart, ToolCall, Usage, Warning } from '../../core/chat-model.js';
-import { UpstreamError, toByzerLLMError } from '../../core/errors.js';
-import { parseWireBody } from '../openai-compatible/wire-schemas.js';
-import type { EventSourceMessage } from '../shared/server-sent-events.js';
-import { redactSecretsInValue } from '../shared/redact-secrets.js';
+import type { StreamPart, ToolCall, Usage, Warning } from '../../../core/chat-model.js';
+import { UpstreamError, toByzerLLMError } from '../../../core/errors.js';
+import { parseWireBody } from '../wire-body.js';
+import type { EventSourceMessage } from '../server-sent-events.js';
+import { redactSecretsInValue } from '../redact-secrets.js';
 import { mapStopReason, streamEventSchema } from './wire-schemas.js';
-import { incompleteStreamError, parseStreamEventJson } from '../shared/stream-errors.js';
+import { incompleteStreamError, parseStreamEventJson } from '../stream-errors.js';
 
 export interface ClaudeStreamInput {
   events: AsyncIterable<EventSourceMessage>;

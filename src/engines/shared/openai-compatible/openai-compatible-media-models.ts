@@ -11,7 +11,7 @@
  *
  * `request.extra` is merged into the body (JSON) or added as form fields (multipart).
  */
-import type { CallOptions } from '../../core/chat-model.js';
+import type { CallOptions } from '../../../core/chat-model.js';
 import type {
   ImageModelV1,
   ImageRequest,
@@ -22,9 +22,10 @@ import type {
   TranscriptionModelV1,
   TranscriptionRequest,
   TranscriptionResult,
-} from '../../core/models.js';
+} from '../../../core/models.js';
 import type { OpenAICompatibleModelConfig } from './openai-compatible-chat-model.js';
-import { imageResponseSchema, parseWireBody, transcriptionResponseSchema } from './wire-schemas.js';
+import { imageResponseSchema, transcriptionResponseSchema } from './wire-schemas.js';
+import { parseWireBody } from '../wire-body.js';
 
 /** Media types of the OpenAI speech `response_format`s. */
 const AUDIO_MEDIA_TYPES: Record<string, string> = {

@@ -5,12 +5,13 @@
  * vendors' OpenAI-compatible modes (Zhipu, DashScope) only answer floats when asked, and an upstream
  * that answers base64 anyway is decoded. Results are ordered by `index`, not by arrival.
  */
-import type { CallOptions } from '../../core/chat-model.js';
-import { UpstreamError } from '../../core/errors.js';
-import type { EmbeddingModelV1, EmbeddingRequest, EmbeddingResult } from '../../core/models.js';
+import type { CallOptions } from '../../../core/chat-model.js';
+import { UpstreamError } from '../../../core/errors.js';
+import type { EmbeddingModelV1, EmbeddingRequest, EmbeddingResult } from '../../../core/models.js';
 import type { OpenAICompatibleModelConfig } from './openai-compatible-chat-model.js';
-import { embeddingResponseSchema, parseWireBody } from './wire-schemas.js';
-import { mergeExtra } from '../shared/extra-fields.js';
+import { embeddingResponseSchema } from './wire-schemas.js';
+import { parseWireBody } from '../wire-body.js';
+import { mergeExtra } from '../extra-fields.js';
 
 export class OpenAICompatibleEmbeddingModel implements EmbeddingModelV1 {
   readonly specificationVersion = 'v1' as const;

@@ -1,5 +1,5 @@
 /** OpenAI `finish_reason` → protocol `FinishReason`. Vendors' own reasons become `other`. */
-import type { FinishReason } from '../../core/chat-model.js';
+import type { FinishReason } from '../../../core/chat-model.js';
 
 export function mapFinishReason(reason: string | null | undefined): FinishReason {
   switch (reason) {

@@ -9,8 +9,8 @@
  * - A last assistant message is a prefill the model continues (the protocol's `prefix`); the API
  *   rejects trailing whitespace there, so it is trimmed.
  */
-import type { ChatMessage, ContentPart, Warning } from '../../core/chat-model.js';
-import { InvalidArgumentError } from '../../core/errors.js';
+import type { ChatMessage, ContentPart, Warning } from '../../../core/chat-model.js';
+import { InvalidArgumentError } from '../../../core/errors.js';
 
 export type AnthropicBlock = Record<string, unknown>;
 export interface AnthropicMessage {

@@ -18,12 +18,12 @@
  * Variants are settings, not copies: `saas/reasoning_openai` sets `omitSamplingParams`,
  * `saas/azure_openai` sets `endpoint` (URL with deployment and `api-version`, `api-key` header).
  */
-import { isSecretParam, type EngineContext } from '../../core/deployment.js';
-import { InvalidArgumentError, throwIfAborted } from '../../core/errors.js';
-import type { EngineInstance, ModelMeta, ModelTask } from '../../core/models.js';
-import { HttpClient } from '../shared/http-client.js';
-import { readHttpUrl, readNumberParam, readProxyUrl, warnUnknownParams } from '../shared/saas-params.js';
-import { type ErrorMappingContext, errorFromResponse } from './map-error.js';
+import { isSecretParam, type EngineContext } from '../../../core/deployment.js';
+import { InvalidArgumentError, throwIfAborted } from '../../../core/errors.js';
+import type { EngineInstance, ModelMeta, ModelTask } from '../../../core/models.js';
+import { HttpClient } from '../http-client.js';
+import { readHttpUrl, readNumberParam, readProxyUrl, warnUnknownParams } from '../saas-params.js';
+import { type ErrorMappingContext, errorFromResponse } from '../upstream-errors.js';
 import {
   OpenAICompatibleChatModel,
   type OpenAICompatibleModelConfig,

@@ -1,5 +1,5 @@
 /**
- * Maps what an OpenAI-compatible upstream says went wrong to the error hierarchy.
+ * Maps what an HTTP upstream says went wrong to the error hierarchy (every HTTP provider uses it).
  *
  * - A non-2xx answer → `upstreamErrorFromStatus` (401/403 auth, 429 rate limit, 404, other 4xx,
  *   5xx retryable) with the message taken from the error body (`{error:{message,type,code,param}}`
@@ -13,7 +13,27 @@
 import { type ByzerLLMError, UpstreamError, upstreamErrorFromStatus } from '../../core/errors.js';
 import type { HttpErrorResponse } from '../shared/http-client.js';
 import { redactSecrets, redactSecretsInValue } from '../shared/redact-secrets.js';
-import { errorBodySchema } from './wire-schemas.js';
+import { z } from 'zod';
+
+/**
+ * Error bodies: OpenAI's `{error: {message, type, code, param}}`, Ollama's `{error: "text"}`,
+ * FastAPI/vLLM's `{detail: …}` or `{message}`.
+ */
+export const errorBodySchema = z.looseObject({
+  error: z
+    .union([
+      z.string(),
+      z.looseObject({
+        message: z.string().nullish(),
+        type: z.string().nullish(),
+        code: z.union([z.string(), z.number()]).nullish(),
+        param: z.string().nullish(),
+      }),
+    ])
+    .nullish(),
+  message: z.string().nullish(),
+  detail: z.unknown().optional(),
+});
 
 export interface ErrorMappingContext {
   provider: string;

@@ -3,7 +3,7 @@
  * and the stop-reason mapping.
  */
 import { z } from 'zod';
-import type { FinishReason } from '../../core/chat-model.js';
+import type { FinishReason } from '../../../core/chat-model.js';
 
 const usageSchema = z
   .looseObject({ input_tokens: z.number().nullish(), output_tokens: z.number().nullish() })

@@ -11,18 +11,14 @@
  * `index`, so calls are assembled and emitted whole.
  */
 import { randomUUID } from 'node:crypto';
-import type { StreamPart, ToolCall, Usage, Warning } from '../../core/chat-model.js';
-import { toByzerLLMError } from '../../core/errors.js';
-import type { EventSourceMessage } from '../shared/server-sent-events.js';
-import { type ErrorMappingContext, errorFromStreamPayload } from './map-error.js';
+import type { StreamPart, ToolCall, Usage, Warning } from '../../../core/chat-model.js';
+import { toByzerLLMError } from '../../../core/errors.js';
+import type { EventSourceMessage } from '../server-sent-events.js';
+import { type ErrorMappingContext, errorFromStreamPayload } from '../upstream-errors.js';
 import { mapFinishReason } from './map-finish-reason.js';
-import {
-  type ChatCompletionChunk,
-  chatCompletionChunkSchema,
-  parseWireBody,
-  toUsage,
-} from './wire-schemas.js';
-import { incompleteStreamError, parseStreamEventJson } from '../shared/stream-errors.js';
+import { type ChatCompletionChunk, chatCompletionChunkSchema, toUsage } from './wire-schemas.js';
+import { parseWireBody } from '../wire-body.js';
+import { incompleteStreamError, parseStreamEventJson } from '../stream-errors.js';
 
 export interface StreamMappingInput {
   events: AsyncIterable<EventSourceMessage>;
