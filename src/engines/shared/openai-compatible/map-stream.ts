@@ -11,14 +11,14 @@
  * `index`, so calls are assembled and emitted whole.
  */
 import { randomUUID } from 'node:crypto';
-import type { StreamPart, ToolCall, Usage, Warning } from '../../../core/chat-model.js';
-import { toByzerLLMError } from '../../../core/errors.js';
+import type { StreamPart, ToolCall, Warning } from '../../../core/chat-model.js';
 import type { EventSourceMessage } from '../server-sent-events.js';
 import { type ErrorMappingContext, errorFromStreamPayload } from '../upstream-errors.js';
 import { mapFinishReason } from './map-finish-reason.js';
 import { type ChatCompletionChunk, chatCompletionChunkSchema, toUsage } from './wire-schemas.js';
 import { parseWireBody } from '../wire-body.js';
-import { incompleteStreamError, parseStreamEventJson } from '../stream-errors.js';
+import { parseStreamEventJson } from '../stream-errors.js';
+import { mapVendorStream, metadataOnce } from '../vendor-stream.js';
 
 export interface StreamMappingInput {
   events: AsyncIterable<EventSourceMessage>;
@@ -29,66 +29,37 @@ export interface StreamMappingInput {
   warnings: Warning[];
 }
 
-export async function* mapChatStream(input: StreamMappingInput): AsyncGenerator<StreamPart> {
+export function mapChatStream(input: StreamMappingInput): AsyncGenerator<StreamPart> {
   const { provider } = input.errorContext;
   const toolCalls = new ToolCallAssembler();
-  let started = false;
-  let done = false;
-  let finishReason: string | null | undefined;
-  let usage: Usage = { inputTokens: 0, outputTokens: 0 };
-  try {
-    for await (const event of input.events) {
-      // Keep reading after [DONE] rather than breaking: breaking would drop a keep-alive
-      // connection whose last bytes are still in flight.
-      if (done) continue;
+  return mapVendorStream(input.events, {
+    provider,
+    warnings: input.warnings,
+    // `[DONE]` ends the answer; a server that omits it but sent a finish_reason is complete too.
+    isComplete: (progress) => progress.ended || Boolean(progress.finishReason),
+    incomplete: 'ended the stream before the answer was complete',
+    finishReason: (progress) => mapFinishReason(progress.finishReason),
+    *onEvent(event, progress) {
       if (event.data === '[DONE]') {
-        done = true;
-        continue;
-      }
-      const chunk = parseChunk(event.data, provider);
-      if (chunk.error) {
-        yield { type: 'error', error: errorFromStreamPayload(chunk, input.errorContext) };
+        progress.ended = true;
         return;
       }
-      if (!started) {
-        started = true;
-        yield metadata(chunk.id ?? input.fallbackRequestId, chunk.model);
-      }
-      if (chunk.usage) usage = toUsage(chunk.usage);
+      const chunk = parseChunk(event.data, provider);
+      if (chunk.error) throw errorFromStreamPayload(chunk, input.errorContext);
+      yield* metadataOnce(progress, chunk.id ?? input.fallbackRequestId, chunk.model);
+      if (chunk.usage) progress.usage = toUsage(chunk.usage);
       const choice = chunk.choices?.[0];
-      if (!choice) continue;
+      if (!choice) return;
       const delta = choice.delta;
       const reasoning = delta?.reasoning_content ?? delta?.reasoning;
       if (reasoning) yield { type: 'reasoning-delta', delta: reasoning };
       if (delta?.content) yield { type: 'text-delta', delta: delta.content };
       for (const toolCallDelta of delta?.tool_calls ?? []) toolCalls.add(toolCallDelta);
-      if (choice.finish_reason) finishReason = choice.finish_reason;
-    }
-  } catch (error) {
-    yield { type: 'error', error: toByzerLLMError(error) };
-    return;
-  }
-  if (!started) yield metadata(input.fallbackRequestId, undefined);
-  if (!done && !finishReason) {
-    yield {
-      type: 'error',
-      error: incompleteStreamError(provider, 'ended the stream before the answer was complete'),
-    };
-    return;
-  }
-  for (const toolCall of toolCalls.complete()) yield { type: 'tool-call', toolCall };
-  yield {
-    type: 'finish',
-    finishReason: mapFinishReason(finishReason),
-    usage,
-    ...(input.warnings.length > 0 ? { warnings: input.warnings } : {}),
-  };
-}
-
-function metadata(requestId: string, modelId: string | null | undefined): StreamPart {
-  return modelId
-    ? { type: 'response-metadata', requestId, modelId }
-    : { type: 'response-metadata', requestId };
+      if (choice.finish_reason) progress.finishReason = choice.finish_reason;
+    },
+    afterEvents: (progress) => metadataOnce(progress, input.fallbackRequestId),
+    beforeFinish: () => toolCalls.complete().map((toolCall): StreamPart => ({ type: 'tool-call', toolCall })),
+  });
 }
 
 function parseChunk(data: string, provider: string): ChatCompletionChunk {
