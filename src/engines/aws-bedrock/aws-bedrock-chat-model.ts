@@ -18,14 +18,13 @@ import {
   InvokeModelWithResponseStreamCommand,
   type ResponseStream,
 } from '@aws-sdk/client-bedrock-runtime';
-import {
-  type CallOptions,
-  type ChatModelV1,
-  type ChatRequest,
-  type ChatResult,
-  MODEL_PROTOCOL_VERSION,
-  type StreamPart,
-  type Warning,
+import type {
+  CallOptions,
+  ChatModelV1,
+  ChatRequest,
+  ChatResult,
+  StreamPart,
+  Warning,
 } from '../../core/chat-model.js';
 import { AbortedError, UpstreamError } from '../../core/errors.js';
 import { claudeResultFromMessage } from '../shared/anthropic-messages/messages-body.js';
@@ -37,6 +36,7 @@ import { callWithRetries } from '../shared/retry-loop.js';
 import type { EventSourceMessage } from '../shared/server-sent-events.js';
 import { buildLlamaBody, llamaResponseSchema, mapLlamaStopReason } from './llama-family.js';
 import { type BedrockErrorContext, errorFromBedrock } from './map-error.js';
+import { ProviderModel } from '../shared/provider-model.js';
 
 export type BedrockFamily = 'anthropic' | 'llama';
 
@@ -51,16 +51,7 @@ export interface BedrockModelConfig {
   errorContext: Omit<BedrockErrorContext, 'signal' | 'midStream'>;
 }
 
-export class AwsBedrockChatModel implements ChatModelV1 {
-  readonly specificationVersion = MODEL_PROTOCOL_VERSION;
-  readonly provider: string;
-  readonly modelId: string;
-
-  constructor(private readonly config: BedrockModelConfig) {
-    this.provider = config.provider;
-    this.modelId = config.modelId;
-  }
-
+export class AwsBedrockChatModel extends ProviderModel<BedrockModelConfig> implements ChatModelV1 {
   async doGenerate(request: ChatRequest, options: CallOptions = {}): Promise<ChatResult> {
     const { body, warnings } = this.buildBody(request);
     const response = await this.send(options.signal, (abortSignal) =>

@@ -8,18 +8,12 @@
  * `request.extra` is merged last (e.g. `thinking`, `metadata`).
  */
 import { randomUUID } from 'node:crypto';
-import {
-  type CallOptions,
-  type ChatModelV1,
-  type ChatRequest,
-  type ChatResult,
-  MODEL_PROTOCOL_VERSION,
-  type StreamPart,
-} from '../../core/chat-model.js';
+import type { CallOptions, ChatModelV1, ChatRequest, ChatResult, StreamPart } from '../../core/chat-model.js';
 import type { HttpClient } from '../shared/http-client.js';
 import type { ResponseHeaders } from '../shared/retry-policy.js';
 import { buildClaudeBody, claudeResultFromMessage } from '../shared/anthropic-messages/messages-body.js';
 import { mapClaudeStream } from '../shared/anthropic-messages/map-stream.js';
+import { ProviderModel } from '../shared/provider-model.js';
 
 export interface ClaudeModelConfig {
   provider: string;
@@ -29,16 +23,7 @@ export interface ClaudeModelConfig {
   secrets: readonly string[];
 }
 
-export class ClaudeChatModel implements ChatModelV1 {
-  readonly specificationVersion = MODEL_PROTOCOL_VERSION;
-  readonly provider: string;
-  readonly modelId: string;
-
-  constructor(private readonly config: ClaudeModelConfig) {
-    this.provider = config.provider;
-    this.modelId = config.modelId;
-  }
-
+export class ClaudeChatModel extends ProviderModel<ClaudeModelConfig> implements ChatModelV1 {
   async doGenerate(request: ChatRequest, options: CallOptions = {}): Promise<ChatResult> {
     const { body, warnings } = buildClaudeBody(this.modelId, request, this.config.defaultMaxTokens);
     const response = await this.config.client.postJson('/v1/messages', body, options);

@@ -21,7 +21,6 @@ import type {
   Usage,
   Warning,
 } from '../../core/chat-model.js';
-import { MODEL_PROTOCOL_VERSION } from '../../core/chat-model.js';
 import { parseWireBody } from '../shared/wire-body.js';
 import type { HttpClient } from '../shared/http-client.js';
 import type { EventSourceMessage } from '../shared/server-sent-events.js';
@@ -31,6 +30,7 @@ import { chatResponseSchema, type MiniMaxChatResponse } from './wire-schemas.js'
 import { parseStreamEventJson } from '../shared/stream-errors.js';
 import { mapVendorStream, metadataOnce } from '../shared/vendor-stream.js';
 import { mergeExtra } from '../shared/extra-fields.js';
+import { ProviderModel } from '../shared/provider-model.js';
 
 export interface MiniMaxModelConfig {
   provider: string;
@@ -45,16 +45,7 @@ export interface MiniMaxModelConfig {
   maxRetries: number;
 }
 
-export class MiniMaxChatModel implements ChatModelV1 {
-  readonly specificationVersion = MODEL_PROTOCOL_VERSION;
-  readonly provider: string;
-  readonly modelId: string;
-
-  constructor(private readonly config: MiniMaxModelConfig) {
-    this.provider = config.provider;
-    this.modelId = config.modelId;
-  }
-
+export class MiniMaxChatModel extends ProviderModel<MiniMaxModelConfig> implements ChatModelV1 {
   private get path(): string {
     return `/v1/text/chatcompletion_pro?GroupId=${encodeURIComponent(this.config.groupId)}`;
   }

@@ -22,7 +22,6 @@ import type {
   Usage,
   Warning,
 } from '../../core/chat-model.js';
-import { MODEL_PROTOCOL_VERSION } from '../../core/chat-model.js';
 import type { ByzerLLMError } from '../../core/errors.js';
 import { parseWireBody } from '../shared/wire-body.js';
 import type { HttpClient } from '../shared/http-client.js';
@@ -34,6 +33,7 @@ import { chatResponseSchema } from './wire-schemas.js';
 import { parseStreamEventJson } from '../shared/stream-errors.js';
 import { mapVendorStream, metadataOnce } from '../shared/vendor-stream.js';
 import { mergeExtra } from '../shared/extra-fields.js';
+import { ProviderModel } from '../shared/provider-model.js';
 
 export interface QianfanModelConfig {
   provider: string;
@@ -49,16 +49,7 @@ export interface QianfanModelConfig {
 
 export const CHAT_PATH = '/rpc/2.0/ai_custom/v1/wenxinworkshop/chat';
 
-export class QianfanChatModel implements ChatModelV1 {
-  readonly specificationVersion = MODEL_PROTOCOL_VERSION;
-  readonly provider: string;
-  readonly modelId: string;
-
-  constructor(private readonly config: QianfanModelConfig) {
-    this.provider = config.provider;
-    this.modelId = config.modelId;
-  }
-
+export class QianfanChatModel extends ProviderModel<QianfanModelConfig> implements ChatModelV1 {
   async doGenerate(request: ChatRequest, options: CallOptions = {}): Promise<ChatResult> {
     const { body, warnings } = buildBody(request, false);
     const answer = await withFreshToken(this.config, options, async (token) => {

@@ -12,15 +12,14 @@
  * a caller that sets `extra.incremental_output: false` gets cumulative texts, which are diffed here.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  type CallOptions,
-  type ChatModelV1,
-  type ChatRequest,
-  type ChatResult,
-  MODEL_PROTOCOL_VERSION,
-  type StreamPart,
-  type Usage,
-  type Warning,
+import type {
+  CallOptions,
+  ChatModelV1,
+  ChatRequest,
+  ChatResult,
+  StreamPart,
+  Usage,
+  Warning,
 } from '../../core/chat-model.js';
 import { parseWireBody } from '../shared/wire-body.js';
 import { type ErrorMappingContext, errorFromStreamPayload } from '../shared/upstream-errors.js';
@@ -32,6 +31,7 @@ import { contentText, type GenerationResponse, generationResponseSchema } from '
 import { parseStreamEventJson } from '../shared/stream-errors.js';
 import { mapVendorStream, metadataOnce } from '../shared/vendor-stream.js';
 import { mergeExtra } from '../shared/extra-fields.js';
+import { ProviderModel } from '../shared/provider-model.js';
 
 export const GENERATION_PATH = '/api/v1/services/aigc/text-generation/generation';
 export const MULTIMODAL_PATH = '/api/v1/services/aigc/multimodal-generation/generation';
@@ -45,16 +45,7 @@ export interface QianwenModelConfig {
   multimodal: boolean;
 }
 
-export class QianwenChatModel implements ChatModelV1 {
-  readonly specificationVersion = MODEL_PROTOCOL_VERSION;
-  readonly provider: string;
-  readonly modelId: string;
-
-  constructor(private readonly config: QianwenModelConfig) {
-    this.provider = config.provider;
-    this.modelId = config.modelId;
-  }
-
+export class QianwenChatModel extends ProviderModel<QianwenModelConfig> implements ChatModelV1 {
   private get path(): string {
     return this.config.multimodal ? MULTIMODAL_PATH : GENERATION_PATH;
   }

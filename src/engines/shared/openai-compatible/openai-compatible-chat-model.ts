@@ -10,15 +10,14 @@
  * warning (send it through `extra.top_k` for servers that accept it, like vLLM).
  */
 import { randomUUID } from 'node:crypto';
-import {
-  type CallOptions,
-  type ChatModelV1,
-  type ChatRequest,
-  type ChatResult,
-  MODEL_PROTOCOL_VERSION,
-  type StreamPart,
-  type ToolCall,
-  type Warning,
+import type {
+  CallOptions,
+  ChatModelV1,
+  ChatRequest,
+  ChatResult,
+  StreamPart,
+  ToolCall,
+  Warning,
 } from '../../../core/chat-model.js';
 import { UpstreamError } from '../../../core/errors.js';
 import type { HttpClient } from '../http-client.js';
@@ -30,6 +29,7 @@ import { mapChatStream } from './map-stream.js';
 import { chatCompletionSchema, toUsage } from './wire-schemas.js';
 import { parseWireBody } from '../wire-body.js';
 import { mergeExtra } from '../extra-fields.js';
+import { ProviderModel } from '../provider-model.js';
 
 /** What the chat and embedding models of one engine instance share. */
 export interface OpenAICompatibleModelConfig {
@@ -43,16 +43,10 @@ export interface OpenAICompatibleModelConfig {
   omitSamplingParams?: boolean;
 }
 
-export class OpenAICompatibleChatModel implements ChatModelV1 {
-  readonly specificationVersion = MODEL_PROTOCOL_VERSION;
-  readonly provider: string;
-  readonly modelId: string;
-
-  constructor(private readonly config: OpenAICompatibleModelConfig) {
-    this.provider = config.provider;
-    this.modelId = config.modelId;
-  }
-
+export class OpenAICompatibleChatModel
+  extends ProviderModel<OpenAICompatibleModelConfig>
+  implements ChatModelV1
+{
   async doGenerate(request: ChatRequest, options: CallOptions = {}): Promise<ChatResult> {
     const { body, warnings } = this.chatBody(request, false);
     const response = await this.config.client.postJson('/chat/completions', body, options);

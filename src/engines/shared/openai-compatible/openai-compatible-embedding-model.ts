@@ -12,17 +12,12 @@ import type { OpenAICompatibleModelConfig } from './openai-compatible-chat-model
 import { embeddingResponseSchema } from './wire-schemas.js';
 import { parseWireBody } from '../wire-body.js';
 import { mergeExtra } from '../extra-fields.js';
+import { ProviderModel } from '../provider-model.js';
 
-export class OpenAICompatibleEmbeddingModel implements EmbeddingModelV1 {
-  readonly specificationVersion = 'v1' as const;
-  readonly provider: string;
-  readonly modelId: string;
-
-  constructor(private readonly config: OpenAICompatibleModelConfig) {
-    this.provider = config.provider;
-    this.modelId = config.modelId;
-  }
-
+export class OpenAICompatibleEmbeddingModel
+  extends ProviderModel<OpenAICompatibleModelConfig>
+  implements EmbeddingModelV1
+{
   async doEmbed(request: EmbeddingRequest, options: CallOptions = {}): Promise<EmbeddingResult> {
     if (request.values.length === 0) return { embeddings: [], usage: { inputTokens: 0 } };
     const body: Record<string, unknown> = {

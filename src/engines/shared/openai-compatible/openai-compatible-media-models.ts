@@ -26,6 +26,7 @@ import type {
 import type { OpenAICompatibleModelConfig } from './openai-compatible-chat-model.js';
 import { imageResponseSchema, transcriptionResponseSchema } from './wire-schemas.js';
 import { parseWireBody } from '../wire-body.js';
+import { ProviderModel } from '../provider-model.js';
 
 /** Media types of the OpenAI speech `response_format`s. */
 const AUDIO_MEDIA_TYPES: Record<string, string> = {
@@ -37,16 +38,10 @@ const AUDIO_MEDIA_TYPES: Record<string, string> = {
   pcm: 'audio/pcm',
 };
 
-export class OpenAICompatibleSpeechModel implements SpeechModelV1 {
-  readonly specificationVersion = 'v1' as const;
-  readonly provider: string;
-  readonly modelId: string;
-
-  constructor(private readonly config: OpenAICompatibleModelConfig) {
-    this.provider = config.provider;
-    this.modelId = config.modelId;
-  }
-
+export class OpenAICompatibleSpeechModel
+  extends ProviderModel<OpenAICompatibleModelConfig>
+  implements SpeechModelV1
+{
   async doSpeech(request: SpeechRequest, options: CallOptions = {}): Promise<SpeechResult> {
     const format = request.responseFormat ?? 'mp3';
     const body: Record<string, unknown> = {
@@ -67,16 +62,10 @@ export class OpenAICompatibleSpeechModel implements SpeechModelV1 {
   }
 }
 
-export class OpenAICompatibleTranscriptionModel implements TranscriptionModelV1 {
-  readonly specificationVersion = 'v1' as const;
-  readonly provider: string;
-  readonly modelId: string;
-
-  constructor(private readonly config: OpenAICompatibleModelConfig) {
-    this.provider = config.provider;
-    this.modelId = config.modelId;
-  }
-
+export class OpenAICompatibleTranscriptionModel
+  extends ProviderModel<OpenAICompatibleModelConfig>
+  implements TranscriptionModelV1
+{
   async doTranscribe(request: TranscriptionRequest, options: CallOptions = {}): Promise<TranscriptionResult> {
     const form = new FormData();
     const extension = request.mediaType.split('/')[1]?.replace('mpeg', 'mp3') ?? 'wav';
@@ -117,16 +106,10 @@ export class OpenAICompatibleTranscriptionModel implements TranscriptionModelV1 
   }
 }
 
-export class OpenAICompatibleImageModel implements ImageModelV1 {
-  readonly specificationVersion = 'v1' as const;
-  readonly provider: string;
-  readonly modelId: string;
-
-  constructor(private readonly config: OpenAICompatibleModelConfig) {
-    this.provider = config.provider;
-    this.modelId = config.modelId;
-  }
-
+export class OpenAICompatibleImageModel
+  extends ProviderModel<OpenAICompatibleModelConfig>
+  implements ImageModelV1
+{
   async doGenerateImage(request: ImageRequest, options: CallOptions = {}): Promise<ImageResult> {
     const body: Record<string, unknown> = {
       model: this.modelId,
