@@ -20,7 +20,7 @@
  */
 import { isSecretParam, type EngineContext } from '../../../core/deployment.js';
 import { InvalidArgumentError, throwIfAborted } from '../../../core/errors.js';
-import type { EngineInstance, ModelMeta, ModelTask } from '../../../core/models.js';
+import type { EngineInstance, ModelTask } from '../../../core/models.js';
 import { HttpClient } from '../http-client.js';
 import { readHttpUrl, readNumberParam, readProxyUrl, warnUnknownParams } from '../saas-params.js';
 import { type ErrorMappingContext, errorFromResponse } from '../upstream-errors.js';
@@ -34,6 +34,7 @@ import {
   OpenAICompatibleSpeechModel,
   OpenAICompatibleTranscriptionModel,
 } from './openai-compatible-media-models.js';
+import { saasMeta } from '../saas-meta.js';
 
 /** A vendor's configuration of this engine. */
 export interface OpenAICompatibleSettings {
@@ -109,20 +110,15 @@ export async function createOpenAICompatibleEngine(
     errorContext,
     omitSamplingParams: settings.omitSamplingParams === true,
   };
-  const meta: ModelMeta = {
-    model_deploy_type: 'saas',
-    backend: 'saas',
+  const meta = saasMeta({
     model_name: params.model,
-    support_stream: true,
-    support_chat_template: true,
-    message_format: true,
     support_assistant_prefix: true,
     embedding_mode: params.model.toLowerCase().includes('embedding'),
     tasks: ['chat', 'embedding', 'speech', 'transcription', 'image'],
     primary_task: primaryTaskOfModel(params.model),
     support_tools: true,
     support_response_format: true,
-  };
+  });
   return {
     meta,
     chat: new OpenAICompatibleChatModel(config),
