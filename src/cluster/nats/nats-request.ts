@@ -1,6 +1,7 @@
 import { type NatsConnection, NoRespondersError, RequestError } from '@nats-io/transport-node';
-import { errorFromJSON, WorkerFailedError } from '../../core/index.js';
-import { decode, encode, type Reply } from './nats-protocol.js';
+import { errorFromJSON, type SerializedError, WorkerFailedError } from '../../core/index.js';
+import { parseWire, replySchema } from './nats-messages.js';
+import { encode } from './nats-protocol.js';
 
 /** Nobody answered (no responders, or the timeout passed): the worker or head is gone. Retryable. */
 export class NoAnswerError extends WorkerFailedError {
@@ -28,7 +29,8 @@ export async function natsRequest<Result>(
   } catch (error) {
     throw new NoAnswerError(`no answer on ${subject}: ${(error as Error).message}`, { cause: error });
   }
-  const reply = decode<Reply<Result>>(message.data);
-  if (!reply.ok) throw errorFromJSON(reply.error);
-  return reply.result;
+  const reply = parseWire(replySchema, message.data);
+  if (!reply.ok) throw new WorkerFailedError(`invalid reply on ${subject}: ${reply.reason}`);
+  if (!reply.value.ok) throw errorFromJSON(reply.value.error as SerializedError);
+  return reply.value.result as Result;
 }
