@@ -7,6 +7,7 @@ import nunjucks from 'nunjucks';
 import { parse as shellParse } from 'shell-quote';
 import YAML from 'yaml';
 import { InvalidArgumentError, isSecretParam, maskSecrets } from '../core/index.js';
+import { redactNatsUrl } from '../cluster/index.js';
 
 /**
  * Parses `--infer_params` tokens. Each token may itself hold several `k=v` pairs separated by spaces
@@ -115,6 +116,8 @@ export function printArgumentsBanner(
       shown = maskSecrets(value as Record<string, string>);
     } else if (isSecretParam(name) && typeof value === 'string') {
       shown = '******';
+    } else if (typeof value === 'string' && /^(nats|tls):\/\//.test(value)) {
+      shown = redactNatsUrl(value); // user:password@ or token@ in a cluster address
     }
     lines.push(`${name.padEnd(20)}: ${typeof shown === 'string' ? shown : JSON.stringify(shown)}`);
   }

@@ -2,8 +2,9 @@
  * Turns `--address` (or the seeds' `--ray_address`) into a cluster connection for a command.
  */
 import { type ClusterConnection, connectCluster } from '../cluster/index.js';
+import { type NatsSecurityFlags, natsSecurityFromFlags } from './options.js';
 
-export interface AddressOptions {
+export interface AddressOptions extends NatsSecurityFlags {
   address?: string;
   ray_address?: string;
 }
@@ -18,6 +19,7 @@ export function connect(
 ): Promise<ClusterConnection> {
   return connectCluster({
     address: chosenAddress(options),
+    nats: natsSecurityFromFlags(options),
     ...(hooks.autoStart === undefined ? {} : { autoStart: hooks.autoStart }),
     onStarting: hooks.onStarting ?? (() => process.stderr.write('✓ no head was running: started one\n')),
   });

@@ -20,6 +20,8 @@ import {
   type HeadFile,
   removeHeadFile,
   resolveStateDirectory,
+  ClusterKey,
+  natsSecurityFromEnvironment,
   startNatsHead,
   writeHeadFile,
 } from '../cluster/index.js';
@@ -47,6 +49,16 @@ export async function runHead(): Promise<void> {
         resources,
         localTransport,
         headOnly: process.env.BYZERLLM_HEAD_ONLY === '1',
+        security: natsSecurityFromEnvironment(),
+        // The head writes a new key file where none exists yet: copy it to every node.
+        ...(process.env.BYZERLLM_CLUSTER_KEY_FILE
+          ? {
+              clusterKey: await ClusterKey.fromFile(process.env.BYZERLLM_CLUSTER_KEY_FILE, {
+                createIfMissing: true,
+                log,
+              }),
+            }
+          : {}),
         ...(process.env.BYZERLLM_NODE_ID ? { nodeId: process.env.BYZERLLM_NODE_ID } : {}),
         log,
       })
@@ -118,6 +130,8 @@ export async function runHead(): Promise<void> {
 }
 
 runHead().catch((error: unknown) => {
-  log(`failed to start: ${(error as Error).stack ?? String(error)}`);
+  // One line with the reason (the CLI shows it), then the stack for whoever reads the log.
+  log(`failed to start: ${(error as Error).message ?? String(error)}`);
+  if ((error as Error).stack) log((error as Error).stack!);
   process.exit(1);
 });

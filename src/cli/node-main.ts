@@ -3,11 +3,15 @@
  * advertises this machine's resources and runs the workers the head places here. Prints one ready
  * line (JSON) when started by `byzerllm start`; SIGTERM leaves the cluster cleanly.
  */
-import os from 'node:os';
 import path from 'node:path';
 import fs from 'node:fs/promises';
 import {
+  ClusterKey,
+  checkNodeId,
   connectNats,
+  defaultNodeId,
+  natsSecurityFromEnvironment,
+  redactNatsUrl,
   createInProcessTransport,
   createLocalTransport,
   createProcessTransport,
@@ -39,10 +43,14 @@ async function runNode(): Promise<void> {
   const url = process.env.BYZERLLM_NATS_URL;
   if (!url) throw new Error('BYZERLLM_NATS_URL is not set');
   const stateDirectory = resolveStateDirectory();
-  const nodeId = process.env.BYZERLLM_NODE_ID || os.hostname();
-  const connection = await connectNats(url, `byzerllm-node-${nodeId}`);
+  const nodeId = process.env.BYZERLLM_NODE_ID || defaultNodeId();
+  checkNodeId(nodeId);
+  const keyFile = process.env.BYZERLLM_CLUSTER_KEY_FILE;
+  const clusterKey = keyFile ? await ClusterKey.fromFile(keyFile) : undefined;
+  const connection = await connectNats(url, `byzerllm-node-${nodeId}`, natsSecurityFromEnvironment());
   const agent = await startNodeAgent({
     connection,
+    ...(clusterKey ? { clusterKey } : {}),
     nodeId,
     resources: await detectNodeResources(),
     labels: parseLabels(process.env.BYZERLLM_NODE_LABELS),
@@ -53,7 +61,9 @@ async function runNode(): Promise<void> {
     }),
     log,
   });
-  const ready = { pid: process.pid, nodeId, address: url };
+  // node.json and the ready line name the cluster without its credentials.
+  const address = redactNatsUrl(url);
+  const ready = { pid: process.pid, nodeId, address };
   await writeFileAtomic(nodeFilePath(stateDirectory), `${JSON.stringify(ready)}\n`, 0o600);
   let stopping = false;
   const stop = async (reason: string) => {
@@ -68,7 +78,8 @@ async function runNode(): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
   if (process.env.BYZERLLM_HEAD_NOTIFY === '1') process.stdout.write(`${JSON.stringify(ready)}\n`);
-  else process.stdout.write(`byzerllm node ${nodeId} joined ${url} (pid ${process.pid}); Ctrl+C leaves\n`);
+  else
+    process.stdout.write(`byzerllm node ${nodeId} joined ${address} (pid ${process.pid}); Ctrl+C leaves\n`);
 }
 
 runNode().catch((error: unknown) => {

@@ -4,12 +4,18 @@
  * - `auto` (default): the local head of `$BYZERLLM_HOME` (or `~/.byzerllm`), started if none runs
  *   (the seeds' `ray_address auto`).
  * - `http://HOST:PORT`: a head's admin API; the token comes from the option or `$BYZERLLM_ADMIN_TOKEN`.
- * - `nats://HOST:PORT`: a cluster whose head runs with `--nats` (from any machine that reaches NATS).
+ * - `nats://HOST:PORT`: a cluster whose head runs with `--nats` (from any machine that reaches NATS);
+ *   `nats://user:password@…`, `nats://token@…`, `tls://…`, plus `nats` for a creds file and TLS.
  */
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from '../core/index.js';
 import type { ClusterApi } from './cluster-api.js';
 import { NatsClusterClient } from './nats/nats-cluster-client.js';
+import {
+  type NatsSecurityOptions,
+  natsSecurityFromEnvironment,
+  redactNatsUrl,
+} from './nats/nats-security.js';
 import { HeadClient } from './head/head-client.js';
 import { ensureHead } from './head/head-launcher.js';
 import { resolveStateDirectory } from './state-store.js';
@@ -21,8 +27,13 @@ import { resolveStateDirectory } from './state-store.js';
 export const HEAD_ENTRY = fileURLToPath(new URL('../cli/head-main.js', import.meta.url));
 
 export interface ConnectOptions {
-  /** `auto` (default) or `http://HOST:PORT`. */
+  /** `auto` (default), `http://HOST:PORT` or `nats://[credentials@]HOST:PORT`. */
   address?: string;
+  /**
+   * Credentials file and TLS for a `nats://` address. Defaults to `$BYZERLLM_NATS_CREDS`,
+   * `$BYZERLLM_NATS_TLS_CA`, `$BYZERLLM_NATS_TLS_CERT`, `$BYZERLLM_NATS_TLS_KEY`.
+   */
+  nats?: NatsSecurityOptions;
   /** Admin token for an `http://` address. Defaults to `$BYZERLLM_ADMIN_TOKEN`. */
   token?: string;
   /** Start a local head when none runs (`auto` only). Defaults to true. */
@@ -61,8 +72,10 @@ export async function connectCluster(options: ConnectOptions = {}): Promise<Clus
     }
     return new HeadClient({ address: address.replace(/\/+$/, ''), token });
   }
-  if (address.startsWith('nats://')) return NatsClusterClient.connect(address);
+  if (/^(nats|tls):\/\//.test(address)) {
+    return NatsClusterClient.connect(address, options.nats ?? natsSecurityFromEnvironment());
+  }
   throw new InvalidArgumentError(
-    `invalid address ${JSON.stringify(address)}; allowed: auto, http://HOST:PORT, nats://HOST:PORT`,
+    `invalid address ${JSON.stringify(redactNatsUrl(address))}; allowed: auto, http://HOST:PORT, nats://HOST:PORT`,
   );
 }

@@ -10,14 +10,35 @@ import {
   HEAD_ENTRY,
   HeadClient,
   isProcessAlive,
+  natsSecurityEnvironment,
+  redactNatsUrl,
   resolveStateDirectory,
   spawnHead,
 } from '../../cluster/index.js';
 import { InvalidArgumentError, TimeoutError } from '../../core/index.js';
+import { addNatsSecurityOptions, type NatsSecurityFlags, natsSecurityFromFlags } from '../options.js';
 import { formatTable } from './list.js';
 
+const NATS_URL = /^(nats|tls):\/\//;
+
+/** What the head or node process needs to reach NATS securely, as its environment. */
+function clusterEnvironment(flags: StartFlags): Record<string, string> {
+  const security = natsSecurityFromFlags(flags);
+  // Paths become absolute: the process runs from another directory.
+  const tls = security.tls
+    ? Object.fromEntries(Object.entries(security.tls).map(([name, file]) => [name, path.resolve(file)]))
+    : undefined;
+  const environment = natsSecurityEnvironment({
+    ...(security.credsFile ? { credsFile: path.resolve(security.credsFile) } : {}),
+    ...(tls ? { tls } : {}),
+  });
+  const keyFile = flags.cluster_key_file ?? process.env.BYZERLLM_CLUSTER_KEY_FILE;
+  if (keyFile) environment.BYZERLLM_CLUSTER_KEY_FILE = path.resolve(keyFile);
+  return environment;
+}
+
 export function registerHeadCommands(program: Command): void {
-  program
+  const startCommand = program
     .command('start')
     .description(
       'start the head (the embedded control plane) in the background; state in $BYZERLLM_HOME or ~/.byzerllm.\n' +
@@ -25,45 +46,52 @@ export function registerHeadCommands(program: Command): void {
     )
     .option('--foreground', 'run in this process (for systemd, containers) instead of the background', false)
     .option('--head', 'start a cluster head (with --nats)', false)
-    .option('--nats <url>', 'the NATS server of the cluster (nats://HOST:4222) for --head')
+    .option(
+      '--nats <url>',
+      'the NATS server of the cluster (nats://[user:password@|token@]HOST:4222) for --head',
+    )
     .option('--head_only', 'with --head: run no workers on this machine', false)
     .option('--address <url>', 'join the cluster at nats://HOST:4222 as a worker node')
     .option('--node_id <id>', "this node's id in the cluster (default: the host name)")
     .option('--labels <key=value,...>', 'labels this node advertises, e.g. zone=a,gpu=a100')
-    .action(async (flags: StartFlags) => {
-      if (flags.address !== undefined) return startNode(flags);
-      const environment: Record<string, string> = {};
-      if (flags.head || flags.nats) {
-        if (!flags.nats?.startsWith('nats://')) {
-          throw new InvalidArgumentError(
-            `--head needs --nats nats://HOST:4222 (the NATS server of the cluster); got ${JSON.stringify(flags.nats ?? '')}`,
-          );
-        }
-        environment.BYZERLLM_NATS_URL = flags.nats;
-        if (flags.head_only) environment.BYZERLLM_HEAD_ONLY = '1';
-        if (flags.node_id) environment.BYZERLLM_NODE_ID = flags.node_id;
-      }
-      if (flags.foreground) {
-        Object.assign(process.env, environment);
-        await import('../head-main.js');
-        return;
-      }
-      const stateDirectory = resolveStateDirectory();
-      const already = await findRunningHead(stateDirectory);
-      if (already && environment.BYZERLLM_NATS_URL) {
+    .option(
+      '--cluster_key_file <file>',
+      'the secret the head and nodes share (nodes sign with it, secrets are sealed with it); the head creates it if missing, copy it to each node (default: $BYZERLLM_CLUSTER_KEY_FILE)',
+    );
+  addNatsSecurityOptions(startCommand).action(async (flags: StartFlags) => {
+    if (flags.address !== undefined) return startNode(flags);
+    const environment: Record<string, string> = {};
+    if (flags.head || flags.nats) {
+      if (!NATS_URL.test(flags.nats ?? '')) {
         throw new InvalidArgumentError(
-          `a head is already running for ${stateDirectory} (pid ${already.pid}); \`byzerllm stop\` it first to start a cluster head`,
+          `--head needs --nats nats://HOST:4222 (the NATS server of the cluster); got ${JSON.stringify(redactNatsUrl(flags.nats ?? ''))}`,
         );
       }
-      const head =
-        already ??
-        (await ensureHead({ stateDirectory, entry: HEAD_ENTRY, environment, onStarting: () => {} }));
-      process.stdout.write(
-        already
-          ? `head already running at ${head.address} (pid ${head.pid})\n`
-          : `head started at ${head.address} (pid ${head.pid})${flags.nats ? ` for the cluster at ${flags.nats}` : ''}; logs in ${stateDirectory}/logs/head.log\n`,
+      environment.BYZERLLM_NATS_URL = flags.nats!;
+      Object.assign(environment, clusterEnvironment(flags));
+      if (flags.head_only) environment.BYZERLLM_HEAD_ONLY = '1';
+      if (flags.node_id) environment.BYZERLLM_NODE_ID = flags.node_id;
+    }
+    if (flags.foreground) {
+      Object.assign(process.env, environment);
+      await import('../head-main.js');
+      return;
+    }
+    const stateDirectory = resolveStateDirectory();
+    const already = await findRunningHead(stateDirectory);
+    if (already && environment.BYZERLLM_NATS_URL) {
+      throw new InvalidArgumentError(
+        `a head is already running for ${stateDirectory} (pid ${already.pid}); \`byzerllm stop\` it first to start a cluster head`,
       );
-    });
+    }
+    const head =
+      already ?? (await ensureHead({ stateDirectory, entry: HEAD_ENTRY, environment, onStarting: () => {} }));
+    process.stdout.write(
+      already
+        ? `head already running at ${head.address} (pid ${head.pid})\n`
+        : `head started at ${head.address} (pid ${head.pid})${flags.nats ? ` for the cluster at ${redactNatsUrl(flags.nats)}` : ''}; logs in ${stateDirectory}/logs/head.log\n`,
+    );
+  });
 
   program
     .command('stop')
@@ -91,19 +119,20 @@ export function registerHeadCommands(program: Command): void {
       process.stdout.write(`head stopped (pid ${head.pid})\n`);
     });
 
-  program
+  const statusCommand = program
     .command('status')
     .description('show the head, its nodes with their resources, and the deployments with their workers')
     .option('--json', 'print JSON', false)
     .option(
       '--address <address>',
       "a cluster to show: nats://HOST:4222 or http://HOST:PORT (default: this machine's head)",
-    )
-    .action(async (flags: { json?: boolean; address?: string }) => {
+    );
+  addNatsSecurityOptions(statusCommand).action(
+    async (flags: { json?: boolean; address?: string } & NatsSecurityFlags) => {
       const stateDirectory = resolveStateDirectory();
       let client: ClusterConnection;
       if (flags.address && flags.address !== 'auto') {
-        client = await connectCluster({ address: flags.address });
+        client = await connectCluster({ address: flags.address, nats: natsSecurityFromFlags(flags) });
       } else {
         const head = await findRunningHead(stateDirectory);
         if (!head) {
@@ -155,10 +184,12 @@ export function registerHeadCommands(program: Command): void {
       } finally {
         await client.close();
       }
-    });
+    },
+  );
 }
 
-interface StartFlags {
+interface StartFlags extends NatsSecurityFlags {
+  cluster_key_file?: string;
   foreground?: boolean;
   head?: boolean;
   nats?: string;
@@ -172,12 +203,12 @@ const NODE_ENTRY = fileURLToPath(new URL('../node-main.js', import.meta.url));
 
 async function startNode(flags: StartFlags): Promise<void> {
   const address = flags.address ?? '';
-  if (!address.startsWith('nats://')) {
+  if (!NATS_URL.test(address)) {
     throw new InvalidArgumentError(
-      `--address ${JSON.stringify(address)}: a worker node joins a cluster at nats://HOST:4222`,
+      `--address ${JSON.stringify(redactNatsUrl(address))}: a worker node joins a cluster at nats://HOST:4222`,
     );
   }
-  const environment: Record<string, string> = { BYZERLLM_NATS_URL: address };
+  const environment: Record<string, string> = { BYZERLLM_NATS_URL: address, ...clusterEnvironment(flags) };
   if (flags.node_id) environment.BYZERLLM_NODE_ID = flags.node_id;
   if (flags.labels) environment.BYZERLLM_NODE_LABELS = flags.labels;
   if (flags.foreground) {
@@ -200,7 +231,7 @@ async function startNode(flags: StartFlags): Promise<void> {
     logFile: path.join(stateDirectory, 'logs', 'node.log'),
   });
   process.stdout.write(
-    `node ${node.nodeId} joined ${address} (pid ${node.pid}); logs in ${stateDirectory}/logs/node.log\n`,
+    `node ${node.nodeId} joined ${redactNatsUrl(address)} (pid ${node.pid}); logs in ${stateDirectory}/logs/node.log\n`,
   );
 }
 

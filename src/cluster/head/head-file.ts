@@ -82,6 +82,7 @@ export async function spawnHead<Ready = HeadFile>(options: SpawnHeadOptions): Pr
   const logFile = options.logFile ?? headLogPath(options.stateDirectory);
   await fsPromises.mkdir(path.dirname(logFile), { recursive: true, mode: 0o700 });
   const log = fs.openSync(logFile, 'a', 0o600);
+  const logOffset = fs.fstatSync(log).size;
   const child = spawn(process.execPath, [options.entry], {
     detached: true,
     stdio: ['ignore', 'pipe', log],
@@ -114,11 +115,27 @@ export async function spawnHead<Ready = HeadFile>(options: SpawnHeadOptions): Pr
       });
       child.once('exit', (code) => {
         clearTimeout(timer);
-        reject(new HeadUnreachableError(`the head exited with code ${code} while starting; see ${logFile}`));
+        const reason = startFailure(logFile, logOffset);
+        reject(
+          new HeadUnreachableError(
+            `the head exited with code ${code} while starting${reason ? `: ${reason}` : ''}; see ${logFile}`,
+          ),
+        );
       });
     });
   } finally {
     child.stdout?.destroy();
     child.unref();
+  }
+}
+
+/** The reason a head or node process logged as its last "failed to start: …" line, if any. */
+function startFailure(logFile: string, offset: number): string | undefined {
+  try {
+    const lines = fs.readFileSync(logFile).subarray(offset).toString('utf8').split('\n');
+    const last = lines.findLast((line) => line.includes('] failed to start: '));
+    return last?.slice(last.indexOf('] failed to start: ') + '] failed to start: '.length);
+  } catch {
+    return undefined;
   }
 }

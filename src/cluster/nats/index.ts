@@ -1,11 +1,27 @@
 /** byzerllm over NATS: transport, node agents, the head's NATS side and the NATS cluster client. */
+export { ClusterKey } from './cluster-key.js';
 export { KvDeploymentStore } from './kv-deployment-store.js';
-export { HEAD_SERVICE_NAME, serveClusterOverNats } from './nats-admin-server.js';
+export { createHeadService, HEAD_SERVICE_NAME, serveClusterOverNats } from './nats-admin-server.js';
 export { NatsClusterClient } from './nats-cluster-client.js';
 export { connectNats } from './nats-connection.js';
 export * from './nats-protocol.js';
+export {
+  type NatsSecurityOptions,
+  type NatsTlsOptions,
+  natsSecurityEnvironment,
+  natsSecurityFromEnvironment,
+  redactNatsUrl,
+} from './nats-security.js';
+export { NODE_ID_PATTERN } from './nats-messages.js';
 export { NatsTransport } from './nats-transport.js';
 export { CancellationRegistry, serveWorkerOverNats } from './nats-worker-server.js';
-export { type NodeAdvert, type NodeAgent, type NodeAgentOptions, startNodeAgent } from './node-agent.js';
+export {
+  checkNodeId,
+  defaultNodeId,
+  type NodeAdvert,
+  type NodeAgent,
+  type NodeAgentOptions,
+  startNodeAgent,
+} from './node-agent.js';
 export { NodeDirectory } from './node-directory.js';
 export { type NatsHead, type NatsHeadOptions, startNatsHead } from './nats-head.js';

@@ -1,76 +1,71 @@
 /**
- * The head's `ClusterApi` served over NATS (`byzerllm.admin.<operation>`, queue group `head`), so
- * clients on any machine reach it with `--address nats://…` — the seeds' "connect from outside the
- * cluster".
+ * The head's `ClusterApi` served over NATS, so clients on any machine reach it with
+ * `--address nats://…` — Byzer-LLM's "connect from outside the cluster".
+ *
+ * One NATS service endpoint per operation (`byzerllm.admin.deploy`, `…list`, …, queue group `head`),
+ * as nats.js services do, each with its schema (nats-messages.ts): no wildcard endpoint shares a
+ * queue group with a specific one (that answered node registrations with "unknown operation"), and
+ * NATS permissions can grant operations one by one (a query-only client may `call` but not `deploy`).
  */
-import { type ServiceMsg, Svcm } from '@nats-io/services';
+import { type Service, type ServiceMsg, Svcm } from '@nats-io/services';
 import type { NatsConnection } from '@nats-io/transport-node';
+import type { z } from 'zod';
 import {
-  PACKAGE_VERSION,
   type ChatRequest,
   type DeploymentSpecInput,
-  InvalidArgumentError,
+  PACKAGE_VERSION,
   toByzerLLMError,
 } from '../../core/index.js';
 import type { ClusterApi } from '../cluster-api.js';
 import type { WorkerCallKind } from '../transport/transport.js';
-import { decode, encode, type Reply, subjects } from './nats-protocol.js';
-import { pumpStream, type StreamEnvelope } from './nats-streams.js';
+import {
+  ADMIN_OPERATIONS,
+  type AdminOperation,
+  adminMessageSchemas,
+  dropInvalid,
+  parseWire,
+} from './nats-messages.js';
+import { encode, type Reply, subjects } from './nats-protocol.js';
+import { pumpStream } from './nats-streams.js';
 import type { CancellationRegistry } from './nats-worker-server.js';
-
-type AdminMessage = {
-  name?: string;
-  spec?: DeploymentSpecInput;
-  force?: boolean;
-  kind?: WorkerCallKind;
-  request?: unknown;
-  requestId?: string;
-  inbox?: string;
-};
 
 /** The NATS micro-service name of the head: `nats micro ping|info|stats byzerllm-head` see it. */
 export const HEAD_SERVICE_NAME = 'byzerllm-head';
+export const HEAD_QUEUE = 'head';
+
+/** The head's NATS service; endpoints are added to it (registration first, the API once restored). */
+export async function createHeadService(connection: NatsConnection): Promise<Service> {
+  // @nats-io/services pins its own copy of nats-core; the connection object is the same protocol.
+  return new Svcm(connection as never).add({
+    name: HEAD_SERVICE_NAME,
+    version: PACKAGE_VERSION,
+    description: 'byzerllm cluster head: deploy, undeploy, list, stat, meta, call, stream, status, register',
+    queue: HEAD_QUEUE,
+  });
+}
+
+export interface ServeClusterOptions {
+  /** The service to add the endpoints to. Defaults to a new head service. */
+  service?: Service;
+  log?: (line: string) => void;
+}
 
 export async function serveClusterOverNats(
   connection: NatsConnection,
   cluster: ClusterApi,
   cancellations: CancellationRegistry,
+  options: ServeClusterOptions = {},
 ): Promise<{ close(): Promise<void> }> {
-  // A NATS service: discovery (ping/info) and per-endpoint stats come from the services API.
-  // @nats-io/services pins its own copy of nats-core; the connection object is the same protocol.
-  const service = await new Svcm(connection as never).add({
-    name: HEAD_SERVICE_NAME,
-    version: PACKAGE_VERSION,
-    description: 'byzerllm cluster head: deploy, undeploy, list, stat, meta, call, stream, status',
-    queue: 'head',
-  });
-  service.addEndpoint('admin', {
-    subject: subjects.admin('*'),
-    queue: 'head',
-    handler: (_error: Error | null, message: ServiceMsg) => {
-      const operation = message.subject.split('.').pop()!;
-      const body = decode<AdminMessage>(message.data);
-      const respond = (reply: Reply<unknown>) => message.respond(encode(reply));
-      if (operation === 'stream') {
-        const controller = cancellations.begin(body.requestId!);
-        void pumpStream(
-          connection,
-          body as StreamEnvelope,
-          controller.signal,
-          () => cluster.stream(body.name!, body.request as ChatRequest, { signal: controller.signal }),
-          respond,
-        ).finally(() => cancellations.end(body.requestId!));
-        return;
-      }
-      const controller = body.requestId ? cancellations.begin(body.requestId) : undefined;
-      run(cluster, operation, body, controller?.signal)
-        .then(
-          (result) => respond({ ok: true, result }),
-          (error: unknown) => respond({ ok: false, error: toByzerLLMError(error).toJSON() }),
-        )
-        .finally(() => body.requestId && cancellations.end(body.requestId));
-    },
-  });
+  const service = options.service ?? (await createHeadService(connection));
+  const log = options.log ?? (() => {});
+  for (const operation of ADMIN_OPERATIONS) {
+    service.addEndpoint(operation, {
+      subject: subjects.admin(operation),
+      queue: HEAD_QUEUE,
+      handler: (_error: Error | null, message: ServiceMsg) =>
+        handle({ connection, cluster, cancellations, log }, operation, message),
+    });
+  }
   return {
     close: async () => {
       await service.stop().catch(() => {});
@@ -78,28 +73,65 @@ export async function serveClusterOverNats(
   };
 }
 
-function run(
+interface HandlerContext {
+  connection: NatsConnection;
+  cluster: ClusterApi;
+  cancellations: CancellationRegistry;
+  log: (line: string) => void;
+}
+
+type Body<Operation extends AdminOperation> = z.infer<(typeof adminMessageSchemas)[Operation]>;
+type Run<Operation extends AdminOperation> = (
   cluster: ClusterApi,
-  operation: string,
-  body: AdminMessage,
-  signal: AbortSignal | undefined,
-): Promise<unknown> {
-  switch (operation) {
-    case 'deploy':
-      return cluster.deploy(body.spec!);
-    case 'undeploy':
-      return cluster.undeploy(body.name!, { force: body.force === true });
-    case 'list':
-      return cluster.list();
-    case 'stat':
-      return cluster.stat(body.name!);
-    case 'meta':
-      return cluster.meta(body.name!);
-    case 'status':
-      return cluster.status();
-    case 'call':
-      return cluster.call(body.name!, body.kind!, body.request as never, signal ? { signal } : {});
-    default:
-      return Promise.reject(new InvalidArgumentError(`unknown admin operation ${JSON.stringify(operation)}`));
+  body: Body<Operation>,
+  signal: AbortSignal,
+) => Promise<unknown>;
+
+/** What each request/reply operation does with its parsed body (`stream` is separate). */
+const RUNS: { [Operation in Exclude<AdminOperation, 'stream'>]: Run<Operation> } = {
+  deploy: (cluster, body) => cluster.deploy(body.spec as unknown as DeploymentSpecInput),
+  undeploy: (cluster, body) => cluster.undeploy(body.name, { force: body.force === true }),
+  list: (cluster) => cluster.list(),
+  stat: (cluster, body) => cluster.stat(body.name),
+  meta: (cluster, body) => cluster.meta(body.name),
+  status: (cluster) => cluster.status(),
+  call: (cluster, body, signal) =>
+    cluster.call(body.name, body.kind as WorkerCallKind, body.request as never, { signal }),
+};
+
+/** Request ids of the body, for cancellation (`call` and `stream` carry one). */
+function requestIdOf(body: object): string | undefined {
+  return 'requestId' in body && typeof body.requestId === 'string' ? body.requestId : undefined;
+}
+
+function handle(context: HandlerContext, operation: AdminOperation, message: ServiceMsg): void {
+  const { cluster, cancellations } = context;
+  const respond = (reply: Reply<unknown>) => message.respond(encode(reply));
+  const parsed = parseWire<object>(adminMessageSchemas[operation], message.data);
+  if (!parsed.ok) {
+    dropInvalid(message, parsed.reason, context.log);
+    return;
   }
+  const requestId = requestIdOf(parsed.value);
+  const controller = requestId ? cancellations.begin(requestId) : new AbortController();
+  const finish = () => requestId && cancellations.end(requestId);
+  if (operation === 'stream') {
+    const body = parsed.value as Body<'stream'>;
+    void pumpStream(
+      context.connection,
+      body,
+      controller.signal,
+      () => cluster.stream(body.name, body.request as unknown as ChatRequest, { signal: controller.signal }),
+      respond,
+    ).finally(finish);
+    return;
+  }
+  const run = RUNS[operation] as Run<typeof operation>;
+  Promise.resolve()
+    .then(() => run(cluster, parsed.value as never, controller.signal))
+    .then(
+      (result) => respond({ ok: true, result }),
+      (error: unknown) => respond({ ok: false, error: toByzerLLMError(error).toJSON() }),
+    )
+    .finally(finish);
 }

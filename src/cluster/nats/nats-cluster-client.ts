@@ -22,6 +22,7 @@ import type { WorkerCallKind, WorkerCallMap } from '../transport/transport.js';
 import type { DeploymentStat } from '../worker-pool.js';
 import { connectNats } from './nats-connection.js';
 import { subjects } from './nats-protocol.js';
+import { type NatsSecurityOptions, redactNatsUrl } from './nats-security.js';
 import { NoAnswerError, natsRequest } from './nats-request.js';
 import { requestStream } from './nats-streams.js';
 
@@ -30,13 +31,19 @@ const ADMIN_TIMEOUT_MS = 10 * 60_000;
 const NO_RESPONDER_GRACE_MS = 5_000;
 
 export class NatsClusterClient implements ClusterApi {
+  /** The NATS address with any user, password or token masked: safe to show. */
+  readonly address: string;
+
   private constructor(
     private readonly connection: NatsConnection,
-    readonly address: string,
-  ) {}
+    address: string,
+  ) {
+    this.address = redactNatsUrl(address);
+  }
 
-  static async connect(address: string): Promise<NatsClusterClient> {
-    return new NatsClusterClient(await connectNats(address, 'byzerllm-client'), address);
+  /** `security` adds a credentials file and TLS; user/password or a token may be in the URL. */
+  static async connect(address: string, security: NatsSecurityOptions = {}): Promise<NatsClusterClient> {
+    return new NatsClusterClient(await connectNats(address, 'byzerllm-client', security), address);
   }
 
   deploy(spec: DeploymentSpecInput): Promise<DeployOutcome> {

@@ -1,22 +1,35 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { HeadUnreachableError } from '../../core/index.js';
+import {
+  type NatsSecurityOptions,
+  redactNatsUrl,
+  resolveNatsOptions,
+  scrubSecrets,
+} from './nats-security.js';
 
 /**
  * Connects to NATS. Long-lived processes (head, nodes) reconnect forever; the first connection must
- * succeed, so a wrong address fails at once with a message naming it.
+ * succeed, so a wrong address or bad credentials fail at once with a message naming the address
+ * (credentials masked). `security` adds a credentials file and TLS; user/password or a token may be
+ * in the URL (nats-security.ts).
  */
-export async function connectNats(url: string, name: string): Promise<NatsConnection> {
+export async function connectNats(
+  url: string,
+  name: string,
+  security: NatsSecurityOptions = {},
+): Promise<NatsConnection> {
+  const { options, secrets } = resolveNatsOptions(url, security);
   try {
     return await connect({
-      servers: url,
+      ...options,
       name,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
       pingInterval: 5_000,
     });
   } catch (error) {
-    throw new HeadUnreachableError(`cannot connect to NATS at ${url}: ${(error as Error).message}`, {
-      cause: error,
-    });
+    // The NATS client's message may quote what it was given: no password or token reaches it.
+    const reason = scrubSecrets((error as Error).message, secrets);
+    throw new HeadUnreachableError(`cannot connect to NATS at ${redactNatsUrl(url)}: ${reason}`);
   }
 }

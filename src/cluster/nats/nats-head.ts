@@ -10,22 +10,20 @@ import { Head } from '../head/head.js';
 import type { NodeResources } from '../resources.js';
 import { createInProcessTransport } from '../transport/in-process-transport.js';
 import type { WorkerTransport } from '../transport/transport.js';
+import { AlreadyExistsError, toByzerLLMError } from '../../core/index.js';
+import type { ClusterKey } from './cluster-key.js';
 import { KvDeploymentStore } from './kv-deployment-store.js';
-import { serveClusterOverNats } from './nats-admin-server.js';
+import { createHeadService, HEAD_QUEUE, serveClusterOverNats } from './nats-admin-server.js';
 import { connectNats } from './nats-connection.js';
-import {
-  decode,
-  encode,
-  HEARTBEAT_INTERVAL_MS,
-  KV_PLACEMENT,
-  subjects,
-  subjectToken,
-} from './nats-protocol.js';
+import { dropInvalid, nodeAdvertSchema } from './nats-messages.js';
+import { encode, HEARTBEAT_INTERVAL_MS, KV_PLACEMENT, kvKey, type Reply, subjects } from './nats-protocol.js';
 import { natsRequest } from './nats-request.js';
+import { type NatsSecurityOptions, redactNatsUrl } from './nats-security.js';
 import { NatsTransport } from './nats-transport.js';
 import { CancellationRegistry } from './nats-worker-server.js';
-import { NodeDirectory } from './node-directory.js';
-import { type NodeAdvert, type NodeAgent, startNodeAgent } from './node-agent.js';
+import { defaultNodeId, type NodeAgent, startNodeAgent } from './node-agent.js';
+import { describe, NodeDirectory } from './node-directory.js';
+import { decodeSigned, encodeSigned, signedEnvelope } from './signed-envelope.js';
 
 export interface NatsHeadOptions {
   url: string;
@@ -36,6 +34,13 @@ export interface NatsHeadOptions {
   headOnly?: boolean;
   /** How this machine's node runs workers. Defaults to in-process. */
   localTransport?: WorkerTransport;
+  /** Credentials file and TLS for NATS (user/password or a token may be in `url`). */
+  security?: NatsSecurityOptions;
+  /**
+   * The cluster key (cluster-key.ts): nodes must sign with it to join, secrets are sealed with it.
+   * Without one the cluster is open: any NATS client can pose as a node (the log says so).
+   */
+  clusterKey?: ClusterKey;
   log: (line: string) => void;
 }
 
@@ -47,13 +52,13 @@ export interface NatsHead {
 /** Publishes where every deployment's workers run (`byzerllm_placement`), for any machine to read. */
 async function writePlacement(bucket: KV, head: Head): Promise<void> {
   const deployments = await head.list();
-  const names = new Set(deployments.map((deployment) => subjectToken(deployment.name)));
+  const names = new Set(deployments.map((deployment) => kvKey(deployment.name)));
   for await (const key of await bucket.keys()) {
     if (!names.has(key)) await bucket.delete(key);
   }
   for (const deployment of deployments) {
     await bucket.put(
-      subjectToken(deployment.name),
+      kvKey(deployment.name),
       JSON.stringify({ name: deployment.name, workers: deployment.workers }),
     );
   }
@@ -63,86 +68,115 @@ async function reconcileNode(
   connection: NatsConnection,
   head: Head,
   nodeId: string,
-  log: (line: string) => void,
+  options: Pick<NatsHeadOptions, 'clusterKey' | 'log'>,
 ): Promise<void> {
   const keep = (await head.list()).flatMap((deployment) =>
     deployment.workers.filter((worker) => worker.node === nodeId).map((worker) => worker.id),
   );
   try {
-    await natsRequest(connection, subjects.nodeReconcile(nodeId), { keep }, 10_000);
+    const subject = subjects.nodeReconcile(nodeId);
+    await natsRequest(connection, subject, signedEnvelope(options.clusterKey, subject, { keep }), 10_000);
   } catch (error) {
-    log(`could not reconcile the workers of node ${nodeId}: ${(error as Error).message}`);
+    options.log(`could not reconcile the workers of node ${nodeId}: ${(error as Error).message}`);
   }
 }
 
 export async function startNatsHead(options: NatsHeadOptions): Promise<NatsHead> {
-  const connection = await connectNats(options.url, 'byzerllm-head');
-  const store = await KvDeploymentStore.open(connection);
-  const transport = new NatsTransport(connection, `${os.hostname()}-${process.pid}-${Date.now()}`);
+  const { clusterKey, log } = options;
+  const security = options.security ?? {};
+  if (!clusterKey) {
+    log(
+      'no cluster key: nodes are not authenticated and deployment secrets rest in NATS KV in clear; ' +
+        'give the head and every node --cluster_key_file (docs/cluster.md)',
+    );
+  }
+  const connection = await connectNats(options.url, 'byzerllm-head', security);
+  const store = await KvDeploymentStore.open(connection, clusterKey);
+  const transport = new NatsTransport(connection, `${os.hostname()}-${process.pid}-${Date.now()}`, {
+    ...(clusterKey ? { clusterKey } : {}),
+  });
   const placementBucket = await new Kvm(connection).create(KV_PLACEMENT, { history: 1 });
   let publishing: Promise<void> = Promise.resolve();
   const publishPlacement = () => {
     publishing = publishing
       .then(() => writePlacement(placementBucket, head))
-      .catch((error: unknown) =>
-        options.log(`could not publish worker placement: ${(error as Error).message}`),
-      );
+      .catch((error: unknown) => log(`could not publish worker placement: ${(error as Error).message}`));
   };
   const head = new Head({
     store,
     transport,
     resources: options.resources,
     localNode: false,
-    log: options.log,
+    log,
     onChange: publishPlacement,
   });
   // Node agents drop workers left over from a previous head: this head places everything anew.
-  connection.publish(subjects.headHello, encode({ headId: transport.headId }));
+  connection.publish(
+    subjects.headHello,
+    encodeSigned(clusterKey, subjects.headHello, { headId: transport.headId }),
+  );
   const directory = new NodeDirectory({
     connection,
+    ...(clusterKey ? { clusterKey } : {}),
+    log,
     onJoined: async (advert) => {
       // A node may come back from a partition still running workers the head has placed elsewhere:
       // they are stopped before the node takes new ones.
-      await reconcileNode(connection, head, advert.nodeId, options.log);
+      await reconcileNode(connection, head, advert.nodeId, options);
       await head.nodeJoined(advert.nodeId, advert.resources);
     },
     onLost: (nodeId, reason) => void head.nodeLost(nodeId, reason),
   });
-  // Nodes register on start so that `byzerllm start --address …` returns once the head knows them.
-  const registrations = connection.subscribe(subjects.admin('register'), {
-    queue: 'head',
-    callback: (_error, message) => {
-      const advert = decode<NodeAdvert>(message.data);
-      void directory
-        .observe(advert)
-        .then(() => directory.whenJoined(advert.nodeId))
-        .finally(() => message.respond(encode({ ok: true, result: null })));
+  // Nodes register on start so that `byzerllm start --address …` returns once the head knows them
+  // (or fails with the reason the head refused it). One service endpoint of its own.
+  const service = await createHeadService(connection);
+  service.addEndpoint('register', {
+    subject: subjects.admin('register'),
+    queue: HEAD_QUEUE,
+    handler: (_error, message) => {
+      const respond = (reply: Reply<unknown>) => message.respond(encode(reply));
+      const parsed = decodeSigned(clusterKey, message.subject, message.data, nodeAdvertSchema);
+      if (!parsed.ok) return dropInvalid(message, parsed.reason, log);
+      const observed = directory.observe(parsed.value);
+      if (!observed.accepted) {
+        const refusal = new AlreadyExistsError(
+          `node id ${parsed.value.nodeId} is already used by a live node ${describe(observed.holder)}; give this node another --node_id`,
+        );
+        log(`refused node ${parsed.value.nodeId} ${describe(parsed.value)}: its id is taken`);
+        return respond({ ok: false, error: refusal.toJSON() });
+      }
+      observed.joined.then(
+        () => respond({ ok: true, result: null }),
+        (error: unknown) => respond({ ok: false, error: toByzerLLMError(error).toJSON() }),
+      );
     },
   });
   let agent: NodeAgent | undefined;
   let agentConnection: NatsConnection | undefined;
   if (!options.headOnly) {
-    const nodeId = options.nodeId ?? os.hostname();
-    agentConnection = await connectNats(options.url, `byzerllm-node-${nodeId}`);
+    const nodeId = options.nodeId ?? defaultNodeId();
+    agentConnection = await connectNats(options.url, `byzerllm-node-${nodeId}`, security);
     agent = await startNodeAgent({
       connection: agentConnection,
       nodeId,
       resources: options.resources,
       transport: options.localTransport ?? createInProcessTransport({ nodeId }),
-      log: options.log,
+      ...(clusterKey ? { clusterKey } : {}),
+      log,
     });
   }
   // Give running nodes a few heartbeats to announce themselves before deployments are placed again.
   await new Promise((resolve) => setTimeout(resolve, HEARTBEAT_INTERVAL_MS * 3));
   await head.restore();
   const cancellations = new CancellationRegistry(connection);
-  const admin = await serveClusterOverNats(connection, head, cancellations);
-  options.log(`cluster head on ${options.url}${options.headOnly ? ' (no workers on this machine)' : ''}`);
+  const admin = await serveClusterOverNats(connection, head, cancellations, { service, log });
+  log(
+    `cluster head on ${redactNatsUrl(options.url)}${options.headOnly ? ' (no workers on this machine)' : ''}`,
+  );
   return {
     head,
     async close() {
       await admin.close();
-      registrations.unsubscribe();
       cancellations.close();
       directory.close();
       await head.close();

@@ -7,6 +7,7 @@
  * - `byzerllm.admin.<operation>`          ClusterApi operations served by the head (queue group `head`)
  * - `byzerllm.node.<nodeId>.start`        start a worker on that node
  * - `byzerllm.node.<nodeId>.stop`         stop a worker on that node
+ * - `byzerllm.node.<nodeId>.ping`         is a live process already this node? (duplicate ids)
  * - `byzerllm.node.<nodeId>.reconcile`    keep only the listed workers (a node back from a partition)
  * - `byzerllm.heartbeat.<nodeId>`         node liveness, published every heartbeat interval
  * - `byzerllm.head.hello`                 a head started; nodes drop workers of earlier heads
@@ -34,6 +35,8 @@ export const subjects = {
   admin: (operation: string) => `${SUBJECT_PREFIX}.admin.${operation}`,
   nodeStart: (nodeId: string) => `${SUBJECT_PREFIX}.node.${nodeId}.start`,
   nodeStop: (nodeId: string) => `${SUBJECT_PREFIX}.node.${nodeId}.stop`,
+  /** A node process asks whether another live process already answers for its id. */
+  nodePing: (nodeId: string) => `${SUBJECT_PREFIX}.node.${nodeId}.ping`,
   /** The head lists the workers it places on a node; the node stops any other (after a partition). */
   nodeReconcile: (nodeId: string) => `${SUBJECT_PREFIX}.node.${nodeId}.reconcile`,
   heartbeat: (nodeId: string) => `${SUBJECT_PREFIX}.heartbeat.${nodeId}`,
@@ -48,6 +51,34 @@ export const subjects = {
 /** NATS subject tokens cannot hold `.`, `*`, `>` or spaces: worker ids are made of safe characters. */
 export function subjectToken(value: string): string {
   return value.replace(/[^A-Za-z0-9_-]/g, '_');
+}
+
+/**
+ * A KV key for any name, collision-free and reversible: letters, digits, `_` and `-` stay as they
+ * are, every other byte becomes `=XX` (hex). `a.b` → `a=2Eb`, `a_b` → `a_b`: two names never share
+ * a key (which `subjectToken` could not promise), and plain names stay readable.
+ */
+export function kvKey(name: string): string {
+  let key = '';
+  for (const character of name) {
+    if (/^[A-Za-z0-9_-]$/.test(character)) key += character;
+    else
+      for (const byte of Buffer.from(character, 'utf8'))
+        key += `=${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return key;
+}
+
+/** The name `kvKey` encoded. */
+export function nameFromKvKey(key: string): string {
+  const bytes: number[] = [];
+  for (let index = 0; index < key.length; index++) {
+    if (key[index] === '=') {
+      bytes.push(Number.parseInt(key.slice(index + 1, index + 3), 16));
+      index += 2;
+    } else bytes.push(key.charCodeAt(index));
+  }
+  return Buffer.from(bytes).toString('utf8');
 }
 
 export type Reply<Result> = { ok: true; result: Result } | { ok: false; error: SerializedError };

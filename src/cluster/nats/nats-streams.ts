@@ -12,7 +12,8 @@ import {
   type StreamPart,
   toByzerLLMError,
 } from '../../core/index.js';
-import { decode, encode, type Reply, STREAM_WINDOW, type StreamMessage, subjects } from './nats-protocol.js';
+import { errorPartSchema, parseWire, streamAckSchema, streamMessageSchema } from './nats-messages.js';
+import { encode, type Reply, STREAM_WINDOW, subjects } from './nats-protocol.js';
 import { natsRequest } from './nats-request.js';
 
 /** What a stream request carries besides the caller's payload. */
@@ -42,7 +43,9 @@ export async function pumpStream(
   let wake: (() => void) | undefined;
   const acks = connection.subscribe(`${envelope.inbox}.ack`, {
     callback: (_error, message) => {
-      acknowledged = Math.max(acknowledged, decode<{ acknowledged: number }>(message.data).acknowledged);
+      const ack = parseWire(streamAckSchema, message.data);
+      if (!ack.ok) return; // not an acknowledgement: ignored, the window stays where it was
+      acknowledged = Math.max(acknowledged, ack.value.acknowledged);
       wake?.();
     },
   });
@@ -75,6 +78,8 @@ export async function pumpStream(
 export interface StreamConsumerHooks {
   /** Registers a function that ends the stream with an error (e.g. its node was lost). */
   onFail?: (fail: (error: ByzerLLMError) => void) => () => void;
+  /** Where dropped (invalid) stream messages are reported. */
+  log?: (line: string) => void;
 }
 
 /**
@@ -122,9 +127,16 @@ async function* readParts(
   let ended = false;
   try {
     for await (const message of subscription) {
-      const { part } = decode<StreamMessage>(message.data) as {
-        part: StreamPart | { type: 'error'; error: SerializedError };
-      };
+      const parsed = parseWire(streamMessageSchema, message.data);
+      if (!parsed.ok) {
+        hooks.log?.(`dropped an invalid stream message on ${message.subject}: ${parsed.reason}`);
+        continue;
+      }
+      const part = parsed.value.part as StreamPart | { type: 'error'; error: SerializedError };
+      if (part.type === 'error' && !errorPartSchema.safeParse(part).success) {
+        hooks.log?.(`dropped an invalid error part on ${message.subject}`);
+        continue;
+      }
       received++;
       if (received % (STREAM_WINDOW / 4) === 0) {
         connection.publish(`${envelope.inbox}.ack`, encode({ acknowledged: received }));

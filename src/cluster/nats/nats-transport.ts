@@ -23,9 +23,13 @@ import type {
   WorkerEndpoint,
   WorkerTransport,
 } from '../transport/transport.js';
+import type { ClusterKey } from './cluster-key.js';
+import { startedWorkerSchema } from './nats-messages.js';
 import { subjects } from './nats-protocol.js';
 import { natsRequest } from './nats-request.js';
 import { requestStream } from './nats-streams.js';
+import { sealSpec } from './sealed-spec.js';
+import { signedEnvelope } from './signed-envelope.js';
 
 /** How long a node may take to load a model for a worker. */
 const START_TIMEOUT_MS = 10 * 60_000;
@@ -42,29 +46,43 @@ export class NatsTransport implements WorkerTransport {
   readonly name = 'nats';
   private readonly endpoints = new Set<NatsWorkerEndpoint>();
 
-  /** `headId` tells node agents which head placed a worker (a new head drops older workers). */
+  /**
+   * `headId` tells node agents which head placed a worker (a new head drops older workers).
+   * `clusterKey` signs what the head asks of nodes and seals the secrets in start requests.
+   */
   constructor(
     private readonly connection: NatsConnection,
     readonly headId: string = nuid.next(),
+    private readonly security: { clusterKey?: ClusterKey } = {},
   ) {}
 
   async startWorker(options: StartWorkerOptions): Promise<WorkerEndpoint> {
     const node = options.node;
     if (!node) throw new InvalidArgumentError('the NATS transport needs the node to start a worker on');
-    const reply = await natsRequest<StartedWorker>(
+    const key = this.security.clusterKey;
+    const answer = await natsRequest<unknown>(
       this.connection,
       subjects.nodeStart(node),
-      {
-        spec: options.spec,
+      signedEnvelope(key, subjects.nodeStart(node), {
+        ...sealSpec(options.spec, key),
         workerIndex: options.workerIndex,
         gpuIndices: options.gpuIndices,
         headId: this.headId,
-      },
+      }),
       START_TIMEOUT_MS,
     );
+    const started = startedWorkerSchema.safeParse(answer);
+    if (!started.success)
+      throw new WorkerFailedError(`node ${node} answered a worker start with an invalid reply`);
+    const reply: StartedWorker = started.data;
     for (const warning of reply.warnings) options.warn(warning);
-    const endpoint = new NatsWorkerEndpoint(this.connection, reply.workerId, node, reply.pid, () =>
-      this.endpoints.delete(endpoint),
+    const endpoint = new NatsWorkerEndpoint(
+      this.connection,
+      reply.workerId,
+      node,
+      reply.pid,
+      () => this.endpoints.delete(endpoint),
+      key,
     );
     this.endpoints.add(endpoint);
     return endpoint;
@@ -90,6 +108,7 @@ class NatsWorkerEndpoint implements WorkerEndpoint {
     node: string,
     pid: number | undefined,
     private readonly onClose: () => void,
+    private readonly clusterKey: ClusterKey | undefined,
   ) {
     this.location = pid === undefined ? { node } : { node, pid };
   }
@@ -158,7 +177,7 @@ class NatsWorkerEndpoint implements WorkerEndpoint {
       await natsRequest<null>(
         this.connection,
         subjects.nodeStop(this.location.node),
-        { workerId: this.id },
+        signedEnvelope(this.clusterKey, subjects.nodeStop(this.location.node), { workerId: this.id }),
         10_000,
       );
     } catch {

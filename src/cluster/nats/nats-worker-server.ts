@@ -8,20 +8,14 @@
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { type ChatRequest, toByzerLLMError } from '../../core/index.js';
 import type { WorkerCallKind, WorkerEndpoint } from '../transport/transport.js';
-import { decode, encode, type Reply, subjects } from './nats-protocol.js';
+import {
+  dropInvalid,
+  parseWire,
+  streamRequestMessageSchema,
+  workerCallMessageSchema,
+} from './nats-messages.js';
+import { encode, type Reply, subjects } from './nats-protocol.js';
 import { pumpStream } from './nats-streams.js';
-
-interface CallMessage {
-  requestId: string;
-  kind: WorkerCallKind;
-  request: unknown;
-}
-
-interface StreamRequestMessage {
-  requestId: string;
-  inbox: string;
-  request: ChatRequest;
-}
 
 /** Cancellation of in-flight work on this node, keyed by request id. */
 export class CancellationRegistry {
@@ -55,6 +49,7 @@ export function serveWorkerOverNats(
   endpoint: WorkerEndpoint,
   workerId: string,
   cancellations: CancellationRegistry,
+  log: (line: string) => void = () => {},
 ): { close(): void } {
   const respond = (message: Msg, reply: Reply<unknown>) => {
     if (message.reply) message.respond(encode(reply));
@@ -62,10 +57,12 @@ export function serveWorkerOverNats(
 
   const callSubscription = connection.subscribe(subjects.workerCall(workerId), {
     callback: (_error, message) => {
-      const call = decode<CallMessage>(message.data);
+      const parsed = parseWire(workerCallMessageSchema, message.data);
+      if (!parsed.ok) return dropInvalid(message, parsed.reason, log);
+      const call = parsed.value;
       const controller = cancellations.begin(call.requestId);
       endpoint
-        .call(call.kind, call.request as never, { signal: controller.signal })
+        .call(call.kind as WorkerCallKind, call.request as never, { signal: controller.signal })
         .then(
           (result) => respond(message, { ok: true, result }),
           (error: unknown) => respond(message, { ok: false, error: toByzerLLMError(error).toJSON() }),
@@ -76,13 +73,15 @@ export function serveWorkerOverNats(
 
   const streamSubscription = connection.subscribe(subjects.workerStream(workerId), {
     callback: (_error, message) => {
-      const streamRequest = decode<StreamRequestMessage>(message.data);
+      const parsed = parseWire(streamRequestMessageSchema, message.data);
+      if (!parsed.ok) return dropInvalid(message, parsed.reason, log);
+      const streamRequest = parsed.value;
       const controller = cancellations.begin(streamRequest.requestId);
       void pumpStream(
         connection,
         streamRequest,
         controller.signal,
-        () => endpoint.stream(streamRequest.request, { signal: controller.signal }),
+        () => endpoint.stream(streamRequest.request as unknown as ChatRequest, { signal: controller.signal }),
         (reply) => respond(message, reply),
       ).finally(() => cancellations.end(streamRequest.requestId));
     },

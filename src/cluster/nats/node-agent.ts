@@ -4,24 +4,42 @@
  *
  * Workers run through a local transport (in-process for SaaS engines; worker processes where that
  * transport is configured). The node's record lives in the `byzerllm_nodes` KV bucket for discovery;
- * liveness is the heartbeat subject, which the head watches with a timeout.
+ * liveness is the heartbeat subject, which the head watches with a timeout. With a cluster key, the
+ * node signs its registration and heartbeats and obeys only signed head messages (signed-envelope.ts).
  */
+import os from 'node:os';
 import { Kvm } from '@nats-io/kv';
-import { type NatsConnection, nuid } from '@nats-io/transport-node';
-import { type DeploymentSpec, toByzerLLMError } from '../../core/index.js';
+import { type Msg, type NatsConnection, nuid, type Subscription } from '@nats-io/transport-node';
+import { z } from 'zod';
+import { AlreadyExistsError, InvalidArgumentError, toByzerLLMError } from '../../core/index.js';
 import type { NodeResources } from '../resources.js';
 import type { WorkerEndpoint, WorkerTransport } from '../transport/transport.js';
+import type { ClusterKey } from './cluster-key.js';
 import {
-  decode,
+  dropInvalid,
+  headHelloSchema,
+  NODE_ID_PATTERN,
+  type NodeAdvert,
+  reconcileMessageSchema,
+  startWorkerMessageSchema,
+  stopWorkerMessageSchema,
+} from './nats-messages.js';
+import {
   encode,
   HEARTBEAT_INTERVAL_MS,
   KV_NODES,
+  kvKey,
+  NODE_TIMEOUT_MS,
   type Reply,
   subjects,
   subjectToken,
 } from './nats-protocol.js';
-import { natsRequest } from './nats-request.js';
+import { NoAnswerError, natsRequest } from './nats-request.js';
 import { CancellationRegistry, serveWorkerOverNats } from './nats-worker-server.js';
+import { openSpec } from './sealed-spec.js';
+import { decodeSigned, encodeSigned, signedEnvelope } from './signed-envelope.js';
+
+export type { NodeAdvert } from './nats-messages.js';
 
 export interface NodeAgentOptions {
   connection: NatsConnection;
@@ -30,17 +48,9 @@ export interface NodeAgentOptions {
   labels?: Record<string, string>;
   /** Starts workers on this machine. */
   transport: WorkerTransport;
+  /** The cluster key (same file as the head's): signs this node's messages, opens sealed secrets. */
+  clusterKey?: ClusterKey;
   log?: (line: string) => void;
-}
-
-/** What a node advertises in its heartbeat and its KV record. */
-export interface NodeAdvert {
-  nodeId: string;
-  resources: NodeResources;
-  labels: Record<string, string>;
-  pid: number;
-  startedAt: string;
-  workers: number;
 }
 
 interface ServedWorker {
@@ -56,14 +66,51 @@ export interface NodeAgent {
   close(): Promise<void>;
 }
 
+const pingReplySchema = z.object({ instanceId: z.string(), hostname: z.string(), pid: z.number() });
+
+/** Refuses a node id that is not one subject token, naming it. */
+export function checkNodeId(nodeId: string): void {
+  if (!NODE_ID_PATTERN.test(nodeId)) {
+    throw new InvalidArgumentError(
+      `invalid node id ${JSON.stringify(nodeId)}: 1-128 letters, digits, "_" or "-"`,
+    );
+  }
+}
+
+/** The default node id: this machine's host name, made a valid id. */
+export function defaultNodeId(): string {
+  return subjectToken(os.hostname()).slice(0, 128) || 'node';
+}
+
+/** A live node process already answering for this id (same id on two machines) is refused. */
+async function refuseLiveDuplicate(connection: NatsConnection, nodeId: string): Promise<void> {
+  let answer: unknown;
+  try {
+    const reply = await connection.request(subjects.nodePing(nodeId), encode({}), { timeout: 1_000 });
+    answer = JSON.parse(new TextDecoder().decode(reply.data));
+  } catch {
+    return; // nobody answers: the id is free (or its last process is gone)
+  }
+  const other = pingReplySchema.safeParse(answer);
+  const where = other.success ? ` on host ${other.data.hostname} (pid ${other.data.pid})` : '';
+  throw new AlreadyExistsError(
+    `node id ${nodeId} is already used by a live node${where}; give this node another --node_id`,
+  );
+}
+
 export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAgent> {
-  const { connection, nodeId } = options;
+  const { connection, nodeId, clusterKey } = options;
+  checkNodeId(nodeId);
   const log = options.log ?? (() => {});
+  await refuseLiveDuplicate(connection, nodeId);
   const workers = new Map<string, ServedWorker>();
   const cancellations = new CancellationRegistry(connection);
+  const instanceId = nuid.next();
   const startedAt = new Date().toISOString();
   const advert = (): NodeAdvert => ({
     nodeId,
+    instanceId,
+    hostname: os.hostname(),
     resources: options.resources,
     labels: options.labels ?? {},
     pid: process.pid,
@@ -71,117 +118,152 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     workers: workers.size,
   });
   const nodes = await new Kvm(connection).create(KV_NODES, { history: 1 });
-  await nodes.put(subjectToken(nodeId), JSON.stringify(advert()));
+  await nodes.put(kvKey(nodeId), JSON.stringify(advert()));
 
-  const respond = (reply: (data: Uint8Array) => boolean, value: Reply<unknown>) => reply(encode(value));
+  const respond = (message: Msg, value: Reply<unknown>) => {
+    if (message.reply) message.respond(encode(value));
+  };
+  const stopWorker = (workerId: string, worker: ServedWorker) => {
+    workers.delete(workerId);
+    worker.server.close();
+    return worker.endpoint.close().catch(() => {});
+  };
+  /** Subscribes to a signed head message; invalid or unsigned ones are dropped with a log line. */
+  const onSigned = <Value>(
+    subject: string,
+    schema: z.ZodType<Value>,
+    handle: (value: Value, message: Msg) => void,
+  ) =>
+    connection.subscribe(subject, {
+      callback: (_error, message) => {
+        const parsed = decodeSigned(clusterKey, message.subject, message.data, schema);
+        if (parsed.ok) handle(parsed.value, message);
+        else dropInvalid(message, parsed.reason, log);
+      },
+    });
 
-  const startSubscription = connection.subscribe(subjects.nodeStart(nodeId), {
-    callback: (_error, message) => {
-      const start = decode<{
-        spec: DeploymentSpec;
-        workerIndex: number;
-        gpuIndices: number[];
-        headId: string;
-      }>(message.data);
+  const subscriptions: Subscription[] = [
+    connection.subscribe(subjects.nodePing(nodeId), {
+      callback: (_error, message) => {
+        if (message.reply) message.respond(encode({ instanceId, hostname: os.hostname(), pid: process.pid }));
+      },
+    }),
+    onSigned(subjects.nodeStart(nodeId), startWorkerMessageSchema, (start, message) => {
       const warnings: string[] = [];
+      let spec: ReturnType<typeof openSpec>;
+      try {
+        spec = openSpec(start, clusterKey);
+      } catch (error) {
+        log(`refused a worker start: ${(error as Error).message}`);
+        respond(message, { ok: false, error: toByzerLLMError(error).toJSON() });
+        return;
+      }
       options.transport
         .startWorker({
-          spec: start.spec,
+          spec,
           workerIndex: start.workerIndex,
           gpuIndices: start.gpuIndices,
           warn: (line) => warnings.push(line),
         })
         .then(
           (endpoint) => {
-            const workerId = subjectToken(`${start.spec.name}-${start.workerIndex}-${nuid.next()}`);
+            const workerId = subjectToken(`${spec.name}-${start.workerIndex}-${nuid.next()}`);
             workers.set(workerId, {
               headId: start.headId,
               endpoint,
-              server: serveWorkerOverNats(connection, endpoint, workerId, cancellations),
+              server: serveWorkerOverNats(connection, endpoint, workerId, cancellations, log),
             });
-            log(`started worker ${start.spec.name}#${start.workerIndex} as ${workerId}`);
-            respond(message.respond.bind(message), {
+            log(`started worker ${spec.name}#${start.workerIndex} as ${workerId}`);
+            respond(message, {
               ok: true,
               result: { workerId, pid: endpoint.location.pid ?? process.pid, warnings },
             });
           },
-          (error: unknown) =>
-            respond(message.respond.bind(message), { ok: false, error: toByzerLLMError(error).toJSON() }),
+          (error: unknown) => respond(message, { ok: false, error: toByzerLLMError(error).toJSON() }),
         );
-    },
-  });
-
-  const stopSubscription = connection.subscribe(subjects.nodeStop(nodeId), {
-    callback: (_error, message) => {
-      const { workerId } = decode<{ workerId: string }>(message.data);
+    }),
+    onSigned(subjects.nodeStop(nodeId), stopWorkerMessageSchema, ({ workerId }, message) => {
       const worker = workers.get(workerId);
-      workers.delete(workerId);
-      worker?.server.close();
-      void (worker?.endpoint.close() ?? Promise.resolve()).finally(() => {
+      void (worker ? stopWorker(workerId, worker) : Promise.resolve()).finally(() => {
         if (worker) log(`stopped worker ${workerId}`);
-        respond(message.respond.bind(message), { ok: true, result: null });
+        respond(message, { ok: true, result: null });
       });
-    },
-  });
-
-  // A node cut off long enough to be declared lost had its workers placed elsewhere: when it is
-  // back, the head lists what it still runs here and the rest is stopped.
-  const reconcileSubscription = connection.subscribe(subjects.nodeReconcile(nodeId), {
-    callback: (_error, message) => {
-      const { keep } = decode<{ keep: string[] }>(message.data);
+    }),
+    // A node cut off long enough to be declared lost had its workers placed elsewhere: when it is
+    // back, the head lists what it still runs here and the rest is stopped.
+    onSigned(subjects.nodeReconcile(nodeId), reconcileMessageSchema, ({ keep }, message) => {
       const stopped: string[] = [];
       for (const [workerId, worker] of workers) {
         if (keep.includes(workerId)) continue;
-        workers.delete(workerId);
-        worker.server.close();
-        void worker.endpoint.close().catch(() => {});
+        void stopWorker(workerId, worker);
         stopped.push(workerId);
       }
       if (stopped.length > 0)
         log(`stopped ${stopped.length} workers the head placed elsewhere: ${stopped.join(', ')}`);
-      respond(message.respond.bind(message), { ok: true, result: { stopped } });
-    },
-  });
-
-  const helloSubscription = connection.subscribe(subjects.headHello, {
-    callback: (_error, message) => {
-      const { headId } = decode<{ headId: string }>(message.data);
+      respond(message, { ok: true, result: { stopped } });
+    }),
+    onSigned(subjects.headHello, headHelloSchema, ({ headId }) => {
       for (const [workerId, worker] of workers) {
         if (worker.headId === headId) continue;
         log(`a new head (${headId}) started: stopping ${workerId}, placed by the previous head`);
-        workers.delete(workerId);
-        worker.server.close();
-        void worker.endpoint.close().catch(() => {});
+        void stopWorker(workerId, worker);
       }
-    },
-  });
+    }),
+  ];
 
-  const heartbeat = setInterval(
-    () => connection.publish(subjects.heartbeat(nodeId), encode(advert())),
-    HEARTBEAT_INTERVAL_MS,
-  );
-  connection.publish(subjects.heartbeat(nodeId), encode(advert()));
-  try {
-    await natsRequest(connection, subjects.admin('register'), advert(), 5_000);
-  } catch {
-    log('no head answered the registration yet; it will see this node by its heartbeats');
-  }
-  log(`node ${nodeId} joined with ${options.resources.cpus} CPUs and ${options.resources.gpus.length} GPUs`);
-
-  return {
-    nodeId,
-    workerIds: () => [...workers.keys()],
-    async close() {
-      clearInterval(heartbeat);
-      startSubscription.unsubscribe();
-      stopSubscription.unsubscribe();
-      helloSubscription.unsubscribe();
-      reconcileSubscription.unsubscribe();
-      cancellations.close();
-      for (const worker of workers.values()) worker.server.close();
-      await Promise.allSettled([...workers.values()].map((worker) => worker.endpoint.close()));
-      workers.clear();
-      await nodes.delete(subjectToken(nodeId)).catch(() => {});
-    },
+  const close = async () => {
+    clearInterval(heartbeat);
+    for (const subscription of subscriptions) subscription.unsubscribe();
+    cancellations.close();
+    for (const worker of workers.values()) worker.server.close();
+    await Promise.allSettled([...workers.values()].map((worker) => worker.endpoint.close()));
+    workers.clear();
+    await nodes.delete(kvKey(nodeId)).catch(() => {});
   };
+  const beat = () =>
+    connection.publish(
+      subjects.heartbeat(nodeId),
+      encodeSigned(clusterKey, subjects.heartbeat(nodeId), advert()),
+    );
+  let heartbeat: NodeJS.Timeout | undefined;
+  try {
+    await register(connection, advert, clusterKey, log);
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  beat();
+  heartbeat = setInterval(beat, HEARTBEAT_INTERVAL_MS);
+  log(`node ${nodeId} joined with ${options.resources.cpus} CPUs and ${options.resources.gpus.length} GPUs`);
+  return { nodeId, workerIds: () => [...workers.keys()], close };
+}
+
+/**
+ * Registers with the head, so that `byzerllm start --address …` returns once the head knows the
+ * node. A refusal is an error (never swallowed); a duplicate id is retried while the head may still
+ * be timing out this node's previous process, then refused. No head yet is fine: a head that starts
+ * later finds the node by its heartbeats.
+ */
+async function register(
+  connection: NatsConnection,
+  advert: () => NodeAdvert,
+  clusterKey: ClusterKey | undefined,
+  log: (line: string) => void,
+): Promise<void> {
+  const subject = subjects.admin('register');
+  const deadline = Date.now() + NODE_TIMEOUT_MS + 2 * HEARTBEAT_INTERVAL_MS;
+  for (;;) {
+    try {
+      // Signed like a heartbeat: the head admits only nodes holding the cluster key.
+      await natsRequest(connection, subject, signedEnvelope(clusterKey, subject, advert()), 5_000);
+      return;
+    } catch (error) {
+      if (error instanceof NoAnswerError) {
+        log('no head answered the registration yet; it will see this node by its heartbeats');
+        return;
+      }
+      if (!(error instanceof AlreadyExistsError) || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, HEARTBEAT_INTERVAL_MS));
+    }
+  }
 }

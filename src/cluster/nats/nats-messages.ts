@@ -1,0 +1,162 @@
+/**
+ * The zod schema of every message byzerllm reads from NATS, and the one way to read them.
+ *
+ * NATS is a shared bus: anything may arrive on a subject. Each receiver parses with the subject's
+ * schema at the edge; an invalid message is dropped with one log line (answered with an
+ * `invalid_argument` error when it expects a reply) and never reaches the code that changes state.
+ * Control messages between the head and the nodes are also signed with the cluster key when there
+ * is one (`signed-envelope.ts`).
+ */
+import { z } from 'zod';
+import { InvalidArgumentError } from '../../core/index.js';
+import { WORKER_CALL_KINDS } from '../transport/transport.js';
+import { decode, encode } from './nats-protocol.js';
+
+/** Node ids are NATS subject tokens and KV keys: letters, digits, `_` and `-`. */
+export const NODE_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
+
+const nodeIdSchema = z.string().regex(NODE_ID_PATTERN);
+/** Request ids and worker ids are single subject tokens too. */
+const tokenSchema = z.string().regex(/^[A-Za-z0-9_-]{1,256}$/);
+/** Reply inboxes are subjects without wildcards. */
+const inboxSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/)
+  .max(512);
+const jsonObjectSchema = z.record(z.string(), z.unknown());
+
+export const nodeResourcesSchema = z.object({
+  cpus: z.number().positive().max(100_000),
+  memoryBytes: z.number().nonnegative(),
+  gpus: z.array(
+    z.object({ index: z.number().int().min(0), name: z.string(), memoryMiB: z.number().nonnegative() }),
+  ),
+});
+
+/** What a node advertises in its heartbeats, its registration and its KV record. */
+export const nodeAdvertSchema = z.object({
+  nodeId: nodeIdSchema,
+  /** Random per node process: two processes with one node id are told apart by it. */
+  instanceId: tokenSchema,
+  /** The machine, for messages about duplicate node ids. */
+  hostname: z.string().max(256),
+  resources: nodeResourcesSchema,
+  labels: z.record(z.string(), z.string()),
+  pid: z.number().int().nonnegative(),
+  startedAt: z.string().max(64),
+  workers: z.number().int().nonnegative(),
+});
+export type NodeAdvert = z.infer<typeof nodeAdvertSchema>;
+
+/** Head → node: start one worker. The spec's secrets travel sealed (sealed-spec.ts). */
+export const startWorkerMessageSchema = z.object({
+  spec: jsonObjectSchema,
+  sealedSecrets: z.string().optional(),
+  workerIndex: z.number().int().min(0),
+  gpuIndices: z.array(z.number().int().min(0)),
+  headId: z.string().min(1).max(256),
+});
+/** Node → head: the answer to a start. */
+export const startedWorkerSchema = z.object({
+  workerId: tokenSchema,
+  pid: z.number().int().nonnegative().optional(),
+  warnings: z.array(z.string()),
+});
+export const stopWorkerMessageSchema = z.object({ workerId: tokenSchema });
+export const reconcileMessageSchema = z.object({ keep: z.array(tokenSchema) });
+export const headHelloSchema = z.object({ headId: z.string().min(1).max(256) });
+
+/** Head → worker: a non-stream call. */
+export const workerCallMessageSchema = z.object({
+  requestId: tokenSchema,
+  kind: z.enum(WORKER_CALL_KINDS as [string, ...string[]]),
+  request: jsonObjectSchema,
+});
+/** Head → worker, or client → head: start a stream whose parts go to `inbox`. */
+export const streamRequestMessageSchema = z.object({
+  requestId: tokenSchema,
+  inbox: inboxSchema,
+  request: jsonObjectSchema,
+});
+export const streamAckSchema = z.object({ acknowledged: z.number().int().nonnegative() });
+/** Producer → consumer: one stream part (checked again by type where it is used). */
+export const streamMessageSchema = z.object({
+  sequence: z.number().int().nonnegative(),
+  part: z.object({ type: z.string() }).passthrough(),
+});
+
+const serializedErrorSchema = z.object({
+  name: z.string(),
+  code: z.string(),
+  message: z.string(),
+  isRetryable: z.boolean(),
+  details: z.record(z.string(), z.unknown()).optional(),
+});
+export const errorPartSchema = z.object({ type: z.literal('error'), error: serializedErrorSchema });
+/** Every reply: a result or an error. */
+export const replySchema = z.union([
+  z.object({ ok: z.literal(true), result: z.unknown() }),
+  z.object({ ok: z.literal(false), error: serializedErrorSchema }),
+]);
+
+/** Client → head: one schema per admin operation (one service endpoint each). */
+const nameSchema = z.string().min(1).max(256);
+export const adminMessageSchemas = {
+  deploy: z.object({ spec: jsonObjectSchema }),
+  undeploy: z.object({ name: nameSchema, force: z.boolean().optional() }),
+  list: z.object({}).passthrough(),
+  stat: z.object({ name: nameSchema }),
+  meta: z.object({ name: nameSchema }),
+  status: z.object({}).passthrough(),
+  call: z.object({
+    requestId: tokenSchema,
+    name: nameSchema,
+    kind: z.enum(WORKER_CALL_KINDS as [string, ...string[]]),
+    request: jsonObjectSchema,
+  }),
+  stream: streamRequestMessageSchema.extend({ name: nameSchema }),
+} as const;
+export type AdminOperation = keyof typeof adminMessageSchemas;
+export const ADMIN_OPERATIONS = Object.keys(adminMessageSchemas) as AdminOperation[];
+
+export type Parsed<Value> = { ok: true; value: Value } | { ok: false; reason: string };
+
+/** Parses JSON bytes with a schema; never throws. */
+export function parseWire<Value>(schema: z.ZodType<Value>, data: Uint8Array): Parsed<Value> {
+  let raw: unknown;
+  try {
+    raw = decode<unknown>(data);
+  } catch {
+    return { ok: false, reason: 'not JSON' };
+  }
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return { ok: true, value: parsed.data };
+  return { ok: false, reason: summarizeIssues(parsed.error) };
+}
+
+/** The first issues of a zod error, one short line. */
+export function summarizeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 3)
+    .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`)
+    .join('; ')
+    .slice(0, 300);
+}
+
+/** What `dropInvalid` needs of a message (core and services messages both fit). */
+export interface ReceivedMessage {
+  subject: string;
+  reply?: string | undefined;
+  respond(data: Uint8Array): boolean;
+}
+
+/**
+ * Drops an invalid message: one log line naming the subject and why; a request gets an
+ * `invalid_argument` reply so its sender does not wait for a timeout.
+ */
+export function dropInvalid(message: ReceivedMessage, reason: string, log: (line: string) => void): void {
+  log(`dropped an invalid message on ${message.subject}: ${reason}`);
+  if (!message.reply) return;
+  const error = new InvalidArgumentError(`invalid message on ${message.subject}: ${reason}`);
+  message.respond(encode({ ok: false, error: error.toJSON() }));
+}
