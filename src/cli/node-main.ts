@@ -12,6 +12,8 @@ import {
   createLocalTransport,
   createProcessTransport,
   detectNodeResources,
+  ensureStateDirectory,
+  removeStaleTemporaryFiles,
   resolveStateDirectory,
   startNodeAgent,
   writeFileAtomic,
@@ -39,6 +41,8 @@ async function runNode(): Promise<void> {
   const url = process.env.BYZERLLM_NATS_URL;
   if (!url) throw new Error('BYZERLLM_NATS_URL is not set');
   const stateDirectory = resolveStateDirectory();
+  await ensureStateDirectory(stateDirectory);
+  await removeStaleTemporaryFiles(stateDirectory);
   const nodeId = process.env.BYZERLLM_NODE_ID || os.hostname();
   const connection = await connectNats(url, `byzerllm-node-${nodeId}`);
   const agent = await startNodeAgent({
