@@ -16,9 +16,11 @@ import {
   createProcessTransport,
   DeploymentStore,
   detectNodeResources,
+  ensureStateDirectory,
   Head,
   type HeadFile,
   removeHeadFile,
+  removeStaleTemporaryFiles,
   resolveStateDirectory,
   ClusterKey,
   natsSecurityFromEnvironment,
@@ -35,6 +37,9 @@ function log(line: string): void {
 export async function runHead(): Promise<void> {
   process.stdout.on('error', () => {}); // the starter may close our stdout after the ready line
   const stateDirectory = resolveStateDirectory();
+  await ensureStateDirectory(stateDirectory);
+  for (const name of await removeStaleTemporaryFiles(stateDirectory))
+    log(`removed the stale temporary file ${name}`);
   const resources = await detectNodeResources();
   // SaaS workers in this process, local engines' workers in child processes.
   const localTransport = createLocalTransport({

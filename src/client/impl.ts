@@ -1,7 +1,8 @@
 /**
  * Function implementation (`impl`, byzer-spec §5.3): the model writes the JavaScript body of a
  * described function, and it runs in the QuickJS sandbox (`sandbox.ts`: no fs, network, process or
- * require; a time and memory limit). Arguments are validated with the parameter schema before the
+ * require; a time and memory limit; a worker thread the host kills at the deadline). Every failure
+ * of the run is returned as `meta.reason`, never thrown. Arguments are validated with the parameter schema before the
  * run, the result with the return schema after it. Working code is cached per (model, instruction,
  * signature); a cache hit makes no model call. The seeds ran generated Python in-process; we do not.
  */

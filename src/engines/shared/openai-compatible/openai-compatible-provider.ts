@@ -18,7 +18,7 @@
  * Variants are settings, not copies: `saas/reasoning_openai` sets `omitSamplingParams`,
  * `saas/azure_openai` sets `endpoint` (URL with deployment and `api-version`, `api-key` header).
  */
-import { isSecretParam, type EngineContext } from '../../../core/deployment.js';
+import { type EngineContext, isSecretHeader } from '../../../core/deployment.js';
 import { InvalidArgumentError, throwIfAborted } from '../../../core/errors.js';
 import type { EngineInstance, ModelTask } from '../../../core/models.js';
 import { HttpClient } from '../http-client.js';
@@ -205,7 +205,7 @@ function readHeaders(value: string | undefined): Record<string, string> {
 function secretsOf(params: OpenAICompatibleParams): string[] {
   const secrets = [params.apiKey];
   for (const [name, value] of Object.entries(params.headers)) {
-    if (name === 'authorization' || isSecretParam(name) || /key/i.test(name)) secrets.push(value);
+    if (isSecretHeader(name)) secrets.push(value);
   }
   return secrets;
 }
