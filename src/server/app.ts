@@ -31,7 +31,9 @@ const JSON_ROUTES: Record<string, JsonHandler> = {
 
 /**
  * The `endpoint` metrics label of a path: the route it names, or `other` for any other path, so
- * that clients cannot add labels by sending requests to made-up paths.
+ * that clients cannot add labels by sending requests to made-up paths. Routes in `JSON_ROUTES` are
+ * labelled by their path; a route with a parameter in its path gets a template here, as
+ * `/v1/models/{model}` does.
  */
 function endpointLabel(path: string): string {
   if (Object.hasOwn(JSON_ROUTES, path)) return path;
