@@ -13,6 +13,7 @@ import { Exchange, type GatewayContext } from './exchange.js';
 import { bearerKey, parseJsonObject, readBody, sendError, sendJson } from './http.js';
 import { handleImages } from './images.js';
 import { gatewayRefusal } from './map-error.js';
+import { OTHER_ENDPOINT } from './metrics.js';
 import { getModel, listModels } from './models.js';
 import { handleRerank } from './rerank.js';
 
@@ -27,6 +28,19 @@ const JSON_ROUTES: Record<string, JsonHandler> = {
   '/v1/audio/speech': handleSpeech,
   '/v1/images/generations': handleImages,
 };
+
+/**
+ * The `endpoint` metrics label of a path: the route it names, or `other` for any other path, so
+ * that clients cannot add labels by sending requests to made-up paths. Routes in `JSON_ROUTES` are
+ * labelled by their path; a route with a parameter in its path gets a template here, as
+ * `/v1/models/{model}` does.
+ */
+function endpointLabel(path: string): string {
+  if (Object.hasOwn(JSON_ROUTES, path)) return path;
+  if (path === '/v1/audio/transcriptions' || path === '/v1/models' || path === '/metrics') return path;
+  if (path.startsWith('/v1/models/')) return '/v1/models/{model}';
+  return OTHER_ENDPOINT;
+}
 
 export interface HandlerOptions extends GatewayContext {
   apiKey?: string;
@@ -52,7 +66,7 @@ export function createHandler(
     if (method === 'GET' && path === '/health') return sendJson(response, 200, { status: 'ok' });
     if (method === 'GET' && path === '/version') return sendJson(response, 200, { version: PACKAGE_VERSION });
 
-    const exchange = new Exchange(options, request, response, path);
+    const exchange = new Exchange(options, request, response, endpointLabel(path));
     let status = 500;
     try {
       if (!authorized(request)) {
@@ -70,7 +84,7 @@ export function createHandler(
 
   async function dispatch(exchange: Exchange, method: string, path: string): Promise<number> {
     const { request, response } = exchange;
-    const handler = JSON_ROUTES[path];
+    const handler = Object.hasOwn(JSON_ROUTES, path) ? JSON_ROUTES[path] : undefined;
     if (handler || path === '/v1/audio/transcriptions') {
       if (method !== 'POST') throw gatewayRefusal('method_not_allowed', `${method} ${path}: use POST`);
       const body = await readBody(request, options.bodyLimitBytes);
