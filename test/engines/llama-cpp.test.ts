@@ -15,6 +15,7 @@ import {
   type EngineInstance,
 } from '../../src/core/index.js';
 import { resolveEngine } from '../../src/engines/index.js';
+import { chatWrapperResolutionCount } from '../../src/engines/llama-cpp/chat-wrapper.js';
 import { createTinyLoraGguf } from '../../src/engines/llama-cpp/tiny-model/tiny-lora.js';
 import {
   createTinyLlamaGguf,
@@ -97,9 +98,61 @@ describe('llama_cpp engine', () => {
     assert.equal(engine.meta.embedding_dimension, 64);
     assert.equal(engine.meta.max_model_len, 2048);
     assert.equal(engine.meta.support_stream, true);
+    // JSON schemas become grammars, so clients use the native structured mode.
+    assert.equal(engine.meta.support_response_format, true);
+    // `auto` resolved the GGUF's own Jinja template.
+    assert.equal(engine.meta.chat_template, 'JinjaTemplate');
     // A plain llama has no classification head: rerank is not offered rather than failing later.
     assert.deepEqual(engine.meta.tasks, ['chat', 'embedding']);
     assert.equal(engine.rerank, undefined);
+  });
+
+  test('a stop sequence ends the answer before it', async () => {
+    const free = await ask(engine, 'tell me about water', 24);
+    const words = free.text.trim().split(/\s+/);
+    assert.ok(words.length >= 3, free.text);
+    const stopWord = words[2]!;
+    const stopped = await engine.chat!.doGenerate({
+      messages: [{ role: 'user', content: 'tell me about water' }],
+      maxTokens: 24,
+      stop: [stopWord],
+    });
+    assert.equal(stopped.finishReason, 'stop');
+    assert.equal(stopped.text, free.text.slice(0, free.text.indexOf(stopWord)));
+  });
+
+  test('a JSON schema response format gives JSON of that shape, also streamed', async () => {
+    const schema = {
+      type: 'object',
+      properties: { ok: { type: 'boolean' }, mood: { enum: ['good', 'bad'] } },
+      required: ['ok', 'mood'],
+      additionalProperties: false,
+    };
+    const request = {
+      messages: [{ role: 'user' as const, content: 'answer in JSON' }],
+      maxTokens: 40,
+      responseFormat: { type: 'json' as const, schema },
+    };
+    const streamed = await collectStream(await engine.chat!.doStream(request));
+    const value = JSON.parse(streamed.text) as { ok: unknown; mood: unknown };
+    assert.equal(typeof value.ok, 'boolean');
+    assert.ok(value.mood === 'good' || value.mood === 'bad', streamed.text);
+  });
+
+  test('the chat wrapper is resolved once per loaded model, never per request', async () => {
+    // Resolving a GGUF's Jinja template costs about a second of CPU; paid per request it was most
+    // of every request's time to first token (issue 11).
+    const before = chatWrapperResolutionCount();
+    const instance = await load();
+    assert.equal(chatWrapperResolutionCount(), before + 1);
+    await ask(instance, 'one');
+    await Promise.all([ask(instance, 'two'), ask(instance, 'three'), ask(instance, 'four')]);
+    await collectStream(
+      await instance.chat!.doStream({ messages: [{ role: 'user', content: 'five' }], maxTokens: 4 }),
+    );
+    assert.equal(chatWrapperResolutionCount(), before + 1);
+    await load({ template: 'chatml' });
+    assert.equal(chatWrapperResolutionCount(), before + 2);
   });
 
   test('embeddings: one vector of the model dimension per text', async () => {

@@ -2,7 +2,8 @@
  * Chat on a local GGUF model through node-llama-cpp.
  *
  * Each request takes one sequence of the worker's context (see `SequencePool`), renders the history
- * with the model's chat wrapper (the GGUF template by default) and generates. Streaming forwards
+ * with the model's chat wrapper (the GGUF template by default, resolved once per model) and
+ * generates; requests on different sequences that evaluate at the same time share llama.cpp batches. Streaming forwards
  * node-llama-cpp's text chunks as `text-delta` parts. `responseFormat` with a JSON schema becomes a
  * llama.cpp grammar, so the output is valid JSON of that shape by construction (schemas are compiled
  * once and cached). Usage comes from the sequence's token meter.
@@ -34,7 +35,11 @@ export interface LlamaCppChatConfig {
   modelId: string;
   llama: Llama;
   sequences: SequencePool;
-  chatWrapper: ChatWrapper | undefined;
+  /**
+   * The model's chat wrapper, resolved once when the model loaded (`chat-wrapper.ts`). Required: a
+   * `LlamaChat` without one resolves it again, which costs about a second per request.
+   */
+  chatWrapper: ChatWrapper;
   /** Generation cap when the request has none: the context left is the real limit. */
   defaultMaxTokens: number;
 }
@@ -110,7 +115,7 @@ export class LlamaCppChatModel implements ChatModelV1 {
       const chat = new LlamaChat({
         contextSequence: sequence,
         autoDisposeSequence: false,
-        ...(this.config.chatWrapper ? { chatWrapper: this.config.chatWrapper } : {}),
+        chatWrapper: this.config.chatWrapper,
       });
       try {
         const extra = request.extra ?? {};

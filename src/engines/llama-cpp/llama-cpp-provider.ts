@@ -7,18 +7,11 @@
  * head. Parameters are described in `llama-cpp-params.ts`.
  */
 import fs from 'node:fs/promises';
-import {
-  type ChatWrapper,
-  getLlama,
-  type Llama,
-  LlamaLogLevel,
-  type LlamaModel,
-  resolveChatWrapper,
-  specializedChatWrapperTypeNames,
-} from 'node-llama-cpp';
+import { getLlama, type Llama, LlamaLogLevel } from 'node-llama-cpp';
 import type { EngineContext } from '../../core/deployment.js';
 import { InvalidArgumentError, throwIfAborted } from '../../core/errors.js';
 import type { EngineInstance, ModelMeta } from '../../core/models.js';
+import { resolveModelChatWrapper } from './chat-wrapper.js';
 import { LlamaCppChatModel } from './llama-cpp-chat-model.js';
 import { LlamaCppEmbeddingModel } from './llama-cpp-embedding-model.js';
 import { type LlamaCppParams, readLlamaCppParams } from './llama-cpp-params.js';
@@ -61,6 +54,8 @@ export async function createLlamaCppEngine(context: EngineContext): Promise<Engi
     ...(context.signal ? { loadSignal: context.signal } : {}),
   });
   try {
+    // Once per loaded model: resolving a GGUF's Jinja template costs about a second (chat-wrapper.ts).
+    const chatWrapper = resolveModelChatWrapper(params.template, model);
     const sequenceCount = spec.workerConcurrency;
     const contextSize = Math.min(
       params.contextSize ?? DEFAULT_CONTEXT_PER_SEQUENCE * sequenceCount,
@@ -74,7 +69,6 @@ export async function createLlamaCppEngine(context: EngineContext): Promise<Engi
         ? { lora: { adapters: params.loraPaths.map((filePath) => ({ filePath, scale: params.loraScale })) } }
         : {}),
     });
-    const chatWrapper = resolveWrapper(params, model);
     const metadata = model.fileInfo.metadata as { general?: { architecture?: string; name?: string } };
     const modelName = metadata.general?.name ?? spec.name;
     const chat = new LlamaCppChatModel({
@@ -95,6 +89,8 @@ export async function createLlamaCppEngine(context: EngineContext): Promise<Engi
       model_name: modelName,
       support_stream: true,
       support_chat_template: true,
+      // JSON-schema response formats become a llama.cpp grammar: the output is valid by construction.
+      support_response_format: true,
       message_format: true,
       support_assistant_prefix: false,
       embedding_mode: false,
@@ -106,7 +102,7 @@ export async function createLlamaCppEngine(context: EngineContext): Promise<Engi
       train_context_size: model.trainContextSize,
       parallel_sequences: sequenceCount,
       gpu_layers: model.gpuLayers,
-      chat_template: chatWrapper?.wrapperName ?? 'auto',
+      chat_template: chatWrapper.wrapperName,
     };
     return {
       meta,
@@ -130,27 +126,6 @@ function gpuLayersOption(params: LlamaCppParams, useGpu: boolean): number | 'max
   if (!useGpu) return 0;
   if (params.gpuLayers === undefined || params.gpuLayers === -1) return 'max';
   return params.gpuLayers;
-}
-
-/** `auto` uses the GGUF template (node-llama-cpp's default resolution); a name forces a wrapper. */
-function resolveWrapper(params: LlamaCppParams, model: LlamaModel): ChatWrapper | undefined {
-  if (params.template === 'auto') return undefined;
-  // Accept any case (`chatml` for node-llama-cpp's `chatML`).
-  const type = specializedChatWrapperTypeNames.find(
-    (name) => name.toLowerCase() === params.template.toLowerCase(),
-  );
-  if (!type) {
-    throw new InvalidArgumentError(
-      `template "${params.template}" is not a chat template the llama_cpp engine knows; allowed: auto, ${specializedChatWrapperTypeNames.join(', ')}`,
-    );
-  }
-  return resolveChatWrapper({
-    type,
-    bosString: model.tokens.bosString,
-    filename: model.filename,
-    fileInfo: model.fileInfo,
-    tokenizer: model.tokenizer,
-  }) as ChatWrapper;
 }
 
 async function checkModelFile(filePath: string, what = 'model_path'): Promise<void> {
