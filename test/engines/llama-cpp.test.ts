@@ -192,6 +192,25 @@ describe('llama_cpp params', () => {
     assert.notEqual(adapted.text, base.text);
   });
 
+  test('stream parts faster than stream_interval_ms are merged; the first goes out on its own', async () => {
+    const request = { messages: [{ role: 'user' as const, content: 'tell me more' }], maxTokens: 16 };
+    const deltasOf = async (instance: EngineInstance) => {
+      const deltas: string[] = [];
+      for await (const part of await instance.chat!.doStream(request)) {
+        if (part.type === 'text-delta') deltas.push(part.delta);
+      }
+      return deltas;
+    };
+    const whole = (await (await load()).chat!.doGenerate(request)).text;
+    // No interval: one part per chunk node-llama-cpp reports.
+    const each = await deltasOf(await load({ stream_interval_ms: '0' }));
+    assert.ok(each.length > 2, `${each.length} parts`);
+    assert.equal(each.join(''), whole);
+    // An interval longer than the whole answer: the first chunk at once, the rest in one part.
+    const merged = await deltasOf(await load({ stream_interval_ms: '600000' }));
+    assert.deepEqual(merged, [each[0], each.slice(1).join('')]);
+  });
+
   test('a named chat template replaces the GGUF one and changes the prompt', async () => {
     const gguf = await load();
     const chatml = await load({ template: 'chatml' });
@@ -208,6 +227,11 @@ describe('llama_cpp params', () => {
     await assert.rejects(load({ n_gpu_layers: 'many' }), (error: ByzerLLMError) => {
       assert.equal(error.code, 'invalid_argument');
       assert.match(error.message, /"many"/);
+      return true;
+    });
+    await assert.rejects(load({ stream_interval_ms: '-1' }), (error: ByzerLLMError) => {
+      assert.equal(error.code, 'invalid_argument');
+      assert.match(error.message, /stream_interval_ms must be an integer >= 0; got "-1"/);
       return true;
     });
     modelPath = path.join(directory, 'missing.gguf');

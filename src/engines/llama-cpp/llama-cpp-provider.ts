@@ -78,6 +78,7 @@ export async function createLlamaCppEngine(context: EngineContext): Promise<Engi
       chatWrapper,
       defaultMaxTokens:
         params.maxTokens ?? Math.max(16, Math.floor(llamaContext.contextSize / sequenceCount / 2)),
+      streamIntervalMs: params.streamIntervalMs,
     });
     const embedding = new LlamaCppEmbeddingModel(modelName, model, params.threads);
     const rerank = model.fileInsights.supportsRanking
