@@ -110,7 +110,8 @@ export async function createRawTarget(options: {
   const { model, wrapper } = options.raw;
   const context = await model.createContext({
     sequences: options.concurrency,
-    contextSize: Math.min(2048 * options.concurrency, model.trainContextSize * options.concurrency),
+    // Per sequence, as the engine sets it (node-llama-cpp gives every sequence its own cells).
+    contextSize: Math.min(2048, model.trainContextSize),
     threads: 1,
   });
   // The engine's wrapper: the same prompt tokens.

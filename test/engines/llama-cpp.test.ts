@@ -16,6 +16,7 @@ import {
 } from '../../src/core/index.js';
 import { resolveEngine } from '../../src/engines/index.js';
 import { chatWrapperResolutionCount } from '../../src/engines/llama-cpp/chat-wrapper.js';
+import { contextSizePerSequence, readLlamaCppParams } from '../../src/engines/llama-cpp/llama-cpp-params.js';
 import { createTinyLoraGguf } from '../../src/engines/llama-cpp/tiny-model/tiny-lora.js';
 import {
   createTinyLlamaGguf,
@@ -217,6 +218,14 @@ describe('llama_cpp params', () => {
     assert.equal(chatml.meta.chat_template, 'ChatML');
     const [fromGguf, fromChatml] = await Promise.all([ask(gguf, 'hello', 4), ask(chatml, 'hello', 4)]);
     assert.notEqual(fromChatml.usage.inputTokens, fromGguf.usage.inputTokens);
+  });
+
+  test('n_ctx is shared by the sequences: node-llama-cpp gets the size of one sequence', () => {
+    const params = (inferParams: Record<string, string>) => readLlamaCppParams(inferParams, () => {});
+    assert.equal(contextSizePerSequence(params({}), 8, 4096), 2048);
+    assert.equal(contextSizePerSequence(params({}), 8, 1024), 1024);
+    assert.equal(contextSizePerSequence(params({ n_ctx: '4096' }), 2, 8192), 2048);
+    assert.equal(contextSizePerSequence(params({ n_ctx: '4096' }), 1, 2048), 2048);
   });
 
   test('unknown params warn; bad values and missing files fail with the value named', async () => {

@@ -81,6 +81,27 @@ export function readLlamaCppParams(
   };
 }
 
+/** Context tokens per sequence when `n_ctx` is not given. */
+const DEFAULT_CONTEXT_PER_SEQUENCE = 2048;
+
+/**
+ * The `contextSize` to give node-llama-cpp, which is per sequence (every sequence gets its own
+ * cells), while `n_ctx` is the worker's total shared by its sequences. Passing the total allocated
+ * it once per sequence: worker_concurrency times the memory (2.2 GB instead of 0.3 GB for the
+ * 86 MB bench model at 8 sequences). Capped by the model's training context.
+ */
+export function contextSizePerSequence(
+  params: LlamaCppParams,
+  sequenceCount: number,
+  trainContextSize: number,
+): number {
+  const wanted =
+    params.contextSize === undefined
+      ? DEFAULT_CONTEXT_PER_SEQUENCE
+      : Math.max(16, Math.floor(params.contextSize / sequenceCount));
+  return Math.min(wanted, trainContextSize);
+}
+
 function readInteger(key: string, text: string, minimum: number): number {
   const value = Number(text);
   if (!Number.isInteger(value) || value < minimum) {

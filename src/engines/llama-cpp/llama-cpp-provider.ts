@@ -14,12 +14,9 @@ import type { EngineInstance, ModelMeta } from '../../core/models.js';
 import { resolveModelChatWrapper } from './chat-wrapper.js';
 import { LlamaCppChatModel } from './llama-cpp-chat-model.js';
 import { LlamaCppEmbeddingModel } from './llama-cpp-embedding-model.js';
-import { type LlamaCppParams, readLlamaCppParams } from './llama-cpp-params.js';
+import { contextSizePerSequence, type LlamaCppParams, readLlamaCppParams } from './llama-cpp-params.js';
 import { LlamaCppRerankModel } from './llama-cpp-rerank-model.js';
 import { SequencePool } from './sequence-pool.js';
-
-/** Context tokens per sequence when `n_ctx` is not given. */
-const DEFAULT_CONTEXT_PER_SEQUENCE = 2048;
 
 let llamaPromise: Promise<Llama> | undefined;
 let llamaKey = '';
@@ -57,13 +54,9 @@ export async function createLlamaCppEngine(context: EngineContext): Promise<Engi
     // Once per loaded model: resolving a GGUF's Jinja template costs about a second (chat-wrapper.ts).
     const chatWrapper = resolveModelChatWrapper(params.template, model);
     const sequenceCount = spec.workerConcurrency;
-    const contextSize = Math.min(
-      params.contextSize ?? DEFAULT_CONTEXT_PER_SEQUENCE * sequenceCount,
-      model.trainContextSize * sequenceCount,
-    );
     const llamaContext = await model.createContext({
       sequences: sequenceCount,
-      contextSize,
+      contextSize: contextSizePerSequence(params, sequenceCount, model.trainContextSize),
       threads: params.threads,
       ...(params.loraPaths.length
         ? { lora: { adapters: params.loraPaths.map((filePath) => ({ filePath, scale: params.loraScale })) } }
@@ -76,8 +69,7 @@ export async function createLlamaCppEngine(context: EngineContext): Promise<Engi
       llama,
       sequences: new SequencePool(llamaContext),
       chatWrapper,
-      defaultMaxTokens:
-        params.maxTokens ?? Math.max(16, Math.floor(llamaContext.contextSize / sequenceCount / 2)),
+      defaultMaxTokens: params.maxTokens ?? Math.max(16, Math.floor(llamaContext.contextSize / 2)),
       streamIntervalMs: params.streamIntervalMs,
     });
     const embedding = new LlamaCppEmbeddingModel(modelName, model, params.threads);
@@ -95,7 +87,7 @@ export async function createLlamaCppEngine(context: EngineContext): Promise<Engi
       message_format: true,
       support_assistant_prefix: false,
       embedding_mode: false,
-      max_model_len: Math.floor(llamaContext.contextSize / sequenceCount),
+      max_model_len: llamaContext.contextSize,
       architectures: metadata.general?.architecture ? [metadata.general.architecture] : [],
       embedding_dimension: model.embeddingVectorSize,
       tasks: rerank ? ['chat', 'embedding', 'rerank'] : ['chat', 'embedding'],
