@@ -8,11 +8,14 @@
  * and the statement runs again. Statements that change the database run each pass inside a
  * transaction that is rolled back until the pass that has every answer, so nothing happens twice.
  */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { type DuckDBConnection, DuckDBInstance, type DuckDBResultReader } from '@duckdb/node-api';
 import type { ClusterApi } from '../cluster/index.js';
 import { ByzerLLMError, type ChatMessage, InvalidArgumentError, toByzerLLMError } from '../core/index.js';
 import { type ByzerStatement, parseStatement, StatementSyntaxError } from './byzer-statement.js';
-import { applySetup, identifier, type SetupDefaults } from './byzer-commands.js';
+import { applySetup, identifier, literal, type SetupDefaults } from './byzer-commands.js';
 import { type Cell, parseCells } from './notebook-cells.js';
 import {
   type FunctionContext,
@@ -51,6 +54,8 @@ export interface StatementResult {
   kind: ByzerStatement['kind'] | 'chat';
   /** Where it starts in the script. */
   position: SourcePosition;
+  /** The index of its notebook cell in the script (0 for a script without cells). */
+  cell: number;
   columns: string[];
   rows: Record<string, unknown>[];
   /** The view or table it named (`as t`, `load … as t`, `--%output=t`). */
@@ -108,13 +113,16 @@ export class SqlSession {
   async execute(script: string, options: RunOptions = {}): Promise<StatementResult[]> {
     await this.open();
     const results: StatementResult[] = [];
-    for (const cell of parseCells(script)) {
+    for (const [index, cell] of parseCells(script).entries()) {
       if (cell.kind === 'chat') {
-        results.push(await this.chat(cell, options));
+        results.push({ ...(await this.chat(cell, options)), cell: index });
         continue;
       }
       for (const statement of splitStatements(cell.text, { line: cell.line, column: 1 })) {
-        results.push(await this.runStatement(statement.text, statement.position, options));
+        results.push({
+          ...(await this.runStatement(statement.text, statement.position, options)),
+          cell: index,
+        });
       }
     }
     return results;
@@ -123,6 +131,22 @@ export class SqlSession {
   /** Names of the model functions registered so far. */
   modelFunctions(): string[] {
     return this.models?.names() ?? [];
+  }
+
+  /** Writes a result's rows to a Parquet file (through a temporary JSON file DuckDB reads back). */
+  async exportRows(result: StatementResult, file: string): Promise<void> {
+    const connection = await this.open();
+    const directory = await fs.mkdtemp(path.join(os.tmpdir(), 'byzerllm-export-'));
+    try {
+      const json = path.join(directory, 'rows.json');
+      await fs.writeFile(json, JSON.stringify(result.rows));
+      const columns = result.columns.map(identifier).join(', ') || '*';
+      await connection.run(
+        `COPY (SELECT ${columns} FROM read_json_auto(${literal(json)})) TO ${literal(file)} (FORMAT parquet)`,
+      );
+    } finally {
+      await fs.rm(directory, { recursive: true, force: true });
+    }
   }
 
   async close(): Promise<void> {
@@ -136,7 +160,7 @@ export class SqlSession {
     text: string,
     position: SourcePosition,
     options: RunOptions,
-  ): Promise<StatementResult> {
+  ): Promise<Omit<StatementResult, 'cell'>> {
     try {
       const statement = parseStatement(substituteVariables(text, this.variables), this.duckdbSettings);
       return { position, ...(await this.perform(statement, options)) };
@@ -148,7 +172,7 @@ export class SqlSession {
   private async perform(
     statement: ByzerStatement,
     options: RunOptions,
-  ): Promise<Omit<StatementResult, 'position'>> {
+  ): Promise<Omit<StatementResult, 'position' | 'cell'>> {
     const connection = this.connection!;
     const empty = { kind: statement.kind, columns: [], rows: [] };
     if (this.options.untrusted && ['load', 'save', 'run-llm', 'setup'].includes(statement.kind)) {
@@ -267,7 +291,10 @@ export class SqlSession {
     );
   }
 
-  private async chat(cell: Extract<Cell, { kind: 'chat' }>, options: RunOptions): Promise<StatementResult> {
+  private async chat(
+    cell: Extract<Cell, { kind: 'chat' }>,
+    options: RunOptions,
+  ): Promise<Omit<StatementResult, 'cell'>> {
     const position = { line: cell.line, column: 1 };
     let history: ChatMessage[] = [];
     if (cell.input) {
