@@ -14,6 +14,7 @@ import { bearerKey, parseJsonObject, readBody, sendError, sendJson } from './htt
 import { handleImages } from './images.js';
 import { gatewayRefusal } from './map-error.js';
 import { getModel, listModels } from './models.js';
+import { type PredictHandler, readPredictForm } from './predict.js';
 import { handleRerank } from './rerank.js';
 
 type JsonHandler = (exchange: Exchange, body: Record<string, unknown>) => Promise<number>;
@@ -33,6 +34,8 @@ export interface HandlerOptions extends GatewayContext {
   /** Origins allowed by CORS; `*` allows any. Empty: no CORS headers. */
   allowedOrigins: string[];
   log: (line: string) => void;
+  /** Answers Byzer's `POST /model/predict` (SQL over rows); without it that route is not found. */
+  predict?: PredictHandler;
 }
 
 export function createHandler(
@@ -75,6 +78,15 @@ export function createHandler(
       if (method !== 'POST') throw gatewayRefusal('method_not_allowed', `${method} ${path}: use POST`);
       const body = await readBody(request, options.bodyLimitBytes);
       return handler ? handler(exchange, parseJsonObject(body)) : handleTranscription(exchange, body);
+    }
+    if (path === '/model/predict' && options.predict) {
+      if (method !== 'POST') throw gatewayRefusal('method_not_allowed', `${method} ${path}: use POST`);
+      const form = readPredictForm(
+        await readBody(request, options.bodyLimitBytes),
+        request.headers['content-type'],
+      );
+      sendJson(response, 200, await options.predict(form, exchange.signal));
+      return 200;
     }
     if (method === 'GET' && path === '/metrics') {
       response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });

@@ -254,7 +254,8 @@ export function trailingViewName(tokens: Token[]): { name: string; asToken: Toke
   return undefined;
 }
 
-function hasTopLevelFrom(tokens: Token[]): boolean {
+/** Whether a FROM clause appears outside parentheses. */
+export function hasTopLevelFrom(tokens: Token[]): boolean {
   let depth = 0;
   for (const [index, token] of tokens.entries()) {
     if (token.text === '(') depth++;
