@@ -157,11 +157,18 @@ function parseSave(reader: TokenReader): ByzerStatement {
 
 function formatAndPath(reader: TokenReader, formats: readonly string[], verb: string) {
   const formatToken = reader.next(`a format (${formats.join(', ')})`);
-  const format = formatToken.value.toLowerCase();
+  // `csv.data` lexes as one dotted word: the part after the dot is a path without backticks.
+  const [format = '', unquotedPath] = formatToken.value.toLowerCase().split(/\.(.*)/s);
   if (formatToken.kind !== 'word' || !formats.includes(format)) {
     throw new StatementSyntaxError(
-      `unknown ${verb} format ${JSON.stringify(formatToken.text)}; allowed: ${formats.join(', ')}`,
+      `unknown ${verb} format ${JSON.stringify(formatToken.text.split('.')[0])}; allowed: ${formats.join(', ')}`,
       formatToken.start,
+    );
+  }
+  if (unquotedPath !== undefined) {
+    throw new StatementSyntaxError(
+      `expected a path in backticks after "${format}.", e.g. ${format}.\`data.${format}\`, found ${JSON.stringify(unquotedPath)}`,
+      formatToken.start + format.length + 1,
     );
   }
   reader.symbol('.');
