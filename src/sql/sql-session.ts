@@ -356,23 +356,23 @@ function readResult(result: DuckDBResultReader) {
  * point at their token; DuckDB's own errors keep their kind ("Binder Error: …") and first line.
  */
 export function locatedError(error: unknown, text: string, position: SourcePosition): ByzerLLMError {
-  let at = position;
-  let message: string;
+  const oneLine = (message: string) => message.replace(/\s*\n\s*/g, ' ');
+  const at = (offset: number) => {
+    const where = positionAt(text, offset, position);
+    return `line ${where.line}, column ${where.column}`;
+  };
   if (error instanceof StatementSyntaxError) {
-    at = positionAt(text, error.offset, position);
-    message = error.message;
-  } else if (error instanceof ByzerLLMError) {
+    return new InvalidArgumentError(`${at(error.offset)}: ${oneLine(error.message)}`);
+  }
+  if (error instanceof ByzerLLMError) {
     if (/^line \d+/.test(error.message)) return error;
-    return new ByzerLLMError(error.code, `line ${at.line}, column ${at.column}: ${error.message}`, {
+    return new ByzerLLMError(error.code, `${at(0)}: ${oneLine(error.message)}`, {
       isRetryable: error.isRetryable,
       cause: error,
       ...(error.details ? { details: error.details } : {}),
     });
-  } else if (error instanceof Error && /Error: /.test(error.message.split('\n')[0] ?? '')) {
-    message = error.message.split('\n')[0]!;
-    return new InvalidArgumentError(`line ${at.line}, column ${at.column}: ${message}`, { cause: error });
-  } else {
-    return toByzerLLMError(error);
   }
-  return new InvalidArgumentError(`line ${at.line}, column ${at.column}: ${message}`);
+  const firstLine = error instanceof Error ? (error.message.split('\n')[0] ?? '') : '';
+  if (/Error: /.test(firstLine)) return new InvalidArgumentError(`${at(0)}: ${firstLine}`, { cause: error });
+  return toByzerLLMError(error);
 }
