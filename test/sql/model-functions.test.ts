@@ -116,6 +116,14 @@ select llm_result(q) as answer from q1;`);
     assert.equal(rows[1]?.error, null);
   });
 
+  test('a retryable failure (429) is retried and the row answered', async () => {
+    fixture.upstream.failNext({ status: 429 }, { status: 429 });
+    assert.deepEqual(await fixture.session.run(`select llm_result(kimi_chat('retry me')) as answer`), [
+      { answer: 'echo: retry me' },
+    ]);
+    assert.equal(fixture.chatMessages().length, 3);
+  });
+
   test('max_rows refuses a query that would call the models too often, before any call', async () => {
     await fixture.session.run("set max_rows='10';");
     await assert.rejects(
