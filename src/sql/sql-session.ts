@@ -12,7 +12,6 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { type DuckDBConnection, DuckDBInstance, type DuckDBResultReader } from '@duckdb/node-api';
-import type { ClusterApi } from '../cluster/index.js';
 import { ByzerLLMError, type ChatMessage, InvalidArgumentError, toByzerLLMError } from '../core/index.js';
 import { type ByzerStatement, parseStatement, StatementSyntaxError } from './byzer-statement.js';
 import { applySetup, identifier, literal, type SetupDefaults } from './byzer-commands.js';
@@ -22,7 +21,7 @@ import {
   registerGenericModelFunctions,
   registerHelperFunctions,
 } from './model-functions.js';
-import { type ModelCaller, QueryCalls, type QueryLimits, type QueryProgress } from './query-calls.js';
+import { QueryCalls, type QueryLimits, type QueryProgress } from './query-calls.js';
 import { mentionsName, rewriteByzerSql, substituteVariables } from './rewrite-byzer-sql.js';
 import { jsRow } from './result-values.js';
 import type { SqlCluster } from './sql-cluster.js';
