@@ -54,7 +54,31 @@ export interface OpenTable {
   vectorDimensions: Record<string, number>;
 }
 
+const MAX_BODY_DEPTH = 32;
+
+/** Whether JSON-like `value` nests deeper than `limit` (checked without recursion). */
+function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!;
+    if (current === null || typeof current !== 'object') continue;
+    if (depth > limit) return true;
+    for (const inner of Object.values(current))
+      if (inner !== null && typeof inner === 'object') stack.push([inner, depth + 1]);
+  }
+  return false;
+}
+
 function parse<Schema extends z.ZodType>(schema: Schema, body: unknown, operation: string): z.output<Schema> {
+  // zod recurses into nested filters (the only recursive part of the protocol): bound their depth
+  // first, so hostile nesting cannot exhaust the stack.
+  const filter =
+    body !== null && typeof body === 'object' ? (body as { filter?: unknown }).filter : undefined;
+  if (nestsDeeperThan(filter, MAX_BODY_DEPTH)) {
+    throw new InvalidArgumentError(
+      `invalid ${operation} request: nested deeper than ${MAX_BODY_DEPTH} levels`,
+    );
+  }
   const parsed = schema.safeParse(body);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
@@ -307,7 +331,7 @@ export class StorageService implements StorageConnection {
     const name = model ?? this.options.defaultEmbModel ?? 'emb';
     if (!embed) {
       throw new InvalidArgumentError(
-        `this store has no embedding model to turn text into vectors; give vectors as numbers or connect it to a cluster with a deployment named ${name}`,
+        `this store has no embedding model to turn text into vectors: give vectors as numbers (and vectorDimensions when creating a table), or connect the store to a cluster with a deployment named ${name}`,
       );
     }
     const size = this.options.embedBatchSize ?? 64;

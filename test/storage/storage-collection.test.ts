@@ -300,14 +300,12 @@ describe('a 10,000-document collection', () => {
         .execute(),
       true,
     );
-    const items = documents
-      .slice(0, 300)
-      .map((document, index) => ({
-        _id: index,
-        kind: document.topic,
-        text: document.content,
-        vector: document.content,
-      }));
+    const items = documents.slice(0, 300).map((document, index) => ({
+      _id: index,
+      kind: document.topic,
+      text: document.content,
+      vector: document.content,
+    }));
     assert.equal(await scratch.writeBuilder().addItems(items, ['vector'], ['text']).execute(), 300);
     assert.equal(await scratch.deleteByIds([0, 1, 2, 999]), 3);
     assert.equal(
