@@ -13,6 +13,7 @@ import { registerQuery } from './commands/query.js';
 import { registerServe } from './commands/serve.js';
 import { registerQuickstart } from './commands/quickstart.js';
 import { registerStat } from './commands/stat.js';
+import { registerStorage } from './commands/storage.js';
 import { registerUndeploy } from './commands/undeploy.js';
 import { reportError } from './exit-codes.js';
 
@@ -34,6 +35,7 @@ export function createProgram(): Command {
   registerList(program);
   registerServe(program);
   registerQuickstart(program);
+  registerStorage(program);
   for (const command of program.commands) command.exitOverride().showSuggestionAfterError(true);
   return program;
 }

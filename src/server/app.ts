@@ -28,7 +28,19 @@ const JSON_ROUTES: Record<string, JsonHandler> = {
   '/v1/images/generations': handleImages,
 };
 
+/**
+ * JSON endpoints another layer mounts under a path prefix (the head mounts Byzer storage at
+ * `/v1/storage/`): POST only, behind the same API key, errors mapped like every other endpoint.
+ */
+export interface MountedJsonRoutes {
+  /** E.g. `/v1/storage/`; the rest of the path is passed as `route`. */
+  prefix: string;
+  handle(input: { route: string; body: Record<string, unknown>; signal: AbortSignal }): Promise<unknown>;
+}
+
 export interface HandlerOptions extends GatewayContext {
+  /** Extra JSON endpoints, see `MountedJsonRoutes`. */
+  mounts?: MountedJsonRoutes[];
   apiKey?: string;
   /** Origins allowed by CORS; `*` allows any. Empty: no CORS headers. */
   allowedOrigins: string[];
@@ -87,6 +99,14 @@ export function createHandler(
     }
     if (method === 'GET' && path.startsWith('/v1/models/')) {
       sendJson(response, 200, await getModel(options.cluster, decodeURIComponent(path.slice(11))));
+      return 200;
+    }
+    const mount = options.mounts?.find((candidate) => path.startsWith(candidate.prefix));
+    if (mount) {
+      if (method !== 'POST') throw gatewayRefusal('method_not_allowed', `${method} ${path}: use POST`);
+      const body = parseJsonObject(await readBody(request, options.bodyLimitBytes));
+      const route = path.slice(mount.prefix.length);
+      sendJson(response, 200, await mount.handle({ route, body, signal: exchange.signal }));
       return 200;
     }
     throw gatewayRefusal(

@@ -12,8 +12,10 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { ClusterApi } from '../cluster/index.js';
 import { InvalidArgumentError } from '../core/index.js';
-import { createHandler } from './app.js';
+import { createHandler, type MountedJsonRoutes } from './app.js';
 import { GatewayMetrics } from './metrics.js';
+
+export type { MountedJsonRoutes } from './app.js';
 
 export { type GatewayRefusal, mapError, type MappedError, type OpenAIErrorBody } from './map-error.js';
 export { GatewayMetrics } from './metrics.js';
@@ -29,6 +31,8 @@ export interface OpenAIServerOptions {
   /** Largest accepted request body. Default 32 MiB (audio uploads). */
   bodyLimitBytes?: number;
   log?: (line: string) => void;
+  /** Extra JSON endpoints (Byzer storage at `/v1/storage/` in the head). */
+  mounts?: MountedJsonRoutes[];
 }
 
 export interface OpenAIServer {
@@ -46,6 +50,7 @@ export function createOpenAIServer(options: OpenAIServerOptions): OpenAIServer {
     allowedOrigins: options.allowedOrigins ?? [],
     bodyLimitBytes: options.bodyLimitBytes ?? 32 * 1024 * 1024,
     log: options.log ?? (() => {}),
+    ...(options.mounts ? { mounts: options.mounts } : {}),
   });
   return { handle, metrics };
 }

@@ -35,7 +35,7 @@ export interface ByzerStorageOptions {
   llm?: ClusterOwner;
   /** Where the store is; defaults to the store of `llm`'s cluster (or of the local head). */
   connection?: StorageConnection;
-  /** The embedding deployment. Defaults to `emb`. */
+  /** The embedding deployment. Defaults to the cluster's (`storage start --emb_model`), else `emb`. */
   embModel?: string;
 }
 
@@ -81,7 +81,7 @@ export function openLocalStore(options: { directory: string; cluster?: ClusterAp
 export class ByzerStorage {
   private connectionPromise: Promise<StorageConnection> | undefined;
   readonly location: TableLocation;
-  readonly embModel: string;
+  readonly embModel: string | undefined;
 
   constructor(
     cluster: string,
@@ -90,7 +90,7 @@ export class ByzerStorage {
     private readonly options: ByzerStorageOptions = {},
   ) {
     this.location = { cluster, database, table };
-    this.embModel = options.embModel ?? 'emb';
+    this.embModel = options.embModel;
     if (options.connection) this.connectionPromise = Promise.resolve(options.connection);
   }
 
@@ -107,7 +107,7 @@ export class ByzerStorage {
     const connection: StorageConnection = {
       call: async (operation, body, signal) => (await this.connection()).call(operation, body, signal),
     };
-    return { location: this.location, connection, embModel: this.embModel };
+    return { location: this.location, connection, ...(this.embModel ? { embModel: this.embModel } : {}) };
   }
 
   schemaBuilder(): SchemaBuilder {

@@ -23,3 +23,4 @@ export {
   SortOption,
   type TableSchema,
 } from './table-schema.js';
+export { createStorageRoutes, STORAGE_ROUTE_PREFIX } from './storage-routes.js';

@@ -25,7 +25,12 @@ import {
 export interface TableHandle {
   location: TableLocation;
   connection: StorageConnection;
-  embModel: string;
+  /** The embedding deployment; the cluster's (default `emb`) when unset. */
+  embModel?: string;
+}
+
+function embModelOf(handle: TableHandle): { embModel?: string } {
+  return handle.embModel === undefined ? {} : { embModel: handle.embModel };
 }
 
 /** A type as the builders accept it: a scalar name, or `array(float)`-style text. */
@@ -92,7 +97,7 @@ export class SchemaBuilder {
     const { created } = await this.handle.connection.call('createTable', {
       ...this.handle.location,
       schema: this.toString(),
-      embModel: this.handle.embModel,
+      ...embModelOf(this.handle),
       ...(options.vectorDimensions ? { vectorDimensions: options.vectorDimensions } : {}),
     });
     return created;
@@ -132,7 +137,7 @@ export class WriteBuilder {
         items: this.items,
         vectorFields: [...this.vectorFields],
         searchFields: [...this.searchFields],
-        embModel: this.handle.embModel,
+        ...embModelOf(this.handle),
       },
       signal,
     );
@@ -216,7 +221,7 @@ export class QueryBuilder {
 
   /** The request body this builder sends. */
   toRequest(): QueryRequest {
-    return { ...this.handle.location, ...this.request, embModel: this.handle.embModel };
+    return { ...this.handle.location, ...this.request, ...embModelOf(this.handle) };
   }
 
   async execute(signal?: AbortSignal): Promise<StoredRow[]> {

@@ -104,10 +104,28 @@ export const deleteByIdsSchema = locationSchema.extend({
     .max(100_000),
 });
 export const embedSchema = z.strictObject({
+  cluster: nameSchema('cluster').optional(),
   embModel: z.string().min(1).max(256).optional(),
   texts: z.array(z.string().max(65_536)).min(1).max(4096),
 });
 export const listTablesSchema = z.strictObject({ cluster: nameSchema('cluster') });
+export const configureClusterSchema = z.strictObject({
+  cluster: nameSchema('cluster'),
+  started: z.boolean().optional(),
+  embModel: z.string().min(1).max(256).nullable().optional(),
+  embDeployed: z.boolean().optional(),
+});
+
+/** A cluster as `storage status` shows it. */
+export interface ClusterDescription {
+  cluster: string;
+  directory: string;
+  started: boolean;
+  /** The deployment that embeds text when a request names none. */
+  embModel: string;
+  embDeployed: boolean;
+  tables: { database: string; table: string; rows: number }[];
+}
 
 export type CreateTableRequest = z.input<typeof createTableSchema>;
 export type WriteRequest = z.input<typeof writeSchema>;
@@ -137,6 +155,10 @@ export interface StorageOperations {
   drop: [TableLocation, { dropped: boolean }];
   commit: [TableLocation, { committed: boolean }];
   embed: [z.input<typeof embedSchema>, { embeddings: number[][] }];
+  describeCluster: [{ cluster: string }, ClusterDescription];
+  configureCluster: [z.input<typeof configureClusterSchema>, ClusterDescription];
+  /** Writes `<cluster>.json` with the tables and their schemas; answers the file's path. */
+  exportCluster: [{ cluster: string }, { file: string }];
 }
 export type StorageOperation = keyof StorageOperations;
 
@@ -152,6 +174,9 @@ export const STORAGE_OPERATIONS: readonly StorageOperation[] = [
   'drop',
   'commit',
   'embed',
+  'describeCluster',
+  'configureCluster',
+  'exportCluster',
 ];
 
 /**

@@ -13,11 +13,14 @@ import path from 'node:path';
 import type { Connection, Table } from '@lancedb/lancedb';
 import type { z } from 'zod';
 import { InvalidArgumentError, NotFoundError, toByzerLLMError } from '../core/index.js';
+import { ClusterSettingsFiles } from './cluster-settings.js';
 import { DIMENSIONS_METADATA_KEY, loadLance, SCHEMA_METADATA_KEY, toArrowSchema } from './arrow-schema.js';
 import { filterToSql, idsToSql } from './filter-sql.js';
-import { itemToRow } from './item-values.js';
 import { runQuery } from './run-query.js';
+import { itemsToRows } from './write-items.js';
 import {
+  type ClusterDescription,
+  configureClusterSchema,
   createTableSchema,
   deleteByFilterSchema,
   deleteByIdsSchema,
@@ -32,7 +35,7 @@ import {
   type TableLocation,
   writeSchema,
 } from './storage-protocol.js';
-import { formatType, isVectorType, parseSchema, type TableSchema } from './table-schema.js';
+import { isVectorType, parseSchema, type TableSchema } from './table-schema.js';
 
 export type EmbedFunction = (model: string, texts: string[], signal?: AbortSignal) => Promise<number[][]>;
 
@@ -89,8 +92,11 @@ function parse<Schema extends z.ZodType>(schema: Schema, body: unknown, operatio
 export class StorageService implements StorageConnection {
   private readonly connections = new Map<string, Promise<Connection>>();
   private readonly tables = new Map<string, Promise<OpenTable>>();
+  private readonly settings: ClusterSettingsFiles;
 
-  constructor(private readonly options: StorageServiceOptions) {}
+  constructor(private readonly options: StorageServiceOptions) {
+    this.settings = new ClusterSettingsFiles(options.directory);
+  }
 
   get directory(): string {
     return this.options.directory;
@@ -133,7 +139,10 @@ export class StorageService implements StorageConnection {
         const request = parse(querySchema, body, operation);
         const open = await this.openTable(request);
         return {
-          rows: await runQuery(open, request, (text) => this.embedOne(request.embModel, text, signal)),
+          rows: await runQuery(open, request, async (text) => {
+            const [vector] = await this.embedTexts(request.cluster, request.embModel, [text], signal);
+            return vector!;
+          }),
         };
       }
       case 'deleteByFilter': {
@@ -157,9 +166,64 @@ export class StorageService implements StorageConnection {
       }
       case 'embed': {
         const request = parse(embedSchema, body, operation);
-        return { embeddings: await this.embedTexts(request.embModel, request.texts, signal) };
+        return {
+          embeddings: await this.embedTexts(request.cluster, request.embModel, request.texts, signal),
+        };
       }
+      case 'describeCluster':
+        return this.describeCluster(parse(listTablesSchema, body, operation).cluster);
+      case 'configureCluster':
+        return this.configureCluster(parse(configureClusterSchema, body, operation));
+      case 'exportCluster':
+        return this.exportCluster(parse(listTablesSchema, body, operation).cluster);
     }
+  }
+
+  private async describeCluster(cluster: string): Promise<ClusterDescription> {
+    const settings = await this.settings.read(cluster);
+    const tables = [];
+    for (const location of (await this.listTables(cluster)).tables) {
+      const open = await this.openTable(location);
+      tables.push({ database: location.database, table: location.table, rows: await open.table.countRows() });
+    }
+    return {
+      cluster,
+      directory: path.join(this.options.directory, cluster),
+      started: settings.started,
+      embModel: settings.embModel ?? this.options.defaultEmbModel ?? 'emb',
+      embDeployed: settings.embDeployed,
+      tables,
+    };
+  }
+
+  private async configureCluster(
+    request: z.output<typeof configureClusterSchema>,
+  ): Promise<ClusterDescription> {
+    const settings = { ...(await this.settings.read(request.cluster)) };
+    if (request.started !== undefined) {
+      settings.started = request.started;
+      if (request.started) settings.startedAt = new Date().toISOString();
+    }
+    if (request.embModel === null) delete settings.embModel;
+    else if (request.embModel !== undefined) settings.embModel = request.embModel;
+    if (request.embDeployed !== undefined) settings.embDeployed = request.embDeployed;
+    await this.settings.write(settings);
+    return this.describeCluster(request.cluster);
+  }
+
+  private async exportCluster(cluster: string): Promise<{ file: string }> {
+    const settings = { ...(await this.settings.read(cluster)) };
+    const tables = [];
+    for (const location of (await this.listTables(cluster)).tables) {
+      const open = await this.openTable(location);
+      tables.push({
+        database: location.database,
+        table: location.table,
+        schema: (await open.table.schema()).metadata.get(SCHEMA_METADATA_KEY) ?? '',
+        rows: await open.table.countRows(),
+      });
+    }
+    return { file: await this.settings.write({ ...settings, tables, exportedAt: new Date().toISOString() }) };
   }
 
   private connection(location: Pick<TableLocation, 'cluster' | 'database'>): Promise<Connection> {
@@ -220,7 +284,7 @@ export class StorageService implements StorageConnection {
     const vectorDimensions: Record<string, number> = { ...request.vectorDimensions };
     const missing = vectorFields.filter((field) => vectorDimensions[field.name] === undefined);
     if (missing.length > 0) {
-      const [probe] = await this.embedTexts(request.embModel, ['dimension'], signal);
+      const [probe] = await this.embedTexts(request.cluster, request.embModel, ['dimension'], signal);
       for (const field of missing) vectorDimensions[field.name] = probe!.length;
     }
     const { lancedb, arrow } = await loadLance();
@@ -260,53 +324,9 @@ export class StorageService implements StorageConnection {
 
   private async write(request: z.output<typeof writeSchema>, signal?: AbortSignal) {
     const open = await this.openTable(request);
-    const fields = new Map(open.schema.fields.map((field) => [field.name, field]));
-    for (const name of request.vectorFields) {
-      const field = fields.get(name);
-      if (!field || !isVectorType(field.type)) {
-        throw new InvalidArgumentError(
-          `vector field ${name} is not an array(float) field of ${request.table}`,
-        );
-      }
-    }
-    for (const name of request.searchFields) {
-      const field = fields.get(name);
-      if (field?.type.kind !== 'scalar' || field.type.type !== 'string') {
-        throw new InvalidArgumentError(
-          `search field ${name} is not a string field of ${request.table}${field ? ` (it is ${formatType(field.type)})` : ''}`,
-        );
-      }
-    }
-    const items = request.items.map((item) => ({ ...item }));
-    for (const name of request.vectorFields) {
-      const positions: number[] = [];
-      const texts: string[] = [];
-      items.forEach((item, index) => {
-        const value = item[name];
-        if (typeof value === 'string') {
-          positions.push(index);
-          texts.push(value);
-        }
-      });
-      if (texts.length === 0) continue;
-      const vectors = await this.embedTexts(request.embModel, texts, signal);
-      positions.forEach((position, index) => {
-        items[position]![name] = vectors[index];
-      });
-    }
-    const context = {
-      schema: open.schema,
-      vectorDimensions: open.vectorDimensions,
-      searchFields: new Set(request.searchFields),
-    };
-    const rows = items.map((item, index) => {
-      try {
-        return itemToRow(item, context);
-      } catch (error) {
-        const wrapped = toByzerLLMError(error);
-        throw new InvalidArgumentError(`item ${index}: ${wrapped.message}`);
-      }
-    });
+    const rows = await itemsToRows(open, request, (texts) =>
+      this.embedTexts(request.cluster, request.embModel, texts, signal),
+    );
     await open.table.add(rows); // one commit: all rows or none
     return { written: rows.length };
   }
@@ -325,10 +345,19 @@ export class StorageService implements StorageConnection {
     return { dropped: true };
   }
 
-  /** Embeds texts in batches through the injected function; one vector per text. */
-  async embedTexts(model: string | undefined, texts: string[], signal?: AbortSignal): Promise<number[][]> {
+  /**
+   * Embeds texts in batches through the injected function; one vector per text. The model is the
+   * request's, else the cluster's (`storage start --emb_model`), else the store's default (`emb`).
+   */
+  async embedTexts(
+    cluster: string | undefined,
+    model: string | undefined,
+    texts: string[],
+    signal?: AbortSignal,
+  ): Promise<number[][]> {
     const embed = this.options.embed;
-    const name = model ?? this.options.defaultEmbModel ?? 'emb';
+    const configured = cluster === undefined ? undefined : (await this.settings.read(cluster)).embModel;
+    const name = model ?? configured ?? this.options.defaultEmbModel ?? 'emb';
     if (!embed) {
       throw new InvalidArgumentError(
         `this store has no embedding model to turn text into vectors: give vectors as numbers (and vectorDimensions when creating a table), or connect the store to a cluster with a deployment named ${name}`,
@@ -354,10 +383,6 @@ export class StorageService implements StorageConnection {
       );
     }
     return vectors;
-  }
-
-  private async embedOne(model: string | undefined, text: string, signal?: AbortSignal): Promise<number[]> {
-    return (await this.embedTexts(model, [text], signal))[0]!;
   }
 
   /** Closes cached tables and connections; the data stays on disk. */
