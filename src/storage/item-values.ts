@@ -88,31 +88,45 @@ function vectorValue(field: FieldSpec, value: unknown, dimension: number | undef
   return value as number[];
 }
 
-/** One item as a row to store; throws naming the first bad field. Vectors must be embedded already. */
+type FieldPlan = { field: FieldSpec; vector: boolean; segment: boolean; dimension: number | undefined };
+
+/**
+ * A converter from items to rows for one write: the per-field decisions are made once, then each
+ * item is checked and converted (throwing naming the first bad field). Vectors must be embedded.
+ */
+export function createRowConverter(
+  context: WriteContext,
+): (item: Record<string, unknown>) => Record<string, unknown> {
+  const plans: FieldPlan[] = context.schema.fields.map((field) => ({
+    field,
+    vector: isVectorType(field.type),
+    segment: field.options.includes('analyze') || context.searchFields.has(field.name),
+    dimension: context.vectorDimensions[field.name],
+  }));
+  const names = new Set(plans.map((plan) => plan.field.name));
+  return (item) => {
+    for (const key in item) {
+      if (!names.has(key)) bad(key, `not in the table's schema; its fields are ${[...names].join(', ')}`);
+    }
+    const row: Record<string, unknown> = {};
+    for (const plan of plans) {
+      const name = plan.field.name;
+      const value = item[name];
+      if (plan.vector) {
+        row[name] = vectorValue(plan.field, value, plan.dimension);
+        continue;
+      }
+      const checked = checkValue(name, plan.field.type, value);
+      row[name] = plan.segment && typeof checked === 'string' ? segmentText(checked) : checked;
+    }
+    if (row._id === null) bad('_id', 'every item needs an _id');
+    return row;
+  };
+}
+
+/** One item as a row to store (see `createRowConverter`). */
 export function itemToRow(item: Record<string, unknown>, context: WriteContext): Record<string, unknown> {
-  const fields = new Map(context.schema.fields.map((field) => [field.name, field]));
-  for (const key of Object.keys(item)) {
-    if (!fields.has(key)) {
-      bad(key, `not in the table's schema; its fields are ${[...fields.keys()].join(', ')}`);
-    }
-  }
-  const row: Record<string, unknown> = {};
-  for (const field of context.schema.fields) {
-    const value = item[field.name];
-    if (isVectorType(field.type)) {
-      row[field.name] = vectorValue(field, value, context.vectorDimensions[field.name]);
-      continue;
-    }
-    const checked = checkValue(field.name, field.type, value);
-    if (
-      typeof checked === 'string' &&
-      (field.options.includes('analyze') || context.searchFields.has(field.name))
-    ) {
-      row[field.name] = segmentText(checked);
-    } else row[field.name] = checked;
-  }
-  if (row._id === null) bad('_id', 'every item needs an _id');
-  return row;
+  return createRowConverter(context)(item);
 }
 
 /** An Arrow value (bigint, vectors, typed arrays, struct rows) as plain JSON. */
@@ -122,8 +136,12 @@ export function plainValue(value: unknown): unknown {
   if (ArrayBuffer.isView(value)) return Array.from(value as unknown as ArrayLike<number>);
   if (typeof value === 'object') {
     const candidate = value as { toArray?: () => unknown; toJSON?: () => unknown };
-    if (typeof candidate.toArray === 'function')
-      return Array.from(candidate.toArray() as Iterable<unknown>, plainValue);
+    if (typeof candidate.toArray === 'function') {
+      const elements = candidate.toArray();
+      // Vectors come back as typed arrays: copy them as numbers without a call per element.
+      if (ArrayBuffer.isView(elements)) return Array.from(elements as unknown as ArrayLike<number>);
+      return Array.from(elements as Iterable<unknown>, plainValue);
+    }
     if (Array.isArray(value)) return value.map(plainValue);
     return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, plainValue(inner)]));
   }

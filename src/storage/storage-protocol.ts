@@ -63,7 +63,16 @@ export const createTableSchema = locationSchema.extend({
 });
 
 export const writeSchema = locationSchema.extend({
-  items: z.array(z.record(z.string(), z.unknown())).min(1).max(100_000),
+  // Items are checked field by field against the table's schema (item-values.ts); here only their shape.
+  items: z
+    .array(
+      z.custom<Record<string, unknown>>(
+        (value) => value !== null && typeof value === 'object' && !Array.isArray(value),
+        'each item must be an object',
+      ),
+    )
+    .min(1)
+    .max(100_000),
   /** Fields whose text is replaced by its embedding (items may also carry vectors already). */
   vectorFields: z.array(fieldNameSchema).max(64).default([]),
   /** Fields whose text is word-segmented; `analyze` fields always are. */

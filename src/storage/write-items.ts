@@ -5,7 +5,7 @@
  * again after, so a bad item fails the batch before any model time is spent and nothing is written.
  */
 import { InvalidArgumentError, toByzerLLMError } from '../core/index.js';
-import { itemToRow, type WriteContext } from './item-values.js';
+import { createRowConverter, type WriteContext } from './item-values.js';
 import type { OpenTable } from './storage-service.js';
 import { formatType, isVectorType } from './table-schema.js';
 
@@ -35,9 +35,10 @@ function checkFieldLists(open: OpenTable, request: WriteItemsRequest): void {
 }
 
 function toRows(items: Record<string, unknown>[], context: WriteContext): Record<string, unknown>[] {
+  const convert = createRowConverter(context);
   return items.map((item, index) => {
     try {
-      return itemToRow(item, context);
+      return convert(item);
     } catch (error) {
       throw new InvalidArgumentError(`item ${index}: ${toByzerLLMError(error).message}`);
     }
