@@ -16,3 +16,4 @@ export {
 export * from './client/index.js';
 export * from './server/index.js';
 export * from './sql/index.js';
+export * from './storage/index.js';

@@ -14,6 +14,7 @@ import { registerServe } from './commands/serve.js';
 import { registerSql } from './commands/sql.js';
 import { registerQuickstart } from './commands/quickstart.js';
 import { registerStat } from './commands/stat.js';
+import { registerStorage } from './commands/storage.js';
 import { registerUndeploy } from './commands/undeploy.js';
 import { reportError } from './exit-codes.js';
 
@@ -36,6 +37,7 @@ export function createProgram(): Command {
   registerServe(program);
   registerQuickstart(program);
   registerSql(program);
+  registerStorage(program);
   for (const command of program.commands) command.exitOverride().showSuggestionAfterError(true);
   return program;
 }
