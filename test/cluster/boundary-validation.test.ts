@@ -159,11 +159,7 @@ describe('admin API bodies', () => {
       '{"name":"x","pretrainedModelType":"saas/openai","numWorkers":"many"}',
       /numWorkers/,
     ],
-    [
-      '/admin/v1/deployments/boundary/call',
-      '{"kind":"chat"}',
-      /^invalid call body: request: /,
-    ],
+    ['/admin/v1/deployments/boundary/call', '{"kind":"chat"}', /^invalid call body: request: /],
     [
       '/admin/v1/deployments/boundary/call',
       '{"kind":"chat","request":{"messages":[{"role":"user"}]}}',
