@@ -7,7 +7,10 @@
  * - lancedb:  the same LanceDB version, same Arrow schema and FTS index, given rows already in their
  *   stored shape (words segmented beforehand), queried with its own API (native RRF for hybrid).
  * Vectors are seeded and given as numbers to both, so no embedding model time is in either number
- * (it would be the same for both). Targets alternate over three rounds; the median round counts.
+ * (it would be the same for both). Every batch and every query runs once per target in turn (the
+ * order alternating), so load swings on a shared machine hit all targets alike; of three rounds the
+ * median counts. `lancedb+segment` also segments the text inside the timing, as a LanceDB user with
+ * Chinese text must.
  *
  * Run: npx tsc -p . && node dist/bench/storage/storage-bench.js [--documents 20000] [--queries 200]
  */
@@ -45,7 +48,8 @@ const queryVectors = Array.from({ length: 16 }, (_, index) => documents[(index *
 
 interface Target {
   name: string;
-  write(rows: typeof documents): Promise<void>;
+  /** Writes the batch of documents that starts at `start`. */
+  write(start: number): Promise<void>;
   fullText(text: string): Promise<unknown[]>;
   vector(vector: number[]): Promise<unknown[]>;
   hybrid(text: string, vector: number[]): Promise<unknown[]>;
@@ -68,13 +72,11 @@ async function byzerTarget(root: string): Promise<Target> {
   return {
     name: 'byzerllm',
     reset,
-    async write(rows) {
-      for (let start = 0; start < rows.length; start += BATCH) {
-        await storage
-          .writeBuilder()
-          .addItems(rows.slice(start, start + BATCH))
-          .execute();
-      }
+    async write(start) {
+      await storage
+        .writeBuilder()
+        .addItems(documents.slice(start, start + BATCH))
+        .execute();
     },
     fullText: (text) => storage.queryBuilder().setSearchQuery(text, ['content']).setLimit(10).execute(),
     vector: (vector) => storage.queryBuilder().setVectorQuery(vector, ['vector']).setLimit(10).execute(),
@@ -110,13 +112,11 @@ async function directTarget(root: string, segmentInTiming: boolean): Promise<Tar
   return {
     name: segmentInTiming ? 'lancedb+segment' : 'lancedb',
     reset,
-    async write(rows) {
-      for (let start = 0; start < rows.length; start += BATCH) {
-        const batch = segmentInTiming
-          ? rows.slice(start, start + BATCH).map((row) => ({ ...row, content: segmentText(row.content) }))
-          : storedRows.slice(start, start + BATCH);
-        await table.add(batch);
-      }
+    async write(start) {
+      const batch = segmentInTiming
+        ? documents.slice(start, start + BATCH).map((row) => ({ ...row, content: segmentText(row.content) }))
+        : storedRows.slice(start, start + BATCH);
+      await table.add(batch);
     },
     fullText: (text) => table.query().fullTextSearch(text, { columns: 'content' }).limit(10).toArray(),
     vector: (vector) =>
@@ -138,28 +138,56 @@ async function directTarget(root: string, segmentInTiming: boolean): Promise<Tar
 type Measure = 'write rows/s' | 'full-text q/s' | 'vector q/s' | 'hybrid q/s' | 'filter q/s';
 const MEASURES: Measure[] = ['write rows/s', 'full-text q/s', 'vector q/s', 'hybrid q/s', 'filter q/s'];
 
-async function rate(count: number, run: (index: number) => Promise<unknown>): Promise<number> {
-  const started = performance.now();
-  for (let index = 0; index < count; index++) await run(index);
-  return count / ((performance.now() - started) / 1000);
+/**
+ * Runs `count` steps, each step once per target (the order alternating), and answers steps per
+ * second per target: the machine's load swings hit every target alike.
+ */
+async function interleave(
+  targets: Target[],
+  count: number,
+  run: (target: Target, index: number) => Promise<unknown>,
+): Promise<Map<string, number>> {
+  const spent = new Map(targets.map((target) => [target.name, 0]));
+  for (let index = 0; index < count; index++) {
+    for (const target of index % 2 === 0 ? targets : [...targets].reverse()) {
+      const started = performance.now();
+      await run(target, index);
+      spent.set(target.name, spent.get(target.name)! + performance.now() - started);
+    }
+  }
+  return new Map([...spent].map(([name, milliseconds]) => [name, count / (milliseconds / 1000)]));
 }
 
-async function round(target: Target): Promise<Record<Measure, number>> {
-  await target.reset();
-  const writeRate = (await rate(1, () => target.write(documents))) * DOCUMENTS;
-  for (let index = 0; index < 20; index++)
-    await target.hybrid(textQueries[index % 6]!, queryVectors[index % 16]!); // warm
-  return {
-    'write rows/s': writeRate,
-    'full-text q/s': await rate(QUERIES, (index) =>
-      target.fullText(textQueries[index % textQueries.length]!),
+async function round(targets: Target[]): Promise<Map<string, Record<Measure, number>>> {
+  for (const target of targets) await target.reset();
+  const writes = await interleave(targets, Math.ceil(DOCUMENTS / BATCH), (target, index) =>
+    target.write(index * BATCH),
+  );
+  await interleave(targets, 20, (target, index) =>
+    target.hybrid(textQueries[index % 6]!, queryVectors[index % 16]!),
+  ); // warm
+  const text = (index: number) => textQueries[index % textQueries.length]!;
+  const vector = (index: number) => queryVectors[index % queryVectors.length]!;
+  const measured: Record<Measure, Map<string, number>> = {
+    'write rows/s': new Map([...writes].map(([name, batches]) => [name, batches * BATCH])),
+    'full-text q/s': await interleave(targets, QUERIES, (target, index) => target.fullText(text(index))),
+    'vector q/s': await interleave(targets, QUERIES, (target, index) => target.vector(vector(index))),
+    'hybrid q/s': await interleave(targets, QUERIES, (target, index) =>
+      target.hybrid(text(index), vector(index)),
     ),
-    'vector q/s': await rate(QUERIES, (index) => target.vector(queryVectors[index % queryVectors.length]!)),
-    'hybrid q/s': await rate(QUERIES, (index) =>
-      target.hybrid(textQueries[index % textQueries.length]!, queryVectors[index % queryVectors.length]!),
+    'filter q/s': await interleave(targets, QUERIES, (target, index) =>
+      target.filter(['physics', 'music', 'history'][index % 3]!),
     ),
-    'filter q/s': await rate(QUERIES, (index) => target.filter(['physics', 'music', 'history'][index % 3]!)),
   };
+  return new Map(
+    targets.map((target) => [
+      target.name,
+      Object.fromEntries(MEASURES.map((measure) => [measure, measured[measure].get(target.name)!])) as Record<
+        Measure,
+        number
+      >,
+    ]),
+  );
 }
 
 const median = (values: number[]) =>
@@ -175,8 +203,7 @@ async function main(): Promise<void> {
     ];
     const results = new Map<string, Record<Measure, number>[]>(targets.map((target) => [target.name, []]));
     for (let index = 0; index < 3; index++) {
-      for (const target of index % 2 === 0 ? targets : [...targets].reverse())
-        results.get(target.name)!.push(await round(target));
+      for (const [name, result] of await round(targets)) results.get(name)!.push(result);
     }
     const medianOf = (name: string, measure: Measure) =>
       median(results.get(name)!.map((result) => result[measure]));
