@@ -14,7 +14,7 @@ import { kvKey, nameFromKvKey } from '../../src/cluster/nats/nats-protocol.js';
 import { redactNatsUrl, resolveNatsOptions } from '../../src/cluster/nats/nats-security.js';
 import { openSpec, sealSpec } from '../../src/cluster/nats/sealed-spec.js';
 import { decodeSigned, encodeSigned } from '../../src/cluster/nats/signed-envelope.js';
-import { headHelloSchema } from '../../src/cluster/nats/nats-messages.js';
+import { headHelloSchema, streamRequestMessageSchema } from '../../src/cluster/nats/nats-messages.js';
 
 describe('NATS URLs with credentials', () => {
   test('user and password leave the URL for the connect options, and are redacted everywhere', () => {
@@ -59,6 +59,16 @@ describe('NATS URLs with credentials', () => {
       );
     } finally {
       await fs.rm(folder, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('message schemas', () => {
+  test('a stream inbox must be an _INBOX subject without wildcards', () => {
+    const request = { requestId: 'r1', request: { messages: [] } };
+    assert.ok(streamRequestMessageSchema.safeParse({ ...request, inbox: '_INBOX.abc.def' }).success);
+    for (const inbox of ['byzerllm.node.n1.stop', '_INBOX.>', '_INBOX.*', '_INBOX', 'a b']) {
+      assert.equal(streamRequestMessageSchema.safeParse({ ...request, inbox }).success, false, inbox);
     }
   });
 });

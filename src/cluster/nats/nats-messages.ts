@@ -18,10 +18,13 @@ export const NODE_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 const nodeIdSchema = z.string().regex(NODE_ID_PATTERN);
 /** Request ids and worker ids are single subject tokens too. */
 const tokenSchema = z.string().regex(/^[A-Za-z0-9_-]{1,256}$/);
-/** Reply inboxes are subjects without wildcards. */
+/**
+ * Stream inboxes are `_INBOX.…` subjects without wildcards: a caller cannot make the head or a node
+ * publish stream parts on a byzerllm subject (heartbeats, node commands) on its behalf.
+ */
 const inboxSchema = z
   .string()
-  .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/)
+  .regex(/^_INBOX(\.[A-Za-z0-9_-]+)+$/)
   .max(512);
 const jsonObjectSchema = z.record(z.string(), z.unknown());
 
