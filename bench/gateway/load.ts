@@ -105,6 +105,70 @@ export async function timeToFirstToken(
   return { p50Ms: times.length ? percentile(times, 0.5) : Number.NaN, failures, ...(error ? { error } : {}) };
 }
 
+export interface StreamThroughputResult {
+  /** SSE events (chunks) received per second, over every stream together. */
+  chunksPerSecond: number;
+  streamsPerSecond: number;
+  /** Streams that failed or did not carry the expected number of chunks. */
+  failures: number;
+  error?: string;
+}
+
+/**
+ * Streaming throughput: `count` streams at `concurrency`, each an answer of `words` text chunks (the
+ * stand-in streams one chunk per word of the prompt), as fast as the upstream produces them.
+ * Counts the `data:` events that arrive, so a gateway that merged or dropped chunks would show it.
+ */
+export async function streamThroughput(
+  target: Target,
+  options: { concurrency: number; count: number; words: number },
+): Promise<StreamThroughputResult> {
+  const pool = new Pool(target.origin, { connections: options.concurrency });
+  const body = JSON.stringify({
+    model: target.model,
+    stream: true,
+    messages: [{ role: 'user', content: 'w '.repeat(options.words - 1).trim() }],
+  });
+  // role, "echo:", one per word, finish: the fewest events an intact answer has.
+  const expected = options.words + 2;
+  let chunks = 0;
+  let failures = 0;
+  let error: string | undefined;
+  let next = 0;
+  const started = performance.now();
+  const worker = async () => {
+    while (next < options.count) {
+      next++;
+      try {
+        const response = await pool.request({
+          method: 'POST',
+          path: '/v1/chat/completions',
+          headers: { 'content-type': 'application/json', ...target.headers },
+          body,
+        });
+        const text = await response.body.text();
+        const events = text.split('data: ').length - 2; // minus the text before the first and [DONE]
+        if (response.statusCode !== 200 || events < expected) {
+          failures++;
+          error ??= `HTTP ${response.statusCode}, ${events} events: ${text.slice(0, 120)}`;
+        } else chunks += events;
+      } catch (caught) {
+        failures++;
+        error ??= (caught as Error).message;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: options.concurrency }, worker));
+  const seconds = (performance.now() - started) / 1000;
+  await pool.close();
+  return {
+    chunksPerSecond: chunks / seconds,
+    streamsPerSecond: (options.count - failures) / seconds,
+    failures,
+    ...(error ? { error } : {}),
+  };
+}
+
 function percentile(sorted: number[], fraction: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))] ?? Number.NaN;
 }

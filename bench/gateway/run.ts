@@ -1,8 +1,9 @@
 /**
  * Gateway benchmark: one loopback OpenAI upstream, reached directly, through a bare pass-through
  * proxy (the yardstick), through `byzerllm serve` and through the Portkey gateway, in one run on this
- * machine. Prints requests/s, p50 and p99 at concurrency 1, 16 and 64, time to first token of
- * streams, and the targets of issue 4 as ratios against the bare proxy.
+ * machine. Prints, ratios to the baseline first and absolute numbers second: requests/s, p50 and p99
+ * at concurrency 1, 16 and 64; time to first token of streams; streaming throughput (chunks/s of
+ * 1,000-chunk streams at c=16); and the gateway targets of issue 11.
  *
  *   npx tsc -p . && node dist/bench/gateway/run.js [--scale 1]
  *
@@ -16,7 +17,14 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { type LoadResult, runLoad, type Target, timeToFirstToken } from './load.js';
+import {
+  type LoadResult,
+  runLoad,
+  type StreamThroughputResult,
+  streamThroughput,
+  type Target,
+  timeToFirstToken,
+} from './load.js';
 
 const { values } = parseArgs({ options: { scale: { type: 'string', default: '1' } } });
 const scale = Number(values.scale);
@@ -165,7 +173,7 @@ async function main(): Promise<void> {
     `Node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'}), scale ${scale}`,
   );
   lines.push('');
-  lines.push('| target | c | req/s | p50 ms | p99 ms | req/s vs bare | p50 - bare p50 (ms) | failures |');
+  lines.push('| target | c | req/s vs bare | p50 - bare p50 (ms) | req/s | p50 ms | p99 ms | failures |');
   lines.push('|---|---:|---:|---:|---:|---:|---:|---:|');
   const merged = (name: string, concurrency: number): LoadResult => {
     const list = results.get(`${name}@${concurrency}`) ?? [];
@@ -184,13 +192,15 @@ async function main(): Promise<void> {
     for (const target of targets) {
       const result = merged(target.name, concurrency);
       lines.push(
-        `| ${target.name} | ${concurrency} | ${result.requestsPerSecond.toFixed(0)} | ${result.p50Ms.toFixed(3)} | ${result.p99Ms.toFixed(3)} | ${(result.requestsPerSecond / base.requestsPerSecond).toFixed(2)} | ${(result.p50Ms - base.p50Ms).toFixed(3)} | ${result.failures} |`,
+        `| ${target.name} | ${concurrency} | ${(result.requestsPerSecond / base.requestsPerSecond).toFixed(2)} | ${(result.p50Ms - base.p50Ms).toFixed(3)} | ${result.requestsPerSecond.toFixed(0)} | ${result.p50Ms.toFixed(3)} | ${result.p99Ms.toFixed(3)} | ${result.failures} |`,
       );
     }
   }
 
   lines.push('');
-  lines.push('| target | stream time to first token p50 ms | vs direct (ms) | failures |');
+  lines.push(
+    '| target | time to first token p50 - direct (ms) | stream time to first token p50 ms | failures |',
+  );
   lines.push('|---|---:|---:|---:|');
   const ttftCount = Math.round(400 * scale);
   const ttft = new Map<string, Awaited<ReturnType<typeof timeToFirstToken>>>();
@@ -200,7 +210,19 @@ async function main(): Promise<void> {
   for (const target of targets) {
     const result = ttft.get(target.name)!;
     lines.push(
-      `| ${target.name} | ${result.p50Ms.toFixed(3)} | ${(result.p50Ms - direct.p50Ms).toFixed(3)} | ${result.failures}${result.error ? ` (${result.error})` : ''} |`,
+      `| ${target.name} | ${(result.p50Ms - direct.p50Ms).toFixed(3)} | ${result.p50Ms.toFixed(3)} | ${result.failures}${result.error ? ` (${result.error})` : ''} |`,
+    );
+  }
+
+  const streaming = await measureStreaming(targets, scale);
+  lines.push('');
+  lines.push('| target | chunks/s vs bare (1,000-chunk streams, c=16) | chunks/s | streams/s | failures |');
+  lines.push('|---|---:|---:|---:|---:|');
+  const bareStreaming = streaming.get('bare proxy')!;
+  for (const target of targets) {
+    const result = streaming.get(target.name)!;
+    lines.push(
+      `| ${target.name} | ${(result.chunksPerSecond / bareStreaming.chunksPerSecond).toFixed(2)} | ${result.chunksPerSecond.toFixed(0)} | ${result.streamsPerSecond.toFixed(1)} | ${result.failures}${result.error ? ` (${result.error.slice(0, 100)})` : ''} |`,
     );
   }
 
@@ -211,7 +233,7 @@ async function main(): Promise<void> {
   const ttftDelta = ttft.get('byzerllm serve')!.p50Ms - direct.p50Ms;
   const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
   lines.push('');
-  lines.push('| issue 4 target | measured | |');
+  lines.push('| issue 11 target | measured | |');
   lines.push('|---|---:|---|');
   const p50Delta = serveAt1.p50Ms - bareAt1.p50Ms;
   const throughputRatio = serveAt64.requestsPerSecond / bareAt64.requestsPerSecond;
@@ -228,6 +250,32 @@ async function main(): Promise<void> {
 
   await run([cli, 'stop'], byzerEnv).catch(() => {});
   await fs.rm(home, { recursive: true, force: true });
+}
+
+/**
+ * Chunks/s of 1,000-chunk streams at c=16: three rounds alternating the targets, the median round of
+ * each. A warm-up round first, as for the request rates.
+ */
+async function measureStreaming(
+  targets: Target[],
+  scale: number,
+): Promise<Map<string, StreamThroughputResult>> {
+  const options = { concurrency: 16, count: Math.max(16, Math.round(48 * scale)), words: 1000 };
+  const rounds = new Map<string, StreamThroughputResult[]>();
+  for (const target of targets) await streamThroughput(target, { ...options, count: 16 });
+  for (let round = 0; round < 3; round++) {
+    for (const target of targets) {
+      rounds.set(target.name, [...(rounds.get(target.name) ?? []), await streamThroughput(target, options)]);
+    }
+  }
+  const medians = new Map<string, StreamThroughputResult>();
+  for (const [name, list] of rounds) {
+    const sorted = [...list].sort((left, right) => left.chunksPerSecond - right.chunksPerSecond);
+    const median = sorted[Math.floor(sorted.length / 2)]!;
+    const failures = list.reduce((sum, result) => sum + result.failures, 0);
+    medians.set(name, { ...median, failures });
+  }
+  return medians;
 }
 
 main()

@@ -3,7 +3,6 @@
  * `ENV {{VAR}}` values, and the "Command Line Arguments:" banner with secrets masked.
  */
 import fs from 'node:fs/promises';
-import nunjucks from 'nunjucks';
 import { parse as shellParse } from 'shell-quote';
 import YAML from 'yaml';
 import { InvalidArgumentError, isSecretParam, maskSecrets } from '../core/index.js';
@@ -38,9 +37,11 @@ export function parseInferParams(tokens: readonly string[] | string | undefined)
 
 /**
  * Reads a `--file` YAML: a mapping of flag names (snake_case, as on the command line) to values.
- * A string value starting with `ENV` is rendered as a template over the environment:
+ * In a string value starting with `ENV`, each `{{NAME}}` is replaced by that environment variable:
  * `api_key: ENV {{OPENAI_KEY}}`. Values nested in an `infer_params` mapping get the same treatment
  * (the original did not, which made keys in config files impossible to keep out of the file).
+ * Byzer-LLM rendered these values with a template engine, so a config file could run code; here
+ * only variable names are allowed, and a missing variable is an error naming it.
  */
 export async function readConfigFile(
   file: string,
@@ -78,10 +79,36 @@ export async function readConfigFile(
   return result;
 }
 
+/** `{{NAME}}` with optional spaces; anything else between braces is refused. */
+const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g;
+const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Substitutes `{{NAME}}` placeholders of an `ENV …` value from the environment. Nothing else. */
+export function substituteEnvironment(text: string, environment: NodeJS.ProcessEnv): string {
+  if (/\{\{|\}\}|\{%|%\}/.test(text.replace(PLACEHOLDER, ''))) {
+    // Left-over template syntax (an unclosed {{, a {% tag %}) would be a silent surprise: refuse it.
+    throw new InvalidArgumentError(
+      `ENV value ${JSON.stringify(text)} holds template syntax; only {{NAME}} placeholders are allowed`,
+    );
+  }
+  const substituted = text.replace(PLACEHOLDER, (_placeholder, name: string) => {
+    if (!VARIABLE_NAME.test(name)) {
+      throw new InvalidArgumentError(
+        `ENV value ${JSON.stringify(text)}: {{${name}}} is not an environment variable name; only {{NAME}} with letters, digits and _ is allowed`,
+      );
+    }
+    const value = environment[name];
+    if (value === undefined) {
+      throw new InvalidArgumentError(`ENV value needs the environment variable ${name}, which is not set`);
+    }
+    return value;
+  });
+  return substituted;
+}
+
 function renderEnvironmentValues(value: unknown, environment: NodeJS.ProcessEnv): unknown {
   if (typeof value === 'string' && value.startsWith('ENV')) {
-    const template = value.slice(3).trim();
-    return new nunjucks.Environment(null, { autoescape: false }).renderString(template, { ...environment });
+    return substituteEnvironment(value.slice(3).trim(), environment);
   }
   if (Array.isArray(value)) return value.map((item) => renderEnvironmentValues(item, environment));
   if (value && typeof value === 'object') {

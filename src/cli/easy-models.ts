@@ -64,7 +64,7 @@ export const EASY_MODELS: Record<string, EasyModel> = {
   'sonnet3.5': { pretrainedModelType: 'saas/claude', model: 'claude-3-5-sonnet-20240620' },
 };
 
-/** A deployment name for a model id: characters a name cannot hold become `_`. */
+/** A deployment name for a model id: characters a name cannot hold (`.`, `/`, …) become `_`. */
 export function instanceNameFor(model: string): string {
-  return model.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^[^A-Za-z0-9]+/, '');
+  return model.replace(/[^A-Za-z0-9_-]/g, '_').replace(/^[^A-Za-z0-9]+/, '');
 }

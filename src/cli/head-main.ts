@@ -16,9 +16,11 @@ import {
   createProcessTransport,
   DeploymentStore,
   detectNodeResources,
+  ensureStateDirectory,
   Head,
   type HeadFile,
   removeHeadFile,
+  removeStaleTemporaryFiles,
   resolveStateDirectory,
   ClusterKey,
   natsSecurityFromEnvironment,
@@ -27,6 +29,7 @@ import {
 } from '../cluster/index.js';
 import { PACKAGE_VERSION } from '../core/index.js';
 import { type RunningOpenAIServer, startOpenAIServer } from '../server/index.js';
+import { createPredictHandler } from '../sql/index.js';
 
 function log(line: string): void {
   process.stderr.write(`${new Date().toISOString()} [head ${process.pid}] ${line}\n`);
@@ -35,6 +38,9 @@ function log(line: string): void {
 export async function runHead(): Promise<void> {
   process.stdout.on('error', () => {}); // the starter may close our stdout after the ready line
   const stateDirectory = resolveStateDirectory();
+  await ensureStateDirectory(stateDirectory);
+  for (const name of await removeStaleTemporaryFiles(stateDirectory))
+    log(`removed the stale temporary file ${name}`);
   const resources = await detectNodeResources();
   // SaaS workers in this process, local engines' workers in child processes.
   const localTransport = createLocalTransport({
@@ -90,7 +96,12 @@ export async function runHead(): Promise<void> {
     log,
     gateways: {
       async start(options) {
-        const gateway = await startOpenAIServer({ cluster: head, log, ...options });
+        const gateway = await startOpenAIServer({
+          cluster: head,
+          log,
+          predict: createPredictHandler(head),
+          ...options,
+        });
         const id = `gateway-${++gatewaySequence}`;
         gateways.set(id, gateway);
         return { id, address: gateway.address };

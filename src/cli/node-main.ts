@@ -16,6 +16,8 @@ import {
   createLocalTransport,
   createProcessTransport,
   detectNodeResources,
+  ensureStateDirectory,
+  removeStaleTemporaryFiles,
   resolveStateDirectory,
   startNodeAgent,
   writeFileAtomic,
@@ -43,6 +45,8 @@ async function runNode(): Promise<void> {
   const url = process.env.BYZERLLM_NATS_URL;
   if (!url) throw new Error('BYZERLLM_NATS_URL is not set');
   const stateDirectory = resolveStateDirectory();
+  await ensureStateDirectory(stateDirectory);
+  await removeStaleTemporaryFiles(stateDirectory);
   const nodeId = process.env.BYZERLLM_NODE_ID || defaultNodeId();
   checkNodeId(nodeId);
   const keyFile = process.env.BYZERLLM_CLUSTER_KEY_FILE;

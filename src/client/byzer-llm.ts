@@ -24,9 +24,10 @@ import {
   UnsupportedError,
 } from '../core/index.js';
 import { runChatOai } from './chat-oai.js';
+import type { ClientSession } from './client-session.js';
 import type { ChatOaiOptions, StreamChatOaiOptions } from './chat-options.js';
 import { type Conversation, toChatMessages } from './conversation.js';
-import { type ImplFunction, type ImplOptions, ImplCache, createImpl } from './impl.js';
+import { chatWithImplFunc, createImpl, ImplCache, type ImplFunction, type ImplOptions } from './impl.js';
 import {
   imageFromLlmConfig,
   type LlmConfig,
@@ -34,6 +35,7 @@ import {
   wantsResponsePrefix,
 } from './llm-config.js';
 import { type ModelSettings, ModelSettingsStore } from './model-settings.js';
+import type { PromptLlm } from './prompt-llm.js';
 import type { ChatResponse } from './responses.js';
 import { streamChat, type StreamItem } from './stream-chat.js';
 import { applyTemplate, type TemplateChoice, templateByName } from './templates.js';
@@ -69,7 +71,7 @@ export interface DeployOptions {
   inferParams?: Record<string, string>;
 }
 
-export class ByzerLLM {
+export class ByzerLLM implements ClientSession, PromptLlm {
   protected clusterPromise: Promise<ClusterApi> | undefined;
   protected ownsCluster: boolean;
   protected readonly settings = new ModelSettingsStore();
@@ -240,6 +242,7 @@ export class ByzerLLM {
   chatOai(options: ChatOaiOptions): Promise<ChatResponse[]>;
   async chatOai(options: ChatOaiOptions): Promise<ChatResponse[]> {
     const model = this.resolveModel(options.model);
+    if (options.implFunc) return [await chatWithImplFunc(this, this.implCache, model, options)];
     return [await runChatOai(this, model, options)];
   }
 

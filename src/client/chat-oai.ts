@@ -2,9 +2,9 @@
  * `chatOai`: one chat call, plus the abilities layered on it — function calling, structured output
  * (direct or after chat) and the seeds' audio/image JSON content for non-chat models.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import { type ChatRequest, type ChatResult, InvalidArgumentError, type ToolCall } from '../core/index.js';
-import type { ByzerLLM } from './byzer-llm.js';
+import type { ClientSession } from './client-session.js';
 import type { ChatOaiOptions, FeatureMode } from './chat-options.js';
 import type { Conversation, ConversationMessage } from './conversation.js';
 import {
@@ -25,7 +25,7 @@ import { chatViaTask } from './tasks.js';
 
 /** One plain chat call: request built, sent, answer cleaned and measured. */
 export async function generate(
-  llm: ByzerLLM,
+  llm: ClientSession,
   model: string,
   conversation: Conversation,
   options: Pick<ChatOaiOptions, 'llmConfig' | 'extraRequestParams' | 'signal'>,
@@ -40,7 +40,7 @@ export async function generate(
 }
 
 function toResponse(
-  llm: ByzerLLM,
+  llm: ClientSession,
   model: string,
   request: ChatRequest,
   result: ChatResult,
@@ -59,14 +59,18 @@ function toResponse(
 }
 
 export async function runChatOai(
-  llm: ByzerLLM,
+  llm: ClientSession,
   model: string,
   options: ChatOaiOptions,
 ): Promise<ChatResponse> {
   if (options.responseClass && options.tools?.length) {
     throw new InvalidArgumentError('responseClass and tools cannot be used in the same chatOai call');
   }
-  if (options.implFunc) return withImplFunc(llm, model, options);
+  if (options.implFunc) {
+    throw new InvalidArgumentError(
+      'implFunc is run by the client facade (ByzerLLM.chatOai), not by runChatOai',
+    );
+  }
   const meta = await llm.getMeta({ model });
   if (!meta.tasks.includes('chat')) return chatViaTask(llm, model, meta, options);
   if (options.tools?.length)
@@ -84,7 +88,7 @@ export async function runChatOai(
 }
 
 async function useNative(
-  llm: ByzerLLM,
+  llm: ClientSession,
   model: string,
   mode: FeatureMode | undefined,
   flag: 'support_tools' | 'support_response_format',
@@ -112,7 +116,7 @@ function withLastUserText(
 }
 
 async function withTools(
-  llm: ByzerLLM,
+  llm: ClientSession,
   model: string,
   options: ChatOaiOptions,
   native: boolean,
@@ -152,7 +156,7 @@ async function withTools(
 }
 
 async function withResponseClass(
-  llm: ByzerLLM,
+  llm: ClientSession,
   model: string,
   options: ChatOaiOptions,
   schema: z.ZodType,
@@ -202,35 +206,5 @@ async function withResponseClass(
     }
   }
   response.value = parsed.value;
-  return response;
-}
-
-async function withImplFunc(llm: ByzerLLM, model: string, options: ChatOaiOptions): Promise<ChatResponse> {
-  const implFunc = options.implFunc!;
-  if (!options.responseClass) {
-    throw new InvalidArgumentError(
-      `implFunc ${implFunc.name} needs responseClass (the schema of its result)`,
-    );
-  }
-  const conversation = options.conversations;
-  const last = typeof conversation === 'string' ? conversation : conversation.at(-1)?.content;
-  const run = llm.impl({
-    name: implFunc.name,
-    description: implFunc.description,
-    parameters: implFunc.parameters ?? z.object({}).loose(),
-    returns: options.responseClass,
-    instruction: typeof last === 'string' ? last : '',
-    model,
-    ...(options.llmConfig ? { llmConfig: options.llmConfig } : {}),
-  });
-  const result = await run(options.implFuncParams ?? {});
-  const response: ChatResponse = result.response ?? {
-    output: '',
-    meta: emptyMeta(),
-    input: { messages: [] },
-    toolCalls: [],
-  };
-  if (result.value !== undefined) response.value = result.value;
-  if (result.meta.reason) response.meta.reason = result.meta.reason;
   return response;
 }

@@ -1,6 +1,6 @@
 /** `emb` and `embRerank` with the seeds' result shapes. */
 import { InvalidArgumentError } from '../core/index.js';
-import type { ByzerLLM } from './byzer-llm.js';
+import type { ClientSession } from './client-session.js';
 
 export interface EmbeddingResponse {
   output: number[];
@@ -10,7 +10,7 @@ export interface EmbeddingResponse {
 export type RerankPair = [query: string, passage: string];
 
 export async function embed(
-  llm: ByzerLLM,
+  llm: ClientSession,
   model: string,
   texts: string | string[],
   signal?: AbortSignal,
@@ -31,7 +31,7 @@ export async function embed(
  * one rerank call. A single pair gives a one-element list.
  */
 export async function rerank(
-  llm: ByzerLLM,
+  llm: ClientSession,
   model: string,
   sentencePairs: RerankPair | RerankPair[],
 ): Promise<[RerankPair, number][]> {

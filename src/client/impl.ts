@@ -1,17 +1,20 @@
 /**
  * Function implementation (`impl`, byzer-spec §5.3): the model writes the JavaScript body of a
  * described function, and it runs in the QuickJS sandbox (`sandbox.ts`: no fs, network, process or
- * require; a time and memory limit). Arguments are validated with the parameter schema before the
+ * require; a time and memory limit; a worker thread the host kills at the deadline). Every failure
+ * of the run is returned as `meta.reason`, never thrown. Arguments are validated with the parameter schema before the
  * run, the result with the return schema after it. Working code is cached per (model, instruction,
  * signature); a cache hit makes no model call. The seeds ran generated Python in-process; we do not.
  */
 import { z } from 'zod';
 import { InvalidArgumentError } from '../core/index.js';
-import type { ByzerLLM } from './byzer-llm.js';
+import type { ClientSession } from './client-session.js';
 import { generate } from './chat-oai.js';
+import type { ChatOaiOptions } from './chat-options.js';
 import { extractCode } from './extract.js';
 import type { LlmConfig } from './llm-config.js';
-import type { ChatResponse } from './responses.js';
+import type { ImplFormatFunc } from './model-settings.js';
+import { type ChatResponse, emptyMeta } from './responses.js';
 import { runInSandbox } from './sandbox.js';
 import { jsonSchemaOf } from './structured-output.js';
 
@@ -44,13 +47,7 @@ export type ImplFunction<Parameters extends z.ZodObject, Returns extends z.ZodTy
   args: z.input<Parameters>,
 ) => Promise<ImplResult<z.infer<Returns>>>;
 
-export type ImplFormatFunc = (input: {
-  name: string;
-  description: string;
-  instruction: string;
-  parametersSchema: Record<string, unknown>;
-  returnsSchema: Record<string, unknown>;
-}) => string;
+export type { ImplFormatFunc };
 
 export const defaultImplFormat: ImplFormatFunc = (input) =>
   [
@@ -113,7 +110,7 @@ export function generatedCode(output: string, name: string): string | undefined 
 }
 
 export function createImpl<Parameters extends z.ZodObject, Returns extends z.ZodType>(
-  llm: ByzerLLM,
+  llm: ClientSession,
   cache: ImplCache,
   options: ImplOptions<Parameters, Returns>,
 ): ImplFunction<Parameters, Returns> {
@@ -183,4 +180,40 @@ function keepValue<Value>(outcome: { value?: Value }): { value?: Value } {
 
 function pick(outcome: { reason?: string }): { reason?: string } {
   return outcome.reason === undefined ? {} : { reason: outcome.reason };
+}
+
+/** `chatOai` with `implFunc`: the model writes the function, the sandbox runs it on `implFuncParams`. */
+export async function chatWithImplFunc(
+  llm: ClientSession,
+  cache: ImplCache,
+  model: string,
+  options: ChatOaiOptions,
+): Promise<ChatResponse> {
+  const implFunc = options.implFunc!;
+  if (!options.responseClass) {
+    throw new InvalidArgumentError(
+      `implFunc ${implFunc.name} needs responseClass (the schema of its result)`,
+    );
+  }
+  const conversation = options.conversations;
+  const last = typeof conversation === 'string' ? conversation : conversation.at(-1)?.content;
+  const run = createImpl(llm, cache, {
+    name: implFunc.name,
+    description: implFunc.description,
+    parameters: implFunc.parameters ?? z.object({}).loose(),
+    returns: options.responseClass,
+    instruction: typeof last === 'string' ? last : '',
+    model,
+    ...(options.llmConfig ? { llmConfig: options.llmConfig } : {}),
+  });
+  const result = await run(options.implFuncParams ?? {});
+  const response: ChatResponse = result.response ?? {
+    output: '',
+    meta: emptyMeta(),
+    input: { messages: [] },
+    toolCalls: [],
+  };
+  if (result.value !== undefined) response.value = result.value;
+  if (result.meta.reason) response.meta.reason = result.meta.reason;
+  return response;
 }

@@ -4,10 +4,18 @@
  * prompt functions share them.
  */
 import type { FunctionCallingFormatFunc } from './function-calling.js';
-import type { ImplFormatFunc } from './impl.js';
 import type { LlmConfig } from './llm-config.js';
 import type { ResponseClassFormatFunc } from './structured-output.js';
 import type { TemplateChoice } from './templates.js';
+
+/** Builds the question that asks a model to write an `impl` function (see `defaultImplFormat`). */
+export type ImplFormatFunc = (input: {
+  name: string;
+  description: string;
+  instruction: string;
+  parametersSchema: Record<string, unknown>;
+  returnsSchema: Record<string, unknown>;
+}) => string;
 
 export interface ModelSettings {
   template?: TemplateChoice;

@@ -13,7 +13,6 @@
 import nunjucks from 'nunjucks';
 import type { z } from 'zod';
 import { ByzerLLMError, InvalidArgumentError } from '../core/index.js';
-import type { ByzerLLM } from './byzer-llm.js';
 import type { ConversationMessage } from './conversation.js';
 import type { LlmConfig } from './llm-config.js';
 import {
@@ -24,8 +23,9 @@ import {
 } from './response-markers.js';
 import { parseStructured } from './structured-output.js';
 
-/** A client `prompt` functions can run on: `ByzerLLM` or `SimpleByzerLLM`. */
-export type PromptLlm = Pick<ByzerLLM, 'chatOai' | 'streamChatOai'>;
+import type { PromptLlm } from './prompt-llm.js';
+
+export type { PromptLlm };
 
 export type Variables = Record<string, unknown>;
 

@@ -8,7 +8,7 @@
 import nunjucks from 'nunjucks';
 import type { ConversationMessage } from './conversation.js';
 import type { LlmConfig } from './llm-config.js';
-import type { PromptLlm } from './prompt-function.js';
+import type { PromptLlm } from './prompt-llm.js';
 
 export const DEFAULT_MARKERS: [string, string] = ['<RESPONSE>', '</RESPONSE>'];
 

@@ -1,30 +1,40 @@
 /**
- * A sandbox for model-written JavaScript: QuickJS compiled to WebAssembly (quickjs-emscripten).
+ * The sandbox for model-written JavaScript (`impl`): QuickJS (WebAssembly) inside a worker thread
+ * that the host kills at a hard deadline.
  *
- * The code runs in a separate JS engine inside a WASM memory: it has no `require`, no `process`, no
- * file system, no network and no timers — only the ECMAScript built-ins. Each run gets a fresh
- * runtime with a memory limit and a deadline enforced by QuickJS's interrupt handler, so an endless
- * loop (sync, or async through promise jobs) is stopped and the host process is unharmed.
- * Values cross the boundary as JSON text only.
+ * Two layers, because neither is enough alone. QuickJS gives the code no `require`, `process`,
+ * file system, network or timers — only the ECMAScript built-ins — and stops loops through its
+ * interrupt handler. But a long built-in (`Array.prototype.indexOf.call({ length: 1e12 }, 1)`) never
+ * polls that handler, and a memory bomb keeps QuickJS's allocator busy for seconds; on the host's
+ * thread either would freeze every request. So each run gets its own worker thread with V8
+ * `resourceLimits`, and the host terminates the thread `timeoutMs` (plus a short grace for QuickJS
+ * to stop it first, with the same message) after QuickJS is loaded, whatever the code is doing.
+ *
+ * `runInSandbox` never throws: every failure, including the thread dying, is an outcome with a
+ * `reason`. Values cross the boundary as JSON text only, parsed with zod on this side.
  */
-import { newQuickJSWASMModuleFromVariant, type QuickJSWASMModule } from 'quickjs-emscripten-core';
-import { TimeoutError } from '../core/index.js';
+import { Worker } from 'node:worker_threads';
+import {
+  type SandboxJob,
+  type SandboxOptions,
+  type SandboxOutcome,
+  sandboxMessageSchema,
+  timeoutReason,
+} from './sandbox-protocol.js';
 
-export interface SandboxOptions {
-  /** Defaults to 1000 ms. */
-  timeoutMs?: number;
-  /** Defaults to 32 MiB. */
-  memoryBytes?: number;
-}
+export type { SandboxOptions, SandboxOutcome } from './sandbox-protocol.js';
 
-export type SandboxOutcome = { ok: true; value: unknown } | { ok: false; reason: string };
+/** Loading QuickJS in a fresh thread takes ~50 ms idle; this bounds it on a starved machine. */
+const STARTUP_LIMIT_MS = 15_000;
+/** Time QuickJS's own interrupt gets to stop the code before the thread is terminated. */
+const GRACE_MS = 200;
 
-let modulePromise: Promise<QuickJSWASMModule> | undefined;
-
-function quickJs(): Promise<QuickJSWASMModule> {
-  modulePromise ??= newQuickJSWASMModuleFromVariant(import('@jitl/quickjs-wasmfile-release-sync'));
-  return modulePromise;
-}
+const RESOURCE_LIMITS = {
+  maxOldGenerationSizeMb: 64,
+  maxYoungGenerationSizeMb: 16,
+  codeRangeSizeMb: 16,
+  stackSizeMb: 4,
+};
 
 /**
  * Defines `source` (which must declare a function named `functionName`), calls it with `args`
@@ -36,63 +46,86 @@ export async function runInSandbox(
   args: unknown,
   options: SandboxOptions = {},
 ): Promise<SandboxOutcome> {
-  const module = await quickJs();
-  const runtime = module.newRuntime();
   const timeoutMs = options.timeoutMs ?? 1000;
-  runtime.setMemoryLimit(options.memoryBytes ?? 32 * 1024 * 1024);
-  runtime.setMaxStackSize(1024 * 1024);
-  const context = runtime.newContext();
-  // Wall-clock deadline, started once the runtime and context exist: only the generated code counts.
-  const deadline = Date.now() + timeoutMs;
-  runtime.setInterruptHandler(() => Date.now() > deadline);
-  const timedOut = () => Date.now() > deadline;
+  let argsJson: string;
   try {
-    const program = `${source}
-;globalThis.__outcome = undefined;
-Promise.resolve()
-  .then(() => ${functionName}(${JSON.stringify(args ?? {})}))
-  .then(
-    (value) => { globalThis.__outcome = JSON.stringify({ ok: true, value: value === undefined ? null : value }); },
-    (error) => { globalThis.__outcome = JSON.stringify({ ok: false, reason: String(error) }); },
-  );`;
-    const evaluated = context.evalCode(program, 'generated.js');
-    if (evaluated.error) {
-      const error = context.dump(evaluated.error);
-      evaluated.error.dispose();
-      return failure(error, timedOut(), timeoutMs);
-    }
-    evaluated.value.dispose();
-    const jobs = runtime.executePendingJobs(-1);
-    if (jobs.error) {
-      const error = context.dump(jobs.error);
-      jobs.error.dispose();
-      return failure(error, timedOut(), timeoutMs);
-    }
-    const outcomeHandle = context.getProp(context.global, '__outcome');
-    const outcome = context.dump(outcomeHandle);
-    outcomeHandle.dispose();
-    if (typeof outcome !== 'string') {
-      return { ok: false, reason: `${functionName} never finished (it awaits something that never settles)` };
-    }
-    const parsed = JSON.parse(outcome) as SandboxOutcome;
-    // An interrupt inside a promise job arrives as a rejection: report it as the timeout it is.
-    if (!parsed.ok && timedOut()) return failure(parsed.reason, true, timeoutMs);
-    return parsed;
-  } finally {
-    context.dispose();
-    runtime.dispose();
+    argsJson = JSON.stringify(args ?? {});
+  } catch (error) {
+    return { ok: false, reason: `the arguments are not JSON: ${describe(error)}` };
   }
+  const job: SandboxJob = {
+    source,
+    functionName,
+    argsJson,
+    timeoutMs,
+    memoryBytes: options.memoryBytes ?? 32 * 1024 * 1024,
+  };
+  return runInWorker(job);
 }
 
-function failure(error: unknown, timedOut: boolean, timeoutMs: number): SandboxOutcome {
-  if (timedOut)
-    return {
-      ok: false,
-      reason: new TimeoutError(`the generated code ran longer than ${timeoutMs} ms and was stopped`).message,
+function runInWorker(job: SandboxJob): Promise<SandboxOutcome> {
+  return new Promise((resolve) => {
+    let worker: Worker;
+    try {
+      worker = new Worker(new URL('./sandbox-worker.js', import.meta.url), {
+        workerData: job,
+        resourceLimits: RESOURCE_LIMITS,
+        env: {},
+        execArgv: [],
+        stdout: true,
+        stderr: true,
+      });
+    } catch (error) {
+      resolve({ ok: false, reason: `the sandbox could not start: ${describe(error)}` });
+      return;
+    }
+    worker.stdout.resume();
+    worker.stderr.resume();
+    let settled = false;
+    const finish = (outcome: SandboxOutcome) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(outcome);
+      void worker.terminate().catch(() => undefined);
     };
-  const described =
-    typeof error === 'object' && error !== null && 'message' in error
-      ? `${(error as { name?: string }).name ?? 'Error'}: ${(error as { message: string }).message}`
-      : String(error);
-  return { ok: false, reason: described };
+    let timer = setTimeout(
+      () => finish({ ok: false, reason: 'the sandbox did not start in time' }),
+      STARTUP_LIMIT_MS,
+    );
+    worker.on('message', (raw: unknown) => {
+      const message = sandboxMessageSchema.safeParse(raw);
+      if (!message.success) return finish({ ok: false, reason: 'the sandbox sent an invalid message' });
+      if (message.data.type === 'ready') {
+        clearTimeout(timer);
+        timer = setTimeout(
+          () => finish({ ok: false, reason: timeoutReason(job.timeoutMs) }),
+          job.timeoutMs + GRACE_MS,
+        );
+        return;
+      }
+      if (message.data.type === 'failure') return finish({ ok: false, reason: message.data.reason });
+      try {
+        finish({ ok: true, value: JSON.parse(message.data.valueJson) });
+      } catch {
+        finish({ ok: false, reason: 'the sandbox sent a result that is not JSON' });
+      }
+    });
+    worker.on('error', (error: Error & { code?: string }) => {
+      finish({
+        ok: false,
+        reason:
+          error.code === 'ERR_WORKER_OUT_OF_MEMORY'
+            ? 'the generated code ran out of memory and was stopped'
+            : `the sandbox failed: ${describe(error)}`,
+      });
+    });
+    worker.on('exit', (exitCode) => {
+      finish({ ok: false, reason: `the sandbox stopped before answering (exit code ${exitCode})` });
+    });
+  });
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

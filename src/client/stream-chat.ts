@@ -6,14 +6,14 @@
  * answer. Cancelling: pass `signal`, or stop iterating (`break`) — both abort the upstream request.
  */
 import { AbortedError } from '../core/index.js';
-import type { ByzerLLM } from './byzer-llm.js';
+import type { ClientSession } from './client-session.js';
 import type { StreamChatOaiOptions } from './chat-options.js';
 import { emptyMeta, type ResponseMeta } from './responses.js';
 
 export type StreamItem = [text: string, meta: ResponseMeta];
 
 export async function* streamChat(
-  llm: ByzerLLM,
+  llm: ClientSession,
   model: string,
   options: StreamChatOaiOptions,
 ): AsyncGenerator<StreamItem> {

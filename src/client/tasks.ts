@@ -13,7 +13,7 @@ import {
   type TranscriptionResult,
   UnsupportedError,
 } from '../core/index.js';
-import type { ByzerLLM } from './byzer-llm.js';
+import type { ClientSession } from './client-session.js';
 import type { ChatOaiOptions } from './chat-options.js';
 import { decodeDataUrl } from './multimodal.js';
 import { type ChatResponse, emptyMeta } from './responses.js';
@@ -43,7 +43,11 @@ export interface GenerateImageOptions {
 
 const callOptions = (signal?: AbortSignal) => (signal ? { signal } : {});
 
-export async function speech(llm: ByzerLLM, model: string, options: SpeechOptions): Promise<SpeechResult> {
+export async function speech(
+  llm: ClientSession,
+  model: string,
+  options: SpeechOptions,
+): Promise<SpeechResult> {
   const cluster = await llm.cluster();
   return cluster.call(
     model,
@@ -58,7 +62,7 @@ export async function speech(llm: ByzerLLM, model: string, options: SpeechOption
 }
 
 export async function transcribe(
-  llm: ByzerLLM,
+  llm: ClientSession,
   model: string,
   options: TranscribeOptions,
 ): Promise<TranscriptionResult> {
@@ -77,7 +81,7 @@ export async function transcribe(
 }
 
 export async function generateImage(
-  llm: ByzerLLM,
+  llm: ClientSession,
   model: string,
   options: GenerateImageOptions,
 ): Promise<ImageResult> {
@@ -97,7 +101,7 @@ export async function generateImage(
 
 /** `chatOai` on a speech/transcription/image model: the last message's JSON content is the request. */
 export async function chatViaTask(
-  llm: ByzerLLM,
+  llm: ClientSession,
   model: string,
   meta: ModelMeta,
   options: ChatOaiOptions,

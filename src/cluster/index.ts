@@ -8,7 +8,13 @@ export { ensureHead, type EnsureHeadOptions } from './head/head-launcher.js';
 export * from './resources.js';
 export { Placement, type WorkerPlacement } from './placement.js';
 export { RunningDeployment } from './running-deployment.js';
-export { DeploymentStore, resolveStateDirectory, writeFileAtomic } from './state-store.js';
+export {
+  DeploymentStore,
+  ensureStateDirectory,
+  removeStaleTemporaryFiles,
+  resolveStateDirectory,
+  writeFileAtomic,
+} from './state-store.js';
 export { createInProcessTransport, endWithErrorPart } from './transport/in-process-transport.js';
 export * from './transport/transport.js';
 export { createLocalTransport, type LocalTransportOptions } from './transport/local-transport.js';

@@ -9,12 +9,81 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { type DeploymentSpec, deploymentSpecSchema, isSecretParam } from '../core/index.js';
+import {
+  type DeploymentSpec,
+  deploymentSpecSchema,
+  InvalidArgumentError,
+  isSecretParam,
+} from '../core/index.js';
 
 /** `$BYZERLLM_HOME`, else `~/.byzerllm`. */
 export function resolveStateDirectory(environment: NodeJS.ProcessEnv = process.env): string {
   const home = environment.BYZERLLM_HOME;
   return home && home.trim() !== '' ? path.resolve(home) : path.join(os.homedir(), '.byzerllm');
+}
+
+export interface StateDirectoryCheck {
+  /** The user who must own the directory. Defaults to this process's user. */
+  uid?: number;
+}
+
+/**
+ * Creates the state directory (mode 0700) if needed and refuses one that another user could have
+ * prepared: it must be a directory owned by this user and not writable by group or others. Whoever
+ * can write there can plant a `head.json` pointing at their own server and receive our deploys and
+ * keys, or swap `deployments.json`.
+ */
+export async function ensureStateDirectory(
+  directory: string,
+  check: StateDirectoryCheck = {},
+): Promise<void> {
+  await fs.mkdir(directory, { recursive: true, mode: 0o700 });
+  const stat = await fs.lstat(directory);
+  const fix = `use a directory of your own (BYZERLLM_HOME) or run: chmod 700 ${directory}`;
+  if (!stat.isDirectory()) {
+    throw new InvalidArgumentError(
+      `state directory ${directory} is not a directory (a link or a file); ${fix}`,
+    );
+  }
+  const uid = check.uid ?? process.getuid?.();
+  if (uid !== undefined && stat.uid !== uid) {
+    throw new InvalidArgumentError(
+      `state directory ${directory} is owned by uid ${stat.uid}, not by you (uid ${uid}); use a directory of your own (BYZERLLM_HOME)`,
+    );
+  }
+  if ((stat.mode & 0o022) !== 0) {
+    throw new InvalidArgumentError(
+      `state directory ${directory} is writable by other users (mode ${(stat.mode & 0o777).toString(8)}); ${fix}`,
+    );
+  }
+}
+
+/** `writeFileAtomic`'s temporary names: `<file>.<pid>.<8 hex>.tmp`. */
+const TEMPORARY_FILE = /^.+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
+
+/**
+ * Removes temporary files that a crashed writer left in `directory` (those of live processes are
+ * being written and stay). Called when a head or node starts. Returns the names removed.
+ */
+export async function removeStaleTemporaryFiles(directory: string): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of await fs.readdir(directory).catch(() => [] as string[])) {
+    const match = TEMPORARY_FILE.exec(name);
+    if (!match || isLive(Number(match[1]))) continue;
+    await fs.rm(path.join(directory, name), { force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
+function isLive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 export async function writeFileAtomic(file: string, content: string, mode = 0o644): Promise<void> {
@@ -88,7 +157,7 @@ export class DeploymentStore {
       for (const spec of specs) {
         const publicParams: Record<string, string> = {};
         for (const [key, value] of Object.entries(spec.inferParams)) {
-          if (!isSecretParam(key)) publicParams[key] = value;
+          if (!isSecretParam(key, value)) publicParams[key] = value;
           else {
             secrets[spec.name] ??= {};
             secrets[spec.name]![key] = value;

@@ -85,7 +85,18 @@ export interface ChatRequest {
    * template; message-format engines ignore it. `messages` stays filled for them and for logs.
    */
   prompt?: string;
+  /**
+   * Run another task of the deployment instead of chat (Byzer-LLM's JSON task messages): the last
+   * user message is a JSON object with that task's fields (`{"input", "voice"}` for speech,
+   * `{"input", "size"}` for an image, `{"audio"}` for a transcription). Without this field a chat
+   * message is read as a task only on a deployment whose `ModelMeta.primary_task` is not `chat`;
+   * chat text is never guessed to be a task.
+   */
+  task?: ChatTaskKind;
 }
+
+/** The tasks a chat call can run instead of chat (see `ChatRequest.task`). */
+export type ChatTaskKind = 'speech' | 'image' | 'transcription';
 
 export type FinishReason =
   | 'stop'

@@ -6,6 +6,8 @@
  * here; the CLI keeps the seeds' snake_case flags and maps them.
  */
 import { z } from 'zod';
+import { InvalidArgumentError } from './errors.js';
+import { withGenerationDefaults } from './generation-params.js';
 import type { EngineInstance } from './models.js';
 
 export const LOAD_BALANCE_STRATEGIES = ['lru', 'round_robin'] as const;
@@ -18,17 +20,17 @@ export type PinnableKind = (typeof PINNABLE_KINDS)[number];
 /** Chat template names (`Templates.*` in the client; `auto` = the engine's own template). */
 export const TEMPLATE_NAMES = ['auto', 'default', 'llama', 'qwen', 'yi', 'empty'] as const;
 
-/** Deployment names become file keys, URL segments and NATS subject tokens: keep them plain. */
-export const DEPLOYMENT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+/**
+ * Deployment names become file keys, URL segments, NATS subject tokens and KV keys: keep them plain.
+ * No `.`: it separates NATS subject tokens, and mapping it to `_` made `a.b` and `a_b` one KV key.
+ */
+export const DEPLOYMENT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+export const DEPLOYMENT_NAME_RULE =
+  'a deployment name is 1-128 letters, digits, "_" or "-", starting with a letter or digit (e.g. qianwen_chat)';
 
 export const deploymentSpecSchema = z.object({
   /** The instance name users reach the model by (`--model`). */
-  name: z
-    .string()
-    .regex(
-      DEPLOYMENT_NAME_PATTERN,
-      'a deployment name is 1-128 letters, digits, "_", "." or "-", starting with a letter or digit',
-    ),
+  name: z.string().regex(DEPLOYMENT_NAME_PATTERN, DEPLOYMENT_NAME_RULE),
   /** `saas/<provider>` or `custom/<module>` (`--pretrained_model_type`). */
   pretrainedModelType: z.string().min(1),
   /** `llama_cpp`, `vllm`, `transformers` for local models; empty for SaaS (`--infer_backend`). */
@@ -52,7 +54,18 @@ export const deploymentSpecSchema = z.object({
    * `setup_extra_generation_params`, kept with the deployment so every client shares them):
    * `temperature`, `top_p`, `max_tokens`/`max_length`, `stop`, `gen.*`; other keys reach the engine.
    */
-  generationDefaults: z.record(z.string(), z.string()).default({}),
+  generationDefaults: z
+    .record(z.string(), z.string())
+    .default({})
+    .superRefine((defaults, context) => {
+      // Checked once at deploy, so a bad default fails the deploy instead of every later chat call.
+      try {
+        withGenerationDefaults({ messages: [] }, defaults);
+      } catch (error) {
+        if (!(error instanceof InvalidArgumentError)) throw error;
+        context.addIssue({ code: 'custom', message: error.message });
+      }
+    }),
   /** The chat template clients use for this deployment unless they set one (`auto` = the engine's). */
   template: z.enum(TEMPLATE_NAMES).default('auto'),
 });
@@ -62,16 +75,57 @@ export type DeploymentSpec = z.infer<typeof deploymentSpecSchema>;
 /** What callers may pass: defaults may be left out. */
 export type DeploymentSpecInput = z.input<typeof deploymentSpecSchema>;
 
-/** Keys of `inferParams` whose values are secrets: stored apart, never printed. */
-export function isSecretParam(key: string): boolean {
+/** Undefined for a valid deployment name, else an error message naming it and what is allowed. */
+export function checkDeploymentName(name: string): string | undefined {
+  return DEPLOYMENT_NAME_PATTERN.test(name)
+    ? undefined
+    : `invalid deployment name ${JSON.stringify(name)}: ${DEPLOYMENT_NAME_RULE}`;
+}
+
+/** Params holding a JSON object of HTTP headers (`saas.headers`). */
+function isHeadersParam(key: string): boolean {
+  return /(^|\.)headers$/i.test(key);
+}
+
+/** HTTP header names that carry credentials: Authorization, x-api-key, api-key, Cookie, …-Token. */
+export function isSecretHeader(name: string): boolean {
+  return /(auth|key|token|secret|password|cookie|session|credential|signature)/i.test(name);
+}
+
+/**
+ * Keys of `inferParams` whose values are secrets: stored apart, never printed. A headers param
+ * (`saas.headers`) is secret when `value` names a credential header (or cannot be read, or is not
+ * given): the whole JSON goes to secrets.json, and masking hides just those headers' values.
+ */
+export function isSecretParam(key: string, value?: string): boolean {
+  if (isHeadersParam(key)) return value === undefined || maskHeaders(value) !== value;
   // `max_tokens` and `num_tokens` are counts, not credentials: a token is a secret only as a name's end.
   return /(api_?key|secret|password|access_?key|private_?key)/i.test(key) || /token$/i.test(key);
 }
 
-/** A copy of the params with every secret value replaced by `******`. */
+/** A headers JSON with every credential header's value replaced by `******` (all of it if unreadable). */
+function maskHeaders(value: string): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    return '******';
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return '******';
+  const entries = Object.entries(parsed);
+  if (!entries.some(([name]) => isSecretHeader(name))) return value;
+  return JSON.stringify(
+    Object.fromEntries(entries.map(([name, inner]) => [name, isSecretHeader(name) ? '******' : inner])),
+  );
+}
+
+/** A copy of the params with every secret value (or secret header value) replaced by `******`. */
 export function maskSecrets(params: Record<string, string>): Record<string, string> {
   const masked: Record<string, string> = {};
-  for (const [key, value] of Object.entries(params)) masked[key] = isSecretParam(key) ? '******' : value;
+  for (const [key, value] of Object.entries(params)) {
+    if (isHeadersParam(key)) masked[key] = maskHeaders(value);
+    else masked[key] = isSecretParam(key) ? '******' : value;
+  }
   return masked;
 }
 

@@ -36,7 +36,10 @@ export function bareKey(key: string): string {
 }
 
 /** The request fields and `extra` for an `llm_config` (later keys win over earlier ones). */
-export function requestFieldsFromLlmConfig(llmConfig: GenerationParams): Partial<ChatRequest> {
+export function requestFieldsFromLlmConfig(
+  llmConfig: GenerationParams,
+  source = 'llm_config',
+): Partial<ChatRequest> {
   const fields: Record<string, unknown> = {};
   const extra: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(llmConfig)) {
@@ -48,14 +51,15 @@ export function requestFieldsFromLlmConfig(llmConfig: GenerationParams): Partial
       extra[name] = value;
       continue;
     }
-    fields[field] = field === 'stop' ? readStop(key, value) : readNumber(key, value);
+    fields[field] =
+      field === 'stop' ? readStop(`${source} ${key}`, value) : readNumber(`${source} ${key}`, value);
   }
   if (Object.keys(extra).length > 0) fields.extra = extra;
   return fields as Partial<ChatRequest>;
 }
 
 /** `gen.stop` may be a list, one string, or (as in the seeds) a JSON string of a list. */
-function readStop(key: string, value: unknown): string[] {
+function readStop(name: string, value: unknown): string[] {
   if (Array.isArray(value) && value.every((item) => typeof item === 'string')) return [...value];
   if (typeof value === 'string') {
     if (value.trim().startsWith('[')) {
@@ -69,14 +73,14 @@ function readStop(key: string, value: unknown): string[] {
     return [value];
   }
   throw new InvalidArgumentError(
-    `llm_config ${key} must be a string or a list of strings, got ${JSON.stringify(value)}`,
+    `${name} must be a string or a list of strings, got ${JSON.stringify(value)}`,
   );
 }
 
-function readNumber(key: string, value: unknown): number {
+function readNumber(name: string, value: unknown): number {
   const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
   if (typeof number !== 'number' || !Number.isFinite(number)) {
-    throw new InvalidArgumentError(`llm_config ${key} must be a number, got ${JSON.stringify(value)}`);
+    throw new InvalidArgumentError(`${name} must be a number, got ${JSON.stringify(value)}`);
   }
   return number;
 }
@@ -87,7 +91,10 @@ function readNumber(key: string, value: unknown): number {
  */
 export function withGenerationDefaults(request: ChatRequest, defaults: GenerationParams): ChatRequest {
   if (Object.keys(defaults).length === 0) return request;
-  const { extra: defaultExtra, ...defaultFields } = requestFieldsFromLlmConfig(parseStringValues(defaults));
+  const { extra: defaultExtra, ...defaultFields } = requestFieldsFromLlmConfig(
+    parseStringValues(defaults),
+    'default_params',
+  );
   const merged: ChatRequest = {
     ...(defaultFields as Partial<ChatRequest>),
     ...dropUndefined(request),

@@ -133,6 +133,13 @@ export interface ModelMeta {
   embedding_dimension?: number;
   /** The model kinds this instance offers. */
   tasks: ModelTask[];
+  /**
+   * What the deployment is for, when it is not chat although it offers a chat call: a `tts-1`
+   * deployment is `speech`, `whisper-1` is `transcription`, `dall-e-3` is `image`. Chat messages to
+   * such a deployment are Byzer-LLM's JSON task messages. Defaults to `chat` when the instance has a
+   * chat model, else to its first task.
+   */
+  primary_task?: ModelTask;
   /** The engine sends `ChatRequest.tools` natively (else clients describe tools in the prompt). */
   support_tools?: boolean;
   /** The engine honours `ChatRequest.responseFormat` with a JSON schema (else clients prompt for it). */

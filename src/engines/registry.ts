@@ -56,7 +56,9 @@ export const BACKENDS_BY_MODEL_TYPE: Record<LocalModelType, readonly InferBacken
 };
 
 const openAICompatible: EngineFactory = async (context) => {
-  const { createOpenAICompatibleEngine } = await import('./openai-compatible/openai-compatible-provider.js');
+  const { createOpenAICompatibleEngine } = await import(
+    './shared/openai-compatible/openai-compatible-provider.js'
+  );
   return createOpenAICompatibleEngine(context);
 };
 

@@ -13,7 +13,9 @@ import { Exchange, type GatewayContext } from './exchange.js';
 import { bearerKey, parseJsonObject, readBody, sendError, sendJson } from './http.js';
 import { handleImages } from './images.js';
 import { gatewayRefusal } from './map-error.js';
+import { OTHER_ENDPOINT } from './metrics.js';
 import { getModel, listModels } from './models.js';
+import { type PredictHandler, readPredictForm } from './predict.js';
 import { handleRerank } from './rerank.js';
 
 type JsonHandler = (exchange: Exchange, body: Record<string, unknown>) => Promise<number>;
@@ -28,11 +30,26 @@ const JSON_ROUTES: Record<string, JsonHandler> = {
   '/v1/images/generations': handleImages,
 };
 
+/**
+ * The `endpoint` metrics label of a path: the route it names, or `other` for any other path, so
+ * that clients cannot add labels by sending requests to made-up paths. Routes in `JSON_ROUTES` are
+ * labelled by their path; a route with a parameter in its path gets a template here, as
+ * `/v1/models/{model}` does.
+ */
+function endpointLabel(path: string): string {
+  if (Object.hasOwn(JSON_ROUTES, path)) return path;
+  if (path === '/v1/audio/transcriptions' || path === '/v1/models' || path === '/metrics') return path;
+  if (path.startsWith('/v1/models/')) return '/v1/models/{model}';
+  return OTHER_ENDPOINT;
+}
+
 export interface HandlerOptions extends GatewayContext {
   apiKey?: string;
   /** Origins allowed by CORS; `*` allows any. Empty: no CORS headers. */
   allowedOrigins: string[];
   log: (line: string) => void;
+  /** Answers Byzer's `POST /model/predict` (SQL over rows); without it that route is not found. */
+  predict?: PredictHandler;
 }
 
 export function createHandler(
@@ -52,7 +69,7 @@ export function createHandler(
     if (method === 'GET' && path === '/health') return sendJson(response, 200, { status: 'ok' });
     if (method === 'GET' && path === '/version') return sendJson(response, 200, { version: PACKAGE_VERSION });
 
-    const exchange = new Exchange(options, request, response, path);
+    const exchange = new Exchange(options, request, response, endpointLabel(path));
     let status = 500;
     try {
       if (!authorized(request)) {
@@ -70,11 +87,20 @@ export function createHandler(
 
   async function dispatch(exchange: Exchange, method: string, path: string): Promise<number> {
     const { request, response } = exchange;
-    const handler = JSON_ROUTES[path];
+    const handler = Object.hasOwn(JSON_ROUTES, path) ? JSON_ROUTES[path] : undefined;
     if (handler || path === '/v1/audio/transcriptions') {
       if (method !== 'POST') throw gatewayRefusal('method_not_allowed', `${method} ${path}: use POST`);
       const body = await readBody(request, options.bodyLimitBytes);
       return handler ? handler(exchange, parseJsonObject(body)) : handleTranscription(exchange, body);
+    }
+    if (path === '/model/predict' && options.predict) {
+      if (method !== 'POST') throw gatewayRefusal('method_not_allowed', `${method} ${path}: use POST`);
+      const form = readPredictForm(
+        await readBody(request, options.bodyLimitBytes),
+        request.headers['content-type'],
+      );
+      sendJson(response, 200, await options.predict(form, exchange.signal));
+      return 200;
     }
     if (method === 'GET' && path === '/metrics') {
       response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });

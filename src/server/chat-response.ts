@@ -78,12 +78,13 @@ export class ChatChunkWriter {
     return this.delta({ role: 'assistant', content: '' });
   }
 
+  // Text and reasoning deltas are most of a stream's chunks: framed without an object per chunk.
   text(delta: string): string {
-    return this.delta({ content: delta });
+    return this.framed(`{"content":${JSON.stringify(delta)}}`);
   }
 
   reasoning(delta: string): string {
-    return this.delta({ reasoning_content: delta });
+    return this.framed(`{"reasoning_content":${JSON.stringify(delta)}}`);
   }
 
   toolCall(call: ToolCall): string {
@@ -101,7 +102,11 @@ export class ChatChunkWriter {
   }
 
   private delta(delta: Record<string, unknown>): string {
-    return `${this.prefix}"choices":[{"index":0,"delta":${JSON.stringify(delta)},"logprobs":null,"finish_reason":null}]}\n\n`;
+    return this.framed(JSON.stringify(delta));
+  }
+
+  private framed(deltaJson: string): string {
+    return `${this.prefix}"choices":[{"index":0,"delta":${deltaJson},"logprobs":null,"finish_reason":null}]}\n\n`;
   }
 }
 

@@ -2,10 +2,12 @@
  * One gateway request in flight: the cluster to call, the deployment it resolved to, the abort signal
  * that a client disconnect fires, and what metrics record when it ends.
  */
+import { setMaxListeners } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { ClusterApi } from '../cluster/index.js';
 import { badField } from './map-error.js';
-import type { GatewayMetrics } from './metrics.js';
+import { type GatewayMetrics, OTHER_ENDPOINT } from './metrics.js';
 
 export interface GatewayContext {
   cluster: ClusterApi;
@@ -21,12 +23,12 @@ export class Exchange {
   inputTokens = 0;
   outputTokens = 0;
   readonly startedAt = performance.now();
-  private controller: AbortController | undefined;
 
   constructor(
     readonly context: GatewayContext,
     readonly request: IncomingMessage,
     readonly response: ServerResponse,
+    /** The route's `endpoint` metrics label (see `GatewayMetrics`). */
     readonly endpoint: string,
   ) {}
 
@@ -34,17 +36,17 @@ export class Exchange {
     return this.context.cluster;
   }
 
-  /** Fires when the client goes away before the answer is complete: cancels the cluster call. */
+  /**
+   * Fires when the client goes away before the answer is complete: cancels the cluster call.
+   *
+   * The signal belongs to the connection, not to the request: a client that leaves closes its
+   * socket, which ends every request on it. On a keep-alive connection one controller then serves
+   * thousands of requests, where one per request cost more CPU than the rest of the gateway's own
+   * work (an `AbortSignal` and its first listener are expensive to create in Node 20). Listeners
+   * are removed by whoever added them when their call settles, so they do not pile up.
+   */
   get signal(): AbortSignal {
-    if (!this.controller) {
-      const controller = new AbortController();
-      this.controller = controller;
-      this.response.once('close', () => {
-        if (!this.response.writableFinished) controller.abort();
-      });
-      if (this.response.destroyed) controller.abort();
-    }
-    return this.controller.signal;
+    return connectionSignal(this.request.socket);
   }
 
   /**
@@ -63,15 +65,32 @@ export class Exchange {
   /** Records the request in the metrics; called once when the answer has been sent. */
   finish(status: number): void {
     const metrics = this.context.metrics;
-    if (this.model) metrics.ended(this.model, status === 404);
     metrics.record({
-      endpoint: this.endpoint,
-      // Unknown model names stay out of the labels: a client must not be able to grow them at will.
-      model: status === 404 ? '' : this.model,
+      // A client that did not authenticate must not be able to add labels: its path is not counted.
+      endpoint: status === 401 ? OTHER_ENDPOINT : this.endpoint,
+      model: this.model,
       status,
       seconds: (performance.now() - this.startedAt) / 1000,
       inputTokens: this.inputTokens,
       outputTokens: this.outputTokens,
     });
+    if (this.model) metrics.ended(this.model);
   }
+}
+
+const connectionControllers = new WeakMap<Socket, AbortController>();
+
+/** The abort signal of one client connection; aborted once the socket has closed. */
+function connectionSignal(socket: Socket): AbortSignal {
+  let controller = connectionControllers.get(socket);
+  if (!controller) {
+    const created = new AbortController();
+    controller = created;
+    connectionControllers.set(socket, created);
+    // `n` parallel choices each listen while their call runs; more than 10 is not a leak here.
+    setMaxListeners(64, created.signal);
+    if (socket.destroyed) created.abort();
+    else socket.once('close', () => created.abort());
+  }
+  return controller.signal;
 }

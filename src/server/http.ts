@@ -38,8 +38,21 @@ function tooLarge(limitBytes: number) {
   return gatewayRefusal('body_too_large', `the request body is larger than the limit of ${limitBytes} bytes`);
 }
 
+/**
+ * Deepest nesting of arrays and objects a JSON body may have. `JSON.parse` accepts any depth, but
+ * serialising or walking a value nested 100,000 deep overflows the stack further down (a 500 that a
+ * client could provoke at will); no OpenAI request needs more than a few dozen levels.
+ */
+export const MAX_JSON_DEPTH = 128;
+
 /** Parses a JSON object body; anything else is a 400 naming what was wrong. */
 export function parseJsonObject(body: Buffer): Record<string, unknown> {
+  if (nestsDeeperThan(body, MAX_JSON_DEPTH)) {
+    throw badField(
+      'body',
+      `the request body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep, the most allowed`,
+    );
+  }
   let value: unknown;
   try {
     value = JSON.parse(body.toString('utf8'));
@@ -50,6 +63,41 @@ export function parseJsonObject(body: Buffer): Record<string, unknown> {
     throw badField('body', 'the request body must be a JSON object');
   }
   return value as Record<string, unknown>;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/**
+ * Whether the JSON text nests arrays and objects deeper than `limit`. One pass over the bytes that
+ * jumps over strings with `indexOf` (native), so large bodies (base64 images) cost little; malformed
+ * text is left for `JSON.parse` to report.
+ */
+function nestsDeeperThan(body: Buffer, limit: number): boolean {
+  let depth = 0;
+  for (let index = 0; index < body.length; index++) {
+    const byte = body[index];
+    if (byte === QUOTE) {
+      let end = index;
+      do {
+        end = body.indexOf(QUOTE, end + 1);
+        if (end === -1) return false;
+      } while (escaped(body, end));
+      index = end;
+    } else if (byte === 0x5b || byte === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (byte === 0x5d || byte === 0x7d) {
+      depth--;
+    }
+  }
+  return false;
+}
+
+/** Whether the quote at `index` is escaped: preceded by an odd number of backslashes. */
+function escaped(body: Buffer, index: number): boolean {
+  let backslashes = 0;
+  while (body[index - 1 - backslashes] === BACKSLASH) backslashes++;
+  return backslashes % 2 === 1;
 }
 
 export function sendJson(

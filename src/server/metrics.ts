@@ -2,7 +2,15 @@
  * Prometheus metrics of the gateway (`GET /metrics`, text format 0.0.4): requests by endpoint, model
  * and status, latency histograms, time to first token of streams, tokens and in-flight requests per
  * deployment. Recording is a few map updates per request: it sits on the hot path.
+ *
+ * Labels never come from unbounded input, so a client cannot grow the series until `/metrics` fails:
+ * `endpoint` is one of the gateway's routes or `other` (unknown paths, and every 401, whose path is
+ * not counted), and `model` is a deployment that has answered at least once (other names, such as
+ * unknown ones answered 404, are counted with an empty `model`).
  */
+
+/** The `endpoint` label of requests to no known route, and of every unauthenticated request. */
+export const OTHER_ENDPOINT = 'other';
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
@@ -21,6 +29,7 @@ class Histogram {
 }
 
 export interface RequestRecord {
+  /** A route of the gateway or `OTHER_ENDPOINT`: never a path as the client sent it. */
   endpoint: string;
   /** The deployment, or empty when the request failed before naming one. */
   model: string;
@@ -44,28 +53,36 @@ export class GatewayMetrics {
   private readonly firstToken = new Map<string, Histogram>();
   private readonly tokens = new Map<string, number>();
   private readonly inFlight = new Map<string, number>();
+  /** Names that answered a request successfully: deployments, the only names used as labels. */
+  private readonly knownModels = new Set<string>();
 
   started(model: string): void {
     this.inFlight.set(model, (this.inFlight.get(model) ?? 0) + 1);
   }
 
-  /** `forget`: the name was not a deployment; drop its gauge once idle. */
-  ended(model: string, forget = false): void {
+  /** Drops the gauge of a name that is not a known deployment once nothing runs for it. */
+  ended(model: string): void {
     const left = (this.inFlight.get(model) ?? 1) - 1;
-    if (forget && left === 0) this.inFlight.delete(model);
+    if (left === 0 && !this.knownModels.has(model)) this.inFlight.delete(model);
     else this.inFlight.set(model, left);
   }
 
+  /** Only called once a stream has started, which only a deployment can do. */
   firstTokenAfter(model: string, seconds: number): void {
     histogram(this.firstToken, labels({ model })).observe(seconds);
   }
 
   record(record: RequestRecord): void {
-    const series = this.seriesFor(record.endpoint, record.model, record.status);
+    let model = record.model;
+    if (model && !this.knownModels.has(model)) {
+      if (record.status < 400) this.knownModels.add(model);
+      else model = '';
+    }
+    const series = this.seriesFor(record.endpoint, model, record.status);
     this.requests.set(series.requests, (this.requests.get(series.requests) ?? 0) + 1);
     series.latency.observe(record.seconds);
-    if (record.inputTokens) add(this.tokens, series.inputTokens, record.inputTokens);
-    if (record.outputTokens) add(this.tokens, series.outputTokens, record.outputTokens);
+    if (model && record.inputTokens) add(this.tokens, series.inputTokens, record.inputTokens);
+    if (model && record.outputTokens) add(this.tokens, series.outputTokens, record.outputTokens);
   }
 
   /** Label strings and histograms per (endpoint, model, status), built once: recording is hot. */
@@ -112,8 +129,9 @@ export class GatewayMetrics {
     );
     lines.push('# HELP byzerllm_gateway_in_flight Requests being answered now, by model.');
     lines.push('# TYPE byzerllm_gateway_in_flight gauge');
-    for (const [model, value] of this.inFlight)
-      lines.push(`byzerllm_gateway_in_flight${labels({ model })} ${value}`);
+    for (const [model, value] of this.inFlight) {
+      if (this.knownModels.has(model)) lines.push(`byzerllm_gateway_in_flight${labels({ model })} ${value}`);
+    }
     return `${lines.join('\n')}\n`;
   }
 }

@@ -9,8 +9,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type ClusterConnection, connectCluster } from '../../src/cluster/index.js';
-import { writeTinyBertModel } from '../../src/engines/transformers/tiny-model/write-tiny-bert.js';
-import { writeTinyWhisperModel } from '../../src/engines/transformers/tiny-model/write-tiny-whisper.js';
+import { writeTinyBertModel } from '../support/tiny-onnx/write-tiny-bert.js';
+import { writeTinyWhisperModel } from '../support/tiny-onnx/write-tiny-whisper.js';
 import { createTestHome, stderrWithoutBanner, type TestHome } from '../support/cli.js';
 import { toneWav } from '../support/wav.js';
 

@@ -41,3 +41,19 @@ test("a client's own template and parameters win over the deployment's", async (
   assert.equal(body.repetition_penalty, undefined);
   assert.equal(body.temperature, 0.8);
 });
+
+test('a generation default that cannot be used fails the deploy, naming it; nothing is deployed', async () => {
+  await assert.rejects(
+    fixture.head.deploy({
+      name: 'hot_defaults',
+      pretrainedModelType: 'saas/openai',
+      inferParams: fixture.inferParams,
+      generationDefaults: { temperature: 'hot' },
+    }),
+    { name: 'InvalidArgumentError', message: /default_params temperature must be a number, got "hot"/ },
+  );
+  assert.equal(
+    (await fixture.head.list()).some((deployment) => deployment.name === 'hot_defaults'),
+    false,
+  );
+});

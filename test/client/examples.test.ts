@@ -150,8 +150,23 @@ describe('examples', () => {
 
   test("multimodal: TTS, speech-to-text and image generation through chatOai (the seeds' JSON content)", async () => {
     const audioDataUrl = `data:audio/wav;base64,${Buffer.from('spoken words here').toString('base64')}`;
+    // Deployments made for each task, as the example says (a chat deployment answers JSON as chat).
+    const byModel = async (udfName: string, model: string) => {
+      const llm = new ByzerLLM({ cluster: fixture.head });
+      await llm.deploy({
+        udfName,
+        pretrainedModelType: 'saas/openai',
+        inferParams: { ...fixture.inferParams, 'saas.model': model },
+      });
+      llm.setupDefaultModelName(udfName);
+      return llm;
+    };
     const result = await multimodal.audioAndImages(
-      { tts: fixture.llm, stt: fixture.llm, imageGen: fixture.llm },
+      {
+        tts: await byModel('open_tts', 'tts-1'),
+        stt: await byModel('open_stt', 'whisper-1'),
+        imageGen: await byModel('open_image', 'dall-e-3'),
+      },
       audioDataUrl,
     );
     assert.equal(Buffer.from(result.speechBase64, 'base64').toString(), 'FAKE-MP3:alloy:hello, open_tts');

@@ -45,6 +45,44 @@ describe('impl', () => {
     });
   }
 
+  for (const name of ['hang_in_builtin', 'memory_bomb']) {
+    test(`${name}: reported as meta.reason at the deadline while the host keeps serving`, async () => {
+      let ticks = 0;
+      const ticker = setInterval(() => ticks++, 5);
+      try {
+        const hostile = fixture.llm.impl({
+          name,
+          description: 'hostile',
+          parameters: z.object({}),
+          returns: Time,
+          timeoutMs: 3000,
+        });
+        const finished: string[] = [];
+        const hostileRun = hostile({}).then((result) => {
+          finished.push(name);
+          return result;
+        });
+        // Another impl call is served while the hostile code runs.
+        const friendly = await fixture.llm.impl({
+          name: 'add_one_day',
+          description: 'adds a day',
+          parameters: z.object({ current_day: z.string() }),
+          returns: Time,
+        })({ current_day: '2024-02-28' });
+        finished.push('add_one_day');
+        assert.deepEqual(friendly.value, { time: '2024-02-29' });
+        const ticksWhileHostileRan = ticks;
+        const result = await hostileRun;
+        assert.deepEqual(finished, ['add_one_day', name]);
+        assert.equal(result.value, undefined);
+        assert.match(result.meta.reason!, /ran longer than 3000 ms and was stopped|ran out of memory/);
+        assert.ok(ticks > ticksWhileHostileRan, 'the host event loop kept running during the hostile run');
+      } finally {
+        clearInterval(ticker);
+      }
+    });
+  }
+
   test('arguments are validated before the run and passed as one object', async () => {
     const addOneDay = fixture.llm.impl({
       name: 'add_one_day',

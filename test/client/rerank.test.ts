@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { SimpleByzerLLM } from '../../src/client/index.js';
-import { writeTinyBertModel } from '../../src/engines/transformers/tiny-model/write-tiny-bert.js';
+import { writeTinyBertModel } from '../support/tiny-onnx/write-tiny-bert.js';
 
 let folder: string;
 let llm: SimpleByzerLLM;

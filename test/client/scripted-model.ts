@@ -67,6 +67,11 @@ export const IMPL_CODE: Record<string, string> = {
   spin_forever: 'function spin_forever(args) {\n  while (true) {}\n}',
   spin_async: 'async function spin_async(args) {\n  for (;;) { await null; }\n}',
   wrong_shape: 'function wrong_shape(args) {\n  return { time: 42 };\n}',
+  // A built-in loop that never polls QuickJS's interrupt handler.
+  hang_in_builtin:
+    'function hang_in_builtin(args) {\n  return { time: String(Array.prototype.indexOf.call({ length: 1e12 }, 1)) };\n}',
+  memory_bomb:
+    'function memory_bomb(args) {\n  const hoard = [];\n  for (;;) hoard.push(new Array(1e6).fill(1));\n}',
 };
 
 export function scriptedReply(text: string, request: Record<string, unknown>): string {

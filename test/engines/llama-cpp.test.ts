@@ -15,6 +15,8 @@ import {
   type EngineInstance,
 } from '../../src/core/index.js';
 import { resolveEngine } from '../../src/engines/index.js';
+import { chatWrapperResolutionCount } from '../../src/engines/llama-cpp/chat-wrapper.js';
+import { contextSizePerSequence, readLlamaCppParams } from '../../src/engines/llama-cpp/llama-cpp-params.js';
 import { createTinyLoraGguf } from '../../src/engines/llama-cpp/tiny-model/tiny-lora.js';
 import {
   createTinyLlamaGguf,
@@ -97,9 +99,61 @@ describe('llama_cpp engine', () => {
     assert.equal(engine.meta.embedding_dimension, 64);
     assert.equal(engine.meta.max_model_len, 2048);
     assert.equal(engine.meta.support_stream, true);
+    // JSON schemas become grammars, so clients use the native structured mode.
+    assert.equal(engine.meta.support_response_format, true);
+    // `auto` resolved the GGUF's own Jinja template.
+    assert.equal(engine.meta.chat_template, 'JinjaTemplate');
     // A plain llama has no classification head: rerank is not offered rather than failing later.
     assert.deepEqual(engine.meta.tasks, ['chat', 'embedding']);
     assert.equal(engine.rerank, undefined);
+  });
+
+  test('a stop sequence ends the answer before it', async () => {
+    const free = await ask(engine, 'tell me about water', 24);
+    const words = free.text.trim().split(/\s+/);
+    assert.ok(words.length >= 3, free.text);
+    const stopWord = words[2]!;
+    const stopped = await engine.chat!.doGenerate({
+      messages: [{ role: 'user', content: 'tell me about water' }],
+      maxTokens: 24,
+      stop: [stopWord],
+    });
+    assert.equal(stopped.finishReason, 'stop');
+    assert.equal(stopped.text, free.text.slice(0, free.text.indexOf(stopWord)));
+  });
+
+  test('a JSON schema response format gives JSON of that shape, also streamed', async () => {
+    const schema = {
+      type: 'object',
+      properties: { ok: { type: 'boolean' }, mood: { enum: ['good', 'bad'] } },
+      required: ['ok', 'mood'],
+      additionalProperties: false,
+    };
+    const request = {
+      messages: [{ role: 'user' as const, content: 'answer in JSON' }],
+      maxTokens: 40,
+      responseFormat: { type: 'json' as const, schema },
+    };
+    const streamed = await collectStream(await engine.chat!.doStream(request));
+    const value = JSON.parse(streamed.text) as { ok: unknown; mood: unknown };
+    assert.equal(typeof value.ok, 'boolean');
+    assert.ok(value.mood === 'good' || value.mood === 'bad', streamed.text);
+  });
+
+  test('the chat wrapper is resolved once per loaded model, never per request', async () => {
+    // Resolving a GGUF's Jinja template costs about a second of CPU; paid per request it was most
+    // of every request's time to first token (issue 11).
+    const before = chatWrapperResolutionCount();
+    const instance = await load();
+    assert.equal(chatWrapperResolutionCount(), before + 1);
+    await ask(instance, 'one');
+    await Promise.all([ask(instance, 'two'), ask(instance, 'three'), ask(instance, 'four')]);
+    await collectStream(
+      await instance.chat!.doStream({ messages: [{ role: 'user', content: 'five' }], maxTokens: 4 }),
+    );
+    assert.equal(chatWrapperResolutionCount(), before + 1);
+    await load({ template: 'chatml' });
+    assert.equal(chatWrapperResolutionCount(), before + 2);
   });
 
   test('embeddings: one vector of the model dimension per text', async () => {
@@ -139,12 +193,39 @@ describe('llama_cpp params', () => {
     assert.notEqual(adapted.text, base.text);
   });
 
+  test('stream parts faster than stream_interval_ms are merged; the first goes out on its own', async () => {
+    const request = { messages: [{ role: 'user' as const, content: 'tell me more' }], maxTokens: 16 };
+    const deltasOf = async (instance: EngineInstance) => {
+      const deltas: string[] = [];
+      for await (const part of await instance.chat!.doStream(request)) {
+        if (part.type === 'text-delta') deltas.push(part.delta);
+      }
+      return deltas;
+    };
+    const whole = (await (await load()).chat!.doGenerate(request)).text;
+    // No interval: one part per chunk node-llama-cpp reports.
+    const each = await deltasOf(await load({ stream_interval_ms: '0' }));
+    assert.ok(each.length > 2, `${each.length} parts`);
+    assert.equal(each.join(''), whole);
+    // An interval longer than the whole answer: the first chunk at once, the rest in one part.
+    const merged = await deltasOf(await load({ stream_interval_ms: '600000' }));
+    assert.deepEqual(merged, [each[0], each.slice(1).join('')]);
+  });
+
   test('a named chat template replaces the GGUF one and changes the prompt', async () => {
     const gguf = await load();
     const chatml = await load({ template: 'chatml' });
     assert.equal(chatml.meta.chat_template, 'ChatML');
     const [fromGguf, fromChatml] = await Promise.all([ask(gguf, 'hello', 4), ask(chatml, 'hello', 4)]);
     assert.notEqual(fromChatml.usage.inputTokens, fromGguf.usage.inputTokens);
+  });
+
+  test('n_ctx is shared by the sequences: node-llama-cpp gets the size of one sequence', () => {
+    const params = (inferParams: Record<string, string>) => readLlamaCppParams(inferParams, () => {});
+    assert.equal(contextSizePerSequence(params({}), 8, 4096), 2048);
+    assert.equal(contextSizePerSequence(params({}), 8, 1024), 1024);
+    assert.equal(contextSizePerSequence(params({ n_ctx: '4096' }), 2, 8192), 2048);
+    assert.equal(contextSizePerSequence(params({ n_ctx: '4096' }), 1, 2048), 2048);
   });
 
   test('unknown params warn; bad values and missing files fail with the value named', async () => {
@@ -155,6 +236,11 @@ describe('llama_cpp params', () => {
     await assert.rejects(load({ n_gpu_layers: 'many' }), (error: ByzerLLMError) => {
       assert.equal(error.code, 'invalid_argument');
       assert.match(error.message, /"many"/);
+      return true;
+    });
+    await assert.rejects(load({ stream_interval_ms: '-1' }), (error: ByzerLLMError) => {
+      assert.equal(error.code, 'invalid_argument');
+      assert.match(error.message, /stream_interval_ms must be an integer >= 0; got "-1"/);
       return true;
     });
     modelPath = path.join(directory, 'missing.gguf');

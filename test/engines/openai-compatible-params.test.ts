@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ByzerLLMError } from '../../src/core/errors.js';
-import { readOpenAICompatibleParams } from '../../src/engines/openai-compatible/openai-compatible-provider.js';
+import { readOpenAICompatibleParams } from '../../src/engines/shared/openai-compatible/openai-compatible-provider.js';
 import { createEngine } from './openai-engine-fixture.js';
 
 const read = (params: Record<string, string>, warnings: string[] = []) =>

@@ -308,6 +308,7 @@ test('meta describes a SaaS chat+embedding model; embedding_mode follows the mod
       support_assistant_prefix: true,
       embedding_mode: false,
       tasks: ['chat', 'embedding', 'speech', 'transcription', 'image'],
+      primary_task: 'chat',
       support_tools: true,
       support_response_format: true,
     });

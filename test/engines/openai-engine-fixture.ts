@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { ChatRequest } from '../../src/core/chat-model.js';
 import { deploymentSpecSchema } from '../../src/core/deployment.js';
 import type { EngineInstance } from '../../src/core/models.js';
-import { createOpenAICompatibleEngine } from '../../src/engines/openai-compatible/openai-compatible-provider.js';
+import { createOpenAICompatibleEngine } from '../../src/engines/shared/openai-compatible/openai-compatible-provider.js';
 import {
   type OpenAIUpstream,
   type OpenAIUpstreamOptions,

@@ -142,17 +142,37 @@ describe('JSON task messages through chat (seed convention)', () => {
     );
   });
 
-  test('{"input"} without voice runs image generation; {"audio"} runs transcription as JSON text', async () => {
-    await withEngine(async (engine, upstream) => {
+  test('a dall-e-3 deployment reads {"input"} as an image task; a whisper-1 deployment reads {"audio"} as a transcription', async () => {
+    await withEngine(
+      async (engine) => {
+        const image = await withTaskDispatch(engine).chat?.doGenerate(
+          ask('[{"input":"a dog","size":"256x256"}]'),
+        );
+        assert.equal(Buffer.from(image?.text ?? '', 'base64').toString(), 'FAKE-PNG:256x256:a dog');
+      },
+      { 'saas.model': 'dall-e-3' },
+    );
+    await withEngine(
+      async (engine, upstream) => {
+        const audio = `data:audio/mpeg;base64,${Buffer.from('hello world').toString('base64')}`;
+        const transcript = await withTaskDispatch(engine).chat?.doGenerate(ask(JSON.stringify({ audio })));
+        const parsed = JSON.parse(transcript?.text ?? '{}') as { text: string; words: unknown[] };
+        assert.equal(parsed.text, 'hello world');
+        assert.equal(parsed.words.length, 2);
+        assert.equal(((sentBody(upstream) as MultipartFields).file as UploadedFile).type, 'audio/mpeg');
+      },
+      { 'saas.model': 'whisper-1' },
+    );
+  });
+
+  test('on a chat deployment only an explicit task field runs a task', async () => {
+    await withEngine(async (engine) => {
       const dispatching = withTaskDispatch(engine);
-      const image = await dispatching.chat?.doGenerate(ask('[{"input":"a dog","size":"256x256"}]'));
+      const request = ask('{"input":"a dog","size":"256x256"}');
+      const chat = await dispatching.chat?.doGenerate(request);
+      assert.equal(chat?.text, 'echo: {"input":"a dog","size":"256x256"}');
+      const image = await dispatching.chat?.doGenerate({ ...request, task: 'image' });
       assert.equal(Buffer.from(image?.text ?? '', 'base64').toString(), 'FAKE-PNG:256x256:a dog');
-      const audio = `data:audio/mpeg;base64,${Buffer.from('hello world').toString('base64')}`;
-      const transcript = await dispatching.chat?.doGenerate(ask(JSON.stringify({ audio })));
-      const parsed = JSON.parse(transcript?.text ?? '{}') as { text: string; words: unknown[] };
-      assert.equal(parsed.text, 'hello world');
-      assert.equal(parsed.words.length, 2);
-      assert.equal(((sentBody(upstream) as MultipartFields).file as UploadedFile).type, 'audio/mpeg');
     });
   });
 
@@ -161,6 +181,10 @@ describe('JSON task messages through chat (seed convention)', () => {
       const dispatching = withTaskDispatch(engine);
       const result = await dispatching.chat?.doGenerate(ask('{"question":"why"}'));
       assert.equal(result?.text, 'echo: {"question":"why"}');
+      assert.equal(upstream.requests.at(-1)?.path, '/v1/chat/completions');
+      // Chat text that has an "input" key is still chat on a chat deployment.
+      const json = await dispatching.chat?.doGenerate(ask('{"input":"summarise me","lang":"en"}'));
+      assert.equal(json?.text, 'echo: {"input":"summarise me","lang":"en"}');
       assert.equal(upstream.requests.at(-1)?.path, '/v1/chat/completions');
     });
   });

@@ -18,24 +18,34 @@ export interface CliResult {
 export interface TestHome {
   home: string;
   env: NodeJS.ProcessEnv;
-  run(args: string[], options?: { env?: NodeJS.ProcessEnv; cwd?: string }): Promise<CliResult>;
+  /** `input` is written to the command's stdin (which is otherwise closed). */
+  run(
+    args: string[],
+    options?: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string },
+  ): Promise<CliResult>;
   /** Stops the head of this home (if any) and deletes the directory. */
   cleanup(): Promise<void>;
 }
 
-export function runCli(args: string[], env: NodeJS.ProcessEnv, cwd?: string): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  cwd?: string,
+  input?: string,
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI_ENTRY, ...args], {
       env,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       ...(cwd ? { cwd } : {}),
     });
+    if (input !== undefined) child.stdin!.end(input);
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       stdout += chunk;
     });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
       stderr += chunk;
     });
     child.once('error', reject);
@@ -51,7 +61,7 @@ export async function createTestHome(): Promise<TestHome> {
   return {
     home,
     env,
-    run: (args, options = {}) => runCli(args, { ...env, ...options.env }, options.cwd),
+    run: (args, options = {}) => runCli(args, { ...env, ...options.env }, options.cwd, options.input),
     async cleanup() {
       await runCli(['stop'], env);
       await fs.rm(home, { recursive: true, force: true });

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import {
+  checkDeploymentName,
   type DeploymentSpecInput,
   InvalidArgumentError,
   LOAD_BALANCE_STRATEGIES,
@@ -18,6 +19,7 @@ import {
 } from '../arguments.js';
 import { chosenAddress, connect } from '../connect.js';
 import { addAddressOptions, parseNonNegativeNumber, parsePositiveInteger } from '../options.js';
+import { resolveSecretParams } from '../secret-values.js';
 
 const CONFIG_KEYS = [
   'model',
@@ -79,7 +81,7 @@ export function registerDeploy(program: Command): void {
     )
     .option(
       '--infer_params <key=value...>',
-      'engine parameters, e.g. saas.api_key=… saas.model=… saas.base_url=…',
+      'engine parameters, e.g. saas.api_key=env:OPENAI_API_KEY saas.model=… saas.base_url=…; a secret given as env:VAR or - (stdin) stays out of `ps`',
     )
     .addOption(
       new Option('--load_balance <strategy>', 'how requests pick a worker (default lru)').choices(
@@ -106,13 +108,16 @@ export function registerDeploy(program: Command): void {
     const merged: DeployFlags = flags.file
       ? { ...flags, ...(await readConfigFile(flags.file, CONFIG_KEYS)) }
       : flags;
-    const inferParams =
+    const inferParams = await resolveSecretParams(
       Array.isArray(merged.infer_params) || typeof merged.infer_params === 'string'
         ? parseInferParams(merged.infer_params)
-        : inferParamsFromConfig(merged.infer_params);
+        : inferParamsFromConfig(merged.infer_params),
+    );
     printArgumentsBanner({ ...merged, infer_params: inferParams, address: chosenAddress(merged) });
     if (!merged.model)
       throw new InvalidArgumentError('missing --model: the deployment name, e.g. --model gpt_chat');
+    const badName = checkDeploymentName(String(merged.model));
+    if (badName) throw new InvalidArgumentError(badName);
     if (!merged.pretrained_model_type) {
       throw new InvalidArgumentError(
         `missing --pretrained_model_type; allowed: ${SAAS_MODEL_TYPES.join(', ')}, or custom/auto with --infer_backend`,

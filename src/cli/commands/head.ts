@@ -7,6 +7,7 @@ import {
   type ClusterConnection,
   connectCluster,
   ensureHead,
+  ensureStateDirectory,
   findRunningHead,
   HEAD_ENTRY,
   HeadClient,
@@ -245,6 +246,8 @@ async function startNode(flags: StartFlags): Promise<void> {
 async function readNodeFile(
   stateDirectory: string,
 ): Promise<{ pid: number; nodeId: string; address: string } | undefined> {
+  // A node.json planted by another user would make `stop` signal a process of their choosing.
+  await ensureStateDirectory(stateDirectory);
   try {
     return JSON.parse(await fs.readFile(path.join(stateDirectory, 'node.json'), 'utf8'));
   } catch {

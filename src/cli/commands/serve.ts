@@ -1,16 +1,19 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { type ClusterApi, type GatewayStartOptions, HeadClient } from '../../cluster/index.js';
-import { HeadUnreachableError } from '../../core/index.js';
+import { HeadUnreachableError, InvalidArgumentError } from '../../core/index.js';
 import { startOpenAIServer } from '../../server/index.js';
+import { createPredictHandler } from '../../sql/index.js';
 import { readConfigFile } from '../arguments.js';
 import { connect } from '../connect.js';
 import { addAddressOptions, parseNonNegativeInteger } from '../options.js';
+import { readSecretFile, resolveSecretValue } from '../secret-values.js';
 
 interface ServeFlags {
   host: string;
   port: number;
   api_key?: string;
+  api_key_file?: string;
   served_model_name?: string;
   allowed_origins?: string[];
   ssl_keyfile?: string;
@@ -31,7 +34,11 @@ export function registerServe(program: Command): void {
     .description('serve every deployment through an OpenAI-compatible API (/v1/chat/completions, …)')
     .option('--host <host>', 'the interface to listen on', '127.0.0.1')
     .option('--port <port>', 'the port to listen on (0 = any free port)', parseNonNegativeInteger, 8000)
-    .option('--api_key <key>', 'require Authorization: Bearer <key> (default: $BYZERLLM_API_KEY)')
+    .option(
+      '--api_key <key>',
+      'require Authorization: Bearer <key> (default: $BYZERLLM_API_KEY); env:VAR or - (stdin) keeps it out of `ps`',
+    )
+    .option('--api_key_file <file>', 'read the API key from the first line of this file')
     .option('--served_model_name <name>', 'the deployment for requests that name no model')
     .option(
       '--allowed_origins <origins...>',
@@ -47,6 +54,7 @@ export function registerServe(program: Command): void {
             'host',
             'port',
             'api_key',
+            'api_key_file',
             'served_model_name',
             'allowed_origins',
             'ssl_keyfile',
@@ -56,7 +64,7 @@ export function registerServe(program: Command): void {
           ])),
         }
       : flags;
-    const apiKey = merged.api_key ?? process.env.BYZERLLM_API_KEY;
+    const apiKey = await gatewayApiKey(merged);
     const options: GatewayStartOptions = { host: merged.host, port: Number(merged.port) };
     if (apiKey) options.apiKey = apiKey;
     if (merged.served_model_name) options.servedModelName = merged.served_model_name;
@@ -98,11 +106,21 @@ export function registerServe(program: Command): void {
   });
 }
 
+/** `--api_key` (literal, env:VAR or - for stdin), else `--api_key_file`, else `$BYZERLLM_API_KEY`. */
+async function gatewayApiKey(flags: ServeFlags): Promise<string | undefined> {
+  if (flags.api_key !== undefined && flags.api_key_file !== undefined) {
+    throw new InvalidArgumentError('give either --api_key or --api_key_file, not both');
+  }
+  if (flags.api_key !== undefined) return resolveSecretValue('--api_key', String(flags.api_key));
+  if (flags.api_key_file !== undefined) return readSecretFile('--api_key_file', String(flags.api_key_file));
+  return process.env.BYZERLLM_API_KEY || undefined;
+}
+
 /** Runs the gateway in this process over any cluster connection. */
 async function serveHere(
   cluster: ClusterApi,
   options: GatewayStartOptions,
 ): Promise<{ address: string; closed: Promise<void>; close(): Promise<void> }> {
-  const server = await startOpenAIServer({ cluster, ...options });
+  const server = await startOpenAIServer({ cluster, predict: createPredictHandler(cluster), ...options });
   return { address: server.address, closed: new Promise<void>(() => {}), close: () => server.close() };
 }

@@ -8,6 +8,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import { type Context, Hono } from 'hono';
+import { z } from 'zod';
 import { bodyLimit } from 'hono/body-limit';
 import { stream } from 'hono/streaming';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -22,6 +23,7 @@ import {
   UnsupportedError,
 } from '../../core/index.js';
 import type { ClusterApi } from '../cluster-api.js';
+import { chatRequestSchema, describeIssue, requestSchemaByKind } from '../transport/request-schemas.js';
 import { WORKER_CALL_KINDS, type WorkerCallKind } from '../transport/transport.js';
 import { type GatewayHost, gatewayStartOptionsSchema } from './gateway-host.js';
 
@@ -88,8 +90,11 @@ export function createAdminApi(options: AdminApiOptions): Hono {
 
   app.get('/admin/v1/status', async (context) => context.json(await cluster.status()));
   app.get('/admin/v1/deployments', async (context) => context.json(await cluster.list()));
+  // The spec is validated in full by `cluster.deploy` (the same zod schema, messages naming the field).
   app.post('/admin/v1/deployments', async (context) =>
-    context.json(await cluster.deploy((await readJson(context)) as DeploymentSpecInput)),
+    context.json(
+      await cluster.deploy(parseBody(deploymentBodySchema, await readJson(context), 'deployment')),
+    ),
   );
   app.delete('/admin/v1/deployments/:name', async (context) =>
     context.json(
@@ -104,23 +109,22 @@ export function createAdminApi(options: AdminApiOptions): Hono {
   );
 
   app.post('/admin/v1/deployments/:name/call', async (context) => {
-    const body = (await readJson(context)) as { kind?: unknown; request?: unknown };
-    if (typeof body.kind !== 'string' || !WORKER_CALL_KINDS.includes(body.kind as WorkerCallKind)) {
+    const body = parseBody(callBodySchema, await readJson(context), 'call');
+    if (!WORKER_CALL_KINDS.includes(body.kind as WorkerCallKind)) {
       throw new InvalidArgumentError(
         `unknown call kind ${JSON.stringify(body.kind)}; allowed: ${WORKER_CALL_KINDS.join(', ')}`,
       );
     }
-    const result = await cluster.call(
-      context.req.param('name'),
-      body.kind as WorkerCallKind,
-      reviveBinary(body.request) as never,
-      { signal: context.req.raw.signal },
-    );
+    const kind = body.kind as WorkerCallKind;
+    const request = parseBody(requestSchemaByKind[kind], reviveBinary(body.request), `${kind} request`);
+    const result = await cluster.call(context.req.param('name'), kind, request as never, {
+      signal: context.req.raw.signal,
+    });
     return context.json(encodeBinary(result) as object);
   });
 
   app.post('/admin/v1/deployments/:name/stream', async (context) => {
-    const body = (await readJson(context)) as { request?: unknown };
+    const body = parseBody(streamBodySchema, await readJson(context), 'stream');
     const abort = new AbortController();
     const parts = await cluster.stream(context.req.param('name'), body.request as never, {
       signal: abort.signal,
@@ -163,6 +167,20 @@ export function createAdminApi(options: AdminApiOptions): Hono {
   });
 
   return app;
+}
+
+const deploymentBodySchema = z.custom<DeploymentSpecInput>(
+  (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
+  'expected a deployment spec object',
+);
+const callBodySchema = z.object({ kind: z.string(), request: z.unknown() });
+const streamBodySchema = z.object({ request: chatRequestSchema });
+
+/** Parses a body (or part of one) at the edge: a 400 naming the first bad field, else the value. */
+function parseBody<Schema extends z.ZodType>(schema: Schema, value: unknown, what: string): z.output<Schema> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new InvalidArgumentError(`invalid ${what} body: ${describeIssue(parsed.error)}`);
+  return parsed.data;
 }
 
 async function readJson(context: Context): Promise<unknown> {

@@ -9,17 +9,19 @@ import fs from 'node:fs';
 import fsPromises from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { z } from 'zod';
 import { HeadUnreachableError } from '../../core/index.js';
-import { writeFileAtomic } from '../state-store.js';
+import { ensureStateDirectory, writeFileAtomic } from '../state-store.js';
 
-export interface HeadFile {
-  pid: number;
+const headFileSchema = z.object({
+  pid: z.number().int().positive(),
   /** `http://127.0.0.1:PORT` */
-  address: string;
-  token: string;
-  version: string;
-  startedAt: string;
-}
+  address: z.string().regex(/^https?:\/\/[^\s/]+$/),
+  token: z.string().min(1),
+  version: z.string(),
+  startedAt: z.string(),
+});
+export type HeadFile = z.infer<typeof headFileSchema>;
 
 export function headFilePath(stateDirectory: string): string {
   return path.join(stateDirectory, 'head.json');
@@ -38,16 +40,24 @@ export async function removeHeadFile(stateDirectory: string, pid: number): Promi
   if (current?.pid === pid) await fsPromises.rm(headFilePath(stateDirectory), { force: true });
 }
 
+/** The head file, or undefined when there is none or it is not one (a torn or foreign file). */
 export async function readHeadFile(stateDirectory: string): Promise<HeadFile | undefined> {
   try {
-    return JSON.parse(await fsPromises.readFile(headFilePath(stateDirectory), 'utf8')) as HeadFile;
+    const parsed = headFileSchema.safeParse(
+      JSON.parse(await fsPromises.readFile(headFilePath(stateDirectory), 'utf8')),
+    );
+    return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;
   }
 }
 
-/** The head file of a live head process, or undefined. */
+/**
+ * The head file of a live head process, or undefined. Throws when the state directory is not safely
+ * ours (`ensureStateDirectory`): a head file there could have been planted by another user.
+ */
 export async function findRunningHead(stateDirectory: string): Promise<HeadFile | undefined> {
+  await ensureStateDirectory(stateDirectory);
   const head = await readHeadFile(stateDirectory);
   if (!head || !isProcessAlive(head.pid)) return undefined;
   return head;

@@ -32,7 +32,6 @@ export async function ensureHead(options: EnsureHeadOptions): Promise<HeadFile> 
       `no head is running for ${options.stateDirectory}; start one with \`byzerllm start\``,
     );
   }
-  await fs.mkdir(options.stateDirectory, { recursive: true, mode: 0o700 });
   const lock = path.join(options.stateDirectory, 'start.lock');
   const deadline = Date.now() + 45_000;
   for (;;) {

@@ -73,12 +73,18 @@ export class NatsClusterClient implements ClusterApi {
   ): Promise<WorkerCallMap[Kind][1]> {
     if (options.signal?.aborted) return Promise.reject(new AbortedError());
     const requestId = nuid.next();
-    const onAbort = () => this.connection.publish(subjects.cancel(requestId));
+    // One listener, removed when the call settles: the gateway passes one signal per client
+    // connection, which outlives thousands of calls.
+    let rejectAborted: (error: Error) => void = () => {};
+    const aborted = new Promise<never>((_resolve, reject) => {
+      rejectAborted = reject;
+    });
+    const onAbort = () => {
+      this.connection.publish(subjects.cancel(requestId));
+      rejectAborted(new AbortedError());
+    };
     options.signal?.addEventListener('abort', onAbort, { once: true });
     const pending = this.admin<WorkerCallMap[Kind][1]>('call', { requestId, name, kind, request });
-    const aborted = new Promise<never>((_resolve, reject) =>
-      options.signal?.addEventListener('abort', () => reject(new AbortedError()), { once: true }),
-    );
     return Promise.race([pending, aborted]).finally(() =>
       options.signal?.removeEventListener('abort', onAbort),
     );

@@ -28,7 +28,12 @@ import type {
   WorkerEndpoint,
   WorkerTransport,
 } from './transport.js';
-import type { FromWorkerMessage, ToWorkerMessage, WireStreamPart } from './worker-protocol.js';
+import {
+  type FromWorkerMessage,
+  parseFromWorkerMessage,
+  type ToWorkerMessage,
+  type WireStreamPart,
+} from './worker-protocol.js';
 
 export const WORKER_ENTRY = fileURLToPath(new URL('../worker/worker-main.js', import.meta.url));
 
@@ -39,6 +44,8 @@ export interface ProcessTransportOptions {
   log?: (line: string) => void;
   /** Restart attempts after a crash before the worker stays down. Defaults to 5. */
   maxRestarts?: number;
+  /** The worker's entry script. Defaults to `WORKER_ENTRY`; tests run misbehaving workers here. */
+  workerEntry?: string;
 }
 
 export function createProcessTransport(options: ProcessTransportOptions = {}): WorkerTransport {
@@ -100,7 +107,7 @@ class ProcessEndpoint implements WorkerEndpoint {
     const { spec, workerIndex, gpuIndices } = this.startOptions;
     const env = { ...process.env };
     if (gpuIndices.length > 0) env.CUDA_VISIBLE_DEVICES = gpuIndices.join(',');
-    const child = fork(WORKER_ENTRY, [], {
+    const child = fork(this.options.workerEntry ?? WORKER_ENTRY, [], {
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env,
@@ -108,7 +115,13 @@ class ProcessEndpoint implements WorkerEndpoint {
     this.child = child;
     return new Promise<void>((resolve, reject) => {
       let ready = false;
-      child.on('message', (message: FromWorkerMessage) => {
+      child.on('message', (raw: unknown) => {
+        const parsed = parseFromWorkerMessage(raw);
+        if (!parsed.ok) {
+          this.options.log?.(`worker ${this.id} sent an invalid message, dropped: ${parsed.problem}`);
+          return;
+        }
+        const message = parsed.message;
         if (message.type === 'ready') {
           ready = true;
           this.serving = true;

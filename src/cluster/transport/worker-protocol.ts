@@ -2,10 +2,17 @@
  * The messages between the head and a worker process (IPC channel, `serialization: 'advanced'` so
  * `Uint8Array`s such as audio travel as bytes). Errors travel as `SerializedError` and are rebuilt
  * with their class on the other side; stream parts likewise.
+ *
+ * Each side parses what it receives with the schemas below (`parseToWorkerMessage`,
+ * `parseFromWorkerMessage`): a message that does not fit is dropped with one log line and changes
+ * nothing, so a confused or compromised worker cannot fail or answer someone else's request with
+ * garbage, nor crash the head.
  */
-import type { SerializedError } from '../../core/errors.js';
-import type { ChatRequest, StreamPart } from '../../core/index.js';
-import type { StartWorkerOptions, WorkerCallKind } from './transport.js';
+import { z } from 'zod';
+import { ERROR_CODES, type ErrorCode, type SerializedError } from '../../core/errors.js';
+import { type ChatRequest, deploymentSpecSchema, type StreamPart } from '../../core/index.js';
+import { chatRequestSchema, describeIssue, requestSchemaByKind } from './request-schemas.js';
+import { type StartWorkerOptions, WORKER_CALL_KINDS, type WorkerCallKind } from './transport.js';
 
 export type WireStreamPart =
   | Exclude<StreamPart, { type: 'error' }>
@@ -28,3 +35,107 @@ export type FromWorkerMessage =
   | { type: 'failed'; id: number; error: SerializedError }
   | { type: 'stream-started'; id: number }
   | { type: 'part'; id: number; part: WireStreamPart };
+
+const requestId = z.number().int().nonnegative();
+
+/** Unknown codes (a newer peer) become `internal`, as `errorFromJSON` does. */
+export const serializedErrorSchema = z.object({
+  name: z.string(),
+  code: z
+    .string()
+    .transform(
+      (code): ErrorCode =>
+        (ERROR_CODES as readonly string[]).includes(code) ? (code as ErrorCode) : 'internal',
+    ),
+  message: z.string(),
+  isRetryable: z.boolean(),
+  details: z.record(z.string(), z.unknown()).optional(),
+});
+
+const usageSchema = z.object({}).loose();
+
+export const wireStreamPartSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('response-metadata'), requestId: z.string(), modelId: z.string().optional() }),
+  z.object({ type: z.literal('text-delta'), delta: z.string() }),
+  z.object({ type: z.literal('reasoning-delta'), delta: z.string() }),
+  z.object({
+    type: z.literal('tool-call'),
+    toolCall: z.object({ id: z.string(), name: z.string(), arguments: z.string() }),
+  }),
+  z.object({
+    type: z.literal('audio-delta'),
+    data: z.instanceof(Uint8Array),
+    mediaType: z.string().optional(),
+  }),
+  z.object({
+    type: z.literal('finish'),
+    finishReason: z.string(),
+    usage: usageSchema,
+    warnings: z.array(z.object({ type: z.string() }).loose()).optional(),
+  }),
+  z.object({ type: z.literal('error'), error: serializedErrorSchema }),
+]);
+
+const fromWorkerSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('ready') }),
+  z.object({ type: z.literal('start-failed'), error: serializedErrorSchema }),
+  z.object({ type: z.literal('warn'), message: z.string().max(10_000) }),
+  z.object({ type: z.literal('result'), id: requestId, result: z.unknown().optional() }),
+  z.object({ type: z.literal('failed'), id: requestId, error: serializedErrorSchema }),
+  z.object({ type: z.literal('stream-started'), id: requestId }),
+  z.object({ type: z.literal('part'), id: requestId, part: wireStreamPartSchema }),
+]);
+
+const toWorkerSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('start'),
+    options: z.object({
+      spec: deploymentSpecSchema,
+      workerIndex: z.number().int().nonnegative(),
+      gpuIndices: z.array(z.number().int().nonnegative()),
+    }),
+  }),
+  z.object({
+    type: z.literal('call'),
+    id: requestId,
+    kind: z.enum(WORKER_CALL_KINDS as [WorkerCallKind, ...WorkerCallKind[]]),
+    request: z.unknown(),
+  }),
+  z.object({ type: z.literal('stream'), id: requestId, request: chatRequestSchema }),
+  z.object({ type: z.literal('abort'), id: requestId }),
+  z.object({ type: z.literal('close') }),
+]);
+
+/**
+ * A parsed message, or the problem with it. `id` is set when an otherwise unusable call or stream
+ * message carried a valid request id, so the receiver can fail that request instead of leaving the
+ * sender waiting.
+ */
+export type Parsed<Message> = { ok: true; message: Message } | { ok: false; problem: string; id?: number };
+
+/** Validates a message from a worker; `problem` is one line for the log. */
+export function parseFromWorkerMessage(raw: unknown): Parsed<FromWorkerMessage> {
+  const parsed = fromWorkerSchema.safeParse(raw);
+  if (!parsed.success) return { ok: false, problem: describeIssue(parsed.error) };
+  return { ok: true, message: parsed.data as FromWorkerMessage };
+}
+
+/** Validates a message from the head, including a call's request against its kind's schema. */
+export function parseToWorkerMessage(raw: unknown): Parsed<ToWorkerMessage> {
+  const parsed = toWorkerSchema.safeParse(raw);
+  if (!parsed.success) {
+    const failure: Parsed<ToWorkerMessage> = { ok: false, problem: describeIssue(parsed.error) };
+    const envelope = requestEnvelope.safeParse(raw);
+    return envelope.success ? { ...failure, id: envelope.data.id } : failure;
+  }
+  if (parsed.data.type === 'call') {
+    const request = requestSchemaByKind[parsed.data.kind].safeParse(parsed.data.request);
+    if (!request.success) {
+      return { ok: false, problem: `request.${describeIssue(request.error)}`, id: parsed.data.id };
+    }
+  }
+  return { ok: true, message: parsed.data as ToWorkerMessage };
+}
+
+/** The part of a call or stream message that identifies the request. */
+const requestEnvelope = z.object({ type: z.enum(['call', 'stream']), id: requestId });

@@ -6,10 +6,15 @@
  * `stream` messages until `close`, SIGTERM, or the head going away (IPC disconnect), disposing the
  * engine before it exits.
  */
-import { toByzerLLMError } from '../../core/index.js';
+import { InvalidArgumentError, toByzerLLMError } from '../../core/index.js';
 import { createInProcessTransport } from '../transport/in-process-transport.js';
 import type { WorkerEndpoint } from '../transport/transport.js';
-import type { FromWorkerMessage, ToWorkerMessage, WireStreamPart } from '../transport/worker-protocol.js';
+import {
+  type FromWorkerMessage,
+  parseToWorkerMessage,
+  type ToWorkerMessage,
+  type WireStreamPart,
+} from '../transport/worker-protocol.js';
 
 let endpoint: WorkerEndpoint | undefined;
 const aborts = new Map<number, AbortController>();
@@ -74,7 +79,20 @@ async function stream(message: Extract<ToWorkerMessage, { type: 'stream' }>): Pr
   }
 }
 
-process.on('message', (message: ToWorkerMessage) => {
+process.on('message', (raw: unknown) => {
+  const parsed = parseToWorkerMessage(raw);
+  if (!parsed.ok) {
+    // One line to stderr (the head's log), and a failed answer when the request can be named.
+    process.stderr.write(
+      `worker ${process.pid}: dropped an invalid message from the head: ${parsed.problem}\n`,
+    );
+    if (parsed.id !== undefined) {
+      const error = new InvalidArgumentError(`invalid request: ${parsed.problem}`);
+      send({ type: 'failed', id: parsed.id, error: error.toJSON() });
+    }
+    return;
+  }
+  const message = parsed.message;
   switch (message.type) {
     case 'start':
       void start(message.options);

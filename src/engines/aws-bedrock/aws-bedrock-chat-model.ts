@@ -18,25 +18,25 @@ import {
   InvokeModelWithResponseStreamCommand,
   type ResponseStream,
 } from '@aws-sdk/client-bedrock-runtime';
-import {
-  type CallOptions,
-  type ChatModelV1,
-  type ChatRequest,
-  type ChatResult,
-  MODEL_PROTOCOL_VERSION,
-  type StreamPart,
-  type Usage,
-  type Warning,
+import type {
+  CallOptions,
+  ChatModelV1,
+  ChatRequest,
+  ChatResult,
+  StreamPart,
+  Warning,
 } from '../../core/chat-model.js';
-import { AbortedError, UpstreamError, toByzerLLMError } from '../../core/errors.js';
-import { buildClaudeBody, claudeResultFromMessage } from '../claude/claude-chat-model.js';
-import { mapClaudeStream } from '../claude/map-stream.js';
-import { parseWireBody } from '../openai-compatible/wire-schemas.js';
+import { AbortedError, UpstreamError } from '../../core/errors.js';
+import { claudeResultFromMessage } from '../shared/anthropic-messages/messages-body.js';
+import { buildClaudeBody } from '../shared/anthropic-messages/messages-body.js';
+import { mapClaudeStream } from '../shared/anthropic-messages/map-stream.js';
+import { parseWireBody } from '../shared/wire-body.js';
+import { mapVendorStream, metadataOnce } from '../shared/vendor-stream.js';
 import { callWithRetries } from '../shared/retry-loop.js';
 import type { EventSourceMessage } from '../shared/server-sent-events.js';
 import { buildLlamaBody, llamaResponseSchema, mapLlamaStopReason } from './llama-family.js';
 import { type BedrockErrorContext, errorFromBedrock } from './map-error.js';
-import { incompleteStreamError } from '../shared/stream-errors.js';
+import { ProviderModel } from '../shared/provider-model.js';
 
 export type BedrockFamily = 'anthropic' | 'llama';
 
@@ -51,16 +51,7 @@ export interface BedrockModelConfig {
   errorContext: Omit<BedrockErrorContext, 'signal' | 'midStream'>;
 }
 
-export class AwsBedrockChatModel implements ChatModelV1 {
-  readonly specificationVersion = MODEL_PROTOCOL_VERSION;
-  readonly provider: string;
-  readonly modelId: string;
-
-  constructor(private readonly config: BedrockModelConfig) {
-    this.provider = config.provider;
-    this.modelId = config.modelId;
-  }
-
+export class AwsBedrockChatModel extends ProviderModel<BedrockModelConfig> implements ChatModelV1 {
   async doGenerate(request: ChatRequest, options: CallOptions = {}): Promise<ChatResult> {
     const { body, warnings } = this.buildBody(request);
     const response = await this.send(options.signal, (abortSignal) =>
@@ -190,45 +181,34 @@ export class AwsBedrockChatModel implements ChatModelV1 {
     }
   }
 
-  private async *mapLlamaStream(
+  private mapLlamaStream(
     chunks: AsyncIterable<unknown>,
     requestId: string,
     warnings: Warning[],
   ): AsyncGenerator<StreamPart> {
-    yield { type: 'response-metadata', requestId, modelId: this.modelId };
-    const usage: Usage = { inputTokens: 0, outputTokens: 0 };
-    let stopReason: string | null | undefined;
-    try {
-      for await (const value of chunks) {
-        const chunk = parseWireBody(llamaResponseSchema, value, {
-          provider: this.provider,
-          what: 'Llama chunk',
-        });
+    const provider = this.provider;
+    const modelId = this.modelId;
+    return mapVendorStream(chunks, {
+      provider,
+      warnings,
+      isComplete: (progress) => Boolean(progress.finishReason),
+      incomplete: 'ended the stream before a stop_reason',
+      finishReason: (progress) => mapLlamaStopReason(progress.finishReason ?? ''),
+      *onEvent(value, progress) {
+        yield* metadataOnce(progress, requestId, modelId);
+        const chunk = parseWireBody(llamaResponseSchema, value, { provider, what: 'Llama chunk' });
         if (chunk.generation) yield { type: 'text-delta', delta: chunk.generation };
+        const usage = progress.usage;
         if (chunk.prompt_token_count != null) usage.inputTokens = chunk.prompt_token_count;
         if (chunk.generation_token_count != null) usage.outputTokens = chunk.generation_token_count;
         const metrics = chunk['amazon-bedrock-invocationMetrics'];
         if (metrics?.inputTokenCount != null) usage.inputTokens = metrics.inputTokenCount;
         if (metrics?.outputTokenCount != null) usage.outputTokens = metrics.outputTokenCount;
-        if (chunk.stop_reason) stopReason = chunk.stop_reason;
-      }
-    } catch (error) {
-      yield { type: 'error', error: toByzerLLMError(error) };
-      return;
-    }
-    if (!stopReason) {
-      yield {
-        type: 'error',
-        error: incompleteStreamError(this.provider, 'ended the stream before a stop_reason'),
-      };
-      return;
-    }
-    yield {
-      type: 'finish',
-      finishReason: mapLlamaStopReason(stopReason),
-      usage,
-      ...(warnings.length > 0 ? { warnings } : {}),
-    };
+        if (chunk.stop_reason) progress.finishReason = chunk.stop_reason;
+      },
+      // The metadata part comes first even when no chunk arrives.
+      afterEvents: (progress) => metadataOnce(progress, requestId, modelId),
+    });
   }
 
   private parseJson(text: string): unknown {

@@ -21,7 +21,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import type { EngineContext } from '../../core/deployment.js';
 import { InvalidArgumentError, throwIfAborted } from '../../core/errors.js';
-import type { EngineInstance, ModelMeta } from '../../core/models.js';
+import type { EngineInstance } from '../../core/models.js';
 import {
   readHttpUrl,
   readNumberParam,
@@ -30,6 +30,7 @@ import {
   warnUnknownParams,
 } from '../shared/saas-params.js';
 import { AwsBedrockChatModel, type BedrockFamily } from './aws-bedrock-chat-model.js';
+import { saasMeta } from '../shared/saas-meta.js';
 
 const PROVIDER = 'saas/aws_bedrock';
 const KNOWN_PARAMS = [
@@ -79,17 +80,10 @@ export async function createAwsBedrockEngine(context: EngineContext): Promise<En
     }),
   });
   const secrets = [secretAccessKey, ...(sessionToken ? [sessionToken] : [])];
-  const meta: ModelMeta = {
-    model_deploy_type: 'saas',
-    backend: 'saas',
+  const meta = saasMeta({
     model_name: model,
-    support_stream: true,
-    support_chat_template: true,
-    message_format: true,
     support_assistant_prefix: true,
-    embedding_mode: false,
-    tasks: ['chat'],
-  };
+  });
   return {
     meta,
     chat: new AwsBedrockChatModel({

@@ -12,7 +12,7 @@
  */
 import type { EngineContext } from '../../core/deployment.js';
 import type { EngineInstance } from '../../core/models.js';
-import { createOpenAICompatibleEngine } from '../openai-compatible/openai-compatible-provider.js';
+import { createOpenAICompatibleEngine } from '../shared/openai-compatible/openai-compatible-provider.js';
 import { readHttpUrl, requireParam } from '../shared/saas-params.js';
 
 const PROVIDER = 'saas/azure_openai';

@@ -13,16 +13,11 @@
 import type { CallOptions } from '../../core/chat-model.js';
 import type { EngineContext } from '../../core/deployment.js';
 import { InvalidArgumentError, throwIfAborted } from '../../core/errors.js';
-import type {
-  EngineInstance,
-  ModelMeta,
-  SpeechModelV1,
-  SpeechRequest,
-  SpeechResult,
-} from '../../core/models.js';
-import { errorFromResponse } from '../openai-compatible/map-error.js';
+import type { EngineInstance, SpeechModelV1, SpeechRequest, SpeechResult } from '../../core/models.js';
+import { errorFromResponse } from '../shared/upstream-errors.js';
 import { HttpClient } from '../shared/http-client.js';
 import { SaasParams } from '../shared/saas-params.js';
+import { saasMeta } from '../shared/saas-meta.js';
 
 const PROVIDER = 'saas/azure';
 const KNOWN_PARAMS = [
@@ -84,17 +79,12 @@ export async function createAzureTtsEngine(context: EngineContext): Promise<Engi
       return { audio: response.bytes, mediaType: format.mediaType };
     },
   };
-  const meta: ModelMeta = {
-    model_deploy_type: 'saas',
-    backend: 'saas',
+  const meta = saasMeta({
     model_name: 'azure-tts',
     support_stream: false,
     support_chat_template: false,
-    message_format: true,
-    support_assistant_prefix: false,
-    embedding_mode: false,
     tasks: ['speech'],
-  };
+  });
   return { meta, speech, dispose: () => client.close() };
 }
 

@@ -8,7 +8,7 @@
  */
 import type { EngineContext } from '../../core/deployment.js';
 import type { EngineInstance } from '../../core/models.js';
-import { createOpenAICompatibleEngine } from '../openai-compatible/openai-compatible-provider.js';
+import { createOpenAICompatibleEngine } from '../shared/openai-compatible/openai-compatible-provider.js';
 
 export function createBaichuanEngine(context: EngineContext): Promise<EngineInstance> {
   return createOpenAICompatibleEngine(context, {

@@ -11,8 +11,8 @@
  */
 import type { EngineContext } from '../../core/deployment.js';
 import { throwIfAborted } from '../../core/errors.js';
-import type { EngineInstance, ModelMeta } from '../../core/models.js';
-import { errorFromResponse } from '../openai-compatible/map-error.js';
+import type { EngineInstance } from '../../core/models.js';
+import { errorFromResponse } from '../shared/upstream-errors.js';
 import { HttpClient } from '../shared/http-client.js';
 import {
   COMMON_SAAS_PARAMS,
@@ -23,6 +23,7 @@ import {
   warnUnknownParams,
 } from '../shared/saas-params.js';
 import { ClaudeChatModel } from './claude-chat-model.js';
+import { saasMeta } from '../shared/saas-meta.js';
 
 const PROVIDER = 'saas/claude';
 const KNOWN_PARAMS = [
@@ -55,17 +56,10 @@ export async function createClaudeEngine(context: EngineContext): Promise<Engine
     errorFromResponse: (response) => errorFromResponse(response, { provider: PROVIDER, secrets }),
     ...(transport.proxyUrl ? { proxyUrl: transport.proxyUrl } : {}),
   });
-  const meta: ModelMeta = {
-    model_deploy_type: 'saas',
-    backend: 'saas',
+  const meta = saasMeta({
     model_name: model,
-    support_stream: true,
-    support_chat_template: true,
-    message_format: true,
     support_assistant_prefix: true,
-    embedding_mode: false,
-    tasks: ['chat'],
-  };
+  });
   return {
     meta,
     chat: new ClaudeChatModel({

@@ -10,19 +10,18 @@
  * is merged into the body last (`safetySettings`, `cachedContent`, …).
  */
 import { randomUUID } from 'node:crypto';
-import {
-  type CallOptions,
-  type ChatModelV1,
-  type ChatRequest,
-  type ChatResult,
-  MODEL_PROTOCOL_VERSION,
-  type StreamPart,
-  type ToolCall,
-  type Warning,
+import type {
+  CallOptions,
+  ChatModelV1,
+  ChatRequest,
+  ChatResult,
+  StreamPart,
+  ToolCall,
+  Warning,
 } from '../../core/chat-model.js';
 import { toByzerLLMError } from '../../core/errors.js';
-import { errorFromStreamPayload } from '../openai-compatible/map-error.js';
-import { parseWireBody } from '../openai-compatible/wire-schemas.js';
+import { errorFromStreamPayload } from '../shared/upstream-errors.js';
+import { parseWireBody } from '../shared/wire-body.js';
 import type { HttpClient } from '../shared/http-client.js';
 import type { EventSourceMessage } from '../shared/server-sent-events.js';
 import { convertMessages } from './convert-messages.js';
@@ -34,6 +33,7 @@ import {
 } from './wire-schemas.js';
 import { incompleteStreamError, parseStreamEventJson } from '../shared/stream-errors.js';
 import { mergeExtra } from '../shared/extra-fields.js';
+import { ProviderModel } from '../shared/provider-model.js';
 
 export interface GeminiModelConfig {
   provider: string;
@@ -44,16 +44,7 @@ export interface GeminiModelConfig {
   secrets: readonly string[];
 }
 
-export class GeminiChatModel implements ChatModelV1 {
-  readonly specificationVersion = MODEL_PROTOCOL_VERSION;
-  readonly provider: string;
-  readonly modelId: string;
-
-  constructor(private readonly config: GeminiModelConfig) {
-    this.provider = config.provider;
-    this.modelId = config.modelId;
-  }
-
+export class GeminiChatModel extends ProviderModel<GeminiModelConfig> implements ChatModelV1 {
   async doGenerate(request: ChatRequest, options: CallOptions = {}): Promise<ChatResult> {
     const { body, warnings } = buildBody(request);
     const response = await this.config.client.postJson(

@@ -7,20 +7,12 @@
 import type { CallOptions } from '../../core/chat-model.js';
 import { UpstreamError } from '../../core/errors.js';
 import type { EmbeddingModelV1, EmbeddingRequest, EmbeddingResult } from '../../core/models.js';
-import { parseWireBody } from '../openai-compatible/wire-schemas.js';
+import { parseWireBody } from '../shared/wire-body.js';
 import type { GeminiModelConfig } from './gemini-chat-model.js';
 import { batchEmbedResponseSchema } from './wire-schemas.js';
+import { ProviderModel } from '../shared/provider-model.js';
 
-export class GeminiEmbeddingModel implements EmbeddingModelV1 {
-  readonly specificationVersion = 'v1' as const;
-  readonly provider: string;
-  readonly modelId: string;
-
-  constructor(private readonly config: GeminiModelConfig) {
-    this.provider = config.provider;
-    this.modelId = config.modelId;
-  }
-
+export class GeminiEmbeddingModel extends ProviderModel<GeminiModelConfig> implements EmbeddingModelV1 {
   async doEmbed(request: EmbeddingRequest, options: CallOptions = {}): Promise<EmbeddingResult> {
     const body = {
       requests: request.values.map((value) => ({

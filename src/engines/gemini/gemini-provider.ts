@@ -11,7 +11,7 @@
  */
 import type { EngineContext } from '../../core/deployment.js';
 import { throwIfAborted } from '../../core/errors.js';
-import type { EngineInstance, ModelMeta } from '../../core/models.js';
+import type { EngineInstance } from '../../core/models.js';
 import { geminiErrorFromResponse } from './map-error.js';
 import { HttpClient } from '../shared/http-client.js';
 import {
@@ -23,6 +23,7 @@ import {
 } from '../shared/saas-params.js';
 import { GeminiChatModel, type GeminiModelConfig } from './gemini-chat-model.js';
 import { GeminiEmbeddingModel } from './gemini-embedding-model.js';
+import { saasMeta } from '../shared/saas-meta.js';
 
 const PROVIDER = 'saas/gemini';
 const KNOWN_PARAMS = [
@@ -63,17 +64,11 @@ export async function createGeminiEngine(context: EngineContext): Promise<Engine
     secrets,
   };
   const embeddingMode = model.toLowerCase().includes('embedding');
-  const meta: ModelMeta = {
-    model_deploy_type: 'saas',
-    backend: 'saas',
+  const meta = saasMeta({
     model_name: model,
-    support_stream: true,
-    support_chat_template: true,
-    message_format: true,
-    support_assistant_prefix: false,
     embedding_mode: embeddingMode,
     tasks: ['chat', 'embedding'],
-  };
+  });
   return {
     meta,
     chat: new GeminiChatModel(config),

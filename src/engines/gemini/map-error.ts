@@ -4,7 +4,7 @@
  * `API_KEY_INVALID`, which is an authentication failure, not a bad request.
  */
 import { type ByzerLLMError, UpstreamError } from '../../core/errors.js';
-import { type ErrorMappingContext, errorFromResponse } from '../openai-compatible/map-error.js';
+import { type ErrorMappingContext, errorFromResponse } from '../shared/upstream-errors.js';
 import type { HttpErrorResponse } from '../shared/http-client.js';
 
 export function geminiErrorFromResponse(

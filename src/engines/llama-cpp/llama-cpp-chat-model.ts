@@ -2,8 +2,10 @@
  * Chat on a local GGUF model through node-llama-cpp.
  *
  * Each request takes one sequence of the worker's context (see `SequencePool`), renders the history
- * with the model's chat wrapper (the GGUF template by default) and generates. Streaming forwards
- * node-llama-cpp's text chunks as `text-delta` parts. `responseFormat` with a JSON schema becomes a
+ * with the model's chat wrapper (the GGUF template by default, resolved once per model) and
+ * generates; requests on different sequences that evaluate at the same time share llama.cpp batches.
+ * Streaming forwards node-llama-cpp's text chunks as `text-delta` parts, merging chunks that come
+ * faster than `streamIntervalMs` apart (a part costs more than a token of a tiny model). `responseFormat` with a JSON schema becomes a
  * llama.cpp grammar, so the output is valid JSON of that shape by construction (schemas are compiled
  * once and cached). Usage comes from the sequence's token meter.
  */
@@ -28,15 +30,22 @@ import type {
 import { AbortedError, InvalidArgumentError, throwIfAborted, toByzerLLMError } from '../../core/errors.js';
 import { AsyncQueue } from './async-queue.js';
 import { toChatHistory } from './convert-messages.js';
+import { DeltaCoalescer } from './delta-coalescer.js';
 import type { SequencePool } from './sequence-pool.js';
 
 export interface LlamaCppChatConfig {
   modelId: string;
   llama: Llama;
   sequences: SequencePool;
-  chatWrapper: ChatWrapper | undefined;
+  /**
+   * The model's chat wrapper, resolved once when the model loaded (`chat-wrapper.ts`). Required: a
+   * `LlamaChat` without one resolves it again, which costs about a second per request.
+   */
+  chatWrapper: ChatWrapper;
   /** Generation cap when the request has none: the context left is the real limit. */
   defaultMaxTokens: number;
+  /** Minimum milliseconds between streamed text parts; faster tokens are merged (`DeltaCoalescer`). */
+  streamIntervalMs: number;
 }
 
 /** Request extras (`gen.*` / `extra_body`) the engine understands. */
@@ -75,8 +84,12 @@ export class LlamaCppChatModel implements ChatModelV1 {
     queue.push({ type: 'response-metadata', requestId, modelId: this.modelId });
     // Validate the request (grammar, settings) before answering, so bad requests throw, not stream.
     const grammar = await this.grammarFor(request);
-    this.generate(request, options, warnings, (delta) => queue.push({ type: 'text-delta', delta }), grammar)
+    const deltas = new DeltaCoalescer(this.config.streamIntervalMs, (delta) =>
+      queue.push({ type: 'text-delta', delta }),
+    );
+    this.generate(request, options, warnings, (delta) => deltas.push(delta), grammar)
       .then(({ response, usage }) => {
+        deltas.flush();
         queue.push({
           type: 'finish',
           finishReason: mapStopReason(response.metadata.stopReason),
@@ -86,6 +99,7 @@ export class LlamaCppChatModel implements ChatModelV1 {
         queue.end();
       })
       .catch((error: unknown) => {
+        deltas.flush();
         queue.push({ type: 'error', error: toByzerLLMError(error) });
         queue.end();
       });
@@ -110,7 +124,7 @@ export class LlamaCppChatModel implements ChatModelV1 {
       const chat = new LlamaChat({
         contextSequence: sequence,
         autoDisposeSequence: false,
-        ...(this.config.chatWrapper ? { chatWrapper: this.config.chatWrapper } : {}),
+        chatWrapper: this.config.chatWrapper,
       });
       try {
         const extra = request.extra ?? {};

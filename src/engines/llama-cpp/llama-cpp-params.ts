@@ -10,6 +10,8 @@
  * - `verbose` — `true` lets llama.cpp log to the worker's stderr.
  * - `lora` — a LoRA adapter GGUF (several separated by commas); `lora_scale` — its weight (1).
  * - `max_tokens` — generation cap for requests that set none. Defaults to half a sequence's context.
+ * - `stream_interval_ms` — minimum milliseconds between streamed text parts (10); tokens generated
+ *   faster are sent together, the first one always at once. `0` sends every chunk on its own.
  * - `template` — `auto` (the GGUF's own chat template, the default) or a node-llama-cpp chat
  *   wrapper name (`chatml`, `llama3`, `llama3.1`, `llama2Chat`, `mistral`, `gemma`, `general`, …).
  * A `backend.` prefix is accepted on every key (`backend.n_ctx=4096`). Unknown keys become warnings.
@@ -26,6 +28,7 @@ export interface LlamaCppParams {
   loraScale: number;
   template: string;
   maxTokens: number | undefined;
+  streamIntervalMs: number;
 }
 
 const KNOWN_KEYS = [
@@ -41,6 +44,7 @@ const KNOWN_KEYS = [
   'lora_scale',
   'template',
   'max_tokens',
+  'stream_interval_ms',
 ];
 
 export function readLlamaCppParams(
@@ -73,7 +77,29 @@ export function readLlamaCppParams(
     loraScale: readNumber('lora_scale', values.get('lora_scale') ?? '1'),
     template: values.get('template') || 'auto',
     maxTokens: values.has('max_tokens') ? readInteger('max_tokens', values.get('max_tokens')!, 1) : undefined,
+    streamIntervalMs: readInteger('stream_interval_ms', values.get('stream_interval_ms') ?? '10', 0),
   };
+}
+
+/** Context tokens per sequence when `n_ctx` is not given. */
+const DEFAULT_CONTEXT_PER_SEQUENCE = 2048;
+
+/**
+ * The `contextSize` to give node-llama-cpp, which is per sequence (every sequence gets its own
+ * cells), while `n_ctx` is the worker's total shared by its sequences. Passing the total allocated
+ * it once per sequence: worker_concurrency times the memory (2.2 GB instead of 0.3 GB for the
+ * 86 MB bench model at 8 sequences). Capped by the model's training context.
+ */
+export function contextSizePerSequence(
+  params: LlamaCppParams,
+  sequenceCount: number,
+  trainContextSize: number,
+): number {
+  const wanted =
+    params.contextSize === undefined
+      ? DEFAULT_CONTEXT_PER_SEQUENCE
+      : Math.max(16, Math.floor(params.contextSize / sequenceCount));
+  return Math.min(wanted, trainContextSize);
 }
 
 function readInteger(key: string, text: string, minimum: number): number {

@@ -7,26 +7,16 @@
  * head. Parameters are described in `llama-cpp-params.ts`.
  */
 import fs from 'node:fs/promises';
-import {
-  type ChatWrapper,
-  getLlama,
-  type Llama,
-  LlamaLogLevel,
-  type LlamaModel,
-  resolveChatWrapper,
-  specializedChatWrapperTypeNames,
-} from 'node-llama-cpp';
+import { getLlama, type Llama, LlamaLogLevel } from 'node-llama-cpp';
 import type { EngineContext } from '../../core/deployment.js';
 import { InvalidArgumentError, throwIfAborted } from '../../core/errors.js';
 import type { EngineInstance, ModelMeta } from '../../core/models.js';
+import { resolveModelChatWrapper } from './chat-wrapper.js';
 import { LlamaCppChatModel } from './llama-cpp-chat-model.js';
 import { LlamaCppEmbeddingModel } from './llama-cpp-embedding-model.js';
-import { type LlamaCppParams, readLlamaCppParams } from './llama-cpp-params.js';
+import { contextSizePerSequence, type LlamaCppParams, readLlamaCppParams } from './llama-cpp-params.js';
 import { LlamaCppRerankModel } from './llama-cpp-rerank-model.js';
 import { SequencePool } from './sequence-pool.js';
-
-/** Context tokens per sequence when `n_ctx` is not given. */
-const DEFAULT_CONTEXT_PER_SEQUENCE = 2048;
 
 let llamaPromise: Promise<Llama> | undefined;
 let llamaKey = '';
@@ -61,20 +51,17 @@ export async function createLlamaCppEngine(context: EngineContext): Promise<Engi
     ...(context.signal ? { loadSignal: context.signal } : {}),
   });
   try {
+    // Once per loaded model: resolving a GGUF's Jinja template costs about a second (chat-wrapper.ts).
+    const chatWrapper = resolveModelChatWrapper(params.template, model);
     const sequenceCount = spec.workerConcurrency;
-    const contextSize = Math.min(
-      params.contextSize ?? DEFAULT_CONTEXT_PER_SEQUENCE * sequenceCount,
-      model.trainContextSize * sequenceCount,
-    );
     const llamaContext = await model.createContext({
       sequences: sequenceCount,
-      contextSize,
+      contextSize: contextSizePerSequence(params, sequenceCount, model.trainContextSize),
       threads: params.threads,
       ...(params.loraPaths.length
         ? { lora: { adapters: params.loraPaths.map((filePath) => ({ filePath, scale: params.loraScale })) } }
         : {}),
     });
-    const chatWrapper = resolveWrapper(params, model);
     const metadata = model.fileInfo.metadata as { general?: { architecture?: string; name?: string } };
     const modelName = metadata.general?.name ?? spec.name;
     const chat = new LlamaCppChatModel({
@@ -82,8 +69,8 @@ export async function createLlamaCppEngine(context: EngineContext): Promise<Engi
       llama,
       sequences: new SequencePool(llamaContext),
       chatWrapper,
-      defaultMaxTokens:
-        params.maxTokens ?? Math.max(16, Math.floor(llamaContext.contextSize / sequenceCount / 2)),
+      defaultMaxTokens: params.maxTokens ?? Math.max(16, Math.floor(llamaContext.contextSize / 2)),
+      streamIntervalMs: params.streamIntervalMs,
     });
     const embedding = new LlamaCppEmbeddingModel(modelName, model, params.threads);
     const rerank = model.fileInsights.supportsRanking
@@ -95,10 +82,12 @@ export async function createLlamaCppEngine(context: EngineContext): Promise<Engi
       model_name: modelName,
       support_stream: true,
       support_chat_template: true,
+      // JSON-schema response formats become a llama.cpp grammar: the output is valid by construction.
+      support_response_format: true,
       message_format: true,
       support_assistant_prefix: false,
       embedding_mode: false,
-      max_model_len: Math.floor(llamaContext.contextSize / sequenceCount),
+      max_model_len: llamaContext.contextSize,
       architectures: metadata.general?.architecture ? [metadata.general.architecture] : [],
       embedding_dimension: model.embeddingVectorSize,
       tasks: rerank ? ['chat', 'embedding', 'rerank'] : ['chat', 'embedding'],
@@ -106,7 +95,7 @@ export async function createLlamaCppEngine(context: EngineContext): Promise<Engi
       train_context_size: model.trainContextSize,
       parallel_sequences: sequenceCount,
       gpu_layers: model.gpuLayers,
-      chat_template: chatWrapper?.wrapperName ?? 'auto',
+      chat_template: chatWrapper.wrapperName,
     };
     return {
       meta,
@@ -130,27 +119,6 @@ function gpuLayersOption(params: LlamaCppParams, useGpu: boolean): number | 'max
   if (!useGpu) return 0;
   if (params.gpuLayers === undefined || params.gpuLayers === -1) return 'max';
   return params.gpuLayers;
-}
-
-/** `auto` uses the GGUF template (node-llama-cpp's default resolution); a name forces a wrapper. */
-function resolveWrapper(params: LlamaCppParams, model: LlamaModel): ChatWrapper | undefined {
-  if (params.template === 'auto') return undefined;
-  // Accept any case (`chatml` for node-llama-cpp's `chatML`).
-  const type = specializedChatWrapperTypeNames.find(
-    (name) => name.toLowerCase() === params.template.toLowerCase(),
-  );
-  if (!type) {
-    throw new InvalidArgumentError(
-      `template "${params.template}" is not a chat template the llama_cpp engine knows; allowed: auto, ${specializedChatWrapperTypeNames.join(', ')}`,
-    );
-  }
-  return resolveChatWrapper({
-    type,
-    bosString: model.tokens.bosString,
-    filename: model.filename,
-    fileInfo: model.fileInfo,
-    tokenizer: model.tokenizer,
-  }) as ChatWrapper;
 }
 
 async function checkModelFile(filePath: string, what = 'model_path'): Promise<void> {

@@ -5,7 +5,7 @@
  * (sensitive content), 2013 (invalid parameters) and the rest → bad request.
  */
 import type { ByzerLLMError } from '../../core/errors.js';
-import { errorFromResponse as errorFromHttpStatus } from '../openai-compatible/map-error.js';
+import { errorFromResponse as errorFromHttpStatus } from '../shared/upstream-errors.js';
 import type { HttpErrorResponse } from '../shared/http-client.js';
 import { type VendorErrorKind, vendorError } from '../shared/vendor-error.js';
 import { baseRespSchema } from './wire-schemas.js';

@@ -21,16 +21,16 @@ import type {
   Usage,
   Warning,
 } from '../../core/chat-model.js';
-import { MODEL_PROTOCOL_VERSION } from '../../core/chat-model.js';
-import { toByzerLLMError } from '../../core/errors.js';
-import { parseWireBody } from '../openai-compatible/wire-schemas.js';
+import { parseWireBody } from '../shared/wire-body.js';
 import type { HttpClient } from '../shared/http-client.js';
 import type { EventSourceMessage } from '../shared/server-sent-events.js';
 import { retryVendorErrors } from '../shared/vendor-error.js';
 import { errorFromBody, type MiniMaxErrorContext } from './map-error.js';
 import { chatResponseSchema, type MiniMaxChatResponse } from './wire-schemas.js';
-import { incompleteStreamError, parseStreamEventJson } from '../shared/stream-errors.js';
+import { parseStreamEventJson } from '../shared/stream-errors.js';
+import { mapVendorStream, metadataOnce } from '../shared/vendor-stream.js';
 import { mergeExtra } from '../shared/extra-fields.js';
+import { ProviderModel } from '../shared/provider-model.js';
 
 export interface MiniMaxModelConfig {
   provider: string;
@@ -45,16 +45,7 @@ export interface MiniMaxModelConfig {
   maxRetries: number;
 }
 
-export class MiniMaxChatModel implements ChatModelV1 {
-  readonly specificationVersion = MODEL_PROTOCOL_VERSION;
-  readonly provider: string;
-  readonly modelId: string;
-
-  constructor(private readonly config: MiniMaxModelConfig) {
-    this.provider = config.provider;
-    this.modelId = config.modelId;
-  }
-
+export class MiniMaxChatModel extends ProviderModel<MiniMaxModelConfig> implements ChatModelV1 {
   private get path(): string {
     return `/v1/text/chatcompletion_pro?GroupId=${encodeURIComponent(this.config.groupId)}`;
   }
@@ -148,57 +139,34 @@ function toUsage(response: MiniMaxChatResponse): Usage {
   return { inputTokens: 0, outputTokens: response.usage?.total_tokens ?? 0 };
 }
 
-async function* mapStream(
+function mapStream(
   events: AsyncIterable<EventSourceMessage>,
   config: MiniMaxModelConfig,
   warnings: Warning[],
 ): AsyncGenerator<StreamPart> {
-  let started = false;
-  let finish: { reason: string; usage: Usage } | undefined;
-  try {
-    for await (const event of events) {
-      if (finish) continue;
+  return mapVendorStream(events, {
+    provider: config.provider,
+    warnings,
+    incomplete: 'ended the stream without a finish_reason',
+    finishReason: (progress) => mapFinishReason(progress.finishReason),
+    *onEvent(event, progress) {
       const payload = parseStreamEventJson(event.data, config.provider);
       const error = errorFromBody(payload, config.errorContext);
-      if (error) {
-        yield { type: 'error', error };
-        return;
-      }
+      if (error) throw error;
       const parsed = parseWireBody(chatResponseSchema, payload, {
         provider: config.provider,
         what: 'stream event',
       });
-      if (!started) {
-        started = true;
-        yield {
-          type: 'response-metadata',
-          requestId: parsed.id || `minimax-${randomUUID()}`,
-          modelId: parsed.model || config.modelId,
-        };
-      }
+      yield* metadataOnce(progress, parsed.id || `minimax-${randomUUID()}`, parsed.model || config.modelId);
       const choice = parsed.choices?.[0];
       if (choice?.finish_reason) {
-        finish = { reason: choice.finish_reason, usage: toUsage(parsed) };
-        continue;
+        progress.finishReason = choice.finish_reason;
+        progress.usage = toUsage(parsed);
+        progress.ended = true;
+        return;
       }
       const delta = choice?.messages?.map((message) => message.text ?? '').join('') ?? '';
       if (delta) yield { type: 'text-delta', delta };
-    }
-  } catch (error) {
-    yield { type: 'error', error: toByzerLLMError(error) };
-    return;
-  }
-  if (!finish) {
-    yield {
-      type: 'error',
-      error: incompleteStreamError(config.provider, 'ended the stream without a finish_reason'),
-    };
-    return;
-  }
-  yield {
-    type: 'finish',
-    finishReason: mapFinishReason(finish.reason),
-    usage: finish.usage,
-    ...(warnings.length ? { warnings } : {}),
-  };
+    },
+  });
 }

@@ -9,11 +9,12 @@
  */
 import type { EngineContext } from '../../core/deployment.js';
 import { throwIfAborted } from '../../core/errors.js';
-import type { EngineInstance, ModelMeta } from '../../core/models.js';
+import type { EngineInstance } from '../../core/models.js';
 import { HttpClient } from '../shared/http-client.js';
 import { COMMON_HTTP_SAAS_PARAMS, SaasParams } from '../shared/saas-params.js';
 import { errorFromResponse, type MiniMaxErrorContext } from './map-error.js';
 import { MiniMaxChatModel } from './minimax-chat-model.js';
+import { saasMeta } from '../shared/saas-meta.js';
 
 const PROVIDER = 'saas/minimax';
 const KNOWN_PARAMS = [
@@ -42,17 +43,9 @@ export async function createMiniMaxEngine(context: EngineContext): Promise<Engin
     maxRetries,
     errorFromResponse: (response) => errorFromResponse(response, errorContext),
   });
-  const meta: ModelMeta = {
-    model_deploy_type: 'saas',
-    backend: 'saas',
+  const meta = saasMeta({
     model_name: modelId,
-    support_stream: true,
-    support_chat_template: true,
-    message_format: true,
-    support_assistant_prefix: false,
-    embedding_mode: false,
-    tasks: ['chat'],
-  };
+  });
   return {
     meta,
     chat: new MiniMaxChatModel({

@@ -11,8 +11,8 @@
 import type { ByzerLLMError } from '../../core/errors.js';
 import type { HttpErrorResponse } from '../shared/http-client.js';
 import { type VendorErrorKind, vendorError } from '../shared/vendor-error.js';
+import { errorFromResponse as errorFromHttpStatus } from '../shared/upstream-errors.js';
 import { errorBodySchema } from './wire-schemas.js';
-import { errorFromResponse as errorFromHttpStatus } from '../openai-compatible/map-error.js';
 
 export const TOKEN_ERROR_CODES = new Set([110, 111]);
 const RATE_LIMIT_CODES = new Set([4, 17, 18, 19, 336501, 336502]);

@@ -22,17 +22,18 @@ import type {
   Usage,
   Warning,
 } from '../../core/chat-model.js';
-import { MODEL_PROTOCOL_VERSION } from '../../core/chat-model.js';
-import { type ByzerLLMError, toByzerLLMError } from '../../core/errors.js';
-import { parseWireBody } from '../openai-compatible/wire-schemas.js';
+import type { ByzerLLMError } from '../../core/errors.js';
+import { parseWireBody } from '../shared/wire-body.js';
 import type { HttpClient } from '../shared/http-client.js';
 import type { EventSourceMessage } from '../shared/server-sent-events.js';
 import { retryVendorErrors } from '../shared/vendor-error.js';
 import { errorFromBody, type QianfanErrorContext } from './map-error.js';
 import type { QianfanTokenSource } from './qianfan-token.js';
 import { chatResponseSchema } from './wire-schemas.js';
-import { incompleteStreamError, parseStreamEventJson } from '../shared/stream-errors.js';
+import { parseStreamEventJson } from '../shared/stream-errors.js';
+import { mapVendorStream, metadataOnce } from '../shared/vendor-stream.js';
 import { mergeExtra } from '../shared/extra-fields.js';
+import { ProviderModel } from '../shared/provider-model.js';
 
 export interface QianfanModelConfig {
   provider: string;
@@ -48,16 +49,7 @@ export interface QianfanModelConfig {
 
 export const CHAT_PATH = '/rpc/2.0/ai_custom/v1/wenxinworkshop/chat';
 
-export class QianfanChatModel implements ChatModelV1 {
-  readonly specificationVersion = MODEL_PROTOCOL_VERSION;
-  readonly provider: string;
-  readonly modelId: string;
-
-  constructor(private readonly config: QianfanModelConfig) {
-    this.provider = config.provider;
-    this.modelId = config.modelId;
-  }
-
+export class QianfanChatModel extends ProviderModel<QianfanModelConfig> implements ChatModelV1 {
   async doGenerate(request: ChatRequest, options: CallOptions = {}): Promise<ChatResult> {
     const { body, warnings } = buildBody(request, false);
     const answer = await withFreshToken(this.config, options, async (token) => {
@@ -215,56 +207,29 @@ function toUsage(
   return { inputTokens: usage?.prompt_tokens ?? 0, outputTokens: usage?.completion_tokens ?? 0 };
 }
 
-async function* mapStream(
+function mapStream(
   events: AsyncIterable<EventSourceMessage>,
   config: QianfanModelConfig,
   warnings: Warning[],
 ): AsyncGenerator<StreamPart> {
-  let started = false;
-  let ended = false;
-  let finishReason: string | null | undefined;
-  let usage: Usage = { inputTokens: 0, outputTokens: 0 };
-  try {
-    for await (const event of events) {
-      if (ended) continue;
+  return mapVendorStream(events, {
+    provider: config.provider,
+    warnings,
+    incomplete: 'ended the stream before is_end',
+    finishReason: (progress) => mapFinishReason(progress.finishReason ?? 'normal'),
+    *onEvent(event, progress) {
       const payload = parseStreamEventJson(event.data, config.provider);
       const error = errorFromBody(payload, config.errorContext);
-      if (error) {
-        yield { type: 'error', error };
-        return;
-      }
+      if (error) throw error;
       const parsed = parseWireBody(chatResponseSchema, payload, {
         provider: config.provider,
         what: 'stream event',
       });
-      if (!started) {
-        started = true;
-        yield {
-          type: 'response-metadata',
-          requestId: parsed.id || `qianfan-${randomUUID()}`,
-          modelId: config.modelId,
-        };
-      }
+      yield* metadataOnce(progress, parsed.id || `qianfan-${randomUUID()}`, config.modelId);
       if (parsed.result) yield { type: 'text-delta', delta: parsed.result };
-      if (parsed.usage) usage = toUsage(parsed.usage);
-      if (parsed.finish_reason) finishReason = parsed.finish_reason;
-      if (parsed.is_end) ended = true;
-    }
-  } catch (error) {
-    yield { type: 'error', error: toByzerLLMError(error) };
-    return;
-  }
-  if (!ended) {
-    yield {
-      type: 'error',
-      error: incompleteStreamError(config.provider, 'ended the stream before is_end'),
-    };
-    return;
-  }
-  yield {
-    type: 'finish',
-    finishReason: mapFinishReason(finishReason ?? 'normal'),
-    usage,
-    ...(warnings.length ? { warnings } : {}),
-  };
+      if (parsed.usage) progress.usage = toUsage(parsed.usage);
+      if (parsed.finish_reason) progress.finishReason = parsed.finish_reason;
+      if (parsed.is_end) progress.ended = true;
+    },
+  });
 }

@@ -5,23 +5,15 @@
  */
 import type { CallOptions } from '../../core/chat-model.js';
 import type { EmbeddingModelV1, EmbeddingRequest, EmbeddingResult } from '../../core/models.js';
-import { parseWireBody } from '../openai-compatible/wire-schemas.js';
+import { parseWireBody } from '../shared/wire-body.js';
 import { errorFromBody } from './map-error.js';
 import { type QianfanModelConfig, withFreshToken } from './qianfan-chat-model.js';
 import { embeddingResponseSchema } from './wire-schemas.js';
+import { ProviderModel } from '../shared/provider-model.js';
 
 const BATCH_SIZE = 16;
 
-export class QianfanEmbeddingModel implements EmbeddingModelV1 {
-  readonly specificationVersion = 'v1' as const;
-  readonly provider: string;
-  readonly modelId: string;
-
-  constructor(private readonly config: QianfanModelConfig) {
-    this.provider = config.provider;
-    this.modelId = config.modelId;
-  }
-
+export class QianfanEmbeddingModel extends ProviderModel<QianfanModelConfig> implements EmbeddingModelV1 {
   async doEmbed(request: EmbeddingRequest, options: CallOptions = {}): Promise<EmbeddingResult> {
     const embeddings: number[][] = [];
     let inputTokens = 0;

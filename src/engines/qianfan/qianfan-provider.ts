@@ -11,13 +11,14 @@
  */
 import type { EngineContext } from '../../core/deployment.js';
 import { InvalidArgumentError, throwIfAborted } from '../../core/errors.js';
-import type { EngineInstance, ModelMeta } from '../../core/models.js';
+import type { EngineInstance } from '../../core/models.js';
 import { HttpClient } from '../shared/http-client.js';
 import { COMMON_HTTP_SAAS_PARAMS, SaasParams } from '../shared/saas-params.js';
 import { errorFromResponse, type QianfanErrorContext } from './map-error.js';
 import { QianfanChatModel, type QianfanModelConfig } from './qianfan-chat-model.js';
 import { QianfanEmbeddingModel } from './qianfan-embedding-model.js';
 import { type QianfanCredentials, QianfanTokenSource } from './qianfan-token.js';
+import { saasMeta } from '../shared/saas-meta.js';
 
 const PROVIDER = 'saas/qianfan';
 const KNOWN_PARAMS = [
@@ -87,17 +88,11 @@ export async function createQianfanEngine(context: EngineContext): Promise<Engin
     maxRetries,
   };
   const embeddingMode = /embedding|bge|tao/i.test(modelId);
-  const meta: ModelMeta = {
-    model_deploy_type: 'saas',
-    backend: 'saas',
+  const meta = saasMeta({
     model_name: modelId,
-    support_stream: true,
-    support_chat_template: true,
-    message_format: true,
-    support_assistant_prefix: false,
     embedding_mode: embeddingMode,
     tasks: embeddingMode ? ['embedding'] : ['chat'],
-  };
+  });
   return {
     meta,
     ...(embeddingMode

@@ -6,7 +6,7 @@
  * exchanges again. A fixed `access_token` parameter is used as is and never refreshed.
  */
 import type { CallOptions } from '../../core/chat-model.js';
-import { parseWireBody } from '../openai-compatible/wire-schemas.js';
+import { parseWireBody } from '../shared/wire-body.js';
 import type { HttpClient } from '../shared/http-client.js';
 import { tokenResponseSchema } from './wire-schemas.js';
 

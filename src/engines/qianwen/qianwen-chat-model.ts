@@ -12,26 +12,26 @@
  * a caller that sets `extra.incremental_output: false` gets cumulative texts, which are diffed here.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  type CallOptions,
-  type ChatModelV1,
-  type ChatRequest,
-  type ChatResult,
-  MODEL_PROTOCOL_VERSION,
-  type StreamPart,
-  type Usage,
-  type Warning,
+import type {
+  CallOptions,
+  ChatModelV1,
+  ChatRequest,
+  ChatResult,
+  StreamPart,
+  Usage,
+  Warning,
 } from '../../core/chat-model.js';
-import { toByzerLLMError } from '../../core/errors.js';
-import { parseWireBody } from '../openai-compatible/wire-schemas.js';
-import { type ErrorMappingContext, errorFromStreamPayload } from '../openai-compatible/map-error.js';
+import { parseWireBody } from '../shared/wire-body.js';
+import { type ErrorMappingContext, errorFromStreamPayload } from '../shared/upstream-errors.js';
 import type { HttpClient } from '../shared/http-client.js';
 import type { EventSourceMessage } from '../shared/server-sent-events.js';
 import { convertMessages } from './convert-messages.js';
 import { mapFinishReason } from './map-finish-reason.js';
 import { contentText, type GenerationResponse, generationResponseSchema } from './wire-schemas.js';
-import { incompleteStreamError, parseStreamEventJson } from '../shared/stream-errors.js';
+import { parseStreamEventJson } from '../shared/stream-errors.js';
+import { mapVendorStream, metadataOnce } from '../shared/vendor-stream.js';
 import { mergeExtra } from '../shared/extra-fields.js';
+import { ProviderModel } from '../shared/provider-model.js';
 
 export const GENERATION_PATH = '/api/v1/services/aigc/text-generation/generation';
 export const MULTIMODAL_PATH = '/api/v1/services/aigc/multimodal-generation/generation';
@@ -45,16 +45,7 @@ export interface QianwenModelConfig {
   multimodal: boolean;
 }
 
-export class QianwenChatModel implements ChatModelV1 {
-  readonly specificationVersion = MODEL_PROTOCOL_VERSION;
-  readonly provider: string;
-  readonly modelId: string;
-
-  constructor(private readonly config: QianwenModelConfig) {
-    this.provider = config.provider;
-    this.modelId = config.modelId;
-  }
-
+export class QianwenChatModel extends ProviderModel<QianwenModelConfig> implements ChatModelV1 {
   private get path(): string {
     return this.config.multimodal ? MULTIMODAL_PATH : GENERATION_PATH;
   }
@@ -145,59 +136,36 @@ function toUsage(usage: GenerationResponse['usage']): Usage {
   return { inputTokens: usage?.input_tokens ?? 0, outputTokens: usage?.output_tokens ?? 0 };
 }
 
-async function* mapStream(
+function mapStream(
   events: AsyncIterable<EventSourceMessage>,
   config: QianwenModelConfig,
   incremental: boolean,
   warnings: Warning[],
 ): AsyncGenerator<StreamPart> {
-  let started = false;
   let text = '';
-  let finishReason: string | null | undefined;
-  let usage: Usage = { inputTokens: 0, outputTokens: 0 };
-  try {
-    for await (const event of events) {
+  return mapVendorStream(events, {
+    provider: config.provider,
+    warnings,
+    // DashScope has no end marker: an answer that started is whole when the connection ends.
+    isComplete: (progress) => progress.started,
+    incomplete: 'closed the stream without an answer',
+    finishReason: (progress) => mapFinishReason(progress.finishReason ?? 'stop'),
+    *onEvent(event, progress) {
       const payload = parseStreamEventJson(event.data, config.provider);
-      if (event.event === 'error') {
-        yield { type: 'error', error: errorFromStreamPayload(payload, config.errorContext) };
-        return;
-      }
+      if (event.event === 'error') throw errorFromStreamPayload(payload, config.errorContext);
       const parsed = parseWireBody(generationResponseSchema, payload, {
         provider: config.provider,
         what: 'stream event',
       });
-      if (!started) {
-        started = true;
-        yield {
-          type: 'response-metadata',
-          requestId: parsed.request_id || `dashscope-${randomUUID()}`,
-          modelId: config.modelId,
-        };
-      }
-      if (parsed.usage) usage = toUsage(parsed.usage);
+      yield* metadataOnce(progress, parsed.request_id || `dashscope-${randomUUID()}`, config.modelId);
+      if (parsed.usage) progress.usage = toUsage(parsed.usage);
       const choice = parsed.output.choices?.[0];
       const content = choice ? contentText(choice.message.content) : (parsed.output.text ?? '');
       const delta = incremental ? content : content.slice(text.length);
       text = incremental ? text + content : content;
       if (delta) yield { type: 'text-delta', delta };
       const reason = choice?.finish_reason ?? parsed.output.finish_reason;
-      if (reason && reason !== 'null') finishReason = reason;
-    }
-  } catch (error) {
-    yield { type: 'error', error: toByzerLLMError(error) };
-    return;
-  }
-  if (!started) {
-    yield {
-      type: 'error',
-      error: incompleteStreamError(config.provider, 'closed the stream without an answer'),
-    };
-    return;
-  }
-  yield {
-    type: 'finish',
-    finishReason: mapFinishReason(finishReason ?? 'stop'),
-    usage,
-    ...(warnings.length > 0 ? { warnings } : {}),
-  };
+      if (reason && reason !== 'null') progress.finishReason = reason;
+    },
+  });
 }

@@ -8,24 +8,16 @@
 import type { CallOptions } from '../../core/chat-model.js';
 import { UpstreamError } from '../../core/errors.js';
 import type { EmbeddingModelV1, EmbeddingRequest, EmbeddingResult } from '../../core/models.js';
-import { parseWireBody } from '../openai-compatible/wire-schemas.js';
+import { parseWireBody } from '../shared/wire-body.js';
 import type { QianwenModelConfig } from './qianwen-chat-model.js';
 import { embeddingResponseSchema } from './wire-schemas.js';
 import { mergeExtra } from '../shared/extra-fields.js';
+import { ProviderModel } from '../shared/provider-model.js';
 
 export const EMBEDDING_PATH = '/api/v1/services/embeddings/text-embedding/text-embedding';
 const BATCH_SIZE = 25;
 
-export class QianwenEmbeddingModel implements EmbeddingModelV1 {
-  readonly specificationVersion = 'v1' as const;
-  readonly provider: string;
-  readonly modelId: string;
-
-  constructor(private readonly config: QianwenModelConfig) {
-    this.provider = config.provider;
-    this.modelId = config.modelId;
-  }
-
+export class QianwenEmbeddingModel extends ProviderModel<QianwenModelConfig> implements EmbeddingModelV1 {
   async doEmbed(request: EmbeddingRequest, options: CallOptions = {}): Promise<EmbeddingResult> {
     const embeddings: number[][] = [];
     let inputTokens = 0;

@@ -14,13 +14,14 @@
  */
 import type { EngineContext } from '../../core/deployment.js';
 import { throwIfAborted } from '../../core/errors.js';
-import type { EngineInstance, ModelMeta } from '../../core/models.js';
-import { errorFromResponse, type ErrorMappingContext } from '../openai-compatible/map-error.js';
+import type { EngineInstance } from '../../core/models.js';
+import { errorFromResponse, type ErrorMappingContext } from '../shared/upstream-errors.js';
 import { HttpClient } from '../shared/http-client.js';
 import { COMMON_HTTP_SAAS_PARAMS, SaasParams } from '../shared/saas-params.js';
 import type { ChatModelV1, ChatRequest } from '../../core/chat-model.js';
 import { QianwenChatModel, type QianwenModelConfig } from './qianwen-chat-model.js';
 import { QianwenEmbeddingModel } from './qianwen-embedding-model.js';
+import { saasMeta } from '../shared/saas-meta.js';
 
 const KNOWN_PARAMS = [
   'saas.api_key',
@@ -61,17 +62,12 @@ export async function createQianwenEngine(
   if (params.optional('saas.incremental_output') !== undefined)
     defaults.incremental_output = params.boolean('saas.incremental_output', true);
   const embeddingMode = !options.multimodal && modelId.toLowerCase().includes('embedding');
-  const meta: ModelMeta = {
-    model_deploy_type: 'saas',
-    backend: 'saas',
+  const meta = saasMeta({
     model_name: modelId,
-    support_stream: true,
-    support_chat_template: true,
-    message_format: true,
     support_assistant_prefix: true,
     embedding_mode: embeddingMode,
     tasks: options.multimodal ? ['chat'] : ['chat', 'embedding'],
-  };
+  });
   const chat = withDefaults(new QianwenChatModel(config), defaults);
   return {
     meta,

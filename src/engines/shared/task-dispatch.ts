@@ -1,15 +1,17 @@
 /**
- * The seeds' convention for audio and image tasks through chat (byzer-spec §7 "Task dispatch on
+ * Byzer-LLM's convention for audio and image tasks through chat (byzer-spec §7 "Task dispatch on
  * the last message when it is a dict"), implemented once for every engine.
  *
- * When the last message is a user message whose text is a JSON object (or a JSON list whose first
- * element is one) with one of these keys, the chat call runs another task of the same instance:
+ * Dispatch is explicit, never guessed from chat text: a request with `task` set, or any chat
+ * message to a deployment whose primary task is not chat (`ModelMeta.primary_task`: a `tts-1`,
+ * `whisper-1` or `dall-e-3` deployment, or a TTS-only provider). There, a last user message whose
+ * text is a JSON object (or a JSON list whose first element is one) runs the task its keys name:
  * - `voice` → speech: `{input, voice, response_format (mp3), speed}`; the text is the audio, base64.
  * - `input` without `voice` → image generation: `{input, size (1024x1024), quality, n}`; the text is
  *   the first image, base64.
  * - `audio` (or `audio_url`) → transcription: a `data:audio/…;base64,` URL or bare base64 (taken as
  *   `audio/<type>`, `type` defaulting to wav); the text is the transcription as a JSON string.
- * Any other message is an ordinary chat. Streaming speech yields `audio-delta` parts (the bytes in
+ * Any other message is an ordinary chat (and fails on an instance without a chat model). Streaming speech yields `audio-delta` parts (the bytes in
  * 32000-byte pieces, after the provider answered); streaming the other tasks yields their text as
  * one delta.
  *
@@ -22,6 +24,7 @@ import {
   type ChatModelV1,
   type ChatRequest,
   type ChatResult,
+  type ChatTaskKind,
   MODEL_PROTOCOL_VERSION,
   type StreamPart,
 } from '../../core/chat-model.js';
@@ -31,33 +34,74 @@ import type { EngineInstance, ModelTask, SpeechResult } from '../../core/models.
 /** Size of the audio pieces a streamed TTS answer is cut into (the seeds' 32000-byte chunks). */
 const AUDIO_CHUNK_BYTES = 32_000;
 
-export type ChatTask =
-  | { kind: 'speech'; fields: Record<string, unknown> }
-  | { kind: 'image'; fields: Record<string, unknown> }
-  | { kind: 'transcription'; fields: Record<string, unknown> };
+export interface ChatTask {
+  kind: ChatTaskKind;
+  fields: Record<string, unknown>;
+}
 
-/** The task the request's last message asks for, or undefined for an ordinary chat. */
-export function taskOfRequest(request: ChatRequest): ChatTask | undefined {
+/**
+ * The task a chat request runs, or undefined for an ordinary chat. Dispatch is explicit: the
+ * request's `task` field, or the deployment's primary task when that is not chat. Chat text on a
+ * chat deployment is never guessed to be a task, however much it looks like one.
+ */
+export function taskOfRequest(request: ChatRequest, primaryTask: ModelTask = 'chat'): ChatTask | undefined {
+  if (request.task) return { kind: request.task, fields: taskFields(request, request.task) };
+  if (primaryTask === 'chat') return undefined;
   const last = request.messages.at(-1);
   if (last?.role !== 'user') return undefined;
-  // Audio alone (the client turns the seeds' `{"audio": …}` / `<_audio_>` into an audio part) is speech-to-text.
-  if (Array.isArray(last.content) && last.content.length > 0) {
-    const audio = last.content.filter((part) => part.type === 'audio');
-    const rest = last.content.filter(
-      (part) => part.type !== 'audio' && !(part.type === 'text' && part.text.trim() === ''),
-    );
-    if (audio.length === 1 && rest.length === 0)
-      return { kind: 'transcription', fields: { audio: audio[0]!.url } };
+  // Audio alone (the client turns Byzer-LLM's `{"audio": …}` / `<_audio_>` into an audio part) is speech-to-text.
+  const audio = loneAudio(last.content);
+  if (audio !== undefined) return { kind: 'transcription', fields: { audio } };
+  const object = jsonObjectOf(lastUserText(request));
+  if (!object) return undefined;
+  if ('voice' in object) return { kind: 'speech', fields: object };
+  if ('audio' in object || 'audio_url' in object) return { kind: 'transcription', fields: object };
+  if ('input' in object) return { kind: 'image', fields: object };
+  return undefined;
+}
+
+/** The fields of an explicitly requested task: the last user message as a JSON object. */
+function taskFields(request: ChatRequest, kind: ChatTaskKind): Record<string, unknown> {
+  const last = request.messages.at(-1);
+  if (last?.role === 'user' && kind === 'transcription') {
+    const audio = loneAudio(last.content);
+    if (audio !== undefined) return { audio };
   }
-  const text =
-    typeof last.content === 'string'
-      ? last.content
-      : last.content.length === 1 && last.content[0]?.type === 'text'
-        ? last.content[0].text
-        : undefined;
-  if (text === undefined) return undefined;
-  const trimmed = text.trim();
-  if (!trimmed.startsWith('{') && !trimmed.startsWith('[')) return undefined;
+  const object = jsonObjectOf(lastUserText(request));
+  if (!object) {
+    throw new InvalidArgumentError(
+      `task "${kind}" needs the last user message to be a JSON object with the task's fields, e.g. ${TASK_EXAMPLES[kind]}`,
+    );
+  }
+  return object;
+}
+
+const TASK_EXAMPLES: Record<ChatTaskKind, string> = {
+  speech: '{"input":"hello","voice":"alloy"}',
+  image: '{"input":"a cat","size":"1024x1024"}',
+  transcription: '{"audio":"data:audio/wav;base64,…"}',
+};
+
+function loneAudio(content: ChatRequest['messages'][number]['content']): string | undefined {
+  if (!Array.isArray(content) || content.length === 0) return undefined;
+  const audio = content.filter((part) => part.type === 'audio');
+  const rest = content.filter(
+    (part) => part.type !== 'audio' && !(part.type === 'text' && part.text.trim() === ''),
+  );
+  return audio.length === 1 && rest.length === 0 ? audio[0]!.url : undefined;
+}
+
+function lastUserText(request: ChatRequest): string | undefined {
+  const last = request.messages.at(-1);
+  if (last?.role !== 'user') return undefined;
+  if (typeof last.content === 'string') return last.content;
+  return last.content.length === 1 && last.content[0]?.type === 'text' ? last.content[0].text : undefined;
+}
+
+/** A JSON object, or a JSON list whose first element is one (Byzer-LLM sends both). */
+function jsonObjectOf(text: string | undefined): Record<string, unknown> | undefined {
+  const trimmed = text?.trim();
+  if (!trimmed || (!trimmed.startsWith('{') && !trimmed.startsWith('['))) return undefined;
   let parsed: unknown;
   try {
     parsed = JSON.parse(trimmed);
@@ -66,11 +110,17 @@ export function taskOfRequest(request: ChatRequest): ChatTask | undefined {
   }
   const fields = Array.isArray(parsed) ? parsed[0] : parsed;
   if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) return undefined;
-  const object = fields as Record<string, unknown>;
-  if ('voice' in object) return { kind: 'speech', fields: object };
-  if ('audio' in object || 'audio_url' in object) return { kind: 'transcription', fields: object };
-  if ('input' in object) return { kind: 'image', fields: object };
-  return undefined;
+  return fields as Record<string, unknown>;
+}
+
+/** The deployment's primary task: declared in meta, else chat when it chats, else its first task. */
+export function primaryTaskOf(instance: EngineInstance): ModelTask {
+  if (instance.meta.primary_task) return instance.meta.primary_task;
+  if (instance.chat) return 'chat';
+  if (instance.speech) return 'speech';
+  if (instance.image) return 'image';
+  if (instance.transcription) return 'transcription';
+  return instance.meta.tasks[0] ?? 'chat';
 }
 
 /** Wraps the instance's chat model so JSON task messages reach its speech/image/transcription models. */
@@ -82,7 +132,7 @@ export function withTaskDispatch(instance: EngineInstance): EngineInstance {
     : ['chat', ...instance.meta.tasks];
   // Keep the instance's own prototype methods (dispose) bound to it.
   return {
-    meta: { ...instance.meta, tasks },
+    meta: { ...instance.meta, tasks, primary_task: primaryTaskOf(instance) },
     chat,
     ...(instance.embedding ? { embedding: instance.embedding } : {}),
     ...(instance.rerank ? { rerank: instance.rerank } : {}),
@@ -98,20 +148,23 @@ class TaskDispatchingChatModel implements ChatModelV1 {
   readonly provider: string;
   readonly modelId: string;
 
+  private readonly primaryTask: ModelTask;
+
   constructor(private readonly instance: EngineInstance) {
+    this.primaryTask = primaryTaskOf(instance);
     const named = instance.chat ?? instance.speech ?? instance.image ?? instance.transcription;
     this.provider = named?.provider ?? instance.meta.backend;
     this.modelId = named?.modelId ?? instance.meta.model_name;
   }
 
   async doGenerate(request: ChatRequest, options: CallOptions = {}): Promise<ChatResult> {
-    const task = taskOfRequest(request);
+    const task = taskOfRequest(request, this.primaryTask);
     if (task) return this.runTask(task, options);
     return this.chatModel().doGenerate(request, options);
   }
 
   async doStream(request: ChatRequest, options: CallOptions = {}): Promise<AsyncIterable<StreamPart>> {
-    const task = taskOfRequest(request);
+    const task = taskOfRequest(request, this.primaryTask);
     if (!task) return this.chatModel().doStream(request, options);
     const requestId = `task-${randomUUID()}`;
     const modelId = this.modelId;

@@ -14,19 +14,14 @@ import { z } from 'zod';
 import type { CallOptions } from '../../core/chat-model.js';
 import type { EngineContext } from '../../core/deployment.js';
 import { throwIfAborted, upstreamErrorFromStatus } from '../../core/errors.js';
-import type {
-  EngineInstance,
-  ImageModelV1,
-  ImageRequest,
-  ImageResult,
-  ModelMeta,
-} from '../../core/models.js';
-import { errorFromResponse } from '../openai-compatible/map-error.js';
-import { parseWireBody } from '../openai-compatible/wire-schemas.js';
+import type { EngineInstance, ImageModelV1, ImageRequest, ImageResult } from '../../core/models.js';
+import { errorFromResponse } from '../shared/upstream-errors.js';
+import { parseWireBody } from '../shared/wire-body.js';
 import { HttpClient } from '../shared/http-client.js';
 import { COMMON_HTTP_SAAS_PARAMS, SaasParams } from '../shared/saas-params.js';
 import { errorFromTransport } from '../shared/transport-error.js';
 import { mergeExtra } from '../shared/extra-fields.js';
+import { saasMeta } from '../shared/saas-meta.js';
 
 const PROVIDER = 'saas/siliconflow';
 const KNOWN_PARAMS = ['saas.api_key', ...COMMON_HTTP_SAAS_PARAMS];
@@ -74,17 +69,12 @@ export async function createSiliconFlowEngine(context: EngineContext): Promise<E
       return { images };
     },
   };
-  const meta: ModelMeta = {
-    model_deploy_type: 'saas',
-    backend: 'saas',
+  const meta = saasMeta({
     model_name: modelId,
     support_stream: false,
     support_chat_template: false,
-    message_format: true,
-    support_assistant_prefix: false,
-    embedding_mode: false,
     tasks: ['image'],
-  };
+  });
   return { meta, image, dispose: () => client.close() };
 }
 

@@ -9,10 +9,11 @@
  */
 import type { EngineContext } from '../../core/deployment.js';
 import { InvalidArgumentError, throwIfAborted } from '../../core/errors.js';
-import type { EngineInstance, ModelMeta } from '../../core/models.js';
+import type { EngineInstance } from '../../core/models.js';
 import { SaasParams } from '../shared/saas-params.js';
 import { domainForUrl, SPARK_DOMAINS } from './signed-url.js';
 import { SparkChatModel } from './sparkdesk-chat-model.js';
+import { saasMeta } from '../shared/saas-meta.js';
 
 const PROVIDER = 'saas/sparkdesk';
 const KNOWN_PARAMS = [
@@ -45,17 +46,9 @@ export async function createSparkDeskEngine(context: EngineContext): Promise<Eng
       `saas.domain is required for saas.gpt_url "${gptUrl}": its version is not one of ${Object.keys(SPARK_DOMAINS).join(', ')}`,
     );
   }
-  const meta: ModelMeta = {
-    model_deploy_type: 'saas',
-    backend: 'saas',
+  const meta = saasMeta({
     model_name: domain,
-    support_stream: true,
-    support_chat_template: true,
-    message_format: true,
-    support_assistant_prefix: false,
-    embedding_mode: false,
-    tasks: ['chat'],
-  };
+  });
   const chat = new SparkChatModel({
     provider: PROVIDER,
     gptUrl,

@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { EngineContext } from '../../core/deployment.js';
 import { throwIfAborted } from '../../core/errors.js';
 import type { EngineInstance, ModelMeta } from '../../core/models.js';
-import { createOpenAICompatibleEngine } from '../openai-compatible/openai-compatible-provider.js';
+import { createOpenAICompatibleEngine } from '../shared/openai-compatible/openai-compatible-provider.js';
 import { readVllmLaunch } from './vllm-params.js';
 import { assertVllmInstalled, startVllmServer } from './vllm-server-process.js';
 

@@ -17,18 +17,13 @@ import { z } from 'zod';
 import type { CallOptions } from '../../core/chat-model.js';
 import type { EngineContext } from '../../core/deployment.js';
 import { throwIfAborted } from '../../core/errors.js';
-import type {
-  EngineInstance,
-  ModelMeta,
-  SpeechModelV1,
-  SpeechRequest,
-  SpeechResult,
-} from '../../core/models.js';
-import { errorFromResponse } from '../openai-compatible/map-error.js';
-import { parseWireBody } from '../openai-compatible/wire-schemas.js';
+import type { EngineInstance, SpeechModelV1, SpeechRequest, SpeechResult } from '../../core/models.js';
+import { errorFromResponse } from '../shared/upstream-errors.js';
+import { parseWireBody } from '../shared/wire-body.js';
 import { HttpClient } from '../shared/http-client.js';
 import { COMMON_HTTP_SAAS_PARAMS, SaasParams } from '../shared/saas-params.js';
 import { retryVendorErrors, type VendorErrorKind, vendorError } from '../shared/vendor-error.js';
+import { saasMeta } from '../shared/saas-meta.js';
 
 const PROVIDER = 'saas/volcengine';
 const KNOWN_PARAMS = ['saas.api_key', 'saas.app_id', ...COMMON_HTTP_SAAS_PARAMS];
@@ -99,17 +94,12 @@ export async function createVolcengineEngine(context: EngineContext): Promise<En
       };
     },
   };
-  const meta: ModelMeta = {
-    model_deploy_type: 'saas',
-    backend: 'saas',
+  const meta = saasMeta({
     model_name: cluster,
     support_stream: false,
     support_chat_template: false,
-    message_format: true,
-    support_assistant_prefix: false,
-    embedding_mode: false,
     tasks: ['speech'],
-  };
+  });
   return { meta, speech, dispose: () => client.close() };
 }
 

@@ -11,16 +11,17 @@
  */
 import type { EngineContext } from '../../core/deployment.js';
 import { throwIfAborted } from '../../core/errors.js';
-import type { EngineInstance, ModelMeta } from '../../core/models.js';
-import { type ErrorMappingContext, errorFromResponse } from '../openai-compatible/map-error.js';
+import type { EngineInstance } from '../../core/models.js';
+import { type ErrorMappingContext, errorFromResponse } from '../shared/upstream-errors.js';
 import {
   OpenAICompatibleChatModel,
   type OpenAICompatibleModelConfig,
-} from '../openai-compatible/openai-compatible-chat-model.js';
-import { OpenAICompatibleEmbeddingModel } from '../openai-compatible/openai-compatible-embedding-model.js';
+} from '../shared/openai-compatible/openai-compatible-chat-model.js';
+import { OpenAICompatibleEmbeddingModel } from '../shared/openai-compatible/openai-compatible-embedding-model.js';
 import { HttpClient } from '../shared/http-client.js';
 import { COMMON_HTTP_SAAS_PARAMS, SaasParams } from '../shared/saas-params.js';
 import { ZhipuTokenSource } from './zhipu-token.js';
+import { saasMeta } from '../shared/saas-meta.js';
 
 const PROVIDER = 'saas/zhipu';
 const KNOWN_PARAMS = ['saas.api_key', ...COMMON_HTTP_SAAS_PARAMS];
@@ -47,17 +48,11 @@ export async function createZhipuEngine(context: EngineContext): Promise<EngineI
     errorFromResponse: (response) => errorFromResponse(response, errorContext),
   });
   const config: OpenAICompatibleModelConfig = { provider: PROVIDER, modelId, client, errorContext };
-  const meta: ModelMeta = {
-    model_deploy_type: 'saas',
-    backend: 'saas',
+  const meta = saasMeta({
     model_name: modelId,
-    support_stream: true,
-    support_chat_template: true,
-    message_format: true,
-    support_assistant_prefix: false,
     embedding_mode: modelId.toLowerCase().includes('embedding'),
     tasks: ['chat', 'embedding'],
-  };
+  });
   return {
     meta,
     chat: new OpenAICompatibleChatModel(config),

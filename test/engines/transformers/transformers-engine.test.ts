@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { deploymentSpecSchema } from '../../../src/core/deployment.js';
 import { ByzerLLMError } from '../../../src/core/errors.js';
 import type { EngineInstance } from '../../../src/core/models.js';
-import { writeTinyBertModel } from '../../../src/engines/transformers/tiny-model/write-tiny-bert.js';
+import { writeTinyBertModel } from '../../support/tiny-onnx/write-tiny-bert.js';
 import { createTransformersEngine } from '../../../src/engines/transformers/transformers-provider.js';
 
 function failsWith(code: string, ...fragments: string[]) {

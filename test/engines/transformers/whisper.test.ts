@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { deploymentSpecSchema } from '../../../src/core/deployment.js';
 import { ByzerLLMError } from '../../../src/core/errors.js';
 import type { EngineInstance } from '../../../src/core/models.js';
-import { writeTinyWhisperModel } from '../../../src/engines/transformers/tiny-model/write-tiny-whisper.js';
+import { writeTinyWhisperModel } from '../../support/tiny-onnx/write-tiny-whisper.js';
 import { createTransformersEngine } from '../../../src/engines/transformers/transformers-provider.js';
 import { toneWav } from '../../support/wav.js';
 

@@ -1,0 +1,169 @@
+/**
+ * Memory benchmark: the resident set of a real head process (started as `byzerllm` starts it, with
+ * the gateway of `byzerllm serve` inside it) when idle, after 100,000 gateway requests and after
+ * 1,000 deploy/undeploy cycles. Growth is measured against the head after a warm-up (the raw
+ * baseline: code compiled, pools and heap sized), and the goal is at most 10 %.
+ *
+ *   npx tsc -p . && node dist/bench/memory.js [--requests 100000] [--cycles 1000]
+ *
+ * About two to four minutes on the shared 2-core machine. Every process runs on 127.0.0.1 with a
+ * private `$BYZERLLM_HOME` and is stopped at the end.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { connectLocalHead, readHeadFile } from '../src/cluster/index.js';
+import { runLoad } from './gateway/load.js';
+
+const { values } = parseArgs({
+  options: {
+    requests: { type: 'string', default: '100000' },
+    cycles: { type: 'string', default: '1000' },
+  },
+});
+const requests = Number(values.requests);
+const cycles = Number(values.cycles);
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const cli = path.join(root, 'dist/src/cli/byzerllm.js');
+const children: ChildProcess[] = [];
+
+/** Starts a process and resolves with the first stdout line that matches. */
+function startProcess(args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<string> {
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let errors = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    errors = (errors + chunk.toString()).slice(-2000);
+  });
+  return new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (ready.test(line)) resolve(line);
+    });
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}: ${errors}`)));
+  });
+}
+
+/** Resident set size of a process, in MiB, from /proc (Linux). */
+async function rssMiB(pid: number): Promise<number> {
+  const status = await fs.readFile(`/proc/${pid}/status`, 'utf8');
+  const kilobytes = Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? Number.NaN);
+  return kilobytes / 1024;
+}
+
+/** Lets the head finish what it was doing and collect garbage before RSS is read. */
+function settle(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 2_000));
+}
+
+async function main(): Promise<void> {
+  const upstream = JSON.parse(
+    await startProcess(
+      [path.join(root, 'dist/test/support/openai-upstream-main.js'), '--port', '0', '--no-record'],
+      process.env,
+      /^\{/,
+    ),
+  ) as { url: string; apiKey: string };
+  const home = await fs.mkdtemp(path.join(os.tmpdir(), 'byzerllm-memory-'));
+  const env: NodeJS.ProcessEnv = { ...process.env, BYZERLLM_HOME: home };
+  delete env.BYZERLLM_HEAD_PORT;
+  const cluster = await connectLocalHead({ stateDirectory: home });
+  const head = await readHeadFile(home);
+  if (!head) throw new Error(`no head.json in ${home} after starting the head`);
+  const inferParams = {
+    'saas.api_key': upstream.apiKey,
+    'saas.model': 'm',
+    'saas.base_url': upstream.url,
+  };
+  const rows: { phase: string; rss: number }[] = [];
+  try {
+    await cluster.deploy({
+      name: 'bench_chat',
+      pretrainedModelType: 'saas/openai',
+      workerConcurrency: 1000,
+      inferParams,
+    });
+    const served = await startProcess([cli, 'serve', '--port', '0'], env, /OpenAI-compatible API at/);
+    const origin = /(http:\/\/[\d.:]+)/.exec(served)![1]!;
+    const target = { name: 'byzerllm serve', origin, model: 'bench_chat', headers: {} };
+    await settle();
+    rows.push({ phase: 'idle (deployed, gateway open, no request yet)', rss: await rssMiB(head.pid) });
+
+    await runLoad(target, 16, 5_000);
+    await cycle(cluster, inferParams, 20);
+    await settle();
+    const baseline = await rssMiB(head.pid);
+    rows.push({ phase: 'baseline: after 5,000 requests and 20 deploy/undeploy cycles', rss: baseline });
+
+    const step = Math.max(1, Math.round(requests / 5));
+    let failures = 0;
+    for (let done = 0; done < requests; done += step) {
+      const result = await runLoad(target, 16, Math.min(step, requests - done));
+      failures += result.failures;
+      process.stderr.write(`${done + step} requests, head RSS ${(await rssMiB(head.pid)).toFixed(1)} MiB\n`);
+    }
+    if (failures > 0) throw new Error(`${failures} gateway requests failed`);
+    await settle();
+    rows.push({
+      phase: `after ${requests.toLocaleString('en')} gateway requests (c=16)`,
+      rss: await rssMiB(head.pid),
+    });
+
+    await cycle(cluster, inferParams, cycles);
+    await settle();
+    rows.push({
+      phase: `after ${cycles.toLocaleString('en')} deploy/undeploy cycles`,
+      rss: await rssMiB(head.pid),
+    });
+
+    const lines = [
+      `Node ${process.version}, ${os.cpus().length} CPUs, load average ${os
+        .loadavg()
+        .map((load) => load.toFixed(1))
+        .join(' ')}`,
+      '',
+      '| head process | RSS vs baseline | RSS MiB |',
+      '|---|---:|---:|',
+      ...rows.map((row) => `| ${row.phase} | ${(row.rss / baseline).toFixed(3)} | ${row.rss.toFixed(1)} |`),
+      '',
+      `Largest growth over the baseline: ${((Math.max(...rows.map((row) => row.rss)) / baseline - 1) * 100).toFixed(1)} % (goal: at most 10 %).`,
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+  } finally {
+    await new Promise<void>((resolve) => {
+      const stop = spawn(process.execPath, [cli, 'stop'], { env, stdio: 'ignore' });
+      stop.once('exit', () => resolve());
+    });
+    await fs.rm(home, { recursive: true, force: true });
+  }
+}
+
+/** Deploys and undeploys a saas/openai deployment with 2 workers `count` times. */
+async function cycle(
+  cluster: Awaited<ReturnType<typeof connectLocalHead>>,
+  inferParams: Record<string, string>,
+  count: number,
+): Promise<void> {
+  for (let index = 0; index < count; index++) {
+    await cluster.deploy({
+      name: 'cycle_chat',
+      pretrainedModelType: 'saas/openai',
+      numWorkers: 2,
+      inferParams,
+    });
+    const { removed } = await cluster.undeploy('cycle_chat');
+    if (!removed) throw new Error('undeploy did not find the deployment it just deployed');
+  }
+}
+
+main()
+  .catch((error: unknown) => {
+    process.stderr.write(`benchmark failed: ${(error as Error).stack ?? String(error)}\n`);
+    process.exitCode = 1;
+  })
+  .finally(() => {
+    for (const child of children) child.kill('SIGTERM');
+  });

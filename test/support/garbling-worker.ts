@@ -1,0 +1,31 @@
+/**
+ * A worker process that misbehaves on the IPC channel: before every real message it sends the head
+ * malformed ones — junk values, unknown types, and, for the request it is answering, a `failed`
+ * with a broken error, a `result` with a broken id and a stream part of the wrong shape. Then it runs
+ * the real worker (`worker-main`). The head must drop every malformed message and still serve.
+ * Run only as a forked worker; anywhere else (e.g. picked up by the test runner) it exits quietly.
+ */
+if (!process.send) process.exit(0);
+
+const realSend = process.send.bind(process) as (message: unknown) => boolean;
+
+function garbage(message: unknown): unknown[] {
+  const id = (message as { id?: unknown }).id;
+  const aimed =
+    typeof id === 'number'
+      ? [
+          { type: 'failed', id, error: { message: 'forged', code: 42 } },
+          { type: 'part', id, part: { type: 'text-delta', delta: 7 } },
+          { type: 'part', id, part: { type: 'no-such-part' } },
+          { type: 'result', id: -id },
+        ]
+      : [];
+  return ['junk', null, 17, {}, { type: 'warn', message: 5 }, { type: 'start-failed' }, ...aimed];
+}
+
+process.send = ((message: unknown, ...rest: unknown[]) => {
+  for (const junk of garbage(message)) realSend(junk);
+  return (realSend as (...parameters: unknown[]) => boolean)(message, ...rest);
+}) as typeof process.send;
+
+await import('../../src/cluster/worker/worker-main.js');
