@@ -12,7 +12,7 @@ import {
   type StreamPart,
   toByzerLLMError,
 } from '../../core/index.js';
-import { errorPartSchema, parseWire, streamAckSchema, streamMessageSchema } from './nats-messages.js';
+import { parseWire, streamAckSchema, streamMessageSchema } from './nats-messages.js';
 import { encode, type Reply, STREAM_WINDOW, subjects } from './nats-protocol.js';
 import { natsRequest } from './nats-request.js';
 
@@ -133,10 +133,6 @@ async function* readParts(
         continue;
       }
       const part = parsed.value.part as StreamPart | { type: 'error'; error: SerializedError };
-      if (part.type === 'error' && !errorPartSchema.safeParse(part).success) {
-        hooks.log?.(`dropped an invalid error part on ${message.subject}`);
-        continue;
-      }
       received++;
       if (received % (STREAM_WINDOW / 4) === 0) {
         connection.publish(`${envelope.inbox}.ack`, encode({ acknowledged: received }));
