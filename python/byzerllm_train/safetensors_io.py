@@ -64,7 +64,7 @@ def save_file(tensors, path, metadata=None):
         tensor = tensors[name].detach().to("cpu").contiguous()
         if tensor.dtype not in NAMES:
             raise ValueError(f"tensor {name} has unsupported dtype {tensor.dtype}")
-        raw = tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b""
+        raw = tensor.reshape(-1).view(torch.uint8).numpy().tobytes() if tensor.numel() else b""
         header[name] = {
             "dtype": NAMES[tensor.dtype],
             "shape": list(tensor.shape),

@@ -22,3 +22,4 @@ export * from './safetensors.js';
 export * from './tiny-hf-model.js';
 export * from './training-jobs.js';
 export * from './training-options.js';
+export * from './byzer-sql-params.js';

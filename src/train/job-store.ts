@@ -24,12 +24,19 @@ export const JOB_STATUSES = [
   'preparing',
   'running',
   'exporting',
+  'deploying',
   'succeeded',
   'failed',
   'stopped',
 ] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
-export const ACTIVE_STATUSES: readonly JobStatus[] = ['queued', 'preparing', 'running', 'exporting'];
+export const ACTIVE_STATUSES: readonly JobStatus[] = [
+  'queued',
+  'preparing',
+  'running',
+  'exporting',
+  'deploying',
+];
 
 export const jobRecordSchema = z.object({
   version: z.literal(1),

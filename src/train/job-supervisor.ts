@@ -31,9 +31,18 @@ export interface SupervisorOptions {
   resume: boolean;
 }
 
+interface WorkerFailure {
+  reason: string;
+  bySignal: boolean;
+  /** The supervisor ended this worker after another failed. */
+  terminated: boolean;
+}
+
 export class JobSupervisor {
   private readonly paths: ReturnType<typeof jobPaths>;
   private workers: ChildProcess[] = [];
+  /** Workers the supervisor itself ended because another one failed: never the cause. */
+  private readonly terminated = new Set<ChildProcess>();
   private stopping = false;
 
   constructor(private readonly options: SupervisorOptions) {
@@ -54,9 +63,11 @@ export class JobSupervisor {
       if (failure) return this.finish('failed', failure);
       await this.setStatus('exporting');
       record = await this.export(record);
-      await this.finish('succeeded');
-      if (record.options.deploy) await this.deploy(record);
-      return 'succeeded';
+      if (record.options.deploy) {
+        await this.setStatus('deploying');
+        await this.deploy(record);
+      }
+      return this.finish('succeeded');
     } catch (error) {
       return this.finish('failed', toByzerLLMError(error).message.replace(/\s*\n\s*/g, ' '));
     }
@@ -117,54 +128,10 @@ export class JobSupervisor {
     await fs.mkdir(this.paths.logs, { recursive: true });
     await fs.mkdir(this.paths.checkpoints, { recursive: true });
     const port = await freePort();
-    const worldSize = record.options.numWorkers;
-    const failures: Array<{ rank: number; reason: string; bySignal: boolean }> = [];
+    const failures: WorkerFailure[] = [];
     const exits: Array<Promise<void>> = [];
-    for (let rank = 0; rank < worldSize; rank++) {
-      const gpus = record.options.gpusPerWorker;
-      const worker = spawn(pythonExecutable(), ['-m', 'byzerllm_train', 'train', this.paths.trainerSpec], {
-        env: pythonEnvironment({
-          RANK: String(rank),
-          WORLD_SIZE: String(worldSize),
-          LOCAL_RANK: '0',
-          MASTER_ADDR: '127.0.0.1',
-          MASTER_PORT: String(port),
-          BYZERLLM_DEVICE: gpus > 0 ? 'auto' : 'cpu',
-          ...(gpus > 0
-            ? {
-                CUDA_VISIBLE_DEVICES: Array.from({ length: gpus }, (_, index) => rank * gpus + index).join(
-                  ',',
-                ),
-              }
-            : { CUDA_VISIBLE_DEVICES: '' }),
-        }),
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      this.workers.push(worker);
-      const log = createWriteStream(path.join(this.paths.logs, `worker-${rank}.log`), { flags: 'a' });
-      worker.stderr!.pipe(log);
-      let lastError = '';
-      worker.stderr!.on('data', (chunk: Buffer) => {
-        const lines = chunk.toString('utf8').trim().split('\n');
-        lastError = lines[lines.length - 1] ?? lastError;
-      });
-      const progress = rank === 0 ? this.followProgress(worker) : Promise.resolve();
-      exits.push(
-        new Promise<void>((resolve) => {
-          worker.once('exit', (code, signal) => {
-            if (code !== 0 && !this.stopping) {
-              const reason = signal
-                ? `worker ${rank} (pid ${worker.pid}) was killed by ${signal}`
-                : `worker ${rank} (pid ${worker.pid}) exited with code ${code}${lastError ? `: ${lastError}` : ''}`;
-              failures.push({ rank, reason, bySignal: signal !== null });
-              // One worker gone: the others would wait for it forever in their collectives.
-              for (const other of this.workers)
-                if (other !== worker && other.exitCode === null) other.kill('SIGTERM');
-            }
-            progress.finally(() => log.end(() => resolve()));
-          });
-        }),
-      );
+    for (let rank = 0; rank < record.options.numWorkers; rank++) {
+      exits.push(this.startWorker(record, rank, port, failures));
     }
     await updateJobRecord(this.options.directory, (current) => ({
       ...current,
@@ -172,14 +139,74 @@ export class JobSupervisor {
     }));
     await Promise.all(exits);
     this.workers = [];
-    if (failures.length === 0) return undefined;
-    // The first cause, not the workers that failed because it was gone.
-    const cause = failures.find((failure) => failure.bySignal) ?? failures[0]!;
-    return cause.reason;
+    // The cause, not the workers the supervisor ended because it was gone: a worker killed from
+    // outside first, else the first failure the supervisor did not cause.
+    const cause =
+      failures.find((failure) => failure.bySignal && !failure.terminated) ??
+      failures.find((failure) => !failure.terminated) ??
+      failures[0];
+    return cause?.reason;
+  }
+
+  /** Starts worker `rank`; resolves when it has exited (its failure, if any, is in `failures`). */
+  private startWorker(
+    record: JobRecord,
+    rank: number,
+    port: number,
+    failures: WorkerFailure[],
+  ): Promise<void> {
+    const gpus = record.options.gpusPerWorker;
+    const gpuList = Array.from({ length: gpus }, (_, index) => rank * gpus + index).join(',');
+    const worker = spawn(pythonExecutable(), ['-m', 'byzerllm_train', 'train', this.paths.trainerSpec], {
+      env: pythonEnvironment({
+        RANK: String(rank),
+        WORLD_SIZE: String(record.options.numWorkers),
+        LOCAL_RANK: '0',
+        MASTER_ADDR: '127.0.0.1',
+        MASTER_PORT: String(port),
+        BYZERLLM_DEVICE: gpus > 0 ? 'auto' : 'cpu',
+        CUDA_VISIBLE_DEVICES: gpuList,
+      }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.workers.push(worker);
+    const log = createWriteStream(path.join(this.paths.logs, `worker-${rank}.log`), { flags: 'a' });
+    worker.stderr!.pipe(log);
+    let lastError = '';
+    worker.stderr!.on('data', (chunk: Buffer) => {
+      lastError = chunk.toString('utf8').trim().split('\n').pop() || lastError;
+    });
+    const progress = rank === 0 ? this.followProgress(worker) : Promise.resolve();
+    return new Promise<void>((resolve) => {
+      worker.once('exit', (code, signal) => {
+        if (code !== 0 && !this.stopping) {
+          failures.push({
+            reason: signal
+              ? `worker ${rank} (pid ${worker.pid}) was killed by ${signal}`
+              : `worker ${rank} (pid ${worker.pid}) exited with code ${code}${lastError ? `: ${lastError}` : ''}`,
+            bySignal: signal !== null,
+            terminated: this.terminated.has(worker),
+          });
+          // One worker gone: the others would wait for it forever in their collectives.
+          for (const other of this.workers) {
+            if (other !== worker && other.exitCode === null && other.signalCode === null) {
+              this.terminated.add(other);
+              other.kill('SIGTERM');
+            }
+          }
+        }
+        progress.finally(() => log.end(() => resolve()));
+      });
+    });
   }
 
   private async followProgress(worker: ChildProcess): Promise<void> {
     let lastRecordWrite = 0;
+    let lastStep: JobRecord['lastStep'];
+    const saveLastStep = async () => {
+      const step = lastStep;
+      if (step) await updateJobRecord(this.options.directory, (record) => ({ ...record, lastStep: step }));
+    };
     for await (const line of readline.createInterface({ input: worker.stdout! })) {
       let event: Record<string, unknown>;
       try {
@@ -189,18 +216,19 @@ export class JobSupervisor {
       }
       if (typeof event.event !== 'string') continue;
       await appendProgress(this.options.directory, event);
-      if (event.event === 'step' && Date.now() - lastRecordWrite > 1000) {
+      if (event.event !== 'step') continue;
+      lastStep = {
+        step: Number(event.step),
+        totalSteps: Number(event.total_steps),
+        loss: typeof event.loss === 'number' ? event.loss : null,
+      };
+      // The record is for `jobs list`: once a second is enough while running.
+      if (Date.now() - lastRecordWrite > 1000) {
         lastRecordWrite = Date.now();
-        await updateJobRecord(this.options.directory, (record) => ({
-          ...record,
-          lastStep: {
-            step: Number(event.step),
-            totalSteps: Number(event.total_steps),
-            loss: typeof event.loss === 'number' ? event.loss : null,
-          },
-        }));
+        await saveLastStep();
       }
     }
+    await saveLastStep();
   }
 
   /** Converts and registers the result under `$BYZERLLM_HOME/models/<job>/`. */

@@ -10,6 +10,7 @@ import {
   readJsonlExamples,
   readRowExamples,
   renderLineChart,
+  trainingOptionsFromByzerSql,
 } from '../../src/train/index.js';
 import { serializeTokenFile } from '../../src/train/token-file.js';
 
@@ -158,4 +159,57 @@ test('the loss chart is a valid PNG whose pixels show the curve', () => {
     if (raw[offset] === 31 && raw[offset + 1] === 119 && raw[offset + 2] === 180) blue++;
   }
   assert.ok(blue > 100, `the curve is drawn (${blue} blue pixels)`);
+});
+
+test('Byzer-SQL parameters map to job options; what cannot be honoured is a warning naming it', () => {
+  const { options, detached } = trainingOptionsFromByzerSql(
+    {
+      pretrainedModelType: 'sft/llama2',
+      localModelDir: '/models/llama',
+      inputTable: 'sft_data',
+      outputTable: 'llama2_300',
+      detached: 'false',
+      num_gpus: '2',
+      'sft.int.max_seq_length': '512',
+      'sft.float.learning_rate': '0.0001',
+      'sft.str.optim': 'paged_adamw_32bit',
+      localPathPrefix: '/tmp/jobs',
+      tensorboard: 'true',
+    },
+    [{ instruction: 'Q', output: 'A' }],
+  );
+  assert.equal(detached, false);
+  assert.deepEqual(
+    { ...options, warnings: undefined },
+    {
+      kind: 'finetune',
+      modelPath: '/models/llama',
+      rows: [{ instruction: 'Q', output: 'A' }],
+      name: 'llama2_300',
+      numWorkers: 2,
+      gpusPerWorker: 1,
+      maxSeqLength: 512,
+      learningRate: 0.0001,
+      warnings: undefined,
+    },
+  );
+  assert.deepEqual(options.warnings, [
+    "sft.str.optim is not used by byzerllm's trainer",
+    "tensorboard is not used by byzerllm's trainer",
+  ]);
+  const pretrain = trainingOptionsFromByzerSql({
+    pretrainedModelType: 'sfft/llama2',
+    localModelDir: '/m',
+    localDataDir: '/data',
+    deepspeedConfig: '{"gradient_clipping": 0.5}',
+    'sfft.int.max_length': '128',
+  });
+  assert.equal(pretrain.options.kind, 'pretrain');
+  assert.equal(pretrain.options.maxGradNorm, 0.5);
+  assert.equal(pretrain.options.maxSeqLength, 128);
+  assert.equal(pretrain.detached, true);
+  assert.throws(
+    () => trainingOptionsFromByzerSql({ pretrainedModelType: 'custom/auto', localModelDir: '/m' }),
+    /not a training type; allowed: sft\/<model>, sfft\/<model>/,
+  );
 });
