@@ -162,6 +162,14 @@ export async function readCheckedJob(directory: string): Promise<JobRecord> {
   const fresh = await readJobRecord(directory);
   if (!ACTIVE_STATUSES.includes(fresh.status)) return fresh;
   const reason = `the job supervisor (pid ${fresh.supervisorPid ?? '?'}) exited while the job was ${fresh.status}`;
+  // Its workers share its process group (it was started detached, as the group's leader).
+  if (fresh.supervisorPid !== undefined) {
+    try {
+      process.kill(-fresh.supervisorPid, 'SIGKILL');
+    } catch {
+      // No process left in the group.
+    }
+  }
   await appendProgress(directory, { event: 'status', status: 'failed', reason });
   return updateJobRecord(directory, (current) => ({ ...current, status: 'failed', reason }));
 }
