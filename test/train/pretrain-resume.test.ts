@@ -17,10 +17,16 @@ import { createTestHome, type TestHome } from '../support/cli.js';
 
 let home: TestHome;
 let basePath: string;
+let corpus: string;
 
 before(async () => {
   home = await createTestHome();
   basePath = (await ensureTinyHfModel(path.join(home.home, 'models'))).path;
+  corpus = path.join(home.home, 'corpus.txt');
+  await fs.writeFile(
+    corpus,
+    Array.from({ length: 60 }, (_, index) => SENTENCES[index % SENTENCES.length]).join('\n'),
+  );
 });
 after(async () => {
   await home.cleanup();
@@ -36,11 +42,6 @@ const SENTENCES = [
 test('kill -9 of a worker fails the job with the reason; resume continues from the checkpoint; eval loss falls', {
   timeout: 600_000,
 }, async () => {
-  const corpus = path.join(home.home, 'corpus.txt');
-  await fs.writeFile(
-    corpus,
-    Array.from({ length: 60 }, (_, index) => SENTENCES[index % SENTENCES.length]).join('\n'),
-  );
   const started = await home.run([
     'pretrain',
     '--model_path',
@@ -121,4 +122,41 @@ test('kill -9 of a worker fails the job with the reason; resume continues from t
   assert.equal(record.status, 'succeeded');
   assert.equal(record.attempts, 2);
   assert.ok(record.outputs && (await fs.stat(record.outputs.gguf)).size > 0);
+});
+
+test('jobs stop ends a running job and its workers; jobs rm deletes it', { timeout: 300_000 }, async () => {
+  const started = await home.run([
+    'pretrain',
+    '--model_path',
+    basePath,
+    '--data',
+    corpus,
+    '--name',
+    'long',
+    '--num_workers',
+    '2',
+    '--batch_size',
+    '2',
+    '--max_steps',
+    '100000',
+    '--max_seq_length',
+    '64',
+  ]);
+  assert.equal(started.code, 0, started.stderr);
+  const events = followTrainingJob('long', { stateDirectory: home.home, intervalMs: 100 });
+  for (;;) {
+    const next = await events.next();
+    assert.ok(!next.done, 'the job runs until stopped');
+    if (next.value.event === 'step') break;
+  }
+  const stopped = await home.run(['jobs', 'stop', 'long']);
+  assert.equal(stopped.code, 0, stopped.stderr);
+  assert.equal(stopped.stdout.trim(), 'job long is stopped');
+  const record = await getTrainingJob('long', { stateDirectory: home.home });
+  assert.equal(record.reason, 'stopped by request');
+  for (const pid of record.workerPids)
+    assert.throws(() => process.kill(pid, 0), /ESRCH/, `worker ${pid} is gone`);
+  const removed = await home.run(['jobs', 'rm', 'long']);
+  assert.equal(removed.code, 0, removed.stderr);
+  assert.doesNotMatch((await home.run(['jobs', 'list'])).stdout, /long/);
 });
