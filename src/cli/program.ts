@@ -8,13 +8,16 @@ import { Command, CommanderError } from 'commander';
 import { PACKAGE_VERSION } from '../core/index.js';
 import { registerDeploy } from './commands/deploy.js';
 import { registerHeadCommands } from './commands/head.js';
+import { registerJobs } from './commands/jobs.js';
 import { registerList } from './commands/list.js';
+import { registerModelTools } from './commands/model-tools.js';
 import { registerQuery } from './commands/query.js';
 import { registerServe } from './commands/serve.js';
 import { registerSql } from './commands/sql.js';
 import { registerQuickstart } from './commands/quickstart.js';
 import { registerStat } from './commands/stat.js';
 import { registerStorage } from './commands/storage.js';
+import { registerTrain } from './commands/train.js';
 import { registerUndeploy } from './commands/undeploy.js';
 import { reportError } from './exit-codes.js';
 
@@ -38,6 +41,9 @@ export function createProgram(): Command {
   registerQuickstart(program);
   registerSql(program);
   registerStorage(program);
+  registerTrain(program);
+  registerJobs(program);
+  registerModelTools(program);
   for (const command of program.commands) command.exitOverride().showSuggestionAfterError(true);
   return program;
 }

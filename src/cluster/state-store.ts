@@ -42,9 +42,7 @@ export async function ensureStateDirectory(
   const stat = await fs.stat(directory);
   const fix = `use a directory of your own (BYZERLLM_HOME) or run: chmod 700 ${directory}`;
   if (!stat.isDirectory()) {
-    throw new InvalidArgumentError(
-      `state directory ${directory} is not a directory; ${fix}`,
-    );
+    throw new InvalidArgumentError(`state directory ${directory} is not a directory; ${fix}`);
   }
   const uid = check.uid ?? process.getuid?.();
   if (uid !== undefined && stat.uid !== uid) {
