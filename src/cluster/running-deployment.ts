@@ -217,9 +217,9 @@ export class RunningDeployment {
   private async streamOpenAI(
     body: Record<string, unknown>,
     options: CallOptions = {},
-  ): Promise<AsyncIterable<OpenAIChatObject>> {
+  ): Promise<AsyncIterable<OpenAIChatObject[]>> {
     const lease = await this.pool.acquire(this.acquireOptions('chat', options));
-    let chunks: AsyncIterable<OpenAIChatObject>;
+    let chunks: AsyncIterable<OpenAIChatObject[]>;
     try {
       chunks = await this.openAIOf(lease.workerIndex).doStreamOpenAI(body, options);
     } catch (error) {

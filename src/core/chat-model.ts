@@ -206,11 +206,14 @@ export type OpenAIChatObject = Record<string, unknown>;
  */
 export interface OpenAIPassThroughV1 {
   doGenerateOpenAI(body: Record<string, unknown>, options?: CallOptions): Promise<OpenAIChatObject>;
-  /** Resolves once the upstream accepted the request; yields the parsed `data:` chunks in order. */
+  /**
+   * Resolves once the upstream accepted the request; yields the parsed `data:` chunks in order, in
+   * batches (never empty) as they arrived: a consumer takes a step per network read, not per chunk.
+   */
   doStreamOpenAI(
     body: Record<string, unknown>,
     options?: CallOptions,
-  ): Promise<AsyncIterable<OpenAIChatObject>>;
+  ): Promise<AsyncIterable<OpenAIChatObject[]>>;
 }
 
 /** Whether a chat model offers the OpenAI pass-through (both methods). */

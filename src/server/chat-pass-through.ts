@@ -128,7 +128,7 @@ export async function passThroughStream(
   const chunks = await passThrough.doStreamOpenAI(body, { signal: exchange.signal });
   let started = false;
   try {
-    for await (const chunk of chunks) {
+    for await (const batch of chunks) {
       if (response.destroyed) return 499;
       if (!started) {
         response.writeHead(200, SSE_HEADERS);
@@ -138,9 +138,14 @@ export async function passThroughStream(
         );
         started = true;
       }
-      chunk.model = exchange.model;
-      if (chunk.usage) recordUsage(exchange, chunk.usage);
-      if (!response.write(`data: ${JSON.stringify(chunk)}\n\n`)) await drained(response);
+      // One write per batch: what one read of the upstream brought goes out together.
+      let frames = '';
+      for (const chunk of batch) {
+        chunk.model = exchange.model;
+        if (chunk.usage) recordUsage(exchange, chunk.usage);
+        frames += `data: ${JSON.stringify(chunk)}\n\n`;
+      }
+      if (!response.write(frames)) await drained(response);
     }
   } catch (error) {
     if (!started) throw error;

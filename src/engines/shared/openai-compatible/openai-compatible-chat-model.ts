@@ -113,13 +113,13 @@ export class OpenAICompatibleChatModel
   async doStreamOpenAI(
     body: Record<string, unknown>,
     options: CallOptions = {},
-  ): Promise<AsyncIterable<OpenAIChatObject>> {
+  ): Promise<AsyncIterable<OpenAIChatObject[]>> {
     const upstream = upstreamBody(body, this.modelId, {
       stream: true,
       omitSamplingParams: this.omitsSampling,
     });
-    const response = await this.config.client.postEventStream('/chat/completions', upstream, options);
-    return passThroughChunks(response.events, this.config.errorContext);
+    const response = await this.config.client.postEventBatches('/chat/completions', upstream, options);
+    return passThroughChunks(response.batches, this.config.errorContext);
   }
 
   private get omitsSampling(): boolean {

@@ -55,41 +55,60 @@ export function checkCompletion(answer: unknown, provider: string): OpenAIChatOb
   return answer;
 }
 
-/** The upstream's SSE events → its chunks, parsed once and checked as the contract says. */
+/**
+ * The upstream's SSE events → its chunks, parsed once and checked as the contract says, in the
+ * batches they arrived in (one step per network read, not per chunk).
+ */
 export async function* passThroughChunks(
-  events: AsyncIterable<EventSourceMessage>,
+  batches: AsyncIterable<EventSourceMessage[]>,
   errorContext: ErrorMappingContext,
-): AsyncGenerator<OpenAIChatObject> {
-  const { provider } = errorContext;
-  let ended = false;
-  let complete = false;
-  for await (const event of events) {
+): AsyncGenerator<OpenAIChatObject[]> {
+  const progress = { ended: false, complete: false };
+  for await (const events of batches) {
     // After `[DONE]` the events are read on (the connection goes back to the pool) but not sent.
-    if (ended) continue;
-    if (event.data === '[DONE]') {
-      ended = true;
-      complete = true;
-      continue;
+    if (progress.ended) continue;
+    const chunks: OpenAIChatObject[] = [];
+    for (const event of events) {
+      if (progress.ended) break;
+      const chunk = readChunk(event, progress, errorContext);
+      if (chunk) chunks.push(chunk);
     }
-    const chunk = parseStreamEventJson(event.data, provider);
-    if (!isObject(chunk)) {
-      throw new UpstreamError('upstream_error', `${provider} sent a stream chunk that is not an object`, {
-        details: { provider, data: event.data.slice(0, 200) },
-      });
-    }
-    if (chunk.error !== undefined && chunk.error !== null) throw errorFromStreamPayload(chunk, errorContext);
-    const choices = chunk.choices;
-    if (Array.isArray(choices)) {
-      for (const choice of choices) {
-        if (!isObject(choice)) continue;
-        // A server that omits `[DONE]` but sent a finish reason is complete too (as `mapChatStream`).
-        if (choice.finish_reason) complete = true;
-        if (isObject(choice.delta)) renameReasoning(choice.delta);
-      }
-    }
-    yield chunk;
+    if (chunks.length > 0) yield chunks;
   }
-  if (!complete) throw incompleteStreamError(provider, 'ended the stream before the answer was complete');
+  if (!progress.complete) {
+    throw incompleteStreamError(errorContext.provider, 'ended the stream before the answer was complete');
+  }
+}
+
+/** One event: its chunk, or undefined for `[DONE]`; throws the error an error chunk reports. */
+function readChunk(
+  event: EventSourceMessage,
+  progress: { ended: boolean; complete: boolean },
+  errorContext: ErrorMappingContext,
+): OpenAIChatObject | undefined {
+  const { provider } = errorContext;
+  if (event.data === '[DONE]') {
+    progress.ended = true;
+    progress.complete = true;
+    return undefined;
+  }
+  const chunk = parseStreamEventJson(event.data, provider);
+  if (!isObject(chunk)) {
+    throw new UpstreamError('upstream_error', `${provider} sent a stream chunk that is not an object`, {
+      details: { provider, data: event.data.slice(0, 200) },
+    });
+  }
+  if (chunk.error !== undefined && chunk.error !== null) throw errorFromStreamPayload(chunk, errorContext);
+  const choices = chunk.choices;
+  if (Array.isArray(choices)) {
+    for (const choice of choices) {
+      if (!isObject(choice)) continue;
+      // A server that omits `[DONE]` but sent a finish reason is complete too (as `mapChatStream`).
+      if (choice.finish_reason) progress.complete = true;
+      if (isObject(choice.delta)) renameReasoning(choice.delta);
+    }
+  }
+  return chunk;
 }
 
 function renameReasoning(message: Record<string, unknown>): void {
