@@ -30,6 +30,9 @@ export function toPassThroughBody(body: ChatBody): Record<string, unknown> {
   delete upstream.n;
   delete upstream.top_k;
   if (typeof body.stop === 'string') upstream.stop = [body.stop];
+  else if (body.stop?.length === 0) delete upstream.stop;
+  // OpenAI rejects an empty tools list; the general path sends none.
+  if (body.tools?.length === 0) delete upstream.tools;
   for (let index = 0; index < body.messages.length; index++) {
     normaliseMessage(body.messages[index]!, index, index === body.messages.length - 1);
   }

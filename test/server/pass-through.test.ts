@@ -147,6 +147,19 @@ describe('gateway OpenAI pass-through', () => {
     });
   });
 
+  test('an empty tools or stop list is not sent, as on the general path', async () => {
+    const answer = await chat({
+      model: 'gpt_chat',
+      messages: [{ role: 'user', content: 'hi' }],
+      tools: [],
+      stop: [],
+    });
+    assert.equal(answer.status, 200);
+    const sent = lastChatBody(gateway.upstream);
+    assert.equal('tools' in sent, false);
+    assert.equal('stop' in sent, false);
+  });
+
   test('what the general path rejects is rejected: a prefix before the last message, a bad image URL', async () => {
     const prefix = await chat({
       model: 'gpt_chat',
