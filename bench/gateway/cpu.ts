@@ -5,8 +5,8 @@
  * (`bare-proxy.ts`), the gateway on its general path, and the gateway on the OpenAI pass-through
  * (`gateway-target.ts`, same build, `--general` or not). Each runs in its own process; its CPU time
  * (user + system, `/proc/PID/stat`, the kernel's accounting that `process.cpuUsage()` also reads) is
- * taken before and after a batch of requests sent by this process. Rounds alternate the targets;
- * the median round is reported, ratios to the bare proxy first, absolute numbers second.
+ * taken before and after a batch of requests sent by this process. Rounds alternate the targets,
+ * each round starting with another; the median round is reported, ratios to the bare proxy first, absolute numbers second.
  *
  *   npx tsc -p . && node dist/bench/gateway/cpu.js [--scale 1]
  */
@@ -140,9 +140,12 @@ async function main(): Promise<void> {
   }
   const rounds: Measured[][] = targets.map(() => []);
   for (let round = 0; round < 3; round++) {
-    for (const [index, { target, pid }] of targets.entries()) {
-      const result = await measure(target, pid, requests, streams);
-      rounds[index]!.push(result);
+    // Each round starts with another target, so a load that rises or falls during a round does not
+    // always hit the same one.
+    for (let step = 0; step < targets.length; step++) {
+      const index = (round + step) % targets.length;
+      const { target, pid } = targets[index]!;
+      rounds[index]!.push(await measure(target, pid, requests, streams));
     }
   }
   const summary = rounds.map((list) => ({
