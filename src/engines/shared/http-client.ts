@@ -27,7 +27,11 @@ import {
   parseRetryAfterMs,
   retryDelayMs,
 } from './retry-policy.js';
-import { type EventSourceMessage, readServerSentEvents } from './server-sent-events.js';
+import {
+  type EventSourceMessage,
+  readServerSentEventBatches,
+  readServerSentEvents,
+} from './server-sent-events.js';
 import { errorFromTransport } from './transport-error.js';
 
 /** A non-2xx answer, as the provider's error mapper receives it. */
@@ -156,7 +160,28 @@ export class HttpClient {
       withCallHeaders(this.streamHeaders, options),
       options.signal,
     );
-    return { headers: response.headers, events: this.readEvents(response, options.signal) };
+    return {
+      headers: response.headers,
+      events: this.readEvents(response, options.signal, readServerSentEvents),
+    };
+  }
+
+  /** As `postEventStream`, with the events in the batches one read of the body completed. */
+  async postEventBatches(
+    path: string,
+    body: unknown,
+    options: HttpCallOptions = {},
+  ): Promise<{ headers: ResponseHeaders; batches: AsyncIterable<EventSourceMessage[]> }> {
+    const response = await this.send(
+      path,
+      JSON.stringify(body),
+      withCallHeaders(this.streamHeaders, options),
+      options.signal,
+    );
+    return {
+      headers: response.headers,
+      batches: this.readEvents(response, options.signal, readServerSentEventBatches),
+    };
   }
 
   /**
@@ -188,12 +213,13 @@ export class HttpClient {
     await this.pool.destroy();
   }
 
-  private async *readEvents(
+  private async *readEvents<Item>(
     response: PoolResponse,
     signal: AbortSignal | undefined,
-  ): AsyncGenerator<EventSourceMessage> {
+    read: (body: AsyncIterable<Uint8Array>) => AsyncIterable<Item>,
+  ): AsyncGenerator<Item> {
     try {
-      yield* readServerSentEvents(response.body);
+      yield* read(response.body);
     } catch (error) {
       throw this.transportError(error, signal, true);
     } finally {
