@@ -58,6 +58,7 @@ interface DeployFlags {
   pin?: string[];
   default_params?: string[] | Record<string, string>;
   template?: string;
+  json?: boolean;
   address?: string;
   ray_address?: string;
   file?: string;
@@ -111,7 +112,8 @@ export function registerDeploy(program: Command): void {
         '--template <name>',
         'the chat template clients use unless they set one (default auto)',
       ).choices(TEMPLATE_NAMES),
-    );
+    )
+    .option('--json', 'print {"model","status","warnings"} instead of sentences', false);
   addAddressOptions(command).action(async (flags: DeployFlags) => {
     const merged: DeployFlags = flags.file
       ? { ...flags, ...(await readConfigFile(flags.file, CONFIG_KEYS)) }
@@ -166,6 +168,11 @@ export function registerDeploy(program: Command): void {
     const cluster = await connect(merged);
     try {
       const outcome = await cluster.deploy(spec);
+      if (merged.json) {
+        const { status, warnings } = outcome;
+        process.stdout.write(`${JSON.stringify({ model: spec.name, status, warnings })}\n`);
+        return;
+      }
       for (const warning of outcome.warnings) process.stderr.write(`warning: ${warning}\n`);
       if (outcome.status === 'already_deployed')
         process.stdout.write(`Model ${spec.name} already deployed\n`);
