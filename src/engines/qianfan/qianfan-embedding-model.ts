@@ -19,9 +19,9 @@ export class QianfanEmbeddingModel extends ProviderModel<QianfanModelConfig> imp
     let inputTokens = 0;
     for (let start = 0; start < request.values.length; start += BATCH_SIZE) {
       const input = request.values.slice(start, start + BATCH_SIZE);
-      const body = await withFreshToken(this.config, options, async (token) => {
+      const body = await withFreshToken(this.config, options, async (token, attempt) => {
         const path = `/rpc/2.0/ai_custom/v1/wenxinworkshop/embeddings/${this.config.endpoint}?access_token=${encodeURIComponent(token)}`;
-        const response = await this.config.client.postJson(path, { input }, options);
+        const response = await this.config.client.postJson(path, { input }, attempt);
         const error = errorFromBody(response.body, this.config.errorContext);
         if (error) throw error;
         return response.body;
