@@ -52,12 +52,9 @@ export const CHAT_PATH = '/rpc/2.0/ai_custom/v1/wenxinworkshop/chat';
 export class QianfanChatModel extends ProviderModel<QianfanModelConfig> implements ChatModelV1 {
   async doGenerate(request: ChatRequest, options: CallOptions = {}): Promise<ChatResult> {
     const { body, warnings } = buildBody(request, false);
-    const answer = await withFreshToken(this.config, options, async (token, attempt) => {
-      const response = await this.config.client.postJson(pathFor(this.config, token), body, attempt);
-      const error = errorFromBody(response.body, this.config.errorContext);
-      if (error) throw error;
-      return response.body;
-    });
+    const answer = await withFreshToken(this.config, options, (token, attempt) =>
+      postJsonChecked(this.config, pathFor(this.config, token), body, attempt),
+    );
     const parsed = parseWireBody(chatResponseSchema, answer, {
       provider: this.provider,
       what: 'chat answer',
@@ -84,6 +81,19 @@ export class QianfanChatModel extends ProviderModel<QianfanModelConfig> implemen
 
 function pathFor(config: QianfanModelConfig, token: string): string {
   return `${CHAT_PATH}/${config.endpoint}?access_token=${encodeURIComponent(token)}`;
+}
+
+/** POSTs and returns the JSON body, throwing the vendor error a 200 body reports (so it is retried). */
+export async function postJsonChecked(
+  config: Pick<QianfanModelConfig, 'client' | 'errorContext'>,
+  path: string,
+  body: unknown,
+  attempt: HttpCallOptions,
+): Promise<unknown> {
+  const response = await config.client.postJson(path, body, attempt);
+  const error = errorFromBody(response.body, config.errorContext);
+  if (error) throw error;
+  return response.body;
 }
 
 /**

@@ -141,14 +141,10 @@ export class HttpClient {
   async postJson(path: string, body: unknown, options: HttpCallOptions = {}): Promise<JsonResponse> {
     const budget = this.startDeadline(options);
     let text: string;
+    const headers = withCallHeaders(this.jsonHeaders, options);
     let response: PoolResponse;
     try {
-      response = await this.send(
-        path,
-        JSON.stringify(body),
-        withCallHeaders(this.jsonHeaders, options),
-        budget,
-      );
+      response = await this.send(path, JSON.stringify(body), headers, budget);
       try {
         text = await response.body.text();
       } catch (error) {
@@ -174,14 +170,10 @@ export class HttpClient {
     options: HttpCallOptions = {},
   ): Promise<EventStreamResponse> {
     const budget = this.startDeadline(options);
+    const headers = withCallHeaders(this.streamHeaders, options);
     let response: PoolResponse;
     try {
-      response = await this.send(
-        path,
-        JSON.stringify(body),
-        withCallHeaders(this.streamHeaders, options),
-        budget,
-      );
+      response = await this.send(path, JSON.stringify(body), headers, budget);
     } catch (error) {
       budget.release();
       throw error;
