@@ -52,8 +52,9 @@ export class MiniMaxChatModel extends ProviderModel<MiniMaxModelConfig> implemen
 
   async doGenerate(request: ChatRequest, options: CallOptions = {}): Promise<ChatResult> {
     const { body, warnings } = this.buildBody(request, false);
-    const response = await retryVendorErrors(this.config.maxRetries, options.signal, async () => {
-      const answer = await this.config.client.postJson(this.path, body, options);
+    const retry = { maxRetries: this.config.maxRetries, signal: options.signal, client: this.config.client };
+    const response = await retryVendorErrors(retry, async (attempt) => {
+      const answer = await this.config.client.postJson(this.path, body, { ...options, ...attempt });
       const error = errorFromBody(answer.body, this.config.errorContext);
       if (error) throw error;
       return answer;

@@ -24,7 +24,7 @@ import type {
 } from '../../core/chat-model.js';
 import type { ByzerLLMError } from '../../core/errors.js';
 import { parseWireBody } from '../shared/wire-body.js';
-import type { HttpClient } from '../shared/http-client.js';
+import type { HttpCallOptions, HttpClient } from '../shared/http-client.js';
 import type { EventSourceMessage } from '../shared/server-sent-events.js';
 import { retryVendorErrors } from '../shared/vendor-error.js';
 import { errorFromBody, type QianfanErrorContext } from './map-error.js';
@@ -52,12 +52,9 @@ export const CHAT_PATH = '/rpc/2.0/ai_custom/v1/wenxinworkshop/chat';
 export class QianfanChatModel extends ProviderModel<QianfanModelConfig> implements ChatModelV1 {
   async doGenerate(request: ChatRequest, options: CallOptions = {}): Promise<ChatResult> {
     const { body, warnings } = buildBody(request, false);
-    const answer = await withFreshToken(this.config, options, async (token) => {
-      const response = await this.config.client.postJson(pathFor(this.config, token), body, options);
-      const error = errorFromBody(response.body, this.config.errorContext);
-      if (error) throw error;
-      return response.body;
-    });
+    const answer = await withFreshToken(this.config, options, (token, attempt) =>
+      postJsonChecked(this.config, pathFor(this.config, token), body, attempt),
+    );
     const parsed = parseWireBody(chatResponseSchema, answer, {
       provider: this.provider,
       what: 'chat answer',
@@ -75,8 +72,8 @@ export class QianfanChatModel extends ProviderModel<QianfanModelConfig> implemen
 
   async doStream(request: ChatRequest, options: CallOptions = {}): Promise<AsyncIterable<StreamPart>> {
     const { body, warnings } = buildBody(request, true);
-    const response = await withFreshToken(this.config, options, (token) =>
-      this.config.client.postEventStream(pathFor(this.config, token), body, options),
+    const response = await withFreshToken(this.config, options, (token, attempt) =>
+      this.config.client.postEventStream(pathFor(this.config, token), body, attempt),
     );
     return mapStream(response.events, this.config, warnings);
   }
@@ -86,27 +83,46 @@ function pathFor(config: QianfanModelConfig, token: string): string {
   return `${CHAT_PATH}/${config.endpoint}?access_token=${encodeURIComponent(token)}`;
 }
 
-/** Runs `call` with the current token; on 110/111 exchanges a new token once and runs it again. */
+/** POSTs and returns the JSON body, throwing the vendor error a 200 body reports (so it is retried). */
+export async function postJsonChecked(
+  config: Pick<QianfanModelConfig, 'client' | 'errorContext'>,
+  path: string,
+  body: unknown,
+  attempt: HttpCallOptions,
+): Promise<unknown> {
+  const response = await config.client.postJson(path, body, attempt);
+  const error = errorFromBody(response.body, config.errorContext);
+  if (error) throw error;
+  return response.body;
+}
+
+/**
+ * Runs `call` with the current token; on 110/111 exchanges a new token once and runs it again.
+ * Retryable vendor codes are retried by the shared loop, and every call (token exchanges included)
+ * gets `attempt` — the caller's options plus the loop's signal and deadline — so `saas.deadline`
+ * bounds the whole request, not each HTTP call.
+ */
 export async function withFreshToken<Result>(
-  config: Pick<QianfanModelConfig, 'tokens' | 'maxRetries'>,
+  config: Pick<QianfanModelConfig, 'tokens' | 'maxRetries' | 'client'>,
   options: CallOptions,
-  call: (token: string) => Promise<Result>,
+  call: (token: string, attempt: HttpCallOptions) => Promise<Result>,
 ): Promise<Result> {
-  return retryVendorErrors(config.maxRetries, options.signal, () => withTokenOnce(config, options, call));
+  const retry = { maxRetries: config.maxRetries, signal: options.signal, client: config.client };
+  return retryVendorErrors(retry, (loop) => withTokenOnce(config, { ...options, ...loop }, call));
 }
 
 async function withTokenOnce<Result>(
   config: Pick<QianfanModelConfig, 'tokens'>,
-  options: CallOptions,
-  call: (token: string) => Promise<Result>,
+  attempt: HttpCallOptions,
+  call: (token: string, attempt: HttpCallOptions) => Promise<Result>,
 ): Promise<Result> {
-  const token = await config.tokens.token(options);
+  const token = await config.tokens.token(attempt);
   try {
-    return await call(token);
+    return await call(token, attempt);
   } catch (error) {
     if (!config.tokens.refreshable || !isTokenError(error)) throw error;
     config.tokens.invalidate(token);
-    return call(await config.tokens.token(options));
+    return call(await config.tokens.token(attempt), attempt);
   }
 }
 

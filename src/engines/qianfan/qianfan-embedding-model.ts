@@ -6,8 +6,7 @@
 import type { CallOptions } from '../../core/chat-model.js';
 import type { EmbeddingModelV1, EmbeddingRequest, EmbeddingResult } from '../../core/models.js';
 import { parseWireBody } from '../shared/wire-body.js';
-import { errorFromBody } from './map-error.js';
-import { type QianfanModelConfig, withFreshToken } from './qianfan-chat-model.js';
+import { postJsonChecked, type QianfanModelConfig, withFreshToken } from './qianfan-chat-model.js';
 import { embeddingResponseSchema } from './wire-schemas.js';
 import { ProviderModel } from '../shared/provider-model.js';
 
@@ -19,12 +18,9 @@ export class QianfanEmbeddingModel extends ProviderModel<QianfanModelConfig> imp
     let inputTokens = 0;
     for (let start = 0; start < request.values.length; start += BATCH_SIZE) {
       const input = request.values.slice(start, start + BATCH_SIZE);
-      const body = await withFreshToken(this.config, options, async (token) => {
+      const body = await withFreshToken(this.config, options, (token, attempt) => {
         const path = `/rpc/2.0/ai_custom/v1/wenxinworkshop/embeddings/${this.config.endpoint}?access_token=${encodeURIComponent(token)}`;
-        const response = await this.config.client.postJson(path, { input }, options);
-        const error = errorFromBody(response.body, this.config.errorContext);
-        if (error) throw error;
-        return response.body;
+        return postJsonChecked(this.config, path, { input }, attempt);
       });
       const parsed = parseWireBody(embeddingResponseSchema, body, {
         provider: this.provider,

@@ -8,25 +8,26 @@
  * Contract:
  * - Non-2xx answers are turned into errors by the provider's `errorFromResponse` (which reads the
  *   provider's error body); failures below HTTP by `errorFromTransport` (shared).
- * - Retryable errors (`isRetryable`) are retried up to `maxRetries` times before any byte of a
- *   success response is handed out, with exponential backoff and jitter, or after the delay the
- *   upstream asked for (`retry-after-ms` / `Retry-After`). A stream is never retried once it started.
+ * - Retryable errors (`isRetryable`) are retried by the shared loop (`retry-loop.ts`) up to
+ *   `maxRetries` times before any byte of a success response is handed out, with exponential backoff
+ *   and jitter, or after the delay the upstream asked for (`retry-after-ms` / `Retry-After`). A
+ *   stream is never retried once it started.
  * - `signal` aborts the upstream request at any point, including mid-stream and during a backoff;
  *   the caller then sees `AbortedError`, and the upstream sees its connection close.
  * - `timeoutMs` bounds the wait for response headers and each gap between body chunks (idle time,
  *   so long streams that keep producing are not cut).
+ * - `deadlineMs` (`saas.deadline`) bounds the whole request across its attempts and backoffs: a JSON
+ *   or bytes answer until it is read, a stream until it starts. When it passes the caller gets a
+ *   `TimeoutError` that is not retryable (the budget is spent), and no retry starts whose backoff
+ *   would end past it.
  * - `proxyUrl` (the seeds' `saas.proxies`) sends every request through an HTTP(S) proxy with undici's
  *   `ProxyAgent` (CONNECT tunnels; `user:password@` in the URL becomes `Proxy-Authorization`).
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { type Dispatcher, Pool, ProxyAgent } from 'undici';
-import { AbortedError, type ByzerLLMError, UpstreamError } from '../../core/errors.js';
-import {
-  type ResponseHeaders,
-  type RetryDelayOptions,
-  parseRetryAfterMs,
-  retryDelayMs,
-} from './retry-policy.js';
+import { type ByzerLLMError, toByzerLLMError, UpstreamError } from '../../core/errors.js';
+import { DEFAULT_DEADLINE_MS, RequestDeadline } from './request-deadline.js';
+import { callWithRetries } from './retry-loop.js';
+import { type ResponseHeaders, type RetryDelayOptions, parseRetryAfterMs } from './retry-policy.js';
 import {
   type EventSourceMessage,
   readServerSentEventBatches,
@@ -55,6 +56,8 @@ export interface HttpClientOptions {
   timeoutMs: number;
   /** How many times a retryable failure is retried. 0 disables retries. */
   maxRetries: number;
+  /** Total time of one request across its attempts (`saas.deadline`). Defaults to 600 s. */
+  deadlineMs?: number;
   /** Builds the error for a non-2xx answer from the provider's error body. */
   errorFromResponse(response: HttpErrorResponse): ByzerLLMError;
   retry?: RetryDelayOptions;
@@ -71,6 +74,11 @@ export interface HttpCallOptions {
   signal?: AbortSignal;
   /** Headers for this call only (e.g. DashScope's `X-DashScope-SSE: enable` on streams). */
   headers?: Record<string, string>;
+  /**
+   * The deadline of an outer retry loop (vendor codes in 2xx bodies) this call runs inside: its
+   * attempts then share that budget instead of starting their own `deadlineMs`.
+   */
+  deadline?: RequestDeadline;
 }
 
 export interface JsonResponse {
@@ -94,6 +102,15 @@ export interface EventStreamResponse {
 }
 
 type PoolResponse = Dispatcher.ResponseData;
+
+/** A call's deadline and what the client may do with it (nothing, when an outer loop owns it). */
+interface Budget {
+  deadline: RequestDeadline;
+  /** Stops the clock once a stream started. */
+  pause(): void;
+  /** Stops the clock and forgets the caller's signal once the call is over. */
+  release(): void;
+}
 
 export class HttpClient {
   /** The base URL as shown in messages: no credentials, no trailing slash. */
@@ -126,17 +143,19 @@ export class HttpClient {
 
   /** POSTs `body` as JSON and returns the parsed JSON answer. */
   async postJson(path: string, body: unknown, options: HttpCallOptions = {}): Promise<JsonResponse> {
-    const response = await this.send(
-      path,
-      JSON.stringify(body),
-      withCallHeaders(this.jsonHeaders, options),
-      options.signal,
-    );
+    const budget = this.startDeadline(options);
     let text: string;
+    const headers = withCallHeaders(this.jsonHeaders, options);
+    let response: PoolResponse;
     try {
-      text = await response.body.text();
-    } catch (error) {
-      throw this.transportError(error, options.signal, true);
+      response = await this.send(path, JSON.stringify(body), headers, budget);
+      try {
+        text = await response.body.text();
+      } catch (error) {
+        throw this.transportError(error, options.signal, true, budget.deadline);
+      }
+    } finally {
+      budget.release();
     }
     try {
       return { headers: response.headers, body: JSON.parse(text) };
@@ -154,15 +173,10 @@ export class HttpClient {
     body: unknown,
     options: HttpCallOptions = {},
   ): Promise<EventStreamResponse> {
-    const response = await this.send(
-      path,
-      JSON.stringify(body),
-      withCallHeaders(this.streamHeaders, options),
-      options.signal,
-    );
+    const { response, budget } = await this.openStream(path, body, options);
     return {
       headers: response.headers,
-      events: this.readEvents(response, options.signal, readServerSentEvents),
+      events: this.readEvents(response, options.signal, budget, readServerSentEvents),
     };
   }
 
@@ -172,16 +186,31 @@ export class HttpClient {
     body: unknown,
     options: HttpCallOptions = {},
   ): Promise<{ headers: ResponseHeaders; batches: AsyncIterable<EventSourceMessage[]> }> {
-    const response = await this.send(
-      path,
-      JSON.stringify(body),
-      withCallHeaders(this.streamHeaders, options),
-      options.signal,
-    );
+    const { response, budget } = await this.openStream(path, body, options);
     return {
       headers: response.headers,
-      batches: this.readEvents(response, options.signal, readServerSentEventBatches),
+      batches: this.readEvents(response, options.signal, budget, readServerSentEventBatches),
     };
+  }
+
+  /** Sends a streaming request within the deadline; once the answer started, the idle timeout governs. */
+  private async openStream(
+    path: string,
+    body: unknown,
+    options: HttpCallOptions,
+  ): Promise<{ response: PoolResponse; budget: Budget }> {
+    const budget = this.startDeadline(options);
+    const headers = withCallHeaders(this.streamHeaders, options);
+    let response: PoolResponse;
+    try {
+      response = await this.send(path, JSON.stringify(body), headers, budget);
+    } catch (error) {
+      budget.release();
+      throw error;
+    }
+    // The stream started: from here on the idle timeout governs; the caller's abort still applies.
+    budget.pause();
+    return { response, budget };
   }
 
   /**
@@ -198,11 +227,16 @@ export class HttpClient {
       { ...this.jsonHeaders, 'content-type': contentType, accept: '*/*' },
       options,
     );
-    const response = await this.send(path, payload, headers, options.signal);
+    const budget = this.startDeadline(options);
     try {
-      return { headers: response.headers, bytes: new Uint8Array(await response.body.arrayBuffer()) };
-    } catch (error) {
-      throw this.transportError(error, options.signal, true);
+      const response = await this.send(path, payload, headers, budget);
+      try {
+        return { headers: response.headers, bytes: new Uint8Array(await response.body.arrayBuffer()) };
+      } catch (error) {
+        throw this.transportError(error, options.signal, true, budget.deadline);
+      }
+    } finally {
+      budget.release();
     }
   }
 
@@ -216,6 +250,7 @@ export class HttpClient {
   private async *readEvents<Item>(
     response: PoolResponse,
     signal: AbortSignal | undefined,
+    budget: Budget,
     read: (body: AsyncIterable<Uint8Array>) => AsyncIterable<Item>,
   ): AsyncGenerator<Item> {
     try {
@@ -223,61 +258,103 @@ export class HttpClient {
     } catch (error) {
       throw this.transportError(error, signal, true);
     } finally {
+      budget.release();
       // Early exit (consumer stopped, error): destroy the body so the socket closes and the
       // upstream notices; after a complete read this is a no-op.
       if (!response.body.readableEnded) response.body.destroy();
     }
   }
 
-  /** Sends with retries; returns a 2xx response whose body is still unread. */
-  private async send(
+  /**
+   * The deadline of one call: the caller's (an outer retry loop's, whose owner stops it) or a new
+   * one of `deadlineMs` that this client stops once the answer was read or the stream started.
+   */
+  private startDeadline(options: HttpCallOptions): Budget {
+    const given = options.deadline;
+    if (given) return { deadline: given, pause: () => {}, release: () => {} };
+    const deadline = new RequestDeadline(this.deadlineMs, options.signal);
+    return { deadline, pause: () => deadline.clear(), release: () => deadline.dispose() };
+  }
+
+  /**
+   * Sends through the shared retry loop within the deadline; returns a 2xx response whose body is
+   * still unread.
+   */
+  private send(
     path: string,
     payload: string | Uint8Array,
     headers: Record<string, string>,
-    signal: AbortSignal | undefined,
+    budget: Budget,
   ): Promise<PoolResponse> {
-    for (let attempt = 0; ; attempt++) {
-      if (signal?.aborted) throw new AbortedError();
-      let failure: ByzerLLMError;
-      let retryAfterMs: number | undefined;
-      try {
-        const response = await this.pool.request({
-          origin: this.origin,
-          path: joinPath(this.pathPrefix, path, this.query),
-          method: 'POST',
-          headers: this.options.requestHeaders
-            ? { ...headers, ...lowerCaseKeys(this.options.requestHeaders()) }
-            : headers,
-          body: payload,
-          signal: signal ?? null,
-        });
+    let retryAfterMs: number | undefined;
+    let attempts = 0;
+    return callWithRetries(
+      async (signal) => {
+        attempts++;
+        retryAfterMs = undefined;
+        let response: PoolResponse;
+        try {
+          response = await this.pool.request({
+            origin: this.origin,
+            path: joinPath(this.pathPrefix, path, this.query),
+            method: 'POST',
+            headers: this.options.requestHeaders
+              ? { ...headers, ...lowerCaseKeys(this.options.requestHeaders()) }
+              : headers,
+            body: payload,
+            signal,
+          });
+        } catch (error) {
+          throw this.transportError(error, signal, false, budget.deadline, attempts);
+        }
         const success = response.statusCode >= 200 && response.statusCode < 300;
         // A JSON answer to a stream request is an error report, not a stream: Qianfan and MiniMax
         // answer 200 with an error body. Mapping it here gives it the same retries as HTTP errors.
         if (success && !(headers.accept === 'text/event-stream' && isJsonContentType(response.headers)))
           return response;
-        const bodyText = await response.body.text();
+        let bodyText: string;
+        try {
+          bodyText = await response.body.text();
+        } catch (error) {
+          throw this.transportError(error, signal, false, budget.deadline, attempts);
+        }
         retryAfterMs = parseRetryAfterMs(response.headers);
-        failure = this.options.errorFromResponse({
+        throw this.options.errorFromResponse({
           status: response.statusCode,
           headers: response.headers,
           bodyText,
           ...(retryAfterMs === undefined ? {} : { retryAfterSeconds: retryAfterMs / 1000 }),
         });
-      } catch (error) {
-        failure = this.transportError(error, signal);
-      }
-      const retryable = failure.isRetryable && failure.code !== 'aborted';
-      if (!retryable || attempt >= this.options.maxRetries) throw failure;
-      try {
-        await sleep(retryDelayMs(attempt, retryAfterMs, this.options.retry), undefined, { signal });
-      } catch (error) {
-        throw new AbortedError(undefined, { cause: error });
-      }
-    }
+      },
+      {
+        maxRetries: this.options.maxRetries,
+        deadline: budget.deadline,
+        describe: this.describe(),
+        ...(this.options.retry ? { retry: this.options.retry } : {}),
+        toError: toByzerLLMError,
+        retryAfterMs: () => retryAfterMs,
+      },
+    );
   }
 
-  private transportError(error: unknown, signal: AbortSignal | undefined, midStream = false): ByzerLLMError {
+  /** Total time of one request (`saas.deadline`), for outer retry loops that wrap this client. */
+  get deadlineMs(): number {
+    return this.options.deadlineMs ?? DEFAULT_DEADLINE_MS;
+  }
+
+  /** `provider at url`, for messages. */
+  describe(): string {
+    return `${this.options.provider} at ${this.displayUrl}`;
+  }
+
+  private transportError(
+    error: unknown,
+    signal: AbortSignal | undefined,
+    midStream = false,
+    deadline?: RequestDeadline,
+    attempts = 1,
+  ): ByzerLLMError {
+    if (deadline?.expired) return deadline.timeoutError(this.describe(), attempts, error);
     return errorFromTransport(error, {
       provider: this.options.provider,
       baseUrl: this.displayUrl,

@@ -4,10 +4,11 @@
  * provider maps its code to a kind; the kind decides the stable error code and `isRetryable`
  * exactly as `upstreamErrorFromStatus` does for the equivalent HTTP status.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
-import { AbortedError, UpstreamError } from '../../core/errors.js';
+import { toByzerLLMError, UpstreamError } from '../../core/errors.js';
 import { redactSecrets, redactSecretsInValue } from './redact-secrets.js';
-import { retryDelayMs } from './retry-policy.js';
+import type { HttpClient } from './http-client.js';
+import type { RequestDeadline } from './request-deadline.js';
+import { callWithRetries } from './retry-loop.js';
 
 export type VendorErrorKind = 'auth' | 'rate_limit' | 'bad_request' | 'not_found' | 'server';
 
@@ -41,28 +42,30 @@ export function vendorError(input: VendorErrorInput): UpstreamError {
   }
 }
 
+export interface VendorRetryOptions {
+  maxRetries: number;
+  signal?: AbortSignal | undefined;
+  /** The client the calls go through: its `saas.deadline` is the budget of every attempt, inner and outer. */
+  client: Pick<HttpClient, 'deadlineMs' | 'describe'>;
+}
+
 /**
  * Retries `call` while it fails with a retryable error that a vendor reported inside a 2xx body
  * (those carry `details.vendorCode`; HTTP-status failures are already retried by the HTTP client,
- * so they are not retried twice). Exponential backoff with jitter; an abort stops the wait.
+ * so they are not retried twice), through the shared loop. `call` gets `{signal, deadline}` to hand
+ * to the HTTP client, so the client's own attempts spend the same budget: the deadline covers
+ * every attempt of the request, inner and outer.
  */
-export async function retryVendorErrors<Result>(
-  maxRetries: number,
-  signal: AbortSignal | undefined,
-  call: () => Promise<Result>,
+export function retryVendorErrors<Result>(
+  options: VendorRetryOptions,
+  call: (callOptions: { signal: AbortSignal; deadline: RequestDeadline }) => Promise<Result>,
 ): Promise<Result> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await call();
-    } catch (error) {
-      const vendorFailure =
-        error instanceof UpstreamError && error.isRetryable && error.details.vendorCode !== undefined;
-      if (!vendorFailure || attempt >= maxRetries) throw error;
-      try {
-        await sleep(retryDelayMs(attempt, undefined), undefined, { signal });
-      } catch (cause) {
-        throw new AbortedError(undefined, { cause });
-      }
-    }
-  }
+  return callWithRetries((signal, deadline) => call({ signal, deadline }), {
+    maxRetries: options.maxRetries,
+    ...(options.signal ? { signal: options.signal } : {}),
+    deadlineMs: options.client.deadlineMs,
+    describe: options.client.describe(),
+    toError: toByzerLLMError,
+    shouldRetry: (failure) => failure instanceof UpstreamError && failure.details.vendorCode !== undefined,
+  });
 }

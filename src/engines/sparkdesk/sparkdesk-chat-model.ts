@@ -13,7 +13,6 @@
  * `saas.timeout` bounds the wait for each frame. Aborting closes the socket.
  */
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
 import type {
   CallOptions,
@@ -25,8 +24,14 @@ import type {
   Warning,
 } from '../../core/chat-model.js';
 import { collectStream, MODEL_PROTOCOL_VERSION } from '../../core/chat-model.js';
-import { AbortedError, type ByzerLLMError, TimeoutError, UpstreamError } from '../../core/errors.js';
-import { retryDelayMs } from '../shared/retry-policy.js';
+import {
+  AbortedError,
+  type ByzerLLMError,
+  TimeoutError,
+  toByzerLLMError,
+  UpstreamError,
+} from '../../core/errors.js';
+import { callWithRetries } from '../shared/retry-loop.js';
 import { errorFromTransport } from '../shared/transport-error.js';
 import { errorFromFrame, errorFromHandshake, type SparkErrorContext } from './map-error.js';
 import { type SparkCredentials, signSparkUrl } from './signed-url.js';
@@ -40,6 +45,8 @@ export interface SparkModelConfig {
   credentials: SparkCredentials;
   timeoutMs: number;
   maxRetries: number;
+  /** Total time until the first frame across every attempt (`saas.deadline`). Defaults to 600 s. */
+  deadlineMs?: number;
   errorContext: SparkErrorContext;
 }
 
@@ -73,25 +80,28 @@ export class SparkChatModel implements ChatModelV1 {
 
   async doStream(request: ChatRequest, options: CallOptions = {}): Promise<AsyncIterable<StreamPart>> {
     const { frame, warnings } = this.buildFrame(request);
-    for (let attempt = 0; ; attempt++) {
-      if (options.signal?.aborted) throw new AbortedError();
-      const connection = new SparkConnection(this.config, options.signal, () => this.open.delete(connection));
-      this.open.add(connection);
-      try {
-        const first = await connection.start(frame);
-        return this.parts(connection, first, warnings);
-      } catch (error) {
-        connection.close();
-        const failure = error as ByzerLLMError;
-        if (!failure.isRetryable || failure.code === 'aborted' || attempt >= this.config.maxRetries)
-          throw failure;
+    // The shared loop retries failures up to the first frame, within `saas.deadline`; the signal it
+    // hands over stays the socket's signal for the whole answer (only the deadline's clock stops).
+    return callWithRetries(
+      async (signal) => {
+        const connection = new SparkConnection(this.config, signal, () => this.open.delete(connection));
+        this.open.add(connection);
         try {
-          await sleep(retryDelayMs(attempt, undefined), undefined, { signal: options.signal });
-        } catch (cause) {
-          throw new AbortedError(undefined, { cause });
+          const first = await connection.start(frame);
+          return this.parts(connection, first, warnings);
+        } catch (error) {
+          connection.close();
+          throw error;
         }
-      }
-    }
+      },
+      {
+        maxRetries: this.config.maxRetries,
+        ...(options.signal ? { signal: options.signal } : {}),
+        deadlineMs: this.config.deadlineMs,
+        describe: `${this.config.provider} at ${new URL(this.config.gptUrl).origin}`,
+        toError: toByzerLLMError,
+      },
+    );
   }
 
   /** Ends every request in flight (their streams end with an error part). */

@@ -23,6 +23,7 @@ const KNOWN_PARAMS = [
   'saas.gpt_url',
   'saas.domain',
   'saas.timeout',
+  'saas.deadline',
   'saas.max_retries',
   'saas.debug',
 ];
@@ -57,6 +58,7 @@ export async function createSparkDeskEngine(context: EngineContext): Promise<Eng
     credentials: { apiKey, apiSecret },
     timeoutMs: params.timeoutMs('saas.timeout', 30),
     maxRetries: params.wholeNumber('saas.max_retries', 2),
+    deadlineMs: params.deadlineMs(),
     errorContext: { provider: PROVIDER, secrets: [apiKey, apiSecret] },
   });
   return {

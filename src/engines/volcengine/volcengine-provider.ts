@@ -60,6 +60,7 @@ export async function createVolcengineEngine(context: EngineContext): Promise<En
     headers: { authorization: `Bearer;${token}` },
     timeoutMs: params.timeoutMs('saas.timeout', 600),
     maxRetries,
+    deadlineMs: params.deadlineMs(),
     errorFromResponse: (response) => errorFromResponse(response, errorContext),
   });
   const speech: SpeechModelV1 = {
@@ -79,15 +80,18 @@ export async function createVolcengineEngine(context: EngineContext): Promise<En
         },
         request: { reqid: randomUUID(), text: request.input, text_type: 'plain', operation: 'query' },
       };
-      const parsed = await retryVendorErrors(maxRetries, options.signal, async () => {
-        const response = await client.postJson('/api/v1/tts', body, options);
-        const answer = parseWireBody(ttsResponseSchema, response.body, {
-          provider: PROVIDER,
-          what: 'tts answer',
-        });
-        if (answer.code !== SUCCESS || !answer.data) throw failureOf(answer, errorContext);
-        return answer;
-      });
+      const parsed = await retryVendorErrors(
+        { maxRetries, signal: options.signal, client },
+        async (attempt) => {
+          const response = await client.postJson('/api/v1/tts', body, { ...options, ...attempt });
+          const answer = parseWireBody(ttsResponseSchema, response.body, {
+            provider: PROVIDER,
+            what: 'tts answer',
+          });
+          if (answer.code !== SUCCESS || !answer.data) throw failureOf(answer, errorContext);
+          return answer;
+        },
+      );
       return {
         audio: Buffer.from(parsed.data ?? '', 'base64'),
         mediaType: MEDIA_TYPES[encoding] ?? 'application/octet-stream',
