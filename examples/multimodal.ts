@@ -1,6 +1,6 @@
 /**
  * Seed 004 "多模态" / seed 003 "Multi Modal": images in prompt functions (`ImagePath`, or
- * `Image.loadImageFromPath` in the body) and in chatOai JSON content (the seeds' `{image, text}`
+ * `Image.loadImageFromPath` in the body) and in chatOai JSON content (Byzer-LLM's `{image, text}`
  * list, or OpenAI's own part list).
  */
 import { type ByzerLLM, Image, ImagePath, prompt } from '../src/index.js';
@@ -52,7 +52,7 @@ export async function main(visionLlm: ByzerLLM, imagePath: string) {
 }
 
 /**
- * Speech synthesis, speech-to-text and image generation with the seeds' JSON content (a model whose
+ * Speech synthesis, speech-to-text and image generation with Byzer-LLM's JSON content (a model whose
  * engine offers those tasks, e.g. `saas.model=tts-1`). Returns base64 audio / text / base64 image.
  */
 export async function audioAndImages(

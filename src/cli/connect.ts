@@ -1,5 +1,5 @@
 /**
- * Turns `--address` (or the seeds' `--ray_address`) into a cluster connection for a command.
+ * Turns `--address` (or Byzer-LLM's `--ray_address`) into a cluster connection for a command.
  */
 import { type ClusterConnection, connectCluster } from '../cluster/index.js';
 import { isQuiet } from './arguments.js';

@@ -10,7 +10,7 @@ import { EASY_MODELS, instanceNameFor } from './easy-models.js';
 import { reportError } from './exit-codes.js';
 import { main as byzerllm } from './program.js';
 
-/** Written literally in `--infer_params` (the seeds' placeholder), replaced by `--token`. */
+/** Written literally in `--infer_params` (Byzer-LLM's placeholder), replaced by `--token`. */
 const TOKEN_PLACEHOLDER = '$' + '{MODEL_TOKEN}';
 
 function program(run: (argv: string[]) => Promise<number>): Command {

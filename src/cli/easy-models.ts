@@ -1,5 +1,5 @@
 /**
- * The built-in model table of `easy-byzerllm` (the seeds' table, kept by name, plus current models).
+ * The built-in model table of `easy-byzerllm` (Byzer-LLM's table, kept by name, plus current models).
  * `${MODEL_TOKEN}` in params is replaced by `--token`.
  */
 export interface EasyModel {

@@ -62,9 +62,9 @@ export interface ByzerLLMOptions {
   nats?: NatsSecurityOptions;
 }
 
-/** What `deploy` takes, with the seeds' names. */
+/** What `deploy` takes, with Byzer-LLM's names. */
 export interface DeployOptions {
-  /** The deployment name (the seeds' `udf_name`). */
+  /** The deployment name (Byzer-LLM's `udf_name`). */
   udfName: string;
   pretrainedModelType: string;
   modelPath?: string;
@@ -87,7 +87,7 @@ export class ByzerLLM implements ClientSession, PromptLlm {
     if (options.cluster) this.clusterPromise = Promise.resolve(options.cluster);
   }
 
-  /** A client whose default model is `model` (the seeds' `ByzerLLM.from_default_model`). */
+  /** A client whose default model is `model` (Byzer-LLM's `ByzerLLM.from_default_model`). */
   static fromDefaultModel(model: string, options: ByzerLLMOptions = {}): ByzerLLM {
     return new ByzerLLM(options).setupDefaultModelName(model);
   }
@@ -151,7 +151,7 @@ export class ByzerLLM implements ClientSession, PromptLlm {
   getMaxModelLength(model: string): number | undefined {
     return this.settings.get(model).maxModelLength;
   }
-  /** Custom prompt builders per model (the seeds' `setup_*_format_func`). */
+  /** Custom prompt builders per model (Byzer-LLM's `setup_*_format_func`). */
   setupFunctionCallingFormatFunc(model: string, format: ModelSettings['functionCallingFormat']): this {
     this.settings.get(model).functionCallingFormat = format;
     return this;
@@ -305,7 +305,7 @@ export class ByzerLLM implements ClientSession, PromptLlm {
 
   // ---- embeddings, rerank, audio and images ---------------------------------------------------
 
-  /** One vector per text, `[{output: number[], meta}]` as in the seeds. */
+  /** One vector per text, `[{output: number[], meta}]` as in Byzer-LLM. */
   emb(model: string | undefined, texts: string | string[], signal?: AbortSignal) {
     return embed(this, this.resolveEmbModel(model), texts, signal);
   }

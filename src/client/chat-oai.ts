@@ -1,6 +1,6 @@
 /**
  * `chatOai`: one chat call, plus the abilities layered on it — function calling, structured output
- * (direct or after chat) and the seeds' audio/image JSON content for non-chat models.
+ * (direct or after chat) and Byzer-LLM's audio/image JSON content for non-chat models.
  */
 import type { z } from 'zod';
 import { type ChatRequest, type ChatResult, InvalidArgumentError, type ToolCall } from '../core/index.js';
@@ -169,7 +169,7 @@ async function withResponseClass(
   let conversation: ConversationMessage[];
   let response: ChatResponse;
   if (options.responseAfterChat) {
-    // Answer first, then ask the same model (the seeds forgot to forward it) to extract the JSON.
+    // Answer first, then ask the same model (Byzer-LLM forgot to forward it) to extract the JSON.
     const first = await generate(llm, model, options.conversations, options);
     conversation = [
       ...(typeof options.conversations === 'string'

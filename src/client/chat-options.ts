@@ -11,9 +11,9 @@ export interface ChatOaiOptions {
   conversations: Conversation;
   /** Deployment name; defaults to `setupDefaultModelName`. */
   model?: string;
-  /** The seeds' keys: `max_length`, `temperature`, `top_p`, `gen.*` / `generation.*`. */
+  /** Byzer-LLM's keys: `max_length`, `temperature`, `top_p`, `gen.*` / `generation.*`. */
   llmConfig?: LlmConfig;
-  /** Merged into `ChatRequest.extra` (the seeds' `extra_request_params`). */
+  /** Merged into `ChatRequest.extra` (Byzer-LLM's `extra_request_params`). */
   extraRequestParams?: Record<string, unknown>;
   signal?: AbortSignal;
   /** Function calling. */
@@ -21,7 +21,7 @@ export interface ChatOaiOptions {
   toolChoice?: ToolChoice;
   /** Run the called tools and put their results in `values`. */
   executeTool?: boolean;
-  /** Extra arguments merged into every tool call (the seeds' `func_params`). */
+  /** Extra arguments merged into every tool call (Byzer-LLM's `func_params`). */
   funcParams?: Record<string, unknown>;
   /** `auto` (default): native tools/JSON where the engine's meta says so, the prompt protocol otherwise. */
   toolMode?: FeatureMode;
@@ -31,7 +31,7 @@ export interface ChatOaiOptions {
   responseAfterChat?: boolean;
   structuredMode?: FeatureMode;
   /**
-   * Function implementation through chatOai (the seeds' `impl_func` + `execute_impl_func`): the
+   * Function implementation through chatOai (Byzer-LLM's `impl_func` + `execute_impl_func`): the
    * model writes this function, the last user message is the instruction, `responseClass` is the
    * return schema, `implFuncParams` the arguments. The result lands in `value` (or `meta.reason`).
    */

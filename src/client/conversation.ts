@@ -1,16 +1,16 @@
 /**
- * The seeds' conversations (`[{role, content}]`, or one string) → protocol `ChatMessage`s.
+ * Byzer-LLM's conversations (`[{role, content}]`, or one string) → protocol `ChatMessage`s.
  *
- * Copies: the caller's list and messages are never modified (the seeds mutated them). A last
+ * Copies: the caller's list and messages are never modified (Byzer-LLM mutated them). A last
  * assistant message becomes a prefix to continue when `responsePrefix` is set (chat prefix
- * completion); user content with images (tags or the seeds' JSON) becomes content parts.
+ * completion); user content with images (tags or Byzer-LLM's JSON) becomes content parts.
  */
 import { type ChatMessage, InvalidArgumentError, type ToolCall } from '../core/index.js';
 import { contentToParts } from './multimodal.js';
 
 export type Role = 'system' | 'user' | 'assistant' | 'tool';
 
-/** One message as the seeds write it. `content` may also be protocol content parts. */
+/** One message as Byzer-LLM writes it. `content` may also be protocol content parts. */
 export interface ConversationMessage {
   role: Role | string;
   content: string | ChatMessage['content'];

@@ -1,4 +1,4 @@
-/** `emb` and `embRerank` with the seeds' result shapes. */
+/** `emb` and `embRerank` with Byzer-LLM's result shapes. */
 import { InvalidArgumentError } from '../core/index.js';
 import type { ClientSession } from './client-session.js';
 
@@ -21,7 +21,7 @@ export async function embed(
   const result = await cluster.call(model, 'embed', { values }, signal ? { signal } : {});
   return result.embeddings.map((output, index) => ({
     output,
-    // Usage is per call; the seeds put it on the response, so the first one carries it.
+    // Usage is per call; Byzer-LLM put it on the response, so the first one carries it.
     meta: { input_tokens_count: index === 0 ? result.usage.inputTokens : 0 },
   }));
 }

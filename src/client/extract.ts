@@ -1,6 +1,6 @@
 /**
  * Pulling code and data out of model text: fenced code blocks (`extractCode`), `<_tag_>…</_tag_>`
- * sections (`TagExtractor`), and the JSON of an answer (`extractJson`, the seeds' locating rules).
+ * sections (`TagExtractor`), and the JSON of an answer (`extractJson`, Byzer-LLM's locating rules).
  */
 
 export interface CodeBlock {
@@ -25,7 +25,7 @@ export interface TaggedSection {
 }
 
 /**
- * Finds `<_tag_>content</_tag_>` sections (the seeds' tag convention). Nested sections of another
+ * Finds `<_tag_>content</_tag_>` sections (Byzer-LLM's tag convention). Nested sections of another
  * tag stay inside their parent's content; a section without its end tag is ignored.
  */
 export class TagExtractor {

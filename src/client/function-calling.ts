@@ -3,7 +3,7 @@
  *
  * Native mode (engine meta `support_tools`): the tools go out as `ChatRequest.tools` (JSON Schema
  * from `z.toJSONSchema`, so `.describe()` texts and enums reach the model) and the engine's tool
- * calls come back. Prompt mode (the seeds' protocol): the tools and the `FunctionCallList` schema are
+ * calls come back. Prompt mode (Byzer-LLM's protocol): the tools and the `FunctionCallList` schema are
  * appended to the last user message and the model answers that JSON.
  *
  * Execution validates each call's arguments with the tool's zod schema first: a call whose arguments
@@ -17,7 +17,7 @@ export interface Tool<Parameters extends z.ZodObject = z.ZodObject> {
   name: string;
   description?: string;
   parameters: Parameters;
-  /** Runs the tool. Receives the validated arguments (and `funcParams` merged in, as in the seeds). */
+  /** Runs the tool. Receives the validated arguments (and `funcParams` merged in, as in Byzer-LLM). */
   execute?: (args: z.infer<Parameters>) => unknown;
 }
 
@@ -36,7 +36,7 @@ export function toToolDefinition(tool: Tool): ToolDefinition {
   };
 }
 
-/** The seeds' answer format for prompt-based calls. */
+/** Byzer-LLM's answer format for prompt-based calls. */
 export const functionCallListSchema = z.object({
   id: z.string().optional(),
   type: z.literal('function').optional(),

@@ -4,7 +4,7 @@
  * require; a time and memory limit; a worker thread the host kills at the deadline). Every failure
  * of the run is returned as `meta.reason`, never thrown. Arguments are validated with the parameter schema before the
  * run, the result with the return schema after it. Working code is cached per (model, instruction,
- * signature); a cache hit makes no model call. The seeds ran generated Python in-process; we do not.
+ * signature); a cache hit makes no model call. Byzer-LLM ran generated Python in-process; we do not.
  */
 import { z } from 'zod';
 import { InvalidArgumentError } from '../core/index.js';
@@ -21,7 +21,7 @@ import { jsonSchemaOf } from './structured-output.js';
 export interface ImplOptions<Parameters extends z.ZodObject, Returns extends z.ZodType> {
   /** A JavaScript identifier: the function the model must define. */
   name: string;
-  /** What the function does (the seeds' docstring). */
+  /** What the function does (Byzer-LLM's docstring). */
   description: string;
   parameters: Parameters;
   returns: Returns;

@@ -1,5 +1,5 @@
 /**
- * The seeds' `llm_config` in the client: the key mapping lives in core (`generation-params.ts`, shared
+ * Byzer-LLM's `llm_config` in the client: the key mapping lives in core (`generation-params.ts`, shared
  * with deployment defaults); this module adds what only the client reads (`gen.response_prefix`,
  * `llm_config.image`). The caller's object is never modified.
  */
@@ -10,7 +10,7 @@ export { bareKey, requestFieldsFromLlmConfig } from '../core/index.js';
 export type LlmConfig = GenerationParams;
 
 /**
- * `llm_config.image` (the seeds' Qwen-VL convention): base64 image data or a data/http URL, attached
+ * `llm_config.image` (Byzer-LLM's Qwen-VL convention): base64 image data or a data/http URL, attached
  * to the last user message as an image part.
  */
 export function imageFromLlmConfig(llmConfig: LlmConfig): string | undefined {

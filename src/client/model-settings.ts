@@ -1,5 +1,5 @@
 /**
- * Per-model client settings (the seeds' per-model maps): template, extra generation params, max
+ * Per-model client settings (Byzer-LLM's per-model maps): template, extra generation params, max
  * model length, custom prompt format functions. Kept apart from `ByzerLLM` so `SimpleByzerLLM` and
  * prompt functions share them.
  */

@@ -1,10 +1,10 @@
 /**
- * Multimodal conventions of the seeds.
+ * Multimodal conventions of Byzer-LLM.
  *
  * - `ImagePath` / `AudioPath`: a file path whose string form is the base64 tag
  *   `<_image_>data:image/png;base64,…</_image_>` (`<_audio_>…</_audio_>`), so interpolating one into a
  *   prompt template embeds the file.
- * - Message content may carry images as such tags, or as the seeds' JSON list
+ * - Message content may carry images as such tags, or as Byzer-LLM's JSON list
  *   `[{"image": "<data URL or http URL>", "text": "…"}]` (also `{"audio": …}`); `contentToParts`
  *   turns both into protocol content parts. Plain text stays a string.
  */
@@ -127,7 +127,7 @@ function tagSource(value: string, kind: 'image' | 'audio'): string {
 
 /**
  * Message content → protocol content: a string without images stays a string; `<_image_>` /
- * `<_audio_>` tags and the seeds' `[{"image": …, "text": …}]` JSON become parts.
+ * `<_audio_>` tags and Byzer-LLM's `[{"image": …, "text": …}]` JSON become parts.
  */
 export function contentToParts(content: string): string | ContentPart[] {
   const json = seedJsonParts(content);
@@ -165,7 +165,7 @@ function seedJsonParts(content: string): ContentPart[] | undefined {
   if (items.length === 0 || !items.some(isPart)) return undefined;
   const parts: ContentPart[] = [];
   for (const item of items as Record<string, unknown>[]) {
-    // OpenAI's own part shape, which the seeds also accept inside the JSON content.
+    // OpenAI's own part shape, which Byzer-LLM also accept inside the JSON content.
     const imageUrl = item.image_url as { url?: unknown; detail?: unknown } | undefined;
     if (item.type === 'image_url' && typeof imageUrl?.url === 'string') {
       const detail = imageUrl.detail;

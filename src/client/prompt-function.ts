@@ -33,7 +33,7 @@ export type Variables = Record<string, unknown>;
 // biome-ignore lint/suspicious/noConfusingVoidType: bodies and decorated methods may simply not return.
 export type BodyResult = Variables | undefined | void;
 
-/** What a prompt function passes to `chatOai` (the seeds' `options`). */
+/** What a prompt function passes to `chatOai` (Byzer-LLM's `options`). */
 export interface PromptCallOptions {
   llm_config?: LlmConfig;
   model?: string;
@@ -43,7 +43,7 @@ export interface PromptCallOptions {
 export interface PromptConfig<Args extends Variables> {
   /** A client, a model name, or a function giving the client when the call is made. */
   llm?: PromptLlm | string | (() => PromptLlm | undefined) | undefined;
-  /** Computes extra template variables from the arguments (the seeds' function body). */
+  /** Computes extra template variables from the arguments (Byzer-LLM's function body). */
   body?: ((args: Args) => BodyResult) | undefined;
   callOptions: PromptCallOptions;
   extractor?: ((text: string) => unknown) | undefined;
@@ -52,7 +52,7 @@ export interface PromptConfig<Args extends Variables> {
   markers?: { start: string; end: string; template?: string } | undefined;
   maxTurns: number;
   continuePrompt: string;
-  /** `jinja2` (default, nunjucks) or `simple` (`{name}` placeholders, the seeds' old mode). */
+  /** `jinja2` (default, nunjucks) or `simple` (`{name}` placeholders, Byzer-LLM's old mode). */
   render: 'jinja2' | 'simple';
   /** Resolves a model name given as `llm` into a client (set by `prompt`). */
   clientForModel?: ((model: string) => PromptLlm) | undefined;
@@ -85,7 +85,7 @@ export class PromptFunction<Args extends Variables = Variables, Result = string>
       );
     }
     const variables = { ...args, ...(overrides ?? {}) };
-    // The seeds dedented docstrings; template literals are dedented the same way.
+    // Byzer-LLM dedented docstrings; template literals are dedented the same way.
     const template = dedent(this.template);
     if (this.config.render === 'simple') {
       return template.replace(/\{(\w+)\}/g, (whole, name: string) =>

@@ -3,7 +3,7 @@
  * with the start marker and end it with the end marker, possibly over several turns; while the end
  * marker has not appeared (and fewer than `maxTurns` calls were made) the client asks it to continue.
  * The non-stream result is the text between the markers (the whole text when the end marker never
- * came — the seeds cut its last character instead).
+ * came — Byzer-LLM cut its last character instead).
  */
 import nunjucks from 'nunjucks';
 import type { ConversationMessage } from './conversation.js';

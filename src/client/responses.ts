@@ -1,6 +1,6 @@
 /**
- * Result types of the client, with the seeds' names: `output`, `meta` (snake_case keys as in the
- * seeds' metadata), `values` for function calling, `value` for structured output.
+ * Result types of the client, with Byzer-LLM's names: `output`, `meta` (snake_case keys as in
+ * Byzer-LLM's metadata), `values` for function calling, `value` for structured output.
  */
 import type { ChatRequest, FinishReason, ToolCall, Warning } from '../core/index.js';
 
@@ -10,7 +10,7 @@ export interface ResponseMeta {
   generated_tokens_count: number;
   /** Seconds from sending the request to the end of the answer. */
   time_cost: number;
-  /** Seconds to the first token (streams); 0 for non-stream calls, as the seeds' SaaS backends. */
+  /** Seconds to the first token (streams); 0 for non-stream calls, as Byzer-LLM's SaaS backends. */
   first_token_time: number;
   /** Generated tokens per second. */
   speed: number;
@@ -26,7 +26,7 @@ export interface ResponseMeta {
 export interface ChatResponse<Value = unknown> {
   output: string;
   meta: ResponseMeta;
-  /** The request that was sent (what the seeds called `input`). */
+  /** The request that was sent (what Byzer-LLM called `input`). */
   input: ChatRequest;
   toolCalls: ToolCall[];
   /** With `tools` + `executeTool`: each called tool's result, in call order. */

@@ -1,5 +1,5 @@
 /**
- * Speech, transcription and image generation: typed helpers, and the seeds' JSON-content convention
+ * Speech, transcription and image generation: typed helpers, and Byzer-LLM's JSON-content convention
  * through `chatOai` for models whose meta has no `chat` task:
  * - TTS: `{"input": text, "voice": …, "response_format": "mp3"}` → `output` = base64 audio;
  * - speech-to-text: `{"audio": "data:audio/…;base64,…"}` → `output` = the text;

@@ -5,9 +5,9 @@
  * (merged under each request's `llm_config`), stop strings, and a clean function applied to every
  * output. `"auto"` means "the engine's own template": nothing is flattened on the client.
  *
- * Flattening (byzer-spec §6.2, with the seeds' bugs fixed): each message becomes its role prefix +
+ * Flattening (byzer-spec §6.2, with Byzer-LLM's bugs fixed): each message becomes its role prefix +
  * content (or the role's function); lines are joined with `\n`; when the last message is from the
- * user, a final assistant prefix invites the answer. The seeds' llama template printed a literal
+ * user, a final assistant prefix invites the answer. Byzer-LLM's llama template printed a literal
  * `{v}` instead of the message; here it renders the Llama-2 chat format properly.
  */
 import type { ChatMessage } from '../core/index.js';

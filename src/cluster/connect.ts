@@ -2,7 +2,7 @@
  * Connecting to a cluster by address — shared by the CLI, the client library and the server.
  *
  * - `auto` (default): the local head of `$BYZERLLM_HOME` (or `~/.byzerllm`), started if none runs
- *   (the seeds' `ray_address auto`).
+ *   (Byzer-LLM's `ray_address auto`).
  * - `http://HOST:PORT`: a head's admin API; the token comes from the option or `$BYZERLLM_ADMIN_TOKEN`.
  * - `nats://HOST:PORT`: a cluster whose head runs with `--nats` (from any machine that reaches NATS);
  *   `nats://user:password@…`, `nats://token@…`, `tls://…`, plus `nats` for a creds file and TLS.

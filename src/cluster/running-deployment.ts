@@ -24,7 +24,7 @@ import type {
 } from './transport/transport.js';
 import { type DeploymentStat, WorkerPool } from './worker-pool.js';
 
-/** Which pinning key a call kind uses (the seeds pin embedding, tokenizer, chat template, meta). */
+/** Which pinning key a call kind uses (Byzer-LLM pin embedding, tokenizer, chat template, meta). */
 const PIN_KEY_BY_KIND: Partial<Record<WorkerCallKind, PinnableKind>> = { embed: 'embedding', meta: 'meta' };
 
 /** How long a worker that failed a call stays out of rotation unless it is replaced sooner. */

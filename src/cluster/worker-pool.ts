@@ -43,7 +43,7 @@ interface Waiter {
   fail(error: Error): void;
 }
 
-/** The seeds' `stat` JSON (seed 004 "监控部署状态"), plus per-worker detail. */
+/** Byzer-LLM's `stat` JSON (seed 004 "监控部署状态"), plus per-worker detail. */
 export interface DeploymentStat {
   total_workers: number;
   busy_workers: number;

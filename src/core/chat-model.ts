@@ -75,7 +75,7 @@ export interface ChatRequest {
   /** Ask a streaming engine to report usage in the final `finish` part. Defaults to true. */
   includeUsage?: boolean;
   /**
-   * Engine-specific settings that have no portable field (`gen.*` keys of the seeds, OpenAI
+   * Engine-specific settings that have no portable field (`gen.*` keys of Byzer-LLM, OpenAI
    * `extra_body`). Engines take what they understand and report the rest as warnings.
    */
   extra?: Record<string, unknown>;
@@ -144,7 +144,7 @@ export type StreamPart =
   /** A complete tool call (engines assemble partial argument deltas before emitting it). */
   | { type: 'tool-call'; toolCall: ToolCall }
   /**
-   * Bytes of generated audio (a TTS answer streamed through chat; the seeds' binary stream). The
+   * Bytes of generated audio (a TTS answer streamed through chat; Byzer-LLM's binary stream). The
    * pieces concatenate to the audio file; `collectStream` returns them base64 in `text`, as a
    * non-stream TTS answer has it. Added in v1 as an optional part (providers-b).
    */

@@ -3,7 +3,7 @@
  *
  * This is the validated data the CLI (`byzerllm deploy`), the client (`ByzerLLM.deploy`) and the
  * admin API all produce, the head persists, and engines are built from. Field names are camelCase
- * here; the CLI keeps the seeds' snake_case flags and maps them.
+ * here; the CLI keeps Byzer-LLM's snake_case flags and maps them.
  */
 import { z } from 'zod';
 import { InvalidArgumentError } from './errors.js';
@@ -13,7 +13,7 @@ import type { EngineInstance } from './models.js';
 export const LOAD_BALANCE_STRATEGIES = ['lru', 'round_robin'] as const;
 export type LoadBalanceStrategy = (typeof LOAD_BALANCE_STRATEGIES)[number];
 
-/** Request kinds that can be pinned to one worker index (the seeds' `setup_pin_model_worker_mapping`). */
+/** Request kinds that can be pinned to one worker index (Byzer-LLM's `setup_pin_model_worker_mapping`). */
 export const PINNABLE_KINDS = ['embedding', 'tokenizer', 'apply_chat_template', 'meta'] as const;
 export type PinnableKind = (typeof PINNABLE_KINDS)[number];
 
@@ -50,7 +50,7 @@ export const deploymentSpecSchema = z.object({
   /** How long a request waits for a free worker slot before failing. Seconds. Defaults to 10. */
   queueTimeoutSeconds: z.number().min(0).max(3600).default(10),
   /**
-   * Generation defaults every chat request gets unless it sets the field itself (the seeds'
+   * Generation defaults every chat request gets unless it sets the field itself (Byzer-LLM's
    * `setup_extra_generation_params`, kept with the deployment so every client shares them):
    * `temperature`, `top_p`, `max_tokens`/`max_length`, `stop`, `gen.*`; other keys reach the engine.
    */

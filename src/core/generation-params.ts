@@ -1,5 +1,5 @@
 /**
- * The seeds' generation parameters (`llm_config` keys, `--infer_params`-style defaults) → protocol
+ * Byzer-LLM's generation parameters (`llm_config` keys, `--infer_params`-style defaults) → protocol
  * `ChatRequest` fields. Portable keys become request fields: `max_length`/`max_tokens` → `maxTokens`,
  * `temperature`, `top_p` → `topP`, `top_k` → `topK`, `seed`, penalties and `stop`, also with a
  * `gen.`/`generation.` prefix; every other key is passed through in `extra` (prefix removed), where
@@ -58,7 +58,7 @@ export function requestFieldsFromLlmConfig(
   return fields as Partial<ChatRequest>;
 }
 
-/** `gen.stop` may be a list, one string, or (as in the seeds) a JSON string of a list. */
+/** `gen.stop` may be a list, one string, or (as in Byzer-LLM) a JSON string of a list. */
 function readStop(name: string, value: unknown): string[] {
   if (Array.isArray(value) && value.every((item) => typeof item === 'string')) return [...value];
   if (typeof value === 'string') {

@@ -112,7 +112,7 @@ export interface ImageModelV1 {
 
 /**
  * What a model instance says about itself (`getMeta`, `GET /admin/v1/deployments/:name/meta`).
- * Keys are snake_case because they are the seeds' public names.
+ * Keys are snake_case because they are Byzer-LLM's public names.
  */
 export interface ModelMeta {
   /** `saas` for remote APIs, `proprietary` for local weights. */

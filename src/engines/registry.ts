@@ -169,7 +169,7 @@ export function resolveEngine(
   spec: Pick<DeploymentSpec, 'pretrainedModelType' | 'inferBackend'>,
 ): EngineFactory {
   const factory = engineFor(spec);
-  // The seeds' JSON task messages (TTS, image, STT through chat) work the same on every engine.
+  // Byzer-LLM's JSON task messages (TTS, image, STT through chat) work the same on every engine.
   return async (context) => {
     const { withTaskDispatch } = await import('./shared/task-dispatch.js');
     return withTaskDispatch(await factory(context));

@@ -167,7 +167,7 @@ describe('examples', () => {
     assert.match(lastUserText(fixture), /The user's question: 去年三月到七月/);
   });
 
-  test("multimodal: TTS, speech-to-text and image generation through chatOai (the seeds' JSON content)", async () => {
+  test("multimodal: TTS, speech-to-text and image generation through chatOai (Byzer-LLM's JSON content)", async () => {
     const audioDataUrl = `data:audio/wav;base64,${Buffer.from('spoken words here').toString('base64')}`;
     // Deployments made for each task, as the example says (a chat deployment answers JSON as chat).
     const byModel = async (udfName: string, model: string) => {

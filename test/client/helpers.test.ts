@@ -68,7 +68,7 @@ describe('templates', () => {
     { role: 'assistant' as const, content: 'Hello!' },
     { role: 'user' as const, content: 'Bye' },
   ];
-  test('llama renders the messages (the seeds printed a literal {v})', () => {
+  test('llama renders the messages (Byzer-LLM printed a literal {v})', () => {
     assert.equal(
       applyTemplate(Templates.llama(), conversation),
       '<s>[INST] <<SYS>>\nBe brief.\n<</SYS>>\n[/INST]</s>\n<s>[INST] Hi [/INST]\nHello! </s>\n<s>[INST] Bye [/INST]',

@@ -1,4 +1,4 @@
-/** The OpenAI audio/image models (tts-1, whisper-1, dall-e-3) and the seeds' JSON task messages through chat. */
+/** The OpenAI audio/image models (tts-1, whisper-1, dall-e-3) and Byzer-LLM's JSON task messages through chat. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { collectStream } from '../../src/core/chat-model.js';

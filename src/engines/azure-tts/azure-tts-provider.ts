@@ -1,5 +1,5 @@
 /**
- * `saas/azure`: Azure AI Speech text-to-speech (the seeds' "azure" type is TTS only) over its REST
+ * `saas/azure`: Azure AI Speech text-to-speech (Byzer-LLM's "azure" type is TTS only) over its REST
  * API: `POST https://{service_region}.tts.speech.microsoft.com/cognitiveservices/v1` with
  * `Ocp-Apim-Subscription-Key`, `Content-Type: application/ssml+xml`, `X-Microsoft-OutputFormat`
  * and an SSML body `<speak version='1.0' xml:lang='…'><voice name='…'>text</voice></speak>`; the

@@ -3,7 +3,7 @@
  * client (keep-alive pool, retries honouring `Retry-After`, SSE, proxies).
  *
  * Parameters: `saas.api_key`* (sent as `x-goog-api-key`, never in the URL, so it cannot leak into
- * logs of URLs), `saas.model` (gemini-2.0-flash; the seeds' `gemini-pro` is retired upstream),
+ * logs of URLs), `saas.model` (gemini-2.0-flash; Byzer-LLM's `gemini-pro` is retired upstream),
  * `saas.base_url` (https://generativelanguage.googleapis.com), `saas.api_version` (v1beta), plus the
  * shared `saas.timeout`, `saas.max_retries`, `saas.proxies`. Errors are Google's
  * `{error:{code, message, status}}`: 429 `RESOURCE_EXHAUSTED` is `upstream_rate_limit`, 503

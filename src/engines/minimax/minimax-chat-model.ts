@@ -2,7 +2,7 @@
  * `ChatModelV1` over MiniMax `POST {base}/v1/text/chatcompletion_pro?GroupId=…`:
  * `{model, messages: [{sender_type: USER|BOT, sender_name, text}], bot_setting: [{bot_name,
  * content}], reply_constraints: {sender_type: BOT, sender_name}, tokens_to_generate, temperature,
- * top_p, stream}`. System messages become the bot's `content` (the seeds' behaviour); without one
+ * top_p, stream}`. System messages become the bot's `content` (Byzer-LLM's behaviour); without one
  * the deployment's `saas.bot_setting` (or a neutral default) is used.
  *
  * The stream's chunks carry deltas in `choices[0].messages[0].text`; the last chunk (with

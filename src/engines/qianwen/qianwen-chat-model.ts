@@ -1,12 +1,12 @@
 /**
- * `ChatModelV1` over DashScope's native generation API (what the seeds' `dashscope` SDK calls):
+ * `ChatModelV1` over DashScope's native generation API (what Byzer-LLM's `dashscope` SDK calls):
  *
  * - text models: `POST {base}/api/v1/services/aigc/text-generation/generation`
  * - qwen-vl models: `POST {base}/api/v1/services/aigc/multimodal-generation/generation`
  *
  * Body: `{model, input: {messages}, parameters: {result_format: "message", max_tokens, temperature,
  * top_p, top_k, seed, stop, presence_penalty, tools, incremental_output, …}}`. `request.extra` goes
- * into `parameters` (the seeds' `enable_search`, `enable_search_enhance`, `repetition_penalty`, …).
+ * into `parameters` (Byzer-LLM's `enable_search`, `enable_search_enhance`, `repetition_penalty`, …).
  * Streaming sends `X-DashScope-SSE: enable`; DashScope then answers SSE events `result` (and `error`
  * mid-stream). With `incremental_output: true` (our default for streams) each event carries a delta;
  * a caller that sets `extra.incremental_output: false` gets cumulative texts, which are diffed here.

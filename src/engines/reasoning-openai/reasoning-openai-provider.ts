@@ -5,7 +5,7 @@
  * Differences from `saas/openai`: no `temperature`/`top_p` in the body (these models reject them;
  * each one asked for becomes an unsupported-setting warning), and `reasoning_content` is reported
  * as `reasoning` / `reasoning-delta` parts (the shared engine already reads it). Same parameters and
- * defaults as `saas/openai`, as in the seeds.
+ * defaults as `saas/openai`, as in Byzer-LLM.
  */
 import type { EngineContext } from '../../core/deployment.js';
 import type { EngineInstance } from '../../core/models.js';

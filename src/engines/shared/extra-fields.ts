@@ -1,7 +1,7 @@
 import type { Warning } from '../../core/chat-model.js';
 
 /**
- * Copies a request's `extra` (the seeds' `gen.*` passthrough, OpenAI `extra_body`) onto a provider
+ * Copies a request's `extra` (Byzer-LLM's `gen.*` passthrough, OpenAI `extra_body`) onto a provider
  * body, skipping undefined values. With `warnings`, `extra.stream` is ignored with a warning: whether
  * an answer streams is decided by `doGenerate`/`doStream`, not by a passthrough field.
  */

@@ -20,7 +20,7 @@
  *   or bytes answer until it is read, a stream until it starts. When it passes the caller gets a
  *   `TimeoutError` that is not retryable (the budget is spent), and no retry starts whose backoff
  *   would end past it.
- * - `proxyUrl` (the seeds' `saas.proxies`) sends every request through an HTTP(S) proxy with undici's
+ * - `proxyUrl` (Byzer-LLM's `saas.proxies`) sends every request through an HTTP(S) proxy with undici's
  *   `ProxyAgent` (CONNECT tunnels; `user:password@` in the URL becomes `Proxy-Authorization`).
  */
 import { type Dispatcher, Pool, ProxyAgent } from 'undici';

@@ -6,7 +6,7 @@
  * - `saas.max_retries` — retries of retryable failures (429, 5xx, dropped connections; default 2).
  * - `saas.deadline` — seconds one request may take in total, across its retries (default 600); a
  *   stream is bounded until it starts, then by `saas.timeout` between chunks.
- * - `saas.proxies` — an http(s) proxy URL every request goes through (the seeds' httpx `proxies`).
+ * - `saas.proxies` — an http(s) proxy URL every request goes through (Byzer-LLM's httpx `proxies`).
  *
  * `warnUnknownParams` is the one rule for keys a provider does not know: a warning naming the key
  * (and the known ones), never an exception — a typo must not take a deployment down.
@@ -59,7 +59,7 @@ export function readHttpUrl(name: string, value: string): string {
 }
 
 /**
- * `saas.proxies`: a proxy URL, or the seeds' httpx-style JSON map (`{"https://": "http://proxy:3128"}`),
+ * `saas.proxies`: a proxy URL, or Byzer-LLM's httpx-style JSON map (`{"https://": "http://proxy:3128"}`),
  * of which the `https://` (else `all://`, else `http://`) entry is used. Not echoed on error: proxy
  * URLs often carry credentials.
  */

@@ -33,7 +33,7 @@ import {
 import { InvalidArgumentError, UnsupportedError } from '../../core/errors.js';
 import type { EngineInstance, ModelTask, SpeechResult } from '../../core/models.js';
 
-/** Size of the audio pieces a streamed TTS answer is cut into (the seeds' 32000-byte chunks). */
+/** Size of the audio pieces a streamed TTS answer is cut into (Byzer-LLM's 32000-byte chunks). */
 const AUDIO_CHUNK_BYTES = 32_000;
 
 export interface ChatTask {
@@ -185,7 +185,7 @@ class TaskDispatchingChatModel implements ChatModelV1 {
       usage: { inputTokens: 0, outputTokens: 0 },
     };
     if (task.kind === 'speech') {
-      // Audio streams as bytes (the seeds' binary stream), in pieces of AUDIO_CHUNK_BYTES.
+      // Audio streams as bytes (Byzer-LLM's binary stream), in pieces of AUDIO_CHUNK_BYTES.
       const { audio, mediaType } = await this.speak(task.fields, options);
       return (async function* (): AsyncGenerator<StreamPart> {
         yield { type: 'response-metadata', requestId, modelId };

@@ -2,7 +2,7 @@
  * `saas/siliconflow`: SiliconFlow image generation, `POST {base}/images/generations` with
  * `Authorization: Bearer <key>` and `{model, prompt, image_size, batch_size, num_inference_steps,
  * …}`; the answer lists image URLs (`images[{url}]`), which are downloaded here and returned as
- * base64 (the seeds' behaviour), each with the media type the download reported.
+ * base64 (Byzer-LLM's behaviour), each with the media type the download reported.
  *
  * Parameters: `saas.api_key` (required), `saas.model` (`black-forest-labs/FLUX.1-dev`),
  * `saas.base_url` (`https://api.siliconflow.cn/v1`), `saas.timeout` (600 s), `saas.max_retries` (2).
