@@ -3,6 +3,7 @@
  * `NODE_TIMEOUT_MS`. Tells the head through `onJoined` / `onLost`.
  */
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { watchConnection } from './connection-watch.js';
 import { decode, NODE_TIMEOUT_MS, subjects } from './nats-protocol.js';
 import type { NodeAdvert } from './node-agent.js';
 
@@ -24,11 +25,15 @@ export class NodeDirectory {
     this.subscription = options.connection.subscribe(subjects.heartbeatAll, {
       callback: (_error, message) => void this.observe(decode<NodeAdvert>(message.data)),
     });
+    const watch = watchConnection(options.connection);
     this.timer = setInterval(
       () => {
+        // While the head's own connection is down (a NATS restart) no heartbeat can arrive: that
+        // silence says nothing about the nodes, so their clocks start again when it is back.
+        if (!watch.connected) return;
         const now = Date.now();
         for (const [nodeId, node] of this.nodes) {
-          if (now - node.lastSeen <= timeoutMs) continue;
+          if (now - Math.max(node.lastSeen, watch.reconnectedAt) <= timeoutMs) continue;
           this.nodes.delete(nodeId);
           options.onLost(nodeId, `no heartbeat for ${((now - node.lastSeen) / 1000).toFixed(1)}s`);
         }
