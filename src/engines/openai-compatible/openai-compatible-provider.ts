@@ -22,7 +22,13 @@ import { isSecretParam, type EngineContext } from '../../core/deployment.js';
 import { InvalidArgumentError, throwIfAborted } from '../../core/errors.js';
 import type { EngineInstance, ModelMeta } from '../../core/models.js';
 import { HttpClient } from '../shared/http-client.js';
-import { readHttpUrl, readNumberParam, readProxyUrl, warnUnknownParams } from '../shared/saas-params.js';
+import {
+  readDeadlineMs,
+  readHttpUrl,
+  readNumberParam,
+  readProxyUrl,
+  warnUnknownParams,
+} from '../shared/saas-params.js';
 import { type ErrorMappingContext, errorFromResponse } from './map-error.js';
 import {
   OpenAICompatibleChatModel,
@@ -68,6 +74,8 @@ export interface OpenAICompatibleParams {
   baseUrl: string;
   timeoutMs: number;
   maxRetries: number;
+  /** `saas.deadline`: the total time of one request across its retries. */
+  deadlineMs: number;
   headers: Record<string, string>;
   /** Authentication headers (bearer by default; Azure's `api-key`). */
   authHeaders: Record<string, string>;
@@ -80,6 +88,7 @@ const KNOWN_PARAMS = [
   'saas.base_url',
   'saas.timeout',
   'saas.max_retries',
+  'saas.deadline',
   'saas.headers',
   'saas.proxies',
 ];
@@ -99,6 +108,7 @@ export async function createOpenAICompatibleEngine(
     headers: { ...params.authHeaders, ...params.headers },
     timeoutMs: params.timeoutMs,
     maxRetries: params.maxRetries,
+    deadlineMs: params.deadlineMs,
     errorFromResponse: (response) => errorFromResponse(response, errorContext),
     ...(params.proxyUrl ? { proxyUrl: params.proxyUrl } : {}),
   });
@@ -156,6 +166,7 @@ export function readOpenAICompatibleParams(
       ),
     timeoutMs: readNumberParam('saas.timeout', inferParams['saas.timeout'], 600, { integer: false }) * 1000,
     maxRetries: readNumberParam('saas.max_retries', inferParams['saas.max_retries'], 2, { integer: true }),
+    deadlineMs: readDeadlineMs(inferParams),
     headers: readHeaders(inferParams['saas.headers']),
     authHeaders: endpoint?.headers ?? { authorization: `Bearer ${apiKey}` },
   };
