@@ -5,7 +5,6 @@
  * past the fault bound. The bound is set small here (`BYZERLLM_FAULT_TIMEOUT`) to keep the test fast.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -18,7 +17,8 @@ import {
   NODE_TIMEOUT_MS,
 } from '../../src/cluster/index.js';
 import type { StreamPart } from '../../src/core/index.js';
-import { CLI_ENTRY, type CliResult, createTestHome, type TestHome } from '../support/cli.js';
+import { startCli } from '../support/background-cli.js';
+import { createTestHome, type TestHome } from '../support/cli.js';
 import { type NatsServer, startNatsServer } from '../support/nats-server.js';
 import { type OpenAIUpstream, startOpenAIUpstream } from '../support/openai-upstream.js';
 
@@ -36,26 +36,6 @@ function workersPerNode(status: ClusterStatus, name: string): Record<string, num
 
 async function readPid(home: TestHome, file: 'head.json' | 'node.json'): Promise<number> {
   return JSON.parse(await fs.readFile(path.join(home.home, file), 'utf8')).pid;
-}
-
-/** Runs the CLI in the background; `exited` resolves with its result and the time it exited. */
-function startCli(home: TestHome, args: string[]): Promise<CliResult & { exitedAt: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_ENTRY, ...args], {
-      env: home.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-    });
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr, exitedAt: Date.now() }));
-  });
 }
 
 interface StreamOutcome {

@@ -30,6 +30,7 @@ import type {
 } from '../cluster-api.js';
 import type { WorkerCallKind, WorkerCallMap } from '../transport/transport.js';
 import type { DeploymentStat } from '../worker-pool.js';
+import { LivenessProbe } from '../liveness-probe.js';
 import { ConnectionLostError, faultTimeoutMs, watchConnection } from './connection-watch.js';
 import { HEAD_SERVICE_NAME } from './nats-admin-server.js';
 import { connectNats } from './nats-connection.js';
@@ -55,12 +56,7 @@ export interface NatsClusterClientOptions {
 }
 
 export class NatsClusterClient implements ClusterApi {
-  /** Fails registered work when the head stops answering pings. */
-  private readonly inFlight = new Set<(error: ByzerLLMError) => void>();
-  private probe: NodeJS.Timeout | undefined;
-  private pinging = false;
-  private lastHeadAnswerAt = 0;
-  private readonly headTimeoutMs: number;
+  private readonly probe: LivenessProbe;
   private readonly faultTimeoutMs: number;
 
   private constructor(
@@ -68,8 +64,22 @@ export class NatsClusterClient implements ClusterApi {
     readonly address: string,
     options: NatsClusterClientOptions,
   ) {
-    this.headTimeoutMs = options.headTimeoutMs ?? 5_000;
     this.faultTimeoutMs = options.faultTimeoutMs ?? faultTimeoutMs();
+    const watch = watchConnection(connection);
+    this.probe = new LivenessProbe({
+      intervalMs: HEAD_PING_INTERVAL_MS,
+      timeoutMs: options.headTimeoutMs ?? 5_000,
+      // A NATS outage is the connection watch's to handle; the head's clock starts again once back.
+      paused: () => !watch.connected,
+      ping: async (timeoutMs) => {
+        await connection.request(`$SRV.PING.${HEAD_SERVICE_NAME}`, Empty, { timeout: timeoutMs });
+      },
+      lost: (silentMs) =>
+        new HeadUnreachableError(
+          `the byzerllm head on ${address} stopped answering (no answer to pings for ${(silentMs / 1000).toFixed(1)}s); ` +
+            `is it running? \`byzerllm status --address ${address}\` shows the cluster`,
+        ),
+    });
   }
 
   static async connect(address: string, options: NatsClusterClientOptions = {}): Promise<NatsClusterClient> {
@@ -135,8 +145,7 @@ export class NatsClusterClient implements ClusterApi {
   }
 
   async close(): Promise<void> {
-    clearInterval(this.probe);
-    this.probe = undefined;
+    this.probe.stop();
     await this.connection.drain().catch(() => {});
   }
 
@@ -189,45 +198,11 @@ export class NatsClusterClient implements ClusterApi {
       fail(new AbortedError());
     };
     signal?.addEventListener('abort', onAbort, { once: true });
-    this.inFlight.add(fail);
-    if (!this.probe) {
-      this.lastHeadAnswerAt = Date.now();
-      this.probe = setInterval(() => void this.pingHead(), HEAD_PING_INTERVAL_MS);
-      this.probe.unref();
-    }
+    const untrack = this.probe.track(fail);
     return () => {
       signal?.removeEventListener('abort', onAbort);
-      this.inFlight.delete(fail);
-      if (this.inFlight.size === 0) {
-        clearInterval(this.probe);
-        this.probe = undefined;
-      }
+      untrack();
     };
-  }
-
-  private async pingHead(): Promise<void> {
-    const watch = watchConnection(this.connection);
-    // A NATS outage is the connection watch's to handle; the head's clock starts again once back.
-    if (!watch.connected) this.lastHeadAnswerAt = Date.now();
-    if (this.pinging || !watch.connected) return;
-    this.pinging = true;
-    try {
-      await this.connection.request(`$SRV.PING.${HEAD_SERVICE_NAME}`, Empty, {
-        timeout: HEAD_PING_INTERVAL_MS,
-      });
-      this.lastHeadAnswerAt = Date.now();
-    } catch {
-      const silentFor = Date.now() - Math.max(this.lastHeadAnswerAt, watch.reconnectedAt);
-      if (silentFor > this.headTimeoutMs && watch.connected) {
-        const error = new HeadUnreachableError(
-          `the byzerllm head on ${this.address} stopped answering (no answer to pings for ${(silentFor / 1000).toFixed(1)}s); ` +
-            `is it running? \`byzerllm status --address ${this.address}\` shows the cluster`,
-        );
-        for (const fail of [...this.inFlight]) fail(error);
-      }
-    } finally {
-      this.pinging = false;
-    }
   }
 
   private explain(error: unknown): unknown {
