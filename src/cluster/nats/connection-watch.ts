@@ -39,6 +39,8 @@ export class ConnectionWatch {
   private lastReconnectAt = 0;
   private readonly failures = new Set<(error: ByzerLLMError) => void>();
   private waiters = new Set<() => void>();
+  private confirmations: { resolve: () => void; reject: (error: unknown) => void }[] = [];
+  private confirming = false;
 
   constructor(private readonly connection: NatsConnection) {
     void this.follow();
@@ -79,6 +81,46 @@ export class ConnectionWatch {
       }, timeoutMs);
       this.waiters.add(wake);
     });
+  }
+
+  /**
+   * Resolves once the server has received everything published before this call (one `flush` per
+   * batch of callers); rejects when the connection dropped first, i.e. it may have been lost.
+   */
+  confirm(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.confirmations.push({ resolve, reject });
+      if (this.confirming) return;
+      this.confirming = true;
+      setImmediate(() => {
+        this.confirming = false;
+        const waiting = this.confirmations.splice(0);
+        this.connection.flush().then(
+          () => {
+            for (const waiter of waiting) waiter.resolve();
+          },
+          (error: unknown) => {
+            for (const waiter of waiting) waiter.reject(error);
+          },
+        );
+      });
+    });
+  }
+
+  /**
+   * Publishes something that must not be lost to a disconnection (a reply): sent once the connection
+   * is up, confirmed by the server, and sent again after a reconnect when the connection dropped
+   * before the server had it. The receiver keeps the first copy (a requester ignores later replies).
+   */
+  publishReliably(publish: () => void, reconnectWaitMs = faultTimeoutMs()): void {
+    const attempt = () => {
+      publish();
+      this.confirm().catch(() => {
+        this.whenConnected(reconnectWaitMs).then(attempt, () => {});
+      });
+    };
+    if (this.connected) attempt();
+    else this.whenConnected(reconnectWaitMs).then(attempt, () => {});
   }
 
   private async follow(): Promise<void> {

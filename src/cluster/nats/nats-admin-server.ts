@@ -14,6 +14,7 @@ import {
 } from '../../core/index.js';
 import type { ClusterApi } from '../cluster-api.js';
 import type { WorkerCallKind } from '../transport/transport.js';
+import { watchConnection } from './connection-watch.js';
 import { decode, encode, type Reply, subjects } from './nats-protocol.js';
 import { pumpStream, type StreamEnvelope } from './nats-streams.js';
 import type { CancellationRegistry } from './nats-worker-server.js';
@@ -36,6 +37,7 @@ export async function serveClusterOverNats(
   cluster: ClusterApi,
   cancellations: CancellationRegistry,
 ): Promise<{ close(): Promise<void> }> {
+  const watch = watchConnection(connection);
   // A NATS service: discovery (ping/info) and per-endpoint stats come from the services API.
   // @nats-io/services pins its own copy of nats-core; the connection object is the same protocol.
   const service = await new Svcm(connection as never).add({
@@ -50,7 +52,11 @@ export async function serveClusterOverNats(
     handler: (_error: Error | null, message: ServiceMsg) => {
       const operation = message.subject.split('.').pop()!;
       const body = decode<AdminMessage>(message.data);
-      const respond = (reply: Reply<unknown>) => message.respond(encode(reply));
+      // A reply lost to a short disconnection of the head would leave the client waiting: sent again.
+      const respond = (reply: Reply<unknown>) => {
+        const data = encode(reply);
+        watch.publishReliably(() => message.respond(data));
+      };
       if (operation === 'stream') {
         const controller = cancellations.begin(body.requestId!);
         void pumpStream(

@@ -18,7 +18,7 @@ import {
   type StreamPart,
   toByzerLLMError,
 } from '../../core/index.js';
-import { faultTimeoutMs, watchConnection } from './connection-watch.js';
+import { ConnectionLostError, faultTimeoutMs, watchConnection } from './connection-watch.js';
 import { decode, encode, type Reply, STREAM_WINDOW, type StreamMessage, subjects } from './nats-protocol.js';
 import { natsRequest, type ResendPolicy, requestWithResend } from './nats-request.js';
 
@@ -59,7 +59,8 @@ export async function pumpStream(
     },
   });
   signal.addEventListener('abort', () => wake?.(), { once: true });
-  // Parts published while disconnected are lost: the consumer ends the stream itself, so stop here.
+  // Parts published while disconnected are lost: the stream stops at the next part and ends with an
+  // error sent after the reconnect (below).
   let lost: ByzerLLMError | undefined;
   const untrack = watchConnection(connection).track((error) => {
     lost = error;
@@ -80,7 +81,7 @@ export async function pumpStream(
           );
         }
       }
-      if (lost) return;
+      if (lost) throw lost;
       if (signal.aborted) throw new AbortedError();
       const payload = part.type === 'error' ? { type: 'error', error: part.error.toJSON() } : part;
       connection.publish(envelope.inbox, encode({ sequence: sequence++, part: payload }));
@@ -88,10 +89,11 @@ export async function pumpStream(
     }
   } catch (error) {
     const failure = toByzerLLMError(error);
-    connection.publish(
-      envelope.inbox,
-      encode({ sequence: sequence++, part: { type: 'error', error: failure.toJSON() } }),
-    );
+    const data = encode({ sequence: sequence++, part: { type: 'error', error: failure.toJSON() } });
+    // After a disconnection the consumer may still be waiting (only this side dropped): the end is
+    // sent once the connection is back, so that it does not wait for parts that were lost.
+    if (lost) watchConnection(connection).publishReliably(() => connection.publish(envelope.inbox, data));
+    else connection.publish(envelope.inbox, data);
   } finally {
     untrack();
     acks.unsubscribe();
@@ -175,9 +177,21 @@ async function* readParts(
   let ended = false;
   try {
     for await (const message of subscription) {
-      const { part } = decode<StreamMessage>(message.data) as {
+      const { sequence, part } = decode<StreamMessage>(message.data) as {
+        sequence: number;
         part: StreamPart | { type: 'error'; error: SerializedError };
       };
+      // A gap means parts were lost to a disconnection of the producer: the answer is incomplete.
+      if (sequence !== received && part.type !== 'error') {
+        ended = true;
+        yield {
+          type: 'error',
+          error: new ConnectionLostError(
+            `stream ${envelope.requestId} lost parts ${received}-${sequence - 1} to a NATS disconnection`,
+          ),
+        };
+        return;
+      }
       received++;
       if (received % (STREAM_WINDOW / 4) === 0) {
         connection.publish(`${envelope.inbox}.ack`, encode({ acknowledged: received }));

@@ -20,6 +20,7 @@ import {
   subjects,
   subjectToken,
 } from './nats-protocol.js';
+import { watchConnection } from './connection-watch.js';
 import { natsRequest } from './nats-request.js';
 import { CancellationRegistry, serveWorkerOverNats } from './nats-worker-server.js';
 
@@ -73,7 +74,12 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
   const nodes = await new Kvm(connection).create(KV_NODES, { history: 1 });
   await nodes.put(subjectToken(nodeId), JSON.stringify(advert()));
 
-  const respond = (reply: (data: Uint8Array) => boolean, value: Reply<unknown>) => reply(encode(value));
+  const watch = watchConnection(connection);
+  // Replies survive a short disconnection of this node (sent again once it is back).
+  const respond = (reply: (data: Uint8Array) => boolean, value: Reply<unknown>) => {
+    const data = encode(value);
+    watch.publishReliably(() => reply(data));
+  };
 
   const startSubscription = connection.subscribe(subjects.nodeStart(nodeId), {
     callback: (_error, message) => {
