@@ -175,8 +175,18 @@ describe('NATS node admission', () => {
     }
   });
 
-  test('deployments a.b and a_b keep their own KV keys; their secrets rest sealed', async () => {
-    for (const name of ['a.b', 'a_b']) {
+  // Deployment names are validated to letters, digits, `_` and `-` (so `a.b` cannot be deployed and
+  // two names cannot share a KV key); kvKey keeps even other names apart (nats-security.test.ts).
+  test('deployments a-b and a_b keep their own KV keys; their secrets rest sealed; a.b is refused', async () => {
+    await assert.rejects(
+      head.head.deploy({
+        name: 'a.b',
+        pretrainedModelType: 'saas/openai',
+        inferParams: { 'saas.api_key': 'sk-secret-of-a.b', 'saas.base_url': 'http://127.0.0.1:9' },
+      }),
+      /invalid name "a\.b"/,
+    );
+    for (const name of ['a-b', 'a_b']) {
       await head.head.deploy({
         name,
         pretrainedModelType: 'saas/openai',
@@ -186,7 +196,7 @@ describe('NATS node admission', () => {
     const bucket = await new Kvm(connection).open(KV_DEPLOYMENTS);
     const keys: string[] = [];
     for await (const key of await bucket.keys()) keys.push(key);
-    assert.deepEqual(keys.sort(), ['a=2Eb', 'a_b']);
+    assert.deepEqual(keys.sort(), ['a-b', 'a_b']);
     for (const kvKeyName of keys) {
       const raw = (await bucket.get(kvKeyName))!.string();
       assert.ok(!raw.includes('sk-secret-of'), raw);
@@ -194,7 +204,7 @@ describe('NATS node admission', () => {
     // A restarted head (same key) gets both back, secrets included; without the key, none.
     const loaded = await (await KvDeploymentStore.open(connection, key)).load();
     assert.deepEqual(loaded.specs.map((spec) => [spec.name, spec.inferParams['saas.api_key']]).sort(), [
-      ['a.b', 'sk-secret-of-a.b'],
+      ['a-b', 'sk-secret-of-a-b'],
       ['a_b', 'sk-secret-of-a_b'],
     ]);
     const keyless = await (await KvDeploymentStore.open(connection)).load();

@@ -18,13 +18,14 @@ function invalidArgument(...fragments: string[]) {
   };
 }
 
-test('defaults: gpt-3.5-turbo at api.openai.com/v1, 600 s timeout, 2 retries, no extra headers', () => {
+test('defaults: gpt-3.5-turbo at api.openai.com/v1, 600 s timeout and deadline, 2 retries, no extra headers', () => {
   assert.deepEqual(read({ 'saas.api_key': 'sk-x' }), {
     apiKey: 'sk-x',
     model: 'gpt-3.5-turbo',
     baseUrl: 'https://api.openai.com/v1',
     timeoutMs: 600_000,
     maxRetries: 2,
+    deadlineMs: 600_000,
     headers: {},
     authHeaders: { authorization: 'Bearer sk-x' },
   });
@@ -37,8 +38,10 @@ test('values are read and the base URL loses its trailing slash', () => {
     'saas.base_url': 'https://api.deepseek.com/v1/',
     'saas.timeout': '2.5',
     'saas.max_retries': '0',
+    'saas.deadline': '30',
     'saas.headers': '{"X-Title":"app"}',
   });
+  assert.equal(params.deadlineMs, 30_000);
   assert.equal(params.baseUrl, 'https://api.deepseek.com/v1');
   assert.equal(params.model, 'deepseek-chat');
   assert.equal(params.timeoutMs, 2500);

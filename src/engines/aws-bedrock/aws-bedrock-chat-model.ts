@@ -48,6 +48,8 @@ export interface BedrockModelConfig {
   anthropicVersion: string;
   defaultMaxTokens: number;
   maxRetries: number;
+  /** `saas.deadline`: the total time of one request across its retries. */
+  deadlineMs: number;
   errorContext: Omit<BedrockErrorContext, 'signal' | 'midStream'>;
 }
 
@@ -134,8 +136,10 @@ export class AwsBedrockChatModel extends ProviderModel<BedrockModelConfig> imple
     signal: AbortSignal | undefined,
     call: (abortSignal: AbortSignal | undefined) => Promise<T>,
   ) {
-    return callWithRetries(() => call(signal), {
+    return callWithRetries((attemptSignal) => call(attemptSignal), {
       maxRetries: this.config.maxRetries,
+      deadlineMs: this.config.deadlineMs,
+      describe: `${this.provider} at ${this.config.errorContext.baseUrl}`,
       ...(signal ? { signal } : {}),
       toError: (error) =>
         errorFromBedrock(error, { ...this.config.errorContext, ...(signal ? { signal } : {}) }),

@@ -96,6 +96,7 @@ export async function createAwsBedrockEngine(context: EngineContext): Promise<En
         integer: true,
       }),
       maxRetries: transport.maxRetries,
+      deadlineMs: transport.deadlineMs,
       errorContext: {
         provider: PROVIDER,
         baseUrl: endpoint ?? `https://bedrock-runtime.${region}.amazonaws.com`,

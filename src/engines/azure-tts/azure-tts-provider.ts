@@ -27,6 +27,7 @@ const KNOWN_PARAMS = [
   'saas.base_url',
   'saas.timeout',
   'saas.max_retries',
+  'saas.deadline',
   'saas.model',
 ];
 
@@ -54,6 +55,7 @@ export async function createAzureTtsEngine(context: EngineContext): Promise<Engi
     headers: { 'ocp-apim-subscription-key': apiKey },
     timeoutMs: params.timeoutMs('saas.timeout', 600),
     maxRetries: params.wholeNumber('saas.max_retries', 2),
+    deadlineMs: params.deadlineMs(),
     errorFromResponse: (response) => errorFromResponse(response, errorContext),
   });
   const path = `/cognitiveservices/v1${endpointId ? `?deploymentId=${encodeURIComponent(endpointId)}` : ''}`;

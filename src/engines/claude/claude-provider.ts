@@ -53,6 +53,7 @@ export async function createClaudeEngine(context: EngineContext): Promise<Engine
     },
     timeoutMs: transport.timeoutMs,
     maxRetries: transport.maxRetries,
+    deadlineMs: transport.deadlineMs,
     errorFromResponse: (response) => errorFromResponse(response, { provider: PROVIDER, secrets }),
     ...(transport.proxyUrl ? { proxyUrl: transport.proxyUrl } : {}),
   });

@@ -53,6 +53,7 @@ export async function createGeminiEngine(context: EngineContext): Promise<Engine
     headers: { 'x-goog-api-key': apiKey },
     timeoutMs: transport.timeoutMs,
     maxRetries: transport.maxRetries,
+    deadlineMs: transport.deadlineMs,
     errorFromResponse: (response) => geminiErrorFromResponse(response, { provider: PROVIDER, secrets }),
     ...(transport.proxyUrl ? { proxyUrl: transport.proxyUrl } : {}),
   });

@@ -41,6 +41,7 @@ export async function createMiniMaxEngine(context: EngineContext): Promise<Engin
     headers: { authorization: `Bearer ${apiKey}` },
     timeoutMs: params.timeoutMs('saas.timeout', 600),
     maxRetries,
+    deadlineMs: params.deadlineMs(),
     errorFromResponse: (response) => errorFromResponse(response, errorContext),
   });
   const meta = saasMeta({

@@ -75,6 +75,7 @@ export async function createQianfanEngine(context: EngineContext): Promise<Engin
     headers: {},
     timeoutMs: params.timeoutMs('saas.timeout', 600),
     maxRetries,
+    deadlineMs: params.deadlineMs(),
     errorFromResponse: (response) => errorFromResponse(response, errorContext),
   });
   const tokens = new QianfanTokenSource(credentials, client, PROVIDER);

@@ -47,6 +47,7 @@ export async function createQianwenEngine(
     headers: { authorization: `Bearer ${apiKey}` },
     timeoutMs: params.timeoutMs('saas.timeout', 600),
     maxRetries: params.wholeNumber('saas.max_retries', 2),
+    deadlineMs: params.deadlineMs(),
     errorFromResponse: (response) => errorFromResponse(response, errorContext),
   });
   const config: QianwenModelConfig = {

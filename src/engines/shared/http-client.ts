@@ -15,6 +15,10 @@
  *   the caller then sees `AbortedError`, and the upstream sees its connection close.
  * - `timeoutMs` bounds the wait for response headers and each gap between body chunks (idle time,
  *   so long streams that keep producing are not cut).
+ * - `deadlineMs` (`saas.deadline`) bounds the whole request across its attempts and backoffs: a JSON
+ *   or bytes answer until it is read, a stream until it starts. When it passes the caller gets a
+ *   `TimeoutError` that is not retryable (the budget is spent), and no retry starts whose backoff
+ *   would end past it.
  * - `proxyUrl` (the seeds' `saas.proxies`) sends every request through an HTTP(S) proxy with undici's
  *   `ProxyAgent` (CONNECT tunnels; `user:password@` in the URL becomes `Proxy-Authorization`).
  */
@@ -28,6 +32,7 @@ import {
   retryDelayMs,
 } from './retry-policy.js';
 import { type EventSourceMessage, readServerSentEvents } from './server-sent-events.js';
+import { DEFAULT_DEADLINE_MS, RequestDeadline } from './request-deadline.js';
 import { errorFromTransport } from './transport-error.js';
 
 /** A non-2xx answer, as the provider's error mapper receives it. */
@@ -51,6 +56,8 @@ export interface HttpClientOptions {
   timeoutMs: number;
   /** How many times a retryable failure is retried. 0 disables retries. */
   maxRetries: number;
+  /** Total time of one request across its attempts (`saas.deadline`). Defaults to 600 s. */
+  deadlineMs?: number;
   /** Builds the error for a non-2xx answer from the provider's error body. */
   errorFromResponse(response: HttpErrorResponse): ByzerLLMError;
   retry?: RetryDelayOptions;
@@ -122,17 +129,23 @@ export class HttpClient {
 
   /** POSTs `body` as JSON and returns the parsed JSON answer. */
   async postJson(path: string, body: unknown, options: HttpCallOptions = {}): Promise<JsonResponse> {
-    const response = await this.send(
-      path,
-      JSON.stringify(body),
-      withCallHeaders(this.jsonHeaders, options),
-      options.signal,
-    );
+    const deadline = this.startDeadline(options.signal);
     let text: string;
+    let response: PoolResponse;
     try {
-      text = await response.body.text();
-    } catch (error) {
-      throw this.transportError(error, options.signal, true);
+      response = await this.send(
+        path,
+        JSON.stringify(body),
+        withCallHeaders(this.jsonHeaders, options),
+        deadline,
+      );
+      try {
+        text = await response.body.text();
+      } catch (error) {
+        throw this.transportError(error, options.signal, true, deadline);
+      }
+    } finally {
+      deadline.dispose();
     }
     try {
       return { headers: response.headers, body: JSON.parse(text) };
@@ -150,13 +163,22 @@ export class HttpClient {
     body: unknown,
     options: HttpCallOptions = {},
   ): Promise<EventStreamResponse> {
-    const response = await this.send(
-      path,
-      JSON.stringify(body),
-      withCallHeaders(this.streamHeaders, options),
-      options.signal,
-    );
-    return { headers: response.headers, events: this.readEvents(response, options.signal) };
+    const deadline = this.startDeadline(options.signal);
+    let response: PoolResponse;
+    try {
+      response = await this.send(
+        path,
+        JSON.stringify(body),
+        withCallHeaders(this.streamHeaders, options),
+        deadline,
+      );
+    } catch (error) {
+      deadline.dispose();
+      throw error;
+    }
+    // The stream started: from here on the idle timeout governs; the caller's abort still applies.
+    deadline.clear();
+    return { headers: response.headers, events: this.readEvents(response, options.signal, deadline) };
   }
 
   /**
@@ -173,11 +195,16 @@ export class HttpClient {
       { ...this.jsonHeaders, 'content-type': contentType, accept: '*/*' },
       options,
     );
-    const response = await this.send(path, payload, headers, options.signal);
+    const deadline = this.startDeadline(options.signal);
     try {
-      return { headers: response.headers, bytes: new Uint8Array(await response.body.arrayBuffer()) };
-    } catch (error) {
-      throw this.transportError(error, options.signal, true);
+      const response = await this.send(path, payload, headers, deadline);
+      try {
+        return { headers: response.headers, bytes: new Uint8Array(await response.body.arrayBuffer()) };
+      } catch (error) {
+        throw this.transportError(error, options.signal, true, deadline);
+      }
+    } finally {
+      deadline.dispose();
     }
   }
 
@@ -191,27 +218,35 @@ export class HttpClient {
   private async *readEvents(
     response: PoolResponse,
     signal: AbortSignal | undefined,
+    deadline: RequestDeadline,
   ): AsyncGenerator<EventSourceMessage> {
     try {
       yield* readServerSentEvents(response.body);
     } catch (error) {
       throw this.transportError(error, signal, true);
     } finally {
+      deadline.dispose();
       // Early exit (consumer stopped, error): destroy the body so the socket closes and the
       // upstream notices; after a complete read this is a no-op.
       if (!response.body.readableEnded) response.body.destroy();
     }
   }
 
-  /** Sends with retries; returns a 2xx response whose body is still unread. */
+  private startDeadline(signal: AbortSignal | undefined): RequestDeadline {
+    return new RequestDeadline(this.options.deadlineMs ?? DEFAULT_DEADLINE_MS, signal);
+  }
+
+  /** Sends with retries within the deadline; returns a 2xx response whose body is still unread. */
   private async send(
     path: string,
     payload: string | Uint8Array,
     headers: Record<string, string>,
-    signal: AbortSignal | undefined,
+    deadline: RequestDeadline,
   ): Promise<PoolResponse> {
+    const signal = deadline.signal;
     for (let attempt = 0; ; attempt++) {
-      if (signal?.aborted) throw new AbortedError();
+      if (deadline.expired) throw deadline.timeoutError(this.describe(), attempt);
+      if (signal.aborted) throw new AbortedError();
       let failure: ByzerLLMError;
       let retryAfterMs: number | undefined;
       try {
@@ -223,7 +258,7 @@ export class HttpClient {
             ? { ...headers, ...lowerCaseKeys(this.options.requestHeaders()) }
             : headers,
           body: payload,
-          signal: signal ?? null,
+          signal,
         });
         const success = response.statusCode >= 200 && response.statusCode < 300;
         // A JSON answer to a stream request is an error report, not a stream: Qianfan and MiniMax
@@ -239,19 +274,35 @@ export class HttpClient {
           ...(retryAfterMs === undefined ? {} : { retryAfterSeconds: retryAfterMs / 1000 }),
         });
       } catch (error) {
-        failure = this.transportError(error, signal);
+        failure = this.transportError(error, signal, false, deadline, attempt + 1);
       }
       const retryable = failure.isRetryable && failure.code !== 'aborted';
       if (!retryable || attempt >= this.options.maxRetries) throw failure;
+      const delayMs = retryDelayMs(attempt, retryAfterMs, this.options.retry);
+      // A retry that could only start after the deadline is not worth waiting for.
+      if (delayMs >= deadline.remainingMs()) throw failure;
       try {
-        await sleep(retryDelayMs(attempt, retryAfterMs, this.options.retry), undefined, { signal });
+        await sleep(delayMs, undefined, { signal });
       } catch (error) {
+        if (deadline.expired) throw deadline.timeoutError(this.describe(), attempt + 1, error);
         throw new AbortedError(undefined, { cause: error });
       }
     }
   }
 
-  private transportError(error: unknown, signal: AbortSignal | undefined, midStream = false): ByzerLLMError {
+  /** `provider at url`, for messages. */
+  private describe(): string {
+    return `${this.options.provider} at ${this.displayUrl}`;
+  }
+
+  private transportError(
+    error: unknown,
+    signal: AbortSignal | undefined,
+    midStream = false,
+    deadline?: RequestDeadline,
+    attempts = 1,
+  ): ByzerLLMError {
+    if (deadline?.expired) return deadline.timeoutError(this.describe(), attempts, error);
     return errorFromTransport(error, {
       provider: this.options.provider,
       baseUrl: this.displayUrl,

@@ -4,15 +4,23 @@
  *
  * - `saas.timeout` — seconds without data before `TimeoutError` (default 600).
  * - `saas.max_retries` — retries of retryable failures (429, 5xx, dropped connections; default 2).
+ * - `saas.deadline` — seconds one request may take in total, across its retries (default 600); a
+ *   stream is bounded until it starts, then by `saas.timeout` between chunks.
  * - `saas.proxies` — an http(s) proxy URL every request goes through (the seeds' httpx `proxies`).
  *
  * `warnUnknownParams` is the one rule for keys a provider does not know: a warning naming the key
  * (and the known ones), never an exception — a typo must not take a deployment down.
  */
 import { InvalidArgumentError } from '../../core/errors.js';
+import { DEFAULT_DEADLINE_MS } from './request-deadline.js';
 
 /** The parameters every HTTP provider accepts on top of its own. */
-export const COMMON_SAAS_PARAMS = ['saas.timeout', 'saas.max_retries', 'saas.proxies'] as const;
+export const COMMON_SAAS_PARAMS = [
+  'saas.timeout',
+  'saas.max_retries',
+  'saas.deadline',
+  'saas.proxies',
+] as const;
 
 /** Warns once per `saas.*` key that is not in `known`. */
 export function warnUnknownParams(
@@ -108,6 +116,8 @@ export function readNumberParam(
 export interface SaasTransportParams {
   timeoutMs: number;
   maxRetries: number;
+  /** `saas.deadline`: the total time of one request across its retries. */
+  deadlineMs: number;
   proxyUrl?: string;
 }
 
@@ -115,14 +125,27 @@ export function readTransportParams(inferParams: Record<string, string>): SaasTr
   const params: SaasTransportParams = {
     timeoutMs: readNumberParam('saas.timeout', inferParams['saas.timeout'], 600, { integer: false }) * 1000,
     maxRetries: readNumberParam('saas.max_retries', inferParams['saas.max_retries'], 2, { integer: true }),
+    deadlineMs: readDeadlineMs(inferParams),
   };
   const proxyUrl = readProxyUrl(inferParams['saas.proxies']);
   if (proxyUrl) params.proxyUrl = proxyUrl;
   return params;
 }
 
-/** The parameters of providers built on `SaasParams` (model, endpoint, timeout, retries). */
-export const COMMON_HTTP_SAAS_PARAMS = ['saas.model', 'saas.base_url', 'saas.timeout', 'saas.max_retries'];
+/** `saas.deadline` in milliseconds (default 600 s). */
+export function readDeadlineMs(inferParams: Record<string, string>): number {
+  const seconds = DEFAULT_DEADLINE_MS / 1000;
+  return readNumberParam('saas.deadline', inferParams['saas.deadline'], seconds, { integer: false }) * 1000;
+}
+
+/** The parameters of providers built on `SaasParams` (model, endpoint, timeout, retries, deadline). */
+export const COMMON_HTTP_SAAS_PARAMS = [
+  'saas.model',
+  'saas.base_url',
+  'saas.timeout',
+  'saas.max_retries',
+  'saas.deadline',
+];
 
 /**
  * The same rules as the functions above, as one reader per provider: unknown `saas.*` keys warned
@@ -174,6 +197,11 @@ export class SaasParams {
   /** Seconds > 0, returned in milliseconds. */
   timeoutMs(key: string, fallbackSeconds: number): number {
     return readNumberParam(key, this.optional(key), fallbackSeconds, { integer: false }) * 1000;
+  }
+
+  /** `saas.deadline` in milliseconds (default 600 s). */
+  deadlineMs(): number {
+    return readDeadlineMs(this.inferParams);
   }
 
   wholeNumber(key: string, fallback: number): number {

@@ -44,6 +44,7 @@ export async function createSiliconFlowEngine(context: EngineContext): Promise<E
     headers: { authorization: `Bearer ${apiKey}` },
     timeoutMs,
     maxRetries: params.wholeNumber('saas.max_retries', 2),
+    deadlineMs: params.deadlineMs(),
     errorFromResponse: (response) => errorFromResponse(response, errorContext),
   });
   const image: ImageModelV1 = {

@@ -60,6 +60,7 @@ export async function createVolcengineEngine(context: EngineContext): Promise<En
     headers: { authorization: `Bearer;${token}` },
     timeoutMs: params.timeoutMs('saas.timeout', 600),
     maxRetries,
+    deadlineMs: params.deadlineMs(),
     errorFromResponse: (response) => errorFromResponse(response, errorContext),
   });
   const speech: SpeechModelV1 = {

@@ -45,6 +45,7 @@ export async function createZhipuEngine(context: EngineContext): Promise<EngineI
     requestHeaders: () => ({ authorization: `Bearer ${tokens.token()}` }),
     timeoutMs: params.timeoutMs('saas.timeout', 600),
     maxRetries: params.wholeNumber('saas.max_retries', 2),
+    deadlineMs: params.deadlineMs(),
     errorFromResponse: (response) => errorFromResponse(response, errorContext),
   });
   const config: OpenAICompatibleModelConfig = { provider: PROVIDER, modelId, client, errorContext };

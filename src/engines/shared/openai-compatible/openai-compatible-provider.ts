@@ -22,7 +22,13 @@ import { type EngineContext, isSecretHeader } from '../../../core/deployment.js'
 import { InvalidArgumentError, throwIfAborted } from '../../../core/errors.js';
 import type { EngineInstance, ModelTask } from '../../../core/models.js';
 import { HttpClient } from '../http-client.js';
-import { readHttpUrl, readNumberParam, readProxyUrl, warnUnknownParams } from '../saas-params.js';
+import {
+  readDeadlineMs,
+  readHttpUrl,
+  readNumberParam,
+  readProxyUrl,
+  warnUnknownParams,
+} from '../saas-params.js';
 import { type ErrorMappingContext, errorFromResponse } from '../upstream-errors.js';
 import {
   OpenAICompatibleChatModel,
@@ -69,6 +75,8 @@ export interface OpenAICompatibleParams {
   baseUrl: string;
   timeoutMs: number;
   maxRetries: number;
+  /** `saas.deadline`: the total time of one request across its retries. */
+  deadlineMs: number;
   headers: Record<string, string>;
   /** Authentication headers (bearer by default; Azure's `api-key`). */
   authHeaders: Record<string, string>;
@@ -81,6 +89,7 @@ const KNOWN_PARAMS = [
   'saas.base_url',
   'saas.timeout',
   'saas.max_retries',
+  'saas.deadline',
   'saas.headers',
   'saas.proxies',
 ];
@@ -100,6 +109,7 @@ export async function createOpenAICompatibleEngine(
     headers: { ...params.authHeaders, ...params.headers },
     timeoutMs: params.timeoutMs,
     maxRetries: params.maxRetries,
+    deadlineMs: params.deadlineMs,
     errorFromResponse: (response) => errorFromResponse(response, errorContext),
     ...(params.proxyUrl ? { proxyUrl: params.proxyUrl } : {}),
   });
@@ -165,6 +175,7 @@ export function readOpenAICompatibleParams(
       ),
     timeoutMs: readNumberParam('saas.timeout', inferParams['saas.timeout'], 600, { integer: false }) * 1000,
     maxRetries: readNumberParam('saas.max_retries', inferParams['saas.max_retries'], 2, { integer: true }),
+    deadlineMs: readDeadlineMs(inferParams),
     headers: readHeaders(inferParams['saas.headers']),
     authHeaders: endpoint?.headers ?? { authorization: `Bearer ${apiKey}` },
   };

@@ -1,0 +1,135 @@
+/**
+ * `saas.deadline`: one total budget per upstream request across its attempts, against the local
+ * OpenAI stand-in. Idle timeouts alone let retries hold a request for half an hour.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { type ByzerLLMError, upstreamErrorFromStatus } from '../../src/core/index.js';
+import { HttpClient } from '../../src/engines/shared/http-client.js';
+import { callWithRetries } from '../../src/engines/shared/retry-loop.js';
+import { readTransportParams } from '../../src/engines/shared/saas-params.js';
+import { type OpenAIUpstream, startOpenAIUpstream } from '../support/openai-upstream.js';
+
+let upstream: OpenAIUpstream;
+
+before(async () => {
+  upstream = await startOpenAIUpstream();
+});
+
+after(async () => {
+  await upstream?.close();
+});
+
+function client(deadlineMs: number, maxRetries: number): HttpClient {
+  return new HttpClient({
+    provider: 'saas/openai',
+    baseUrl: upstream.url,
+    headers: { authorization: `Bearer ${upstream.apiKey}` },
+    timeoutMs: 60_000,
+    maxRetries,
+    deadlineMs,
+    errorFromResponse: (response) =>
+      upstreamErrorFromStatus({
+        provider: 'saas/openai',
+        status: response.status,
+        message: response.bodyText,
+      }),
+  });
+}
+
+function chat(text: string) {
+  return { model: 'gpt-test', messages: [{ role: 'user', content: text }] };
+}
+
+test('saas.deadline is read with the other transport parameters, 600 s by default', () => {
+  assert.equal(readTransportParams({}).deadlineMs, 600_000);
+  assert.equal(readTransportParams({ 'saas.deadline': '2.5' }).deadlineMs, 2500);
+  assert.throws(
+    () => readTransportParams({ 'saas.deadline': '0' }),
+    /saas.deadline must be a number of seconds > 0, got "0"/,
+  );
+});
+
+test('a silent upstream is cut at the deadline with a timeout that is not retried again', async () => {
+  upstream.reset();
+  const http = client(800, 5);
+  const started = Date.now();
+  await assert.rejects(
+    http.postJson('/chat/completions', chat('delay:20000 slow')),
+    (error: ByzerLLMError) => {
+      assert.equal(error.code, 'timeout');
+      assert.equal(error.isRetryable, false);
+      assert.match(
+        error.message,
+        /saas\/openai at http:\/\/127\.0\.0\.1:\d+\/v1 did not answer within 0\.8 s \(saas\.deadline/,
+      );
+      return true;
+    },
+  );
+  const elapsed = Date.now() - started;
+  assert.ok(elapsed < 5_000, `gave up after ${elapsed} ms`);
+  // One attempt, cut: the idle timeout (60 s) never came into play, and no retry followed.
+  assert.equal(upstream.requests.length, 1);
+  await upstream.waitUntil(() => upstream.inFlight() === 0);
+  assert.equal(upstream.abortedCount(), 1);
+  await http.close();
+});
+
+test('no retry starts whose backoff would end past the deadline', async () => {
+  upstream.reset();
+  upstream.failNext(...Array.from({ length: 10 }, () => ({ status: 503, retryAfter: '1' })));
+  const http = client(1_500, 10);
+  await assert.rejects(http.postJson('/chat/completions', chat('hello')), (error: ByzerLLMError) => {
+    assert.equal(error.code, 'upstream_overloaded');
+    return true;
+  });
+  // 503 at 0 s, wait 1 s, 503 at 1 s; the next wait would end at 2 s > 1.5 s.
+  assert.equal(upstream.requests.length, 2);
+  await http.close();
+});
+
+test('a stream that started is not cut by the deadline: it runs on while chunks keep coming', async () => {
+  upstream.reset();
+  const http = client(600, 0);
+  const body = { ...chat('chunk-delay:150 one two three four five six'), stream: true };
+  const response = await http.postEventStream('/chat/completions', body);
+  const started = Date.now();
+  const data: string[] = [];
+  for await (const event of response.events) data.push(event.data);
+  assert.ok(Date.now() - started > 600, 'the stream outlived the deadline');
+  assert.equal(data.at(-1), '[DONE]');
+  await http.close();
+});
+
+test('callWithRetries (SDK providers) has the same deadline; the attempt gets a signal that aborts', async () => {
+  let attempts = 0;
+  const started = Date.now();
+  await assert.rejects(
+    callWithRetries(
+      (signal) =>
+        new Promise((_resolve, reject) => {
+          attempts++;
+          signal.addEventListener('abort', () => reject(new Error('aborted by the deadline')), {
+            once: true,
+          });
+        }),
+      {
+        maxRetries: 3,
+        deadlineMs: 300,
+        describe: 'saas/aws_bedrock at https://bedrock.test',
+        toError: (error) => upstreamErrorFromStatus({ provider: 'x', status: 500, message: String(error) }),
+      },
+    ),
+    (error: ByzerLLMError) => {
+      assert.equal(error.code, 'timeout');
+      assert.equal(error.isRetryable, false);
+      assert.match(
+        error.message,
+        /saas\/aws_bedrock at https:\/\/bedrock\.test did not answer within 0\.3 s/,
+      );
+      return true;
+    },
+  );
+  assert.equal(attempts, 1);
+  assert.ok(Date.now() - started < 3_000);
+});
