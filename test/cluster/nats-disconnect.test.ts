@@ -1,7 +1,7 @@
 /**
- * One side's NATS connection drops for a moment (a network blip on one machine, not a server
- * restart): head and node in this process on their own connections to a real nats-server, a worker
- * on the node serving the local OpenAI stand-in. Nothing waits for what the blip lost.
+ * One side's NATS connection drops for a moment (a network blip on one machine), then the whole
+ * server restarts: head and node in this process on their own connections to a real nats-server, a
+ * worker on the node serving the local OpenAI stand-in. Nothing waits for what a disconnection lost.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -99,5 +99,29 @@ describe('a short disconnection of one side', () => {
       (await Promise.all(answers)).map((answer) => answer.text),
       Array.from({ length: 20 }, (_, index) => `echo: delay:${20 * index} call ${index}`),
     );
+  });
+
+  test('a NATS restart mid-stream ends the stream with worker_failed at once; the next stream is answered', async () => {
+    const parts = await worker.stream({
+      messages: [{ role: 'user', content: 'chunk-delay:200 one two three four five six seven eight' }],
+    });
+    const iterator = parts[Symbol.asyncIterator]();
+    let first = await iterator.next();
+    while (!first.done && first.value.type !== 'text-delta') first = await iterator.next();
+    await server.restart();
+    const rest: StreamPart[] = [];
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) rest.push(next.value);
+    const last = rest.at(-1);
+    assert.equal(last?.type === 'error' && last.error.code, 'worker_failed', JSON.stringify(rest));
+    // Sent while the node may not have subscribed again yet: retried until it has.
+    const again = await worker.stream({ messages: [{ role: 'user', content: 'after the restart' }] });
+    let text = '';
+    let end: StreamPart | undefined;
+    for await (const part of again) {
+      if (part.type === 'text-delta') text += part.delta;
+      end = part;
+    }
+    assert.equal(end?.type, 'finish');
+    assert.equal(text, 'echo: after the restart');
   });
 });

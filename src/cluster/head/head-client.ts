@@ -3,8 +3,8 @@
  *
  * Errors come back as the same `ByzerLLMError` subclasses the head threw (`errorFromJSON`); a head
  * that cannot be reached gives `HeadUnreachableError` naming the address. While requests are in
- * flight the head's `/health` is pinged: a head that died or hangs fails them with
- * `HeadUnreachableError` within `headTimeoutMs`, instead of leaving them waiting for its answer.
+ * flight the head's `/health` is pinged: a head that died (2 s) or hangs (`headTimeoutMs`) fails
+ * them with `HeadUnreachableError`, instead of leaving them waiting for its answer.
  */
 import { createInterface } from 'node:readline';
 import { Pool } from 'undici';
@@ -27,7 +27,7 @@ import type {
 } from '../cluster-api.js';
 import type { WorkerCallKind, WorkerCallMap } from '../transport/transport.js';
 import type { DeploymentStat } from '../worker-pool.js';
-import { LivenessProbe } from '../liveness-probe.js';
+import { headTimeoutMs, LivenessProbe } from '../liveness-probe.js';
 import { encodeBinary, reviveBinary } from './admin-api.js';
 import type { GatewayStartOptions, OpenedGateway } from './gateway-host.js';
 
@@ -42,7 +42,10 @@ export interface HeadClientOptions {
   /** `http://127.0.0.1:PORT` */
   address: string;
   token: string;
-  /** How long the head may leave `/health` unanswered while requests wait. Defaults to 5 s. */
+  /**
+   * How long the head may leave `/health` unanswered (busy or hung) while requests wait. A head that
+   * refuses connections (gone) fails them after 2 s. Defaults to `BYZERLLM_HEAD_TIMEOUT` (30 s).
+   */
   headTimeoutMs?: number;
 }
 
@@ -59,7 +62,8 @@ export class HeadClient implements ClusterApi {
     this.pool = new Pool(options.address, { connections: 128, pipelining: 1 });
     this.probe = new LivenessProbe({
       intervalMs: HEALTH_PING_INTERVAL_MS,
-      timeoutMs: options.headTimeoutMs ?? 5_000,
+      timeoutMs: options.headTimeoutMs ?? headTimeoutMs(),
+      isGone: (error) => (error as { code?: unknown }).code === 'ECONNREFUSED',
       ping: async (timeoutMs) => {
         const response = await this.pool.request({
           method: 'GET',

@@ -6,12 +6,12 @@
  * - a request in flight when the NATS connection drops is sent again once it is back (within the
  *   fault timeout); a stream that had started ends with a retryable `worker_failed` part;
  * - while anything is in flight the head is pinged (the NATS services `PING` of `byzerllm-head`);
- *   when it has not answered for `headTimeoutMs` while connected, everything in flight fails with
- *   `HeadUnreachableError` (exit code 6 in the CLI), instead of waiting for the head's reply forever;
+ *   when pings find no head for 2 s, or time out for `headTimeoutMs`, everything in flight fails
+ *   with `HeadUnreachableError` (exit code 6 in the CLI), instead of waiting for a reply forever;
  * - a new request that nobody receives is sent again for a few seconds (a head reconnecting after
  *   this client), then fails with `HeadUnreachableError`.
  */
-import { Empty, type NatsConnection, nuid } from '@nats-io/transport-node';
+import { Empty, type NatsConnection, NoRespondersError, nuid, RequestError } from '@nats-io/transport-node';
 import {
   AbortedError,
   type ByzerLLMError,
@@ -30,7 +30,7 @@ import type {
 } from '../cluster-api.js';
 import type { WorkerCallKind, WorkerCallMap } from '../transport/transport.js';
 import type { DeploymentStat } from '../worker-pool.js';
-import { LivenessProbe } from '../liveness-probe.js';
+import { headTimeoutMs, LivenessProbe } from '../liveness-probe.js';
 import { ConnectionLostError, faultTimeoutMs, watchConnection } from './connection-watch.js';
 import { HEAD_SERVICE_NAME } from './nats-admin-server.js';
 import { connectNats } from './nats-connection.js';
@@ -54,8 +54,9 @@ const HEAD_PING_INTERVAL_MS = 1_000;
 
 export interface NatsClusterClientOptions extends NatsSecurityOptions {
   /**
-   * How long the head may leave pings unanswered (while NATS is up) before the requests in flight
-   * fail with `HeadUnreachableError`. Defaults to 5 s.
+   * How long the head may leave pings unanswered (while NATS is up, the head still subscribed: busy
+   * or hung) before the requests in flight fail with `HeadUnreachableError`. A head that is gone
+   * (pings find no responders) fails them after 2 s. Defaults to `BYZERLLM_HEAD_TIMEOUT` (30 s).
    */
   headTimeoutMs?: number;
   /** How long a request waits for a lost NATS connection. Defaults to `BYZERLLM_FAULT_TIMEOUT` (20 s). */
@@ -79,9 +80,12 @@ export class NatsClusterClient implements ClusterApi {
     const shown = this.address;
     this.probe = new LivenessProbe({
       intervalMs: HEAD_PING_INTERVAL_MS,
-      timeoutMs: options.headTimeoutMs ?? 5_000,
-      // A NATS outage is the connection watch's to handle; the head's clock starts again once back.
-      paused: () => !watch.connected,
+      timeoutMs: options.headTimeoutMs ?? headTimeoutMs(),
+      // A NATS outage is the connection watch's to handle; the head's clock starts again once back
+      // (and the head may take a moment to subscribe again).
+      paused: () => !watch.connected || Date.now() - watch.reconnectedAt < NO_RESPONDER_GRACE_MS,
+      isGone: (error) =>
+        error instanceof NoRespondersError || (error instanceof RequestError && error.isNoResponders()),
       ping: async (timeoutMs) => {
         await connection.request(`$SRV.PING.${HEAD_SERVICE_NAME}`, Empty, { timeout: timeoutMs });
       },
@@ -90,7 +94,7 @@ export class NatsClusterClient implements ClusterApi {
           `the byzerllm head on ${shown} stopped answering (no answer to pings for ${(silentMs / 1000).toFixed(1)}s); ` +
             `is it running? \`byzerllm status --address ${shown}\` shows the cluster`,
         ),
-      // A NATS user refused the ping would otherwise see "the head stopped answering" after 5 s.
+      // A NATS user refused the ping would otherwise see "the head stopped answering" later.
       fatal: (error) => permissionViolation(error),
     });
   }
