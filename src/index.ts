@@ -15,3 +15,4 @@ export {
 } from './cluster/index.js';
 export * from './client/index.js';
 export * from './server/index.js';
+export * from './sql/index.js';

@@ -29,6 +29,7 @@ import {
 } from '../cluster/index.js';
 import { PACKAGE_VERSION } from '../core/index.js';
 import { type RunningOpenAIServer, startOpenAIServer } from '../server/index.js';
+import { createPredictHandler } from '../sql/index.js';
 
 function log(line: string): void {
   process.stderr.write(`${new Date().toISOString()} [head ${process.pid}] ${line}\n`);
@@ -95,7 +96,12 @@ export async function runHead(): Promise<void> {
     log,
     gateways: {
       async start(options) {
-        const gateway = await startOpenAIServer({ cluster: head, log, ...options });
+        const gateway = await startOpenAIServer({
+          cluster: head,
+          log,
+          predict: createPredictHandler(head),
+          ...options,
+        });
         const id = `gateway-${++gatewaySequence}`;
         gateways.set(id, gateway);
         return { id, address: gateway.address };

@@ -11,6 +11,7 @@ import { registerHeadCommands } from './commands/head.js';
 import { registerList } from './commands/list.js';
 import { registerQuery } from './commands/query.js';
 import { registerServe } from './commands/serve.js';
+import { registerSql } from './commands/sql.js';
 import { registerQuickstart } from './commands/quickstart.js';
 import { registerStat } from './commands/stat.js';
 import { registerUndeploy } from './commands/undeploy.js';
@@ -34,6 +35,7 @@ export function createProgram(): Command {
   registerList(program);
   registerServe(program);
   registerQuickstart(program);
+  registerSql(program);
   for (const command of program.commands) command.exitOverride().showSuggestionAfterError(true);
   return program;
 }

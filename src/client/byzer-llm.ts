@@ -7,7 +7,12 @@
  * prompt formats). Deploy-side setters build the `DeploymentSpecInput` that `deploy` sends.
  */
 import type { z } from 'zod';
-import { type ClusterApi, connectCluster, type DeployOutcome } from '../cluster/index.js';
+import {
+  type ClusterApi,
+  connectCluster,
+  type DeployOutcome,
+  type NatsSecurityOptions,
+} from '../cluster/index.js';
 import {
   type ChatMessage,
   type ChatRequest,
@@ -45,7 +50,7 @@ import {
 } from './tasks.js';
 
 export interface ByzerLLMOptions {
-  /** `auto` (default: the local head, started if none runs) or `http://HOST:PORT` of a head. */
+  /** `auto` (default: the local head, started if none runs), `http://HOST:PORT` or `nats://…`. */
   address?: string;
   /** Admin token for an `http://` address (defaults to `$BYZERLLM_ADMIN_TOKEN`). */
   token?: string;
@@ -53,6 +58,8 @@ export interface ByzerLLMOptions {
   cluster?: ClusterApi;
   /** The local head's state directory for `auto`; defaults to `$BYZERLLM_HOME` or `~/.byzerllm`. */
   stateDirectory?: string;
+  /** Credentials file and TLS for a `nats://` address (docs/cluster.md); defaults to the environment. */
+  nats?: NatsSecurityOptions;
 }
 
 /** What `deploy` takes, with the seeds' names. */
@@ -91,6 +98,7 @@ export class ByzerLLM implements ClientSession, PromptLlm {
       ...(this.options.address === undefined ? {} : { address: this.options.address }),
       ...(this.options.token === undefined ? {} : { token: this.options.token }),
       ...(this.options.stateDirectory === undefined ? {} : { stateDirectory: this.options.stateDirectory }),
+      ...(this.options.nats === undefined ? {} : { nats: this.options.nats }),
     }).catch((error: unknown) => {
       this.clusterPromise = undefined;
       throw error;

@@ -15,6 +15,7 @@ import { handleImages } from './images.js';
 import { gatewayRefusal } from './map-error.js';
 import { OTHER_ENDPOINT } from './metrics.js';
 import { getModel, listModels } from './models.js';
+import { type PredictHandler, readPredictForm } from './predict.js';
 import { handleRerank } from './rerank.js';
 
 type JsonHandler = (exchange: Exchange, body: Record<string, unknown>) => Promise<number>;
@@ -47,6 +48,8 @@ export interface HandlerOptions extends GatewayContext {
   /** Origins allowed by CORS; `*` allows any. Empty: no CORS headers. */
   allowedOrigins: string[];
   log: (line: string) => void;
+  /** Answers Byzer's `POST /model/predict` (SQL over rows); without it that route is not found. */
+  predict?: PredictHandler;
 }
 
 export function createHandler(
@@ -89,6 +92,15 @@ export function createHandler(
       if (method !== 'POST') throw gatewayRefusal('method_not_allowed', `${method} ${path}: use POST`);
       const body = await readBody(request, options.bodyLimitBytes);
       return handler ? handler(exchange, parseJsonObject(body)) : handleTranscription(exchange, body);
+    }
+    if (path === '/model/predict' && options.predict) {
+      if (method !== 'POST') throw gatewayRefusal('method_not_allowed', `${method} ${path}: use POST`);
+      const form = readPredictForm(
+        await readBody(request, options.bodyLimitBytes),
+        request.headers['content-type'],
+      );
+      sendJson(response, 200, await options.predict(form, exchange.signal));
+      return 200;
     }
     if (method === 'GET' && path === '/metrics') {
       response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });

@@ -13,10 +13,12 @@ import type { AddressInfo } from 'node:net';
 import type { ClusterApi } from '../cluster/index.js';
 import { InvalidArgumentError } from '../core/index.js';
 import { createHandler } from './app.js';
+import type { PredictHandler } from './predict.js';
 import { GatewayMetrics } from './metrics.js';
 
 export { type GatewayRefusal, mapError, type MappedError, type OpenAIErrorBody } from './map-error.js';
 export { GatewayMetrics } from './metrics.js';
+export type { PredictHandler } from './predict.js';
 
 export interface OpenAIServerOptions {
   cluster: ClusterApi;
@@ -29,6 +31,8 @@ export interface OpenAIServerOptions {
   /** Largest accepted request body. Default 32 MiB (audio uploads). */
   bodyLimitBytes?: number;
   log?: (line: string) => void;
+  /** Answers Byzer's `POST /model/predict`; composed by the CLI layer from `src/sql`. */
+  predict?: PredictHandler;
 }
 
 export interface OpenAIServer {
@@ -46,6 +50,7 @@ export function createOpenAIServer(options: OpenAIServerOptions): OpenAIServer {
     allowedOrigins: options.allowedOrigins ?? [],
     bodyLimitBytes: options.bodyLimitBytes ?? 32 * 1024 * 1024,
     log: options.log ?? (() => {}),
+    ...(options.predict ? { predict: options.predict } : {}),
   });
   return { handle, metrics };
 }

@@ -14,7 +14,11 @@ import { kvKey, nameFromKvKey } from '../../src/cluster/nats/nats-protocol.js';
 import { redactNatsUrl, resolveNatsOptions } from '../../src/cluster/nats/nats-security.js';
 import { openSpec, sealSpec } from '../../src/cluster/nats/sealed-spec.js';
 import { decodeSigned, encodeSigned } from '../../src/cluster/nats/signed-envelope.js';
-import { headHelloSchema } from '../../src/cluster/nats/nats-messages.js';
+import {
+  headHelloSchema,
+  streamMessageSchema,
+  streamRequestMessageSchema,
+} from '../../src/cluster/nats/nats-messages.js';
 
 describe('NATS URLs with credentials', () => {
   test('user and password leave the URL for the connect options, and are redacted everywhere', () => {
@@ -59,6 +63,43 @@ describe('NATS URLs with credentials', () => {
       );
     } finally {
       await fs.rm(folder, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('message schemas', () => {
+  test('a stream inbox must be an _INBOX subject without wildcards', () => {
+    const request = { requestId: 'r1', request: { messages: [] } };
+    assert.ok(streamRequestMessageSchema.safeParse({ ...request, inbox: '_INBOX.abc.def' }).success);
+    for (const inbox of ['byzerllm.node.n1.stop', '_INBOX.>', '_INBOX.*', '_INBOX', 'a b']) {
+      assert.equal(streamRequestMessageSchema.safeParse({ ...request, inbox }).success, false, inbox);
+    }
+  });
+});
+
+describe('stream messages', () => {
+  test('parts of the model protocol pass (extra fields kept); malformed parts do not', () => {
+    const message = (part: unknown) => streamMessageSchema.safeParse({ sequence: 0, part });
+    assert.ok(message({ type: 'text-delta', delta: 'hi' }).success);
+    const finish = message({
+      type: 'finish',
+      finishReason: 'stop',
+      usage: { inputTokens: 1, outputTokens: 2, cachedTokens: 3 },
+    });
+    assert.deepEqual(finish.success && finish.data.part, {
+      type: 'finish',
+      finishReason: 'stop',
+      usage: { inputTokens: 1, outputTokens: 2, cachedTokens: 3 },
+    });
+    assert.ok(message({ type: 'audio-delta', data: new Uint8Array([1, 2]) }).success);
+    for (const part of [
+      { type: 'text-delta' },
+      { type: 'made-up', delta: 'x' },
+      { type: 'finish', finishReason: 'stop' },
+      { type: 'error', error: 'boom' },
+      { type: 'audio-delta', data: 'not bytes' },
+    ]) {
+      assert.equal(message(part).success, false, JSON.stringify(part));
     }
   });
 });

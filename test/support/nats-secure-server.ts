@@ -189,8 +189,24 @@ authorization {
   };
 }
 
-function launch(configFile: string): Promise<ChildProcess> {
-  const child = spawn('nats-server', ['-c', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+/** A plain nats-server (no JetStream) that requires `token`. */
+export async function startTokenNatsServer(token: string): Promise<{ url: string; close(): Promise<void> }> {
+  const port = await freePort();
+  const child = await launch(['-a', '127.0.0.1', '-p', String(port), '--auth', token]);
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+function launch(configOrArguments: string | string[]): Promise<ChildProcess> {
+  const args = typeof configOrArguments === 'string' ? ['-c', configOrArguments] : configOrArguments;
+  const child = spawn('nats-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   return new Promise((resolve, reject) => {
     const output: string[] = [];
     createInterface({ input: child.stderr! }).on('line', (line) => {

@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  checkNodeId,
   type ClusterConnection,
   connectCluster,
   ensureHead,
@@ -21,6 +22,12 @@ import { addNatsSecurityOptions, type NatsSecurityFlags, natsSecurityFromFlags }
 import { formatTable } from './list.js';
 
 const NATS_URL = /^(nats|tls):\/\//;
+
+/** `--node_id` is one NATS subject token: refused here, before a process starts, naming it. */
+function checkedNodeId(nodeId: string): string {
+  checkNodeId(nodeId);
+  return nodeId;
+}
 
 /** What the head or node process needs to reach NATS securely, as its environment. */
 function clusterEnvironment(flags: StartFlags): Record<string, string> {
@@ -71,7 +78,7 @@ export function registerHeadCommands(program: Command): void {
       environment.BYZERLLM_NATS_URL = flags.nats!;
       Object.assign(environment, clusterEnvironment(flags));
       if (flags.head_only) environment.BYZERLLM_HEAD_ONLY = '1';
-      if (flags.node_id) environment.BYZERLLM_NODE_ID = flags.node_id;
+      if (flags.node_id) environment.BYZERLLM_NODE_ID = checkedNodeId(flags.node_id);
     }
     if (flags.foreground) {
       Object.assign(process.env, environment);
@@ -210,7 +217,7 @@ async function startNode(flags: StartFlags): Promise<void> {
     );
   }
   const environment: Record<string, string> = { BYZERLLM_NATS_URL: address, ...clusterEnvironment(flags) };
-  if (flags.node_id) environment.BYZERLLM_NODE_ID = flags.node_id;
+  if (flags.node_id) environment.BYZERLLM_NODE_ID = checkedNodeId(flags.node_id);
   if (flags.labels) environment.BYZERLLM_NODE_LABELS = flags.labels;
   if (flags.foreground) {
     Object.assign(process.env, environment);

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { type ClusterApi, type GatewayStartOptions, HeadClient } from '../../cluster/index.js';
 import { HeadUnreachableError, InvalidArgumentError } from '../../core/index.js';
 import { startOpenAIServer } from '../../server/index.js';
+import { createPredictHandler } from '../../sql/index.js';
 import { readConfigFile } from '../arguments.js';
 import { connect } from '../connect.js';
 import { addAddressOptions, parseNonNegativeInteger } from '../options.js';
@@ -120,6 +121,6 @@ async function serveHere(
   cluster: ClusterApi,
   options: GatewayStartOptions,
 ): Promise<{ address: string; closed: Promise<void>; close(): Promise<void> }> {
-  const server = await startOpenAIServer({ cluster, ...options });
+  const server = await startOpenAIServer({ cluster, predict: createPredictHandler(cluster), ...options });
   return { address: server.address, closed: new Promise<void>(() => {}), close: () => server.close() };
 }

@@ -18,10 +18,13 @@ export const NODE_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 const nodeIdSchema = z.string().regex(NODE_ID_PATTERN);
 /** Request ids and worker ids are single subject tokens too. */
 const tokenSchema = z.string().regex(/^[A-Za-z0-9_-]{1,256}$/);
-/** Reply inboxes are subjects without wildcards. */
+/**
+ * Stream inboxes are `_INBOX.…` subjects without wildcards: a caller cannot make the head or a node
+ * publish stream parts on a byzerllm subject (heartbeats, node commands) on its behalf.
+ */
 const inboxSchema = z
   .string()
-  .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/)
+  .regex(/^_INBOX(\.[A-Za-z0-9_-]+)+$/)
   .max(512);
 const jsonObjectSchema = z.record(z.string(), z.unknown());
 
@@ -79,12 +82,6 @@ export const streamRequestMessageSchema = z.object({
   request: jsonObjectSchema,
 });
 export const streamAckSchema = z.object({ acknowledged: z.number().int().nonnegative() });
-/** Producer → consumer: one stream part (checked again by type where it is used). */
-export const streamMessageSchema = z.object({
-  sequence: z.number().int().nonnegative(),
-  part: z.object({ type: z.string() }).passthrough(),
-});
-
 const serializedErrorSchema = z.object({
   name: z.string(),
   code: z.string(),
@@ -93,6 +90,43 @@ const serializedErrorSchema = z.object({
   details: z.record(z.string(), z.unknown()).optional(),
 });
 export const errorPartSchema = z.object({ type: z.literal('error'), error: serializedErrorSchema });
+
+/**
+ * The stream parts of the model protocol (core/chat-model.ts), errors serialised. Loose objects: a
+ * field this version does not know passes through as it would in-process.
+ */
+const streamPartSchema = z.discriminatedUnion('type', [
+  z.looseObject({
+    type: z.literal('response-metadata'),
+    requestId: z.string(),
+    modelId: z.string().optional(),
+  }),
+  z.looseObject({ type: z.literal('text-delta'), delta: z.string() }),
+  z.looseObject({ type: z.literal('reasoning-delta'), delta: z.string() }),
+  z.looseObject({
+    type: z.literal('tool-call'),
+    toolCall: z.looseObject({ id: z.string(), name: z.string(), arguments: z.string() }),
+  }),
+  z.looseObject({
+    type: z.literal('audio-delta'),
+    data: z.instanceof(Uint8Array),
+    mediaType: z.string().optional(),
+  }),
+  z.looseObject({
+    type: z.literal('finish'),
+    finishReason: z.enum(['stop', 'length', 'tool-calls', 'content-filter', 'error', 'other', 'unknown']),
+    usage: z.looseObject({ inputTokens: z.number(), outputTokens: z.number() }),
+    warnings: z.array(z.looseObject({ type: z.string() })).optional(),
+  }),
+  errorPartSchema,
+]);
+
+/** Producer → consumer: one stream part. */
+export const streamMessageSchema = z.object({
+  sequence: z.number().int().nonnegative(),
+  part: streamPartSchema,
+});
+
 /** Every reply: a result or an error. */
 export const replySchema = z.union([
   z.object({ ok: z.literal(true), result: z.unknown() }),

@@ -17,9 +17,10 @@ import {
   type SerializedError,
   type StreamPart,
   toByzerLLMError,
+  WorkerFailedError,
 } from '../../core/index.js';
 import { ConnectionLostError, faultTimeoutMs, watchConnection } from './connection-watch.js';
-import { errorPartSchema, parseWire, streamAckSchema, streamMessageSchema } from './nats-messages.js';
+import { parseWire, streamAckSchema, streamMessageSchema } from './nats-messages.js';
 import { encode, type Reply, STREAM_WINDOW, subjects } from './nats-protocol.js';
 import { natsRequest, type ResendPolicy, requestWithResend } from './nats-request.js';
 
@@ -179,28 +180,29 @@ async function* readParts(
   };
   signal?.addEventListener('abort', onAbort, { once: true });
   let received = 0;
+  let dropped = 0;
   let ended = false;
   try {
     for await (const message of subscription) {
       const parsed = parseWire(streamMessageSchema, message.data);
       if (!parsed.ok) {
         hooks.log?.(`dropped an invalid stream message on ${message.subject}: ${parsed.reason}`);
+        dropped++;
         continue;
       }
       const sequence = parsed.value.sequence;
       const part = parsed.value.part as StreamPart | { type: 'error'; error: SerializedError };
-      if (part.type === 'error' && !errorPartSchema.safeParse(part).success) {
-        hooks.log?.(`dropped an invalid error part on ${message.subject}`);
-        continue;
-      }
-      // A gap means parts were lost to a disconnection of the producer: the answer is incomplete.
+      // A gap means parts are missing (lost to a disconnection of the producer, or dropped above as
+      // invalid): the answer is incomplete, so the stream ends instead of returning part of it.
       if (sequence !== received && part.type !== 'error') {
         ended = true;
+        const missing = `stream ${envelope.requestId} is missing parts ${received}-${sequence - 1}`;
         yield {
           type: 'error',
-          error: new ConnectionLostError(
-            `stream ${envelope.requestId} lost parts ${received}-${sequence - 1} to a NATS disconnection`,
-          ),
+          error:
+            dropped > 0
+              ? new WorkerFailedError(`${missing}: ${dropped} invalid stream message(s) were dropped`)
+              : new ConnectionLostError(`${missing}, lost to a NATS disconnection`),
         };
         return;
       }
