@@ -130,11 +130,27 @@ export function inferParamsFromConfig(value: unknown): Record<string, string> {
   throw new InvalidArgumentError(`infer_params in --file must be a mapping or a list of key=value`);
 }
 
-/** The seeds' banner, to stderr so stdout stays the command's result. Secrets never appear. */
+let quiet = false;
+
+/** `--quiet`: set once by the program before a command runs. */
+export function setQuiet(value: boolean): void {
+  quiet = value;
+}
+
+/** Whether notes meant for a person watching (banner, progress) are left out. */
+export function isQuiet(): boolean {
+  return quiet;
+}
+
+/**
+ * Byzer-LLM's banner, to stderr so stdout stays the command's result. Secrets never appear.
+ * Left out under `--quiet`.
+ */
 export function printArgumentsBanner(
   values: Record<string, unknown>,
   write = (text: string) => process.stderr.write(text),
 ) {
+  if (quiet) return;
   const lines = ['Command Line Arguments:', '-'.repeat(50)];
   for (const [name, value] of Object.entries(values)) {
     if (value === undefined) continue;

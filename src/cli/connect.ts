@@ -2,6 +2,7 @@
  * Turns `--address` (or the seeds' `--ray_address`) into a cluster connection for a command.
  */
 import { type ClusterConnection, connectCluster } from '../cluster/index.js';
+import { isQuiet } from './arguments.js';
 import { type NatsSecurityFlags, natsSecurityFromFlags } from './options.js';
 
 export interface AddressOptions extends NatsSecurityFlags {
@@ -9,8 +10,9 @@ export interface AddressOptions extends NatsSecurityFlags {
   ray_address?: string;
 }
 
-export function chosenAddress(options: AddressOptions): string {
-  return options.address ?? options.ray_address ?? 'auto';
+/** `--address`, else `--ray_address`, else `$BYZERLLM_ADDRESS`, else the local head (`auto`). */
+export function chosenAddress(options: AddressOptions, environment = process.env): string {
+  return options.address ?? options.ray_address ?? (environment.BYZERLLM_ADDRESS || 'auto');
 }
 
 export function connect(
@@ -21,6 +23,10 @@ export function connect(
     address: chosenAddress(options),
     nats: natsSecurityFromFlags(options),
     ...(hooks.autoStart === undefined ? {} : { autoStart: hooks.autoStart }),
-    onStarting: hooks.onStarting ?? (() => process.stderr.write('✓ no head was running: started one\n')),
+    onStarting:
+      hooks.onStarting ??
+      (() => {
+        if (!isQuiet()) process.stderr.write('✓ no head was running: started one\n');
+      }),
   });
 }

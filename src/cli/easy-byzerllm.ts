@@ -23,7 +23,7 @@ function program(run: (argv: string[]) => Promise<number>): Command {
   easy
     .command('deploy <model>')
     .description(`deploy a known model; known: ${Object.keys(EASY_MODELS).join(', ')}`)
-    .requiredOption('--token <token>', 'the provider API key')
+    .requiredOption('--token <token>', 'the provider API key; env:VAR or - (stdin) keeps it out of `ps`')
     .option('--alias <name>', 'the deployment name (default: the model name)')
     .option('--base_url <url>', "override the provider's base URL")
     .option(

@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { serve } from '@hono/node-server';
 import {
   createAdminApi,
@@ -30,6 +31,12 @@ import {
 import { PACKAGE_VERSION } from '../core/index.js';
 import { type RunningOpenAIServer, startOpenAIServer } from '../server/index.js';
 import { createPredictHandler } from '../sql/index.js';
+import {
+  createStorageRoutes,
+  embedThrough,
+  StorageService,
+  type StorageOperation,
+} from '../storage/index.js';
 
 function log(line: string): void {
   process.stderr.write(`${new Date().toISOString()} [head ${process.pid}] ${line}\n`);
@@ -74,6 +81,13 @@ export async function runHead(): Promise<void> {
     new Head({ store: new DeploymentStore(stateDirectory), transport: localTransport, resources, log });
   if (!cluster) await head.restore();
 
+  // Byzer storage lives here, beside the deployments; LanceDB loads on its first request.
+  const store = new StorageService({
+    directory: path.join(stateDirectory, 'storage'),
+    embed: embedThrough(head),
+  });
+  const storageRoutes = createStorageRoutes(store);
+
   const token = randomBytes(24).toString('hex');
   let stopping = false;
   const stop = async (reason: string) => {
@@ -81,6 +95,7 @@ export async function runHead(): Promise<void> {
     stopping = true;
     log(`stopping (${reason})`);
     server.close();
+    store.close();
     if (cluster) await cluster.close();
     else await head.close();
     await removeHeadFile(stateDirectory, process.pid);
@@ -101,6 +116,7 @@ export async function runHead(): Promise<void> {
           log,
           predict: createPredictHandler(head),
           ...options,
+          mounts: [storageRoutes],
         });
         const id = `gateway-${++gatewaySequence}`;
         gateways.set(id, gateway);
@@ -111,6 +127,9 @@ export async function runHead(): Promise<void> {
         gateways.delete(id);
         await gateway?.close();
       },
+    },
+    storage: {
+      call: (operation, body, signal) => store.call(operation as StorageOperation, body as never, signal),
     },
     onShutdown: () => void stop('shutdown requested'),
   });

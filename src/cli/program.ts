@@ -8,22 +8,31 @@ import { Command, CommanderError } from 'commander';
 import { PACKAGE_VERSION } from '../core/index.js';
 import { registerDeploy } from './commands/deploy.js';
 import { registerHeadCommands } from './commands/head.js';
+import { registerJobs } from './commands/jobs.js';
 import { registerList } from './commands/list.js';
+import { registerModelTools } from './commands/model-tools.js';
 import { registerQuery } from './commands/query.js';
 import { registerServe } from './commands/serve.js';
 import { registerSql } from './commands/sql.js';
 import { registerQuickstart } from './commands/quickstart.js';
 import { registerStat } from './commands/stat.js';
+import { registerStorage } from './commands/storage.js';
+import { registerTrain } from './commands/train.js';
 import { registerUndeploy } from './commands/undeploy.js';
+import { setQuiet } from './arguments.js';
 import { reportError } from './exit-codes.js';
+import { addDashedAliases } from './options.js';
 
 export function createProgram(): Command {
   const program = new Command('byzerllm')
     .description(
       'Deploy, serve and use large language models - SaaS and local - as named instances.\n' +
-        'Everything runs in one local head process by default (state in $BYZERLLM_HOME or ~/.byzerllm).',
+        'Everything runs in one local head process by default (state in $BYZERLLM_HOME or ~/.byzerllm).\n' +
+        'Every --snake_case flag may also be written --dashed-case (--num-workers = --num_workers).',
     )
     .version(PACKAGE_VERSION)
+    .option('-q, --quiet', 'no "Command Line Arguments" banner and no progress notes on stderr', false)
+    .hook('preAction', (root) => setQuiet(root.opts().quiet === true))
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(text.replace(/\n*$/, '\n')) });
@@ -36,7 +45,12 @@ export function createProgram(): Command {
   registerServe(program);
   registerQuickstart(program);
   registerSql(program);
+  registerStorage(program);
+  registerTrain(program);
+  registerJobs(program);
+  registerModelTools(program);
   for (const command of program.commands) command.exitOverride().showSuggestionAfterError(true);
+  addDashedAliases(program);
   return program;
 }
 

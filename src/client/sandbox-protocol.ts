@@ -23,9 +23,13 @@ export interface SandboxJob {
   memoryBytes: number;
 }
 
-/** Messages from the worker: `ready` once QuickJS is loaded (the deadline starts), then `value` or `failure`. */
+/**
+ * Messages from the worker: `ready` once QuickJS is loaded, `started` when it has the job (the
+ * deadline starts: a starved thread's wait for its turn does not count), then `value` or `failure`.
+ */
 export const sandboxMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ready') }),
+  z.object({ type: z.literal('started') }),
   z.object({ type: z.literal('value'), valueJson: z.string() }),
   z.object({ type: z.literal('failure'), reason: z.string().max(10_000) }),
 ]);

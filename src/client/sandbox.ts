@@ -8,7 +8,8 @@
  * polls that handler, and a memory bomb keeps QuickJS's allocator busy for seconds; on the host's
  * thread either would freeze every request. So each run gets its own worker thread with V8
  * `resourceLimits`, and the host terminates the thread `timeoutMs` (plus a short grace for QuickJS
- * to stop it first, with the same message) after QuickJS is loaded, whatever the code is doing.
+ * to stop it first, with the same message) after the thread took the job, whatever the code does.
+ * A thread runs one job and is discarded; one spare is kept loaded so runs do not wait for startup.
  *
  * `runInSandbox` never throws: every failure, including the thread dying, is an outcome with a
  * `reason`. Values cross the boundary as JSON text only, parsed with zod on this side.
@@ -24,10 +25,10 @@ import {
 
 export type { SandboxOptions, SandboxOutcome } from './sandbox-protocol.js';
 
-/** Loading QuickJS in a fresh thread takes ~50 ms idle; this bounds it on a starved machine. */
+/** Loading QuickJS in a fresh thread takes ~50 ms idle; this bounds the wait on a starved machine. */
 const STARTUP_LIMIT_MS = 15_000;
 /** Time QuickJS's own interrupt gets to stop the code before the thread is terminated. */
-const GRACE_MS = 200;
+const GRACE_MS = 300;
 
 const RESOURCE_LIMITS = {
   maxOldGenerationSizeMb: 64,
@@ -63,40 +64,114 @@ export async function runInSandbox(
   return runInWorker(job);
 }
 
-function runInWorker(job: SandboxJob): Promise<SandboxOutcome> {
+/**
+ * A started sandbox thread: `ready` settles once QuickJS is loaded (true) or the thread failed first
+ * (false, with `failure` set). One spare is kept started (unref'd: it never keeps the process alive)
+ * so a run does not wait for a thread and QuickJS to load.
+ */
+interface SandboxThread {
+  worker: Worker;
+  ready: Promise<boolean>;
+  failure?: string;
+}
+
+let spare: SandboxThread | undefined;
+
+function startThread(): SandboxThread {
+  const worker = new Worker(new URL('./sandbox-worker.js', import.meta.url), {
+    resourceLimits: RESOURCE_LIMITS,
+    env: {},
+    execArgv: [],
+  });
+  const thread: SandboxThread = { worker, ready: Promise.resolve(false) };
+  thread.ready = new Promise<boolean>((resolve) => {
+    const fail = (reason: string) => {
+      thread.failure ??= reason;
+      resolve(false);
+    };
+    worker.once('message', (raw: unknown) => {
+      const message = sandboxMessageSchema.safeParse(raw);
+      if (message.success && message.data.type === 'ready') resolve(true);
+      else
+        fail(
+          message.success && message.data.type === 'failure'
+            ? message.data.reason
+            : 'the sandbox sent an invalid message',
+        );
+    });
+    worker.once('error', (error) => fail(`the sandbox failed: ${describe(error)}`));
+    worker.once('exit', (exitCode) =>
+      fail(`the sandbox stopped before it was ready (exit code ${exitCode})`),
+    );
+  });
+  return thread;
+}
+
+/** The spare thread, or a new one. */
+function takeThread(): SandboxThread {
+  const taken = spare ?? startThread();
+  spare = undefined;
+  taken.worker.ref();
+  return taken;
+}
+
+/**
+ * Starts the spare for the next run once a run is over: loading QuickJS compiles WebAssembly, and
+ * doing it during a run would steal CPU from the code under its deadline.
+ */
+function prepareSpare(): void {
+  if (spare) return;
+  try {
+    spare = startThread();
+    spare.worker.unref();
+  } catch {
+    spare = undefined;
+  }
+}
+
+async function runInWorker(job: SandboxJob): Promise<SandboxOutcome> {
+  let thread: SandboxThread;
+  try {
+    thread = takeThread();
+  } catch (error) {
+    return { ok: false, reason: `the sandbox could not start: ${describe(error)}` };
+  }
+  const { worker } = thread;
+  let startupTimer: NodeJS.Timeout | undefined;
+  const ready = await Promise.race([
+    thread.ready,
+    new Promise<false>((resolve) => {
+      startupTimer = setTimeout(() => resolve(false), STARTUP_LIMIT_MS);
+    }),
+  ]);
+  clearTimeout(startupTimer);
+  if (!ready) {
+    void worker.terminate().catch(() => undefined);
+    prepareSpare();
+    return { ok: false, reason: thread.failure ?? 'the sandbox did not start in time' };
+  }
   return new Promise((resolve) => {
-    let worker: Worker;
-    try {
-      worker = new Worker(new URL('./sandbox-worker.js', import.meta.url), {
-        workerData: job,
-        resourceLimits: RESOURCE_LIMITS,
-        env: {},
-        execArgv: [],
-        stdout: true,
-        stderr: true,
-      });
-    } catch (error) {
-      resolve({ ok: false, reason: `the sandbox could not start: ${describe(error)}` });
-      return;
-    }
-    worker.stdout.resume();
-    worker.stderr.resume();
     let settled = false;
+    let timer: NodeJS.Timeout | undefined;
     const finish = (outcome: SandboxOutcome) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       resolve(outcome);
       void worker.terminate().catch(() => undefined);
+      prepareSpare();
     };
-    let timer = setTimeout(
-      () => finish({ ok: false, reason: 'the sandbox did not start in time' }),
+    timer = setTimeout(
+      () => finish({ ok: false, reason: 'the sandbox did not start the job in time' }),
       STARTUP_LIMIT_MS,
     );
     worker.on('message', (raw: unknown) => {
       const message = sandboxMessageSchema.safeParse(raw);
-      if (!message.success) return finish({ ok: false, reason: 'the sandbox sent an invalid message' });
-      if (message.data.type === 'ready') {
+      if (!message.success || message.data.type === 'ready') {
+        return finish({ ok: false, reason: 'the sandbox sent an invalid message' });
+      }
+      if (message.data.type === 'started') {
+        // The hard deadline: QuickJS's own interrupt gets GRACE_MS to stop the code with the same reason.
         clearTimeout(timer);
         timer = setTimeout(
           () => finish({ ok: false, reason: timeoutReason(job.timeoutMs) }),
@@ -123,6 +198,7 @@ function runInWorker(job: SandboxJob): Promise<SandboxOutcome> {
     worker.on('exit', (exitCode) => {
       finish({ ok: false, reason: `the sandbox stopped before answering (exit code ${exitCode})` });
     });
+    worker.postMessage(job);
   });
 }
 

@@ -11,6 +11,7 @@ import type {
   DeploymentSpecInput,
   LoadBalanceStrategy,
   ModelMeta,
+  OpenAIPassThroughV1,
   StreamPart,
 } from '../core/index.js';
 import type { NodeResources } from './resources.js';
@@ -85,4 +86,11 @@ export interface ClusterApi {
     options?: ClusterCallOptions,
   ): Promise<AsyncIterable<StreamPart>>;
   status(): Promise<ClusterStatus>;
+  /**
+   * Optional: the OpenAI pass-through (`OpenAIPassThroughV1`) of a deployment, for the
+   * OpenAI-compatible gateway. Only an implementation that reaches the engine in-process (the
+   * `Head`) offers it, and only for deployments that can take it; undefined means: use
+   * `call`/`stream`.
+   */
+  openAIPassThrough?(name: string): OpenAIPassThroughV1 | undefined;
 }

@@ -29,5 +29,6 @@ export {
   HEAD_ENTRY,
 } from './connect.js';
 export * from './head/gateway-host.js';
+export type { StorageHost } from './head/storage-host.js';
 export type { AttachedGateway } from './head/head-client.js';
 export * from './nats/index.js';

@@ -7,6 +7,8 @@ import {
   type DeploymentSpec,
   maskSecrets,
   NotFoundError,
+  type OpenAIChatObject,
+  type OpenAIPassThroughV1,
   type PinnableKind,
   type StreamPart,
   WorkerFailedError,
@@ -38,6 +40,13 @@ export class RunningDeployment {
   /** Calls and streams in flight per endpoint, so that a worker moved elsewhere finishes them first. */
   private readonly inFlight = new Map<WorkerEndpoint, number>();
   private readonly idleWaiters = new Set<() => void>();
+  /** Every worker offers the OpenAI pass-through (see `openAIPassThrough`). */
+  private passThroughReady = false;
+  /** Made once: the gateway asks for it on every request. */
+  private readonly passThrough: OpenAIPassThroughV1 = {
+    doGenerateOpenAI: (body, options) => this.generateOpenAI(body, options),
+    doStreamOpenAI: (body, options) => this.streamOpenAI(body, options),
+  };
 
   constructor(
     readonly spec: DeploymentSpec,
@@ -73,6 +82,7 @@ export class RunningDeployment {
     }
     this.endpoints = started;
     for (const [index, endpoint] of started.entries()) this.watchReadiness(index, endpoint);
+    this.updatePassThrough();
     this.state = 'running';
   }
 
@@ -193,6 +203,7 @@ export class RunningDeployment {
     this.endpoints[index] = endpoint;
     this.placements[index] = placement;
     this.watchReadiness(index, endpoint);
+    this.updatePassThrough();
     this.pool.setReady(index, true);
     if (!old) return;
     // The old worker's node may be gone: closing it must not hold up the replacement.
@@ -236,6 +247,73 @@ export class RunningDeployment {
         }
       })();
     }
+  }
+
+  /**
+   * The OpenAI pass-through of this deployment (`OpenAIPassThroughV1`), through the same worker
+   * pool as `call`/`stream` (slots, queueing, balancing, the lease held while a stream runs).
+   * Undefined unless the deployment is running, every worker offers it (in-process OpenAI-shaped
+   * engines) and it has no generation defaults, which are defined on `ChatRequest` fields: such
+   * deployments, and every other, take `call`/`stream`.
+   */
+  openAIPassThrough(): OpenAIPassThroughV1 | undefined {
+    return this.passThroughReady && this.state === 'running' ? this.passThrough : undefined;
+  }
+
+  private updatePassThrough(): void {
+    this.passThroughReady =
+      Object.keys(this.spec.generationDefaults).length === 0 &&
+      this.endpoints.length > 0 &&
+      this.endpoints.every((endpoint) => endpoint.openAI !== undefined);
+  }
+
+  private async generateOpenAI(
+    body: Record<string, unknown>,
+    options: CallOptions = {},
+  ): Promise<OpenAIChatObject> {
+    const lease = await this.pool.acquire(this.acquireOptions('chat', options));
+    // Counted in flight like `call`, so that a worker being moved finishes it before it closes.
+    const done = this.busy(this.endpoint(lease.workerIndex));
+    try {
+      return await this.openAIOf(lease.workerIndex).doGenerateOpenAI(body, options);
+    } finally {
+      done();
+      lease.release();
+    }
+  }
+
+  /** The lease is held until the stream ends, fails or the consumer stops iterating. */
+  private async streamOpenAI(
+    body: Record<string, unknown>,
+    options: CallOptions = {},
+  ): Promise<AsyncIterable<OpenAIChatObject[]>> {
+    const lease = await this.pool.acquire(this.acquireOptions('chat', options));
+    let done: (() => void) | undefined;
+    let chunks: AsyncIterable<OpenAIChatObject[]>;
+    try {
+      done = this.busy(this.endpoint(lease.workerIndex));
+      chunks = await this.openAIOf(lease.workerIndex).doStreamOpenAI(body, options);
+    } catch (error) {
+      done?.();
+      lease.release();
+      throw error;
+    }
+    return (async function* releaseWhenDone() {
+      try {
+        yield* chunks;
+      } finally {
+        done();
+        lease.release();
+      }
+    })();
+  }
+
+  private openAIOf(index: number): OpenAIPassThroughV1 {
+    const passThrough = this.endpoint(index).openAI;
+    // Only reachable if a worker were replaced by one without it between the check and the call.
+    if (!passThrough)
+      throw new WorkerFailedError(`worker ${index} of ${this.spec.name} has no OpenAI pass-through`);
+    return passThrough;
   }
 
   stat(): DeploymentStat {

@@ -38,12 +38,11 @@ export async function ensureStateDirectory(
   check: StateDirectoryCheck = {},
 ): Promise<void> {
   await fs.mkdir(directory, { recursive: true, mode: 0o700 });
-  const stat = await fs.lstat(directory);
+  // A link is followed: what matters is who owns and can write the directory it leads to.
+  const stat = await fs.stat(directory);
   const fix = `use a directory of your own (BYZERLLM_HOME) or run: chmod 700 ${directory}`;
   if (!stat.isDirectory()) {
-    throw new InvalidArgumentError(
-      `state directory ${directory} is not a directory (a link or a file); ${fix}`,
-    );
+    throw new InvalidArgumentError(`state directory ${directory} is not a directory; ${fix}`);
   }
   const uid = check.uid ?? process.getuid?.();
   if (uid !== undefined && stat.uid !== uid) {

@@ -165,6 +165,62 @@ export interface ChatModelV1 {
   doGenerate(request: ChatRequest, options?: CallOptions): Promise<ChatResult>;
   /** Resolves once the upstream has accepted the request (errors before that reject). */
   doStream(request: ChatRequest, options?: CallOptions): Promise<AsyncIterable<StreamPart>>;
+  /**
+   * Optional OpenAI pass-through (added to v1 by issue 11; see `OpenAIPassThroughV1`). Offered only
+   * by engines whose upstream speaks OpenAI chat completions; callers check for it and use
+   * `doGenerate`/`doStream` otherwise.
+   */
+  doGenerateOpenAI?: OpenAIPassThroughV1['doGenerateOpenAI'];
+  doStreamOpenAI?: OpenAIPassThroughV1['doStreamOpenAI'];
+}
+
+/**
+ * An OpenAI `chat.completion` or `chat.completion.chunk` object as JSON, passed through.
+ * The pass-through checks only what it relies on (an object with a `choices` list where one is
+ * required); the rest is the upstream's and goes to the client unchanged.
+ */
+export type OpenAIChatObject = Record<string, unknown>;
+
+/**
+ * The OpenAI pass-through capability (protocol v1, optional, version `'v1'` of the capability).
+ *
+ * For an OpenAI-compatible gateway in front of an OpenAI-compatible upstream, translating the request
+ * to a `ChatRequest` and back, and every stream chunk to a `StreamPart` and back, costs more CPU than
+ * everything else the gateway does. An engine that offers this takes the caller's OpenAI chat
+ * completion body instead and answers with the upstream's own JSON.
+ *
+ * The contract:
+ * - `body` has been validated by the caller as an OpenAI chat completion request (messages, sampling
+ *   fields, tools, response format) with `n` absent or 1 and `extra_body` already merged in. It is
+ *   handed over: the engine may change it (it sets `model` to its upstream model, removes what its
+ *   upstream rejects, such as the sampling fields of reasoning models) and the caller must not use
+ *   it afterwards. `stream` and `stream_options` are the engine's to set.
+ * - Errors are the same `ByzerLLMError`s as `doGenerate`/`doStream` throw: before the answer starts
+ *   they reject; during a stream the iterable throws, after which nothing more comes. A stream that
+ *   ends without the upstream's end (`[DONE]` or a finish reason) throws a retryable `upstream_error`.
+ *   An error object sent inside a stream is thrown as its mapped error.
+ * - The answer objects are the upstream's, with `reasoning` renamed to `reasoning_content` (the name
+ *   Byzer-LLM's clients read); the caller rewrites `model` (and anything else it owns) itself.
+ * - No generation defaults, task dispatch or warnings happen here: the cluster offers the
+ *   pass-through only for deployments that need none of them (see `RunningDeployment`).
+ */
+export interface OpenAIPassThroughV1 {
+  doGenerateOpenAI(body: Record<string, unknown>, options?: CallOptions): Promise<OpenAIChatObject>;
+  /**
+   * Resolves once the upstream accepted the request; yields the parsed `data:` chunks in order, in
+   * batches (never empty) as they arrived: a consumer takes a step per network read, not per chunk.
+   */
+  doStreamOpenAI(
+    body: Record<string, unknown>,
+    options?: CallOptions,
+  ): Promise<AsyncIterable<OpenAIChatObject[]>>;
+}
+
+/** Whether a chat model offers the OpenAI pass-through (both methods). */
+export function offersOpenAIPassThrough(
+  model: ChatModelV1 | undefined,
+): model is ChatModelV1 & OpenAIPassThroughV1 {
+  return model?.doGenerateOpenAI !== undefined && model.doStreamOpenAI !== undefined;
 }
 
 /** Drains a stream into the equivalent non-stream result (used by tests and by fallbacks). */

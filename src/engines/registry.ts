@@ -25,6 +25,8 @@ export const SAAS_MODEL_TYPES = [
   'saas/qianwen',
   'saas/qianwen_vl',
   'saas/zhipu',
+  // Byzer-LLM's ChatGLM-130B type: Zhipu's platform, the saas/zhipu engine (docs/providers.md).
+  'saas/chatglm',
   'saas/baichuan',
   'saas/qianfan',
   'saas/minimax',
@@ -75,6 +77,10 @@ const PROVIDERS_B_ENGINES = {
   'saas/zhipu': async (context) => {
     const { createZhipuEngine } = await import('./zhipu/zhipu-provider.js');
     return createZhipuEngine(context);
+  },
+  'saas/chatglm': async (context) => {
+    const { createZhipuEngine } = await import('./zhipu/zhipu-provider.js');
+    return createZhipuEngine(context, 'saas/chatglm');
   },
   'saas/baichuan': async (context) => {
     const { createBaichuanEngine } = await import('./baichuan/baichuan-provider.js');

@@ -36,14 +36,34 @@ const JSON_ROUTES: Record<string, JsonHandler> = {
  * labelled by their path; a route with a parameter in its path gets a template here, as
  * `/v1/models/{model}` does.
  */
-function endpointLabel(path: string): string {
+function endpointLabel(path: string, mounts: readonly MountedJsonRoutes[] | undefined): string {
   if (Object.hasOwn(JSON_ROUTES, path)) return path;
-  if (path === '/v1/audio/transcriptions' || path === '/v1/models' || path === '/metrics') return path;
+  if (
+    path === '/v1/audio/transcriptions' ||
+    path === '/v1/models' ||
+    path === '/metrics' ||
+    path === '/model/predict'
+  )
+    return path;
   if (path.startsWith('/v1/models/')) return '/v1/models/{model}';
+  const mount = mounts?.find((candidate) => path.startsWith(candidate.prefix));
+  if (mount) return `${mount.prefix}{operation}`;
   return OTHER_ENDPOINT;
 }
 
+/**
+ * JSON endpoints another layer mounts under a path prefix (the head mounts Byzer storage at
+ * `/v1/storage/`): POST only, behind the same API key, errors mapped like every other endpoint.
+ */
+export interface MountedJsonRoutes {
+  /** E.g. `/v1/storage/`; the rest of the path is passed as `route`. */
+  prefix: string;
+  handle(input: { route: string; body: Record<string, unknown>; signal: AbortSignal }): Promise<unknown>;
+}
+
 export interface HandlerOptions extends GatewayContext {
+  /** Extra JSON endpoints, see `MountedJsonRoutes`. */
+  mounts?: MountedJsonRoutes[];
   apiKey?: string;
   /** Origins allowed by CORS; `*` allows any. Empty: no CORS headers. */
   allowedOrigins: string[];
@@ -69,7 +89,7 @@ export function createHandler(
     if (method === 'GET' && path === '/health') return sendJson(response, 200, { status: 'ok' });
     if (method === 'GET' && path === '/version') return sendJson(response, 200, { version: PACKAGE_VERSION });
 
-    const exchange = new Exchange(options, request, response, endpointLabel(path));
+    const exchange = new Exchange(options, request, response, endpointLabel(path, options.mounts));
     let status = 500;
     try {
       if (!authorized(request)) {
@@ -113,6 +133,14 @@ export function createHandler(
     }
     if (method === 'GET' && path.startsWith('/v1/models/')) {
       sendJson(response, 200, await getModel(options.cluster, decodeURIComponent(path.slice(11))));
+      return 200;
+    }
+    const mount = options.mounts?.find((candidate) => path.startsWith(candidate.prefix));
+    if (mount) {
+      if (method !== 'POST') throw gatewayRefusal('method_not_allowed', `${method} ${path}: use POST`);
+      const body = parseJsonObject(await readBody(request, options.bodyLimitBytes));
+      const route = path.slice(mount.prefix.length);
+      sendJson(response, 200, await mount.handle({ route, body, signal: exchange.signal }));
       return 200;
     }
     throw gatewayRefusal(

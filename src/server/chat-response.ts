@@ -52,6 +52,9 @@ export function chatCompletion(id: string, model: string, created: number, resul
       const message: Record<string, unknown> = {
         role: 'assistant',
         content: result.toolCalls.length > 0 && result.text === '' ? null : result.text,
+        // OpenAI always sends it; clients and schema validators read it (a model refusal is never
+        // reported separately by our engines).
+        refusal: null,
       };
       if (result.reasoning) message.reasoning_content = result.reasoning;
       if (result.toolCalls.length > 0) message.tool_calls = result.toolCalls.map(openAIToolCall);

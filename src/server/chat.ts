@@ -3,6 +3,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { UnsupportedError } from '../core/index.js';
+import { passThroughCompletion, passThroughStream, toPassThroughBody } from './chat-pass-through.js';
 import { parseChatBody, toChatRequest } from './chat-request.js';
 import { ChatChunkWriter, chatCompletion } from './chat-response.js';
 import type { Exchange } from './exchange.js';
@@ -11,6 +12,19 @@ import { pumpStream } from './stream.js';
 
 export async function handleChat(exchange: Exchange, body: Record<string, unknown>): Promise<number> {
   const parsed = parseChatBody(body);
+  // Deployments whose engine speaks OpenAI in this process skip the `ChatRequest` round trip.
+  const passThrough =
+    (parsed.n ?? 1) === 1
+      ? exchange.cluster.openAIPassThrough?.(parsed.model ?? exchange.context.servedModelName ?? '')
+      : undefined;
+  if (passThrough) {
+    const stream = parsed.stream === true;
+    const upstreamBody = toPassThroughBody(parsed);
+    exchange.resolveModel(parsed.model);
+    return stream
+      ? passThroughStream(exchange, passThrough, upstreamBody)
+      : passThroughCompletion(exchange, passThrough, upstreamBody);
+  }
   const request = toChatRequest(parsed);
   const model = exchange.resolveModel(parsed.model);
   const created = Math.floor(Date.now() / 1000);

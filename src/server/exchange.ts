@@ -2,6 +2,7 @@
  * One gateway request in flight: the cluster to call, the deployment it resolved to, the abort signal
  * that a client disconnect fires, and what metrics record when it ends.
  */
+import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -30,7 +31,10 @@ export class Exchange {
     readonly response: ServerResponse,
     /** The route's `endpoint` metrics label (see `GatewayMetrics`). */
     readonly endpoint: string,
-  ) {}
+  ) {
+    // Like OpenAI's `x-request-id`: the SDKs expose it (`_request_id`) for users to quote in reports.
+    response.setHeader('x-request-id', `req_${randomUUID().replaceAll('-', '')}`);
+  }
 
   get cluster(): ClusterApi {
     return this.context.cluster;

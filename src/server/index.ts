@@ -12,9 +12,11 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { ClusterApi } from '../cluster/index.js';
 import { InvalidArgumentError } from '../core/index.js';
-import { createHandler } from './app.js';
+import { createHandler, type MountedJsonRoutes } from './app.js';
 import type { PredictHandler } from './predict.js';
 import { GatewayMetrics } from './metrics.js';
+
+export type { MountedJsonRoutes } from './app.js';
 
 export { type GatewayRefusal, mapError, type MappedError, type OpenAIErrorBody } from './map-error.js';
 export { GatewayMetrics } from './metrics.js';
@@ -33,6 +35,8 @@ export interface OpenAIServerOptions {
   log?: (line: string) => void;
   /** Answers Byzer's `POST /model/predict`; composed by the CLI layer from `src/sql`. */
   predict?: PredictHandler;
+  /** Extra JSON endpoints (Byzer storage at `/v1/storage/` in the head). */
+  mounts?: MountedJsonRoutes[];
 }
 
 export interface OpenAIServer {
@@ -51,6 +55,7 @@ export function createOpenAIServer(options: OpenAIServerOptions): OpenAIServer {
     bodyLimitBytes: options.bodyLimitBytes ?? 32 * 1024 * 1024,
     log: options.log ?? (() => {}),
     ...(options.predict ? { predict: options.predict } : {}),
+    ...(options.mounts ? { mounts: options.mounts } : {}),
   });
   return { handle, metrics };
 }

@@ -22,7 +22,7 @@ export interface ChunkWriter {
   usage(usage: Usage): string;
 }
 
-const SSE_HEADERS = {
+export const SSE_HEADERS = {
   'content-type': 'text/event-stream; charset=utf-8',
   'cache-control': 'no-cache',
   connection: 'keep-alive',
@@ -33,7 +33,7 @@ const SSE_HEADERS = {
  * Waits until a slow client has taken what is buffered (or left), so a fast engine cannot pile its
  * whole answer up in memory. Only reached when `write` says the buffer is full.
  */
-function drained(response: ServerResponse): Promise<void> {
+export function drained(response: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       response.off('drain', done);

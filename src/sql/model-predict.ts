@@ -17,6 +17,7 @@ import { splitStatements, tokenize } from './sql-tokens.js';
 
 const MAX_ROWS = 10_000;
 
+/** Byzer's other fields (`owner`, `sessionPerUser`, …) are accepted and ignored. */
 const formSchema = z.object({
   sql: z.string().min(1, 'the form field "sql" is required'),
   data: z.string().default('[]'),
@@ -30,7 +31,11 @@ export function createPredictHandler(cluster: SqlCluster) {
   return async (form: Record<string, string>, signal: AbortSignal): Promise<unknown> => {
     const parsed = formSchema.safeParse(form);
     if (!parsed.success)
-      throw new InvalidArgumentError(parsed.error.issues.map((issue) => issue.message).join('; '));
+      throw new InvalidArgumentError(
+        parsed.error.issues
+          .map((issue) => `form field "${issue.path.join('.')}": ${issue.message}`)
+          .join('; '),
+      );
     const { sql, data, dataType } = parsed.data;
     let rows: unknown[];
     try {

@@ -88,6 +88,7 @@ export class SqlSession {
           enable_external_access: 'false',
           autoinstall_known_extensions: 'false',
           autoload_known_extensions: 'false',
+          lock_configuration: 'true',
         }
       : {};
     this.instance = await DuckDBInstance.create(this.options.database ?? ':memory:', config);

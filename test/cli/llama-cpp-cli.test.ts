@@ -4,6 +4,7 @@
  * worker during 50 queries losing none of them.
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { z } from 'zod';
@@ -121,6 +122,32 @@ describe('llama_cpp through the CLI', () => {
       totals.every((total) => total > 0),
       `both workers served requests: ${totals}`,
     );
+  });
+
+  test('the documented verbose deploy (verbose=true num_gpu_layers=0) loads, answers and logs to head.log', async () => {
+    // Byzer-LLM's guide: `--infer_params verbose=true num_gpu_layers=0`. The worker used to share the
+    // head's stdout, a pipe closed once the CLI read the ready line: llama.cpp's first log line died with EPIPE.
+    const deployed = await home.run([
+      'deploy',
+      '--pretrained_model_type',
+      'custom/auto',
+      '--infer_backend',
+      'llama_cpp',
+      '--model_path',
+      modelPath,
+      '--infer_params',
+      'verbose=true num_gpu_layers=0 max_tokens=8',
+      '--model',
+      'tiny_verbose',
+    ]);
+    assert.equal(deployed.code, 0, deployed.stderr);
+    const answer = await home.run(['query', '--model', 'tiny_verbose', '--query', 'hello']);
+    assert.equal(answer.code, 0, answer.stderr);
+    assert.match(answer.stdout, /[a-z]{2,}/);
+    const headLog = await fs.readFile(path.join(home.home, 'logs', 'head.log'), 'utf8');
+    assert.match(headLog, /\[llama\.cpp \w+\] /, 'llama.cpp logged while loading the model');
+    const undeployed = await home.run(['undeploy', '--model', 'tiny_verbose']);
+    assert.equal(undeployed.code, 0, undeployed.stderr);
   });
 
   test('undeploy stops the worker processes', async () => {

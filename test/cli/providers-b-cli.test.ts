@@ -83,9 +83,20 @@ describe('byzerllm deploy + query for each providers-b type', () => {
     );
     await deploy('glm', 'saas/zhipu', ['saas.api_key=id1.secret1', `saas.base_url=${zhipu.url}`]);
     assert.equal(await query('glm', 'hi glm'), 'echo: hi glm\n');
+    // Byzer-LLM lists saas/chatglm (ChatGLM-130B): Zhipu's platform, same key and JWT auth.
+    await deploy('chatglm', 'saas/chatglm', ['saas.api_key=id1.secret1', `saas.base_url=${zhipu.url}`]);
+    assert.equal(await query('chatglm', 'hi chatglm'), 'echo: hi chatglm\n');
     const baichuan = await started(startOpenAIUpstream({ apiKey: 'sk-bc' }));
     await deploy('baichuan', 'saas/baichuan', ['saas.api_key=sk-bc', `saas.base_url=${baichuan.url}`]);
     assert.equal(await query('baichuan', 'hi bc'), 'echo: hi bc\n');
+    // Byzer-LLM's documented key: the full chat URL, honoured (no warning, no request to the real host).
+    const documented = await deploy('baichuan_doc', 'saas/baichuan', [
+      'saas.api_key=sk-bc',
+      `saas.baichuan_api_url=${baichuan.url}/chat/completions`,
+      'saas.model=Baichuan2-Turbo',
+    ]);
+    assert.doesNotMatch(documented, /warning:/);
+    assert.equal(await query('baichuan_doc', 'hi doc'), 'echo: hi doc\n');
   });
 
   test('saas/qianfan, saas/minimax and saas/sparkdesk', async () => {
@@ -103,6 +114,13 @@ describe('byzerllm deploy + query for each providers-b type', () => {
       `saas.base_url=${minimax.url}`,
     ]);
     assert.equal(await query('abab', 'hi abab'), 'echo: hi abab\n');
+    const documented = await deploy('abab_doc', 'saas/minimax', [
+      'saas.api_key=mm-key',
+      'saas.group_id=g1',
+      `saas.api_url=${minimax.url}/v1/text/chatcompletion_pro`,
+    ]);
+    assert.doesNotMatch(documented, /warning:/);
+    assert.equal(await query('abab_doc', 'hi doc'), 'echo: hi doc\n');
     const spark = await started(startSparkUpstream('app', 'key', 'secret'));
     await deploy('spark', 'saas/sparkdesk', [
       'saas.appid=app',

@@ -58,6 +58,19 @@ describe('byzerllm deploy + query for each SaaS provider of part A', () => {
       secret: KEY,
     },
     {
+      // Byzer-LLM's documented form, with the openai 0.x SDK keys.
+      name: 'azure_legacy',
+      type: 'saas/azure_openai',
+      params: [
+        'saas.api_type=azure',
+        `saas.api_key=${KEY}`,
+        `saas.api_base=${azure.origin}/`,
+        'saas.api_version=2023-07-01-preview',
+        'saas.deployment_id=gpt35',
+      ],
+      secret: KEY,
+    },
+    {
       name: 'sonnet',
       type: 'saas/claude',
       params: [
@@ -81,6 +94,19 @@ describe('byzerllm deploy + query for each SaaS provider of part A', () => {
         `saas.aws_secret_key=${bedrock.secretAccessKey}`,
         `saas.region_name=${bedrock.region}`,
         'saas.model=anthropic.claude-3-haiku-20240307-v1:0',
+        `saas.base_url=${bedrock.url}`,
+      ],
+      secret: bedrock.secretAccessKey,
+    },
+    {
+      // Default settings: the provider's 4096-token default is clamped to Llama's 2048 max_gen_len.
+      name: 'bedrock_llama',
+      type: 'saas/aws_bedrock',
+      params: [
+        `saas.aws_access_key=${bedrock.accessKeyId}`,
+        `saas.aws_secret_key=${bedrock.secretAccessKey}`,
+        `saas.region_name=${bedrock.region}`,
+        'saas.model=meta.llama3-70b-instruct-v1:0',
         `saas.base_url=${bedrock.url}`,
       ],
       secret: bedrock.secretAccessKey,
@@ -129,6 +155,15 @@ describe('byzerllm deploy + query for each SaaS provider of part A', () => {
       assert.equal(streamed.code, 0, `${deployment.type}: ${streamed.stderr}`);
       assert.equal(streamed.stdout, `echo: streamed ${deployment.name}\n`, deployment.type);
     }
+    // The older Azure keys chose the deployment in the path; the Llama body carried the clamped length.
+    assert.ok(
+      azure.requests.some((request) => request.path === '/openai/deployments/gpt35/chat/completions'),
+    );
+    const llamaBodies = bedrock.requests
+      .map((request) => request.body as { prompt?: string; max_gen_len?: number })
+      .filter((body) => typeof body.prompt === 'string');
+    assert.ok(llamaBodies.length >= 2);
+    assert.ok(llamaBodies.every((body) => body.max_gen_len === 2048));
   });
 
   test('a provider error reaches the CLI as one line with the provider name, not retried past max_retries', async () => {

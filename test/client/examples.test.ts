@@ -115,6 +115,25 @@ describe('examples', () => {
     assert.ok(result.meta.time_cost > 0);
   });
 
+  test('stream chat: both calls go to the default model (run-example --model), not a fixed name', async () => {
+    await fixture.llm.deploy({
+      udfName: 'stream_other',
+      pretrainedModelType: 'saas/openai',
+      inferParams: { ...fixture.inferParams, 'saas.model': 'stream-other-model' },
+    });
+    const other = ByzerLLM.fromDefaultModel('stream_other', { cluster: fixture.head });
+    fixture.upstream.reset();
+    try {
+      const result = await streamChat.main(other);
+      assert.equal(result.output, 'echo: 你好，你是谁');
+      const models = fixture.upstream.requests.map((request) => (request.body as { model: string }).model);
+      assert.deepEqual(models, ['stream-other-model', 'stream-other-model']);
+    } finally {
+      await other.close();
+      await fixture.llm.undeploy('stream_other');
+    }
+  });
+
   for (const toolMode of ['auto', 'prompt'] as const) {
     test(`function calling (${toolMode === 'auto' ? 'native tools' : 'prompt protocol'}): the right tool runs`, async () => {
       const result = await functionCalling.main(fixture.llm, toolMode);

@@ -41,6 +41,25 @@ describe('gateway with the openai SDK', () => {
     assert.equal(sent.max_completion_tokens, undefined);
   });
 
+  test('refusal is null and every answer has an x-request-id the SDK exposes', async () => {
+    const completion = await client.chat.completions.create({
+      model: 'gpt_chat',
+      messages: [{ role: 'user', content: 'hello' }],
+    });
+    assert.equal(completion.choices[0]?.message.refusal, null);
+    assert.match(completion._request_id ?? '', /^req_[0-9a-f]{32}$/);
+    const { data, response } = await client.models.list().withResponse();
+    assert.ok(data.data.length > 0);
+    const id = response.headers.get('x-request-id') ?? '';
+    assert.match(id, /^req_[0-9a-f]{32}$/);
+    assert.notEqual(id, completion._request_id, 'one id per request');
+    const failure = await client.chat.completions
+      .create({ model: 'no_such_model', messages: [{ role: 'user', content: 'hi' }] })
+      .catch((error: unknown) => error);
+    assert.ok(failure instanceof OpenAI.NotFoundError);
+    assert.match(failure.requestID ?? '', /^req_[0-9a-f]{32}$/);
+  });
+
   test('sampling fields, stop, seed and max_completion_tokens reach the engine', async () => {
     await client.chat.completions.create({
       model: 'gpt_chat',

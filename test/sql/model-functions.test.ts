@@ -83,7 +83,7 @@ select llm_result(q) as answer from q1;`);
 
   test('one chunk of rows runs concurrently up to num_workers × worker_concurrency, identical requests once', async () => {
     const rows = await fixture.session.run(
-      `select count(distinct llm_result(qianwen_chat(llm_param(map('instruction', 'row ' || (i % 24) || ' delay:40'))))) as answers,
+      `select count(distinct llm_result(qianwen_chat(llm_param(map('instruction', 'row ' || (i % 24) || ' delay:200'))))) as answers,
               count(*) as total
        from range(300) t(i)`,
     );

@@ -127,7 +127,7 @@ describe('byzerllm sql', () => {
     assert.deepEqual(messages[3]?.[1], { role: 'assistant', content: 'echo: 我是威廉，请记住我是谁。' });
   });
 
-  test("003's SQL: setup + run command as LLM deploys a model, then a query calls it (--output json)", async () => {
+  test("003's SQL with -f: setup + run command as LLM deploys a model, then a query calls it (--output json)", async () => {
     const where = params.map((param) => param.split('=')).map(([key, value]) => `and \`${key}\`="${value}"`);
     const script = `!byzerllm setup single;
 !byzerllm setup "num_gpus=0";
@@ -154,7 +154,9 @@ Please remenber my name: {0}
 as q1;
 
 select llm_result(q) as answer from q1;`;
-    const result = await home.run(['sql', '-e', script, '--output', 'json']);
+    const file = path.join(home.home, 'llama2.sql');
+    await fs.writeFile(file, script);
+    const result = await home.run(['sql', '-f', file, '--output', 'json']);
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(JSON.parse(result.stdout), [
       { answer: 'echo: \nPlease remenber my name: Zhu William\n' },
@@ -213,6 +215,34 @@ select llm_result(q) as answer from q1;`;
     assert.match(stderr, /error: line 1, column 1: Catalog Error: Table with name missing does not exist!/);
     assert.match(stderr, /error: .*cancelled/);
   });
+});
+
+test('SQL without model calls needs no head; --database keeps tables between runs', async () => {
+  const fresh = await createTestHome();
+  try {
+    const database = path.join(fresh.home, 'work.duckdb');
+    const created = await fresh.run([
+      'sql',
+      '--database',
+      database,
+      '-e',
+      'create table kept as select 42 as answer;',
+    ]);
+    assert.equal(created.code, 0, created.stderr);
+    const read = await fresh.run([
+      'sql',
+      '--database',
+      database,
+      '-e',
+      'select answer from kept',
+      '--output',
+      'json',
+    ]);
+    assert.deepEqual(JSON.parse(read.stdout), [{ answer: 42 }]);
+    await assert.rejects(fs.access(path.join(fresh.home, 'head.json')));
+  } finally {
+    await fresh.cleanup();
+  }
 });
 
 describe('POST /model/predict', () => {

@@ -163,6 +163,9 @@ function checkAnthropicBody(body: Record<string, unknown>): string | undefined {
 
 function checkLlamaBody(body: Record<string, unknown>): string | undefined {
   if (typeof body.prompt !== 'string') return 'required key [prompt] not found';
+  // Bedrock's limit for every Meta Llama model.
+  if (typeof body.max_gen_len === 'number' && body.max_gen_len > 2048)
+    return `max_gen_len: ${body.max_gen_len} is not less or equal to 2048`;
   for (const key of Object.keys(body)) {
     if (!['prompt', 'max_gen_len', 'temperature', 'top_p', 'images'].includes(key))
       return `extraneous key [${key}] is not permitted`;

@@ -30,6 +30,7 @@ const CONFIG_KEYS = [
   'worker_concurrency',
   'cpus_per_worker',
   'gpus_per_worker',
+  'gpu_gpus_per_worker',
   'infer_params',
   'load_balance',
   'queue_timeout',
@@ -49,12 +50,15 @@ interface DeployFlags {
   worker_concurrency?: number;
   cpus_per_worker?: number;
   gpus_per_worker?: number;
+  /** Byzer-LLM's documented spelling of `gpus_per_worker`. */
+  gpu_gpus_per_worker?: number;
   infer_params?: string[] | Record<string, string>;
   load_balance?: string;
   queue_timeout?: number;
   pin?: string[];
   default_params?: string[] | Record<string, string>;
   template?: string;
+  json?: boolean;
   address?: string;
   ray_address?: string;
   file?: string;
@@ -77,6 +81,11 @@ export function registerDeploy(program: Command): void {
     .option(
       '--gpus_per_worker <n>',
       'GPUs per worker, fractions share a GPU (default 0)',
+      parseNonNegativeNumber,
+    )
+    .option(
+      '--gpu_gpus_per_worker <n>',
+      'the same as --gpus_per_worker (the spelling in Byzer-LLM docs)',
       parseNonNegativeNumber,
     )
     .option(
@@ -103,7 +112,8 @@ export function registerDeploy(program: Command): void {
         '--template <name>',
         'the chat template clients use unless they set one (default auto)',
       ).choices(TEMPLATE_NAMES),
-    );
+    )
+    .option('--json', 'print {"model","status","warnings"} instead of sentences', false);
   addAddressOptions(command).action(async (flags: DeployFlags) => {
     const merged: DeployFlags = flags.file
       ? { ...flags, ...(await readConfigFile(flags.file, CONFIG_KEYS)) }
@@ -134,7 +144,17 @@ export function registerDeploy(program: Command): void {
     if (merged.num_workers !== undefined) spec.numWorkers = Number(merged.num_workers);
     if (merged.worker_concurrency !== undefined) spec.workerConcurrency = Number(merged.worker_concurrency);
     if (merged.cpus_per_worker !== undefined) spec.cpusPerWorker = Number(merged.cpus_per_worker);
-    if (merged.gpus_per_worker !== undefined) spec.gpusPerWorker = Number(merged.gpus_per_worker);
+    if (
+      merged.gpus_per_worker !== undefined &&
+      merged.gpu_gpus_per_worker !== undefined &&
+      Number(merged.gpus_per_worker) !== Number(merged.gpu_gpus_per_worker)
+    ) {
+      throw new InvalidArgumentError(
+        `--gpus_per_worker ${merged.gpus_per_worker} and --gpu_gpus_per_worker ${merged.gpu_gpus_per_worker} disagree; give one`,
+      );
+    }
+    const gpusPerWorker = merged.gpus_per_worker ?? merged.gpu_gpus_per_worker;
+    if (gpusPerWorker !== undefined) spec.gpusPerWorker = Number(gpusPerWorker);
     if (merged.queue_timeout !== undefined) spec.queueTimeoutSeconds = Number(merged.queue_timeout);
     if (merged.load_balance !== undefined)
       spec.loadBalance = merged.load_balance as DeploymentSpecInput['loadBalance'];
@@ -148,6 +168,11 @@ export function registerDeploy(program: Command): void {
     const cluster = await connect(merged);
     try {
       const outcome = await cluster.deploy(spec);
+      if (merged.json) {
+        const { status, warnings } = outcome;
+        process.stdout.write(`${JSON.stringify({ model: spec.name, status, warnings })}\n`);
+        return;
+      }
       for (const warning of outcome.warnings) process.stderr.write(`warning: ${warning}\n`);
       if (outcome.status === 'already_deployed')
         process.stdout.write(`Model ${spec.name} already deployed\n`);

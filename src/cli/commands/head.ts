@@ -17,7 +17,7 @@ import {
   resolveStateDirectory,
   spawnHead,
 } from '../../cluster/index.js';
-import { InvalidArgumentError, TimeoutError } from '../../core/index.js';
+import { HeadUnreachableError, InvalidArgumentError, TimeoutError } from '../../core/index.js';
 import { addNatsSecurityOptions, type NatsSecurityFlags, natsSecurityFromFlags } from '../options.js';
 import { formatTable } from './list.js';
 
@@ -67,6 +67,8 @@ export function registerHeadCommands(program: Command): void {
       'the secret the head and nodes share (nodes sign with it, secrets are sealed with it); the head creates it if missing, copy it to each node (default: $BYZERLLM_CLUSTER_KEY_FILE)',
     );
   addNatsSecurityOptions(startCommand).action(async (flags: StartFlags) => {
+    // A missing credentials or TLS file is a usage error now, not a head that dies in the background.
+    natsSecurityFromFlags(flags);
     if (flags.address !== undefined) return startNode(flags);
     const environment: Record<string, string> = {};
     if (flags.head || flags.nats) {
@@ -133,21 +135,22 @@ export function registerHeadCommands(program: Command): void {
     .option('--json', 'print JSON', false)
     .option(
       '--address <address>',
-      "a cluster to show: nats://HOST:4222 or http://HOST:PORT (default: this machine's head)",
+      "a cluster to show: nats://HOST:4222 or http://HOST:PORT (default: $BYZERLLM_ADDRESS, else this machine's head; none running is exit code 6)",
     );
   addNatsSecurityOptions(statusCommand).action(
     async (flags: { json?: boolean; address?: string } & NatsSecurityFlags) => {
       const stateDirectory = resolveStateDirectory();
+      const address = flags.address ?? (process.env.BYZERLLM_ADDRESS || 'auto');
       let client: ClusterConnection;
-      if (flags.address && flags.address !== 'auto') {
-        client = await connectCluster({ address: flags.address, nats: natsSecurityFromFlags(flags) });
+      if (address !== 'auto') {
+        client = await connectCluster({ address, nats: natsSecurityFromFlags(flags) });
       } else {
         const head = await findRunningHead(stateDirectory);
         if (!head) {
-          process.stdout.write(
-            `no head is running (state in ${stateDirectory}); \`byzerllm start\` starts one\n`,
+          // A script asking "is it up?" gets its answer from the exit code.
+          throw new HeadUnreachableError(
+            `no head is running (state in ${stateDirectory}); \`byzerllm start\` starts one`,
           );
-          return;
         }
         client = new HeadClient({ address: head.address, token: head.token });
       }

@@ -1,4 +1,4 @@
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, writeSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -13,6 +13,7 @@ interface QueryFlags {
   template?: string;
   output_file?: string;
   stream?: boolean;
+  json?: boolean;
   address?: string;
   ray_address?: string;
   file?: string;
@@ -23,10 +24,15 @@ export function registerQuery(program: Command): void {
     .command('query')
     .description('send one user message to a deployment and print the answer')
     .option('--model <name>', 'the deployment to ask (required)')
-    .option('--query <text>', 'the user message (required)')
+    .option('--query <text>', 'the user message; - (or no --query with piped input) reads it from stdin')
     .option('--template <name>', `chat template: ${TEMPLATE_NAMES.join(', ')}`, 'auto')
     .option('--output_file <path>', 'write the answer to a file; .mp3/.wav answers are decoded from base64')
-    .option('--stream', 'print the answer as it is generated', false);
+    .option('--stream', 'print the answer as it is generated', false)
+    .option(
+      '--json',
+      'print {"model","text","finish_reason","usage","request_id"}; with --stream one JSON line per piece',
+      false,
+    );
   addAddressOptions(command).action(async (flags: QueryFlags) => {
     const merged: QueryFlags = flags.file
       ? {
@@ -44,14 +50,17 @@ export function registerQuery(program: Command): void {
       : flags;
     printArgumentsBanner({ ...merged, address: chosenAddress(merged) });
     if (!merged.model) throw new InvalidArgumentError('missing --model: the deployment to ask');
-    if (merged.query === undefined) throw new InvalidArgumentError('missing --query: the message to send');
+    const query = await resolveQuery(merged.query);
+    if (query === undefined) {
+      throw new InvalidArgumentError('missing --query: the message to send (or - to read it from stdin)');
+    }
     const template = merged.template ?? 'auto';
     if (!(TEMPLATE_NAMES as readonly string[]).includes(template)) {
       throw new InvalidArgumentError(
         `unknown --template ${JSON.stringify(template)}; allowed: ${TEMPLATE_NAMES.join(', ')}`,
       );
     }
-    const request: ChatRequest = { messages: [{ role: 'user', content: merged.query }] };
+    const request: ChatRequest = { messages: [{ role: 'user', content: query }] };
     const abort = new AbortController();
     process.once('SIGINT', () => abort.abort());
     const cluster = await connect(merged);
@@ -59,10 +68,11 @@ export function registerQuery(program: Command): void {
       if (merged.stream && !merged.output_file) {
         const parts = await cluster.stream(merged.model, request, { signal: abort.signal });
         for await (const part of parts) {
-          if (part.type === 'text-delta') process.stdout.write(part.delta);
           if (part.type === 'error') throw part.error;
+          if (merged.json) printJsonPart(part);
+          else if (part.type === 'text-delta') process.stdout.write(part.delta);
         }
-        process.stdout.write('\n');
+        if (!merged.json) process.stdout.write('\n');
         return;
       }
       if (merged.stream && merged.output_file) {
@@ -74,7 +84,19 @@ export function registerQuery(program: Command): void {
       }
       const result = await cluster.call(merged.model, 'chat', request, { signal: abort.signal });
       if (merged.output_file) await writeOutput(merged.output_file, result.text);
-      else process.stdout.write(`${result.text}\n`);
+      else if (merged.json) {
+        const answer = {
+          model: merged.model,
+          text: result.text,
+          ...(result.reasoning ? { reasoning: result.reasoning } : {}),
+          ...(result.toolCalls.length > 0 ? { tool_calls: result.toolCalls } : {}),
+          finish_reason: result.finishReason,
+          usage: result.usage,
+          request_id: result.requestId,
+          ...(result.warnings.length > 0 ? { warnings: result.warnings } : {}),
+        };
+        process.stdout.write(`${JSON.stringify(answer)}\n`);
+      } else process.stdout.write(`${result.text}\n`);
     } finally {
       await cluster.close();
     }
@@ -115,4 +137,39 @@ async function writeOutput(file: string, text: string): Promise<void> {
   const content = extension === '.mp3' || extension === '.wav' ? Buffer.from(text, 'base64') : text;
   await fs.writeFile(file, content);
   process.stderr.write(`wrote ${content.length} bytes to ${file}\n`);
+}
+
+/** `--stream --json`: one JSON line per text piece, and one for the end with the usage. */
+function printJsonPart(part: StreamPart): void {
+  if (part.type === 'text-delta' || part.type === 'reasoning-delta') {
+    process.stdout.write(`${JSON.stringify({ type: part.type, delta: part.delta })}\n`);
+  } else if (part.type === 'finish') {
+    const { finishReason, usage } = part;
+    process.stdout.write(`${JSON.stringify({ type: 'finish', finish_reason: finishReason, usage })}\n`);
+  }
+}
+
+/**
+ * The message: `--query TEXT`, `--query -` (all of stdin), or, without `--query`, stdin when it is
+ * a pipe or a file (`echo hi | byzerllm query --model m`). A terminal or an inherited socket is
+ * never waited on, so a script without input fails fast with "missing --query".
+ */
+async function resolveQuery(flag: string | undefined): Promise<string | undefined> {
+  if (flag !== undefined && flag !== '-') return flag;
+  if (flag === undefined && !stdinIsPipeOrFile()) return undefined;
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
+  return flag === undefined && text === '' ? undefined : text;
+}
+
+function stdinIsPipeOrFile(): boolean {
+  try {
+    const stats = fstatSync(0);
+    return stats.isFIFO() || stats.isFile();
+  } catch {
+    return false;
+  }
 }

@@ -3,7 +3,8 @@
  * network.
  *
  * It starts (or reuses) the embedded head, builds (or reuses) a tiny llama GGUF model under
- * `$BYZERLLM_HOME/models`, deploys it as `tiny_chat` on the llama_cpp engine with 2 worker
+ * `$BYZERLLM_HOME/models` (and the same model as a Hugging Face folder, the base for
+ * `byzerllm finetune`), deploys it as `tiny_chat` on the llama_cpp engine with 2 worker
  * processes, streams an answer to the terminal, prints the deployment's `stat`, and shows the next
  * steps. Progress goes to stdout as numbered steps so a newcomer sees what happens and how long.
  * The tiny model has random weights: its answers are word salad, but every layer of the product
@@ -14,6 +15,7 @@ import type { Command } from 'commander';
 import { resolveStateDirectory } from '../../cluster/index.js';
 import { InvalidArgumentError } from '../../core/index.js';
 import { ensureTinyLlamaModel } from '../../engines/llama-cpp/tiny-model/tiny-llama.js';
+import { ensureTinyHfModel } from '../../train/index.js';
 import { connect } from '../connect.js';
 import { addAddressOptions } from '../options.js';
 
@@ -48,6 +50,11 @@ export function registerQuickstart(program: Command): void {
       step(2, 'building or reusing the tiny local model');
       const model = await ensureTinyLlamaModel(path.join(resolveStateDirectory(), 'models'));
       process.stdout.write(`      ${model.built ? 'built' : 'reusing'} ${model.path}\n`);
+      // The same model as a Hugging Face folder: the base that `byzerllm finetune` trains.
+      const trainable = await ensureTinyHfModel(path.join(resolveStateDirectory(), 'models'));
+      process.stdout.write(
+        `      ${trainable.built ? 'built' : 'reusing'} ${trainable.path} (for byzerllm finetune)\n`,
+      );
 
       step(3, `deploying ${flags.model} (llama_cpp, 2 worker processes)`);
       const outcome = await cluster.deploy({
@@ -97,6 +104,8 @@ Next steps:
       --infer_params saas.api_key=$OPENAI_API_KEY saas.model=gpt-4o-mini   deploy a SaaS model with your key
   byzerllm deploy --pretrained_model_type custom/auto --infer_backend llama_cpp \\
       --model_path /path/to/model.gguf --num_workers 2 --model my_llama    deploy your own GGUF
+  byzerllm finetune --model_path ~/.byzerllm/models/tiny-llama-v1-hf --data train.jsonl --deploy my_tuned
+                                                             finetune the tiny model (docs/training.md)
   byzerllm serve                                             an OpenAI-compatible server for every deployment
   byzerllm undeploy --model ${model}                          free its workers; byzerllm stop stops the head
 `;

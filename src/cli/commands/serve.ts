@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { type ClusterApi, type GatewayStartOptions, HeadClient } from '../../cluster/index.js';
 import { HeadUnreachableError, InvalidArgumentError } from '../../core/index.js';
 import { startOpenAIServer } from '../../server/index.js';
@@ -21,6 +21,47 @@ interface ServeFlags {
   address?: string;
   ray_address?: string;
   file?: string;
+  template?: string;
+  prompt_template?: string;
+  response_role?: string;
+  uvicorn_log_level?: string;
+}
+
+/**
+ * Byzer-LLM `serve` flags accepted so its documented commands run as written. None changes the
+ * gateway, so each one given says so on stderr (naming the flag) instead of being silently dropped.
+ */
+const COMPATIBILITY_FLAGS: Record<
+  'template' | 'prompt_template' | 'response_role' | 'uvicorn_log_level',
+  { ignoredWhen: (value: string) => boolean; why: string }
+> = {
+  template: {
+    ignoredWhen: (value) => value !== 'auto',
+    why: 'the gateway sends chat messages and each deployment formats them itself; set a client-side template with `byzerllm deploy --template`',
+  },
+  prompt_template: {
+    ignoredWhen: (value) => value !== '' && value !== 'auto',
+    why: 'the gateway sends chat messages and each deployment formats them itself; set a client-side template with `byzerllm deploy --template`',
+  },
+  response_role: {
+    ignoredWhen: (value) => value !== 'assistant',
+    why: 'answers always carry the role "assistant", as the OpenAI API defines',
+  },
+  uvicorn_log_level: {
+    ignoredWhen: () => true,
+    why: 'there is no uvicorn: the gateway runs in the head process, whose log is <BYZERLLM_HOME>/logs/head.log',
+  },
+};
+
+function warnCompatibilityFlags(flags: ServeFlags): void {
+  for (const [name, rule] of Object.entries(COMPATIBILITY_FLAGS)) {
+    const value = flags[name as keyof typeof COMPATIBILITY_FLAGS];
+    if (value !== undefined && rule.ignoredWhen(String(value))) {
+      process.stderr.write(
+        `warning: --${name} ${value} is accepted for Byzer-LLM compatibility and ignored: ${rule.why}\n`,
+      );
+    }
+  }
 }
 
 /**
@@ -45,7 +86,20 @@ export function registerServe(program: Command): void {
       'CORS origins allowed to call the API (* for any); comma or space separated',
     )
     .option('--ssl_keyfile <path>', 'serve HTTPS with this PEM private key')
-    .option('--ssl_certfile <path>', 'serve HTTPS with this PEM certificate');
+    .option('--ssl_certfile <path>', 'serve HTTPS with this PEM certificate')
+    .option('--template <name>', 'Byzer-LLM compatibility; ignored with a warning (use deploy --template)')
+    .option('--prompt_template <name>', 'Byzer-LLM compatibility; ignored with a warning')
+    .option('--response_role <role>', 'Byzer-LLM compatibility; answers use "assistant" (other values warn)')
+    .addOption(
+      new Option('--uvicorn_log_level <level>', 'Byzer-LLM compatibility; ignored with a warning').choices([
+        'critical',
+        'error',
+        'warning',
+        'info',
+        'debug',
+        'trace',
+      ]),
+    );
   addAddressOptions(command).action(async (flags: ServeFlags) => {
     const merged: ServeFlags = flags.file
       ? {
@@ -59,11 +113,16 @@ export function registerServe(program: Command): void {
             'allowed_origins',
             'ssl_keyfile',
             'ssl_certfile',
+            'template',
+            'prompt_template',
+            'response_role',
+            'uvicorn_log_level',
             'address',
             'ray_address',
           ])),
         }
       : flags;
+    warnCompatibilityFlags(merged);
     const apiKey = await gatewayApiKey(merged);
     const options: GatewayStartOptions = { host: merged.host, port: Number(merged.port) };
     if (apiKey) options.apiKey = apiKey;

@@ -5,7 +5,8 @@
 import fs from 'node:fs/promises';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../core/index.js';
-import { SqlSession } from '../../sql/index.js';
+import type { ClusterConnection } from '../../cluster/index.js';
+import { type SqlCluster, SqlSession } from '../../sql/index.js';
 import { connect } from '../connect.js';
 import { type OutputFormat, progressLine, readOutputFormat, writeResults } from '../sql-output.js';
 import { runSqlShell } from '../sql-shell.js';
@@ -47,7 +48,7 @@ export function registerSql(program: Command): void {
         throw new InvalidArgumentError('give either -e SQL or -f FILE, not both');
       }
       const script = flags.file !== undefined ? await readScript(flags.file) : flags.execute;
-      const cluster = await connect(flags);
+      const cluster = lazyCluster(flags);
       const session = new SqlSession({ cluster, ...(flags.database ? { database: flags.database } : {}) });
       try {
         if (script === undefined) {
@@ -60,6 +61,28 @@ export function registerSql(program: Command): void {
         await cluster.close();
       }
     });
+}
+
+/**
+ * The cluster, connected on the first model call: SQL that calls no model (or an empty shell
+ * session) never starts or reaches a head.
+ */
+function lazyCluster(flags: SqlFlags): SqlCluster & { close(): Promise<void> } {
+  let connection: Promise<ClusterConnection> | undefined;
+  const connected = () => {
+    connection ??= connect(flags);
+    return connection;
+  };
+  return {
+    deploy: async (spec) => (await connected()).deploy(spec),
+    list: async () => (await connected()).list(),
+    meta: async (name) => (await connected()).meta(name),
+    call: (async (name: string, kind: 'chat' | 'embed', request: never, options?: object) =>
+      (await connected()).call(name, kind, request, options)) as SqlCluster['call'],
+    close: async () => {
+      if (connection) await (await connection).close();
+    },
+  };
 }
 
 async function readScript(file: string): Promise<string> {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { InvalidArgumentError } from '../../core/index.js';
+import { InvalidArgumentError, NotFoundError } from '../../core/index.js';
 import { printArgumentsBanner, readConfigFile } from '../arguments.js';
 import { chosenAddress, connect } from '../connect.js';
 import { addAddressOptions } from '../options.js';
@@ -7,6 +7,7 @@ import { addAddressOptions } from '../options.js';
 interface UndeployFlags {
   model?: string;
   force?: boolean;
+  json?: boolean;
   address?: string;
   ray_address?: string;
   file?: string;
@@ -17,7 +18,8 @@ export function registerUndeploy(program: Command): void {
     .command('undeploy')
     .description('stop a deployment and remove it (its workers stop; it does not come back on restart)')
     .option('--model <name>', 'the deployment to remove (required)')
-    .option('--force', 'remove it without waiting for in-flight requests', false);
+    .option('--force', 'remove it without waiting for in-flight requests', false)
+    .option('--json', 'print {"model","removed":true} instead of a sentence', false);
   addAddressOptions(command).action(async (flags: UndeployFlags) => {
     const merged: UndeployFlags = flags.file
       ? { ...flags, ...(await readConfigFile(flags.file, ['model', 'force', 'address', 'ray_address'])) }
@@ -27,10 +29,16 @@ export function registerUndeploy(program: Command): void {
     const cluster = await connect(merged);
     try {
       const { removed } = await cluster.undeploy(merged.model, { force: merged.force === true });
+      // Exit code 3 (not found), so `undeploy` in a script can tell "gone now" from "never there".
+      if (!removed) {
+        throw new NotFoundError(
+          `no deployment named ${merged.model}; \`byzerllm list\` shows the deployments`,
+        );
+      }
       process.stdout.write(
-        removed
-          ? `Model ${merged.model} undeployed successfully\n`
-          : `Model ${merged.model} was not deployed\n`,
+        merged.json
+          ? `${JSON.stringify({ model: merged.model, removed: true })}\n`
+          : `Model ${merged.model} undeployed successfully\n`,
       );
     } finally {
       await cluster.close();

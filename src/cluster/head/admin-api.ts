@@ -26,6 +26,7 @@ import type { ClusterApi } from '../cluster-api.js';
 import { chatRequestSchema, describeIssue, requestSchemaByKind } from '../transport/request-schemas.js';
 import { WORKER_CALL_KINDS, type WorkerCallKind } from '../transport/transport.js';
 import { type GatewayHost, gatewayStartOptionsSchema } from './gateway-host.js';
+import type { StorageHost } from './storage-host.js';
 
 /** The one place that maps error codes to admin API statuses. */
 const STATUS_BY_CODE: Record<ErrorCode, ContentfulStatusCode> = {
@@ -58,6 +59,8 @@ export interface AdminApiOptions {
   log?: (line: string) => void;
   /** Opens OpenAI-compatible gateways in this process (`POST /admin/v1/gateways`). */
   gateways?: GatewayHost;
+  /** The store in this process (`POST /admin/v1/storage/<operation>`). */
+  storage?: StorageHost;
 }
 
 export function createAdminApi(options: AdminApiOptions): Hono {
@@ -159,6 +162,18 @@ export function createAdminApi(options: AdminApiOptions): Hono {
       await host.stop(opened.id);
       options.log?.(`gateway ${opened.id} stopped (its serve command detached)`);
     });
+  });
+
+  app.post('/admin/v1/storage/:operation', async (context) => {
+    const host = options.storage;
+    if (!host) throw new UnsupportedError('this head hosts no store (Byzer storage)');
+    return context.json(
+      (await host.call(
+        context.req.param('operation'),
+        await readJson(context),
+        context.req.raw.signal,
+      )) as object,
+    );
   });
 
   app.post('/admin/v1/shutdown', (context) => {

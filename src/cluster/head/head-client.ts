@@ -203,6 +203,11 @@ export class HeadClient implements ClusterApi {
     return { ...opened, closed, close: () => abort.abort() };
   }
 
+  /** A Byzer storage request to the store on the head (see `StorageHost`). */
+  storage(operation: string, body: unknown, signal?: AbortSignal): Promise<unknown> {
+    return this.json('POST', `/admin/v1/storage/${encodeURIComponent(operation)}`, body, signal);
+  }
+
   close(): Promise<void> {
     this.probe.stop();
     return this.pool.close();

@@ -12,6 +12,7 @@ import {
   deploymentSpecSchema,
   InvalidArgumentError,
   type ModelMeta,
+  type OpenAIPassThroughV1,
   NotFoundError,
   PACKAGE_VERSION,
   PINNABLE_KINDS,
@@ -151,6 +152,15 @@ export class Head implements ClusterApi {
     options: ClusterCallOptions = {},
   ): Promise<AsyncIterable<StreamPart>> {
     return this.running(name).stream(request, options);
+  }
+
+  /**
+   * The OpenAI pass-through of a running deployment that offers it (see
+   * `RunningDeployment.openAIPassThrough`); undefined otherwise, and for unknown names, which
+   * `call`/`stream` then answer with their usual errors.
+   */
+  openAIPassThrough(name: string): OpenAIPassThroughV1 | undefined {
+    return this.deployments.get(name)?.openAIPassThrough();
   }
 
   async status(): Promise<ClusterStatus> {

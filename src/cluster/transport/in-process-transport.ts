@@ -9,6 +9,8 @@ import {
   type ChatRequest,
   type EngineFactory,
   type EngineInstance,
+  type OpenAIPassThroughV1,
+  offersOpenAIPassThrough,
   type StreamPart,
   toByzerLLMError,
   UnsupportedError,
@@ -55,6 +57,7 @@ export function createInProcessTransport(options: InProcessTransportOptions = {}
 
 class InProcessEndpoint implements WorkerEndpoint {
   readonly location: { node: string };
+  readonly openAI?: OpenAIPassThroughV1;
   private closed = false;
 
   constructor(
@@ -63,6 +66,8 @@ class InProcessEndpoint implements WorkerEndpoint {
     private readonly instance: EngineInstance,
   ) {
     this.location = { node };
+    const chat = instance.chat;
+    if (offersOpenAIPassThrough(chat)) this.openAI = inProcessPassThrough(chat);
   }
 
   async call<Kind extends WorkerCallKind>(
@@ -147,4 +152,25 @@ export async function* endWithErrorPart(parts: AsyncIterable<StreamPart>): Async
   } catch (error) {
     yield { type: 'error', error: toByzerLLMError(error) };
   }
+}
+
+/** The engine's pass-through with its errors in the hierarchy, as `call` and `stream` give them. */
+function inProcessPassThrough(chat: OpenAIPassThroughV1): OpenAIPassThroughV1 {
+  return {
+    async doGenerateOpenAI(body, options) {
+      try {
+        return await chat.doGenerateOpenAI(body, options);
+      } catch (error) {
+        throw toByzerLLMError(error);
+      }
+    },
+    async doStreamOpenAI(body, options) {
+      try {
+        // The chunks throw `ByzerLLMError`s already (the capability's contract): no wrapper per chunk.
+        return await chat.doStreamOpenAI(body, options);
+      } catch (error) {
+        throw toByzerLLMError(error);
+      }
+    },
+  };
 }

@@ -109,7 +109,9 @@ class ProcessEndpoint implements WorkerEndpoint {
     if (gpuIndices.length > 0) env.CUDA_VISIBLE_DEVICES = gpuIndices.join(',');
     const child = fork(this.options.workerEntry ?? WORKER_ENTRY, [], {
       serialization: 'advanced',
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // The worker's stdout goes to the head's stderr: a background head's stdout is a pipe closed once
+      // its ready line is read, and a worker writing there died with EPIPE. Its stderr is the log.
+      stdio: ['ignore', 2, 'inherit', 'ipc'],
       env,
     });
     this.child = child;

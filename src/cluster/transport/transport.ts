@@ -17,6 +17,7 @@ import type {
   ImageRequest,
   ImageResult,
   ModelMeta,
+  OpenAIPassThroughV1,
   RerankRequest,
   RerankResult,
   SpeechRequest,
@@ -62,6 +63,12 @@ export interface WorkerEndpoint {
   ): Promise<WorkerCallMap[Kind][1]>;
   /** Resolves when the engine accepted the request; the iterable ends with `finish` or `error`. */
   stream(request: ChatRequest, options?: CallOptions): Promise<AsyncIterable<StreamPart>>;
+  /**
+   * The engine's OpenAI pass-through (`OpenAIPassThroughV1`), on transports that reach the engine
+   * without serialising (in-process) and only when the engine offers it. Errors are
+   * `ByzerLLMError`s, as from `call`/`stream`.
+   */
+  readonly openAI?: OpenAIPassThroughV1;
   /** Stops the worker and disposes its engine. Idempotent. */
   close(): Promise<void>;
   /**

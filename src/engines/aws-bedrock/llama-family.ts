@@ -17,6 +17,9 @@ export const llamaResponseSchema = z.looseObject({
     .nullish(),
 });
 
+/** Bedrock rejects a Llama `max_gen_len` above 2048 (ValidationException), whatever the model's context. */
+export const LLAMA_MAX_GEN_LEN = 2048;
+
 export function buildLlamaBody(
   modelId: string,
   request: ChatRequest,
@@ -25,8 +28,17 @@ export function buildLlamaBody(
   const warnings: Warning[] = [];
   const body: Record<string, unknown> = {
     prompt: /llama-?2/i.test(modelId) ? llama2Prompt(request.messages) : llama3Prompt(request.messages),
-    max_gen_len: request.maxTokens ?? defaultMaxTokens,
+    // The provider default (4096, for Claude) and larger requests are clamped: Byzer-LLM's default
+    // deploy of a Llama model must answer, not fail every call with a validation error.
+    max_gen_len: Math.min(request.maxTokens ?? defaultMaxTokens, LLAMA_MAX_GEN_LEN),
   };
+  if (request.maxTokens !== undefined && request.maxTokens > LLAMA_MAX_GEN_LEN) {
+    warnings.push({
+      type: 'unsupported-setting',
+      setting: 'maxTokens',
+      message: `Bedrock's Meta Llama models generate at most ${LLAMA_MAX_GEN_LEN} tokens; maxTokens ${request.maxTokens} was lowered to ${LLAMA_MAX_GEN_LEN}`,
+    });
+  }
   if (request.temperature !== undefined) body.temperature = request.temperature;
   if (request.topP !== undefined) body.top_p = request.topP;
   const unsupported: [string, unknown][] = [

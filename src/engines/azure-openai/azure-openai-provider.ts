@@ -9,25 +9,45 @@
  * `saas.azure_deployment`*, `saas.api_version`* (e.g. `2024-10-21`), `saas.model` (reported model
  * name; defaults to the deployment), plus the shared `saas.timeout`, `saas.max_retries`,
  * `saas.proxies`, `saas.headers`.
+ *
+ * Byzer-LLM's older keys (from the openai 0.x SDK) work as written: `saas.api_base` for
+ * `saas.azure_endpoint` (a trailing `/openai` is dropped), `saas.deployment_id` for
+ * `saas.azure_deployment` (else `saas.model` names the deployment, as in Byzer-LLM's SQL example),
+ * and `saas.api_type`, which must be `azure` when given.
  */
 import type { EngineContext } from '../../core/deployment.js';
 import type { EngineInstance } from '../../core/models.js';
 import { createOpenAICompatibleEngine } from '../shared/openai-compatible/openai-compatible-provider.js';
-import { readHttpUrl, requireParam } from '../shared/saas-params.js';
+import { InvalidArgumentError } from '../../core/errors.js';
+import { readHttpUrl } from '../shared/saas-params.js';
 
 const PROVIDER = 'saas/azure_openai';
 
 export function createAzureOpenAIEngine(context: EngineContext): Promise<EngineInstance> {
   return createOpenAICompatibleEngine(context, {
     provider: PROVIDER,
-    extraParams: ['saas.azure_endpoint', 'saas.azure_deployment', 'saas.api_version'],
+    extraParams: [
+      'saas.azure_endpoint',
+      'saas.azure_deployment',
+      'saas.api_version',
+      'saas.api_base',
+      'saas.deployment_id',
+      'saas.api_type',
+    ],
     endpoint: (inferParams, apiKey) => {
-      const endpoint = readHttpUrl(
-        'saas.azure_endpoint',
-        requireParam(inferParams, 'saas.azure_endpoint', PROVIDER),
-      );
-      const deployment = requireParam(inferParams, 'saas.azure_deployment', PROVIDER);
-      const apiVersion = requireParam(inferParams, 'saas.api_version', PROVIDER);
+      const apiType = inferParams['saas.api_type']?.trim();
+      if (apiType && apiType.toLowerCase() !== 'azure') {
+        throw new InvalidArgumentError(`saas.api_type must be "azure" for ${PROVIDER}, got "${apiType}"`);
+      }
+      const endpointKey = firstGiven(inferParams, ['saas.azure_endpoint', 'saas.api_base']);
+      const endpoint = readHttpUrl(endpointKey, inferParams[endpointKey]!).replace(/\/openai$/, '');
+      const deploymentKey = firstGiven(inferParams, [
+        'saas.azure_deployment',
+        'saas.deployment_id',
+        'saas.model',
+      ]);
+      const deployment = inferParams[deploymentKey]!.trim();
+      const apiVersion = inferParams[firstGiven(inferParams, ['saas.api_version'])]!.trim();
       return {
         baseUrl: `${endpoint}/openai/deployments/${encodeURIComponent(deployment)}?api-version=${encodeURIComponent(apiVersion)}`,
         headers: { 'api-key': apiKey },
@@ -35,4 +55,14 @@ export function createAzureOpenAIEngine(context: EngineContext): Promise<EngineI
       };
     },
   });
+}
+
+/** The first of `keys` with a non-empty value; the error names them all (the first is the current name). */
+function firstGiven(inferParams: Record<string, string>, keys: readonly string[]): string {
+  const key = keys.find((candidate) => inferParams[candidate]?.trim());
+  if (key) return key;
+  const others = keys.slice(1);
+  throw new InvalidArgumentError(
+    `${PROVIDER} needs ${keys[0]} (--infer_params ${keys[0]}=…)${others.length > 0 ? `; Byzer-LLM's ${others.join(' / ')} is accepted too` : ''}`,
+  );
 }

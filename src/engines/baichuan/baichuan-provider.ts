@@ -4,16 +4,30 @@
  * `POST /embeddings` with model `Baichuan-Text-Embedding` — so this is the OpenAI-compatible engine
  * with Baichuan's defaults. Baichuan-only fields (`with_search_enhance`, `top_k`) travel in the
  * request's `extra`. Parameters: those of the OpenAI-compatible engine; `saas.model` defaults to
- * `Baichuan2-Turbo`.
+ * `Baichuan2-Turbo`. Byzer-LLM's `saas.baichuan_api_url` (the chat URL, e.g.
+ * `https://api.baichuan-ai.com/v1/chat/completions`) is honoured when `saas.base_url` is not given:
+ * its base is the URL without the trailing `/chat/completions` (or `/chat`).
  */
 import type { EngineContext } from '../../core/deployment.js';
 import type { EngineInstance } from '../../core/models.js';
 import { createOpenAICompatibleEngine } from '../shared/openai-compatible/openai-compatible-provider.js';
+import { readHttpUrl } from '../shared/saas-params.js';
 
 export function createBaichuanEngine(context: EngineContext): Promise<EngineInstance> {
+  const apiUrl = context.spec.inferParams['saas.baichuan_api_url']?.trim();
+  const useApiUrl = apiUrl && !context.spec.inferParams['saas.base_url']?.trim();
   return createOpenAICompatibleEngine(context, {
     provider: 'saas/baichuan',
     defaultBaseUrl: 'https://api.baichuan-ai.com/v1',
     defaultModel: 'Baichuan2-Turbo',
+    extraParams: ['saas.baichuan_api_url'],
+    ...(useApiUrl
+      ? {
+          endpoint: (_inferParams, apiKey) => ({
+            baseUrl: readHttpUrl('saas.baichuan_api_url', apiUrl).replace(/\/chat(\/completions)?$/, ''),
+            headers: { authorization: `Bearer ${apiKey}` },
+          }),
+        }
+      : {}),
   });
 }

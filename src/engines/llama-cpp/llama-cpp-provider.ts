@@ -31,10 +31,19 @@ function loadLlama(useGpu: boolean, verbose: boolean): Promise<Llama> {
       // Never compile or download at run time: only the prebuilt binaries installed by npm.
       build: 'never',
       logLevel: verbose ? LlamaLogLevel.info : LlamaLogLevel.error,
+      // node-llama-cpp's default logger prints info lines with console.info, i.e. to stdout, which in a
+      // background head is a pipe nobody reads any more: `verbose=true` killed the worker with EPIPE.
+      // Logs are diagnostics: they go to stderr (the head's log file).
+      logger: writeLlamaLog,
       progressLogs: false,
     });
   }
   return llamaPromise;
+}
+
+function writeLlamaLog(level: LlamaLogLevel, message: string): void {
+  if (level === LlamaLogLevel.disabled) return;
+  process.stderr.write(`[llama.cpp ${level}] ${message.replace(/\n+$/, '')}\n`);
 }
 
 export async function createLlamaCppEngine(context: EngineContext): Promise<EngineInstance> {

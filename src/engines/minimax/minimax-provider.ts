@@ -5,10 +5,12 @@
  * sent as `?GroupId=`), `saas.model` (`abab5.5-chat`), `saas.bot_name` (`MM智能助理`),
  * `saas.user_name` (`用户`), `saas.bot_setting` (the bot's persona when the request has no system
  * message), `saas.base_url` (`https://api.minimax.chat`), `saas.timeout` (600 s),
- * `saas.max_retries` (2).
+ * `saas.max_retries` (2). Byzer-LLM's `saas.api_url` (the full chatcompletion_pro URL,
+ * `https://api.minimax.chat/v1/text/chatcompletion_pro`) is honoured as the endpoint when
+ * `saas.base_url` is not given.
  */
 import type { EngineContext } from '../../core/deployment.js';
-import { throwIfAborted } from '../../core/errors.js';
+import { InvalidArgumentError, throwIfAborted } from '../../core/errors.js';
 import type { EngineInstance } from '../../core/models.js';
 import { HttpClient } from '../shared/http-client.js';
 import { COMMON_HTTP_SAAS_PARAMS, SaasParams } from '../shared/saas-params.js';
@@ -23,8 +25,26 @@ const KNOWN_PARAMS = [
   'saas.bot_name',
   'saas.user_name',
   'saas.bot_setting',
+  'saas.api_url',
   ...COMMON_HTTP_SAAS_PARAMS,
 ];
+
+const CHAT_PATH = '/v1/text/chatcompletion_pro';
+const DEFAULT_BASE_URL = 'https://api.minimax.chat';
+
+/** `saas.base_url`, else the origin (and prefix) of Byzer-LLM's full `saas.api_url`. */
+function readBaseUrl(params: SaasParams): string {
+  if (params.optional('saas.base_url') || !params.optional('saas.api_url')) {
+    return params.url('saas.base_url', DEFAULT_BASE_URL);
+  }
+  const apiUrl = params.url('saas.api_url', DEFAULT_BASE_URL).replace(/\?.*$/, '');
+  if (!apiUrl.endsWith(CHAT_PATH)) {
+    throw new InvalidArgumentError(
+      `saas.api_url must be the chatcompletion_pro URL (ending in ${CHAT_PATH}), got "${apiUrl}"; or give saas.base_url`,
+    );
+  }
+  return apiUrl.slice(0, -CHAT_PATH.length);
+}
 
 export async function createMiniMaxEngine(context: EngineContext): Promise<EngineInstance> {
   throwIfAborted(context.signal);
@@ -37,7 +57,7 @@ export async function createMiniMaxEngine(context: EngineContext): Promise<Engin
   const maxRetries = params.wholeNumber('saas.max_retries', 2);
   const client = new HttpClient({
     provider: PROVIDER,
-    baseUrl: params.url('saas.base_url', 'https://api.minimax.chat'),
+    baseUrl: readBaseUrl(params),
     headers: { authorization: `Bearer ${apiKey}` },
     timeoutMs: params.timeoutMs('saas.timeout', 600),
     maxRetries,

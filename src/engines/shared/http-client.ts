@@ -31,8 +31,12 @@ import {
   parseRetryAfterMs,
   retryDelayMs,
 } from './retry-policy.js';
-import { type EventSourceMessage, readServerSentEvents } from './server-sent-events.js';
 import { DEFAULT_DEADLINE_MS, RequestDeadline } from './request-deadline.js';
+import {
+  type EventSourceMessage,
+  readServerSentEventBatches,
+  readServerSentEvents,
+} from './server-sent-events.js';
 import { errorFromTransport } from './transport-error.js';
 
 /** A non-2xx answer, as the provider's error mapper receives it. */
@@ -163,6 +167,35 @@ export class HttpClient {
     body: unknown,
     options: HttpCallOptions = {},
   ): Promise<EventStreamResponse> {
+    const { response, deadline } = await this.startStream(path, body, options);
+    return {
+      headers: response.headers,
+      events: this.readEvents(response, options.signal, deadline, readServerSentEvents),
+    };
+  }
+
+  /** As `postEventStream`, with the events in the batches one read of the body completed. */
+  async postEventBatches(
+    path: string,
+    body: unknown,
+    options: HttpCallOptions = {},
+  ): Promise<{ headers: ResponseHeaders; batches: AsyncIterable<EventSourceMessage[]> }> {
+    const { response, deadline } = await this.startStream(path, body, options);
+    return {
+      headers: response.headers,
+      batches: this.readEvents(response, options.signal, deadline, readServerSentEventBatches),
+    };
+  }
+
+  /**
+   * Sends a stream request within the deadline. Once the stream started the deadline stops (the idle
+   * timeout governs from here on; the caller's abort still applies) and is disposed with the body.
+   */
+  private async startStream(
+    path: string,
+    body: unknown,
+    options: HttpCallOptions,
+  ): Promise<{ response: PoolResponse; deadline: RequestDeadline }> {
     const deadline = this.startDeadline(options.signal);
     let response: PoolResponse;
     try {
@@ -176,9 +209,8 @@ export class HttpClient {
       deadline.dispose();
       throw error;
     }
-    // The stream started: from here on the idle timeout governs; the caller's abort still applies.
     deadline.clear();
-    return { headers: response.headers, events: this.readEvents(response, options.signal, deadline) };
+    return { response, deadline };
   }
 
   /**
@@ -215,13 +247,14 @@ export class HttpClient {
     await this.pool.destroy();
   }
 
-  private async *readEvents(
+  private async *readEvents<Item>(
     response: PoolResponse,
     signal: AbortSignal | undefined,
     deadline: RequestDeadline,
-  ): AsyncGenerator<EventSourceMessage> {
+    read: (body: AsyncIterable<Uint8Array>) => AsyncIterable<Item>,
+  ): AsyncGenerator<Item> {
     try {
-      yield* readServerSentEvents(response.body);
+      yield* read(response.body);
     } catch (error) {
       throw this.transportError(error, signal, true);
     } finally {

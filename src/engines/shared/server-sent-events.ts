@@ -12,6 +12,17 @@ export type { EventSourceMessage };
 export async function* readServerSentEvents(
   body: AsyncIterable<Uint8Array>,
 ): AsyncGenerator<EventSourceMessage> {
+  for await (const batch of readServerSentEventBatches(body)) yield* batch;
+}
+
+/**
+ * The same events, in the batches they arrived in: every event completed by one read of the body.
+ * For a consumer that handles events in bulk (the OpenAI pass-through), one step per read instead
+ * of one per event.
+ */
+export async function* readServerSentEventBatches(
+  body: AsyncIterable<Uint8Array>,
+): AsyncGenerator<EventSourceMessage[]> {
   let pending: EventSourceMessage[] = [];
   const parser = createParser({ onEvent: (event) => pending.push(event) });
   const decoder = new TextDecoder();
@@ -20,11 +31,11 @@ export async function* readServerSentEvents(
     if (pending.length > 0) {
       const ready = pending;
       pending = [];
-      yield* ready;
+      yield ready;
     }
   }
   // Lenient end: a last event the upstream closed without its blank line (`data: [DONE]\n`) is
   // still dispatched. A cut connection never gets here: the body iteration throws instead.
   parser.feed(`${decoder.decode()}\n\n`);
-  yield* pending;
+  if (pending.length > 0) yield pending;
 }

@@ -26,6 +26,8 @@ import {
   type ChatResult,
   type ChatTaskKind,
   MODEL_PROTOCOL_VERSION,
+  type OpenAIPassThroughV1,
+  offersOpenAIPassThrough,
   type StreamPart,
 } from '../../core/chat-model.js';
 import { InvalidArgumentError, UnsupportedError } from '../../core/errors.js';
@@ -147,11 +149,20 @@ class TaskDispatchingChatModel implements ChatModelV1 {
   readonly specificationVersion = MODEL_PROTOCOL_VERSION;
   readonly provider: string;
   readonly modelId: string;
+  doGenerateOpenAI?: OpenAIPassThroughV1['doGenerateOpenAI'];
+  doStreamOpenAI?: OpenAIPassThroughV1['doStreamOpenAI'];
 
   private readonly primaryTask: ModelTask;
 
   constructor(private readonly instance: EngineInstance) {
     this.primaryTask = primaryTaskOf(instance);
+    // On a chat deployment an OpenAI body never runs a task (the gateway sends no `task`), so the
+    // chat model's OpenAI pass-through is offered as it is; elsewhere every message may be a task.
+    const chat = instance.chat;
+    if (this.primaryTask === 'chat' && offersOpenAIPassThrough(chat)) {
+      this.doGenerateOpenAI = (body, options) => chat.doGenerateOpenAI(body, options);
+      this.doStreamOpenAI = (body, options) => chat.doStreamOpenAI(body, options);
+    }
     const named = instance.chat ?? instance.speech ?? instance.image ?? instance.transcription;
     this.provider = named?.provider ?? instance.meta.backend;
     this.modelId = named?.modelId ?? instance.meta.model_name;

@@ -23,23 +23,30 @@ import { COMMON_HTTP_SAAS_PARAMS, SaasParams } from '../shared/saas-params.js';
 import { ZhipuTokenSource } from './zhipu-token.js';
 import { saasMeta } from '../shared/saas-meta.js';
 
-const PROVIDER = 'saas/zhipu';
+const DEFAULT_PROVIDER = 'saas/zhipu';
 const KNOWN_PARAMS = ['saas.api_key', ...COMMON_HTTP_SAAS_PARAMS];
 
-export async function createZhipuEngine(context: EngineContext): Promise<EngineInstance> {
+/**
+ * `provider` names the type in errors: `saas/chatglm` (Byzer-LLM's name for ChatGLM-130B, which Zhipu
+ * served on this same platform) is this engine under its own name.
+ */
+export async function createZhipuEngine(
+  context: EngineContext,
+  provider: string = DEFAULT_PROVIDER,
+): Promise<EngineInstance> {
   throwIfAborted(context.signal);
-  const params = new SaasParams(context.spec.inferParams, PROVIDER);
+  const params = new SaasParams(context.spec.inferParams, provider);
   params.warnUnknown(KNOWN_PARAMS, context.warn);
   const apiKey = params.required('saas.api_key');
   const tokens = new ZhipuTokenSource(apiKey);
   const modelId = params.string('saas.model', 'glm-4');
   // The secret half of the key is what signs; redact the whole key and the secret alone.
   const errorContext: ErrorMappingContext = {
-    provider: PROVIDER,
+    provider,
     secrets: [apiKey, apiKey.split('.')[1] ?? apiKey],
   };
   const client = new HttpClient({
-    provider: PROVIDER,
+    provider,
     baseUrl: params.url('saas.base_url', 'https://open.bigmodel.cn/api/paas/v4'),
     headers: {},
     requestHeaders: () => ({ authorization: `Bearer ${tokens.token()}` }),
@@ -48,7 +55,7 @@ export async function createZhipuEngine(context: EngineContext): Promise<EngineI
     deadlineMs: params.deadlineMs(),
     errorFromResponse: (response) => errorFromResponse(response, errorContext),
   });
-  const config: OpenAICompatibleModelConfig = { provider: PROVIDER, modelId, client, errorContext };
+  const config: OpenAICompatibleModelConfig = { provider, modelId, client, errorContext };
   const meta = saasMeta({
     model_name: modelId,
     embedding_mode: modelId.toLowerCase().includes('embedding'),

@@ -152,6 +152,15 @@ describe('saas/aws_bedrock wire protocol', () => {
       );
     }));
 
+  test('Llama family: more than Bedrock allows (2048) is clamped, with a warning naming maxTokens', () =>
+    withBedrock(LLAMA, async (engine, upstream) => {
+      const result = await engine.chat!.doGenerate({ ...ask('long llama'), maxTokens: 8000 });
+      assert.equal(result.text, 'echo: long llama');
+      assert.equal((upstream.requests.at(-1)!.body as { max_gen_len: number }).max_gen_len, 2048);
+      const warning = result.warnings.find((candidate) => candidate.setting === 'maxTokens');
+      assert.match(warning?.message ?? '', /at most 2048 tokens; maxTokens 8000 was lowered to 2048/);
+    }));
+
   test('ThrottlingException is upstream_rate_limit, ServiceUnavailableException upstream_overloaded; 429s are retried', () =>
     withBedrock(
       CLAUDE,

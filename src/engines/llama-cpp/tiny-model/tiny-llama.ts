@@ -79,6 +79,18 @@ function buildVocabulary(): Vocabulary {
 
 /** The bytes of a tiny llama GGUF model; deterministic for given options. */
 export function createTinyLlamaGguf(options: TinyLlamaOptions = {}): Uint8Array {
+  const parts = createTinyLlamaParts(options);
+  return writeGguf(parts.metadata, parts.tensors);
+}
+
+/**
+ * The tiny model's GGUF metadata and tensors before serialisation (the training layer writes the
+ * same model in the Hugging Face folder layout from them).
+ */
+export function createTinyLlamaParts(options: TinyLlamaOptions = {}): {
+  metadata: Record<string, GgufValue>;
+  tensors: GgufTensor[];
+} {
   const seed = options.seed ?? 42;
   const layers = options.layers ?? 2;
   const embedding = options.embeddingLength ?? 64;
@@ -177,7 +189,7 @@ export function createTinyLlamaGguf(options: TinyLlamaOptions = {}): Uint8Array 
     'tokenizer.ggml.add_eos_token': false,
     'tokenizer.chat_template': TINY_LLAMA_CHAT_TEMPLATE,
   };
-  return writeGguf(metadata, tensors);
+  return { metadata, tensors };
 }
 
 /** The file name the quickstart and tests use under `$BYZERLLM_HOME/models`. */

@@ -15,6 +15,8 @@ import type {
   ChatModelV1,
   ChatRequest,
   ChatResult,
+  OpenAIChatObject,
+  OpenAIPassThroughV1,
   StreamPart,
   ToolCall,
   Warning,
@@ -30,6 +32,7 @@ import { chatCompletionSchema, toUsage } from './wire-schemas.js';
 import { parseWireBody } from '../wire-body.js';
 import { mergeExtra } from '../extra-fields.js';
 import { ProviderModel } from '../provider-model.js';
+import { checkCompletion, passThroughChunks, upstreamBody } from './pass-through.js';
 
 /** What the chat and embedding models of one engine instance share. */
 export interface OpenAICompatibleModelConfig {
@@ -45,7 +48,7 @@ export interface OpenAICompatibleModelConfig {
 
 export class OpenAICompatibleChatModel
   extends ProviderModel<OpenAICompatibleModelConfig>
-  implements ChatModelV1
+  implements ChatModelV1, OpenAIPassThroughV1
 {
   async doGenerate(request: ChatRequest, options: CallOptions = {}): Promise<ChatResult> {
     const { body, warnings } = this.chatBody(request, false);
@@ -92,6 +95,35 @@ export class OpenAICompatibleChatModel
       fallbackRequestId: requestIdFromHeaders(response.headers),
       warnings,
     });
+  }
+
+  /** `OpenAIPassThroughV1`: the caller's validated OpenAI body as it is, the upstream's JSON back. */
+  async doGenerateOpenAI(
+    body: Record<string, unknown>,
+    options: CallOptions = {},
+  ): Promise<OpenAIChatObject> {
+    const upstream = upstreamBody(body, this.modelId, {
+      stream: false,
+      omitSamplingParams: this.omitsSampling,
+    });
+    const response = await this.config.client.postJson('/chat/completions', upstream, options);
+    return checkCompletion(response.body, this.provider);
+  }
+
+  async doStreamOpenAI(
+    body: Record<string, unknown>,
+    options: CallOptions = {},
+  ): Promise<AsyncIterable<OpenAIChatObject[]>> {
+    const upstream = upstreamBody(body, this.modelId, {
+      stream: true,
+      omitSamplingParams: this.omitsSampling,
+    });
+    const response = await this.config.client.postEventBatches('/chat/completions', upstream, options);
+    return passThroughChunks(response.batches, this.config.errorContext);
+  }
+
+  private get omitsSampling(): boolean {
+    return this.config.omitSamplingParams === true;
   }
 
   private chatBody(request: ChatRequest, stream: boolean): ReturnType<typeof buildChatBody> {

@@ -1,0 +1,177 @@
+/**
+ * CPU time the gateway spends per request and per streamed chunk, against the bare proxy's: the
+ * measure that decides throughput where the proxy saturates a core (c=64, streaming), and that a
+ * loaded machine disturbs least. Three proxies in front of one loopback upstream: the bare proxy
+ * (`bare-proxy.ts`), the gateway on its general path, and the gateway on the OpenAI pass-through
+ * (`gateway-target.ts`, same build, `--general` or not). Each runs in its own process; its CPU time
+ * (user + system, `/proc/PID/stat`, the kernel's accounting that `process.cpuUsage()` also reads) is
+ * taken before and after a batch of requests sent by this process. Rounds alternate the targets,
+ * each round starting with another; the median round is reported, ratios to the bare proxy first, absolute numbers second.
+ *
+ *   npx tsc -p . && node dist/bench/gateway/cpu.js [--scale 1]
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { runLoad, streamThroughput, type Target } from './load.js';
+
+const { values } = parseArgs({ options: { scale: { type: 'string', default: '1' } } });
+const scale = Number(values.scale);
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const children: ChildProcess[] = [];
+/** Clock ticks per second of `/proc/PID/stat` (USER_HZ, 100 on Linux). */
+const TICKS_PER_SECOND = 100;
+
+function startProcess(args: string[]): Promise<{ child: ChildProcess; json: Record<string, unknown> }> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let errors = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    errors = (errors + chunk.toString()).slice(-2000);
+  });
+  return new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (line.startsWith('{')) resolve({ child, json: JSON.parse(line) as Record<string, unknown> });
+    });
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}: ${errors}`)));
+  });
+}
+
+/** User + system CPU seconds of a process so far. */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) start at state; utime, stime are 14, 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
+interface Measured {
+  target: string;
+  requestMicros: number;
+  chunkMicros: number;
+  requestsPerSecond: number;
+  chunksPerSecond: number;
+  failures: number;
+}
+
+async function measure(target: Target, pid: number, requests: number, streams: number): Promise<Measured> {
+  const before = await cpuSeconds(pid);
+  const load = await runLoad(target, 16, requests);
+  const middle = await cpuSeconds(pid);
+  const stream = await streamThroughput(target, { concurrency: 16, count: streams, words: 1000 });
+  const after = await cpuSeconds(pid);
+  // Chunks received: the rate times the seconds the batch took (derived from the streams' rate).
+  const chunks = (stream.chunksPerSecond * (streams - stream.failures)) / stream.streamsPerSecond;
+  return {
+    target: target.name,
+    requestMicros: ((middle - before) / requests) * 1e6,
+    chunkMicros: ((after - middle) / chunks) * 1e6,
+    requestsPerSecond: load.requestsPerSecond,
+    chunksPerSecond: stream.chunksPerSecond,
+    failures: load.failures + stream.failures,
+  };
+}
+
+function median(list: number[]): number {
+  return [...list].sort((left, right) => left - right)[Math.floor(list.length / 2)] ?? Number.NaN;
+}
+
+async function main(): Promise<void> {
+  const upstream = (
+    await startProcess([
+      path.join(root, 'dist/test/support/openai-upstream-main.js'),
+      '--port',
+      '0',
+      '--no-record',
+    ])
+  ).json as { url: string; port: number; apiKey: string };
+  const authorization = { authorization: `Bearer ${upstream.apiKey}` };
+  const bare = await startProcess([
+    path.join(root, 'dist/bench/gateway/bare-proxy.js'),
+    '--upstream',
+    `http://127.0.0.1:${upstream.port}`,
+  ]);
+  const gatewayArgs = [
+    path.join(root, 'dist/bench/gateway/gateway-target.js'),
+    '--upstream',
+    upstream.url,
+    '--api-key',
+    upstream.apiKey,
+  ];
+  const general = await startProcess([...gatewayArgs, '--general']);
+  const passThrough = await startProcess(gatewayArgs);
+  const targets: { target: Target; pid: number }[] = [
+    {
+      target: { name: 'bare proxy', origin: String(bare.json.url), model: 'm', headers: authorization },
+      pid: bare.child.pid!,
+    },
+    {
+      target: {
+        name: 'gateway, general path',
+        origin: String(general.json.url),
+        model: 'bench_chat',
+        headers: {},
+      },
+      pid: general.child.pid!,
+    },
+    {
+      target: {
+        name: 'gateway, pass-through',
+        origin: String(passThrough.json.url),
+        model: 'bench_chat',
+        headers: {},
+      },
+      pid: passThrough.child.pid!,
+    },
+  ];
+  const requests = Math.round(6000 * scale);
+  const streams = Math.max(4, Math.round(32 * scale));
+  for (const { target } of targets) {
+    await runLoad(target, 16, Math.round(3000 * scale));
+    await streamThroughput(target, {
+      concurrency: 16,
+      count: Math.max(4, Math.round(16 * scale)),
+      words: 1000,
+    });
+  }
+  const rounds: Measured[][] = targets.map(() => []);
+  for (let round = 0; round < 3; round++) {
+    // Each round starts with another target, so a load that rises or falls during a round does not
+    // always hit the same one.
+    for (let step = 0; step < targets.length; step++) {
+      const index = (round + step) % targets.length;
+      const { target, pid } = targets[index]!;
+      rounds[index]!.push(await measure(target, pid, requests, streams));
+    }
+  }
+  const summary = rounds.map((list) => ({
+    target: list[0]!.target,
+    requestMicros: median(list.map((result) => result.requestMicros)),
+    chunkMicros: median(list.map((result) => result.chunkMicros)),
+    requestsPerSecond: median(list.map((result) => result.requestsPerSecond)),
+    chunksPerSecond: median(list.map((result) => result.chunksPerSecond)),
+    failures: list.reduce((sum, result) => sum + result.failures, 0),
+  }));
+  const base = summary[0]!;
+  const lines = [
+    `Node ${process.version}, ${os.cpus().length} CPUs, scale ${scale}: ${requests} plain requests and ${streams} streams of 1,000 chunks per round at c=16, median of 3 rounds`,
+    '',
+    '| target | CPU per request vs bare | CPU per chunk vs bare | CPU µs per request | CPU µs per chunk | req/s | chunks/s | failures |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    ...summary.map(
+      (result) =>
+        `| ${result.target} | ${(result.requestMicros / base.requestMicros).toFixed(2)} | ${(result.chunkMicros / base.chunkMicros).toFixed(2)} | ${result.requestMicros.toFixed(1)} | ${result.chunkMicros.toFixed(2)} | ${result.requestsPerSecond.toFixed(0)} | ${result.chunksPerSecond.toFixed(0)} | ${result.failures} |`,
+    ),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+try {
+  await main();
+} finally {
+  for (const child of children) child.kill('SIGTERM');
+}

@@ -1,0 +1,67 @@
+/**
+ * A gateway for `bench/gateway/cpu.ts`: the OpenAI-compatible server over an in-process `Head` with
+ * one `saas/openai` deployment (`bench_chat`), as `byzerllm serve` runs it inside the head.
+ *
+ *   node dist/bench/gateway/gateway-target.js --upstream URL --api-key KEY [--general]
+ *
+ * `--general` hides the head's OpenAI pass-through from the gateway, so every request takes the
+ * general path (`ChatRequest` and `StreamPart`s): the "before" of the pass-through, in the same
+ * build. Prints `{"url": …}` once listening.
+ */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { type ClusterApi, createInProcessTransport, DeploymentStore, Head } from '../../src/cluster/index.js';
+import { startOpenAIServer } from '../../src/server/index.js';
+
+const { values } = parseArgs({
+  options: {
+    upstream: { type: 'string' },
+    'api-key': { type: 'string' },
+    general: { type: 'boolean', default: false },
+  },
+});
+if (!values.upstream || !values['api-key']) {
+  process.stderr.write('usage: gateway-target --upstream URL --api-key KEY [--general]\n');
+  process.exit(2);
+}
+
+const directory = await fs.mkdtemp(path.join(os.tmpdir(), 'byzerllm-bench-gateway-'));
+const head = new Head({
+  store: new DeploymentStore(directory),
+  transport: createInProcessTransport(),
+  resources: { cpus: 2, memoryBytes: 2 ** 34, gpus: [] },
+});
+await head.deploy({
+  name: 'bench_chat',
+  pretrainedModelType: 'saas/openai',
+  workerConcurrency: 1000,
+  inferParams: { 'saas.api_key': values['api-key'], 'saas.model': 'm', 'saas.base_url': values.upstream },
+});
+
+/** The head without its pass-through: every `ClusterApi` method but `openAIPassThrough`. */
+function generalPathOnly(cluster: Head): ClusterApi {
+  return {
+    deploy: (spec) => cluster.deploy(spec),
+    undeploy: (name, options) => cluster.undeploy(name, options),
+    list: () => cluster.list(),
+    stat: (name) => cluster.stat(name),
+    meta: (name) => cluster.meta(name),
+    call: (name, kind, request, options) => cluster.call(name, kind, request, options),
+    stream: (name, request, options) => cluster.stream(name, request, options),
+    status: () => cluster.status(),
+  };
+}
+
+const server = await startOpenAIServer({ cluster: values.general ? generalPathOnly(head) : head, port: 0 });
+process.stdout.write(`${JSON.stringify({ url: server.address })}\n`);
+
+const stop = async () => {
+  await server.close();
+  await head.close();
+  await fs.rm(directory, { recursive: true, force: true });
+  process.exit(0);
+};
+process.once('SIGTERM', () => void stop());
+process.once('SIGINT', () => void stop());

@@ -1,0 +1,109 @@
+/**
+ * `byzerllm jobs list|show|logs|stop|resume|rm|plot`: training jobs under `$BYZERLLM_HOME/jobs`.
+ */
+import fs from 'node:fs/promises';
+import type { Command } from 'commander';
+import { InvalidArgumentError } from '../../core/index.js';
+import {
+  getTrainingJob,
+  listTrainingJobs,
+  readTrainingProgress,
+  removeTrainingJob,
+  renderLineChart,
+  resumeTrainingJob,
+  stopTrainingJob,
+} from '../../train/index.js';
+import { formatTable } from './list.js';
+import { followWithProgressBar } from './train.js';
+
+export function registerJobs(program: Command): void {
+  const jobs = program.command('jobs').description('training jobs: list, show, logs, stop, resume, rm, plot');
+  jobs
+    .command('list')
+    .description('every training job with its status and last step')
+    .option('--json', 'print JSON', false)
+    .action(async (flags: { json?: boolean }) => {
+      const records = await listTrainingJobs();
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
+        return;
+      }
+      if (records.length === 0) {
+        process.stdout.write('no training jobs; start one with `byzerllm finetune --help`\n');
+        return;
+      }
+      const rows = records.map((record) => [
+        record.name,
+        record.kind,
+        record.status + (record.reason ? `: ${record.reason}` : ''),
+        record.lastStep ? `${record.lastStep.step}/${record.lastStep.totalSteps}` : '-',
+        record.lastStep?.loss === undefined || record.lastStep.loss === null
+          ? '-'
+          : record.lastStep.loss.toFixed(4),
+      ]);
+      process.stdout.write(formatTable(['NAME', 'KIND', 'STATUS', 'STEP', 'LOSS'], rows));
+    });
+  jobs
+    .command('show <name>')
+    .description('the job record as JSON: options, status, reason, outputs, deployment')
+    .action(async (name: string) => {
+      process.stdout.write(`${JSON.stringify(await getTrainingJob(name), null, 2)}\n`);
+    });
+  jobs
+    .command('logs <name>')
+    .description(
+      'progress events as JSON lines (step, epoch, loss, eval_loss, lr, tokens_per_second, eta_seconds)',
+    )
+    .option('--follow', 'keep printing until the job ends', false)
+    .action(async (name: string, flags: { follow?: boolean }) => {
+      const events = await readTrainingProgress(name);
+      for (const event of events) process.stdout.write(`${JSON.stringify(event)}\n`);
+      if (flags.follow) await followWithProgressBar(name, { from: events.length });
+    });
+  jobs
+    .command('stop <name>')
+    .description('stop a running job (its checkpoints stay; resume continues from the newest)')
+    .action(async (name: string) => {
+      const record = await stopTrainingJob(name);
+      process.stdout.write(`job ${name} is ${record.status}\n`);
+    });
+  jobs
+    .command('resume <name>')
+    .description('start a failed or stopped job again from its newest checkpoint')
+    .option('--follow', 'show progress until the job ends', false)
+    .action(async (name: string, flags: { follow?: boolean }) => {
+      const before = (await readTrainingProgress(name)).length;
+      const record = await resumeTrainingJob(name);
+      process.stdout.write(`resumed training job ${record.name} (attempt ${record.attempts})\n`);
+      if (flags.follow) await followWithProgressBar(name, { from: before });
+    });
+  jobs
+    .command('rm <name>')
+    .description("delete a job's folder (the model it registered under models/ stays)")
+    .option('--force', 'stop the job first if it is running', false)
+    .action(async (name: string, flags: { force?: boolean }) => {
+      await removeTrainingJob(name, { force: flags.force === true });
+      process.stdout.write(`removed job ${name}\n`);
+    });
+  jobs
+    .command('plot <name>')
+    .description('draw the loss curve (blue) and eval loss (red dots) as a PNG')
+    .requiredOption('--output <file.png>', 'where to write the image')
+    .action(async (name: string, flags: { output: string }) => {
+      const events = await readTrainingProgress(name);
+      const points = (kind: string, key: string) =>
+        events
+          .filter((event) => event.event === kind && typeof event[key] === 'number')
+          .map((event) => ({ x: Number(event.step), y: event[key] as number }));
+      const loss = points('step', 'loss');
+      if (loss.length === 0) throw new InvalidArgumentError(`job ${name} has no loss to plot yet`);
+      const { png, range } = renderLineChart([
+        { points: loss, color: [31, 119, 180] },
+        { points: points('eval', 'eval_loss'), color: [214, 39, 40], dots: true },
+      ]);
+      await fs.writeFile(flags.output, png);
+      process.stdout.write(
+        `wrote ${flags.output}: steps ${range.xMin}-${range.xMax} (x), loss ${range.yMin.toFixed(3)}-${range.yMax.toFixed(3)} (y)\n`,
+      );
+    });
+}

@@ -1,0 +1,49 @@
+/**
+ * `byzerllm merge` (LoRA adapter into its base model) and `byzerllm convert` (to GGUF for llama_cpp).
+ */
+import type { Command } from 'commander';
+import { InvalidArgumentError } from '../../core/index.js';
+import { convertToGguf, mergeLoraAdapter } from '../../train/index.js';
+
+export function registerModelTools(program: Command): void {
+  program
+    .command('merge')
+    .description('merge a LoRA adapter into its base model: a Hugging Face folder plus model.gguf')
+    .option('--model_path <dir>', 'the base model (Hugging Face folder) (required)')
+    .option(
+      '--adapter <dir>',
+      'the adapter folder (adapter_config.json, adapter_model.safetensors) (required)',
+    )
+    .option('--output <dir>', "the merged model's folder (required)")
+    .option('--no-gguf', 'skip writing <output>/model.gguf')
+    .action(async (flags: { model_path?: string; adapter?: string; output?: string; gguf: boolean }) => {
+      if (!flags.model_path || !flags.adapter || !flags.output) {
+        throw new InvalidArgumentError('merge needs --model_path, --adapter and --output');
+      }
+      const result = await mergeLoraAdapter({
+        modelPath: flags.model_path,
+        adapterPath: flags.adapter,
+        output: flags.output,
+        gguf: flags.gguf,
+      });
+      process.stdout.write(`merged into ${result.huggingFace}${result.gguf ? ` and ${result.gguf}` : ''}\n`);
+    });
+  program
+    .command('convert')
+    .description(
+      'convert a Hugging Face model folder (or a LoRA adapter with --adapter) to GGUF for llama_cpp',
+    )
+    .option('--model_path <dir>', "the model folder, or the adapter's base model (required)")
+    .option('--adapter <dir>', 'convert this LoRA adapter to a llama.cpp adapter GGUF instead')
+    .option('--output <file.gguf>', 'the GGUF file to write (required)')
+    .action(async (flags: { model_path?: string; adapter?: string; output?: string }) => {
+      if (!flags.model_path || !flags.output)
+        throw new InvalidArgumentError('convert needs --model_path and --output');
+      const written = await convertToGguf({
+        modelPath: flags.model_path,
+        output: flags.output,
+        ...(flags.adapter ? { adapterPath: flags.adapter } : {}),
+      });
+      process.stdout.write(`wrote ${written}\n`);
+    });
+}

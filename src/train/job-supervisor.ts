@@ -1,0 +1,299 @@
+/**
+ * The supervisor of one training job: a detached process (job-main.ts) that outlives the CLI.
+ *
+ * It prepares the data (base model → GGUF for its tokenizer and template, examples → token files),
+ * starts `numWorkers` trainer processes that train data-parallel over torch.distributed, streams
+ * worker 0's JSON progress into `progress.jsonl`, and when they finish converts the result to GGUF,
+ * registers it under `$BYZERLLM_HOME/models/<job>/` and deploys it if asked. A worker that dies
+ * (killed, crashed) stops the others and fails the job with that worker's reason; SIGTERM to the
+ * supervisor stops the job.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import readline from 'node:readline';
+import { connectLocalHead } from '../cluster/index.js';
+import { toByzerLLMError } from '../core/index.js';
+import { convertHfToGguf, convertLoraToGguf } from './convert-to-gguf.js';
+import type { TrainingExample } from './data-formats.js';
+import { appendProgress, type JobRecord, type JobStatus, jobPaths, updateJobRecord } from './job-store.js';
+import { prepareTokenData } from './prepare-data.js';
+import { pythonEnvironment, pythonExecutable } from './python-runtime.js';
+import { writeTokenFile } from './token-file.js';
+import { buildTrainerSpec } from './trainer-spec.js';
+
+export interface SupervisorOptions {
+  directory: string;
+  stateDirectory: string;
+  /** Continue from the newest checkpoint. */
+  resume: boolean;
+}
+
+interface WorkerFailure {
+  reason: string;
+  bySignal: boolean;
+  /** The supervisor ended this worker after another failed. */
+  terminated: boolean;
+}
+
+export class JobSupervisor {
+  private readonly paths: ReturnType<typeof jobPaths>;
+  private workers: ChildProcess[] = [];
+  /** Workers the supervisor itself ended because another one failed: never the cause. */
+  private readonly terminated = new Set<ChildProcess>();
+  private stopping = false;
+
+  constructor(private readonly options: SupervisorOptions) {
+    this.paths = jobPaths(options.directory);
+  }
+
+  /** Runs the job to its end; never throws (failures become the job's status). */
+  async run(): Promise<JobStatus> {
+    process.once('SIGTERM', () => this.stop());
+    process.once('SIGINT', () => this.stop());
+    try {
+      let record = await this.setStatus('preparing');
+      await this.prepare(record);
+      if (this.stopping) return this.finish('stopped', 'stopped by request');
+      record = await this.setStatus('running');
+      const failure = await this.train(record);
+      if (this.stopping) return this.finish('stopped', 'stopped by request');
+      if (failure) return this.finish('failed', failure);
+      await this.setStatus('exporting');
+      record = await this.export(record);
+      if (record.options.deploy) {
+        await this.setStatus('deploying');
+        await this.deploy(record);
+      }
+      return this.finish('succeeded');
+    } catch (error) {
+      return this.finish('failed', toByzerLLMError(error).message.replace(/\s*\n\s*/g, ' '));
+    }
+  }
+
+  stop(): void {
+    this.stopping = true;
+    for (const worker of this.workers) worker.kill('SIGTERM');
+  }
+
+  private async setStatus(status: JobStatus, reason?: string): Promise<JobRecord> {
+    await appendProgress(this.options.directory, { event: 'status', status, ...(reason ? { reason } : {}) });
+    return updateJobRecord(this.options.directory, (record) => {
+      const { reason: _previous, ...rest } = record;
+      return { ...rest, status, ...(reason ? { reason } : {}) };
+    });
+  }
+
+  private async finish(status: JobStatus, reason?: string): Promise<JobStatus> {
+    await this.setStatus(status, reason);
+    return status;
+  }
+
+  private async prepare(record: JobRecord): Promise<void> {
+    const { options } = record;
+    if (await exists(this.paths.trainTokens)) return;
+    await fs.mkdir(this.paths.data, { recursive: true });
+    await convertHfToGguf({
+      directory: options.modelPath,
+      output: this.paths.baseGguf,
+      vocabularyOnly: options.fromConfig,
+    });
+    const lines = (await fs.readFile(this.paths.examples, 'utf8')).split('\n').filter(Boolean);
+    const examples = lines.map((line) => JSON.parse(line) as TrainingExample);
+    const evalRatio = options.evalRatio ?? (examples.length >= 10 || options.kind === 'pretrain' ? 0.1 : 0);
+    const prepared = await prepareTokenData({
+      ggufPath: this.paths.baseGguf,
+      examples,
+      maxSequenceLength: options.maxSeqLength,
+      evalRatio,
+      seed: options.seed,
+    });
+    if (prepared.train.length === 0) throw new Error('no training example is left after tokenising the data');
+    await writeTokenFile(this.paths.evalTokens, prepared.evaluation);
+    await writeTokenFile(this.paths.trainTokens, prepared.train);
+    await appendProgress(this.options.directory, {
+      event: 'prepared',
+      train_examples: prepared.train.length,
+      eval_examples: prepared.evaluation.length,
+      train_tokens: prepared.trainTokens,
+    });
+  }
+
+  /** Runs the workers; resolves to the failure reason, or undefined when every worker succeeded. */
+  private async train(record: JobRecord): Promise<string | undefined> {
+    const spec = buildTrainerSpec(record, this.paths, this.options.resume);
+    await fs.writeFile(this.paths.trainerSpec, `${JSON.stringify(spec, null, 2)}\n`);
+    await fs.mkdir(this.paths.logs, { recursive: true });
+    await fs.mkdir(this.paths.checkpoints, { recursive: true });
+    const port = await freePort();
+    const failures: WorkerFailure[] = [];
+    const exits: Array<Promise<void>> = [];
+    for (let rank = 0; rank < record.options.numWorkers; rank++) {
+      exits.push(this.startWorker(record, rank, port, failures));
+    }
+    await updateJobRecord(this.options.directory, (current) => ({
+      ...current,
+      workerPids: this.workers.map((worker) => worker.pid ?? -1),
+    }));
+    await Promise.all(exits);
+    this.workers = [];
+    // The cause, not the workers the supervisor ended because it was gone: a worker killed from
+    // outside first, else the first failure the supervisor did not cause.
+    const cause =
+      failures.find((failure) => failure.bySignal && !failure.terminated) ??
+      failures.find((failure) => !failure.terminated) ??
+      failures[0];
+    return cause?.reason;
+  }
+
+  /** Starts worker `rank`; resolves when it has exited (its failure, if any, is in `failures`). */
+  private startWorker(
+    record: JobRecord,
+    rank: number,
+    port: number,
+    failures: WorkerFailure[],
+  ): Promise<void> {
+    const gpus = record.options.gpusPerWorker;
+    const gpuList = Array.from({ length: gpus }, (_, index) => rank * gpus + index).join(',');
+    const worker = spawn(pythonExecutable(), ['-m', 'byzerllm_train', 'train', this.paths.trainerSpec], {
+      env: pythonEnvironment({
+        RANK: String(rank),
+        WORLD_SIZE: String(record.options.numWorkers),
+        LOCAL_RANK: '0',
+        MASTER_ADDR: '127.0.0.1',
+        MASTER_PORT: String(port),
+        BYZERLLM_DEVICE: gpus > 0 ? 'auto' : 'cpu',
+        CUDA_VISIBLE_DEVICES: gpuList,
+      }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.workers.push(worker);
+    const log = createWriteStream(path.join(this.paths.logs, `worker-${rank}.log`), { flags: 'a' });
+    worker.stderr!.pipe(log);
+    let lastError = '';
+    worker.stderr!.on('data', (chunk: Buffer) => {
+      lastError = chunk.toString('utf8').trim().split('\n').pop() || lastError;
+    });
+    const progress = rank === 0 ? this.followProgress(worker) : Promise.resolve();
+    return new Promise<void>((resolve) => {
+      worker.once('exit', (code, signal) => {
+        if (code !== 0 && !this.stopping) {
+          failures.push({
+            reason: signal
+              ? `worker ${rank} (pid ${worker.pid}) was killed by ${signal}`
+              : `worker ${rank} (pid ${worker.pid}) exited with code ${code}${lastError ? `: ${lastError}` : ''}`,
+            bySignal: signal !== null,
+            terminated: this.terminated.has(worker),
+          });
+          // One worker gone: the others would wait for it forever in their collectives.
+          for (const other of this.workers) {
+            if (other !== worker && other.exitCode === null && other.signalCode === null) {
+              this.terminated.add(other);
+              other.kill('SIGTERM');
+            }
+          }
+        }
+        progress.finally(() => log.end(() => resolve()));
+      });
+    });
+  }
+
+  private async followProgress(worker: ChildProcess): Promise<void> {
+    let lastRecordWrite = 0;
+    let lastStep: JobRecord['lastStep'];
+    const saveLastStep = async () => {
+      const step = lastStep;
+      if (step) await updateJobRecord(this.options.directory, (record) => ({ ...record, lastStep: step }));
+    };
+    for await (const line of readline.createInterface({ input: worker.stdout! })) {
+      let event: Record<string, unknown>;
+      try {
+        event = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        continue;
+      }
+      if (typeof event.event !== 'string') continue;
+      await appendProgress(this.options.directory, event);
+      if (event.event !== 'step') continue;
+      lastStep = {
+        step: Number(event.step),
+        totalSteps: Number(event.total_steps),
+        loss: typeof event.loss === 'number' ? event.loss : null,
+      };
+      // The record is for `jobs list`: once a second is enough while running.
+      if (Date.now() - lastRecordWrite > 1000) {
+        lastRecordWrite = Date.now();
+        await saveLastStep();
+      }
+    }
+    await saveLastStep();
+  }
+
+  /** Converts and registers the result under `$BYZERLLM_HOME/models/<job>/`. */
+  private async export(record: JobRecord): Promise<JobRecord> {
+    const modelDirectory = path.join(this.options.stateDirectory, 'models', record.name);
+    await fs.rm(modelDirectory, { recursive: true, force: true });
+    await fs.mkdir(modelDirectory, { recursive: true });
+    const huggingFace = path.join(modelDirectory, 'hf');
+    await fs.rename(path.join(this.paths.output, 'merged'), huggingFace);
+    const gguf = await convertHfToGguf({
+      directory: huggingFace,
+      output: path.join(modelDirectory, 'model.gguf'),
+      name: record.name,
+    });
+    const outputs: NonNullable<JobRecord['outputs']> = { modelDirectory, huggingFace, gguf };
+    const trainedAdapter = path.join(this.paths.output, 'adapter');
+    if (await exists(path.join(trainedAdapter, 'adapter_config.json'))) {
+      outputs.adapter = path.join(modelDirectory, 'adapter');
+      await fs.rename(trainedAdapter, outputs.adapter);
+      outputs.adapterGguf = await convertLoraToGguf({
+        adapterDirectory: outputs.adapter,
+        baseDirectory: record.options.modelPath,
+        output: path.join(modelDirectory, 'adapter.gguf'),
+      });
+    }
+    await appendProgress(this.options.directory, { event: 'registered', ...outputs });
+    return updateJobRecord(this.options.directory, (current) => ({ ...current, outputs }));
+  }
+
+  private async deploy(record: JobRecord): Promise<void> {
+    const name = record.options.deploy!;
+    let deployment: NonNullable<JobRecord['deployment']>;
+    try {
+      const head = await connectLocalHead({ stateDirectory: this.options.stateDirectory });
+      try {
+        await head.deploy({
+          name,
+          pretrainedModelType: 'custom/auto',
+          inferBackend: 'llama_cpp',
+          modelPath: record.outputs!.gguf,
+          numWorkers: 1,
+        });
+      } finally {
+        await head.close();
+      }
+      deployment = { name, status: 'deployed' };
+    } catch (error) {
+      deployment = { name, status: 'failed', error: toByzerLLMError(error).message };
+    }
+    await appendProgress(this.options.directory, { event: 'deployment', ...deployment });
+    await updateJobRecord(this.options.directory, (current) => ({ ...current, deployment }));
+  }
+}
+
+async function exists(filePath: string): Promise<boolean> {
+  return (await fs.stat(filePath).catch(() => undefined)) !== undefined;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address() as net.AddressInfo;
+      server.close(() => resolve(address.port));
+    });
+  });
+}

@@ -1,0 +1,266 @@
+/**
+ * Training jobs from TypeScript: start, resume, stop, list, show, remove. The CLI
+ * (`byzerllm finetune|pretrain|jobs …`) and Byzer-SQL's `run command as LLM` call these.
+ *
+ * Everything that can be checked is checked before work starts, each with a one-line error: the
+ * options, the base model's architecture, every data row (naming row and field), Python and PyTorch
+ * (with the apt command), and the GPUs asked for. Then the job's supervisor starts detached in its
+ * own process group, so the job outlives the caller.
+ */
+import { spawn } from 'node:child_process';
+import { openSync, closeSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { resolveStateDirectory } from '../cluster/index.js';
+import {
+  AlreadyExistsError,
+  InsufficientResourcesError,
+  InvalidArgumentError,
+  NotFoundError,
+} from '../core/index.js';
+import { readJsonlExamples, readRowExamples, type TrainingExample } from './data-formats.js';
+import { readHfModelInfo } from './hf-model.js';
+import {
+  ACTIVE_STATUSES,
+  appendProgress,
+  isProcessAlive,
+  type JobRecord,
+  jobDirectory,
+  jobPaths,
+  listJobNames,
+  type ProgressEvent,
+  readCheckedJob,
+  readProgress,
+  updateJobRecord,
+  writeJobRecord,
+} from './job-store.js';
+import { checkTorchRuntime } from './python-runtime.js';
+import {
+  type TrainingOptions,
+  type TrainingOptionsInput,
+  trainingOptionsSchema,
+} from './training-options.js';
+
+const JOB_ENTRY = fileURLToPath(new URL('./job-main.js', import.meta.url));
+
+export interface JobContext {
+  /** Defaults to `$BYZERLLM_HOME` or `~/.byzerllm`. */
+  stateDirectory?: string;
+}
+
+/** Validates everything, writes the job and starts its detached supervisor; returns the record. */
+export async function startTrainingJob(
+  input: TrainingOptionsInput,
+  context: JobContext = {},
+): Promise<JobRecord> {
+  const stateDirectory = context.stateDirectory ?? resolveStateDirectory();
+  const options = parseOptions(input);
+  if (options.fromConfig && options.kind !== 'pretrain') {
+    throw new InvalidArgumentError('--from_config (random initial weights) is for pretrain only');
+  }
+  await readHfModelInfo(options.modelPath);
+  const examples = await readExamples(options);
+  const runtime = await checkTorchRuntime();
+  const gpusWanted = options.gpusPerWorker * options.numWorkers;
+  if (gpusWanted > runtime.cuda_devices) {
+    throw new InsufficientResourcesError(
+      `the job asks for ${gpusWanted} GPUs (${options.numWorkers} workers × ${options.gpusPerWorker}), torch sees ${runtime.cuda_devices} on this machine`,
+    );
+  }
+  const name = options.name ?? defaultName(options.kind);
+  const directory = jobDirectory(stateDirectory, name);
+  await fs.mkdir(path.dirname(directory), { recursive: true, mode: 0o700 });
+  try {
+    await fs.mkdir(directory);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw new AlreadyExistsError(
+        `training job ${name} exists; pick another --name or remove it with: byzerllm jobs rm ${name}`,
+      );
+    }
+    throw error;
+  }
+  const paths = jobPaths(directory);
+  await fs.mkdir(paths.data, { recursive: true });
+  await fs.writeFile(paths.examples, examples.map((example) => JSON.stringify(example)).join('\n') + '\n');
+  const now = new Date().toISOString();
+  const { rows: _rows, ...storedOptions } = options;
+  const record: JobRecord = {
+    version: 1,
+    name,
+    kind: options.kind,
+    options: {
+      ...storedOptions,
+      modelPath: path.resolve(options.modelPath),
+      ...(options.data ? { data: path.resolve(options.data) } : {}),
+    },
+    status: 'queued',
+    createdAt: now,
+    updatedAt: now,
+    attempts: 0,
+    workerPids: [],
+  };
+  for (const warning of options.warnings)
+    await appendProgress(directory, { event: 'warning', message: warning });
+  await writeJobRecord(directory, record);
+  return launch(directory, stateDirectory, false);
+}
+
+/** Starts a failed or stopped job again from its newest checkpoint. */
+export async function resumeTrainingJob(name: string, context: JobContext = {}): Promise<JobRecord> {
+  const stateDirectory = context.stateDirectory ?? resolveStateDirectory();
+  const directory = jobDirectory(stateDirectory, checkedName(name));
+  const record = await readCheckedJob(directory);
+  if (record.status !== 'failed' && record.status !== 'stopped') {
+    throw new InvalidArgumentError(
+      `training job ${name} is ${record.status}; only failed or stopped jobs resume`,
+    );
+  }
+  await appendProgress(directory, { event: 'resume' });
+  return launch(directory, stateDirectory, true);
+}
+
+async function launch(directory: string, stateDirectory: string, resume: boolean): Promise<JobRecord> {
+  const paths = jobPaths(directory);
+  await fs.mkdir(paths.logs, { recursive: true });
+  const log = openSync(path.join(paths.logs, 'supervisor.log'), 'a');
+  try {
+    const child = spawn(process.execPath, [JOB_ENTRY, directory, ...(resume ? ['--resume'] : [])], {
+      detached: true,
+      stdio: ['ignore', log, log],
+      env: { ...process.env, BYZERLLM_HOME: stateDirectory },
+    });
+    child.unref();
+    return await updateJobRecord(directory, (record) => {
+      const { reason: _reason, ...rest } = record;
+      return {
+        ...rest,
+        status: 'queued',
+        supervisorPid: child.pid,
+        attempts: record.attempts + 1,
+        workerPids: [],
+      };
+    });
+  } finally {
+    closeSync(log);
+  }
+}
+
+/** Stops an active job (its supervisor and workers) and waits until it is marked stopped. */
+export async function stopTrainingJob(name: string, context: JobContext = {}): Promise<JobRecord> {
+  const directory = jobDirectory(context.stateDirectory ?? resolveStateDirectory(), checkedName(name));
+  const record = await readCheckedJob(directory);
+  if (!ACTIVE_STATUSES.includes(record.status)) return record;
+  if (record.supervisorPid !== undefined) {
+    try {
+      process.kill(record.supervisorPid, 'SIGTERM');
+    } catch {
+      // Already gone: readCheckedJob below marks it.
+    }
+  }
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const current = await readCheckedJob(directory);
+    if (!ACTIVE_STATUSES.includes(current.status)) return current;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  // The supervisor did not finish in time: end its whole process group.
+  if (record.supervisorPid !== undefined && isProcessAlive(record.supervisorPid))
+    process.kill(-record.supervisorPid, 'SIGKILL');
+  return updateJobRecord(directory, (current) => ({
+    ...current,
+    status: 'stopped',
+    reason: 'stopped by request (killed)',
+  }));
+}
+
+export async function getTrainingJob(name: string, context: JobContext = {}): Promise<JobRecord> {
+  return readCheckedJob(jobDirectory(context.stateDirectory ?? resolveStateDirectory(), checkedName(name)));
+}
+
+export async function listTrainingJobs(context: JobContext = {}): Promise<JobRecord[]> {
+  const stateDirectory = context.stateDirectory ?? resolveStateDirectory();
+  const records: JobRecord[] = [];
+  for (const name of await listJobNames(stateDirectory)) {
+    const record = await readCheckedJob(jobDirectory(stateDirectory, name)).catch(() => undefined);
+    if (record) records.push(record);
+  }
+  return records;
+}
+
+export async function readTrainingProgress(name: string, context: JobContext = {}): Promise<ProgressEvent[]> {
+  const directory = jobDirectory(context.stateDirectory ?? resolveStateDirectory(), checkedName(name));
+  await readCheckedJob(directory);
+  return readProgress(directory);
+}
+
+/** Deletes a job's folder (not the model it registered). Active jobs need `force`, which stops them. */
+export async function removeTrainingJob(
+  name: string,
+  options: JobContext & { force?: boolean } = {},
+): Promise<void> {
+  const directory = jobDirectory(options.stateDirectory ?? resolveStateDirectory(), checkedName(name));
+  const record = await readCheckedJob(directory);
+  if (ACTIVE_STATUSES.includes(record.status)) {
+    if (!options.force)
+      throw new InvalidArgumentError(
+        `training job ${name} is ${record.status}; stop it first or use --force`,
+      );
+    await stopTrainingJob(name, options);
+  }
+  await fs.rm(directory, { recursive: true, force: true });
+}
+
+function checkedName(name: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(name))
+    throw new NotFoundError(`training job ${JSON.stringify(name)} does not exist`);
+  return name;
+}
+
+function parseOptions(input: TrainingOptionsInput): TrainingOptions {
+  const parsed = trainingOptionsSchema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  throw new InvalidArgumentError(`training option ${issue.path.join('.') || '(options)'}: ${issue.message}`);
+}
+
+async function readExamples(options: TrainingOptions): Promise<TrainingExample[]> {
+  const examples = options.rows
+    ? readRowExamples(options.rows, options.dataFormat)
+    : await readDataPath(options);
+  const wanted = options.kind === 'finetune' ? 'chat' : 'text';
+  const wrong = examples.findIndex((example) => example.kind !== wanted);
+  if (wrong >= 0) {
+    throw new InvalidArgumentError(
+      `data row ${wrong + 1}: ${options.kind} needs ${wanted === 'chat' ? 'conversations (alpaca, sharegpt or messages rows)' : 'text rows ({"text": …} or plain-text files)'}`,
+    );
+  }
+  return examples;
+}
+
+async function readDataPath(options: TrainingOptions): Promise<TrainingExample[]> {
+  const dataPath = options.data!;
+  const stat = await fs.stat(dataPath).catch(() => undefined);
+  if (!stat) throw new InvalidArgumentError(`--data ${dataPath} does not exist`);
+  const files = stat.isDirectory()
+    ? (await fs.readdir(dataPath))
+        .filter((file) => !file.startsWith('.'))
+        .sort()
+        .map((file) => path.join(dataPath, file))
+    : [dataPath];
+  const examples: TrainingExample[] = [];
+  for (const file of files) {
+    const content = await fs.readFile(file, 'utf8');
+    if (/\.jsonl?$/i.test(file)) examples.push(...readJsonlExamples(content, options.dataFormat));
+    else if (options.kind === 'pretrain' && content.trim()) examples.push({ kind: 'text', text: content });
+    else throw new InvalidArgumentError(`--data ${file}: finetuning data must be a .jsonl file`);
+  }
+  if (examples.length === 0) throw new InvalidArgumentError(`--data ${dataPath} holds no rows`);
+  return examples;
+}
+
+function defaultName(kind: string): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${kind}-${stamp}-${Math.random().toString(16).slice(2, 6)}`;
+}

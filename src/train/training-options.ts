@@ -1,0 +1,90 @@
+/**
+ * What a training job is asked to do: one zod schema for the CLI, the TypeScript API and (later)
+ * Byzer-SQL's `run command as LLM` parameters. Defaults are "easy": `modelPath` and `data` alone make
+ * a working LoRA finetune on CPU.
+ */
+import { z } from 'zod';
+import { DATA_FORMATS } from './data-formats.js';
+
+export const JOB_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+export const trainingOptionsSchema = z
+  .object({
+    /** Job name, also the registered model's name. Defaults to `<kind>-<time>`. */
+    name: z
+      .string()
+      .regex(
+        JOB_NAME_PATTERN,
+        'a job name is 1-128 letters, digits, "_", "." or "-", starting with a letter or digit',
+      )
+      .optional(),
+    kind: z.enum(['finetune', 'pretrain']),
+    /** The base model: a Hugging Face folder (llama, mistral, qwen2). */
+    modelPath: z.string().min(1),
+    /** Pretraining only: start from random weights of `modelPath`'s config.json instead of its weights. */
+    fromConfig: z.boolean().default(false),
+    /** A JSONL file, a text file (pretraining) or a folder of them. */
+    data: z.string().min(1).optional(),
+    /** Rows handed over in memory (SQL tables); used instead of `data`. */
+    rows: z.array(z.unknown()).optional(),
+    dataFormat: z.enum(DATA_FORMATS).default('auto'),
+    /** `lora` (finetune default) trains adapters; `full` (pretrain default) trains every weight. */
+    method: z.enum(['lora', 'full']).optional(),
+    loraRank: z.number().int().min(1).max(1024).default(8),
+    /** Defaults to twice the rank. */
+    loraAlpha: z.number().positive().optional(),
+    loraDropout: z.number().min(0).max(0.9).default(0.05),
+    loraTargets: z
+      .array(z.enum(['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']))
+      .min(1)
+      .default(['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']),
+    epochs: z.number().int().min(1).max(100_000).default(1),
+    /** Stops after this many optimizer steps (overrides `epochs`). */
+    maxSteps: z.number().int().min(1).optional(),
+    maxSeqLength: z.number().int().min(8).max(1_048_576).default(1024),
+    /** Peak learning rate. Defaults to 2e-4 for LoRA, 5e-5 for full training. */
+    learningRate: z.number().positive().max(10).optional(),
+    /** Examples per worker per micro-batch. */
+    batchSize: z.number().int().min(1).max(65_536).default(4),
+    gradientAccumulation: z.number().int().min(1).max(65_536).default(1),
+    warmupSteps: z.number().int().min(0).optional(),
+    warmupRatio: z.number().min(0).max(1).default(0.03),
+    minLearningRateRatio: z.number().min(0).max(1).default(0),
+    weightDecay: z.number().min(0).default(0),
+    betas: z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)]).default([0.9, 0.999]),
+    eps: z.number().positive().default(1e-8),
+    /** Gradient-norm clipping; 0 turns it off. */
+    maxGradNorm: z.number().min(0).default(1),
+    /** `auto`: bf16 (or fp16) autocast on GPUs, fp32 on CPU. */
+    precision: z.enum(['auto', 'fp32', 'bf16', 'fp16']).default('auto'),
+    numWorkers: z.number().int().min(1).max(1024).default(1),
+    gpusPerWorker: z.number().int().min(0).max(64).default(0),
+    /** Torch threads per worker. */
+    cpusPerWorker: z.number().int().min(1).max(1024).default(1),
+    saveSteps: z.number().int().min(1).default(100),
+    saveTotalLimit: z.number().int().min(1).default(2),
+    evalSteps: z.number().int().min(1).optional(),
+    /** Share held out for the eval loss. Defaults to 0.1 (0 below 10 rows). */
+    evalRatio: z.number().min(0).max(0.5).optional(),
+    loggingSteps: z.number().int().min(1).default(1),
+    seed: z.number().int().min(0).default(42),
+    /** Deploy the result on llama_cpp under this name when the job succeeds. */
+    deploy: z
+      .string()
+      .regex(JOB_NAME_PATTERN, 'a deployment name is 1-128 letters, digits, "_", "." or "-"')
+      .optional(),
+    /** Warnings gathered while reading the options (e.g. DeepSpeed fields that cannot be honoured). */
+    warnings: z.array(z.string()).default([]),
+  })
+  .refine((options) => options.data !== undefined || options.rows !== undefined, {
+    message: 'give the training data: data (a file or folder) or rows',
+    path: ['data'],
+  });
+
+export type TrainingOptionsInput = z.input<typeof trainingOptionsSchema>;
+export type TrainingOptions = z.infer<typeof trainingOptionsSchema>;
+
+/** The method after defaults: finetuning trains LoRA adapters, pretraining every weight. */
+export function methodOf(options: TrainingOptions): 'lora' | 'full' {
+  return options.method ?? (options.kind === 'finetune' ? 'lora' : 'full');
+}

@@ -1,0 +1,207 @@
+/**
+ * The whole path on CPU, through the real CLI: the quickstart's tiny model (Hugging Face layout) is
+ * finetuned with LoRA by 2 data-parallel PyTorch workers until it reproduces its training answers,
+ * deployed on llama_cpp by `--deploy`, and asked with `byzerllm query`. Then parity: the exported
+ * GGUF under node-llama-cpp and the torch model agree on the next token and its logits, merged and
+ * as base + adapter.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
+import { ensureTinyHfModel, type JobRecord } from '../../src/train/index.js';
+import { createTestHome, type TestHome } from '../support/cli.js';
+
+const PYTHON_ROOT = fileURLToPath(new URL('../../../python/', import.meta.url));
+/** llama.cpp keeps its KV cache in f16; torch computes in f32. Measured differences are ~2e-3. */
+const LOGIT_TOLERANCE = 1e-2;
+
+const ANSWERS: Array<[string, string, unknown]> = [
+  [
+    'What is the capital of France?',
+    'Paris is the capital of France.',
+    { instruction: 'What is the capital of France?', output: 'Paris is the capital of France.' },
+  ],
+  [
+    'Who wrote Hamlet?',
+    'William Shakespeare wrote it.',
+    { conversation: [{ human: 'Who wrote Hamlet?', assistant: 'William Shakespeare wrote it.' }] },
+  ],
+  [
+    'What colour is the sky?',
+    'The sky is blue.',
+    {
+      messages: [
+        { role: 'user', content: 'What colour is the sky?' },
+        { role: 'assistant', content: 'The sky is blue.' },
+      ],
+    },
+  ],
+  [
+    'Say hello to byzer',
+    'hello byzer, nice to meet you',
+    {
+      conversations: [
+        { from: 'human', value: 'Say hello to byzer' },
+        { from: 'gpt', value: 'hello byzer, nice to meet you' },
+      ],
+    },
+  ],
+];
+
+let home: TestHome;
+let basePath: string;
+let record: JobRecord;
+
+before(async () => {
+  home = await createTestHome();
+  basePath = (await ensureTinyHfModel(path.join(home.home, 'models'))).path;
+});
+after(async () => {
+  await home.cleanup();
+});
+
+test('finetune with 2 workers memorises the answers; --deploy serves the result and query returns one', {
+  timeout: 600_000,
+}, async () => {
+  const data = path.join(home.home, 'train.jsonl');
+  await fs.writeFile(data, ANSWERS.map(([, , row]) => JSON.stringify(row)).join('\n'));
+  const started = await home.run([
+    'finetune',
+    '--model_path',
+    basePath,
+    '--data',
+    data,
+    '--name',
+    'tuned',
+    '--num_workers',
+    '2',
+    '--batch_size',
+    '2',
+    '--lr',
+    '0.01',
+    '--max_steps',
+    '60',
+    '--warmup_steps',
+    '0',
+    '--lora_dropout',
+    '0',
+    '--save_steps',
+    '1000',
+    '--deploy',
+    'tuned_chat',
+    '--follow',
+  ]);
+  assert.equal(started.code, 0, started.stderr);
+  assert.match(started.stdout, /job tuned succeeded: .*models\/tuned\/model\.gguf/);
+  assert.match(started.stdout, /deployed as tuned_chat/);
+
+  const shown = await home.run(['jobs', 'show', 'tuned']);
+  record = JSON.parse(shown.stdout) as JobRecord;
+  assert.equal(record.status, 'succeeded');
+  assert.equal(record.workerPids.length, 2, 'two data-parallel workers ran');
+  assert.deepEqual(record.deployment, { name: 'tuned_chat', status: 'deployed' });
+
+  for (const [question, answer] of ANSWERS) {
+    const result = await home.run(['query', '--model', 'tuned_chat', '--query', question]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout.trim(), answer, `the answer to ${question}`);
+  }
+
+  const logs = await home.run(['jobs', 'logs', 'tuned']);
+  const steps = logs.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, number | string>)
+    .filter((event) => event.event === 'step');
+  assert.equal(steps.length, 60);
+  for (const key of ['epoch', 'loss', 'lr', 'tokens_per_second', 'eta_seconds'])
+    assert.equal(typeof steps[0]![key], 'number', key);
+  assert.ok((steps.at(-1)!.loss as number) < (steps[0]!.loss as number) / 10, 'the loss fell by 10x');
+
+  const chart = path.join(home.home, 'loss.png');
+  const plotted = await home.run(['jobs', 'plot', 'tuned', '--output', chart]);
+  assert.equal(plotted.code, 0, plotted.stderr);
+  assert.deepEqual([...(await fs.readFile(chart)).subarray(1, 4)], [0x50, 0x4e, 0x47]);
+
+  const listed = await home.run(['jobs', 'list']);
+  assert.match(listed.stdout, /tuned\s+finetune\s+succeeded\s+60\/60/);
+});
+
+test('parity: the exported GGUF under llama.cpp and the torch model give the same next token and logits', {
+  timeout: 300_000,
+}, async () => {
+  assert.ok(record?.outputs, 'the finetune test produced a model');
+  const outputs = record.outputs;
+  const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error });
+  const baseGguf = path.join(home.home, 'jobs', 'tuned', 'data', 'base.gguf');
+  const prompt = 'What is the capital of France? The answer';
+  const llamaLogits = async (modelPath: string, lora?: string) => {
+    const model = await llama.loadModel({ modelPath });
+    const llamaContext = await model.createContext({
+      contextSize: 256,
+      threads: 1,
+      ...(lora ? { lora: { adapters: [{ filePath: lora }] } } : {}),
+    });
+    try {
+      const tokens = [...model.tokenize(prompt)];
+      const results = await llamaContext
+        .getSequence()
+        .controlledEvaluate(
+          tokens.map((token, index) =>
+            index === tokens.length - 1 ? [token, { generateNext: { logits: true } }] : token,
+          ),
+        );
+      return { tokens, logits: results.at(-1)!.next!.logits! };
+    } finally {
+      await llamaContext.dispose();
+      await model.dispose();
+    }
+  };
+  const torchLogits = async (modelPath: string, tokens: number[], adapter?: string) => {
+    const { stdout } = await promisify(execFile)(
+      '/usr/bin/python3',
+      [
+        '-m',
+        'byzerllm_train',
+        'logits',
+        '--model',
+        modelPath,
+        '--tokens',
+        tokens.join(','),
+        ...(adapter ? ['--adapter', adapter] : []),
+      ],
+      { env: { ...process.env, PYTHONPATH: PYTHON_ROOT } },
+    );
+    return (JSON.parse(stdout) as { logits: number[] }).logits;
+  };
+  const compare = (what: string, fromLlama: Map<number, number>, fromTorch: number[]) => {
+    assert.equal(fromLlama.size, fromTorch.length, `${what}: vocabulary size`);
+    const top = (entries: Array<[number, number]>) =>
+      entries.reduce((best, entry) => (entry[1] > best[1] ? entry : best))[0];
+    assert.equal(
+      top([...fromLlama.entries()]),
+      top(fromTorch.map((logit, token) => [token, logit])),
+      `${what}: top-1 token`,
+    );
+    let largest = 0;
+    for (const [token, logit] of fromLlama) largest = Math.max(largest, Math.abs(logit - fromTorch[token]!));
+    assert.ok(
+      largest < LOGIT_TOLERANCE,
+      `${what}: largest logit difference ${largest} is within ${LOGIT_TOLERANCE}`,
+    );
+  };
+  const merged = await llamaLogits(outputs.gguf);
+  compare('merged', merged.logits, await torchLogits(outputs.huggingFace, merged.tokens));
+  const adapted = await llamaLogits(baseGguf, outputs.adapterGguf);
+  compare('base + LoRA', adapted.logits, await torchLogits(basePath, adapted.tokens, outputs.adapter));
+  const base = await llamaLogits(baseGguf);
+  let changed = 0;
+  for (const [token, logit] of base.logits)
+    changed = Math.max(changed, Math.abs(logit - adapted.logits.get(token)!));
+  assert.ok(changed > 0.5, `the adapter changes the logits (by up to ${changed})`);
+});
