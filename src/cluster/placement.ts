@@ -109,6 +109,22 @@ export class Placement {
     throw new InsufficientResourcesError(this.describeShortfall(spec, excludeNodes));
   }
 
+  /**
+   * Moves one placed worker to `node` when that node has room for it (rebalancing onto a node that
+   * joined); returns its new placement, or undefined (and changes nothing) when it does not fit.
+   */
+  moveWorker(spec: DeploymentSpec, index: number, node: string): WorkerPlacement | undefined {
+    const ledger = this.nodes.get(node);
+    if (!ledger || ledger.cpusUsed + spec.cpusPerWorker > ledger.resources.cpus + 1e-9) return undefined;
+    if (assignGpus([...ledger.gpuLoad], spec.gpusPerWorker) === undefined) return undefined;
+    this.releaseWorker(spec.name, index);
+    return this.placeWorker(
+      spec,
+      index,
+      this.nodeIds().filter((other) => other !== node),
+    );
+  }
+
   /** Releases every worker of a deployment. */
   release(name: string): void {
     for (const index of [...(this.holdings.get(name)?.keys() ?? [])]) this.releaseWorker(name, index);

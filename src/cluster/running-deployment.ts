@@ -29,12 +29,17 @@ const PIN_KEY_BY_KIND: Partial<Record<WorkerCallKind, PinnableKind>> = { embed: 
 
 /** How long a worker that failed a call stays out of rotation unless it is replaced sooner. */
 const QUARANTINE_MS = 5_000;
+/** How long a worker moved to another node may finish its calls in flight before it is stopped. */
+const DRAIN_TIMEOUT_MS = 10 * 60_000;
 
 export class RunningDeployment {
   readonly pool: WorkerPool;
   state: DeploymentState = 'starting';
   error: string | undefined;
   private endpoints: WorkerEndpoint[] = [];
+  /** Calls and streams in flight per endpoint, so that a worker moved elsewhere finishes them first. */
+  private readonly inFlight = new Map<WorkerEndpoint, number>();
+  private readonly idleWaiters = new Set<() => void>();
   /** Every worker offers the OpenAI pass-through (see `openAIPassThrough`). */
   private passThroughReady = false;
   /** Made once: the gateway asks for it on every request. */
@@ -88,7 +93,6 @@ export class RunningDeployment {
   ): Promise<WorkerCallMap[Kind][1]> {
     // A worker that fails (its process crashed, its node died) is retried on another worker:
     // non-stream calls are safe to send again. Other errors (upstream, validation) surface at once.
-    const maxAttempts = this.spec.numWorkers + 2;
     const withDefaults =
       kind === 'chat'
         ? (withGenerationDefaults(
@@ -98,8 +102,11 @@ export class RunningDeployment {
         : request;
     for (let attempt = 1; ; attempt++) {
       const lease = await this.pool.acquire(this.acquireOptions(kind, options));
+      let done: (() => void) | undefined;
       try {
-        const result = await this.endpoint(lease.workerIndex).call(kind, withDefaults, options);
+        const endpoint = this.endpoint(lease.workerIndex);
+        done = this.busy(endpoint);
+        const result = await endpoint.call(kind, withDefaults, options);
         // The deployment's own settings travel with the engine's meta, so every client sees them.
         if (kind === 'meta') {
           return {
@@ -110,17 +117,54 @@ export class RunningDeployment {
         }
         return result;
       } catch (error) {
-        const retry =
-          error instanceof WorkerFailedError &&
-          error.isRetryable &&
-          attempt < maxAttempts &&
-          !options.signal?.aborted;
-        if (!retry) throw error;
+        if (!this.shouldRetry(error, attempt, options)) throw error;
         this.quarantine(lease.workerIndex);
       } finally {
+        done?.();
         lease.release();
       }
     }
+  }
+
+  /** A failed worker (its process or node gone) is worth another worker while attempts remain. */
+  private shouldRetry(error: unknown, attempt: number, options: CallOptions): boolean {
+    return (
+      error instanceof WorkerFailedError &&
+      error.isRetryable &&
+      attempt < this.spec.numWorkers + 2 &&
+      !options.signal?.aborted
+    );
+  }
+
+  /** Counts work in flight on an endpoint (a retired endpoint closes once it has none). */
+  private busy(endpoint: WorkerEndpoint): () => void {
+    this.inFlight.set(endpoint, (this.inFlight.get(endpoint) ?? 0) + 1);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const left = (this.inFlight.get(endpoint) ?? 1) - 1;
+      if (left > 0) this.inFlight.set(endpoint, left);
+      else this.inFlight.delete(endpoint);
+      for (const wake of [...this.idleWaiters]) wake();
+    };
+  }
+
+  /** Closes an endpoint once the calls and streams in flight on it ended (at most `timeoutMs`). */
+  private async retire(endpoint: WorkerEndpoint, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.inFlight.has(endpoint) && Date.now() < deadline) {
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          clearTimeout(timer);
+          this.idleWaiters.delete(wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, deadline - Date.now());
+        this.idleWaiters.add(wake);
+      });
+    }
+    await endpoint.close();
   }
 
   /** Follows the readiness a restarting transport reports (a worker process being restarted). */
@@ -144,16 +188,26 @@ export class RunningDeployment {
     }, QUARANTINE_MS).unref();
   }
 
-  /** Swaps in a new endpoint for a worker whose process or node was lost, then marks it ready. */
-  async replaceWorker(index: number, endpoint: WorkerEndpoint, placement: WorkerPlacement): Promise<void> {
+  /**
+   * Swaps in a new endpoint for a worker, then marks it ready. `drain` (a worker moved while its old
+   * node is alive): the old endpoint finishes what it has in flight before it closes; otherwise
+   * (its process or node was lost) it is closed at once.
+   */
+  async replaceWorker(
+    index: number,
+    endpoint: WorkerEndpoint,
+    placement: WorkerPlacement,
+    options: { drain?: boolean } = {},
+  ): Promise<void> {
     const old = this.endpoints[index];
     this.endpoints[index] = endpoint;
     this.placements[index] = placement;
     this.watchReadiness(index, endpoint);
     this.updatePassThrough();
     this.pool.setReady(index, true);
+    if (!old) return;
     // The old worker's node may be gone: closing it must not hold up the replacement.
-    void old?.close().catch(() => {});
+    void (options.drain ? this.retire(old, DRAIN_TIMEOUT_MS) : old.close()).catch(() => {});
   }
 
   /** Indices of the workers placed on a node. */
@@ -161,26 +215,38 @@ export class RunningDeployment {
     return this.placements.flatMap((placement, index) => (placement.node === node ? [index] : []));
   }
 
-  /** The lease is held until the stream ends, fails or the consumer stops iterating. */
+  /**
+   * The lease is held until the stream ends, fails or the consumer stops iterating. A worker that
+   * fails before the stream started (its node just died: nobody answers) is retried on another
+   * worker, as calls are; once parts flow, a failure is an `error` part (they cannot be replayed).
+   */
   async stream(request: ChatRequest, options: CallOptions = {}): Promise<AsyncIterable<StreamPart>> {
-    const lease = await this.pool.acquire(this.acquireOptions('chat', options));
-    let parts: AsyncIterable<StreamPart>;
-    try {
-      parts = await this.endpoint(lease.workerIndex).stream(
-        withGenerationDefaults(request, this.spec.generationDefaults),
-        options,
-      );
-    } catch (error) {
-      lease.release();
-      throw error;
-    }
-    return (async function* releaseWhenDone() {
+    const withDefaults = withGenerationDefaults(request, this.spec.generationDefaults);
+    for (let attempt = 1; ; attempt++) {
+      const lease = await this.pool.acquire(this.acquireOptions('chat', options));
+      let done: (() => void) | undefined;
+      let parts: AsyncIterable<StreamPart>;
       try {
-        yield* parts;
-      } finally {
+        const endpoint = this.endpoint(lease.workerIndex);
+        done = this.busy(endpoint);
+        parts = await endpoint.stream(withDefaults, options);
+      } catch (error) {
+        done?.();
+        const retry = this.shouldRetry(error, attempt, options);
+        if (retry) this.quarantine(lease.workerIndex);
         lease.release();
+        if (!retry) throw error;
+        continue;
       }
-    })();
+      return (async function* releaseWhenDone() {
+        try {
+          yield* parts;
+        } finally {
+          done();
+          lease.release();
+        }
+      })();
+    }
   }
 
   /**
@@ -206,9 +272,12 @@ export class RunningDeployment {
     options: CallOptions = {},
   ): Promise<OpenAIChatObject> {
     const lease = await this.pool.acquire(this.acquireOptions('chat', options));
+    // Counted in flight like `call`, so that a worker being moved finishes it before it closes.
+    const done = this.busy(this.endpoint(lease.workerIndex));
     try {
       return await this.openAIOf(lease.workerIndex).doGenerateOpenAI(body, options);
     } finally {
+      done();
       lease.release();
     }
   }
@@ -219,10 +288,13 @@ export class RunningDeployment {
     options: CallOptions = {},
   ): Promise<AsyncIterable<OpenAIChatObject[]>> {
     const lease = await this.pool.acquire(this.acquireOptions('chat', options));
+    let done: (() => void) | undefined;
     let chunks: AsyncIterable<OpenAIChatObject[]>;
     try {
+      done = this.busy(this.endpoint(lease.workerIndex));
       chunks = await this.openAIOf(lease.workerIndex).doStreamOpenAI(body, options);
     } catch (error) {
+      done?.();
       lease.release();
       throw error;
     }
@@ -230,6 +302,7 @@ export class RunningDeployment {
       try {
         yield* chunks;
       } finally {
+        done();
         lease.release();
       }
     })();

@@ -75,3 +75,22 @@ test('workers spread over nodes, and a lost node’s workers can be placed elsew
   assert.ok(again.every((worker) => worker.node !== 'node-b'));
   assert.equal(placement.usage('node-a')!.cpusUsed + placement.usage('node-c')!.cpusUsed, 6);
 });
+
+test('moving a worker to a node that joined moves its reservation, and refuses when it does not fit', () => {
+  const placement = new Placement();
+  placement.addNode('node-a', node(1, 4));
+  const gpuSpec = spec({ name: 'g', numWorkers: 2, cpusPerWorker: 1, gpusPerWorker: 0.5 });
+  placement.place(gpuSpec);
+  assert.deepEqual(placement.usage('node-a'), { cpusUsed: 2, gpuLoad: [1] });
+  // No GPU on node-b: the worker stays where it is and nothing changes.
+  placement.addNode('node-b', node(0, 4));
+  assert.equal(placement.moveWorker(gpuSpec, 1, 'node-b'), undefined);
+  assert.deepEqual(placement.usage('node-a'), { cpusUsed: 2, gpuLoad: [1] });
+  placement.addNode('node-c', node(1, 1));
+  assert.deepEqual(placement.moveWorker(gpuSpec, 1, 'node-c'), { node: 'node-c', gpuIndices: [0] });
+  assert.deepEqual(placement.usage('node-a'), { cpusUsed: 1, gpuLoad: [0.5] });
+  assert.deepEqual(placement.usage('node-c'), { cpusUsed: 1, gpuLoad: [0.5] });
+  // node-c has no CPU left for the other worker.
+  assert.equal(placement.moveWorker(gpuSpec, 0, 'node-c'), undefined);
+  assert.equal(placement.moveWorker(gpuSpec, 0, 'node-x'), undefined);
+});

@@ -107,6 +107,8 @@ export function rolePermissions(): { node: string; operator: string; client: str
     'byzerllm.admin.meta',
     'byzerllm.admin.status',
     'byzerllm.cancel.*',
+    // The client pings the head while its requests wait (nats-cluster-client.ts).
+    '$SRV.PING.byzerllm-head',
     '_INBOX.>',
   ];
   return {

@@ -2,7 +2,9 @@
  * `ClusterApi` over the head's admin HTTP API: what the CLI and remote clients use.
  *
  * Errors come back as the same `ByzerLLMError` subclasses the head threw (`errorFromJSON`); a head
- * that cannot be reached gives `HeadUnreachableError` naming the address.
+ * that cannot be reached gives `HeadUnreachableError` naming the address. While requests are in
+ * flight the head's `/health` is pinged: a head that died (2 s) or hangs (`headTimeoutMs`) fails
+ * them with `HeadUnreachableError`, instead of leaving them waiting for its answer.
  */
 import { createInterface } from 'node:readline';
 import { Pool } from 'undici';
@@ -25,6 +27,7 @@ import type {
 } from '../cluster-api.js';
 import type { WorkerCallKind, WorkerCallMap } from '../transport/transport.js';
 import type { DeploymentStat } from '../worker-pool.js';
+import { headTimeoutMs, LivenessProbe } from '../liveness-probe.js';
 import { encodeBinary, reviveBinary } from './admin-api.js';
 import type { GatewayStartOptions, OpenedGateway } from './gateway-host.js';
 
@@ -39,15 +42,41 @@ export interface HeadClientOptions {
   /** `http://127.0.0.1:PORT` */
   address: string;
   token: string;
+  /**
+   * How long the head may leave `/health` unanswered (busy or hung) while requests wait. A head that
+   * refuses connections (gone) fails them after 2 s. Defaults to `BYZERLLM_HEAD_TIMEOUT` (30 s).
+   */
+  headTimeoutMs?: number;
 }
+
+/** How often `/health` is pinged while requests are in flight. */
+const HEALTH_PING_INTERVAL_MS = 1_000;
 
 type Method = 'GET' | 'POST' | 'DELETE';
 
 export class HeadClient implements ClusterApi {
   private readonly pool: Pool;
+  private readonly probe: LivenessProbe;
 
   constructor(private readonly options: HeadClientOptions) {
     this.pool = new Pool(options.address, { connections: 128, pipelining: 1 });
+    this.probe = new LivenessProbe({
+      intervalMs: HEALTH_PING_INTERVAL_MS,
+      timeoutMs: options.headTimeoutMs ?? headTimeoutMs(),
+      isGone: (error) => (error as { code?: unknown }).code === 'ECONNREFUSED',
+      ping: async (timeoutMs) => {
+        const response = await this.pool.request({
+          method: 'GET',
+          path: '/health',
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+        await response.body.dump();
+      },
+      lost: (silentMs) =>
+        new HeadUnreachableError(
+          `the byzerllm head at ${options.address} stopped answering (no answer to /health for ${(silentMs / 1000).toFixed(1)}s); is it running? try \`byzerllm status\``,
+        ),
+    });
   }
 
   get address(): string {
@@ -105,13 +134,20 @@ export class HeadClient implements ClusterApi {
     request: ChatRequest,
     options: ClusterCallOptions = {},
   ): Promise<AsyncIterable<StreamPart>> {
-    const response = await this.send(
-      'POST',
-      `/admin/v1/deployments/${encodeURIComponent(name)}/stream`,
-      { request },
-      options.signal,
-    );
-    if (response.statusCode >= 400) throw await errorFromResponse(response.body, response.statusCode);
+    const watched = this.watchHead(options.signal);
+    let response: Awaited<ReturnType<HeadClient['send']>>;
+    try {
+      response = await this.send(
+        'POST',
+        `/admin/v1/deployments/${encodeURIComponent(name)}/stream`,
+        { request },
+        watched.signal,
+      );
+      if (response.statusCode >= 400) throw await errorFromResponse(response.body, response.statusCode);
+    } catch (error) {
+      watched.done();
+      throw watched.lost() ?? error;
+    }
     const body = response.body;
     return (async function* parseNdjson(): AsyncIterable<StreamPart> {
       try {
@@ -125,8 +161,9 @@ export class HeadClient implements ClusterApi {
           yield (part.type === 'audio-delta' ? reviveBinary(part) : part) as StreamPart;
         }
       } catch (error) {
-        yield { type: 'error', error: toByzerLLMError(error) };
+        yield { type: 'error', error: watched.lost() ?? toByzerLLMError(error) };
       } finally {
+        watched.done();
         body.destroy();
       }
     })();
@@ -172,6 +209,7 @@ export class HeadClient implements ClusterApi {
   }
 
   close(): Promise<void> {
+    this.probe.stop();
     return this.pool.close();
   }
 
@@ -181,9 +219,44 @@ export class HeadClient implements ClusterApi {
     body?: unknown,
     signal?: AbortSignal,
   ): Promise<Result> {
-    const response = await this.send(method, path, body, signal);
-    if (response.statusCode >= 400) throw await errorFromResponse(response.body, response.statusCode);
-    return (await response.body.json()) as Result;
+    const watched = this.watchHead(signal);
+    try {
+      const response = await this.send(method, path, body, watched.signal);
+      if (response.statusCode >= 400) throw await errorFromResponse(response.body, response.statusCode);
+      return (await response.body.json()) as Result;
+    } catch (error) {
+      throw watched.lost() ?? error;
+    } finally {
+      watched.done();
+    }
+  }
+
+  /**
+   * A signal for one request that aborts with the caller's signal or when the head stops answering
+   * pings; `lost()` is the error to report in the second case.
+   */
+  private watchHead(signal: AbortSignal | undefined): {
+    signal: AbortSignal;
+    lost(): HeadUnreachableError | undefined;
+    done(): void;
+  } {
+    const controller = new AbortController();
+    let lostWith: HeadUnreachableError | undefined;
+    const onAbort = () => controller.abort(signal?.reason);
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+    const untrack = this.probe.track((error) => {
+      lostWith = error as HeadUnreachableError;
+      controller.abort(error);
+    });
+    return {
+      signal: controller.signal,
+      lost: () => lostWith,
+      done: () => {
+        untrack();
+        signal?.removeEventListener('abort', onAbort);
+      },
+    };
   }
 
   private async send(method: Method, path: string, body: unknown, signal: AbortSignal | undefined) {

@@ -229,6 +229,54 @@ export class Head implements ClusterApi {
         deployment.error = toByzerLLMError(error).message;
       }
     }
+    await this.rebalance(node);
+  }
+
+  /**
+   * Moves workers onto a node that joined (or came back) while another node runs at least two more
+   * workers of the same deployment than it does — the spread a fresh placement would give. The moved
+   * worker starts on the new node first; the old one finishes its calls in flight, then stops.
+   */
+  private async rebalance(node: string): Promise<void> {
+    let moved = false;
+    for (const deployment of [...this.deployments.values()]) {
+      while (deployment.state === 'running' && this.deployments.get(deployment.spec.name) === deployment) {
+        const busiest = busiestNode(deployment, this.placement.nodeIds());
+        if (!busiest || busiest.count - deployment.workersOn(node).length <= 1) break;
+        if (!(await this.moveWorker(deployment, busiest.indices.at(-1)!, busiest.node, node))) break;
+        moved = true;
+      }
+    }
+    if (moved) this.options.onChange?.();
+  }
+
+  private async moveWorker(
+    deployment: RunningDeployment,
+    index: number,
+    from: string,
+    to: string,
+  ): Promise<boolean> {
+    const name = deployment.spec.name;
+    const placement = this.placement.moveWorker(deployment.spec, index, to);
+    if (!placement) return false;
+    try {
+      const endpoint = await this.options.transport.startWorker({
+        spec: deployment.spec,
+        workerIndex: index,
+        gpuIndices: placement.gpuIndices,
+        node: placement.node,
+        warn: () => {},
+      });
+      await deployment.replaceWorker(index, endpoint, placement, { drain: true });
+      this.log(`worker ${name}#${index} moved from ${from} to ${to} to spread the deployment`);
+      return true;
+    } catch (error) {
+      // It still runs where it was: take its resources back there.
+      this.placement.releaseWorker(name, index);
+      this.placement.moveWorker(deployment.spec, index, from);
+      this.log(`worker ${name}#${index} stays on ${from}: ${toByzerLLMError(error).message}`);
+      return false;
+    }
   }
 
   /**
@@ -297,6 +345,19 @@ export class Head implements ClusterApi {
     }
     return deployment;
   }
+}
+
+/** The node running the most workers of a deployment (among `nodes`), with those workers' indices. */
+function busiestNode(
+  deployment: RunningDeployment,
+  nodes: readonly string[],
+): { node: string; count: number; indices: number[] } | undefined {
+  let busiest: { node: string; count: number; indices: number[] } | undefined;
+  for (const node of nodes) {
+    const indices = deployment.workersOn(node);
+    if (!busiest || indices.length > busiest.count) busiest = { node, count: indices.length, indices };
+  }
+  return busiest;
 }
 
 function parseSpec(input: DeploymentSpecInput): DeploymentSpec {

@@ -18,6 +18,7 @@ import {
 } from '../../core/index.js';
 import type { ClusterApi } from '../cluster-api.js';
 import type { WorkerCallKind } from '../transport/transport.js';
+import { watchConnection } from './connection-watch.js';
 import {
   ADMIN_OPERATIONS,
   type AdminOperation,
@@ -106,7 +107,11 @@ function requestIdOf(body: object): string | undefined {
 
 function handle(context: HandlerContext, operation: AdminOperation, message: ServiceMsg): void {
   const { cluster, cancellations } = context;
-  const respond = (reply: Reply<unknown>) => message.respond(encode(reply));
+  // A reply lost to a short disconnection of the head would leave the client waiting: sent again.
+  const respond = (reply: Reply<unknown>) => {
+    const data = encode(reply);
+    watchConnection(context.connection).publishReliably(() => message.respond(data));
+  };
   const parsed = parseWire<object>(adminMessageSchemas[operation], message.data);
   if (!parsed.ok) {
     dropInvalid(message, parsed.reason, context.log);

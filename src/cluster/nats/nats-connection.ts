@@ -1,5 +1,6 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { HeadUnreachableError } from '../../core/index.js';
+import { watchConnection } from './connection-watch.js';
 import {
   type NatsSecurityOptions,
   redactNatsUrl,
@@ -19,8 +20,9 @@ export async function connectNats(
   security: NatsSecurityOptions = {},
 ): Promise<NatsConnection> {
   const { options, secrets } = resolveNatsOptions(url, security);
+  let connection: NatsConnection;
   try {
-    return await connect({
+    connection = await connect({
       ...options,
       name,
       maxReconnectAttempts: -1,
@@ -32,4 +34,7 @@ export async function connectNats(
     const reason = scrubSecrets((error as Error).message, secrets);
     throw new HeadUnreachableError(`cannot connect to NATS at ${redactNatsUrl(url)}: ${reason}`);
   }
+  // Followed from the start, so that no disconnection goes unseen by the requests in flight.
+  watchConnection(connection);
+  return connection;
 }

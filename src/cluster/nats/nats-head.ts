@@ -12,6 +12,7 @@ import { createInProcessTransport } from '../transport/in-process-transport.js';
 import type { WorkerTransport } from '../transport/transport.js';
 import { AlreadyExistsError, toByzerLLMError } from '../../core/index.js';
 import type { ClusterKey } from './cluster-key.js';
+import { watchConnection } from './connection-watch.js';
 import { KvDeploymentStore } from './kv-deployment-store.js';
 import { createHeadService, HEAD_QUEUE, serveClusterOverNats } from './nats-admin-server.js';
 import { connectNats } from './nats-connection.js';
@@ -134,7 +135,11 @@ export async function startNatsHead(options: NatsHeadOptions): Promise<NatsHead>
     subject: subjects.admin('register'),
     queue: HEAD_QUEUE,
     handler: (_error, message) => {
-      const respond = (reply: Reply<unknown>) => message.respond(encode(reply));
+      // Like every admin answer, sent again if a short disconnection of the head lost it.
+      const respond = (reply: Reply<unknown>) => {
+        const data = encode(reply);
+        watchConnection(connection).publishReliably(() => message.respond(data));
+      };
       const parsed = decodeSigned(clusterKey, message.subject, message.data, nodeAdvertSchema);
       if (!parsed.ok) return dropInvalid(message, parsed.reason, log);
       const observed = directory.observe(parsed.value);

@@ -13,7 +13,6 @@ import {
   type ChatRequest,
   InvalidArgumentError,
   type StreamPart,
-  toByzerLLMError,
   WorkerFailedError,
 } from '../../core/index.js';
 import type {
@@ -24,17 +23,36 @@ import type {
   WorkerTransport,
 } from '../transport/transport.js';
 import type { ClusterKey } from './cluster-key.js';
+import { faultTimeoutMs } from './connection-watch.js';
 import { startedWorkerSchema } from './nats-messages.js';
-import { subjects } from './nats-protocol.js';
-import { natsRequest } from './nats-request.js';
+import { NODE_TIMEOUT_MS, subjects } from './nats-protocol.js';
+import { natsRequest, type ResendPolicy, requestWithResend } from './nats-request.js';
 import { requestStream } from './nats-streams.js';
 import { sealSpec } from './sealed-spec.js';
 import { signedEnvelope } from './signed-envelope.js';
 
 /** How long a node may take to load a model for a worker. */
 const START_TIMEOUT_MS = 10 * 60_000;
-/** Upper bound of one non-stream call (engines have their own, shorter timeouts). */
-const CALL_TIMEOUT_MS = 30 * 60_000;
+
+/** The bounds of waiting on a worker over NATS. */
+export interface NatsTransportTimeouts {
+  /**
+   * Backstop of one non-stream call whose node still heartbeats but never answers. Faults end calls
+   * much sooner: a lost node fails them after `NODE_TIMEOUT_MS`, a dropped NATS connection at once.
+   * It is longer than the engines' own total deadline (`saas.deadline`, 600 s by default), so that
+   * an engine's own timeout error, which names the upstream, is what the caller sees. Defaults to 11 min.
+   */
+  callTimeoutMs: number;
+  /** How long a call waits for a lost NATS connection to come back. Defaults to `BYZERLLM_FAULT_TIMEOUT`. */
+  faultTimeoutMs: number;
+}
+
+export const DEFAULT_CALL_TIMEOUT_MS = 11 * 60_000;
+
+export interface NatsTransportOptions extends Partial<NatsTransportTimeouts> {
+  /** Signs what the head asks of nodes and seals the secrets in start requests. */
+  clusterKey?: ClusterKey;
+}
 
 export interface StartedWorker {
   workerId: string;
@@ -46,20 +64,29 @@ export class NatsTransport implements WorkerTransport {
   readonly name = 'nats';
   private readonly endpoints = new Set<NatsWorkerEndpoint>();
 
+  private readonly timeouts: NatsTransportTimeouts;
+  private readonly clusterKey: ClusterKey | undefined;
+
   /**
    * `headId` tells node agents which head placed a worker (a new head drops older workers).
-   * `clusterKey` signs what the head asks of nodes and seals the secrets in start requests.
+   * `options.clusterKey` signs what the head asks of nodes and seals the secrets in start requests.
    */
   constructor(
     private readonly connection: NatsConnection,
     readonly headId: string = nuid.next(),
-    private readonly security: { clusterKey?: ClusterKey } = {},
-  ) {}
+    options: NatsTransportOptions = {},
+  ) {
+    this.clusterKey = options.clusterKey;
+    this.timeouts = {
+      callTimeoutMs: options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS,
+      faultTimeoutMs: options.faultTimeoutMs ?? faultTimeoutMs(),
+    };
+  }
 
   async startWorker(options: StartWorkerOptions): Promise<WorkerEndpoint> {
     const node = options.node;
     if (!node) throw new InvalidArgumentError('the NATS transport needs the node to start a worker on');
-    const key = this.security.clusterKey;
+    const key = this.clusterKey;
     const answer = await natsRequest<unknown>(
       this.connection,
       subjects.nodeStart(node),
@@ -78,9 +105,8 @@ export class NatsTransport implements WorkerTransport {
     for (const warning of reply.warnings) options.warn(warning);
     const endpoint = new NatsWorkerEndpoint(
       this.connection,
-      reply.workerId,
-      node,
-      reply.pid,
+      { id: reply.workerId, node, pid: reply.pid },
+      this.timeouts,
       () => this.endpoints.delete(endpoint),
       key,
     );
@@ -102,52 +128,46 @@ class NatsWorkerEndpoint implements WorkerEndpoint {
   private readonly inFlight = new Set<(error: ByzerLLMError) => void>();
   private closed = false;
 
+  readonly id: string;
+
   constructor(
     private readonly connection: NatsConnection,
-    readonly id: string,
-    node: string,
-    pid: number | undefined,
+    worker: { id: string; node: string; pid: number | undefined },
+    private readonly timeouts: NatsTransportTimeouts,
     private readonly onClose: () => void,
     private readonly clusterKey: ClusterKey | undefined,
   ) {
-    this.location = pid === undefined ? { node } : { node, pid };
+    this.id = worker.id;
+    this.location = worker.pid === undefined ? { node: worker.node } : { node: worker.node, pid: worker.pid };
   }
 
-  call<Kind extends WorkerCallKind>(
+  async call<Kind extends WorkerCallKind>(
     kind: Kind,
     callRequest: WorkerCallMap[Kind][0],
     options: CallOptions = {},
   ): Promise<WorkerCallMap[Kind][1]> {
-    if (options.signal?.aborted) return Promise.reject(new AbortedError());
+    if (options.signal?.aborted) throw new AbortedError();
     const requestId = nuid.next();
-    return new Promise((resolve, reject) => {
-      const fail = (error: ByzerLLMError) => {
-        cleanup();
-        reject(error);
-      };
-      const onAbort = () => {
-        this.connection.publish(subjects.cancel(requestId));
-        fail(new AbortedError());
-      };
-      const cleanup = () => {
-        this.inFlight.delete(fail);
-        options.signal?.removeEventListener('abort', onAbort);
-      };
-      this.inFlight.add(fail);
-      options.signal?.addEventListener('abort', onAbort, { once: true });
-      natsRequest<WorkerCallMap[Kind][1]>(
+    const onAbort = () => this.connection.publish(subjects.cancel(requestId));
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      // Sent again to this worker when the head's own connection dropped meanwhile (NATS restarted),
+      // never when the node stopped answering: that is for the deployment to retry elsewhere.
+      return await requestWithResend(
         this.connection,
-        subjects.workerCall(this.id),
-        { requestId, kind, request: callRequest },
-        CALL_TIMEOUT_MS,
-      ).then(
-        (result) => {
-          cleanup();
-          resolve(result);
-        },
-        (error: unknown) => fail(toByzerLLMError(error)),
+        (reconnectWaitMs) =>
+          natsRequest<WorkerCallMap[Kind][1]>(
+            this.connection,
+            subjects.workerCall(this.id),
+            { requestId, kind, request: callRequest },
+            this.timeouts.callTimeoutMs,
+            { reconnectWaitMs, onFail: (fail) => this.trackInFlight(fail, options.signal) },
+          ),
+        this.resendPolicy(options.signal),
       );
-    });
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+    }
   }
 
   stream(streamRequest: ChatRequest, options: CallOptions = {}): Promise<AsyncIterable<StreamPart>> {
@@ -157,12 +177,30 @@ class NatsWorkerEndpoint implements WorkerEndpoint {
       { request: streamRequest },
       options.signal,
       {
-        onFail: (fail) => {
-          this.inFlight.add(fail);
-          return () => this.inFlight.delete(fail);
-        },
+        onFail: (fail) => this.trackInFlight(fail, options.signal),
+        resend: this.resendPolicy(options.signal),
       },
     );
+  }
+
+  /** Registers work that `fail` ends when this worker's node is lost (or the caller aborts). */
+  private trackInFlight(fail: (error: ByzerLLMError) => void, signal?: AbortSignal): () => void {
+    const onAbort = () => fail(new AbortedError());
+    this.inFlight.add(fail);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    return () => {
+      this.inFlight.delete(fail);
+      signal?.removeEventListener('abort', onAbort);
+    };
+  }
+
+  private resendPolicy(signal: AbortSignal | undefined): ResendPolicy {
+    return {
+      faultTimeoutMs: this.timeouts.faultTimeoutMs,
+      noRespondersGraceMs: 0,
+      settleMs: NODE_TIMEOUT_MS,
+      ...(signal ? { signal } : {}),
+    };
   }
 
   fail(error: ByzerLLMError): void {

@@ -8,6 +8,7 @@
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { type ChatRequest, toByzerLLMError } from '../../core/index.js';
 import type { WorkerCallKind, WorkerEndpoint } from '../transport/transport.js';
+import { watchConnection } from './connection-watch.js';
 import {
   dropInvalid,
   parseWire,
@@ -51,8 +52,11 @@ export function serveWorkerOverNats(
   cancellations: CancellationRegistry,
   log: (line: string) => void = () => {},
 ): { close(): void } {
+  const watch = watchConnection(connection);
+  // A reply lost to a short disconnection of this node would leave the head waiting: sent again.
   const respond = (message: Msg, reply: Reply<unknown>) => {
-    if (message.reply) message.respond(encode(reply));
+    const data = encode(reply);
+    if (message.reply) watch.publishReliably(() => message.respond(data));
   };
 
   const callSubscription = connection.subscribe(subjects.workerCall(workerId), {

@@ -34,6 +34,7 @@ import {
   subjects,
   subjectToken,
 } from './nats-protocol.js';
+import { watchConnection } from './connection-watch.js';
 import { NoAnswerError, natsRequest } from './nats-request.js';
 import { CancellationRegistry, serveWorkerOverNats } from './nats-worker-server.js';
 import { openSpec } from './sealed-spec.js';
@@ -120,8 +121,12 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
   const nodes = await new Kvm(connection).create(KV_NODES, { history: 1 });
   await nodes.put(kvKey(nodeId), JSON.stringify(advert()));
 
+  const watch = watchConnection(connection);
+  // Replies survive a short disconnection of this node (sent again once it is back).
   const respond = (message: Msg, value: Reply<unknown>) => {
-    if (message.reply) message.respond(encode(value));
+    if (!message.reply) return;
+    const data = encode(value);
+    watch.publishReliably(() => message.respond(data));
   };
   const stopWorker = (workerId: string, worker: ServedWorker) => {
     workers.delete(workerId);

@@ -1,6 +1,7 @@
 /**
  * The head's view of the nodes: joined on their registration or first heartbeat, lost when
- * heartbeats stop for `NODE_TIMEOUT_MS`. Tells the head through `onJoined` / `onLost`.
+ * heartbeats stop for `NODE_TIMEOUT_MS` (counted while the head's own NATS connection is up). Tells
+ * the head through `onJoined` / `onLost`.
  *
  * Every heartbeat is parsed (and, with a cluster key, its signature checked) before it counts: an
  * invalid one is dropped with a log line and changes nothing. One node id belongs to one node
@@ -9,6 +10,7 @@
  */
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { ClusterKey } from './cluster-key.js';
+import { watchConnection } from './connection-watch.js';
 import { type NodeAdvert, nodeAdvertSchema } from './nats-messages.js';
 import { NODE_TIMEOUT_MS, subjects } from './nats-protocol.js';
 import { decodeSigned } from './signed-envelope.js';
@@ -59,11 +61,15 @@ export class NodeDirectory {
         }
       },
     });
+    const watch = watchConnection(options.connection);
     this.timer = setInterval(
       () => {
+        // While the head's own connection is down (a NATS restart) no heartbeat can arrive: that
+        // silence says nothing about the nodes, so their clocks start again when it is back.
+        if (!watch.connected) return;
         const now = Date.now();
         for (const [nodeId, node] of this.nodes) {
-          if (now - node.lastSeen <= this.timeoutMs) continue;
+          if (now - Math.max(node.lastSeen, watch.reconnectedAt) <= this.timeoutMs) continue;
           this.nodes.delete(nodeId);
           options.onLost(nodeId, `no heartbeat for ${((now - node.lastSeen) / 1000).toFixed(1)}s`);
         }
