@@ -92,7 +92,11 @@ describe('Byzer-LLM CLI flags', () => {
     });
     assert.equal(answer.status, 200);
     const body = (await answer.json()) as { choices: { message: { role: string; content: string } }[] };
-    assert.deepEqual(body.choices[0]!.message, { role: 'assistant', content: 'echo: hi serve' });
+    assert.deepEqual(body.choices[0]!.message, {
+      role: 'assistant',
+      content: 'echo: hi serve',
+      refusal: null,
+    });
     const exited = new Promise<number | null>((resolve) => serve!.once('close', resolve));
     serve.kill('SIGTERM');
     assert.equal(await exited, 0);
