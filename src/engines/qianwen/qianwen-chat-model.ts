@@ -32,6 +32,7 @@ import { parseStreamEventJson } from '../shared/stream-errors.js';
 import { mapVendorStream, metadataOnce } from '../shared/vendor-stream.js';
 import { mergeExtra } from '../shared/extra-fields.js';
 import { ProviderModel } from '../shared/provider-model.js';
+import { setOpenAITools } from '../shared/openai-compatible/openai-compatible-chat-model.js';
 
 export const GENERATION_PATH = '/api/v1/services/aigc/text-generation/generation';
 export const MULTIMODAL_PATH = '/api/v1/services/aigc/multimodal-generation/generation';
@@ -108,22 +109,7 @@ export class QianwenChatModel extends ProviderModel<QianwenModelConfig> implemen
         message: 'DashScope has no frequency_penalty; use extra.repetition_penalty',
       });
     }
-    if (request.tools && request.tools.length > 0) {
-      parameters.tools = request.tools.map((tool) => ({
-        type: 'function',
-        function: {
-          name: tool.name,
-          ...(tool.description === undefined ? {} : { description: tool.description }),
-          parameters: tool.parameters,
-        },
-      }));
-    }
-    if (request.toolChoice !== undefined) {
-      parameters.tool_choice =
-        typeof request.toolChoice === 'string'
-          ? request.toolChoice
-          : { type: 'function', function: { name: request.toolChoice.name } };
-    }
+    setOpenAITools(parameters, request);
     if (request.responseFormat?.type === 'json') parameters.response_format = { type: 'json_object' };
     if (stream) parameters.incremental_output = true;
     mergeExtra(parameters, request.extra);

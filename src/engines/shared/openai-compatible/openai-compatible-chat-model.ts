@@ -160,22 +160,7 @@ export function buildChatBody(
   setIfDefined(body, 'seed', request.seed);
   setIfDefined(body, 'presence_penalty', request.presencePenalty);
   setIfDefined(body, 'frequency_penalty', request.frequencyPenalty);
-  if (request.tools && request.tools.length > 0) {
-    body.tools = request.tools.map((tool) => ({
-      type: 'function',
-      function: {
-        name: tool.name,
-        ...(tool.description === undefined ? {} : { description: tool.description }),
-        parameters: tool.parameters,
-      },
-    }));
-  }
-  if (request.toolChoice !== undefined) {
-    body.tool_choice =
-      typeof request.toolChoice === 'string'
-        ? request.toolChoice
-        : { type: 'function', function: { name: request.toolChoice.name } };
-  }
+  setOpenAITools(body, request);
   const format = request.responseFormat;
   if (format?.type === 'json') {
     body.response_format = format.schema
@@ -208,4 +193,27 @@ function requestIdFromHeaders(headers: ResponseHeaders): string {
   const header = headers['x-request-id'];
   const value = Array.isArray(header) ? header[0] : header;
   return value || `chatcmpl-${randomUUID()}`;
+}
+
+/**
+ * `tools` and `tool_choice` in OpenAI's function format, set on `target` when the request has them
+ * (the chat completions body, or DashScope's `parameters`, which use the same shapes).
+ */
+export function setOpenAITools(target: Record<string, unknown>, request: ChatRequest): void {
+  if (request.tools && request.tools.length > 0) {
+    target.tools = request.tools.map((tool) => ({
+      type: 'function',
+      function: {
+        name: tool.name,
+        ...(tool.description === undefined ? {} : { description: tool.description }),
+        parameters: tool.parameters,
+      },
+    }));
+  }
+  if (request.toolChoice !== undefined) {
+    target.tool_choice =
+      typeof request.toolChoice === 'string'
+        ? request.toolChoice
+        : { type: 'function', function: { name: request.toolChoice.name } };
+  }
 }
