@@ -128,13 +128,14 @@ export function primaryTaskOf(instance: EngineInstance): ModelTask {
 /** Wraps the instance's chat model so JSON task messages reach its speech/image/transcription models. */
 export function withTaskDispatch(instance: EngineInstance): EngineInstance {
   if (!instance.chat && !instance.speech && !instance.image && !instance.transcription) return instance;
-  const chat = new TaskDispatchingChatModel(instance);
+  const primaryTask = primaryTaskOf(instance);
+  const chat = new TaskDispatchingChatModel(instance, primaryTask);
   const tasks: ModelTask[] = instance.meta.tasks.includes('chat')
     ? instance.meta.tasks
     : ['chat', ...instance.meta.tasks];
   // Keep the instance's own prototype methods (dispose) bound to it.
   return {
-    meta: { ...instance.meta, tasks, primary_task: primaryTaskOf(instance) },
+    meta: { ...instance.meta, tasks, primary_task: primaryTask },
     chat,
     ...(instance.embedding ? { embedding: instance.embedding } : {}),
     ...(instance.rerank ? { rerank: instance.rerank } : {}),
@@ -152,10 +153,10 @@ class TaskDispatchingChatModel implements ChatModelV1 {
   doGenerateOpenAI?: OpenAIPassThroughV1['doGenerateOpenAI'];
   doStreamOpenAI?: OpenAIPassThroughV1['doStreamOpenAI'];
 
-  private readonly primaryTask: ModelTask;
-
-  constructor(private readonly instance: EngineInstance) {
-    this.primaryTask = primaryTaskOf(instance);
+  constructor(
+    private readonly instance: EngineInstance,
+    private readonly primaryTask: ModelTask,
+  ) {
     // On a chat deployment an OpenAI body never runs a task (the gateway sends no `task`), so the
     // chat model's OpenAI pass-through is offered as it is; elsewhere every message may be a task.
     const chat = instance.chat;
