@@ -15,9 +15,10 @@ import {
   KV_PLACEMENT,
   NatsClusterClient,
 } from '../../src/cluster/index.js';
-import { createTestHome, type TestHome } from '../support/cli.js';
-import { type NatsServer, startNatsServer } from '../support/nats-server.js';
-import { type OpenAIUpstream, startOpenAIUpstream } from '../support/openai-upstream.js';
+import type { TestHome } from '../support/cli.js';
+import { type CliCluster, startCliCluster } from '../support/cli-cluster.js';
+import type { NatsServer } from '../support/nats-server.js';
+import type { OpenAIUpstream } from '../support/openai-upstream.js';
 
 const NODES = ['node-a', 'node-b', 'node-c'];
 
@@ -58,29 +59,18 @@ describe('a NATS cluster: head and three nodes', () => {
   let head: TestHome;
   const nodes = new Map<string, TestHome>();
   let client: NatsClusterClient;
+  let cluster: CliCluster | undefined;
 
   before(async () => {
-    nats = await startNatsServer();
-    upstream = await startOpenAIUpstream({ recordRequests: false });
-    head = await createTestHome();
-    const started = await head.run(['start', '--head', '--nats', nats.url, '--head_only']);
-    assert.equal(started.code, 0, started.stderr);
-    for (const nodeId of NODES) {
-      const home = await createTestHome();
-      nodes.set(nodeId, home);
-      const joined = await home.run(['start', '--address', nats.url, '--node_id', nodeId]);
-      assert.equal(joined.code, 0, joined.stderr);
-      assert.match(joined.stdout, new RegExp(`node ${nodeId} joined`));
-    }
+    cluster = await startCliCluster({ nodeIds: NODES });
+    ({ nats, upstream, head } = cluster);
+    for (const [nodeId, home] of cluster.nodes) nodes.set(nodeId, home);
     client = await NatsClusterClient.connect(nats.url);
   });
 
   after(async () => {
     await client?.close();
-    for (const home of nodes.values()) await home.cleanup();
-    await head?.cleanup();
-    await upstream?.close();
-    await nats?.close();
+    await cluster?.close();
   });
 
   test('a deployment of 6 workers is spread over the three nodes, shown by status and stat', async () => {

@@ -18,9 +18,10 @@ import {
 } from '../../src/cluster/index.js';
 import type { StreamPart } from '../../src/core/index.js';
 import { startCli } from '../support/background-cli.js';
-import { createTestHome, type TestHome } from '../support/cli.js';
-import { type NatsServer, startNatsServer } from '../support/nats-server.js';
-import { type OpenAIUpstream, startOpenAIUpstream } from '../support/openai-upstream.js';
+import type { TestHome } from '../support/cli.js';
+import { type CliCluster, startCliCluster } from '../support/cli-cluster.js';
+import type { NatsServer } from '../support/nats-server.js';
+import type { OpenAIUpstream } from '../support/openai-upstream.js';
 
 const FAULT_TIMEOUT_MS = 6_000;
 const FAULT_ENV = { BYZERLLM_FAULT_TIMEOUT: String(FAULT_TIMEOUT_MS / 1000) };
@@ -59,21 +60,12 @@ describe('NATS cluster faults: restart, lost node, returning node, lost head', (
   let head: TestHome;
   const nodes = new Map<string, TestHome>();
   let client: NatsClusterClient;
+  let cluster: CliCluster | undefined;
 
   before(async () => {
-    nats = await startNatsServer();
-    upstream = await startOpenAIUpstream({ recordRequests: false });
-    head = await createTestHome();
-    Object.assign(head.env, FAULT_ENV);
-    const started = await head.run(['start', '--head', '--nats', nats.url, '--head_only']);
-    assert.equal(started.code, 0, started.stderr);
-    for (const nodeId of NODES) {
-      const home = await createTestHome();
-      Object.assign(home.env, FAULT_ENV);
-      nodes.set(nodeId, home);
-      const joined = await home.run(['start', '--address', nats.url, '--node_id', nodeId]);
-      assert.equal(joined.code, 0, joined.stderr);
-    }
+    cluster = await startCliCluster({ nodeIds: NODES, env: FAULT_ENV });
+    ({ nats, upstream, head } = cluster);
+    for (const [nodeId, home] of cluster.nodes) nodes.set(nodeId, home);
     client = await NatsClusterClient.connect(nats.url, { faultTimeoutMs: FAULT_TIMEOUT_MS });
     const deploy = await head.run([
       'deploy',
@@ -98,10 +90,7 @@ describe('NATS cluster faults: restart, lost node, returning node, lost head', (
 
   after(async () => {
     await client?.close();
-    for (const home of nodes.values()) await home.cleanup();
-    await head?.cleanup();
-    await upstream?.close();
-    await nats?.close();
+    await cluster?.close();
   });
 
   test('a NATS restart during 300 requests loses none and leaves none hanging past the bound', async () => {
