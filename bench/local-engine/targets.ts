@@ -153,19 +153,32 @@ export async function createRawTarget(options: {
   };
 }
 
-export function createCliTarget(cluster: HeadClient, deployment: string, maxTokens: number): Target {
+/** Counts the text parts (CLI) or content chunks (gateway) a target received, when given. */
+export interface PartCounter {
+  count: number;
+}
+
+export function createCliTarget(
+  cluster: HeadClient,
+  deployment: string,
+  maxTokens: number,
+  parts: PartCounter = { count: 0 },
+): Target {
   return {
     async answer(prompt) {
       const started = performance.now();
       let firstTokenMs = 0;
       let tokens = 0;
-      const parts = await cluster.stream(deployment, {
+      const stream = await cluster.stream(deployment, {
         messages: [{ role: 'user', content: prompt }],
         maxTokens,
         temperature: 0,
       });
-      for await (const part of parts) {
-        if (part.type === 'text-delta') firstTokenMs ||= performance.now() - started;
+      for await (const part of stream) {
+        if (part.type === 'text-delta') {
+          firstTokenMs ||= performance.now() - started;
+          parts.count++;
+        }
         if (part.type === 'finish') tokens = part.usage.outputTokens;
         if (part.type === 'error') throw part.error;
       }
@@ -180,7 +193,12 @@ interface ChunkShape {
   usage?: { completion_tokens?: number } | null;
 }
 
-export function createGatewayTarget(origin: string, deployment: string, maxTokens: number): Target {
+export function createGatewayTarget(
+  origin: string,
+  deployment: string,
+  maxTokens: number,
+  parts: PartCounter = { count: 0 },
+): Target {
   const pool = new Pool(origin, { connections: 16 });
   return {
     async answer(prompt) {
@@ -213,7 +231,10 @@ export function createGatewayTarget(origin: string, deployment: string, maxToken
           end = buffered.indexOf('\n\n');
           if (!event.startsWith('data: ') || event === 'data: [DONE]') continue;
           const data = JSON.parse(event.slice('data: '.length)) as ChunkShape;
-          if (data.choices?.[0]?.delta?.content) firstTokenMs ||= performance.now() - started;
+          if (data.choices?.[0]?.delta?.content) {
+            firstTokenMs ||= performance.now() - started;
+            parts.count++;
+          }
           if (data.usage?.completion_tokens !== undefined) tokens = data.usage.completion_tokens;
         }
       }

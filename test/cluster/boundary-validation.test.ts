@@ -18,7 +18,7 @@ import {
   Head,
 } from '../../src/cluster/index.js';
 import { WORKER_ENTRY } from '../../src/cluster/transport/process-transport.js';
-import type { FromWorkerMessage } from '../../src/cluster/transport/worker-protocol.js';
+import type { FromWorkerEnvelope, FromWorkerMessage } from '../../src/cluster/transport/worker-protocol.js';
 import { type DeploymentSpec, deploymentSpecSchema } from '../../src/core/index.js';
 import { type OpenAIUpstream, startOpenAIUpstream } from '../support/openai-upstream.js';
 
@@ -55,9 +55,11 @@ test('a worker process drops malformed messages from the head, fails the ones it
   });
   const received: FromWorkerMessage[] = [];
   const waiters: { test: (message: FromWorkerMessage) => boolean; resolve: () => void }[] = [];
-  child.on('message', (message: FromWorkerMessage) => {
-    received.push(message);
-    for (const waiter of waiters.filter((each) => each.test(message))) waiter.resolve();
+  child.on('message', (envelope: FromWorkerEnvelope) => {
+    for (const message of envelope.type === 'batch' ? envelope.messages : [envelope]) {
+      received.push(message);
+      for (const waiter of waiters.filter((each) => each.test(message))) waiter.resolve();
+    }
   });
   const next = (test: (message: FromWorkerMessage) => boolean) =>
     new Promise<void>((resolve) => {

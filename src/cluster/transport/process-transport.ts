@@ -30,7 +30,7 @@ import type {
 } from './transport.js';
 import {
   type FromWorkerMessage,
-  parseFromWorkerMessage,
+  parseFromWorkerEnvelope,
   type ToWorkerMessage,
   type WireStreamPart,
 } from './worker-protocol.js';
@@ -117,13 +117,7 @@ class ProcessEndpoint implements WorkerEndpoint {
     this.child = child;
     return new Promise<void>((resolve, reject) => {
       let ready = false;
-      child.on('message', (raw: unknown) => {
-        const parsed = parseFromWorkerMessage(raw);
-        if (!parsed.ok) {
-          this.options.log?.(`worker ${this.id} sent an invalid message, dropped: ${parsed.problem}`);
-          return;
-        }
-        const message = parsed.message;
+      const handle = (message: FromWorkerMessage) => {
         if (message.type === 'ready') {
           ready = true;
           this.serving = true;
@@ -132,6 +126,12 @@ class ProcessEndpoint implements WorkerEndpoint {
         } else if (message.type === 'start-failed') reject(errorFromJSON(message.error));
         else if (message.type === 'warn') this.startOptions.warn(message.message);
         else this.receive(message);
+      };
+      child.on('message', (raw: unknown) => {
+        for (const parsed of parseFromWorkerEnvelope(raw)) {
+          if (parsed.ok) handle(parsed.message);
+          else this.options.log?.(`worker ${this.id} sent an invalid message, dropped: ${parsed.problem}`);
+        }
       });
       child.once('error', (error) => {
         if (!ready) reject(new WorkerFailedError(`worker ${this.id} could not start: ${error.message}`));

@@ -4,7 +4,7 @@
  * with their class on the other side; stream parts likewise.
  *
  * Each side parses what it receives with the schemas below (`parseToWorkerMessage`,
- * `parseFromWorkerMessage`): a message that does not fit is dropped with one log line and changes
+ * `parseFromWorkerEnvelope`, each message of a worker's `batch` on its own): a message that does not fit is dropped with one log line and changes
  * nothing, so a confused or compromised worker cannot fail or answer someone else's request with
  * garbage, nor crash the head.
  */
@@ -26,7 +26,7 @@ export type ToWorkerMessage =
   | { type: 'abort'; id: number }
   | { type: 'close' };
 
-/** Worker → head. */
+/** Worker → head: one message. */
 export type FromWorkerMessage =
   | { type: 'ready' }
   | { type: 'start-failed'; error: SerializedError }
@@ -35,6 +35,14 @@ export type FromWorkerMessage =
   | { type: 'failed'; id: number; error: SerializedError }
   | { type: 'stream-started'; id: number }
   | { type: 'part'; id: number; part: WireStreamPart };
+
+/**
+ * Worker → head on the wire: one message, or the messages of one turn of the worker's event loop in
+ * order (`batch`). A fast local model's concurrent streams each produce a part per few milliseconds,
+ * and an IPC write plus the head's read cost more than a part of a tiny model: the worker sends
+ * what one turn produced as one write (`worker-main.ts`).
+ */
+export type FromWorkerEnvelope = FromWorkerMessage | { type: 'batch'; messages: FromWorkerMessage[] };
 
 const requestId = z.number().int().nonnegative();
 
@@ -118,6 +126,21 @@ export function parseFromWorkerMessage(raw: unknown): Parsed<FromWorkerMessage> 
   const parsed = fromWorkerSchema.safeParse(raw);
   if (!parsed.success) return { ok: false, problem: describeIssue(parsed.error) };
   return { ok: true, message: parsed.data as FromWorkerMessage };
+}
+
+/** A batch holds at most this many messages; a worker sends far fewer per turn. */
+const MAX_BATCH = 10_000;
+const batchSchema = z.object({ type: z.literal('batch'), messages: z.array(z.unknown()).max(MAX_BATCH) });
+
+/**
+ * Validates what a worker sent — one message or a `batch` — into its messages in order, each parsed
+ * on its own: a malformed message in a batch is dropped alone, the others still count.
+ */
+export function parseFromWorkerEnvelope(raw: unknown): Parsed<FromWorkerMessage>[] {
+  if ((raw as { type?: unknown } | null)?.type !== 'batch') return [parseFromWorkerMessage(raw)];
+  const batch = batchSchema.safeParse(raw);
+  if (!batch.success) return [{ ok: false, problem: `batch: ${describeIssue(batch.error)}` }];
+  return batch.data.messages.map(parseFromWorkerMessage);
 }
 
 /** Validates a message from the head, including a call's request against its kind's schema. */

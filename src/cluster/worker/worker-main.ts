@@ -10,6 +10,7 @@ import { InvalidArgumentError, toByzerLLMError } from '../../core/index.js';
 import { createInProcessTransport } from '../transport/in-process-transport.js';
 import type { WorkerEndpoint } from '../transport/transport.js';
 import {
+  type FromWorkerEnvelope,
   type FromWorkerMessage,
   parseToWorkerMessage,
   type ToWorkerMessage,
@@ -20,8 +21,24 @@ let endpoint: WorkerEndpoint | undefined;
 const aborts = new Map<number, AbortController>();
 let exiting = false;
 
+/**
+ * Messages wait in the outbox until the end of the event loop's turn and leave as one IPC write (a
+ * `batch` when there are several): the text parts that concurrent streams produce after one llama.cpp
+ * batch, or a stream's start and first part, cost one write and one read instead of one each. Order
+ * is kept; a message waits at most one turn.
+ */
+let outbox: FromWorkerMessage[] = [];
+
 function send(message: FromWorkerMessage): void {
-  if (process.connected) process.send?.(message);
+  if (outbox.push(message) === 1) setImmediate(flushOutbox);
+}
+
+function flushOutbox(): void {
+  const messages = outbox;
+  outbox = [];
+  if (messages.length === 0 || !process.connected) return;
+  const envelope: FromWorkerEnvelope = messages.length === 1 ? messages[0]! : { type: 'batch', messages };
+  process.send?.(envelope);
 }
 
 async function exit(code: number): Promise<never> {
@@ -30,6 +47,7 @@ async function exit(code: number): Promise<never> {
     for (const controller of aborts.values()) controller.abort();
     await endpoint?.close().catch(() => {});
   }
+  flushOutbox();
   process.exit(code);
 }
 
