@@ -7,6 +7,8 @@
  * `{ type: 'error', error: SerializedError }`. A client that disconnects cancels its request.
  */
 import { timingSafeEqual } from 'node:crypto';
+import { ServerResponse } from 'node:http';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import { bodyLimit } from 'hono/body-limit';
@@ -26,6 +28,7 @@ import type { ClusterApi } from '../cluster-api.js';
 import { chatRequestSchema, describeIssue, requestSchemaByKind } from '../transport/request-schemas.js';
 import { WORKER_CALL_KINDS, type WorkerCallKind } from '../transport/transport.js';
 import { type GatewayHost, gatewayStartOptionsSchema } from './gateway-host.js';
+import { NDJSON_HEADERS, writeNdjson } from './ndjson-response.js';
 import type { StorageHost } from './storage-host.js';
 
 /** The one place that maps error codes to admin API statuses. */
@@ -132,7 +135,14 @@ export function createAdminApi(options: AdminApiOptions): Hono {
     const parts = await cluster.stream(context.req.param('name'), body.request as never, {
       signal: abort.signal,
     });
-    context.header('content-type', 'application/x-ndjson');
+    // Served by @hono/node-server (the head): write to the node:http response itself.
+    const outgoing = (context.env as { outgoing?: unknown } | undefined)?.outgoing;
+    if (outgoing instanceof ServerResponse) {
+      void writeNdjson({ parts, response: outgoing, abort, encode: encodePart });
+      return RESPONSE_ALREADY_SENT;
+    }
+    // Elsewhere (`app.request` in-process): the same lines through hono's stream helper.
+    context.header('content-type', NDJSON_HEADERS['content-type']);
     return stream(context, async (output) => {
       output.onAbort(() => abort.abort());
       for await (const part of parts) {

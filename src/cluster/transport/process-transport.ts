@@ -28,7 +28,9 @@ import type {
   WorkerEndpoint,
   WorkerTransport,
 } from './transport.js';
+import { TurnBatcher } from './turn-batcher.js';
 import {
+  envelopeOf,
   type FromWorkerMessage,
   parseFromWorkerEnvelope,
   type ToWorkerMessage,
@@ -78,6 +80,8 @@ class ProcessEndpoint implements WorkerEndpoint {
   readonly id: string;
   private child: ChildProcess | undefined;
   private readonly pending = new Map<number, PendingCall | PendingStream>();
+  /** Per child process: a restarted worker never gets what was meant for the one before. */
+  private readonly outboxes = new WeakMap<ChildProcess, TurnBatcher<ToWorkerMessage>>();
   private readonly readyListeners: ((ready: boolean) => void)[] = [];
   private nextId = 1;
   private closed = false;
@@ -115,6 +119,12 @@ class ProcessEndpoint implements WorkerEndpoint {
       env,
     });
     this.child = child;
+    this.outboxes.set(
+      child,
+      new TurnBatcher((messages) => {
+        if (child.connected) child.send(envelopeOf(messages));
+      }),
+    );
     return new Promise<void>((resolve, reject) => {
       let ready = false;
       const handle = (message: FromWorkerMessage) => {
@@ -321,8 +331,9 @@ class ProcessEndpoint implements WorkerEndpoint {
     return child;
   }
 
+  /** Sends at the end of the turn, with the other messages of the turn (`TurnBatcher`). */
   private post(child: ChildProcess, message: ToWorkerMessage): void {
-    if (child.connected) child.send(message);
+    this.outboxes.get(child)?.push(message);
   }
 }
 

@@ -3,9 +3,9 @@
  * `Uint8Array`s such as audio travel as bytes). Errors travel as `SerializedError` and are rebuilt
  * with their class on the other side; stream parts likewise.
  *
- * Each side parses what it receives with the schemas below (`parseToWorkerMessage`,
- * `parseFromWorkerEnvelope`, each message of a worker's `batch` on its own): a message that does not fit is dropped with one log line and changes
- * nothing, so a confused or compromised worker cannot fail or answer someone else's request with
+ * Each side parses what it receives with the schemas below (`parseToWorkerEnvelope`,
+ * `parseFromWorkerEnvelope`; each message of a `batch` on its own): a message that does not fit is
+ * dropped with one log line and changes nothing, so a confused or compromised worker cannot fail or answer someone else's request with
  * garbage, nor crash the head.
  */
 import { z } from 'zod';
@@ -18,7 +18,7 @@ export type WireStreamPart =
   | Exclude<StreamPart, { type: 'error' }>
   | { type: 'error'; error: SerializedError };
 
-/** Head → worker. */
+/** Head → worker: one message. */
 export type ToWorkerMessage =
   | { type: 'start'; options: Pick<StartWorkerOptions, 'spec' | 'workerIndex' | 'gpuIndices'> }
   | { type: 'call'; id: number; kind: WorkerCallKind; request: unknown }
@@ -37,12 +37,17 @@ export type FromWorkerMessage =
   | { type: 'part'; id: number; part: WireStreamPart };
 
 /**
- * Worker → head on the wire: one message, or the messages of one turn of the worker's event loop in
- * order (`batch`). A fast local model's concurrent streams each produce a part per few milliseconds,
- * and an IPC write plus the head's read cost more than a part of a tiny model: the worker sends
- * what one turn produced as one write (`worker-main.ts`).
+ * On the wire, each way: one message, or the messages of one turn of the sender's event loop in
+ * order (`batch`, see `TurnBatcher`).
  */
-export type FromWorkerEnvelope = FromWorkerMessage | { type: 'batch'; messages: FromWorkerMessage[] };
+export type Envelope<Message> = Message | { type: 'batch'; messages: Message[] };
+export type FromWorkerEnvelope = Envelope<FromWorkerMessage>;
+export type ToWorkerEnvelope = Envelope<ToWorkerMessage>;
+
+/** What to send for one turn's messages (at least one): the message alone, or a batch. */
+export function envelopeOf<Message>(messages: Message[]): Envelope<Message> {
+  return messages.length === 1 ? messages[0]! : { type: 'batch', messages };
+}
 
 const requestId = z.number().int().nonnegative();
 
@@ -128,21 +133,6 @@ export function parseFromWorkerMessage(raw: unknown): Parsed<FromWorkerMessage> 
   return { ok: true, message: parsed.data as FromWorkerMessage };
 }
 
-/** A batch holds at most this many messages; a worker sends far fewer per turn. */
-const MAX_BATCH = 10_000;
-const batchSchema = z.object({ type: z.literal('batch'), messages: z.array(z.unknown()).max(MAX_BATCH) });
-
-/**
- * Validates what a worker sent — one message or a `batch` — into its messages in order, each parsed
- * on its own: a malformed message in a batch is dropped alone, the others still count.
- */
-export function parseFromWorkerEnvelope(raw: unknown): Parsed<FromWorkerMessage>[] {
-  if ((raw as { type?: unknown } | null)?.type !== 'batch') return [parseFromWorkerMessage(raw)];
-  const batch = batchSchema.safeParse(raw);
-  if (!batch.success) return [{ ok: false, problem: `batch: ${describeIssue(batch.error)}` }];
-  return batch.data.messages.map(parseFromWorkerMessage);
-}
-
 /** Validates a message from the head, including a call's request against its kind's schema. */
 export function parseToWorkerMessage(raw: unknown): Parsed<ToWorkerMessage> {
   const parsed = toWorkerSchema.safeParse(raw);
@@ -158,6 +148,31 @@ export function parseToWorkerMessage(raw: unknown): Parsed<ToWorkerMessage> {
     }
   }
   return { ok: true, message: parsed.data as ToWorkerMessage };
+}
+
+/** A batch holds at most this many messages; a sender puts far fewer in one turn. */
+const MAX_BATCH = 10_000;
+const batchSchema = z.object({ type: z.literal('batch'), messages: z.array(z.unknown()).max(MAX_BATCH) });
+
+/**
+ * Validates what a worker sent — one message or a `batch` — into its messages in order, each parsed
+ * on its own: a malformed message in a batch is dropped alone (its request failed where it can be
+ * named), the others still count.
+ */
+export function parseFromWorkerEnvelope(raw: unknown): Parsed<FromWorkerMessage>[] {
+  return unwrapBatch(raw, parseFromWorkerMessage);
+}
+
+/** The same for what the head sent. */
+export function parseToWorkerEnvelope(raw: unknown): Parsed<ToWorkerMessage>[] {
+  return unwrapBatch(raw, parseToWorkerMessage);
+}
+
+function unwrapBatch<Message>(raw: unknown, parse: (raw: unknown) => Parsed<Message>): Parsed<Message>[] {
+  if ((raw as { type?: unknown } | null)?.type !== 'batch') return [parse(raw)];
+  const batch = batchSchema.safeParse(raw);
+  if (!batch.success) return [{ ok: false, problem: `batch: ${describeIssue(batch.error)}` }];
+  return batch.data.messages.map(parse);
 }
 
 /** The part of a call or stream message that identifies the request. */

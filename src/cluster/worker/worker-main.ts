@@ -9,10 +9,12 @@
 import { InvalidArgumentError, toByzerLLMError } from '../../core/index.js';
 import { createInProcessTransport } from '../transport/in-process-transport.js';
 import type { WorkerEndpoint } from '../transport/transport.js';
+import { TurnBatcher } from '../transport/turn-batcher.js';
 import {
-  type FromWorkerEnvelope,
+  envelopeOf,
   type FromWorkerMessage,
-  parseToWorkerMessage,
+  type Parsed,
+  parseToWorkerEnvelope,
   type ToWorkerMessage,
   type WireStreamPart,
 } from '../transport/worker-protocol.js';
@@ -21,24 +23,13 @@ let endpoint: WorkerEndpoint | undefined;
 const aborts = new Map<number, AbortController>();
 let exiting = false;
 
-/**
- * Messages wait in the outbox until the end of the event loop's turn and leave as one IPC write (a
- * `batch` when there are several): the text parts that concurrent streams produce after one llama.cpp
- * batch, or a stream's start and first part, cost one write and one read instead of one each. Order
- * is kept; a message waits at most one turn.
- */
-let outbox: FromWorkerMessage[] = [];
+/** What one turn produces leaves as one IPC write (`TurnBatcher`): one message, or a `batch`. */
+const outbox = new TurnBatcher<FromWorkerMessage>((messages) => {
+  if (process.connected) process.send?.(envelopeOf(messages));
+});
 
 function send(message: FromWorkerMessage): void {
-  if (outbox.push(message) === 1) setImmediate(flushOutbox);
-}
-
-function flushOutbox(): void {
-  const messages = outbox;
-  outbox = [];
-  if (messages.length === 0 || !process.connected) return;
-  const envelope: FromWorkerEnvelope = messages.length === 1 ? messages[0]! : { type: 'batch', messages };
-  process.send?.(envelope);
+  outbox.push(message);
 }
 
 async function exit(code: number): Promise<never> {
@@ -47,7 +38,7 @@ async function exit(code: number): Promise<never> {
     for (const controller of aborts.values()) controller.abort();
     await endpoint?.close().catch(() => {});
   }
-  flushOutbox();
+  outbox.flush();
   process.exit(code);
 }
 
@@ -98,7 +89,10 @@ async function stream(message: Extract<ToWorkerMessage, { type: 'stream' }>): Pr
 }
 
 process.on('message', (raw: unknown) => {
-  const parsed = parseToWorkerMessage(raw);
+  for (const parsed of parseToWorkerEnvelope(raw)) receive(parsed);
+});
+
+function receive(parsed: Parsed<ToWorkerMessage>): void {
   if (!parsed.ok) {
     // One line to stderr (the head's log), and a failed answer when the request can be named.
     process.stderr.write(
@@ -128,7 +122,8 @@ process.on('message', (raw: unknown) => {
       void exit(0);
       break;
   }
-});
+}
+
 process.on('SIGTERM', () => void exit(0));
 // The head is gone (even killed): a worker without a head only holds memory.
 process.on('disconnect', () => void exit(0));
