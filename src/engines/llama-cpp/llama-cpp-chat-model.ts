@@ -5,7 +5,8 @@
  * with the model's chat wrapper (the GGUF template by default, resolved once per model) and
  * generates; requests on different sequences that evaluate at the same time share llama.cpp batches.
  * Streaming forwards node-llama-cpp's text chunks as `text-delta` parts, merging chunks that come
- * faster than `streamIntervalMs` apart (a part costs more than a token of a tiny model). `responseFormat` with a JSON schema becomes a
+ * faster than `streamIntervalMs` apart (a part costs more than a token of a tiny model), on one clock
+ * for all streams of the model, so that concurrent streams' parts leave together. `responseFormat` with a JSON schema becomes a
  * llama.cpp grammar, so the output is valid JSON of that shape by construction (schemas are compiled
  * once and cached). Usage comes from the sequence's token meter.
  */
@@ -30,7 +31,7 @@ import type {
 import { AbortedError, InvalidArgumentError, throwIfAborted, toByzerLLMError } from '../../core/errors.js';
 import { AsyncQueue } from './async-queue.js';
 import { toChatHistory } from './convert-messages.js';
-import { DeltaCoalescer } from './delta-coalescer.js';
+import { DeltaCoalescer, StreamClock } from './delta-coalescer.js';
 import type { SequencePool } from './sequence-pool.js';
 
 export interface LlamaCppChatConfig {
@@ -56,9 +57,12 @@ export class LlamaCppChatModel implements ChatModelV1 {
   readonly provider = 'llama_cpp';
   readonly modelId: string;
   private readonly grammars = new Map<string, Promise<LlamaGrammar>>();
+  /** One for all streams of this model: their parts leave on the same ticks (`StreamClock`). */
+  private readonly streamClock: StreamClock;
 
   constructor(private readonly config: LlamaCppChatConfig) {
     this.modelId = config.modelId;
+    this.streamClock = new StreamClock(config.streamIntervalMs);
   }
 
   async doGenerate(request: ChatRequest, options: CallOptions = {}): Promise<ChatResult> {
@@ -84,9 +88,7 @@ export class LlamaCppChatModel implements ChatModelV1 {
     queue.push({ type: 'response-metadata', requestId, modelId: this.modelId });
     // Validate the request (grammar, settings) before answering, so bad requests throw, not stream.
     const grammar = await this.grammarFor(request);
-    const deltas = new DeltaCoalescer(this.config.streamIntervalMs, (delta) =>
-      queue.push({ type: 'text-delta', delta }),
-    );
+    const deltas = new DeltaCoalescer(this.streamClock, (delta) => queue.push({ type: 'text-delta', delta }));
     this.generate(request, options, warnings, (delta) => deltas.push(delta), grammar)
       .then(({ response, usage }) => {
         deltas.flush();
