@@ -34,6 +34,7 @@ import { createPredictHandler } from '../sql/index.js';
 import {
   createStorageRoutes,
   embedThrough,
+  STORAGE_OPERATIONS,
   StorageService,
   type StorageOperation,
 } from '../storage/index.js';
@@ -87,6 +88,13 @@ export async function runHead(): Promise<void> {
     embed: embedThrough(head),
   });
   const storageRoutes = createStorageRoutes(store);
+  const storageHost = {
+    operations: STORAGE_OPERATIONS,
+    call: (operation: string, body: unknown, signal?: AbortSignal) =>
+      store.call(operation as StorageOperation, body as never, signal),
+  };
+  // Over NATS the store stays here, on the head's machine; clients reach it through the cluster API.
+  cluster?.serveStorage(storageHost);
 
   const token = randomBytes(24).toString('hex');
   let stopping = false;
@@ -128,9 +136,7 @@ export async function runHead(): Promise<void> {
         await gateway?.close();
       },
     },
-    storage: {
-      call: (operation, body, signal) => store.call(operation as StorageOperation, body as never, signal),
-    },
+    storage: storageHost,
     onShutdown: () => void stop('shutdown requested'),
   });
   const port = Number.parseInt(process.env.BYZERLLM_HEAD_PORT ?? '0', 10) || 0;

@@ -64,6 +64,17 @@ const BY_CODE: Record<ErrorCode, { status: number; type: string }> = {
   internal: { status: 500, type: 'server_error' },
 };
 
+/**
+ * OpenAI's `model_not_found` for a missing deployment; a `NotFoundError` about something else says
+ * what in `details.resource` (storage: `table`, `route`), which becomes `<resource>_not_found`.
+ */
+function notFoundCode(details: Record<string, unknown>): string {
+  const resource = details.resource;
+  return typeof resource === 'string' && /^[a-z]{1,32}$/.test(resource)
+    ? `${resource}_not_found`
+    : 'model_not_found';
+}
+
 export function mapError(error: ByzerLLMError): MappedError {
   const details = error.details;
   const refusal = typeof details.reason === 'string' ? REFUSALS[details.reason as GatewayRefusal] : undefined;
@@ -73,7 +84,7 @@ export function mapError(error: ByzerLLMError): MappedError {
     const seconds = typeof details.retryAfterSeconds === 'number' ? details.retryAfterSeconds : 1;
     headers['retry-after'] = String(Math.max(0, Math.ceil(seconds)));
   }
-  const code = refusal?.code ?? (error.code === 'not_found' ? 'model_not_found' : error.code);
+  const code = refusal?.code ?? (error.code === 'not_found' ? notFoundCode(details) : error.code);
   return {
     status: mapping.status,
     headers,

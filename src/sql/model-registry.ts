@@ -31,13 +31,20 @@ export class ModelRegistry {
   /** Whether `sql` calls a model; registers deployments it calls by name on the way. */
   async callsModels(sql: string): Promise<boolean> {
     let calls = false;
+    let refreshed = false;
     for (const name of calledFunctions(sql)) {
       if (GENERIC_MODEL_FUNCTIONS.has(name) || this.registered.has(name)) {
         calls = true;
         continue;
       }
       if ((await this.builtinNames()).has(name)) continue;
-      const deployment = (await this.listDeployments(true)).get(name);
+      let deployment = (await this.listDeployments('when-old')).get(name);
+      if (!deployment && !refreshed) {
+        // A name the cached list lacks may have been deployed since (by another client, or just
+        // now): list again once per statement before DuckDB reports the function as missing.
+        refreshed = true;
+        deployment = (await this.listDeployments('always')).get(name);
+      }
       if (deployment) {
         await this.register(deployment.name);
         calls = true;
@@ -60,12 +67,17 @@ export class ModelRegistry {
 
   /** Concurrent calls a deployment takes: num_workers × worker_concurrency (1 when unknown). */
   async capacityOf(model: string): Promise<number> {
-    const deployment = (await this.listDeployments(false)).get(model.toLowerCase());
+    const deployment = (await this.listDeployments('never')).get(model.toLowerCase());
     return deployment ? deployment.numWorkers * deployment.workerConcurrency : 1;
   }
 
-  private async listDeployments(refreshWhenOld: boolean): Promise<Map<string, DeploymentInfo>> {
-    const fresh = this.deployments && (!refreshWhenOld || Date.now() - this.deployments.at < LIST_TTL_MS);
+  /** The deployments by lower-cased name; `refresh` says when a cached list is listed again. */
+  private async listDeployments(
+    refresh: 'never' | 'when-old' | 'always',
+  ): Promise<Map<string, DeploymentInfo>> {
+    const fresh =
+      refresh === 'never' ||
+      (refresh === 'when-old' && this.deployments && Date.now() - this.deployments.at < LIST_TTL_MS);
     if (fresh && this.deployments) return this.deployments.byName;
     const list = await this.cluster.list();
     this.deployments = {

@@ -19,6 +19,7 @@ export function createStorageRoutes(connection: StorageConnection): {
       if (!(STORAGE_OPERATIONS as readonly string[]).includes(route)) {
         throw new NotFoundError(
           `no storage endpoint ${JSON.stringify(route.slice(0, 64))}; POST ${STORAGE_ROUTE_PREFIX}<operation> with one of ${STORAGE_OPERATIONS.join(', ')}`,
+          { details: { resource: 'route' } },
         );
       }
       return connection.call(route as StorageOperation, body as never, signal);

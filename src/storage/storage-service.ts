@@ -248,6 +248,7 @@ export class StorageService implements StorageConnection {
         if (!names.includes(location.table)) {
           throw new NotFoundError(
             `no table ${location.table} in ${location.cluster}/${location.database}; create it with schemaBuilder().execute()`,
+            { details: { resource: 'table', param: 'table' } },
           );
         }
         const table = await connection.openTable(location.table);

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
+import { embeddingOf } from '../support/openai-upstream-answers.js';
 import { type SqlFixture, startSqlFixture } from './sql-fixture.js';
 
 describe('model functions in SQL', () => {
@@ -168,6 +169,42 @@ select llm_result(q) as answer from q1;`);
       embedCalls.length >= 2 && embedCalls.length <= 3,
       `${embedCalls.length} embedding calls for 40 texts`,
     );
+  });
+
+  test('an embedding deployment called by name returns FLOAT[] for text and for array(feature)', async () => {
+    await fixture.head.deploy({
+      name: 'emb_model',
+      pretrainedModelType: 'saas/openai',
+      numWorkers: 1,
+      workerConcurrency: 4,
+      inferParams: { ...fixture.inferParams, 'saas.model': 'text-embedding-3-small' },
+    });
+    await fixture.session.run(
+      `create table docs as select * from (values ('first doc'), ('第二篇')) t(feature);`,
+    );
+    const rows = await fixture.session.run(
+      `select feature, typeof(emb_model(feature)) as type, emb_model(feature) as plain,
+              emb_model(array(feature)) as listed, emb_model(llm_param(map('instruction', feature))) as param
+       from docs order by feature`,
+    );
+    const float32 = (vector: unknown) => (vector as number[]).map((value) => Math.fround(value));
+    assert.deepEqual(
+      rows.map((row) => row.feature),
+      ['first doc', '第二篇'],
+    );
+    for (const row of rows) {
+      const expected = embeddingOf(row.feature as string, 8);
+      assert.equal(row.type, 'FLOAT[]');
+      assert.deepEqual(float32(row.plain), expected);
+      assert.deepEqual(float32(row.listed), expected);
+      assert.deepEqual(float32(row.param), expected);
+    }
+    const chats = fixture.upstream.requests.filter((request) => request.path === '/v1/chat/completions');
+    assert.equal(chats.length, 0, 'an embedding deployment is never asked to chat');
+    const sent = fixture.upstream.requests
+      .filter((request) => request.path === '/v1/embeddings')
+      .flatMap((request) => (request.body as { input: string[] }).input);
+    assert.deepEqual([...new Set(sent)].sort(), ['first doc', '第二篇']);
   });
 
   test('a statement that changes the database calls each model once and commits once', async () => {

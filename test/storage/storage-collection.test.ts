@@ -267,7 +267,11 @@ describe('a 10,000-document collection', () => {
     const missing = new ByzerStorage('byzerai_store', 'library', 'nothing', { connection: store });
     await assert.rejects(
       missing.writeBuilder().addItem({ _id: 'a' }).execute(),
-      failsWith('not_found', 'nothing'),
+      failsWith('not_found', 'no table nothing in byzerai_store/library'),
+    );
+    await assert.rejects(
+      missing.queryBuilder().setSearchQuery('kanji').execute(),
+      failsWith('not_found', 'no table nothing in byzerai_store/library'),
     );
   });
 

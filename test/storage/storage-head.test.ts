@@ -158,7 +158,23 @@ describe('byzerllm storage on the head', () => {
         ((await bad.json()) as { error: { message: string } }).error.message,
         /unknown field colour/,
       );
-      assert.equal((await post('nonsense', location)).status, 404);
+      const nonsense = await post('nonsense', location);
+      assert.equal(nonsense.status, 404);
+      assert.equal(((await nonsense.json()) as { error: { code: string } }).error.code, 'route_not_found');
+      for (const operation of ['write', 'query']) {
+        const missing = await post(operation, {
+          ...location,
+          table: 'no_such_table',
+          ...(operation === 'write' ? { items: [{ _id: 'x' }] } : {}),
+        });
+        assert.equal(missing.status, 404);
+        const { error } = (await missing.json()) as {
+          error: { code: string; message: string; param: string };
+        };
+        assert.equal(error.code, 'table_not_found');
+        assert.equal(error.param, 'table');
+        assert.match(error.message, /^no table no_such_table in byzerai_store\/docs; create it/);
+      }
       const written = await post('write', {
         ...location,
         items: [{ _id: 'http-1', topic: 'web', rank: 1, content: '网页 写入', vector: '网页 写入' }],

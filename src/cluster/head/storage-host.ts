@@ -9,5 +9,7 @@
  * Bodies are JSON and validated by the storage layer for each operation.
  */
 export interface StorageHost {
+  /** The operations the store answers; over NATS each is its own endpoint (`byzerllm.storage.<operation>`). */
+  readonly operations: readonly string[];
   call(operation: string, body: unknown, signal?: AbortSignal): Promise<unknown>;
 }

@@ -13,10 +13,12 @@ import type { z } from 'zod';
 import {
   type ChatRequest,
   type DeploymentSpecInput,
+  InvalidArgumentError,
   PACKAGE_VERSION,
   toByzerLLMError,
 } from '../../core/index.js';
 import type { ClusterApi } from '../cluster-api.js';
+import type { StorageHost } from '../head/storage-host.js';
 import type { WorkerCallKind } from '../transport/transport.js';
 import { watchConnection } from './connection-watch.js';
 import {
@@ -25,6 +27,8 @@ import {
   adminMessageSchemas,
   dropInvalid,
   parseWire,
+  STORAGE_OPERATION_PATTERN,
+  storageMessageSchema,
 } from './nats-messages.js';
 import { encode, type Reply, subjects } from './nats-protocol.js';
 import { pumpStream } from './nats-streams.js';
@@ -74,11 +78,15 @@ export async function serveClusterOverNats(
   };
 }
 
-interface HandlerContext {
+/** What answering a request needs. */
+interface ReplyContext {
   connection: NatsConnection;
-  cluster: ClusterApi;
   cancellations: CancellationRegistry;
   log: (line: string) => void;
+}
+
+interface HandlerContext extends ReplyContext {
+  cluster: ClusterApi;
 }
 
 type Body<Operation extends AdminOperation> = z.infer<(typeof adminMessageSchemas)[Operation]>;
@@ -106,37 +114,89 @@ function requestIdOf(body: object): string | undefined {
 }
 
 function handle(context: HandlerContext, operation: AdminOperation, message: ServiceMsg): void {
-  const { cluster, cancellations } = context;
-  // A reply lost to a short disconnection of the head would leave the client waiting: sent again.
-  const respond = (reply: Reply<unknown>) => {
-    const data = encode(reply);
-    watchConnection(context.connection).publishReliably(() => message.respond(data));
-  };
-  const parsed = parseWire<object>(adminMessageSchemas[operation], message.data);
+  const { cluster } = context;
+  if (operation !== 'stream') {
+    const run = RUNS[operation] as Run<typeof operation>;
+    answer(context, message, adminMessageSchemas[operation], (body, signal) =>
+      run(cluster, body as never, signal),
+    );
+    return;
+  }
+  const parsed = parseWire<Body<'stream'>>(adminMessageSchemas.stream, message.data);
+  if (!parsed.ok) {
+    dropInvalid(message, parsed.reason, context.log);
+    return;
+  }
+  const body = parsed.value;
+  const requestId = requestIdOf(body);
+  const controller = requestId ? context.cancellations.begin(requestId) : new AbortController();
+  void pumpStream(
+    context.connection,
+    body,
+    controller.signal,
+    () => cluster.stream(body.name, body.request as unknown as ChatRequest, { signal: controller.signal }),
+    (reply) => respondReliably(context, message, reply),
+  ).finally(() => requestId && context.cancellations.end(requestId));
+}
+
+// A reply lost to a short disconnection of the head would leave the client waiting: sent again.
+function respondReliably(context: ReplyContext, message: ServiceMsg, reply: Reply<unknown>): void {
+  const data = encode(reply);
+  watchConnection(context.connection).publishReliably(() => message.respond(data));
+}
+
+/**
+ * Parses a request with its schema, runs it (cancellable through `byzerllm.cancel.<requestId>` when
+ * the body carries one) and replies with the result or the error; an invalid message is dropped
+ * with an `invalid_argument` reply.
+ */
+function answer<Value extends object>(
+  context: ReplyContext,
+  message: ServiceMsg,
+  schema: z.ZodType<Value>,
+  run: (body: Value, signal: AbortSignal) => Promise<unknown>,
+): void {
+  const parsed = parseWire<Value>(schema, message.data);
   if (!parsed.ok) {
     dropInvalid(message, parsed.reason, context.log);
     return;
   }
   const requestId = requestIdOf(parsed.value);
-  const controller = requestId ? cancellations.begin(requestId) : new AbortController();
-  const finish = () => requestId && cancellations.end(requestId);
-  if (operation === 'stream') {
-    const body = parsed.value as Body<'stream'>;
-    void pumpStream(
-      context.connection,
-      body,
-      controller.signal,
-      () => cluster.stream(body.name, body.request as unknown as ChatRequest, { signal: controller.signal }),
-      respond,
-    ).finally(finish);
-    return;
-  }
-  const run = RUNS[operation] as Run<typeof operation>;
+  const controller = requestId ? context.cancellations.begin(requestId) : new AbortController();
   Promise.resolve()
-    .then(() => run(cluster, parsed.value as never, controller.signal))
+    .then(() => run(parsed.value, controller.signal))
     .then(
-      (result) => respond({ ok: true, result }),
-      (error: unknown) => respond({ ok: false, error: toByzerLLMError(error).toJSON() }),
+      (result) => respondReliably(context, message, { ok: true, result }),
+      (error: unknown) =>
+        respondReliably(context, message, { ok: false, error: toByzerLLMError(error).toJSON() }),
     )
-    .finally(finish);
+    .finally(() => requestId && context.cancellations.end(requestId));
+}
+
+/**
+ * Serves the head's Byzer store over NATS: one endpoint per storage operation
+ * (`byzerllm.storage.<operation>`, queue group `head`), so NATS permissions can grant `query`
+ * without `drop`. The store validates each body with the operation's schema.
+ */
+export function serveStorageOverNats(
+  connection: NatsConnection,
+  service: Service,
+  host: StorageHost,
+  cancellations: CancellationRegistry,
+  log: (line: string) => void,
+): void {
+  const context: ReplyContext = { connection, cancellations, log };
+  for (const operation of host.operations) {
+    if (!STORAGE_OPERATION_PATTERN.test(operation)) {
+      throw new InvalidArgumentError(`storage operation ${JSON.stringify(operation)} is not a subject token`);
+    }
+    service.addEndpoint(`storage-${operation}`, {
+      subject: subjects.storage(operation),
+      queue: HEAD_QUEUE,
+      handler: (_error: Error | null, message: ServiceMsg) =>
+        answer(context, message, storageMessageSchema, (request, signal) =>
+          host.call(operation, request.body, signal),
+        ),
+    });
+  }
 }

@@ -18,6 +18,7 @@ import {
   type ChatRequest,
   type DeploymentSpecInput,
   HeadUnreachableError,
+  InvalidArgumentError,
   type ModelMeta,
   type StreamPart,
 } from '../../core/index.js';
@@ -34,6 +35,7 @@ import { headTimeoutMs, LivenessProbe } from '../liveness-probe.js';
 import { ConnectionLostError, faultTimeoutMs, watchConnection } from './connection-watch.js';
 import { HEAD_SERVICE_NAME } from './nats-admin-server.js';
 import { connectNats } from './nats-connection.js';
+import { STORAGE_OPERATION_PATTERN } from './nats-messages.js';
 import { subjects } from './nats-protocol.js';
 import {
   NoAnswerError,
@@ -142,6 +144,21 @@ export class NatsClusterClient implements ClusterApi {
     return this.admin('call', { requestId, name, kind, request }, options.signal, requestId);
   }
 
+  /**
+   * A Byzer storage request to the store on the head (`byzerllm.storage.<operation>`), as
+   * `HeadClient.storage` over HTTP: `ByzerStorage` reaches the head's store through either.
+   */
+  storage(operation: string, body: unknown, signal?: AbortSignal): Promise<unknown> {
+    if (!STORAGE_OPERATION_PATTERN.test(operation)) {
+      return Promise.reject(
+        new InvalidArgumentError(`unknown storage operation ${JSON.stringify(operation.slice(0, 64))}`),
+      );
+    }
+    if (signal?.aborted) return Promise.reject(new AbortedError());
+    const requestId = nuid.next();
+    return this.request(subjects.storage(operation), { requestId, body }, signal, requestId);
+  }
+
   async stream(
     name: string,
     request: ChatRequest,
@@ -180,8 +197,17 @@ export class NatsClusterClient implements ClusterApi {
    * after a NATS restart the head may reconnect a moment after this client does. A request in flight
    * when the connection drops is sent again once it is back.
    */
-  private async admin<Result>(
+  private admin<Result>(
     operation: string,
+    payload: Record<string, unknown>,
+    signal?: AbortSignal,
+    requestId?: string,
+  ): Promise<Result> {
+    return this.request(subjects.admin(operation), payload, signal, requestId);
+  }
+
+  private async request<Result>(
+    subject: string,
     payload: Record<string, unknown>,
     signal?: AbortSignal,
     requestId?: string,
@@ -190,7 +216,7 @@ export class NatsClusterClient implements ClusterApi {
       return await requestWithResend(
         this.connection,
         (reconnectWaitMs) =>
-          natsRequest<Result>(this.connection, subjects.admin(operation), payload, ADMIN_TIMEOUT_MS, {
+          natsRequest<Result>(this.connection, subject, payload, ADMIN_TIMEOUT_MS, {
             reconnectWaitMs,
             onFail: (fail) => this.trackHead(fail, signal, requestId),
           }),

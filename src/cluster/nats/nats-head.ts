@@ -7,6 +7,7 @@ import os from 'node:os';
 import { type KV, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Head } from '../head/head.js';
+import type { StorageHost } from '../head/storage-host.js';
 import type { NodeResources } from '../resources.js';
 import { createInProcessTransport } from '../transport/in-process-transport.js';
 import type { WorkerTransport } from '../transport/transport.js';
@@ -14,7 +15,12 @@ import { AlreadyExistsError, toByzerLLMError } from '../../core/index.js';
 import type { ClusterKey } from './cluster-key.js';
 import { watchConnection } from './connection-watch.js';
 import { KvDeploymentStore } from './kv-deployment-store.js';
-import { createHeadService, HEAD_QUEUE, serveClusterOverNats } from './nats-admin-server.js';
+import {
+  createHeadService,
+  HEAD_QUEUE,
+  serveClusterOverNats,
+  serveStorageOverNats,
+} from './nats-admin-server.js';
 import { connectNats } from './nats-connection.js';
 import { dropInvalid, nodeAdvertSchema } from './nats-messages.js';
 import { encode, HEARTBEAT_INTERVAL_MS, KV_PLACEMENT, kvKey, type Reply, subjects } from './nats-protocol.js';
@@ -47,6 +53,8 @@ export interface NatsHeadOptions {
 
 export interface NatsHead {
   head: Head;
+  /** Serves the store of the head's process to clients on NATS (`byzerllm.storage.<operation>`). */
+  serveStorage(host: StorageHost): void;
   close(): Promise<void>;
 }
 
@@ -180,6 +188,7 @@ export async function startNatsHead(options: NatsHeadOptions): Promise<NatsHead>
   );
   return {
     head,
+    serveStorage: (host) => serveStorageOverNats(connection, service, host, cancellations, log),
     async close() {
       await admin.close();
       cancellations.close();

@@ -151,6 +151,14 @@ export const adminMessageSchemas = {
   stream: streamRequestMessageSchema.extend({ name: nameSchema }),
 } as const;
 export type AdminOperation = keyof typeof adminMessageSchemas;
+
+/**
+ * Client → head: one Byzer storage request (`byzerllm.storage.<operation>`). The body is JSON here;
+ * the store validates it with the operation's own schema (src/storage/storage-protocol.ts).
+ */
+export const storageMessageSchema = z.object({ requestId: tokenSchema, body: jsonObjectSchema });
+/** Storage operation names are single subject tokens of letters (`createTable`, `query`, …). */
+export const STORAGE_OPERATION_PATTERN = /^[A-Za-z]{1,64}$/;
 export const ADMIN_OPERATIONS = Object.keys(adminMessageSchemas) as AdminOperation[];
 
 export type Parsed<Value> = { ok: true; value: Value } | { ok: false; reason: string };

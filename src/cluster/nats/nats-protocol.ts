@@ -5,6 +5,7 @@
  *
  * Subjects (all under the `byzerllm.` prefix, `<…>` are tokens):
  * - `byzerllm.admin.<operation>`          ClusterApi operations served by the head (queue group `head`)
+ * - `byzerllm.storage.<operation>`        Byzer storage operations on the head's store (`StorageHost`)
  * - `byzerllm.node.<nodeId>.start`        start a worker on that node
  * - `byzerllm.node.<nodeId>.stop`         stop a worker on that node
  * - `byzerllm.node.<nodeId>.ping`         is a live process already this node? (duplicate ids)
@@ -33,6 +34,7 @@ export const STREAM_WINDOW = 64;
 
 export const subjects = {
   admin: (operation: string) => `${SUBJECT_PREFIX}.admin.${operation}`,
+  storage: (operation: string) => `${SUBJECT_PREFIX}.storage.${operation}`,
   nodeStart: (nodeId: string) => `${SUBJECT_PREFIX}.node.${nodeId}.start`,
   nodeStop: (nodeId: string) => `${SUBJECT_PREFIX}.node.${nodeId}.stop`,
   /** A node process asks whether another live process already answers for its id. */

@@ -52,6 +52,14 @@ export async function natsRequest<Result>(
 ): Promise<Result> {
   const watch = watchConnection(connection);
   await watch.whenConnected(options.reconnectWaitMs ?? faultTimeoutMs());
+  const data = encode(payload);
+  // The server would refuse it, and the refusal would read like "no head answers".
+  const limit = connection.info?.max_payload;
+  if (limit !== undefined && data.length > limit) {
+    throw new InvalidArgumentError(
+      `the request on ${subject} is ${data.length} bytes, over the NATS server's max_payload of ${limit} bytes: send less per request (e.g. fewer items per write) or raise max_payload in the nats-server configuration`,
+    );
+  }
   let message: Awaited<ReturnType<NatsConnection['request']>>;
   let untrack: (() => void) | undefined;
   let unregister: (() => void) | undefined;
@@ -59,7 +67,7 @@ export async function natsRequest<Result>(
     message = await new Promise((resolve, reject) => {
       untrack = watch.track(reject);
       unregister = options.onFail?.(reject);
-      connection.request(subject, encode(payload), { timeout: timeoutMs }).then(resolve, reject);
+      connection.request(subject, data, { timeout: timeoutMs }).then(resolve, reject);
     });
   } catch (error) {
     // Failed early by a tracker (connection lost, node lost, head gone, aborted): as it is.

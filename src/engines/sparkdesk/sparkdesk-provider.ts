@@ -6,6 +6,8 @@
  * the URL's version serves: v1.1 → `general` (Spark v1.5/Lite), v2.1 → `generalv2`, v3.1 →
  * `generalv3`, v3.5 → `generalv3.5`, v4.0 → `4.0Ultra`), `saas.timeout` (30 s per frame),
  * `saas.max_retries` (2). `saas.debug` (a Python-only switch of the original) is accepted and ignored.
+ * Byzer-LLM's Byzer-SQL example writes the URL as `gpt_url` (no `saas.` prefix); that key works too
+ * when `saas.gpt_url` is not given.
  */
 import type { EngineContext } from '../../core/deployment.js';
 import { InvalidArgumentError, throwIfAborted } from '../../core/errors.js';
@@ -35,7 +37,8 @@ export async function createSparkDeskEngine(context: EngineContext): Promise<Eng
   const appId = params.required('saas.appid');
   const apiKey = params.required('saas.api_key');
   const apiSecret = params.required('saas.api_secret');
-  const gptUrl = params.url('saas.gpt_url', 'wss://spark-api.xf-yun.com/v3.1/chat', [
+  const urlKey = params.optional('saas.gpt_url') || !params.optional('gpt_url') ? 'saas.gpt_url' : 'gpt_url';
+  const gptUrl = params.url(urlKey, 'wss://spark-api.xf-yun.com/v3.1/chat', [
     'ws:',
     'wss:',
     'http:',
