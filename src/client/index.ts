@@ -32,15 +32,15 @@ export type { LlmConfig } from './llm-config.js';
 export type { LLMRequest } from './llm-request.js';
 export { Audio, AudioPath, contentToParts, decodeDataUrl, Image, ImagePath } from './multimodal.js';
 export {
-  asPrompt,
+  MetaHolder,
   prompt,
   type PromptCallOptions,
   PromptFunction,
   type PromptLlm,
-  promptMethod,
   type PromptOptions,
   PromptOutputError,
 } from './prompt-function.js';
+export { asPrompt, type LazyPrompt, promptLazy, promptMethod } from './prompt-method.js';
 export { DEFAULT_MARKERS } from './response-markers.js';
 export type { ChatResponse, ResponseMeta } from './responses.js';
 export { runInSandbox, type SandboxOptions, type SandboxOutcome } from './sandbox.js';

@@ -48,7 +48,10 @@ test("Byzer-LLM's t[0].output: the scored pair for one pair, the sorted list for
     ['what is panda?', 'the giant panda is a bear species endemic to China'],
   ];
   const ranked = await llm.embRerank(pairs, 'reranker');
-  assert.deepEqual(ranked[0]!.output, ranked.map((item) => [...item]));
+  assert.deepEqual(
+    ranked[0]!.output,
+    ranked.map((item) => [...item]),
+  );
   const single = await llm.embRerank(['query', 'passage'], 'reranker');
   assert.deepEqual(single[0]!.output, [['query', 'passage'], single[0]![1]]);
   assert.equal(JSON.stringify(single), JSON.stringify([[['query', 'passage'], single[0]![1]]]));
