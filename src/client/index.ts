@@ -32,6 +32,15 @@ export type { LlmConfig } from './llm-config.js';
 export type { LLMRequest } from './llm-request.js';
 export { Audio, AudioPath, contentToParts, decodeDataUrl, Image, ImagePath } from './multimodal.js';
 export {
+  deploymentNameOf,
+  getModelByName,
+  getSingleLlm,
+  type GetSingleLlmOptions,
+  loadModels,
+  type ModelInfo,
+  type ModelRegistryOptions,
+} from './model-registry.js';
+export {
   MetaHolder,
   prompt,
   type PromptCallOptions,
