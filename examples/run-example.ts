@@ -5,7 +5,8 @@
  *   node dist/examples/run-example.js multimodal --model gpt4o_mini_chat ./cat.png
  *
  * Arguments after the example name (other than the flags) are passed to its `main` after the client.
- * `simple-byzer-llm` takes no client: `run-example.js simple-byzer-llm BASE_URL API_KEY`.
+ * `simple-byzer-llm` and `hello` take no client: `run-example.js simple-byzer-llm BASE_URL API_KEY`,
+ * `run-example.js hello MODEL_NAME [KEYS_DIRECTORY]` (lite mode, the models registry).
  */
 import { parseArgs } from 'node:util';
 import { ByzerLLM } from '../src/index.js';
@@ -27,7 +28,8 @@ if (!name || !/^[a-z-]+$/.test(name)) {
 const example = (await import(`./${name}.js`)) as { main: (...args: unknown[]) => Promise<unknown> };
 const llm = ByzerLLM.fromDefaultModel(values.model, { address: values.address });
 try {
-  const result = name === 'simple-byzer-llm' ? await example.main(...rest) : await example.main(llm, ...rest);
+  const withoutClient = name === 'simple-byzer-llm' || name === 'hello';
+  const result = withoutClient ? await example.main(...rest) : await example.main(llm, ...rest);
   console.log(JSON.stringify(result, null, 2));
 } finally {
   await llm.close();

@@ -3,8 +3,8 @@
  * `ClusterApi` (a remote head, the local embedded head, or an in-process cluster).
  *
  * It connects lazily (`connectCluster`, `address: 'auto'` starts the local head when none runs),
- * caches each model's meta, and keeps per-model settings (template, extra generation params, custom
- * prompt formats). Deploy-side setters build the `DeploymentSpecInput` that `deploy` sends.
+ * caches each model's meta, and tracks its requests in flight (`abort`). The `setup*` settings live
+ * in `ClientSettings`, which this class extends.
  */
 import type { z } from 'zod';
 import {
@@ -16,30 +16,37 @@ import {
 import {
   type ChatMessage,
   type ChatRequest,
-  type DeploymentSpecInput,
   InvalidArgumentError,
-  type LoadBalanceStrategy,
   type ModelMeta,
-  type PinnableKind,
   UnsupportedError,
 } from '../core/index.js';
 import { runChatOai } from './chat-oai.js';
-import type { ClientSession } from './client-session.js';
 import type { ChatOaiOptions, StreamChatOaiOptions } from './chat-options.js';
+import type { EventName, RawModelResult } from './client-events.js';
+import type { BuildRequestOptions, ClientSession } from './client-session.js';
+import { ClientSettings } from './client-settings.js';
 import { type Conversation, toChatMessages } from './conversation.js';
+import { embed, rerank, type RerankPair } from './embeddings.js';
 import { chatWithImplFunc, createImpl, ImplCache, type ImplFunction, type ImplOptions } from './impl.js';
+import { InFlightRequests } from './in-flight-requests.js';
 import {
   imageFromLlmConfig,
   type LlmConfig,
   requestFieldsFromLlmConfig,
   wantsResponsePrefix,
 } from './llm-config.js';
-import { type ModelSettings, ModelSettingsStore } from './model-settings.js';
+import { type LLMRequest, parseLlmRequest } from './llm-request.js';
 import type { PromptLlm } from './prompt-llm.js';
 import type { ChatResponse } from './responses.js';
 import { streamChat, type StreamItem } from './stream-chat.js';
-import { applyTemplate, type TemplateChoice, templateByName } from './templates.js';
-import { embed, rerank, type RerankPair } from './embeddings.js';
+import {
+  applyTemplate,
+  type RoleMapping,
+  type Template,
+  type TemplateChoice,
+  Templates,
+  templateByName,
+} from './templates.js';
 import {
   generateImage,
   type GenerateImageOptions,
@@ -71,18 +78,15 @@ export interface DeployOptions {
   inferParams?: Record<string, string>;
 }
 
-export class ByzerLLM implements ClientSession, PromptLlm {
+export class ByzerLLM extends ClientSettings implements ClientSession, PromptLlm {
   protected clusterPromise: Promise<ClusterApi> | undefined;
   protected ownsCluster: boolean;
-  protected readonly settings = new ModelSettingsStore();
+  readonly inFlight = new InFlightRequests();
   private readonly metaCache = new Map<string, Promise<ModelMeta>>();
   private readonly implCache = new ImplCache();
-  private defaultModelName: string | undefined;
-  private defaultEmbModelName: string | undefined;
-  private defaultRerankModelName: string | undefined;
-  private readonly deploySettings: Partial<DeploymentSpecInput> = {};
 
   constructor(private readonly options: ByzerLLMOptions = {}) {
+    super();
     this.ownsCluster = options.cluster === undefined;
     if (options.cluster) this.clusterPromise = Promise.resolve(options.cluster);
   }
@@ -116,84 +120,17 @@ export class ByzerLLM implements ClientSession, PromptLlm {
     if (cluster && 'close' in cluster && typeof cluster.close === 'function') await cluster.close();
   }
 
-  // ---- client-side settings -------------------------------------------------------------------
-
-  setupDefaultModelName(model: string): this {
-    this.defaultModelName = model;
-    return this;
-  }
-  setupDefaultEmbModelName(model: string): this {
-    this.defaultEmbModelName = model;
-    return this;
-  }
-  setupDefaultReRankModelName(model: string): this {
-    this.defaultRerankModelName = model;
-    return this;
-  }
-  get defaultModel(): string | undefined {
-    return this.defaultModelName;
-  }
-  /** A client template for `model`, or `auto` for the engine's own chat template. */
-  setupTemplate(model: string, template: TemplateChoice): this {
-    this.settings.get(model).template = template;
-    return this;
-  }
-  /** Merged (not replaced) into the generation params of every request to `model`. */
-  setupExtraGenerationParams(model: string, params: LlmConfig): this {
-    const settings = this.settings.get(model);
-    settings.extraGenerationParams = { ...settings.extraGenerationParams, ...params };
-    return this;
-  }
-  setupMaxModelLength(model: string, length: number): this {
-    this.settings.get(model).maxModelLength = length;
-    return this;
-  }
-  getMaxModelLength(model: string): number | undefined {
-    return this.settings.get(model).maxModelLength;
-  }
-  /** Custom prompt builders per model (Byzer-LLM's `setup_*_format_func`). */
-  setupFunctionCallingFormatFunc(model: string, format: ModelSettings['functionCallingFormat']): this {
-    this.settings.get(model).functionCallingFormat = format;
-    return this;
-  }
-  setupResponseClassFormatFunc(model: string, format: ModelSettings['responseClassFormat']): this {
-    this.settings.get(model).responseClassFormat = format;
-    return this;
-  }
-  setupImplFuncFormatFunc(model: string, format: ModelSettings['implFormat']): this {
-    this.settings.get(model).implFormat = format;
-    return this;
+  /**
+   * Cancels a request of this client while it runs (Byzer-LLM's `abort(request_id)`): the id given
+   * as `requestId`, or a stream's `meta.request_id`. The cancel reaches the worker and the engine.
+   * False when no such request is in flight.
+   */
+  abort(requestId: string): boolean {
+    return this.inFlight.abort(requestId);
   }
 
-  // ---- deploy-side settings -------------------------------------------------------------------
-
-  setupNumWorkers(count: number): this {
-    this.deploySettings.numWorkers = count;
-    return this;
-  }
-  setupGpusPerWorker(count: number): this {
-    this.deploySettings.gpusPerWorker = count;
-    return this;
-  }
-  setupCpusPerWorker(count: number): this {
-    this.deploySettings.cpusPerWorker = count;
-    return this;
-  }
-  setupWorkerConcurrency(count: number): this {
-    this.deploySettings.workerConcurrency = count;
-    return this;
-  }
-  setupLoadBalanceWay(strategy: LoadBalanceStrategy): this {
-    this.deploySettings.loadBalance = strategy;
-    return this;
-  }
-  setupPinModelWorkerMapping(mapping: Partial<Record<PinnableKind, number>>): this {
-    this.deploySettings.pinning = { ...mapping };
-    return this;
-  }
-  setupInferBackend(backend: string): this {
-    this.deploySettings.inferBackend = backend;
-    return this;
+  runEvent(name: EventName, model: string, items: ChatRequest[] | RawModelResult[]) {
+    return this.events.run(name, this, model, items);
   }
 
   // ---- deployments ----------------------------------------------------------------------------
@@ -260,13 +197,10 @@ export class ByzerLLM implements ClientSession, PromptLlm {
     conversation: Conversation,
     llmConfig: LlmConfig = {},
     extraRequestParams: Record<string, unknown> = {},
+    options: BuildRequestOptions = {},
   ): Promise<ChatRequest> {
     const settings = this.settings.get(model);
-    // Without a client choice, the deployment's template (`byzerllm deploy --template`) applies.
-    const chosen =
-      settings.template ??
-      templateByName(String((await this.getMeta({ model })).deployment_template ?? 'auto'));
-    const template = typeof chosen === 'object' ? chosen : undefined;
+    const { chosen, template } = await this.templateFor(model, options.roleMapping);
     const config: LlmConfig = {
       ...(template?.generationConfig ?? {}),
       ...settings.extraGenerationParams,
@@ -277,6 +211,8 @@ export class ByzerLLM implements ClientSession, PromptLlm {
     if (image) attachImage(chatMessages, image);
     const fields = requestFieldsFromLlmConfig(config);
     const request: ChatRequest = { ...fields, messages: chatMessages };
+    if (request.maxTokens === undefined && settings.maxOutputLength !== undefined)
+      request.maxTokens = settings.maxOutputLength;
     if (Object.keys(extraRequestParams).length > 0)
       request.extra = { ...request.extra, ...extraRequestParams };
     if (template) {
@@ -293,27 +229,75 @@ export class ByzerLLM implements ClientSession, PromptLlm {
     return request;
   }
 
+  /**
+   * The conversation flattened into one prompt the way the client does it for raw-prompt models
+   * (Byzer-LLM's `generate_instruction_from_history`): the model's template (its client template,
+   * else the deployment's, else `Templates.default()`) with the role mapping of the model and of
+   * this call over it.
+   */
+  async generateInstructionFromHistory(
+    model: string,
+    conversations: Conversation,
+    roleMapping?: Partial<RoleMapping>,
+  ): Promise<string> {
+    const { template } = await this.templateFor(model, roleMapping);
+    return applyTemplate(template ?? Templates.default(), toChatMessages(conversations));
+  }
+
+  /** The client's, else the deployment's template, with any role mapping merged over it. */
+  private async templateFor(
+    model: string,
+    roleMapping: Partial<RoleMapping> | undefined,
+  ): Promise<{ chosen: TemplateChoice; template: Template | undefined }> {
+    const settings = this.settings.get(model);
+    // Without a client choice, the deployment's template (`byzerllm deploy --template`) applies.
+    const chosen =
+      settings.template ??
+      templateByName(String((await this.getMeta({ model })).deployment_template ?? 'auto'));
+    const base = typeof chosen === 'object' ? chosen : undefined;
+    const mapping = { ...settings.roleMapping, ...roleMapping };
+    if (Object.keys(mapping).length === 0) return { chosen, template: base };
+    const from = base ?? Templates.default();
+    return { chosen, template: { ...from, roleMapping: { ...from.roleMapping, ...mapping } } };
+  }
+
   /** The clean function of the model's template (identity without one). */
   cleanOutput(model: string, text: string): string {
     const template = this.settings.get(model).template;
     return typeof template === 'object' ? template.cleanFunc(text) : text;
   }
 
-  modelSettings(model: string): ModelSettings {
-    return this.settings.get(model);
+  /**
+   * Byzer-LLM's older `chat(model, LLMRequest)`: one chat call per instruction (a string, a list, or
+   * `{ instruction, max_length, top_p, temperature }`), each a one-message conversation.
+   */
+  async chat(model: string | undefined, request: string | string[] | LLMRequest): Promise<ChatResponse[]> {
+    const { instructions, llmConfig } = parseLlmRequest(request);
+    const name = this.resolveModel(model);
+    const responses = await Promise.all(
+      instructions.map((instruction) => runChatOai(this, name, { conversations: instruction, llmConfig })),
+    );
+    return responses;
   }
 
   // ---- embeddings, rerank, audio and images ---------------------------------------------------
 
-  /** One vector per text, `[{output: number[], meta}]` as in Byzer-LLM. */
-  emb(model: string | undefined, texts: string | string[], signal?: AbortSignal) {
-    return embed(this, this.resolveEmbModel(model), texts, signal);
+  /**
+   * One vector per text, `[{ output: number[], metadata }]` as in Byzer-LLM. The texts may be given
+   * as Byzer-LLM's `LLMRequest` (`emb(model, { instruction: 'wow' })`); `model` defaults to
+   * `setupDefaultEmbModelName`.
+   */
+  emb(model: string | undefined, texts: string | string[] | LLMRequest, signal?: AbortSignal) {
+    return embed(this, this.resolveEmbModel(model), parseLlmRequest(texts).instructions, signal);
   }
   async embQuery(text: string, model?: string): Promise<number[]> {
     const [first] = await this.emb(model, [text]);
     return first!.output;
   }
-  /** `[[query, passage], score]` pairs sorted by score, best first. */
+  /**
+   * `[[query, passage], score]` pairs sorted by score, best first. As in Byzer-LLM, `result[0].output`
+   * is the scored pair of a single pair, or the whole sorted list for several.
+   */
   embRerank(sentencePairs: RerankPair | RerankPair[], model?: string) {
     return rerank(this, this.resolveRerankModel(model), sentencePairs);
   }
@@ -339,24 +323,6 @@ export class ByzerLLM implements ClientSession, PromptLlm {
   /** Forgets generated code: all of it, or that of one model / function name. */
   clearImplCache(filter: { model?: string; name?: string; instruction?: string } = {}): void {
     this.implCache.clear(filter);
-  }
-
-  // ---- helpers --------------------------------------------------------------------------------
-
-  resolveModel(model: string | undefined): string {
-    const name = model ?? this.defaultModelName;
-    if (!name) {
-      throw new InvalidArgumentError(
-        'no model given and no default model; pass model or call setupDefaultModelName(name)',
-      );
-    }
-    return name;
-  }
-  private resolveEmbModel(model: string | undefined): string {
-    return model ?? this.defaultEmbModelName ?? this.resolveModel(undefined);
-  }
-  private resolveRerankModel(model: string | undefined): string {
-    return model ?? this.defaultRerankModelName ?? this.resolveEmbModel(undefined);
   }
 }
 

@@ -13,7 +13,8 @@ import {
   parsePromptToolCalls,
   toToolDefinition,
 } from './function-calling.js';
-import { emptyMeta, type ChatResponse } from './responses.js';
+import { EventName, type RawModelResult } from './client-events.js';
+import { type ChatResponse, chatResponse, emptyMeta, type ResponseMeta } from './responses.js';
 import {
   afterChatPrompt,
   defaultResponseClassFormat,
@@ -21,22 +22,53 @@ import {
   parseStructured,
   repairPrompt,
 } from './structured-output.js';
+import { type Ability, withDefaultSystemMessage } from './system-message.js';
 import { chatViaTask } from './tasks.js';
 
-/** One plain chat call: request built, sent, answer cleaned and measured. */
+/**
+ * One plain chat call: request built, the BEFORE/AFTER event callbacks run, sent (abortable by
+ * `requestId`), answer cleaned and measured. `onlyReturnPrompt` stops after building the request.
+ */
 export async function generate(
   llm: ClientSession,
   model: string,
   conversation: Conversation,
-  options: Pick<ChatOaiOptions, 'llmConfig' | 'extraRequestParams' | 'signal'>,
+  options: Pick<
+    ChatOaiOptions,
+    'llmConfig' | 'extraRequestParams' | 'signal' | 'requestId' | 'roleMapping' | 'onlyReturnPrompt'
+  >,
   adjust: (request: ChatRequest) => void = () => {},
 ): Promise<ChatResponse> {
-  const request = await llm.buildRequest(model, conversation, options.llmConfig, options.extraRequestParams);
+  const request = await llm.buildRequest(model, conversation, options.llmConfig, options.extraRequestParams, {
+    roleMapping: options.roleMapping,
+  });
   adjust(request);
+  if (options.onlyReturnPrompt) {
+    return chatResponse({ output: '', meta: emptyMeta(), input: request, toolCalls: [] });
+  }
+  const replaced = await llm.runEvent(EventName.BEFORE_CALL_MODEL, model, [request]);
+  if (replaced) return fromRawResult(replaced, request);
   const cluster = await llm.cluster();
   const started = performance.now();
-  const result = await cluster.call(model, 'chat', request, options.signal ? { signal: options.signal } : {});
-  return toResponse(llm, model, request, result, (performance.now() - started) / 1000);
+  const handle = llm.inFlight.open(options.requestId, options.signal);
+  let result: ChatResult;
+  try {
+    result = await cluster.call(model, 'chat', request, { signal: handle.signal });
+  } finally {
+    handle.close();
+  }
+  const response = toResponse(llm, model, request, result, (performance.now() - started) / 1000);
+  const after = await llm.runEvent(EventName.AFTER_CALL_MODEL, model, [
+    { predict: response.output, metadata: { ...response.meta }, input: request },
+  ]);
+  return after ? fromRawResult(after, request) : response;
+}
+
+/** A callback's `[{ predict, metadata }]` as the response (the first item; an empty list: empty text). */
+function fromRawResult(results: RawModelResult[], request: ChatRequest): ChatResponse {
+  const [first] = results;
+  const meta = { ...emptyMeta(), ...(first?.metadata ?? {}) } as ResponseMeta;
+  return chatResponse({ output: first?.predict ?? '', meta, input: first?.input ?? request, toolCalls: [] });
 }
 
 function toResponse(
@@ -55,14 +87,20 @@ function toResponse(
   meta.finish_reason = result.finishReason;
   meta.reasoning_content = result.reasoning ?? '';
   if (result.warnings.length > 0) meta.warnings = result.warnings;
-  return { output: llm.cleanOutput(model, result.text), meta, input: request, toolCalls: result.toolCalls };
+  return chatResponse({
+    output: llm.cleanOutput(model, result.text),
+    meta,
+    input: request,
+    toolCalls: result.toolCalls,
+  });
 }
 
 export async function runChatOai(
   llm: ClientSession,
   model: string,
-  options: ChatOaiOptions,
+  callerOptions: ChatOaiOptions,
 ): Promise<ChatResponse> {
+  let options = callerOptions;
   if (options.responseClass && options.tools?.length) {
     throw new InvalidArgumentError('responseClass and tools cannot be used in the same chatOai call');
   }
@@ -73,6 +111,13 @@ export async function runChatOai(
   }
   const meta = await llm.getMeta({ model });
   if (!meta.tasks.includes('chat')) return chatViaTask(llm, model, meta, options);
+  if (options.enableDefaultSysMessage) {
+    const abilities: Ability[] = [];
+    if (options.tools?.length) abilities.push('function_calling');
+    if (options.responseClass) abilities.push('response_with_class');
+    const base = llm.modelSettings(model).baseSystemMessage;
+    options = { ...options, conversations: withDefaultSystemMessage(options.conversations, abilities, base) };
+  }
   if (options.tools?.length)
     return withTools(llm, model, options, await useNative(llm, model, options.toolMode, 'support_tools'));
   if (options.responseClass) {
@@ -85,6 +130,12 @@ export async function runChatOai(
     );
   }
   return generate(llm, model, options.conversations, options);
+}
+
+/** Byzer-LLM's answer to `only_return_prompt` with tools or a response class. */
+function onlyPrompt(response: ChatResponse): ChatResponse {
+  response.meta.reason = 'Only return prompt';
+  return response;
 }
 
 async function useNative(
@@ -131,6 +182,7 @@ async function withTools(
       request.tools = definitions;
       if (options.toolChoice !== undefined) request.toolChoice = options.toolChoice;
     });
+    if (options.onlyReturnPrompt) return onlyPrompt(response);
     calls = response.toolCalls;
     if (calls.length === 0) reasons.push('the model called no tool');
   } else {
@@ -140,6 +192,7 @@ async function withTools(
       format({ question, tools: definitions, ...(toolChoice ? { toolChoice } : {}) }),
     );
     response = await generate(llm, model, conversation, options);
+    if (options.onlyReturnPrompt) return onlyPrompt(response);
     const parsed = parsePromptToolCalls(response.output);
     calls = parsed.calls;
     response.toolCalls = calls;
@@ -171,6 +224,7 @@ async function withResponseClass(
   if (options.responseAfterChat) {
     // Answer first, then ask the same model (Byzer-LLM forgot to forward it) to extract the JSON.
     const first = await generate(llm, model, options.conversations, options);
+    if (options.onlyReturnPrompt) return onlyPrompt(first);
     conversation = [
       ...(typeof options.conversations === 'string'
         ? [{ role: 'user', content: options.conversations }]
@@ -187,6 +241,7 @@ async function withResponseClass(
     );
   }
   response = await generate(llm, model, conversation, options, askNative);
+  if (options.onlyReturnPrompt) return onlyPrompt(response);
   let parsed = parseStructured(response.output, schema);
   if (!parsed.ok) {
     // One repair round: the model sees what was wrong with its answer.

@@ -4,6 +4,7 @@ import type { ToolChoice } from '../core/index.js';
 import type { Conversation } from './conversation.js';
 import type { Tool } from './function-calling.js';
 import type { LlmConfig } from './llm-config.js';
+import type { RoleMapping } from './templates.js';
 
 export type FeatureMode = 'auto' | 'native' | 'prompt';
 
@@ -16,6 +17,18 @@ export interface ChatOaiOptions {
   /** Merged into `ChatRequest.extra` (Byzer-LLM's `extra_request_params`). */
   extraRequestParams?: Record<string, unknown>;
   signal?: AbortSignal;
+  /** An id for `abort(requestId)` while the call runs (Byzer-LLM passed `request_id` to the engine). */
+  requestId?: string;
+  /** This call's role mapping for raw-prompt models (over `setupRoleMapping`). */
+  roleMapping?: Partial<RoleMapping>;
+  /**
+   * Byzer-LLM's default system message: with tools, `responseClass` or `implFunc`, a system message
+   * with the base-abilities preamble (or `setupBaseSystemMessages`) is put first; an existing system
+   * message gets it prepended. Defaults to false: our prompts for those abilities are self-contained.
+   */
+  enableDefaultSysMessage?: boolean;
+  /** Return the request that would be sent (`input`), with empty `output`, without calling the model. */
+  onlyReturnPrompt?: boolean;
   /** Function calling. */
   tools?: Tool[];
   toolChoice?: ToolChoice;
@@ -47,4 +60,7 @@ export interface StreamChatOaiOptions {
   /** true: each item carries only the new text (and reasoning); false (default): the text so far. */
   deltaMode?: boolean;
   signal?: AbortSignal;
+  /** An id for `abort(requestId)`; the engine's `meta.request_id` aborts the stream too. */
+  requestId?: string;
+  roleMapping?: Partial<RoleMapping>;
 }

@@ -4,8 +4,13 @@ import type { ClientSession } from './client-session.js';
 
 export interface EmbeddingResponse {
   output: number[];
+  /** Byzer-LLM's name; `meta` is the same object. */
+  metadata: { input_tokens_count: number };
   meta: { input_tokens_count: number };
 }
+
+/** A scored pair; the first of a result also has Byzer-LLM's `output` (see `rerank`). */
+export type ScoredPair = [RerankPair, number] & { output?: [RerankPair, number] | [RerankPair, number][] };
 
 export type RerankPair = [query: string, passage: string];
 
@@ -19,22 +24,24 @@ export async function embed(
   if (values.length === 0) throw new InvalidArgumentError('emb needs at least one text');
   const cluster = await llm.cluster();
   const result = await cluster.call(model, 'embed', { values }, signal ? { signal } : {});
-  return result.embeddings.map((output, index) => ({
-    output,
+  return result.embeddings.map((output, index) => {
     // Usage is per call; Byzer-LLM put it on the response, so the first one carries it.
-    meta: { input_tokens_count: index === 0 ? result.usage.inputTokens : 0 },
-  }));
+    const meta = { input_tokens_count: index === 0 ? result.usage.inputTokens : 0 };
+    return { output, metadata: meta, meta };
+  });
 }
 
 /**
  * Scores `[query, passage]` pairs, sorted by score (best first). Pairs sharing a query are sent in
- * one rerank call. A single pair gives a one-element list.
+ * one rerank call. A single pair gives a one-element list. Byzer-LLM's callers read
+ * `result[0].output`: the scored pair for a single pair, the sorted list for several; the first
+ * element carries it (not enumerable, so the tuples stay plain in JSON and comparisons).
  */
 export async function rerank(
   llm: ClientSession,
   model: string,
   sentencePairs: RerankPair | RerankPair[],
-): Promise<[RerankPair, number][]> {
+): Promise<ScoredPair[]> {
   const pairs: RerankPair[] = isPair(sentencePairs) ? [sentencePairs] : sentencePairs;
   if (pairs.length === 0)
     throw new InvalidArgumentError('embRerank needs at least one [query, passage] pair');
@@ -46,7 +53,13 @@ export async function rerank(
     const result = await cluster.call(model, 'rerank', { query, documents: group.map((pair) => pair[1]) });
     for (const { index, score } of result.results) scored.push([group[index]!, score]);
   }
-  return scored.sort((left, right) => right[1] - left[1]);
+  scored.sort((left, right) => right[1] - left[1]);
+  const first = scored[0];
+  if (first) {
+    const output = isPair(sentencePairs) ? [...first] : scored.map((item) => [...item]);
+    Object.defineProperty(first, 'output', { value: output, enumerable: false });
+  }
+  return scored;
 }
 
 function isPair(value: RerankPair | RerankPair[]): value is RerankPair {

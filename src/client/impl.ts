@@ -14,7 +14,7 @@ import type { ChatOaiOptions } from './chat-options.js';
 import { extractCode } from './extract.js';
 import type { LlmConfig } from './llm-config.js';
 import type { ImplFormatFunc } from './model-settings.js';
-import { type ChatResponse, emptyMeta } from './responses.js';
+import { type ChatResponse, chatResponse, emptyMeta } from './responses.js';
 import { runInSandbox } from './sandbox.js';
 import { jsonSchemaOf } from './structured-output.js';
 
@@ -207,12 +207,9 @@ export async function chatWithImplFunc(
     ...(options.llmConfig ? { llmConfig: options.llmConfig } : {}),
   });
   const result = await run(options.implFuncParams ?? {});
-  const response: ChatResponse = result.response ?? {
-    output: '',
-    meta: emptyMeta(),
-    input: { messages: [] },
-    toolCalls: [],
-  };
+  const response: ChatResponse =
+    result.response ??
+    chatResponse({ output: '', meta: emptyMeta(), input: { messages: [] }, toolCalls: [] });
   if (result.value !== undefined) response.value = result.value;
   if (result.meta.reason) response.meta.reason = result.meta.reason;
   return response;

@@ -4,8 +4,15 @@ import { type PromptLlm, setPromptClientFactory } from './prompt-function.js';
 
 export { ByzerLLM, type ByzerLLMOptions, type DeployOptions } from './byzer-llm.js';
 export type { ChatOaiOptions, FeatureMode, StreamChatOaiOptions } from './chat-options.js';
+export {
+  type EventCallback,
+  EventName,
+  type EventOutcome,
+  type RawModelResult,
+} from './client-events.js';
+export { ClientSettings, type SubClient } from './client-settings.js';
 export type { Conversation, ConversationMessage, Role } from './conversation.js';
-export type { EmbeddingResponse, RerankPair } from './embeddings.js';
+export type { EmbeddingResponse, RerankPair, ScoredPair } from './embeddings.js';
 export { extractCode, extractJson, type CodeBlock, TagExtractor, type TaggedSection } from './extract.js';
 export {
   defaultFunctionCallingFormat,
@@ -22,17 +29,27 @@ export {
   type ImplResult,
 } from './impl.js';
 export type { LlmConfig } from './llm-config.js';
+export type { LLMRequest } from './llm-request.js';
 export { Audio, AudioPath, contentToParts, decodeDataUrl, Image, ImagePath } from './multimodal.js';
 export {
-  asPrompt,
+  deploymentNameOf,
+  getModelByName,
+  getSingleLlm,
+  type GetSingleLlmOptions,
+  loadModels,
+  type ModelInfo,
+  type ModelRegistryOptions,
+} from './model-registry.js';
+export {
+  MetaHolder,
   prompt,
   type PromptCallOptions,
   PromptFunction,
   type PromptLlm,
-  promptMethod,
   type PromptOptions,
   PromptOutputError,
 } from './prompt-function.js';
+export { asPrompt, type LazyPrompt, promptLazy, promptMethod } from './prompt-method.js';
 export { DEFAULT_MARKERS } from './response-markers.js';
 export type { ChatResponse, ResponseMeta } from './responses.js';
 export { runInSandbox, type SandboxOptions, type SandboxOutcome } from './sandbox.js';

@@ -6,7 +6,7 @@
 import type { FunctionCallingFormatFunc } from './function-calling.js';
 import type { LlmConfig } from './llm-config.js';
 import type { ResponseClassFormatFunc } from './structured-output.js';
-import type { TemplateChoice } from './templates.js';
+import type { RoleMapping, TemplateChoice } from './templates.js';
 
 /** Builds the question that asks a model to write an `impl` function (see `defaultImplFormat`). */
 export type ImplFormatFunc = (input: {
@@ -21,6 +21,14 @@ export interface ModelSettings {
   template?: TemplateChoice;
   extraGenerationParams: LlmConfig;
   maxModelLength?: number;
+  /** Stored, not enforced (as in Byzer-LLM). */
+  maxInputLength?: number;
+  /** Max tokens of chat requests whose `llmConfig` sets none. */
+  maxOutputLength?: number;
+  /** Merged over the template's role mapping where the client flattens the conversation. */
+  roleMapping?: Partial<RoleMapping>;
+  /** Replaces the built-in preamble of the default system message. */
+  baseSystemMessage?: string;
   functionCallingFormat?: FunctionCallingFormatFunc;
   responseClassFormat?: ResponseClassFormatFunc;
   implFormat?: ImplFormatFunc;

@@ -13,6 +13,7 @@
 import nunjucks from 'nunjucks';
 import type { z } from 'zod';
 import { ByzerLLMError, InvalidArgumentError } from '../core/index.js';
+import type { ChatOaiOptions } from './chat-options.js';
 import type { ConversationMessage } from './conversation.js';
 import type { LlmConfig } from './llm-config.js';
 import {
@@ -21,6 +22,7 @@ import {
   markerInstruction,
   streamWithMarkers,
 } from './response-markers.js';
+import type { ResponseMeta } from './responses.js';
 import { parseStructured } from './structured-output.js';
 
 import type { PromptLlm } from './prompt-llm.js';
@@ -56,6 +58,42 @@ export interface PromptConfig<Args extends Variables> {
   render: 'jinja2' | 'simple';
   /** Resolves a model name given as `llm` into a client (set by `prompt`). */
   clientForModel?: ((model: string) => PromptLlm) | undefined;
+  /** An assistant message continued by the model; prepended to the answer (`withReturnPrefix`). */
+  returnPrefix?: string | undefined;
+  /** Receives the meta of the last call (`withMeta`). */
+  metaHolder?: MetaHolder | undefined;
+  /** A typed result that does not validate: warn and return undefined instead of throwing. */
+  checkResult: boolean;
+}
+
+/**
+ * Byzer-LLM's `MetaHolder`: after a call through `withMeta(holder)` it holds the call's meta (for a
+ * stream, the meta of the latest item).
+ */
+export class MetaHolder {
+  meta: ResponseMeta | undefined;
+
+  /** The meta as a plain object (`{}` before any call). */
+  getMeta(): Partial<ResponseMeta> {
+    return { ...(this.meta ?? {}) };
+  }
+  /** Byzer-LLM's `MetaOutput`: the five fields with their defaults. */
+  getMetaModel(): Pick<
+    ResponseMeta,
+    | 'input_tokens_count'
+    | 'generated_tokens_count'
+    | 'reasoning_content'
+    | 'finish_reason'
+    | 'first_token_time'
+  > {
+    return {
+      input_tokens_count: this.meta?.input_tokens_count ?? 0,
+      generated_tokens_count: this.meta?.generated_tokens_count ?? 0,
+      reasoning_content: this.meta?.reasoning_content ?? '',
+      finish_reason: this.meta?.finish_reason ?? '',
+      first_token_time: this.meta?.first_token_time ?? 0,
+    };
+  }
 }
 
 const environment = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: false });
@@ -129,6 +167,18 @@ export class PromptFunction<Args extends Variables = Variables, Result = string>
     const llmConfig = { ...(this.config.callOptions.llm_config ?? {}), 'gen.stop': [...stop] };
     return this.with({ callOptions: { ...this.config.callOptions, llm_config: llmConfig } });
   }
+  /**
+   * Prefill: an assistant message with `prefix` follows the prompt and the model continues it
+   * (chat prefix completion, `gen.response_prefix`). The answer starts with the prefix — also for a
+   * plain string result, which Byzer-LLM returned without it.
+   */
+  withReturnPrefix(prefix: string): PromptFunction<Args, Result> {
+    return this.with({ returnPrefix: prefix });
+  }
+  /** After each call, `holder.meta` is the call's meta. */
+  withMeta(holder: MetaHolder): PromptFunction<Args, Result> {
+    return this.with({ metaHolder: holder });
+  }
   /** Merged into the call options (`{ llm_config, model }`). */
   options(options: PromptCallOptions): PromptFunction<Args, Result> {
     return this.with({ callOptions: { ...this.config.callOptions, ...options } });
@@ -137,12 +187,7 @@ export class PromptFunction<Args extends Variables = Variables, Result = string>
   /** Renders, calls the model, and returns the answer (extracted / parsed when configured). */
   async run(args: Args = {} as Args): Promise<Result> {
     const llm = this.llm();
-    const { model, llm_config, extraRequestParams } = this.config.callOptions;
-    const callOptions = {
-      ...(model ? { model } : {}),
-      ...(llm_config ? { llmConfig: llm_config } : {}),
-      ...(extraRequestParams ? { extraRequestParams } : {}),
-    };
+    const callOptions = this.chatOptions();
     let text: string;
     if (this.config.markers) {
       const markers = this.config.markers;
@@ -157,38 +202,63 @@ export class PromptFunction<Args extends Variables = Variables, Result = string>
         continuePrompt: this.config.continuePrompt,
         callOptions,
       });
-    } else if (this.config.returnType && !this.config.extractor) {
+    } else if (this.config.returnType && !this.config.extractor && this.config.returnPrefix === undefined) {
       // A typed result goes through structured output (native JSON schema or prompt + one repair).
       const [response] = await llm.chatOai({
-        conversations: [...this.config.conversation, { role: 'user', content: this.prompt(args) }],
+        conversations: this.conversation(this.prompt(args)),
         responseClass: this.config.returnType,
         ...callOptions,
       });
+      if (this.config.metaHolder) this.config.metaHolder.meta = response!.metadata;
       if (response!.value === undefined) {
-        throw new PromptOutputError(`the answer does not match the return type: ${response!.meta.reason}`, {
-          output: response!.output,
-        });
+        return this.failed(
+          `the answer does not match the return type: ${response!.meta.reason}`,
+          response!.output,
+        );
       }
       return response!.value as Result;
     } else {
       const [response] = await llm.chatOai({
-        conversations: [...this.config.conversation, { role: 'user', content: this.prompt(args) }],
+        conversations: this.conversation(this.prompt(args)),
         ...callOptions,
       });
-      text = response!.output;
+      if (this.config.metaHolder) this.config.metaHolder.meta = response!.metadata;
+      text = (this.config.returnPrefix ?? '') + response!.output;
     }
     return this.finish(text);
+  }
+
+  /** The call options of `chatOai`/`streamChatOai`; a return prefix asks for prefix completion. */
+  private chatOptions(): Pick<ChatOaiOptions, 'model' | 'llmConfig' | 'extraRequestParams'> {
+    const { model, llm_config, extraRequestParams } = this.config.callOptions;
+    const prefixed = this.config.returnPrefix !== undefined;
+    const llmConfig = prefixed ? { ...(llm_config ?? {}), 'gen.response_prefix': true } : llm_config;
+    return {
+      ...(model ? { model } : {}),
+      ...(llmConfig ? { llmConfig } : {}),
+      ...(extraRequestParams ? { extraRequestParams } : {}),
+    };
+  }
+
+  /** The messages of one call: `withConversation`, the prompt, and the return prefix. */
+  private conversation(text: string): ConversationMessage[] {
+    const messages: ConversationMessage[] = [...this.config.conversation, { role: 'user', content: text }];
+    if (this.config.returnPrefix !== undefined)
+      messages.push({ role: 'assistant', content: this.config.returnPrefix });
+    return messages;
+  }
+
+  /** A typed result that failed: thrown, or with `checkResult` a warning and undefined (Byzer-LLM's None). */
+  private failed(reason: string, output: string): Result {
+    if (!this.config.checkResult) throw new PromptOutputError(reason, { output });
+    process.emitWarning(`prompt function result is None: ${reason}`, { code: 'BYZERLLM_CHECK_RESULT' });
+    return undefined as Result;
   }
 
   /** Renders, streams the answer, and yields text deltas. */
   async *stream(args: Args = {} as Args): AsyncGenerator<string> {
     const llm = this.llm();
-    const { model, llm_config, extraRequestParams } = this.config.callOptions;
-    const callOptions = {
-      ...(model ? { model } : {}),
-      ...(llm_config ? { llmConfig: llm_config } : {}),
-      ...(extraRequestParams ? { extraRequestParams } : {}),
-    };
+    const callOptions = this.chatOptions();
     const first = this.prompt(args);
     if (this.config.markers) {
       yield* streamWithMarkers({
@@ -205,21 +275,21 @@ export class PromptFunction<Args extends Variables = Variables, Result = string>
       return;
     }
     const stream = llm.streamChatOai({
-      conversations: [...this.config.conversation, { role: 'user', content: first }],
+      conversations: this.conversation(first),
       deltaMode: true,
       ...callOptions,
     });
-    for await (const [delta] of stream) if (delta) yield delta;
+    for await (const [delta, meta] of stream) {
+      if (this.config.metaHolder) this.config.metaHolder.meta = meta;
+      if (delta) yield delta;
+    }
   }
 
   private finish(text: string): Result {
     const extracted = this.config.extractor ? this.config.extractor(text) : text;
     if (!this.config.returnType) return extracted as Result;
     const parsed = parseStructured(String(extracted), this.config.returnType);
-    if (!parsed.ok)
-      throw new PromptOutputError(`the answer does not match the return type: ${parsed.reason}`, {
-        output: text,
-      });
+    if (!parsed.ok) return this.failed(`the answer does not match the return type: ${parsed.reason}`, text);
     return parsed.value as Result;
   }
 
@@ -256,6 +326,12 @@ export interface PromptOptions<Args extends Variables> {
   body?: (args: Args) => BodyResult;
   options?: PromptCallOptions;
   render?: 'jinja2' | 'simple';
+  /**
+   * A typed result that does not validate: emit a warning (`BYZERLLM_CHECK_RESULT`) and return
+   * undefined, as Byzer-LLM's `check_result=True` with its `None`. Defaults to false: throw
+   * `PromptOutputError`.
+   */
+  checkResult?: boolean;
 }
 
 let clientFactory: ((model: string) => PromptLlm) | undefined;
@@ -278,55 +354,8 @@ export function prompt<Args extends Variables = Variables>(
     continuePrompt: 'Continue exactly where you stopped.',
     render: options.render ?? 'jinja2',
     clientForModel: clientFactory,
+    checkResult: options.checkResult ?? false,
   });
-}
-
-/**
- * Decorator for class methods: the method body computes extra template variables (it may use
- * `this`); the llm may come from the instance (`llm: (self) => self.llm`). On each instance the
- * method becomes a callable prompt function: calling it runs it (or renders it when no llm is
- * set); `asPrompt(instance.method)` gives the typed `PromptFunction` with `.prompt/.run/.with…`.
- */
-export function promptMethod<This, Args extends Variables>(
-  template: string,
-  options: {
-    llm?: PromptLlm | string | ((self: This) => PromptLlm);
-    options?: PromptCallOptions;
-    render?: 'jinja2' | 'simple';
-  } = {},
-) {
-  return (
-    method: (this: This, args: Args) => BodyResult,
-    context: ClassMethodDecoratorContext<This, (this: This, args: Args) => unknown>,
-  ): void => {
-    context.addInitializer(function (this: This) {
-      const llmOption = options.llm;
-      // Initializers run before the constructor body: read `self.llm` when the method is called.
-      const llm = typeof llmOption === 'function' ? () => llmOption(this) : llmOption;
-      const bound = prompt<Args>(template, {
-        ...(llm === undefined ? {} : { llm }),
-        body: (args) => method.call(this, args),
-        ...(options.options ? { options: options.options } : {}),
-        ...(options.render ? { render: options.render } : {}),
-      });
-      const callable = Object.assign(
-        (args: Args) => (bound.hasLlm() ? bound.run(args) : bound.prompt(args)),
-        { [PROMPT_FUNCTION]: bound },
-      );
-      Object.defineProperty(this, context.name, { value: callable, writable: true, configurable: true });
-    });
-  };
-}
-
-const PROMPT_FUNCTION = Symbol('byzerllm.promptFunction');
-
-/** The `PromptFunction` behind a `@promptMethod` method of an instance. */
-export function asPrompt<Args extends Variables>(
-  method: (args: Args) => unknown,
-): PromptFunction<Args, string> {
-  const found = (method as unknown as { [PROMPT_FUNCTION]?: PromptFunction<Args, string> })[PROMPT_FUNCTION];
-  if (!found) throw new InvalidArgumentError('asPrompt expects a method decorated with @promptMethod');
-  return found;
 }
 
 /** Removes the common leading indentation and the first line break of a template. */

@@ -1,6 +1,8 @@
 /**
- * Result types of the client, with Byzer-LLM's names: `output`, `meta` (snake_case keys as in
- * Byzer-LLM's metadata), `values` for function calling, `value` for structured output.
+ * Result types of the client, with Byzer-LLM's names: `output`, `metadata` (snake_case keys as in
+ * Byzer-LLM; `meta` is the same object), `values` for function calling, `value` for structured
+ * output, and `response` (Byzer-LLM's `LLMFunctionCallResponse.response` /
+ * `LLMClassResponse.response`: the plain answer, here the same object).
  */
 import type { ChatRequest, FinishReason, ToolCall, Warning } from '../core/index.js';
 
@@ -21,11 +23,19 @@ export interface ResponseMeta {
   /** Names of the tools that were called. */
   selected_functions?: string[];
   warnings?: Warning[];
+  /** Streamed speech: this item's audio bytes (delta mode) or all so far. */
+  audio?: Uint8Array;
+  audio_media_type?: string;
 }
 
 export interface ChatResponse<Value = unknown> {
   output: string;
+  /** Byzer-LLM's name for the response meta. */
+  metadata: ResponseMeta;
+  /** The same object as `metadata`. */
   meta: ResponseMeta;
+  /** Byzer-LLM's `t[0].response.output` of function-call and class responses: this response itself. */
+  readonly response: ChatResponse<Value>;
   /** The request that was sent (what Byzer-LLM called `input`). */
   input: ChatRequest;
   toolCalls: ToolCall[];
@@ -46,4 +56,19 @@ export function emptyMeta(): ResponseMeta {
     finish_reason: '',
     reasoning_content: '',
   };
+}
+
+/**
+ * A response with `metadata` and `meta` as one object and `response` pointing back at it (not
+ * enumerable, so JSON and spreads do not loop).
+ */
+export function chatResponse<Value = unknown>(fields: {
+  output: string;
+  meta: ResponseMeta;
+  input: ChatRequest;
+  toolCalls: ToolCall[];
+}): ChatResponse<Value> {
+  const response = { ...fields, metadata: fields.meta } as ChatResponse<Value>;
+  Object.defineProperty(response, 'response', { value: response, enumerable: false });
+  return response;
 }

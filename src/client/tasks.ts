@@ -16,7 +16,7 @@ import {
 import type { ClientSession } from './client-session.js';
 import type { ChatOaiOptions } from './chat-options.js';
 import { decodeDataUrl } from './multimodal.js';
-import { type ChatResponse, emptyMeta } from './responses.js';
+import { type ChatResponse, chatResponse, emptyMeta } from './responses.js';
 
 export interface SpeechOptions {
   model?: string;
@@ -144,5 +144,5 @@ export async function chatViaTask(
   }
   const responseMeta = emptyMeta();
   responseMeta.time_cost = (performance.now() - started) / 1000;
-  return { output, meta: responseMeta, input: { messages: [] }, toolCalls: [] };
+  return chatResponse({ output, meta: responseMeta, input: { messages: [] }, toolCalls: [] });
 }

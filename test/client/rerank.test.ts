@@ -41,3 +41,18 @@ test('embRerank scores every pair, best first, the same score whatever else is i
   const inBatch = ranked.find(([pair]) => pair[1] === pairs[1]![1])![1];
   assert.ok(Math.abs(single![1] - inBatch) < 1e-5, `${single![1]} vs ${inBatch}`);
 });
+
+test("Byzer-LLM's t[0].output: the scored pair for one pair, the sorted list for several", async () => {
+  const pairs: [string, string][] = [
+    ['what is panda?', 'hi'],
+    ['what is panda?', 'the giant panda is a bear species endemic to China'],
+  ];
+  const ranked = await llm.embRerank(pairs, 'reranker');
+  assert.deepEqual(
+    ranked[0]!.output,
+    ranked.map((item) => [...item]),
+  );
+  const single = await llm.embRerank(['query', 'passage'], 'reranker');
+  assert.deepEqual(single[0]!.output, [['query', 'passage'], single[0]![1]]);
+  assert.equal(JSON.stringify(single), JSON.stringify([[['query', 'passage'], single[0]![1]]]));
+});
