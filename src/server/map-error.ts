@@ -73,7 +73,9 @@ export function mapError(error: ByzerLLMError): MappedError {
     const seconds = typeof details.retryAfterSeconds === 'number' ? details.retryAfterSeconds : 1;
     headers['retry-after'] = String(Math.max(0, Math.ceil(seconds)));
   }
-  const code = refusal?.code ?? (error.code === 'not_found' ? 'model_not_found' : error.code);
+  // A missing thing that names its field (a stored response id) is not a missing model.
+  const modelMissing = error.code === 'not_found' && typeof details.param !== 'string';
+  const code = refusal?.code ?? (modelMissing ? 'model_not_found' : error.code);
   return {
     status: mapping.status,
     headers,
