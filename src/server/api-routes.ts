@@ -5,6 +5,13 @@
  */
 import type { Exchange } from './exchange.js';
 import { gatewayRefusal } from './map-error.js';
+import {
+  COUNT_TOKENS_PATH,
+  handleCountTokens,
+  handleMessages,
+  MESSAGES_PATH,
+  sendAnthropicError,
+} from './messages/handle-messages.js';
 import { handleCreateResponse, handleStoredResponse } from './responses/handle-responses.js';
 import type { ResponseStore } from './responses/response-store.js';
 
@@ -14,7 +21,7 @@ export interface ApiRoutesContext {
 
 /** The `endpoint` metrics label of a path these routes serve, or undefined. */
 export function apiRouteLabel(path: string): string | undefined {
-  if (path === '/v1/responses') return path;
+  if (path === '/v1/responses' || path === MESSAGES_PATH || path === COUNT_TOKENS_PATH) return path;
   if (path.startsWith('/v1/responses/')) return '/v1/responses/{id}';
   return undefined;
 }
@@ -30,6 +37,11 @@ export async function handleApiRoute(
   },
 ): Promise<number> {
   const { method, path, context } = input;
+  if (path === MESSAGES_PATH || path === COUNT_TOKENS_PATH) {
+    if (method !== 'POST') throw gatewayRefusal('method_not_allowed', `${method} ${path}: use POST`);
+    const body = await input.readJson();
+    return path === MESSAGES_PATH ? handleMessages(exchange, body) : handleCountTokens(exchange, body);
+  }
   if (path === '/v1/responses') {
     if (method !== 'POST') throw gatewayRefusal('method_not_allowed', `${method} ${path}: use POST`);
     return handleCreateResponse(exchange, await input.readJson(), context.responses);
@@ -40,4 +52,12 @@ export async function handleApiRoute(
     decodeURIComponent(path.slice('/v1/responses/'.length)),
     context.responses,
   );
+}
+
+/**
+ * How a failure is answered on `path`: Anthropic's error body on the Messages paths (their clients
+ * parse it), undefined for the OpenAI body every other path uses.
+ */
+export function apiRouteErrorSender(path: string): typeof sendAnthropicError | undefined {
+  return path === MESSAGES_PATH || path === COUNT_TOKENS_PATH ? sendAnthropicError : undefined;
 }

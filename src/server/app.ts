@@ -5,7 +5,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PACKAGE_VERSION, toByzerLLMError } from '../core/index.js';
-import { type ApiRoutesContext, apiRouteLabel, handleApiRoute } from './api-routes.js';
+import { type ApiRoutesContext, apiRouteErrorSender, apiRouteLabel, handleApiRoute } from './api-routes.js';
 import { handleSpeech, handleTranscription } from './audio.js';
 import { handleChat } from './chat.js';
 import { handleCompletions } from './completions.js';
@@ -100,7 +100,7 @@ export function createHandler(
       }
       status = await dispatch(exchange, method, path);
     } catch (error) {
-      status = sendError(response, error);
+      status = (apiRouteErrorSender(path) ?? sendError)(response, error);
       if (status >= 500 && toByzerLLMError(error).code === 'internal') {
         options.log(`internal error on ${method} ${path}: ${(error as Error)?.stack ?? String(error)}`);
       }

@@ -5,11 +5,11 @@
  * With `previous_response_id` the stored conversation of that response comes first; the new
  * response is stored (unless `store: false`) with the conversation extended by its input and output.
  */
-import type { ChatMessage, ChatResult, StreamPart } from '../../core/index.js';
+import type { ChatResult } from '../../core/index.js';
+import { pumpEvents } from '../event-stream.js';
 import type { Exchange } from '../exchange.js';
 import { sendJson } from '../http.js';
 import { gatewayRefusal } from '../map-error.js';
-import { drained, SSE_HEADERS } from '../stream.js';
 import { parseResponsesBody, toChatRequest, toInputMessages } from './request.js';
 import { ResponseEventWriter } from './response-events.js';
 import {
@@ -45,13 +45,13 @@ export async function handleCreateResponse(
   const conversation = [...history, ...input];
   if (parsed.stream) {
     const parts = await exchange.cluster.stream(model, request, { signal: exchange.signal });
-    return streamResponse({
-      exchange,
-      parts,
-      frame,
-      store: parsed.store === false ? undefined : store,
-      conversation,
-    });
+    const writer = new ResponseEventWriter(frame);
+    const save = async () => {
+      // Stored before the last event goes out, so a client that continues at once finds it.
+      if (parsed.store === false || !writer.final) return;
+      await store.save({ response: writer.final, messages: [...conversation, writer.assistant()] });
+    };
+    return pumpEvents({ exchange, parts, writer, beforeFinishSent: save });
   }
   const result: ChatResult = await exchange.cluster.call(model, 'chat', request, { signal: exchange.signal });
   const response = responseObject(frame, {
@@ -66,72 +66,6 @@ export async function handleCreateResponse(
     await store.save({ response, messages: [...conversation, assistantMessage(result)] });
   }
   sendJson(exchange.response, 200, response);
-  return 200;
-}
-
-interface StreamInput {
-  exchange: Exchange;
-  parts: AsyncIterable<StreamPart>;
-  frame: ResponseFrame;
-  /** Undefined with `store: false`. */
-  store: ResponseStore | undefined;
-  conversation: ChatMessage[];
-}
-
-/** Returns the status to record. Throws (before headers) when the first part is an error. */
-async function streamResponse(input: StreamInput): Promise<number> {
-  const { exchange, parts, frame } = input;
-  const { response } = exchange;
-  const writer = new ResponseEventWriter(frame);
-  let started = false;
-  for await (const part of parts) {
-    if (response.destroyed) return 499;
-    if (!started) {
-      if (part.type === 'error') throw part.error;
-      response.writeHead(200, SSE_HEADERS);
-      response.write(writer.start());
-      exchange.context.metrics.firstTokenAfter(
-        exchange.model,
-        (performance.now() - exchange.startedAt) / 1000,
-      );
-      started = true;
-    }
-    let events = '';
-    switch (part.type) {
-      case 'text-delta':
-        if (part.delta) events = writer.text(part.delta);
-        break;
-      case 'reasoning-delta':
-        if (part.delta) events = writer.reasoning(part.delta);
-        break;
-      case 'tool-call':
-        events = writer.toolCall(part.toolCall);
-        break;
-      case 'finish': {
-        exchange.inputTokens = part.usage.inputTokens;
-        exchange.outputTokens = part.usage.outputTokens;
-        events = writer.finish(part.finishReason, part.usage);
-        // Stored before the last event goes out, so a client that continues at once finds it.
-        if (input.store && writer.final) {
-          const messages = [...input.conversation, writer.assistant()];
-          await input.store.save({ response: writer.final, messages });
-        }
-        response.end(events);
-        return 200;
-      }
-      case 'error': {
-        const failed = writer.fail(part.error);
-        response.end(failed.events);
-        return failed.status;
-      }
-      default:
-        break;
-    }
-    if (events && !response.write(events)) await drained(response);
-  }
-  // A stream must end with finish or error; one that just stops is cut short.
-  if (!started) response.writeHead(200, SSE_HEADERS);
-  response.end();
   return 200;
 }
 
