@@ -5,6 +5,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PACKAGE_VERSION, toByzerLLMError } from '../core/index.js';
+import { type ApiRoutesContext, apiRouteErrorSender, apiRouteLabel, handleApiRoute } from './api-routes.js';
 import { handleSpeech, handleTranscription } from './audio.js';
 import { handleChat } from './chat.js';
 import { handleCompletions } from './completions.js';
@@ -46,6 +47,8 @@ function endpointLabel(path: string, mounts: readonly MountedJsonRoutes[] | unde
   )
     return path;
   if (path.startsWith('/v1/models/')) return '/v1/models/{model}';
+  const apiRoute = apiRouteLabel(path);
+  if (apiRoute) return apiRoute;
   const mount = mounts?.find((candidate) => path.startsWith(candidate.prefix));
   if (mount) return `${mount.prefix}{operation}`;
   return OTHER_ENDPOINT;
@@ -61,7 +64,7 @@ export interface MountedJsonRoutes {
   handle(input: { route: string; body: Record<string, unknown>; signal: AbortSignal }): Promise<unknown>;
 }
 
-export interface HandlerOptions extends GatewayContext {
+export interface HandlerOptions extends GatewayContext, ApiRoutesContext {
   /** Extra JSON endpoints, see `MountedJsonRoutes`. */
   mounts?: MountedJsonRoutes[];
   apiKey?: string;
@@ -97,7 +100,7 @@ export function createHandler(
       }
       status = await dispatch(exchange, method, path);
     } catch (error) {
-      status = sendError(response, error);
+      status = (apiRouteErrorSender(path) ?? sendError)(response, error);
       if (status >= 500 && toByzerLLMError(error).code === 'internal') {
         options.log(`internal error on ${method} ${path}: ${(error as Error)?.stack ?? String(error)}`);
       }
@@ -112,6 +115,10 @@ export function createHandler(
       if (method !== 'POST') throw gatewayRefusal('method_not_allowed', `${method} ${path}: use POST`);
       const body = await readBody(request, options.bodyLimitBytes);
       return handler ? handler(exchange, parseJsonObject(body)) : handleTranscription(exchange, body);
+    }
+    if (apiRouteLabel(path)) {
+      const readJson = async () => parseJsonObject(await readBody(request, options.bodyLimitBytes));
+      return handleApiRoute(exchange, { method, path, context: options, readJson });
     }
     if (path === '/model/predict' && options.predict) {
       if (method !== 'POST') throw gatewayRefusal('method_not_allowed', `${method} ${path}: use POST`);
@@ -145,7 +152,7 @@ export function createHandler(
     }
     throw gatewayRefusal(
       'route_not_found',
-      `no endpoint ${method} ${path}; see /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/rerank, /v1/audio/speech, /v1/audio/transcriptions, /v1/images/generations, /v1/models`,
+      `no endpoint ${method} ${path}; see /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/rerank, /v1/audio/speech, /v1/audio/transcriptions, /v1/images/generations, /v1/models, /v1/responses`,
     );
   }
 

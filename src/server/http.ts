@@ -126,10 +126,13 @@ export function sendError(response: ServerResponse, error: unknown): number {
   return mapped.status;
 }
 
-/** The value of `Authorization: Bearer <key>` (or `api-key`, as Azure clients send), if any. */
+/**
+ * The value of `Authorization: Bearer <key>` (or `api-key`, as Azure clients send, or `x-api-key`,
+ * as Anthropic clients send), if any.
+ */
 export function bearerKey(request: IncomingMessage): string | undefined {
   const header = request.headers.authorization;
   if (header?.startsWith('Bearer ')) return header.slice(7).trim();
-  const azure = request.headers['api-key'];
-  return typeof azure === 'string' ? azure : undefined;
+  const key = request.headers['api-key'] ?? request.headers['x-api-key'];
+  return typeof key === 'string' ? key : undefined;
 }

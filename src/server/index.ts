@@ -10,11 +10,13 @@ import fs from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { ClusterApi } from '../cluster/index.js';
+import path from 'node:path';
+import { type ClusterApi, resolveStateDirectory } from '../cluster/index.js';
 import { InvalidArgumentError } from '../core/index.js';
 import { createHandler, type MountedJsonRoutes } from './app.js';
 import type { PredictHandler } from './predict.js';
 import { GatewayMetrics } from './metrics.js';
+import { ResponseStore } from './responses/response-store.js';
 
 export type { MountedJsonRoutes } from './app.js';
 
@@ -37,6 +39,8 @@ export interface OpenAIServerOptions {
   predict?: PredictHandler;
   /** Extra JSON endpoints (Byzer storage at `/v1/storage/` in the head). */
   mounts?: MountedJsonRoutes[];
+  /** Where `/v1/responses` stores responses. Defaults to `$BYZERLLM_HOME/responses`. */
+  responsesDirectory?: string;
 }
 
 export interface OpenAIServer {
@@ -49,6 +53,9 @@ export function createOpenAIServer(options: OpenAIServerOptions): OpenAIServer {
   const handle = createHandler({
     cluster: options.cluster,
     metrics,
+    responses: new ResponseStore(
+      options.responsesDirectory ?? path.join(resolveStateDirectory(), 'responses'),
+    ),
     ...(options.servedModelName ? { servedModelName: options.servedModelName } : {}),
     ...(options.apiKey ? { apiKey: options.apiKey } : {}),
     allowedOrigins: options.allowedOrigins ?? [],

@@ -72,7 +72,10 @@ function notFoundCode(details: Record<string, unknown>): string {
   const resource = details.resource;
   return typeof resource === 'string' && /^[a-z]{1,32}$/.test(resource)
     ? `${resource}_not_found`
-    : 'model_not_found';
+    : // A missing thing that names its field (a stored response id) is not a missing model.
+      typeof details.param === 'string'
+      ? 'not_found'
+      : 'model_not_found';
 }
 
 export function mapError(error: ByzerLLMError): MappedError {

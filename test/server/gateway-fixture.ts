@@ -26,6 +26,8 @@ export interface Gateway {
   upstream: OpenAIUpstream;
   head: Head;
   server: RunningOpenAIServer;
+  /** Where `/v1/responses` stores responses. */
+  responsesDirectory: string;
   close(): Promise<void>;
 }
 
@@ -56,13 +58,19 @@ export async function startGateway(options: GatewayFixtureOptions = {}): Promise
   ]) {
     await head.deploy({ ...spec, inferParams: { ...upstreamParams, ...spec.inferParams } });
   }
-  const server = await startOpenAIServer({ cluster: head, port: 0, ...options.server });
+  const server = await startOpenAIServer({
+    cluster: head,
+    port: 0,
+    responsesDirectory: path.join(directory, 'responses'),
+    ...options.server,
+  });
   return {
     url: `${server.address}/v1`,
     origin: server.address,
     upstream,
     head,
     server,
+    responsesDirectory: path.join(directory, 'responses'),
     async close() {
       await server.close();
       await head.close();

@@ -1,0 +1,92 @@
+/**
+ * `POST /v1/responses`, `GET /v1/responses/{id}` and `DELETE /v1/responses/{id}`: the OpenAI
+ * Responses API over the normal chat path of any deployment.
+ *
+ * With `previous_response_id` the stored conversation of that response comes first; the new
+ * response is stored (unless `store: false`) with the conversation extended by its input and output.
+ */
+import type { ChatResult } from '../../core/index.js';
+import { pumpEvents } from '../event-stream.js';
+import type { Exchange } from '../exchange.js';
+import { sendJson } from '../http.js';
+import { gatewayRefusal } from '../map-error.js';
+import { parseResponsesBody, toChatRequest, toInputMessages } from './request.js';
+import { ResponseEventWriter } from './response-events.js';
+import {
+  assistantMessage,
+  finishedStatus,
+  newId,
+  outputItems,
+  type ResponseFrame,
+  responseObject,
+} from './response-object.js';
+import type { ResponseStore } from './response-store.js';
+
+export const RESPONSES_PATH = '/v1/responses';
+
+export async function handleCreateResponse(
+  exchange: Exchange,
+  body: Record<string, unknown>,
+  store: ResponseStore,
+): Promise<number> {
+  const parsed = parseResponsesBody(body);
+  const history = parsed.previous_response_id
+    ? (await store.read(parsed.previous_response_id, 'previous_response_id')).messages
+    : [];
+  const input = toInputMessages(parsed);
+  const request = toChatRequest(parsed, history, input);
+  const model = exchange.resolveModel(parsed.model);
+  const frame: ResponseFrame = {
+    id: newId('resp'),
+    createdAt: Math.floor(Date.now() / 1000),
+    model,
+    body: parsed,
+  };
+  const conversation = [...history, ...input];
+  if (parsed.stream) {
+    const parts = await exchange.cluster.stream(model, request, { signal: exchange.signal });
+    const writer = new ResponseEventWriter(frame);
+    const save = async () => {
+      // Stored before the last event goes out, so a client that continues at once finds it.
+      if (parsed.store === false || !writer.final) return;
+      await store.save({ response: writer.final, messages: [...conversation, writer.assistant()] });
+    };
+    return pumpEvents({ exchange, parts, writer, beforeFinishSent: save });
+  }
+  const result: ChatResult = await exchange.cluster.call(model, 'chat', request, { signal: exchange.signal });
+  const response = responseObject(frame, {
+    status: finishedStatus(result.finishReason),
+    output: outputItems(result),
+    usage: result.usage,
+    finishReason: result.finishReason,
+  });
+  exchange.inputTokens = result.usage.inputTokens;
+  exchange.outputTokens = result.usage.outputTokens;
+  if (parsed.store !== false) {
+    await store.save({ response, messages: [...conversation, assistantMessage(result)] });
+  }
+  sendJson(exchange.response, 200, response);
+  return 200;
+}
+
+/** `GET` and `DELETE /v1/responses/{id}`. */
+export async function handleStoredResponse(
+  exchange: Exchange,
+  method: string,
+  id: string,
+  store: ResponseStore,
+): Promise<number> {
+  if (id === '' || id.includes('/')) {
+    throw gatewayRefusal('route_not_found', `no endpoint ${method} /v1/responses/${id}`);
+  }
+  if (method === 'GET') {
+    sendJson(exchange.response, 200, (await store.read(id, 'response_id')).response);
+    return 200;
+  }
+  if (method === 'DELETE') {
+    await store.delete(id);
+    sendJson(exchange.response, 200, { id, object: 'response', deleted: true });
+    return 200;
+  }
+  throw gatewayRefusal('method_not_allowed', `${method} /v1/responses/{id}: use GET or DELETE`);
+}
