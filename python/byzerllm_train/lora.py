@@ -104,7 +104,8 @@ def merge_lora(model):
     for name, module in list(model.named_modules()):
         for child_name, child in list(module.named_children()):
             if isinstance(child, LoRALinear):
-                merged = child.base
+                # A 4-bit base (QLoRA) merges into its dequantised weight: what training saw.
+                merged = child.base if isinstance(child.base, nn.Linear) else child.base.dequantized()
                 with torch.no_grad():
                     merged.weight.copy_(child.merged_weight())
                 merged.weight.requires_grad_(True)

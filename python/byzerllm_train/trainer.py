@@ -17,6 +17,7 @@ from . import checkpoint
 from .distributed import Context
 from .lora import apply_lora, merge_lora, save_adapter
 from .model import load_model, save_model
+from .quantize import QuantizedLinear, quantize_lora_bases
 from .schedule import warmup_cosine
 from .token_data import TokenFile, collate, epoch_batches
 
@@ -70,6 +71,10 @@ def build_model(spec, context):
         lora = spec.get("lora", {})
         apply_lora(model, rank=lora.get("rank", 8), alpha=lora.get("alpha"), dropout=lora.get("dropout", 0.05),
                    targets=tuple(lora.get("targets") or ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")))
+        if spec.get("quantization") == "nf4":
+            quantize_lora_bases(model)
+    elif spec.get("quantization", "none") != "none":
+        raise ValueError(f"quantization {spec['quantization']} needs the lora method (4-bit weights do not train)")
     return model.to(context.device)
 
 
@@ -86,6 +91,12 @@ def train(spec):
 
 def run(spec, context):
     model = build_model(spec, context)
+    quantized = [module for module in model.modules() if isinstance(module, QuantizedLinear)]
+    if quantized:
+        stored = sum(buffer.numel() * buffer.element_size() for module in quantized for buffer in module.buffers())
+        weights = sum(module.in_features * module.out_features for module in quantized)
+        emit(context, {"event": "quantized", "method": "nf4", "modules": len(quantized),
+                       "bits_per_weight": stored * 8 / weights})
     wrapped = context.wrap(model)
     train_file = TokenFile(spec["train_file"])
     eval_file = TokenFile(spec["eval_file"]) if spec.get("eval_file") else None

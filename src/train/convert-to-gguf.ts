@@ -3,14 +3,20 @@
  * (merged or full model) → a model GGUF, and a PEFT LoRA adapter folder → a llama.cpp adapter GGUF
  * (`general.type = adapter`, `<tensor>.lora_a` / `.lora_b`, `adapter.lora.alpha`).
  *
- * Tensors are written as F32 (the only type the shared GGUF writer has): exact, and what the tiny
- * test models need; larger models are quantised by llama.cpp's own tools afterwards.
+ * Model tensors are written as F32 (exact; the default), F16 or Q8_0 (`gguf-encoding.ts`); adapter
+ * tensors always as F32, since adapters are small and llama.cpp adds them to the base in F32.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { InvalidArgumentError } from '../core/index.js';
-import { type GgufTensor, type GgufValue, writeGguf } from '../engines/llama-cpp/tiny-model/gguf-writer.js';
+import {
+  type GgufEncodedTensor,
+  type GgufTensor,
+  type GgufValue,
+  writeGguf,
+} from '../engines/llama-cpp/tiny-model/gguf-writer.js';
+import { encodeGgufTensor, type GgufOutputType, ggufFileType } from './gguf-encoding.js';
 import {
   ggufTensorName,
   type HfModelInfo,
@@ -30,13 +36,13 @@ function toGgufTensor(info: HfModelInfo, ggufName: string, tensor: Tensor): Gguf
   return { name: ggufName, dimensions: [...tensor.shape].reverse(), data };
 }
 
-function modelMetadata(info: HfModelInfo, name: string): Record<string, GgufValue> {
+function modelMetadata(info: HfModelInfo, name: string, outtype: GgufOutputType): Record<string, GgufValue> {
   const config = info.config;
   const prefix = info.architecture;
   return {
     'general.architecture': info.architecture,
     'general.name': name,
-    'general.file_type': { type: 'uint32', value: 0 },
+    'general.file_type': { type: 'uint32', value: ggufFileType(outtype) },
     'general.alignment': { type: 'uint32', value: 32 },
     [`${prefix}.context_length`]: config.max_position_embeddings,
     [`${prefix}.embedding_length`]: config.hidden_size,
@@ -58,10 +64,13 @@ export async function convertHfToGguf(options: {
   name?: string;
   /** Only the vocabulary and template (for tokenising data of a model trained from its config). */
   vocabularyOnly?: boolean;
+  /** Tensor type of the matrices. Defaults to `f32`. */
+  outtype?: GgufOutputType;
 }): Promise<string> {
+  const outtype = options.outtype ?? 'f32';
   const info = await readHfModelInfo(options.directory);
   const weights = options.vocabularyOnly ? new Map<string, Tensor>() : await readHfWeights(options.directory);
-  const tensors: GgufTensor[] = [];
+  const tensors: Array<GgufTensor | GgufEncodedTensor> = [];
   for (const [hfName, tensor] of weights) {
     if (hfName === 'lm_head.weight' && info.config.tie_word_embeddings) continue;
     const ggufName = ggufTensorName(hfName);
@@ -69,10 +78,10 @@ export async function convertHfToGguf(options: {
       if (/rotary_emb\.inv_freq$/.test(hfName)) continue;
       throw new InvalidArgumentError(`${options.directory}: tensor ${hfName} has no GGUF counterpart`);
     }
-    tensors.push(toGgufTensor(info, ggufName, tensor));
+    tensors.push(encodeGgufTensor(toGgufTensor(info, ggufName, tensor), outtype));
   }
   const metadata = {
-    ...modelMetadata(info, options.name ?? path.basename(path.resolve(options.directory))),
+    ...modelMetadata(info, options.name ?? path.basename(path.resolve(options.directory)), outtype),
     ...(await ggufTokenizerMetadata(info)),
   };
   await writeAtomically(options.output, writeGguf(metadata, tensors));

@@ -6,6 +6,7 @@ export * from './convert-to-gguf.js';
 export * from './data-formats.js';
 export * from './deepspeed-config.js';
 export * from './follow-job.js';
+export * from './gguf-encoding.js';
 export * from './hf-model.js';
 export {
   ACTIVE_STATUSES,

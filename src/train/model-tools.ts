@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { InvalidArgumentError } from '../core/index.js';
 import { convertHfToGguf, convertLoraToGguf } from './convert-to-gguf.js';
+import type { GgufOutputType } from './gguf-encoding.js';
 import { readHfModelInfo } from './hf-model.js';
 import { checkTorchRuntime, pythonEnvironment, pythonExecutable } from './python-runtime.js';
 
@@ -19,6 +20,8 @@ export interface MergeOptions {
   output: string;
   /** Also write `<output>/model.gguf`. Defaults to true. */
   gguf?: boolean;
+  /** Tensor type of that GGUF's matrices. Defaults to `f32`. */
+  outtype?: GgufOutputType;
 }
 
 export async function mergeLoraAdapter(
@@ -54,6 +57,7 @@ export async function mergeLoraAdapter(
   const gguf = await convertHfToGguf({
     directory: options.output,
     output: path.join(options.output, 'model.gguf'),
+    ...(options.outtype ? { outtype: options.outtype } : {}),
   });
   return { huggingFace: options.output, gguf };
 }
@@ -64,6 +68,8 @@ export interface ConvertOptions {
   /** Convert this adapter (to a llama.cpp LoRA GGUF) instead of the model. */
   adapterPath?: string;
   output: string;
+  /** Tensor type of a model's matrices (adapters are always F32). Defaults to `f32`. */
+  outtype?: GgufOutputType;
 }
 
 export function convertToGguf(options: ConvertOptions): Promise<string> {
@@ -73,5 +79,9 @@ export function convertToGguf(options: ConvertOptions): Promise<string> {
         baseDirectory: options.modelPath,
         output: options.output,
       })
-    : convertHfToGguf({ directory: options.modelPath, output: options.output });
+    : convertHfToGguf({
+        directory: options.modelPath,
+        output: options.output,
+        ...(options.outtype ? { outtype: options.outtype } : {}),
+      });
 }

@@ -12,6 +12,7 @@ export function buildTrainerSpec(record: JobRecord, paths: ReturnType<typeof job
     model_path: options.modelPath,
     initialise: options.fromConfig,
     method,
+    quantization: options.quantization === '4bit' ? 'nf4' : 'none',
     lora: {
       rank: options.loraRank,
       alpha: options.loraAlpha ?? options.loraRank * 2,

@@ -30,6 +30,12 @@ export const trainingOptionsSchema = z
     dataFormat: z.enum(DATA_FORMATS).default('auto'),
     /** `lora` (finetune default) trains adapters; `full` (pretrain default) trains every weight. */
     method: z.enum(['lora', 'full']).optional(),
+    /**
+     * `4bit`: the frozen base weights under the LoRA adapters are held as 4-bit NF4 blocks (QLoRA,
+     * python/byzerllm_train/quantize.py); the merged model folds the adapters into the dequantised
+     * weights training saw. Defaults to `none`.
+     */
+    quantization: z.enum(['none', '4bit']).default('none'),
     loraRank: z.number().int().min(1).max(1024).default(8),
     /** Defaults to twice the rank. */
     loraAlpha: z.number().positive().optional(),
@@ -79,12 +85,20 @@ export const trainingOptionsSchema = z
   .refine((options) => options.data !== undefined || options.rows !== undefined, {
     message: 'give the training data: data (a file or folder) or rows',
     path: ['data'],
+  })
+  .refine((options) => options.quantization === 'none' || methodOf(options) === 'lora', {
+    message:
+      '4-bit quantization needs the lora method: 4-bit weights do not train (use --method lora or --qlora)',
+    path: ['quantization'],
   });
 
 export type TrainingOptionsInput = z.input<typeof trainingOptionsSchema>;
 export type TrainingOptions = z.infer<typeof trainingOptionsSchema>;
 
 /** The method after defaults: finetuning trains LoRA adapters, pretraining every weight. */
-export function methodOf(options: TrainingOptions): 'lora' | 'full' {
+export function methodOf(options: {
+  method?: 'lora' | 'full' | undefined;
+  kind: 'finetune' | 'pretrain';
+}): 'lora' | 'full' {
   return options.method ?? (options.kind === 'finetune' ? 'lora' : 'full');
 }

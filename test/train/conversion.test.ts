@@ -11,7 +11,11 @@ import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
 import { ensureTinyLlamaModel } from '../../src/engines/llama-cpp/tiny-model/tiny-llama.js';
 import {
   convertHfToGguf,
+  encodeFloat16,
+  encodeQ8_0,
   ensureTinyHfModel,
+  float16BitsToFloat32,
+  float32ToFloat16Bits,
   parseSafetensors,
   permuteHeadRows,
   readHfModelInfo,
@@ -118,4 +122,42 @@ test('an architecture outside llama, mistral and qwen2 is refused by name', asyn
     );
     return true;
   });
+});
+
+test('F16 encoding rounds to nearest even, saturates to infinity and keeps subnormals', () => {
+  assert.equal(float32ToFloat16Bits(1), 0x3c00);
+  assert.equal(float32ToFloat16Bits(-2), 0xc000);
+  assert.equal(float32ToFloat16Bits(65504), 0x7bff);
+  assert.equal(float32ToFloat16Bits(65520), 0x7c00, 'halfway above the largest half rounds to infinity');
+  assert.equal(float32ToFloat16Bits(0.1), 0x2e66);
+  assert.equal(float32ToFloat16Bits(2 ** -24), 0x0001, 'the smallest subnormal');
+  assert.equal(float32ToFloat16Bits(2 ** -26), 0x0000, 'a quarter of it rounds to zero');
+  // 1 + 2^-11 lies halfway between 1 and the next half; even mantissa (1) wins, 1 + 3·2^-11 goes up.
+  assert.equal(float32ToFloat16Bits(1 + 2 ** -11), 0x3c00);
+  assert.equal(float32ToFloat16Bits(1 + 3 * 2 ** -11), 0x3c02);
+  assert.ok(Number.isNaN(float16BitsToFloat32(float32ToFloat16Bits(Number.NaN))));
+  const values = Float32Array.from([0.5, -3.25, 1e-3]);
+  const view = new DataView(encodeFloat16(values).buffer);
+  for (const [index, value] of values.entries())
+    assert.ok(
+      Math.abs(float16BitsToFloat32(view.getUint16(index * 2, true)) - value) <= Math.abs(value) / 1024,
+    );
+});
+
+test("Q8_0 blocks hold an f16 scale of max|x|/127 and each value's rounded multiple of it", () => {
+  const values = Float32Array.from({ length: 64 }, (_, index) => (index < 32 ? (index - 16) / 8 : 0));
+  const bytes = encodeQ8_0(values);
+  assert.equal(bytes.length, 2 * 34);
+  const view = new DataView(bytes.buffer);
+  const scale = float16BitsToFloat32(view.getUint16(0, true));
+  assert.ok(Math.abs(scale - 2 / 127) < 1e-5, `scale ${scale}`);
+  assert.equal(view.getInt8(2), -127, 'the largest magnitude maps to ±127');
+  assert.equal(view.getInt8(2 + 16), 0);
+  for (let index = 0; index < 32; index++)
+    assert.ok(
+      Math.abs(view.getInt8(2 + index) * scale - values[index]!) <= scale / 2 + 1e-3,
+      `value ${index}`,
+    );
+  assert.equal(view.getUint16(34, true), 0, 'an all-zero block has scale 0');
+  assert.throws(() => encodeQ8_0(new Float32Array(33)), /multiple of 32/);
 });

@@ -6,17 +6,13 @@
  * as base + adapter.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
 import { ensureTinyHfModel, type JobRecord } from '../../src/train/index.js';
 import { createTestHome, type TestHome } from '../support/cli.js';
+import { assertLogitParity, llamaCppLogits, torchLogits } from '../support/model-logits.js';
 
-const PYTHON_ROOT = fileURLToPath(new URL('../../../python/', import.meta.url));
 /** llama.cpp keeps its KV cache in f16; torch computes in f32. Measured differences are ~2e-3. */
 const LOGIT_TOLERANCE = 1e-2;
 
@@ -137,71 +133,78 @@ test('parity: the exported GGUF under llama.cpp and the torch model give the sam
 }, async () => {
   assert.ok(record?.outputs, 'the finetune test produced a model');
   const outputs = record.outputs;
-  const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error });
   const baseGguf = path.join(home.home, 'jobs', 'tuned', 'data', 'base.gguf');
   const prompt = 'What is the capital of France? The answer';
-  const llamaLogits = async (modelPath: string, lora?: string) => {
-    const model = await llama.loadModel({ modelPath });
-    const llamaContext = await model.createContext({
-      contextSize: 256,
-      threads: 1,
-      ...(lora ? { lora: { adapters: [{ filePath: lora }] } } : {}),
-    });
-    try {
-      const tokens = [...model.tokenize(prompt)];
-      const results = await llamaContext
-        .getSequence()
-        .controlledEvaluate(
-          tokens.map((token, index) =>
-            index === tokens.length - 1 ? [token, { generateNext: { logits: true } }] : token,
-          ),
-        );
-      return { tokens, logits: results.at(-1)!.next!.logits! };
-    } finally {
-      await llamaContext.dispose();
-      await model.dispose();
-    }
-  };
-  const torchLogits = async (modelPath: string, tokens: number[], adapter?: string) => {
-    const { stdout } = await promisify(execFile)(
-      '/usr/bin/python3',
-      [
-        '-m',
-        'byzerllm_train',
-        'logits',
-        '--model',
-        modelPath,
-        '--tokens',
-        tokens.join(','),
-        ...(adapter ? ['--adapter', adapter] : []),
-      ],
-      { env: { ...process.env, PYTHONPATH: PYTHON_ROOT } },
-    );
-    return (JSON.parse(stdout) as { logits: number[] }).logits;
-  };
-  const compare = (what: string, fromLlama: Map<number, number>, fromTorch: number[]) => {
-    assert.equal(fromLlama.size, fromTorch.length, `${what}: vocabulary size`);
-    const top = (entries: Array<[number, number]>) =>
-      entries.reduce((best, entry) => (entry[1] > best[1] ? entry : best))[0];
-    assert.equal(
-      top([...fromLlama.entries()]),
-      top(fromTorch.map((logit, token) => [token, logit])),
-      `${what}: top-1 token`,
-    );
-    let largest = 0;
-    for (const [token, logit] of fromLlama) largest = Math.max(largest, Math.abs(logit - fromTorch[token]!));
-    assert.ok(
-      largest < LOGIT_TOLERANCE,
-      `${what}: largest logit difference ${largest} is within ${LOGIT_TOLERANCE}`,
-    );
-  };
-  const merged = await llamaLogits(outputs.gguf);
-  compare('merged', merged.logits, await torchLogits(outputs.huggingFace, merged.tokens));
-  const adapted = await llamaLogits(baseGguf, outputs.adapterGguf);
-  compare('base + LoRA', adapted.logits, await torchLogits(basePath, adapted.tokens, outputs.adapter));
-  const base = await llamaLogits(baseGguf);
+  const merged = await llamaCppLogits(outputs.gguf, prompt);
+  assertLogitParity(
+    'merged',
+    merged.logits,
+    await torchLogits(outputs.huggingFace, merged.tokens),
+    LOGIT_TOLERANCE,
+  );
+  const adapted = await llamaCppLogits(baseGguf, prompt, { lora: outputs.adapterGguf });
+  assertLogitParity(
+    'base + LoRA',
+    adapted.logits,
+    await torchLogits(basePath, adapted.tokens, outputs.adapter),
+    LOGIT_TOLERANCE,
+  );
+  const base = await llamaCppLogits(baseGguf, prompt);
   let changed = 0;
   for (const [token, logit] of base.logits)
     changed = Math.max(changed, Math.abs(logit - adapted.logits.get(token)!));
   assert.ok(changed > 0.5, `the adapter changes the logits (by up to ${changed})`);
+});
+
+test('F16 and Q8_0 exports of the merged model keep its next token, logits within the stated tolerance', {
+  timeout: 300_000,
+}, async (context) => {
+  assert.ok(record?.outputs, 'the finetune test produced a model');
+  const merged = record.outputs.huggingFace;
+  // The chat prompt of a training question: the model answers it confidently, so quantisation
+  // noise must not change the top token.
+  const prompt = '<|user|>\nWhat is the capital of France?</s>\n<|assistant|>\n';
+  // F16 rounds each weight by at most 2^-11 relative; Q8_0 by half a step of max|block| / 127, and
+  // llama.cpp also quantises activations to 8 bits for Q8_0 products. Measured: ~2e-2 and ~0.3.
+  const tolerances = { f16: 5e-2, q8_0: 0.6 } as const;
+  const sizes: Record<string, number> = {};
+  for (const [outtype, tolerance] of Object.entries(tolerances)) {
+    const output = path.join(home.home, `merged-${outtype}.gguf`);
+    const converted = await home.run([
+      'convert',
+      '--model_path',
+      merged,
+      '--output',
+      output,
+      '--outtype',
+      outtype,
+    ]);
+    assert.equal(converted.code, 0, converted.stderr);
+    sizes[outtype] = (await fs.stat(output)).size;
+    const fromLlama = await llamaCppLogits(output, prompt, { specialTokens: true });
+    const largest = assertLogitParity(
+      outtype,
+      fromLlama.logits,
+      await torchLogits(merged, fromLlama.tokens),
+      tolerance,
+    );
+    context.diagnostic(`${outtype}: largest logit difference ${largest.toFixed(4)}`);
+  }
+  const f32Size = (await fs.stat(record.outputs.gguf)).size;
+  assert.ok(sizes.f16! < f32Size * 0.6, `F16 is about half of F32 (${sizes.f16} of ${f32Size} bytes)`);
+  assert.ok(
+    sizes.q8_0! < sizes.f16! * 0.6,
+    `Q8_0 is about half of F16 (${sizes.q8_0} of ${sizes.f16} bytes)`,
+  );
+  const refused = await home.run([
+    'convert',
+    '--model_path',
+    merged,
+    '--output',
+    'x.gguf',
+    '--outtype',
+    'q4_k',
+  ]);
+  assert.equal(refused.code, 2);
+  assert.equal(refused.stderr.trim(), 'error: --outtype q4_k is not supported; allowed: f32, f16, q8_0');
 });

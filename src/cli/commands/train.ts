@@ -22,6 +22,8 @@ interface TrainFlags {
   name?: string;
   deploy?: string;
   method?: string;
+  quantization?: string;
+  qlora?: boolean;
   lora_rank?: number;
   lora_alpha?: number;
   lora_dropout?: number;
@@ -68,6 +70,11 @@ export function registerTrain(program: Command): void {
       .option('--name <name>', "job name, also the trained model's name (default: generated)")
       .option('--deploy <deployment>', 'when the job succeeds, deploy the model on llama_cpp under this name')
       .option('--method <method>', `lora or full (default ${kind === 'finetune' ? 'lora' : 'full'})`)
+      .option(
+        '--quantization <bits>',
+        'none or 4bit: keep the frozen base in 4-bit NF4 blocks under the LoRA adapters (QLoRA)',
+      )
+      .option('--qlora', 'QLoRA: --method lora --quantization 4bit', false)
       .option('--lora_rank <n>', 'LoRA rank (default 8)', parsePositiveInteger)
       .option('--lora_alpha <n>', 'LoRA alpha (default 2 × rank)', parseNonNegativeNumber)
       .option('--lora_dropout <p>', 'LoRA dropout (default 0.05)', parseNonNegativeNumber)
@@ -152,6 +159,13 @@ async function optionsFromFlags(
   set('name', flags.name);
   set('deploy', flags.deploy);
   set('method', flags.method as TrainingOptionsInput['method']);
+  set('quantization', flags.quantization as TrainingOptionsInput['quantization']);
+  if (flags.qlora) {
+    if (flags.method === 'full' || (flags.quantization ?? '4bit') !== '4bit')
+      throw new InvalidArgumentError('--qlora means --method lora --quantization 4bit; drop the other flag');
+    input.method = 'lora';
+    input.quantization = '4bit';
+  }
   set('loraRank', flags.lora_rank);
   set('loraAlpha', flags.lora_alpha);
   set('loraDropout', flags.lora_dropout);

@@ -1,5 +1,6 @@
 /**
- * A minimal GGUF v3 writer: metadata key/values and F32 tensors, nothing else.
+ * A minimal GGUF v3 writer: metadata key/values, F32 tensors, and tensors already encoded in another
+ * ggml type (F16, Q8_0, … — the caller owns the encoding), nothing else.
  *
  * No npm package writes GGUF tensors (`@huggingface/gguf` only parses), and the project needs
  * model files it builds itself because nothing can be downloaded here. The layout follows the GGUF
@@ -34,10 +35,36 @@ const TYPE = {
   string: 8,
   array: 9,
 } as const;
+/**
+ * A tensor whose bytes are already in a ggml type (`ggmlType` is ggml's enum value: 1 F16, 8 Q8_0,
+ * …). The writer checks nothing about the bytes but places them aligned like any other tensor.
+ */
+export interface GgufEncodedTensor {
+  name: string;
+  /** Innermost (row length) first. */
+  dimensions: number[];
+  ggmlType: number;
+  bytes: Uint8Array;
+}
+
 const GGML_TYPE_F32 = 0;
 
-/** Serialises metadata and F32 tensors into one GGUF v3 file image. */
-export function writeGguf(metadata: Record<string, GgufValue>, tensors: GgufTensor[]): Uint8Array {
+function tensorBytes(tensor: GgufTensor | GgufEncodedTensor): Uint8Array {
+  if ('bytes' in tensor) return tensor.bytes;
+  const elements = tensor.dimensions.reduce((product, size) => product * size, 1);
+  if (elements !== tensor.data.length) {
+    throw new RangeError(
+      `tensor ${tensor.name}: dimensions hold ${elements} values, data has ${tensor.data.length}`,
+    );
+  }
+  return new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);
+}
+
+/** Serialises metadata and tensors (F32, or already encoded) into one GGUF v3 file image. */
+export function writeGguf(
+  metadata: Record<string, GgufValue>,
+  tensors: Array<GgufTensor | GgufEncodedTensor>,
+): Uint8Array {
   const header = new ByteWriter();
   header.bytes(new TextEncoder().encode('GGUF'));
   header.uint32(3);
@@ -48,28 +75,23 @@ export function writeGguf(metadata: Record<string, GgufValue>, tensors: GgufTens
     writeValue(header, key, value);
   }
   let offset = 0;
-  for (const tensor of tensors) {
-    const elements = tensor.dimensions.reduce((product, size) => product * size, 1);
-    if (elements !== tensor.data.length) {
-      throw new RangeError(
-        `tensor ${tensor.name}: dimensions hold ${elements} values, data has ${tensor.data.length}`,
-      );
-    }
+  const contents = tensors.map(tensorBytes);
+  for (const [index, tensor] of tensors.entries()) {
     header.string(tensor.name);
     header.uint32(tensor.dimensions.length);
     for (const size of tensor.dimensions) header.uint64(size);
-    header.uint32(GGML_TYPE_F32);
+    header.uint32('bytes' in tensor ? tensor.ggmlType : GGML_TYPE_F32);
     header.uint64(offset);
-    offset = align(offset + tensor.data.byteLength);
+    offset = align(offset + contents[index]!.byteLength);
   }
   const headerBytes = header.finish();
   const dataStart = align(headerBytes.length);
   const file = new Uint8Array(dataStart + offset);
   file.set(headerBytes, 0);
   let position = dataStart;
-  for (const tensor of tensors) {
-    file.set(new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength), position);
-    position = align(position + tensor.data.byteLength);
+  for (const bytes of contents) {
+    file.set(bytes, position);
+    position = align(position + bytes.byteLength);
   }
   return file;
 }
