@@ -4,8 +4,8 @@
  * loaded machine disturbs least. Three proxies in front of one loopback upstream: the bare proxy
  * (`bare-proxy.ts`), the gateway on its general path, and the gateway on the OpenAI pass-through
  * (`gateway-target.ts`, same build, `--general` or not). Each runs in its own process; its CPU time
- * (user + system, `/proc/PID/stat`, the kernel's accounting that `process.cpuUsage()` also reads) is
- * taken before and after a batch of requests sent by this process. Rounds alternate the targets,
+ * (`/proc/PID/task/TID/schedstat` of every thread, nanoseconds on a CPU) is taken before and
+ * after a batch of requests sent by this process. Rounds alternate the targets,
  * each round starting with another; the median round is reported, ratios to the bare proxy first, absolute numbers second.
  *
  *   npx tsc -p . && node dist/bench/gateway/cpu.js [--scale 1]
@@ -23,8 +23,6 @@ const { values } = parseArgs({ options: { scale: { type: 'string', default: '1' 
 const scale = Number(values.scale);
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const children: ChildProcess[] = [];
-/** Clock ticks per second of `/proc/PID/stat` (USER_HZ, 100 on Linux). */
-const TICKS_PER_SECOND = 100;
 
 function startProcess(args: string[]): Promise<{ child: ChildProcess; json: Record<string, unknown> }> {
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -41,12 +39,23 @@ function startProcess(args: string[]): Promise<{ child: ChildProcess; json: Reco
   });
 }
 
-/** User + system CPU seconds of a process so far. */
+/**
+ * CPU seconds a process has run so far, all its threads: the sum of `/proc/PID/task/TID/schedstat`'s
+ * first field (nanoseconds on a CPU, the scheduler's own clock). `/proc/PID/stat`'s user and system
+ * times count in ticks of 10 ms, too coarse for a batch that costs the bare proxy 10–20 ms.
+ */
 async function cpuSeconds(pid: number): Promise<number> {
-  const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name (which may hold spaces) start at state; utime, stime are 14, 15.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  const threads = await fs.readdir(`/proc/${pid}/task`);
+  let nanoseconds = 0;
+  for (const thread of threads) {
+    try {
+      const schedstat = await fs.readFile(`/proc/${pid}/task/${thread}/schedstat`, 'utf8');
+      nanoseconds += Number(schedstat.slice(0, schedstat.indexOf(' ')));
+    } catch {
+      // A thread that ended between the listing and the read: its time is gone either way.
+    }
+  }
+  return nanoseconds / 1e9;
 }
 
 interface Measured {

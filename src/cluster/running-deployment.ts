@@ -8,6 +8,7 @@ import {
   maskSecrets,
   NotFoundError,
   type OpenAIChatObject,
+  type OpenAIChunkText,
   type OpenAIPassThroughV1,
   type PinnableKind,
   type StreamPart,
@@ -286,10 +287,10 @@ export class RunningDeployment {
   private async streamOpenAI(
     body: Record<string, unknown>,
     options: CallOptions = {},
-  ): Promise<AsyncIterable<OpenAIChatObject[]>> {
+  ): Promise<AsyncIterable<OpenAIChunkText[]>> {
     const lease = await this.pool.acquire(this.acquireOptions('chat', options));
     let done: (() => void) | undefined;
-    let chunks: AsyncIterable<OpenAIChatObject[]>;
+    let chunks: AsyncIterable<OpenAIChunkText[]>;
     try {
       done = this.busy(this.endpoint(lease.workerIndex));
       chunks = await this.openAIOf(lease.workerIndex).doStreamOpenAI(body, options);

@@ -201,20 +201,32 @@ export type OpenAIChatObject = Record<string, unknown>;
  *   An error object sent inside a stream is thrown as its mapped error.
  * - The answer objects are the upstream's, with `reasoning` renamed to `reasoning_content` (the name
  *   Byzer-LLM's clients read); the caller rewrites `model` (and anything else it owns) itself.
+ * - A stream's chunks are JSON texts (`OpenAIChunkText`), not parsed objects: parsing and
+ *   re-serialising every chunk costs several times what forwarding it does, and most chunks need no
+ *   change. The caller edits them with `openai-chunk-text.ts` (and parses the rare one it must read,
+ *   such as the one with `usage`).
  * - No generation defaults, task dispatch or warnings happen here: the cluster offers the
  *   pass-through only for deployments that need none of them (see `RunningDeployment`).
  */
 export interface OpenAIPassThroughV1 {
   doGenerateOpenAI(body: Record<string, unknown>, options?: CallOptions): Promise<OpenAIChatObject>;
   /**
-   * Resolves once the upstream accepted the request; yields the parsed `data:` chunks in order, in
+   * Resolves once the upstream accepted the request; yields the `data:` chunks in order, in
    * batches (never empty) as they arrived: a consumer takes a step per network read, not per chunk.
    */
   doStreamOpenAI(
     body: Record<string, unknown>,
     options?: CallOptions,
-  ): Promise<AsyncIterable<OpenAIChatObject[]>>;
+  ): Promise<AsyncIterable<OpenAIChunkText[]>>;
 }
+
+/**
+ * The JSON text of one streamed `chat.completion.chunk` (a `data:` event of the upstream) with the
+ * pass-through's checks applied: it is an object (`{` … `}`), it carries no error object (those are
+ * thrown), and a `reasoning` field is renamed `reasoning_content`. Otherwise it is the upstream's
+ * text as sent; its JSON is not re-validated (as a proxy that pipes bytes does not).
+ */
+export type OpenAIChunkText = string;
 
 /** Whether a chat model offers the OpenAI pass-through (both methods). */
 export function offersOpenAIPassThrough(

@@ -1,5 +1,6 @@
 /** The model protocol and error hierarchy: the bottom layer, imported by every other layer. */
 export * from './chat-model.js';
+export * from './openai-chunk-text.js';
 export * from './deployment.js';
 export * from './errors.js';
 export * from './models.js';

@@ -5,11 +5,18 @@
  * The body is validated once (the same zod schema and checks as the general path) and goes to the
  * engine as OpenAI JSON, normalised to what the general path would send (a `ChatRequest` round trip
  * is what it replaces); the upstream's answer comes back with the deployment's name as `model`. A
- * stream's chunks are the upstream's own: no `StreamPart` per chunk, no re-serialising beyond one
- * `JSON.stringify`. Errors, usage metrics, the cancel signal and the time to first token are the same
+ * stream's chunks are the upstream's own texts: no `StreamPart` per chunk, no parsing or
+ * re-serialising, only `model` replaced in the text. Errors, usage metrics, the cancel signal and the time to first token are the same
  * as on the general path (`stream.ts`).
  */
-import { type OpenAIChatObject, type OpenAIPassThroughV1, toByzerLLMError } from '../core/index.js';
+import {
+  jsonKeyPattern,
+  type OpenAIChatObject,
+  type OpenAIChunkText,
+  type OpenAIPassThroughV1,
+  setTopLevelString,
+  toByzerLLMError,
+} from '../core/index.js';
 import type { ChatBody } from './chat-request.js';
 import { SSE_DONE } from './chat-response.js';
 import type { Exchange } from './exchange.js';
@@ -129,6 +136,7 @@ export async function passThroughStream(
 ): Promise<number> {
   const { response } = exchange;
   const chunks = await passThrough.doStreamOpenAI(body, { signal: exchange.signal });
+  const modelJson = JSON.stringify(exchange.model);
   let started = false;
   try {
     for await (const batch of chunks) {
@@ -143,11 +151,7 @@ export async function passThroughStream(
       }
       // One write per batch: what one read of the upstream brought goes out together.
       let frames = '';
-      for (const chunk of batch) {
-        chunk.model = exchange.model;
-        if (chunk.usage) recordUsage(exchange, chunk.usage);
-        frames += `data: ${JSON.stringify(chunk)}\n\n`;
-      }
+      for (const chunk of batch) frames += `data: ${relabel(exchange, chunk, modelJson)}\n\n`;
       if (!response.write(frames)) await drained(response);
     }
   } catch (error) {
@@ -159,6 +163,23 @@ export async function passThroughStream(
   if (!started) response.writeHead(200, SSE_HEADERS);
   response.end(SSE_DONE);
   return 200;
+}
+
+const HAS_USAGE = jsonKeyPattern(['usage'], true);
+
+/**
+ * A chunk's text with the deployment as `model`, its usage recorded: a text edit, except for the
+ * chunk that carries usage (once per stream, parsed for its counts) and any the edit cannot follow.
+ */
+function relabel(exchange: Exchange, chunk: OpenAIChunkText, modelJson: string): string {
+  if (!HAS_USAGE.test(chunk)) {
+    const relabelled = setTopLevelString(chunk, 'model', modelJson);
+    if (relabelled !== undefined) return relabelled;
+  }
+  const parsed = JSON.parse(chunk) as OpenAIChatObject;
+  parsed.model = exchange.model;
+  recordUsage(exchange, parsed.usage);
+  return JSON.stringify(parsed);
 }
 
 /** The upstream's token counts for the metrics, when it sent them as OpenAI does. */

@@ -16,6 +16,7 @@ import type {
   ChatRequest,
   ChatResult,
   OpenAIChatObject,
+  OpenAIChunkText,
   OpenAIPassThroughV1,
   StreamPart,
   ToolCall,
@@ -113,7 +114,7 @@ export class OpenAICompatibleChatModel
   async doStreamOpenAI(
     body: Record<string, unknown>,
     options: CallOptions = {},
-  ): Promise<AsyncIterable<OpenAIChatObject[]>> {
+  ): Promise<AsyncIterable<OpenAIChunkText[]>> {
     const upstream = upstreamBody(body, this.modelId, {
       stream: true,
       omitSamplingParams: this.omitsSampling,

@@ -6,9 +6,11 @@
  * must be an object with `choices` (else `upstream_error`, as the zod wire schemas say), an error
  * object inside a stream becomes the stream's error, a stream must end with `[DONE]` or a finish
  * reason, and a `reasoning` field is renamed `reasoning_content`. What it does not do: zod per chunk,
- * a `StreamPart` per chunk, or serialising anything but the request body once.
+ * a `StreamPart` per chunk, or parse and re-serialise a chunk that needs none of this (its text is
+ * searched for the keys that matter, see `core/openai-chunk-text.ts`).
  */
-import type { OpenAIChatObject } from '../../../core/chat-model.js';
+import type { OpenAIChatObject, OpenAIChunkText } from '../../../core/chat-model.js';
+import { jsonKeyPattern } from '../../../core/openai-chunk-text.js';
 import { UpstreamError } from '../../../core/errors.js';
 import type { EventSourceMessage } from '../server-sent-events.js';
 import { incompleteStreamError, parseStreamEventJson } from '../stream-errors.js';
@@ -56,22 +58,22 @@ export function checkCompletion(answer: unknown, provider: string): OpenAIChatOb
 }
 
 /**
- * The upstream's SSE events → its chunks, parsed once and checked as the contract says, in the
- * batches they arrived in (one step per network read, not per chunk).
+ * The upstream's SSE events → its chunks' JSON texts, checked as the contract says, in the batches
+ * they arrived in (one step per network read, not per chunk).
  */
 export async function* passThroughChunks(
   batches: AsyncIterable<EventSourceMessage[]>,
   errorContext: ErrorMappingContext,
-): AsyncGenerator<OpenAIChatObject[]> {
+): AsyncGenerator<OpenAIChunkText[]> {
   const progress = { ended: false, complete: false };
   for await (const events of batches) {
     // After `[DONE]` the events are read on (the connection goes back to the pool) but not sent.
     if (progress.ended) continue;
-    const chunks: OpenAIChatObject[] = [];
+    const chunks: OpenAIChunkText[] = [];
     for (const event of events) {
       if (progress.ended) break;
-      const chunk = readChunk(event, progress, errorContext);
-      if (chunk) chunks.push(chunk);
+      const chunk = readChunk(event.data, progress, errorContext);
+      if (chunk !== undefined) chunks.push(chunk);
     }
     if (chunks.length > 0) yield chunks;
   }
@@ -80,35 +82,49 @@ export async function* passThroughChunks(
   }
 }
 
-/** One event: its chunk, or undefined for `[DONE]`; throws the error an error chunk reports. */
+/**
+ * What makes a chunk worth parsing: an error object, a `reasoning` field to rename, a finish
+ * reason (the end of the answer). Nearly every chunk has none and goes on as its text.
+ */
+const NEEDS_PARSING = jsonKeyPattern(['error', 'reasoning'], false);
+const FINISHES = jsonKeyPattern(['finish_reason'], true);
+
+/** One event: its chunk's text, or undefined for `[DONE]`; throws the error an error chunk reports. */
 function readChunk(
-  event: EventSourceMessage,
+  data: string,
   progress: { ended: boolean; complete: boolean },
   errorContext: ErrorMappingContext,
-): OpenAIChatObject | undefined {
-  const { provider } = errorContext;
-  if (event.data === '[DONE]') {
+): OpenAIChunkText | undefined {
+  if (data === '[DONE]') {
     progress.ended = true;
     progress.complete = true;
     return undefined;
   }
-  const chunk = parseStreamEventJson(event.data, provider);
+  if (
+    data.charCodeAt(0) === 0x7b /* { */ &&
+    data.charCodeAt(data.length - 1) === 0x7d /* } */ &&
+    !NEEDS_PARSING.test(data) &&
+    !FINISHES.test(data)
+  ) {
+    return data;
+  }
+  const { provider } = errorContext;
+  const chunk = parseStreamEventJson(data, provider);
   if (!isObject(chunk)) {
     throw new UpstreamError('upstream_error', `${provider} sent a stream chunk that is not an object`, {
-      details: { provider, data: event.data.slice(0, 200) },
+      details: { provider, data: data.slice(0, 200) },
     });
   }
   if (chunk.error !== undefined && chunk.error !== null) throw errorFromStreamPayload(chunk, errorContext);
-  const choices = chunk.choices;
-  if (Array.isArray(choices)) {
-    for (const choice of choices) {
+  if (Array.isArray(chunk.choices)) {
+    for (const choice of chunk.choices) {
       if (!isObject(choice)) continue;
       // A server that omits `[DONE]` but sent a finish reason is complete too (as `mapChatStream`).
       if (choice.finish_reason) progress.complete = true;
       if (isObject(choice.delta)) renameReasoning(choice.delta);
     }
   }
-  return chunk;
+  return JSON.stringify(chunk);
 }
 
 function renameReasoning(message: Record<string, unknown>): void {
