@@ -8,7 +8,8 @@ import { InvalidArgumentError, PACKAGE_VERSION } from '../core/index.js';
 import { parseInferParams } from './arguments.js';
 import { EASY_MODELS, instanceNameFor } from './easy-models.js';
 import { reportError } from './exit-codes.js';
-import { main as byzerllm } from './program.js';
+import { addDashedAliases } from './options.js';
+import { main } from './program.js';
 
 /** Written literally in `--infer_params` (Byzer-LLM's placeholder), replaced by `--token`. */
 const TOKEN_PLACEHOLDER = '$' + '{MODEL_TOKEN}';
@@ -19,7 +20,10 @@ function program(run: (argv: string[]) => Promise<number>): Command {
       'deploy a well-known SaaS model with just its token; see `byzerllm deploy` for everything else',
     )
     .version(PACKAGE_VERSION)
+    .option('-q, --quiet', 'no "Command Line Arguments" banner and no progress notes on stderr', false)
     .exitOverride();
+  // The byzerllm argument list starts with --quiet when easy-byzerllm was given it.
+  const byzerllm = (argv: string[]) => run(easy.opts().quiet === true ? ['--quiet', ...argv] : argv);
   easy
     .command('deploy <model>')
     .description(`deploy a known model; known: ${Object.keys(EASY_MODELS).join(', ')}`)
@@ -67,7 +71,7 @@ function program(run: (argv: string[]) => Promise<number>): Command {
         '--infer_params',
         ...Object.entries(params).map(([key, value]) => `${key}=${value}`),
       ];
-      process.exitCode = await run(argv);
+      process.exitCode = await byzerllm(argv);
     });
   easy
     .command('chat <model> <query>')
@@ -75,7 +79,7 @@ function program(run: (argv: string[]) => Promise<number>): Command {
     .option('--address <address>', 'the cluster (default auto)')
     .option('--ray_address <address>', 'same as --address')
     .action(async (model: string, query: string, flags: Record<string, string | undefined>) => {
-      process.exitCode = await run([
+      process.exitCode = await byzerllm([
         'query',
         '--model',
         instanceNameFor(model),
@@ -102,13 +106,14 @@ function program(run: (argv: string[]) => Promise<number>): Command {
         String(flags.address ?? flags.ray_address ?? 'auto'),
       ];
       if (flags.force) argv.push('--force');
-      process.exitCode = await run(argv);
+      process.exitCode = await byzerllm(argv);
     });
   for (const command of easy.commands) command.exitOverride();
+  addDashedAliases(easy);
   return easy;
 }
 
-program(byzerllm)
+program(main)
   .parseAsync(process.argv.slice(2), { from: 'user' })
   .catch((error: unknown) => {
     if (error instanceof CommanderError) process.exitCode = error.exitCode === 0 ? 0 : 2;

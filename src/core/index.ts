@@ -6,3 +6,4 @@ export * from './errors.js';
 export * from './models.js';
 export * from './version.js';
 export * from './generation-params.js';
+export * from './optional-packages.js';

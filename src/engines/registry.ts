@@ -11,6 +11,7 @@
  */
 import type { DeploymentSpec, EngineFactory } from '../core/deployment.js';
 import { InvalidArgumentError, UnsupportedError } from '../core/errors.js';
+import { importOptional } from '../core/optional-packages.js';
 
 /** SaaS model types this build can deploy (`--pretrained_model_type`). */
 export const SAAS_MODEL_TYPES = [
@@ -121,13 +122,24 @@ const SAAS_ENGINES: Record<SaasModelType, EngineFactory> = {
     (await import('./azure-openai/azure-openai-provider.js')).createAzureOpenAIEngine(context),
   'saas/claude': async (context) => (await import('./claude/claude-provider.js')).createClaudeEngine(context),
   'saas/gemini': async (context) => (await import('./gemini/gemini-provider.js')).createGeminiEngine(context),
-  'saas/aws_bedrock': async (context) =>
-    (await import('./aws-bedrock/aws-bedrock-provider.js')).createAwsBedrockEngine(context),
+  'saas/aws_bedrock': async (context) => {
+    const { createAwsBedrockEngine } = await importOptional(
+      () => import('./aws-bedrock/aws-bedrock-provider.js'),
+      {
+        feature: 'saas/aws_bedrock',
+        packages: ['@aws-sdk/client-bedrock-runtime', '@smithy/node-http-handler'],
+      },
+    );
+    return createAwsBedrockEngine(context);
+  },
   ...PROVIDERS_B_ENGINES,
 };
 
 const llamaCpp: EngineFactory = async (context) => {
-  const { createLlamaCppEngine } = await import('./llama-cpp/llama-cpp-provider.js');
+  const { createLlamaCppEngine } = await importOptional(() => import('./llama-cpp/llama-cpp-provider.js'), {
+    feature: 'the llama_cpp backend',
+    packages: ['node-llama-cpp'],
+  });
   return createLlamaCppEngine(context);
 };
 

@@ -10,7 +10,7 @@ import { handleSpeech, handleTranscription } from './audio.js';
 import { handleChat } from './chat.js';
 import { handleCompletions } from './completions.js';
 import { handleEmbeddings } from './embeddings.js';
-import { Exchange, type GatewayContext } from './exchange.js';
+import { Exchange, type GatewayContext, setRequestId } from './exchange.js';
 import { bearerKey, parseJsonObject, readBody, sendError, sendJson } from './http.js';
 import { handleImages } from './images.js';
 import { gatewayRefusal } from './map-error.js';
@@ -157,6 +157,7 @@ export function createHandler(
   }
 
   return (request, response) => {
+    setRequestId(response);
     const url = request.url ?? '/';
     const query = url.indexOf('?');
     const path = query === -1 ? url : url.slice(0, query);

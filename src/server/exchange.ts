@@ -18,6 +18,14 @@ export interface GatewayContext {
   bodyLimitBytes: number;
 }
 
+/**
+ * Like OpenAI's `x-request-id`, on every gateway answer (health, version and CORS preflights
+ * included): the SDKs expose it (`_request_id`) for users to quote in reports.
+ */
+export function setRequestId(response: ServerResponse): void {
+  response.setHeader('x-request-id', `req_${randomUUID().replaceAll('-', '')}`);
+}
+
 export class Exchange {
   /** The deployment name, once resolved. */
   model = '';
@@ -31,10 +39,7 @@ export class Exchange {
     readonly response: ServerResponse,
     /** The route's `endpoint` metrics label (see `GatewayMetrics`). */
     readonly endpoint: string,
-  ) {
-    // Like OpenAI's `x-request-id`: the SDKs expose it (`_request_id`) for users to quote in reports.
-    response.setHeader('x-request-id', `req_${randomUUID().replaceAll('-', '')}`);
-  }
+  ) {}
 
   get cluster(): ClusterApi {
     return this.context.cluster;

@@ -11,21 +11,18 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { type DuckDBConnection, DuckDBInstance, type DuckDBResultReader } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance, DuckDBResultReader } from '@duckdb/node-api';
 import { ByzerLLMError, type ChatMessage, InvalidArgumentError, toByzerLLMError } from '../core/index.js';
+import { loadDuckDBModules } from './load-duckdb.js';
 import { type ByzerStatement, parseStatement, StatementSyntaxError } from './byzer-statement.js';
 import { applySetup, identifier, literal, type SetupDefaults } from './byzer-commands.js';
 import { type Cell, parseCells } from './notebook-cells.js';
-import {
-  type FunctionContext,
-  registerGenericModelFunctions,
-  registerHelperFunctions,
-} from './model-functions.js';
+import type { FunctionContext } from './model-functions.js';
 import { QueryCalls, type QueryLimits, type QueryProgress } from './query-calls.js';
 import { mentionsName, rewriteByzerSql, substituteVariables } from './rewrite-byzer-sql.js';
 import { jsRow } from './result-values.js';
 import type { SqlCluster } from './sql-cluster.js';
-import { ModelRegistry } from './model-registry.js';
+import type { ModelRegistry } from './model-registry.js';
 import { runLoad, runRunLlm, runSave } from './statement-actions.js';
 import { positionAt, type SourcePosition, splitStatements } from './sql-tokens.js';
 
@@ -66,6 +63,14 @@ export interface StatementResult {
 const MAX_PASSES = 8;
 const QUERY_START = /^\s*(select|with|from|values|table|describe|show|summarize|explain|pivot|unpivot|\()/i;
 
+/**
+ * What `open()` hands out: statements with positional parameters (`$1`) on the session's database,
+ * without DuckDB's own types (DuckDB is an optional package a client may not have).
+ */
+export interface SqlConnection {
+  run(sql: string, values?: (string | null)[]): Promise<unknown>;
+}
+
 export class SqlSession {
   private connection?: DuckDBConnection;
   private instance?: DuckDBInstance;
@@ -81,7 +86,11 @@ export class SqlSession {
   constructor(private readonly options: SqlSessionOptions) {}
 
   /** Opens DuckDB and registers the functions. Called by `run`/`execute` when needed. */
-  async open(): Promise<DuckDBConnection> {
+  open(): Promise<SqlConnection> {
+    return this.openDuckDB();
+  }
+
+  private async openDuckDB(): Promise<DuckDBConnection> {
     if (this.connection) return this.connection;
     const config: Record<string, string> = this.options.untrusted
       ? {
@@ -91,12 +100,13 @@ export class SqlSession {
           lock_configuration: 'true',
         }
       : {};
-    this.instance = await DuckDBInstance.create(this.options.database ?? ':memory:', config);
+    const { duckdb, functions, registry } = await loadDuckDBModules();
+    this.instance = await duckdb.DuckDBInstance.create(this.options.database ?? ':memory:', config);
     const connection = await this.instance.connect();
     const context: FunctionContext = { calls: () => this.currentCalls };
-    registerHelperFunctions(connection);
-    registerGenericModelFunctions(connection, context);
-    this.models = new ModelRegistry(connection, this.options.cluster, context);
+    functions.registerHelperFunctions(connection);
+    functions.registerGenericModelFunctions(connection, context);
+    this.models = new registry.ModelRegistry(connection, this.options.cluster, context);
     const settings = await connection.runAndReadAll('SELECT name FROM duckdb_settings()');
     this.duckdbSettings = new Set(settings.getRows().map((row) => String(row[0]).toLowerCase()));
     this.connection = connection;
@@ -135,7 +145,7 @@ export class SqlSession {
 
   /** Writes a result's rows to a Parquet file (through a temporary JSON file DuckDB reads back). */
   async exportRows(result: StatementResult, file: string): Promise<void> {
-    const connection = await this.open();
+    const connection = await this.openDuckDB();
     const directory = await fs.mkdtemp(path.join(os.tmpdir(), 'byzerllm-export-'));
     try {
       const json = path.join(directory, 'rows.json');

@@ -7,7 +7,7 @@
  * (after a head restart) knows its fields, options and dimensions without any other file.
  */
 import type * as ArrowModule from 'apache-arrow';
-import { UnsupportedError } from '../core/index.js';
+import { importOptional } from '../core/index.js';
 import { type FieldType, formatSchema, isVectorType, type TableSchema } from './table-schema.js';
 
 export type LanceModule = typeof import('@lancedb/lancedb');
@@ -20,15 +20,16 @@ let loaded: Promise<{ lancedb: LanceModule; arrow: typeof ArrowModule }> | undef
 
 /** Imports LanceDB and Arrow once; a clear error when the optional packages are not installed. */
 export function loadLance(): Promise<{ lancedb: LanceModule; arrow: typeof ArrowModule }> {
-  loaded ??= Promise.all([import('@lancedb/lancedb'), import('apache-arrow')])
-    .then(([lancedb, arrow]) => ({ lancedb, arrow }))
-    .catch((error: unknown) => {
-      loaded = undefined;
-      throw new UnsupportedError(
-        'byzerllm storage needs the optional packages @lancedb/lancedb and apache-arrow: npm install @lancedb/lancedb@0.31.0 apache-arrow@18.1.0',
-        { cause: error },
-      );
-    });
+  loaded ??= importOptional(
+    async () => {
+      const [lancedb, arrow] = await Promise.all([import('@lancedb/lancedb'), import('apache-arrow')]);
+      return { lancedb, arrow };
+    },
+    { feature: 'byzerllm storage', packages: ['@lancedb/lancedb', 'apache-arrow'] },
+  ).catch((error: unknown) => {
+    loaded = undefined;
+    throw error;
+  });
   return loaded;
 }
 

@@ -51,8 +51,6 @@ export interface StorageServiceOptions {
   embedBatchSize?: number;
 }
 
-export type { OpenTable };
-
 const MAX_BODY_DEPTH = 32;
 
 /** Whether JSON-like `value` nests deeper than `limit` (checked without recursion). */
@@ -238,7 +236,7 @@ export class StorageService implements StorageConnection {
   }
 
   /** The table, opened once and cached; `not_found` naming it when it does not exist. */
-  async openTable(location: TableLocation): Promise<OpenTable> {
+  private async openTable(location: TableLocation): Promise<OpenTable> {
     const key = StorageService.key(location);
     let open = this.tables.get(key);
     if (!open) {

@@ -15,11 +15,10 @@ import net from 'node:net';
 import path from 'node:path';
 import readline from 'node:readline';
 import { connectLocalHead } from '../cluster/index.js';
-import { toByzerLLMError } from '../core/index.js';
+import { importOptional, toByzerLLMError } from '../core/index.js';
 import { convertHfToGguf, convertLoraToGguf } from './convert-to-gguf.js';
 import type { TrainingExample } from './data-formats.js';
 import { appendProgress, type JobRecord, type JobStatus, jobPaths, updateJobRecord } from './job-store.js';
-import { prepareTokenData } from './prepare-data.js';
 import { pythonEnvironment, pythonExecutable } from './python-runtime.js';
 import { writeTokenFile } from './token-file.js';
 import { buildTrainerSpec } from './trainer-spec.js';
@@ -103,6 +102,11 @@ export class JobSupervisor {
     const lines = (await fs.readFile(this.paths.examples, 'utf8')).split('\n').filter(Boolean);
     const examples = lines.map((line) => JSON.parse(line) as TrainingExample);
     const evalRatio = options.evalRatio ?? (examples.length >= 10 || options.kind === 'pretrain' ? 0.1 : 0);
+    // prepare-data tokenises with node-llama-cpp, an optional package: loaded when a job runs.
+    const { prepareTokenData } = await importOptional(() => import('./prepare-data.js'), {
+      feature: 'training',
+      packages: ['node-llama-cpp'],
+    });
     const prepared = await prepareTokenData({
       ggufPath: this.paths.baseGguf,
       examples,

@@ -98,6 +98,39 @@ describe('easy-byzerllm', () => {
     assert.equal(sent?.headers.authorization, `Bearer ${TOKEN}`, 'the placeholder was replaced by the token');
   });
 
+  test('--quiet drops the banner; dashed flags (--base-url, --ray-address) work like the snake_case ones', async () => {
+    const loud = await easy([
+      'deploy',
+      'deepseek-chat',
+      '--token',
+      TOKEN,
+      '--alias',
+      'ds_loud',
+      '--base_url',
+      deepseek.url,
+    ]);
+    assert.equal(loud.code, 0, loud.stderr);
+    assert.match(loud.stderr, /Command Line Arguments:/);
+    const quiet = await easy([
+      '--quiet',
+      'deploy',
+      'deepseek-chat',
+      '--token',
+      TOKEN,
+      '--alias',
+      'ds_quiet',
+      '--base-url',
+      deepseek.url,
+    ]);
+    assert.equal(quiet.code, 0, quiet.stderr);
+    assert.equal(quiet.stderr, '');
+    assert.equal(quiet.stdout, 'Model ds_quiet deployed successfully\n');
+    const chat = await easy(['-q', 'chat', 'ds_quiet', 'quietly', '--ray-address', 'auto']);
+    assert.deepEqual([chat.code, chat.stdout, chat.stderr], [0, 'echo: quietly\n', '']);
+    assert.equal(deepseek.requests.at(-1)?.headers.authorization, `Bearer ${TOKEN}`);
+    for (const name of ['ds_loud', 'ds_quiet']) assert.equal((await easy(['-q', 'undeploy', name])).code, 0);
+  });
+
   test('an unknown model fails with the known ones and how to use byzerllm deploy instead', async () => {
     const result = await easy(['deploy', 'no-such-model', '--token', TOKEN]);
     assert.notEqual(result.code, 0);

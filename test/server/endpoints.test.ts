@@ -118,8 +118,20 @@ describe('gateway endpoints', () => {
     });
     assert.equal(preflight.status, 204);
     assert.equal(preflight.headers.get('access-control-allow-origin'), 'https://app.example');
+    assert.match(preflight.headers.get('x-request-id') ?? '', /^req_[0-9a-f]{32}$/);
     const other = await fetch(`${gateway.url}/models`, { headers: { origin: 'https://evil.example' } });
     assert.equal(other.headers.get('access-control-allow-origin'), null);
+  });
+
+  test('health and version answers carry an x-request-id too, one per answer', async () => {
+    const ids = [];
+    for (const path of ['/health', '/version', '/health']) {
+      const answer = await fetch(`${gateway.origin}${path}`);
+      assert.equal(answer.status, 200);
+      ids.push(answer.headers.get('x-request-id') ?? '');
+    }
+    for (const id of ids) assert.match(id, /^req_[0-9a-f]{32}$/);
+    assert.equal(new Set(ids).size, 3);
   });
 
   test('metrics: requests, latency, tokens and in-flight per deployment', async () => {

@@ -3,14 +3,17 @@
  * locks it to local files: `allowRemoteModels = false` means a missing file is an error, never a
  * download attempt.
  */
-import { UnsupportedError } from '../../core/errors.js';
+import { importOptional } from '../../core/optional-packages.js';
 
 export type TransformersLibrary = typeof import('@huggingface/transformers');
 
 let loading: Promise<TransformersLibrary> | undefined;
 
 export function loadTransformers(): Promise<TransformersLibrary> {
-  loading ??= import('@huggingface/transformers').then(
+  loading ??= importOptional(() => import('@huggingface/transformers'), {
+    feature: 'the transformers backend',
+    packages: ['@huggingface/transformers'],
+  }).then(
     (library) => {
       library.env.allowRemoteModels = false;
       library.env.allowLocalModels = true;
@@ -20,10 +23,7 @@ export function loadTransformers(): Promise<TransformersLibrary> {
     },
     (error: unknown) => {
       loading = undefined;
-      throw new UnsupportedError(
-        `the transformers backend needs @huggingface/transformers with onnxruntime-node, which failed to load: ${error instanceof Error ? error.message : String(error)}`,
-        { cause: error },
-      );
+      throw error;
     },
   );
   return loading;
