@@ -71,6 +71,31 @@ export function runTransportConformance(name: string, create: () => Promise<Tran
       assert.equal(parts.at(-1)?.type, 'finish');
     });
 
+    test('streams and calls started in the same turn each get their own complete answer, in order', async () => {
+      // Transports may carry one turn's messages together (the process transport's IPC batches):
+      // every answer must still reach its own request, whole, with its parts in order.
+      const texts = ['first', 'second', 'third', 'fourth'];
+      const collect = async (text: string) => {
+        const parts: StreamPart[] = [];
+        for await (const part of await worker.stream(user(text))) parts.push(part);
+        return parts;
+      };
+      const [streams, calls] = await Promise.all([
+        Promise.all(texts.map(collect)),
+        Promise.all(texts.map((text) => worker.call('chat', user(text)))),
+      ]);
+      texts.forEach((text, index) => {
+        const parts = streams[index]!;
+        const deltas = parts.map((part) => (part.type === 'text-delta' ? part.delta : '')).join('');
+        assert.equal(deltas, `echo: ${text}`);
+        assert.deepEqual(
+          parts.map((part) => part.type).filter((type) => type !== 'text-delta'),
+          ['response-metadata', 'finish'],
+        );
+        assert.equal(calls[index]!.text, `echo: ${text}`);
+      });
+    });
+
     test('meta and embeddings pass through', async () => {
       const meta = await worker.call('meta', {});
       assert.equal(meta.model_name, 'test-model');

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   type ByzerLLMError,
+  type ChatResult,
   collectStream,
   deploymentSpecSchema,
   type EngineInstance,
@@ -89,6 +90,31 @@ describe('llama_cpp engine', () => {
   test('two requests run at once on the two sequences', async () => {
     const [first, second] = await Promise.all([ask(engine, 'one'), ask(engine, 'two')]);
     assert.ok(first.text.length > 0 && second.text.length > 0);
+  });
+
+  test('concurrent streams, their text merged on one clock, each carry their whole answer in order', async () => {
+    // Four streams on two sequences: two wait for a sequence; the parts of all of them leave on the
+    // model's shared coalescing ticks.
+    const prompts = ['one', 'two', 'three', 'four'];
+    const request = (content: string) => ({ messages: [{ role: 'user' as const, content }], maxTokens: 12 });
+    const expected: ChatResult[] = [];
+    for (const prompt of prompts) expected.push(await engine.chat!.doGenerate(request(prompt)));
+    const streams = await Promise.all(
+      prompts.map(async (prompt) => {
+        const parts = [];
+        for await (const part of await engine.chat!.doStream(request(prompt))) parts.push(part);
+        return parts;
+      }),
+    );
+    streams.forEach((parts, index) => {
+      assert.equal(parts[0]?.type, 'response-metadata');
+      assert.equal(parts.at(-1)?.type, 'finish');
+      assert.ok(parts.slice(1, -1).every((part) => part.type === 'text-delta'));
+      const text = parts.map((part) => (part.type === 'text-delta' ? part.delta : '')).join('');
+      assert.equal(text, expected[index]!.text, prompts[index]);
+      const finish = parts.at(-1) as Extract<(typeof parts)[number], { type: 'finish' }>;
+      assert.deepEqual(finish.usage, expected[index]!.usage);
+    });
   });
 
   test('meta describes the GGUF', () => {

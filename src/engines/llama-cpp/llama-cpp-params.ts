@@ -11,7 +11,8 @@
  * - `lora` — a LoRA adapter GGUF (several separated by commas); `lora_scale` — its weight (1).
  * - `max_tokens` — generation cap for requests that set none. Defaults to half a sequence's context.
  * - `stream_interval_ms` — minimum milliseconds between streamed text parts (10); tokens generated
- *   faster are sent together, the first one always at once. `0` sends every chunk on its own.
+ *   faster are sent together, on ticks shared by the model's concurrent streams (none waits longer),
+ *   the first one always at once. `0` sends every chunk on its own.
  * - `template` — `auto` (the GGUF's own chat template, the default) or a node-llama-cpp chat
  *   wrapper name (`chatml`, `llama3`, `llama3.1`, `llama2Chat`, `mistral`, `gemma`, `general`, …).
  * A `backend.` prefix is accepted on every key (`backend.n_ctx=4096`). Unknown keys become warnings.
