@@ -98,6 +98,7 @@ const SETUP_KEYS: Record<string, keyof SetupDefaults> = {
   num_gpus: 'gpusPerWorker',
   gpus_per_worker: 'gpusPerWorker',
   maxConcurrency: 'workerConcurrency',
+  workerMaxConcurrency: 'workerConcurrency',
   worker_concurrency: 'workerConcurrency',
   num_workers: 'numWorkers',
   cpus_per_worker: 'cpusPerWorker',

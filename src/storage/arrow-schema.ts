@@ -6,6 +6,7 @@
  * string and the vector dimensions travel in the Arrow schema's metadata, so a reopened table
  * (after a head restart) knows its fields, options and dimensions without any other file.
  */
+import { createRequire } from 'node:module';
 import type * as ArrowModule from 'apache-arrow';
 import { importOptional } from '../core/index.js';
 import { type FieldType, formatSchema, isVectorType, type TableSchema } from './table-schema.js';
@@ -18,12 +19,18 @@ export const DIMENSIONS_METADATA_KEY = 'byzer.vector_dimensions';
 
 let loaded: Promise<{ lancedb: LanceModule; arrow: typeof ArrowModule }> | undefined;
 
-/** Imports LanceDB and Arrow once; a clear error when the optional packages are not installed. */
+/**
+ * Imports LanceDB and Arrow once; a clear error when the optional packages are not installed.
+ *
+ * Arrow is loaded with `require`, as LanceDB (a CommonJS package) loads it: the ES module build of
+ * apache-arrow is a second copy of its classes, whose types LanceDB's `add` cannot read, and the
+ * write path hands LanceDB Arrow tables built here (arrow-columns.ts).
+ */
 export function loadLance(): Promise<{ lancedb: LanceModule; arrow: typeof ArrowModule }> {
   loaded ??= importOptional(
     async () => {
-      const [lancedb, arrow] = await Promise.all([import('@lancedb/lancedb'), import('apache-arrow')]);
-      return { lancedb, arrow };
+      const lancedb = await import('@lancedb/lancedb');
+      return { lancedb, arrow: createRequire(import.meta.url)('apache-arrow') as typeof ArrowModule };
     },
     { feature: 'byzerllm storage', packages: ['@lancedb/lancedb', 'apache-arrow'] },
   ).catch((error: unknown) => {

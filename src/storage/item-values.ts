@@ -129,17 +129,23 @@ export function itemToRow(item: Record<string, unknown>, context: WriteContext):
   return createRowConverter(context)(item);
 }
 
+/** A typed array as numbers (`array(long)` comes back as a `BigInt64Array`). */
+function typedNumbers(view: ArrayBufferView): number[] {
+  if (view instanceof BigInt64Array || view instanceof BigUint64Array) return Array.from(view, Number);
+  return Array.from(view as unknown as ArrayLike<number>);
+}
+
 /** An Arrow value (bigint, vectors, typed arrays, struct rows) as plain JSON. */
 export function plainValue(value: unknown): unknown {
   if (value === null || value === undefined) return null;
   if (typeof value === 'bigint') return Number(value);
-  if (ArrayBuffer.isView(value)) return Array.from(value as unknown as ArrayLike<number>);
+  if (ArrayBuffer.isView(value)) return typedNumbers(value);
   if (typeof value === 'object') {
     const candidate = value as { toArray?: () => unknown; toJSON?: () => unknown };
     if (typeof candidate.toArray === 'function') {
       const elements = candidate.toArray();
       // Vectors come back as typed arrays: copy them as numbers without a call per element.
-      if (ArrayBuffer.isView(elements)) return Array.from(elements as unknown as ArrayLike<number>);
+      if (ArrayBuffer.isView(elements)) return typedNumbers(elements);
       return Array.from(elements as Iterable<unknown>, plainValue);
     }
     if (Array.isArray(value)) return value.map(plainValue);

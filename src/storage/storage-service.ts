@@ -17,6 +17,7 @@ import { ClusterSettingsFiles } from './cluster-settings.js';
 import { DIMENSIONS_METADATA_KEY, loadLance, SCHEMA_METADATA_KEY, toArrowSchema } from './arrow-schema.js';
 import { filterToSql, idsToSql } from './filter-sql.js';
 import type { OpenTable } from './open-table.js';
+import { rowsToArrowTable } from './arrow-columns.js';
 import { runQuery } from './run-query.js';
 import { itemsToRows } from './write-items.js';
 import {
@@ -250,13 +251,14 @@ export class StorageService implements StorageConnection {
           );
         }
         const table = await connection.openTable(location.table);
-        const metadata = (await table.schema()).metadata;
+        const arrowSchema = await table.schema();
+        const metadata = arrowSchema.metadata;
         const schema = parseSchema(metadata.get(SCHEMA_METADATA_KEY));
         const vectorDimensions = JSON.parse(metadata.get(DIMENSIONS_METADATA_KEY) ?? '{}') as Record<
           string,
           number
         >;
-        return { table, schema, vectorDimensions };
+        return { table, arrowSchema, schema, vectorDimensions };
       })();
       open.catch(() => this.tables.delete(key));
       this.tables.set(key, open);
@@ -322,7 +324,8 @@ export class StorageService implements StorageConnection {
     const rows = await itemsToRows(open, request, (texts) =>
       this.embedTexts(request.cluster, request.embModel, texts, signal),
     );
-    await open.table.add(rows); // one commit: all rows or none
+    const { arrow } = await loadLance();
+    await open.table.add(rowsToArrowTable(arrow, open.arrowSchema, rows)); // one commit: all rows or none
     return { written: rows.length };
   }
 
