@@ -33,6 +33,7 @@ export type { LLMRequest } from './llm-request.js';
 export { Audio, AudioPath, contentToParts, decodeDataUrl, Image, ImagePath } from './multimodal.js';
 export {
   deploymentNameOf,
+  getLlmNames,
   getModelByName,
   getSingleLlm,
   type GetSingleLlmOptions,
