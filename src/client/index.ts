@@ -29,10 +29,11 @@ export {
   type ImplResult,
 } from './impl.js';
 export type { LlmConfig } from './llm-config.js';
-export type { LLMRequest } from './llm-request.js';
+export { LLMRequest } from './llm-request.js';
 export { Audio, AudioPath, contentToParts, decodeDataUrl, Image, ImagePath } from './multimodal.js';
 export {
   deploymentNameOf,
+  getLlmNames,
   getModelByName,
   getSingleLlm,
   type GetSingleLlmOptions,

@@ -18,6 +18,8 @@ export const llmRequestSchema = z
   .loose();
 
 export type LLMRequest = z.input<typeof llmRequestSchema>;
+/** The schema under Byzer-LLM's class name: `LLMRequest.parse({ instruction: 'hello' })`. */
+export const LLMRequest = llmRequestSchema;
 
 /** A string, a list of strings, or an `LLMRequest`: the instructions, one request each. */
 export function parseLlmRequest(request: string | string[] | LLMRequest): {

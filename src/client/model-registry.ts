@@ -195,3 +195,24 @@ async function deployFromRegistry(model: ModelInfo, options: ModelRegistryOption
   });
   return llm.setupMaxOutputLength(udfName, model.max_output_tokens);
 }
+
+/**
+ * Byzer-LLM's `get_llm_names(llm, target_model_type)`: the default model names of a client, of a
+ * list of clients, or of the sub-client named `targetModelType` (a string is split on commas).
+ */
+export function getLlmNames(
+  llm: ByzerLLM | string | readonly ByzerLLM[],
+  targetModelType?: string,
+): string[] {
+  if (typeof llm === 'string') return [llm];
+  const namesOf = (clients: readonly unknown[]) =>
+    clients.flatMap((client) =>
+      client instanceof ByzerLLM && client.defaultModel ? [client.defaultModel] : [],
+    );
+  if (Array.isArray(llm)) return namesOf(llm);
+  const client = llm as ByzerLLM;
+  const sub = targetModelType === undefined ? undefined : client.getSubClient(targetModelType);
+  if (sub === undefined) return namesOf([client]);
+  if (typeof sub === 'string') return (sub as string).split(',').filter((name) => name !== '');
+  return namesOf(Array.isArray(sub) ? sub : [sub]);
+}

@@ -40,6 +40,7 @@ export const SAAS_MODEL_TYPES = [
 export const LOCAL_MODEL_TYPES = [
   'custom/auto',
   'custom/bge',
+  'custom/m3e',
   'custom/bge_rerank',
   'custom/whisper',
 ] as const;
@@ -54,8 +55,22 @@ export type LocalModelType = (typeof LOCAL_MODEL_TYPES)[number];
 export const BACKENDS_BY_MODEL_TYPE: Record<LocalModelType, readonly InferBackend[]> = {
   'custom/auto': ['llama_cpp', 'vllm'],
   'custom/bge': ['transformers'],
+  'custom/m3e': ['transformers'],
   'custom/bge_rerank': ['transformers'],
   'custom/whisper': ['transformers'],
+};
+
+/**
+ * Local model types of Byzer-LLM that no backend here runs, and what serves those models instead
+ * (docs/local-models.md). Deploying one fails with this, not with "unknown type".
+ */
+export const ABSENT_LOCAL_MODEL_TYPES: Record<string, string> = {
+  'custom/qwen_vl':
+    'Qwen-VL models run on GPUs with --pretrained_model_type custom/auto --infer_backend vllm (vLLM serves Qwen-VL), or through saas/qianwen_vl',
+  'custom/sensevoice':
+    'SenseVoice has no backend here; speech-to-text runs with custom/whisper on --infer_backend transformers (WAV), or saas/openai with saas.model=whisper-1',
+  'custom/stable_diffusion':
+    'Stable Diffusion has no backend here; images come from saas/openai (saas.model=dall-e-3), saas/siliconflow or saas/volcengine',
 };
 
 const openAICompatible: EngineFactory = async (context) => {
@@ -197,6 +212,11 @@ function engineFor(spec: Pick<DeploymentSpec, 'pretrainedModelType' | 'inferBack
     );
   }
   const localType = modelType.includes('/') ? modelType : `custom/${modelType}`;
+  const absent = ABSENT_LOCAL_MODEL_TYPES[localType];
+  if (absent)
+    throw new UnsupportedError(
+      `pretrained_model_type ${localType} is not served by any backend here: ${absent}`,
+    );
   if (!isOneOf(LOCAL_MODEL_TYPES, localType)) {
     throw new InvalidArgumentError(
       `unknown pretrained_model_type "${modelType}"; allowed: ${[...SAAS_MODEL_TYPES, ...LOCAL_MODEL_TYPES].join(', ')}`,

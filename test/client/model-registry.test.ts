@@ -11,6 +11,7 @@ import { after, before, test } from 'node:test';
 import * as helloExample from '../../examples/hello.js';
 import {
   ByzerLLM,
+  getLlmNames,
   getModelByName,
   getSingleLlm,
   loadModels,
@@ -104,4 +105,15 @@ test('an invalid models.json is an error naming the file, and is left as it was'
   } finally {
     await fs.rm(broken, { recursive: true, force: true });
   }
+});
+
+test("getLlmNames: a client's default model, a list's, or a named sub-client's", () => {
+  const main = ByzerLLM.fromDefaultModel('deepseek_chat');
+  const vision = ByzerLLM.fromDefaultModel('qwen_vl_chat');
+  main.setupSubClient('vision_model', vision);
+  assert.deepEqual(getLlmNames(main), ['deepseek_chat']);
+  assert.deepEqual(getLlmNames(main, 'vision_model'), ['qwen_vl_chat']);
+  assert.deepEqual(getLlmNames(main, 'absent'), ['deepseek_chat']);
+  assert.deepEqual(getLlmNames([main, vision]), ['deepseek_chat', 'qwen_vl_chat']);
+  assert.deepEqual(getLlmNames('kimi'), ['kimi']);
 });

@@ -72,9 +72,9 @@ test('llama_cpp resolves for custom/auto and runs in a worker process; SaaS engi
   assert.equal(engineRunsInProcess(spec('saas/openai', '')), true);
 });
 
-test('vLLM serves custom/auto; transformers serves bge, bge_rerank and whisper', () => {
+test('vLLM serves custom/auto; transformers serves bge, m3e, bge_rerank and whisper', () => {
   assert.equal(typeof resolveEngine(spec('custom/auto', 'vllm')), 'function');
-  for (const modelType of ['custom/bge', 'custom/bge_rerank', 'custom/whisper', 'bge']) {
+  for (const modelType of ['custom/bge', 'custom/m3e', 'custom/bge_rerank', 'custom/whisper', 'bge']) {
     assert.equal(typeof resolveEngine(spec(modelType, 'transformers')), 'function');
     assert.throws(
       () => validateEngineChoice(spec(modelType, 'vllm')),
@@ -90,4 +90,20 @@ test('vLLM serves custom/auto; transformers serves bge, bge_rerank and whisper',
     ),
   );
   assert.deepEqual(BACKENDS_BY_MODEL_TYPE['custom/whisper'], ['transformers']);
+});
+
+test("Byzer-LLM's sensevoice, qwen_vl and stable_diffusion fail naming what serves those models", () => {
+  const expected: Record<string, string[]> = {
+    'custom/qwen_vl': ['custom/auto --infer_backend vllm', 'saas/qianwen_vl'],
+    sensevoice: ['custom/whisper on --infer_backend transformers', 'whisper-1'],
+    'custom/stable_diffusion': ['saas/openai', 'dall-e-3'],
+  };
+  for (const [modelType, fragments] of Object.entries(expected)) {
+    for (const backend of ['transformers', 'vllm', '']) {
+      assert.throws(
+        () => validateEngineChoice(spec(modelType, backend)),
+        failsWith('unsupported', 'is not served by any backend here', ...fragments),
+      );
+    }
+  }
 });

@@ -6,8 +6,10 @@
  *   Hugging Face ONNX exports ship).
  * - `backend.threads` — onnxruntime intra-op threads. Defaults to 1: more threads on a small
  *   machine make every worker slower, and workers already run in parallel.
- * - `backend.pooling` (`custom/bge`) — `cls` (default; what BGE models are trained for) or `mean`.
- * - `backend.normalize` (`custom/bge`) — `true` (default) returns unit-length vectors.
+ * - `backend.pooling` (`custom/bge`, `custom/m3e`) — `cls` (default for bge; what BGE models are
+ *   trained for) or `mean` (default for m3e, whose sentence-transformers config pools by mean).
+ * - `backend.normalize` (`custom/bge`, `custom/m3e`) — unit-length vectors; `true` by default for
+ *   bge, `false` for m3e (its sentence-transformers pipeline has no Normalize step).
  * - `backend.batch_size` (`custom/bge_rerank`) — query/document pairs per forward pass. Default 16.
  * Other `backend.*` keys are reported through `context.warn` and otherwise ignored.
  */
@@ -15,7 +17,12 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidArgumentError } from '../../core/errors.js';
 
-export const TRANSFORMERS_MODEL_TYPES = ['custom/bge', 'custom/bge_rerank', 'custom/whisper'] as const;
+export const TRANSFORMERS_MODEL_TYPES = [
+  'custom/bge',
+  'custom/m3e',
+  'custom/bge_rerank',
+  'custom/whisper',
+] as const;
 export type TransformersModelType = (typeof TRANSFORMERS_MODEL_TYPES)[number];
 
 /** ONNX weight variants and the file-name suffix each one has in an export's `onnx/` folder. */
@@ -50,7 +57,9 @@ const KNOWN_PARAMS = [
 export function readTransformersParams(
   inferParams: Record<string, string>,
   warn: (message: string) => void,
+  modelType?: TransformersModelType,
 ): TransformersParams {
+  const m3e = modelType === 'custom/m3e';
   for (const key of Object.keys(inferParams)) {
     if (key.startsWith('backend.') && !KNOWN_PARAMS.includes(key)) {
       warn(`unknown parameter ${key} ignored by the transformers engine (known: ${KNOWN_PARAMS.join(', ')})`);
@@ -62,11 +71,11 @@ export function readTransformersParams(
       `backend.dtype must be one of ${Object.keys(DTYPE_SUFFIXES).join(', ')}, got "${dtype}"`,
     );
   }
-  const pooling = (inferParams['backend.pooling'] ?? 'cls').trim();
+  const pooling = (inferParams['backend.pooling'] ?? (m3e ? 'mean' : 'cls')).trim();
   if (pooling !== 'cls' && pooling !== 'mean') {
     throw new InvalidArgumentError(`backend.pooling must be cls or mean, got "${pooling}"`);
   }
-  const normalize = (inferParams['backend.normalize'] ?? 'true').trim().toLowerCase();
+  const normalize = (inferParams['backend.normalize'] ?? (m3e ? 'false' : 'true')).trim().toLowerCase();
   if (normalize !== 'true' && normalize !== 'false') {
     throw new InvalidArgumentError(`backend.normalize must be true or false, got "${normalize}"`);
   }

@@ -3,6 +3,7 @@
  * onnxruntime-node, loading ONNX models from a local folder (`--model_path`), never the network.
  *
  * - `custom/bge` — embeddings (feature extraction, CLS pooling, normalised).
+ * - `custom/m3e` — embeddings the way M3E's sentence-transformers config makes them (mean pooling).
  * - `custom/bge_rerank` — reranking with a cross-encoder.
  * - `custom/whisper` — speech-to-text from WAV audio.
  * Parameters: see transformers-params.ts. The library is imported on the first deploy only.
@@ -25,7 +26,7 @@ import { TransformersTranscriptionModel } from './transformers-transcription-mod
 export async function createTransformersEngine(context: EngineContext): Promise<EngineInstance> {
   throwIfAborted(context.signal);
   const modelType = transformersModelType(context.spec.pretrainedModelType);
-  const params = readTransformersParams(context.spec.inferParams, context.warn);
+  const params = readTransformersParams(context.spec.inferParams, context.warn, modelType);
   const folder = await readModelFolder(context.spec.modelPath, modelType, params.dtype);
   const library = await loadTransformers();
   throwIfAborted(context.signal);
@@ -43,7 +44,7 @@ export async function createTransformersEngine(context: EngineContext): Promise<
     ...(folder.maxModelLength !== undefined ? { max_model_len: folder.maxModelLength } : {}),
     tasks: [],
   };
-  if (modelType === 'custom/bge') {
+  if (modelType === 'custom/bge' || modelType === 'custom/m3e') {
     const embedding = await TransformersEmbeddingModel.load(library, modelId, folder.folder, params);
     return {
       meta: { ...meta, tasks: ['embedding'], embedding_dimension: embedding.dimension },

@@ -14,13 +14,37 @@ import { WAV_MEDIA_TYPES, WHISPER_SAMPLE_RATE, wavToWhisperInput } from './wav-a
 
 interface RecognitionOutput {
   text: string;
-  chunks?: { timestamp: [number, number | null]; text: string }[];
+  chunks?: { timestamp: [number | null, number | null]; text: string }[];
 }
 
 type Recognizer = {
   (audio: Float32Array, options: Record<string, unknown>): Promise<RecognitionOutput | RecognitionOutput[]>;
   dispose(): Promise<void>;
 };
+
+/**
+ * Segments whose times are ordered and inside the audio. Whisper predicts timestamps as tokens, and
+ * a weak or confused model predicts impossible ones: a start past the end of the audio or after its
+ * own end (a segment from 26.9 s to 1 s of 1 s of audio), no start or no end. A start that cannot be
+ * right becomes the previous segment's end; every time is then clamped to [previous end, duration],
+ * so `0 <= start <= end <= duration` and each segment starts where or after the previous one ended.
+ */
+export function orderedSegments(
+  chunks: readonly { timestamp: [number | null, number | null]; text: string }[],
+  durationSeconds: number,
+): { start: number; end: number; text: string }[] {
+  let previousEnd = 0;
+  return chunks.map((chunk) => {
+    const [rawStart, rawEnd] = chunk.timestamp;
+    const end = rawEnd ?? durationSeconds;
+    const startIsValid =
+      rawStart !== null && rawStart >= previousEnd && rawStart <= Math.min(end, durationSeconds);
+    const start = startIsValid ? rawStart : previousEnd;
+    const clampedEnd = Math.min(Math.max(end, start), durationSeconds);
+    previousEnd = clampedEnd;
+    return { start, end: clampedEnd, text: chunk.text.trim() };
+  });
+}
 
 export class TransformersTranscriptionModel implements TranscriptionModelV1 {
   readonly specificationVersion = 'v1' as const;
@@ -75,13 +99,7 @@ export class TransformersTranscriptionModel implements TranscriptionModelV1 {
     const first = Array.isArray(output) ? output[0] : output;
     const result: TranscriptionResult = { text: (first?.text ?? '').trim(), durationSeconds };
     if (request.language) result.language = request.language;
-    if (request.timestamps && first?.chunks) {
-      result.segments = first.chunks.map((chunk) => ({
-        start: chunk.timestamp[0],
-        end: chunk.timestamp[1] ?? durationSeconds,
-        text: chunk.text.trim(),
-      }));
-    }
+    if (request.timestamps && first?.chunks) result.segments = orderedSegments(first.chunks, durationSeconds);
     return result;
   }
 

@@ -225,10 +225,32 @@ describe('transformers engine', () => {
     );
   });
 
-  test('the transformers backend serves only bge, bge_rerank and whisper', async () => {
+  test('the transformers backend serves only bge, m3e, bge_rerank and whisper', async () => {
     await assert.rejects(
       engine('custom/auto', embeddingFolder).loading,
-      failsWith('invalid_argument', 'custom/bge, custom/bge_rerank, custom/whisper', '"custom/auto"'),
+      failsWith(
+        'invalid_argument',
+        'custom/bge, custom/m3e, custom/bge_rerank, custom/whisper',
+        '"custom/auto"',
+      ),
     );
+  });
+
+  test('custom/m3e embeds as M3E does: mean pooling, not normalised (bge with those settings)', async () => {
+    const m3e = await engine('custom/m3e', embeddingFolder).loading;
+    const { loading } = engine('custom/bge', embeddingFolder, {
+      'backend.pooling': 'mean',
+      'backend.normalize': 'false',
+    });
+    const meanBge = await loading;
+    try {
+      assert.deepEqual(m3e.meta.tasks, ['embedding']);
+      const [fromM3e] = (await m3e.embedding!.doEmbed({ values: ['你好 world'] })).embeddings;
+      const [fromBge] = (await meanBge.embedding!.doEmbed({ values: ['你好 world'] })).embeddings;
+      assert.deepEqual(fromM3e, fromBge);
+    } finally {
+      await m3e.dispose();
+      await meanBge.dispose();
+    }
   });
 });

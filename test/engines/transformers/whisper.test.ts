@@ -12,7 +12,18 @@ import { ByzerLLMError } from '../../../src/core/errors.js';
 import type { EngineInstance } from '../../../src/core/models.js';
 import { writeTinyWhisperModel } from '../../support/tiny-onnx/write-tiny-whisper.js';
 import { createTransformersEngine } from '../../../src/engines/transformers/transformers-provider.js';
+import { orderedSegments } from '../../../src/engines/transformers/transformers-transcription-model.js';
 import { toneWav } from '../../support/wav.js';
+
+function assertOrderedWithin(segments: { start: number; end: number }[], seconds: number): void {
+  let previousEnd = 0;
+  for (const segment of segments) {
+    assert.ok(segment.start >= previousEnd, `start ${segment.start} before the previous end ${previousEnd}`);
+    assert.ok(segment.end >= segment.start, `end ${segment.end} before its start ${segment.start}`);
+    assert.ok(segment.end <= seconds, `end ${segment.end} after the audio's ${seconds} s`);
+    previousEnd = segment.end;
+  }
+}
 
 describe('custom/whisper with the tiny Whisper model', () => {
   let root: string;
@@ -85,7 +96,38 @@ describe('custom/whisper with the tiny Whisper model', () => {
     assert.equal(plain.segments, undefined);
     assert.ok(timed.segments && timed.segments.length > 0);
     assert.equal(timed.segments.map((segment) => segment.text).join(' '), timed.text);
-    for (const segment of timed.segments) assert.equal(typeof segment.start, 'number');
+    assertOrderedWithin(timed.segments, 2);
+  });
+
+  test('segment times are ordered and inside the audio, for chunked (> 30 s) audio too', async () => {
+    // The tiny model predicts a start token of 26.92 s for 2 s of audio, and no start when chunked.
+    const long = await whisper.transcription!.doTranscribe({
+      audio: toneWav(440, 40),
+      mediaType: 'audio/wav',
+      timestamps: true,
+    });
+    assert.ok(long.segments && long.segments.length > 0);
+    assertOrderedWithin(long.segments, 40);
+  });
+
+  test('orderedSegments: impossible starts become the previous end, ends are clamped to the audio', () => {
+    assert.deepEqual(
+      orderedSegments(
+        [
+          { timestamp: [26.92, 1], text: ' a' },
+          { timestamp: [0.5, 0.8], text: 'b ' },
+          { timestamp: [1.5, null], text: 'c' },
+          { timestamp: [null, 9], text: 'd' },
+        ],
+        2,
+      ),
+      [
+        { start: 0, end: 1, text: 'a' },
+        { start: 1, end: 1, text: 'b' },
+        { start: 1.5, end: 2, text: 'c' },
+        { start: 2, end: 2, text: 'd' },
+      ],
+    );
   });
 
   test('audio that is not WAV is refused naming the accepted types', async () => {
