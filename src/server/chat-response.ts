@@ -71,9 +71,12 @@ export function chatCompletion(id: string, model: string, created: number, resul
 export class ChatChunkWriter {
   private toolCallIndex = 0;
   private readonly prefix: string;
+  /** `"choices":[{"index":N,`: which choice (of `n`) this writer's chunks belong to. */
+  private readonly choice: string;
 
-  constructor(id: string, model: string, created: number) {
+  constructor(id: string, model: string, created: number, choiceIndex = 0) {
     this.prefix = `data: {"id":${JSON.stringify(id)},"object":"chat.completion.chunk","created":${created},"model":${JSON.stringify(model)},`;
+    this.choice = `"choices":[{"index":${choiceIndex},`;
   }
 
   /** The first chunk: the role, as OpenAI sends it. */
@@ -96,7 +99,7 @@ export class ChatChunkWriter {
   }
 
   finish(reason: FinishReason): string {
-    return `${this.prefix}"choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"${openAIFinishReason(reason)}"}]}\n\n`;
+    return `${this.prefix}${this.choice}"delta":{},"logprobs":null,"finish_reason":"${openAIFinishReason(reason)}"}]}\n\n`;
   }
 
   /** `stream_options.include_usage`: a last chunk with no choices and the usage. */
@@ -109,7 +112,7 @@ export class ChatChunkWriter {
   }
 
   private framed(deltaJson: string): string {
-    return `${this.prefix}"choices":[{"index":0,"delta":${deltaJson},"logprobs":null,"finish_reason":null}]}\n\n`;
+    return `${this.prefix}${this.choice}"delta":${deltaJson},"logprobs":null,"finish_reason":null}]}\n\n`;
   }
 }
 

@@ -1,8 +1,8 @@
 /**
- * `POST /v1/chat/completions`: non-stream (with `n` as parallel calls) and SSE stream.
+ * `POST /v1/chat/completions`: non-stream and SSE stream, with `n` as parallel calls in both.
  */
 import { randomUUID } from 'node:crypto';
-import { UnsupportedError } from '../core/index.js';
+import { pumpChoices, startAll } from './chat-choices-stream.js';
 import { passThroughCompletion, passThroughStream, toPassThroughBody } from './chat-pass-through.js';
 import { parseChatBody, toChatRequest } from './chat-request.js';
 import { ChatChunkWriter, chatCompletion } from './chat-response.js';
@@ -32,12 +32,12 @@ export async function handleChat(exchange: Exchange, body: Record<string, unknow
   const choices = parsed.n ?? 1;
   if (parsed.stream) {
     if (choices > 1) {
-      throw new UnsupportedError(
-        `n=${choices} is not supported with stream: true; use n=1 or stream: false`,
-        {
-          details: { param: 'n' },
-        },
+      const streamOptions = { signal: exchange.signal };
+      const streams = await startAll(
+        Array.from({ length: choices }, () => exchange.cluster.stream(model, request, streamOptions)),
       );
+      const chunk = { id, model, created };
+      return pumpChoices({ exchange, streams, chunk, includeUsage: request.includeUsage === true });
     }
     const parts = await exchange.cluster.stream(model, request, { signal: exchange.signal });
     return pumpStream(
