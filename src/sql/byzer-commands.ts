@@ -105,14 +105,17 @@ const SETUP_KEYS: Record<string, keyof SetupDefaults> = {
   infer_backend: 'inferBackend',
 };
 
-/** Applies one `!byzerllm setup` setting to the defaults; `single` (one node) changes nothing here. */
+/**
+ * Applies one `!byzerllm setup` setting to the defaults. `single` (one node) and Byzer-LLM's mode
+ * markers `sft` / `sfft` change nothing here: the training type is read from `pretrainedModelType`.
+ */
 export function applySetup(defaults: SetupDefaults, setting: string): SetupDefaults {
-  if (setting === 'single') return defaults;
+  if (setting === 'single' || setting === 'sft' || setting === 'sfft') return defaults;
   const match = /^\s*([\w.]+)\s*=\s*(.*?)\s*$/.exec(setting);
   const field = match ? SETUP_KEYS[match[1]!] : undefined;
   if (!match || !field) {
     throw new InvalidArgumentError(
-      `unknown setup ${JSON.stringify(setting)}; allowed: single, or "key=value" with key one of ${Object.keys(SETUP_KEYS).join(', ')}`,
+      `unknown setup ${JSON.stringify(setting)}; allowed: single, sft, sfft, or "key=value" with key one of ${Object.keys(SETUP_KEYS).join(', ')}`,
     );
   }
   const value = match[2]!;
@@ -147,7 +150,7 @@ export function runLlmCommand(options: Record<string, string>, defaults: SetupDe
   const action = options.action ?? 'infer';
   if (action !== 'infer') {
     throw new InvalidArgumentError(
-      `run command as LLM: action=${JSON.stringify(action)} is not supported here; allowed: infer (training is \`byzerllm\` train)`,
+      `run command as LLM: action=${JSON.stringify(action)} is not supported here; allowed: infer (training: pretrainedModelType="sft/…" or "sfft/…")`,
     );
   }
   const name = options.udfName;

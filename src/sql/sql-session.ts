@@ -23,10 +23,17 @@ import { mentionsName, rewriteByzerSql, substituteVariables } from './rewrite-by
 import { jsRow } from './result-values.js';
 import type { SqlCluster } from './sql-cluster.js';
 import type { ModelRegistry } from './model-registry.js';
-import { runLoad, runRunLlm, runSave } from './statement-actions.js';
+import {
+  isTrainingCommand,
+  runLoad,
+  runRunLlm,
+  runSave,
+  runTrainLlm,
+  type SqlTrainer,
+} from './statement-actions.js';
 import { positionAt, type SourcePosition, splitStatements } from './sql-tokens.js';
 
-export type { SqlCluster };
+export type { SqlCluster, SqlTrainer };
 
 export interface SqlSessionOptions {
   cluster: SqlCluster;
@@ -37,6 +44,8 @@ export interface SqlSessionOptions {
    * comes from someone else (`/model/predict`). `load`, `save` and `run command` are refused too.
    */
   untrusted?: boolean;
+  /** Runs `run command as LLM` with `pretrainedModelType="sft/…"`/`"sfft/…"`; without it they are refused. */
+  trainer?: SqlTrainer;
 }
 
 export interface RunOptions {
@@ -195,9 +204,19 @@ export class SqlSession {
       case 'setup':
         this.setupDefaults = applySetup(this.setupDefaults, statement.setting);
         return empty;
-      case 'run-llm':
+      case 'run-llm': {
+        if (isTrainingCommand(statement.options)) {
+          const row = await runTrainLlm(
+            connection,
+            this.options.trainer,
+            statement.options,
+            this.setupDefaults,
+          );
+          return { kind: statement.kind, columns: Object.keys(row), rows: [row] };
+        }
         await runRunLlm(this.options.cluster, this.models!, statement.options, this.setupDefaults);
         return { ...empty, table: statement.options.udfName };
+      }
       case 'load':
         await runLoad(connection, statement, () => this.dropTemporary(statement.table));
         return { ...empty, table: statement.table };

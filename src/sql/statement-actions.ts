@@ -3,7 +3,7 @@
  */
 import fs from 'node:fs/promises';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { NotFoundError } from '../core/index.js';
+import { InvalidArgumentError, NotFoundError } from '../core/index.js';
 import {
   copyStatement,
   identifier,
@@ -14,6 +14,7 @@ import {
 } from './byzer-commands.js';
 import type { ByzerStatement } from './byzer-statement.js';
 import type { ModelRegistry } from './model-registry.js';
+import { jsRow } from './result-values.js';
 import type { SqlCluster } from './sql-cluster.js';
 
 /** `load format.\`path\` as t`: a view over the file, so later statements read it lazily. */
@@ -77,4 +78,56 @@ export async function runRunLlm(
     await cluster.deploy(command.spec);
   }
   await models.register(command.name);
+}
+
+/**
+ * Runs Byzer-LLM's training form of `run command as LLM` (`pretrainedModelType="sft/…"` or
+ * `"sfft/…"`). The SQL layer does not import the training layer (they are siblings): whoever opens
+ * the session (the CLI) supplies this, built on src/train.
+ */
+export interface SqlTrainer {
+  /**
+   * Starts the job the parameters describe on `rows` (the input table), and with
+   * `detached="false"` follows it to its end. Returns one row describing the job (name, status, …).
+   */
+  train(request: {
+    params: Readonly<Record<string, string>>;
+    rows?: Record<string, unknown>[];
+  }): Promise<Record<string, unknown>>;
+}
+
+/** Whether a `run command as LLM` is a training job rather than a deployment. */
+export function isTrainingCommand(options: Readonly<Record<string, string>>): boolean {
+  return /^(sft|sfft)\//.test(options.pretrainedModelType ?? '');
+}
+
+/**
+ * `run command as LLM` with a training type: reads `inputTable` (NULL columns count as absent) and
+ * hands it with the parameters to the trainer. `!byzerllm setup "num_gpus=N"` becomes `num_gpus`
+ * unless the statement names it.
+ */
+export async function runTrainLlm(
+  connection: DuckDBConnection,
+  trainer: SqlTrainer | undefined,
+  options: Readonly<Record<string, string>>,
+  defaults: SetupDefaults,
+): Promise<Record<string, unknown>> {
+  if (!trainer) {
+    throw new InvalidArgumentError(
+      `run command as LLM: pretrainedModelType=${JSON.stringify(options.pretrainedModelType)} trains a model, which this session cannot do`,
+    );
+  }
+  const params: Record<string, string> = { ...options };
+  if (params.num_gpus === undefined && defaults.gpusPerWorker !== undefined)
+    params.num_gpus = String(defaults.gpusPerWorker);
+  if (!params.inputTable) return trainer.train({ params });
+  const reader = await connection.runAndReadAll(`SELECT * FROM ${identifier(params.inputTable)}`);
+  const rows = reader
+    .getRowObjects()
+    .map((row) =>
+      Object.fromEntries(
+        Object.entries(jsRow(row)).filter(([, value]) => value !== null && value !== undefined),
+      ),
+    );
+  return trainer.train({ params, rows });
 }

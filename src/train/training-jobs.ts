@@ -93,7 +93,9 @@ export async function startTrainingJob(
     options: {
       ...storedOptions,
       modelPath: path.resolve(options.modelPath),
-      ...(options.data ? { data: path.resolve(options.data) } : {}),
+      // Rows handed over in memory (SQL tables) are not kept in the record: their validated
+      // examples file stands for them, so the record still names its data.
+      data: options.data ? path.resolve(options.data) : paths.examples,
     },
     status: 'queued',
     createdAt: now,

@@ -200,7 +200,7 @@ it is me''';
     );
     await assert.rejects(
       session.run('!byzerllm setup "gpus=2";'),
-      /unknown setup "gpus=2"; allowed: single, or "key=value"/,
+      /unknown setup "gpus=2"; allowed: single, sft, sfft, or "key=value"/,
     );
   });
 });

@@ -167,25 +167,40 @@ test('F16 and Q8_0 exports of the merged model keep its next token, logits withi
   // F16 rounds each weight by at most 2^-11 relative; Q8_0 by half a step of max|block| / 127, and
   // llama.cpp also quantises activations to 8 bits for Q8_0 products. Measured: ~2e-2 and ~0.3.
   const tolerances = { f16: 5e-2, q8_0: 0.6 } as const;
+  // F16 through `merge --outtype` (the adapter folded into the base again), Q8_0 through
+  // `convert --outtype` of the job's merged folder.
+  const exported = {
+    f16: async () => {
+      const folder = path.join(home.home, 'merged-f16');
+      const args = ['--model_path', basePath, '--adapter', record.outputs!.adapter!, '--output', folder];
+      const result = await home.run(['merge', ...args, '--outtype', 'f16']);
+      assert.equal(result.code, 0, result.stderr);
+      return { gguf: path.join(folder, 'model.gguf'), huggingFace: folder };
+    },
+    q8_0: async () => {
+      const output = path.join(home.home, 'merged-q8_0.gguf');
+      const result = await home.run([
+        'convert',
+        '--model_path',
+        merged,
+        '--output',
+        output,
+        '--outtype',
+        'q8_0',
+      ]);
+      assert.equal(result.code, 0, result.stderr);
+      return { gguf: output, huggingFace: merged };
+    },
+  };
   const sizes: Record<string, number> = {};
   for (const [outtype, tolerance] of Object.entries(tolerances)) {
-    const output = path.join(home.home, `merged-${outtype}.gguf`);
-    const converted = await home.run([
-      'convert',
-      '--model_path',
-      merged,
-      '--output',
-      output,
-      '--outtype',
-      outtype,
-    ]);
-    assert.equal(converted.code, 0, converted.stderr);
-    sizes[outtype] = (await fs.stat(output)).size;
-    const fromLlama = await llamaCppLogits(output, prompt, { specialTokens: true });
+    const { gguf, huggingFace } = await exported[outtype as keyof typeof exported]();
+    sizes[outtype] = (await fs.stat(gguf)).size;
+    const fromLlama = await llamaCppLogits(gguf, prompt, { specialTokens: true });
     const largest = assertLogitParity(
       outtype,
       fromLlama.logits,
-      await torchLogits(merged, fromLlama.tokens),
+      await torchLogits(huggingFace, fromLlama.tokens),
       tolerance,
     );
     context.diagnostic(`${outtype}: largest logit difference ${largest.toFixed(4)}`);

@@ -1,7 +1,8 @@
 /**
  * QLoRA on CPU through the real CLI: the frozen base of the quickstart's tiny model is held in 4-bit
- * NF4 blocks (python/byzerllm_train/quantize.py) while LoRA adapters train on top until the model
- * reproduces its training answers greedily; the merged result is served on llama_cpp by `--deploy`.
+ * NF4 blocks (python/byzerllm_train/quantize.py) while LoRA adapters train on top, data-parallel
+ * over 2 workers, until the model reproduces its training answers greedily; the merged result is
+ * served on llama_cpp by `--deploy`.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -58,7 +59,7 @@ print(json.dumps({"worst": blocks.max().item(), "half_gap": gap / 2, "bits": sto
   assert.ok((result.forward as number) < 1e-5, 'forward uses the dequantised weight');
 });
 
-test('finetune --qlora trains adapters over a 4-bit base until it answers; --deploy serves it', {
+test('finetune --qlora with 2 workers trains adapters over a 4-bit base until it answers; --deploy serves it', {
   timeout: 600_000,
 }, async () => {
   const data = path.join(home.home, 'qlora.jsonl');
@@ -72,6 +73,8 @@ test('finetune --qlora trains adapters over a 4-bit base until it answers; --dep
     '--name',
     'qtuned',
     '--qlora',
+    '--num_workers',
+    '2',
     '--batch_size',
     '2',
     '--lr',
@@ -90,6 +93,7 @@ test('finetune --qlora trains adapters over a 4-bit base until it answers; --dep
   assert.match(started.stdout, /deployed as qtuned_chat/);
   const record = JSON.parse((await home.run(['jobs', 'show', 'qtuned'])).stdout) as JobRecord;
   assert.equal(record.options.quantization, '4bit');
+  assert.equal(record.workerPids.length, 2, 'two data-parallel workers ran');
 
   const events = (await home.run(['jobs', 'logs', 'qtuned'])).stdout
     .trim()

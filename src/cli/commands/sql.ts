@@ -10,6 +10,7 @@ import { type SqlCluster, SqlSession } from '../../sql/index.js';
 import { connect } from '../connect.js';
 import { type OutputFormat, progressLine, readOutputFormat, writeResults } from '../sql-output.js';
 import { runSqlShell } from '../sql-shell.js';
+import { createSqlTrainer } from '../sql-trainer.js';
 
 interface SqlFlags {
   execute?: string;
@@ -49,7 +50,11 @@ export function registerSql(program: Command): void {
       }
       const script = flags.file !== undefined ? await readScript(flags.file) : flags.execute;
       const cluster = lazyCluster(flags);
-      const session = new SqlSession({ cluster, ...(flags.database ? { database: flags.database } : {}) });
+      const session = new SqlSession({
+        cluster,
+        trainer: createSqlTrainer(),
+        ...(flags.database ? { database: flags.database } : {}),
+      });
       try {
         if (script === undefined) {
           await runSqlShell(session, format === 'parquet' ? 'table' : format);
