@@ -41,10 +41,35 @@ const resources = { cpus: os.availableParallelism(), memoryBytes: os.totalmem(),
 
 type Call = () => Promise<unknown>;
 
-async function measure(call: Call, concurrency: number): Promise<{ p50: number; p99: number; rps: number }> {
+/** CPU seconds of a process so far, every thread (`schedstat`: nanoseconds on a CPU). */
+async function processCpuSeconds(pid: number): Promise<number> {
+  let nanoseconds = 0;
+  for (const thread of await fs.readdir(`/proc/${pid}/task`)) {
+    try {
+      const schedstat = await fs.readFile(`/proc/${pid}/task/${thread}/schedstat`, 'utf8');
+      nanoseconds += Number(schedstat.slice(0, schedstat.indexOf(' ')));
+    } catch {
+      // A thread that ended between the listing and the read.
+    }
+  }
+  return nanoseconds / 1e9;
+}
+
+interface Measured {
+  p50: number;
+  p99: number;
+  rps: number;
+  /** CPU µs per call of this process (client, head, node, upstream) and of the nats-server. */
+  cpuMicros: number;
+  natsMicros: number;
+}
+
+async function measure(call: Call, concurrency: number, natsPid: number): Promise<Measured> {
   for (let index = 0; index < 200; index++) await call(); // warm up connections and JIT
   const latencies: number[] = [];
   let next = 0;
+  const ownBefore = await processCpuSeconds(process.pid);
+  const natsBefore = await processCpuSeconds(natsPid);
   const started = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -56,11 +81,15 @@ async function measure(call: Call, concurrency: number): Promise<{ p50: number; 
     }),
   );
   const elapsed = (performance.now() - started) / 1000;
+  const own = (await processCpuSeconds(process.pid)) - ownBefore;
+  const natsCpu = (await processCpuSeconds(natsPid)) - natsBefore;
   latencies.sort((a, b) => a - b);
   return {
     p50: latencies[Math.floor(latencies.length * 0.5)]!,
     p99: latencies[Math.floor(latencies.length * 0.99)]!,
     rps: latencies.length / elapsed,
+    cpuMicros: (own / latencies.length) * 1e6,
+    natsMicros: (natsCpu / latencies.length) * 1e6,
   };
 }
 
@@ -119,17 +148,18 @@ async function main(): Promise<void> {
     ['NATS (client → head → node)', () => client.call('bench', 'chat', request)],
   ];
   const results: Record<string, Record<number, Awaited<ReturnType<typeof measure>>>> = {};
-  for (const [, call] of paths) await measure(call, 4); // one untimed pass so order does not favour anyone
+  const natsPid = nats.pid!;
+  for (const [, call] of paths) await measure(call, 4, natsPid); // one untimed pass so order does not favour anyone
   for (const concurrency of [1, 16]) {
     for (const [name, call] of paths) {
       results[name] ??= {};
-      results[name]![concurrency] = await measure(call, concurrency);
+      results[name]![concurrency] = await measure(call, concurrency, natsPid);
     }
   }
   const rows = paths.map(([name]) => {
     const one = results[name]![1]!;
     const sixteen = results[name]![16]!;
-    return `| ${name} | ${one.p50.toFixed(3)} | ${one.p99.toFixed(3)} | ${one.rps.toFixed(0)} | ${sixteen.p50.toFixed(3)} | ${sixteen.rps.toFixed(0)} |`;
+    return `| ${name} | ${one.p50.toFixed(3)} | ${one.p99.toFixed(3)} | ${one.rps.toFixed(0)} | ${sixteen.p50.toFixed(3)} | ${sixteen.rps.toFixed(0)} | ${one.cpuMicros.toFixed(0)} | ${one.natsMicros.toFixed(0)} |`;
   });
   const embeddedName = 'embedded head via its admin API (CLI path)';
   const embeddedRun = results[embeddedName]![1]!;
@@ -138,12 +168,13 @@ async function main(): Promise<void> {
     [
       `requests per cell: ${REQUESTS}; ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'})`,
       '',
-      '| path | p50 ms c=1 | p99 ms c=1 | req/s c=1 | p50 ms c=16 | req/s c=16 |',
-      '|---|---|---|---|---|---|',
+      '| path | p50 ms c=1 | p99 ms c=1 | req/s c=1 | p50 ms c=16 | req/s c=16 | CPU µs/call c=1, this process | CPU µs/call c=1, nats-server |',
+      '|---|---|---|---|---|---|---|---|',
       ...rows,
       '',
       `NATS adds ${(natsRun.p50 - embeddedRun.p50).toFixed(3)} ms p50 per call over the embedded path at c=1 ` +
-        `(target: within 0.5 ms); throughput ratio NATS/embedded at c=16: ${(results['NATS (client → head → node)']![16]!.rps / results[embeddedName]![16]!.rps).toFixed(2)}`,
+        `(target: within 0.5 ms); throughput ratio NATS/embedded at c=16: ${(results['NATS (client → head → node)']![16]!.rps / results[embeddedName]![16]!.rps).toFixed(2)}; ` +
+        `CPU per call at c=1 over the embedded path: ${(natsRun.cpuMicros + natsRun.natsMicros - embeddedRun.cpuMicros).toFixed(0)} µs (this process and the nats-server)`,
       '',
     ].join('\n'),
   );

@@ -13,6 +13,8 @@ import { createInterface } from 'node:readline';
 export interface NatsServer {
   url: string;
   port: number;
+  /** The server process's id while it runs (benchmarks read its CPU time). */
+  readonly pid: number | undefined;
   stop(): Promise<void>;
   restart(): Promise<void>;
   /** Stops the server and deletes its storage. */
@@ -61,6 +63,9 @@ export async function startNatsServer(host = '127.0.0.1'): Promise<NatsServer> {
   return {
     url: `nats://${host}:${port}`,
     port,
+    get pid() {
+      return child?.pid;
+    },
     async stop() {
       await stopProcess(child);
       child = undefined;

@@ -31,6 +31,13 @@ export function faultTimeoutMs(environment: NodeJS.ProcessEnv = process.env): nu
   return seconds * 1000;
 }
 
+/**
+ * How long publishes wait to be confirmed together (`ConnectionWatch.confirm`): long enough that
+ * a busy connection sends one PING per many replies, short against a reconnect (which takes at
+ * least the server's restart, seconds).
+ */
+export const CONFIRM_BATCH_MS = 20;
+
 /** The NATS connection dropped (or was down) while a request or stream needed it. Retryable. */
 export class ConnectionLostError extends WorkerFailedError {}
 
@@ -39,10 +46,15 @@ export class ConnectionWatch {
   private lastReconnectAt = 0;
   private readonly failures = new Set<(error: ByzerLLMError) => void>();
   private waiters = new Set<() => void>();
+  /** Publishes waiting for the next flush (see `confirm`). */
   private confirmations: { resolve: () => void; reject: (error: unknown) => void }[] = [];
-  private confirming = false;
+  private confirmTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly connection: NatsConnection) {
+  constructor(
+    private readonly connection: NatsConnection,
+    /** How long publishes wait to be confirmed together. Defaults to `CONFIRM_BATCH_MS`. */
+    private readonly confirmBatchMs = CONFIRM_BATCH_MS,
+  ) {
     void this.follow();
   }
 
@@ -84,16 +96,21 @@ export class ConnectionWatch {
   }
 
   /**
-   * Resolves once the server has received everything published before this call (one `flush` per
-   * batch of callers); rejects when the connection dropped first, i.e. it may have been lost.
+   * Resolves once the server has received everything published before this call; rejects when the
+   * connection dropped first, i.e. it may have been lost.
+   *
+   * One `flush` (a PING the server answers) confirms every publish before it, so the callers of
+   * `confirmBatchMs` share one: a flush per reply cost a socket write and a PONG to read per call,
+   * more than the rest of a NATS call's own work. Waiting longer loses nothing: a disconnection
+   * rejects at once the confirmations not yet flushed (nats.js rejects those in flight), and their
+   * owners send again after the reconnect.
    */
   confirm(): Promise<void> {
     return new Promise((resolve, reject) => {
       this.confirmations.push({ resolve, reject });
-      if (this.confirming) return;
-      this.confirming = true;
-      setImmediate(() => {
-        this.confirming = false;
+      if (this.confirmTimer) return;
+      this.confirmTimer = setTimeout(() => {
+        this.confirmTimer = undefined;
         const waiting = this.confirmations.splice(0);
         this.connection.flush().then(
           () => {
@@ -103,7 +120,7 @@ export class ConnectionWatch {
             for (const waiter of waiting) waiter.reject(error);
           },
         );
-      });
+      }, this.confirmBatchMs);
     });
   }
 
@@ -142,6 +159,10 @@ export class ConnectionWatch {
   private failAll(reason: string): void {
     const error = this.lost(reason);
     for (const fail of [...this.failures]) fail(error);
+    // Published before the drop and not flushed yet: maybe lost, so their owners send again.
+    clearTimeout(this.confirmTimer);
+    this.confirmTimer = undefined;
+    for (const waiter of this.confirmations.splice(0)) waiter.reject(error);
   }
 
   private lost(reason: string): ConnectionLostError {
