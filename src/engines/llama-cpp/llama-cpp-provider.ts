@@ -58,6 +58,7 @@ export async function createLlamaCppEngine(context: EngineContext): Promise<Engi
     modelPath: spec.modelPath,
     gpuLayers: gpuLayersOption(params, useGpu),
     ...(context.signal ? { loadSignal: context.signal } : {}),
+    ...(context.progress ? { onLoadProgress: context.progress } : {}),
   });
   try {
     // Once per loaded model: resolving a GGUF's Jinja template costs about a second (chat-wrapper.ts).
