@@ -7,7 +7,8 @@
  * Streaming forwards node-llama-cpp's text chunks as `text-delta` parts, merging chunks that come
  * faster than `streamIntervalMs` apart (a part costs more than a token of a tiny model). `responseFormat` with a JSON schema becomes a
  * llama.cpp grammar, so the output is valid JSON of that shape by construction (schemas are compiled
- * once and cached). Usage comes from the sequence's token meter.
+ * once and cached). `tools` go to node-llama-cpp's function calling (tool-calls.ts), which also
+ * names the fields the engine refuses with a 400. Usage comes from the sequence's token meter.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -32,6 +33,7 @@ import { AsyncQueue } from './async-queue.js';
 import { toChatHistory } from './convert-messages.js';
 import { DeltaCoalescer } from './delta-coalescer.js';
 import type { SequencePool } from './sequence-pool.js';
+import { isRefusedExtra, refuseUnsupported, toFunctions, toToolCalls } from './tool-calls.js';
 
 export interface LlamaCppChatConfig {
   modelId: string;
@@ -64,10 +66,11 @@ export class LlamaCppChatModel implements ChatModelV1 {
   async doGenerate(request: ChatRequest, options: CallOptions = {}): Promise<ChatResult> {
     const requestId = `llama_cpp-${randomUUID()}`;
     const warnings: Warning[] = [];
+    refuseUnsupported(request);
     const { response, usage } = await this.generate(request, options, warnings, undefined);
     return {
       text: response.response,
-      toolCalls: [],
+      toolCalls: toToolCalls(response.functionCalls),
       finishReason: mapStopReason(response.metadata.stopReason),
       usage,
       requestId,
@@ -83,6 +86,7 @@ export class LlamaCppChatModel implements ChatModelV1 {
     const queue = new AsyncQueue<StreamPart>();
     queue.push({ type: 'response-metadata', requestId, modelId: this.modelId });
     // Validate the request (grammar, settings) before answering, so bad requests throw, not stream.
+    refuseUnsupported(request);
     const grammar = await this.grammarFor(request);
     const deltas = new DeltaCoalescer(this.config.streamIntervalMs, (delta) =>
       queue.push({ type: 'text-delta', delta }),
@@ -90,6 +94,8 @@ export class LlamaCppChatModel implements ChatModelV1 {
     this.generate(request, options, warnings, (delta) => deltas.push(delta), grammar)
       .then(({ response, usage }) => {
         deltas.flush();
+        for (const toolCall of toToolCalls(response.functionCalls))
+          queue.push({ type: 'tool-call', toolCall });
         queue.push({
           type: 'finish',
           finishReason: mapStopReason(response.metadata.stopReason),
@@ -112,7 +118,7 @@ export class LlamaCppChatModel implements ChatModelV1 {
     warnings: Warning[],
     onDelta: ((delta: string) => void) | undefined,
     knownGrammar?: LlamaGrammar,
-  ): Promise<{ response: LlamaChatResponse; usage: ChatResult['usage'] }> {
+  ): Promise<{ response: GenerateResponse; usage: ChatResult['usage'] }> {
     throwIfAborted(options.signal);
     const grammar = knownGrammar ?? (await this.grammarFor(request));
     const history = toChatHistory(request.messages, warnings);
@@ -128,7 +134,8 @@ export class LlamaCppChatModel implements ChatModelV1 {
       });
       try {
         const extra = request.extra ?? {};
-        const response = await chat.generateResponse(history, {
+        const functions = toFunctions(request);
+        const response: GenerateResponse = await chat.generateResponse(history, {
           maxTokens: request.maxTokens ?? this.config.defaultMaxTokens,
           ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
           ...(request.topP === undefined ? {} : { topP: request.topP }),
@@ -137,7 +144,7 @@ export class LlamaCppChatModel implements ChatModelV1 {
           ...(typeof extra.min_p === 'number' ? { minP: extra.min_p } : {}),
           ...(request.stop?.length ? { customStopTriggers: request.stop } : {}),
           ...repeatPenaltyOf(request),
-          ...(grammar ? { grammar } : {}),
+          ...(grammar ? { grammar } : functions ? { functions, documentFunctionParams: true } : {}),
           ...(options.signal ? { signal: options.signal, stopOnAbortSignal: false } : {}),
           ...(onDelta ? { onTextChunk: onDelta } : {}),
         });
@@ -180,6 +187,11 @@ export class LlamaCppChatModel implements ChatModelV1 {
   }
 }
 
+/** What `generateResponse` answers, with the function calls it makes when given `functions`. */
+type GenerateResponse = Omit<LlamaChatResponse, 'functionCalls'> & {
+  functionCalls?: readonly { functionName: string; params: unknown }[];
+};
+
 function meterOf(sequence: LlamaContextSequence): { input: number; output: number } {
   const state = sequence.tokenMeter.getState();
   return { input: state.usedInputTokens, output: state.usedOutputTokens };
@@ -205,15 +217,8 @@ function repeatPenaltyOf(request: ChatRequest) {
 }
 
 function reportUnsupported(request: ChatRequest, warnings: Warning[]): void {
-  if (request.tools?.length) {
-    warnings.push({
-      type: 'unsupported-setting',
-      setting: 'tools',
-      message: 'the llama_cpp engine does not call tools natively; tools were ignored',
-    });
-  }
   for (const key of Object.keys(request.extra ?? {})) {
-    if (!KNOWN_EXTRA.includes(key)) {
+    if (!KNOWN_EXTRA.includes(key) && !isRefusedExtra(key)) {
       warnings.push({
         type: 'unsupported-setting',
         setting: key,

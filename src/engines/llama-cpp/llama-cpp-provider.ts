@@ -82,7 +82,7 @@ export async function createLlamaCppEngine(context: EngineContext): Promise<Engi
       defaultMaxTokens: params.maxTokens ?? Math.max(16, Math.floor(llamaContext.contextSize / 2)),
       streamIntervalMs: params.streamIntervalMs,
     });
-    const embedding = new LlamaCppEmbeddingModel(modelName, model, params.threads);
+    const embedding = new LlamaCppEmbeddingModel(modelName, model, params);
     const rerank = model.fileInsights.supportsRanking
       ? new LlamaCppRerankModel(modelName, model, params.threads)
       : undefined;
