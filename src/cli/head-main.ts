@@ -27,6 +27,7 @@ import {
   natsSecurityFromEnvironment,
   startNatsHead,
   writeHeadFile,
+  workerLogPath,
 } from '../cluster/index.js';
 import { PACKAGE_VERSION } from '../core/index.js';
 import { type RunningOpenAIServer, startOpenAIServer } from '../server/index.js';
@@ -53,7 +54,10 @@ export async function runHead(): Promise<void> {
   // SaaS workers in this process, local engines' workers in child processes.
   const localTransport = createLocalTransport({
     inProcess: createInProcessTransport(),
-    process: createProcessTransport({ log }),
+    process: createProcessTransport({
+      log,
+      workerLogFile: (deployment, workerIndex) => workerLogPath(stateDirectory, deployment, workerIndex),
+    }),
   });
   const natsUrl = process.env.BYZERLLM_NATS_URL;
   // Cluster mode: deployments in NATS KV, workers on node agents. Embedded mode: all on this machine.

@@ -21,6 +21,7 @@ import {
   resolveStateDirectory,
   startNodeAgent,
   writeFileAtomic,
+  workerLogPath,
 } from '../cluster/index.js';
 
 function log(line: string): void {
@@ -61,7 +62,10 @@ async function runNode(): Promise<void> {
     // SaaS workers in this process, local engines' workers in child processes.
     transport: createLocalTransport({
       inProcess: createInProcessTransport({ nodeId }),
-      process: createProcessTransport({ log }),
+      process: createProcessTransport({
+        log,
+        workerLogFile: (deployment, workerIndex) => workerLogPath(stateDirectory, deployment, workerIndex),
+      }),
     }),
     log,
   });

@@ -10,7 +10,9 @@ import { registerDeploy } from './commands/deploy.js';
 import { registerHeadCommands } from './commands/head.js';
 import { registerJobs } from './commands/jobs.js';
 import { registerList } from './commands/list.js';
+import { registerLogs } from './commands/logs.js';
 import { registerModelTools } from './commands/model-tools.js';
+import { registerPs } from './commands/ps.js';
 import { registerQuery } from './commands/query.js';
 import { registerServe } from './commands/serve.js';
 import { registerSql } from './commands/sql.js';
@@ -42,6 +44,8 @@ export function createProgram(): Command {
   registerQuery(program);
   registerStat(program);
   registerList(program);
+  registerLogs(program);
+  registerPs(program);
   registerServe(program);
   registerQuickstart(program);
   registerSql(program);

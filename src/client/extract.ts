@@ -2,6 +2,7 @@
  * Pulling code and data out of model text: fenced code blocks (`extractCode`), `<_tag_>…</_tag_>`
  * sections (`TagExtractor`), and the JSON of an answer (`extractJson`, Byzer-LLM's locating rules).
  */
+import { jsonrepair } from 'jsonrepair';
 
 export interface CodeBlock {
   /** The fence's language tag (`json`, `javascript`, …); empty when none. */
@@ -48,7 +49,10 @@ export class TagExtractor {
 
 /**
  * The JSON value of a model answer: the whole text if it parses; else the body of a ```json fence;
- * else the last fenced block; else the outermost `{…}` / `[…]` span. Undefined when nothing parses.
+ * else the last fenced block; else the outermost `{…}` / `[…]` span. When none parses as it is, the
+ * same places are tried once more through `jsonrepair` (trailing commas, single quotes, unquoted
+ * keys, comments, a cut-off end: what small models write), keeping only an object or array, so
+ * prose never becomes a JSON string. Undefined when nothing parses.
  */
 export function extractJson(text: string): { value: unknown } | undefined {
   const candidates: string[] = [text.trim()];
@@ -66,6 +70,18 @@ export function extractJson(text: string): { value: unknown } | undefined {
       return { value: JSON.parse(candidate) };
     } catch {
       // try the next way of finding it
+    }
+  }
+  // A cut-off answer has no closing bracket: from its first opening one to the end.
+  const tails = ['{', '['].map((open) => text.indexOf(open)).filter((start) => start >= 0);
+  for (const candidate of [...candidates, ...tails.map((start) => text.slice(start))]) {
+    const trimmed = candidate.trim();
+    if (!trimmed.startsWith('{') && !trimmed.startsWith('[')) continue;
+    try {
+      const value: unknown = JSON.parse(jsonrepair(trimmed));
+      if (value !== null && typeof value === 'object') return { value };
+    } catch {
+      // not repairable: try the next candidate
     }
   }
   return undefined;

@@ -48,6 +48,8 @@ export interface DeploymentInfo {
   state: DeploymentState;
   /** Why the deployment is `failed`. */
   error?: string;
+  /** When this head started the deployment (ISO 8601); absent from heads older than this field. */
+  startedAt?: string;
   workers: WorkerInfo[];
 }
 

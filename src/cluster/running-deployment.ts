@@ -37,6 +37,8 @@ export class RunningDeployment {
   readonly pool: WorkerPool;
   state: DeploymentState = 'starting';
   error: string | undefined;
+  /** When this head made the deployment (`byzerllm ps` shows it as "since"). */
+  readonly startedAt = new Date().toISOString();
   private endpoints: WorkerEndpoint[] = [];
   /** Calls and streams in flight per endpoint, so that a worker moved elsewhere finishes them first. */
   private readonly inFlight = new Map<WorkerEndpoint, number>();
@@ -337,6 +339,7 @@ export class RunningDeployment {
       generationDefaults: spec.generationDefaults,
       template: spec.template,
       state: this.state,
+      startedAt: this.startedAt,
       workers: this.endpoints.map((endpoint, index) => ({
         index,
         id: endpoint.id,

@@ -137,6 +137,11 @@ export interface EngineContext {
   gpuIndices: number[];
   /** Reports non-fatal issues (unknown params, ignored settings) to the head's log and the deployer. */
   warn(message: string): void;
+  /**
+   * Reports how much of the model has loaded (0 to 1), for a progress line; engines that load in
+   * one step never call it. Written to the worker's log, where `byzerllm deploy` reads it.
+   */
+  progress?(fraction: number): void;
   signal?: AbortSignal;
 }
 

@@ -7,7 +7,7 @@ import { passThroughCompletion, passThroughStream, toPassThroughBody } from './c
 import { parseChatBody, toChatRequest } from './chat-request.js';
 import { ChatChunkWriter, chatCompletion } from './chat-response.js';
 import type { Exchange } from './exchange.js';
-import { sendJson } from './http.js';
+import { sendJson, setWarningsHeader } from './http.js';
 import { pumpStream } from './stream.js';
 
 export async function handleChat(exchange: Exchange, body: Record<string, unknown>): Promise<number> {
@@ -57,6 +57,10 @@ export async function handleChat(exchange: Exchange, body: Record<string, unknow
   const completion = chatCompletion(id, model, created, results);
   exchange.inputTokens = completion.usage.prompt_tokens;
   exchange.outputTokens = completion.usage.completion_tokens;
+  setWarningsHeader(
+    exchange.response,
+    results.flatMap((result) => result.warnings),
+  );
   sendJson(exchange.response, 200, completion);
   return 200;
 }

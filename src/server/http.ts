@@ -136,3 +136,27 @@ export function bearerKey(request: IncomingMessage): string | undefined {
   const key = request.headers['api-key'] ?? request.headers['x-api-key'];
   return typeof key === 'string' ? key : undefined;
 }
+
+/**
+ * `x-byzerllm-warnings`: what the engine did not honour (an ignored setting, a dropped image part)
+ * as a JSON array of `{setting?, message}`, so OpenAI clients can see it (the SDKs expose response
+ * headers). Non-ASCII is \u-escaped: header values are Latin-1. Absent when there is nothing to say.
+ */
+export function setWarningsHeader(
+  response: ServerResponse,
+  warnings: readonly { setting?: string; message: string }[],
+): void {
+  if (warnings.length === 0) return;
+  const json = JSON.stringify(
+    warnings.map((warning) =>
+      warning.setting ? { setting: warning.setting, message: warning.message } : { message: warning.message },
+    ),
+  );
+  response.setHeader(
+    'x-byzerllm-warnings',
+    json.replace(
+      /[^\x20-\x7e]/g,
+      (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`,
+    ),
+  );
+}

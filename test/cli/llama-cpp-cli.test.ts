@@ -124,7 +124,7 @@ describe('llama_cpp through the CLI', () => {
     );
   });
 
-  test('the documented verbose deploy (verbose=true num_gpu_layers=0) loads, answers and logs to head.log', async () => {
+  test("the documented verbose deploy (verbose=true num_gpu_layers=0) loads, answers and logs to the worker's log", async () => {
     // Byzer-LLM's guide: `--infer_params verbose=true num_gpu_layers=0`. The worker used to share the
     // head's stdout, a pipe closed once the CLI read the ready line: llama.cpp's first log line died with EPIPE.
     const deployed = await home.run([
@@ -144,8 +144,10 @@ describe('llama_cpp through the CLI', () => {
     const answer = await home.run(['query', '--model', 'tiny_verbose', '--query', 'hello']);
     assert.equal(answer.code, 0, answer.stderr);
     assert.match(answer.stdout, /[a-z]{2,}/);
-    const headLog = await fs.readFile(path.join(home.home, 'logs', 'head.log'), 'utf8');
-    assert.match(headLog, /\[llama\.cpp \w+\] /, 'llama.cpp logged while loading the model');
+    const workerLog = await fs.readFile(path.join(home.home, 'logs/workers/tiny_verbose/0.log'), 'utf8');
+    assert.match(workerLog, /\[llama\.cpp \w+\] /, 'llama.cpp logged while loading the model');
+    const shown = await home.run(['logs', '--model', 'tiny_verbose']);
+    assert.match(shown.stdout, /\[llama\.cpp \w+\] /);
     const undeployed = await home.run(['undeploy', '--model', 'tiny_verbose']);
     assert.equal(undeployed.code, 0, undeployed.stderr);
   });

@@ -120,6 +120,16 @@ describe('extraction', () => {
     assert.deepEqual(extractJson('Result: {"b": true} done'), { value: { b: true } });
     assert.equal(extractJson('no json here'), undefined);
   });
+  test('extractJson repairs what small models write, through jsonrepair, and never turns prose into JSON', () => {
+    assert.deepEqual(extractJson("{'name': 'Ann', age: 3,}"), { value: { name: 'Ann', age: 3 } });
+    assert.deepEqual(extractJson('```json\n{"items": [1, 2, 3,]} // done\n```'), {
+      value: { items: [1, 2, 3] },
+    });
+    assert.deepEqual(extractJson('Answer: {"city": "Paris", "sunny": true'), {
+      value: { city: 'Paris', sunny: true },
+    });
+    assert.equal(extractJson('just words, nothing else'), undefined);
+  });
 });
 
 describe('multimodal', () => {

@@ -199,14 +199,14 @@ describe('llama_cpp engine', () => {
     await assert.rejects(pending, (error: ByzerLLMError) => error.code === 'aborted');
   });
 
-  test('unsupported request settings are warnings, not failures', async () => {
+  test('unknown extras are warnings; tools are passed to the model, not warned about', async () => {
     const result = await engine.chat!.doGenerate({
       messages: [{ role: 'user', content: 'hi' }],
       maxTokens: 4,
       tools: [{ name: 'lookup', parameters: { type: 'object' } }],
       extra: { mystery: 1 },
     });
-    assert.deepEqual(result.warnings.map((warning) => warning.setting).sort(), ['mystery', 'tools']);
+    assert.deepEqual(result.warnings.map((warning) => warning.setting).sort(), ['mystery']);
   });
 });
 

@@ -11,13 +11,16 @@ import {
   TEMPLATE_NAMES,
 } from '../../core/index.js';
 import { INFER_BACKENDS, SAAS_MODEL_TYPES } from '../../engines/index.js';
+import { resolveStateDirectory } from '../../cluster/index.js';
 import {
   inferParamsFromConfig,
+  isQuiet,
   parseInferParams,
   printArgumentsBanner,
   readConfigFile,
 } from '../arguments.js';
 import { chosenAddress, connect } from '../connect.js';
+import { showLoadProgress } from '../load-progress.js';
 import { addAddressOptions, parseNonNegativeNumber, parsePositiveInteger } from '../options.js';
 import { resolveSecretParams } from '../secret-values.js';
 
@@ -166,8 +169,9 @@ export function registerDeploy(program: Command): void {
     }
     if (merged.template !== undefined) spec.template = merged.template as DeploymentSpecInput['template'];
     const cluster = await connect(merged);
+    const stopProgress = await loadProgressFor(spec, chosenAddress(merged));
     try {
-      const outcome = await cluster.deploy(spec);
+      const outcome = await cluster.deploy(spec).finally(stopProgress);
       if (merged.json) {
         const { status, warnings } = outcome;
         process.stdout.write(`${JSON.stringify({ model: spec.name, status, warnings })}\n`);
@@ -180,6 +184,22 @@ export function registerDeploy(program: Command): void {
     } finally {
       await cluster.close();
     }
+  });
+}
+
+/**
+ * A local model on the local head loads in worker processes whose logs are on this machine: show
+ * their progress (not under --quiet, not for SaaS models, which load at once).
+ */
+async function loadProgressFor(spec: DeploymentSpecInput, address: string): Promise<() => Promise<void>> {
+  if (isQuiet() || address !== 'auto' || spec.pretrainedModelType.trim().startsWith('saas/')) {
+    return async () => {};
+  }
+  return showLoadProgress({
+    stateDirectory: resolveStateDirectory(),
+    deployment: spec.name,
+    workers: spec.numWorkers ?? 1,
+    stream: process.stderr,
   });
 }
 

@@ -31,6 +31,15 @@ export function headLogPath(stateDirectory: string): string {
   return path.join(stateDirectory, 'logs', 'head.log');
 }
 
+/**
+ * Where the process transport writes a local worker's output (its stdout and stderr, plus one line
+ * per start): `<state dir>/logs/workers/<deployment>/<worker index>.log`. Deployment names are
+ * letters, digits, `_` and `-`, so they are safe as folder names.
+ */
+export function workerLogPath(stateDirectory: string, deployment: string, workerIndex: number): string {
+  return path.join(stateDirectory, 'logs', 'workers', deployment, `${workerIndex}.log`);
+}
+
 export async function writeHeadFile(stateDirectory: string, head: HeadFile): Promise<void> {
   await writeFileAtomic(headFilePath(stateDirectory), `${JSON.stringify(head, null, 2)}\n`, 0o600);
 }

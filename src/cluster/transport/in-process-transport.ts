@@ -43,6 +43,7 @@ export function createInProcessTransport(options: InProcessTransportOptions = {}
         workerIndex: startOptions.workerIndex,
         gpuIndices: startOptions.gpuIndices,
         warn: startOptions.warn,
+        ...(startOptions.progress ? { progress: startOptions.progress } : {}),
         ...(startOptions.signal ? { signal: startOptions.signal } : {}),
       };
       const instance = await factory(context);

@@ -12,6 +12,8 @@
  * is set from the worker's GPU indices.
  */
 import { type ChildProcess, fork } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   AbortedError,
@@ -48,6 +50,11 @@ export interface ProcessTransportOptions {
   maxRestarts?: number;
   /** The worker's entry script. Defaults to `WORKER_ENTRY`; tests run misbehaving workers here. */
   workerEntry?: string;
+  /**
+   * Where each worker's output goes: `(deployment, worker index) => file` (appended, mode 0600, one
+   * line per start). Without it a worker writes to this process's stderr.
+   */
+  workerLogFile?: (deployment: string, workerIndex: number) => string;
 }
 
 export function createProcessTransport(options: ProcessTransportOptions = {}): WorkerTransport {
@@ -111,13 +118,19 @@ class ProcessEndpoint implements WorkerEndpoint {
     const { spec, workerIndex, gpuIndices } = this.startOptions;
     const env = { ...process.env };
     if (gpuIndices.length > 0) env.CUDA_VISIBLE_DEVICES = gpuIndices.join(',');
-    const child = fork(this.options.workerEntry ?? WORKER_ENTRY, [], {
-      serialization: 'advanced',
-      // The worker's stdout goes to the head's stderr: a background head's stdout is a pipe closed once
-      // its ready line is read, and a worker writing there died with EPIPE. Its stderr is the log.
-      stdio: ['ignore', 2, 'inherit', 'ipc'],
-      env,
-    });
+    const logFile = this.openLogFile();
+    let child: ChildProcess;
+    try {
+      child = fork(this.options.workerEntry ?? WORKER_ENTRY, [], {
+        serialization: 'advanced',
+        // Never the head's stdout: a background head's stdout is a pipe closed once its ready line is
+        // read, and a worker writing there died with EPIPE. Its own log file, else the head's stderr.
+        stdio: ['ignore', logFile ?? 2, logFile ?? 'inherit', 'ipc'],
+        env,
+      });
+    } finally {
+      if (logFile !== undefined) fs.closeSync(logFile);
+    }
     this.child = child;
     this.outboxes.set(
       child,
@@ -162,6 +175,20 @@ class ProcessEndpoint implements WorkerEndpoint {
       const send: ToWorkerMessage = { type: 'start', options: { spec, workerIndex, gpuIndices } };
       child.send(send);
     });
+  }
+
+  /** The worker's log file, opened for appending with a line that marks this start. */
+  private openLogFile(): number | undefined {
+    const file = this.options.workerLogFile?.(this.startOptions.spec.name, this.startOptions.workerIndex);
+    if (!file) return undefined;
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    const descriptor = fs.openSync(file, 'a', 0o600);
+    const { spec } = this.startOptions;
+    fs.writeSync(
+      descriptor,
+      `${new Date().toISOString()} [${this.id}] starting ${spec.pretrainedModelType} (${spec.inferBackend || 'no backend'}) ${spec.modelPath}\n`,
+    );
+    return descriptor;
   }
 
   async call<Kind extends WorkerCallKind>(

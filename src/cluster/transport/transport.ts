@@ -86,6 +86,8 @@ export interface StartWorkerOptions {
   node?: string;
   /** Receives non-fatal warnings from the engine (unknown params, ignored settings). */
   warn: (message: string) => void;
+  /** Receives the engine's loading progress (0 to 1), see `EngineContext.progress`. */
+  progress?: (fraction: number) => void;
   signal?: AbortSignal;
 }
 

@@ -42,14 +42,43 @@ async function exit(code: number): Promise<never> {
   process.exit(code);
 }
 
+/** One line to the worker's log (its stderr: the worker's log file, or the head's log). */
+function log(line: string): void {
+  process.stderr.write(`${new Date().toISOString()} [worker ${process.pid}] ${line}\n`);
+}
+
+/**
+ * `loading: N%` lines in the worker's log, in steps of 10 (and 100%): `byzerllm deploy` shows them
+ * as a progress line (cli/load-progress.ts reads this format).
+ */
+function progressLogger(): (fraction: number) => void {
+  let shown = -1;
+  return (fraction) => {
+    const percent = Math.floor(Math.min(1, Math.max(0, fraction)) * 100);
+    const step = percent === 100 ? 100 : percent - (percent % 10);
+    if (step <= shown) return;
+    shown = step;
+    log(`loading: ${step}%`);
+  };
+}
+
 async function start(options: Extract<ToWorkerMessage, { type: 'start' }>['options']): Promise<void> {
+  const startedAt = performance.now();
   try {
     endpoint = await createInProcessTransport({ nodeId: 'head' }).startWorker({
       ...options,
-      warn: (message) => send({ type: 'warn', message }),
+      warn: (message) => {
+        log(`warning: ${message}`);
+        send({ type: 'warn', message });
+      },
+      progress: progressLogger(),
     });
+    log(
+      `ready: ${options.spec.name}#${options.workerIndex} loaded in ${Math.round(performance.now() - startedAt)} ms`,
+    );
     send({ type: 'ready' });
   } catch (error) {
+    log(`failed to load: ${toByzerLLMError(error).message}`);
     send({ type: 'start-failed', error: toByzerLLMError(error).toJSON() });
     await exit(1);
   }

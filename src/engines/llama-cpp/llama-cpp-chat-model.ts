@@ -8,7 +8,8 @@
  * faster than `streamIntervalMs` apart (a part costs more than a token of a tiny model), on one clock
  * for all streams of the model, so that concurrent streams' parts leave together. `responseFormat` with a JSON schema becomes a
  * llama.cpp grammar, so the output is valid JSON of that shape by construction (schemas are compiled
- * once and cached). Usage comes from the sequence's token meter.
+ * once and cached). `tools` go to node-llama-cpp's function calling (tool-calls.ts), which also
+ * names the fields the engine refuses with a 400. Usage comes from the sequence's token meter.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -33,6 +34,7 @@ import { AsyncQueue } from './async-queue.js';
 import { toChatHistory } from './convert-messages.js';
 import { DeltaCoalescer, StreamClock } from './delta-coalescer.js';
 import type { SequencePool } from './sequence-pool.js';
+import { isRefusedExtra, refuseUnsupported, toFunctions, toToolCalls } from './tool-calls.js';
 
 export interface LlamaCppChatConfig {
   modelId: string;
@@ -68,10 +70,11 @@ export class LlamaCppChatModel implements ChatModelV1 {
   async doGenerate(request: ChatRequest, options: CallOptions = {}): Promise<ChatResult> {
     const requestId = `llama_cpp-${randomUUID()}`;
     const warnings: Warning[] = [];
+    refuseUnsupported(request);
     const { response, usage } = await this.generate(request, options, warnings, undefined);
     return {
       text: response.response,
-      toolCalls: [],
+      toolCalls: toToolCalls(response.functionCalls),
       finishReason: mapStopReason(response.metadata.stopReason),
       usage,
       requestId,
@@ -87,11 +90,14 @@ export class LlamaCppChatModel implements ChatModelV1 {
     const queue = new AsyncQueue<StreamPart>();
     queue.push({ type: 'response-metadata', requestId, modelId: this.modelId });
     // Validate the request (grammar, settings) before answering, so bad requests throw, not stream.
+    refuseUnsupported(request);
     const grammar = await this.grammarFor(request);
     const deltas = new DeltaCoalescer(this.streamClock, (delta) => queue.push({ type: 'text-delta', delta }));
     this.generate(request, options, warnings, (delta) => deltas.push(delta), grammar)
       .then(({ response, usage }) => {
         deltas.flush();
+        for (const toolCall of toToolCalls(response.functionCalls))
+          queue.push({ type: 'tool-call', toolCall });
         queue.push({
           type: 'finish',
           finishReason: mapStopReason(response.metadata.stopReason),
@@ -114,7 +120,7 @@ export class LlamaCppChatModel implements ChatModelV1 {
     warnings: Warning[],
     onDelta: ((delta: string) => void) | undefined,
     knownGrammar?: LlamaGrammar,
-  ): Promise<{ response: LlamaChatResponse; usage: ChatResult['usage'] }> {
+  ): Promise<{ response: GenerateResponse; usage: ChatResult['usage'] }> {
     throwIfAborted(options.signal);
     const grammar = knownGrammar ?? (await this.grammarFor(request));
     const history = toChatHistory(request.messages, warnings);
@@ -130,7 +136,8 @@ export class LlamaCppChatModel implements ChatModelV1 {
       });
       try {
         const extra = request.extra ?? {};
-        const response = await chat.generateResponse(history, {
+        const functions = toFunctions(request);
+        const response: GenerateResponse = await chat.generateResponse(history, {
           maxTokens: request.maxTokens ?? this.config.defaultMaxTokens,
           ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
           ...(request.topP === undefined ? {} : { topP: request.topP }),
@@ -139,7 +146,7 @@ export class LlamaCppChatModel implements ChatModelV1 {
           ...(typeof extra.min_p === 'number' ? { minP: extra.min_p } : {}),
           ...(request.stop?.length ? { customStopTriggers: request.stop } : {}),
           ...repeatPenaltyOf(request),
-          ...(grammar ? { grammar } : {}),
+          ...(grammar ? { grammar } : functions ? { functions, documentFunctionParams: true } : {}),
           ...(options.signal ? { signal: options.signal, stopOnAbortSignal: false } : {}),
           ...(onDelta ? { onTextChunk: onDelta } : {}),
         });
@@ -182,6 +189,11 @@ export class LlamaCppChatModel implements ChatModelV1 {
   }
 }
 
+/** What `generateResponse` answers, with the function calls it makes when given `functions`. */
+type GenerateResponse = Omit<LlamaChatResponse, 'functionCalls'> & {
+  functionCalls?: readonly { functionName: string; params: unknown }[];
+};
+
 function meterOf(sequence: LlamaContextSequence): { input: number; output: number } {
   const state = sequence.tokenMeter.getState();
   return { input: state.usedInputTokens, output: state.usedOutputTokens };
@@ -207,15 +219,8 @@ function repeatPenaltyOf(request: ChatRequest) {
 }
 
 function reportUnsupported(request: ChatRequest, warnings: Warning[]): void {
-  if (request.tools?.length) {
-    warnings.push({
-      type: 'unsupported-setting',
-      setting: 'tools',
-      message: 'the llama_cpp engine does not call tools natively; tools were ignored',
-    });
-  }
   for (const key of Object.keys(request.extra ?? {})) {
-    if (!KNOWN_EXTRA.includes(key)) {
+    if (!KNOWN_EXTRA.includes(key) && !isRefusedExtra(key)) {
       warnings.push({
         type: 'unsupported-setting',
         setting: key,

@@ -15,6 +15,9 @@
  *   the first one always at once. `0` sends every chunk on its own.
  * - `template` — `auto` (the GGUF's own chat template, the default) or a node-llama-cpp chat
  *   wrapper name (`chatml`, `llama3`, `llama3.1`, `llama2Chat`, `mistral`, `gemma`, `general`, …).
+ * - `matryoshka` — `true` for embedding models trained to be cut short (nomic-embed, mxbai, …):
+ *   requests with a smaller `dimensions` get the first N values, renormalised. Without it a
+ *   `dimensions` other than the model's own is refused (a cut vector of another model is no embedding).
  * A `backend.` prefix is accepted on every key (`backend.n_ctx=4096`). Unknown keys become warnings.
  */
 import { InvalidArgumentError } from '../../core/errors.js';
@@ -30,6 +33,7 @@ export interface LlamaCppParams {
   template: string;
   maxTokens: number | undefined;
   streamIntervalMs: number;
+  matryoshka: boolean;
 }
 
 const KNOWN_KEYS = [
@@ -46,6 +50,7 @@ const KNOWN_KEYS = [
   'template',
   'max_tokens',
   'stream_interval_ms',
+  'matryoshka',
 ];
 
 export function readLlamaCppParams(
@@ -79,6 +84,7 @@ export function readLlamaCppParams(
     template: values.get('template') || 'auto',
     maxTokens: values.has('max_tokens') ? readInteger('max_tokens', values.get('max_tokens')!, 1) : undefined,
     streamIntervalMs: readInteger('stream_interval_ms', values.get('stream_interval_ms') ?? '10', 0),
+    matryoshka: readBoolean('matryoshka', values.get('matryoshka') ?? 'false'),
   };
 }
 

@@ -58,6 +58,7 @@ export async function createLlamaCppEngine(context: EngineContext): Promise<Engi
     modelPath: spec.modelPath,
     gpuLayers: gpuLayersOption(params, useGpu),
     ...(context.signal ? { loadSignal: context.signal } : {}),
+    ...(context.progress ? { onLoadProgress: context.progress } : {}),
   });
   try {
     // Once per loaded model: resolving a GGUF's Jinja template costs about a second (chat-wrapper.ts).
@@ -81,7 +82,7 @@ export async function createLlamaCppEngine(context: EngineContext): Promise<Engi
       defaultMaxTokens: params.maxTokens ?? Math.max(16, Math.floor(llamaContext.contextSize / 2)),
       streamIntervalMs: params.streamIntervalMs,
     });
-    const embedding = new LlamaCppEmbeddingModel(modelName, model, params.threads);
+    const embedding = new LlamaCppEmbeddingModel(modelName, model, params);
     const rerank = model.fileInsights.supportsRanking
       ? new LlamaCppRerankModel(modelName, model, params.threads)
       : undefined;
