@@ -246,6 +246,7 @@ export class JobSupervisor {
       directory: huggingFace,
       output: path.join(modelDirectory, 'model.gguf'),
       name: record.name,
+      outtype: record.options.outtype,
     });
     const outputs: NonNullable<JobRecord['outputs']> = { modelDirectory, huggingFace, gguf };
     const trainedAdapter = path.join(this.paths.output, 'adapter');

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { DATA_FORMATS } from './data-formats.js';
+import { GGUF_OUTPUT_TYPES } from './gguf-encoding.js';
 
 export const JOB_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
@@ -74,6 +75,8 @@ export const trainingOptionsSchema = z
     evalRatio: z.number().min(0).max(0.5).optional(),
     loggingSteps: z.number().int().min(1).default(1),
     seed: z.number().int().min(0).default(42),
+    /** Tensor type of the registered `model.gguf`'s matrices: `f32` (default, exact), `f16`, `q8_0`. */
+    outtype: z.enum(GGUF_OUTPUT_TYPES).default('f32'),
     /** Deploy the result on llama_cpp under this name when the job succeeds. */
     deploy: z
       .string()

@@ -1,8 +1,8 @@
 /**
  * QLoRA on CPU through the real CLI: the frozen base of the quickstart's tiny model is held in 4-bit
  * NF4 blocks (python/byzerllm_train/quantize.py) while LoRA adapters train on top, data-parallel
- * over 2 workers, until the model reproduces its training answers greedily; the merged result is
- * served on llama_cpp by `--deploy`.
+ * over 2 workers, until the model reproduces its training answers greedily; the merged result, registered as
+ * an F16 GGUF (`--outtype f16`), is served on llama_cpp by `--deploy`.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -11,6 +11,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { readGgufFileInfo } from 'node-llama-cpp';
 import { ensureTinyHfModel, type JobRecord } from '../../src/train/index.js';
 import { createTestHome, type TestHome } from '../support/cli.js';
 
@@ -73,6 +74,8 @@ test('finetune --qlora with 2 workers trains adapters over a 4-bit base until it
     '--name',
     'qtuned',
     '--qlora',
+    '--outtype',
+    'f16',
     '--num_workers',
     '2',
     '--batch_size',
@@ -94,6 +97,8 @@ test('finetune --qlora with 2 workers trains adapters over a 4-bit base until it
   const record = JSON.parse((await home.run(['jobs', 'show', 'qtuned'])).stdout) as JobRecord;
   assert.equal(record.options.quantization, '4bit');
   assert.equal(record.workerPids.length, 2, 'two data-parallel workers ran');
+  const registered = await readGgufFileInfo(record.outputs!.gguf, { readTensorInfo: false });
+  assert.equal(registered.metadata.general.file_type, 1, 'the registered model.gguf is F16 (--outtype f16)');
 
   const events = (await home.run(['jobs', 'logs', 'qtuned'])).stdout
     .trim()

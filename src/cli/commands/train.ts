@@ -24,6 +24,7 @@ interface TrainFlags {
   method?: string;
   quantization?: string;
   qlora?: boolean;
+  outtype?: string;
   lora_rank?: number;
   lora_alpha?: number;
   lora_dropout?: number;
@@ -69,6 +70,7 @@ export function registerTrain(program: Command): void {
       .option('--data_format <format>', `row format: ${DATA_FORMATS.join(', ')}`, 'auto')
       .option('--name <name>', "job name, also the trained model's name (default: generated)")
       .option('--deploy <deployment>', 'when the job succeeds, deploy the model on llama_cpp under this name')
+      .option('--outtype <type>', 'tensor type of the registered model.gguf: f32 (default, exact), f16, q8_0')
       .option('--method <method>', `lora or full (default ${kind === 'finetune' ? 'lora' : 'full'})`)
       .option(
         '--quantization <bits>',
@@ -160,6 +162,7 @@ async function optionsFromFlags(
   set('deploy', flags.deploy);
   set('method', flags.method as TrainingOptionsInput['method']);
   set('quantization', flags.quantization as TrainingOptionsInput['quantization']);
+  set('outtype', flags.outtype?.toLowerCase() as TrainingOptionsInput['outtype']);
   if (flags.qlora) {
     if (flags.method === 'full' || (flags.quantization ?? '4bit') !== '4bit')
       throw new InvalidArgumentError('--qlora means --method lora --quantization 4bit; drop the other flag');
