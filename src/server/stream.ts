@@ -6,7 +6,7 @@
  * OpenAI SDKs raise as an APIError) and the answer ends. A client that leaves aborts the cluster call
  * through the exchange's signal, and the loop stops writing.
  */
-import type { ServerResponse } from 'node:http';
+import { drained } from '../cluster/index.js';
 import type { FinishReason, StreamPart, ToolCall, Usage } from '../core/index.js';
 import { SSE_DONE } from './chat-response.js';
 import type { Exchange } from './exchange.js';
@@ -29,21 +29,8 @@ export const SSE_HEADERS = {
   'x-accel-buffering': 'no',
 };
 
-/**
- * Waits until a slow client has taken what is buffered (or left), so a fast engine cannot pile its
- * whole answer up in memory. Only reached when `write` says the buffer is full.
- */
-export function drained(response: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      response.off('drain', done);
-      response.off('close', done);
-      resolve();
-    };
-    response.on('drain', done);
-    response.on('close', done);
-  });
-}
+/** Shared with the admin API's NDJSON streams: the one wait for a slow client (see there). */
+export { drained };
 
 /** Returns the status to record. Throws (before headers) when the first part is an error. */
 export async function pumpStream(

@@ -43,7 +43,11 @@ export async function writeNdjson(options: {
   response.end();
 }
 
-function drained(response: ServerResponse): Promise<void> {
+/**
+ * Waits until a slow client has taken what is buffered (or left), so a fast engine cannot pile its
+ * whole answer up in memory. Only reached when `write` says the buffer is full.
+ */
+export function drained(response: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       response.off('drain', done);
