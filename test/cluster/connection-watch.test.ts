@@ -7,7 +7,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats } from '../../src/cluster/index.js';
-import { ConnectionLostError, ConnectionWatch, watchConnection } from '../../src/cluster/nats/connection-watch.js';
+import {
+  ConnectionLostError,
+  ConnectionWatch,
+  watchConnection,
+} from '../../src/cluster/nats/connection-watch.js';
 import { type NatsServer, startNatsServer } from '../support/nats-server.js';
 
 describe('NATS reply confirmation', () => {
