@@ -94,6 +94,7 @@ async function main(): Promise<void> {
 
   const engine = await resolveEngine(spec)({ spec, workerIndex: 0, gpuIndices: [], warn: () => {} });
   const directory = await fs.mkdtemp(path.join(os.tmpdir(), 'byzerllm-bench-'));
+  const natsDirectory = await fs.mkdtemp(path.join(os.tmpdir(), 'byzerllm-bench-'));
   const embedded = new Head({
     store: new DeploymentStore(directory),
     transport: createInProcessTransport(),
@@ -110,7 +111,7 @@ async function main(): Promise<void> {
   });
   const headConnection = await connectNats(nats.url, 'bench-head');
   const natsHead = new Head({
-    store: new DeploymentStore(await fs.mkdtemp(path.join(os.tmpdir(), 'byzerllm-bench-'))),
+    store: new DeploymentStore(natsDirectory),
     transport: new NatsTransport(headConnection),
     resources,
     localNode: false,
@@ -179,6 +180,7 @@ async function main(): Promise<void> {
   await engine.dispose();
   await nats.close();
   await upstream.close();
+  for (const folder of [directory, natsDirectory]) await fs.rm(folder, { recursive: true, force: true });
 }
 
 await main();
