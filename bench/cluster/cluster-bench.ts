@@ -33,6 +33,7 @@ import {
 import { resolveEngine } from '../../src/engines/index.js';
 import { deploymentSpecSchema } from '../../src/core/index.js';
 import { startNatsServer } from '../../test/support/nats-server.js';
+import { processCpuSeconds } from '../process-cpu.js';
 import { startOpenAIUpstream } from '../../test/support/openai-upstream.js';
 
 const requestsArgument = process.argv.indexOf('--requests');
@@ -40,20 +41,6 @@ const REQUESTS = requestsArgument > 0 ? Number(process.argv[requestsArgument + 1
 const resources = { cpus: os.availableParallelism(), memoryBytes: os.totalmem(), gpus: [] };
 
 type Call = () => Promise<unknown>;
-
-/** CPU seconds of a process so far, every thread (`schedstat`: nanoseconds on a CPU). */
-async function processCpuSeconds(pid: number): Promise<number> {
-  let nanoseconds = 0;
-  for (const thread of await fs.readdir(`/proc/${pid}/task`)) {
-    try {
-      const schedstat = await fs.readFile(`/proc/${pid}/task/${thread}/schedstat`, 'utf8');
-      nanoseconds += Number(schedstat.slice(0, schedstat.indexOf(' ')));
-    } catch {
-      // A thread that ended between the listing and the read.
-    }
-  }
-  return nanoseconds / 1e9;
-}
 
 interface Measured {
   p50: number;
@@ -107,6 +94,7 @@ async function main(): Promise<void> {
 
   const engine = await resolveEngine(spec)({ spec, workerIndex: 0, gpuIndices: [], warn: () => {} });
   const directory = await fs.mkdtemp(path.join(os.tmpdir(), 'byzerllm-bench-'));
+  const natsDirectory = await fs.mkdtemp(path.join(os.tmpdir(), 'byzerllm-bench-'));
   const embedded = new Head({
     store: new DeploymentStore(directory),
     transport: createInProcessTransport(),
@@ -123,7 +111,7 @@ async function main(): Promise<void> {
   });
   const headConnection = await connectNats(nats.url, 'bench-head');
   const natsHead = new Head({
-    store: new DeploymentStore(await fs.mkdtemp(path.join(os.tmpdir(), 'byzerllm-bench-'))),
+    store: new DeploymentStore(natsDirectory),
     transport: new NatsTransport(headConnection),
     resources,
     localNode: false,
@@ -192,6 +180,7 @@ async function main(): Promise<void> {
   await engine.dispose();
   await nats.close();
   await upstream.close();
+  for (const folder of [directory, natsDirectory]) await fs.rm(folder, { recursive: true, force: true });
 }
 
 await main();

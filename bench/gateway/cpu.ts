@@ -8,18 +8,25 @@
  * after a batch of requests sent by this process. Rounds alternate the targets,
  * each round starting with another; the median round is reported, ratios to the bare proxy first, absolute numbers second.
  *
- *   npx tsc -p . && node dist/bench/gateway/cpu.js [--scale 1]
+ *   npx tsc -p . && node dist/bench/gateway/cpu.js [--scale 1] [--compare-root DIR]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { processCpuSeconds } from '../process-cpu.js';
 import { runLoad, streamThroughput, type Target } from './load.js';
 
-const { values } = parseArgs({ options: { scale: { type: 'string', default: '1' } } });
+const { values } = parseArgs({
+  options: {
+    scale: { type: 'string', default: '1' },
+    // Another build's root (e.g. an export of main, built): its pass-through is measured in the same
+    // rounds, the "before" of a change side by side with the "after".
+    'compare-root': { type: 'string' },
+  },
+});
 const scale = Number(values.scale);
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const children: ChildProcess[] = [];
@@ -39,25 +46,6 @@ function startProcess(args: string[]): Promise<{ child: ChildProcess; json: Reco
   });
 }
 
-/**
- * CPU seconds a process has run so far, all its threads: the sum of `/proc/PID/task/TID/schedstat`'s
- * first field (nanoseconds on a CPU, the scheduler's own clock). `/proc/PID/stat`'s user and system
- * times count in ticks of 10 ms, too coarse for a batch that costs the bare proxy 10–20 ms.
- */
-async function cpuSeconds(pid: number): Promise<number> {
-  const threads = await fs.readdir(`/proc/${pid}/task`);
-  let nanoseconds = 0;
-  for (const thread of threads) {
-    try {
-      const schedstat = await fs.readFile(`/proc/${pid}/task/${thread}/schedstat`, 'utf8');
-      nanoseconds += Number(schedstat.slice(0, schedstat.indexOf(' ')));
-    } catch {
-      // A thread that ended between the listing and the read: its time is gone either way.
-    }
-  }
-  return nanoseconds / 1e9;
-}
-
 interface Measured {
   target: string;
   requestMicros: number;
@@ -68,11 +56,11 @@ interface Measured {
 }
 
 async function measure(target: Target, pid: number, requests: number, streams: number): Promise<Measured> {
-  const before = await cpuSeconds(pid);
+  const before = await processCpuSeconds(pid);
   const load = await runLoad(target, 16, requests);
-  const middle = await cpuSeconds(pid);
+  const middle = await processCpuSeconds(pid);
   const stream = await streamThroughput(target, { concurrency: 16, count: streams, words: 1000 });
-  const after = await cpuSeconds(pid);
+  const after = await processCpuSeconds(pid);
   // Chunks received: the rate times the seconds the batch took (derived from the streams' rate).
   const chunks = (stream.chunksPerSecond * (streams - stream.failures)) / stream.streamsPerSecond;
   return {
@@ -137,6 +125,22 @@ async function main(): Promise<void> {
       pid: passThrough.child.pid!,
     },
   ];
+  const compareRoot = values['compare-root'];
+  if (compareRoot) {
+    const other = await startProcess([
+      path.join(compareRoot, 'dist/bench/gateway/gateway-target.js'),
+      ...gatewayArgs.slice(1),
+    ]);
+    targets.push({
+      target: {
+        name: `pass-through of ${compareRoot}`,
+        origin: String(other.json.url),
+        model: 'bench_chat',
+        headers: {},
+      },
+      pid: other.child.pid!,
+    });
+  }
   const requests = Math.round(6000 * scale);
   const streams = Math.max(4, Math.round(32 * scale));
   for (const { target } of targets) {

@@ -176,7 +176,13 @@ function relabel(exchange: Exchange, chunk: OpenAIChunkText, modelJson: string):
     const relabelled = setTopLevelString(chunk, 'model', modelJson);
     if (relabelled !== undefined) return relabelled;
   }
-  const parsed = JSON.parse(chunk) as OpenAIChatObject;
+  let parsed: OpenAIChatObject;
+  try {
+    parsed = JSON.parse(chunk) as OpenAIChatObject;
+  } catch {
+    // Not JSON inside its braces: forwarded as the upstream sent it (the engine's contract).
+    return chunk;
+  }
   parsed.model = exchange.model;
   recordUsage(exchange, parsed.usage);
   return JSON.stringify(parsed);
