@@ -20,21 +20,8 @@ describe('byzerllm logs and ps', () => {
   before(async () => {
     home = await createTestHome();
     upstream = await startOpenAIUpstream({ apiKey: 'sk-logs' });
-    const modelPath = (await ensureTinyLlamaModel(path.join(home.home, 'models'))).path;
-    const local = await home.run([
-      '-q',
-      'deploy',
-      '--pretrained-model-type',
-      'custom/auto',
-      '--infer-backend',
-      'llama_cpp',
-      '--model-path',
-      modelPath,
-      '--num-workers',
-      '2',
-      '--model',
-      'tiny',
-    ]);
+    // --num-workers: the dashed spelling of --num_workers works as well.
+    const local = await deployTiny(['-q', 'deploy', '--num-workers', '2', '--model', 'tiny']);
     assert.equal(local.code, 0, local.stderr);
     const saas = await home.run([
       '-q',
@@ -50,6 +37,20 @@ describe('byzerllm logs and ps', () => {
     ]);
     assert.equal(saas.code, 0, saas.stderr);
   });
+
+  /** `byzerllm <args>` deploying the tiny GGUF on llama_cpp. */
+  const deployTiny = async (args: string[]) => {
+    const modelPath = (await ensureTinyLlamaModel(path.join(home.home, 'models'))).path;
+    const model = [
+      '--pretrained_model_type',
+      'custom/auto',
+      '--infer_backend',
+      'llama_cpp',
+      '--model_path',
+      modelPath,
+    ];
+    return home.run([...args, ...model]);
+  };
 
   after(async () => {
     await home?.cleanup();
@@ -159,18 +160,7 @@ describe('byzerllm logs and ps', () => {
   });
 
   test('deploy of a local model shows its loading progress as plain lines when stderr is not a terminal', async () => {
-    const modelPath = (await ensureTinyLlamaModel(path.join(home.home, 'models'))).path;
-    const deployed = await home.run([
-      'deploy',
-      '--pretrained_model_type',
-      'custom/auto',
-      '--infer_backend',
-      'llama_cpp',
-      '--model_path',
-      modelPath,
-      '--model',
-      'tiny_progress',
-    ]);
+    const deployed = await deployTiny(['deploy', '--model', 'tiny_progress']);
     assert.equal(deployed.code, 0, deployed.stderr);
     const lines = deployed.stderr.split('\n').filter((line) => line.startsWith('tiny_progress#'));
     assert.ok(lines.length >= 2, deployed.stderr);

@@ -65,9 +65,9 @@ export interface HttpClientOptions {
   proxyUrl?: string;
   /**
    * Headers computed for every attempt (short-lived signed tokens such as Zhipu's JWT). They are
-   * applied after `headers`.
+   * applied after `headers`. May be async (signing with `jose` is).
    */
-  requestHeaders?: () => Record<string, string>;
+  requestHeaders?: () => Record<string, string> | Promise<Record<string, string>>;
 }
 
 export interface HttpCallOptions {
@@ -299,7 +299,7 @@ export class HttpClient {
             path: joinPath(this.pathPrefix, path, this.query),
             method: 'POST',
             headers: this.options.requestHeaders
-              ? { ...headers, ...lowerCaseKeys(this.options.requestHeaders()) }
+              ? { ...headers, ...lowerCaseKeys(await this.options.requestHeaders()) }
               : headers,
             body: payload,
             signal,

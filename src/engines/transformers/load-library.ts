@@ -3,6 +3,7 @@
  * locks it to local files: `allowRemoteModels = false` means a missing file is an error, never a
  * download attempt.
  */
+import { UnsupportedError } from '../../core/errors.js';
 import { importOptional } from '../../core/optional-packages.js';
 
 export type TransformersLibrary = typeof import('@huggingface/transformers');
@@ -23,7 +24,12 @@ export function loadTransformers(): Promise<TransformersLibrary> {
     },
     (error: unknown) => {
       loading = undefined;
-      throw error;
+      if (error instanceof UnsupportedError) throw error;
+      // Installed but broken (onnxruntime-node's native binary did not load): still one clear line.
+      throw new UnsupportedError(
+        `the transformers backend needs @huggingface/transformers with onnxruntime-node, which failed to load: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
     },
   );
   return loading;

@@ -49,7 +49,7 @@ export async function createZhipuEngine(
     provider,
     baseUrl: params.url('saas.base_url', 'https://open.bigmodel.cn/api/paas/v4'),
     headers: {},
-    requestHeaders: () => ({ authorization: `Bearer ${tokens.token()}` }),
+    requestHeaders: async () => ({ authorization: `Bearer ${await tokens.token()}` }),
     timeoutMs: params.timeoutMs('saas.timeout', 600),
     maxRetries: params.wholeNumber('saas.max_retries', 2),
     deadlineMs: params.deadlineMs(),

@@ -2,9 +2,10 @@
  * Zhipu's API-key JWT, as the official `zhipuai` SDK makes it: the key is `<id>.<secret>`; the
  * token is an HS256 JWT with header `{"alg":"HS256","sign_type":"SIGN"}` and payload
  * `{"api_key": <id>, "exp": <ms>, "timestamp": <ms>}` (milliseconds, not seconds), signed with the
- * secret. Tokens live 3 minutes and are reused until 30 seconds before they expire.
+ * secret. Tokens live 3 minutes and are reused until 30 seconds before they expire. Signed with
+ * `jose` (the claims are set as given: its own `exp` helper would write seconds).
  */
-import { createHmac } from 'node:crypto';
+import { SignJWT } from 'jose';
 import { InvalidArgumentError } from '../../core/errors.js';
 
 const TOKEN_TTL_MS = 3 * 60 * 1000;
@@ -12,8 +13,8 @@ const REFRESH_MARGIN_MS = 30 * 1000;
 
 export class ZhipuTokenSource {
   private readonly id: string;
-  private readonly secret: string;
-  private cached: { token: string; expiresAt: number } | undefined;
+  private readonly secret: Uint8Array;
+  private cached: { token: Promise<string>; expiresAt: number } | undefined;
 
   constructor(
     apiKey: string,
@@ -26,21 +27,18 @@ export class ZhipuTokenSource {
       );
     }
     this.id = id;
-    this.secret = secret;
+    this.secret = new TextEncoder().encode(secret);
   }
 
-  token(): string {
+  /** The current token; concurrent callers share one signing. */
+  token(): Promise<string> {
     const now = this.now();
     if (this.cached && this.cached.expiresAt - REFRESH_MARGIN_MS > now) return this.cached.token;
     const expiresAt = now + TOKEN_TTL_MS;
-    const header = base64Url(JSON.stringify({ alg: 'HS256', sign_type: 'SIGN' }));
-    const payload = base64Url(JSON.stringify({ api_key: this.id, exp: expiresAt, timestamp: now }));
-    const signature = createHmac('sha256', this.secret).update(`${header}.${payload}`).digest('base64url');
-    this.cached = { token: `${header}.${payload}.${signature}`, expiresAt };
-    return this.cached.token;
+    const token = new SignJWT({ api_key: this.id, exp: expiresAt, timestamp: now })
+      .setProtectedHeader({ alg: 'HS256', sign_type: 'SIGN' })
+      .sign(this.secret);
+    this.cached = { token, expiresAt };
+    return token;
   }
-}
-
-function base64Url(text: string): string {
-  return Buffer.from(text).toString('base64url');
 }

@@ -88,14 +88,20 @@ describe('saas/zhipu', () => {
     }
   });
 
-  test('tokens are reused for 2.5 minutes, then renewed; a key without a secret is refused', () => {
+  test('tokens are reused for 2.5 minutes, then renewed; a key without a secret is refused', async () => {
     let now = 1_700_000_000_000;
     const source = new ZhipuTokenSource(API_KEY, () => now);
-    const first = source.token();
+    const first = await source.token();
+    const [header, payload] = first
+      .split('.')
+      .slice(0, 2)
+      .map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()));
+    assert.deepEqual(header, { alg: 'HS256', sign_type: 'SIGN' });
+    assert.deepEqual(payload, { api_key: API_KEY.split('.')[0], exp: now + 180_000, timestamp: now });
     now += 149_000;
-    assert.equal(source.token(), first);
+    assert.equal(await source.token(), first);
     now += 2_000;
-    assert.notEqual(source.token(), first);
+    assert.notEqual(await source.token(), first);
     assert.throws(() => new ZhipuTokenSource('no-dot-here'), { code: 'invalid_argument' });
   });
 });
