@@ -18,13 +18,19 @@ import {
   type ErrorCode,
   InvalidArgumentError,
   PACKAGE_VERSION,
-  type StreamPart,
   toByzerLLMError,
   UnsupportedError,
 } from '../../core/index.js';
 import type { ClusterApi } from '../cluster-api.js';
-import { chatRequestSchema, describeIssue, requestSchemaByKind } from '../transport/request-schemas.js';
-import { WORKER_CALL_KINDS, type WorkerCallKind } from '../transport/transport.js';
+import {
+  callKindSchema,
+  chatRequestSchema,
+  describeIssue,
+  encodeBinary,
+  encodeStreamPart,
+  requestSchemaByKind,
+  reviveBinary,
+} from '../wire/index.js';
 import { type GatewayHost, gatewayStartOptionsSchema } from './gateway-host.js';
 import type { StorageHost } from './storage-host.js';
 
@@ -113,12 +119,7 @@ export function createAdminApi(options: AdminApiOptions): Hono {
 
   app.post('/admin/v1/deployments/:name/call', async (context) => {
     const body = parseBody(callBodySchema, await readJson(context), 'call');
-    if (!WORKER_CALL_KINDS.includes(body.kind as WorkerCallKind)) {
-      throw new InvalidArgumentError(
-        `unknown call kind ${JSON.stringify(body.kind)}; allowed: ${WORKER_CALL_KINDS.join(', ')}`,
-      );
-    }
-    const kind = body.kind as WorkerCallKind;
+    const kind = body.kind;
     const request = parseBody(requestSchemaByKind[kind], reviveBinary(body.request), `${kind} request`);
     const result = await cluster.call(context.req.param('name'), kind, request as never, {
       signal: context.req.raw.signal,
@@ -136,7 +137,7 @@ export function createAdminApi(options: AdminApiOptions): Hono {
     return stream(context, async (output) => {
       output.onAbort(() => abort.abort());
       for await (const part of parts) {
-        await output.write(`${JSON.stringify(encodePart(part))}\n`);
+        await output.write(`${JSON.stringify(encodeBinary(encodeStreamPart(part)))}\n`);
         if (abort.signal.aborted) break;
       }
     });
@@ -188,7 +189,7 @@ const deploymentBodySchema = z.custom<DeploymentSpecInput>(
   (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
   'expected a deployment spec object',
 );
-const callBodySchema = z.object({ kind: z.string(), request: z.unknown() });
+const callBodySchema = z.object({ kind: callKindSchema, request: z.unknown() });
 const streamBodySchema = z.object({ request: chatRequestSchema });
 
 /** Parses a body (or part of one) at the edge: a 400 naming the first bad field, else the value. */
@@ -210,33 +211,4 @@ function errorResponse(context: Context, error: ByzerLLMError, log?: (line: stri
   const status = STATUS_BY_CODE[error.code] ?? 500;
   if (status >= 500 && error.code === 'internal') log?.(`internal error: ${error.stack ?? error.message}`);
   return context.json({ error: error.toJSON() }, status);
-}
-
-function encodePart(part: StreamPart): unknown {
-  if (part.type === 'error') return { type: 'error', error: part.error.toJSON() };
-  return part.type === 'audio-delta' ? encodeBinary(part) : part;
-}
-
-/**
- * Binary payloads (audio bytes) travel as `{ $binary: base64 }` in JSON bodies, in both directions.
- */
-export function encodeBinary(value: unknown): unknown {
-  if (value instanceof Uint8Array) return { $binary: Buffer.from(value).toString('base64') };
-  if (Array.isArray(value)) return value.map(encodeBinary);
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, encodeBinary(inner)]));
-  }
-  return value;
-}
-
-export function reviveBinary(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(reviveBinary);
-  if (value && typeof value === 'object') {
-    const record = value as Record<string, unknown>;
-    if (typeof record.$binary === 'string' && Object.keys(record).length === 1) {
-      return new Uint8Array(Buffer.from(record.$binary, 'base64'));
-    }
-    return Object.fromEntries(Object.entries(record).map(([key, inner]) => [key, reviveBinary(inner)]));
-  }
-  return value;
 }

@@ -10,12 +10,7 @@
 import { type Service, type ServiceMsg, Svcm } from '@nats-io/services';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { z } from 'zod';
-import {
-  type ChatRequest,
-  type DeploymentSpecInput,
-  PACKAGE_VERSION,
-  toByzerLLMError,
-} from '../../core/index.js';
+import { type ChatRequest, type DeploymentSpecInput, PACKAGE_VERSION } from '../../core/index.js';
 import type { ClusterApi } from '../cluster-api.js';
 import type { WorkerCallKind } from '../transport/transport.js';
 import { watchConnection } from './connection-watch.js';
@@ -27,6 +22,7 @@ import {
   parseWire,
 } from './nats-messages.js';
 import { encode, type Reply, subjects } from './nats-protocol.js';
+import { failureReply } from '../wire/index.js';
 import { pumpStream } from './nats-streams.js';
 import type { CancellationRegistry } from './nats-worker-server.js';
 
@@ -136,7 +132,7 @@ function handle(context: HandlerContext, operation: AdminOperation, message: Ser
     .then(() => run(cluster, parsed.value as never, controller.signal))
     .then(
       (result) => respond({ ok: true, result }),
-      (error: unknown) => respond({ ok: false, error: toByzerLLMError(error).toJSON() }),
+      (error: unknown) => respond(failureReply(error)),
     )
     .finally(finish);
 }

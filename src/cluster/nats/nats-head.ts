@@ -10,7 +10,7 @@ import { Head } from '../head/head.js';
 import type { NodeResources } from '../resources.js';
 import { createInProcessTransport } from '../transport/in-process-transport.js';
 import type { WorkerTransport } from '../transport/transport.js';
-import { AlreadyExistsError, toByzerLLMError } from '../../core/index.js';
+import { AlreadyExistsError } from '../../core/index.js';
 import type { ClusterKey } from './cluster-key.js';
 import { watchConnection } from './connection-watch.js';
 import { KvDeploymentStore } from './kv-deployment-store.js';
@@ -18,6 +18,7 @@ import { createHeadService, HEAD_QUEUE, serveClusterOverNats } from './nats-admi
 import { connectNats } from './nats-connection.js';
 import { dropInvalid, nodeAdvertSchema } from './nats-messages.js';
 import { encode, HEARTBEAT_INTERVAL_MS, KV_PLACEMENT, kvKey, type Reply, subjects } from './nats-protocol.js';
+import { failureReply } from '../wire/index.js';
 import { natsRequest } from './nats-request.js';
 import { type NatsSecurityOptions, redactNatsUrl } from './nats-security.js';
 import { NatsTransport } from './nats-transport.js';
@@ -148,11 +149,11 @@ export async function startNatsHead(options: NatsHeadOptions): Promise<NatsHead>
           `node id ${parsed.value.nodeId} is already used by a live node ${describe(observed.holder)}; give this node another --node_id`,
         );
         log(`refused node ${parsed.value.nodeId} ${describe(parsed.value)}: its id is taken`);
-        return respond({ ok: false, error: refusal.toJSON() });
+        return respond(failureReply(refusal));
       }
       observed.joined.then(
         () => respond({ ok: true, result: null }),
-        (error: unknown) => respond({ ok: false, error: toByzerLLMError(error).toJSON() }),
+        (error: unknown) => respond(failureReply(error)),
       );
     },
   });

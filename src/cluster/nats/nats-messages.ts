@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 import { InvalidArgumentError } from '../../core/index.js';
-import { WORKER_CALL_KINDS } from '../transport/transport.js';
+import { callKindSchema, failureReply } from '../wire/index.js';
 import { decode, encode } from './nats-protocol.js';
 
 /** Node ids are NATS subject tokens and KV keys: letters, digits, `_` and `-`. */
@@ -72,7 +72,7 @@ export const headHelloSchema = z.object({ headId: z.string().min(1).max(256) });
 /** Head → worker: a non-stream call. */
 export const workerCallMessageSchema = z.object({
   requestId: tokenSchema,
-  kind: z.enum(WORKER_CALL_KINDS as [string, ...string[]]),
+  kind: callKindSchema,
   request: jsonObjectSchema,
 });
 /** Head → worker, or client → head: start a stream whose parts go to `inbox`. */
@@ -145,7 +145,7 @@ export const adminMessageSchemas = {
   call: z.object({
     requestId: tokenSchema,
     name: nameSchema,
-    kind: z.enum(WORKER_CALL_KINDS as [string, ...string[]]),
+    kind: callKindSchema,
     request: jsonObjectSchema,
   }),
   stream: streamRequestMessageSchema.extend({ name: nameSchema }),
@@ -192,5 +192,5 @@ export function dropInvalid(message: ReceivedMessage, reason: string, log: (line
   log(`dropped an invalid message on ${message.subject}: ${reason}`);
   if (!message.reply) return;
   const error = new InvalidArgumentError(`invalid message on ${message.subject}: ${reason}`);
-  message.respond(encode({ ok: false, error: error.toJSON() }));
+  message.respond(encode(failureReply(error)));
 }

@@ -6,7 +6,7 @@
  * control). A cancel message aborts the engine call through its AbortSignal.
  */
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
-import { type ChatRequest, toByzerLLMError } from '../../core/index.js';
+import type { ChatRequest } from '../../core/index.js';
 import type { WorkerCallKind, WorkerEndpoint } from '../transport/transport.js';
 import { watchConnection } from './connection-watch.js';
 import {
@@ -16,6 +16,7 @@ import {
   workerCallMessageSchema,
 } from './nats-messages.js';
 import { encode, type Reply, subjects } from './nats-protocol.js';
+import { failureReply } from '../wire/index.js';
 import { pumpStream } from './nats-streams.js';
 
 /** Cancellation of in-flight work on this node, keyed by request id. */
@@ -69,7 +70,7 @@ export function serveWorkerOverNats(
         .call(call.kind as WorkerCallKind, call.request as never, { signal: controller.signal })
         .then(
           (result) => respond(message, { ok: true, result }),
-          (error: unknown) => respond(message, { ok: false, error: toByzerLLMError(error).toJSON() }),
+          (error: unknown) => respond(message, failureReply(error)),
         )
         .finally(() => cancellations.end(call.requestId));
     },

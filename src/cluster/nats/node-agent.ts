@@ -11,7 +11,7 @@ import os from 'node:os';
 import { Kvm } from '@nats-io/kv';
 import { type Msg, type NatsConnection, nuid, type Subscription } from '@nats-io/transport-node';
 import { z } from 'zod';
-import { AlreadyExistsError, InvalidArgumentError, toByzerLLMError } from '../../core/index.js';
+import { AlreadyExistsError, InvalidArgumentError } from '../../core/index.js';
 import type { NodeResources } from '../resources.js';
 import type { WorkerEndpoint, WorkerTransport } from '../transport/transport.js';
 import type { ClusterKey } from './cluster-key.js';
@@ -34,6 +34,7 @@ import {
   subjects,
   subjectToken,
 } from './nats-protocol.js';
+import { failureReply } from '../wire/index.js';
 import { watchConnection } from './connection-watch.js';
 import { NoAnswerError, natsRequest } from './nats-request.js';
 import { CancellationRegistry, serveWorkerOverNats } from './nats-worker-server.js';
@@ -160,7 +161,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
         spec = openSpec(start, clusterKey);
       } catch (error) {
         log(`refused a worker start: ${(error as Error).message}`);
-        respond(message, { ok: false, error: toByzerLLMError(error).toJSON() });
+        respond(message, failureReply(error));
         return;
       }
       options.transport
@@ -184,7 +185,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
               result: { workerId, pid: endpoint.location.pid ?? process.pid, warnings },
             });
           },
-          (error: unknown) => respond(message, { ok: false, error: toByzerLLMError(error).toJSON() }),
+          (error: unknown) => respond(message, failureReply(error)),
         );
     }),
     onSigned(subjects.nodeStop(nodeId), stopWorkerMessageSchema, ({ workerId }, message) => {

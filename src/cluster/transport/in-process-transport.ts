@@ -87,9 +87,9 @@ class InProcessEndpoint implements WorkerEndpoint {
     switch (kind) {
       case 'chat':
         return this.require(instance.chat, 'chat').doGenerate(request as WorkerCallMap['chat'][0], options);
-      case 'embed':
+      case 'embedding':
         return this.require(instance.embedding, 'embeddings').doEmbed(
-          request as WorkerCallMap['embed'][0],
+          request as WorkerCallMap['embedding'][0],
           options,
         );
       case 'rerank':
@@ -102,9 +102,9 @@ class InProcessEndpoint implements WorkerEndpoint {
           request as WorkerCallMap['speech'][0],
           options,
         );
-      case 'transcribe':
+      case 'transcription':
         return this.require(instance.transcription, 'transcription').doTranscribe(
-          request as WorkerCallMap['transcribe'][0],
+          request as WorkerCallMap['transcription'][0],
           options,
         );
       case 'image':

@@ -6,15 +6,15 @@
  * `stream` messages until `close`, SIGTERM, or the head going away (IPC disconnect), disposing the
  * engine before it exits.
  */
-import { InvalidArgumentError, toByzerLLMError } from '../../core/index.js';
+import { InvalidArgumentError } from '../../core/index.js';
 import { createInProcessTransport } from '../transport/in-process-transport.js';
 import type { WorkerEndpoint } from '../transport/transport.js';
 import {
   type FromWorkerMessage,
   parseToWorkerMessage,
   type ToWorkerMessage,
-  type WireStreamPart,
 } from '../transport/worker-protocol.js';
+import { encodeError, encodeStreamPart } from '../wire/index.js';
 
 let endpoint: WorkerEndpoint | undefined;
 const aborts = new Map<number, AbortController>();
@@ -41,7 +41,7 @@ async function start(options: Extract<ToWorkerMessage, { type: 'start' }>['optio
     });
     send({ type: 'ready' });
   } catch (error) {
-    send({ type: 'start-failed', error: toByzerLLMError(error).toJSON() });
+    send({ type: 'start-failed', error: encodeError(error) });
     await exit(1);
   }
 }
@@ -55,7 +55,7 @@ async function call(message: Extract<ToWorkerMessage, { type: 'call' }>): Promis
     });
     send({ type: 'result', id: message.id, result });
   } catch (error) {
-    send({ type: 'failed', id: message.id, error: toByzerLLMError(error).toJSON() });
+    send({ type: 'failed', id: message.id, error: encodeError(error) });
   } finally {
     aborts.delete(message.id);
   }
@@ -68,12 +68,10 @@ async function stream(message: Extract<ToWorkerMessage, { type: 'stream' }>): Pr
     const parts = await endpoint!.stream(message.request, { signal: controller.signal });
     send({ type: 'stream-started', id: message.id });
     for await (const part of parts) {
-      const wire: WireStreamPart =
-        part.type === 'error' ? { type: 'error', error: toByzerLLMError(part.error).toJSON() } : part;
-      send({ type: 'part', id: message.id, part: wire });
+      send({ type: 'part', id: message.id, part: encodeStreamPart(part) });
     }
   } catch (error) {
-    send({ type: 'failed', id: message.id, error: toByzerLLMError(error).toJSON() });
+    send({ type: 'failed', id: message.id, error: encodeError(error) });
   } finally {
     aborts.delete(message.id);
   }
@@ -88,7 +86,7 @@ process.on('message', (raw: unknown) => {
     );
     if (parsed.id !== undefined) {
       const error = new InvalidArgumentError(`invalid request: ${parsed.problem}`);
-      send({ type: 'failed', id: parsed.id, error: error.toJSON() });
+      send({ type: 'failed', id: parsed.id, error: encodeError(error) });
     }
     return;
   }
