@@ -23,44 +23,45 @@ import type { EngineContext } from '../../core/deployment.js';
 import { InvalidArgumentError, throwIfAborted } from '../../core/errors.js';
 import type { EngineInstance } from '../../core/models.js';
 import {
-  readHttpUrl,
-  readNumberParam,
-  readTransportParams,
-  requireParam,
-  warnUnknownParams,
-} from '../shared/saas-params.js';
+  defineProviderOptions,
+  optionalUrl,
+  requiredText,
+  text,
+  transportOf,
+  wholeNumber,
+} from '../shared/provider-options.js';
 import { AwsBedrockChatModel, type BedrockFamily } from './aws-bedrock-chat-model.js';
 import { saasMeta } from '../shared/saas-meta.js';
 
 const PROVIDER = 'saas/aws_bedrock';
-const KNOWN_PARAMS = [
-  'saas.aws_access_key',
-  'saas.aws_secret_key',
-  'saas.aws_session_token',
-  'saas.region_name',
-  'saas.model',
-  'saas.model_api_version',
-  'saas.max_tokens',
-  'saas.base_url',
-  'saas.timeout',
-  'saas.max_retries',
-  'saas.proxies',
-];
+
+export const AWS_BEDROCK_OPTIONS = defineProviderOptions(PROVIDER, {
+  'saas.aws_access_key': requiredText('the access key id'),
+  'saas.aws_secret_key': requiredText('the secret access key'),
+  'saas.aws_session_token': text('a session token for temporary credentials'),
+  'saas.region_name': requiredText('the AWS region'),
+  'saas.model': requiredText(
+    'an `anthropic.*` or `meta.llama*` model id (cross-region profiles such as `us.anthropic.…` included)',
+  ),
+  'saas.model_api_version': text("Anthropic models' `anthropic_version`", 'bedrock-2023-05-31'),
+  'saas.max_tokens': wholeNumber(
+    "used when a request sets none; Llama's `max_gen_len` is clamped to 2048, with a warning",
+    4096,
+  ),
+  'saas.base_url': optionalUrl('an endpoint override'),
+});
 
 export async function createAwsBedrockEngine(context: EngineContext): Promise<EngineInstance> {
   throwIfAborted(context.signal);
-  const inferParams = context.spec.inferParams;
-  warnUnknownParams(inferParams, KNOWN_PARAMS, PROVIDER, context.warn);
-  const accessKeyId = requireParam(inferParams, 'saas.aws_access_key', PROVIDER);
-  const secretAccessKey = requireParam(inferParams, 'saas.aws_secret_key', PROVIDER);
-  const sessionToken = inferParams['saas.aws_session_token']?.trim();
-  const region = requireParam(inferParams, 'saas.region_name', PROVIDER);
-  const model = requireParam(inferParams, 'saas.model', PROVIDER);
+  const options = AWS_BEDROCK_OPTIONS.parse(context.spec.inferParams, context.warn);
+  const accessKeyId = options['saas.aws_access_key'];
+  const secretAccessKey = options['saas.aws_secret_key'];
+  const sessionToken = options['saas.aws_session_token'];
+  const region = options['saas.region_name'];
+  const model = options['saas.model'];
   const family = familyOf(model);
-  const endpoint = inferParams['saas.base_url']
-    ? readHttpUrl('saas.base_url', inferParams['saas.base_url'])
-    : undefined;
-  const transport = readTransportParams(inferParams);
+  const endpoint = options['saas.base_url'];
+  const transport = transportOf(options);
   // One tunnelling agent serves http:// and https:// endpoints alike.
   const proxyAgent = transport.proxyUrl
     ? new HttpsProxyAgent(transport.proxyUrl, { keepAlive: true })
@@ -91,10 +92,8 @@ export async function createAwsBedrockEngine(context: EngineContext): Promise<En
       modelId: model,
       family,
       client,
-      anthropicVersion: inferParams['saas.model_api_version']?.trim() || 'bedrock-2023-05-31',
-      defaultMaxTokens: readNumberParam('saas.max_tokens', inferParams['saas.max_tokens'], 4096, {
-        integer: true,
-      }),
+      anthropicVersion: options['saas.model_api_version'],
+      defaultMaxTokens: options['saas.max_tokens'],
       maxRetries: transport.maxRetries,
       deadlineMs: transport.deadlineMs,
       errorContext: {

@@ -10,38 +10,43 @@
 import type { EngineContext } from '../../core/deployment.js';
 import { InvalidArgumentError, throwIfAborted } from '../../core/errors.js';
 import type { EngineInstance } from '../../core/models.js';
-import { SaasParams } from '../shared/saas-params.js';
+import { defineProviderOptions, requiredText, seconds, text, url } from '../shared/provider-options.js';
 import { domainForUrl, SPARK_DOMAINS } from './signed-url.js';
 import { SparkChatModel } from './sparkdesk-chat-model.js';
 import { saasMeta } from '../shared/saas-meta.js';
 
 const PROVIDER = 'saas/sparkdesk';
-const KNOWN_PARAMS = [
-  'saas.appid',
-  'saas.api_key',
-  'saas.api_secret',
-  'saas.gpt_url',
-  'saas.domain',
-  'saas.timeout',
-  'saas.deadline',
-  'saas.max_retries',
-  'saas.debug',
-];
+
+/** A WebSocket per request: no `saas.proxies` and no `saas.base_url`; frames are awaited 30 s. */
+export const SPARKDESK_OPTIONS = defineProviderOptions(
+  PROVIDER,
+  {
+    'saas.appid': requiredText('the application id'),
+    'saas.api_key': requiredText('signs the URL (HMAC) with `api_secret`'),
+    'saas.api_secret': requiredText('see `api_key`'),
+    'saas.gpt_url': url('the chat WebSocket URL', 'wss://spark-api.xf-yun.com/v3.1/chat', [
+      'ws:',
+      'wss:',
+      'http:',
+      'https:',
+    ]),
+    'saas.domain': text(
+      'the model domain (default from the URL: v1.1 `general`, v2.1 `generalv2`, v3.1 `generalv3`, v3.5 `generalv3.5`)',
+    ),
+    'saas.timeout': seconds('seconds to wait for each frame', 30),
+    'saas.debug': text('accepted for Byzer-LLM compatibility; ignored'),
+  },
+  { omit: ['saas.proxies'] },
+);
 
 export async function createSparkDeskEngine(context: EngineContext): Promise<EngineInstance> {
   throwIfAborted(context.signal);
-  const params = new SaasParams(context.spec.inferParams, PROVIDER);
-  params.warnUnknown(KNOWN_PARAMS, context.warn);
-  const appId = params.required('saas.appid');
-  const apiKey = params.required('saas.api_key');
-  const apiSecret = params.required('saas.api_secret');
-  const gptUrl = params.url('saas.gpt_url', 'wss://spark-api.xf-yun.com/v3.1/chat', [
-    'ws:',
-    'wss:',
-    'http:',
-    'https:',
-  ]);
-  const domain = params.optional('saas.domain') ?? domainForUrl(gptUrl);
+  const options = SPARKDESK_OPTIONS.parse(context.spec.inferParams, context.warn);
+  const appId = options['saas.appid'];
+  const apiKey = options['saas.api_key'];
+  const apiSecret = options['saas.api_secret'];
+  const gptUrl = options['saas.gpt_url'];
+  const domain = options['saas.domain'] ?? domainForUrl(gptUrl);
   if (!domain) {
     throw new InvalidArgumentError(
       `saas.domain is required for saas.gpt_url "${gptUrl}": its version is not one of ${Object.keys(SPARK_DOMAINS).join(', ')}`,
@@ -56,9 +61,9 @@ export async function createSparkDeskEngine(context: EngineContext): Promise<Eng
     domain,
     appId,
     credentials: { apiKey, apiSecret },
-    timeoutMs: params.timeoutMs('saas.timeout', 30),
-    maxRetries: params.wholeNumber('saas.max_retries', 2),
-    deadlineMs: params.deadlineMs(),
+    timeoutMs: options['saas.timeout'],
+    maxRetries: options['saas.max_retries'],
+    deadlineMs: options['saas.deadline'],
     errorContext: { provider: PROVIDER, secrets: [apiKey, apiSecret] },
   });
   return {
