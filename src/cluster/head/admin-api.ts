@@ -7,7 +7,7 @@
  * `{ type: 'error', error: SerializedError }`. A client that disconnects cancels its request.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { type Context, Hono } from 'hono';
+import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import { bodyLimit } from 'hono/body-limit';
 import { stream } from 'hono/streaming';
@@ -69,34 +69,40 @@ export interface AdminApiOptions {
   storage?: StorageHost;
 }
 
+/**
+ * The admin app: `/health`, then the token check and body limit on `/admin/*`, one error edge, and
+ * the routes of each concern (deployments and calls, hosted gateways and store, shutdown).
+ */
 export function createAdminApi(options: AdminApiOptions): Hono {
-  const { cluster } = options;
-  const expected = Buffer.from(`Bearer ${options.token}`);
   const app = new Hono();
-
   app.get('/health', (context) => context.json({ ok: true, pid: process.pid, version: PACKAGE_VERSION }));
+  app.use('/admin/*', requireAdminToken(options.token));
+  app.use('/admin/*', bodyLimit({ maxSize: 64 * 1024 * 1024 }));
+  app.onError((error, context) => errorResponse(context, toByzerLLMError(error), options.log));
+  addDeploymentRoutes(app, options.cluster);
+  addCallRoutes(app, options.cluster);
+  addHostedRoutes(app, options);
+  app.post('/admin/v1/shutdown', (context) => {
+    setImmediate(() => options.onShutdown?.());
+    return context.json({ stopping: true });
+  });
+  return app;
+}
 
-  app.use('/admin/*', async (context, next) => {
+/** Every `/admin/*` request carries the bearer token (compared in constant time), else a 401. */
+function requireAdminToken(token: string): MiddlewareHandler {
+  const expected = Buffer.from(`Bearer ${token}`);
+  return async (context, next) => {
     const given = Buffer.from(context.req.header('authorization') ?? '');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      return context.json(
-        {
-          error: {
-            name: 'ByzerLLMError',
-            code: 'invalid_argument',
-            message: 'missing or wrong admin token',
-            isRetryable: false,
-          },
-        },
-        401,
-      );
+      const refusal = new InvalidArgumentError('missing or wrong admin token');
+      return context.json({ error: refusal.toJSON() }, 401);
     }
     await next();
-  });
-  app.use('/admin/*', bodyLimit({ maxSize: 64 * 1024 * 1024 }));
+  };
+}
 
-  app.onError((error, context) => errorResponse(context, toByzerLLMError(error), options.log));
-
+function addDeploymentRoutes(app: Hono, cluster: ClusterApi): void {
   app.get('/admin/v1/status', async (context) => context.json(await cluster.status()));
   app.get('/admin/v1/deployments', async (context) => context.json(await cluster.list()));
   // The spec is validated in full by `cluster.deploy` (the same zod schema, messages naming the field).
@@ -116,7 +122,10 @@ export function createAdminApi(options: AdminApiOptions): Hono {
   app.get('/admin/v1/deployments/:name/meta', async (context) =>
     context.json(await cluster.meta(context.req.param('name'))),
   );
+}
 
+/** Calls and streams: bodies parsed with the wire schemas, binary values and errors encoded by `wire/`. */
+function addCallRoutes(app: Hono, cluster: ClusterApi): void {
   app.post('/admin/v1/deployments/:name/call', async (context) => {
     const body = parseBody(callBodySchema, await readJson(context), 'call');
     const kind = body.kind;
@@ -142,7 +151,10 @@ export function createAdminApi(options: AdminApiOptions): Hono {
       }
     });
   });
+}
 
+/** What the head process hosts besides the cluster: gateways (`byzerllm serve`) and the store. */
+function addHostedRoutes(app: Hono, options: AdminApiOptions): void {
   // Attach: opens a gateway, answers one NDJSON line {id, address} and holds the answer open; the
   // gateway stops when the caller (`byzerllm serve`) disconnects, so it never outlives its command.
   app.post('/admin/v1/gateways', async (context) => {
@@ -176,13 +188,6 @@ export function createAdminApi(options: AdminApiOptions): Hono {
       )) as object,
     );
   });
-
-  app.post('/admin/v1/shutdown', (context) => {
-    setImmediate(() => options.onShutdown?.());
-    return context.json({ stopping: true });
-  });
-
-  return app;
 }
 
 const deploymentBodySchema = z.custom<DeploymentSpecInput>(
