@@ -22,43 +22,34 @@ import { HttpsProxyAgent } from 'https-proxy-agent';
 import type { EngineContext } from '../../core/deployment.js';
 import { InvalidArgumentError, throwIfAborted } from '../../core/errors.js';
 import type { EngineInstance } from '../../core/models.js';
-import {
-  defineProviderOptions,
-  optionalUrl,
-  requiredText,
-  text,
-  transportOf,
-  wholeNumber,
-} from '../shared/provider-options.js';
+import { defineProviderOptions, option, transportOf } from '../shared/provider-options.js';
 import { AwsBedrockChatModel, type BedrockFamily } from './aws-bedrock-chat-model.js';
 import { saasMeta } from '../shared/saas-meta.js';
 
 const PROVIDER = 'saas/aws_bedrock';
 
 export const AWS_BEDROCK_OPTIONS = defineProviderOptions(PROVIDER, {
-  'saas.aws_access_key': requiredText('the access key id'),
-  'saas.aws_secret_key': requiredText('the secret access key'),
-  'saas.aws_session_token': text('a session token for temporary credentials'),
-  'saas.region_name': requiredText('the AWS region'),
-  'saas.model': requiredText(
+  'saas.aws_access_key': option.requiredText('the access key id'),
+  'saas.aws_secret_key': option.requiredText('the secret access key'),
+  'saas.aws_session_token': option.text('a session token for temporary credentials'),
+  'saas.region_name': option.requiredText('the AWS region'),
+  'saas.model': option.requiredText(
     'an `anthropic.*` or `meta.llama*` model id (cross-region profiles such as `us.anthropic.…` included)',
   ),
-  'saas.model_api_version': text("Anthropic models' `anthropic_version`", 'bedrock-2023-05-31'),
-  'saas.max_tokens': wholeNumber(
+  'saas.model_api_version': option.text("Anthropic models' `anthropic_version`", 'bedrock-2023-05-31'),
+  'saas.max_tokens': option.wholeNumber(
     "used when a request sets none; Llama's `max_gen_len` is clamped to 2048, with a warning",
     4096,
   ),
-  'saas.base_url': optionalUrl('an endpoint override'),
+  'saas.base_url': option.optionalUrl('an endpoint override'),
 });
 
 export async function createAwsBedrockEngine(context: EngineContext): Promise<EngineInstance> {
   throwIfAborted(context.signal);
   const options = AWS_BEDROCK_OPTIONS.parse(context.spec.inferParams, context.warn);
-  const accessKeyId = options['saas.aws_access_key'];
+  const { 'saas.region_name': region, 'saas.model': model, 'saas.aws_session_token': sessionToken } = options;
   const secretAccessKey = options['saas.aws_secret_key'];
-  const sessionToken = options['saas.aws_session_token'];
-  const region = options['saas.region_name'];
-  const model = options['saas.model'];
+  const credentials = { accessKeyId: options['saas.aws_access_key'], secretAccessKey };
   const family = familyOf(model);
   const endpoint = options['saas.base_url'];
   const transport = transportOf(options);
@@ -68,7 +59,7 @@ export async function createAwsBedrockEngine(context: EngineContext): Promise<En
     : undefined;
   const client = new BedrockRuntimeClient({
     region,
-    credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) },
+    credentials: { ...credentials, ...(sessionToken ? { sessionToken } : {}) },
     ...(endpoint ? { endpoint } : {}),
     maxAttempts: 1,
     requestHandler: new NodeHttpHandler({

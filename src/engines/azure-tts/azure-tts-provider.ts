@@ -15,26 +15,19 @@ import type { EngineContext } from '../../core/deployment.js';
 import { InvalidArgumentError, throwIfAborted } from '../../core/errors.js';
 import type { EngineInstance, SpeechModelV1, SpeechRequest, SpeechResult } from '../../core/models.js';
 import { errorFromResponse } from '../shared/upstream-errors.js';
-import { HttpClient } from '../shared/http-client.js';
-import {
-  defineProviderOptions,
-  readHttpUrl,
-  requiredText,
-  text,
-  transportOf,
-} from '../shared/provider-options.js';
+import { defineProviderOptions, option, providerClient, readHttpUrl } from '../shared/provider-options.js';
 import { saasMeta } from '../shared/saas-meta.js';
 
 const PROVIDER = 'saas/azure';
 
 export const AZURE_TTS_OPTIONS = defineProviderOptions(PROVIDER, {
-  'saas.api_key': requiredText('the Speech resource key, sent as `Ocp-Apim-Subscription-Key`'),
-  'saas.service_region': text('the Azure region of the Speech resource', 'eastus'),
-  'saas.endpoint_id': text("a custom voice's endpoint (`?deploymentId=`)"),
-  'saas.base_url': text(
+  'saas.api_key': option.requiredText('the Speech resource key, sent as `Ocp-Apim-Subscription-Key`'),
+  'saas.service_region': option.text('the Azure region of the Speech resource', 'eastus'),
+  'saas.endpoint_id': option.text("a custom voice's endpoint (`?deploymentId=`)"),
+  'saas.base_url': option.text(
     'the whole endpoint origin (default `https://<service_region>.tts.speech.microsoft.com`)',
   ),
-  'saas.model': text('the model name reported in meta', 'azure-tts'),
+  'saas.model': option.text('the model name reported in meta', 'azure-tts'),
 });
 
 export const AZURE_OUTPUT_FORMATS: Record<string, { header: string; mediaType: string }> = {
@@ -54,14 +47,13 @@ export async function createAzureTtsEngine(context: EngineContext): Promise<Engi
   }
   const endpointId = options['saas.endpoint_id'];
   const errorContext = { provider: PROVIDER, secrets: [apiKey] };
-  const client = new HttpClient({
+  const client = providerClient(options, {
     provider: PROVIDER,
     baseUrl: readHttpUrl(
       'saas.base_url',
       options['saas.base_url'] ?? `https://${region}.tts.speech.microsoft.com`,
     ),
     headers: { 'ocp-apim-subscription-key': apiKey },
-    ...transportOf(options),
     errorFromResponse: (response) => errorFromResponse(response, errorContext),
   });
   const path = `/cognitiveservices/v1${endpointId ? `?deploymentId=${encodeURIComponent(endpointId)}` : ''}`;

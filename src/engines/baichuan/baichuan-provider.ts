@@ -11,10 +11,10 @@
 import type { EngineContext } from '../../core/deployment.js';
 import type { EngineInstance } from '../../core/models.js';
 import { createOpenAICompatibleEngine } from '../shared/openai-compatible/openai-compatible-provider.js';
-import { optionalUrl, readHttpUrl } from '../shared/provider-options.js';
+import { option, readHttpUrl } from '../shared/provider-options.js';
 
 export const BAICHUAN_EXTRA_OPTIONS = {
-  'saas.baichuan_api_url': optionalUrl(
+  'saas.baichuan_api_url': option.optionalUrl(
     "Byzer-LLM's chat URL, used when `base_url` is not given (its base is the URL without `/chat/completions` or `/chat`)",
   ),
 } as const;

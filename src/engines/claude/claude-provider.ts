@@ -13,26 +13,18 @@ import type { EngineContext } from '../../core/deployment.js';
 import { throwIfAborted } from '../../core/errors.js';
 import type { EngineInstance } from '../../core/models.js';
 import { errorFromResponse } from '../shared/upstream-errors.js';
-import { HttpClient } from '../shared/http-client.js';
-import {
-  defineProviderOptions,
-  requiredText,
-  text,
-  transportOf,
-  url,
-  wholeNumber,
-} from '../shared/provider-options.js';
+import { defineProviderOptions, option, providerClient } from '../shared/provider-options.js';
 import { ClaudeChatModel } from './claude-chat-model.js';
 import { saasMeta } from '../shared/saas-meta.js';
 
 const PROVIDER = 'saas/claude';
 
 export const CLAUDE_OPTIONS = defineProviderOptions(PROVIDER, {
-  'saas.api_key': requiredText('sent as `x-api-key`'),
-  'saas.model': text('the model', 'claude-3-haiku-20240307'),
-  'saas.base_url': url('the API root', 'https://api.anthropic.com'),
-  'saas.anthropic_version': text('the `anthropic-version` header', '2023-06-01'),
-  'saas.max_tokens': wholeNumber('used when a request sets none', 4096),
+  'saas.api_key': option.requiredText('sent as `x-api-key`'),
+  'saas.model': option.text('the model', 'claude-3-haiku-20240307'),
+  'saas.base_url': option.url('the API root', 'https://api.anthropic.com'),
+  'saas.anthropic_version': option.text('the `anthropic-version` header', '2023-06-01'),
+  'saas.max_tokens': option.wholeNumber('used when a request sets none', 4096),
 });
 
 export async function createClaudeEngine(context: EngineContext): Promise<EngineInstance> {
@@ -41,12 +33,10 @@ export async function createClaudeEngine(context: EngineContext): Promise<Engine
   const apiKey = options['saas.api_key'];
   const model = options['saas.model'];
   const secrets = [apiKey];
-  const client = new HttpClient({
+  const client = providerClient(options, {
     provider: PROVIDER,
-    baseUrl: options['saas.base_url'],
     headers: { 'x-api-key': apiKey, 'anthropic-version': options['saas.anthropic_version'] },
     errorFromResponse: (response) => errorFromResponse(response, { provider: PROVIDER, secrets }),
-    ...transportOf(options),
   });
   const meta = saasMeta({
     model_name: model,

@@ -13,8 +13,7 @@ import type { EngineContext } from '../../core/deployment.js';
 import { throwIfAborted } from '../../core/errors.js';
 import type { EngineInstance } from '../../core/models.js';
 import { geminiErrorFromResponse } from './map-error.js';
-import { HttpClient } from '../shared/http-client.js';
-import { defineProviderOptions, requiredText, text, transportOf, url } from '../shared/provider-options.js';
+import { defineProviderOptions, option, providerClient } from '../shared/provider-options.js';
 import { GeminiChatModel, type GeminiModelConfig } from './gemini-chat-model.js';
 import { GeminiEmbeddingModel } from './gemini-embedding-model.js';
 import { saasMeta } from '../shared/saas-meta.js';
@@ -22,10 +21,10 @@ import { saasMeta } from '../shared/saas-meta.js';
 const PROVIDER = 'saas/gemini';
 
 export const GEMINI_OPTIONS = defineProviderOptions(PROVIDER, {
-  'saas.api_key': requiredText('sent as `x-goog-api-key`, never in the URL'),
-  'saas.model': text('the chat or embedding model (`models/` prefix optional)', 'gemini-2.0-flash'),
-  'saas.base_url': url('the API root', 'https://generativelanguage.googleapis.com'),
-  'saas.api_version': text('the API version in paths', 'v1beta'),
+  'saas.api_key': option.requiredText('sent as `x-goog-api-key`, never in the URL'),
+  'saas.model': option.text('the chat or embedding model (`models/` prefix optional)', 'gemini-2.0-flash'),
+  'saas.base_url': option.url('the API root', 'https://generativelanguage.googleapis.com'),
+  'saas.api_version': option.text('the API version in paths', 'v1beta'),
 });
 
 export async function createGeminiEngine(context: EngineContext): Promise<EngineInstance> {
@@ -35,12 +34,10 @@ export async function createGeminiEngine(context: EngineContext): Promise<Engine
   const model = options['saas.model'].replace(/^models\//, '');
   const apiVersion = options['saas.api_version'];
   const secrets = [apiKey];
-  const client = new HttpClient({
+  const client = providerClient(options, {
     provider: PROVIDER,
-    baseUrl: options['saas.base_url'],
     headers: { 'x-goog-api-key': apiKey },
     errorFromResponse: (response) => geminiErrorFromResponse(response, { provider: PROVIDER, secrets }),
-    ...transportOf(options),
   });
   const config: GeminiModelConfig = {
     provider: PROVIDER,

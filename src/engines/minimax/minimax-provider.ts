@@ -12,15 +12,7 @@
 import type { EngineContext } from '../../core/deployment.js';
 import { InvalidArgumentError, throwIfAborted } from '../../core/errors.js';
 import type { EngineInstance } from '../../core/models.js';
-import { HttpClient } from '../shared/http-client.js';
-import {
-  defineProviderOptions,
-  optionalUrl,
-  requiredText,
-  text,
-  transportOf,
-  url,
-} from '../shared/provider-options.js';
+import { defineProviderOptions, option, providerClient } from '../shared/provider-options.js';
 import { errorFromResponse, type MiniMaxErrorContext } from './map-error.js';
 import { MiniMaxChatModel } from './minimax-chat-model.js';
 import { saasMeta } from '../shared/saas-meta.js';
@@ -30,17 +22,17 @@ const CHAT_PATH = '/v1/text/chatcompletion_pro';
 const DEFAULT_BASE_URL = 'https://api.minimax.chat';
 
 export const MINIMAX_OPTIONS = defineProviderOptions(PROVIDER, {
-  'saas.api_key': requiredText('sent as `Authorization: Bearer …`'),
-  'saas.group_id': requiredText("the account's group id"),
-  'saas.model': text('the chat model', 'abab5.5-chat'),
-  'saas.bot_name': text("the assistant's name", 'MM智能助理'),
-  'saas.user_name': text("the user's name", '用户'),
-  'saas.bot_setting': text(
+  'saas.api_key': option.requiredText('sent as `Authorization: Bearer …`'),
+  'saas.model': option.text('the chat model', 'abab5.5-chat'),
+  'saas.base_url': option.url('the API root', DEFAULT_BASE_URL),
+  'saas.group_id': option.requiredText("the account's group id"),
+  'saas.bot_name': option.text("the assistant's name", 'MM智能助理'),
+  'saas.user_name': option.text("the user's name", '用户'),
+  'saas.bot_setting': option.text(
     'the persona when there is no system message',
     'MM智能助理是一款由MiniMax自研的大型语言模型。You are a helpful assistant.',
   ),
-  'saas.base_url': url('the API root', DEFAULT_BASE_URL),
-  'saas.api_url': optionalUrl(
+  'saas.api_url': option.optionalUrl(
     "Byzer-LLM's whole `…/v1/text/chatcompletion_pro` URL, used when `base_url` is not given",
   ),
 });
@@ -68,11 +60,10 @@ export async function createMiniMaxEngine(context: EngineContext): Promise<Engin
   const modelId = options['saas.model'];
   const errorContext: MiniMaxErrorContext = { provider: PROVIDER, secrets: [apiKey] };
   const maxRetries = options['saas.max_retries'];
-  const client = new HttpClient({
+  const client = providerClient(options, {
     provider: PROVIDER,
     baseUrl: readBaseUrl(context.spec.inferParams, options),
     headers: { authorization: `Bearer ${apiKey}` },
-    ...transportOf(options),
     errorFromResponse: (response) => errorFromResponse(response, errorContext),
   });
   const meta = saasMeta({

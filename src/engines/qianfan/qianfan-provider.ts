@@ -12,8 +12,7 @@
 import type { EngineContext } from '../../core/deployment.js';
 import { InvalidArgumentError, throwIfAborted } from '../../core/errors.js';
 import type { EngineInstance } from '../../core/models.js';
-import { HttpClient } from '../shared/http-client.js';
-import { defineProviderOptions, text, transportOf, url } from '../shared/provider-options.js';
+import { defineProviderOptions, option, providerClient } from '../shared/provider-options.js';
 import { errorFromResponse, type QianfanErrorContext } from './map-error.js';
 import { QianfanChatModel, type QianfanModelConfig } from './qianfan-chat-model.js';
 import { QianfanEmbeddingModel } from './qianfan-embedding-model.js';
@@ -24,12 +23,12 @@ const PROVIDER = 'saas/qianfan';
 
 /** Credentials are `api_key` + `secret_key`, or `access_token`: each optional here, checked together. */
 export const QIANFAN_OPTIONS = defineProviderOptions(PROVIDER, {
-  'saas.api_key': text('with `secret_key`, exchanged for a cached, refreshed access token'),
-  'saas.secret_key': text('see `api_key`'),
-  'saas.access_token': text('a token to use instead of `api_key` + `secret_key`'),
-  'saas.model': text('the chat or embedding model (`Embedding-V1`)', 'ERNIE-Bot-turbo'),
-  'saas.endpoint': text("a custom model endpoint (else the model's own)"),
-  'saas.base_url': url('the API root', 'https://aip.baidubce.com'),
+  'saas.api_key': option.text('with `secret_key`, exchanged for a cached, refreshed access token'),
+  'saas.secret_key': option.text('see `api_key`'),
+  'saas.access_token': option.text('a token to use instead of `api_key` + `secret_key`'),
+  'saas.model': option.text('the chat or embedding model (`Embedding-V1`)', 'ERNIE-Bot-turbo'),
+  'saas.endpoint': option.text("a custom model endpoint (else the model's own)"),
+  'saas.base_url': option.url('the API root', 'https://aip.baidubce.com'),
 });
 
 /** Qianfan model names → endpoint path segments (the service's published table). */
@@ -71,11 +70,9 @@ export async function createQianfanEngine(context: EngineContext): Promise<Engin
     secrets: [apiKey, secretKey, accessToken].filter((value): value is string => Boolean(value)),
   };
   const maxRetries = options['saas.max_retries'];
-  const client = new HttpClient({
+  const client = providerClient(options, {
     provider: PROVIDER,
-    baseUrl: options['saas.base_url'],
     headers: {},
-    ...transportOf(options),
     errorFromResponse: (response) => errorFromResponse(response, errorContext),
   });
   const tokens = new QianfanTokenSource(credentials, client, PROVIDER);

@@ -16,15 +16,7 @@ import type { EngineContext } from '../../core/deployment.js';
 import { throwIfAborted } from '../../core/errors.js';
 import type { EngineInstance } from '../../core/models.js';
 import { errorFromResponse, type ErrorMappingContext } from '../shared/upstream-errors.js';
-import { HttpClient } from '../shared/http-client.js';
-import {
-  defineProviderOptions,
-  flag,
-  requiredText,
-  text,
-  transportOf,
-  url,
-} from '../shared/provider-options.js';
+import { defineProviderOptions, option, providerClient } from '../shared/provider-options.js';
 import type { ChatModelV1, ChatRequest } from '../../core/chat-model.js';
 import { QianwenChatModel, type QianwenModelConfig } from './qianwen-chat-model.js';
 import { QianwenEmbeddingModel } from './qianwen-embedding-model.js';
@@ -33,14 +25,16 @@ import { saasMeta } from '../shared/saas-meta.js';
 /** `saas/qianwen` (text and embeddings) and `saas/qianwen_vl` (images) differ in their default model. */
 export function qianwenOptions(multimodal: boolean) {
   return defineProviderOptions(multimodal ? 'saas/qianwen_vl' : 'saas/qianwen', {
-    'saas.api_key': requiredText('DashScope key, sent as `Authorization: Bearer …`'),
-    'saas.model': text(
+    'saas.api_key': option.requiredText('DashScope key, sent as `Authorization: Bearer …`'),
+    'saas.model': option.text(
       multimodal ? 'the vision model' : 'the chat model, or `text-embedding-v1/v2` for embeddings',
       multimodal ? 'qwen-vl-plus' : 'qwen-turbo',
     ),
-    'saas.base_url': url('the API root', 'https://dashscope.aliyuncs.com'),
-    'saas.enable_search': flag('DashScope web search on every request (`true`/`false`)'),
-    'saas.incremental_output': flag('stream deltas rather than the whole text so far (`true`/`false`)'),
+    'saas.base_url': option.url('the API root', 'https://dashscope.aliyuncs.com'),
+    'saas.enable_search': option.flag('DashScope web search on every request (`true`/`false`)'),
+    'saas.incremental_output': option.flag(
+      'stream deltas rather than the whole text so far (`true`/`false`)',
+    ),
   });
 }
 
@@ -54,11 +48,9 @@ export async function createQianwenEngine(
   const apiKey = params['saas.api_key'];
   const modelId = params['saas.model'];
   const errorContext: ErrorMappingContext = { provider, secrets: [apiKey] };
-  const client = new HttpClient({
+  const client = providerClient(params, {
     provider,
-    baseUrl: params['saas.base_url'],
     headers: { authorization: `Bearer ${apiKey}` },
-    ...transportOf(params),
     errorFromResponse: (response) => errorFromResponse(response, errorContext),
   });
   const config: QianwenModelConfig = {

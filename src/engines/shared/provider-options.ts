@@ -15,6 +15,7 @@
  */
 import { z } from 'zod';
 import { InvalidArgumentError } from '../../core/errors.js';
+import { HttpClient, type HttpClientOptions } from './http-client.js';
 import { DEFAULT_DEADLINE_MS } from './request-deadline.js';
 
 /** What docs/providers.md says about one option. */
@@ -313,3 +314,21 @@ export function readHttpUrl(name: string, value: string): string {
   }
   return trimmed;
 }
+
+/**
+ * The HTTP client of a provider: `saas.base_url` (unless `baseUrl` is given) and the transport
+ * options (timeout, retries, deadline, proxy) from its parsed options.
+ */
+export function providerClient(
+  options: Parameters<typeof transportOf>[0] & { 'saas.base_url'?: string },
+  settings: Pick<HttpClientOptions, 'provider' | 'headers' | 'errorFromResponse' | 'requestHeaders'> & {
+    baseUrl?: string;
+  },
+): HttpClient {
+  const baseUrl = settings.baseUrl ?? options['saas.base_url'];
+  if (baseUrl === undefined) throw new InvalidArgumentError(`${settings.provider} needs saas.base_url`);
+  return new HttpClient({ ...transportOf(options), ...settings, baseUrl });
+}
+
+/** The option builders, used as `option.text(…)` in a provider's declaration (as zod's `z.string()`). */
+export const option = { requiredText, text, url, optionalUrl, seconds, wholeNumber, flag } as const;

@@ -17,8 +17,7 @@ import { throwIfAborted, upstreamErrorFromStatus } from '../../core/errors.js';
 import type { EngineInstance, ImageModelV1, ImageRequest, ImageResult } from '../../core/models.js';
 import { errorFromResponse } from '../shared/upstream-errors.js';
 import { parseWireBody } from '../shared/wire-body.js';
-import { HttpClient } from '../shared/http-client.js';
-import { defineProviderOptions, requiredText, text, transportOf, url } from '../shared/provider-options.js';
+import { defineProviderOptions, option, providerClient } from '../shared/provider-options.js';
 import { errorFromTransport } from '../shared/transport-error.js';
 import { mergeExtra } from '../shared/extra-fields.js';
 import { saasMeta } from '../shared/saas-meta.js';
@@ -26,9 +25,9 @@ import { saasMeta } from '../shared/saas-meta.js';
 const PROVIDER = 'saas/siliconflow';
 
 export const SILICONFLOW_OPTIONS = defineProviderOptions(PROVIDER, {
-  'saas.api_key': requiredText('sent as `Authorization: Bearer …`'),
-  'saas.model': text('the image model', 'black-forest-labs/FLUX.1-dev'),
-  'saas.base_url': url('the API root', 'https://api.siliconflow.cn/v1'),
+  'saas.api_key': option.requiredText('sent as `Authorization: Bearer …`'),
+  'saas.model': option.text('the image model', 'black-forest-labs/FLUX.1-dev'),
+  'saas.base_url': option.url('the API root', 'https://api.siliconflow.cn/v1'),
 });
 
 const imageResponseSchema = z.looseObject({
@@ -42,11 +41,9 @@ export async function createSiliconFlowEngine(context: EngineContext): Promise<E
   const modelId = options['saas.model'];
   const timeoutMs = options['saas.timeout'];
   const errorContext = { provider: PROVIDER, secrets: [apiKey] };
-  const client = new HttpClient({
+  const client = providerClient(options, {
     provider: PROVIDER,
-    baseUrl: options['saas.base_url'],
     headers: { authorization: `Bearer ${apiKey}` },
-    ...transportOf(options),
     errorFromResponse: (response) => errorFromResponse(response, errorContext),
   });
   const image: ImageModelV1 = {

@@ -10,7 +10,7 @@
 import type { EngineContext } from '../../core/deployment.js';
 import { InvalidArgumentError, throwIfAborted } from '../../core/errors.js';
 import type { EngineInstance } from '../../core/models.js';
-import { defineProviderOptions, requiredText, seconds, text, url } from '../shared/provider-options.js';
+import { defineProviderOptions, option } from '../shared/provider-options.js';
 import { domainForUrl, SPARK_DOMAINS } from './signed-url.js';
 import { SparkChatModel } from './sparkdesk-chat-model.js';
 import { saasMeta } from '../shared/saas-meta.js';
@@ -21,20 +21,20 @@ const PROVIDER = 'saas/sparkdesk';
 export const SPARKDESK_OPTIONS = defineProviderOptions(
   PROVIDER,
   {
-    'saas.appid': requiredText('the application id'),
-    'saas.api_key': requiredText('signs the URL (HMAC) with `api_secret`'),
-    'saas.api_secret': requiredText('see `api_key`'),
-    'saas.gpt_url': url('the chat WebSocket URL', 'wss://spark-api.xf-yun.com/v3.1/chat', [
+    'saas.appid': option.requiredText('the application id'),
+    'saas.api_key': option.requiredText('signs the URL (HMAC) with `api_secret`'),
+    'saas.api_secret': option.requiredText('see `api_key`'),
+    'saas.gpt_url': option.url('the chat WebSocket URL', 'wss://spark-api.xf-yun.com/v3.1/chat', [
       'ws:',
       'wss:',
       'http:',
       'https:',
     ]),
-    'saas.domain': text(
+    'saas.domain': option.text(
       'the model domain (default from the URL: v1.1 `general`, v2.1 `generalv2`, v3.1 `generalv3`, v3.5 `generalv3.5`)',
     ),
-    'saas.timeout': seconds('seconds to wait for each frame', 30),
-    'saas.debug': text('accepted for Byzer-LLM compatibility; ignored'),
+    'saas.timeout': option.seconds('seconds to wait for each frame', 30),
+    'saas.debug': option.text('accepted for Byzer-LLM compatibility; ignored'),
   },
   { omit: ['saas.proxies'] },
 );
@@ -42,9 +42,6 @@ export const SPARKDESK_OPTIONS = defineProviderOptions(
 export async function createSparkDeskEngine(context: EngineContext): Promise<EngineInstance> {
   throwIfAborted(context.signal);
   const options = SPARKDESK_OPTIONS.parse(context.spec.inferParams, context.warn);
-  const appId = options['saas.appid'];
-  const apiKey = options['saas.api_key'];
-  const apiSecret = options['saas.api_secret'];
   const gptUrl = options['saas.gpt_url'];
   const domain = options['saas.domain'] ?? domainForUrl(gptUrl);
   if (!domain) {
@@ -59,12 +56,12 @@ export async function createSparkDeskEngine(context: EngineContext): Promise<Eng
     provider: PROVIDER,
     gptUrl,
     domain,
-    appId,
-    credentials: { apiKey, apiSecret },
+    appId: options['saas.appid'],
+    credentials: { apiKey: options['saas.api_key'], apiSecret: options['saas.api_secret'] },
     timeoutMs: options['saas.timeout'],
     maxRetries: options['saas.max_retries'],
     deadlineMs: options['saas.deadline'],
-    errorContext: { provider: PROVIDER, secrets: [apiKey, apiSecret] },
+    errorContext: { provider: PROVIDER, secrets: [options['saas.api_key'], options['saas.api_secret']] },
   });
   return {
     meta,

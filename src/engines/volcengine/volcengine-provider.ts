@@ -20,18 +20,17 @@ import { throwIfAborted } from '../../core/errors.js';
 import type { EngineInstance, SpeechModelV1, SpeechRequest, SpeechResult } from '../../core/models.js';
 import { errorFromResponse } from '../shared/upstream-errors.js';
 import { parseWireBody } from '../shared/wire-body.js';
-import { HttpClient } from '../shared/http-client.js';
-import { defineProviderOptions, requiredText, text, transportOf, url } from '../shared/provider-options.js';
+import { defineProviderOptions, option, providerClient } from '../shared/provider-options.js';
 import { retryVendorErrors, type VendorErrorKind, vendorError } from '../shared/vendor-error.js';
 import { saasMeta } from '../shared/saas-meta.js';
 
 const PROVIDER = 'saas/volcengine';
 
 export const VOLCENGINE_OPTIONS = defineProviderOptions(PROVIDER, {
-  'saas.api_key': requiredText('the access token, sent as `Authorization: Bearer;<token>`'),
-  'saas.app_id': requiredText('the application id'),
-  'saas.model': text('the TTS cluster', 'volcano_tts'),
-  'saas.base_url': url('the API root', 'https://openspeech.bytedance.com'),
+  'saas.api_key': option.requiredText('the access token, sent as `Authorization: Bearer;<token>`'),
+  'saas.model': option.text('the TTS cluster', 'volcano_tts'),
+  'saas.base_url': option.url('the API root', 'https://openspeech.bytedance.com'),
+  'saas.app_id': option.requiredText('the application id'),
 });
 const SUCCESS = 3000;
 const RATE_LIMIT_CODES = new Set([3003]);
@@ -55,15 +54,13 @@ export async function createVolcengineEngine(context: EngineContext): Promise<En
   throwIfAborted(context.signal);
   const options = VOLCENGINE_OPTIONS.parse(context.spec.inferParams, context.warn);
   const token = options['saas.api_key'];
-  const appId = options['saas.app_id'];
   const cluster = options['saas.model'];
+  const appId = options['saas.app_id'];
   const errorContext = { provider: PROVIDER, secrets: [token] };
   const maxRetries = options['saas.max_retries'];
-  const client = new HttpClient({
+  const client = providerClient(options, {
     provider: PROVIDER,
-    baseUrl: options['saas.base_url'],
     headers: { authorization: `Bearer;${token}` },
-    ...transportOf(options),
     errorFromResponse: (response) => errorFromResponse(response, errorContext),
   });
   const speech: SpeechModelV1 = {

@@ -18,8 +18,7 @@ import {
   type OpenAICompatibleModelConfig,
 } from '../shared/openai-compatible/openai-compatible-chat-model.js';
 import { OpenAICompatibleEmbeddingModel } from '../shared/openai-compatible/openai-compatible-embedding-model.js';
-import { HttpClient } from '../shared/http-client.js';
-import { defineProviderOptions, requiredText, text, transportOf, url } from '../shared/provider-options.js';
+import { defineProviderOptions, option, providerClient } from '../shared/provider-options.js';
 import { ZhipuTokenSource } from './zhipu-token.js';
 import { saasMeta } from '../shared/saas-meta.js';
 
@@ -28,9 +27,9 @@ const DEFAULT_PROVIDER = 'saas/zhipu';
 /** `saas/chatglm` is this engine under its own name, with the same options. */
 export function zhipuOptions(provider: string = DEFAULT_PROVIDER) {
   return defineProviderOptions(provider, {
-    'saas.api_key': requiredText("`<id>.<secret>`, sent as the SDK's HS256 JWT"),
-    'saas.model': text('the chat or embedding model', 'glm-4'),
-    'saas.base_url': url('the API root', 'https://open.bigmodel.cn/api/paas/v4'),
+    'saas.api_key': option.requiredText("`<id>.<secret>`, sent as the SDK's HS256 JWT"),
+    'saas.model': option.text('the chat or embedding model', 'glm-4'),
+    'saas.base_url': option.url('the API root', 'https://open.bigmodel.cn/api/paas/v4'),
   });
 }
 
@@ -52,12 +51,10 @@ export async function createZhipuEngine(
     provider,
     secrets: [apiKey, apiKey.split('.')[1] ?? apiKey],
   };
-  const client = new HttpClient({
+  const client = providerClient(options, {
     provider,
-    baseUrl: options['saas.base_url'],
     headers: {},
     requestHeaders: () => ({ authorization: `Bearer ${tokens.token()}` }),
-    ...transportOf(options),
     errorFromResponse: (response) => errorFromResponse(response, errorContext),
   });
   const config: OpenAICompatibleModelConfig = { provider, modelId, client, errorContext };

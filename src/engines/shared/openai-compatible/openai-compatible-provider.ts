@@ -15,14 +15,7 @@ import { throwIfAborted } from '../../../core/errors.js';
 import type { EngineInstance, ModelTask } from '../../../core/models.js';
 import { z } from 'zod';
 import { HttpClient } from '../http-client.js';
-import {
-  defineProviderOptions,
-  type OptionShape,
-  requiredText,
-  text,
-  transportOf,
-  url,
-} from '../provider-options.js';
+import { defineProviderOptions, option, transportOf, type OptionShape } from '../provider-options.js';
 import { type ErrorMappingContext, errorFromResponse } from '../upstream-errors.js';
 import {
   OpenAICompatibleChatModel,
@@ -94,9 +87,9 @@ const headersOption = z
 /** The options of this engine under one vendor's settings (defaults, extra keys). */
 export function openAICompatibleOptions(provider: string, settings: OpenAICompatibleSettings = {}) {
   return defineProviderOptions(provider, {
-    'saas.api_key': requiredText('sent as `Authorization: Bearer …`'),
-    'saas.model': text('the upstream model', settings.defaultModel ?? 'gpt-3.5-turbo'),
-    'saas.base_url': url('the API root', settings.defaultBaseUrl ?? 'https://api.openai.com/v1'),
+    'saas.api_key': option.requiredText('sent as `Authorization: Bearer …`'),
+    'saas.model': option.text('the upstream model', settings.defaultModel ?? 'gpt-3.5-turbo'),
+    'saas.base_url': option.url('the API root', settings.defaultBaseUrl ?? 'https://api.openai.com/v1'),
     'saas.headers': headersOption,
     ...settings.extraOptions,
   });
