@@ -241,14 +241,7 @@ export class RunningDeployment {
         if (!retry) throw error;
         continue;
       }
-      return (async function* releaseWhenDone() {
-        try {
-          yield* parts;
-        } finally {
-          done();
-          lease.release();
-        }
-      })();
+      return releaseWhenDone(parts, done, lease);
     }
   }
 
@@ -301,14 +294,7 @@ export class RunningDeployment {
       lease.release();
       throw error;
     }
-    return (async function* releaseWhenDone() {
-      try {
-        yield* chunks;
-      } finally {
-        done();
-        lease.release();
-      }
-    })();
+    return releaseWhenDone(chunks, done, lease);
   }
 
   private openAIOf(index: number): OpenAIPassThroughV1 {
@@ -385,5 +371,19 @@ export class RunningDeployment {
     const endpoint = this.endpoints[index];
     if (!endpoint) throw new NotFoundError(`deployment ${this.spec.name} has no running worker ${index}`);
     return endpoint;
+  }
+}
+
+/** The items of a stream; the worker is marked idle and its lease released when the stream ends. */
+async function* releaseWhenDone<Item>(
+  items: AsyncIterable<Item>,
+  done: () => void,
+  lease: { release(): void },
+): AsyncIterable<Item> {
+  try {
+    yield* items;
+  } finally {
+    done();
+    lease.release();
   }
 }

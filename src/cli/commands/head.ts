@@ -95,11 +95,7 @@ async function startHead(flags: StartFlags): Promise<void> {
     if (flags.head_only) environment.BYZERLLM_HEAD_ONLY = '1';
     if (flags.node_id) environment.BYZERLLM_NODE_ID = checkedNodeId(flags.node_id);
   }
-  if (flags.foreground) {
-    Object.assign(process.env, environment);
-    await import('../head-main.js');
-    return;
-  }
+  if (flags.foreground) return runInForeground(environment, () => import('../head-main.js'));
   const stateDirectory = resolveStateDirectory();
   const already = await findRunningHead(stateDirectory);
   if (already && environment.BYZERLLM_NATS_URL) {
@@ -238,11 +234,7 @@ async function startNode(flags: StartFlags): Promise<void> {
   const environment: Record<string, string> = { BYZERLLM_NATS_URL: address, ...clusterEnvironment(flags) };
   if (flags.node_id) environment.BYZERLLM_NODE_ID = checkedNodeId(flags.node_id);
   if (flags.labels) environment.BYZERLLM_NODE_LABELS = flags.labels;
-  if (flags.foreground) {
-    Object.assign(process.env, environment);
-    await import('../node-main.js');
-    return;
-  }
+  if (flags.foreground) return runInForeground(environment, () => import('../node-main.js'));
   const stateDirectory = resolveStateDirectory();
   const running = await readNodeFile(stateDirectory);
   if (running && isProcessAlive(running.pid)) {
@@ -290,4 +282,13 @@ async function waitForExit(pid: number, what: string): Promise<void> {
     if (Date.now() > deadline) throw new TimeoutError(`${what} (pid ${pid}) did not stop within 30s`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** `--foreground`: the process entry runs here, with the environment it would have been spawned with. */
+async function runInForeground(
+  environment: Record<string, string>,
+  entry: () => Promise<unknown>,
+): Promise<void> {
+  Object.assign(process.env, environment);
+  await entry();
 }

@@ -16,13 +16,13 @@ import type { NodeResources } from '../resources.js';
 import type { WorkerEndpoint, WorkerTransport } from '../transport/transport.js';
 import type { ClusterKey } from './cluster-key.js';
 import {
-  dropInvalid,
   headHelloSchema,
   NODE_ID_PATTERN,
   type NodeAdvert,
   reconcileMessageSchema,
   startWorkerMessageSchema,
   stopWorkerMessageSchema,
+  subscribeParsed,
 } from './nats-messages.js';
 import {
   encode,
@@ -179,13 +179,13 @@ function subscribeToHead(state: Omit<AgentState, 'respond'>): Subscription[] {
     schema: z.ZodType<Value>,
     handle: (value: Value, message: Msg) => void,
   ) =>
-    connection.subscribe(subject, {
-      callback: (_error, message) => {
-        const parsed = decodeSigned(clusterKey, message.subject, message.data, schema);
-        if (parsed.ok) handle(parsed.value, message);
-        else dropInvalid(message, parsed.reason, agent.log);
-      },
-    });
+    subscribeParsed(
+      connection,
+      subject,
+      (message) => decodeSigned(clusterKey, message.subject, message.data, schema),
+      handle,
+      agent.log,
+    );
   return [
     connection.subscribe(subjects.nodePing(nodeId), {
       callback: (_error, message) => {

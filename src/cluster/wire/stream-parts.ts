@@ -21,26 +21,32 @@ export function decodeStreamPart(part: WireStreamPart): StreamPart {
   return part.type === 'error' ? { type: 'error', error: decodeError(part.error) } : part;
 }
 
-const usageSchema = z.object({}).loose();
-
+/**
+ * The stream parts of the model protocol (core/chat-model.ts), errors serialised. Loose objects: a
+ * field this version does not know passes through as it would in-process.
+ */
 export const wireStreamPartSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('response-metadata'), requestId: z.string(), modelId: z.string().optional() }),
-  z.object({ type: z.literal('text-delta'), delta: z.string() }),
-  z.object({ type: z.literal('reasoning-delta'), delta: z.string() }),
-  z.object({
-    type: z.literal('tool-call'),
-    toolCall: z.object({ id: z.string(), name: z.string(), arguments: z.string() }),
+  z.looseObject({
+    type: z.literal('response-metadata'),
+    requestId: z.string(),
+    modelId: z.string().optional(),
   }),
-  z.object({
+  z.looseObject({ type: z.literal('text-delta'), delta: z.string() }),
+  z.looseObject({ type: z.literal('reasoning-delta'), delta: z.string() }),
+  z.looseObject({
+    type: z.literal('tool-call'),
+    toolCall: z.looseObject({ id: z.string(), name: z.string(), arguments: z.string() }),
+  }),
+  z.looseObject({
     type: z.literal('audio-delta'),
     data: z.instanceof(Uint8Array),
     mediaType: z.string().optional(),
   }),
-  z.object({
+  z.looseObject({
     type: z.literal('finish'),
-    finishReason: z.string(),
-    usage: usageSchema,
-    warnings: z.array(z.object({ type: z.string() }).loose()).optional(),
+    finishReason: z.enum(['stop', 'length', 'tool-calls', 'content-filter', 'error', 'other', 'unknown']),
+    usage: z.looseObject({ inputTokens: z.number(), outputTokens: z.number() }),
+    warnings: z.array(z.looseObject({ type: z.string() })).optional(),
   }),
   z.object({ type: z.literal('error'), error: serializedErrorSchema }),
 ]);
