@@ -20,7 +20,7 @@ import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import type { EngineContext } from '../../core/deployment.js';
-import { InvalidArgumentError, throwIfAborted } from '../../core/errors.js';
+import { InvalidArgumentError } from '../../core/errors.js';
 import type { EngineInstance } from '../../core/models.js';
 import { defineProviderOptions, option, transportOf } from '../shared/provider-options.js';
 import { AwsBedrockChatModel, type BedrockFamily } from './aws-bedrock-chat-model.js';
@@ -45,8 +45,7 @@ export const AWS_BEDROCK_OPTIONS = defineProviderOptions(PROVIDER, {
 });
 
 export async function createAwsBedrockEngine(context: EngineContext): Promise<EngineInstance> {
-  throwIfAborted(context.signal);
-  const options = AWS_BEDROCK_OPTIONS.parse(context.spec.inferParams, context.warn);
+  const options = AWS_BEDROCK_OPTIONS.fromContext(context);
   const { 'saas.region_name': region, 'saas.model': model, 'saas.aws_session_token': sessionToken } = options;
   const secretAccessKey = options['saas.aws_secret_key'];
   const credentials = { accessKeyId: options['saas.aws_access_key'], secretAccessKey };

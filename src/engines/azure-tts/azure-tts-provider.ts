@@ -12,7 +12,7 @@
  */
 import type { CallOptions } from '../../core/chat-model.js';
 import type { EngineContext } from '../../core/deployment.js';
-import { InvalidArgumentError, throwIfAborted } from '../../core/errors.js';
+import { InvalidArgumentError } from '../../core/errors.js';
 import type { EngineInstance, SpeechModelV1, SpeechRequest, SpeechResult } from '../../core/models.js';
 import { errorFromResponse } from '../shared/upstream-errors.js';
 import { defineProviderOptions, option, providerClient, readHttpUrl } from '../shared/provider-options.js';
@@ -36,8 +36,7 @@ export const AZURE_OUTPUT_FORMATS: Record<string, { header: string; mediaType: s
 };
 
 export async function createAzureTtsEngine(context: EngineContext): Promise<EngineInstance> {
-  throwIfAborted(context.signal);
-  const options = AZURE_TTS_OPTIONS.parse(context.spec.inferParams, context.warn);
+  const options = AZURE_TTS_OPTIONS.fromContext(context);
   const apiKey = options['saas.api_key'];
   const region = options['saas.service_region'];
   if (!/^[a-z0-9]+$/.test(region)) {

@@ -10,7 +10,6 @@
  * 529 `overloaded_error` is `upstream_overloaded`.
  */
 import type { EngineContext } from '../../core/deployment.js';
-import { throwIfAborted } from '../../core/errors.js';
 import type { EngineInstance } from '../../core/models.js';
 import { errorFromResponse } from '../shared/upstream-errors.js';
 import { defineProviderOptions, option, providerClient } from '../shared/provider-options.js';
@@ -28,8 +27,7 @@ export const CLAUDE_OPTIONS = defineProviderOptions(PROVIDER, {
 });
 
 export async function createClaudeEngine(context: EngineContext): Promise<EngineInstance> {
-  throwIfAborted(context.signal);
-  const options = CLAUDE_OPTIONS.parse(context.spec.inferParams, context.warn);
+  const options = CLAUDE_OPTIONS.fromContext(context);
   const apiKey = options['saas.api_key'];
   const model = options['saas.model'];
   const secrets = [apiKey];

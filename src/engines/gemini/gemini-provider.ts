@@ -10,7 +10,6 @@
  * `UNAVAILABLE` ("the model is overloaded") is `upstream_overloaded`.
  */
 import type { EngineContext } from '../../core/deployment.js';
-import { throwIfAborted } from '../../core/errors.js';
 import type { EngineInstance } from '../../core/models.js';
 import { geminiErrorFromResponse } from './map-error.js';
 import { defineProviderOptions, option, providerClient } from '../shared/provider-options.js';
@@ -28,8 +27,7 @@ export const GEMINI_OPTIONS = defineProviderOptions(PROVIDER, {
 });
 
 export async function createGeminiEngine(context: EngineContext): Promise<EngineInstance> {
-  throwIfAborted(context.signal);
-  const options = GEMINI_OPTIONS.parse(context.spec.inferParams, context.warn);
+  const options = GEMINI_OPTIONS.fromContext(context);
   const apiKey = options['saas.api_key'];
   const model = options['saas.model'].replace(/^models\//, '');
   const apiVersion = options['saas.api_version'];

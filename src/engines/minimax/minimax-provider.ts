@@ -10,7 +10,7 @@
  * `saas.base_url` is not given.
  */
 import type { EngineContext } from '../../core/deployment.js';
-import { InvalidArgumentError, throwIfAborted } from '../../core/errors.js';
+import { InvalidArgumentError } from '../../core/errors.js';
 import type { EngineInstance } from '../../core/models.js';
 import { defineProviderOptions, option, providerClient } from '../shared/provider-options.js';
 import { errorFromResponse, type MiniMaxErrorContext } from './map-error.js';
@@ -54,8 +54,7 @@ function readBaseUrl(
 }
 
 export async function createMiniMaxEngine(context: EngineContext): Promise<EngineInstance> {
-  throwIfAborted(context.signal);
-  const options = MINIMAX_OPTIONS.parse(context.spec.inferParams, context.warn);
+  const options = MINIMAX_OPTIONS.fromContext(context);
   const apiKey = options['saas.api_key'];
   const modelId = options['saas.model'];
   const errorContext: MiniMaxErrorContext = { provider: PROVIDER, secrets: [apiKey] };

@@ -10,7 +10,7 @@
  * - `saas.base_url` (`https://aip.baidubce.com`), `saas.timeout` (600 s), `saas.max_retries` (2).
  */
 import type { EngineContext } from '../../core/deployment.js';
-import { InvalidArgumentError, throwIfAborted } from '../../core/errors.js';
+import { InvalidArgumentError } from '../../core/errors.js';
 import type { EngineInstance } from '../../core/models.js';
 import { defineProviderOptions, option, providerClient } from '../shared/provider-options.js';
 import { errorFromResponse, type QianfanErrorContext } from './map-error.js';
@@ -50,8 +50,7 @@ export const QIANFAN_ENDPOINTS: Record<string, string> = {
 };
 
 export async function createQianfanEngine(context: EngineContext): Promise<EngineInstance> {
-  throwIfAborted(context.signal);
-  const options = QIANFAN_OPTIONS.parse(context.spec.inferParams, context.warn);
+  const options = QIANFAN_OPTIONS.fromContext(context);
   const accessToken = options['saas.access_token'];
   const apiKey = options['saas.api_key'];
   const secretKey = options['saas.secret_key'];

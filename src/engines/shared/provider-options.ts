@@ -14,7 +14,8 @@
  * Unknown keys are warnings, never exceptions: a typo must not take a deployment down.
  */
 import { z } from 'zod';
-import { InvalidArgumentError } from '../../core/errors.js';
+import type { EngineContext } from '../../core/deployment.js';
+import { InvalidArgumentError, throwIfAborted } from '../../core/errors.js';
 import { HttpClient, type HttpClientOptions } from './http-client.js';
 import { DEFAULT_DEADLINE_MS } from './request-deadline.js';
 
@@ -219,6 +220,8 @@ export interface ProviderOptions<Shape extends OptionShape> {
   /** The name in messages (`saas/qianwen`). */
   readonly provider: string;
   readonly shape: Shape;
+  /** At deploy: fails if the deploy was aborted, else `parse` of the spec's params, warnings to the context. */
+  fromContext(context: EngineContext): { [Key in keyof Shape]: z.output<Shape[Key]> };
   /** Validates the `saas.*` params: typed values, or an `InvalidArgumentError` naming the key. */
   parse(
     inferParams: Record<string, string>,
@@ -246,6 +249,10 @@ export function defineProviderOptions<
   return {
     provider,
     shape,
+    fromContext(context) {
+      throwIfAborted(context.signal);
+      return this.parse(context.spec.inferParams, context.warn);
+    },
     parse(inferParams, warn) {
       warnUnknownParams(inferParams, known, provider, warn);
       const input: Record<string, string> = {};

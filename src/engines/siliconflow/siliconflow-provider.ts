@@ -13,7 +13,7 @@ import { request as httpRequest } from 'undici';
 import { z } from 'zod';
 import type { CallOptions } from '../../core/chat-model.js';
 import type { EngineContext } from '../../core/deployment.js';
-import { throwIfAborted, upstreamErrorFromStatus } from '../../core/errors.js';
+import { upstreamErrorFromStatus } from '../../core/errors.js';
 import type { EngineInstance, ImageModelV1, ImageRequest, ImageResult } from '../../core/models.js';
 import { errorFromResponse } from '../shared/upstream-errors.js';
 import { parseWireBody } from '../shared/wire-body.js';
@@ -35,8 +35,7 @@ const imageResponseSchema = z.looseObject({
 });
 
 export async function createSiliconFlowEngine(context: EngineContext): Promise<EngineInstance> {
-  throwIfAborted(context.signal);
-  const options = SILICONFLOW_OPTIONS.parse(context.spec.inferParams, context.warn);
+  const options = SILICONFLOW_OPTIONS.fromContext(context);
   const apiKey = options['saas.api_key'];
   const modelId = options['saas.model'];
   const timeoutMs = options['saas.timeout'];

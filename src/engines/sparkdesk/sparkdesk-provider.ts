@@ -8,7 +8,7 @@
  * `saas.max_retries` (2). `saas.debug` (a Python-only switch of the original) is accepted and ignored.
  */
 import type { EngineContext } from '../../core/deployment.js';
-import { InvalidArgumentError, throwIfAborted } from '../../core/errors.js';
+import { InvalidArgumentError } from '../../core/errors.js';
 import type { EngineInstance } from '../../core/models.js';
 import { defineProviderOptions, option } from '../shared/provider-options.js';
 import { domainForUrl, SPARK_DOMAINS } from './signed-url.js';
@@ -40,8 +40,7 @@ export const SPARKDESK_OPTIONS = defineProviderOptions(
 );
 
 export async function createSparkDeskEngine(context: EngineContext): Promise<EngineInstance> {
-  throwIfAborted(context.signal);
-  const options = SPARKDESK_OPTIONS.parse(context.spec.inferParams, context.warn);
+  const options = SPARKDESK_OPTIONS.fromContext(context);
   const gptUrl = options['saas.gpt_url'];
   const domain = options['saas.domain'] ?? domainForUrl(gptUrl);
   if (!domain) {

@@ -16,7 +16,6 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { CallOptions } from '../../core/chat-model.js';
 import type { EngineContext } from '../../core/deployment.js';
-import { throwIfAborted } from '../../core/errors.js';
 import type { EngineInstance, SpeechModelV1, SpeechRequest, SpeechResult } from '../../core/models.js';
 import { errorFromResponse } from '../shared/upstream-errors.js';
 import { parseWireBody } from '../shared/wire-body.js';
@@ -51,8 +50,7 @@ const MEDIA_TYPES: Record<string, string> = {
 };
 
 export async function createVolcengineEngine(context: EngineContext): Promise<EngineInstance> {
-  throwIfAborted(context.signal);
-  const options = VOLCENGINE_OPTIONS.parse(context.spec.inferParams, context.warn);
+  const options = VOLCENGINE_OPTIONS.fromContext(context);
   const token = options['saas.api_key'];
   const cluster = options['saas.model'];
   const appId = options['saas.app_id'];

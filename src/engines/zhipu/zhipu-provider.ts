@@ -10,7 +10,6 @@
  * `saas.max_retries` (2).
  */
 import type { EngineContext } from '../../core/deployment.js';
-import { throwIfAborted } from '../../core/errors.js';
 import type { EngineInstance } from '../../core/models.js';
 import { type ErrorMappingContext, errorFromResponse } from '../shared/upstream-errors.js';
 import {
@@ -41,8 +40,7 @@ export async function createZhipuEngine(
   context: EngineContext,
   provider: string = DEFAULT_PROVIDER,
 ): Promise<EngineInstance> {
-  throwIfAborted(context.signal);
-  const options = zhipuOptions(provider).parse(context.spec.inferParams, context.warn);
+  const options = zhipuOptions(provider).fromContext(context);
   const apiKey = options['saas.api_key'];
   const tokens = new ZhipuTokenSource(apiKey);
   const modelId = options['saas.model'];
