@@ -90,6 +90,7 @@ def train(spec):
 
 
 def run(spec, context):
+    """Trains to `total_steps` (resuming from the latest checkpoint if asked), then writes the result."""
     model = build_model(spec, context)
     quantized = [module for module in model.modules() if isinstance(module, QuantizedLinear)]
     if quantized:
@@ -103,79 +104,113 @@ def run(spec, context):
     trainable = [parameter for parameter in model.parameters() if parameter.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=spec["lr"], betas=tuple(spec.get("betas", (0.9, 0.999))),
                                   eps=spec.get("eps", 1e-8), weight_decay=spec.get("weight_decay", 0.0))
-    batch_size, accumulation = spec["batch_size"], spec.get("accumulation", 1)
-    micro_per_epoch = len(epoch_batches(train_file.count, 0, 0, context.rank, context.world_size, batch_size))
-    steps_per_epoch = max(1, math.ceil(micro_per_epoch / accumulation))
-    total_steps = spec.get("max_steps") or steps_per_epoch * spec.get("epochs", 1)
-    warmup = spec.get("warmup_steps")
-    if warmup is None:
-        warmup = int(total_steps * spec.get("warmup_ratio", 0.03))
-    min_ratio = spec.get("min_lr_ratio", 0.0)
+    plan = plan_steps(spec, train_file, context)
     dtype = autocast_dtype(spec, context.device)
-    scaler = torch.cuda.amp.GradScaler(enabled=dtype == torch.float16)
-    step = 0
-    if spec.get("resume"):
-        path = checkpoint.latest(spec["checkpoint_dir"])
-        if path:
-            step, _ = checkpoint.load(path, model, optimizer)
-            emit(context, {"event": "resumed", "step": step, "checkpoint": path})
+    loop = _Loop(spec, context, model, wrapped, optimizer, trainable, dtype, train_file, eval_file, plan)
+    step = resume(spec, context, model, optimizer)
     first_eval = evaluate(context, wrapped, eval_file, spec, dtype) if step == 0 else None
     if first_eval is not None:
         emit(context, {"event": "eval", "step": 0, "eval_loss": first_eval})
     wrapped.train()
-    started, tokens_seen, last_loss = time.time(), 0, None
-    start_step = step
-    while step < total_steps:
-        epoch = step // steps_per_epoch
-        batches = epoch_batches(train_file.count, epoch, spec.get("seed", 42), context.rank, context.world_size, batch_size)
-        skip = (step % steps_per_epoch) * accumulation
-        groups = [batches[index : index + accumulation] for index in range(skip, len(batches), accumulation)]
-        for group in groups:
-            if step >= total_steps:
-                break
-            for parameter_group in optimizer.param_groups:
-                parameter_group["lr"] = spec["lr"] * warmup_cosine(step, warmup, total_steps, min_ratio)
-            loss_total, token_total = 0.0, 0.0
-            collated = [collate(train_file, indices, spec["max_seq_length"], spec.get("pad_id", 0)) for indices in group]
-            group_tokens = sum(float(mask.sum()) for _, _, mask in collated) or 1.0
-            for index, (inputs, targets, mask) in enumerate(collated):
-                sync = index == len(collated) - 1 or not context.enabled
-                with (wrapped.no_sync() if not sync else _null()):
-                    loss_sum, count = masked_loss(wrapped, inputs, targets, mask, dtype, context.device)
-                    scaler.scale(loss_sum / group_tokens).backward()
-                loss_total += loss_sum.item()
-                token_total += count.item()
-                tokens_seen += int(inputs.numel())
-            scaler.unscale_(optimizer)
-            if spec.get("max_grad_norm"):
-                torch.nn.utils.clip_grad_norm_(trainable, spec["max_grad_norm"])
-            scaler.step(optimizer)
-            scaler.update()
-            optimizer.zero_grad(set_to_none=True)
-            step += 1
-            loss_total, token_total, seen = context.sum([loss_total, token_total, float(tokens_seen)])
-            last_loss = loss_total / token_total if token_total else None
-            elapsed = max(1e-6, time.time() - started)
-            rate = seen / elapsed
-            if step % spec.get("logging_steps", 1) == 0 or step == total_steps:
-                emit(context, {"event": "step", "step": step, "total_steps": total_steps, "epoch": step / steps_per_epoch,
-                               "loss": last_loss, "lr": optimizer.param_groups[0]["lr"], "tokens_per_second": rate,
-                               "eta_seconds": (total_steps - step) * elapsed / (step - start_step)})
-            if spec.get("eval_steps") and step % spec["eval_steps"] == 0 and step < total_steps:
-                emit(context, {"event": "eval", "step": step, "eval_loss": evaluate(context, wrapped, eval_file, spec, dtype)})
-            if spec.get("save_steps") and step % spec["save_steps"] == 0 and step < total_steps:
-                if context.is_main:
-                    path = checkpoint.save(spec["checkpoint_dir"], step, model, optimizer, {"loss": last_loss}, spec.get("save_total_limit", 2))
-                    emit(context, {"event": "checkpoint", "step": step, "path": path})
-                context.barrier()
+    loop.run(step)
     final_eval = evaluate(context, wrapped, eval_file, spec, dtype)
     if final_eval is not None:
-        emit(context, {"event": "eval", "step": step, "eval_loss": final_eval})
+        emit(context, {"event": "eval", "step": loop.step, "eval_loss": final_eval})
     if context.is_main:
         write_outputs(spec, model)
     context.barrier()
-    emit(context, {"event": "done", "step": step, "loss": last_loss, "eval_loss": final_eval,
-                   "tokens_per_second": tokens_seen * context.world_size / max(1e-6, time.time() - started)})
+    emit(context, {"event": "done", "step": loop.step, "loss": loop.last_loss, "eval_loss": final_eval,
+                   "tokens_per_second": loop.tokens_seen * context.world_size / max(1e-6, time.time() - loop.started)})
+
+
+def plan_steps(spec, train_file, context):
+    """Optimizer steps per epoch, in total, and of warmup."""
+    micro_per_epoch = len(epoch_batches(train_file.count, 0, 0, context.rank, context.world_size, spec["batch_size"]))
+    steps_per_epoch = max(1, math.ceil(micro_per_epoch / spec.get("accumulation", 1)))
+    total_steps = spec.get("max_steps") or steps_per_epoch * spec.get("epochs", 1)
+    warmup = spec.get("warmup_steps")
+    if warmup is None:
+        warmup = int(total_steps * spec.get("warmup_ratio", 0.03))
+    return {"steps_per_epoch": steps_per_epoch, "total_steps": total_steps, "warmup": warmup}
+
+
+def resume(spec, context, model, optimizer):
+    """The step to start from: 0, or the latest checkpoint's when `resume` is set and one exists."""
+    if not spec.get("resume"):
+        return 0
+    path = checkpoint.latest(spec["checkpoint_dir"])
+    if not path:
+        return 0
+    step, _ = checkpoint.load(path, model, optimizer)
+    emit(context, {"event": "resumed", "step": step, "checkpoint": path})
+    return step
+
+
+class _Loop:
+    """The optimizer steps: each accumulates a group of micro-batches, then logs, evaluates, checkpoints."""
+
+    def __init__(self, spec, context, model, wrapped, optimizer, trainable, dtype, train_file, eval_file, plan):
+        self.spec, self.context, self.model, self.wrapped = spec, context, model, wrapped
+        self.optimizer, self.trainable, self.dtype = optimizer, trainable, dtype
+        self.train_file, self.eval_file = train_file, eval_file
+        self.steps_per_epoch, self.total_steps, self.warmup = plan["steps_per_epoch"], plan["total_steps"], plan["warmup"]
+        self.scaler = torch.cuda.amp.GradScaler(enabled=dtype == torch.float16)
+        self.step, self.start_step, self.tokens_seen, self.last_loss = 0, 0, 0, None
+        self.started = time.time()
+
+    def run(self, step):
+        spec, context, accumulation = self.spec, self.context, self.spec.get("accumulation", 1)
+        self.step = self.start_step = step
+        while self.step < self.total_steps:
+            epoch = self.step // self.steps_per_epoch
+            batches = epoch_batches(self.train_file.count, epoch, spec.get("seed", 42), context.rank, context.world_size, spec["batch_size"])
+            skip = (self.step % self.steps_per_epoch) * accumulation
+            for index in range(skip, len(batches), accumulation):
+                if self.step >= self.total_steps:
+                    break
+                self.optimizer_step(batches[index : index + accumulation])
+                self.after_step()
+
+    def optimizer_step(self, group):
+        spec, context = self.spec, self.context
+        for parameter_group in self.optimizer.param_groups:
+            parameter_group["lr"] = spec["lr"] * warmup_cosine(self.step, self.warmup, self.total_steps, spec.get("min_lr_ratio", 0.0))
+        loss_total, token_total = 0.0, 0.0
+        collated = [collate(self.train_file, indices, spec["max_seq_length"], spec.get("pad_id", 0)) for indices in group]
+        group_tokens = sum(float(mask.sum()) for _, _, mask in collated) or 1.0
+        for index, (inputs, targets, mask) in enumerate(collated):
+            sync = index == len(collated) - 1 or not context.enabled
+            with (self.wrapped.no_sync() if not sync else _null()):
+                loss_sum, count = masked_loss(self.wrapped, inputs, targets, mask, self.dtype, context.device)
+                self.scaler.scale(loss_sum / group_tokens).backward()
+            loss_total += loss_sum.item()
+            token_total += count.item()
+            self.tokens_seen += int(inputs.numel())
+        self.scaler.unscale_(self.optimizer)
+        if spec.get("max_grad_norm"):
+            torch.nn.utils.clip_grad_norm_(self.trainable, spec["max_grad_norm"])
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.step += 1
+        loss_total, token_total, seen = context.sum([loss_total, token_total, float(self.tokens_seen)])
+        self.last_loss = loss_total / token_total if token_total else None
+        self.seen = seen
+
+    def after_step(self):
+        spec, context, step, total_steps = self.spec, self.context, self.step, self.total_steps
+        elapsed = max(1e-6, time.time() - self.started)
+        if step % spec.get("logging_steps", 1) == 0 or step == total_steps:
+            emit(context, {"event": "step", "step": step, "total_steps": total_steps, "epoch": step / self.steps_per_epoch,
+                           "loss": self.last_loss, "lr": self.optimizer.param_groups[0]["lr"], "tokens_per_second": self.seen / elapsed,
+                           "eta_seconds": (total_steps - step) * elapsed / (step - self.start_step)})
+        if spec.get("eval_steps") and step % spec["eval_steps"] == 0 and step < total_steps:
+            emit(context, {"event": "eval", "step": step, "eval_loss": evaluate(context, self.wrapped, self.eval_file, spec, self.dtype)})
+        if spec.get("save_steps") and step % spec["save_steps"] == 0 and step < total_steps:
+            if context.is_main:
+                path = checkpoint.save(spec["checkpoint_dir"], step, self.model, self.optimizer, {"loss": self.last_loss}, spec.get("save_total_limit", 2))
+                emit(context, {"event": "checkpoint", "step": step, "path": path})
+            context.barrier()
 
 
 def write_outputs(spec, model):

@@ -23,7 +23,7 @@ export async function embed(
   const values = typeof texts === 'string' ? [texts] : [...texts];
   if (values.length === 0) throw new InvalidArgumentError('emb needs at least one text');
   const cluster = await llm.cluster();
-  const result = await cluster.call(model, 'embed', { values }, signal ? { signal } : {});
+  const result = await cluster.call(model, 'embedding', { values }, signal ? { signal } : {});
   return result.embeddings.map((output, index) => {
     // Usage is per call; Byzer-LLM put it on the response, so the first one carries it.
     const meta = { input_tokens_count: index === 0 ? result.usage.inputTokens : 0 };

@@ -70,7 +70,7 @@ export async function transcribe(
   const cluster = await llm.cluster();
   return cluster.call(
     model,
-    'transcribe',
+    'transcription',
     {
       audio: audio.data,
       mediaType: audio.mediaType,

@@ -26,7 +26,10 @@ import type {
 import { type DeploymentStat, WorkerPool } from './worker-pool.js';
 
 /** Which pinning key a call kind uses (Byzer-LLM pin embedding, tokenizer, chat template, meta). */
-const PIN_KEY_BY_KIND: Partial<Record<WorkerCallKind, PinnableKind>> = { embed: 'embedding', meta: 'meta' };
+const PIN_KEY_BY_KIND: Partial<Record<WorkerCallKind, PinnableKind>> = {
+  embedding: 'embedding',
+  meta: 'meta',
+};
 
 /** How long a worker that failed a call stays out of rotation unless it is replaced sooner. */
 const QUARANTINE_MS = 5_000;
@@ -241,14 +244,7 @@ export class RunningDeployment {
         if (!retry) throw error;
         continue;
       }
-      return (async function* releaseWhenDone() {
-        try {
-          yield* parts;
-        } finally {
-          done();
-          lease.release();
-        }
-      })();
+      return releaseWhenDone(parts, done, lease);
     }
   }
 
@@ -301,14 +297,7 @@ export class RunningDeployment {
       lease.release();
       throw error;
     }
-    return (async function* releaseWhenDone() {
-      try {
-        yield* chunks;
-      } finally {
-        done();
-        lease.release();
-      }
-    })();
+    return releaseWhenDone(chunks, done, lease);
   }
 
   private openAIOf(index: number): OpenAIPassThroughV1 {
@@ -386,5 +375,19 @@ export class RunningDeployment {
     const endpoint = this.endpoints[index];
     if (!endpoint) throw new NotFoundError(`deployment ${this.spec.name} has no running worker ${index}`);
     return endpoint;
+  }
+}
+
+/** The items of a stream; the worker is marked idle and its lease released when the stream ends. */
+async function* releaseWhenDone<Item>(
+  items: AsyncIterable<Item>,
+  done: () => void,
+  lease: { release(): void },
+): AsyncIterable<Item> {
+  try {
+    yield* items;
+  } finally {
+    done();
+    lease.release();
   }
 }

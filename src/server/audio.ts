@@ -73,7 +73,7 @@ export async function handleTranscription(exchange: Exchange, body: Buffer): Pro
   };
   if (fields.language) request.language = fields.language;
   if (fields.timestamps || fields.response_format === 'verbose_json') request.timestamps = true;
-  const result = await exchange.cluster.call(model, 'transcribe', request, { signal: exchange.signal });
+  const result = await exchange.cluster.call(model, 'transcription', request, { signal: exchange.signal });
   if (fields.response_format === 'text') {
     exchange.response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
     exchange.response.end(result.text);

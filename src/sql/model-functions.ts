@@ -185,7 +185,9 @@ function embedValue(context: FunctionContext, model: string, argument: unknown):
   if (first === null || first === undefined) return null;
   const value = typeof first === 'string' ? first : JSON.stringify(first);
   if (value.includes(PENDING_MARKER)) return null;
-  const outcome = context.calls().lookup({ kind: 'embed', model, text: readByzerRequest(value).instruction });
+  const outcome = context
+    .calls()
+    .lookup({ kind: 'embedding', model, text: readByzerRequest(value).instruction });
   return outcome?.ok && outcome.embedding ? listValue(outcome.embedding) : null;
 }
 

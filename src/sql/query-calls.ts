@@ -22,7 +22,7 @@ function isErrorCode(code: string): code is ErrorCode {
 /** What a model function asks for. */
 export type ModelCall =
   | { kind: 'chat'; model: string; request: ChatRequest }
-  | { kind: 'embed'; model: string; text: string };
+  | { kind: 'embedding'; model: string; text: string };
 
 export type CallOutcome =
   | { ok: true; chat?: ChatResult; embedding?: number[] }
@@ -33,7 +33,7 @@ export interface ModelCaller {
   call(name: string, kind: 'chat', request: ChatRequest, options?: ClusterCallOptions): Promise<ChatResult>;
   call(
     name: string,
-    kind: 'embed',
+    kind: 'embedding',
     request: { values: string[] },
     options?: ClusterCallOptions,
   ): Promise<{ embeddings: number[][] }>;
@@ -218,8 +218,8 @@ async function callOnce(
     const chat = await options.caller.call(model, 'chat', first.request, callOptions);
     return [{ ok: true, chat }];
   }
-  const values = item.map(([, call]) => (call.kind === 'embed' ? call.text : ''));
-  const result = await options.caller.call(model, 'embed', { values }, callOptions);
+  const values = item.map(([, call]) => (call.kind === 'embedding' ? call.text : ''));
+  const result = await options.caller.call(model, 'embedding', { values }, callOptions);
   return values.map((_, index) => ({ ok: true, embedding: result.embeddings[index] ?? [] }));
 }
 

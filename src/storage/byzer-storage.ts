@@ -64,10 +64,10 @@ export function connectStorage(cluster: ClusterApi): StorageConnection {
   };
 }
 
-/** Embeds through a cluster's deployments (`ClusterApi.call(model, 'embed')`). */
+/** Embeds through a cluster's deployments (`ClusterApi.call(model, 'embedding')`). */
 export function embedThrough(cluster: ClusterApi): EmbedFunction {
   return async (model, texts, signal) =>
-    (await cluster.call(model, 'embed', { values: texts }, signal ? { signal } : {})).embeddings;
+    (await cluster.call(model, 'embedding', { values: texts }, signal ? { signal } : {})).embeddings;
 }
 
 /** An in-process store on `directory`, embedding through `cluster` when given. */

@@ -87,7 +87,7 @@ describe('llama_cpp through the CLI', () => {
   });
 
   test('embeddings have the model dimension and differ by text', async () => {
-    const embedded = await cluster.call('tiny', 'embed', { values: ['hello world', 'the water'] });
+    const embedded = await cluster.call('tiny', 'embedding', { values: ['hello world', 'the water'] });
     assert.equal(embedded.embeddings.length, 2);
     assert.equal(embedded.embeddings[0]!.length, 64);
     assert.notDeepEqual(embedded.embeddings[0], embedded.embeddings[1]);

@@ -73,8 +73,8 @@ describe('byzerllm CLI with the transformers and vllm backends', () => {
     assert.equal(meta.backend, 'transformers');
     assert.equal(meta.model_deploy_type, 'proprietary');
     assert.equal(meta.embedding_dimension, 32);
-    const first = await client.call('emb', 'embed', { values: ['hello world', 'spark sql'] });
-    const second = await client.call('emb', 'embed', { values: ['hello world'] });
+    const first = await client.call('emb', 'embedding', { values: ['hello world', 'spark sql'] });
+    const second = await client.call('emb', 'embedding', { values: ['hello world'] });
     assert.equal(first.embeddings.length, 2);
     for (const vector of first.embeddings) assert.equal(vector.length, meta.embedding_dimension);
     assert.notDeepEqual(first.embeddings[0], first.embeddings[1]);
@@ -136,8 +136,8 @@ describe('byzerllm CLI with the transformers and vllm backends', () => {
     ]);
     assert.equal(deploy.code, 0, deploy.stderr);
     const audio = toneWav(440, 1);
-    const first = await client.call('asr', 'transcribe', { audio, mediaType: 'audio/wav' });
-    const second = await client.call('asr', 'transcribe', { audio, mediaType: 'audio/wav' });
+    const first = await client.call('asr', 'transcription', { audio, mediaType: 'audio/wav' });
+    const second = await client.call('asr', 'transcription', { audio, mediaType: 'audio/wav' });
     assert.match(first.text, /^[a-z][a-z ]*$/);
     assert.equal(second.text, first.text);
     assert.equal(first.durationSeconds, 1);

@@ -170,12 +170,12 @@ describe('admin API bodies', () => {
     [
       '/admin/v1/deployments/boundary/call',
       '{"kind":"embed","request":{"values":[1]}}',
-      /^invalid embed request body: values\.0/,
+      /^invalid embedding request body: values\.0/,
     ],
     [
       '/admin/v1/deployments/boundary/call',
       '{"kind":"launch","request":{}}',
-      /^unknown call kind "launch"; allowed: chat/,
+      /^invalid call body: kind: unknown call kind "launch"; allowed: chat, embedding/,
     ],
     ['/admin/v1/deployments/boundary/call', 'null', /^invalid call body/],
     [
@@ -196,6 +196,21 @@ describe('admin API bodies', () => {
         (await head.list()).map((deployment) => deployment.name),
         ['boundary'],
       );
+    });
+  }
+
+  // Call kinds are named after tasks (`embedding`, `transcription`); a peer of an earlier version
+  // still sends `embed` / `transcribe`, which are read as the new names.
+  for (const kind of ['embedding', 'embed']) {
+    test(`a call of kind ${kind} is answered by the deployment's embedding model`, async () => {
+      const response = await post(
+        '/admin/v1/deployments/boundary/call',
+        JSON.stringify({ kind, request: { values: ['a', 'bb'] } }),
+      );
+      assert.equal(response.status, 200);
+      const answer = (await response.json()) as { embeddings: number[][] };
+      assert.equal(answer.embeddings.length, 2);
+      assert.ok(answer.embeddings.every((vector) => vector.length > 0));
     });
   }
 

@@ -100,7 +100,7 @@ export function runTransportConformance(name: string, create: () => Promise<Tran
       const meta = await worker.call('meta', {});
       assert.equal(meta.model_name, 'test-model');
       assert.equal(meta.model_deploy_type, 'saas');
-      const embedded = await worker.call('embed', { values: ['a', 'b'] });
+      const embedded = await worker.call('embedding', { values: ['a', 'b'] });
       assert.equal(embedded.embeddings.length, 2);
       assert.ok(embedded.embeddings[0]!.length > 0);
     });

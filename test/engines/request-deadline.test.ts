@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import { type ByzerLLMError, upstreamErrorFromStatus } from '../../src/core/index.js';
 import { HttpClient } from '../../src/engines/shared/http-client.js';
 import { callWithRetries } from '../../src/engines/shared/retry-loop.js';
-import { readTransportParams } from '../../src/engines/shared/saas-params.js';
+import { defineProviderOptions, transportOf } from '../../src/engines/shared/provider-options.js';
 import { type OpenAIUpstream, startOpenAIUpstream } from '../support/openai-upstream.js';
 
 let upstream: OpenAIUpstream;
@@ -42,10 +42,12 @@ function chat(text: string) {
 }
 
 test('saas.deadline is read with the other transport parameters, 600 s by default', () => {
-  assert.equal(readTransportParams({}).deadlineMs, 600_000);
-  assert.equal(readTransportParams({ 'saas.deadline': '2.5' }).deadlineMs, 2500);
+  const options = defineProviderOptions('saas/test', {});
+  const read = (inferParams: Record<string, string>) => transportOf(options.parse(inferParams, () => {}));
+  assert.equal(read({}).deadlineMs, 600_000);
+  assert.equal(read({ 'saas.deadline': '2.5' }).deadlineMs, 2500);
   assert.throws(
-    () => readTransportParams({ 'saas.deadline': '0' }),
+    () => read({ 'saas.deadline': '0' }),
     /saas.deadline must be a number of seconds > 0, got "0"/,
   );
 });

@@ -46,6 +46,15 @@ function clusterEnvironment(flags: StartFlags): Record<string, string> {
 }
 
 export function registerHeadCommands(program: Command): void {
+  registerStart(program);
+  program
+    .command('stop')
+    .description('stop the head and every worker; deployments come back on the next start')
+    .action(stopHead);
+  registerStatus(program);
+}
+
+function registerStart(program: Command): void {
   const startCommand = program
     .command('start')
     .description(
@@ -66,69 +75,68 @@ export function registerHeadCommands(program: Command): void {
       '--cluster_key_file <file>',
       'the secret the head and nodes share (nodes sign with it, secrets are sealed with it); the head creates it if missing, copy it to each node (default: $BYZERLLM_CLUSTER_KEY_FILE)',
     );
-  addNatsSecurityOptions(startCommand).action(async (flags: StartFlags) => {
-    // A missing credentials or TLS file is a usage error now, not a head that dies in the background.
-    natsSecurityFromFlags(flags);
-    if (flags.address !== undefined) return startNode(flags);
-    const environment: Record<string, string> = {};
-    if (flags.head || flags.nats) {
-      if (!NATS_URL.test(flags.nats ?? '')) {
-        throw new InvalidArgumentError(
-          `--head needs --nats nats://HOST:4222 (the NATS server of the cluster); got ${JSON.stringify(redactNatsUrl(flags.nats ?? ''))}`,
-        );
-      }
-      environment.BYZERLLM_NATS_URL = flags.nats!;
-      Object.assign(environment, clusterEnvironment(flags));
-      if (flags.head_only) environment.BYZERLLM_HEAD_ONLY = '1';
-      if (flags.node_id) environment.BYZERLLM_NODE_ID = checkedNodeId(flags.node_id);
-    }
-    if (flags.foreground) {
-      Object.assign(process.env, environment);
-      await import('../head-main.js');
-      return;
-    }
-    const stateDirectory = resolveStateDirectory();
-    const already = await findRunningHead(stateDirectory);
-    if (already && environment.BYZERLLM_NATS_URL) {
+  addNatsSecurityOptions(startCommand).action(startHead);
+}
+
+/** `start`: a node (`--address`), or the head (embedded, or a cluster head with `--nats`). */
+async function startHead(flags: StartFlags): Promise<void> {
+  // A missing credentials or TLS file is a usage error now, not a head that dies in the background.
+  natsSecurityFromFlags(flags);
+  if (flags.address !== undefined) return startNode(flags);
+  const environment: Record<string, string> = {};
+  if (flags.head || flags.nats) {
+    if (!NATS_URL.test(flags.nats ?? '')) {
       throw new InvalidArgumentError(
-        `a head is already running for ${stateDirectory} (pid ${already.pid}); \`byzerllm stop\` it first to start a cluster head`,
+        `--head needs --nats nats://HOST:4222 (the NATS server of the cluster); got ${JSON.stringify(redactNatsUrl(flags.nats ?? ''))}`,
       );
     }
-    const head =
-      already ?? (await ensureHead({ stateDirectory, entry: HEAD_ENTRY, environment, onStarting: () => {} }));
-    process.stdout.write(
-      already
-        ? `head already running at ${head.address} (pid ${head.pid})\n`
-        : `head started at ${head.address} (pid ${head.pid})${flags.nats ? ` for the cluster at ${redactNatsUrl(flags.nats)}` : ''}; logs in ${stateDirectory}/logs/head.log\n`,
+    environment.BYZERLLM_NATS_URL = flags.nats!;
+    Object.assign(environment, clusterEnvironment(flags));
+    if (flags.head_only) environment.BYZERLLM_HEAD_ONLY = '1';
+    if (flags.node_id) environment.BYZERLLM_NODE_ID = checkedNodeId(flags.node_id);
+  }
+  if (flags.foreground) return runInForeground(environment, () => import('../head-main.js'));
+  const stateDirectory = resolveStateDirectory();
+  const already = await findRunningHead(stateDirectory);
+  if (already && environment.BYZERLLM_NATS_URL) {
+    throw new InvalidArgumentError(
+      `a head is already running for ${stateDirectory} (pid ${already.pid}); \`byzerllm stop\` it first to start a cluster head`,
     );
-  });
+  }
+  const head =
+    already ?? (await ensureHead({ stateDirectory, entry: HEAD_ENTRY, environment, onStarting: () => {} }));
+  process.stdout.write(
+    already
+      ? `head already running at ${head.address} (pid ${head.pid})\n`
+      : `head started at ${head.address} (pid ${head.pid})${flags.nats ? ` for the cluster at ${redactNatsUrl(flags.nats)}` : ''}; logs in ${stateDirectory}/logs/head.log\n`,
+  );
+}
 
-  program
-    .command('stop')
-    .description('stop the head and every worker; deployments come back on the next start')
-    .action(async () => {
-      const stateDirectory = resolveStateDirectory();
-      const stoppedNode = await stopNode(stateDirectory);
-      const head = await findRunningHead(stateDirectory);
-      if (!head) {
-        if (!stoppedNode) process.stdout.write(`no head is running (state in ${stateDirectory})\n`);
-        return;
-      }
-      const client = new HeadClient({ address: head.address, token: head.token });
-      try {
-        await client.shutdown();
-      } finally {
-        await client.close();
-      }
-      const deadline = Date.now() + 30_000;
-      while (isProcessAlive(head.pid)) {
-        if (Date.now() > deadline)
-          throw new TimeoutError(`the head (pid ${head.pid}) did not stop within 30s`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      process.stdout.write(`head stopped (pid ${head.pid})\n`);
-    });
+async function stopHead(): Promise<void> {
+  const stateDirectory = resolveStateDirectory();
+  const stoppedNode = await stopNode(stateDirectory);
+  const head = await findRunningHead(stateDirectory);
+  if (!head) {
+    if (!stoppedNode) process.stdout.write(`no head is running (state in ${stateDirectory})\n`);
+    return;
+  }
+  const client = new HeadClient({ address: head.address, token: head.token });
+  try {
+    await client.shutdown();
+  } finally {
+    await client.close();
+  }
+  const deadline = Date.now() + 30_000;
+  while (isProcessAlive(head.pid)) {
+    if (Date.now() > deadline) throw new TimeoutError(`the head (pid ${head.pid}) did not stop within 30s`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  process.stdout.write(`head stopped (pid ${head.pid})\n`);
+}
 
+type StatusFlags = { json?: boolean; address?: string } & NatsSecurityFlags;
+
+function registerStatus(program: Command): void {
   const statusCommand = program
     .command('status')
     .description('show the head, its nodes with their resources, and the deployments with their workers')
@@ -137,66 +145,70 @@ export function registerHeadCommands(program: Command): void {
       '--address <address>',
       "a cluster to show: nats://HOST:4222 or http://HOST:PORT (default: $BYZERLLM_ADDRESS, else this machine's head; none running is exit code 6)",
     );
-  addNatsSecurityOptions(statusCommand).action(
-    async (flags: { json?: boolean; address?: string } & NatsSecurityFlags) => {
-      const stateDirectory = resolveStateDirectory();
-      const address = flags.address ?? (process.env.BYZERLLM_ADDRESS || 'auto');
-      let client: ClusterConnection;
-      if (address !== 'auto') {
-        client = await connectCluster({ address, nats: natsSecurityFromFlags(flags) });
-      } else {
-        const head = await findRunningHead(stateDirectory);
-        if (!head) {
-          // A script asking "is it up?" gets its answer from the exit code.
-          throw new HeadUnreachableError(
-            `no head is running (state in ${stateDirectory}); \`byzerllm start\` starts one`,
-          );
-        }
-        client = new HeadClient({ address: head.address, token: head.token });
-      }
-      try {
-        const status = await client.status();
-        if (flags.json) {
-          process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
-          return;
-        }
-        process.stdout.write(
-          `head ${status.head.address} pid ${status.head.pid} version ${status.version} since ${status.head.startedAt}\n` +
-            `state ${status.head.stateDirectory}\n\n`,
-        );
-        process.stdout.write(
-          formatTable(
-            ['NODE', 'CPUS', 'CPUS USED', 'MEMORY', 'GPUS', 'WORKERS'],
-            status.nodes.map((node) => [
-              node.id,
-              String(node.resources.cpus),
-              node.cpusUsed.toFixed(2),
-              `${(node.resources.memoryBytes / 2 ** 30).toFixed(1)} GiB`,
-              String(node.resources.gpus.length),
-              String(
-                status.deployments
-                  .flatMap((deployment) => deployment.workers)
-                  .filter((worker) => worker.node === node.id).length,
-              ),
-            ]),
-          ),
-        );
-        const rows = status.deployments.flatMap((deployment) =>
-          deployment.workers.length === 0
-            ? [[deployment.name, '-', '-', deployment.state]]
-            : deployment.workers.map((worker) => [
-                deployment.name,
-                worker.id,
-                worker.node + (worker.pid ? ` pid ${worker.pid}` : ''),
-                deployment.state,
-              ]),
-        );
-        process.stdout.write(`\n${formatTable(['DEPLOYMENT', 'WORKER', 'WHERE', 'STATE'], rows)}`);
-      } finally {
-        await client.close();
-      }
-    },
+  addNatsSecurityOptions(statusCommand).action(showStatus);
+}
+
+async function showStatus(flags: StatusFlags): Promise<void> {
+  const stateDirectory = resolveStateDirectory();
+  const address = flags.address ?? (process.env.BYZERLLM_ADDRESS || 'auto');
+  let client: ClusterConnection;
+  if (address !== 'auto') {
+    client = await connectCluster({ address, nats: natsSecurityFromFlags(flags) });
+  } else {
+    const head = await findRunningHead(stateDirectory);
+    if (!head) {
+      // A script asking "is it up?" gets its answer from the exit code.
+      throw new HeadUnreachableError(
+        `no head is running (state in ${stateDirectory}); \`byzerllm start\` starts one`,
+      );
+    }
+    client = new HeadClient({ address: head.address, token: head.token });
+  }
+  try {
+    const status = await client.status();
+    if (flags.json) {
+      process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+      return;
+    }
+    printStatus(status);
+  } finally {
+    await client.close();
+  }
+}
+
+function printStatus(status: Awaited<ReturnType<ClusterConnection['status']>>): void {
+  process.stdout.write(
+    `head ${status.head.address} pid ${status.head.pid} version ${status.version} since ${status.head.startedAt}\n` +
+      `state ${status.head.stateDirectory}\n\n`,
   );
+  process.stdout.write(
+    formatTable(
+      ['NODE', 'CPUS', 'CPUS USED', 'MEMORY', 'GPUS', 'WORKERS'],
+      status.nodes.map((node) => [
+        node.id,
+        String(node.resources.cpus),
+        node.cpusUsed.toFixed(2),
+        `${(node.resources.memoryBytes / 2 ** 30).toFixed(1)} GiB`,
+        String(node.resources.gpus.length),
+        String(
+          status.deployments
+            .flatMap((deployment) => deployment.workers)
+            .filter((worker) => worker.node === node.id).length,
+        ),
+      ]),
+    ),
+  );
+  const rows = status.deployments.flatMap((deployment) =>
+    deployment.workers.length === 0
+      ? [[deployment.name, '-', '-', deployment.state]]
+      : deployment.workers.map((worker) => [
+          deployment.name,
+          worker.id,
+          worker.node + (worker.pid ? ` pid ${worker.pid}` : ''),
+          deployment.state,
+        ]),
+  );
+  process.stdout.write(`\n${formatTable(['DEPLOYMENT', 'WORKER', 'WHERE', 'STATE'], rows)}`);
 }
 
 interface StartFlags extends NatsSecurityFlags {
@@ -222,11 +234,7 @@ async function startNode(flags: StartFlags): Promise<void> {
   const environment: Record<string, string> = { BYZERLLM_NATS_URL: address, ...clusterEnvironment(flags) };
   if (flags.node_id) environment.BYZERLLM_NODE_ID = checkedNodeId(flags.node_id);
   if (flags.labels) environment.BYZERLLM_NODE_LABELS = flags.labels;
-  if (flags.foreground) {
-    Object.assign(process.env, environment);
-    await import('../node-main.js');
-    return;
-  }
+  if (flags.foreground) return runInForeground(environment, () => import('../node-main.js'));
   const stateDirectory = resolveStateDirectory();
   const running = await readNodeFile(stateDirectory);
   if (running && isProcessAlive(running.pid)) {
@@ -274,4 +282,13 @@ async function waitForExit(pid: number, what: string): Promise<void> {
     if (Date.now() > deadline) throw new TimeoutError(`${what} (pid ${pid}) did not stop within 30s`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** `--foreground`: the process entry runs here, with the environment it would have been spawned with. */
+async function runInForeground(
+  environment: Record<string, string>,
+  entry: () => Promise<unknown>,
+): Promise<void> {
+  Object.assign(process.env, environment);
+  await entry();
 }

@@ -82,7 +82,7 @@ function lazyCluster(flags: SqlFlags): SqlCluster & { close(): Promise<void> } {
     deploy: async (spec) => (await connected()).deploy(spec),
     list: async () => (await connected()).list(),
     meta: async (name) => (await connected()).meta(name),
-    call: (async (name: string, kind: 'chat' | 'embed', request: never, options?: object) =>
+    call: (async (name: string, kind: 'chat' | 'embedding', request: never, options?: object) =>
       (await connected()).call(name, kind, request, options)) as SqlCluster['call'],
     close: async () => {
       if (connection) await (await connection).close();

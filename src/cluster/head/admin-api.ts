@@ -9,7 +9,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { ServerResponse } from 'node:http';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
-import { type Context, Hono } from 'hono';
+import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import { bodyLimit } from 'hono/body-limit';
 import { stream } from 'hono/streaming';
@@ -20,13 +20,19 @@ import {
   type ErrorCode,
   InvalidArgumentError,
   PACKAGE_VERSION,
-  type StreamPart,
   toByzerLLMError,
   UnsupportedError,
 } from '../../core/index.js';
 import type { ClusterApi } from '../cluster-api.js';
-import { chatRequestSchema, describeIssue, requestSchemaByKind } from '../transport/request-schemas.js';
-import { WORKER_CALL_KINDS, type WorkerCallKind } from '../transport/transport.js';
+import {
+  callKindSchema,
+  chatRequestSchema,
+  describeIssue,
+  encodeBinary,
+  encodeStreamPart,
+  requestSchemaByKind,
+  reviveBinary,
+} from '../wire/index.js';
 import { type GatewayHost, gatewayStartOptionsSchema } from './gateway-host.js';
 import { NDJSON_HEADERS, writeNdjson } from './ndjson-response.js';
 import type { StorageHost } from './storage-host.js';
@@ -66,34 +72,40 @@ export interface AdminApiOptions {
   storage?: StorageHost;
 }
 
+/**
+ * The admin app: `/health`, then the token check and body limit on `/admin/*`, one error edge, and
+ * the routes of each concern (deployments and calls, hosted gateways and store, shutdown).
+ */
 export function createAdminApi(options: AdminApiOptions): Hono {
-  const { cluster } = options;
-  const expected = Buffer.from(`Bearer ${options.token}`);
   const app = new Hono();
-
   app.get('/health', (context) => context.json({ ok: true, pid: process.pid, version: PACKAGE_VERSION }));
+  app.use('/admin/*', requireAdminToken(options.token));
+  app.use('/admin/*', bodyLimit({ maxSize: 64 * 1024 * 1024 }));
+  app.onError((error, context) => errorResponse(context, toByzerLLMError(error), options.log));
+  addDeploymentRoutes(app, options.cluster);
+  addCallRoutes(app, options.cluster);
+  addHostedRoutes(app, options);
+  app.post('/admin/v1/shutdown', (context) => {
+    setImmediate(() => options.onShutdown?.());
+    return context.json({ stopping: true });
+  });
+  return app;
+}
 
-  app.use('/admin/*', async (context, next) => {
+/** Every `/admin/*` request carries the bearer token (compared in constant time), else a 401. */
+function requireAdminToken(token: string): MiddlewareHandler {
+  const expected = Buffer.from(`Bearer ${token}`);
+  return async (context, next) => {
     const given = Buffer.from(context.req.header('authorization') ?? '');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      return context.json(
-        {
-          error: {
-            name: 'ByzerLLMError',
-            code: 'invalid_argument',
-            message: 'missing or wrong admin token',
-            isRetryable: false,
-          },
-        },
-        401,
-      );
+      const refusal = new InvalidArgumentError('missing or wrong admin token');
+      return context.json({ error: refusal.toJSON() }, 401);
     }
     await next();
-  });
-  app.use('/admin/*', bodyLimit({ maxSize: 64 * 1024 * 1024 }));
+  };
+}
 
-  app.onError((error, context) => errorResponse(context, toByzerLLMError(error), options.log));
-
+function addDeploymentRoutes(app: Hono, cluster: ClusterApi): void {
   app.get('/admin/v1/status', async (context) => context.json(await cluster.status()));
   app.get('/admin/v1/deployments', async (context) => context.json(await cluster.list()));
   // The spec is validated in full by `cluster.deploy` (the same zod schema, messages naming the field).
@@ -113,15 +125,13 @@ export function createAdminApi(options: AdminApiOptions): Hono {
   app.get('/admin/v1/deployments/:name/meta', async (context) =>
     context.json(await cluster.meta(context.req.param('name'))),
   );
+}
 
+/** Calls and streams: bodies parsed with the wire schemas, binary values and errors encoded by `wire/`. */
+function addCallRoutes(app: Hono, cluster: ClusterApi): void {
   app.post('/admin/v1/deployments/:name/call', async (context) => {
     const body = parseBody(callBodySchema, await readJson(context), 'call');
-    if (!WORKER_CALL_KINDS.includes(body.kind as WorkerCallKind)) {
-      throw new InvalidArgumentError(
-        `unknown call kind ${JSON.stringify(body.kind)}; allowed: ${WORKER_CALL_KINDS.join(', ')}`,
-      );
-    }
-    const kind = body.kind as WorkerCallKind;
+    const kind = body.kind;
     const request = parseBody(requestSchemaByKind[kind], reviveBinary(body.request), `${kind} request`);
     const result = await cluster.call(context.req.param('name'), kind, request as never, {
       signal: context.req.raw.signal,
@@ -138,7 +148,7 @@ export function createAdminApi(options: AdminApiOptions): Hono {
     // Served by @hono/node-server (the head): write to the node:http response itself.
     const outgoing = (context.env as { outgoing?: unknown } | undefined)?.outgoing;
     if (outgoing instanceof ServerResponse) {
-      void writeNdjson({ parts, response: outgoing, abort, encode: encodePart });
+      void writeNdjson({ parts, response: outgoing, abort, encode: (part) => encodeBinary(encodeStreamPart(part)) });
       return RESPONSE_ALREADY_SENT;
     }
     // Elsewhere (`app.request` in-process): the same lines through hono's stream helper.
@@ -146,12 +156,15 @@ export function createAdminApi(options: AdminApiOptions): Hono {
     return stream(context, async (output) => {
       output.onAbort(() => abort.abort());
       for await (const part of parts) {
-        await output.write(`${JSON.stringify(encodePart(part))}\n`);
+        await output.write(`${JSON.stringify(encodeBinary(encodeStreamPart(part)))}\n`);
         if (abort.signal.aborted) break;
       }
     });
   });
+}
 
+/** What the head process hosts besides the cluster: gateways (`byzerllm serve`) and the store. */
+function addHostedRoutes(app: Hono, options: AdminApiOptions): void {
   // Attach: opens a gateway, answers one NDJSON line {id, address} and holds the answer open; the
   // gateway stops when the caller (`byzerllm serve`) disconnects, so it never outlives its command.
   app.post('/admin/v1/gateways', async (context) => {
@@ -185,20 +198,13 @@ export function createAdminApi(options: AdminApiOptions): Hono {
       )) as object,
     );
   });
-
-  app.post('/admin/v1/shutdown', (context) => {
-    setImmediate(() => options.onShutdown?.());
-    return context.json({ stopping: true });
-  });
-
-  return app;
 }
 
 const deploymentBodySchema = z.custom<DeploymentSpecInput>(
   (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
   'expected a deployment spec object',
 );
-const callBodySchema = z.object({ kind: z.string(), request: z.unknown() });
+const callBodySchema = z.object({ kind: callKindSchema, request: z.unknown() });
 const streamBodySchema = z.object({ request: chatRequestSchema });
 
 /** Parses a body (or part of one) at the edge: a 400 naming the first bad field, else the value. */
@@ -220,33 +226,4 @@ function errorResponse(context: Context, error: ByzerLLMError, log?: (line: stri
   const status = STATUS_BY_CODE[error.code] ?? 500;
   if (status >= 500 && error.code === 'internal') log?.(`internal error: ${error.stack ?? error.message}`);
   return context.json({ error: error.toJSON() }, status);
-}
-
-function encodePart(part: StreamPart): unknown {
-  if (part.type === 'error') return { type: 'error', error: part.error.toJSON() };
-  return part.type === 'audio-delta' ? encodeBinary(part) : part;
-}
-
-/**
- * Binary payloads (audio bytes) travel as `{ $binary: base64 }` in JSON bodies, in both directions.
- */
-export function encodeBinary(value: unknown): unknown {
-  if (value instanceof Uint8Array) return { $binary: Buffer.from(value).toString('base64') };
-  if (Array.isArray(value)) return value.map(encodeBinary);
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, encodeBinary(inner)]));
-  }
-  return value;
-}
-
-export function reviveBinary(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(reviveBinary);
-  if (value && typeof value === 'object') {
-    const record = value as Record<string, unknown>;
-    if (typeof record.$binary === 'string' && Object.keys(record).length === 1) {
-      return new Uint8Array(Buffer.from(record.$binary, 'base64'));
-    }
-    return Object.fromEntries(Object.entries(record).map(([key, inner]) => [key, reviveBinary(inner)]));
-  }
-  return value;
 }

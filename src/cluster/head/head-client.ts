@@ -1,7 +1,7 @@
 /**
  * `ClusterApi` over the head's admin HTTP API: what the CLI and remote clients use.
  *
- * Errors come back as the same `ByzerLLMError` subclasses the head threw (`errorFromJSON`); a head
+ * Errors come back as the same `ByzerLLMError` subclasses the head threw (`decodeError`); a head
  * that cannot be reached gives `HeadUnreachableError` naming the address. While requests are in
  * flight the head's `/health` is pinged: a head that died (2 s) or hangs (`headTimeoutMs`) fails
  * them with `HeadUnreachableError`, instead of leaving them waiting for its answer.
@@ -11,9 +11,9 @@ import { Pool } from 'undici';
 import {
   type ChatRequest,
   type DeploymentSpecInput,
-  errorFromJSON,
   HeadUnreachableError,
   type ModelMeta,
+  type ByzerLLMError,
   type SerializedError,
   type StreamPart,
   toByzerLLMError,
@@ -28,7 +28,13 @@ import type {
 import type { WorkerCallKind, WorkerCallMap } from '../transport/transport.js';
 import type { DeploymentStat } from '../worker-pool.js';
 import { headTimeoutMs, LivenessProbe } from '../liveness-probe.js';
-import { encodeBinary, reviveBinary } from './admin-api.js';
+import {
+  decodeError,
+  decodeStreamPart,
+  encodeBinary,
+  reviveBinary,
+  type WireStreamPart,
+} from '../wire/index.js';
 import type { GatewayStartOptions, OpenedGateway } from './gateway-host.js';
 
 /** A gateway held open by this client; it stops when `close()` is called or this process dies. */
@@ -153,12 +159,9 @@ export class HeadClient implements ClusterApi {
       try {
         for await (const line of ndjsonLines(body)) {
           if (line === '') continue;
-          const part = JSON.parse(line) as StreamPart | { type: 'error'; error: SerializedError };
-          if (part.type === 'error') {
-            yield { type: 'error', error: errorFromJSON(part.error as SerializedError) };
-            return;
-          }
-          yield (part.type === 'audio-delta' ? reviveBinary(part) : part) as StreamPart;
+          const part = decodeStreamPart(reviveBinary(JSON.parse(line)) as WireStreamPart);
+          yield part;
+          if (part.type === 'error') return;
         }
       } catch (error) {
         yield { type: 'error', error: watched.lost() ?? toByzerLLMError(error) };
@@ -302,18 +305,15 @@ async function* ndjsonLines(body: AsyncIterable<Buffer | string>): AsyncIterable
   if (pending !== '') yield pending;
 }
 
-async function errorFromResponse(
-  body: { text(): Promise<string> },
-  status: number,
-): Promise<ReturnType<typeof errorFromJSON>> {
+async function errorFromResponse(body: { text(): Promise<string> }, status: number): Promise<ByzerLLMError> {
   const text = await body.text();
   try {
     const parsed = JSON.parse(text) as { error?: SerializedError };
-    if (parsed.error?.code) return errorFromJSON(parsed.error);
+    if (parsed.error?.code) return decodeError(parsed.error);
   } catch {
     // fall through: not our error body
   }
-  return errorFromJSON({
+  return decodeError({
     name: 'ByzerLLMError',
     code: 'internal',
     message: `the head answered HTTP ${status}: ${text.slice(0, 200)}`,

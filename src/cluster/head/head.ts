@@ -28,10 +28,15 @@ import type {
   DeploymentInfo,
   DeployOutcome,
 } from '../cluster-api.js';
-import { Placement } from '../placement.js';
+import { Placement, type WorkerPlacement } from '../placement.js';
 import type { NodeResources } from '../resources.js';
 import { RunningDeployment } from '../running-deployment.js';
-import type { WorkerCallKind, WorkerCallMap, WorkerTransport } from '../transport/transport.js';
+import type {
+  WorkerCallKind,
+  WorkerCallMap,
+  WorkerEndpoint,
+  WorkerTransport,
+} from '../transport/transport.js';
 import type { DeploymentStat } from '../worker-pool.js';
 
 /** Where deployments are persisted: files under the state directory, or JetStream KV. */
@@ -260,13 +265,7 @@ export class Head implements ClusterApi {
     const placement = this.placement.moveWorker(deployment.spec, index, to);
     if (!placement) return false;
     try {
-      const endpoint = await this.options.transport.startWorker({
-        spec: deployment.spec,
-        workerIndex: index,
-        gpuIndices: placement.gpuIndices,
-        node: placement.node,
-        warn: () => {},
-      });
+      const endpoint = await this.startPlacedWorker(deployment.spec, index, placement);
       await deployment.replaceWorker(index, endpoint, placement, { drain: true });
       this.log(`worker ${name}#${index} moved from ${from} to ${to} to spread the deployment`);
       return true;
@@ -297,19 +296,28 @@ export class Head implements ClusterApi {
     this.options.onChange?.();
   }
 
+  /** Starts a replacement worker where the placement put it (its warnings were heard at deploy). */
+  private startPlacedWorker(
+    spec: DeploymentSpec,
+    index: number,
+    placement: WorkerPlacement,
+  ): Promise<WorkerEndpoint> {
+    return this.options.transport.startWorker({
+      spec,
+      workerIndex: index,
+      gpuIndices: placement.gpuIndices,
+      node: placement.node,
+      warn: () => {},
+    });
+  }
+
   private async replaceWorker(name: string, index: number, excludeNodes: string[]): Promise<void> {
     const deployment = this.deployments.get(name);
     if (!deployment) return;
     try {
       const placement = this.placement.placeWorker(deployment.spec, index, excludeNodes);
       try {
-        const endpoint = await this.options.transport.startWorker({
-          spec: deployment.spec,
-          workerIndex: index,
-          gpuIndices: placement.gpuIndices,
-          node: placement.node,
-          warn: () => {},
-        });
+        const endpoint = await this.startPlacedWorker(deployment.spec, index, placement);
         await deployment.replaceWorker(index, endpoint, placement);
         this.log(`worker ${name}#${index} now runs on ${placement.node}`);
         this.options.onChange?.();

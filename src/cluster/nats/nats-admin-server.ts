@@ -15,7 +15,6 @@ import {
   type DeploymentSpecInput,
   InvalidArgumentError,
   PACKAGE_VERSION,
-  toByzerLLMError,
 } from '../../core/index.js';
 import type { ClusterApi } from '../cluster-api.js';
 import type { StorageHost } from '../head/storage-host.js';
@@ -31,6 +30,7 @@ import {
   storageMessageSchema,
 } from './nats-messages.js';
 import { encode, type Reply, subjects } from './nats-protocol.js';
+import { failureReply } from '../wire/index.js';
 import { pumpStream } from './nats-streams.js';
 import type { CancellationRegistry } from './nats-worker-server.js';
 
@@ -167,8 +167,7 @@ function answer<Value extends object>(
     .then(() => run(parsed.value, controller.signal))
     .then(
       (result) => respondReliably(context, message, { ok: true, result }),
-      (error: unknown) =>
-        respondReliably(context, message, { ok: false, error: toByzerLLMError(error).toJSON() }),
+      (error: unknown) => respondReliably(context, message, failureReply(error)),
     )
     .finally(() => requestId && context.cancellations.end(requestId));
 }

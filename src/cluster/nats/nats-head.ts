@@ -11,7 +11,7 @@ import type { StorageHost } from '../head/storage-host.js';
 import type { NodeResources } from '../resources.js';
 import { createInProcessTransport } from '../transport/in-process-transport.js';
 import type { WorkerTransport } from '../transport/transport.js';
-import { AlreadyExistsError, toByzerLLMError } from '../../core/index.js';
+import { AlreadyExistsError } from '../../core/index.js';
 import type { ClusterKey } from './cluster-key.js';
 import { watchConnection } from './connection-watch.js';
 import { KvDeploymentStore } from './kv-deployment-store.js';
@@ -24,6 +24,7 @@ import {
 import { connectNats } from './nats-connection.js';
 import { dropInvalid, nodeAdvertSchema } from './nats-messages.js';
 import { encode, HEARTBEAT_INTERVAL_MS, KV_PLACEMENT, kvKey, type Reply, subjects } from './nats-protocol.js';
+import { failureReply } from '../wire/index.js';
 import { natsRequest } from './nats-request.js';
 import { type NatsSecurityOptions, redactNatsUrl } from './nats-security.js';
 import { NatsTransport } from './nats-transport.js';
@@ -156,11 +157,11 @@ export async function startNatsHead(options: NatsHeadOptions): Promise<NatsHead>
           `node id ${parsed.value.nodeId} is already used by a live node ${describe(observed.holder)}; give this node another --node_id`,
         );
         log(`refused node ${parsed.value.nodeId} ${describe(parsed.value)}: its id is taken`);
-        return respond({ ok: false, error: refusal.toJSON() });
+        return respond(failureReply(refusal));
       }
       observed.joined.then(
         () => respond({ ok: true, result: null }),
-        (error: unknown) => respond({ ok: false, error: toByzerLLMError(error).toJSON() }),
+        (error: unknown) => respond(failureReply(error)),
       );
     },
   });

@@ -7,9 +7,10 @@
  * Control messages between the head and the nodes are also signed with the cluster key when there
  * is one (`signed-envelope.ts`).
  */
+import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { InvalidArgumentError } from '../../core/index.js';
-import { WORKER_CALL_KINDS } from '../transport/transport.js';
+import { callKindSchema, failureReply, serializedErrorSchema, wireStreamPartSchema } from '../wire/index.js';
 import { decode, encode } from './nats-protocol.js';
 
 /** Node ids are NATS subject tokens and KV keys: letters, digits, `_` and `-`. */
@@ -72,7 +73,7 @@ export const headHelloSchema = z.object({ headId: z.string().min(1).max(256) });
 /** Head → worker: a non-stream call. */
 export const workerCallMessageSchema = z.object({
   requestId: tokenSchema,
-  kind: z.enum(WORKER_CALL_KINDS as [string, ...string[]]),
+  kind: callKindSchema,
   request: jsonObjectSchema,
 });
 /** Head → worker, or client → head: start a stream whose parts go to `inbox`. */
@@ -82,49 +83,10 @@ export const streamRequestMessageSchema = z.object({
   request: jsonObjectSchema,
 });
 export const streamAckSchema = z.object({ acknowledged: z.number().int().nonnegative() });
-const serializedErrorSchema = z.object({
-  name: z.string(),
-  code: z.string(),
-  message: z.string(),
-  isRetryable: z.boolean(),
-  details: z.record(z.string(), z.unknown()).optional(),
-});
-export const errorPartSchema = z.object({ type: z.literal('error'), error: serializedErrorSchema });
-
-/**
- * The stream parts of the model protocol (core/chat-model.ts), errors serialised. Loose objects: a
- * field this version does not know passes through as it would in-process.
- */
-const streamPartSchema = z.discriminatedUnion('type', [
-  z.looseObject({
-    type: z.literal('response-metadata'),
-    requestId: z.string(),
-    modelId: z.string().optional(),
-  }),
-  z.looseObject({ type: z.literal('text-delta'), delta: z.string() }),
-  z.looseObject({ type: z.literal('reasoning-delta'), delta: z.string() }),
-  z.looseObject({
-    type: z.literal('tool-call'),
-    toolCall: z.looseObject({ id: z.string(), name: z.string(), arguments: z.string() }),
-  }),
-  z.looseObject({
-    type: z.literal('audio-delta'),
-    data: z.instanceof(Uint8Array),
-    mediaType: z.string().optional(),
-  }),
-  z.looseObject({
-    type: z.literal('finish'),
-    finishReason: z.enum(['stop', 'length', 'tool-calls', 'content-filter', 'error', 'other', 'unknown']),
-    usage: z.looseObject({ inputTokens: z.number(), outputTokens: z.number() }),
-    warnings: z.array(z.looseObject({ type: z.string() })).optional(),
-  }),
-  errorPartSchema,
-]);
-
 /** Producer → consumer: one stream part. */
 export const streamMessageSchema = z.object({
   sequence: z.number().int().nonnegative(),
-  part: streamPartSchema,
+  part: wireStreamPartSchema,
 });
 
 /** Every reply: a result or an error. */
@@ -145,7 +107,7 @@ export const adminMessageSchemas = {
   call: z.object({
     requestId: tokenSchema,
     name: nameSchema,
-    kind: z.enum(WORKER_CALL_KINDS as [string, ...string[]]),
+    kind: callKindSchema,
     request: jsonObjectSchema,
   }),
   stream: streamRequestMessageSchema.extend({ name: nameSchema }),
@@ -163,15 +125,20 @@ export const ADMIN_OPERATIONS = Object.keys(adminMessageSchemas) as AdminOperati
 
 export type Parsed<Value> = { ok: true; value: Value } | { ok: false; reason: string };
 
-/** Parses JSON bytes with a schema; never throws. */
-export function parseWire<Value>(schema: z.ZodType<Value>, data: Uint8Array): Parsed<Value> {
-  let raw: unknown;
+/** JSON bytes (binary values revived), or why not; never throws. */
+export function parseJson(data: Uint8Array): Parsed<unknown> {
   try {
-    raw = decode<unknown>(data);
+    return { ok: true, value: decode<unknown>(data) };
   } catch {
     return { ok: false, reason: 'not JSON' };
   }
-  const parsed = schema.safeParse(raw);
+}
+
+/** Parses JSON bytes with a schema; never throws. */
+export function parseWire<Value>(schema: z.ZodType<Value>, data: Uint8Array): Parsed<Value> {
+  const json = parseJson(data);
+  if (!json.ok) return json;
+  const parsed = schema.safeParse(json.value);
   if (parsed.success) return { ok: true, value: parsed.data };
   return { ok: false, reason: summarizeIssues(parsed.error) };
 }
@@ -200,5 +167,25 @@ export function dropInvalid(message: ReceivedMessage, reason: string, log: (line
   log(`dropped an invalid message on ${message.subject}: ${reason}`);
   if (!message.reply) return;
   const error = new InvalidArgumentError(`invalid message on ${message.subject}: ${reason}`);
-  message.respond(encode({ ok: false, error: error.toJSON() }));
+  message.respond(encode(failureReply(error)));
+}
+
+/**
+ * Subscribes to a subject whose messages are read with `parse`: a message that parses is handled,
+ * any other is dropped with one log line (and an `invalid_argument` reply when it expects one).
+ */
+export function subscribeParsed<Value>(
+  connection: NatsConnection,
+  subject: string,
+  parse: (message: Msg) => Parsed<Value>,
+  handle: (value: Value, message: Msg) => void,
+  log: (line: string) => void,
+): Subscription {
+  return connection.subscribe(subject, {
+    callback: (_error, message) => {
+      const parsed = parse(message);
+      if (parsed.ok) handle(parsed.value, message);
+      else dropInvalid(message, parsed.reason, log);
+    },
+  });
 }

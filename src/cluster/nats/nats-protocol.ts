@@ -17,8 +17,9 @@
  * - `byzerllm.cancel.<requestId>`         cancels a call or stream
  * - `<inbox>.ack`                         stream flow control: the consumer acknowledges parts
  */
-import type { SerializedError } from '../../core/index.js';
-import { encodeBinary, reviveBinary } from '../head/admin-api.js';
+import { decodeJsonBytes, encodeJsonBytes } from '../wire/index.js';
+
+export type { Reply } from '../wire/index.js';
 
 export const SUBJECT_PREFIX = 'byzerllm';
 export const KV_DEPLOYMENTS = 'byzerllm_deployments';
@@ -83,17 +84,12 @@ export function nameFromKvKey(key: string): string {
   return Buffer.from(bytes).toString('utf8');
 }
 
-export type Reply<Result> = { ok: true; result: Result } | { ok: false; error: SerializedError };
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
 export function encode(value: unknown): Uint8Array {
-  return encoder.encode(JSON.stringify(encodeBinary(value)));
+  return encodeJsonBytes(value);
 }
 
 export function decode<Value>(data: Uint8Array): Value {
-  return reviveBinary(JSON.parse(decoder.decode(data))) as Value;
+  return decodeJsonBytes(data) as Value;
 }
 
 /** Stream messages: a part, or the producer's end (after `finish`/`error` parts nothing follows). */

@@ -7,7 +7,6 @@ import {
 import {
   AbortedError,
   ByzerLLMError,
-  errorFromJSON,
   InvalidArgumentError,
   type SerializedError,
   WorkerFailedError,
@@ -15,6 +14,7 @@ import {
 import { ConnectionLostError, faultTimeoutMs, watchConnection } from './connection-watch.js';
 import { parseWire, replySchema } from './nats-messages.js';
 import { encode } from './nats-protocol.js';
+import { decodeError } from '../wire/index.js';
 
 /** Nobody answered (no responders, or the timeout passed): the worker or head is gone. Retryable. */
 export class NoAnswerError extends WorkerFailedError {
@@ -81,7 +81,7 @@ export async function natsRequest<Result>(
   }
   const reply = parseWire(replySchema, message.data);
   if (!reply.ok) throw new WorkerFailedError(`invalid reply on ${subject}: ${reply.reason}`);
-  if (!reply.value.ok) throw errorFromJSON(reply.value.error as SerializedError);
+  if (!reply.value.ok) throw decodeError(reply.value.error as SerializedError);
   return reply.value.result as Result;
 }
 

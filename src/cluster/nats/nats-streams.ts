@@ -13,8 +13,6 @@ import { createInbox, type NatsConnection, nuid, type Subscription } from '@nats
 import {
   AbortedError,
   type ByzerLLMError,
-  errorFromJSON,
-  type SerializedError,
   type StreamPart,
   toByzerLLMError,
   WorkerFailedError,
@@ -22,6 +20,7 @@ import {
 import { ConnectionLostError, faultTimeoutMs, watchConnection } from './connection-watch.js';
 import { parseWire, streamAckSchema, streamMessageSchema } from './nats-messages.js';
 import { encode, type Reply, STREAM_WINDOW, subjects } from './nats-protocol.js';
+import { decodeStreamPart, encodeStreamPart, failureReply, type WireStreamPart } from '../wire/index.js';
 import { natsRequest, type ResendPolicy, requestWithResend } from './nats-request.js';
 
 /** How long a producer with a full window waits for the consumer's next acknowledgement. */
@@ -49,7 +48,7 @@ export async function pumpStream(
   try {
     parts = await start();
   } catch (error) {
-    accept({ ok: false, error: toByzerLLMError(error).toJSON() });
+    accept(failureReply(error));
     return;
   }
   let acknowledged = 0;
@@ -87,13 +86,12 @@ export async function pumpStream(
       }
       if (lost) throw lost;
       if (signal.aborted) throw new AbortedError();
-      const payload = part.type === 'error' ? { type: 'error', error: part.error.toJSON() } : part;
-      connection.publish(envelope.inbox, encode({ sequence: sequence++, part: payload }));
+      connection.publish(envelope.inbox, encode({ sequence: sequence++, part: encodeStreamPart(part) }));
       if (part.type === 'finish' || part.type === 'error') break;
     }
   } catch (error) {
     const failure = toByzerLLMError(error);
-    const data = encode({ sequence: sequence++, part: { type: 'error', error: failure.toJSON() } });
+    const data = encode({ sequence: sequence++, part: encodeStreamPart({ type: 'error', error: failure }) });
     // After a disconnection the consumer may still be waiting (only this side dropped): the end is
     // sent once the connection is back, so that it does not wait for parts that were lost.
     if (lost) watchConnection(connection).publishReliably(() => connection.publish(envelope.inbox, data));
@@ -191,7 +189,7 @@ async function* readParts(
         continue;
       }
       const sequence = parsed.value.sequence;
-      const part = parsed.value.part as StreamPart | { type: 'error'; error: SerializedError };
+      const part = parsed.value.part as WireStreamPart;
       // A gap means parts are missing (lost to a disconnection of the producer, or dropped above as
       // invalid): the answer is incomplete, so the stream ends instead of returning part of it.
       if (sequence !== received && part.type !== 'error') {
@@ -212,7 +210,7 @@ async function* readParts(
       }
       if (part.type === 'error') {
         ended = true;
-        yield { type: 'error', error: errorFromJSON(part.error as SerializedError) };
+        yield decodeStreamPart(part as WireStreamPart);
         return;
       }
       if (part.type === 'finish') ended = true;

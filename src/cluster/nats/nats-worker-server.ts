@@ -6,16 +6,18 @@
  * control). A cancel message aborts the engine call through its AbortSignal.
  */
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
-import { type ChatRequest, toByzerLLMError } from '../../core/index.js';
+import type { ChatRequest } from '../../core/index.js';
+import type { z } from 'zod';
 import type { WorkerCallKind, WorkerEndpoint } from '../transport/transport.js';
 import { watchConnection } from './connection-watch.js';
 import {
-  dropInvalid,
   parseWire,
   streamRequestMessageSchema,
   workerCallMessageSchema,
+  subscribeParsed,
 } from './nats-messages.js';
 import { encode, type Reply, subjects } from './nats-protocol.js';
+import { failureReply } from '../wire/index.js';
 import { pumpStream } from './nats-streams.js';
 
 /** Cancellation of in-flight work on this node, keyed by request id. */
@@ -59,27 +61,31 @@ export function serveWorkerOverNats(
     if (message.reply) watch.publishReliably(() => message.respond(data));
   };
 
-  const callSubscription = connection.subscribe(subjects.workerCall(workerId), {
-    callback: (_error, message) => {
-      const parsed = parseWire(workerCallMessageSchema, message.data);
-      if (!parsed.ok) return dropInvalid(message, parsed.reason, log);
-      const call = parsed.value;
+  const onRequest = <Value>(
+    subject: string,
+    schema: z.ZodType<Value>,
+    handle: (value: Value, message: Msg) => void,
+  ) => subscribeParsed(connection, subject, (message) => parseWire(schema, message.data), handle, log);
+
+  const callSubscription = onRequest(
+    subjects.workerCall(workerId),
+    workerCallMessageSchema,
+    (call, message) => {
       const controller = cancellations.begin(call.requestId);
       endpoint
         .call(call.kind as WorkerCallKind, call.request as never, { signal: controller.signal })
         .then(
           (result) => respond(message, { ok: true, result }),
-          (error: unknown) => respond(message, { ok: false, error: toByzerLLMError(error).toJSON() }),
+          (error: unknown) => respond(message, failureReply(error)),
         )
         .finally(() => cancellations.end(call.requestId));
     },
-  });
+  );
 
-  const streamSubscription = connection.subscribe(subjects.workerStream(workerId), {
-    callback: (_error, message) => {
-      const parsed = parseWire(streamRequestMessageSchema, message.data);
-      if (!parsed.ok) return dropInvalid(message, parsed.reason, log);
-      const streamRequest = parsed.value;
+  const streamSubscription = onRequest(
+    subjects.workerStream(workerId),
+    streamRequestMessageSchema,
+    (streamRequest, message) => {
       const controller = cancellations.begin(streamRequest.requestId);
       void pumpStream(
         connection,
@@ -89,7 +95,7 @@ export function serveWorkerOverNats(
         (reply) => respond(message, reply),
       ).finally(() => cancellations.end(streamRequest.requestId));
     },
-  });
+  );
 
   return {
     close() {

@@ -11,18 +11,18 @@ import os from 'node:os';
 import { Kvm } from '@nats-io/kv';
 import { type Msg, type NatsConnection, nuid, type Subscription } from '@nats-io/transport-node';
 import { z } from 'zod';
-import { AlreadyExistsError, InvalidArgumentError, toByzerLLMError } from '../../core/index.js';
+import { AlreadyExistsError, InvalidArgumentError } from '../../core/index.js';
 import type { NodeResources } from '../resources.js';
 import type { WorkerEndpoint, WorkerTransport } from '../transport/transport.js';
 import type { ClusterKey } from './cluster-key.js';
 import {
-  dropInvalid,
   headHelloSchema,
   NODE_ID_PATTERN,
   type NodeAdvert,
   reconcileMessageSchema,
   startWorkerMessageSchema,
   stopWorkerMessageSchema,
+  subscribeParsed,
 } from './nats-messages.js';
 import {
   encode,
@@ -34,6 +34,7 @@ import {
   subjects,
   subjectToken,
 } from './nats-protocol.js';
+import { failureReply } from '../wire/index.js';
 import { watchConnection } from './connection-watch.js';
 import { NoAnswerError, natsRequest } from './nats-request.js';
 import { CancellationRegistry, serveWorkerOverNats } from './nats-worker-server.js';
@@ -120,101 +121,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
   });
   const nodes = await new Kvm(connection).create(KV_NODES, { history: 1 });
   await nodes.put(kvKey(nodeId), JSON.stringify(advert()));
-
-  const watch = watchConnection(connection);
-  // Replies survive a short disconnection of this node (sent again once it is back).
-  const respond = (message: Msg, value: Reply<unknown>) => {
-    if (!message.reply) return;
-    const data = encode(value);
-    watch.publishReliably(() => message.respond(data));
-  };
-  const stopWorker = (workerId: string, worker: ServedWorker) => {
-    workers.delete(workerId);
-    worker.server.close();
-    return worker.endpoint.close().catch(() => {});
-  };
-  /** Subscribes to a signed head message; invalid or unsigned ones are dropped with a log line. */
-  const onSigned = <Value>(
-    subject: string,
-    schema: z.ZodType<Value>,
-    handle: (value: Value, message: Msg) => void,
-  ) =>
-    connection.subscribe(subject, {
-      callback: (_error, message) => {
-        const parsed = decodeSigned(clusterKey, message.subject, message.data, schema);
-        if (parsed.ok) handle(parsed.value, message);
-        else dropInvalid(message, parsed.reason, log);
-      },
-    });
-
-  const subscriptions: Subscription[] = [
-    connection.subscribe(subjects.nodePing(nodeId), {
-      callback: (_error, message) => {
-        if (message.reply) message.respond(encode({ instanceId, hostname: os.hostname(), pid: process.pid }));
-      },
-    }),
-    onSigned(subjects.nodeStart(nodeId), startWorkerMessageSchema, (start, message) => {
-      const warnings: string[] = [];
-      let spec: ReturnType<typeof openSpec>;
-      try {
-        spec = openSpec(start, clusterKey);
-      } catch (error) {
-        log(`refused a worker start: ${(error as Error).message}`);
-        respond(message, { ok: false, error: toByzerLLMError(error).toJSON() });
-        return;
-      }
-      options.transport
-        .startWorker({
-          spec,
-          workerIndex: start.workerIndex,
-          gpuIndices: start.gpuIndices,
-          warn: (line) => warnings.push(line),
-        })
-        .then(
-          (endpoint) => {
-            const workerId = subjectToken(`${spec.name}-${start.workerIndex}-${nuid.next()}`);
-            workers.set(workerId, {
-              headId: start.headId,
-              endpoint,
-              server: serveWorkerOverNats(connection, endpoint, workerId, cancellations, log),
-            });
-            log(`started worker ${spec.name}#${start.workerIndex} as ${workerId}`);
-            respond(message, {
-              ok: true,
-              result: { workerId, pid: endpoint.location.pid ?? process.pid, warnings },
-            });
-          },
-          (error: unknown) => respond(message, { ok: false, error: toByzerLLMError(error).toJSON() }),
-        );
-    }),
-    onSigned(subjects.nodeStop(nodeId), stopWorkerMessageSchema, ({ workerId }, message) => {
-      const worker = workers.get(workerId);
-      void (worker ? stopWorker(workerId, worker) : Promise.resolve()).finally(() => {
-        if (worker) log(`stopped worker ${workerId}`);
-        respond(message, { ok: true, result: null });
-      });
-    }),
-    // A node cut off long enough to be declared lost had its workers placed elsewhere: when it is
-    // back, the head lists what it still runs here and the rest is stopped.
-    onSigned(subjects.nodeReconcile(nodeId), reconcileMessageSchema, ({ keep }, message) => {
-      const stopped: string[] = [];
-      for (const [workerId, worker] of workers) {
-        if (keep.includes(workerId)) continue;
-        void stopWorker(workerId, worker);
-        stopped.push(workerId);
-      }
-      if (stopped.length > 0)
-        log(`stopped ${stopped.length} workers the head placed elsewhere: ${stopped.join(', ')}`);
-      respond(message, { ok: true, result: { stopped } });
-    }),
-    onSigned(subjects.headHello, headHelloSchema, ({ headId }) => {
-      for (const [workerId, worker] of workers) {
-        if (worker.headId === headId) continue;
-        log(`a new head (${headId}) started: stopping ${workerId}, placed by the previous head`);
-        void stopWorker(workerId, worker);
-      }
-    }),
-  ];
+  const subscriptions = subscribeToHead({ options, instanceId, workers, cancellations, log });
 
   const close = async () => {
     clearInterval(heartbeat);
@@ -241,6 +148,130 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
   heartbeat = setInterval(beat, HEARTBEAT_INTERVAL_MS);
   log(`node ${nodeId} joined with ${options.resources.cpus} CPUs and ${options.resources.gpus.length} GPUs`);
   return { nodeId, workerIds: () => [...workers.keys()], close };
+}
+
+/** What the handlers of the head's messages share. */
+interface AgentState {
+  options: NodeAgentOptions;
+  instanceId: string;
+  workers: Map<string, ServedWorker>;
+  cancellations: CancellationRegistry;
+  log: (line: string) => void;
+  /** Answers a request; replies survive a short disconnection of this node (sent again once back). */
+  respond: (message: Msg, value: Reply<unknown>) => void;
+}
+
+/** One subscription per head message (ping, start, stop, reconcile, hello), each parsed and signed. */
+function subscribeToHead(state: Omit<AgentState, 'respond'>): Subscription[] {
+  const { connection, nodeId, clusterKey } = state.options;
+  const watch = watchConnection(connection);
+  const agent: AgentState = {
+    ...state,
+    respond: (message, value) => {
+      if (!message.reply) return;
+      const data = encode(value);
+      watch.publishReliably(() => message.respond(data));
+    },
+  };
+  /** Subscribes to a signed head message; invalid or unsigned ones are dropped with a log line. */
+  const onSigned = <Value>(
+    subject: string,
+    schema: z.ZodType<Value>,
+    handle: (value: Value, message: Msg) => void,
+  ) =>
+    subscribeParsed(
+      connection,
+      subject,
+      (message) => decodeSigned(clusterKey, message.subject, message.data, schema),
+      handle,
+      agent.log,
+    );
+  return [
+    connection.subscribe(subjects.nodePing(nodeId), {
+      callback: (_error, message) => {
+        const pid = process.pid;
+        if (message.reply)
+          message.respond(encode({ instanceId: agent.instanceId, hostname: os.hostname(), pid }));
+      },
+    }),
+    onSigned(subjects.nodeStart(nodeId), startWorkerMessageSchema, (start, message) =>
+      startWorker(agent, start, message),
+    ),
+    onSigned(subjects.nodeStop(nodeId), stopWorkerMessageSchema, ({ workerId }, message) => {
+      const worker = agent.workers.get(workerId);
+      void (worker ? stopWorker(agent, workerId, worker) : Promise.resolve()).finally(() => {
+        if (worker) agent.log(`stopped worker ${workerId}`);
+        agent.respond(message, { ok: true, result: null });
+      });
+    }),
+    // A node cut off long enough to be declared lost had its workers placed elsewhere: when it is
+    // back, the head lists what it still runs here and the rest is stopped.
+    onSigned(subjects.nodeReconcile(nodeId), reconcileMessageSchema, ({ keep }, message) => {
+      const stopped: string[] = [];
+      for (const [workerId, worker] of agent.workers) {
+        if (keep.includes(workerId)) continue;
+        void stopWorker(agent, workerId, worker);
+        stopped.push(workerId);
+      }
+      if (stopped.length > 0)
+        agent.log(`stopped ${stopped.length} workers the head placed elsewhere: ${stopped.join(', ')}`);
+      agent.respond(message, { ok: true, result: { stopped } });
+    }),
+    onSigned(subjects.headHello, headHelloSchema, ({ headId }) => {
+      for (const [workerId, worker] of agent.workers) {
+        if (worker.headId === headId) continue;
+        agent.log(`a new head (${headId}) started: stopping ${workerId}, placed by the previous head`);
+        void stopWorker(agent, workerId, worker);
+      }
+    }),
+  ];
+}
+
+/** Starts a worker the head placed here and serves it over NATS; the reply names it or says why not. */
+function startWorker(
+  agent: AgentState,
+  start: z.output<typeof startWorkerMessageSchema>,
+  message: Msg,
+): void {
+  const { connection, clusterKey } = agent.options;
+  const warnings: string[] = [];
+  let spec: ReturnType<typeof openSpec>;
+  try {
+    spec = openSpec(start, clusterKey);
+  } catch (error) {
+    agent.log(`refused a worker start: ${(error as Error).message}`);
+    agent.respond(message, failureReply(error));
+    return;
+  }
+  agent.options.transport
+    .startWorker({
+      spec,
+      workerIndex: start.workerIndex,
+      gpuIndices: start.gpuIndices,
+      warn: (line) => warnings.push(line),
+    })
+    .then(
+      (endpoint) => {
+        const workerId = subjectToken(`${spec.name}-${start.workerIndex}-${nuid.next()}`);
+        agent.workers.set(workerId, {
+          headId: start.headId,
+          endpoint,
+          server: serveWorkerOverNats(connection, endpoint, workerId, agent.cancellations, agent.log),
+        });
+        agent.log(`started worker ${spec.name}#${start.workerIndex} as ${workerId}`);
+        agent.respond(message, {
+          ok: true,
+          result: { workerId, pid: endpoint.location.pid ?? process.pid, warnings },
+        });
+      },
+      (error: unknown) => agent.respond(message, failureReply(error)),
+    );
+}
+
+function stopWorker(agent: AgentState, workerId: string, worker: ServedWorker): Promise<void> {
+  agent.workers.delete(workerId);
+  worker.server.close();
+  return worker.endpoint.close().catch(() => {});
 }
 
 /**

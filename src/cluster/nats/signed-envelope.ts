@@ -9,8 +9,8 @@
  */
 import { z } from 'zod';
 import type { ClusterKey } from './cluster-key.js';
-import { decode, encode } from './nats-protocol.js';
-import { type Parsed, summarizeIssues } from './nats-messages.js';
+import { encode } from './nats-protocol.js';
+import { type Parsed, parseJson, summarizeIssues } from './nats-messages.js';
 
 /** How old (or how far in the future, for clock skew) a signed message may be. */
 const MAX_AGE_MS = 5 * 60_000;
@@ -50,13 +50,9 @@ export function decodeSigned<Value>(
   data: Uint8Array,
   schema: z.ZodType<Value>,
 ): Parsed<Value> {
-  let raw: unknown;
-  try {
-    raw = decode<unknown>(data);
-  } catch {
-    return { ok: false, reason: 'not JSON' };
-  }
-  const envelope = envelopeSchema.safeParse(raw);
+  const json = parseJson(data);
+  if (!json.ok) return json;
+  const envelope = envelopeSchema.safeParse(json.value);
   if (!envelope.success)
     return { ok: false, reason: `not a byzerllm envelope (${summarizeIssues(envelope.error)})` };
   const { body, at, mac } = envelope.data;

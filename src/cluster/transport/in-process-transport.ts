@@ -85,34 +85,21 @@ class InProcessEndpoint implements WorkerEndpoint {
 
   private dispatch(kind: WorkerCallKind, request: unknown, options: CallOptions): Promise<unknown> {
     const instance = this.instance;
+    // The request was parsed with its kind's schema at the edge that received it.
+    const input = request as never;
     switch (kind) {
       case 'chat':
-        return this.require(instance.chat, 'chat').doGenerate(request as WorkerCallMap['chat'][0], options);
-      case 'embed':
-        return this.require(instance.embedding, 'embeddings').doEmbed(
-          request as WorkerCallMap['embed'][0],
-          options,
-        );
+        return this.require(instance.chat, 'chat').doGenerate(input, options);
+      case 'embedding':
+        return this.require(instance.embedding, 'embeddings').doEmbed(input, options);
       case 'rerank':
-        return this.require(instance.rerank, 'rerank').doRerank(
-          request as WorkerCallMap['rerank'][0],
-          options,
-        );
+        return this.require(instance.rerank, 'rerank').doRerank(input, options);
       case 'speech':
-        return this.require(instance.speech, 'speech').doSpeech(
-          request as WorkerCallMap['speech'][0],
-          options,
-        );
-      case 'transcribe':
-        return this.require(instance.transcription, 'transcription').doTranscribe(
-          request as WorkerCallMap['transcribe'][0],
-          options,
-        );
+        return this.require(instance.speech, 'speech').doSpeech(input, options);
+      case 'transcription':
+        return this.require(instance.transcription, 'transcription').doTranscribe(input, options);
       case 'image':
-        return this.require(instance.image, 'image generation').doGenerateImage(
-          request as WorkerCallMap['image'][0],
-          options,
-        );
+        return this.require(instance.image, 'image generation').doGenerateImage(input, options);
       case 'meta':
         return Promise.resolve(instance.meta);
     }

@@ -19,7 +19,6 @@ import {
   AbortedError,
   type CallOptions,
   type ChatRequest,
-  errorFromJSON,
   type StreamPart,
   WorkerFailedError,
 } from '../../core/index.js';
@@ -36,8 +35,8 @@ import {
   type FromWorkerMessage,
   parseFromWorkerEnvelope,
   type ToWorkerMessage,
-  type WireStreamPart,
 } from './worker-protocol.js';
+import { decodeError, decodeStreamPart, type WireStreamPart } from '../wire/index.js';
 
 export const WORKER_ENTRY = fileURLToPath(new URL('../worker/worker-main.js', import.meta.url));
 
@@ -146,7 +145,7 @@ class ProcessEndpoint implements WorkerEndpoint {
           this.serving = true;
           this.options.log?.(`worker ${this.id} ready (pid ${child.pid})`);
           resolve();
-        } else if (message.type === 'start-failed') reject(errorFromJSON(message.error));
+        } else if (message.type === 'start-failed') reject(decodeError(message.error));
         else if (message.type === 'warn') this.startOptions.warn(message.message);
         else this.receive(message);
       };
@@ -302,13 +301,13 @@ class ProcessEndpoint implements WorkerEndpoint {
     if (!pending) return;
     if (pending.kind === 'call') {
       if (message.type === 'result') pending.resolve(message.result);
-      else if (message.type === 'failed') pending.reject(errorFromJSON(message.error));
+      else if (message.type === 'failed') pending.reject(decodeError(message.error));
       return;
     }
     if (message.type === 'stream-started') pending.resolveStart();
     else if (message.type === 'part') pending.push(fromWire(message.part));
     else if (message.type === 'failed') {
-      const error = errorFromJSON(message.error);
+      const error = decodeError(message.error);
       if (pending.started) pending.push({ type: 'error', error });
       else pending.rejectStart(error);
     }
@@ -365,5 +364,5 @@ class ProcessEndpoint implements WorkerEndpoint {
 }
 
 function fromWire(part: WireStreamPart): StreamPart {
-  return part.type === 'error' ? { type: 'error', error: errorFromJSON(part.error) } : part;
+  return decodeStreamPart(part);
 }

@@ -10,45 +10,15 @@
 import type {
   CallOptions,
   ChatRequest,
-  ChatResult,
   DeploymentSpec,
-  EmbeddingRequest,
-  EmbeddingResult,
-  ImageRequest,
-  ImageResult,
-  ModelMeta,
   OpenAIPassThroughV1,
-  RerankRequest,
-  RerankResult,
-  SpeechRequest,
-  SpeechResult,
   StreamPart,
-  TranscriptionRequest,
-  TranscriptionResult,
 } from '../../core/index.js';
 
-/** Every non-stream call a worker answers: kind → [request, result]. */
-export interface WorkerCallMap {
-  chat: [ChatRequest, ChatResult];
-  embed: [EmbeddingRequest, EmbeddingResult];
-  rerank: [RerankRequest, RerankResult];
-  speech: [SpeechRequest, SpeechResult];
-  transcribe: [TranscriptionRequest, TranscriptionResult];
-  image: [ImageRequest, ImageResult];
-  meta: [Record<string, never>, ModelMeta];
-}
+import type { WorkerCallKind, WorkerCallMap } from '../wire/call-kinds.js';
 
-export type WorkerCallKind = keyof WorkerCallMap;
-
-export const WORKER_CALL_KINDS: readonly WorkerCallKind[] = [
-  'chat',
-  'embed',
-  'rerank',
-  'speech',
-  'transcribe',
-  'image',
-  'meta',
-];
+export type { WorkerCallKind, WorkerCallMap } from '../wire/call-kinds.js';
+export { WORKER_CALL_KINDS } from '../wire/call-kinds.js';
 
 /** A started worker, reachable through some transport. */
 export interface WorkerEndpoint {

@@ -9,14 +9,19 @@
  * garbage, nor crash the head.
  */
 import { z } from 'zod';
-import { ERROR_CODES, type ErrorCode, type SerializedError } from '../../core/errors.js';
-import { type ChatRequest, deploymentSpecSchema, type StreamPart } from '../../core/index.js';
-import { chatRequestSchema, describeIssue, requestSchemaByKind } from './request-schemas.js';
-import { type StartWorkerOptions, WORKER_CALL_KINDS, type WorkerCallKind } from './transport.js';
-
-export type WireStreamPart =
-  | Exclude<StreamPart, { type: 'error' }>
-  | { type: 'error'; error: SerializedError };
+import type { SerializedError } from '../../core/errors.js';
+import { type ChatRequest, deploymentSpecSchema } from '../../core/index.js';
+import {
+  type WorkerCallKind,
+  type WireStreamPart,
+  callKindSchema,
+  chatRequestSchema,
+  describeIssue,
+  requestSchemaByKind,
+  serializedErrorSchema,
+  wireStreamPartSchema,
+} from '../wire/index.js';
+import type { StartWorkerOptions } from './transport.js';
 
 /** Head → worker: one message. */
 export type ToWorkerMessage =
@@ -51,44 +56,6 @@ export function envelopeOf<Message>(messages: Message[]): Envelope<Message> {
 
 const requestId = z.number().int().nonnegative();
 
-/** Unknown codes (a newer peer) become `internal`, as `errorFromJSON` does. */
-export const serializedErrorSchema = z.object({
-  name: z.string(),
-  code: z
-    .string()
-    .transform(
-      (code): ErrorCode =>
-        (ERROR_CODES as readonly string[]).includes(code) ? (code as ErrorCode) : 'internal',
-    ),
-  message: z.string(),
-  isRetryable: z.boolean(),
-  details: z.record(z.string(), z.unknown()).optional(),
-});
-
-const usageSchema = z.object({}).loose();
-
-export const wireStreamPartSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('response-metadata'), requestId: z.string(), modelId: z.string().optional() }),
-  z.object({ type: z.literal('text-delta'), delta: z.string() }),
-  z.object({ type: z.literal('reasoning-delta'), delta: z.string() }),
-  z.object({
-    type: z.literal('tool-call'),
-    toolCall: z.object({ id: z.string(), name: z.string(), arguments: z.string() }),
-  }),
-  z.object({
-    type: z.literal('audio-delta'),
-    data: z.instanceof(Uint8Array),
-    mediaType: z.string().optional(),
-  }),
-  z.object({
-    type: z.literal('finish'),
-    finishReason: z.string(),
-    usage: usageSchema,
-    warnings: z.array(z.object({ type: z.string() }).loose()).optional(),
-  }),
-  z.object({ type: z.literal('error'), error: serializedErrorSchema }),
-]);
-
 const fromWorkerSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ready') }),
   z.object({ type: z.literal('start-failed'), error: serializedErrorSchema }),
@@ -111,7 +78,7 @@ const toWorkerSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('call'),
     id: requestId,
-    kind: z.enum(WORKER_CALL_KINDS as [WorkerCallKind, ...WorkerCallKind[]]),
+    kind: callKindSchema,
     request: z.unknown(),
   }),
   z.object({ type: z.literal('stream'), id: requestId, request: chatRequestSchema }),

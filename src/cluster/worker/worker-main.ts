@@ -16,8 +16,8 @@ import {
   type Parsed,
   parseToWorkerEnvelope,
   type ToWorkerMessage,
-  type WireStreamPart,
 } from '../transport/worker-protocol.js';
+import { encodeError, encodeStreamPart } from '../wire/index.js';
 
 let endpoint: WorkerEndpoint | undefined;
 const aborts = new Map<number, AbortController>();
@@ -79,7 +79,7 @@ async function start(options: Extract<ToWorkerMessage, { type: 'start' }>['optio
     send({ type: 'ready' });
   } catch (error) {
     log(`failed to load: ${toByzerLLMError(error).message}`);
-    send({ type: 'start-failed', error: toByzerLLMError(error).toJSON() });
+    send({ type: 'start-failed', error: encodeError(error) });
     await exit(1);
   }
 }
@@ -93,7 +93,7 @@ async function call(message: Extract<ToWorkerMessage, { type: 'call' }>): Promis
     });
     send({ type: 'result', id: message.id, result });
   } catch (error) {
-    send({ type: 'failed', id: message.id, error: toByzerLLMError(error).toJSON() });
+    send({ type: 'failed', id: message.id, error: encodeError(error) });
   } finally {
     aborts.delete(message.id);
   }
@@ -106,12 +106,10 @@ async function stream(message: Extract<ToWorkerMessage, { type: 'stream' }>): Pr
     const parts = await endpoint!.stream(message.request, { signal: controller.signal });
     send({ type: 'stream-started', id: message.id });
     for await (const part of parts) {
-      const wire: WireStreamPart =
-        part.type === 'error' ? { type: 'error', error: toByzerLLMError(part.error).toJSON() } : part;
-      send({ type: 'part', id: message.id, part: wire });
+      send({ type: 'part', id: message.id, part: encodeStreamPart(part) });
     }
   } catch (error) {
-    send({ type: 'failed', id: message.id, error: toByzerLLMError(error).toJSON() });
+    send({ type: 'failed', id: message.id, error: encodeError(error) });
   } finally {
     aborts.delete(message.id);
   }
@@ -129,7 +127,7 @@ function receive(parsed: Parsed<ToWorkerMessage>): void {
     );
     if (parsed.id !== undefined) {
       const error = new InvalidArgumentError(`invalid request: ${parsed.problem}`);
-      send({ type: 'failed', id: parsed.id, error: error.toJSON() });
+      send({ type: 'failed', id: parsed.id, error: encodeError(error) });
     }
     return;
   }

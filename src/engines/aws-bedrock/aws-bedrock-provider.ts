@@ -20,54 +20,45 @@ import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import type { EngineContext } from '../../core/deployment.js';
-import { InvalidArgumentError, throwIfAborted } from '../../core/errors.js';
+import { InvalidArgumentError } from '../../core/errors.js';
 import type { EngineInstance } from '../../core/models.js';
-import {
-  readHttpUrl,
-  readNumberParam,
-  readTransportParams,
-  requireParam,
-  warnUnknownParams,
-} from '../shared/saas-params.js';
+import { defineProviderOptions, option, transportOf } from '../shared/provider-options.js';
 import { AwsBedrockChatModel, type BedrockFamily } from './aws-bedrock-chat-model.js';
 import { saasMeta } from '../shared/saas-meta.js';
 
 const PROVIDER = 'saas/aws_bedrock';
-const KNOWN_PARAMS = [
-  'saas.aws_access_key',
-  'saas.aws_secret_key',
-  'saas.aws_session_token',
-  'saas.region_name',
-  'saas.model',
-  'saas.model_api_version',
-  'saas.max_tokens',
-  'saas.base_url',
-  'saas.timeout',
-  'saas.max_retries',
-  'saas.proxies',
-];
+
+export const AWS_BEDROCK_OPTIONS = defineProviderOptions(PROVIDER, {
+  'saas.aws_access_key': option.requiredText('the access key id'),
+  'saas.aws_secret_key': option.requiredText('the secret access key'),
+  'saas.aws_session_token': option.text('a session token for temporary credentials'),
+  'saas.region_name': option.requiredText('the AWS region'),
+  'saas.model': option.requiredText(
+    'an `anthropic.*` or `meta.llama*` model id (cross-region profiles such as `us.anthropic.…` included)',
+  ),
+  'saas.model_api_version': option.text("Anthropic models' `anthropic_version`", 'bedrock-2023-05-31'),
+  'saas.max_tokens': option.wholeNumber(
+    "used when a request sets none; Llama's `max_gen_len` is clamped to 2048, with a warning",
+    4096,
+  ),
+  'saas.base_url': option.optionalUrl('an endpoint override'),
+});
 
 export async function createAwsBedrockEngine(context: EngineContext): Promise<EngineInstance> {
-  throwIfAborted(context.signal);
-  const inferParams = context.spec.inferParams;
-  warnUnknownParams(inferParams, KNOWN_PARAMS, PROVIDER, context.warn);
-  const accessKeyId = requireParam(inferParams, 'saas.aws_access_key', PROVIDER);
-  const secretAccessKey = requireParam(inferParams, 'saas.aws_secret_key', PROVIDER);
-  const sessionToken = inferParams['saas.aws_session_token']?.trim();
-  const region = requireParam(inferParams, 'saas.region_name', PROVIDER);
-  const model = requireParam(inferParams, 'saas.model', PROVIDER);
+  const options = AWS_BEDROCK_OPTIONS.fromContext(context);
+  const { 'saas.region_name': region, 'saas.model': model, 'saas.aws_session_token': sessionToken } = options;
+  const secretAccessKey = options['saas.aws_secret_key'];
+  const credentials = { accessKeyId: options['saas.aws_access_key'], secretAccessKey };
   const family = familyOf(model);
-  const endpoint = inferParams['saas.base_url']
-    ? readHttpUrl('saas.base_url', inferParams['saas.base_url'])
-    : undefined;
-  const transport = readTransportParams(inferParams);
+  const endpoint = options['saas.base_url'];
+  const transport = transportOf(options);
   // One tunnelling agent serves http:// and https:// endpoints alike.
   const proxyAgent = transport.proxyUrl
     ? new HttpsProxyAgent(transport.proxyUrl, { keepAlive: true })
     : undefined;
   const client = new BedrockRuntimeClient({
     region,
-    credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) },
+    credentials: { ...credentials, ...(sessionToken ? { sessionToken } : {}) },
     ...(endpoint ? { endpoint } : {}),
     maxAttempts: 1,
     requestHandler: new NodeHttpHandler({
@@ -91,10 +82,8 @@ export async function createAwsBedrockEngine(context: EngineContext): Promise<En
       modelId: model,
       family,
       client,
-      anthropicVersion: inferParams['saas.model_api_version']?.trim() || 'bedrock-2023-05-31',
-      defaultMaxTokens: readNumberParam('saas.max_tokens', inferParams['saas.max_tokens'], 4096, {
-        integer: true,
-      }),
+      anthropicVersion: options['saas.model_api_version'],
+      defaultMaxTokens: options['saas.max_tokens'],
       maxRetries: transport.maxRetries,
       deadlineMs: transport.deadlineMs,
       errorContext: {

@@ -19,21 +19,26 @@ import type { EngineContext } from '../../core/deployment.js';
 import type { EngineInstance } from '../../core/models.js';
 import { createOpenAICompatibleEngine } from '../shared/openai-compatible/openai-compatible-provider.js';
 import { InvalidArgumentError } from '../../core/errors.js';
-import { readHttpUrl } from '../shared/saas-params.js';
+import { option, readHttpUrl } from '../shared/provider-options.js';
 
 const PROVIDER = 'saas/azure_openai';
+
+/** Azure's keys on top of the OpenAI-compatible ones; Byzer-LLM's older names work as written. */
+export const AZURE_OPENAI_EXTRA_OPTIONS = {
+  'saas.api_key': option.requiredText('sent as `api-key`'),
+  'saas.model': option.text('the deployment, when neither `azure_deployment` nor `deployment_id` is given'),
+  'saas.azure_endpoint': option.optionalUrl('the resource endpoint (required, or `api_base`)'),
+  'saas.azure_deployment': option.text('the deployment (required, or `deployment_id`, or `model`)'),
+  'saas.api_version': option.text('the `api-version` query parameter (required)'),
+  'saas.api_base': option.optionalUrl("Byzer-LLM's name for `azure_endpoint`"),
+  'saas.deployment_id': option.text("Byzer-LLM's name for `azure_deployment`"),
+  'saas.api_type': option.text("Byzer-LLM's api type; must be `azure` when given"),
+} as const;
 
 export function createAzureOpenAIEngine(context: EngineContext): Promise<EngineInstance> {
   return createOpenAICompatibleEngine(context, {
     provider: PROVIDER,
-    extraParams: [
-      'saas.azure_endpoint',
-      'saas.azure_deployment',
-      'saas.api_version',
-      'saas.api_base',
-      'saas.deployment_id',
-      'saas.api_type',
-    ],
+    extraOptions: AZURE_OPENAI_EXTRA_OPTIONS,
     endpoint: (inferParams, apiKey) => {
       const apiType = inferParams['saas.api_type']?.trim();
       if (apiType && apiType.toLowerCase() !== 'azure') {

@@ -12,24 +12,23 @@
  */
 import type { CallOptions } from '../../core/chat-model.js';
 import type { EngineContext } from '../../core/deployment.js';
-import { InvalidArgumentError, throwIfAborted } from '../../core/errors.js';
+import { InvalidArgumentError } from '../../core/errors.js';
 import type { EngineInstance, SpeechModelV1, SpeechRequest, SpeechResult } from '../../core/models.js';
 import { errorFromResponse } from '../shared/upstream-errors.js';
-import { HttpClient } from '../shared/http-client.js';
-import { SaasParams } from '../shared/saas-params.js';
+import { defineProviderOptions, option, providerClient, readHttpUrl } from '../shared/provider-options.js';
 import { saasMeta } from '../shared/saas-meta.js';
 
 const PROVIDER = 'saas/azure';
-const KNOWN_PARAMS = [
-  'saas.api_key',
-  'saas.service_region',
-  'saas.endpoint_id',
-  'saas.base_url',
-  'saas.timeout',
-  'saas.max_retries',
-  'saas.deadline',
-  'saas.model',
-];
+
+export const AZURE_TTS_OPTIONS = defineProviderOptions(PROVIDER, {
+  'saas.api_key': option.requiredText('the Speech resource key, sent as `Ocp-Apim-Subscription-Key`'),
+  'saas.service_region': option.text('the Azure region of the Speech resource', 'eastus'),
+  'saas.endpoint_id': option.text("a custom voice's endpoint (`?deploymentId=`)"),
+  'saas.base_url': option.text(
+    'the whole endpoint origin (default `https://<service_region>.tts.speech.microsoft.com`)',
+  ),
+  'saas.model': option.text('the model name reported in meta', 'azure-tts'),
+});
 
 export const AZURE_OUTPUT_FORMATS: Record<string, { header: string; mediaType: string }> = {
   mp3: { header: 'audio-48khz-192kbitrate-mono-mp3', mediaType: 'audio/mpeg' },
@@ -37,32 +36,30 @@ export const AZURE_OUTPUT_FORMATS: Record<string, { header: string; mediaType: s
 };
 
 export async function createAzureTtsEngine(context: EngineContext): Promise<EngineInstance> {
-  throwIfAborted(context.signal);
-  const params = new SaasParams(context.spec.inferParams, PROVIDER);
-  params.warnUnknown(KNOWN_PARAMS, context.warn);
-  const apiKey = params.required('saas.api_key');
-  const region = params.string('saas.service_region', 'eastus');
+  const options = AZURE_TTS_OPTIONS.fromContext(context);
+  const apiKey = options['saas.api_key'];
+  const region = options['saas.service_region'];
   if (!/^[a-z0-9]+$/.test(region)) {
     throw new InvalidArgumentError(
       `saas.service_region must be an Azure region name such as eastus, got "${region}"`,
     );
   }
-  const endpointId = params.optional('saas.endpoint_id');
+  const endpointId = options['saas.endpoint_id'];
   const errorContext = { provider: PROVIDER, secrets: [apiKey] };
-  const client = new HttpClient({
+  const client = providerClient(options, {
     provider: PROVIDER,
-    baseUrl: params.url('saas.base_url', `https://${region}.tts.speech.microsoft.com`),
+    baseUrl: readHttpUrl(
+      'saas.base_url',
+      options['saas.base_url'] ?? `https://${region}.tts.speech.microsoft.com`,
+    ),
     headers: { 'ocp-apim-subscription-key': apiKey },
-    timeoutMs: params.timeoutMs('saas.timeout', 600),
-    maxRetries: params.wholeNumber('saas.max_retries', 2),
-    deadlineMs: params.deadlineMs(),
     errorFromResponse: (response) => errorFromResponse(response, errorContext),
   });
   const path = `/cognitiveservices/v1${endpointId ? `?deploymentId=${encodeURIComponent(endpointId)}` : ''}`;
   const speech: SpeechModelV1 = {
     specificationVersion: 'v1',
     provider: PROVIDER,
-    modelId: params.string('saas.model', 'azure-tts'),
+    modelId: options['saas.model'],
     async doSpeech(request: SpeechRequest, options: CallOptions = {}): Promise<SpeechResult> {
       const formatName = request.responseFormat ?? 'mp3';
       const format = AZURE_OUTPUT_FORMATS[formatName];

@@ -11,16 +11,26 @@
 import type { EngineContext } from '../../core/deployment.js';
 import type { EngineInstance } from '../../core/models.js';
 import { createOpenAICompatibleEngine } from '../shared/openai-compatible/openai-compatible-provider.js';
-import { readHttpUrl } from '../shared/saas-params.js';
+import { option, readHttpUrl } from '../shared/provider-options.js';
+
+export const BAICHUAN_EXTRA_OPTIONS = {
+  'saas.baichuan_api_url': option.optionalUrl(
+    "Byzer-LLM's chat URL, used when `base_url` is not given (its base is the URL without `/chat/completions` or `/chat`)",
+  ),
+} as const;
+
+export const BAICHUAN_DEFAULTS = {
+  provider: 'saas/baichuan',
+  defaultBaseUrl: 'https://api.baichuan-ai.com/v1',
+  defaultModel: 'Baichuan2-Turbo',
+  extraOptions: BAICHUAN_EXTRA_OPTIONS,
+} as const;
 
 export function createBaichuanEngine(context: EngineContext): Promise<EngineInstance> {
   const apiUrl = context.spec.inferParams['saas.baichuan_api_url']?.trim();
   const useApiUrl = apiUrl && !context.spec.inferParams['saas.base_url']?.trim();
   return createOpenAICompatibleEngine(context, {
-    provider: 'saas/baichuan',
-    defaultBaseUrl: 'https://api.baichuan-ai.com/v1',
-    defaultModel: 'Baichuan2-Turbo',
-    extraParams: ['saas.baichuan_api_url'],
+    ...BAICHUAN_DEFAULTS,
     ...(useApiUrl
       ? {
           endpoint: (_inferParams, apiKey) => ({

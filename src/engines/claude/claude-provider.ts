@@ -10,52 +10,31 @@
  * 529 `overloaded_error` is `upstream_overloaded`.
  */
 import type { EngineContext } from '../../core/deployment.js';
-import { throwIfAborted } from '../../core/errors.js';
 import type { EngineInstance } from '../../core/models.js';
 import { errorFromResponse } from '../shared/upstream-errors.js';
-import { HttpClient } from '../shared/http-client.js';
-import {
-  COMMON_SAAS_PARAMS,
-  readHttpUrl,
-  readNumberParam,
-  readTransportParams,
-  requireParam,
-  warnUnknownParams,
-} from '../shared/saas-params.js';
+import { defineProviderOptions, option, providerClient } from '../shared/provider-options.js';
 import { ClaudeChatModel } from './claude-chat-model.js';
 import { saasMeta } from '../shared/saas-meta.js';
 
 const PROVIDER = 'saas/claude';
-const KNOWN_PARAMS = [
-  'saas.api_key',
-  'saas.model',
-  'saas.base_url',
-  'saas.anthropic_version',
-  'saas.max_tokens',
-  ...COMMON_SAAS_PARAMS,
-];
+
+export const CLAUDE_OPTIONS = defineProviderOptions(PROVIDER, {
+  'saas.api_key': option.requiredText('sent as `x-api-key`'),
+  'saas.model': option.text('the model', 'claude-3-haiku-20240307'),
+  'saas.base_url': option.url('the API root', 'https://api.anthropic.com'),
+  'saas.anthropic_version': option.text('the `anthropic-version` header', '2023-06-01'),
+  'saas.max_tokens': option.wholeNumber('used when a request sets none', 4096),
+});
 
 export async function createClaudeEngine(context: EngineContext): Promise<EngineInstance> {
-  throwIfAborted(context.signal);
-  const inferParams = context.spec.inferParams;
-  warnUnknownParams(inferParams, KNOWN_PARAMS, PROVIDER, context.warn);
-  const apiKey = requireParam(inferParams, 'saas.api_key', PROVIDER);
-  const model = inferParams['saas.model']?.trim() || 'claude-3-haiku-20240307';
-  const baseUrl = readHttpUrl('saas.base_url', inferParams['saas.base_url'] ?? 'https://api.anthropic.com');
-  const transport = readTransportParams(inferParams);
+  const options = CLAUDE_OPTIONS.fromContext(context);
+  const apiKey = options['saas.api_key'];
+  const model = options['saas.model'];
   const secrets = [apiKey];
-  const client = new HttpClient({
+  const client = providerClient(options, {
     provider: PROVIDER,
-    baseUrl,
-    headers: {
-      'x-api-key': apiKey,
-      'anthropic-version': inferParams['saas.anthropic_version']?.trim() || '2023-06-01',
-    },
-    timeoutMs: transport.timeoutMs,
-    maxRetries: transport.maxRetries,
-    deadlineMs: transport.deadlineMs,
+    headers: { 'x-api-key': apiKey, 'anthropic-version': options['saas.anthropic_version'] },
     errorFromResponse: (response) => errorFromResponse(response, { provider: PROVIDER, secrets }),
-    ...(transport.proxyUrl ? { proxyUrl: transport.proxyUrl } : {}),
   });
   const meta = saasMeta({
     model_name: model,
@@ -68,9 +47,7 @@ export async function createClaudeEngine(context: EngineContext): Promise<Engine
       modelId: model,
       client,
       secrets,
-      defaultMaxTokens: readNumberParam('saas.max_tokens', inferParams['saas.max_tokens'], 4096, {
-        integer: true,
-      }),
+      defaultMaxTokens: options['saas.max_tokens'],
     }),
     dispose: () => client.close(),
   };

@@ -10,6 +10,7 @@
  */
 import type { ChatMessage, ContentPart, Warning } from '../../core/chat-model.js';
 import { InvalidArgumentError } from '../../core/errors.js';
+import { AlternatingTurns } from '../shared/alternating-turns.js';
 
 export type GeminiPart = Record<string, unknown>;
 export interface GeminiContent {
@@ -22,13 +23,9 @@ export function convertMessages(
   warnings: Warning[],
 ): { systemInstruction?: { parts: GeminiPart[] }; contents: GeminiContent[] } {
   const system: GeminiPart[] = [];
-  const contents: GeminiContent[] = [];
+  const turns = new AlternatingTurns<'user' | 'model', GeminiPart>();
+  const push = (role: 'user' | 'model', parts: GeminiPart[]) => turns.push(role, parts);
   const toolNames = new Map<string, string>();
-  const push = (role: 'user' | 'model', parts: GeminiPart[]) => {
-    const last = contents.at(-1);
-    if (last && last.role === role) last.parts.push(...parts);
-    else contents.push({ role, parts });
-  };
   for (const message of messages) {
     switch (message.role) {
       case 'system':
@@ -59,7 +56,7 @@ export function convertMessages(
       }
     }
   }
-  return { ...(system.length > 0 ? { systemInstruction: { parts: system } } : {}), contents };
+  return { ...(system.length > 0 ? { systemInstruction: { parts: system } } : {}), contents: turns.turns };
 }
 
 function userParts(content: string | ContentPart[], warnings: Warning[]): GeminiPart[] {

@@ -10,52 +10,32 @@
  * `UNAVAILABLE` ("the model is overloaded") is `upstream_overloaded`.
  */
 import type { EngineContext } from '../../core/deployment.js';
-import { throwIfAborted } from '../../core/errors.js';
 import type { EngineInstance } from '../../core/models.js';
 import { geminiErrorFromResponse } from './map-error.js';
-import { HttpClient } from '../shared/http-client.js';
-import {
-  COMMON_SAAS_PARAMS,
-  readHttpUrl,
-  readTransportParams,
-  requireParam,
-  warnUnknownParams,
-} from '../shared/saas-params.js';
+import { defineProviderOptions, option, providerClient } from '../shared/provider-options.js';
 import { GeminiChatModel, type GeminiModelConfig } from './gemini-chat-model.js';
 import { GeminiEmbeddingModel } from './gemini-embedding-model.js';
 import { saasMeta } from '../shared/saas-meta.js';
 
 const PROVIDER = 'saas/gemini';
-const KNOWN_PARAMS = [
-  'saas.api_key',
-  'saas.model',
-  'saas.base_url',
-  'saas.api_version',
-  ...COMMON_SAAS_PARAMS,
-];
+
+export const GEMINI_OPTIONS = defineProviderOptions(PROVIDER, {
+  'saas.api_key': option.requiredText('sent as `x-goog-api-key`, never in the URL'),
+  'saas.model': option.text('the chat or embedding model (`models/` prefix optional)', 'gemini-2.0-flash'),
+  'saas.base_url': option.url('the API root', 'https://generativelanguage.googleapis.com'),
+  'saas.api_version': option.text('the API version in paths', 'v1beta'),
+});
 
 export async function createGeminiEngine(context: EngineContext): Promise<EngineInstance> {
-  throwIfAborted(context.signal);
-  const inferParams = context.spec.inferParams;
-  warnUnknownParams(inferParams, KNOWN_PARAMS, PROVIDER, context.warn);
-  const apiKey = requireParam(inferParams, 'saas.api_key', PROVIDER);
-  const model = (inferParams['saas.model']?.trim() || 'gemini-2.0-flash').replace(/^models\//, '');
-  const baseUrl = readHttpUrl(
-    'saas.base_url',
-    inferParams['saas.base_url'] ?? 'https://generativelanguage.googleapis.com',
-  );
-  const apiVersion = inferParams['saas.api_version']?.trim() || 'v1beta';
-  const transport = readTransportParams(inferParams);
+  const options = GEMINI_OPTIONS.fromContext(context);
+  const apiKey = options['saas.api_key'];
+  const model = options['saas.model'].replace(/^models\//, '');
+  const apiVersion = options['saas.api_version'];
   const secrets = [apiKey];
-  const client = new HttpClient({
+  const client = providerClient(options, {
     provider: PROVIDER,
-    baseUrl,
     headers: { 'x-goog-api-key': apiKey },
-    timeoutMs: transport.timeoutMs,
-    maxRetries: transport.maxRetries,
-    deadlineMs: transport.deadlineMs,
     errorFromResponse: (response) => geminiErrorFromResponse(response, { provider: PROVIDER, secrets }),
-    ...(transport.proxyUrl ? { proxyUrl: transport.proxyUrl } : {}),
   });
   const config: GeminiModelConfig = {
     provider: PROVIDER,

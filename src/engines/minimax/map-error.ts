@@ -5,7 +5,7 @@
  * (sensitive content), 2013 (invalid parameters) and the rest → bad request.
  */
 import type { ByzerLLMError } from '../../core/errors.js';
-import { errorFromResponse as errorFromHttpStatus } from '../shared/upstream-errors.js';
+import { errorFromVendorResponse } from '../shared/upstream-errors.js';
 import type { HttpErrorResponse } from '../shared/http-client.js';
 import { type VendorErrorKind, vendorError } from '../shared/vendor-error.js';
 import { baseRespSchema } from './wire-schemas.js';
@@ -40,11 +40,5 @@ export function errorFromBody(body: unknown, context: MiniMaxErrorContext): Byze
 }
 
 export function errorFromResponse(response: HttpErrorResponse, context: MiniMaxErrorContext): ByzerLLMError {
-  let body: unknown;
-  try {
-    body = JSON.parse(response.bodyText);
-  } catch {
-    body = undefined;
-  }
-  return errorFromBody(body, context) ?? errorFromHttpStatus(response, context);
+  return errorFromVendorResponse(response, context, errorFromBody);
 }

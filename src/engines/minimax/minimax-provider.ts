@@ -10,34 +10,41 @@
  * `saas.base_url` is not given.
  */
 import type { EngineContext } from '../../core/deployment.js';
-import { InvalidArgumentError, throwIfAborted } from '../../core/errors.js';
+import { InvalidArgumentError } from '../../core/errors.js';
 import type { EngineInstance } from '../../core/models.js';
-import { HttpClient } from '../shared/http-client.js';
-import { COMMON_HTTP_SAAS_PARAMS, SaasParams } from '../shared/saas-params.js';
+import { defineProviderOptions, option, providerClient } from '../shared/provider-options.js';
 import { errorFromResponse, type MiniMaxErrorContext } from './map-error.js';
 import { MiniMaxChatModel } from './minimax-chat-model.js';
 import { saasMeta } from '../shared/saas-meta.js';
 
 const PROVIDER = 'saas/minimax';
-const KNOWN_PARAMS = [
-  'saas.api_key',
-  'saas.group_id',
-  'saas.bot_name',
-  'saas.user_name',
-  'saas.bot_setting',
-  'saas.api_url',
-  ...COMMON_HTTP_SAAS_PARAMS,
-];
-
 const CHAT_PATH = '/v1/text/chatcompletion_pro';
 const DEFAULT_BASE_URL = 'https://api.minimax.chat';
 
+export const MINIMAX_OPTIONS = defineProviderOptions(PROVIDER, {
+  'saas.api_key': option.requiredText('sent as `Authorization: Bearer …`'),
+  'saas.model': option.text('the chat model', 'abab5.5-chat'),
+  'saas.base_url': option.url('the API root', DEFAULT_BASE_URL),
+  'saas.group_id': option.requiredText("the account's group id"),
+  'saas.bot_name': option.text("the assistant's name", 'MM智能助理'),
+  'saas.user_name': option.text("the user's name", '用户'),
+  'saas.bot_setting': option.text(
+    'the persona when there is no system message',
+    'MM智能助理是一款由MiniMax自研的大型语言模型。You are a helpful assistant.',
+  ),
+  'saas.api_url': option.optionalUrl(
+    "Byzer-LLM's whole `…/v1/text/chatcompletion_pro` URL, used when `base_url` is not given",
+  ),
+});
+
 /** `saas.base_url`, else the origin (and prefix) of Byzer-LLM's full `saas.api_url`. */
-function readBaseUrl(params: SaasParams): string {
-  if (params.optional('saas.base_url') || !params.optional('saas.api_url')) {
-    return params.url('saas.base_url', DEFAULT_BASE_URL);
-  }
-  const apiUrl = params.url('saas.api_url', DEFAULT_BASE_URL).replace(/\?.*$/, '');
+function readBaseUrl(
+  inferParams: Record<string, string>,
+  options: { 'saas.base_url': string; 'saas.api_url'?: string | undefined },
+): string {
+  const apiUrlGiven = options['saas.api_url'];
+  if (inferParams['saas.base_url']?.trim() || !apiUrlGiven) return options['saas.base_url'];
+  const apiUrl = apiUrlGiven.replace(/\?.*$/, '');
   if (!apiUrl.endsWith(CHAT_PATH)) {
     throw new InvalidArgumentError(
       `saas.api_url must be the chatcompletion_pro URL (ending in ${CHAT_PATH}), got "${apiUrl}"; or give saas.base_url`,
@@ -47,21 +54,15 @@ function readBaseUrl(params: SaasParams): string {
 }
 
 export async function createMiniMaxEngine(context: EngineContext): Promise<EngineInstance> {
-  throwIfAborted(context.signal);
-  const params = new SaasParams(context.spec.inferParams, PROVIDER);
-  params.warnUnknown(KNOWN_PARAMS, context.warn);
-  const apiKey = params.required('saas.api_key');
-  const groupId = params.required('saas.group_id');
-  const modelId = params.string('saas.model', 'abab5.5-chat');
+  const options = MINIMAX_OPTIONS.fromContext(context);
+  const apiKey = options['saas.api_key'];
+  const modelId = options['saas.model'];
   const errorContext: MiniMaxErrorContext = { provider: PROVIDER, secrets: [apiKey] };
-  const maxRetries = params.wholeNumber('saas.max_retries', 2);
-  const client = new HttpClient({
+  const maxRetries = options['saas.max_retries'];
+  const client = providerClient(options, {
     provider: PROVIDER,
-    baseUrl: readBaseUrl(params),
+    baseUrl: readBaseUrl(context.spec.inferParams, options),
     headers: { authorization: `Bearer ${apiKey}` },
-    timeoutMs: params.timeoutMs('saas.timeout', 600),
-    maxRetries,
-    deadlineMs: params.deadlineMs(),
     errorFromResponse: (response) => errorFromResponse(response, errorContext),
   });
   const meta = saasMeta({
@@ -72,13 +73,10 @@ export async function createMiniMaxEngine(context: EngineContext): Promise<Engin
     chat: new MiniMaxChatModel({
       provider: PROVIDER,
       modelId,
-      groupId,
-      botName: params.string('saas.bot_name', 'MM智能助理'),
-      userName: params.string('saas.user_name', '用户'),
-      botSetting: params.string(
-        'saas.bot_setting',
-        'MM智能助理是一款由MiniMax自研的大型语言模型。You are a helpful assistant.',
-      ),
+      groupId: options['saas.group_id'],
+      botName: options['saas.bot_name'],
+      userName: options['saas.user_name'],
+      botSetting: options['saas.bot_setting'],
       client,
       errorContext,
       maxRetries,

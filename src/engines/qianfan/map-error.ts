@@ -11,7 +11,7 @@
 import type { ByzerLLMError } from '../../core/errors.js';
 import type { HttpErrorResponse } from '../shared/http-client.js';
 import { type VendorErrorKind, vendorError } from '../shared/vendor-error.js';
-import { errorFromResponse as errorFromHttpStatus } from '../shared/upstream-errors.js';
+import { errorFromVendorResponse } from '../shared/upstream-errors.js';
 import { errorBodySchema } from './wire-schemas.js';
 
 export const TOKEN_ERROR_CODES = new Set([110, 111]);
@@ -54,11 +54,5 @@ export function errorFromBody(body: unknown, context: QianfanErrorContext): Byze
 
 /** For the HTTP client: 200 JSON bodies answered to stream requests, and non-2xx answers. */
 export function errorFromResponse(response: HttpErrorResponse, context: QianfanErrorContext): ByzerLLMError {
-  let body: unknown;
-  try {
-    body = JSON.parse(response.bodyText);
-  } catch {
-    body = undefined;
-  }
-  return errorFromBody(body, context) ?? errorFromHttpStatus(response, context);
+  return errorFromVendorResponse(response, context, errorFromBody);
 }

@@ -10,10 +10,9 @@
  * - `saas.base_url` (`https://aip.baidubce.com`), `saas.timeout` (600 s), `saas.max_retries` (2).
  */
 import type { EngineContext } from '../../core/deployment.js';
-import { InvalidArgumentError, throwIfAborted } from '../../core/errors.js';
+import { InvalidArgumentError } from '../../core/errors.js';
 import type { EngineInstance } from '../../core/models.js';
-import { HttpClient } from '../shared/http-client.js';
-import { COMMON_HTTP_SAAS_PARAMS, SaasParams } from '../shared/saas-params.js';
+import { defineProviderOptions, option, providerClient } from '../shared/provider-options.js';
 import { errorFromResponse, type QianfanErrorContext } from './map-error.js';
 import { QianfanChatModel, type QianfanModelConfig } from './qianfan-chat-model.js';
 import { QianfanEmbeddingModel } from './qianfan-embedding-model.js';
@@ -21,13 +20,16 @@ import { type QianfanCredentials, QianfanTokenSource } from './qianfan-token.js'
 import { saasMeta } from '../shared/saas-meta.js';
 
 const PROVIDER = 'saas/qianfan';
-const KNOWN_PARAMS = [
-  'saas.api_key',
-  'saas.secret_key',
-  'saas.access_token',
-  'saas.endpoint',
-  ...COMMON_HTTP_SAAS_PARAMS,
-];
+
+/** Credentials are `api_key` + `secret_key`, or `access_token`: each optional here, checked together. */
+export const QIANFAN_OPTIONS = defineProviderOptions(PROVIDER, {
+  'saas.api_key': option.text('with `secret_key`, exchanged for a cached, refreshed access token'),
+  'saas.secret_key': option.text('see `api_key`'),
+  'saas.access_token': option.text('a token to use instead of `api_key` + `secret_key`'),
+  'saas.model': option.text('the chat or embedding model (`Embedding-V1`)', 'ERNIE-Bot-turbo'),
+  'saas.endpoint': option.text("a custom model endpoint (else the model's own)"),
+  'saas.base_url': option.url('the API root', 'https://aip.baidubce.com'),
+});
 
 /** Qianfan model names → endpoint path segments (the service's published table). */
 export const QIANFAN_ENDPOINTS: Record<string, string> = {
@@ -48,12 +50,10 @@ export const QIANFAN_ENDPOINTS: Record<string, string> = {
 };
 
 export async function createQianfanEngine(context: EngineContext): Promise<EngineInstance> {
-  throwIfAborted(context.signal);
-  const params = new SaasParams(context.spec.inferParams, PROVIDER);
-  params.warnUnknown(KNOWN_PARAMS, context.warn);
-  const accessToken = params.optional('saas.access_token');
-  const apiKey = params.optional('saas.api_key');
-  const secretKey = params.optional('saas.secret_key');
+  const options = QIANFAN_OPTIONS.fromContext(context);
+  const accessToken = options['saas.access_token'];
+  const apiKey = options['saas.api_key'];
+  const secretKey = options['saas.secret_key'];
   let credentials: QianfanCredentials;
   if (apiKey && secretKey) credentials = { apiKey, secretKey };
   else if (accessToken) credentials = { accessToken };
@@ -62,20 +62,16 @@ export async function createQianfanEngine(context: EngineContext): Promise<Engin
       'saas/qianfan needs saas.api_key and saas.secret_key (exchanged for a token), or saas.access_token',
     );
   }
-  const modelId = params.string('saas.model', 'ERNIE-Bot-turbo');
-  const endpoint = params.optional('saas.endpoint') ?? QIANFAN_ENDPOINTS[modelId] ?? modelId.toLowerCase();
+  const modelId = options['saas.model'];
+  const endpoint = options['saas.endpoint'] ?? QIANFAN_ENDPOINTS[modelId] ?? modelId.toLowerCase();
   const errorContext: QianfanErrorContext = {
     provider: PROVIDER,
     secrets: [apiKey, secretKey, accessToken].filter((value): value is string => Boolean(value)),
   };
-  const maxRetries = params.wholeNumber('saas.max_retries', 2);
-  const client = new HttpClient({
+  const maxRetries = options['saas.max_retries'];
+  const client = providerClient(options, {
     provider: PROVIDER,
-    baseUrl: params.url('saas.base_url', 'https://aip.baidubce.com'),
     headers: {},
-    timeoutMs: params.timeoutMs('saas.timeout', 600),
-    maxRetries,
-    deadlineMs: params.deadlineMs(),
     errorFromResponse: (response) => errorFromResponse(response, errorContext),
   });
   const tokens = new QianfanTokenSource(credentials, client, PROVIDER);

@@ -26,7 +26,7 @@ import { type ErrorMappingContext, errorFromStreamPayload } from '../shared/upst
 import type { HttpClient } from '../shared/http-client.js';
 import type { EventSourceMessage } from '../shared/server-sent-events.js';
 import { convertMessages } from './convert-messages.js';
-import { mapFinishReason } from './map-finish-reason.js';
+import { mapFinishReason } from '../shared/openai-compatible/map-finish-reason.js';
 import { contentText, type GenerationResponse, generationResponseSchema } from './wire-schemas.js';
 import { parseStreamEventJson } from '../shared/stream-errors.js';
 import { mapVendorStream, metadataOnce } from '../shared/vendor-stream.js';

@@ -16,19 +16,27 @@ import type { EngineContext } from '../../core/deployment.js';
 import { throwIfAborted } from '../../core/errors.js';
 import type { EngineInstance } from '../../core/models.js';
 import { errorFromResponse, type ErrorMappingContext } from '../shared/upstream-errors.js';
-import { HttpClient } from '../shared/http-client.js';
-import { COMMON_HTTP_SAAS_PARAMS, SaasParams } from '../shared/saas-params.js';
+import { defineProviderOptions, option, providerClient } from '../shared/provider-options.js';
 import type { ChatModelV1, ChatRequest } from '../../core/chat-model.js';
 import { QianwenChatModel, type QianwenModelConfig } from './qianwen-chat-model.js';
 import { QianwenEmbeddingModel } from './qianwen-embedding-model.js';
 import { saasMeta } from '../shared/saas-meta.js';
 
-const KNOWN_PARAMS = [
-  'saas.api_key',
-  ...COMMON_HTTP_SAAS_PARAMS,
-  'saas.enable_search',
-  'saas.incremental_output',
-];
+/** `saas/qianwen` (text and embeddings) and `saas/qianwen_vl` (images) differ in their default model. */
+export function qianwenOptions(multimodal: boolean) {
+  return defineProviderOptions(multimodal ? 'saas/qianwen_vl' : 'saas/qianwen', {
+    'saas.api_key': option.requiredText('DashScope key, sent as `Authorization: Bearer …`'),
+    'saas.model': option.text(
+      multimodal ? 'the vision model' : 'the chat model, or `text-embedding-v1/v2` for embeddings',
+      multimodal ? 'qwen-vl-plus' : 'qwen-turbo',
+    ),
+    'saas.base_url': option.url('the API root', 'https://dashscope.aliyuncs.com'),
+    'saas.enable_search': option.flag('DashScope web search on every request (`true`/`false`)'),
+    'saas.incremental_output': option.flag(
+      'stream deltas rather than the whole text so far (`true`/`false`)',
+    ),
+  });
+}
 
 export async function createQianwenEngine(
   context: EngineContext,
@@ -36,18 +44,13 @@ export async function createQianwenEngine(
 ): Promise<EngineInstance> {
   throwIfAborted(context.signal);
   const provider = options.multimodal ? 'saas/qianwen_vl' : 'saas/qianwen';
-  const params = new SaasParams(context.spec.inferParams, provider);
-  params.warnUnknown(KNOWN_PARAMS, context.warn);
-  const apiKey = params.required('saas.api_key');
-  const modelId = params.string('saas.model', options.multimodal ? 'qwen-vl-plus' : 'qwen-turbo');
+  const params = qianwenOptions(options.multimodal).parse(context.spec.inferParams, context.warn);
+  const apiKey = params['saas.api_key'];
+  const modelId = params['saas.model'];
   const errorContext: ErrorMappingContext = { provider, secrets: [apiKey] };
-  const client = new HttpClient({
+  const client = providerClient(params, {
     provider,
-    baseUrl: params.url('saas.base_url', 'https://dashscope.aliyuncs.com'),
     headers: { authorization: `Bearer ${apiKey}` },
-    timeoutMs: params.timeoutMs('saas.timeout', 600),
-    maxRetries: params.wholeNumber('saas.max_retries', 2),
-    deadlineMs: params.deadlineMs(),
     errorFromResponse: (response) => errorFromResponse(response, errorContext),
   });
   const config: QianwenModelConfig = {
@@ -58,10 +61,10 @@ export async function createQianwenEngine(
     multimodal: options.multimodal,
   };
   const defaults: Record<string, unknown> = {};
-  if (params.optional('saas.enable_search') !== undefined)
-    defaults.enable_search = params.boolean('saas.enable_search', false);
-  if (params.optional('saas.incremental_output') !== undefined)
-    defaults.incremental_output = params.boolean('saas.incremental_output', true);
+  if (params['saas.enable_search'] !== undefined) defaults.enable_search = params['saas.enable_search'];
+  if (params['saas.incremental_output'] !== undefined) {
+    defaults.incremental_output = params['saas.incremental_output'];
+  }
   const embeddingMode = !options.multimodal && modelId.toLowerCase().includes('embedding');
   const meta = saasMeta({
     model_name: modelId,

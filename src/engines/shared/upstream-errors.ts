@@ -96,3 +96,21 @@ function oneLine(text: string): string {
   const line = text.replace(/\s+/g, ' ').trim();
   return line.length > MAX_MESSAGE_LENGTH ? `${line.slice(0, MAX_MESSAGE_LENGTH)}…` : line;
 }
+
+/**
+ * For vendors that report errors in their own body shape (with any status, 200 included): the
+ * vendor's mapping of the parsed body, else the HTTP status mapping above.
+ */
+export function errorFromVendorResponse<Context extends ErrorMappingContext>(
+  response: HttpErrorResponse,
+  context: Context,
+  errorFromBody: (body: unknown, context: Context) => ByzerLLMError | undefined,
+): ByzerLLMError {
+  let body: unknown;
+  try {
+    body = JSON.parse(response.bodyText);
+  } catch {
+    body = undefined;
+  }
+  return errorFromBody(body, context) ?? errorFromResponse(response, context);
+}

@@ -13,38 +13,36 @@ import { request as httpRequest } from 'undici';
 import { z } from 'zod';
 import type { CallOptions } from '../../core/chat-model.js';
 import type { EngineContext } from '../../core/deployment.js';
-import { throwIfAborted, upstreamErrorFromStatus } from '../../core/errors.js';
+import { upstreamErrorFromStatus } from '../../core/errors.js';
 import type { EngineInstance, ImageModelV1, ImageRequest, ImageResult } from '../../core/models.js';
 import { errorFromResponse } from '../shared/upstream-errors.js';
 import { parseWireBody } from '../shared/wire-body.js';
-import { HttpClient } from '../shared/http-client.js';
-import { COMMON_HTTP_SAAS_PARAMS, SaasParams } from '../shared/saas-params.js';
+import { defineProviderOptions, option, providerClient } from '../shared/provider-options.js';
 import { errorFromTransport } from '../shared/transport-error.js';
 import { mergeExtra } from '../shared/extra-fields.js';
 import { saasMeta } from '../shared/saas-meta.js';
 
 const PROVIDER = 'saas/siliconflow';
-const KNOWN_PARAMS = ['saas.api_key', ...COMMON_HTTP_SAAS_PARAMS];
+
+export const SILICONFLOW_OPTIONS = defineProviderOptions(PROVIDER, {
+  'saas.api_key': option.requiredText('sent as `Authorization: Bearer …`'),
+  'saas.model': option.text('the image model', 'black-forest-labs/FLUX.1-dev'),
+  'saas.base_url': option.url('the API root', 'https://api.siliconflow.cn/v1'),
+});
 
 const imageResponseSchema = z.looseObject({
   images: z.array(z.looseObject({ url: z.string() })),
 });
 
 export async function createSiliconFlowEngine(context: EngineContext): Promise<EngineInstance> {
-  throwIfAborted(context.signal);
-  const params = new SaasParams(context.spec.inferParams, PROVIDER);
-  params.warnUnknown(KNOWN_PARAMS, context.warn);
-  const apiKey = params.required('saas.api_key');
-  const modelId = params.string('saas.model', 'black-forest-labs/FLUX.1-dev');
-  const timeoutMs = params.timeoutMs('saas.timeout', 600);
+  const options = SILICONFLOW_OPTIONS.fromContext(context);
+  const apiKey = options['saas.api_key'];
+  const modelId = options['saas.model'];
+  const timeoutMs = options['saas.timeout'];
   const errorContext = { provider: PROVIDER, secrets: [apiKey] };
-  const client = new HttpClient({
+  const client = providerClient(options, {
     provider: PROVIDER,
-    baseUrl: params.url('saas.base_url', 'https://api.siliconflow.cn/v1'),
     headers: { authorization: `Bearer ${apiKey}` },
-    timeoutMs,
-    maxRetries: params.wholeNumber('saas.max_retries', 2),
-    deadlineMs: params.deadlineMs(),
     errorFromResponse: (response) => errorFromResponse(response, errorContext),
   });
   const image: ImageModelV1 = {

@@ -10,41 +10,41 @@
  * when `saas.gpt_url` is not given.
  */
 import type { EngineContext } from '../../core/deployment.js';
-import { InvalidArgumentError, throwIfAborted } from '../../core/errors.js';
+import { InvalidArgumentError } from '../../core/errors.js';
 import type { EngineInstance } from '../../core/models.js';
-import { SaasParams } from '../shared/saas-params.js';
+import { defineProviderOptions, option } from '../shared/provider-options.js';
 import { domainForUrl, SPARK_DOMAINS } from './signed-url.js';
 import { SparkChatModel } from './sparkdesk-chat-model.js';
 import { saasMeta } from '../shared/saas-meta.js';
 
 const PROVIDER = 'saas/sparkdesk';
-const KNOWN_PARAMS = [
-  'saas.appid',
-  'saas.api_key',
-  'saas.api_secret',
-  'saas.gpt_url',
-  'saas.domain',
-  'saas.timeout',
-  'saas.deadline',
-  'saas.max_retries',
-  'saas.debug',
-];
+
+/** A WebSocket per request: no `saas.proxies` and no `saas.base_url`; frames are awaited 30 s. */
+export const SPARKDESK_OPTIONS = defineProviderOptions(
+  PROVIDER,
+  {
+    'saas.appid': option.requiredText('the application id'),
+    'saas.api_key': option.requiredText('signs the URL (HMAC) with `api_secret`'),
+    'saas.api_secret': option.requiredText('see `api_key`'),
+    'saas.gpt_url': option.url('the chat WebSocket URL', 'wss://spark-api.xf-yun.com/v3.1/chat', [
+      'ws:',
+      'wss:',
+      'http:',
+      'https:',
+    ]),
+    'saas.domain': option.text(
+      'the model domain (default from the URL: v1.1 `general`, v2.1 `generalv2`, v3.1 `generalv3`, v3.5 `generalv3.5`)',
+    ),
+    'saas.timeout': option.seconds('seconds to wait for each frame', 30),
+    'saas.debug': option.text('accepted for Byzer-LLM compatibility; ignored'),
+  },
+  { omit: ['saas.proxies'] },
+);
 
 export async function createSparkDeskEngine(context: EngineContext): Promise<EngineInstance> {
-  throwIfAborted(context.signal);
-  const params = new SaasParams(context.spec.inferParams, PROVIDER);
-  params.warnUnknown(KNOWN_PARAMS, context.warn);
-  const appId = params.required('saas.appid');
-  const apiKey = params.required('saas.api_key');
-  const apiSecret = params.required('saas.api_secret');
-  const urlKey = params.optional('saas.gpt_url') || !params.optional('gpt_url') ? 'saas.gpt_url' : 'gpt_url';
-  const gptUrl = params.url(urlKey, 'wss://spark-api.xf-yun.com/v3.1/chat', [
-    'ws:',
-    'wss:',
-    'http:',
-    'https:',
-  ]);
-  const domain = params.optional('saas.domain') ?? domainForUrl(gptUrl);
+  const options = SPARKDESK_OPTIONS.fromContext(withBareGptUrl(context));
+  const gptUrl = options['saas.gpt_url'];
+  const domain = options['saas.domain'] ?? domainForUrl(gptUrl);
   if (!domain) {
     throw new InvalidArgumentError(
       `saas.domain is required for saas.gpt_url "${gptUrl}": its version is not one of ${Object.keys(SPARK_DOMAINS).join(', ')}`,
@@ -57,12 +57,12 @@ export async function createSparkDeskEngine(context: EngineContext): Promise<Eng
     provider: PROVIDER,
     gptUrl,
     domain,
-    appId,
-    credentials: { apiKey, apiSecret },
-    timeoutMs: params.timeoutMs('saas.timeout', 30),
-    maxRetries: params.wholeNumber('saas.max_retries', 2),
-    deadlineMs: params.deadlineMs(),
-    errorContext: { provider: PROVIDER, secrets: [apiKey, apiSecret] },
+    appId: options['saas.appid'],
+    credentials: { apiKey: options['saas.api_key'], apiSecret: options['saas.api_secret'] },
+    timeoutMs: options['saas.timeout'],
+    maxRetries: options['saas.max_retries'],
+    deadlineMs: options['saas.deadline'],
+    errorContext: { provider: PROVIDER, secrets: [options['saas.api_key'], options['saas.api_secret']] },
   });
   return {
     meta,
@@ -70,4 +70,12 @@ export async function createSparkDeskEngine(context: EngineContext): Promise<Eng
     // Sockets are per request; stopping the worker closes those still open.
     dispose: async () => chat.closeAll(),
   };
+}
+
+/** Byzer-LLM's Byzer-SQL example names the URL `gpt_url`; it stands for `saas.gpt_url` when that is absent. */
+function withBareGptUrl(context: EngineContext): EngineContext {
+  const inferParams = context.spec.inferParams;
+  const bareUrl = inferParams.gpt_url;
+  if (inferParams['saas.gpt_url'] !== undefined || bareUrl === undefined) return context;
+  return { ...context, spec: { ...context.spec, inferParams: { ...inferParams, 'saas.gpt_url': bareUrl } } };
 }

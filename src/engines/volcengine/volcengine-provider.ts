@@ -16,17 +16,21 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { CallOptions } from '../../core/chat-model.js';
 import type { EngineContext } from '../../core/deployment.js';
-import { throwIfAborted } from '../../core/errors.js';
 import type { EngineInstance, SpeechModelV1, SpeechRequest, SpeechResult } from '../../core/models.js';
 import { errorFromResponse } from '../shared/upstream-errors.js';
 import { parseWireBody } from '../shared/wire-body.js';
-import { HttpClient } from '../shared/http-client.js';
-import { COMMON_HTTP_SAAS_PARAMS, SaasParams } from '../shared/saas-params.js';
+import { defineProviderOptions, option, providerClient } from '../shared/provider-options.js';
 import { retryVendorErrors, type VendorErrorKind, vendorError } from '../shared/vendor-error.js';
 import { saasMeta } from '../shared/saas-meta.js';
 
 const PROVIDER = 'saas/volcengine';
-const KNOWN_PARAMS = ['saas.api_key', 'saas.app_id', ...COMMON_HTTP_SAAS_PARAMS];
+
+export const VOLCENGINE_OPTIONS = defineProviderOptions(PROVIDER, {
+  'saas.api_key': option.requiredText('the access token, sent as `Authorization: Bearer;<token>`'),
+  'saas.model': option.text('the TTS cluster', 'volcano_tts'),
+  'saas.base_url': option.url('the API root', 'https://openspeech.bytedance.com'),
+  'saas.app_id': option.requiredText('the application id'),
+});
 const SUCCESS = 3000;
 const RATE_LIMIT_CODES = new Set([3003]);
 const SERVER_CODES = new Set([3005, 3006, 3030, 3031, 3032, 3040]);
@@ -46,21 +50,15 @@ const MEDIA_TYPES: Record<string, string> = {
 };
 
 export async function createVolcengineEngine(context: EngineContext): Promise<EngineInstance> {
-  throwIfAborted(context.signal);
-  const params = new SaasParams(context.spec.inferParams, PROVIDER);
-  params.warnUnknown(KNOWN_PARAMS, context.warn);
-  const token = params.required('saas.api_key');
-  const appId = params.required('saas.app_id');
-  const cluster = params.string('saas.model', 'volcano_tts');
+  const options = VOLCENGINE_OPTIONS.fromContext(context);
+  const token = options['saas.api_key'];
+  const cluster = options['saas.model'];
+  const appId = options['saas.app_id'];
   const errorContext = { provider: PROVIDER, secrets: [token] };
-  const maxRetries = params.wholeNumber('saas.max_retries', 2);
-  const client = new HttpClient({
+  const maxRetries = options['saas.max_retries'];
+  const client = providerClient(options, {
     provider: PROVIDER,
-    baseUrl: params.url('saas.base_url', 'https://openspeech.bytedance.com'),
     headers: { authorization: `Bearer;${token}` },
-    timeoutMs: params.timeoutMs('saas.timeout', 600),
-    maxRetries,
-    deadlineMs: params.deadlineMs(),
     errorFromResponse: (response) => errorFromResponse(response, errorContext),
   });
   const speech: SpeechModelV1 = {

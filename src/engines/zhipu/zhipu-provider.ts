@@ -10,7 +10,6 @@
  * `saas.max_retries` (2).
  */
 import type { EngineContext } from '../../core/deployment.js';
-import { throwIfAborted } from '../../core/errors.js';
 import type { EngineInstance } from '../../core/models.js';
 import { type ErrorMappingContext, errorFromResponse } from '../shared/upstream-errors.js';
 import {
@@ -18,13 +17,20 @@ import {
   type OpenAICompatibleModelConfig,
 } from '../shared/openai-compatible/openai-compatible-chat-model.js';
 import { OpenAICompatibleEmbeddingModel } from '../shared/openai-compatible/openai-compatible-embedding-model.js';
-import { HttpClient } from '../shared/http-client.js';
-import { COMMON_HTTP_SAAS_PARAMS, SaasParams } from '../shared/saas-params.js';
+import { defineProviderOptions, option, providerClient } from '../shared/provider-options.js';
 import { ZhipuTokenSource } from './zhipu-token.js';
 import { saasMeta } from '../shared/saas-meta.js';
 
 const DEFAULT_PROVIDER = 'saas/zhipu';
-const KNOWN_PARAMS = ['saas.api_key', ...COMMON_HTTP_SAAS_PARAMS];
+
+/** `saas/chatglm` is this engine under its own name, with the same options. */
+export function zhipuOptions(provider: string = DEFAULT_PROVIDER) {
+  return defineProviderOptions(provider, {
+    'saas.api_key': option.requiredText("`<id>.<secret>`, sent as the SDK's HS256 JWT"),
+    'saas.model': option.text('the chat or embedding model', 'glm-4'),
+    'saas.base_url': option.url('the API root', 'https://open.bigmodel.cn/api/paas/v4'),
+  });
+}
 
 /**
  * `provider` names the type in errors: `saas/chatglm` (Byzer-LLM's name for ChatGLM-130B, which Zhipu
@@ -34,25 +40,19 @@ export async function createZhipuEngine(
   context: EngineContext,
   provider: string = DEFAULT_PROVIDER,
 ): Promise<EngineInstance> {
-  throwIfAborted(context.signal);
-  const params = new SaasParams(context.spec.inferParams, provider);
-  params.warnUnknown(KNOWN_PARAMS, context.warn);
-  const apiKey = params.required('saas.api_key');
+  const options = zhipuOptions(provider).fromContext(context);
+  const apiKey = options['saas.api_key'];
   const tokens = new ZhipuTokenSource(apiKey);
-  const modelId = params.string('saas.model', 'glm-4');
+  const modelId = options['saas.model'];
   // The secret half of the key is what signs; redact the whole key and the secret alone.
   const errorContext: ErrorMappingContext = {
     provider,
     secrets: [apiKey, apiKey.split('.')[1] ?? apiKey],
   };
-  const client = new HttpClient({
+  const client = providerClient(options, {
     provider,
-    baseUrl: params.url('saas.base_url', 'https://open.bigmodel.cn/api/paas/v4'),
     headers: {},
     requestHeaders: async () => ({ authorization: `Bearer ${await tokens.token()}` }),
-    timeoutMs: params.timeoutMs('saas.timeout', 600),
-    maxRetries: params.wholeNumber('saas.max_retries', 2),
-    deadlineMs: params.deadlineMs(),
     errorFromResponse: (response) => errorFromResponse(response, errorContext),
   });
   const config: OpenAICompatibleModelConfig = { provider, modelId, client, errorContext };

@@ -11,6 +11,7 @@
  */
 import type { ChatMessage, ContentPart, Warning } from '../../../core/chat-model.js';
 import { InvalidArgumentError } from '../../../core/errors.js';
+import { AlternatingTurns } from '../alternating-turns.js';
 
 export type AnthropicBlock = Record<string, unknown>;
 export interface AnthropicMessage {
@@ -23,12 +24,8 @@ export function convertMessages(
   warnings: Warning[],
 ): { system?: string; messages: AnthropicMessage[] } {
   const system: string[] = [];
-  const converted: AnthropicMessage[] = [];
-  const push = (role: 'user' | 'assistant', blocks: AnthropicBlock[]) => {
-    const last = converted.at(-1);
-    if (last && last.role === role) last.content.push(...blocks);
-    else converted.push({ role, content: blocks });
-  };
+  const turns = new AlternatingTurns<'user' | 'assistant', AnthropicBlock>();
+  const push = (role: 'user' | 'assistant', blocks: AnthropicBlock[]) => turns.push(role, blocks);
   for (const message of messages) {
     switch (message.role) {
       case 'system':
@@ -56,6 +53,7 @@ export function convertMessages(
         break;
     }
   }
+  const converted: AnthropicMessage[] = turns.turns.map(({ role, parts }) => ({ role, content: parts }));
   const last = converted.at(-1);
   if (last?.role === 'assistant') {
     // A prefill: the API refuses one that ends in whitespace.

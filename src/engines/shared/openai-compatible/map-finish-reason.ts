@@ -1,4 +1,7 @@
-/** OpenAI `finish_reason` → protocol `FinishReason`. Vendors' own reasons become `other`. */
+/**
+ * OpenAI `finish_reason` → protocol `FinishReason`. Vendors' own reasons become `other`; DashScope's
+ * native protocol sends the string `"null"` while generating, read as no reason yet.
+ */
 import type { FinishReason } from '../../../core/chat-model.js';
 
 export function mapFinishReason(reason: string | null | undefined): FinishReason {
@@ -17,6 +20,7 @@ export function mapFinishReason(reason: string | null | undefined): FinishReason
       return 'error';
     case null:
     case undefined:
+    case 'null':
       return 'unknown';
     default:
       return 'other';

@@ -4,31 +4,18 @@
  * Any OpenAI-shaped vendor (OpenAI, DeepSeek, Kimi, SiliconFlow, OpenRouter, Ollama, vLLM) is this
  * engine plus its own defaults: pass `settings` with a provider name, default base URL and model.
  *
- * Parameters (`--infer_params`, all strings):
- * - `saas.api_key` — required; sent as `Authorization: Bearer …`; never printed or put in errors.
- * - `saas.model` — upstream model name. Defaults to `gpt-3.5-turbo` (or the vendor's default).
- * - `saas.base_url` — defaults to `https://api.openai.com/v1`; a trailing slash is ignored.
- * - `saas.timeout` — seconds without data (before the headers, or between stream chunks) before the
- *   call fails with `TimeoutError`. Defaults to 600.
- * - `saas.max_retries` — retries of retryable failures (429, 5xx, dropped connections). Defaults to 2.
- * - `saas.headers` — JSON object of extra request headers, e.g. `{"HTTP-Referer":"https://…"}`.
- * - `saas.proxies` — an http(s) proxy URL (or httpx-style JSON map) every request goes through.
- * Other `saas.*` keys are reported through `context.warn` and otherwise ignored.
+ * Parameters: `openAICompatibleOptions` (the shared base plus `api_key`, `model`, `base_url`,
+ * `headers`, and a variant's own keys). Other `saas.*` keys are reported through `context.warn`.
  *
  * Variants are settings, not copies: `saas/reasoning_openai` sets `omitSamplingParams`,
  * `saas/azure_openai` sets `endpoint` (URL with deployment and `api-version`, `api-key` header).
  */
 import { type EngineContext, isSecretHeader } from '../../../core/deployment.js';
-import { InvalidArgumentError, throwIfAborted } from '../../../core/errors.js';
+import { throwIfAborted } from '../../../core/errors.js';
 import type { EngineInstance, ModelTask } from '../../../core/models.js';
+import { z } from 'zod';
 import { HttpClient } from '../http-client.js';
-import {
-  readDeadlineMs,
-  readHttpUrl,
-  readNumberParam,
-  readProxyUrl,
-  warnUnknownParams,
-} from '../saas-params.js';
+import { defineProviderOptions, option, transportOf, type OptionShape } from '../provider-options.js';
 import { type ErrorMappingContext, errorFromResponse } from '../upstream-errors.js';
 import {
   OpenAICompatibleChatModel,
@@ -55,8 +42,8 @@ export interface OpenAICompatibleSettings {
    * report each as an unsupported-setting warning.
    */
   omitSamplingParams?: boolean;
-  /** Provider-specific `saas.*` keys this variant reads (so they are not reported as unknown). */
-  extraParams?: readonly string[];
+  /** Provider-specific `saas.*` options this variant reads, on top of (or replacing) the shared ones. */
+  extraOptions?: OptionShape;
   /**
    * Where requests go and how they authenticate, from the params; replaces `saas.base_url` and the
    * bearer header. `baseUrl` may carry a query (`?api-version=…`) that every request keeps.
@@ -83,16 +70,30 @@ export interface OpenAICompatibleParams {
   proxyUrl?: string;
 }
 
-const KNOWN_PARAMS = [
-  'saas.api_key',
-  'saas.model',
-  'saas.base_url',
-  'saas.timeout',
-  'saas.max_retries',
-  'saas.deadline',
-  'saas.headers',
-  'saas.proxies',
-];
+/** `saas.headers`: a JSON object of extra request headers. Not echoed: headers often carry tokens. */
+const headersOption = z
+  .string()
+  .optional()
+  .transform((value, context) => {
+    const read = readHeaders(value);
+    if (typeof read === 'string') {
+      context.addIssue({ code: 'custom', message: read });
+      return z.NEVER;
+    }
+    return read;
+  })
+  .meta({ description: 'a JSON object of extra request headers, e.g. `{"HTTP-Referer":"https://…"}`' });
+
+/** The options of this engine under one vendor's settings (defaults, extra keys). */
+export function openAICompatibleOptions(provider: string, settings: OpenAICompatibleSettings = {}) {
+  return defineProviderOptions(provider, {
+    'saas.api_key': option.requiredText('sent as `Authorization: Bearer …`'),
+    'saas.model': option.text('the upstream model', settings.defaultModel ?? 'gpt-3.5-turbo'),
+    'saas.base_url': option.url('the API root', settings.defaultBaseUrl ?? 'https://api.openai.com/v1'),
+    'saas.headers': headersOption,
+    ...settings.extraOptions,
+  });
+}
 
 export async function createOpenAICompatibleEngine(
   context: EngineContext,
@@ -159,44 +160,35 @@ export function readOpenAICompatibleParams(
   settings: OpenAICompatibleSettings,
   warn: (message: string) => void,
 ): OpenAICompatibleParams {
-  const known = [...KNOWN_PARAMS, ...(settings.extraParams ?? [])];
-  warnUnknownParams(inferParams, known, settings.provider ?? 'the OpenAI-compatible engine', warn);
-  const apiKey = inferParams['saas.api_key']?.trim();
-  if (!apiKey) throw new InvalidArgumentError('saas.api_key is required (--infer_params saas.api_key=…)');
+  const provider = settings.provider ?? 'the OpenAI-compatible engine';
+  const options = openAICompatibleOptions(provider, settings).parse(inferParams, warn);
+  const apiKey = options['saas.api_key'];
   const endpoint = settings.endpoint?.(inferParams, apiKey);
-  const params: OpenAICompatibleParams = {
+  // A variant may declare `saas.model` without a default (Azure: the deployment names the model).
+  const declared = options['saas.model'] as string | undefined;
+  const given = inferParams['saas.model']?.trim() ? declared : undefined;
+  return {
     apiKey,
-    model: inferParams['saas.model']?.trim() || endpoint?.model || settings.defaultModel || 'gpt-3.5-turbo',
-    baseUrl:
-      endpoint?.baseUrl ??
-      readHttpUrl(
-        'saas.base_url',
-        inferParams['saas.base_url'] ?? settings.defaultBaseUrl ?? 'https://api.openai.com/v1',
-      ),
-    timeoutMs: readNumberParam('saas.timeout', inferParams['saas.timeout'], 600, { integer: false }) * 1000,
-    maxRetries: readNumberParam('saas.max_retries', inferParams['saas.max_retries'], 2, { integer: true }),
-    deadlineMs: readDeadlineMs(inferParams),
-    headers: readHeaders(inferParams['saas.headers']),
+    model: given ?? endpoint?.model ?? declared ?? 'gpt-3.5-turbo',
+    baseUrl: endpoint?.baseUrl ?? options['saas.base_url'],
+    headers: options['saas.headers'],
     authHeaders: endpoint?.headers ?? { authorization: `Bearer ${apiKey}` },
+    ...transportOf(options),
   };
-  const proxyUrl = readProxyUrl(inferParams['saas.proxies']);
-  if (proxyUrl) params.proxyUrl = proxyUrl;
-  return params;
 }
 
-/** The value is not echoed in errors: extra headers often carry tokens. */
-function readHeaders(value: string | undefined): Record<string, string> {
+/** The headers, or the problem with them (the value is not echoed). */
+function readHeaders(value: string | undefined): Record<string, string> | string {
   if (value === undefined || value.trim() === '') return {};
-  const usage =
-    'saas.headers must be a JSON object of header names to string values, e.g. {"X-Title":"my-app"}';
+  const usage = 'must be a JSON object of header names to string values, e.g. {"X-Title":"my-app"}';
   let parsed: unknown;
   try {
     parsed = JSON.parse(value);
   } catch {
-    throw new InvalidArgumentError(`${usage}; the value is not valid JSON`);
+    return `${usage}; the value is not valid JSON`;
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new InvalidArgumentError(`${usage}; the value is not an object`);
+    return `${usage}; the value is not an object`;
   }
   const headers: Record<string, string> = {};
   for (const [name, headerValue] of Object.entries(parsed)) {
@@ -205,7 +197,7 @@ function readHeaders(value: string | undefined): Record<string, string> {
       typeof headerValue !== 'number' &&
       typeof headerValue !== 'boolean'
     ) {
-      throw new InvalidArgumentError(`${usage}; header ${name} is not a string`);
+      return `${usage}; header ${name} is not a string`;
     }
     headers[name.toLowerCase()] = String(headerValue);
   }

@@ -17,16 +17,21 @@ const usageSchema = z
 /** Some vendors (Ollama) send tool arguments as an object instead of JSON text. */
 const toolArgumentsSchema = z.union([z.string(), z.record(z.string(), z.unknown())]).nullish();
 
+/** The text of a message or of a stream delta. */
+const textFields = {
+  content: z.string().nullish(),
+  /** DeepSeek, Kimi, SiliconFlow, vLLM; OpenRouter and newer vLLM say `reasoning`. */
+  reasoning_content: z.string().nullish(),
+  reasoning: z.string().nullish(),
+};
+
 export const chatCompletionSchema = z.looseObject({
   id: z.string().nullish(),
   model: z.string().nullish(),
   choices: z.array(
     z.looseObject({
       message: z.looseObject({
-        content: z.string().nullish(),
-        /** DeepSeek, Kimi, SiliconFlow, vLLM; OpenRouter and newer vLLM say `reasoning`. */
-        reasoning_content: z.string().nullish(),
-        reasoning: z.string().nullish(),
+        ...textFields,
         tool_calls: z
           .array(
             z.looseObject({
@@ -54,9 +59,7 @@ export const chatCompletionChunkSchema = z.looseObject({
       z.looseObject({
         delta: z
           .looseObject({
-            content: z.string().nullish(),
-            reasoning_content: z.string().nullish(),
-            reasoning: z.string().nullish(),
+            ...textFields,
             tool_calls: z
               .array(
                 z.looseObject({

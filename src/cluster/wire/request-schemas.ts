@@ -5,7 +5,7 @@
  * unknown fields through, as the engines ignore or warn about them.
  */
 import { z } from 'zod';
-import type { WorkerCallKind } from './transport.js';
+import type { WorkerCallKind } from './call-kinds.js';
 
 const extra = z.record(z.string(), z.unknown()).optional();
 
@@ -63,7 +63,7 @@ export const chatRequestSchema = z
 
 export const requestSchemaByKind: Record<WorkerCallKind, z.ZodType> = {
   chat: chatRequestSchema,
-  embed: z
+  embedding: z
     .object({ values: z.array(z.string()), dimensions: z.number().int().positive().optional(), extra })
     .loose(),
   rerank: z
@@ -82,7 +82,7 @@ export const requestSchemaByKind: Record<WorkerCallKind, z.ZodType> = {
       extra,
     })
     .loose(),
-  transcribe: z
+  transcription: z
     .object({
       audio: z.instanceof(Uint8Array),
       mediaType: z.string(),
