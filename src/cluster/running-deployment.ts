@@ -25,7 +25,12 @@ import type {
 import { type DeploymentStat, WorkerPool } from './worker-pool.js';
 
 /** Which pinning key a call kind uses (Byzer-LLM pin embedding, tokenizer, chat template, meta). */
-const PIN_KEY_BY_KIND: Partial<Record<WorkerCallKind, PinnableKind>> = { embed: 'embedding', meta: 'meta' };
+const PIN_KEY_BY_KIND: Partial<Record<WorkerCallKind, PinnableKind>> = {
+  embed: 'embedding',
+  meta: 'meta',
+  tokenize: 'tokenizer',
+  apply_chat_template: 'apply_chat_template',
+};
 
 /** How long a worker that failed a call stays out of rotation unless it is replaced sooner. */
 const QUARANTINE_MS = 5_000;

@@ -114,6 +114,16 @@ class InProcessEndpoint implements WorkerEndpoint {
         );
       case 'meta':
         return Promise.resolve(instance.meta);
+      case 'tokenize':
+        return this.require(instance.tokenizer, 'tokenize').doTokenize(
+          request as WorkerCallMap['tokenize'][0],
+          options,
+        );
+      case 'apply_chat_template':
+        return this.require(instance.tokenizer, 'apply_chat_template').doApplyChatTemplate(
+          request as WorkerCallMap['apply_chat_template'][0],
+          options,
+        );
     }
   }
 

@@ -11,6 +11,8 @@ import type {
   CallOptions,
   ChatRequest,
   ChatResult,
+  ChatTemplateRequest,
+  ChatTemplateResult,
   DeploymentSpec,
   EmbeddingRequest,
   EmbeddingResult,
@@ -23,6 +25,8 @@ import type {
   SpeechRequest,
   SpeechResult,
   StreamPart,
+  TokenizeRequest,
+  TokenizeResult,
   TranscriptionRequest,
   TranscriptionResult,
 } from '../../core/index.js';
@@ -36,6 +40,8 @@ export interface WorkerCallMap {
   transcribe: [TranscriptionRequest, TranscriptionResult];
   image: [ImageRequest, ImageResult];
   meta: [Record<string, never>, ModelMeta];
+  tokenize: [TokenizeRequest, TokenizeResult];
+  apply_chat_template: [ChatTemplateRequest, ChatTemplateResult];
 }
 
 export type WorkerCallKind = keyof WorkerCallMap;
@@ -48,6 +54,8 @@ export const WORKER_CALL_KINDS: readonly WorkerCallKind[] = [
   'transcribe',
   'image',
   'meta',
+  'tokenize',
+  'apply_chat_template',
 ];
 
 /** A started worker, reachable through some transport. */
