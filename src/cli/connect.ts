@@ -3,6 +3,7 @@
  */
 import { type ClusterConnection, connectCluster } from '../cluster/index.js';
 import { isQuiet } from './arguments.js';
+import { message } from './messages.js';
 import { type NatsSecurityFlags, natsSecurityFromFlags } from './options.js';
 
 export interface AddressOptions extends NatsSecurityFlags {
@@ -26,7 +27,7 @@ export function connect(
     onStarting:
       hooks.onStarting ??
       (() => {
-        if (!isQuiet()) process.stderr.write('✓ no head was running: started one\n');
+        if (!isQuiet()) process.stderr.write(`✓ ${message('headStarted')}\n`);
       }),
   });
 }

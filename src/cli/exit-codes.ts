@@ -3,6 +3,7 @@
  * Stacks are shown only for internal errors with `BYZERLLM_DEBUG=1`.
  */
 import { type ErrorCode, toByzerLLMError } from '../core/index.js';
+import { message } from './messages.js';
 
 export const EXIT_CODES: Record<ErrorCode, number> = {
   invalid_argument: 2,
@@ -32,11 +33,11 @@ export function reportError(
 ): number {
   const failure = toByzerLLMError(error);
   const oneLine = failure.message.replace(/\s*\n\s*/g, ' ');
-  write(`error: ${oneLine}\n`);
+  write(`${message('error', oneLine)}\n`);
   if (failure.code === 'internal') {
     if (process.env.BYZERLLM_DEBUG)
       write(`${(failure.cause as Error | undefined)?.stack ?? failure.stack}\n`);
-    else write('(this looks like a bug in byzerllm; set BYZERLLM_DEBUG=1 to see the stack and report it)\n');
+    else write(`${message('internalHint')}\n`);
   }
   return EXIT_CODES[failure.code] ?? 1;
 }

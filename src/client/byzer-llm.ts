@@ -280,6 +280,23 @@ export class ByzerLLM extends ClientSettings implements ClientSession, PromptLlm
     return responses;
   }
 
+  /** Byzer-LLM's `tokenize(model, s)`: `[{ output: tokenIds }]`, from the model's own tokenizer. */
+  async tokenize(model: string | undefined, text: string): Promise<{ output: number[] }[]> {
+    const cluster = await this.cluster();
+    const { tokens } = await cluster.call(this.resolveModel(model), 'tokenize', { text });
+    return [{ output: tokens }];
+  }
+
+  /**
+   * Byzer-LLM's `apply_chat_template(model, s)`: the conversation as the model's own chat template
+   * renders it (with the assistant's opening when the last message is the user's).
+   */
+  async applyChatTemplate(model: string | undefined, conversations: Conversation): Promise<string> {
+    const cluster = await this.cluster();
+    const messages = toChatMessages(conversations);
+    return (await cluster.call(this.resolveModel(model), 'apply_chat_template', { messages })).text;
+  }
+
   // ---- embeddings, rerank, audio and images ---------------------------------------------------
 
   /**

@@ -17,6 +17,8 @@ export interface InFlightRequest {
   readonly signal: AbortSignal;
   /** Another id the same request answers to (the engine's request id). */
   alias(id: string): void;
+  /** Aborts this request (a stream whose reader stopped early). */
+  cancel(): void;
   /** Forgets the request; call when it ended. */
   close(): void;
 }
@@ -40,6 +42,7 @@ export class InFlightRequests {
         ids.push(other);
         this.controllers.set(other, controller);
       },
+      cancel: () => controller.abort(new AbortedError()),
       close: () => {
         callerSignal?.removeEventListener('abort', onAbort);
         for (const known of ids)

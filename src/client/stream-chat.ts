@@ -111,6 +111,6 @@ async function* readStream(
     }
   } finally {
     // Ends the upstream request when the consumer stopped early (break, throw, abort).
-    llm.inFlight.abort(handle.id);
+    handle.cancel();
   }
 }

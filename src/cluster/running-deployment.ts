@@ -29,6 +29,8 @@ import { type DeploymentStat, WorkerPool } from './worker-pool.js';
 const PIN_KEY_BY_KIND: Partial<Record<WorkerCallKind, PinnableKind>> = {
   embedding: 'embedding',
   meta: 'meta',
+  tokenize: 'tokenizer',
+  apply_chat_template: 'apply_chat_template',
 };
 
 /** How long a worker that failed a call stays out of rotation unless it is replaced sooner. */

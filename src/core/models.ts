@@ -4,7 +4,7 @@
  * A deployed model instance is an `EngineInstance`: one object per worker that offers whichever of
  * these kinds its engine supports. Missing kinds are simply absent; callers get `UnsupportedError`.
  */
-import type { CallOptions, ChatModelV1, Usage } from './chat-model.js';
+import type { CallOptions, ChatMessage, ChatModelV1, Usage } from './chat-model.js';
 
 export interface EmbeddingRequest {
   values: string[];
@@ -150,6 +150,30 @@ export interface ModelMeta {
 export type ModelTask = 'chat' | 'embedding' | 'rerank' | 'speech' | 'transcription' | 'image';
 
 /** A model loaded by an engine for one worker. Disposed when the worker stops. */
+/** Byzer-LLM's `tokenize(model, s)`: the model's token ids for a text. */
+export interface TokenizeRequest {
+  text: string;
+}
+export interface TokenizeResult {
+  tokens: number[];
+}
+/** Byzer-LLM's `apply_chat_template(model, s)`: a conversation as the model's chat template renders it. */
+export interface ChatTemplateRequest {
+  messages: ChatMessage[];
+}
+export interface ChatTemplateResult {
+  text: string;
+}
+
+/** The tokenizer of a local model (optional: SaaS engines have none to offer). */
+export interface TokenizerModelV1 {
+  readonly specificationVersion: 'v1';
+  readonly provider: string;
+  readonly modelId: string;
+  doTokenize(request: TokenizeRequest, options?: CallOptions): Promise<TokenizeResult>;
+  doApplyChatTemplate(request: ChatTemplateRequest, options?: CallOptions): Promise<ChatTemplateResult>;
+}
+
 export interface EngineInstance {
   readonly meta: ModelMeta;
   readonly chat?: ChatModelV1;
@@ -158,5 +182,6 @@ export interface EngineInstance {
   readonly speech?: SpeechModelV1;
   readonly transcription?: TranscriptionModelV1;
   readonly image?: ImageModelV1;
+  readonly tokenizer?: TokenizerModelV1;
   dispose(): Promise<void>;
 }

@@ -21,6 +21,7 @@ import {
 } from '../arguments.js';
 import { chosenAddress, connect } from '../connect.js';
 import { showLoadProgress } from '../load-progress.js';
+import { message } from '../messages.js';
 import { addAddressOptions, parseNonNegativeNumber, parsePositiveInteger } from '../options.js';
 import { resolveSecretParams } from '../secret-values.js';
 
@@ -177,10 +178,9 @@ export function registerDeploy(program: Command): void {
         process.stdout.write(`${JSON.stringify({ model: spec.name, status, warnings })}\n`);
         return;
       }
-      for (const warning of outcome.warnings) process.stderr.write(`warning: ${warning}\n`);
-      if (outcome.status === 'already_deployed')
-        process.stdout.write(`Model ${spec.name} already deployed\n`);
-      else process.stdout.write(`Model ${spec.name} deployed successfully\n`);
+      for (const warning of outcome.warnings) process.stderr.write(`${message('warning', warning)}\n`);
+      const done = outcome.status === 'already_deployed' ? 'alreadyDeployed' : 'deployed';
+      process.stdout.write(`${message(done, spec.name)}\n`);
     } finally {
       await cluster.close();
     }

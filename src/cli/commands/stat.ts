@@ -2,7 +2,9 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../core/index.js';
 import { readConfigFile } from '../arguments.js';
 import { connect } from '../connect.js';
+import { message } from '../messages.js';
 import { addAddressOptions, parseNonNegativeInteger } from '../options.js';
+import { renderPanel } from '../panel.js';
 
 interface StatFlags {
   model?: string;
@@ -15,7 +17,9 @@ interface StatFlags {
 export function registerStat(program: Command): void {
   const command = program
     .command('stat')
-    .description('print the worker-pool state of a deployment as JSON')
+    .description(
+      'print the worker-pool state of a deployment: JSON for scripts, the "Model Stat" panel on a terminal',
+    )
     .option('--model <name>', 'the deployment (required)')
     .option(
       '--interval <seconds>',
@@ -31,8 +35,11 @@ export function registerStat(program: Command): void {
     const model = merged.model;
     const cluster = await connect(merged);
     try {
-      const print = async () =>
-        process.stdout.write(`${JSON.stringify(await cluster.stat(model), null, 4)}\n`);
+      // Scripts read JSON; a person at a terminal gets Byzer-LLM's titled panel around the same JSON.
+      const print = async () => {
+        const json = JSON.stringify(await cluster.stat(model), null, 4);
+        process.stdout.write(`${process.stdout.isTTY ? renderPanel(message('statTitle'), json) : json}\n`);
+      };
       await print();
       const interval = Number(merged.interval ?? 0);
       if (interval <= 0) return;
@@ -40,7 +47,7 @@ export function registerStat(program: Command): void {
         const timer = setInterval(() => print().catch(reject), interval * 1000);
         process.once('SIGINT', () => {
           clearInterval(timer);
-          process.stdout.write('Stat printing stopped.\n');
+          process.stdout.write(`${message('statStopped')}\n`);
           resolve();
         });
       });

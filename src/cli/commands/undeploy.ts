@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError, NotFoundError } from '../../core/index.js';
 import { printArgumentsBanner, readConfigFile } from '../arguments.js';
 import { chosenAddress, connect } from '../connect.js';
+import { message } from '../messages.js';
 import { addAddressOptions } from '../options.js';
 
 interface UndeployFlags {
@@ -38,7 +39,7 @@ export function registerUndeploy(program: Command): void {
       process.stdout.write(
         merged.json
           ? `${JSON.stringify({ model: merged.model, removed: true })}\n`
-          : `Model ${merged.model} undeployed successfully\n`,
+          : `${message('undeployed', merged.model)}\n`,
       );
     } finally {
       await cluster.close();

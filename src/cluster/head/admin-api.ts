@@ -148,7 +148,12 @@ function addCallRoutes(app: Hono, cluster: ClusterApi): void {
     // Served by @hono/node-server (the head): write to the node:http response itself.
     const outgoing = (context.env as { outgoing?: unknown } | undefined)?.outgoing;
     if (outgoing instanceof ServerResponse) {
-      void writeNdjson({ parts, response: outgoing, abort, encode: (part) => encodeBinary(encodeStreamPart(part)) });
+      void writeNdjson({
+        parts,
+        response: outgoing,
+        abort,
+        encode: (part) => encodeBinary(encodeStreamPart(part)),
+      });
       return RESPONSE_ALREADY_SENT;
     }
     // Elsewhere (`app.request` in-process): the same lines through hono's stream helper.

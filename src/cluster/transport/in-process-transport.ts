@@ -102,6 +102,16 @@ class InProcessEndpoint implements WorkerEndpoint {
         return this.require(instance.image, 'image generation').doGenerateImage(input, options);
       case 'meta':
         return Promise.resolve(instance.meta);
+      case 'tokenize':
+        return this.require(instance.tokenizer, 'tokenize').doTokenize(
+          request as WorkerCallMap['tokenize'][0],
+          options,
+        );
+      case 'apply_chat_template':
+        return this.require(instance.tokenizer, 'apply_chat_template').doApplyChatTemplate(
+          request as WorkerCallMap['apply_chat_template'][0],
+          options,
+        );
     }
   }
 

@@ -11,6 +11,8 @@ import { z } from 'zod';
 import type {
   ChatRequest,
   ChatResult,
+  ChatTemplateRequest,
+  ChatTemplateResult,
   EmbeddingRequest,
   EmbeddingResult,
   ImageRequest,
@@ -20,6 +22,8 @@ import type {
   RerankResult,
   SpeechRequest,
   SpeechResult,
+  TokenizeRequest,
+  TokenizeResult,
   TranscriptionRequest,
   TranscriptionResult,
 } from '../../core/index.js';
@@ -33,6 +37,8 @@ export interface WorkerCallMap {
   transcription: [TranscriptionRequest, TranscriptionResult];
   image: [ImageRequest, ImageResult];
   meta: [Record<string, never>, ModelMeta];
+  tokenize: [TokenizeRequest, TokenizeResult];
+  apply_chat_template: [ChatTemplateRequest, ChatTemplateResult];
 }
 
 export type WorkerCallKind = keyof WorkerCallMap;
@@ -45,6 +51,8 @@ export const WORKER_CALL_KINDS = [
   'transcription',
   'image',
   'meta',
+  'tokenize',
+  'apply_chat_template',
 ] as const satisfies readonly WorkerCallKind[];
 
 /** Spellings of earlier peers, read as today's kinds. */

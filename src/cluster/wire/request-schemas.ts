@@ -63,6 +63,8 @@ export const chatRequestSchema = z
 
 export const requestSchemaByKind: Record<WorkerCallKind, z.ZodType> = {
   chat: chatRequestSchema,
+  tokenize: z.object({ text: z.string() }).loose(),
+  apply_chat_template: z.object({ messages: z.array(chatMessageSchema) }).loose(),
   embedding: z
     .object({ values: z.array(z.string()), dimensions: z.number().int().positive().optional(), extra })
     .loose(),

@@ -13,6 +13,7 @@ import { InvalidArgumentError, throwIfAborted } from '../../core/errors.js';
 import type { EngineInstance, ModelMeta } from '../../core/models.js';
 import { resolveModelChatWrapper } from './chat-wrapper.js';
 import { LlamaCppChatModel } from './llama-cpp-chat-model.js';
+import { LlamaCppTokenizerModel } from './llama-cpp-tokenizer-model.js';
 import { LlamaCppEmbeddingModel } from './llama-cpp-embedding-model.js';
 import { contextSizePerSequence, type LlamaCppParams, readLlamaCppParams } from './llama-cpp-params.js';
 import { LlamaCppRerankModel } from './llama-cpp-rerank-model.js';
@@ -83,6 +84,7 @@ export async function createLlamaCppEngine(context: EngineContext): Promise<Engi
       streamIntervalMs: params.streamIntervalMs,
     });
     const embedding = new LlamaCppEmbeddingModel(modelName, model, params);
+    const tokenizer = new LlamaCppTokenizerModel(modelName, model, chatWrapper);
     const rerank = model.fileInsights.supportsRanking
       ? new LlamaCppRerankModel(modelName, model, params.threads)
       : undefined;
@@ -111,6 +113,7 @@ export async function createLlamaCppEngine(context: EngineContext): Promise<Engi
       meta,
       chat,
       embedding,
+      tokenizer,
       ...(rerank ? { rerank } : {}),
       async dispose() {
         await embedding.dispose();

@@ -142,6 +142,7 @@ export function withTaskDispatch(instance: EngineInstance): EngineInstance {
     ...(instance.speech ? { speech: instance.speech } : {}),
     ...(instance.transcription ? { transcription: instance.transcription } : {}),
     ...(instance.image ? { image: instance.image } : {}),
+    ...(instance.tokenizer ? { tokenizer: instance.tokenizer } : {}),
     dispose: () => instance.dispose(),
   };
 }
