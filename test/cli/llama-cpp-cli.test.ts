@@ -9,8 +9,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { z } from 'zod';
 import { connectLocalHead, type DeploymentInfo, type HeadClient } from '../../src/cluster/index.js';
-import { ensureTinyLlamaModel } from '../../src/engines/llama-cpp/tiny-model/tiny-llama.js';
 import { createTestHome, type TestHome } from '../support/cli.js';
+import { deployTinyLlama } from '../support/tiny-llama-deployment.js';
 
 describe('llama_cpp through the CLI', () => {
   let home: TestHome;
@@ -19,25 +19,12 @@ describe('llama_cpp through the CLI', () => {
 
   before(async () => {
     home = await createTestHome();
-    modelPath = (await ensureTinyLlamaModel(path.join(home.home, 'models'))).path;
-    const deployed = await home.run([
-      'deploy',
-      '--pretrained_model_type',
-      'custom/auto',
-      '--infer_backend',
-      'llama_cpp',
-      '--model_path',
-      modelPath,
-      '--num_workers',
-      '2',
-      '--worker_concurrency',
-      '2',
-      '--infer_params',
-      'max_tokens=24',
-      '--model',
-      'tiny',
-    ]);
-    assert.equal(deployed.code, 0, deployed.stderr);
+    modelPath = await deployTinyLlama(home, {
+      name: 'tiny',
+      workers: 2,
+      workerConcurrency: 2,
+      maxTokens: 24,
+    });
     cluster = await connectLocalHead({ stateDirectory: home.home, autoStart: false });
   });
 
