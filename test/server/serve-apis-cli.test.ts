@@ -22,7 +22,7 @@ describe('byzerllm serve: Responses, Messages and n > 1 streams over llama_cpp',
 
   before(async () => {
     home = await createTestHome();
-    await deployTinyLlama(home, { name: 'tiny', workerConcurrency: 2, maxTokens: 16 });
+    await deployTinyLlama(home, { name: 'tiny', workerConcurrency: 2, inferParams: 'max_tokens=16' });
     serve = spawn(process.execPath, [CLI_ENTRY, 'serve', '--port', '0'], {
       env: home.env,
       stdio: ['ignore', 'pipe', 'pipe'],

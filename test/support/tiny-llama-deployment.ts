@@ -9,10 +9,12 @@ import type { TestHome } from './cli.js';
 
 export interface TinyLlamaDeployment {
   name: string;
+  /** Defaults to the CLI's default (1). */
   workers?: number;
+  /** Defaults to the CLI's default (1). */
   workerConcurrency?: number;
-  /** The deployment's default `max_tokens`. */
-  maxTokens: number;
+  /** `--infer_params`, e.g. `max_tokens=16`. */
+  inferParams: string;
 }
 
 /** Returns the model file's path. */
@@ -26,12 +28,12 @@ export async function deployTinyLlama(home: TestHome, deployment: TinyLlamaDeplo
     'llama_cpp',
     '--model_path',
     modelPath,
-    '--num_workers',
-    String(deployment.workers ?? 1),
-    '--worker_concurrency',
-    String(deployment.workerConcurrency ?? 1),
+    ...(deployment.workers === undefined ? [] : ['--num_workers', String(deployment.workers)]),
+    ...(deployment.workerConcurrency === undefined
+      ? []
+      : ['--worker_concurrency', String(deployment.workerConcurrency)]),
     '--infer_params',
-    `max_tokens=${deployment.maxTokens}`,
+    deployment.inferParams,
     '--model',
     deployment.name,
   ]);
