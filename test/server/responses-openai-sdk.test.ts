@@ -205,6 +205,24 @@ describe('gateway /v1/responses with the openai SDK', () => {
     assert.match(damaged.message, /damaged/);
   });
 
+  test('settings a deployment cannot honour: a warning header, or a 400 when the client relies on it', async () => {
+    const { data, response } = await client.responses
+      .create({ model: 'gpt_chat', input: 'hi', reasoning: { effort: 'low' }, parallel_tool_calls: false })
+      .withResponse();
+    assert.equal(data.output_text, 'echo: hi');
+    assert.equal(
+      response.headers.get('x-byzerllm-warnings'),
+      'ignored (deployments cannot honour them): reasoning, parallel_tool_calls',
+    );
+    const plain = await client.responses.create({ model: 'gpt_chat', input: 'hi' }).withResponse();
+    assert.equal(plain.response.headers.get('x-byzerllm-warnings'), null);
+    const background = await client.responses
+      .create({ model: 'gpt_chat', input: 'hi', background: true })
+      .catch((caught: unknown) => caught);
+    assert.ok(background instanceof OpenAI.BadRequestError);
+    assert.equal((background.error as { param?: string }).param, 'background');
+  });
+
   test('hosted tools and unknown item types are refused with a 400 naming the field', async () => {
     const error = await client.responses
       .create({ model: 'gpt_chat', input: 'search', tools: [{ type: 'web_search_preview' }] })

@@ -9,6 +9,7 @@ import type { ChatResult } from '../../core/index.js';
 import { pumpEvents } from '../event-stream.js';
 import type { Exchange } from '../exchange.js';
 import { sendJson } from '../http.js';
+import { type FieldCheck, ignoredFieldsHeader, present, refuseFields } from '../ignored-fields.js';
 import { gatewayRefusal } from '../map-error.js';
 import { parseResponsesBody, toChatRequest, toInputMessages } from './request.js';
 import { ResponseEventWriter } from './response-events.js';
@@ -24,12 +25,29 @@ import type { ResponseStore } from './response-store.js';
 
 export const RESPONSES_PATH = '/v1/responses';
 
+/** Needs OpenAI's background job service. */
+const REFUSED: FieldCheck = { background: present };
+
+/** Tune OpenAI's own service or models; a deployment answers the same without them. */
+const IGNORED: FieldCheck = {
+  reasoning: present,
+  include: (value) => Array.isArray(value) && value.length > 0,
+  parallel_tool_calls: (value) => value === false,
+  truncation: (value) => value === 'auto',
+  top_logprobs: present,
+  service_tier: present,
+  prompt_cache_key: present,
+  safety_identifier: present,
+};
+
 export async function handleCreateResponse(
   exchange: Exchange,
   body: Record<string, unknown>,
   store: ResponseStore,
 ): Promise<number> {
   const parsed = parseResponsesBody(body);
+  refuseFields(body, REFUSED, 'responses run synchronously on deployments');
+  const headers = ignoredFieldsHeader(body, IGNORED);
   const history = parsed.previous_response_id
     ? (await store.read(parsed.previous_response_id, 'previous_response_id')).messages
     : [];
@@ -51,7 +69,7 @@ export async function handleCreateResponse(
       if (parsed.store === false || !writer.final) return;
       await store.save({ response: writer.final, messages: [...conversation, writer.assistant()] });
     };
-    return pumpEvents({ exchange, parts, writer, beforeFinishSent: save });
+    return pumpEvents({ exchange, parts, writer, beforeFinishSent: save, headers });
   }
   const result: ChatResult = await exchange.cluster.call(model, 'chat', request, { signal: exchange.signal });
   const response = responseObject(frame, {
@@ -65,7 +83,7 @@ export async function handleCreateResponse(
   if (parsed.store !== false) {
     await store.save({ response, messages: [...conversation, assistantMessage(result)] });
   }
-  sendJson(exchange.response, 200, response);
+  sendJson(exchange.response, 200, response, headers);
   return 200;
 }
 
