@@ -230,10 +230,41 @@ describe('gateway /v1/responses with the openai SDK', () => {
     assert.ok(error instanceof OpenAI.BadRequestError);
     assert.equal((error.error as { param?: string }).param, 'tools[0].type');
     const itemError = await client.responses
-      .create({ model: 'gpt_chat', input: [{ type: 'item_reference', id: 'msg_1' }] })
+      .create({
+        model: 'gpt_chat',
+        input: [{ type: 'computer_call_output', call_id: 'c', output: {} }],
+      } as never)
       .catch((caught: unknown) => caught);
     assert.ok(itemError instanceof OpenAI.BadRequestError);
     assert.equal((itemError.error as { param?: string }).param, 'input[0].type');
+  });
+
+  test('item_reference stands for a stored output item; an unknown one is a 404 naming it', async () => {
+    const first = await client.responses.create({ model: 'gpt_chat', input: 'refer to me' });
+    const message = first.output.find((item) => item.type === 'message');
+    assert.ok(message?.id);
+    await client.responses.create({
+      model: 'gpt_chat',
+      input: [
+        { role: 'user', content: 'refer to me' },
+        { type: 'item_reference', id: message.id },
+        { role: 'user', content: 'and then' },
+      ],
+    });
+    const sent = lastChatBody(gateway.upstream).messages as SentMessage[];
+    assert.deepEqual(
+      sent.map((entry) => [entry.role, entry.content]),
+      [
+        ['user', 'refer to me'],
+        ['assistant', 'echo: refer to me'],
+        ['user', 'and then'],
+      ],
+    );
+    const missing = await client.responses
+      .create({ model: 'gpt_chat', input: [{ type: 'item_reference', id: `msg_${'0'.repeat(32)}_0` }] })
+      .catch((caught: unknown) => caught);
+    assert.ok(missing instanceof OpenAI.NotFoundError);
+    assert.equal((missing.error as { param?: string }).param, 'input[0].id');
   });
 });
 

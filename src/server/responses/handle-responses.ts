@@ -5,19 +5,20 @@
  * With `previous_response_id` the stored conversation of that response comes first; the new
  * response is stored (unless `store: false`) with the conversation extended by its input and output.
  */
-import type { ChatResult } from '../../core/index.js';
+import { type ChatResult, NotFoundError } from '../../core/index.js';
 import { pumpEvents } from '../event-stream.js';
 import type { Exchange } from '../exchange.js';
 import { sendJson } from '../http.js';
 import { type FieldCheck, ignoredFieldsHeader, present, refuseFields } from '../ignored-fields.js';
 import { gatewayRefusal } from '../map-error.js';
-import { parseResponsesBody, toChatRequest, toInputMessages } from './request.js';
+import { parseResponsesBody, type ResponsesBody, toChatRequest, toInputMessages } from './request.js';
 import { ResponseEventWriter } from './response-events.js';
 import {
   assistantMessage,
   finishedStatus,
-  newId,
+  newResponseId,
   outputItems,
+  parseItemId,
   type ResponseFrame,
   responseObject,
 } from './response-object.js';
@@ -51,11 +52,11 @@ export async function handleCreateResponse(
   const history = parsed.previous_response_id
     ? (await store.read(parsed.previous_response_id, 'previous_response_id')).messages
     : [];
-  const input = toInputMessages(parsed);
+  const input = toInputMessages(parsed, await referencedItems(parsed, store));
   const request = toChatRequest(parsed, history, input);
   const model = exchange.resolveModel(parsed.model);
   const frame: ResponseFrame = {
-    id: newId('resp'),
+    id: newResponseId(),
     createdAt: Math.floor(Date.now() / 1000),
     model,
     body: parsed,
@@ -74,7 +75,7 @@ export async function handleCreateResponse(
   const result: ChatResult = await exchange.cluster.call(model, 'chat', request, { signal: exchange.signal });
   const response = responseObject(frame, {
     status: finishedStatus(result.finishReason),
-    output: outputItems(result),
+    output: outputItems(frame.id, result),
     usage: result.usage,
     finishReason: result.finishReason,
   });
@@ -85,6 +86,30 @@ export async function handleCreateResponse(
   }
   sendJson(exchange.response, 200, response, headers);
   return 200;
+}
+
+/**
+ * The stored output items that `item_reference` input items name, by id. A reference to an item of
+ * a response that was never stored (or deleted) is a 404 naming the input item.
+ */
+async function referencedItems(body: ResponsesBody, store: ResponseStore): Promise<Map<string, unknown>> {
+  const items = new Map<string, unknown>();
+  if (typeof body.input === 'string') return items;
+  for (const [index, item] of body.input.entries()) {
+    if (item.type !== 'item_reference' || typeof item.id !== 'string' || items.has(item.id)) continue;
+    const param = `input[${index}].id`;
+    const responseId = parseItemId(item.id);
+    const stored = responseId === undefined ? undefined : await store.read(responseId, param);
+    const output = stored?.response.output as { id?: string }[] | undefined;
+    const found = output?.find((candidate) => candidate.id === item.id);
+    if (!found) {
+      throw new NotFoundError(`no stored output item with id ${JSON.stringify(item.id.slice(0, 80))}`, {
+        details: { param },
+      });
+    }
+    items.set(item.id, found);
+  }
+  return items;
 }
 
 /** `GET` and `DELETE /v1/responses/{id}`. */

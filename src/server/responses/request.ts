@@ -43,7 +43,7 @@ const functionCallOutputItemSchema = z.looseObject({
 });
 
 /** Items are told apart by `type` (absent means a message) and parsed by `appendItem`. */
-const inputItemSchema = z.looseObject({ type: z.string().optional() });
+const inputItemSchema = z.looseObject({ type: z.string().optional(), id: z.string().optional() });
 
 const functionToolSchema = z.looseObject({
   type: z.string(),
@@ -99,11 +99,13 @@ export function parseResponsesBody(body: Record<string, unknown>): ResponsesBody
  * instructions (OpenAI does not carry `instructions` over to the next response, so they are not
  * part of the stored history).
  */
-export function toInputMessages(body: ResponsesBody): ChatMessage[] {
+export function toInputMessages(body: ResponsesBody, references: Map<string, unknown>): ChatMessage[] {
   if (typeof body.input === 'string') return [{ role: 'user', content: body.input }];
   const messages: ChatMessage[] = [];
   body.input.forEach((item, index) => {
-    appendItem(messages, item, `input[${index}]`);
+    // A reference stands for the stored output item it names (resolved by the caller).
+    const referenced = item.type === 'item_reference' ? references.get(String(item.id)) : undefined;
+    appendItem(messages, (referenced as InputItem | undefined) ?? item, `input[${index}]`);
   });
   return messages;
 }
