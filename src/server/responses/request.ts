@@ -6,8 +6,9 @@
  * `text.format` is the response format, `max_output_tokens` the token bound. Everything runs through
  * the normal chat path of whatever deployment `model` names, so every chat engine serves it.
  *
- * Hosted tools (web search, file search, computer use) and item references need OpenAI's own
- * servers: they are refused with a 400 naming the field, never silently dropped.
+ * Hosted tools (web search, file search, computer use) and their items need OpenAI's own servers:
+ * they are refused with a 400 naming the field, never silently dropped. `item_reference` items are
+ * replaced by the stored output items they name before conversion (`toInputMessages`).
  */
 import { z } from 'zod';
 import type { ChatMessage, ChatRequest, ContentPart, ResponseFormat, ToolChoice } from '../../core/index.js';
@@ -142,7 +143,7 @@ function appendItem(messages: ChatMessage[], item: InputItem, param: string): vo
     default:
       throw badField(
         `${param}.type`,
-        `input item type ${JSON.stringify(type)} is not supported here; use message, function_call or function_call_output items`,
+        `input item type ${JSON.stringify(type)} is not supported here; use message, function_call, function_call_output or item_reference items`,
       );
   }
 }
