@@ -9,35 +9,21 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { z } from 'zod';
 import { connectLocalHead, type DeploymentInfo, type HeadClient } from '../../src/cluster/index.js';
-import { ensureTinyLlamaModel } from '../../src/engines/llama-cpp/tiny-model/tiny-llama.js';
 import { createTestHome, type TestHome } from '../support/cli.js';
+import { deployTinyLlama } from '../support/tiny-llama-deployment.js';
 
 describe('llama_cpp through the CLI', () => {
   let home: TestHome;
   let cluster: HeadClient;
-  let modelPath: string;
 
   before(async () => {
     home = await createTestHome();
-    modelPath = (await ensureTinyLlamaModel(path.join(home.home, 'models'))).path;
-    const deployed = await home.run([
-      'deploy',
-      '--pretrained_model_type',
-      'custom/auto',
-      '--infer_backend',
-      'llama_cpp',
-      '--model_path',
-      modelPath,
-      '--num_workers',
-      '2',
-      '--worker_concurrency',
-      '2',
-      '--infer_params',
-      'max_tokens=24',
-      '--model',
-      'tiny',
-    ]);
-    assert.equal(deployed.code, 0, deployed.stderr);
+    await deployTinyLlama(home, {
+      name: 'tiny',
+      workers: 2,
+      workerConcurrency: 2,
+      inferParams: 'max_tokens=24',
+    });
     cluster = await connectLocalHead({ stateDirectory: home.home, autoStart: false });
   });
 
@@ -127,20 +113,10 @@ describe('llama_cpp through the CLI', () => {
   test("the documented verbose deploy (verbose=true num_gpu_layers=0) loads, answers and logs to the worker's log", async () => {
     // Byzer-LLM's guide: `--infer_params verbose=true num_gpu_layers=0`. The worker used to share the
     // head's stdout, a pipe closed once the CLI read the ready line: llama.cpp's first log line died with EPIPE.
-    const deployed = await home.run([
-      'deploy',
-      '--pretrained_model_type',
-      'custom/auto',
-      '--infer_backend',
-      'llama_cpp',
-      '--model_path',
-      modelPath,
-      '--infer_params',
-      'verbose=true num_gpu_layers=0 max_tokens=8',
-      '--model',
-      'tiny_verbose',
-    ]);
-    assert.equal(deployed.code, 0, deployed.stderr);
+    await deployTinyLlama(home, {
+      name: 'tiny_verbose',
+      inferParams: 'verbose=true num_gpu_layers=0 max_tokens=8',
+    });
     const answer = await home.run(['query', '--model', 'tiny_verbose', '--query', 'hello']);
     assert.equal(answer.code, 0, answer.stderr);
     assert.match(answer.stdout, /[a-z]{2,}/);

@@ -203,6 +203,37 @@ describe('gateway /v1/messages with the Anthropic SDK', () => {
     assert.match(body.error.message, /anthropic-version/);
   });
 
+  test('thinking is answered with a warning header; Anthropic-hosted MCP servers are refused', async () => {
+    const { data, response } = await client.messages
+      .create({
+        model: 'gpt_chat',
+        max_tokens: 2048,
+        thinking: { type: 'enabled', budget_tokens: 1024 },
+        messages: [{ role: 'user', content: 'think' }],
+      })
+      .withResponse();
+    assert.equal(data.stop_reason, 'end_turn');
+    assert.match(response.headers.get('x-byzerllm-warnings') ?? '', /thinking/);
+    const refused = await fetch(`${gateway.origin}/v1/messages`, {
+      method: 'POST',
+      headers: {
+        'x-api-key': 'gateway-key',
+        'anthropic-version': '2023-06-01',
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({
+        model: 'gpt_chat',
+        max_tokens: 8,
+        mcp_servers: [{ type: 'url', url: 'https://example.invalid/mcp', name: 'x' }],
+        messages: [{ role: 'user', content: 'x' }],
+      }),
+    });
+    assert.equal(refused.status, 400);
+    const body = (await refused.json()) as { error: { type: string; message: string } };
+    assert.equal(body.error.type, 'invalid_request_error');
+    assert.match(body.error.message, /mcp_servers/);
+  });
+
   test('count_tokens answers an estimate for an existing deployment', async () => {
     const short = await client.messages.countTokens({
       model: 'gpt_chat',

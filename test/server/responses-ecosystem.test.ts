@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { createOpenAI } from '@ai-sdk/openai';
 import { ChatOpenAI } from '@langchain/openai';
 import { OpenAIResponses } from '@llamaindex/openai';
-import { generateText, jsonSchema, Output, streamText, tool } from 'ai';
+import { generateText, jsonSchema, Output, stepCountIs, streamText, tool } from 'ai';
 import { type Gateway, lastChatBody, startGateway } from './gateway-fixture.js';
 
 describe('gateway /v1/responses with the AI SDK, LangChain and LlamaIndex', () => {
@@ -18,6 +18,14 @@ describe('gateway /v1/responses with the AI SDK, LangChain and LlamaIndex', () =
     gateway = await startGateway({
       upstream: {
         reply: (text) => (text.startsWith('json') ? JSON.stringify({ answer: 42 }) : `echo: ${text}`),
+        // Asked about the weather, the model calls the tool first, then answers from its result.
+        replyToolCall: (request) => {
+          const messages = request.messages as { role: string; content: unknown }[];
+          const last = messages.at(-1);
+          return last?.role === 'user' && JSON.stringify(last.content).includes('weather')
+            ? { name: 'weather', arguments: '{"city":"Paris"}' }
+            : undefined;
+        },
       },
       server: { apiKey: 'gateway-key' },
     });
@@ -78,6 +86,41 @@ describe('gateway /v1/responses with the AI SDK, LangChain and LlamaIndex', () =
     assert.deepEqual(structured.output, { answer: 42 });
     const format = lastChatBody(gateway.upstream).response_format as { type: string };
     assert.equal(format.type, 'json_schema');
+  });
+
+  test('AI SDK tool loop: the second step refers to stored items (item_reference) and continues', async () => {
+    const openai = createOpenAI({ baseURL: gateway.url, apiKey: 'gateway-key' });
+    const result = await generateText({
+      model: openai('gpt_chat'),
+      prompt: 'what is the weather',
+      maxRetries: 0,
+      stopWhen: stepCountIs(2),
+      tools: {
+        weather: tool({
+          inputSchema: jsonSchema<{ city: string }>({
+            type: 'object',
+            properties: { city: { type: 'string' } },
+            required: ['city'],
+          }),
+          execute: async ({ city }) => `sunny in ${city}`,
+        }),
+      },
+    });
+    assert.equal(result.steps.length, 2);
+    assert.equal(result.text, 'echo: what is the weather');
+    const sent = lastChatBody(gateway.upstream).messages as {
+      role: string;
+      content: unknown;
+      tool_calls?: { id: string; function: { name: string } }[];
+      tool_call_id?: string;
+    }[];
+    assert.deepEqual(
+      sent.map((message) => message.role),
+      ['user', 'assistant', 'tool'],
+    );
+    assert.equal(sent[1]?.tool_calls?.[0]?.function.name, 'weather');
+    assert.equal(sent[2]?.tool_call_id, sent[1]?.tool_calls?.[0]?.id);
+    assert.equal(sent[2]?.content, 'sunny in Paris');
   });
 
   test('LangChain ChatOpenAI with useResponsesApi: invoke, stream, tools', async () => {

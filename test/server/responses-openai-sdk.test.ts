@@ -205,6 +205,24 @@ describe('gateway /v1/responses with the openai SDK', () => {
     assert.match(damaged.message, /damaged/);
   });
 
+  test('settings a deployment cannot honour: a warning header, or a 400 when the client relies on it', async () => {
+    const { data, response } = await client.responses
+      .create({ model: 'gpt_chat', input: 'hi', reasoning: { effort: 'low' }, parallel_tool_calls: false })
+      .withResponse();
+    assert.equal(data.output_text, 'echo: hi');
+    assert.equal(
+      response.headers.get('x-byzerllm-warnings'),
+      'ignored (deployments cannot honour them): reasoning, parallel_tool_calls',
+    );
+    const plain = await client.responses.create({ model: 'gpt_chat', input: 'hi' }).withResponse();
+    assert.equal(plain.response.headers.get('x-byzerllm-warnings'), null);
+    const background = await client.responses
+      .create({ model: 'gpt_chat', input: 'hi', background: true })
+      .catch((caught: unknown) => caught);
+    assert.ok(background instanceof OpenAI.BadRequestError);
+    assert.equal((background.error as { param?: string }).param, 'background');
+  });
+
   test('hosted tools and unknown item types are refused with a 400 naming the field', async () => {
     const error = await client.responses
       .create({ model: 'gpt_chat', input: 'search', tools: [{ type: 'web_search_preview' }] })
@@ -212,10 +230,41 @@ describe('gateway /v1/responses with the openai SDK', () => {
     assert.ok(error instanceof OpenAI.BadRequestError);
     assert.equal((error.error as { param?: string }).param, 'tools[0].type');
     const itemError = await client.responses
-      .create({ model: 'gpt_chat', input: [{ type: 'item_reference', id: 'msg_1' }] })
+      .create({
+        model: 'gpt_chat',
+        input: [{ type: 'computer_call_output', call_id: 'c', output: {} }],
+      } as never)
       .catch((caught: unknown) => caught);
     assert.ok(itemError instanceof OpenAI.BadRequestError);
     assert.equal((itemError.error as { param?: string }).param, 'input[0].type');
+  });
+
+  test('item_reference stands for a stored output item; an unknown one is a 404 naming it', async () => {
+    const first = await client.responses.create({ model: 'gpt_chat', input: 'refer to me' });
+    const message = first.output.find((item) => item.type === 'message');
+    assert.ok(message?.id);
+    await client.responses.create({
+      model: 'gpt_chat',
+      input: [
+        { role: 'user', content: 'refer to me' },
+        { type: 'item_reference', id: message.id },
+        { role: 'user', content: 'and then' },
+      ],
+    });
+    const sent = lastChatBody(gateway.upstream).messages as SentMessage[];
+    assert.deepEqual(
+      sent.map((entry) => [entry.role, entry.content]),
+      [
+        ['user', 'refer to me'],
+        ['assistant', 'echo: refer to me'],
+        ['user', 'and then'],
+      ],
+    );
+    const missing = await client.responses
+      .create({ model: 'gpt_chat', input: [{ type: 'item_reference', id: `msg_${'0'.repeat(32)}_0` }] })
+      .catch((caught: unknown) => caught);
+    assert.ok(missing instanceof OpenAI.NotFoundError);
+    assert.equal((missing.error as { param?: string }).param, 'input[0].id');
   });
 });
 

@@ -12,8 +12,8 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
-import { ensureTinyLlamaModel } from '../../src/engines/llama-cpp/tiny-model/tiny-llama.js';
 import { CLI_ENTRY, createTestHome, type TestHome } from '../support/cli.js';
+import { deployTinyLlama } from '../support/tiny-llama-deployment.js';
 
 describe('byzerllm serve: Responses, Messages and n > 1 streams over llama_cpp', () => {
   let home: TestHome;
@@ -22,23 +22,7 @@ describe('byzerllm serve: Responses, Messages and n > 1 streams over llama_cpp',
 
   before(async () => {
     home = await createTestHome();
-    const modelPath = (await ensureTinyLlamaModel(path.join(home.home, 'models'))).path;
-    const deployed = await home.run([
-      'deploy',
-      '--pretrained_model_type',
-      'custom/auto',
-      '--infer_backend',
-      'llama_cpp',
-      '--model_path',
-      modelPath,
-      '--worker_concurrency',
-      '2',
-      '--infer_params',
-      'max_tokens=16',
-      '--model',
-      'tiny',
-    ]);
-    assert.equal(deployed.code, 0, deployed.stderr);
+    await deployTinyLlama(home, { name: 'tiny', workerConcurrency: 2, inferParams: 'max_tokens=16' });
     serve = spawn(process.execPath, [CLI_ENTRY, 'serve', '--port', '0'], {
       env: home.env,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -12,6 +12,7 @@ import { type ChatResult, toByzerLLMError } from '../../core/index.js';
 import { pumpEvents } from '../event-stream.js';
 import type { Exchange } from '../exchange.js';
 import { sendJson } from '../http.js';
+import { type FieldCheck, ignoredFieldsHeader, present, refuseFields } from '../ignored-fields.js';
 import { badField } from '../map-error.js';
 import { parseRequest } from '../validate.js';
 import { anthropicError, MessageEventWriter, messageObject, newMessageId } from './message-response.js';
@@ -20,13 +21,20 @@ import { countTokensBodySchema, parseMessagesBody, toChatRequest } from './reque
 export const MESSAGES_PATH = '/v1/messages';
 export const COUNT_TOKENS_PATH = '/v1/messages/count_tokens';
 
+/** Run on Anthropic's side. */
+const REFUSED: FieldCheck = { mcp_servers: present, container: present };
+
+/** Tune Anthropic's own service or models; a deployment answers the same without them. */
+const IGNORED: FieldCheck = { thinking: present, service_tier: present, context_management: present };
+
 export async function handleMessages(exchange: Exchange, body: Record<string, unknown>): Promise<number> {
   requireVersion(exchange);
   const parsed = parseMessagesBody(body);
+  refuseFields(body, REFUSED, 'it needs Anthropic-hosted servers');
   const request = toChatRequest(parsed);
   const model = exchange.resolveModel(parsed.model);
   const id = newMessageId();
-  const headers = { 'request-id': requestId(exchange.response) };
+  const headers = { 'request-id': requestId(exchange.response), ...ignoredFieldsHeader(body, IGNORED) };
   if (parsed.stream) {
     const parts = await exchange.cluster.stream(model, request, { signal: exchange.signal });
     return pumpEvents({ exchange, parts, writer: new MessageEventWriter(id, model), headers });

@@ -6,8 +6,9 @@
  * `text.format` is the response format, `max_output_tokens` the token bound. Everything runs through
  * the normal chat path of whatever deployment `model` names, so every chat engine serves it.
  *
- * Hosted tools (web search, file search, computer use) and item references need OpenAI's own
- * servers: they are refused with a 400 naming the field, never silently dropped.
+ * Hosted tools (web search, file search, computer use) and their items need OpenAI's own servers:
+ * they are refused with a 400 naming the field, never silently dropped. `item_reference` items are
+ * replaced by the stored output items they name before conversion (`toInputMessages`).
  */
 import { z } from 'zod';
 import type { ChatMessage, ChatRequest, ContentPart, ResponseFormat, ToolChoice } from '../../core/index.js';
@@ -43,7 +44,7 @@ const functionCallOutputItemSchema = z.looseObject({
 });
 
 /** Items are told apart by `type` (absent means a message) and parsed by `appendItem`. */
-const inputItemSchema = z.looseObject({ type: z.string().optional() });
+const inputItemSchema = z.looseObject({ type: z.string().optional(), id: z.string().optional() });
 
 const functionToolSchema = z.looseObject({
   type: z.string(),
@@ -99,11 +100,13 @@ export function parseResponsesBody(body: Record<string, unknown>): ResponsesBody
  * instructions (OpenAI does not carry `instructions` over to the next response, so they are not
  * part of the stored history).
  */
-export function toInputMessages(body: ResponsesBody): ChatMessage[] {
+export function toInputMessages(body: ResponsesBody, references: Map<string, unknown>): ChatMessage[] {
   if (typeof body.input === 'string') return [{ role: 'user', content: body.input }];
   const messages: ChatMessage[] = [];
   body.input.forEach((item, index) => {
-    appendItem(messages, item, `input[${index}]`);
+    // A reference stands for the stored output item it names (resolved by the caller).
+    const referenced = item.type === 'item_reference' ? references.get(String(item.id)) : undefined;
+    appendItem(messages, (referenced as InputItem | undefined) ?? item, `input[${index}]`);
   });
   return messages;
 }
@@ -140,7 +143,7 @@ function appendItem(messages: ChatMessage[], item: InputItem, param: string): vo
     default:
       throw badField(
         `${param}.type`,
-        `input item type ${JSON.stringify(type)} is not supported here; use message, function_call or function_call_output items`,
+        `input item type ${JSON.stringify(type)} is not supported here; use message, function_call, function_call_output or item_reference items`,
       );
   }
 }

@@ -18,7 +18,7 @@ import {
   finishedStatus,
   functionCallItem,
   messageItem,
-  newId,
+  itemId,
   type OutputItem,
   outputTextPart,
   type ResponseFrame,
@@ -78,8 +78,8 @@ export class ResponseEventWriter {
 
   toolCall(call: ToolCall): string {
     let events = this.closeItem();
-    const id = newId('fc');
     const outputIndex = this.output.length;
+    const id = itemId('fc', this.frame.id, outputIndex);
     this.toolCalls.push(call);
     events += this.event('response.output_item.added', {
       output_index: outputIndex,
@@ -141,7 +141,7 @@ export class ResponseEventWriter {
   private openItem(kind: OpenItem['kind']): string {
     if (this.open?.kind === kind) return '';
     let events = this.closeItem();
-    const id = newId(kind === 'message' ? 'msg' : 'rs');
+    const id = itemId(kind === 'message' ? 'msg' : 'rs', this.frame.id, this.output.length);
     this.open = { kind, id, text: '' };
     const outputIndex = this.output.length;
     if (kind === 'message') {

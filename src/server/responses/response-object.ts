@@ -10,9 +10,24 @@ import { randomBytes } from 'node:crypto';
 import type { ChatMessage, FinishReason, ToolCall, Usage } from '../../core/index.js';
 import type { ResponsesBody } from './request.js';
 
-/** `resp_`, `msg_`, `fc_`, `rs_` + 32 hex digits (OpenAI's ids have the same prefixes). */
-export function newId(prefix: 'resp' | 'msg' | 'fc' | 'rs'): string {
-  return `${prefix}_${randomBytes(16).toString('hex')}`;
+/** `resp_` + 32 hex digits (OpenAI's response ids have the same prefix). */
+export function newResponseId(): string {
+  return `resp_${randomBytes(16).toString('hex')}`;
+}
+
+/**
+ * An output item's id: `msg_`, `fc_` or `rs_` (OpenAI's prefixes), the response's hex digits and the
+ * item's output index. Clients send it back as an `item_reference` (the AI SDK does whenever
+ * `store` is on); the id alone says which stored response holds the item.
+ */
+export function itemId(prefix: 'msg' | 'fc' | 'rs', responseId: string, outputIndex: number): string {
+  return `${prefix}_${responseId.slice(5)}_${outputIndex}`;
+}
+
+/** The response id an item id names, or undefined for an id not made by `itemId`. */
+export function parseItemId(id: string): string | undefined {
+  const match = /^(?:msg|fc|rs)_([0-9a-f]{32})_\d{1,4}$/.exec(id);
+  return match ? `resp_${match[1]}` : undefined;
 }
 
 export type OutputItem = Record<string, unknown> & { type: string; id: string };
@@ -51,17 +66,18 @@ export function reasoningItem(id: string, text: string | undefined): OutputItem 
 }
 
 /** The output items of a finished answer. */
-export function outputItems(result: {
-  text: string;
-  reasoning?: string;
-  toolCalls: ToolCall[];
-}): OutputItem[] {
+export function outputItems(
+  responseId: string,
+  result: { text: string; reasoning?: string; toolCalls: ToolCall[] },
+): OutputItem[] {
   const items: OutputItem[] = [];
-  if (result.reasoning) items.push(reasoningItem(newId('rs'), result.reasoning));
+  if (result.reasoning) items.push(reasoningItem(itemId('rs', responseId, items.length), result.reasoning));
   if (result.text !== '' || result.toolCalls.length === 0) {
-    items.push(messageItem(newId('msg'), result.text, 'completed'));
+    items.push(messageItem(itemId('msg', responseId, items.length), result.text, 'completed'));
   }
-  for (const call of result.toolCalls) items.push(functionCallItem(newId('fc'), call, 'completed'));
+  for (const call of result.toolCalls) {
+    items.push(functionCallItem(itemId('fc', responseId, items.length), call, 'completed'));
+  }
   return items;
 }
 
