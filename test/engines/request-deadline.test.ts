@@ -106,10 +106,10 @@ test('callWithRetries (SDK providers) has the same deadline; the attempt gets a 
   const started = Date.now();
   await assert.rejects(
     callWithRetries(
-      (signal) =>
+      (deadline) =>
         new Promise((_resolve, reject) => {
           attempts++;
-          signal.addEventListener('abort', () => reject(new Error('aborted by the deadline')), {
+          deadline.signal.addEventListener('abort', () => reject(new Error('aborted by the deadline')), {
             once: true,
           });
         }),
