@@ -8,7 +8,7 @@
  * after a batch of requests sent by this process. Rounds alternate the targets,
  * each round starting with another; the median round is reported, ratios to the bare proxy first, absolute numbers second.
  *
- *   npx tsc -p . && node dist/bench/gateway/cpu.js [--scale 1] [--compare-root DIR]
+ *   npx tsc -p . && node dist/bench/gateway/cpu.js [--scale 1] [--rounds 3] [--compare-root DIR]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import os from 'node:os';
@@ -22,12 +22,15 @@ import { runLoad, streamThroughput, type Target } from './load.js';
 const { values } = parseArgs({
   options: {
     scale: { type: 'string', default: '1' },
+    // More rounds resolve smaller differences on a loaded machine (the median of more rounds).
+    rounds: { type: 'string', default: '3' },
     // Another build's root (e.g. an export of main, built): its pass-through is measured in the same
     // rounds, the "before" of a change side by side with the "after".
     'compare-root': { type: 'string' },
   },
 });
 const scale = Number(values.scale);
+const roundCount = Number(values.rounds);
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const children: ChildProcess[] = [];
 
@@ -152,7 +155,7 @@ async function main(): Promise<void> {
     });
   }
   const rounds: Measured[][] = targets.map(() => []);
-  for (let round = 0; round < 3; round++) {
+  for (let round = 0; round < roundCount; round++) {
     // Each round starts with another target, so a load that rises or falls during a round does not
     // always hit the same one.
     for (let step = 0; step < targets.length; step++) {
@@ -171,7 +174,7 @@ async function main(): Promise<void> {
   }));
   const base = summary[0]!;
   const lines = [
-    `Node ${process.version}, ${os.cpus().length} CPUs, scale ${scale}: ${requests} plain requests and ${streams} streams of 1,000 chunks per round at c=16, median of 3 rounds`,
+    `Node ${process.version}, ${os.cpus().length} CPUs, scale ${scale}: ${requests} plain requests and ${streams} streams of 1,000 chunks per round at c=16, median of ${roundCount} rounds`,
     '',
     '| target | CPU per request vs bare | CPU per chunk vs bare | CPU µs per request | CPU µs per chunk | req/s | chunks/s | failures |',
     '|---|---:|---:|---:|---:|---:|---:|---:|',

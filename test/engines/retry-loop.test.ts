@@ -15,7 +15,7 @@ test('an inner loop given the outer deadline spends the same budget: the whole n
   const started = Date.now();
   await assert.rejects(
     callWithRetries(
-      (_signal, deadline) =>
+      (deadline) =>
         callWithRetries(
           async () => {
             innerCalls++;

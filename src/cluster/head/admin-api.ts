@@ -7,6 +7,7 @@
  * `{ type: 'error', error: SerializedError }`. A client that disconnects cancels its request.
  */
 import { timingSafeEqual } from 'node:crypto';
+import v8 from 'node:v8';
 import { ServerResponse } from 'node:http';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
@@ -203,6 +204,8 @@ function addHostedRoutes(app: Hono, options: AdminApiOptions): void {
       )) as object,
     );
   });
+
+  registerDebugMemory(app);
 }
 
 const deploymentBodySchema = z.custom<DeploymentSpecInput>(
@@ -231,4 +234,37 @@ function errorResponse(context: Context, error: ByzerLLMError, log?: (line: stri
   const status = STATUS_BY_CODE[error.code] ?? 500;
   if (status >= 500 && error.code === 'internal') log?.(`internal error: ${error.stack ?? error.message}`);
   return context.json({ error: error.toJSON() }, status);
+}
+
+/**
+ * `GET /admin/v1/debug/memory`: a full garbage collection, then the process's memory — the only way
+ * to tell retained memory from a heap V8 has not collected yet. Debug-only: it exists only in a head
+ * started with `--expose-gc` (e.g. `NODE_OPTIONS=--expose-gc`, as `bench/memory.ts` does), because a
+ * forced full collection stalls every request in flight.
+ */
+function registerDebugMemory(app: Hono): void {
+  const collect = (globalThis as { gc?: () => void }).gc;
+  if (typeof collect !== 'function') return;
+  app.get('/admin/v1/debug/memory', (context) => {
+    collect();
+    const usage = process.memoryUsage();
+    const heap = v8.getHeapStatistics();
+    return context.json({
+      rss: usage.rss,
+      heapUsed: usage.heapUsed,
+      heapTotal: usage.heapTotal,
+      external: usage.external,
+      arrayBuffers: usage.arrayBuffers,
+      mallocedMemory: heap.malloced_memory,
+      nativeContexts: heap.number_of_native_contexts,
+      activeHandles: activeResourceCounts(),
+    });
+  });
+}
+
+/** Live libuv resources by type (sockets, timers, pipes, processes): a handle leak shows here. */
+function activeResourceCounts(): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const name of process.getActiveResourcesInfo()) counts[name] = (counts[name] ?? 0) + 1;
+  return counts;
 }

@@ -136,7 +136,7 @@ export class AwsBedrockChatModel extends ProviderModel<BedrockModelConfig> imple
     signal: AbortSignal | undefined,
     call: (abortSignal: AbortSignal | undefined) => Promise<T>,
   ) {
-    return callWithRetries((attemptSignal) => call(attemptSignal), {
+    return callWithRetries((deadline) => call(deadline.signal), {
       maxRetries: this.config.maxRetries,
       deadlineMs: this.config.deadlineMs,
       describe: `${this.provider} at ${this.config.errorContext.baseUrl}`,

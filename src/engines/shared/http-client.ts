@@ -289,7 +289,9 @@ export class HttpClient {
     let retryAfterMs: number | undefined;
     let attempts = 0;
     return callWithRetries(
-      async (signal) => {
+      async (deadline) => {
+        // The cheap emitter, not `deadline.signal`: no AbortController per upstream request.
+        const signal = deadline.upstreamSignal;
         attempts++;
         retryAfterMs = undefined;
         let response: PoolResponse;
@@ -349,7 +351,7 @@ export class HttpClient {
 
   private transportError(
     error: unknown,
-    signal: AbortSignal | undefined,
+    signal: { readonly aborted: boolean } | undefined,
     midStream = false,
     deadline?: RequestDeadline,
     attempts = 1,

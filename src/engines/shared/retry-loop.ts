@@ -46,11 +46,12 @@ export interface RetryLoopOptions {
 }
 
 /**
- * Runs `call` until it succeeds, fails for good, or the deadline passes. `call` gets the signal to
- * hand to the upstream and the deadline (to pass on to nested calls).
+ * Runs `call` until it succeeds, fails for good, or the deadline passes. `call` gets the deadline:
+ * its `signal` (or, for undici, `upstreamSignal`) to hand to the upstream, and the deadline itself
+ * to pass on to nested calls. The `AbortController` behind `signal` is created only when asked for.
  */
 export async function callWithRetries<T>(
-  call: (signal: AbortSignal, deadline: RequestDeadline) => Promise<T>,
+  call: (deadline: RequestDeadline) => Promise<T>,
   options: RetryLoopOptions,
 ): Promise<T> {
   const owned = options.deadline === undefined;
@@ -60,10 +61,10 @@ export async function callWithRetries<T>(
   try {
     for (let attempt = 0; ; attempt++) {
       if (deadline.expired) throw deadline.timeoutError(describe, attempt);
-      if (deadline.signal.aborted) throw new AbortedError();
+      if (deadline.aborted) throw new AbortedError();
       let failure: ByzerLLMError;
       try {
-        return await call(deadline.signal, deadline);
+        return await call(deadline);
       } catch (error) {
         failure = deadline.expired
           ? deadline.timeoutError(describe, attempt + 1, error)

@@ -14,7 +14,7 @@ export interface TransportErrorContext {
   /** The configured idle timeout, for the message. */
   timeoutMs: number;
   /** The caller's signal: when aborted, any failure is reported as the abort it caused. */
-  signal?: AbortSignal;
+  signal?: { readonly aborted: boolean };
   /** The failure came while reading a 2xx answer: the host was reachable, the connection broke. */
   midStream?: boolean;
 }

@@ -60,7 +60,7 @@ export function retryVendorErrors<Result>(
   options: VendorRetryOptions,
   call: (callOptions: { signal: AbortSignal; deadline: RequestDeadline }) => Promise<Result>,
 ): Promise<Result> {
-  return callWithRetries((signal, deadline) => call({ signal, deadline }), {
+  return callWithRetries((deadline) => call({ signal: deadline.signal, deadline }), {
     maxRetries: options.maxRetries,
     ...(options.signal ? { signal: options.signal } : {}),
     deadlineMs: options.client.deadlineMs,

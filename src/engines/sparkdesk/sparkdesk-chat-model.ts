@@ -83,8 +83,10 @@ export class SparkChatModel implements ChatModelV1 {
     // The shared loop retries failures up to the first frame, within `saas.deadline`; the signal it
     // hands over stays the socket's signal for the whole answer (only the deadline's clock stops).
     return callWithRetries(
-      async (signal) => {
-        const connection = new SparkConnection(this.config, signal, () => this.open.delete(connection));
+      async (deadline) => {
+        const connection = new SparkConnection(this.config, deadline.signal, () =>
+          this.open.delete(connection),
+        );
         this.open.add(connection);
         try {
           const first = await connection.start(frame);
