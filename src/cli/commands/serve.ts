@@ -166,7 +166,9 @@ export function registerServe(program: Command): void {
 }
 
 /** `--api_key` (literal, env:VAR or - for stdin), else `--api_key_file`, else `$BYZERLLM_API_KEY`. */
-async function gatewayApiKey(flags: ServeFlags): Promise<string | undefined> {
+export async function gatewayApiKey(
+  flags: Pick<ServeFlags, 'api_key' | 'api_key_file'>,
+): Promise<string | undefined> {
   if (flags.api_key !== undefined && flags.api_key_file !== undefined) {
     throw new InvalidArgumentError('give either --api_key or --api_key_file, not both');
   }
