@@ -11,6 +11,7 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
+import { readHeadFile } from '../../src/cluster/index.js';
 import { CLI_ENTRY, createTestHome, type TestHome } from '../support/cli.js';
 import { launchChromium, openWatchedPage, type WatchedPage } from '../support/console-browser.js';
 import { type OpenAIUpstream, startOpenAIUpstream } from '../support/openai-upstream.js';
@@ -39,40 +40,28 @@ describe('web console', () => {
       chunkDelayMs: 40,
       reply: (text) => `echo: ${text} one two three four five`,
     });
-    consoleProcess = spawn(
-      process.execPath,
-      [CLI_ENTRY, 'console', '--console_port', '0', '--api_key', 'env:CONSOLE_KEY'],
-      {
-        env: { ...home.env, CONSOLE_KEY },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let stderr = '';
-    consoleProcess.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
+    const started = await startConsoleCommand(home, ['--console_port', '0', '--api_key', 'env:CONSOLE_KEY'], {
+      CONSOLE_KEY,
     });
-    const first = (await createInterface({ input: consoleProcess.stdout! })[Symbol.asyncIterator]().next())
-      .value as string | undefined;
-    const url = /(http:\/\/127\.0\.0\.1:\d+\/)/.exec(first ?? '')?.[1];
-    assert.ok(url, `console printed its URL: ${first} ${stderr}`);
-    assert.match(first!, /log in with the API key/);
+    consoleProcess = started.child;
+    assert.match(started.firstLine, /log in with the API key/);
+    const url = started.url;
     consoleUrl = url;
     browser = await launchChromium();
   });
 
   after(async () => {
     await browser?.close();
-    if (consoleProcess && consoleProcess.exitCode === null) {
-      const exited = new Promise((resolve) => consoleProcess!.once('close', resolve));
-      consoleProcess.kill('SIGTERM');
-      await exited;
-    }
+    if (consoleProcess) await stopChild(consoleProcess);
     await home?.cleanup();
     await upstream?.close();
   });
 
-  async function signedInPage(viewport: { width: number; height: number }): Promise<WatchedPage> {
-    const watched = await openWatchedPage(browser, viewport);
+  async function signedInPage(
+    viewport: { width: number; height: number },
+    colorScheme: 'light' | 'dark' = 'light',
+  ): Promise<WatchedPage> {
+    const watched = await openWatchedPage(browser, viewport, colorScheme);
     opened.push(watched);
     await watched.page.goto(consoleUrl);
     await watched.page.getByLabel('API key').fill(CONSOLE_KEY);
@@ -149,7 +138,8 @@ describe('web console', () => {
     await page.locator('tr[data-worker="0"] .requests', { hasText: /^1$/ }).waitFor();
 
     await saveEveryPage(page, 'desktop');
-    const phone = await signedInPage(WIDTHS[1]!.viewport);
+    // The phone pass runs in the dark theme, so both themes are seen.
+    const phone = await signedInPage(WIDTHS[1]!.viewport, 'dark');
     await saveEveryPage(phone.page, 'phone');
     assert.deepEqual(phone.problems, []);
 
@@ -162,6 +152,21 @@ describe('web console', () => {
     const list = await home.run(['list', '--json']);
     assert.doesNotMatch(list.stdout, /"chat"/);
     assert.deepEqual(problems, []);
+  });
+
+  test('without --console_port it listens on 127.0.0.1 next to the admin port, and no key means no login', async () => {
+    const headFile = await readHeadFile(home.home);
+    assert.ok(headFile, 'the head is running');
+    const adminPort = Number(new URL(headFile.address).port);
+    const started = await startConsoleCommand(home, [], { BYZERLLM_API_KEY: '' });
+    try {
+      assert.equal(started.url, `http://127.0.0.1:${adminPort + 1}/`);
+      assert.doesNotMatch(started.firstLine, /log in/);
+      const session = await fetch(`${started.url}console/api/session`);
+      assert.deepEqual(await session.json(), { required: false, signedIn: true });
+    } finally {
+      await stopChild(started.child);
+    }
   });
 
   test('the pages not built yet say what is missing and what to use instead', async () => {
@@ -188,6 +193,37 @@ describe('web console', () => {
     assert.deepEqual(problems, []);
   });
 });
+
+/** Runs `byzerllm console ARGS` and reads the URL from its first line. */
+async function startConsoleCommand(
+  home: TestHome,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ child: ChildProcess; url: string; firstLine: string }> {
+  const child = spawn(process.execPath, [CLI_ENTRY, 'console', ...args], {
+    env: { ...home.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const firstLine = ((await createInterface({ input: child.stdout! })[Symbol.asyncIterator]().next()).value ??
+    '') as string;
+  const url = /(http:\/\/127\.0\.0\.1:\d+\/)/.exec(firstLine)?.[1];
+  if (!url) {
+    await stopChild(child);
+    assert.fail(`console printed its URL: ${firstLine} ${stderr}`);
+  }
+  return { child, url, firstLine };
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('close', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
 
 /**
  * Records every text the first assistant answer shows, via a MutationObserver in the page (a string
