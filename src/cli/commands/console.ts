@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { type GatewayStartOptions, HeadClient } from '../../cluster/index.js';
-import { HeadUnreachableError } from '../../core/index.js';
 import { startConsole } from '../../server/index.js';
 import { connect } from '../connect.js';
+import { holdUntilStopped } from '../hold-attached.js';
 import { addAddressOptions, parseNonNegativeInteger } from '../options.js';
 import { gatewayApiKey } from './serve.js';
 
@@ -51,15 +51,7 @@ export function registerConsole(program: Command): void {
       process.stdout.write(
         `byzerllm console: ${opened.address}/${apiKey ? ' (log in with the API key)' : ''}; Ctrl+C stops it\n`,
       );
-      const stopped = await new Promise<'signal' | 'head'>((resolve) => {
-        const onSignal = () => resolve('signal');
-        process.once('SIGINT', onSignal);
-        process.once('SIGTERM', onSignal);
-        opened.closed.then(() => resolve('head'));
-      });
-      await opened.close();
-      if (stopped === 'head')
-        throw new HeadUnreachableError('the byzerllm head stopped, and the console with it');
+      await holdUntilStopped(opened, 'console');
       process.stdout.write('byzerllm console: stopped\n');
     } finally {
       await cluster.close().catch(() => {});
