@@ -30,7 +30,12 @@ import {
   workerLogPath,
 } from '../cluster/index.js';
 import { PACKAGE_VERSION } from '../core/index.js';
-import { type RunningOpenAIServer, startOpenAIServer } from '../server/index.js';
+import {
+  type RunningConsole,
+  type RunningOpenAIServer,
+  startConsole,
+  startOpenAIServer,
+} from '../server/index.js';
 import { createPredictHandler } from '../sql/index.js';
 import {
   createStorageRoutes,
@@ -115,14 +120,25 @@ export async function runHead(): Promise<void> {
     process.exit(0);
   };
   // OpenAI-compatible gateways (`byzerllm serve`) run here, over the in-process head: no extra hop.
-  const gateways = new Map<string, RunningOpenAIServer>();
+  const gateways = new Map<string, RunningOpenAIServer | RunningConsole>();
   let gatewaySequence = 0;
   const app = createAdminApi({
     cluster: head,
     token,
     log,
     gateways: {
-      async start(options) {
+      async start({ console: isConsole, ...options }) {
+        if (isConsole) {
+          const opened = await startConsole({
+            cluster: head,
+            host: options.host,
+            port: options.port,
+            ...(options.apiKey ? { apiKey: options.apiKey } : {}),
+          });
+          const id = `console-${++gatewaySequence}`;
+          gateways.set(id, opened);
+          return { id, address: opened.address };
+        }
         const gateway = await startOpenAIServer({
           cluster: head,
           log,

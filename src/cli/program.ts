@@ -15,6 +15,7 @@ import { registerModelTools } from './commands/model-tools.js';
 import { registerPs } from './commands/ps.js';
 import { registerQuery } from './commands/query.js';
 import { registerServe } from './commands/serve.js';
+import { registerConsole } from './commands/console.js';
 import { registerSql } from './commands/sql.js';
 import { registerQuickstart } from './commands/quickstart.js';
 import { registerStat } from './commands/stat.js';
@@ -47,6 +48,7 @@ export function createProgram(): Command {
   registerLogs(program);
   registerPs(program);
   registerServe(program);
+  registerConsole(program);
   registerQuickstart(program);
   registerSql(program);
   registerStorage(program);

@@ -1,11 +1,12 @@
 import path from 'node:path';
 import { type Command, Option } from 'commander';
 import { type ClusterApi, type GatewayStartOptions, HeadClient } from '../../cluster/index.js';
-import { HeadUnreachableError, InvalidArgumentError } from '../../core/index.js';
+import { InvalidArgumentError } from '../../core/index.js';
 import { startOpenAIServer } from '../../server/index.js';
 import { createPredictHandler } from '../../sql/index.js';
 import { readConfigFile } from '../arguments.js';
 import { connect } from '../connect.js';
+import { holdUntilStopped } from '../hold-attached.js';
 import { addAddressOptions, parseNonNegativeInteger } from '../options.js';
 import { readSecretFile, resolveSecretValue } from '../secret-values.js';
 
@@ -148,16 +149,7 @@ export function registerServe(program: Command): void {
       process.stdout.write(
         `byzerllm serve: OpenAI-compatible API at ${gateway.address}/v1${apiKey ? ' (API key required)' : ''}; Ctrl+C stops it\n`,
       );
-      const stopped = await new Promise<'signal' | 'head'>((resolve) => {
-        const onSignal = () => resolve('signal');
-        process.once('SIGINT', onSignal);
-        process.once('SIGTERM', onSignal);
-        gateway.closed.then(() => resolve('head'));
-      });
-      await gateway.close();
-      if (stopped === 'head') {
-        throw new HeadUnreachableError('the byzerllm head stopped, and the gateway with it');
-      }
+      await holdUntilStopped(gateway, 'gateway');
       process.stdout.write('byzerllm serve: stopped\n');
     } finally {
       await cluster.close().catch(() => {});
@@ -166,7 +158,9 @@ export function registerServe(program: Command): void {
 }
 
 /** `--api_key` (literal, env:VAR or - for stdin), else `--api_key_file`, else `$BYZERLLM_API_KEY`. */
-async function gatewayApiKey(flags: ServeFlags): Promise<string | undefined> {
+export async function gatewayApiKey(
+  flags: Pick<ServeFlags, 'api_key' | 'api_key_file'>,
+): Promise<string | undefined> {
   if (flags.api_key !== undefined && flags.api_key_file !== undefined) {
     throw new InvalidArgumentError('give either --api_key or --api_key_file, not both');
   }

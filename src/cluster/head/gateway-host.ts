@@ -16,6 +16,8 @@ export const gatewayStartOptionsSchema = z.strictObject({
   allowedOrigins: z.array(z.string().min(1)).default([]),
   sslKeyFile: z.string().min(1).optional(),
   sslCertFile: z.string().min(1).optional(),
+  /** Open the web console (`byzerllm console`) instead of the OpenAI-compatible API. */
+  console: z.boolean().default(false),
 });
 
 export type GatewayStartOptions = z.input<typeof gatewayStartOptionsSchema>;

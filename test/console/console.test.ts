@@ -1,0 +1,251 @@
+/**
+ * The web console end to end: the real CLI starts a real head and `byzerllm console` (with an API
+ * key), a loopback OpenAI upstream stands in for the provider, and Debian's chromium drives the page.
+ * Screenshots of every page at 1280×800 and at phone width go to dist/test-output/console.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import { readHeadFile } from '../../src/cluster/index.js';
+import { CLI_ENTRY, createTestHome, type TestHome } from '../support/cli.js';
+import { launchChromium, openWatchedPage, type WatchedPage } from '../support/console-browser.js';
+import { type OpenAIUpstream, startOpenAIUpstream } from '../support/openai-upstream.js';
+
+const CONSOLE_KEY = 'console-test-key';
+const OUTPUT = fileURLToPath(new URL('../../test-output/console/', import.meta.url));
+const PAGES = ['cluster', 'deployments', 'playground', 'notebook', 'jobs', 'storage'];
+const WIDTHS = [
+  { name: 'desktop', viewport: { width: 1280, height: 800 } },
+  { name: 'phone', viewport: { width: 390, height: 844 } },
+];
+
+describe('web console', () => {
+  let home: TestHome;
+  let upstream: OpenAIUpstream;
+  let consoleProcess: ChildProcess | undefined;
+  let browser: Browser;
+  let consoleUrl: string;
+  const opened: WatchedPage[] = [];
+
+  before(async () => {
+    await mkdir(OUTPUT, { recursive: true });
+    home = await createTestHome();
+    // Pieces 40 ms apart, so the page can be seen growing while the answer streams.
+    upstream = await startOpenAIUpstream({
+      chunkDelayMs: 40,
+      reply: (text) => `echo: ${text} one two three four five`,
+    });
+    const started = await startConsoleCommand(home, ['--console_port', '0', '--api_key', 'env:CONSOLE_KEY'], {
+      CONSOLE_KEY,
+    });
+    consoleProcess = started.child;
+    assert.match(started.firstLine, /log in with the API key/);
+    const url = started.url;
+    consoleUrl = url;
+    browser = await launchChromium();
+  });
+
+  after(async () => {
+    await browser?.close();
+    if (consoleProcess) await stopChild(consoleProcess);
+    await home?.cleanup();
+    await upstream?.close();
+  });
+
+  async function signedInPage(
+    viewport: { width: number; height: number },
+    colorScheme: 'light' | 'dark' = 'light',
+  ): Promise<WatchedPage> {
+    const watched = await openWatchedPage(browser, viewport, colorScheme);
+    opened.push(watched);
+    await watched.page.goto(consoleUrl);
+    await watched.page.getByLabel('API key').fill(CONSOLE_KEY);
+    await watched.page.getByRole('button', { name: 'Log in' }).click();
+    await watched.page.getByRole('heading', { level: 1, name: 'Cluster' }).waitFor();
+    return watched;
+  }
+
+  test('the API answers nothing before login, and a wrong key is refused on the login page', async () => {
+    const refused = await fetch(`${consoleUrl}console/api/events`);
+    assert.equal(refused.status, 401);
+    const { page, problems } = await openWatchedPage(browser, WIDTHS[0]!.viewport);
+    await page.goto(consoleUrl);
+    await page.getByLabel('API key').fill('not-the-key');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'not the one this console was started with' }).waitFor();
+    assert.equal(await page.getByLabel('API key').getAttribute('aria-invalid'), 'true');
+    await page.screenshot({ path: path.join(OUTPUT, 'login-desktop.png') });
+    await page.getByLabel('API key').fill(CONSOLE_KEY);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('heading', { level: 2, name: /^Node / }).waitFor();
+    assert.deepEqual(problems, []);
+    await page.context().close();
+  });
+
+  test('deploys saas/openai from the form after showing field errors, chats with it streaming, counts its requests, undeploys it', async () => {
+    const { page, problems } = await signedInPage(WIDTHS[0]!.viewport);
+    await page.getByRole('link', { name: 'Deployments' }).click();
+    await page.getByLabel('Name').fill('bad name!');
+    await page.getByLabel('Workers').fill('0');
+    await page.getByRole('button', { name: 'Deploy', exact: true }).click();
+    const nameError = page.locator('#deploy-name-error');
+    await nameError.waitFor();
+    assert.match((await nameError.textContent()) ?? '', /deployment name is 1-128 letters/);
+    assert.equal(await page.getByLabel('Name').getAttribute('aria-invalid'), 'true');
+    assert.match(
+      (await page.locator('#deploy-numWorkers-error').textContent()) ?? '',
+      />=1|at least|too small/i,
+    );
+
+    await page.getByLabel('Name').fill('chat');
+    await page.getByLabel('Workers').fill('1');
+    await page
+      .getByLabel(/Infer params/)
+      .fill([`saas.api_key=${upstream.apiKey}`, `saas.base_url=${upstream.url}`, 'saas.model=m'].join('\n'));
+    await page.getByRole('button', { name: 'Deploy', exact: true }).click();
+    await page.getByRole('heading', { level: 2, name: 'chat' }).waitFor();
+    assert.equal(await page.getByLabel('Name').getAttribute('aria-invalid'), null);
+
+    await page.getByRole('link', { name: 'Playground' }).click();
+    await page.getByLabel('System prompt').fill('Answer briefly.');
+    await page.getByLabel('Max tokens').fill('64');
+    const seen = await recordAnswerTexts(page);
+    await page.getByLabel('Message').fill('hello console');
+    await page.getByRole('button', { name: 'Send' }).click();
+    const finalText = 'echo: hello console one two three four five';
+    await page.locator('.turn.assistant .content', { hasText: finalText }).waitFor();
+    const texts = await seen();
+    const partial = texts.filter((text) => text !== '' && text !== finalText);
+    assert.ok(partial.length >= 2, `the answer grew piece by piece: ${JSON.stringify(texts)}`);
+    for (const text of partial) assert.ok(finalText.startsWith(text), `${text} is a prefix of the answer`);
+    const sent = upstream.requests.at(-1)!.body as {
+      messages: { role: string }[];
+      max_tokens?: number;
+      max_completion_tokens?: number;
+    };
+    assert.deepEqual(
+      sent.messages.map((message) => message.role),
+      ['system', 'user'],
+    );
+    assert.match((await page.locator('.snippet pre').textContent()) ?? '', /"max_tokens": 64/);
+
+    await page.getByRole('link', { name: 'Deployments' }).click();
+    await page.locator('tr[data-worker="0"] .requests', { hasText: /^1$/ }).waitFor();
+
+    await saveEveryPage(page, 'desktop');
+    // The phone pass runs in the dark theme, so both themes are seen.
+    const phone = await signedInPage(WIDTHS[1]!.viewport, 'dark');
+    await saveEveryPage(phone.page, 'phone');
+    assert.deepEqual(phone.problems, []);
+
+    await page.getByRole('link', { name: 'Deployments' }).click();
+    await page.getByRole('button', { name: 'Undeploy chat' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Undeploy chat?' });
+    await dialog.waitFor();
+    await dialog.getByRole('button', { name: 'Undeploy' }).click();
+    await page.getByText('Nothing is deployed yet').waitFor();
+    const list = await home.run(['list', '--json']);
+    assert.doesNotMatch(list.stdout, /"chat"/);
+    assert.deepEqual(problems, []);
+  });
+
+  test('without --console_port it listens on 127.0.0.1 next to the admin port, and no key means no login', async () => {
+    const headFile = await readHeadFile(home.home);
+    assert.ok(headFile, 'the head is running');
+    const adminPort = Number(new URL(headFile.address).port);
+    const started = await startConsoleCommand(home, [], { BYZERLLM_API_KEY: '' });
+    try {
+      assert.equal(started.url, `http://127.0.0.1:${adminPort + 1}/`);
+      assert.doesNotMatch(started.firstLine, /log in/);
+      const session = await fetch(`${started.url}console/api/session`);
+      assert.deepEqual(await session.json(), { required: false, signedIn: true });
+    } finally {
+      await stopChild(started.child);
+    }
+  });
+
+  test('the pages not built yet say what is missing and what to use instead', async () => {
+    const { page, problems } = await signedInPage(WIDTHS[0]!.viewport);
+    for (const [id, command] of [
+      ['notebook', 'byzerllm sql'],
+      ['jobs', 'byzerllm jobs'],
+      ['storage', 'byzerllm storage'],
+    ]) {
+      await page.goto(`${consoleUrl}#/${id}`);
+      await page.locator('.missing code', { hasText: command! }).waitFor();
+      assert.match((await page.locator('.missing').textContent()) ?? '', /not in the console yet/);
+    }
+    // Keyboard: a page change moves focus to its heading; Shift+Tab walks back through the page
+    // links, and Enter on one opens that page (and focuses its heading in turn).
+    await page.locator('h1:focus', { hasText: 'Storage' }).waitFor();
+    await page.keyboard.press('Shift+Tab');
+    assert.equal(await page.evaluate('document.activeElement?.textContent'), 'Storage');
+    await page.keyboard.press('Shift+Tab');
+    assert.equal(await page.evaluate('document.activeElement?.textContent'), 'Jobs');
+    await page.keyboard.press('Enter');
+    await page.locator('h1:focus', { hasText: 'Jobs' }).waitFor();
+    assert.match((await page.locator('.missing').textContent()) ?? '', /Training jobs/);
+    assert.deepEqual(problems, []);
+  });
+});
+
+/** Runs `byzerllm console ARGS` and reads the URL from its first line. */
+async function startConsoleCommand(
+  home: TestHome,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ child: ChildProcess; url: string; firstLine: string }> {
+  const child = spawn(process.execPath, [CLI_ENTRY, 'console', ...args], {
+    env: { ...home.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const firstLine = ((await createInterface({ input: child.stdout! })[Symbol.asyncIterator]().next()).value ??
+    '') as string;
+  const url = /(http:\/\/127\.0\.0\.1:\d+\/)/.exec(firstLine)?.[1];
+  if (!url) {
+    await stopChild(child);
+    assert.fail(`console printed its URL: ${firstLine} ${stderr}`);
+  }
+  return { child, url, firstLine };
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('close', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+/**
+ * Records every text the first assistant answer shows, via a MutationObserver in the page (a string
+ * script: this project's tsconfig has no DOM types).
+ */
+async function recordAnswerTexts(page: Page): Promise<() => Promise<string[]>> {
+  await page.evaluate(`(() => {
+    const texts = [];
+    window.answerTexts = texts;
+    new MutationObserver(() => {
+      const text = document.querySelector('.turn.assistant .content')?.textContent;
+      if (text != null && texts.at(-1) !== text) texts.push(text);
+    }).observe(document.body, { subtree: true, childList: true, characterData: true });
+  })()`);
+  return () => page.evaluate('window.answerTexts') as Promise<string[]>;
+}
+
+async function saveEveryPage(page: Page, width: string): Promise<void> {
+  for (const id of PAGES) {
+    await page.goto(`${page.url().split('#')[0]}#/${id}`);
+    await page.getByRole('heading', { level: 1, name: new RegExp(`^${id}$`, 'i') }).waitFor();
+    await page.locator('.loading').waitFor({ state: 'detached' });
+    await page.screenshot({ path: path.join(OUTPUT, `${id}-${width}.png`), fullPage: true });
+  }
+}
