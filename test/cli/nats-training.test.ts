@@ -1,6 +1,7 @@
 /**
  * Training jobs on a NATS cluster, through the real CLI: nats-server, a head (`--head_only`, so no
- * job can run on its machine) and one node agent, each a real process with its own $BYZERLLM_HOME.
+ * job can run on its machine) and one node agent, each a real process with its own $BYZERLLM_HOME,
+ * sharing a cluster key (every job message is signed).
  * `finetune --address` is placed by the head on the node, trains there with 2 data-parallel torch
  * workers until the model memorises its answers (checked by serving the registered GGUF on the
  * cluster), and `jobs show|logs --address` from the client read what the node reported. Then a
@@ -9,6 +10,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { after, before, test } from 'node:test';
@@ -29,8 +31,15 @@ let basePath: string;
 let data: string;
 const background: ChildProcess[] = [];
 
+let keyDirectory: string;
+
 before(async () => {
-  cluster = await startCliCluster({ nodeIds: [NODE] });
+  // With a cluster key, so job starts, stops and progress reports travel signed.
+  keyDirectory = await fs.mkdtemp(path.join(os.tmpdir(), 'byzerllm-key-'));
+  cluster = await startCliCluster({
+    nodeIds: [NODE],
+    env: { BYZERLLM_CLUSTER_KEY_FILE: path.join(keyDirectory, 'cluster.key') },
+  });
   basePath = (await ensureTinyHfModel(path.join(cluster.head.home, 'models'))).path;
   data = path.join(cluster.head.home, 'train.jsonl');
   const rows = ANSWERS.map(([instruction, output]) => JSON.stringify({ instruction, output }));
@@ -39,7 +48,38 @@ before(async () => {
 after(async () => {
   for (const child of background) if (child.exitCode === null) child.kill('SIGKILL');
   await cluster?.close();
+  await fs.rm(keyDirectory, { recursive: true, force: true });
 });
+
+/**
+ * Follows a job with `jobs logs --address --follow` (events print as the head receives them) and
+ * calls `onFirstStep` once training runs; resolves to the follower's exit code and stderr.
+ */
+async function followUntilFirstStep(
+  name: string,
+  onFirstStep: () => Promise<void>,
+): Promise<{ code: number | null; stderr: string; stepSeen: boolean }> {
+  const follower = spawn(
+    process.execPath,
+    [CLI_ENTRY, 'jobs', 'logs', name, '--address', cluster.nats.url, '--follow'],
+    { env: cluster.head.env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  background.push(follower);
+  let stderr = '';
+  follower.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const ended = new Promise<number | null>((resolve) => follower.once('close', resolve));
+  let stepSeen = false;
+  for await (const line of readline.createInterface({ input: follower.stdout! })) {
+    if ((JSON.parse(line) as { event?: string }).event !== 'step') continue;
+    stepSeen = true;
+    await onFirstStep();
+    break;
+  }
+  follower.stdout!.resume();
+  return { code: await ended, stderr, stepSeen };
+}
 
 const trainFlags = (name: string, maxSteps: number) => [
   'finetune',
@@ -142,37 +182,16 @@ test('a worker killed -9 fails the job on the node, and jobs show --address give
   const started = await head.run(trainFlags('doomed', 100_000));
   assert.equal(started.code, 0, started.stderr);
 
-  // `jobs logs --follow` prints events as the head receives them: the first step means training runs.
-  const follower = spawn(
-    process.execPath,
-    [CLI_ENTRY, 'jobs', 'logs', 'doomed', '--address', nats.url, '--follow'],
-    {
-      env: head.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  background.push(follower);
-  let stderr = '';
-  follower.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  const ended = new Promise<number | null>((resolve) => follower.once('close', resolve));
-  const lines = readline.createInterface({ input: follower.stdout! });
-  let stepSeen = false;
-  for await (const line of lines) {
-    if ((JSON.parse(line) as { event?: string }).event !== 'step') continue;
-    stepSeen = true;
+  const followed = await followUntilFirstStep('doomed', async () => {
     const shown = await head.run(['jobs', 'show', 'doomed', '--address', nats.url]);
     const running = JSON.parse(shown.stdout) as { status: string; workerPids: number[] };
     assert.equal(running.status, 'running');
     assert.equal(running.workerPids.length, 2);
     process.kill(running.workerPids[1]!, 'SIGKILL');
-    break;
-  }
-  assert.ok(stepSeen, `the job reported a step before ending: ${stderr}`);
-  follower.stdout!.resume();
-  assert.notEqual(await ended, 0, 'following a failed job exits non-zero');
-  assert.match(stderr, /training job doomed failed: worker 1 \(pid \d+\) was killed by SIGKILL/);
+  });
+  assert.ok(followed.stepSeen, `the job reported a step before ending: ${followed.stderr}`);
+  assert.notEqual(followed.code, 0, 'following a failed job exits non-zero');
+  assert.match(followed.stderr, /training job doomed failed: worker 1 \(pid \d+\) was killed by SIGKILL/);
 
   const shown = await head.run(['jobs', 'show', 'doomed', '--address', nats.url]);
   const record = JSON.parse(shown.stdout) as { status: string; reason: string };
@@ -186,31 +205,18 @@ test('a node killed -9 fails its running job with the reason "node … was lost"
   const { head, nats, nodes } = cluster;
   const started = await head.run(trainFlags('orphaned', 100_000));
   assert.equal(started.code, 0, started.stderr);
-  const follower = spawn(
-    process.execPath,
-    [CLI_ENTRY, 'jobs', 'logs', 'orphaned', '--address', nats.url, '--follow'],
-    { env: head.env, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  background.push(follower);
-  let stderr = '';
-  follower.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  const ended = new Promise<number | null>((resolve) => follower.once('close', resolve));
   const nodeFile = path.join(nodes.get(NODE)!.home, 'node.json');
   const { pid: nodePid } = JSON.parse(await fs.readFile(nodeFile, 'utf8')) as { pid: number };
   let supervisorPid: number | undefined;
-  for await (const line of readline.createInterface({ input: follower.stdout! })) {
-    if ((JSON.parse(line) as { event?: string }).event !== 'step') continue;
+  const followed = await followUntilFirstStep('orphaned', async () => {
     const shown = await head.run(['jobs', 'show', 'orphaned', '--address', nats.url]);
     supervisorPid = (JSON.parse(shown.stdout) as { supervisorPid: number }).supervisorPid;
     process.kill(nodePid, 'SIGKILL');
-    break;
-  }
-  follower.stdout!.resume();
+  });
   try {
-    assert.notEqual(await ended, 0, stderr);
-    assert.match(stderr, /training job orphaned failed: node trainer was lost/);
+    assert.ok(followed.stepSeen, followed.stderr);
+    assert.notEqual(followed.code, 0, followed.stderr);
+    assert.match(followed.stderr, /training job orphaned failed: node trainer was lost/);
     const shown = await head.run(['jobs', 'show', 'orphaned', '--address', nats.url]);
     const record = JSON.parse(shown.stdout) as { status: string; reason: string };
     assert.equal(record.status, 'failed');
