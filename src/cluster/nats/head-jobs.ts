@@ -13,7 +13,12 @@
 import type { Service, ServiceMsg } from '@nats-io/services';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { z } from 'zod';
-import { AlreadyExistsError, NotFoundError, toByzerLLMError } from '../../core/index.js';
+import {
+  AlreadyExistsError,
+  InvalidArgumentError,
+  NotFoundError,
+  toByzerLLMError,
+} from '../../core/index.js';
 import type { WorkerPlacement } from '../placement.js';
 import type { ClusterKey } from './cluster-key.js';
 import {
@@ -34,7 +39,6 @@ import { encode, subjects } from './nats-protocol.js';
 import { natsRequest } from './nats-request.js';
 import { HEAD_QUEUE } from './nats-admin-server.js';
 import { decodeSigned, signedEnvelope } from './signed-envelope.js';
-import { InvalidArgumentError } from '../../core/index.js';
 
 /** A node validates the data and checks Python and torch before it answers a start. */
 const NODE_START_TIMEOUT_MS = 5 * 60_000;
