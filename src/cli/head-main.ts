@@ -29,6 +29,7 @@ import {
   writeHeadFile,
   workerLogPath,
 } from '../cluster/index.js';
+import { createTrainingJobRunner } from './training-job-runner.js';
 import { PACKAGE_VERSION } from '../core/index.js';
 import {
   type RunningConsole,
@@ -71,6 +72,7 @@ export async function runHead(): Promise<void> {
         url: natsUrl,
         resources,
         localTransport,
+        jobRunner: createTrainingJobRunner(),
         headOnly: process.env.BYZERLLM_HEAD_ONLY === '1',
         security: natsSecurityFromEnvironment(),
         // The head writes a new key file where none exists yet: copy it to every node.

@@ -23,6 +23,7 @@ import {
   writeFileAtomic,
   workerLogPath,
 } from '../cluster/index.js';
+import { createTrainingJobRunner } from './training-job-runner.js';
 
 function log(line: string): void {
   process.stderr.write(`${new Date().toISOString()} [node ${process.pid}] ${line}\n`);
@@ -68,6 +69,7 @@ async function runNode(): Promise<void> {
       }),
     }),
     log,
+    jobRunner: createTrainingJobRunner(),
   });
   // node.json and the ready line name the cluster without its credentials.
   const address = redactNatsUrl(url);

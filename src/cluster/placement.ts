@@ -9,6 +9,15 @@
 import { type DeploymentSpec, InsufficientResourcesError } from '../core/index.js';
 import type { NodeResources } from './resources.js';
 
+/** What placing needs of a deployment; a training job is placed as one worker holding all its room. */
+export type PlacementRequest = Pick<
+  DeploymentSpec,
+  'name' | 'numWorkers' | 'cpusPerWorker' | 'gpusPerWorker'
+> & {
+  /** What errors call it. Defaults to `deployment <name>`. */
+  label?: string;
+};
+
 export interface WorkerPlacement {
   node: string;
   gpuIndices: number[];
@@ -65,7 +74,7 @@ export class Placement {
   }
 
   /** Places every worker of a deployment, all or nothing. */
-  place(spec: DeploymentSpec): WorkerPlacement[] {
+  place(spec: PlacementRequest): WorkerPlacement[] {
     const placed: WorkerPlacement[] = [];
     try {
       for (let index = 0; index < spec.numWorkers; index++) placed.push(this.placeWorker(spec, index));
@@ -80,7 +89,7 @@ export class Placement {
   }
 
   /** Places one worker (after its node was lost), avoiding `excludeNodes`. */
-  placeWorker(spec: DeploymentSpec, index: number, excludeNodes: readonly string[] = []): WorkerPlacement {
+  placeWorker(spec: PlacementRequest, index: number, excludeNodes: readonly string[] = []): WorkerPlacement {
     const workers = this.holdings.get(spec.name) ?? new Map<number, Holding>();
     const perNode = new Map<string, number>();
     for (const holding of workers.values()) perNode.set(holding.node, (perNode.get(holding.node) ?? 0) + 1);
@@ -142,14 +151,15 @@ export class Placement {
       ledger.gpuLoad[gpu] = Math.max(0, (ledger.gpuLoad[gpu] ?? 0) - share);
   }
 
-  private describeShortfall(spec: DeploymentSpec, excludeNodes: readonly string[]): string {
-    const { name, numWorkers, cpusPerWorker, gpusPerWorker } = spec;
+  private describeShortfall(spec: PlacementRequest, excludeNodes: readonly string[]): string {
+    const { numWorkers, cpusPerWorker, gpusPerWorker } = spec;
+    const name = spec.label ?? `deployment ${spec.name}`;
     const nodes = [...this.nodes.entries()].filter(([node]) => !excludeNodes.includes(node));
-    if (nodes.length === 0) return `deployment ${name} cannot be placed: no node is available`;
+    if (nodes.length === 0) return `${name} cannot be placed: no node is available`;
     const totalGpus = nodes.reduce((sum, [, ledger]) => sum + ledger.resources.gpus.length, 0);
     if (gpusPerWorker > 0 && totalGpus === 0) {
       return (
-        `deployment ${name} asks for ${gpusPerWorker} GPUs per worker but ` +
+        `${name} asks for ${gpusPerWorker} GPUs per worker but ` +
         `${nodes.length === 1 ? 'this node has' : 'no node has any'} no GPU (nvidia-smi found none); use --gpus_per_worker 0 for a CPU deployment`
       );
     }
@@ -160,7 +170,7 @@ export class Placement {
       })
       .join('; ');
     return (
-      `deployment ${name} needs ${numWorkers} workers × (${cpusPerWorker} CPUs, ${gpusPerWorker} GPUs) = ` +
+      `${name} needs ${numWorkers} workers × (${cpusPerWorker} CPUs, ${gpusPerWorker} GPUs) = ` +
       `${numWorkers * cpusPerWorker} CPUs and ${numWorkers * gpusPerWorker} GPUs, which do not fit: ${free}; ` +
       'lower --num_workers, --cpus_per_worker or --gpus_per_worker, or add nodes'
     );

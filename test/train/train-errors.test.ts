@@ -86,3 +86,26 @@ test('GPUs that are not there are refused with what torch sees', async () => {
     /^error: the job asks for 2 GPUs \(2 workers × 1\), torch sees 0 on this machine$/,
   );
 });
+
+test('--address must be a NATS cluster, and --deploy with --address is refused before anything starts', async () => {
+  await expectError(
+    ['finetune', '--model_path', basePath, '--data', data, '--address', 'http://127.0.0.1:1'],
+    2,
+    /^error: --address http:\/\/127\.0\.0\.1:1: training jobs run on a NATS cluster/,
+  );
+  await expectError(
+    [
+      'finetune',
+      '--model_path',
+      basePath,
+      '--data',
+      data,
+      '--address',
+      'nats://127.0.0.1:1',
+      '--deploy',
+      'x',
+    ],
+    2,
+    /^error: --deploy with --address is not supported yet/,
+  );
+});

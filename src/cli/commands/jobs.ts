@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../core/index.js';
 import {
   getTrainingJob,
+  type JobRecord,
   listTrainingJobs,
   readTrainingProgress,
   removeTrainingJob,
@@ -13,8 +14,11 @@ import {
   resumeTrainingJob,
   stopTrainingJob,
 } from '../../train/index.js';
+import { followRemoteJob, type RemoteFlags, withJobsClient } from '../remote-jobs.js';
 import { formatTable } from './list.js';
 import { followWithProgressBar } from './train.js';
+
+const ADDRESS_HELP = 'the NATS cluster whose head placed the job (default: jobs on this machine)';
 
 export function registerJobs(program: Command): void {
   const jobs = program.command('jobs').description('training jobs: list, show, logs, stop, resume, rm, plot');
@@ -22,8 +26,13 @@ export function registerJobs(program: Command): void {
     .command('list')
     .description('every training job with its status and last step')
     .option('--json', 'print JSON', false)
-    .action(async (flags: { json?: boolean }) => {
-      const records = await listTrainingJobs();
+    .option('--address <nats://host:port>', ADDRESS_HELP)
+    .action(async (flags: { json?: boolean } & RemoteFlags) => {
+      const records: JobRecord[] = flags.address
+        ? ((await withJobsClient({ ...flags, address: flags.address }, (client) =>
+            client.listTrainingJobs(),
+          )) as unknown as JobRecord[])
+        : await listTrainingJobs();
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
         return;
@@ -46,8 +55,12 @@ export function registerJobs(program: Command): void {
   jobs
     .command('show <name>')
     .description('the job record as JSON: options, status, reason, outputs, deployment')
-    .action(async (name: string) => {
-      process.stdout.write(`${JSON.stringify(await getTrainingJob(name), null, 2)}\n`);
+    .option('--address <nats://host:port>', ADDRESS_HELP)
+    .action(async (name: string, flags: RemoteFlags) => {
+      const record = flags.address
+        ? await withJobsClient({ ...flags, address: flags.address }, (client) => client.getTrainingJob(name))
+        : await getTrainingJob(name);
+      process.stdout.write(`${JSON.stringify(record, null, 2)}\n`);
     });
   jobs
     .command('logs <name>')
@@ -55,7 +68,17 @@ export function registerJobs(program: Command): void {
       'progress events as JSON lines (step, epoch, loss, eval_loss, lr, tokens_per_second, eta_seconds)',
     )
     .option('--follow', 'keep printing until the job ends', false)
-    .action(async (name: string, flags: { follow?: boolean }) => {
+    .option('--address <nats://host:port>', ADDRESS_HELP)
+    .action(async (name: string, flags: { follow?: boolean } & RemoteFlags) => {
+      if (flags.address) {
+        await withJobsClient({ ...flags, address: flags.address }, async (client) => {
+          if (flags.follow) await followRemoteJob(client, name);
+          else
+            for (const event of await client.readTrainingProgress(name))
+              process.stdout.write(`${JSON.stringify(event)}\n`);
+        });
+        return;
+      }
       const events = await readTrainingProgress(name);
       for (const event of events) process.stdout.write(`${JSON.stringify(event)}\n`);
       if (flags.follow) await followWithProgressBar(name, { from: events.length });
@@ -63,8 +86,11 @@ export function registerJobs(program: Command): void {
   jobs
     .command('stop <name>')
     .description('stop a running job (its checkpoints stay; resume continues from the newest)')
-    .action(async (name: string) => {
-      const record = await stopTrainingJob(name);
+    .option('--address <nats://host:port>', ADDRESS_HELP)
+    .action(async (name: string, flags: RemoteFlags) => {
+      const record = flags.address
+        ? await withJobsClient({ ...flags, address: flags.address }, (client) => client.stopTrainingJob(name))
+        : await stopTrainingJob(name);
       process.stdout.write(`job ${name} is ${record.status}\n`);
     });
   jobs

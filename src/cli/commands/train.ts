@@ -13,7 +13,14 @@ import {
   startTrainingJob,
   type TrainingOptionsInput,
 } from '../../train/index.js';
-import { parseNonNegativeInteger, parseNonNegativeNumber, parsePositiveInteger } from '../options.js';
+import {
+  addNatsSecurityOptions,
+  type NatsSecurityFlags,
+  parseNonNegativeInteger,
+  parseNonNegativeNumber,
+  parsePositiveInteger,
+} from '../options.js';
+import { followRemoteJob, withAbsolutePaths, withJobsClient } from '../remote-jobs.js';
 
 interface TrainFlags {
   model_path?: string;
@@ -48,6 +55,7 @@ interface TrainFlags {
   from_config?: boolean;
   deepspeed_config?: string;
   follow?: boolean;
+  address?: string;
 }
 
 export function registerTrain(program: Command): void {
@@ -113,7 +121,12 @@ export function registerTrain(program: Command): void {
         parseNonNegativeNumber,
       )
       .option('--seed <n>', 'seed of weights init, shuffling and split (default 42)', parseNonNegativeInteger)
-      .option('--follow', 'show progress until the job ends (Ctrl+C stops following, not the job)', false);
+      .option('--follow', 'show progress until the job ends (Ctrl+C stops following, not the job)', false)
+      .option(
+        '--address <nats://host:port>',
+        'run the job on a node of this NATS cluster, placed by the head (default: on this machine)',
+      );
+    addNatsSecurityOptions(command);
     if (kind === 'pretrain') {
       command
         .option('--from_config', "start from random weights shaped by the folder's config.json", false)
@@ -124,6 +137,10 @@ export function registerTrain(program: Command): void {
     }
     command.action(async (flags: TrainFlags) => {
       const input = await optionsFromFlags(kind, flags);
+      if (flags.address) {
+        await startRemoteJob({ ...flags, address: flags.address }, input);
+        return;
+      }
       const record = await startTrainingJob(input);
       process.stdout.write(`started training job ${record.name} (supervisor pid ${record.supervisorPid})\n`);
       for (const warning of input.warnings ?? []) process.stderr.write(`warning: ${warning}\n`);
@@ -136,6 +153,26 @@ export function registerTrain(program: Command): void {
       await followWithProgressBar(record.name);
     });
   }
+}
+
+async function startRemoteJob(
+  flags: TrainFlags & NatsSecurityFlags & { address: string },
+  input: TrainingOptionsInput,
+): Promise<void> {
+  if (input.deploy)
+    throw new InvalidArgumentError(
+      '--deploy with --address is not supported yet: when the job succeeds, deploy its model.gguf (jobs show --address names it) with byzerllm deploy --address',
+    );
+  await withJobsClient(flags, async (client) => {
+    const record = await client.startTrainingJob(withAbsolutePaths(input));
+    process.stdout.write(`started training job ${record.name} on node ${record.node}\n`);
+    for (const warning of input.warnings ?? []) process.stderr.write(`warning: ${warning}\n`);
+    if (flags.follow) await followRemoteJob(client, record.name);
+    else
+      process.stdout.write(
+        `  byzerllm jobs show ${record.name} --address ${flags.address}\n  byzerllm jobs logs ${record.name} --address ${flags.address}\n`,
+      );
+  });
 }
 
 async function optionsFromFlags(

@@ -279,6 +279,25 @@ export class Head implements ClusterApi {
   }
 
   /**
+   * Holds room for a training job on one node: all its workers run there (their torch.distributed
+   * rendezvous is local), so it is placed as one worker of `numWorkers × cpus` and GPUs.
+   */
+  placeJob(request: { name: string; cpus: number; gpus: number }): WorkerPlacement {
+    const [placement] = this.placement.place({
+      name: jobHoldingName(request.name),
+      label: `training job ${request.name}`,
+      numWorkers: 1,
+      cpusPerWorker: request.cpus,
+      gpusPerWorker: request.gpus,
+    });
+    return placement!;
+  }
+
+  releaseJob(name: string): void {
+    this.placement.release(jobHoldingName(name));
+  }
+
+  /**
    * A node was lost: calls in flight on it fail (non-stream calls are retried on other workers) and
    * its workers are placed again on nodes with room.
    */
@@ -380,4 +399,9 @@ function parseSpec(input: DeploymentSpecInput): DeploymentSpec {
   throw new InvalidArgumentError(
     `invalid ${field}${value === undefined ? '' : ` ${JSON.stringify(value)}`}: ${issue.message}`,
   );
+}
+
+/** Training jobs hold room in the same ledger as deployments, under names no deployment has. */
+function jobHoldingName(name: string): string {
+  return `training job ${name}`;
 }

@@ -25,3 +25,11 @@ export {
 } from './node-agent.js';
 export { NodeDirectory } from './node-directory.js';
 export { type NatsHead, type NatsHeadOptions, startNatsHead } from './nats-head.js';
+export { HeadJobs, type JobPlacer } from './head-jobs.js';
+export {
+  type ClusterJobRecord,
+  FINISHED_JOB_STATUSES,
+  type JobProgressEvent,
+  type PlacedJobRecord,
+  type TrainingJobRunner,
+} from './job-messages.js';

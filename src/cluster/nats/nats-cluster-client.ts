@@ -33,6 +33,7 @@ import type { WorkerCallKind, WorkerCallMap } from '../transport/transport.js';
 import type { DeploymentStat } from '../worker-pool.js';
 import { headTimeoutMs, LivenessProbe } from '../liveness-probe.js';
 import { ConnectionLostError, faultTimeoutMs, watchConnection } from './connection-watch.js';
+import type { JobProgressEvent, PlacedJobRecord } from './job-messages.js';
 import { HEAD_SERVICE_NAME } from './nats-admin-server.js';
 import { connectNats } from './nats-connection.js';
 import { STORAGE_OPERATION_PATTERN } from './nats-messages.js';
@@ -131,6 +132,24 @@ export class NatsClusterClient implements ClusterApi {
   }
   status(): Promise<ClusterStatus> {
     return this.admin('status', {});
+  }
+
+  /** Starts a training job on a node the head picks (head-jobs.ts); options as `startTrainingJob` takes. */
+  startTrainingJob(options: Record<string, unknown>): Promise<PlacedJobRecord> {
+    return this.admin('jobs-start', { options });
+  }
+  listTrainingJobs(): Promise<PlacedJobRecord[]> {
+    return this.admin('jobs-list', {});
+  }
+  getTrainingJob(name: string): Promise<PlacedJobRecord> {
+    return this.admin('jobs-show', { name });
+  }
+  /** The job's progress events from index `from` (default 0), as its node reported them. */
+  readTrainingProgress(name: string, from = 0): Promise<JobProgressEvent[]> {
+    return this.admin('jobs-logs', { name, from });
+  }
+  stopTrainingJob(name: string): Promise<PlacedJobRecord> {
+    return this.admin('jobs-stop', { name });
   }
 
   call<Kind extends WorkerCallKind>(

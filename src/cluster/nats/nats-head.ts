@@ -14,6 +14,8 @@ import type { WorkerTransport } from '../transport/transport.js';
 import { AlreadyExistsError } from '../../core/index.js';
 import type { ClusterKey } from './cluster-key.js';
 import { watchConnection } from './connection-watch.js';
+import { HeadJobs } from './head-jobs.js';
+import type { TrainingJobRunner } from './job-messages.js';
 import { KvDeploymentStore } from './kv-deployment-store.js';
 import {
   createHeadService,
@@ -49,6 +51,8 @@ export interface NatsHeadOptions {
    * Without one the cluster is open: any NATS client can pose as a node (the log says so).
    */
   clusterKey?: ClusterKey;
+  /** Runs training jobs placed on this machine's node (injected by the CLI). */
+  jobRunner?: TrainingJobRunner;
   log: (line: string) => void;
 }
 
@@ -125,6 +129,7 @@ export async function startNatsHead(options: NatsHeadOptions): Promise<NatsHead>
     subjects.headHello,
     encodeSigned(clusterKey, subjects.headHello, { headId: transport.headId }),
   );
+  let jobs: HeadJobs | undefined;
   const directory = new NodeDirectory({
     connection,
     ...(clusterKey ? { clusterKey } : {}),
@@ -135,7 +140,10 @@ export async function startNatsHead(options: NatsHeadOptions): Promise<NatsHead>
       await reconcileNode(connection, head, advert.nodeId, options);
       await head.nodeJoined(advert.nodeId, advert.resources);
     },
-    onLost: (nodeId, reason) => void head.nodeLost(nodeId, reason),
+    onLost: (nodeId, reason) => {
+      jobs?.nodeLost(nodeId, reason);
+      void head.nodeLost(nodeId, reason);
+    },
   });
   // Nodes register on start so that `byzerllm start --address …` returns once the head knows them
   // (or fails with the reason the head refused it). One service endpoint of its own.
@@ -165,6 +173,7 @@ export async function startNatsHead(options: NatsHeadOptions): Promise<NatsHead>
       );
     },
   });
+  jobs = new HeadJobs({ connection, service, placer: head, log, ...(clusterKey ? { clusterKey } : {}) });
   let agent: NodeAgent | undefined;
   let agentConnection: NatsConnection | undefined;
   if (!options.headOnly) {
@@ -176,6 +185,7 @@ export async function startNatsHead(options: NatsHeadOptions): Promise<NatsHead>
       resources: options.resources,
       transport: options.localTransport ?? createInProcessTransport({ nodeId }),
       ...(clusterKey ? { clusterKey } : {}),
+      ...(options.jobRunner ? { jobRunner: options.jobRunner } : {}),
       log,
     });
   }
@@ -193,6 +203,7 @@ export async function startNatsHead(options: NatsHeadOptions): Promise<NatsHead>
     async close() {
       await admin.close();
       cancellations.close();
+      jobs?.close();
       directory.close();
       await head.close();
       await agent?.close();

@@ -36,6 +36,8 @@ import {
 } from './nats-protocol.js';
 import { failureReply } from '../wire/index.js';
 import { watchConnection } from './connection-watch.js';
+import type { TrainingJobRunner } from './job-messages.js';
+import { serveJobsOnNode } from './node-jobs.js';
 import { NoAnswerError, natsRequest } from './nats-request.js';
 import { CancellationRegistry, serveWorkerOverNats } from './nats-worker-server.js';
 import { openSpec } from './sealed-spec.js';
@@ -53,6 +55,8 @@ export interface NodeAgentOptions {
   /** The cluster key (same file as the head's): signs this node's messages, opens sealed secrets. */
   clusterKey?: ClusterKey;
   log?: (line: string) => void;
+  /** Runs training jobs the head places here (injected by the CLI); without one, none are. */
+  jobRunner?: TrainingJobRunner;
 }
 
 interface ServedWorker {
@@ -123,9 +127,20 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
   await nodes.put(kvKey(nodeId), JSON.stringify(advert()));
   const subscriptions = subscribeToHead({ options, instanceId, workers, cancellations, log });
 
+  const jobs =
+    options.jobRunner &&
+    serveJobsOnNode({
+      connection,
+      nodeId,
+      runner: options.jobRunner,
+      log,
+      ...(clusterKey ? { clusterKey } : {}),
+    });
+
   const close = async () => {
     clearInterval(heartbeat);
     for (const subscription of subscriptions) subscription.unsubscribe();
+    jobs?.close();
     cancellations.close();
     for (const worker of workers.values()) worker.server.close();
     await Promise.allSettled([...workers.values()].map((worker) => worker.endpoint.close()));

@@ -1,0 +1,83 @@
+/**
+ * Training jobs on NATS nodes: the runner a node is given, and the zod schema of every job message.
+ *
+ * The cluster layer does not know how a job trains (that is src/train, above it): the CLI injects a
+ * `TrainingJobRunner` into node agents, as the SQL layer's trainer is injected. Records and progress
+ * events are JSON objects the runner defines; the cluster reads only `name`, `status` and `reason`.
+ *
+ * Subjects (signed with the cluster key when there is one):
+ * - `byzerllm.node.<nodeId>.job-start`  head → node: start a job (options as the runner takes them)
+ * - `byzerllm.node.<nodeId>.job-stop`   head → node: stop a job
+ * - `byzerllm.jobs.progress`            node → head: a job's record and its new progress events
+ * - `byzerllm.admin.jobs-<operation>`   client → head: start, list, show, logs, stop
+ */
+import { z } from 'zod';
+import { SUBJECT_PREFIX } from './nats-protocol.js';
+
+const jsonObjectSchema = z.record(z.string(), z.unknown());
+const jobNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/);
+
+/** What the cluster reads of a job record; every other field passes through untouched. */
+export const jobRecordSchema = z.looseObject({
+  name: jobNameSchema,
+  status: z.string().min(1).max(32),
+  reason: z.string().optional(),
+});
+export type ClusterJobRecord = z.infer<typeof jobRecordSchema>;
+export type JobProgressEvent = Record<string, unknown>;
+
+/** A record as the head reports it: the runner's record and the node the job runs on. */
+export type PlacedJobRecord = ClusterJobRecord & { node: string };
+
+/** Statuses after which a job changes no more (the runner's others all count as active). */
+export const FINISHED_JOB_STATUSES: readonly string[] = ['succeeded', 'failed', 'stopped'];
+
+/** Runs training jobs on one machine; given to a node agent by the CLI. */
+export interface TrainingJobRunner {
+  /** Validates the options, starts the job detached and resolves to its record. */
+  start(options: Record<string, unknown>): Promise<ClusterJobRecord>;
+  /** Stops an active job and resolves once it is no longer active. */
+  stop(name: string): Promise<ClusterJobRecord>;
+  /** The job's record and its progress events from index `from` on. */
+  read(name: string, from: number): Promise<{ record: ClusterJobRecord; events: JobProgressEvent[] }>;
+}
+
+export const jobSubjects = {
+  nodeJobStart: (nodeId: string) => `${SUBJECT_PREFIX}.node.${nodeId}.job-start`,
+  nodeJobStop: (nodeId: string) => `${SUBJECT_PREFIX}.node.${nodeId}.job-stop`,
+  progress: `${SUBJECT_PREFIX}.jobs.progress`,
+};
+
+/** Head → node: start a job; `options.name` is set (the head names it to place it). */
+export const startJobMessageSchema = z.object({
+  options: jsonObjectSchema.and(z.object({ name: jobNameSchema })),
+});
+export const stopJobMessageSchema = z.object({ name: jobNameSchema });
+
+/** Node → head: the job's record and the events from index `from` (the node's count so far). */
+export const jobProgressMessageSchema = z.object({
+  nodeId: z.string().min(1).max(128),
+  record: jobRecordSchema,
+  from: z.number().int().nonnegative(),
+  events: z.array(jsonObjectSchema).max(10_000),
+});
+export type JobProgressMessage = z.infer<typeof jobProgressMessageSchema>;
+
+/** What the head needs of a job's options to place it; the node's runner validates the rest. */
+export const jobPlacementOptionsSchema = z.looseObject({
+  name: jobNameSchema.optional(),
+  kind: z.string().regex(/^[a-z]{1,32}$/),
+  numWorkers: z.number().int().min(1).max(1024).default(1),
+  cpusPerWorker: z.number().int().min(1).max(1024).default(1),
+  gpusPerWorker: z.number().int().min(0).max(64).default(0),
+});
+
+/** Client → head: one schema per jobs operation. */
+export const jobAdminSchemas = {
+  'jobs-start': z.object({ options: jsonObjectSchema }),
+  'jobs-list': z.object({}).passthrough(),
+  'jobs-show': z.object({ name: jobNameSchema }),
+  'jobs-logs': z.object({ name: jobNameSchema, from: z.number().int().nonnegative().optional() }),
+  'jobs-stop': z.object({ name: jobNameSchema }),
+} as const;
+export type JobAdminOperation = keyof typeof jobAdminSchemas;

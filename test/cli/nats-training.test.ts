@@ -1,0 +1,228 @@
+/**
+ * Training jobs on a NATS cluster, through the real CLI: nats-server, a head (`--head_only`, so no
+ * job can run on its machine) and one node agent, each a real process with its own $BYZERLLM_HOME,
+ * sharing a cluster key (every job message is signed).
+ * `finetune --address` is placed by the head on the node, trains there with 2 data-parallel torch
+ * workers until the model memorises its answers (checked by serving the registered GGUF on the
+ * cluster), and `jobs show|logs --address` from the client read what the node reported. Then a
+ * worker killed -9 fails its job with that reason, seen through `jobs show --address`.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { after, before, test } from 'node:test';
+import { ensureTinyHfModel } from '../../src/train/index.js';
+import { CLI_ENTRY } from '../support/cli.js';
+import { type CliCluster, startCliCluster } from '../support/cli-cluster.js';
+
+const NODE = 'trainer';
+const ANSWERS: Array<[string, string]> = [
+  ['What is the capital of France?', 'Paris is the capital of France.'],
+  ['Who wrote Hamlet?', 'William Shakespeare wrote it.'],
+  ['What colour is the sky?', 'The sky is blue.'],
+  ['Say hello to byzer', 'hello byzer, nice to meet you'],
+];
+
+let cluster: CliCluster;
+let basePath: string;
+let data: string;
+const background: ChildProcess[] = [];
+
+let keyDirectory: string;
+
+before(async () => {
+  // With a cluster key, so job starts, stops and progress reports travel signed.
+  keyDirectory = await fs.mkdtemp(path.join(os.tmpdir(), 'byzerllm-key-'));
+  cluster = await startCliCluster({
+    nodeIds: [NODE],
+    env: { BYZERLLM_CLUSTER_KEY_FILE: path.join(keyDirectory, 'cluster.key') },
+  });
+  basePath = (await ensureTinyHfModel(path.join(cluster.head.home, 'models'))).path;
+  data = path.join(cluster.head.home, 'train.jsonl');
+  const rows = ANSWERS.map(([instruction, output]) => JSON.stringify({ instruction, output }));
+  await fs.writeFile(data, `${rows.join('\n')}\n`);
+});
+after(async () => {
+  for (const child of background) if (child.exitCode === null) child.kill('SIGKILL');
+  await cluster?.close();
+  await fs.rm(keyDirectory, { recursive: true, force: true });
+});
+
+/**
+ * Follows a job with `jobs logs --address --follow` (events print as the head receives them) and
+ * calls `onFirstStep` once training runs; resolves to the follower's exit code and stderr.
+ */
+async function followUntilFirstStep(
+  name: string,
+  onFirstStep: () => Promise<void>,
+): Promise<{ code: number | null; stderr: string; stepSeen: boolean }> {
+  const follower = spawn(
+    process.execPath,
+    [CLI_ENTRY, 'jobs', 'logs', name, '--address', cluster.nats.url, '--follow'],
+    { env: cluster.head.env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  background.push(follower);
+  let stderr = '';
+  follower.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const ended = new Promise<number | null>((resolve) => follower.once('close', resolve));
+  let stepSeen = false;
+  for await (const line of readline.createInterface({ input: follower.stdout! })) {
+    if ((JSON.parse(line) as { event?: string }).event !== 'step') continue;
+    stepSeen = true;
+    await onFirstStep();
+    break;
+  }
+  follower.stdout!.resume();
+  return { code: await ended, stderr, stepSeen };
+}
+
+const trainFlags = (name: string, maxSteps: number) => [
+  'finetune',
+  '--address',
+  cluster.nats.url,
+  '--model_path',
+  basePath,
+  '--data',
+  data,
+  '--name',
+  name,
+  '--num_workers',
+  '2',
+  '--batch_size',
+  '2',
+  '--lr',
+  '0.01',
+  '--max_steps',
+  String(maxSteps),
+  '--warmup_steps',
+  '0',
+  '--lora_dropout',
+  '0',
+  '--save_steps',
+  '1000',
+];
+
+test('finetune --address runs on the node, memorises its answers and registers the model there', {
+  timeout: 600_000,
+}, async () => {
+  const { head, nats, nodes } = cluster;
+  const started = await head.run([...trainFlags('tuned', 60), '--follow']);
+  assert.equal(started.code, 0, started.stderr);
+  assert.match(started.stdout, /started training job tuned on node trainer/);
+  assert.match(started.stdout, /job tuned succeeded on node trainer: .*models\/tuned\/model\.gguf/);
+
+  const shown = await head.run(['jobs', 'show', 'tuned', '--address', nats.url]);
+  assert.equal(shown.code, 0, shown.stderr);
+  const record = JSON.parse(shown.stdout) as {
+    status: string;
+    node: string;
+    workerPids: number[];
+    outputs: { gguf: string; huggingFace: string };
+  };
+  assert.equal(record.status, 'succeeded');
+  assert.equal(record.node, NODE);
+  assert.equal(record.workerPids.length, 2, 'two data-parallel workers ran');
+  // Registered under the node's state directory, not the client's.
+  const nodeHome = nodes.get(NODE)!.home;
+  assert.equal(record.outputs.gguf, path.join(nodeHome, 'models', 'tuned', 'model.gguf'));
+  await fs.access(path.join(record.outputs.huggingFace, 'config.json'));
+
+  const logs = await head.run(['jobs', 'logs', 'tuned', '--address', nats.url]);
+  const steps = logs.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .filter((event) => event.event === 'step');
+  assert.equal(steps.length, 60, 'every step the node reported reached the head once');
+
+  const listed = await head.run(['jobs', 'list', '--address', nats.url]);
+  assert.match(listed.stdout, /tuned\s+finetune\s+succeeded\s+60\/60/);
+
+  const deployed = await head.run([
+    'deploy',
+    '--address',
+    nats.url,
+    '--model',
+    'tuned_chat',
+    '--pretrained_model_type',
+    'custom/auto',
+    '--infer_backend',
+    'llama_cpp',
+    '--model_path',
+    record.outputs.gguf,
+  ]);
+  assert.equal(deployed.code, 0, deployed.stderr);
+  for (const [question, answer] of ANSWERS) {
+    const result = await head.run([
+      'query',
+      '--address',
+      nats.url,
+      '--model',
+      'tuned_chat',
+      '--query',
+      question,
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout.trim(), answer, `the answer to ${question}`);
+  }
+  // Its worker's room goes back for the next job (the node has 2 CPUs, a 2-worker job takes both).
+  const removed = await head.run(['undeploy', '--address', nats.url, '--model', 'tuned_chat']);
+  assert.equal(removed.code, 0, removed.stderr);
+});
+
+test('a worker killed -9 fails the job on the node, and jobs show --address gives the reason', {
+  timeout: 300_000,
+}, async () => {
+  const { head, nats } = cluster;
+  const started = await head.run(trainFlags('doomed', 100_000));
+  assert.equal(started.code, 0, started.stderr);
+
+  const followed = await followUntilFirstStep('doomed', async () => {
+    const shown = await head.run(['jobs', 'show', 'doomed', '--address', nats.url]);
+    const running = JSON.parse(shown.stdout) as { status: string; workerPids: number[] };
+    assert.equal(running.status, 'running');
+    assert.equal(running.workerPids.length, 2);
+    process.kill(running.workerPids[1]!, 'SIGKILL');
+  });
+  assert.ok(followed.stepSeen, `the job reported a step before ending: ${followed.stderr}`);
+  assert.notEqual(followed.code, 0, 'following a failed job exits non-zero');
+  assert.match(followed.stderr, /training job doomed failed: worker 1 \(pid \d+\) was killed by SIGKILL/);
+
+  const shown = await head.run(['jobs', 'show', 'doomed', '--address', nats.url]);
+  const record = JSON.parse(shown.stdout) as { status: string; reason: string };
+  assert.equal(record.status, 'failed');
+  assert.match(record.reason, /worker 1 \(pid \d+\) was killed by SIGKILL/);
+});
+
+test('a node killed -9 fails its running job with the reason "node … was lost"', {
+  timeout: 300_000,
+}, async () => {
+  const { head, nats, nodes } = cluster;
+  const started = await head.run(trainFlags('orphaned', 100_000));
+  assert.equal(started.code, 0, started.stderr);
+  const nodeFile = path.join(nodes.get(NODE)!.home, 'node.json');
+  const { pid: nodePid } = JSON.parse(await fs.readFile(nodeFile, 'utf8')) as { pid: number };
+  let supervisorPid: number | undefined;
+  const followed = await followUntilFirstStep('orphaned', async () => {
+    const shown = await head.run(['jobs', 'show', 'orphaned', '--address', nats.url]);
+    supervisorPid = (JSON.parse(shown.stdout) as { supervisorPid: number }).supervisorPid;
+    process.kill(nodePid, 'SIGKILL');
+  });
+  try {
+    assert.ok(followed.stepSeen, followed.stderr);
+    assert.notEqual(followed.code, 0, followed.stderr);
+    assert.match(followed.stderr, /training job orphaned failed: node trainer was lost/);
+    const shown = await head.run(['jobs', 'show', 'orphaned', '--address', nats.url]);
+    const record = JSON.parse(shown.stdout) as { status: string; reason: string };
+    assert.equal(record.status, 'failed');
+    assert.match(record.reason, /^node trainer was lost/);
+  } finally {
+    // The job's detached supervisor outlives its node agent (docs/training.md, "Limits"): end it.
+    if (supervisorPid !== undefined) process.kill(-supervisorPid, 'SIGKILL');
+  }
+});
