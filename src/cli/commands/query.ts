@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { type ChatRequest, InvalidArgumentError, type StreamPart, TEMPLATE_NAMES } from '../../core/index.js';
-import { printArgumentsBanner, readConfigFile } from '../arguments.js';
+import { printArgumentsBanner, mergeConfigFile } from '../arguments.js';
 import { chosenAddress, connect } from '../connect.js';
 import { addAddressOptions } from '../options.js';
 
@@ -34,20 +34,15 @@ export function registerQuery(program: Command): void {
       false,
     );
   addAddressOptions(command).action(async (flags: QueryFlags) => {
-    const merged: QueryFlags = flags.file
-      ? {
-          ...flags,
-          ...(await readConfigFile(flags.file, [
-            'model',
-            'query',
-            'template',
-            'output_file',
-            'stream',
-            'address',
-            'ray_address',
-          ])),
-        }
-      : flags;
+    const merged: QueryFlags = await mergeConfigFile(flags, [
+      'model',
+      'query',
+      'template',
+      'output_file',
+      'stream',
+      'address',
+      'ray_address',
+    ]);
     printArgumentsBanner({ ...merged, address: chosenAddress(merged) });
     if (!merged.model) throw new InvalidArgumentError('missing --model: the deployment to ask');
     const query = await resolveQuery(merged.query);

@@ -4,7 +4,7 @@ import { type ClusterApi, type GatewayStartOptions, HeadClient } from '../../clu
 import { HeadUnreachableError, InvalidArgumentError } from '../../core/index.js';
 import { startOpenAIServer } from '../../server/index.js';
 import { createPredictHandler } from '../../sql/index.js';
-import { readConfigFile } from '../arguments.js';
+import { mergeConfigFile } from '../arguments.js';
 import { connect } from '../connect.js';
 import { addAddressOptions, parseNonNegativeInteger } from '../options.js';
 import { readSecretFile, resolveSecretValue } from '../secret-values.js';
@@ -101,27 +101,22 @@ export function registerServe(program: Command): void {
       ]),
     );
   addAddressOptions(command).action(async (flags: ServeFlags) => {
-    const merged: ServeFlags = flags.file
-      ? {
-          ...flags,
-          ...(await readConfigFile(flags.file, [
-            'host',
-            'port',
-            'api_key',
-            'api_key_file',
-            'served_model_name',
-            'allowed_origins',
-            'ssl_keyfile',
-            'ssl_certfile',
-            'template',
-            'prompt_template',
-            'response_role',
-            'uvicorn_log_level',
-            'address',
-            'ray_address',
-          ])),
-        }
-      : flags;
+    const merged: ServeFlags = await mergeConfigFile(flags, [
+      'host',
+      'port',
+      'api_key',
+      'api_key_file',
+      'served_model_name',
+      'allowed_origins',
+      'ssl_keyfile',
+      'ssl_certfile',
+      'template',
+      'prompt_template',
+      'response_role',
+      'uvicorn_log_level',
+      'address',
+      'ray_address',
+    ]);
     warnCompatibilityFlags(merged);
     const apiKey = await gatewayApiKey(merged);
     const options: GatewayStartOptions = { host: merged.host, port: Number(merged.port) };
