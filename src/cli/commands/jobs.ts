@@ -13,7 +13,7 @@ import {
   resumeTrainingJob,
   stopTrainingJob,
 } from '../../train/index.js';
-import { formatTable } from './list.js';
+import { formatTable, printJsonOrEmpty } from '../table-output.js';
 import { followWithProgressBar } from './train.js';
 
 export function registerJobs(program: Command): void {
@@ -24,12 +24,9 @@ export function registerJobs(program: Command): void {
     .option('--json', 'print JSON', false)
     .action(async (flags: { json?: boolean }) => {
       const records = await listTrainingJobs();
-      if (flags.json) {
-        process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
-        return;
-      }
-      if (records.length === 0) {
-        process.stdout.write('no training jobs; start one with `byzerllm finetune --help`\n');
+      if (
+        printJsonOrEmpty(records, flags.json, 'no training jobs; start one with `byzerllm finetune --help`')
+      ) {
         return;
       }
       const rows = records.map((record) => [
