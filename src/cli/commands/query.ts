@@ -19,6 +19,9 @@ interface QueryFlags {
   file?: string;
 }
 
+/** The keys a `--file` config may set: the command's own flags, snake_case as on the command line. */
+const CONFIG_KEYS = ['model', 'query', 'template', 'output_file', 'stream', 'address', 'ray_address'];
+
 export function registerQuery(program: Command): void {
   const command = program
     .command('query')
@@ -34,15 +37,7 @@ export function registerQuery(program: Command): void {
       false,
     );
   addAddressOptions(command).action(async (flags: QueryFlags) => {
-    const merged: QueryFlags = await mergeConfigFile(flags, [
-      'model',
-      'query',
-      'template',
-      'output_file',
-      'stream',
-      'address',
-      'ray_address',
-    ]);
+    const merged: QueryFlags = await mergeConfigFile(flags, CONFIG_KEYS);
     printArgumentsBanner({ ...merged, address: chosenAddress(merged) });
     if (!merged.model) throw new InvalidArgumentError('missing --model: the deployment to ask');
     const query = await resolveQuery(merged.query);
