@@ -79,6 +79,19 @@ export async function readConfigFile(
   return result;
 }
 
+/**
+ * The flags of a command with its `--file` config (when given) laid over them: a key in the file
+ * wins over the same flag on the command line, as in Byzer-LLM. Every command with `--file` goes
+ * through here so that the precedence is the same everywhere.
+ */
+export async function mergeConfigFile<Flags extends { file?: string }>(
+  flags: Flags,
+  allowedKeys: readonly string[],
+): Promise<Flags> {
+  if (!flags.file) return flags;
+  return { ...flags, ...(await readConfigFile(flags.file, allowedKeys)) };
+}
+
 /** `{{NAME}}` with optional spaces; anything else between braces is refused. */
 const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g;
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;

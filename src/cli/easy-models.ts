@@ -10,6 +10,12 @@ export interface EasyModel {
 }
 
 const SILICONFLOW = 'https://api.siliconflow.cn/v1';
+const DEEPSEEK = 'https://api.deepseek.com/v1';
+
+/** A model on an OpenAI-compatible host other than OpenAI: its id is also its table name. */
+function openAiCompatible(model: string, baseUrl: string, pretrainedModelType = 'saas/openai'): EasyModel {
+  return { pretrainedModelType, model, baseUrl };
+}
 
 export const EASY_MODELS: Record<string, EasyModel> = {
   'gpt-3.5-turbo-0125': { pretrainedModelType: 'saas/openai', model: 'gpt-3.5-turbo-0125' },
@@ -17,50 +23,22 @@ export const EASY_MODELS: Record<string, EasyModel> = {
   gpt4o: { pretrainedModelType: 'saas/openai', model: 'gpt-4o' },
   'gpt-4o': { pretrainedModelType: 'saas/openai', model: 'gpt-4o' },
   'gpt-4o-mini': { pretrainedModelType: 'saas/openai', model: 'gpt-4o-mini' },
-  'deepseek-chat': {
-    pretrainedModelType: 'saas/openai',
-    model: 'deepseek-chat',
-    baseUrl: 'https://api.deepseek.com/v1',
-  },
-  'deepseek-coder': {
-    pretrainedModelType: 'saas/openai',
-    model: 'deepseek-coder',
-    baseUrl: 'https://api.deepseek.com/v1',
-  },
-  'deepseek-reasoner': {
-    pretrainedModelType: 'saas/openai',
-    model: 'deepseek-reasoner',
-    baseUrl: 'https://api.deepseek.com/v1',
-  },
-  'moonshot-v1-32k': {
-    pretrainedModelType: 'saas/official_openai',
-    model: 'moonshot-v1-32k',
-    baseUrl: 'https://api.moonshot.cn/v1',
-  },
+  'deepseek-chat': openAiCompatible('deepseek-chat', DEEPSEEK),
+  'deepseek-coder': openAiCompatible('deepseek-coder', DEEPSEEK),
+  'deepseek-reasoner': openAiCompatible('deepseek-reasoner', DEEPSEEK),
+  'moonshot-v1-32k': openAiCompatible(
+    'moonshot-v1-32k',
+    'https://api.moonshot.cn/v1',
+    'saas/official_openai',
+  ),
   'qwen1.5-32b-chat': { pretrainedModelType: 'saas/qianwen', model: 'qwen1.5-32b-chat' },
   'qwen-max': { pretrainedModelType: 'saas/qianwen', model: 'qwen-max' },
-  'alibaba/Qwen1.5-110B-Chat': {
-    pretrainedModelType: 'saas/openai',
-    model: 'alibaba/Qwen1.5-110B-Chat',
-    baseUrl: SILICONFLOW,
-  },
-  'deepseek-ai/deepseek-v2-chat': {
-    pretrainedModelType: 'saas/openai',
-    model: 'deepseek-ai/deepseek-v2-chat',
-    baseUrl: SILICONFLOW,
-  },
-  'alibaba/Qwen2-72B-Instruct': {
-    pretrainedModelType: 'saas/openai',
-    model: 'alibaba/Qwen2-72B-Instruct',
-    baseUrl: SILICONFLOW,
-  },
+  'alibaba/Qwen1.5-110B-Chat': openAiCompatible('alibaba/Qwen1.5-110B-Chat', SILICONFLOW),
+  'deepseek-ai/deepseek-v2-chat': openAiCompatible('deepseek-ai/deepseek-v2-chat', SILICONFLOW),
+  'alibaba/Qwen2-72B-Instruct': openAiCompatible('alibaba/Qwen2-72B-Instruct', SILICONFLOW),
   'qwen-vl-chat-v1': { pretrainedModelType: 'saas/qianwen_vl', model: 'qwen-vl-chat-v1' },
   'qwen-vl-max': { pretrainedModelType: 'saas/qianwen_vl', model: 'qwen-vl-max' },
-  'yi-vision': {
-    pretrainedModelType: 'saas/openai',
-    model: 'yi-vision',
-    baseUrl: 'https://api.lingyiwanwu.com/v1',
-  },
+  'yi-vision': openAiCompatible('yi-vision', 'https://api.lingyiwanwu.com/v1'),
   'sonnet3.5': { pretrainedModelType: 'saas/claude', model: 'claude-3-5-sonnet-20240620' },
 };
 

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { InvalidArgumentError } from '../core/index.js';
 import type { QueryProgress, SqlSession, StatementResult } from '../sql/index.js';
+import { alignColumns } from './table-output.js';
 
 export const OUTPUT_FORMATS = ['table', 'json', 'csv', 'parquet'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
@@ -44,17 +45,11 @@ export function formatResult(result: StatementResult, format: Exclude<OutputForm
   const rows = result.rows.map((row) =>
     result.columns.map((column) => cellText(row[column]).replace(/\n/g, '\\n')),
   );
-  const widths = result.columns.map((title, column) =>
-    Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
-  );
-  const line = (cells: string[]) =>
-    cells
-      .map((cell, column) => cell.padEnd(widths[column]!))
-      .join(' | ')
-      .trimEnd();
+  const { widths, lines } = alignColumns(result.columns, rows, ' | ');
   const rule = widths.map((width) => '-'.repeat(width)).join('-+-');
   const count = `(${result.rows.length} row${result.rows.length === 1 ? '' : 's'})`;
-  return `${[line(result.columns), rule, ...rows.map(line), count].join('\n')}\n`;
+  const [header, ...body] = lines;
+  return `${[header, rule, ...body, count].join('\n')}\n`;
 }
 
 /** Writes results: text formats to `outputFile` or stdout; Parquet through DuckDB. */

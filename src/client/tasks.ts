@@ -13,6 +13,7 @@ import {
   type TranscriptionResult,
   UnsupportedError,
 } from '../core/index.js';
+import type { WorkerCallKind, WorkerCallMap } from '../cluster/index.js';
 import type { ClientSession } from './client-session.js';
 import type { ChatOaiOptions } from './chat-options.js';
 import { decodeDataUrl } from './multimodal.js';
@@ -41,15 +42,25 @@ export interface GenerateImageOptions {
   signal?: AbortSignal;
 }
 
-const callOptions = (signal?: AbortSignal) => (signal ? { signal } : {});
+/** One task call on a deployment; the signal is passed only when given (the wire refuses `undefined`). */
+async function callTask<Kind extends WorkerCallKind>(
+  llm: ClientSession,
+  model: string,
+  kind: Kind,
+  request: WorkerCallMap[Kind][0],
+  signal: AbortSignal | undefined,
+): Promise<WorkerCallMap[Kind][1]> {
+  const cluster = await llm.cluster();
+  return cluster.call(model, kind, request, signal ? { signal } : {});
+}
 
 export async function speech(
   llm: ClientSession,
   model: string,
   options: SpeechOptions,
 ): Promise<SpeechResult> {
-  const cluster = await llm.cluster();
-  return cluster.call(
+  return callTask(
+    llm,
     model,
     'speech',
     {
@@ -57,7 +68,7 @@ export async function speech(
       ...(options.voice ? { voice: options.voice } : {}),
       ...(options.responseFormat ? { responseFormat: options.responseFormat } : {}),
     },
-    callOptions(options.signal),
+    options.signal,
   );
 }
 
@@ -67,8 +78,8 @@ export async function transcribe(
   options: TranscribeOptions,
 ): Promise<TranscriptionResult> {
   const audio = typeof options.audio === 'string' ? decodeDataUrl(options.audio) : options.audio;
-  const cluster = await llm.cluster();
-  return cluster.call(
+  return callTask(
+    llm,
     model,
     'transcription',
     {
@@ -76,7 +87,7 @@ export async function transcribe(
       mediaType: audio.mediaType,
       ...(options.language ? { language: options.language } : {}),
     },
-    callOptions(options.signal),
+    options.signal,
   );
 }
 
@@ -85,8 +96,8 @@ export async function generateImage(
   model: string,
   options: GenerateImageOptions,
 ): Promise<ImageResult> {
-  const cluster = await llm.cluster();
-  return cluster.call(
+  return callTask(
+    llm,
     model,
     'image',
     {
@@ -95,7 +106,7 @@ export async function generateImage(
       ...(options.quality ? { quality: options.quality } : {}),
       ...(options.n ? { n: options.n } : {}),
     },
-    callOptions(options.signal),
+    options.signal,
   );
 }
 

@@ -17,7 +17,7 @@ import {
   isQuiet,
   parseInferParams,
   printArgumentsBanner,
-  readConfigFile,
+  mergeConfigFile,
 } from '../arguments.js';
 import { chosenAddress, connect } from '../connect.js';
 import { showLoadProgress } from '../load-progress.js';
@@ -119,9 +119,7 @@ export function registerDeploy(program: Command): void {
     )
     .option('--json', 'print {"model","status","warnings"} instead of sentences', false);
   addAddressOptions(command).action(async (flags: DeployFlags) => {
-    const merged: DeployFlags = flags.file
-      ? { ...flags, ...(await readConfigFile(flags.file, CONFIG_KEYS)) }
-      : flags;
+    const merged: DeployFlags = await mergeConfigFile(flags, CONFIG_KEYS);
     const inferParams = await resolveSecretParams(
       Array.isArray(merged.infer_params) || typeof merged.infer_params === 'string'
         ? parseInferParams(merged.infer_params)

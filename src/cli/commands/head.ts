@@ -19,7 +19,7 @@ import {
 } from '../../cluster/index.js';
 import { HeadUnreachableError, InvalidArgumentError, TimeoutError } from '../../core/index.js';
 import { addNatsSecurityOptions, type NatsSecurityFlags, natsSecurityFromFlags } from '../options.js';
-import { formatTable } from './list.js';
+import { formatTable } from '../table-output.js';
 
 const NATS_URL = /^(nats|tls):\/\//;
 

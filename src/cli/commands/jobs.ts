@@ -15,7 +15,7 @@ import {
   stopTrainingJob,
 } from '../../train/index.js';
 import { followRemoteJob, type RemoteFlags, withJobsClient } from '../remote-jobs.js';
-import { formatTable } from './list.js';
+import { formatTable, printJsonOrEmpty } from '../table-output.js';
 import { followWithProgressBar } from './train.js';
 
 const ADDRESS_HELP = 'the NATS cluster whose head placed the job (default: jobs on this machine)';
@@ -33,12 +33,9 @@ export function registerJobs(program: Command): void {
             client.listTrainingJobs(),
           )) as unknown as JobRecord[])
         : await listTrainingJobs();
-      if (flags.json) {
-        process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
-        return;
-      }
-      if (records.length === 0) {
-        process.stdout.write('no training jobs; start one with `byzerllm finetune --help`\n');
+      if (
+        printJsonOrEmpty(records, flags.json, 'no training jobs; start one with `byzerllm finetune --help`')
+      ) {
         return;
       }
       const rows = records.map((record) => [

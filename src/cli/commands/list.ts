@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { connect } from '../connect.js';
 import { addAddressOptions } from '../options.js';
+import { formatTable, printJsonOrEmpty } from '../table-output.js';
 
 export function registerList(program: Command): void {
   const command = program
@@ -12,12 +13,13 @@ export function registerList(program: Command): void {
       const cluster = await connect(flags);
       try {
         const deployments = await cluster.list();
-        if (flags.json) {
-          process.stdout.write(`${JSON.stringify(deployments, null, 2)}\n`);
-          return;
-        }
-        if (deployments.length === 0) {
-          process.stdout.write('no deployments; create one with `byzerllm deploy --help`\n');
+        if (
+          printJsonOrEmpty(
+            deployments,
+            flags.json,
+            'no deployments; create one with `byzerllm deploy --help`',
+          )
+        ) {
           return;
         }
         const rows = deployments.map((deployment) => [
@@ -32,16 +34,4 @@ export function registerList(program: Command): void {
       }
     },
   );
-}
-
-export function formatTable(header: string[], rows: string[][]): string {
-  const widths = header.map((title, column) =>
-    Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
-  );
-  const line = (cells: string[]) =>
-    cells
-      .map((cell, column) => cell.padEnd(widths[column]!))
-      .join('  ')
-      .trimEnd();
-  return `${[line(header), ...rows.map(line)].join('\n')}\n`;
 }

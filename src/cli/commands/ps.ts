@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import type { DeploymentInfo, DeploymentStat } from '../../cluster/index.js';
 import { connect } from '../connect.js';
 import { addAddressOptions } from '../options.js';
-import { formatTable } from './list.js';
+import { formatTable, printJsonOrEmpty } from '../table-output.js';
 
 interface PsRow {
   name: string;
@@ -39,14 +39,7 @@ export function registerPs(program: Command): void {
           psRow(deployment, deployment.state === 'running' ? await cluster.stat(deployment.name) : undefined),
         ),
       );
-      if (flags.json) {
-        process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-        return;
-      }
-      if (rows.length === 0) {
-        process.stdout.write('nothing is deployed\n');
-        return;
-      }
+      if (printJsonOrEmpty(rows, flags.json, 'nothing is deployed')) return;
       const now = Date.now();
       process.stdout.write(
         formatTable(

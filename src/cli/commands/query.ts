@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { type ChatRequest, InvalidArgumentError, type StreamPart, TEMPLATE_NAMES } from '../../core/index.js';
-import { printArgumentsBanner, readConfigFile } from '../arguments.js';
+import { printArgumentsBanner, mergeConfigFile } from '../arguments.js';
 import { chosenAddress, connect } from '../connect.js';
 import { addAddressOptions } from '../options.js';
 
@@ -18,6 +18,9 @@ interface QueryFlags {
   ray_address?: string;
   file?: string;
 }
+
+/** The keys a `--file` config may set: the command's own flags, snake_case as on the command line. */
+const CONFIG_KEYS = ['model', 'query', 'template', 'output_file', 'stream', 'address', 'ray_address'];
 
 export function registerQuery(program: Command): void {
   const command = program
@@ -34,20 +37,7 @@ export function registerQuery(program: Command): void {
       false,
     );
   addAddressOptions(command).action(async (flags: QueryFlags) => {
-    const merged: QueryFlags = flags.file
-      ? {
-          ...flags,
-          ...(await readConfigFile(flags.file, [
-            'model',
-            'query',
-            'template',
-            'output_file',
-            'stream',
-            'address',
-            'ray_address',
-          ])),
-        }
-      : flags;
+    const merged: QueryFlags = await mergeConfigFile(flags, CONFIG_KEYS);
     printArgumentsBanner({ ...merged, address: chosenAddress(merged) });
     if (!merged.model) throw new InvalidArgumentError('missing --model: the deployment to ask');
     const query = await resolveQuery(merged.query);

@@ -4,7 +4,7 @@ import { type ClusterApi, type GatewayStartOptions, HeadClient } from '../../clu
 import { InvalidArgumentError } from '../../core/index.js';
 import { startOpenAIServer } from '../../server/index.js';
 import { createPredictHandler } from '../../sql/index.js';
-import { readConfigFile } from '../arguments.js';
+import { mergeConfigFile } from '../arguments.js';
 import { connect } from '../connect.js';
 import { holdUntilStopped } from '../hold-attached.js';
 import { addAddressOptions, parseNonNegativeInteger } from '../options.js';
@@ -70,6 +70,24 @@ function warnCompatibilityFlags(flags: ServeFlags): void {
  * URL and stays in the foreground. Ctrl+C, SIGTERM or this process dying closes the gateway (the head
  * stops it when our attach request ends).
  */
+/** The keys a `--file` config may set: the command's own flags, snake_case as on the command line. */
+const CONFIG_KEYS = [
+  'host',
+  'port',
+  'api_key',
+  'api_key_file',
+  'served_model_name',
+  'allowed_origins',
+  'ssl_keyfile',
+  'ssl_certfile',
+  'template',
+  'prompt_template',
+  'response_role',
+  'uvicorn_log_level',
+  'address',
+  'ray_address',
+];
+
 export function registerServe(program: Command): void {
   const command = program
     .command('serve')
@@ -102,27 +120,7 @@ export function registerServe(program: Command): void {
       ]),
     );
   addAddressOptions(command).action(async (flags: ServeFlags) => {
-    const merged: ServeFlags = flags.file
-      ? {
-          ...flags,
-          ...(await readConfigFile(flags.file, [
-            'host',
-            'port',
-            'api_key',
-            'api_key_file',
-            'served_model_name',
-            'allowed_origins',
-            'ssl_keyfile',
-            'ssl_certfile',
-            'template',
-            'prompt_template',
-            'response_role',
-            'uvicorn_log_level',
-            'address',
-            'ray_address',
-          ])),
-        }
-      : flags;
+    const merged: ServeFlags = await mergeConfigFile(flags, CONFIG_KEYS);
     warnCompatibilityFlags(merged);
     const apiKey = await gatewayApiKey(merged);
     const options: GatewayStartOptions = { host: merged.host, port: Number(merged.port) };

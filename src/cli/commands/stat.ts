@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../core/index.js';
-import { readConfigFile } from '../arguments.js';
+import { mergeConfigFile } from '../arguments.js';
 import { connect } from '../connect.js';
 import { message } from '../messages.js';
 import { addAddressOptions, parseNonNegativeInteger } from '../options.js';
@@ -28,9 +28,7 @@ export function registerStat(program: Command): void {
       0,
     );
   addAddressOptions(command).action(async (flags: StatFlags) => {
-    const merged: StatFlags = flags.file
-      ? { ...flags, ...(await readConfigFile(flags.file, ['model', 'interval', 'address', 'ray_address'])) }
-      : flags;
+    const merged: StatFlags = await mergeConfigFile(flags, ['model', 'interval', 'address', 'ray_address']);
     if (!merged.model) throw new InvalidArgumentError('missing --model: the deployment to inspect');
     const model = merged.model;
     const cluster = await connect(merged);

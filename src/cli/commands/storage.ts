@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import type { ClusterConnection } from '../../cluster/index.js';
 import { InvalidArgumentError, toByzerLLMError } from '../../core/index.js';
 import { type ClusterDescription, connectStorage, type StorageConnection } from '../../storage/index.js';
-import { printArgumentsBanner, readConfigFile } from '../arguments.js';
+import { printArgumentsBanner, mergeConfigFile } from '../arguments.js';
 import { chosenAddress, connect } from '../connect.js';
 import { addAddressOptions } from '../options.js';
 
@@ -61,9 +61,7 @@ async function withStorage(
   run: (cluster: ClusterConnection, storage: StorageConnection, report: StepReport) => Promise<void>,
   command: string,
 ): Promise<void> {
-  const merged: StorageFlags = flags.file
-    ? { ...flags, ...(await readConfigFile(flags.file, CONFIG_KEYS)) }
-    : flags;
+  const merged: StorageFlags = await mergeConfigFile(flags, CONFIG_KEYS);
   printArgumentsBanner({ ...merged, address: chosenAddress(merged) });
   const report = new StepReport();
   for (const name of IGNORED_FLAGS) {
@@ -191,6 +189,61 @@ function addStorageOptions(command: Command): Command {
   return addAddressOptions(command).exitOverride();
 }
 
+/** One storage step: what a subcommand does once the head and the storage service are connected. */
+type StorageStep = (
+  cluster: ClusterConnection,
+  storage: StorageConnection,
+  flags: StorageFlags,
+  report: StepReport,
+) => Promise<void>;
+
+/** Adds `parent <name>` with the shared storage options, running `step` through `withStorage`. */
+function addStorageSubcommand(
+  parent: Command,
+  name: string,
+  description: string,
+  step: StorageStep,
+  addOptions: (command: Command) => Command = (command) => command,
+): void {
+  const label = parent.name() === 'storage' ? name : `${parent.name()} ${name}`;
+  addStorageOptions(addOptions(parent.command(name).description(description))).action((flags: StorageFlags) =>
+    withStorage(flags, (cluster, storage, report) => step(cluster, storage, flags, report), label),
+  );
+}
+
+async function exportCluster(
+  _cluster: ClusterConnection,
+  storage: StorageConnection,
+  flags: StorageFlags,
+  report: StepReport,
+): Promise<void> {
+  const { file } = await storage.call('exportCluster', { cluster: flags.cluster });
+  report.ok(`exported cluster ${flags.cluster} to ${file}`);
+}
+
+async function startEmb(
+  cluster: ClusterConnection,
+  storage: StorageConnection,
+  flags: StorageFlags,
+  report: StepReport,
+): Promise<void> {
+  if (await deployEmb(cluster, flags.emb_model_path, report)) {
+    await storage.call('configureCluster', { cluster: flags.cluster, embModel: null, embDeployed: true });
+  }
+}
+
+async function stopEmb(
+  cluster: ClusterConnection,
+  storage: StorageConnection,
+  flags: StorageFlags,
+  report: StepReport,
+): Promise<void> {
+  const { removed } = await cluster.undeploy(EMB);
+  if (removed) report.ok(`undeployed ${EMB}`);
+  else report.warn(`${EMB} was not deployed`);
+  await storage.call('configureCluster', { cluster: flags.cluster, embDeployed: false });
+}
+
 export function registerStorage(program: Command): void {
   const storageCommand = program
     .command('storage')
@@ -203,73 +256,32 @@ export function registerStorage(program: Command): void {
       .option('--enable_emb', `deploy the embedding model ${EMB} (custom/bge on transformers)`, false)
       .option('--emb_model_path <dir>', `the local model folder of ${EMB} (nothing is downloaded)`)
       .option('--emb_model <name>', `embed with this existing deployment instead of deploying ${EMB}`);
-  addStorageOptions(
-    embFlags(
-      storageCommand.command('start').description('start a storage cluster (and its embedding model)'),
-    ),
-  ).action((flags: StorageFlags) =>
-    withStorage(flags, (cluster, storage, report) => start(cluster, storage, flags, report), 'start'),
+  addStorageSubcommand(
+    storageCommand,
+    'start',
+    'start a storage cluster (and its embedding model)',
+    start,
+    embFlags,
   );
-  addStorageOptions(
-    storageCommand
-      .command('stop')
-      .description('stop a storage cluster; undeploys what start deployed; data stays'),
-  ).action((flags: StorageFlags) =>
-    withStorage(flags, (cluster, storage, report) => stop(cluster, storage, flags, report), 'stop'),
+  addStorageSubcommand(
+    storageCommand,
+    'stop',
+    'stop a storage cluster; undeploys what start deployed; data stays',
+    stop,
   );
-  addStorageOptions(
-    storageCommand.command('status').description('the cluster, its embedding model and its tables'),
-  ).action((flags: StorageFlags) =>
-    withStorage(flags, (cluster, storage, report) => status(cluster, storage, flags, report), 'status'),
-  );
-  addStorageOptions(
-    storageCommand
-      .command('export')
-      .description('write the cluster info (tables, schemas, rows) to $BYZERLLM_HOME/storage/<cluster>.json'),
-  ).action((flags: StorageFlags) =>
-    withStorage(
-      flags,
-      async (_cluster, storage, report) => {
-        const { file } = await storage.call('exportCluster', { cluster: flags.cluster });
-        report.ok(`exported cluster ${flags.cluster} to ${file}`);
-      },
-      'export',
-    ),
+  addStorageSubcommand(storageCommand, 'status', 'the cluster, its embedding model and its tables', status);
+  addStorageSubcommand(
+    storageCommand,
+    'export',
+    'write the cluster info (tables, schemas, rows) to $BYZERLLM_HOME/storage/<cluster>.json',
+    exportCluster,
   );
   const emb = storageCommand
     .command('emb')
     .description(`deploy or undeploy the embedding model ${EMB}`)
     .exitOverride();
-  addStorageOptions(
-    emb
-      .command('start')
-      .description(`deploy ${EMB} (custom/bge on transformers)`)
-      .option('--emb_model_path <dir>', 'the local model folder'),
-  ).action((flags: StorageFlags) =>
-    withStorage(
-      flags,
-      async (cluster, storage, report) => {
-        if (await deployEmb(cluster, flags.emb_model_path, report)) {
-          await storage.call('configureCluster', {
-            cluster: flags.cluster,
-            embModel: null,
-            embDeployed: true,
-          });
-        }
-      },
-      'emb start',
-    ),
+  addStorageSubcommand(emb, 'start', `deploy ${EMB} (custom/bge on transformers)`, startEmb, (command) =>
+    command.option('--emb_model_path <dir>', 'the local model folder'),
   );
-  addStorageOptions(emb.command('stop').description(`undeploy ${EMB}`)).action((flags: StorageFlags) =>
-    withStorage(
-      flags,
-      async (cluster, storage, report) => {
-        const { removed } = await cluster.undeploy(EMB);
-        if (removed) report.ok(`undeployed ${EMB}`);
-        else report.warn(`${EMB} was not deployed`);
-        await storage.call('configureCluster', { cluster: flags.cluster, embDeployed: false });
-      },
-      'emb stop',
-    ),
-  );
+  addStorageSubcommand(emb, 'stop', `undeploy ${EMB}`, stopEmb);
 }

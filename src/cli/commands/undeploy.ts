@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError, NotFoundError } from '../../core/index.js';
-import { printArgumentsBanner, readConfigFile } from '../arguments.js';
+import { printArgumentsBanner, mergeConfigFile } from '../arguments.js';
 import { chosenAddress, connect } from '../connect.js';
 import { message } from '../messages.js';
 import { addAddressOptions } from '../options.js';
@@ -22,9 +22,7 @@ export function registerUndeploy(program: Command): void {
     .option('--force', 'remove it without waiting for in-flight requests', false)
     .option('--json', 'print {"model","removed":true} instead of a sentence', false);
   addAddressOptions(command).action(async (flags: UndeployFlags) => {
-    const merged: UndeployFlags = flags.file
-      ? { ...flags, ...(await readConfigFile(flags.file, ['model', 'force', 'address', 'ray_address'])) }
-      : flags;
+    const merged: UndeployFlags = await mergeConfigFile(flags, ['model', 'force', 'address', 'ray_address']);
     printArgumentsBanner({ ...merged, address: chosenAddress(merged) });
     if (!merged.model) throw new InvalidArgumentError('missing --model: the deployment to remove');
     const cluster = await connect(merged);

@@ -9,15 +9,13 @@ import { parseWireBody } from '../shared/wire-body.js';
 import { postJsonChecked, type QianfanModelConfig, withFreshToken } from './qianfan-chat-model.js';
 import { embeddingResponseSchema } from './wire-schemas.js';
 import { ProviderModel } from '../shared/provider-model.js';
+import { embedInBatches } from '../shared/embedding-batches.js';
 
 const BATCH_SIZE = 16;
 
 export class QianfanEmbeddingModel extends ProviderModel<QianfanModelConfig> implements EmbeddingModelV1 {
   async doEmbed(request: EmbeddingRequest, options: CallOptions = {}): Promise<EmbeddingResult> {
-    const embeddings: number[][] = [];
-    let inputTokens = 0;
-    for (let start = 0; start < request.values.length; start += BATCH_SIZE) {
-      const input = request.values.slice(start, start + BATCH_SIZE);
+    return embedInBatches(request.values, BATCH_SIZE, async (input) => {
       const body = await withFreshToken(this.config, options, (token, attempt) => {
         const path = `/rpc/2.0/ai_custom/v1/wenxinworkshop/embeddings/${this.config.endpoint}?access_token=${encodeURIComponent(token)}`;
         return postJsonChecked(this.config, path, { input }, attempt);
@@ -29,9 +27,10 @@ export class QianfanEmbeddingModel extends ProviderModel<QianfanModelConfig> imp
       const ordered = parsed.data
         .map((item, position) => ({ index: item.index ?? position, embedding: item.embedding }))
         .sort((left, right) => left.index - right.index);
-      embeddings.push(...ordered.map((item) => item.embedding));
-      inputTokens += parsed.usage?.prompt_tokens ?? 0;
-    }
-    return { embeddings, usage: { inputTokens } };
+      return {
+        embeddings: ordered.map((item) => item.embedding),
+        inputTokens: parsed.usage?.prompt_tokens ?? 0,
+      };
+    });
   }
 }

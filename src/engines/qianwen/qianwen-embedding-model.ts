@@ -13,16 +13,14 @@ import type { QianwenModelConfig } from './qianwen-chat-model.js';
 import { embeddingResponseSchema } from './wire-schemas.js';
 import { mergeExtra } from '../shared/extra-fields.js';
 import { ProviderModel } from '../shared/provider-model.js';
+import { embedInBatches } from '../shared/embedding-batches.js';
 
 export const EMBEDDING_PATH = '/api/v1/services/embeddings/text-embedding/text-embedding';
 const BATCH_SIZE = 25;
 
 export class QianwenEmbeddingModel extends ProviderModel<QianwenModelConfig> implements EmbeddingModelV1 {
   async doEmbed(request: EmbeddingRequest, options: CallOptions = {}): Promise<EmbeddingResult> {
-    const embeddings: number[][] = [];
-    let inputTokens = 0;
-    for (let start = 0; start < request.values.length; start += BATCH_SIZE) {
-      const texts = request.values.slice(start, start + BATCH_SIZE);
+    return embedInBatches(request.values, BATCH_SIZE, async (texts) => {
       const parameters: Record<string, unknown> = { text_type: 'document' };
       if (request.dimensions !== undefined) parameters.dimension = request.dimensions;
       mergeExtra(parameters, request.extra);
@@ -43,9 +41,10 @@ export class QianwenEmbeddingModel extends ProviderModel<QianwenModelConfig> imp
         );
       }
       const ordered = [...parsed.output.embeddings].sort((left, right) => left.text_index - right.text_index);
-      embeddings.push(...ordered.map((item) => item.embedding));
-      inputTokens += parsed.usage?.total_tokens ?? 0;
-    }
-    return { embeddings, usage: { inputTokens } };
+      return {
+        embeddings: ordered.map((item) => item.embedding),
+        inputTokens: parsed.usage?.total_tokens ?? 0,
+      };
+    });
   }
 }

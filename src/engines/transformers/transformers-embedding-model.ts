@@ -6,7 +6,7 @@ import type { CallOptions } from '../../core/chat-model.js';
 import { throwIfAborted, UnsupportedError } from '../../core/errors.js';
 import type { EmbeddingModelV1, EmbeddingRequest, EmbeddingResult } from '../../core/models.js';
 import type { TransformersLibrary } from './load-library.js';
-import type { TransformersParams } from './transformers-params.js';
+import { localLoadOptions, type TransformersParams } from './transformers-params.js';
 
 type FeatureExtractor = Awaited<ReturnType<TransformersLibrary['pipeline']>> & {
   (
@@ -42,11 +42,11 @@ export class TransformersEmbeddingModel implements EmbeddingModelV1 {
     folder: string,
     params: TransformersParams,
   ): Promise<TransformersEmbeddingModel> {
-    const extractor = (await library.pipeline('feature-extraction', folder, {
-      dtype: params.dtype,
-      local_files_only: true,
-      session_options: { intraOpNumThreads: params.threads, interOpNumThreads: 1 },
-    })) as unknown as FeatureExtractor;
+    const extractor = (await library.pipeline(
+      'feature-extraction',
+      folder,
+      localLoadOptions(params),
+    )) as unknown as FeatureExtractor;
     const model = new TransformersEmbeddingModel(modelId, extractor, params);
     // One embedding at load: proves the model runs and gives the true dimension for the meta.
     const [first] = (await model.doEmbed({ values: ['byzerllm'] })).embeddings;

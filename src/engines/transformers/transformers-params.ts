@@ -97,6 +97,19 @@ function readPositiveInteger(name: string, value: string | undefined, fallback: 
   return number;
 }
 
+/**
+ * The loading options every transformers model class passes: the chosen ONNX weights, local files
+ * only (never a download), and `threads` for the ONNX session (one inter-op thread: the work is one
+ * graph at a time).
+ */
+export function localLoadOptions(params: TransformersParams) {
+  return {
+    dtype: params.dtype,
+    local_files_only: true,
+    session_options: { intraOpNumThreads: params.threads, interOpNumThreads: 1 },
+  } as const;
+}
+
 /** What the engine needs from the folder's `config.json` and `tokenizer_config.json`. */
 export interface ModelFolder {
   /** Absolute path. */

@@ -7,7 +7,7 @@ import type { CallOptions } from '../../core/chat-model.js';
 import { InvalidArgumentError, throwIfAborted } from '../../core/errors.js';
 import type { RerankModelV1, RerankRequest, RerankResult } from '../../core/models.js';
 import type { TransformersLibrary } from './load-library.js';
-import type { TransformersParams } from './transformers-params.js';
+import { localLoadOptions, type TransformersParams } from './transformers-params.js';
 
 type Tokenizer = Awaited<ReturnType<TransformersLibrary['AutoTokenizer']['from_pretrained']>>;
 type Classifier = Awaited<
@@ -32,11 +32,10 @@ export class TransformersRerankModel implements RerankModelV1 {
     params: TransformersParams,
   ): Promise<TransformersRerankModel> {
     const tokenizer = await library.AutoTokenizer.from_pretrained(folder, { local_files_only: true });
-    const classifier = await library.AutoModelForSequenceClassification.from_pretrained(folder, {
-      dtype: params.dtype,
-      local_files_only: true,
-      session_options: { intraOpNumThreads: params.threads, interOpNumThreads: 1 },
-    });
+    const classifier = await library.AutoModelForSequenceClassification.from_pretrained(
+      folder,
+      localLoadOptions(params),
+    );
     return new TransformersRerankModel(modelId, tokenizer, classifier, params.batchSize);
   }
 

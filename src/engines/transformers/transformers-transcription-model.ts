@@ -9,7 +9,7 @@ import type { CallOptions } from '../../core/chat-model.js';
 import { throwIfAborted, UnsupportedError } from '../../core/errors.js';
 import type { TranscriptionModelV1, TranscriptionRequest, TranscriptionResult } from '../../core/models.js';
 import type { TransformersLibrary } from './load-library.js';
-import type { TransformersParams } from './transformers-params.js';
+import { localLoadOptions, type TransformersParams } from './transformers-params.js';
 import { WAV_MEDIA_TYPES, WHISPER_SAMPLE_RATE, wavToWhisperInput } from './wav-audio.js';
 
 interface RecognitionOutput {
@@ -63,11 +63,11 @@ export class TransformersTranscriptionModel implements TranscriptionModelV1 {
     folder: string,
     params: TransformersParams,
   ): Promise<TransformersTranscriptionModel> {
-    const recognizer = (await library.pipeline('automatic-speech-recognition', folder, {
-      dtype: params.dtype,
-      local_files_only: true,
-      session_options: { intraOpNumThreads: params.threads, interOpNumThreads: 1 },
-    })) as unknown as Recognizer;
+    const recognizer = (await library.pipeline(
+      'automatic-speech-recognition',
+      folder,
+      localLoadOptions(params),
+    )) as unknown as Recognizer;
     const generationConfig = JSON.parse(
       await fs.readFile(path.join(folder, 'generation_config.json'), 'utf8'),
     ) as { is_multilingual?: unknown };
