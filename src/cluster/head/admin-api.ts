@@ -30,6 +30,8 @@ import { WORKER_CALL_KINDS, type WorkerCallKind } from '../transport/transport.j
 import { type GatewayHost, gatewayStartOptionsSchema } from './gateway-host.js';
 import { NDJSON_HEADERS, writeNdjson } from './ndjson-response.js';
 import type { StorageHost } from './storage-host.js';
+import { registerRouteEndpoints } from './route-endpoints.js';
+import type { Governance } from '../governance/index.js';
 
 /** The one place that maps error codes to admin API statuses. */
 const STATUS_BY_CODE: Record<ErrorCode, ContentfulStatusCode> = {
@@ -64,6 +66,8 @@ export interface AdminApiOptions {
   gateways?: GatewayHost;
   /** The store in this process (`POST /admin/v1/storage/<operation>`). */
   storage?: StorageHost;
+  /** Routing configs by virtual model name (`/admin/v1/routes`); without it those paths are not found. */
+  governance?: Governance;
 }
 
 export function createAdminApi(options: AdminApiOptions): Hono {
@@ -185,6 +189,8 @@ export function createAdminApi(options: AdminApiOptions): Hono {
       )) as object,
     );
   });
+
+  if (options.governance) registerRouteEndpoints(app, options.governance, readJson);
 
   app.post('/admin/v1/shutdown', (context) => {
     setImmediate(() => options.onShutdown?.());
