@@ -71,7 +71,10 @@ export async function executeRoute<Result>(options: ExecuteRouteOptions<Result>)
     const available = node.targets.filter((target) =>
       deploymentsOf(target).some((name) => options.states.isAvailable(name)),
     );
-    const ordered = strategy.order(available.length > 0 ? available : node.targets, context);
+    const ordered = strategy.order(
+      available.length > 0 ? available : healthiestFirst(node.targets, options.states),
+      context,
+    );
     let lastError: ByzerLLMError | undefined;
     for (const target of strategy.movesOn ? ordered : ordered.slice(0, 1)) {
       try {
@@ -116,6 +119,16 @@ export async function executeRoute<Result>(options: ExecuteRouteOptions<Result>)
   }
 
   return runTarget(options.route, options.signal);
+}
+
+/**
+ * Every target cooling down: the request is still tried, healthiest first (recent success rate of
+ * a target's best deployment), so a target failing half the time goes before a dead one.
+ */
+function healthiestFirst(targets: readonly RouteTarget[], states: TargetStates): RouteTarget[] {
+  const health = (target: RouteTarget) =>
+    Math.max(...deploymentsOf(target).map((name) => states.health(name)));
+  return [...targets].sort((left, right) => health(right) - health(left));
 }
 
 /** A node-level timeout: the node's whole run, all targets and retries included. */

@@ -10,7 +10,7 @@
 import type { ByzerLLMError } from '../../core/index.js';
 import type { CooldownSettings } from './route-config.js';
 
-/** Weight of the newest sample in the latency average. */
+/** Weight of the newest sample in the latency and health averages. */
 const LATENCY_SMOOTHING = 0.3;
 
 export interface TargetState {
@@ -25,6 +25,8 @@ export interface TargetState {
   cooldowns: number;
   successes: number;
   failures: number;
+  /** Recent success rate: 1 per success, 0 per failure, averaged like latency; starts at 1. */
+  health: number;
 }
 
 /** A deployment's state as `route stat` and `/metrics` show it. */
@@ -56,6 +58,7 @@ export class TargetStates {
         cooldowns: 0,
         successes: 0,
         failures: 0,
+        health: 1,
       };
       this.states.set(deployment, state);
     }
@@ -75,6 +78,7 @@ export class TargetStates {
     const state = this.get(deployment);
     state.inFlight--;
     state.successes++;
+    state.health += LATENCY_SMOOTHING * (1 - state.health);
     state.failureTimes.length = 0;
     state.latencyMs =
       state.latencyMs === undefined
@@ -90,11 +94,13 @@ export class TargetStates {
     const state = this.get(deployment);
     state.inFlight--;
     state.failures++;
+    state.health -= LATENCY_SMOOTHING * state.health;
     const now = this.now();
     if (error.code === 'upstream_rate_limit') {
       const retryAfter = error.details.retryAfterSeconds;
+      // `Retry-After: 0` says "now": honoured as no cooldown at all.
       const seconds =
-        typeof retryAfter === 'number' && retryAfter > 0 ? retryAfter : settings.cooldown_seconds;
+        typeof retryAfter === 'number' && retryAfter >= 0 ? retryAfter : settings.cooldown_seconds;
       return this.coolDown(state, now + seconds * 1000);
     }
     const windowStart = now - settings.window_seconds * 1000;
@@ -103,6 +109,11 @@ export class TargetStates {
     if (state.failureTimes.length < settings.failures) return false;
     state.failureTimes.length = 0;
     return this.coolDown(state, now + settings.cooldown_seconds * 1000);
+  }
+
+  /** Recent success rate in [0, 1] (1 for a deployment never tried). */
+  health(deployment: string): number {
+    return this.states.get(deployment)?.health ?? 1;
   }
 
   /** A try that ended because the caller left: neither a success nor the deployment's fault. */
