@@ -163,6 +163,12 @@ describe('routing configs through byzerllm serve (real CLI, head and loopback up
     assert.equal(flakyView.successes, REQUESTS);
     assert.ok(flakyView.cooldowns >= 1, 'a 429 cools the flaky target down');
 
+    const deadStat = await home.run(['stat', '--model', 'dead']);
+    assert.equal(deadStat.code, 0, deadStat.stderr);
+    const routing = (JSON.parse(deadStat.stdout) as { routing: TargetView }).routing;
+    assert.equal(routing.coolingDown, true);
+    assert.equal(routing.failures, dead.failures);
+
     const metrics = await (await fetch(`${baseURL.replace(/\/v1$/, '')}/metrics`)).text();
     assert.match(metrics, /^byzerllm_route_target_cooling_down\{deployment="dead"\} 1$/m);
     assert.match(metrics, /^byzerllm_route_target_cooldowns_total\{deployment="dead"\} [1-9]/m);

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { type ClusterConnection, HeadClient } from '../../cluster/index.js';
 import { InvalidArgumentError } from '../../core/index.js';
 import { readConfigFile } from '../arguments.js';
 import { connect } from '../connect.js';
@@ -32,7 +33,7 @@ export function registerStat(program: Command): void {
     const cluster = await connect(merged);
     try {
       const print = async () =>
-        process.stdout.write(`${JSON.stringify(await cluster.stat(model), null, 4)}\n`);
+        process.stdout.write(`${JSON.stringify(await statWithRouting(cluster, model), null, 4)}\n`);
       await print();
       const interval = Number(merged.interval ?? 0);
       if (interval <= 0) return;
@@ -48,4 +49,16 @@ export function registerStat(program: Command): void {
       await cluster.close();
     }
   });
+}
+
+/**
+ * The pool state, plus what the head's routes learnt about the deployment (`routing`: cooling
+ * down, in flight, latency, tries) once a route has sent to it; heads reached over NATS have none.
+ */
+async function statWithRouting(cluster: ClusterConnection, model: string): Promise<object> {
+  const stat = await cluster.stat(model);
+  if (!(cluster instanceof HeadClient)) return stat;
+  const { targets } = await cluster.routes.stat();
+  const routing = targets.find((target) => target.deployment === model);
+  return routing ? { ...stat, routing } : stat;
 }
