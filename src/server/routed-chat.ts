@@ -4,6 +4,9 @@
  * route's name as `model`, and `x-byzerllm-deployment` / `x-byzerllm-attempts` say which deployment
  * answered and after how many tries (on errors too: the last one tried).
  *
+ * With `cache` in the route, an identical earlier answer is sent from the cache (streamed when
+ * asked: `routed-chat-cache.ts`), marked `x-byzerllm-cache: hit`; non-stream answers fill it.
+ *
  * A stream counts as answered once its first part arrived: a failure before it is a failed try
  * (the route moves on), one after it is an error event, as for any stream. A target's timeout
  * bounds the wait for that first part only, never the rest of the answer.
@@ -18,6 +21,7 @@ import { ChatChunkWriter, chatCompletion } from './chat-response.js';
 import type { Exchange } from './exchange.js';
 import { sendJson, setWarningsHeader } from './http.js';
 import { badField } from './map-error.js';
+import { cacheKeyOf, replayResult, skipsCache } from './routed-chat-cache.js';
 import { pumpStream } from './stream.js';
 
 export async function handleRoutedChat(
@@ -32,6 +36,22 @@ export async function handleRoutedChat(
   const id = `chatcmpl-${randomUUID()}`;
   const choices = parsed.n ?? 1;
   const progress: RouteProgress = { attempts: 0, deployment: '' };
+  const cacheKey =
+    route.cache && choices === 1 && !skipsCache(exchange.request)
+      ? cacheKeyOf(route.name, request)
+      : undefined;
+  if (cacheKey !== undefined) {
+    const cached = route.cache!.get(cacheKey);
+    exchange.response.setHeader('x-byzerllm-cache', cached ? 'hit' : 'miss');
+    if (cached) {
+      if (parsed.stream) {
+        const writer = new ChatChunkWriter(id, model, created);
+        return pumpStream(exchange, replayResult(cached), writer, request.includeUsage === true);
+      }
+      sendJson(exchange.response, 200, chatCompletion(id, model, created, [cached]));
+      return 200;
+    }
+  }
   try {
     if (parsed.stream) {
       if (choices > 1) throw badField('n', `model ${route.name} is a route: it streams one choice (n = 1)`);
@@ -53,6 +73,7 @@ export async function handleRoutedChat(
         progress,
       );
     const results = await Promise.all(Array.from({ length: choices }, callOnce));
+    if (cacheKey !== undefined) route.cache!.set(cacheKey, results[0]!);
     const completion = chatCompletion(id, model, created, results);
     exchange.inputTokens = completion.usage.prompt_tokens;
     exchange.outputTokens = completion.usage.completion_tokens;

@@ -36,6 +36,7 @@ interface TargetView {
 
 describe('routing configs through byzerllm serve (real CLI, head and loopback upstreams)', () => {
   let flaky: OpenAIUpstream;
+  let steady: OpenAIUpstream;
   let home: TestHome;
   let serve: ChildProcess | undefined;
   let baseURL: string;
@@ -50,8 +51,10 @@ describe('routing configs through byzerllm serve (real CLI, head and loopback up
         return draw < 0.25 ? { status: 429, retryAfter: '1' } : draw < 0.5 ? { status: 500 } : undefined;
       },
     });
+    steady = await startOpenAIUpstream({ apiKey: flaky.apiKey });
     home = await createTestHome();
     const targets = [
+      ['steady', steady.url],
       ['flaky', flaky.url],
       ['dead', `http://127.0.0.1:${await deadPort()}/v1`],
     ];
@@ -89,6 +92,14 @@ describe('routing configs through byzerllm serve (real CLI, head and loopback up
     assert.equal(set.code, 0, set.stderr);
     assert.equal(set.stdout, 'route chaos/chat created\n');
 
+    const cachedFile = path.join(home.home, 'cached.yaml');
+    await fs.writeFile(
+      cachedFile,
+      'strategy: single\ncache: { ttl_seconds: 600, max_entries: 10 }\ntargets: [{ deployment: steady }]\n',
+    );
+    const cached = await home.run(['route', 'set', 'cached', '--file', cachedFile]);
+    assert.equal(cached.code, 0, cached.stderr);
+
     serve = spawn(process.execPath, [CLI_ENTRY, 'serve', '--port', '0'], {
       env: home.env,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -100,6 +111,7 @@ describe('routing configs through byzerllm serve (real CLI, head and loopback up
     serve?.kill('SIGKILL');
     await home.cleanup();
     await flaky.close();
+    await steady.close();
   });
 
   test('route set/get/list store the config on the head, validated', async () => {
@@ -108,9 +120,12 @@ describe('routing configs through byzerllm serve (real CLI, head and loopback up
     assert.match(got.stdout, /^strategy: fallback\n/m);
     assert.match(got.stdout, /deployment: flaky\n\s+retries: 30/);
     const listed = await home.run(['route', 'list']);
-    assert.deepEqual(JSON.parse(listed.stdout), [{ name: 'chaos/chat', strategy: 'fallback' }]);
+    assert.deepEqual(JSON.parse(listed.stdout), [
+      { name: 'cached', strategy: 'single' },
+      { name: 'chaos/chat', strategy: 'fallback' },
+    ]);
     const stored = JSON.parse(await fs.readFile(path.join(home.home, 'routes.json'), 'utf8'));
-    assert.deepEqual(Object.keys(stored.routes), ['chaos/chat']);
+    assert.deepEqual(Object.keys(stored.routes), ['cached', 'chaos/chat']);
 
     const badFile = path.join(home.home, 'bad.yaml');
     await fs.writeFile(badFile, 'strategy: single\ntargets: [{ deployment: a }, { deployment: b }]\n');
@@ -218,5 +233,60 @@ describe('routing configs through byzerllm serve (real CLI, head and loopback up
     assert.ok(response.status >= 500, `status ${response.status}`);
     assert.equal(response.headers.get('x-byzerllm-attempts'), null);
     await response.body?.cancel();
+  });
+
+  test('a route with a cache answers repeated requests without reaching the upstream', async () => {
+    const ask = (extra: Record<string, unknown>, headers: Record<string, string> = {}) =>
+      fetch(`${baseURL}/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ model: 'cached', messages: [{ role: 'user', content: 'same' }], ...extra }),
+      });
+    const chatRequests = () =>
+      steady.requests.filter((request) => request.path === '/v1/chat/completions').length;
+    const first = await ask({});
+    assert.equal(first.headers.get('x-byzerllm-cache'), 'miss');
+    const firstBody = (await first.json()) as { choices: { message: { content: string } }[] };
+    assert.equal(chatRequests(), 1);
+
+    const second = await ask({});
+    assert.equal(second.headers.get('x-byzerllm-cache'), 'hit');
+    assert.equal(second.headers.get('x-byzerllm-attempts'), null);
+    const secondBody = (await second.json()) as {
+      model: string;
+      choices: { message: { content: string } }[];
+    };
+    assert.equal(secondBody.model, 'cached');
+    assert.equal(secondBody.choices[0]!.message.content, firstBody.choices[0]!.message.content);
+
+    const streamed = await ask({ stream: true });
+    assert.equal(streamed.headers.get('x-byzerllm-cache'), 'hit');
+    const text = await streamed.text();
+    const content = text
+      .split('\n')
+      .filter((line) => line.startsWith('data: {'))
+      .map(
+        (line) =>
+          (JSON.parse(line.slice(6)) as { choices: { delta: { content?: string } }[] }).choices[0]?.delta
+            .content ?? '',
+      )
+      .join('');
+    assert.equal(content, 'echo: same');
+    assert.equal(chatRequests(), 1, 'hits never reach the upstream');
+
+    const skipped = await ask({}, { 'cache-control': 'no-cache' });
+    assert.equal(skipped.headers.get('x-byzerllm-cache'), null);
+    await skipped.json();
+    const skippedToo = await ask({}, { 'x-byzerllm-cache': 'skip' });
+    await skippedToo.json();
+    assert.equal(chatRequests(), 3);
+    const otherParameters = await ask({ temperature: 0.5 });
+    assert.equal(otherParameters.headers.get('x-byzerllm-cache'), 'miss');
+    await otherParameters.json();
+    assert.equal(chatRequests(), 4);
+
+    const metrics = await (await fetch(`${baseURL.replace(/\/v1$/, '')}/metrics`)).text();
+    assert.match(metrics, /^byzerllm_route_cache_requests_total\{route="cached",result="hit"\} 2$/m);
+    assert.match(metrics, /^byzerllm_route_cache_requests_total\{route="cached",result="miss"\} 2$/m);
   });
 });

@@ -9,9 +9,11 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { InvalidArgumentError } from '../../core/index.js';
+import { type ChatResult, InvalidArgumentError } from '../../core/index.js';
+import { ResponseCache } from './response-cache.js';
 import { writeFileAtomic } from '../state-store.js';
 import {
+  cacheSettingsSchema,
   type CooldownSettings,
   cooldownSettingsSchema,
   parseRouteConfig,
@@ -26,6 +28,8 @@ export interface ActiveRoute {
   name: string;
   config: RouteConfig;
   cooldown: CooldownSettings;
+  /** Answers by normalised request, when the config has `cache`; the gateway fills and reads it. */
+  cache?: ResponseCache<ChatResult> | undefined;
 }
 
 /** `route stat`: every route by name, and every deployment the routes have sent to. */
@@ -67,7 +71,10 @@ export class Governance {
     const stored = routesFileSchema.parse(JSON.parse(text));
     for (const [name, config] of Object.entries(stored.routes)) {
       try {
-        this.routes.set(name, activate(name, parseRouteConfig(config, `stored route ${name}`)));
+        this.routes.set(
+          name,
+          activate(name, parseRouteConfig(config, `stored route ${name}`), this.options.now),
+        );
       } catch (error) {
         log(`route ${name} left out: ${(error as Error).message}`);
       }
@@ -91,7 +98,7 @@ export class Governance {
         `invalid route name ${JSON.stringify(name)}: ${checkedName.error.issues[0]!.message}`,
       );
     }
-    const route = activate(name, parseRouteConfig(input));
+    const route = activate(name, parseRouteConfig(input), this.options.now);
     const created = !this.routes.has(name);
     this.routes.set(name, route);
     await this.persist();
@@ -133,8 +140,21 @@ export class Governance {
    */
   renderMetrics(): string {
     const views = this.states.views();
-    if (views.length === 0) return '';
+    const cached = this.list().filter((route) => route.cache);
     const lines = [
+      ...(cached.length === 0
+        ? []
+        : [
+            '# HELP byzerllm_route_cache_requests_total Response cache lookups per route, by result.',
+            '# TYPE byzerllm_route_cache_requests_total counter',
+            ...cached.flatMap((route) => [
+              `byzerllm_route_cache_requests_total{route=${label(route.name)},result="hit"} ${route.cache!.hits}`,
+              `byzerllm_route_cache_requests_total{route=${label(route.name)},result="miss"} ${route.cache!.misses}`,
+            ]),
+          ]),
+    ];
+    if (views.length === 0) return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+    lines.push(
       '# HELP byzerllm_route_target_cooling_down 1 while the deployment is out of rotation after failures or a 429.',
       '# TYPE byzerllm_route_target_cooling_down gauge',
       ...views.map(
@@ -153,7 +173,7 @@ export class Governance {
         `byzerllm_route_target_tries_total{deployment=${label(view.deployment)},outcome="success"} ${view.successes}`,
         `byzerllm_route_target_tries_total{deployment=${label(view.deployment)},outcome="failure"} ${view.failures}`,
       ]),
-    ];
+    );
     return `${lines.join('\n')}\n`;
   }
 
@@ -172,8 +192,15 @@ export class Governance {
   }
 }
 
-function activate(name: string, config: RouteConfig): ActiveRoute {
-  return { name, config, cooldown: cooldownSettingsSchema.parse(config.cooldown ?? {}) };
+function activate(name: string, config: RouteConfig, now?: () => number): ActiveRoute {
+  const cache = config.cache === undefined ? undefined : cacheSettingsSchema.parse(config.cache);
+  return {
+    name,
+    config,
+    cooldown: cooldownSettingsSchema.parse(config.cooldown ?? {}),
+    cache:
+      cache && new ResponseCache({ ttlMs: cache.ttl_seconds * 1000, maxEntries: cache.max_entries }, now),
+  };
 }
 
 function label(value: string): string {

@@ -100,8 +100,20 @@ export const cooldownSettingsSchema = z.strictObject({
 });
 export type CooldownSettings = z.output<typeof cooldownSettingsSchema>;
 
-/** A stored route: the tree, plus its cooldown settings at the top. */
-export type RouteConfig = RouteNode & { cooldown?: z.input<typeof cooldownSettingsSchema> | undefined };
+/** An exact-match response cache for the route (off unless set). */
+export const cacheSettingsSchema = z.strictObject({
+  /** How long an answer is served from the cache. Defaults to 300. */
+  ttl_seconds: z.number().positive().default(300),
+  /** Answers kept; the least recently used go first. Defaults to 1000. */
+  max_entries: z.number().int().positive().default(1000),
+});
+export type CacheSettings = z.output<typeof cacheSettingsSchema>;
+
+/** A stored route: the tree, plus its cooldown and cache settings at the top. */
+export type RouteConfig = RouteNode & {
+  cooldown?: z.input<typeof cooldownSettingsSchema> | undefined;
+  cache?: z.input<typeof cacheSettingsSchema> | undefined;
+};
 
 /** A route name: the `model` clients send. */
 export const routeNameSchema = z
@@ -111,17 +123,20 @@ export const routeNameSchema = z
 /** Parses a route config, naming the first bad field. */
 export function parseRouteConfig(input: unknown, source = 'route'): RouteConfig {
   // `cooldown` sits beside the top node's fields; nested nodes have none (settings are per route).
-  const { cooldown, ...node } =
+  const { cooldown, cache, ...node } =
     typeof input === 'object' && input !== null && !Array.isArray(input)
       ? (input as Record<string, unknown>)
-      : { cooldown: undefined };
+      : { cooldown: undefined, cache: undefined };
   const parsedNode = routeNodeSchema.safeParse(node);
   const parsedCooldown = cooldownSettingsSchema.optional().safeParse(cooldown);
+  const parsedCache = cacheSettingsSchema.optional().safeParse(cache);
   const failure = !parsedNode.success
     ? parsedNode.error.issues[0]!
     : !parsedCooldown.success
       ? { ...parsedCooldown.error.issues[0]!, path: ['cooldown', ...parsedCooldown.error.issues[0]!.path] }
-      : undefined;
+      : !parsedCache.success
+        ? { ...parsedCache.error.issues[0]!, path: ['cache', ...parsedCache.error.issues[0]!.path] }
+        : undefined;
   if (failure) {
     const where = failure.path.length > 0 ? failure.path.join('.') : '(top level)';
     throw new InvalidArgumentError(`invalid ${source} at ${where}: ${failure.message}`);
@@ -129,6 +144,7 @@ export function parseRouteConfig(input: unknown, source = 'route'): RouteConfig 
   return {
     ...(parsedNode.data as RouteNode),
     ...(cooldown === undefined ? {} : { cooldown: cooldown as RouteConfig['cooldown'] }),
+    ...(cache === undefined ? {} : { cache: cache as RouteConfig['cache'] }),
   };
 }
 
