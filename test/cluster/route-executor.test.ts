@@ -93,6 +93,13 @@ describe('route configs', () => {
   });
 });
 
+/** A fallback over a and b where two failures within 10 s cool a deployment down for 30 s. */
+const TWO_IN_TEN_SECONDS = {
+  strategy: 'fallback',
+  cooldown: { failures: 2, window_seconds: 10, cooldown_seconds: 30 },
+  targets: [{ deployment: 'a' }, { deployment: 'b' }],
+};
+
 describe('route executor', () => {
   test('fallback moves on after a failure and reports the tries', async () => {
     const route = setup({ strategy: 'fallback', targets: [{ deployment: 'a' }, { deployment: 'b' }] });
@@ -236,11 +243,7 @@ describe('route executor', () => {
   });
 
   test('N failures in the window cool a deployment down; it comes back by itself', async () => {
-    const route = setup({
-      strategy: 'fallback',
-      cooldown: { failures: 2, window_seconds: 10, cooldown_seconds: 30 },
-      targets: [{ deployment: 'a' }, { deployment: 'b' }],
-    });
+    const route = setup(TWO_IN_TEN_SECONDS);
     const stand = deployments({ a: [500, 500] });
     await route.run(stand.attempt);
     await route.run(stand.attempt);
@@ -259,11 +262,7 @@ describe('route executor', () => {
   });
 
   test('failures outside the window do not add up', async () => {
-    const route = setup({
-      strategy: 'fallback',
-      cooldown: { failures: 2, window_seconds: 10, cooldown_seconds: 30 },
-      targets: [{ deployment: 'a' }, { deployment: 'b' }],
-    });
+    const route = setup(TWO_IN_TEN_SECONDS);
     const stand = deployments({ a: [500, 500] });
     await route.run(stand.attempt);
     route.advance(10_001);
