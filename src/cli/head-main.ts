@@ -20,6 +20,7 @@ import {
   ensureStateDirectory,
   Head,
   type HeadFile,
+  Governance,
   removeHeadFile,
   removeStaleTemporaryFiles,
   resolveStateDirectory,
@@ -107,6 +108,10 @@ export async function runHead(): Promise<void> {
   // Over NATS the store stays here, on the head's machine; clients reach it through the cluster API.
   cluster?.serveStorage(storageHost);
 
+  // Routing configs by virtual model name (`byzerllm route`), kept beside the deployments.
+  const governance = new Governance({ stateDirectory });
+  await governance.load(log);
+
   const token = randomBytes(24).toString('hex');
   let stopping = false;
   const stop = async (reason: string) => {
@@ -147,6 +152,7 @@ export async function runHead(): Promise<void> {
           predict: createPredictHandler(head),
           ...options,
           mounts: [storageRoutes],
+          governance,
         });
         const id = `gateway-${++gatewaySequence}`;
         gateways.set(id, gateway);
@@ -159,6 +165,7 @@ export async function runHead(): Promise<void> {
       },
     },
     storage: storageHost,
+    governance,
     onShutdown: () => void stop('shutdown requested'),
   });
   const port = Number.parseInt(process.env.BYZERLLM_HEAD_PORT ?? '0', 10) || 0;

@@ -22,6 +22,7 @@ import { registerStat } from './commands/stat.js';
 import { registerStorage } from './commands/storage.js';
 import { registerTrain } from './commands/train.js';
 import { registerUndeploy } from './commands/undeploy.js';
+import { registerRoute } from './commands/route.js';
 import { setQuiet } from './arguments.js';
 import { reportError } from './exit-codes.js';
 import { addDashedAliases } from './options.js';
@@ -44,6 +45,7 @@ export function createProgram(): Command {
   registerUndeploy(program);
   registerQuery(program);
   registerStat(program);
+  registerRoute(program);
   registerList(program);
   registerLogs(program);
   registerPs(program);

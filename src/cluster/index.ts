@@ -33,3 +33,4 @@ export * from './head/gateway-host.js';
 export type { StorageHost } from './head/storage-host.js';
 export type { AttachedGateway } from './head/head-client.js';
 export * from './nats/index.js';
+export * from './governance/index.js';

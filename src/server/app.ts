@@ -131,7 +131,7 @@ export function createHandler(
     }
     if (method === 'GET' && path === '/metrics') {
       response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
-      response.end(options.metrics.render());
+      response.end(options.metrics.render() + (options.governance?.renderMetrics() ?? ''));
       return 200;
     }
     if (method === 'GET' && path === '/v1/models') {

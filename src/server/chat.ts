@@ -8,10 +8,15 @@ import { parseChatBody, toChatRequest } from './chat-request.js';
 import { ChatChunkWriter, chatCompletion } from './chat-response.js';
 import type { Exchange } from './exchange.js';
 import { sendJson, setWarningsHeader } from './http.js';
+import { handleRoutedChat } from './routed-chat.js';
 import { pumpStream } from './stream.js';
 
 export async function handleChat(exchange: Exchange, body: Record<string, unknown>): Promise<number> {
   const parsed = parseChatBody(body);
+  // A route (a virtual model name) is one map lookup; without governance, not even that.
+  const governance = exchange.context.governance;
+  const route = governance && parsed.model !== undefined ? governance.route(parsed.model) : undefined;
+  if (route) return handleRoutedChat(exchange, governance!, parsed, route);
   // Deployments whose engine speaks OpenAI in this process skip the `ChatRequest` round trip.
   const passThrough =
     (parsed.n ?? 1) === 1

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { ClusterApi } from '../cluster/index.js';
+import type { ClusterApi, Governance } from '../cluster/index.js';
 import { badField } from './map-error.js';
 import { type GatewayMetrics, OTHER_ENDPOINT } from './metrics.js';
 
@@ -16,6 +16,8 @@ export interface GatewayContext {
   /** Requests that name no model go here (`--served_model_name`). */
   servedModelName?: string;
   bodyLimitBytes: number;
+  /** Routes by virtual model name, with cooldowns (`byzerllm route`); absent: plain deployments only. */
+  governance?: Governance;
 }
 
 /**

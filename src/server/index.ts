@@ -11,7 +11,7 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { type ClusterApi, resolveStateDirectory } from '../cluster/index.js';
+import { type ClusterApi, type Governance, resolveStateDirectory } from '../cluster/index.js';
 import { InvalidArgumentError } from '../core/index.js';
 import { createHandler, type MountedJsonRoutes } from './app.js';
 import type { PredictHandler } from './predict.js';
@@ -42,6 +42,8 @@ export interface OpenAIServerOptions {
   mounts?: MountedJsonRoutes[];
   /** Where `/v1/responses` stores responses. Defaults to `$BYZERLLM_HOME/responses`. */
   responsesDirectory?: string;
+  /** Routes by virtual model name (the head's; see `Governance`). */
+  governance?: Governance;
 }
 
 export interface OpenAIServer {
@@ -64,6 +66,7 @@ export function createOpenAIServer(options: OpenAIServerOptions): OpenAIServer {
     log: options.log ?? (() => {}),
     ...(options.predict ? { predict: options.predict } : {}),
     ...(options.mounts ? { mounts: options.mounts } : {}),
+    ...(options.governance ? { governance: options.governance } : {}),
   });
   return { handle, metrics };
 }

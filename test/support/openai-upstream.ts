@@ -59,6 +59,8 @@ export interface OpenAIUpstreamOptions {
   chunkDelayMs?: number;
   /** Failures answered to the next requests, one per request, before normal answers resume. */
   failures?: UpstreamFailure[];
+  /** A failure decided per request by its number (1, 2, …), after queued failures; for chaos tests. */
+  failureOf?: (requestNumber: number) => UpstreamFailure | undefined;
   /** Answer embeddings in reverse order (with the right `index`), to prove clients sort by index. */
   reverseEmbeddings?: boolean;
   /** Model ids listed by `GET /v1/models`. */
@@ -176,7 +178,7 @@ export async function startOpenAIUpstream(options: OpenAIUpstreamOptions = {}): 
       const rejected = options.checkAuthorization(request.headers.authorization);
       if (rejected !== undefined) return sendJson(response, 401, errorBody(401, rejected));
     } else if (presented !== apiKey) return sendJson(response, 401, errorBody(401, presented));
-    const failure = failures.shift();
+    const failure = failures.shift() ?? options.failureOf?.(requestNumber);
     if (failure) return sendFailure(response, failure, presented);
 
     const route = `${request.method} ${path}`;

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { type ClusterConnection, HeadClient } from '../../cluster/index.js';
 import { InvalidArgumentError } from '../../core/index.js';
 import { mergeConfigFile } from '../arguments.js';
 import { connect } from '../connect.js';
@@ -35,7 +36,7 @@ export function registerStat(program: Command): void {
     try {
       // Scripts read JSON; a person at a terminal gets Byzer-LLM's titled panel around the same JSON.
       const print = async () => {
-        const json = JSON.stringify(await cluster.stat(model), null, 4);
+        const json = JSON.stringify(await statWithRouting(cluster, model), null, 4);
         process.stdout.write(`${process.stdout.isTTY ? renderPanel(message('statTitle'), json) : json}\n`);
       };
       await print();
@@ -53,4 +54,16 @@ export function registerStat(program: Command): void {
       await cluster.close();
     }
   });
+}
+
+/**
+ * The pool state, plus what the head's routes learnt about the deployment (`routing`: cooling
+ * down, in flight, latency, tries) once a route has sent to it; heads reached over NATS have none.
+ */
+async function statWithRouting(cluster: ClusterConnection, model: string): Promise<object> {
+  const stat = await cluster.stat(model);
+  if (!(cluster instanceof HeadClient)) return stat;
+  const { targets } = await cluster.routes.stat();
+  const routing = targets.find((target) => target.deployment === model);
+  return routing ? { ...stat, routing } : stat;
 }

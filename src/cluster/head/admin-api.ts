@@ -37,6 +37,8 @@ import {
 import { type GatewayHost, gatewayStartOptionsSchema } from './gateway-host.js';
 import { NDJSON_HEADERS, writeNdjson } from './ndjson-response.js';
 import type { StorageHost } from './storage-host.js';
+import { registerRouteEndpoints } from './route-endpoints.js';
+import type { Governance } from '../governance/index.js';
 
 /** The one place that maps error codes to admin API statuses. */
 const STATUS_BY_CODE: Record<ErrorCode, ContentfulStatusCode> = {
@@ -71,6 +73,8 @@ export interface AdminApiOptions {
   gateways?: GatewayHost;
   /** The store in this process (`POST /admin/v1/storage/<operation>`). */
   storage?: StorageHost;
+  /** Routing configs by virtual model name (`/admin/v1/routes`); without it those paths are not found. */
+  governance?: Governance;
 }
 
 /**
@@ -206,6 +210,7 @@ function addHostedRoutes(app: Hono, options: AdminApiOptions): void {
   });
 
   registerDebugMemory(app);
+  if (options.governance) registerRouteEndpoints(app, options.governance, readJson);
 }
 
 const deploymentBodySchema = z.custom<DeploymentSpecInput>(

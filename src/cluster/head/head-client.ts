@@ -36,6 +36,8 @@ import {
   type WireStreamPart,
 } from '../wire/index.js';
 import type { GatewayStartOptions, OpenedGateway } from './gateway-host.js';
+import type { GovernanceStat } from '../governance/index.js';
+import type { RouteSummary } from './route-endpoints.js';
 
 /** A gateway held open by this client; it stops when `close()` is called or this process dies. */
 export interface AttachedGateway extends OpenedGateway {
@@ -58,7 +60,7 @@ export interface HeadClientOptions {
 /** How often `/health` is pinged while requests are in flight. */
 const HEALTH_PING_INTERVAL_MS = 1_000;
 
-type Method = 'GET' | 'POST' | 'DELETE';
+type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
 export class HeadClient implements ClusterApi {
   private readonly pool: Pool;
@@ -211,6 +213,18 @@ export class HeadClient implements ClusterApi {
     return this.json('POST', `/admin/v1/storage/${encodeURIComponent(operation)}`, body, signal);
   }
 
+  /** Routing configs on the head (see `Governance`); `config` is validated there. */
+  readonly routes = {
+    list: (): Promise<RouteSummary[]> => this.json('GET', '/admin/v1/routes'),
+    get: (name: string): Promise<RouteSummary> =>
+      this.json('GET', `/admin/v1/routes/${encodeRouteName(name)}`),
+    set: (name: string, config: unknown): Promise<{ name: string; created: boolean }> =>
+      this.json('PUT', `/admin/v1/routes/${encodeRouteName(name)}`, config),
+    remove: (name: string): Promise<{ removed: boolean }> =>
+      this.json('DELETE', `/admin/v1/routes/${encodeRouteName(name)}`),
+    stat: (): Promise<GovernanceStat> => this.json('GET', '/admin/v1/route-stat'),
+  };
+
   close(): Promise<void> {
     this.probe.stop();
     return this.pool.close();
@@ -319,4 +333,9 @@ async function errorFromResponse(body: { text(): Promise<string> }, status: numb
     message: `the head answered HTTP ${status}: ${text.slice(0, 200)}`,
     isRetryable: false,
   });
+}
+
+/** Each segment encoded on its own, so a name with `/` keeps its slashes as path separators. */
+function encodeRouteName(name: string): string {
+  return name.split('/').map(encodeURIComponent).join('/');
 }

@@ -1,0 +1,208 @@
+/**
+ * Gateway governance in the head process: the routes by name (kept in `routes.json` in the state
+ * directory, so they survive a restart), what the router has learnt about each deployment, and the
+ * one call that runs a request through a route.
+ *
+ * The gateway asks `route(model)` once per request: one `Map` lookup, so a request for a plain
+ * deployment costs nothing more. `byzerllm route set|get|list|rm` reach it through the admin API.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { type ChatResult, InvalidArgumentError } from '../../core/index.js';
+import { ResponseCache } from './response-cache.js';
+import { writeFileAtomic } from '../state-store.js';
+import {
+  cacheSettingsSchema,
+  type CooldownSettings,
+  cooldownSettingsSchema,
+  parseRouteConfig,
+  type RouteConfig,
+  routeNameSchema,
+} from './route-config.js';
+import { executeRoute, type RouteAttempt, type RouteProgress } from './route-executor.js';
+import { TargetStates, type TargetStateView } from './target-states.js';
+
+/** A route ready to run: its config as stored and its resolved cooldown settings. */
+export interface ActiveRoute {
+  name: string;
+  config: RouteConfig;
+  cooldown: CooldownSettings;
+  /** Answers by normalised request, when the config has `cache`; the gateway fills and reads it. */
+  cache?: ResponseCache<ChatResult> | undefined;
+}
+
+/** `route stat`: every route by name, and every deployment the routes have sent to. */
+export interface GovernanceStat {
+  routes: string[];
+  targets: TargetStateView[];
+}
+
+const routesFileSchema = z.object({ version: z.literal(1), routes: z.record(z.string(), z.unknown()) });
+
+export interface GovernanceOptions {
+  /** Where `routes.json` lives; without it routes live in memory only. */
+  stateDirectory?: string;
+  /** Injected by tests that drive cooldowns through time. */
+  now?: () => number;
+  random?: () => number;
+}
+
+export class Governance {
+  readonly states: TargetStates;
+  private readonly routes = new Map<string, ActiveRoute>();
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(private readonly options: GovernanceOptions = {}) {
+    this.states = new TargetStates(options.now);
+  }
+
+  /** Loads the stored routes; a route that no longer parses is reported and left out. */
+  async load(log: (line: string) => void = () => {}): Promise<void> {
+    const file = this.file();
+    if (!file) return;
+    let text: string;
+    try {
+      text = await fs.readFile(file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw error;
+    }
+    const stored = routesFileSchema.parse(JSON.parse(text));
+    for (const [name, config] of Object.entries(stored.routes)) {
+      try {
+        this.routes.set(
+          name,
+          activate(name, parseRouteConfig(config, `stored route ${name}`), this.options.now),
+        );
+      } catch (error) {
+        log(`route ${name} left out: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  /** The route a request's `model` names, if any: the gateway's one lookup per request. */
+  route(model: string): ActiveRoute | undefined {
+    return this.routes.get(model);
+  }
+
+  list(): ActiveRoute[] {
+    return [...this.routes.values()].sort((left, right) => left.name.localeCompare(right.name));
+  }
+
+  /** Validates, stores and activates a route; `created` is false when it replaced one. */
+  async set(name: string, input: unknown): Promise<{ created: boolean; route: ActiveRoute }> {
+    const checkedName = routeNameSchema.safeParse(name);
+    if (!checkedName.success) {
+      throw new InvalidArgumentError(
+        `invalid route name ${JSON.stringify(name)}: ${checkedName.error.issues[0]!.message}`,
+      );
+    }
+    const route = activate(name, parseRouteConfig(input), this.options.now);
+    const created = !this.routes.has(name);
+    this.routes.set(name, route);
+    await this.persist();
+    return { created, route };
+  }
+
+  async remove(name: string): Promise<boolean> {
+    const removed = this.routes.delete(name);
+    if (removed) await this.persist();
+    return removed;
+  }
+
+  /** Runs one request through a route; `progress` says which deployment answered and after how many tries. */
+  execute<Result>(
+    route: ActiveRoute,
+    attempt: RouteAttempt<Result>,
+    signal: AbortSignal,
+    progress: RouteProgress,
+  ): Promise<Result> {
+    return executeRoute({
+      route: route.config,
+      attempt,
+      signal,
+      progress,
+      states: this.states,
+      cooldown: route.cooldown,
+      ...(this.options.random ? { random: this.options.random } : {}),
+    });
+  }
+
+  stat(): GovernanceStat {
+    return { routes: this.list().map((route) => route.name), targets: this.states.views() };
+  }
+
+  /**
+   * Prometheus lines for the gateway's `/metrics`: per deployment the router has sent to, whether
+   * it is cooling down, its cooldowns so far and its tries by outcome. Deployment names come from
+   * routes an operator set, never from what a client sends.
+   */
+  renderMetrics(): string {
+    const views = this.states.views();
+    const cached = this.list().filter((route) => route.cache);
+    const lines = [
+      ...(cached.length === 0
+        ? []
+        : [
+            '# HELP byzerllm_route_cache_requests_total Response cache lookups per route, by result.',
+            '# TYPE byzerllm_route_cache_requests_total counter',
+            ...cached.flatMap((route) => [
+              `byzerllm_route_cache_requests_total{route=${label(route.name)},result="hit"} ${route.cache!.hits}`,
+              `byzerllm_route_cache_requests_total{route=${label(route.name)},result="miss"} ${route.cache!.misses}`,
+            ]),
+          ]),
+    ];
+    if (views.length === 0) return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+    lines.push(
+      '# HELP byzerllm_route_target_cooling_down 1 while the deployment is out of rotation after failures or a 429.',
+      '# TYPE byzerllm_route_target_cooling_down gauge',
+      ...views.map(
+        (view) =>
+          `byzerllm_route_target_cooling_down{deployment=${label(view.deployment)}} ${view.coolingDown ? 1 : 0}`,
+      ),
+      '# HELP byzerllm_route_target_cooldowns_total Cooldowns started per deployment.',
+      '# TYPE byzerllm_route_target_cooldowns_total counter',
+      ...views.map(
+        (view) =>
+          `byzerllm_route_target_cooldowns_total{deployment=${label(view.deployment)}} ${view.cooldowns}`,
+      ),
+      '# HELP byzerllm_route_target_tries_total Tries of a deployment through routes, by outcome.',
+      '# TYPE byzerllm_route_target_tries_total counter',
+      ...views.flatMap((view) => [
+        `byzerllm_route_target_tries_total{deployment=${label(view.deployment)},outcome="success"} ${view.successes}`,
+        `byzerllm_route_target_tries_total{deployment=${label(view.deployment)},outcome="failure"} ${view.failures}`,
+      ]),
+    );
+    return `${lines.join('\n')}\n`;
+  }
+
+  private file(): string | undefined {
+    return this.options.stateDirectory ? path.join(this.options.stateDirectory, 'routes.json') : undefined;
+  }
+
+  /** Writes `routes.json`, one write at a time, so the last change always lands last. */
+  private persist(): Promise<void> {
+    const file = this.file();
+    if (!file) return Promise.resolve();
+    const routes = Object.fromEntries(this.list().map((route) => [route.name, route.config]));
+    const content = `${JSON.stringify({ version: 1, routes }, null, 2)}\n`;
+    this.writing = this.writing.catch(() => {}).then(() => writeFileAtomic(file, content, 0o600));
+    return this.writing;
+  }
+}
+
+function activate(name: string, config: RouteConfig, now?: () => number): ActiveRoute {
+  const cache = config.cache === undefined ? undefined : cacheSettingsSchema.parse(config.cache);
+  return {
+    name,
+    config,
+    cooldown: cooldownSettingsSchema.parse(config.cooldown ?? {}),
+    cache:
+      cache && new ResponseCache({ ttlMs: cache.ttl_seconds * 1000, maxEntries: cache.max_entries }, now),
+  };
+}
+
+function label(value: string): string {
+  return JSON.stringify(value);
+}

@@ -1,0 +1,12 @@
+/** Gateway governance: routing configs by virtual model name, their executor, cooldowns. */
+export * from './governance.js';
+export * from './route-config.js';
+export {
+  executeRoute,
+  type ExecuteRouteOptions,
+  type RouteAttempt,
+  type RouteProgress,
+} from './route-executor.js';
+export { ResponseCache } from './response-cache.js';
+export { type RouteStrategy, strategyFor } from './route-strategies.js';
+export { type TargetState, TargetStates, type TargetStateView } from './target-states.js';

@@ -1,0 +1,141 @@
+/**
+ * `POST /v1/chat/completions` for a `model` that names a route (see `Governance`): the route picks
+ * the deployment(s) to try, with retries, timeouts, fallbacks and cooldowns; the answer carries the
+ * route's name as `model`, and `x-byzerllm-deployment` / `x-byzerllm-attempts` say which deployment
+ * answered and after how many tries (on errors too: the last one tried).
+ *
+ * With `cache` in the route, an identical earlier answer is sent from the cache (streamed when
+ * asked: `routed-chat-cache.ts`), marked `x-byzerllm-cache: hit`; non-stream answers fill it.
+ *
+ * A stream counts as answered once its first part arrived: a failure before it is a failed try
+ * (the route moves on), one after it is an error event, as for any stream. A target's timeout
+ * bounds the wait for that first part only, never the rest of the answer.
+ */
+import { randomUUID } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
+import type { ActiveRoute, ClusterApi, Governance, RouteProgress } from '../cluster/index.js';
+import type { ChatRequest, StreamPart } from '../core/index.js';
+import type { ChatBody } from './chat-request.js';
+import { toChatRequest } from './chat-request.js';
+import { ChatChunkWriter, chatCompletion } from './chat-response.js';
+import type { Exchange } from './exchange.js';
+import { sendJson, setWarningsHeader } from './http.js';
+import { badField } from './map-error.js';
+import { cacheKeyOf, replayResult, skipsCache } from './routed-chat-cache.js';
+import { pumpStream } from './stream.js';
+
+export async function handleRoutedChat(
+  exchange: Exchange,
+  governance: Governance,
+  parsed: ChatBody,
+  route: ActiveRoute,
+): Promise<number> {
+  const request = toChatRequest(parsed);
+  const model = exchange.resolveModel(route.name);
+  const created = Math.floor(Date.now() / 1000);
+  const id = `chatcmpl-${randomUUID()}`;
+  const choices = parsed.n ?? 1;
+  const progress: RouteProgress = { attempts: 0, deployment: '' };
+  const cacheKey =
+    route.cache && choices === 1 && !skipsCache(exchange.request)
+      ? cacheKeyOf(route.name, request)
+      : undefined;
+  if (cacheKey !== undefined) {
+    const cached = route.cache!.get(cacheKey);
+    exchange.response.setHeader('x-byzerllm-cache', cached ? 'hit' : 'miss');
+    if (cached) {
+      if (parsed.stream) {
+        const writer = new ChatChunkWriter(id, model, created);
+        return pumpStream(exchange, replayResult(cached), writer, request.includeUsage === true);
+      }
+      sendJson(exchange.response, 200, chatCompletion(id, model, created, [cached]));
+      return 200;
+    }
+  }
+  try {
+    if (parsed.stream) {
+      if (choices > 1) throw badField('n', `model ${route.name} is a route: it streams one choice (n = 1)`);
+      const parts = await governance.execute(
+        route,
+        (deployment, signal) => openStream(exchange, { deployment, request, attemptSignal: signal }),
+        exchange.signal,
+        progress,
+      );
+      setRouteHeaders(exchange.response, progress);
+      const writer = new ChatChunkWriter(id, model, created);
+      return await pumpStream(exchange, parts, writer, request.includeUsage === true);
+    }
+    const callOnce = () =>
+      governance.execute(
+        route,
+        (deployment, signal) => exchange.cluster.call(deployment, 'chat', request, { signal }),
+        exchange.signal,
+        progress,
+      );
+    const results = await Promise.all(Array.from({ length: choices }, callOnce));
+    if (cacheKey !== undefined) route.cache!.set(cacheKey, results[0]!);
+    const completion = chatCompletion(id, model, created, results);
+    exchange.inputTokens = completion.usage.prompt_tokens;
+    exchange.outputTokens = completion.usage.completion_tokens;
+    setWarningsHeader(
+      exchange.response,
+      results.flatMap((result) => result.warnings),
+    );
+    setRouteHeaders(exchange.response, progress);
+    sendJson(exchange.response, 200, completion);
+    return 200;
+  } catch (error) {
+    setRouteHeaders(exchange.response, progress);
+    throw error;
+  }
+}
+
+function setRouteHeaders(response: ServerResponse, progress: RouteProgress): void {
+  if (response.headersSent || progress.attempts === 0) return;
+  response.setHeader('x-byzerllm-deployment', progress.deployment);
+  response.setHeader('x-byzerllm-attempts', String(progress.attempts));
+}
+
+/**
+ * Opens a stream and waits for its first part. The stream is cancelled when the client leaves, and
+ * when the try's signal (its timeout) fires before the first part; after that only the client can.
+ */
+async function openStream(
+  exchange: Exchange,
+  input: { deployment: string; request: ChatRequest; attemptSignal: AbortSignal },
+): Promise<AsyncIterable<StreamPart>> {
+  const cluster: ClusterApi = exchange.cluster;
+  const controller = new AbortController();
+  const cancel = () => controller.abort();
+  exchange.signal.addEventListener('abort', cancel, { once: true });
+  input.attemptSignal.addEventListener('abort', cancel, { once: true });
+  const detachClient = () => exchange.signal.removeEventListener('abort', cancel);
+  try {
+    if (input.attemptSignal.aborted) cancel();
+    const parts = await cluster.stream(input.deployment, input.request, { signal: controller.signal });
+    const iterator = parts[Symbol.asyncIterator]();
+    const first = await iterator.next();
+    if (!first.done && first.value.type === 'error') throw first.value.error;
+    return replay(first, iterator, detachClient);
+  } catch (error) {
+    detachClient();
+    throw error;
+  } finally {
+    input.attemptSignal.removeEventListener('abort', cancel);
+  }
+}
+
+async function* replay(
+  first: IteratorResult<StreamPart>,
+  rest: AsyncIterator<StreamPart>,
+  done: () => void,
+): AsyncIterable<StreamPart> {
+  try {
+    if (first.done) return;
+    yield first.value;
+    for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
+  } finally {
+    done();
+    await rest.return?.();
+  }
+}
