@@ -23,14 +23,8 @@ import { mentionsName, rewriteByzerSql, substituteVariables } from './rewrite-by
 import { jsRow } from './result-values.js';
 import type { SqlCluster } from './sql-cluster.js';
 import type { ModelRegistry } from './model-registry.js';
-import {
-  isTrainingCommand,
-  runLoad,
-  runRunLlm,
-  runSave,
-  runTrainLlm,
-  type SqlTrainer,
-} from './statement-actions.js';
+import { isTrainingCommand, runLoad, runRunLlm, runSave, runTrainLlm } from './statement-actions.js';
+import type { SqlTrainer } from './sql-trainer.js';
 import { positionAt, type SourcePosition, splitStatements } from './sql-tokens.js';
 
 export type { SqlCluster, SqlTrainer };

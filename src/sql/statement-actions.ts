@@ -3,6 +3,7 @@
  */
 import fs from 'node:fs/promises';
 import type { DuckDBConnection } from '@duckdb/node-api';
+import type { SqlTrainer } from './sql-trainer.js';
 import { InvalidArgumentError, NotFoundError } from '../core/index.js';
 import {
   copyStatement,
@@ -78,22 +79,6 @@ export async function runRunLlm(
     await cluster.deploy(command.spec);
   }
   await models.register(command.name);
-}
-
-/**
- * Runs Byzer-LLM's training form of `run command as LLM` (`pretrainedModelType="sft/…"` or
- * `"sfft/…"`). The SQL layer does not import the training layer (they are siblings): whoever opens
- * the session (the CLI) supplies this, built on src/train.
- */
-export interface SqlTrainer {
-  /**
-   * Starts the job the parameters describe on `rows` (the input table), and with
-   * `detached="false"` follows it to its end. Returns one row describing the job (name, status, …).
-   */
-  train(request: {
-    params: Readonly<Record<string, string>>;
-    rows?: Record<string, unknown>[];
-  }): Promise<Record<string, unknown>>;
 }
 
 /** Whether a `run command as LLM` is a training job rather than a deployment. */
