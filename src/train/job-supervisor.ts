@@ -50,8 +50,11 @@ export class JobSupervisor {
 
   /** Runs the job to its end; never throws (failures become the job's status). */
   async run(): Promise<JobStatus> {
-    process.once('SIGTERM', () => this.stop());
-    process.once('SIGINT', () => this.stop());
+    // `on`, not `once`: signal-exit (loaded with node-llama-cpp during prepare) re-raises a signal
+    // when it finds no other listener left, and a `once` listener is gone by the time it looks, so
+    // the supervisor died before recording "stopped". stop() may run twice; it is idempotent.
+    process.on('SIGTERM', () => this.stop());
+    process.on('SIGINT', () => this.stop());
     try {
       let record = await this.setStatus('preparing');
       await this.prepare(record);

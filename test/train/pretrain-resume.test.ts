@@ -151,7 +151,11 @@ test('jobs stop ends a running job and its workers; jobs rm deletes it', { timeo
   }
   const stopped = await home.run(['jobs', 'stop', 'long']);
   assert.equal(stopped.code, 0, stopped.stderr);
-  assert.equal(stopped.stdout.trim(), 'job long is stopped');
+  assert.equal(
+    stopped.stdout.trim(),
+    'job long is stopped',
+    JSON.stringify(await getTrainingJob('long', { stateDirectory: home.home })),
+  );
   const record = await getTrainingJob('long', { stateDirectory: home.home });
   assert.equal(record.reason, 'stopped by request');
   for (const pid of record.workerPids)
