@@ -69,8 +69,7 @@ export async function pumpChoices(input: ChoicesStreamInput): Promise<number> {
   for await (const { index, part } of interleave(streams)) {
     if (response.destroyed) return 499;
     if (!started) {
-      if (part.type === 'error') throw part.error;
-      startEventStream(exchange, SSE_HEADERS, writers.map((writer) => writer.role()).join(''));
+      startEventStream(exchange, part, SSE_HEADERS, () => writers.map((writer) => writer.role()).join(''));
       started = true;
     }
     const writer = writers[index]!;

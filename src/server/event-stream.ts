@@ -34,8 +34,7 @@ export async function pumpEvents(input: PumpEventsInput): Promise<number> {
   for await (const part of parts) {
     if (response.destroyed) return 499;
     if (!started) {
-      if (part.type === 'error') throw part.error;
-      startEventStream(exchange, { ...SSE_HEADERS, ...input.headers }, writer.start());
+      startEventStream(exchange, part, { ...SSE_HEADERS, ...input.headers }, () => writer.start());
       started = true;
     }
     const events = renderDelta(part, writer);

@@ -32,10 +32,18 @@ export { drained };
 /**
  * Opens an SSE answer when its first part arrived: headers, the opening events, and the
  * time-to-first-token metric (measured here so every streaming endpoint measures it the same way).
+ * A first part that is an error is thrown instead, before any header, so it is answered as a JSON
+ * error with its own status.
  */
-export function startEventStream(exchange: Exchange, headers: Record<string, string>, opening: string): void {
+export function startEventStream(
+  exchange: Exchange,
+  first: StreamPart,
+  headers: Record<string, string>,
+  opening: () => string,
+): void {
+  if (first.type === 'error') throw first.error;
   exchange.response.writeHead(200, headers);
-  exchange.response.write(opening);
+  exchange.response.write(opening());
   exchange.context.metrics.firstTokenAfter(exchange.model, (performance.now() - exchange.startedAt) / 1000);
 }
 
@@ -72,8 +80,7 @@ export async function pumpStream(
   for await (const part of parts) {
     if (response.destroyed) return 499;
     if (!started) {
-      if (part.type === 'error') throw part.error;
-      startEventStream(exchange, SSE_HEADERS, writer.role());
+      startEventStream(exchange, part, SSE_HEADERS, () => writer.role());
       started = true;
     }
     switch (part.type) {
