@@ -8,7 +8,8 @@
  * means the process is gone and fails the work after `goneAfterMs`; pings that time out mean it hangs
  * (or is very busy) and fail the work after `timeoutMs`. The probe runs only while work is registered.
  */
-import { type ByzerLLMError, InvalidArgumentError } from '../core/index.js';
+import type { ByzerLLMError } from '../core/index.js';
+import { timeoutSettingMs } from './timeout-setting.js';
 
 export interface LivenessProbeOptions {
   /** Resolves when the peer answered within `timeoutMs`; rejects otherwise. */
@@ -37,15 +38,7 @@ export const DEFAULT_HEAD_TIMEOUT_MS = 30_000;
 
 /** `BYZERLLM_HEAD_TIMEOUT` (seconds, > 0) or the default; a bad value names itself. */
 export function headTimeoutMs(environment: NodeJS.ProcessEnv = process.env): number {
-  const text = environment.BYZERLLM_HEAD_TIMEOUT;
-  if (text === undefined || text.trim() === '') return DEFAULT_HEAD_TIMEOUT_MS;
-  const seconds = Number(text);
-  if (!Number.isFinite(seconds) || seconds <= 0) {
-    throw new InvalidArgumentError(
-      `BYZERLLM_HEAD_TIMEOUT must be a number of seconds > 0, got ${JSON.stringify(text)}`,
-    );
-  }
-  return seconds * 1000;
+  return timeoutSettingMs('BYZERLLM_HEAD_TIMEOUT', DEFAULT_HEAD_TIMEOUT_MS, environment);
 }
 
 export class LivenessProbe {

@@ -7,7 +7,7 @@ import type { SpeechRequest, TranscriptionRequest } from '../core/index.js';
 import type { Exchange } from './exchange.js';
 import { badField } from './map-error.js';
 import { sendJson } from './http.js';
-import { parseRequest } from './validate.js';
+import { parseRequest, setFields } from './validate.js';
 
 const speechBodySchema = z.looseObject({
   model: z.string().min(1).optional(),
@@ -20,10 +20,10 @@ const speechBodySchema = z.looseObject({
 export async function handleSpeech(exchange: Exchange, body: Record<string, unknown>): Promise<number> {
   const parsed = parseRequest(speechBodySchema, body);
   const model = exchange.resolveModel(parsed.model);
-  const request: SpeechRequest = { input: parsed.input };
-  if (parsed.voice != null) request.voice = parsed.voice;
-  if (parsed.response_format != null) request.responseFormat = parsed.response_format;
-  if (parsed.speed != null) request.speed = parsed.speed;
+  const request: SpeechRequest = {
+    input: parsed.input,
+    ...setFields({ voice: parsed.voice, responseFormat: parsed.response_format, speed: parsed.speed }),
+  };
   const result = await exchange.cluster.call(model, 'speech', request, { signal: exchange.signal });
   exchange.response.writeHead(200, {
     'content-type': result.mediaType,

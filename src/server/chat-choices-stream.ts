@@ -9,7 +9,7 @@ import type { StreamPart, Usage } from '../core/index.js';
 import { ChatChunkWriter, SSE_DONE } from './chat-response.js';
 import type { Exchange } from './exchange.js';
 import { mapError } from './map-error.js';
-import { drained, SSE_HEADERS } from './stream.js';
+import { drained, renderDelta, SSE_HEADERS, startEventStream } from './stream.js';
 
 /** Yields the parts of all streams as they arrive, each with its stream's index. */
 async function* interleave(
@@ -69,27 +69,12 @@ export async function pumpChoices(input: ChoicesStreamInput): Promise<number> {
   for await (const { index, part } of interleave(streams)) {
     if (response.destroyed) return 499;
     if (!started) {
-      if (part.type === 'error') throw part.error;
-      response.writeHead(200, SSE_HEADERS);
-      response.write(writers.map((writer) => writer.role()).join(''));
-      exchange.context.metrics.firstTokenAfter(
-        exchange.model,
-        (performance.now() - exchange.startedAt) / 1000,
-      );
+      startEventStream(exchange, part, SSE_HEADERS, () => writers.map((writer) => writer.role()).join(''));
       started = true;
     }
     const writer = writers[index]!;
-    let text = '';
+    let text = renderDelta(part, writer);
     switch (part.type) {
-      case 'text-delta':
-        if (part.delta) text = writer.text(part.delta);
-        break;
-      case 'reasoning-delta':
-        if (part.delta) text = writer.reasoning(part.delta);
-        break;
-      case 'tool-call':
-        text = writer.toolCall(part.toolCall);
-        break;
       case 'finish':
         usage.inputTokens = Math.max(usage.inputTokens, part.usage.inputTokens);
         usage.outputTokens += part.usage.outputTokens;
@@ -106,9 +91,6 @@ export async function pumpChoices(input: ChoicesStreamInput): Promise<number> {
         response.end(`data: ${JSON.stringify(mapped.body)}\n\n`);
         return mapped.status;
       }
-      case 'response-metadata':
-      case 'audio-delta':
-        break;
     }
     if (text && !response.write(text)) await drained(response);
   }

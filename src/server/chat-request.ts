@@ -152,7 +152,12 @@ export function toChatRequest(body: ChatBody): ChatRequest {
     }));
   }
   if (body.tool_choice != null) request.toolChoice = toToolChoice(body.tool_choice);
-  if (body.response_format != null) request.responseFormat = toResponseFormat(body.response_format);
+  const format = body.response_format;
+  if (format != null) {
+    request.responseFormat = toResponseFormat(
+      format.type === 'json_schema' ? { type: format.type, ...format.json_schema } : format,
+    );
+  }
   if (body.stream) request.includeUsage = body.stream_options?.include_usage === true;
   const extra: Record<string, unknown> = {};
   for (const key in body) {
@@ -234,17 +239,20 @@ function toToolChoice(choice: NonNullable<ChatBody['tool_choice']>): ToolChoice 
   return typeof choice === 'string' ? choice : { name: choice.function.name };
 }
 
-function toResponseFormat(format: NonNullable<ChatBody['response_format']>): ResponseFormat {
+/** An OpenAI response format with the `json_schema` fields flat, as the Responses API's `text.format` has them. */
+export type OpenAIResponseFormat =
+  | { type: 'text' }
+  | { type: 'json_object' }
+  | { type: 'json_schema'; name: string; schema?: Record<string, unknown> | undefined };
+
+/** The one mapping of OpenAI's response formats (chat's `response_format`, Responses' `text.format`) to ours. */
+export function toResponseFormat(format: OpenAIResponseFormat): ResponseFormat {
   switch (format.type) {
     case 'text':
       return { type: 'text' };
     case 'json_object':
       return { type: 'json' };
     case 'json_schema':
-      return {
-        type: 'json',
-        name: format.json_schema.name,
-        ...(format.json_schema.schema ? { schema: format.json_schema.schema } : {}),
-      };
+      return { type: 'json', name: format.name, ...(format.schema ? { schema: format.schema } : {}) };
   }
 }

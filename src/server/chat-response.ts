@@ -3,6 +3,8 @@
  * stream parts to OpenAI SSE chunks, shared by chat and, through `completionChunk`, completions).
  */
 import type { ChatResult, FinishReason, ToolCall, Usage } from '../core/index.js';
+import type { Exchange } from './exchange.js';
+import { setWarningsHeader } from './http.js';
 
 export type OpenAIFinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter';
 
@@ -62,6 +64,28 @@ export function chatCompletion(id: string, model: string, created: number, resul
     }),
     usage: openAIUsage(usage),
   };
+}
+
+/**
+ * The non-stream answer of a chat call (direct or routed): its `chat.completion`, with the exchange's
+ * token counts and the engines' warnings header set. Returned, not sent, so a caller can set its own
+ * headers (the route's) before sending it.
+ */
+export function exchangeCompletion(
+  exchange: Exchange,
+  id: string,
+  model: string,
+  created: number,
+  results: ChatResult[],
+) {
+  const completion = chatCompletion(id, model, created, results);
+  exchange.inputTokens = completion.usage.prompt_tokens;
+  exchange.outputTokens = completion.usage.completion_tokens;
+  setWarningsHeader(
+    exchange.response,
+    results.flatMap((result) => result.warnings),
+  );
+  return completion;
 }
 
 /**

@@ -5,9 +5,9 @@ import { randomUUID } from 'node:crypto';
 import { pumpChoices, startAll } from './chat-choices-stream.js';
 import { passThroughCompletion, passThroughStream, toPassThroughBody } from './chat-pass-through.js';
 import { parseChatBody, toChatRequest } from './chat-request.js';
-import { ChatChunkWriter, chatCompletion } from './chat-response.js';
+import { ChatChunkWriter, exchangeCompletion } from './chat-response.js';
 import type { Exchange } from './exchange.js';
-import { sendJson, setWarningsHeader } from './http.js';
+import { sendJson } from './http.js';
 import { handleRoutedChat } from './routed-chat.js';
 import { pumpStream } from './stream.js';
 
@@ -59,13 +59,7 @@ export async function handleChat(exchange: Exchange, body: Record<string, unknow
       : await Promise.all(
           Array.from({ length: choices }, () => exchange.cluster.call(model, 'chat', request, options)),
         );
-  const completion = chatCompletion(id, model, created, results);
-  exchange.inputTokens = completion.usage.prompt_tokens;
-  exchange.outputTokens = completion.usage.completion_tokens;
-  setWarningsHeader(
-    exchange.response,
-    results.flatMap((result) => result.warnings),
-  );
+  const completion = exchangeCompletion(exchange, id, model, created, results);
   sendJson(exchange.response, 200, completion);
   return 200;
 }

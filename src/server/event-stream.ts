@@ -5,16 +5,13 @@
  * after that is the API's own error event, and the answer ends. A slow client is waited for
  * (`drained`); a client that left ends the loop.
  */
-import type { ByzerLLMError, FinishReason, StreamPart, ToolCall, Usage } from '../core/index.js';
+import type { ByzerLLMError, FinishReason, StreamPart, Usage } from '../core/index.js';
 import type { Exchange } from './exchange.js';
-import { drained, SSE_HEADERS } from './stream.js';
+import { type DeltaWriter, drained, renderDelta, SSE_HEADERS, startEventStream } from './stream.js';
 
 /** Renders one API's events; each method returns the SSE text to write (possibly several events). */
-export interface EventWriter {
+export interface EventWriter extends DeltaWriter {
   start(): string;
-  text(delta: string): string;
-  reasoning(delta: string): string;
-  toolCall(call: ToolCall): string;
   finish(reason: FinishReason, usage: Usage): string;
   fail(error: ByzerLLMError): { events: string; status: number };
 }
@@ -37,26 +34,11 @@ export async function pumpEvents(input: PumpEventsInput): Promise<number> {
   for await (const part of parts) {
     if (response.destroyed) return 499;
     if (!started) {
-      if (part.type === 'error') throw part.error;
-      response.writeHead(200, { ...SSE_HEADERS, ...input.headers });
-      response.write(writer.start());
-      exchange.context.metrics.firstTokenAfter(
-        exchange.model,
-        (performance.now() - exchange.startedAt) / 1000,
-      );
+      startEventStream(exchange, part, { ...SSE_HEADERS, ...input.headers }, () => writer.start());
       started = true;
     }
-    let events = '';
+    const events = renderDelta(part, writer);
     switch (part.type) {
-      case 'text-delta':
-        if (part.delta) events = writer.text(part.delta);
-        break;
-      case 'reasoning-delta':
-        if (part.delta) events = writer.reasoning(part.delta);
-        break;
-      case 'tool-call':
-        events = writer.toolCall(part.toolCall);
-        break;
       case 'finish': {
         exchange.inputTokens = part.usage.inputTokens;
         exchange.outputTokens = part.usage.outputTokens;
@@ -70,9 +52,6 @@ export async function pumpEvents(input: PumpEventsInput): Promise<number> {
         response.end(failed.events);
         return failed.status;
       }
-      case 'response-metadata':
-      case 'audio-delta':
-        break;
     }
     if (events && !response.write(events)) await drained(response);
   }

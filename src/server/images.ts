@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { ImageRequest } from '../core/index.js';
 import type { Exchange } from './exchange.js';
 import { sendJson } from './http.js';
-import { parseRequest } from './validate.js';
+import { parseRequest, setFields } from './validate.js';
 
 const imageBodySchema = z.looseObject({
   model: z.string().min(1).optional(),
@@ -23,10 +23,10 @@ const imageBodySchema = z.looseObject({
 export async function handleImages(exchange: Exchange, body: Record<string, unknown>): Promise<number> {
   const parsed = parseRequest(imageBodySchema, body);
   const model = exchange.resolveModel(parsed.model);
-  const request: ImageRequest = { prompt: parsed.prompt };
-  if (parsed.n != null) request.n = parsed.n;
-  if (parsed.size != null) request.size = parsed.size;
-  if (parsed.quality != null) request.quality = parsed.quality;
+  const request: ImageRequest = {
+    prompt: parsed.prompt,
+    ...setFields({ n: parsed.n, size: parsed.size, quality: parsed.quality }),
+  };
   const result = await exchange.cluster.call(model, 'image', request, { signal: exchange.signal });
   const asUrl = parsed.response_format === 'url';
   sendJson(exchange.response, 200, {

@@ -17,9 +17,9 @@ import type { ActiveRoute, ClusterApi, Governance, RouteProgress } from '../clus
 import type { ChatRequest, StreamPart } from '../core/index.js';
 import type { ChatBody } from './chat-request.js';
 import { toChatRequest } from './chat-request.js';
-import { ChatChunkWriter, chatCompletion } from './chat-response.js';
+import { ChatChunkWriter, chatCompletion, exchangeCompletion } from './chat-response.js';
 import type { Exchange } from './exchange.js';
-import { sendJson, setWarningsHeader } from './http.js';
+import { sendJson } from './http.js';
 import { badField } from './map-error.js';
 import { cacheKeyOf, replayResult, skipsCache } from './routed-chat-cache.js';
 import { pumpStream } from './stream.js';
@@ -74,13 +74,7 @@ export async function handleRoutedChat(
       );
     const results = await Promise.all(Array.from({ length: choices }, callOnce));
     if (cacheKey !== undefined) route.cache!.set(cacheKey, results[0]!);
-    const completion = chatCompletion(id, model, created, results);
-    exchange.inputTokens = completion.usage.prompt_tokens;
-    exchange.outputTokens = completion.usage.completion_tokens;
-    setWarningsHeader(
-      exchange.response,
-      results.flatMap((result) => result.warnings),
-    );
+    const completion = exchangeCompletion(exchange, id, model, created, results);
     setRouteHeaders(exchange.response, progress);
     sendJson(exchange.response, 200, completion);
     return 200;

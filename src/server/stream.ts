@@ -13,11 +13,8 @@ import type { Exchange } from './exchange.js';
 import { mapError } from './map-error.js';
 
 /** Renders the SSE events of one endpoint (chat chunks, text completion chunks). */
-export interface ChunkWriter {
+export interface ChunkWriter extends DeltaWriter {
   role(): string;
-  text(delta: string): string;
-  reasoning(delta: string): string;
-  toolCall(call: ToolCall): string;
   finish(reason: FinishReason): string;
   usage(usage: Usage): string;
 }
@@ -32,6 +29,45 @@ export const SSE_HEADERS = {
 /** Shared with the admin API's NDJSON streams: the one wait for a slow client (see there). */
 export { drained };
 
+/**
+ * Opens an SSE answer when its first part arrived: headers, the opening events, and the
+ * time-to-first-token metric (measured here so every streaming endpoint measures it the same way).
+ * A first part that is an error is thrown instead, before any header, so it is answered as a JSON
+ * error with its own status.
+ */
+export function startEventStream(
+  exchange: Exchange,
+  first: StreamPart,
+  headers: Record<string, string>,
+  opening: () => string,
+): void {
+  if (first.type === 'error') throw first.error;
+  exchange.response.writeHead(200, headers);
+  exchange.response.write(opening());
+  exchange.context.metrics.firstTokenAfter(exchange.model, (performance.now() - exchange.startedAt) / 1000);
+}
+
+/** The delta renderers every SSE writer has (chat chunks, Responses and Messages events). */
+export interface DeltaWriter {
+  text(delta: string): string;
+  reasoning(delta: string): string;
+  toolCall(call: ToolCall): string;
+}
+
+/** The SSE text of a text, reasoning or tool-call part; '' for an empty delta or any other part. */
+export function renderDelta(part: StreamPart, writer: DeltaWriter): string {
+  switch (part.type) {
+    case 'text-delta':
+      return part.delta ? writer.text(part.delta) : '';
+    case 'reasoning-delta':
+      return part.delta ? writer.reasoning(part.delta) : '';
+    case 'tool-call':
+      return writer.toolCall(part.toolCall);
+    default:
+      return '';
+  }
+}
+
 /** Returns the status to record. Throws (before headers) when the first part is an error. */
 export async function pumpStream(
   exchange: Exchange,
@@ -44,13 +80,7 @@ export async function pumpStream(
   for await (const part of parts) {
     if (response.destroyed) return 499;
     if (!started) {
-      if (part.type === 'error') throw part.error;
-      response.writeHead(200, SSE_HEADERS);
-      response.write(writer.role());
-      exchange.context.metrics.firstTokenAfter(
-        exchange.model,
-        (performance.now() - exchange.startedAt) / 1000,
-      );
+      startEventStream(exchange, part, SSE_HEADERS, () => writer.role());
       started = true;
     }
     switch (part.type) {

@@ -23,3 +23,17 @@ export function parseRequest<Schema extends z.ZodType>(schema: Schema, value: un
 function truncate(text: string): string {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
+
+/**
+ * `fields` without its `null` and `undefined` entries. OpenAI clients send `null` for "not set"
+ * (the schemas accept it with `nullish`); our requests say "not set" by leaving the field out.
+ */
+export function setFields<Fields extends Record<string, unknown>>(
+  fields: Fields,
+): { [Key in keyof Fields]?: NonNullable<Fields[Key]> } {
+  const present: Record<string, unknown> = {};
+  for (const key in fields) {
+    if (fields[key] != null) present[key] = fields[key];
+  }
+  return present as { [Key in keyof Fields]?: NonNullable<Fields[Key]> };
+}

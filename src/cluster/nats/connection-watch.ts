@@ -9,7 +9,8 @@
  * disconnected first waits for the reconnect, up to the caller's bound.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
-import { type ByzerLLMError, InvalidArgumentError, WorkerFailedError } from '../../core/index.js';
+import { type ByzerLLMError, WorkerFailedError } from '../../core/index.js';
+import { timeoutSettingMs } from '../timeout-setting.js';
 
 /**
  * The default bound of a fault: how long a call waits for a lost NATS connection to come back (and
@@ -20,15 +21,7 @@ export const DEFAULT_FAULT_TIMEOUT_MS = 20_000;
 
 /** `BYZERLLM_FAULT_TIMEOUT` (seconds, > 0) or the default; a bad value names itself. */
 export function faultTimeoutMs(environment: NodeJS.ProcessEnv = process.env): number {
-  const text = environment.BYZERLLM_FAULT_TIMEOUT;
-  if (text === undefined || text.trim() === '') return DEFAULT_FAULT_TIMEOUT_MS;
-  const seconds = Number(text);
-  if (!Number.isFinite(seconds) || seconds <= 0) {
-    throw new InvalidArgumentError(
-      `BYZERLLM_FAULT_TIMEOUT must be a number of seconds > 0, got ${JSON.stringify(text)}`,
-    );
-  }
-  return seconds * 1000;
+  return timeoutSettingMs('BYZERLLM_FAULT_TIMEOUT', DEFAULT_FAULT_TIMEOUT_MS, environment);
 }
 
 /**

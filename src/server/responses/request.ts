@@ -11,7 +11,8 @@
  * replaced by the stored output items they name before conversion (`toInputMessages`).
  */
 import { z } from 'zod';
-import type { ChatMessage, ChatRequest, ContentPart, ResponseFormat, ToolChoice } from '../../core/index.js';
+import type { ChatMessage, ChatRequest, ContentPart, ToolChoice } from '../../core/index.js';
+import { toResponseFormat } from '../chat-request.js';
 import { badField } from '../map-error.js';
 import { parseRequest } from '../validate.js';
 
@@ -244,15 +245,4 @@ export function toChatRequest(
 
 function toToolChoice(choice: NonNullable<ResponsesBody['tool_choice']>): ToolChoice {
   return typeof choice === 'string' ? choice : { name: choice.name };
-}
-
-function toResponseFormat(format: z.output<typeof formatSchema>): ResponseFormat {
-  switch (format.type) {
-    case 'text':
-      return { type: 'text' };
-    case 'json_object':
-      return { type: 'json' };
-    case 'json_schema':
-      return { type: 'json', name: format.name, schema: format.schema };
-  }
 }

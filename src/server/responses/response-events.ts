@@ -49,31 +49,35 @@ export class ResponseEventWriter {
   }
 
   text(delta: string): string {
-    let events = this.openItem('message');
-    const open = this.open!;
-    open.text += delta;
     this.answerText += delta;
-    events += this.event('response.output_text.delta', {
-      item_id: open.id,
-      output_index: this.output.length,
+    return this.appendDelta('message', delta, 'response.output_text.delta', {
       content_index: 0,
       delta,
       logprobs: [],
     });
-    return events;
   }
 
   reasoning(delta: string): string {
-    let events = this.openItem('reasoning');
-    const open = this.open!;
-    open.text += delta;
-    events += this.event('response.reasoning_summary_text.delta', {
-      item_id: open.id,
-      output_index: this.output.length,
+    return this.appendDelta('reasoning', delta, 'response.reasoning_summary_text.delta', {
       summary_index: 0,
       delta,
     });
-    return events;
+  }
+
+  /**
+   * Opens the `kind` item unless it is the open one, adds `delta` to its text, and returns the
+   * opening events (if any) and the delta event, whose `fields` follow `item_id` and `output_index`.
+   */
+  private appendDelta(
+    kind: OpenItem['kind'],
+    delta: string,
+    name: string,
+    fields: Record<string, unknown>,
+  ): string {
+    const events = this.openItem(kind);
+    const open = this.open!;
+    open.text += delta;
+    return events + this.event(name, { item_id: open.id, output_index: this.output.length, ...fields });
   }
 
   toolCall(call: ToolCall): string {
