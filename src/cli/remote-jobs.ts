@@ -34,6 +34,18 @@ export async function withJobsClient<Result>(
   }
 }
 
+/**
+ * Runs `remote` against the cluster at `--address` when one is given, else `local` on this machine's
+ * jobs folder: every `jobs` subcommand that works both ways chooses its host here.
+ */
+export function onJobsHost<Result>(
+  flags: RemoteFlags,
+  remote: (client: NatsClusterClient) => Promise<Result>,
+  local: () => Promise<Result>,
+): Promise<Result> {
+  return flags.address ? withJobsClient({ ...flags, address: flags.address }, remote) : local();
+}
+
 /** The options with `modelPath` and `data` absolute, for a node whose working directory differs. */
 export function withAbsolutePaths(input: TrainingOptionsInput): Record<string, unknown> {
   return {

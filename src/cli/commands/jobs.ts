@@ -3,6 +3,7 @@
  */
 import fs from 'node:fs/promises';
 import type { Command } from 'commander';
+import type { PlacedJobRecord } from '../../cluster/index.js';
 import { InvalidArgumentError } from '../../core/index.js';
 import {
   getTrainingJob,
@@ -14,7 +15,7 @@ import {
   resumeTrainingJob,
   stopTrainingJob,
 } from '../../train/index.js';
-import { followRemoteJob, type RemoteFlags, withJobsClient } from '../remote-jobs.js';
+import { followRemoteJob, onJobsHost, type RemoteFlags } from '../remote-jobs.js';
 import { formatTable, printJsonOrEmpty } from '../table-output.js';
 import { followWithProgressBar } from './train.js';
 
@@ -28,11 +29,11 @@ export function registerJobs(program: Command): void {
     .option('--json', 'print JSON', false)
     .option('--address <nats://host:port>', ADDRESS_HELP)
     .action(async (flags: { json?: boolean } & RemoteFlags) => {
-      const records: JobRecord[] = flags.address
-        ? ((await withJobsClient({ ...flags, address: flags.address }, (client) =>
-            client.listTrainingJobs(),
-          )) as unknown as JobRecord[])
-        : await listTrainingJobs();
+      const records: JobRecord[] = await onJobsHost(
+        flags,
+        async (client) => (await client.listTrainingJobs()) as unknown as JobRecord[],
+        listTrainingJobs,
+      );
       if (
         printJsonOrEmpty(records, flags.json, 'no training jobs; start one with `byzerllm finetune --help`')
       ) {
@@ -54,9 +55,11 @@ export function registerJobs(program: Command): void {
     .description('the job record as JSON: options, status, reason, outputs, deployment')
     .option('--address <nats://host:port>', ADDRESS_HELP)
     .action(async (name: string, flags: RemoteFlags) => {
-      const record = flags.address
-        ? await withJobsClient({ ...flags, address: flags.address }, (client) => client.getTrainingJob(name))
-        : await getTrainingJob(name);
+      const record = await onJobsHost<PlacedJobRecord | JobRecord>(
+        flags,
+        (client) => client.getTrainingJob(name),
+        () => getTrainingJob(name),
+      );
       process.stdout.write(`${JSON.stringify(record, null, 2)}\n`);
     });
   jobs
@@ -67,27 +70,31 @@ export function registerJobs(program: Command): void {
     .option('--follow', 'keep printing until the job ends', false)
     .option('--address <nats://host:port>', ADDRESS_HELP)
     .action(async (name: string, flags: { follow?: boolean } & RemoteFlags) => {
-      if (flags.address) {
-        await withJobsClient({ ...flags, address: flags.address }, async (client) => {
+      await onJobsHost(
+        flags,
+        async (client) => {
           if (flags.follow) await followRemoteJob(client, name);
           else
             for (const event of await client.readTrainingProgress(name))
               process.stdout.write(`${JSON.stringify(event)}\n`);
-        });
-        return;
-      }
-      const events = await readTrainingProgress(name);
-      for (const event of events) process.stdout.write(`${JSON.stringify(event)}\n`);
-      if (flags.follow) await followWithProgressBar(name, { from: events.length });
+        },
+        async () => {
+          const events = await readTrainingProgress(name);
+          for (const event of events) process.stdout.write(`${JSON.stringify(event)}\n`);
+          if (flags.follow) await followWithProgressBar(name, { from: events.length });
+        },
+      );
     });
   jobs
     .command('stop <name>')
     .description('stop a running job (its checkpoints stay; resume continues from the newest)')
     .option('--address <nats://host:port>', ADDRESS_HELP)
     .action(async (name: string, flags: RemoteFlags) => {
-      const record = flags.address
-        ? await withJobsClient({ ...flags, address: flags.address }, (client) => client.stopTrainingJob(name))
-        : await stopTrainingJob(name);
+      const record = await onJobsHost<PlacedJobRecord | JobRecord>(
+        flags,
+        (client) => client.stopTrainingJob(name),
+        () => stopTrainingJob(name),
+      );
       process.stdout.write(`job ${name} is ${record.status}\n`);
     });
   jobs

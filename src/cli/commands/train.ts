@@ -13,50 +13,9 @@ import {
   startTrainingJob,
   type TrainingOptionsInput,
 } from '../../train/index.js';
-import {
-  addNatsSecurityOptions,
-  type NatsSecurityFlags,
-  parseNonNegativeInteger,
-  parseNonNegativeNumber,
-  parsePositiveInteger,
-} from '../options.js';
+import { addNatsSecurityOptions, type NatsSecurityFlags } from '../options.js';
 import { followRemoteJob, withAbsolutePaths, withJobsClient } from '../remote-jobs.js';
-
-interface TrainFlags {
-  model_path?: string;
-  data?: string;
-  data_format?: string;
-  name?: string;
-  deploy?: string;
-  method?: string;
-  quantization?: string;
-  qlora?: boolean;
-  outtype?: string;
-  lora_rank?: number;
-  lora_alpha?: number;
-  lora_dropout?: number;
-  epochs?: number;
-  max_steps?: number;
-  max_seq_length?: number;
-  lr?: number;
-  batch_size?: number;
-  gradient_accumulation?: number;
-  warmup_steps?: number;
-  weight_decay?: number;
-  max_grad_norm?: number;
-  precision?: string;
-  num_workers?: number;
-  gpus_per_worker?: number;
-  cpus_per_worker?: number;
-  save_steps?: number;
-  eval_steps?: number;
-  eval_ratio?: number;
-  seed?: number;
-  from_config?: boolean;
-  deepspeed_config?: string;
-  follow?: boolean;
-  address?: string;
-}
+import { TUNING_FLAGS, type TrainFlags } from './train-flags.js';
 
 export function registerTrain(program: Command): void {
   for (const kind of ['finetune', 'pretrain'] as const) {
@@ -84,43 +43,13 @@ export function registerTrain(program: Command): void {
         '--quantization <bits>',
         'none or 4bit: keep the frozen base in 4-bit NF4 blocks under the LoRA adapters (QLoRA)',
       )
-      .option('--qlora', 'QLoRA: --method lora --quantization 4bit', false)
-      .option('--lora_rank <n>', 'LoRA rank (default 8)', parsePositiveInteger)
-      .option('--lora_alpha <n>', 'LoRA alpha (default 2 × rank)', parseNonNegativeNumber)
-      .option('--lora_dropout <p>', 'LoRA dropout (default 0.05)', parseNonNegativeNumber)
-      .option('--epochs <n>', 'passes over the data (default 1)', parsePositiveInteger)
-      .option(
-        '--max_steps <n>',
-        'stop after this many optimizer steps (overrides --epochs)',
-        parsePositiveInteger,
-      )
-      .option('--max_seq_length <n>', 'tokens per example or block (default 1024)', parsePositiveInteger)
-      .option('--lr <rate>', 'peak learning rate (default 2e-4 LoRA, 5e-5 full)', parseNonNegativeNumber)
-      .option('--batch_size <n>', 'examples per worker per micro-batch (default 4)', parsePositiveInteger)
-      .option(
-        '--gradient_accumulation <n>',
-        'micro-batches per optimizer step (default 1)',
-        parsePositiveInteger,
-      )
-      .option(
-        '--warmup_steps <n>',
-        'linear warmup steps before cosine decay (default 3% of the steps)',
-        parseNonNegativeInteger,
-      )
-      .option('--weight_decay <w>', 'AdamW weight decay (default 0)', parseNonNegativeNumber)
-      .option('--max_grad_norm <n>', 'gradient clipping, 0 = off (default 1)', parseNonNegativeNumber)
-      .option('--precision <p>', 'auto, fp32, bf16, fp16 (auto: bf16/fp16 on GPUs, fp32 on CPU)')
-      .option('--num_workers <n>', 'data-parallel workers (default 1)', parsePositiveInteger)
-      .option('--gpus_per_worker <n>', 'GPUs per worker (default 0: CPU)', parseNonNegativeInteger)
-      .option('--cpus_per_worker <n>', 'torch threads per worker (default 1)', parsePositiveInteger)
-      .option('--save_steps <n>', 'checkpoint every N steps (default 100)', parsePositiveInteger)
-      .option('--eval_steps <n>', 'eval loss every N steps (default: at start and end)', parsePositiveInteger)
-      .option(
-        '--eval_ratio <r>',
-        'share of the data held out for eval loss (default 0.1; 0 below 10 rows)',
-        parseNonNegativeNumber,
-      )
-      .option('--seed <n>', 'seed of weights init, shuffling and split (default 42)', parseNonNegativeInteger)
+      .option('--qlora', 'QLoRA: --method lora --quantization 4bit', false);
+    for (const tuning of TUNING_FLAGS) {
+      const argument = `--${tuning.flag} <${tuning.placeholder}>`;
+      if (tuning.parse) command.option(argument, tuning.help, tuning.parse);
+      else command.option(argument, tuning.help);
+    }
+    command
       .option('--follow', 'show progress until the job ends (Ctrl+C stops following, not the job)', false)
       .option(
         '--address <nats://host:port>',
@@ -206,26 +135,9 @@ async function optionsFromFlags(
     input.method = 'lora';
     input.quantization = '4bit';
   }
-  set('loraRank', flags.lora_rank);
-  set('loraAlpha', flags.lora_alpha);
-  set('loraDropout', flags.lora_dropout);
-  set('epochs', flags.epochs);
-  set('maxSteps', flags.max_steps);
-  set('maxSeqLength', flags.max_seq_length);
-  set('learningRate', flags.lr);
-  set('batchSize', flags.batch_size);
-  set('gradientAccumulation', flags.gradient_accumulation);
-  set('warmupSteps', flags.warmup_steps);
-  set('weightDecay', flags.weight_decay);
-  set('maxGradNorm', flags.max_grad_norm);
-  set('precision', flags.precision as TrainingOptionsInput['precision']);
-  set('numWorkers', flags.num_workers);
-  set('gpusPerWorker', flags.gpus_per_worker);
-  set('cpusPerWorker', flags.cpus_per_worker);
-  set('saveSteps', flags.save_steps);
-  set('evalSteps', flags.eval_steps);
-  set('evalRatio', flags.eval_ratio);
-  set('seed', flags.seed);
+  for (const tuning of TUNING_FLAGS) {
+    set(tuning.key, flags[tuning.flag] as TrainingOptionsInput[typeof tuning.key] | undefined);
+  }
   if (flags.from_config) input.fromConfig = true;
   return input;
 }

@@ -10,6 +10,7 @@
  * is merged into the body last (`safetySettings`, `cachedContent`, …).
  */
 import { randomUUID } from 'node:crypto';
+import type { z } from 'zod';
 import type {
   CallOptions,
   ChatModelV1,
@@ -44,18 +45,31 @@ export interface GeminiModelConfig {
   secrets: readonly string[];
 }
 
+/**
+ * POSTs `body` to `<modelPath>:<method>` and returns the reply checked against `schema`; a reply of
+ * another shape is an `upstream_error` that names the method.
+ */
+export async function callModelMethod<Schema extends z.ZodType>(
+  config: GeminiModelConfig,
+  method: string,
+  body: unknown,
+  options: CallOptions,
+  schema: Schema,
+): Promise<z.infer<Schema>> {
+  const response = await config.client.postJson(`${config.modelPath}:${method}`, body, options);
+  return parseWireBody(schema, response.body, { provider: config.provider, what: `${method} response` });
+}
+
 export class GeminiChatModel extends ProviderModel<GeminiModelConfig> implements ChatModelV1 {
   async doGenerate(request: ChatRequest, options: CallOptions = {}): Promise<ChatResult> {
     const { body, warnings } = buildBody(request);
-    const response = await this.config.client.postJson(
-      `${this.config.modelPath}:generateContent`,
+    const parsed = await callModelMethod(
+      this.config,
+      'generateContent',
       body,
       options,
+      generateContentResponseSchema,
     );
-    const parsed = parseWireBody(generateContentResponseSchema, response.body, {
-      provider: this.provider,
-      what: 'generateContent response',
-    });
     const pieces = readCandidate(parsed);
     const result: ChatResult = {
       text: pieces.text,

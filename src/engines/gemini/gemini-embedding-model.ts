@@ -7,8 +7,7 @@
 import type { CallOptions } from '../../core/chat-model.js';
 import { UpstreamError } from '../../core/errors.js';
 import type { EmbeddingModelV1, EmbeddingRequest, EmbeddingResult } from '../../core/models.js';
-import { parseWireBody } from '../shared/wire-body.js';
-import type { GeminiModelConfig } from './gemini-chat-model.js';
+import { callModelMethod, type GeminiModelConfig } from './gemini-chat-model.js';
 import { batchEmbedResponseSchema } from './wire-schemas.js';
 import { ProviderModel } from '../shared/provider-model.js';
 
@@ -22,15 +21,13 @@ export class GeminiEmbeddingModel extends ProviderModel<GeminiModelConfig> imple
         ...(request.extra ?? {}),
       })),
     };
-    const response = await this.config.client.postJson(
-      `${this.config.modelPath}:batchEmbedContents`,
+    const parsed = await callModelMethod(
+      this.config,
+      'batchEmbedContents',
       body,
       options,
+      batchEmbedResponseSchema,
     );
-    const parsed = parseWireBody(batchEmbedResponseSchema, response.body, {
-      provider: this.provider,
-      what: 'batchEmbedContents response',
-    });
     if (parsed.embeddings.length !== request.values.length) {
       throw new UpstreamError(
         'upstream_error',

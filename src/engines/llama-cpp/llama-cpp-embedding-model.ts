@@ -7,15 +7,18 @@
  * renormalised when the deployment says the model is Matryoshka-trained (`matryoshka=true`), and
  * anything else is a 400 naming `dimensions`.
  */
-import type { LlamaEmbeddingContext, LlamaModel } from 'node-llama-cpp';
+import type { LlamaModel } from 'node-llama-cpp';
 import type { CallOptions } from '../../core/chat-model.js';
 import { InvalidArgumentError, throwIfAborted } from '../../core/errors.js';
 import type { EmbeddingModelV1, EmbeddingRequest, EmbeddingResult } from '../../core/models.js';
+import { LazyContext } from './lazy-context.js';
 
 export class LlamaCppEmbeddingModel implements EmbeddingModelV1 {
   readonly specificationVersion = 'v1' as const;
   readonly provider = 'llama_cpp';
-  private context: Promise<LlamaEmbeddingContext> | undefined;
+  private readonly context = new LazyContext(() =>
+    this.model.createEmbeddingContext({ threads: this.params.threads }),
+  );
 
   constructor(
     readonly modelId: string,
@@ -25,8 +28,7 @@ export class LlamaCppEmbeddingModel implements EmbeddingModelV1 {
 
   async doEmbed(request: EmbeddingRequest, options: CallOptions = {}): Promise<EmbeddingResult> {
     throwIfAborted(options.signal);
-    this.context ??= this.model.createEmbeddingContext({ threads: this.params.threads });
-    const context = await this.context;
+    const context = await this.context.get();
     const embeddings: number[][] = [];
     let inputTokens = 0;
     for (const value of request.values) {
@@ -56,9 +58,7 @@ export class LlamaCppEmbeddingModel implements EmbeddingModelV1 {
     return norm === 0 ? cut : cut.map((value) => value / norm);
   }
 
-  async dispose(): Promise<void> {
-    const context = this.context;
-    this.context = undefined;
-    if (context) await (await context).dispose();
+  dispose(): Promise<void> {
+    return this.context.dispose();
   }
 }
