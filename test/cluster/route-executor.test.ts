@@ -164,12 +164,16 @@ describe('route executor', () => {
     let abortedTry = false;
     const hanging: RouteAttempt<string> = (deployment, signal) =>
       deployment === 'slow'
-        ? new Promise((_, reject) =>
+        ? new Promise((_, reject) => {
+            // A real try holds a socket open until it is aborted; AbortSignal.timeout's timer does
+            // not keep the event loop alive, so this stand-in holds a handle as the socket would.
+            const socketLike = setInterval(() => {}, 1_000);
             signal.addEventListener('abort', () => {
+              clearInterval(socketLike);
               abortedTry = true;
               reject(new Error('aborted'));
-            }),
-          )
+            });
+          })
         : Promise.resolve(deployment);
     const route = setup({
       strategy: 'fallback',
