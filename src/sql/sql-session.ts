@@ -12,9 +12,9 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { DuckDBConnection, DuckDBInstance, DuckDBResultReader } from '@duckdb/node-api';
-import { ByzerLLMError, type ChatMessage, InvalidArgumentError, toByzerLLMError } from '../core/index.js';
+import { type ChatMessage, InvalidArgumentError } from '../core/index.js';
 import { loadDuckDBModules } from './load-duckdb.js';
-import { type ByzerStatement, parseStatement, StatementSyntaxError } from './byzer-statement.js';
+import { type ByzerStatement, parseStatement } from './byzer-statement.js';
 import { applySetup, identifier, literal, type SetupDefaults } from './byzer-commands.js';
 import { type Cell, parseCells } from './notebook-cells.js';
 import type { FunctionContext } from './model-functions.js';
@@ -25,7 +25,8 @@ import type { SqlCluster } from './sql-cluster.js';
 import type { ModelRegistry } from './model-registry.js';
 import { isTrainingCommand, runLoad, runRunLlm, runSave, runTrainLlm } from './statement-actions.js';
 import type { SqlTrainer } from './sql-trainer.js';
-import { positionAt, type SourcePosition, splitStatements } from './sql-tokens.js';
+import { type SourcePosition, splitStatements } from './sql-tokens.js';
+import { locatedError } from './located-error.js';
 
 export type { SqlCluster, SqlTrainer };
 
@@ -372,30 +373,4 @@ export class SqlSession {
 function readResult(result: DuckDBResultReader) {
   const columns = result.columnNames();
   return { columns, rows: result.getRowObjectsJS().map(jsRow) };
-}
-
-/**
- * The error of a statement as one line that says where: `line L, column C: …`. Byzer syntax errors
- * point at their token; DuckDB's own errors keep their kind ("Binder Error: …") and first line.
- */
-export function locatedError(error: unknown, text: string, position: SourcePosition): ByzerLLMError {
-  const oneLine = (message: string) => message.replace(/\s*\n\s*/g, ' ');
-  const at = (offset: number) => {
-    const where = positionAt(text, offset, position);
-    return `line ${where.line}, column ${where.column}`;
-  };
-  if (error instanceof StatementSyntaxError) {
-    return new InvalidArgumentError(`${at(error.offset)}: ${oneLine(error.message)}`);
-  }
-  if (error instanceof ByzerLLMError) {
-    if (/^line \d+/.test(error.message)) return error;
-    return new ByzerLLMError(error.code, `${at(0)}: ${oneLine(error.message)}`, {
-      isRetryable: error.isRetryable,
-      cause: error,
-      ...(error.details ? { details: error.details } : {}),
-    });
-  }
-  const firstLine = error instanceof Error ? (error.message.split('\n')[0] ?? '') : '';
-  if (/Error: /.test(firstLine)) return new InvalidArgumentError(`${at(0)}: ${firstLine}`, { cause: error });
-  return toByzerLLMError(error);
 }

@@ -9,7 +9,6 @@ import {
   type ChatRequest,
   type DeploymentSpec,
   type DeploymentSpecInput,
-  deploymentSpecSchema,
   InvalidArgumentError,
   type ModelMeta,
   type OpenAIPassThroughV1,
@@ -29,6 +28,7 @@ import type {
   DeployOutcome,
 } from '../cluster-api.js';
 import { Placement, type WorkerPlacement } from '../placement.js';
+import { parseSpec } from './parse-spec.js';
 import type { NodeResources } from '../resources.js';
 import { RunningDeployment } from '../running-deployment.js';
 import type {
@@ -385,20 +385,6 @@ function busiestNode(
     if (!busiest || indices.length > busiest.count) busiest = { node, count: indices.length, indices };
   }
   return busiest;
-}
-
-function parseSpec(input: DeploymentSpecInput): DeploymentSpec {
-  const parsed = deploymentSpecSchema.safeParse(input);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  const field = issue.path.join('.') || 'spec';
-  const value = issue.path.reduce<unknown>(
-    (current, key) => (current as Record<PropertyKey, unknown> | undefined)?.[key as PropertyKey],
-    input,
-  );
-  throw new InvalidArgumentError(
-    `invalid ${field}${value === undefined ? '' : ` ${JSON.stringify(value)}`}: ${issue.message}`,
-  );
 }
 
 /** Training jobs hold room in the same ledger as deployments, under names no deployment has. */
