@@ -18,6 +18,7 @@ import {
   startNodeAgent,
   subjects,
 } from '../../src/cluster/index.js';
+import { jobAdminSchemas, jobSubjects } from '../../src/cluster/nats/job-messages.js';
 import { type NatsServer, startNatsServer } from '../support/nats-server.js';
 import { type OpenAIUpstream, startOpenAIUpstream } from '../support/openai-upstream.js';
 
@@ -170,6 +171,9 @@ describe('malformed messages on every subject', () => {
         subjects.nodePing('node-f'),
         subjects.headHello,
         subjects.cancel('abc'),
+        // Training jobs on NATS: node → head progress and the client → head job operations.
+        jobSubjects.progress,
+        ...Object.keys(jobAdminSchemas).map(subjects.admin),
         ...workersBefore.flatMap((id) => [subjects.workerCall(id), subjects.workerStream(id)]),
       ];
       for (const subject of targets) {
@@ -206,6 +210,9 @@ describe('malformed messages on every subject', () => {
     // (`list` and `status` take any object; `deploy`, `stat`, … may get a well-formed bad request.)
     assert.ok(dropped(headLog, /byzerllm\.admin\.(call|stream|register):/) >= 3 * MESSAGES_PER_SUBJECT);
     assert.ok(dropped(nodeLog, /byzerllm\.worker\./) >= 4 * MESSAGES_PER_SUBJECT);
+    // No fuzzed progress message became a job record: every one was dropped, none is listed.
+    assert.equal(dropped(headLog, /byzerllm\.jobs\.progress:/), MESSAGES_PER_SUBJECT);
+    assert.deepEqual(await client.listTrainingJobs(), []);
     // Every line about a dropped message is one short line.
     assert.ok(headLog.every((line) => !line.includes('\n') && line.length < 500));
     const answer = await client.call('chat', 'chat', { messages: [{ role: 'user', content: 'still here' }] });
