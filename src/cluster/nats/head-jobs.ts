@@ -13,12 +13,7 @@
 import type { Service, ServiceMsg } from '@nats-io/services';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { z } from 'zod';
-import {
-  AlreadyExistsError,
-  InvalidArgumentError,
-  NotFoundError,
-  toByzerLLMError,
-} from '../../core/index.js';
+import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from '../../core/index.js';
 import type { WorkerPlacement } from '../placement.js';
 import type { ClusterKey } from './cluster-key.js';
 import {
@@ -35,9 +30,10 @@ import {
   type PlacedJobRecord,
 } from './job-messages.js';
 import { dropInvalid, parseWire, summarizeIssues } from './nats-messages.js';
-import { encode, subjects } from './nats-protocol.js';
+import { subjects } from './nats-protocol.js';
 import { natsRequest } from './nats-request.js';
-import { HEAD_QUEUE } from './nats-admin-server.js';
+import { HEAD_QUEUE, respondReliably } from './nats-admin-server.js';
+import { failureReply } from '../wire/index.js';
 import { decodeSigned, signedEnvelope } from './signed-envelope.js';
 
 /** A node validates the data and checks Python and torch before it answers a start. */
@@ -109,9 +105,10 @@ export class HeadJobs {
       return;
     }
     const body = parsed.value;
+    const { connection } = this.options;
     this.run(operation, body).then(
-      (result) => message.respond(encode({ ok: true, result })),
-      (error: unknown) => message.respond(encode({ ok: false, error: toByzerLLMError(error).toJSON() })),
+      (result) => respondReliably(connection, message, { ok: true, result }),
+      (error: unknown) => respondReliably(connection, message, failureReply(error)),
     );
   }
 

@@ -135,14 +135,18 @@ function handle(context: HandlerContext, operation: AdminOperation, message: Ser
     body,
     controller.signal,
     () => cluster.stream(body.name, body.request as unknown as ChatRequest, { signal: controller.signal }),
-    (reply) => respondReliably(context, message, reply),
+    (reply) => respondReliably(context.connection, message, reply),
   ).finally(() => requestId && context.cancellations.end(requestId));
 }
 
 // A reply lost to a short disconnection of the head would leave the client waiting: sent again.
-function respondReliably(context: ReplyContext, message: ServiceMsg, reply: Reply<unknown>): void {
+export function respondReliably(
+  connection: NatsConnection,
+  message: ServiceMsg,
+  reply: Reply<unknown>,
+): void {
   const data = encode(reply);
-  watchConnection(context.connection).publishReliably(() => message.respond(data));
+  watchConnection(connection).publishReliably(() => message.respond(data));
 }
 
 /**
@@ -166,8 +170,8 @@ function answer<Value extends object>(
   Promise.resolve()
     .then(() => run(parsed.value, controller.signal))
     .then(
-      (result) => respondReliably(context, message, { ok: true, result }),
-      (error: unknown) => respondReliably(context, message, failureReply(error)),
+      (result) => respondReliably(context.connection, message, { ok: true, result }),
+      (error: unknown) => respondReliably(context.connection, message, failureReply(error)),
     )
     .finally(() => requestId && context.cancellations.end(requestId));
 }
