@@ -122,6 +122,19 @@ test('a nats:// client creates, writes, queries and deletes in the store on the 
   await assert.rejects(storage.describe(), failsWith('not_found', 'no table notes in byzerai_store/docs'));
 });
 
+test('byzerllm storage status --address nats://… lists the tables of the store on the head', async () => {
+  const storage = storageOf('listed');
+  await storage.schemaBuilder().addField('_id', DataType.STRING).execute();
+  await storage
+    .writeBuilder()
+    .addItems([{ _id: 'a' }, { _id: 'b' }])
+    .execute();
+  const status = await user.run(['storage', 'status', '--address', nats.url]);
+  assert.equal(status.code, 0, status.stdout + status.stderr);
+  assert.match(status.stdout, /^✓ docs\.listed: 2 rows$/m);
+  assert.equal(await storage.drop(), true);
+});
+
 test('storage errors travel back over NATS as the same one-line errors', async () => {
   const storage = storageOf('checked');
   await storage.schemaBuilder().addField('_id', DataType.STRING).addField('size', DataType.LONG).execute();
