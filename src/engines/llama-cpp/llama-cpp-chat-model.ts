@@ -4,6 +4,9 @@
  * Each request takes one sequence of the worker's context (see `SequencePool`), renders the history
  * with the model's chat wrapper (the GGUF template by default, resolved once per model) and
  * generates; requests on different sequences that evaluate at the same time share llama.cpp batches.
+ * Requests that need nothing of `LlamaChat` (no tools, grammar, penalties, assistant prefix or
+ * context shift) generate on the plain path (plain-generation.ts): the same text for less CPU per
+ * token; the others go through `LlamaChat`.
  * Streaming forwards node-llama-cpp's text chunks as `text-delta` parts, merging chunks that come
  * faster than `streamIntervalMs` apart (a part costs more than a token of a tiny model), on one clock
  * for all streams of the model, so that concurrent streams' parts leave together. `responseFormat` with a JSON schema becomes a
@@ -13,6 +16,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
+  type ChatHistoryItem,
   type ChatWrapper,
   type Llama,
   LlamaChat,
@@ -33,6 +37,7 @@ import { AbortedError, InvalidArgumentError, throwIfAborted, toByzerLLMError } f
 import { AsyncQueue } from './async-queue.js';
 import { toChatHistory } from './convert-messages.js';
 import { DeltaCoalescer, StreamClock } from './delta-coalescer.js';
+import { generatePlainText, preparePlainPrompt, samplingOf } from './plain-generation.js';
 import type { SequencePool } from './sequence-pool.js';
 import { isRefusedExtra, refuseUnsupported, toFunctions, toToolCalls } from './tool-calls.js';
 
@@ -49,6 +54,12 @@ export interface LlamaCppChatConfig {
   defaultMaxTokens: number;
   /** Minimum milliseconds between streamed text parts; faster tokens are merged (`DeltaCoalescer`). */
   streamIntervalMs: number;
+  /**
+   * Generate requests that need nothing of `LlamaChat` on the plain path (`plain-generation.ts`):
+   * the same text for less CPU per token. Defaults to true; false sends every request through
+   * `LlamaChat` (the tests compare the two).
+   */
+  plainGeneration?: boolean;
 }
 
 /** Request extras (`gen.*` / `extra_body`) the engine understands. */
@@ -73,9 +84,9 @@ export class LlamaCppChatModel implements ChatModelV1 {
     refuseUnsupported(request);
     const { response, usage } = await this.generate(request, options, warnings, undefined);
     return {
-      text: response.response,
+      text: response.text,
       toolCalls: toToolCalls(response.functionCalls),
-      finishReason: mapStopReason(response.metadata.stopReason),
+      finishReason: mapStopReason(response.stopReason),
       usage,
       requestId,
       modelId: this.modelId,
@@ -100,7 +111,7 @@ export class LlamaCppChatModel implements ChatModelV1 {
           queue.push({ type: 'tool-call', toolCall });
         queue.push({
           type: 'finish',
-          finishReason: mapStopReason(response.metadata.stopReason),
+          finishReason: mapStopReason(response.stopReason),
           usage,
           ...(warnings.length ? { warnings } : {}),
         });
@@ -120,7 +131,7 @@ export class LlamaCppChatModel implements ChatModelV1 {
     warnings: Warning[],
     onDelta: ((delta: string) => void) | undefined,
     knownGrammar?: LlamaGrammar,
-  ): Promise<{ response: GenerateResponse; usage: ChatResult['usage'] }> {
+  ): Promise<{ response: Generated; usage: ChatResult['usage'] }> {
     throwIfAborted(options.signal);
     const grammar = knownGrammar ?? (await this.grammarFor(request));
     const history = toChatHistory(request.messages, warnings);
@@ -129,40 +140,79 @@ export class LlamaCppChatModel implements ChatModelV1 {
     try {
       throwIfAborted(options.signal);
       const before = meterOf(sequence);
-      const chat = new LlamaChat({
-        contextSequence: sequence,
-        autoDisposeSequence: false,
-        chatWrapper: this.config.chatWrapper,
-      });
-      try {
-        const extra = request.extra ?? {};
-        const functions = toFunctions(request);
-        const response: GenerateResponse = await chat.generateResponse(history, {
-          maxTokens: request.maxTokens ?? this.config.defaultMaxTokens,
-          ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
-          ...(request.topP === undefined ? {} : { topP: request.topP }),
-          ...(request.topK === undefined ? {} : { topK: request.topK }),
-          ...(request.seed === undefined ? {} : { seed: request.seed }),
-          ...(typeof extra.min_p === 'number' ? { minP: extra.min_p } : {}),
-          ...(request.stop?.length ? { customStopTriggers: request.stop } : {}),
-          ...repeatPenaltyOf(request),
-          ...(grammar ? { grammar } : functions ? { functions, documentFunctionParams: true } : {}),
-          ...(options.signal ? { signal: options.signal, stopOnAbortSignal: false } : {}),
+      const maxTokens = request.maxTokens ?? this.config.defaultMaxTokens;
+      // Repeat, presence and frequency penalties stay with LlamaChat: the tokens it penalises lag
+      // behind the generated ones, so the same request would sample differently on the plain path.
+      const plain =
+        this.config.plainGeneration !== false &&
+        !grammar &&
+        !toFunctions(request) &&
+        !repeatPenaltyOf(request)
+          ? preparePlainPrompt(sequence, this.config.chatWrapper, history, maxTokens)
+          : undefined;
+      let response: Generated;
+      if (plain) {
+        plainGenerations++;
+        const { text, stopReason } = await generatePlainText(sequence, plain, {
+          maxTokens,
+          stop: request.stop ?? [],
+          sampling: samplingOf(samplingSettingsOf(request)),
+          ...(options.signal ? { signal: options.signal } : {}),
           ...(onDelta ? { onTextChunk: onDelta } : {}),
         });
-        const after = meterOf(sequence);
-        return {
-          response,
-          usage: { inputTokens: after.input - before.input, outputTokens: after.output - before.output },
-        };
-      } finally {
-        chat.dispose({ disposeSequence: false });
+        response = { text, stopReason };
+      } else {
+        response = await this.generateWithChat(sequence, history, { request, options, onDelta, grammar });
       }
+      const after = meterOf(sequence);
+      return {
+        response,
+        usage: { inputTokens: after.input - before.input, outputTokens: after.output - before.output },
+      };
     } catch (error) {
       if (options.signal?.aborted) throw new AbortedError(undefined, { cause: error });
       throw error;
     } finally {
       await this.config.sequences.release(sequence);
+    }
+  }
+
+  /** Generation through `LlamaChat`: tools, grammars, thought segments, assistant prefixes, long prompts. */
+  private async generateWithChat(
+    sequence: LlamaContextSequence,
+    history: ChatHistoryItem[],
+    call: {
+      request: ChatRequest;
+      options: CallOptions;
+      onDelta: ((delta: string) => void) | undefined;
+      grammar: LlamaGrammar | undefined;
+    },
+  ): Promise<Generated> {
+    const { request, options, onDelta, grammar } = call;
+    const chat = new LlamaChat({
+      contextSequence: sequence,
+      autoDisposeSequence: false,
+      chatWrapper: this.config.chatWrapper,
+    });
+    try {
+      const functions = toFunctions(request);
+      const repeatPenalty = repeatPenaltyOf(request);
+      const response: GenerateResponse = await chat.generateResponse(history, {
+        maxTokens: request.maxTokens ?? this.config.defaultMaxTokens,
+        ...samplingSettingsOf(request),
+        ...(request.stop?.length ? { customStopTriggers: request.stop } : {}),
+        ...(repeatPenalty ? { repeatPenalty } : {}),
+        ...(grammar ? { grammar } : functions ? { functions, documentFunctionParams: true } : {}),
+        ...(options.signal ? { signal: options.signal, stopOnAbortSignal: false } : {}),
+        ...(onDelta ? { onTextChunk: onDelta } : {}),
+      });
+      return {
+        text: response.response,
+        ...(response.functionCalls ? { functionCalls: response.functionCalls } : {}),
+        stopReason: response.metadata.stopReason,
+      };
+    } finally {
+      chat.dispose({ disposeSequence: false });
     }
   }
 
@@ -194,6 +244,35 @@ type GenerateResponse = Omit<LlamaChatResponse, 'functionCalls'> & {
   functionCalls?: readonly { functionName: string; params: unknown }[];
 };
 
+/** What either generation path answers. */
+interface Generated {
+  text: string;
+  functionCalls?: GenerateResponse['functionCalls'];
+  stopReason: LlamaChatResponse['metadata']['stopReason'];
+}
+
+let plainGenerations = 0;
+
+/**
+ * How many requests this process generated on the plain path (`plain-generation.ts`), not through
+ * `LlamaChat`. A test seam: the tests check which path a request took.
+ */
+export function plainGenerationCount(): number {
+  return plainGenerations;
+}
+
+/** The request's sampling settings, under node-llama-cpp's names. */
+function samplingSettingsOf(request: ChatRequest) {
+  const minP = request.extra?.min_p;
+  return {
+    ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
+    ...(request.topP === undefined ? {} : { topP: request.topP }),
+    ...(request.topK === undefined ? {} : { topK: request.topK }),
+    ...(request.seed === undefined ? {} : { seed: request.seed }),
+    ...(typeof minP === 'number' ? { minP } : {}),
+  };
+}
+
 function meterOf(sequence: LlamaContextSequence): { input: number; output: number } {
   const state = sequence.tokenMeter.getState();
   return { input: state.usedInputTokens, output: state.usedOutputTokens };
@@ -207,14 +286,12 @@ function repeatPenaltyOf(request: ChatRequest) {
     request.presencePenalty === undefined &&
     request.frequencyPenalty === undefined
   ) {
-    return {};
+    return undefined;
   }
   return {
-    repeatPenalty: {
-      ...(penalty === undefined ? {} : { penalty }),
-      ...(request.presencePenalty === undefined ? {} : { presencePenalty: request.presencePenalty }),
-      ...(request.frequencyPenalty === undefined ? {} : { frequencyPenalty: request.frequencyPenalty }),
-    },
+    ...(penalty === undefined ? {} : { penalty }),
+    ...(request.presencePenalty === undefined ? {} : { presencePenalty: request.presencePenalty }),
+    ...(request.frequencyPenalty === undefined ? {} : { frequencyPenalty: request.frequencyPenalty }),
   };
 }
 
