@@ -24,6 +24,7 @@ import type {
   WorkerTransport,
 } from './transport/transport.js';
 import { type DeploymentStat, WorkerPool } from './worker-pool.js';
+import { releasingIterator } from './transport/push-iterator.js';
 
 /** Which pinning key a call kind uses (Byzer-LLM pin embedding, tokenizer, chat template, meta). */
 const PIN_KEY_BY_KIND: Partial<Record<WorkerCallKind, PinnableKind>> = {
@@ -381,15 +382,13 @@ export class RunningDeployment {
 }
 
 /** The items of a stream; the worker is marked idle and its lease released when the stream ends. */
-async function* releaseWhenDone<Item>(
+function releaseWhenDone<Item>(
   items: AsyncIterable<Item>,
   done: () => void,
   lease: { release(): void },
 ): AsyncIterable<Item> {
-  try {
-    yield* items;
-  } finally {
+  return releasingIterator(items, () => {
     done();
     lease.release();
-  }
+  });
 }

@@ -28,14 +28,9 @@ import type {
 import type { WorkerCallKind, WorkerCallMap } from '../transport/transport.js';
 import type { DeploymentStat } from '../worker-pool.js';
 import { headTimeoutMs, LivenessProbe } from '../liveness-probe.js';
-import {
-  decodeError,
-  decodeStreamPart,
-  encodeBinary,
-  reviveBinary,
-  type WireStreamPart,
-} from '../wire/index.js';
+import { decodeError, encodeBinary, reviveBinary } from '../wire/index.js';
 import type { GatewayStartOptions, OpenedGateway } from './gateway-host.js';
+import { readNdjsonParts } from './ndjson-reader.js';
 import type { GovernanceStat } from '../governance/index.js';
 import type { RouteSummary } from './route-endpoints.js';
 
@@ -156,22 +151,7 @@ export class HeadClient implements ClusterApi {
       watched.done();
       throw watched.lost() ?? error;
     }
-    const body = response.body;
-    return (async function* parseNdjson(): AsyncIterable<StreamPart> {
-      try {
-        for await (const line of ndjsonLines(body)) {
-          if (line === '') continue;
-          const part = decodeStreamPart(reviveBinary(JSON.parse(line)) as WireStreamPart);
-          yield part;
-          if (part.type === 'error') return;
-        }
-      } catch (error) {
-        yield { type: 'error', error: watched.lost() ?? toByzerLLMError(error) };
-      } finally {
-        watched.done();
-        body.destroy();
-      }
-    })();
+    return readNdjsonParts(response.body, { lost: watched.lost, done: watched.done });
   }
 
   /** Opens an OpenAI-compatible gateway in the head process (`byzerllm serve`). */
@@ -297,26 +277,6 @@ export class HeadClient implements ClusterApi {
       );
     }
   }
-}
-
-/**
- * Splits a body into lines, pulling chunks only as the consumer asks. (A readline interface emits
- * lines as events and drops those that arrive before, or while, its consumer is busy elsewhere.)
- */
-async function* ndjsonLines(body: AsyncIterable<Buffer | string>): AsyncIterable<string> {
-  const decoder = new TextDecoder();
-  let pending = '';
-  for await (const chunk of body) {
-    pending += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
-    let newline = pending.indexOf('\n');
-    while (newline >= 0) {
-      yield pending.slice(0, newline);
-      pending = pending.slice(newline + 1);
-      newline = pending.indexOf('\n');
-    }
-  }
-  pending += decoder.decode();
-  if (pending !== '') yield pending;
 }
 
 async function errorFromResponse(body: { text(): Promise<string> }, status: number): Promise<ByzerLLMError> {

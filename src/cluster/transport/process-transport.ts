@@ -29,6 +29,7 @@ import type {
   WorkerEndpoint,
   WorkerTransport,
 } from './transport.js';
+import { PushIterator } from './push-iterator.js';
 import { TurnBatcher } from './turn-batcher.js';
 import {
   envelopeOf,
@@ -224,8 +225,6 @@ class ProcessEndpoint implements WorkerEndpoint {
     if (options.signal?.aborted) throw new AbortedError();
     const child = this.requireChild();
     const id = this.nextId++;
-    const parts: StreamPart[] = [];
-    let wake: (() => void) | undefined;
     let ended = false;
     const onAbort = () => this.post(child, { type: 'abort', id });
     options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -233,8 +232,14 @@ class ProcessEndpoint implements WorkerEndpoint {
       ended = true;
       this.pending.delete(id);
       options.signal?.removeEventListener('abort', onAbort);
-      wake?.();
+      parts.end();
     };
+    // The consumer stopped early: stop generating in the worker.
+    const parts = new PushIterator<StreamPart>(() => {
+      if (ended) return;
+      this.post(child, { type: 'abort', id });
+      finish();
+    });
     await new Promise<void>((resolve, reject) => {
       const pending: PendingStream = {
         kind: 'stream',
@@ -250,36 +255,12 @@ class ProcessEndpoint implements WorkerEndpoint {
         push: (part) => {
           parts.push(part);
           if (part.type === 'finish' || part.type === 'error') finish();
-          else wake?.();
         },
       };
       this.pending.set(id, pending);
       this.post(child, { type: 'stream', id, request });
     });
-    const self = this;
-    return (async function* streamParts() {
-      try {
-        while (true) {
-          const part = parts.shift();
-          if (part) {
-            yield part;
-            if (part.type === 'finish' || part.type === 'error') return;
-            continue;
-          }
-          if (ended) return;
-          await new Promise<void>((resolve) => {
-            wake = resolve;
-          });
-          wake = undefined;
-        }
-      } finally {
-        // The consumer stopped early: stop generating in the worker.
-        if (!ended) {
-          self.post(child, { type: 'abort', id });
-          finish();
-        }
-      }
-    })();
+    return parts;
   }
 
   async close(): Promise<void> {

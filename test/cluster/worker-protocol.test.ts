@@ -1,0 +1,85 @@
+/**
+ * The worker IPC parser's fast path for text parts accepts exactly what the schema accepts: every
+ * malformed `part` message is still refused (and worded by the schema), a batch's messages are
+ * parsed one by one, and the parts of concurrent streams keep their order within each stream.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  parseFromWorkerEnvelope,
+  parseFromWorkerMessage,
+} from '../../src/cluster/transport/worker-protocol.js';
+
+const textPart = (id: unknown, part: unknown) => ({ type: 'part', id, part });
+
+test('malformed text parts are refused by the fast path and worded by the schema', () => {
+  const malformed: unknown[] = [
+    textPart(-1, { type: 'text-delta', delta: 'x' }),
+    textPart(1.5, { type: 'text-delta', delta: 'x' }),
+    textPart('1', { type: 'text-delta', delta: 'x' }),
+    textPart(2 ** 53, { type: 'text-delta', delta: 'x' }),
+    textPart(Number.NaN, { type: 'text-delta', delta: 'x' }),
+    textPart(1, { type: 'text-delta', delta: 7 }),
+    textPart(1, { type: 'text-delta' }),
+    textPart(1, { type: 'reasoning-delta', delta: null }),
+    textPart(1, null),
+    textPart(1, 'text-delta'),
+    textPart(1, Object.assign(['x'], { type: 'text-delta', delta: 'x' })),
+    textPart(1, { type: 'no-such-part', delta: 'x' }),
+    Object.assign([], { type: 'part', id: 1, part: { type: 'text-delta', delta: 'x' } }),
+    { type: 'parts', id: 1, part: { type: 'text-delta', delta: 'x' } },
+  ];
+  for (const message of malformed) {
+    const parsed = parseFromWorkerMessage(message);
+    assert.equal(parsed.ok, false, `accepted ${JSON.stringify(message)}`);
+    assert.ok(!parsed.ok && parsed.problem.length > 0);
+  }
+});
+
+test('well-formed text parts pass as they came, extra part fields included, as the loose schema passes them', () => {
+  for (const part of [
+    { type: 'text-delta', delta: 'héllo' },
+    { type: 'text-delta', delta: '' },
+    { type: 'reasoning-delta', delta: 'so', extra: 1 },
+  ]) {
+    const parsed = parseFromWorkerMessage(textPart(0, part));
+    assert.ok(parsed.ok);
+    assert.deepEqual(parsed.message, { type: 'part', id: 0, part });
+  }
+  const finish = parseFromWorkerMessage(
+    textPart(3, { type: 'finish', finishReason: 'stop', usage: { inputTokens: 1, outputTokens: 2 } }),
+  );
+  assert.ok(finish.ok, 'other parts still go through the schema');
+  const badFinish = parseFromWorkerMessage(textPart(3, { type: 'finish', finishReason: 'bored', usage: {} }));
+  assert.equal(badFinish.ok, false);
+});
+
+test('a batch keeps the order of each stream and drops only its malformed messages', () => {
+  const messages = [
+    textPart(1, { type: 'text-delta', delta: 'a' }),
+    textPart(2, { type: 'text-delta', delta: 'A' }),
+    textPart(1, { type: 'text-delta', delta: 7 }),
+    textPart(2, { type: 'text-delta', delta: 'B' }),
+    textPart(1, { type: 'text-delta', delta: 'b' }),
+    textPart(1, { type: 'finish', finishReason: 'stop', usage: { inputTokens: 1, outputTokens: 2 } }),
+  ];
+  const parsed = parseFromWorkerEnvelope({ type: 'batch', messages });
+  assert.deepEqual(
+    parsed.map((each) => each.ok),
+    [true, true, false, true, true, true],
+  );
+  const deltas = (id: number) =>
+    parsed.flatMap((each) =>
+      each.ok && each.message.type === 'part' && each.message.id === id && 'delta' in each.message.part
+        ? [each.message.part.delta]
+        : [],
+    );
+  assert.deepEqual(deltas(1), ['a', 'b']);
+  assert.deepEqual(deltas(2), ['A', 'B']);
+  const notAList = parseFromWorkerEnvelope({ type: 'batch', messages: 'not a list' });
+  assert.equal(notAList.length, 1);
+  assert.ok(!notAList[0]!.ok && notAList[0]!.problem.startsWith('batch: '));
+  const tooLong = parseFromWorkerEnvelope({ type: 'batch', messages: new Array(10_001).fill({}) });
+  assert.equal(tooLong.length, 1, 'an oversized batch is refused whole');
+  assert.equal(tooLong[0]!.ok, false);
+});
