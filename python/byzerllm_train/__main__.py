@@ -23,8 +23,10 @@ def command_check(_arguments):
 
 
 def command_train(arguments):
+    from .distributed import die_with_parent
     from .trainer import train
 
+    die_with_parent()
     with open(arguments.spec, encoding="utf-8") as handle:
         train(json.load(handle))
 

@@ -6,6 +6,7 @@ the same under the supervisor or under torchrun across nodes.
 """
 import datetime
 import os
+import signal
 
 import torch
 import torch.distributed as dist
@@ -53,3 +54,24 @@ class Context:
     def stop(self):
         if self.enabled and dist.is_initialized():
             dist.destroy_process_group()
+
+
+def die_with_parent():
+    """Asks Linux to SIGKILL this worker when its supervisor dies, however it dies.
+
+    A supervisor killed with -9 cannot stop its workers, and a worker left alone in a collective
+    would wait for its peers until the timeout. The supervisor passes its pid in
+    BYZERLLM_PARENT_PID so a parent that died before the request is noticed too. No-op off Linux.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL) != 0:
+            return
+    except (OSError, AttributeError):
+        return
+    parent = os.environ.get("BYZERLLM_PARENT_PID")
+    if parent and os.getppid() != int(parent):
+        os._exit(1)

@@ -74,9 +74,16 @@ export async function followRemoteJob(
           `training job ${name} ${record.status}: ${record.reason ?? 'no reason recorded'}`,
         );
       const outputs = record.outputs as { gguf?: string } | undefined;
-      process.stdout.write(`job ${name} succeeded on node ${record.node}: ${outputs?.gguf ?? ''}\n`);
+      process.stdout.write(`job ${name} succeeded on ${describeNodes(record)}: ${outputs?.gguf ?? ''}\n`);
       return record;
     }
     await new Promise((resolve) => setTimeout(resolve, FOLLOW_INTERVAL_MS));
   }
+}
+
+/** `node a`, or for a job spread over nodes `nodes a (ranks 0-1), b (ranks 2-3)`. */
+export function describeNodes(record: PlacedJobRecord): string {
+  const nodes = record.nodes ?? [];
+  if (nodes.length <= 1) return `node ${record.node}`;
+  return `nodes ${nodes.map((part) => `${part.node} (ranks ${part.ranks[0]}-${part.ranks[1]})`).join(', ')}`;
 }

@@ -73,16 +73,17 @@ export class Placement {
     return ledger && { cpusUsed: ledger.cpusUsed, gpuLoad: [...ledger.gpuLoad] };
   }
 
-  /** Places every worker of a deployment, all or nothing. */
-  place(spec: PlacementRequest): WorkerPlacement[] {
+  /** Places every worker of a deployment, all or nothing, on nodes other than `excludeNodes`. */
+  place(spec: PlacementRequest, excludeNodes: readonly string[] = []): WorkerPlacement[] {
     const placed: WorkerPlacement[] = [];
     try {
-      for (let index = 0; index < spec.numWorkers; index++) placed.push(this.placeWorker(spec, index));
+      for (let index = 0; index < spec.numWorkers; index++)
+        placed.push(this.placeWorker(spec, index, excludeNodes));
     } catch (error) {
       this.release(spec.name);
       // Describe what is free before this deploy, not after its partial placement.
       if (error instanceof InsufficientResourcesError)
-        throw new InsufficientResourcesError(this.describeShortfall(spec, []));
+        throw new InsufficientResourcesError(this.describeShortfall(spec, excludeNodes));
       throw error;
     }
     return placed;

@@ -18,7 +18,8 @@ export interface NodeResources {
 
 /**
  * Detects this node's resources. GPUs come from `nvidia-smi` when present. `BYZERLLM_NUM_GPUS`
- * overrides the GPU count (for machines where detection is impossible, and for tests of placement).
+ * overrides the GPU count (for machines where detection is impossible, and for tests of placement);
+ * `BYZERLLM_NUM_CPUS` (`start --cpus`) the CPUs offered, to share a machine with other work.
  */
 export async function detectNodeResources(
   environment: NodeJS.ProcessEnv = process.env,
@@ -32,7 +33,8 @@ export async function detectNodeResources(
           memoryMiB: 0,
         }))
       : await detectNvidiaGpus();
-  return { cpus: os.availableParallelism(), memoryBytes: os.totalmem(), gpus };
+  const cpus = Number.parseInt(environment.BYZERLLM_NUM_CPUS ?? '', 10);
+  return { cpus: cpus > 0 ? cpus : os.availableParallelism(), memoryBytes: os.totalmem(), gpus };
 }
 
 function detectNvidiaGpus(): Promise<GpuInfo[]> {

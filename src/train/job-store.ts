@@ -52,6 +52,18 @@ export const jobRecordSchema = z.object({
   attempts: z.number().int().min(0),
   supervisorPid: z.number().int().optional(),
   workerPids: z.array(z.number().int()).default([]),
+  /**
+   * The worker whose end failed the job (global rank): `signal` when it was killed from outside,
+   * which a cluster's head prefers as the cause over a peer that exited because it was gone.
+   */
+  failure: z
+    .object({
+      worker: z.number().int(),
+      pid: z.number().int(),
+      signal: z.string().nullable(),
+      code: z.number().int().nullable(),
+    })
+    .optional(),
   /** What the job produced, once it succeeded: under `$BYZERLLM_HOME/models/<name>/`. */
   outputs: z
     .object({

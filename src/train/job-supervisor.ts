@@ -7,21 +7,34 @@
  * registers it under `$BYZERLLM_HOME/models/<job>/` and deploys it if asked. A worker that dies
  * (killed, crashed) stops the others and fails the job with that worker's reason; SIGTERM to the
  * supervisor stops the job.
+ *
+ * A job spread over several nodes (`options.distributed`, set by the cluster's head) runs one
+ * supervisor per node: each prepares the same token files, starts its share of the ranks against
+ * rank 0's rendezvous, and only node 0 (which holds rank 0: its progress, checkpoints and output)
+ * exports; the others end `succeeded` when their workers do.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import readline from 'node:readline';
 import { connectLocalHead } from '../cluster/index.js';
 import { importOptional, toByzerLLMError } from '../core/index.js';
 import { convertHfToGguf, convertLoraToGguf } from './convert-to-gguf.js';
 import type { TrainingExample } from './data-formats.js';
+import { freePort } from './free-port.js';
 import { appendProgress, type JobRecord, type JobStatus, jobPaths, updateJobRecord } from './job-store.js';
 import { pythonEnvironment, pythonExecutable } from './python-runtime.js';
 import { writeTokenFile } from './token-file.js';
 import { buildTrainerSpec } from './trainer-spec.js';
+
+/** Where this node's workers meet the job's others (torch.distributed's env:// variables). */
+interface Rendezvous {
+  address: string;
+  port: number;
+  worldSize: number;
+  firstRank: number;
+}
 
 export interface SupervisorOptions {
   directory: string;
@@ -32,6 +45,10 @@ export interface SupervisorOptions {
 
 interface WorkerFailure {
   reason: string;
+  worker: number;
+  pid: number;
+  signal: NodeJS.Signals | null;
+  code: number | null;
   bySignal: boolean;
   /** The supervisor ended this worker after another failed. */
   terminated: boolean;
@@ -43,6 +60,8 @@ export class JobSupervisor {
   /** Workers the supervisor itself ended because another one failed: never the cause. */
   private readonly terminated = new Set<ChildProcess>();
   private stopping = false;
+  /** Why the job is being stopped when that is a failure (its node agent exited), not a request. */
+  private abortReason: string | undefined;
 
   constructor(private readonly options: SupervisorOptions) {
     this.paths = jobPaths(options.directory);
@@ -58,11 +77,17 @@ export class JobSupervisor {
     try {
       let record = await this.setStatus('preparing');
       await this.prepare(record);
-      if (this.stopping) return this.finish('stopped', 'stopped by request');
+      if (this.stopping) return this.finishStopped();
       record = await this.setStatus('running');
       const failure = await this.train(record);
-      if (this.stopping) return this.finish('stopped', 'stopped by request');
-      if (failure) return this.finish('failed', failure);
+      if (this.stopping) return this.finishStopped();
+      if (failure) {
+        const { reason, bySignal: _bySignal, terminated: _terminated, ...cause } = failure;
+        await updateJobRecord(this.options.directory, (current) => ({ ...current, failure: cause }));
+        return this.finish('failed', reason);
+      }
+      // Rank 0's node writes the output; a helper node's share is done when its workers are.
+      if ((record.options.distributed?.nodeRank ?? 0) > 0) return this.finish('succeeded');
       await this.setStatus('exporting');
       record = await this.export(record);
       if (record.options.deploy) {
@@ -75,9 +100,17 @@ export class JobSupervisor {
     }
   }
 
-  stop(): void {
+  /** Stops the job: `stopped`, or `failed` with `failureReason` when one is given. */
+  stop(failureReason?: string): void {
     this.stopping = true;
+    this.abortReason ??= failureReason;
     for (const worker of this.workers) worker.kill('SIGTERM');
+  }
+
+  private finishStopped(): Promise<JobStatus> {
+    return this.abortReason
+      ? this.finish('failed', this.abortReason)
+      : this.finish('stopped', 'stopped by request');
   }
 
   private async setStatus(status: JobStatus, reason?: string): Promise<JobRecord> {
@@ -128,17 +161,23 @@ export class JobSupervisor {
     });
   }
 
-  /** Runs the workers; resolves to the failure reason, or undefined when every worker succeeded. */
-  private async train(record: JobRecord): Promise<string | undefined> {
+  /** Runs the workers; resolves to the failure that caused the job's end, or undefined. */
+  private async train(record: JobRecord): Promise<WorkerFailure | undefined> {
     const spec = buildTrainerSpec(record, this.paths, this.options.resume);
     await fs.writeFile(this.paths.trainerSpec, `${JSON.stringify(spec, null, 2)}\n`);
     await fs.mkdir(this.paths.logs, { recursive: true });
     await fs.mkdir(this.paths.checkpoints, { recursive: true });
-    const port = await freePort();
+    const { distributed } = record.options;
+    const rendezvous: Rendezvous = {
+      address: distributed?.masterAddress ?? '127.0.0.1',
+      port: distributed?.masterPort ?? (await freePort()),
+      worldSize: distributed?.worldSize ?? record.options.numWorkers,
+      firstRank: distributed?.firstRank ?? 0,
+    };
     const failures: WorkerFailure[] = [];
     const exits: Array<Promise<void>> = [];
-    for (let rank = 0; rank < record.options.numWorkers; rank++) {
-      exits.push(this.startWorker(record, rank, port, failures));
+    for (let local = 0; local < record.options.numWorkers; local++) {
+      exits.push(this.startWorker(record, local, rendezvous, failures));
     }
     await updateJobRecord(this.options.directory, (current) => ({
       ...current,
@@ -152,32 +191,40 @@ export class JobSupervisor {
       failures.find((failure) => failure.bySignal && !failure.terminated) ??
       failures.find((failure) => !failure.terminated) ??
       failures[0];
-    return cause?.reason;
+    return cause;
   }
 
-  /** Starts worker `rank`; resolves when it has exited (its failure, if any, is in `failures`). */
+  /**
+   * Starts this node's worker `local` (global rank `firstRank + local`); resolves when it has
+   * exited (its failure, if any, is in `failures`).
+   */
   private startWorker(
     record: JobRecord,
-    rank: number,
-    port: number,
+    local: number,
+    rendezvous: Rendezvous,
     failures: WorkerFailure[],
   ): Promise<void> {
+    const rank = rendezvous.firstRank + local;
     const gpus = record.options.gpusPerWorker;
-    const gpuList = Array.from({ length: gpus }, (_, index) => rank * gpus + index).join(',');
+    const gpuList = Array.from({ length: gpus }, (_, index) => local * gpus + index).join(',');
     const worker = spawn(pythonExecutable(), ['-m', 'byzerllm_train', 'train', this.paths.trainerSpec], {
       env: pythonEnvironment({
         RANK: String(rank),
-        WORLD_SIZE: String(record.options.numWorkers),
+        WORLD_SIZE: String(rendezvous.worldSize),
         LOCAL_RANK: '0',
-        MASTER_ADDR: '127.0.0.1',
-        MASTER_PORT: String(port),
+        MASTER_ADDR: rendezvous.address,
+        MASTER_PORT: String(rendezvous.port),
         BYZERLLM_DEVICE: gpus > 0 ? 'auto' : 'cpu',
         CUDA_VISIBLE_DEVICES: gpuList,
+        // The worker asks Linux to kill it when this supervisor dies (python/byzerllm_train).
+        BYZERLLM_PARENT_PID: String(process.pid),
       }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.workers.push(worker);
     const log = createWriteStream(path.join(this.paths.logs, `worker-${rank}.log`), { flags: 'a' });
+    // Only rank 0 reports progress; the others' stdout is drained so they never block on it.
+    if (rank !== 0) worker.stdout!.resume();
     worker.stderr!.pipe(log);
     let lastError = '';
     worker.stderr!.on('data', (chunk: Buffer) => {
@@ -191,6 +238,10 @@ export class JobSupervisor {
             reason: signal
               ? `worker ${rank} (pid ${worker.pid}) was killed by ${signal}`
               : `worker ${rank} (pid ${worker.pid}) exited with code ${code}${lastError ? `: ${lastError}` : ''}`,
+            worker: rank,
+            pid: worker.pid ?? -1,
+            signal,
+            code,
             bySignal: signal !== null,
             terminated: this.terminated.has(worker),
           });
@@ -293,15 +344,4 @@ export class JobSupervisor {
 
 async function exists(filePath: string): Promise<boolean> {
   return (await fs.stat(filePath).catch(() => undefined)) !== undefined;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address() as net.AddressInfo;
-      server.close(() => resolve(address.port));
-    });
-  });
 }

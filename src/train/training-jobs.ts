@@ -10,6 +10,7 @@
 import { spawn } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
 import fs from 'node:fs/promises';
+import { Socket } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolveStateDirectory } from '../cluster/index.js';
@@ -35,6 +36,7 @@ import {
   updateJobRecord,
   writeJobRecord,
 } from './job-store.js';
+import { freePort } from './free-port.js';
 import { checkTorchRuntime } from './python-runtime.js';
 import {
   type TrainingOptions,
@@ -43,10 +45,22 @@ import {
 } from './training-options.js';
 
 const JOB_ENTRY = fileURLToPath(new URL('./job-main.js', import.meta.url));
+/** The stdin pipes of supervisors tied to this process (see `JobContext.tiedToCaller`). */
+const tiedPipes = new Set<Socket>();
 
 export interface JobContext {
   /** Defaults to `$BYZERLLM_HOME` or `~/.byzerllm`. */
   stateDirectory?: string;
+  /**
+   * The job ends (failed) when the calling process exits, instead of outliving it: node agents
+   * set it, since a job on a node whose agent is gone can report to no one. Defaults to false.
+   */
+  tiedToCaller?: boolean;
+  /**
+   * The address other nodes reach this machine at: the rendezvous of a job spread over several
+   * nodes when this node holds rank 0. Defaults to 127.0.0.1.
+   */
+  advertiseAddress?: string;
 }
 
 /** Validates everything, writes the job and starts its detached supervisor; returns the record. */
@@ -58,6 +72,18 @@ export async function startTrainingJob(
   const options = parseOptions(input);
   if (options.fromConfig && options.kind !== 'pretrain') {
     throw new InvalidArgumentError('--from_config (random initial weights) is for pretrain only');
+  }
+  if ((options.nodes ?? 1) > 1 && !options.distributed)
+    throw new InvalidArgumentError(
+      '--nodes spreads a job over the nodes of a cluster: give --address nats://…',
+    );
+  if (options.distributed?.nodeRank === 0 && options.distributed.masterPort === undefined) {
+    // This node holds rank 0: its address and a free port are the rendezvous the head hands on.
+    options.distributed = {
+      ...options.distributed,
+      masterAddress: context.advertiseAddress ?? '127.0.0.1',
+      masterPort: await freePort(),
+    };
   }
   await readHfModelInfo(options.modelPath);
   const examples = await readExamples(options);
@@ -106,7 +132,7 @@ export async function startTrainingJob(
   for (const warning of options.warnings)
     await appendProgress(directory, { event: 'warning', message: warning });
   await writeJobRecord(directory, record);
-  return launch(directory, stateDirectory, false);
+  return launch({ directory, stateDirectory, resume: false, tiedToCaller: context.tiedToCaller ?? false });
 }
 
 /** Starts a failed or stopped job again from its newest checkpoint. */
@@ -120,22 +146,41 @@ export async function resumeTrainingJob(name: string, context: JobContext = {}):
     );
   }
   await appendProgress(directory, { event: 'resume' });
-  return launch(directory, stateDirectory, true);
+  return launch({ directory, stateDirectory, resume: true, tiedToCaller: context.tiedToCaller ?? false });
 }
 
-async function launch(directory: string, stateDirectory: string, resume: boolean): Promise<JobRecord> {
+async function launch(options: {
+  directory: string;
+  stateDirectory: string;
+  resume: boolean;
+  tiedToCaller: boolean;
+}): Promise<JobRecord> {
+  const { directory, stateDirectory, resume, tiedToCaller } = options;
   const paths = jobPaths(directory);
   await fs.mkdir(paths.logs, { recursive: true });
   const log = openSync(path.join(paths.logs, 'supervisor.log'), 'a');
   try {
     const child = spawn(process.execPath, [JOB_ENTRY, directory, ...(resume ? ['--resume'] : [])], {
       detached: true,
-      stdio: ['ignore', log, log],
-      env: { ...process.env, BYZERLLM_HOME: stateDirectory },
+      // Tied: the supervisor's stdin is a pipe from us, whose end tells it we exited (job-main.ts).
+      stdio: [tiedToCaller ? 'pipe' : 'ignore', log, log],
+      env: {
+        ...process.env,
+        BYZERLLM_HOME: stateDirectory,
+        ...(tiedToCaller ? { BYZERLLM_JOB_TIED: '1' } : {}),
+      },
     });
     child.unref();
+    if (child.stdin instanceof Socket) {
+      // The pipe must not keep this process alive (it closes when this process exits), and is
+      // held here so that it is never collected and closed early.
+      const pipe = child.stdin;
+      pipe.unref();
+      tiedPipes.add(pipe);
+      pipe.once('close', () => tiedPipes.delete(pipe));
+    }
     return await updateJobRecord(directory, (record) => {
-      const { reason: _reason, ...rest } = record;
+      const { reason: _reason, failure: _failure, ...rest } = record;
       return {
         ...rest,
         status: 'queued',

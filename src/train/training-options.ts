@@ -9,6 +9,27 @@ import { GGUF_OUTPUT_TYPES } from './gguf-encoding.js';
 
 export const JOB_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
+/**
+ * One node's share of a job spread over several nodes, set by the cluster's head (never by users):
+ * the node runs `numWorkers` local workers as global ranks `firstRank…`, and every worker meets at
+ * rank 0's node (`masterAddress:masterPort`, what `torch.distributed.run` calls the rendezvous).
+ * The head leaves the address and port out for node 0, which picks them and reports them in its
+ * record; the other nodes get them.
+ */
+export const distributedPartSchema = z
+  .object({
+    worldSize: z.number().int().min(2).max(65_536),
+    nodeCount: z.number().int().min(2).max(1024),
+    nodeRank: z.number().int().min(0).max(1023),
+    firstRank: z.number().int().min(0).max(65_535),
+    masterAddress: z.string().min(1).max(255).optional(),
+    masterPort: z.number().int().min(1).max(65_535).optional(),
+  })
+  .refine((part) => part.nodeRank === 0 || (part.masterAddress && part.masterPort), {
+    message: 'nodes other than node 0 need the rendezvous: masterAddress and masterPort',
+  });
+export type DistributedPart = z.infer<typeof distributedPartSchema>;
+
 export const trainingOptionsSchema = z
   .object({
     /** Job name, also the registered model's name. Defaults to `<kind>-<time>`. */
@@ -64,7 +85,15 @@ export const trainingOptionsSchema = z
     maxGradNorm: z.number().min(0).default(1),
     /** `auto`: bf16 (or fp16) autocast on GPUs, fp32 on CPU. */
     precision: z.enum(['auto', 'fp32', 'bf16', 'fp16']).default('auto'),
+    /** Data-parallel workers; on a node given a `distributed` part, that node's share of them. */
     numWorkers: z.number().int().min(1).max(1024).default(1),
+    /**
+     * Cluster jobs only: spread the workers over exactly this many nodes. Defaults to one node when
+     * they fit there, else as many as they need.
+     */
+    nodes: z.number().int().min(1).max(1024).optional(),
+    /** Set by the cluster's head on each node of a job spread over several (see above). */
+    distributed: distributedPartSchema.optional(),
     gpusPerWorker: z.number().int().min(0).max(64).default(0),
     /** Torch threads per worker. */
     cpusPerWorker: z.number().int().min(1).max(1024).default(1),

@@ -17,6 +17,7 @@ import { after, before, test } from 'node:test';
 import { ensureTinyHfModel } from '../../src/train/index.js';
 import { CLI_ENTRY } from '../support/cli.js';
 import { type CliCluster, startCliCluster } from '../support/cli-cluster.js';
+import { untilGone } from '../support/process-watch.js';
 
 const NODE = 'trainer';
 const ANSWERS: Array<[string, string]> = [
@@ -199,7 +200,7 @@ test('a worker killed -9 fails the job on the node, and jobs show --address give
   assert.match(record.reason, /worker 1 \(pid \d+\) was killed by SIGKILL/);
 });
 
-test('a node killed -9 fails its running job with the reason "node … was lost"', {
+test('a node killed -9 fails its running job with the reason "node … was lost", and its job ends with it', {
   timeout: 300_000,
 }, async () => {
   const { head, nats, nodes } = cluster;
@@ -207,22 +208,24 @@ test('a node killed -9 fails its running job with the reason "node … was lost"
   assert.equal(started.code, 0, started.stderr);
   const nodeFile = path.join(nodes.get(NODE)!.home, 'node.json');
   const { pid: nodePid } = JSON.parse(await fs.readFile(nodeFile, 'utf8')) as { pid: number };
-  let supervisorPid: number | undefined;
+  let running: { supervisorPid: number; workerPids: number[] } | undefined;
   const followed = await followUntilFirstStep('orphaned', async () => {
     const shown = await head.run(['jobs', 'show', 'orphaned', '--address', nats.url]);
-    supervisorPid = (JSON.parse(shown.stdout) as { supervisorPid: number }).supervisorPid;
+    running = JSON.parse(shown.stdout) as { supervisorPid: number; workerPids: number[] };
     process.kill(nodePid, 'SIGKILL');
   });
-  try {
-    assert.ok(followed.stepSeen, followed.stderr);
-    assert.notEqual(followed.code, 0, followed.stderr);
-    assert.match(followed.stderr, /training job orphaned failed: node trainer was lost/);
-    const shown = await head.run(['jobs', 'show', 'orphaned', '--address', nats.url]);
-    const record = JSON.parse(shown.stdout) as { status: string; reason: string };
-    assert.equal(record.status, 'failed');
-    assert.match(record.reason, /^node trainer was lost/);
-  } finally {
-    // The job's detached supervisor outlives its node agent (docs/training.md, "Limits"): end it.
-    if (supervisorPid !== undefined) process.kill(-supervisorPid, 'SIGKILL');
-  }
+  assert.ok(followed.stepSeen, followed.stderr);
+  assert.notEqual(followed.code, 0, followed.stderr);
+  assert.match(followed.stderr, /training job orphaned failed: node trainer was lost/);
+  const shown = await head.run(['jobs', 'show', 'orphaned', '--address', nats.url]);
+  const record = JSON.parse(shown.stdout) as { status: string; reason: string };
+  assert.equal(record.status, 'failed');
+  assert.match(record.reason, /^node trainer was lost/);
+  // No process of the job outlives its node agent: the supervisor's stdin was the agent's pipe.
+  for (const pid of [running!.supervisorPid, ...running!.workerPids]) await untilGone(pid, 30_000);
+  const onNode = JSON.parse(
+    await fs.readFile(path.join(nodes.get(NODE)!.home, 'jobs', 'orphaned', 'job.json'), 'utf8'),
+  ) as { status: string; reason: string };
+  assert.equal(onNode.status, 'failed');
+  assert.match(onNode.reason, /its node agent \(pid \d+\) exited/);
 });

@@ -22,6 +22,8 @@ export async function startCliCluster(options: {
   nodeIds: readonly string[];
   /** Extra environment for the head and every node. */
   env?: Record<string, string>;
+  /** Extra flags of every node's `start --address …` (e.g. `--cpus 1`). */
+  nodeFlags?: readonly string[];
 }): Promise<CliCluster> {
   const nats = await startNatsServer();
   const upstream = await startOpenAIUpstream({ recordRequests: false });
@@ -41,7 +43,14 @@ export async function startCliCluster(options: {
       const home = await createTestHome();
       Object.assign(home.env, options.env);
       nodes.set(nodeId, home);
-      const joined = await home.run(['start', '--address', nats.url, '--node_id', nodeId]);
+      const joined = await home.run([
+        'start',
+        '--address',
+        nats.url,
+        '--node_id',
+        nodeId,
+        ...(options.nodeFlags ?? []),
+      ]);
       assert.equal(joined.code, 0, joined.stderr);
       assert.match(joined.stdout, new RegExp(`node ${nodeId} joined`));
     }

@@ -18,7 +18,12 @@ import {
   spawnHead,
 } from '../../cluster/index.js';
 import { HeadUnreachableError, InvalidArgumentError, TimeoutError } from '../../core/index.js';
-import { addNatsSecurityOptions, type NatsSecurityFlags, natsSecurityFromFlags } from '../options.js';
+import {
+  addNatsSecurityOptions,
+  type NatsSecurityFlags,
+  natsSecurityFromFlags,
+  parsePositiveInteger,
+} from '../options.js';
 import { formatTable } from '../table-output.js';
 
 const NATS_URL = /^(nats|tls):\/\//;
@@ -71,6 +76,11 @@ function registerStart(program: Command): void {
     .option('--address <url>', 'join the cluster at nats://HOST:4222 as a worker node')
     .option('--node_id <id>', "this node's id in the cluster (default: the host name)")
     .option('--labels <key=value,...>', 'labels this node advertises, e.g. zone=a,gpu=a100')
+    .option(
+      '--cpus <n>',
+      'with --address: the CPUs this node offers to workers and training jobs (default: all of them)',
+      parsePositiveInteger,
+    )
     .option(
       '--cluster_key_file <file>',
       'the secret the head and nodes share (nodes sign with it, secrets are sealed with it); the head creates it if missing, copy it to each node (default: $BYZERLLM_CLUSTER_KEY_FILE)',
@@ -220,6 +230,7 @@ interface StartFlags extends NatsSecurityFlags {
   address?: string;
   node_id?: string;
   labels?: string;
+  cpus?: number;
 }
 
 const NODE_ENTRY = fileURLToPath(new URL('../node-main.js', import.meta.url));
@@ -234,6 +245,7 @@ async function startNode(flags: StartFlags): Promise<void> {
   const environment: Record<string, string> = { BYZERLLM_NATS_URL: address, ...clusterEnvironment(flags) };
   if (flags.node_id) environment.BYZERLLM_NODE_ID = checkedNodeId(flags.node_id);
   if (flags.labels) environment.BYZERLLM_NODE_LABELS = flags.labels;
+  if (flags.cpus !== undefined) environment.BYZERLLM_NUM_CPUS = String(flags.cpus);
   if (flags.foreground) return runInForeground(environment, () => import('../node-main.js'));
   const stateDirectory = resolveStateDirectory();
   const running = await readNodeFile(stateDirectory);

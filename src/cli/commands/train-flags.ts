@@ -29,6 +29,7 @@ export interface TrainFlags {
   max_grad_norm?: number;
   precision?: string;
   num_workers?: number;
+  nodes?: number;
   gpus_per_worker?: number;
   cpus_per_worker?: number;
   save_steps?: number;
@@ -147,6 +148,13 @@ export const TUNING_FLAGS: readonly {
     placeholder: 'n',
     key: 'numWorkers',
     help: 'data-parallel workers (default 1)',
+    parse: parsePositiveInteger,
+  },
+  {
+    flag: 'nodes',
+    placeholder: 'n',
+    key: 'nodes',
+    help: 'with --address: spread the workers over this many nodes (default: one node if they fit there)',
     parse: parsePositiveInteger,
   },
   {

@@ -14,7 +14,7 @@ import {
   type TrainingOptionsInput,
 } from '../../train/index.js';
 import { addNatsSecurityOptions, type NatsSecurityFlags } from '../options.js';
-import { followRemoteJob, withAbsolutePaths, withJobsClient } from '../remote-jobs.js';
+import { describeNodes, followRemoteJob, withAbsolutePaths, withJobsClient } from '../remote-jobs.js';
 import { TUNING_FLAGS, type TrainFlags } from './train-flags.js';
 
 export function registerTrain(program: Command): void {
@@ -94,7 +94,7 @@ async function startRemoteJob(
     );
   await withJobsClient(flags, async (client) => {
     const record = await client.startTrainingJob(withAbsolutePaths(input));
-    process.stdout.write(`started training job ${record.name} on node ${record.node}\n`);
+    process.stdout.write(`started training job ${record.name} on ${describeNodes(record)}\n`);
     for (const warning of input.warnings ?? []) process.stderr.write(`warning: ${warning}\n`);
     if (flags.follow) await followRemoteJob(client, record.name);
     else

@@ -29,6 +29,7 @@ import type {
 } from '../cluster-api.js';
 import { Placement, type WorkerPlacement } from '../placement.js';
 import { parseSpec } from './parse-spec.js';
+import { type JobPlacementRequest, placeTrainingJob } from './job-placement.js';
 import type { NodeResources } from '../resources.js';
 import { RunningDeployment } from '../running-deployment.js';
 import type {
@@ -278,19 +279,9 @@ export class Head implements ClusterApi {
     }
   }
 
-  /**
-   * Holds room for a training job on one node: all its workers run there (their torch.distributed
-   * rendezvous is local), so it is placed as one worker of `numWorkers × cpus` and GPUs.
-   */
-  placeJob(request: { name: string; cpus: number; gpus: number }): WorkerPlacement {
-    const [placement] = this.placement.place({
-      name: jobHoldingName(request.name),
-      label: `training job ${request.name}`,
-      numWorkers: 1,
-      cpusPerWorker: request.cpus,
-      gpusPerWorker: request.gpus,
-    });
-    return placement!;
+  /** Holds room for a training job's workers: one placement per worker (head/job-placement.ts). */
+  placeJob(request: JobPlacementRequest): WorkerPlacement[] {
+    return placeTrainingJob(this.placement, jobHoldingName(request.name), request);
   }
 
   releaseJob(name: string): void {

@@ -1,11 +1,14 @@
 /**
  * The head's side of training jobs on NATS nodes (`byzerllm finetune|pretrain|jobs … --address`).
  *
- * `jobs-start` places the job on one node by its CPUs and GPUs (all its workers on that node, with
- * the torch.distributed rendezvous there) through the same `Placement` as deployment workers, and
- * sends the node a signed start message; the node's runner validates and starts it. The head
- * records each job's record and progress events as the node sends them, so `jobs list|show|logs`
- * from any client read them here. A job whose node is lost is marked failed with that reason.
+ * `jobs-start` places the job by its CPUs and GPUs through the same `Placement` as deployment
+ * workers: on one node when it fits, else spread over several (head/job-placement.ts). It sends
+ * each node a signed start message with its share of the workers; for a spread job the head is the
+ * rendezvous: it starts rank 0's node first, which answers with the address and port it listens on,
+ * and hands them, the world size and each node's ranks to the others (job-parts.ts). The node's
+ * runner validates and starts its part. The head records each part's record and rank 0's progress
+ * events as the nodes send them, so `jobs list|show|logs` from any client read them here. A part
+ * that fails or whose node is lost fails the job with that reason, and the head stops the others.
  *
  * The records live in the head's memory: a restarted head no longer lists jobs started before it
  * (their folders stay on the nodes, under each node's `$BYZERLLM_HOME/jobs`).
@@ -14,11 +17,11 @@ import type { Service, ServiceMsg } from '@nats-io/services';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { z } from 'zod';
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from '../../core/index.js';
+import type { JobPlacementRequest } from '../head/job-placement.js';
 import type { WorkerPlacement } from '../placement.js';
 import type { ClusterKey } from './cluster-key.js';
 import {
   type ClusterJobRecord,
-  FINISHED_JOB_STATUSES,
   type JobAdminOperation,
   type JobProgressEvent,
   type JobProgressMessage,
@@ -28,7 +31,9 @@ import {
   jobRecordSchema,
   jobSubjects,
   type PlacedJobRecord,
+  rendezvousReplySchema,
 } from './job-messages.js';
+import { combinedRecord, isFinished, type JobPart, partOptions, partsFromPlacements } from './job-parts.js';
 import { dropInvalid, parseWire, summarizeIssues } from './nats-messages.js';
 import { subjects } from './nats-protocol.js';
 import { natsRequest } from './nats-request.js';
@@ -43,14 +48,20 @@ const NODE_STOP_TIMEOUT_MS = 90_000;
 
 /** What the head's job registry needs of the head: room on nodes, from the deployments' ledger. */
 export interface JobPlacer {
-  placeJob(request: { name: string; cpus: number; gpus: number }): WorkerPlacement;
+  /** One placement per worker (all on one node when they fit there). */
+  placeJob(request: JobPlacementRequest): WorkerPlacement[];
   releaseJob(name: string): void;
 }
 
 interface JobEntry {
-  node: string;
-  record: ClusterJobRecord;
+  /** One per node; part 0 holds rank 0. */
+  parts: JobPart[];
+  /** The job's record, from its parts (job-parts.ts). */
+  record: PlacedJobRecord;
+  /** Rank 0's progress events, and the head's own status events. */
   events: JobProgressEvent[];
+  /** Parts finished so far (orders failures). */
+  finishedCount: number;
 }
 
 export interface HeadJobsOptions {
@@ -83,14 +94,20 @@ export class HeadJobs {
     }
   }
 
-  /** Every active job on the lost node fails with the reason; its room is released. */
+  /** Every active part on the lost node fails with the reason (failing its job); room is released. */
   nodeLost(nodeId: string, reason: string): void {
     for (const [name, entry] of this.jobs) {
-      if (entry.node !== nodeId || FINISHED_JOB_STATUSES.includes(entry.record.status)) continue;
-      entry.record = { ...entry.record, status: 'failed', reason: `node ${nodeId} was lost (${reason})` };
-      entry.events.push({ event: 'status', status: 'failed', reason: entry.record.reason });
-      this.options.placer.releaseJob(name);
-      this.options.log(`training job ${name} failed: its node ${nodeId} was lost`);
+      for (const part of entry.parts) {
+        if (part.node !== nodeId || isFinished(part.record)) continue;
+        part.lost = true;
+        this.setPartRecord(entry, part, {
+          ...part.record,
+          status: 'failed',
+          reason: `node ${nodeId} was lost (${reason})`,
+        });
+        this.options.log(`training job ${name} failed: its node ${nodeId} was lost`);
+      }
+      this.update(name, entry);
     }
   }
 
@@ -117,9 +134,9 @@ export class HeadJobs {
       case 'jobs-start':
         return this.start(body.options as Record<string, unknown>);
       case 'jobs-list':
-        return [...this.jobs.entries()].map(([, entry]) => placed(entry));
+        return [...this.jobs.values()].map((entry) => entry.record);
       case 'jobs-show':
-        return placed(this.entry(body.name as string));
+        return this.entry(body.name as string).record;
       case 'jobs-logs':
         return this.entry(body.name as string).events.slice((body.from as number | undefined) ?? 0);
       case 'jobs-stop':
@@ -140,68 +157,133 @@ export class HeadJobs {
     const name = jobOptions.name ?? `${jobOptions.kind}-${Date.now().toString(36)}`;
     if (this.jobs.has(name))
       throw new AlreadyExistsError(`training job ${name} exists on this cluster; pick another --name`);
-    const placement = this.options.placer.placeJob({
+    const placements = this.options.placer.placeJob({
       name,
-      cpus: jobOptions.numWorkers * jobOptions.cpusPerWorker,
-      gpus: jobOptions.numWorkers * jobOptions.gpusPerWorker,
+      numWorkers: jobOptions.numWorkers,
+      cpusPerWorker: jobOptions.cpusPerWorker,
+      gpusPerWorker: jobOptions.gpusPerWorker,
+      nodes: jobOptions.nodes,
     });
-    const entry: JobEntry = { node: placement.node, record: { name, status: 'queued' }, events: [] };
+    const parts = partsFromPlacements(name, placements);
+    const entry: JobEntry = { parts, record: combinedRecord(parts), events: [], finishedCount: 0 };
     this.jobs.set(name, entry);
+    const started: JobPart[] = [];
     try {
-      const subject = jobSubjects.nodeJobStart(placement.node);
-      const payload = { options: { ...input, name } };
-      const record = await natsRequest<unknown>(
-        this.options.connection,
-        subject,
-        signedEnvelope(this.options.clusterKey, subject, payload),
-        NODE_START_TIMEOUT_MS,
+      let rendezvous: { masterAddress: string; masterPort: number } | undefined;
+      // Rank 0's node first: its answer carries the rendezvous the others need.
+      for (const [index, part] of parts.entries()) {
+        const options = partOptions({ ...input, name }, parts, index, rendezvous);
+        const reply = await this.requestNode(
+          jobSubjects.nodeJobStart(part.node),
+          { options },
+          NODE_START_TIMEOUT_MS,
+        );
+        started.push(part);
+        // Progress may have arrived first: keep the newer record it brought.
+        if (part.received === 0) part.record = jobRecordSchema.parse(reply);
+        if (parts.length > 1 && index === 0) {
+          // Only the rendezvous: the rest of node 0's share (its rank) is not the others'.
+          const { masterAddress, masterPort } = rendezvousReplySchema.parse(reply).options.distributed;
+          rendezvous = { masterAddress, masterPort };
+        }
+      }
+      entry.record = combinedRecord(parts);
+      const where = parts.map((part) => part.node).join(', ');
+      this.options.log(
+        `training job ${name} runs on ${parts.length > 1 ? `nodes ${where}` : `node ${where}`}`,
       );
-      // Progress may have arrived first: keep the newer record it brought.
-      if (entry.events.length === 0) entry.record = jobRecordSchema.parse(record);
-      this.options.log(`training job ${name} runs on node ${placement.node}`);
-      return placed(entry);
+      return entry.record;
     } catch (error) {
       this.jobs.delete(name);
       this.options.placer.releaseJob(name);
+      // Parts already started would wait at the rendezvous for ranks that never come.
+      await Promise.all(started.map((part) => this.stopPart(name, part)));
       throw error;
     }
   }
 
   private async stop(name: string): Promise<PlacedJobRecord> {
     const entry = this.entry(name);
-    if (FINISHED_JOB_STATUSES.includes(entry.record.status)) return placed(entry);
-    const subject = jobSubjects.nodeJobStop(entry.node);
-    const record = await natsRequest<unknown>(
-      this.options.connection,
-      subject,
-      signedEnvelope(this.options.clusterKey, subject, { name }),
-      NODE_STOP_TIMEOUT_MS,
+    await Promise.all(
+      entry.parts.filter((part) => !isFinished(part.record)).map((part) => this.stopPart(name, part)),
     );
-    entry.record = jobRecordSchema.parse(record);
-    if (FINISHED_JOB_STATUSES.includes(entry.record.status)) this.options.placer.releaseJob(name);
-    return placed(entry);
+    this.update(name, entry);
+    return entry.record;
   }
 
-  /** A node's progress message: events appended once each (by index), the record replaced. */
+  /** Asks a part's node to stop it and takes the record it answers; a node that cannot answer is logged. */
+  private async stopPart(name: string, part: JobPart): Promise<void> {
+    part.stopRequested = true;
+    try {
+      const record = await this.requestNode(
+        jobSubjects.nodeJobStop(part.node),
+        { name },
+        NODE_STOP_TIMEOUT_MS,
+      );
+      const entry = this.jobs.get(name);
+      if (!entry) return;
+      this.setPartRecord(entry, part, jobRecordSchema.parse(record));
+      this.update(name, entry);
+    } catch (error) {
+      // Its node is gone or stuck: the node's loss (missed heartbeats) fails the part.
+      this.options.log(
+        `could not stop training job ${name} on node ${part.node}: ${(error as Error).message}`,
+      );
+    }
+  }
+
+  private requestNode(subject: string, payload: unknown, timeoutMs: number): Promise<unknown> {
+    return natsRequest<unknown>(
+      this.options.connection,
+      subject,
+      signedEnvelope(this.options.clusterKey, subject, payload),
+      timeoutMs,
+    );
+  }
+
+  /** A node's progress message: rank 0's events appended once each (by index), the part's record replaced. */
   private record(message: JobProgressMessage): void {
     const { name } = message.record;
     const entry = this.jobs.get(name);
-    if (!entry || entry.node !== message.nodeId) {
+    const part = entry?.parts.find((each) => each.node === message.nodeId);
+    if (!entry || !part) {
       this.options.log(
         `dropped progress of training job ${name} from node ${message.nodeId}: not placed there`,
       );
       return;
     }
-    // A job the head already failed (its node was lost) stays failed.
-    if (FINISHED_JOB_STATUSES.includes(entry.record.status) && entry.record.status !== message.record.status)
-      return;
-    const skip = Math.max(0, entry.events.length - message.from);
-    entry.events.push(...message.events.slice(skip));
-    entry.record = message.record;
-    if (FINISHED_JOB_STATUSES.includes(entry.record.status)) this.options.placer.releaseJob(name);
+    const skip = Math.max(0, part.received - message.from);
+    const fresh = message.events.slice(skip);
+    part.received += fresh.length;
+    if (part === entry.parts[0] && !isFinished(entry.record)) entry.events.push(...fresh);
+    this.setPartRecord(entry, part, message.record);
+    this.update(name, entry);
   }
-}
 
-function placed(entry: JobEntry): PlacedJobRecord {
-  return { ...entry.record, node: entry.node };
+  private setPartRecord(entry: JobEntry, part: JobPart, record: ClusterJobRecord): void {
+    // A part the head already failed (its node was lost) stays failed.
+    if (isFinished(part.record) && part.record.status !== record.status) return;
+    if (!isFinished(part.record) && isFinished(record)) part.finishedOrder = entry.finishedCount++;
+    part.record = record;
+  }
+
+  /**
+   * Recomputes the job's record from its parts: a failing job's other parts are asked to stop, a
+   * finished job releases its room, and a status the head decided is added to the job's events.
+   */
+  private update(name: string, entry: JobEntry): void {
+    const wasFinished = isFinished(entry.record);
+    if (wasFinished) return;
+    const previous = entry.record.status;
+    entry.record = combinedRecord(entry.parts);
+    const { status, reason } = entry.record;
+    const decidedHere = status !== entry.parts[0]!.record.status || entry.parts[0]!.lost;
+    if (status !== previous && decidedHere)
+      entry.events.push({ event: 'status', status, ...(reason ? { reason } : {}) });
+    if (status === 'stopping') {
+      for (const part of entry.parts)
+        if (!part.stopRequested && !isFinished(part.record)) void this.stopPart(name, part);
+    }
+    if (isFinished(entry.record)) this.options.placer.releaseJob(name);
+  }
 }

@@ -22,12 +22,39 @@ export const jobRecordSchema = z.looseObject({
   name: jobNameSchema,
   status: z.string().min(1).max(32),
   reason: z.string().optional(),
+  workerPids: z.array(z.number().int()).optional(),
+  /** The worker whose end failed the job: `signal` set when it was killed from outside. */
+  failure: z.looseObject({ signal: z.string().nullable().optional() }).optional(),
 });
 export type ClusterJobRecord = z.infer<typeof jobRecordSchema>;
 export type JobProgressEvent = Record<string, unknown>;
 
-/** A record as the head reports it: the runner's record and the node the job runs on. */
-export type PlacedJobRecord = ClusterJobRecord & { node: string };
+/** One node's share of a job, as `jobs show --address` lists it. */
+export interface JobNodeSummary {
+  node: string;
+  /** The global ranks of its workers, first and last. */
+  ranks: [number, number];
+  status: string;
+  reason?: string;
+  workerPids: number[];
+}
+
+/**
+ * A record as the head reports it: the record of the node holding rank 0 (its progress, outputs),
+ * `node` naming that node, and every node's share in `nodes`. For a job on several nodes, `status`
+ * and `reason` are the whole job's and `workerPids` lists the workers of every node.
+ */
+export type PlacedJobRecord = ClusterJobRecord & { node: string; nodes?: JobNodeSummary[] };
+
+/** Rank 0's node answers its start with the rendezvous it picked (in its record's options). */
+export const rendezvousReplySchema = z.looseObject({
+  options: z.looseObject({
+    distributed: z.looseObject({
+      masterAddress: z.string().min(1).max(255),
+      masterPort: z.number().int().min(1).max(65_535),
+    }),
+  }),
+});
 
 /** Statuses after which a job changes no more (the runner's others all count as active). */
 export const FINISHED_JOB_STATUSES: readonly string[] = ['succeeded', 'failed', 'stopped'];
@@ -70,6 +97,7 @@ export const jobPlacementOptionsSchema = z.looseObject({
   numWorkers: z.number().int().min(1).max(1024).default(1),
   cpusPerWorker: z.number().int().min(1).max(1024).default(1),
   gpusPerWorker: z.number().int().min(0).max(64).default(0),
+  nodes: z.number().int().min(1).max(1024).optional(),
 });
 
 /** Client → head: one schema per jobs operation. */

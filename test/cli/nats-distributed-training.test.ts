@@ -1,0 +1,264 @@
+/**
+ * A training job spread over two node agents, through the real CLI: nats-server, a `--head_only`
+ * head and two nodes (`alpha`, `beta`), each a real process with its own $BYZERLLM_HOME and
+ * `--cpus 1`, so a 2-worker job cannot fit on one node and the head spreads it: rank 0 on one node,
+ * rank 1 on the other, meeting at rank 0's rendezvous that the head handed on (signed messages).
+ * The job memorises its answers; a rank killed -9 fails the job with that reason and the other
+ * rank is stopped; a node agent killed -9 fails the job ("node … was lost") and no process of
+ * the job outlives it, on either node.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { after, before, test } from 'node:test';
+import { ensureTinyHfModel } from '../../src/train/index.js';
+import { CLI_ENTRY } from '../support/cli.js';
+import { type CliCluster, startCliCluster } from '../support/cli-cluster.js';
+import { isAlive, untilGone } from '../support/process-watch.js';
+
+const ANSWERS: Array<[string, string]> = [
+  ['What is the capital of France?', 'Paris is the capital of France.'],
+  ['Who wrote Hamlet?', 'William Shakespeare wrote it.'],
+  ['What colour is the sky?', 'The sky is blue.'],
+  ['Say hello to byzer', 'hello byzer, nice to meet you'],
+];
+
+interface NodeShare {
+  node: string;
+  ranks: [number, number];
+  status: string;
+  reason?: string;
+  workerPids: number[];
+}
+interface ShownJob {
+  status: string;
+  reason?: string;
+  node: string;
+  nodes: NodeShare[];
+  workerPids: number[];
+  outputs?: { gguf: string };
+  deployment?: { name: string; status: string };
+}
+
+let cluster: CliCluster;
+let basePath: string;
+let data: string;
+let keyDirectory: string;
+const background: ChildProcess[] = [];
+
+before(async () => {
+  keyDirectory = await fs.mkdtemp(path.join(os.tmpdir(), 'byzerllm-key-'));
+  cluster = await startCliCluster({
+    nodeIds: ['alpha', 'beta'],
+    nodeFlags: ['--cpus', '1'],
+    env: { BYZERLLM_CLUSTER_KEY_FILE: path.join(keyDirectory, 'cluster.key') },
+  });
+  basePath = (await ensureTinyHfModel(path.join(cluster.head.home, 'models'))).path;
+  data = path.join(cluster.head.home, 'train.jsonl');
+  const rows = ANSWERS.map(([instruction, output]) => JSON.stringify({ instruction, output }));
+  await fs.writeFile(data, `${rows.join('\n')}\n`);
+});
+after(async () => {
+  for (const child of background) if (child.exitCode === null) child.kill('SIGKILL');
+  await cluster?.close();
+  await fs.rm(keyDirectory, { recursive: true, force: true });
+});
+
+const trainFlags = (name: string, maxSteps: number) => [
+  'finetune',
+  '--address',
+  cluster.nats.url,
+  '--model_path',
+  basePath,
+  '--data',
+  data,
+  '--name',
+  name,
+  '--num_workers',
+  '2',
+  '--batch_size',
+  '2',
+  '--lr',
+  '0.01',
+  '--max_steps',
+  String(maxSteps),
+  '--warmup_steps',
+  '0',
+  '--lora_dropout',
+  '0',
+  '--save_steps',
+  '1000',
+];
+
+async function showJob(name: string): Promise<ShownJob> {
+  const shown = await cluster.head.run(['jobs', 'show', name, '--address', cluster.nats.url]);
+  assert.equal(shown.code, 0, shown.stderr);
+  return JSON.parse(shown.stdout) as ShownJob;
+}
+
+/** `jobs logs --follow` until the first step, then `onFirstStep`; resolves to the follower's end. */
+async function followUntilFirstStep(
+  name: string,
+  onFirstStep: () => Promise<void>,
+): Promise<{ code: number | null; stderr: string; stepSeen: boolean }> {
+  const follower = spawn(
+    process.execPath,
+    [CLI_ENTRY, 'jobs', 'logs', name, '--address', cluster.nats.url, '--follow'],
+    { env: cluster.head.env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  background.push(follower);
+  let stderr = '';
+  follower.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const ended = new Promise<number | null>((resolve) => follower.once('close', resolve));
+  let stepSeen = false;
+  for await (const line of readline.createInterface({ input: follower.stdout! })) {
+    if ((JSON.parse(line) as { event?: string }).event !== 'step') continue;
+    stepSeen = true;
+    await onFirstStep();
+    break;
+  }
+  follower.stdout!.resume();
+  return { code: await ended, stderr, stepSeen };
+}
+
+test('2 workers that fit on no single node train across both nodes and memorise their answers', {
+  timeout: 600_000,
+}, async () => {
+  const { head, nats, nodes } = cluster;
+  const started = await head.run([...trainFlags('spread', 60), '--follow']);
+  assert.equal(started.code, 0, started.stderr);
+  assert.match(
+    started.stdout,
+    /started training job spread on nodes (alpha|beta) \(ranks 0-0\), (alpha|beta) \(ranks 1-1\)/,
+  );
+
+  const record = await showJob('spread');
+  assert.equal(record.status, 'succeeded');
+  assert.deepEqual(
+    record.nodes.map((share) => share.node).sort(),
+    ['alpha', 'beta'],
+    'the job record shows both nodes',
+  );
+  for (const share of record.nodes) {
+    assert.equal(share.status, 'succeeded');
+    assert.equal(share.workerPids.length, 1, `one worker on ${share.node}`);
+  }
+  assert.equal(record.node, record.nodes[0]!.node, 'rank 0 runs on the first node listed');
+  // Rank 0's node registered the model, under its own state directory.
+  const rankZeroHome = nodes.get(record.node)!.home;
+  assert.equal(record.outputs?.gguf, path.join(rankZeroHome, 'models', 'spread', 'model.gguf'));
+
+  const logs = await head.run(['jobs', 'logs', 'spread', '--address', nats.url]);
+  const steps = logs.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .filter((event) => event.event === 'step');
+  assert.equal(steps.length, 60, "rank 0's steps reached the head once each");
+
+  const deployed = await head.run([
+    'deploy',
+    '--address',
+    nats.url,
+    '--model',
+    'spread_chat',
+    '--pretrained_model_type',
+    'custom/auto',
+    '--infer_backend',
+    'llama_cpp',
+    '--model_path',
+    record.outputs!.gguf,
+  ]);
+  assert.equal(deployed.code, 0, deployed.stderr);
+  try {
+    for (const [question, answer] of ANSWERS) {
+      const result = await head.run([
+        'query',
+        '--address',
+        nats.url,
+        '--model',
+        'spread_chat',
+        '--query',
+        question,
+      ]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stdout.trim(), answer, `the answer to ${question}`);
+    }
+  } finally {
+    // Its room goes back: each node offers 1 CPU, the next jobs need all of it.
+    const removed = await head.run(['undeploy', '--address', nats.url, '--model', 'spread_chat']);
+    assert.equal(removed.code, 0, removed.stderr);
+  }
+});
+
+test('a rank killed -9 fails the spread job with its reason, and the other rank is stopped', {
+  timeout: 300_000,
+}, async () => {
+  let running: ShownJob | undefined;
+  const started = await cluster.head.run(trainFlags('doomed', 100_000));
+  assert.equal(started.code, 0, started.stderr);
+  const followed = await followUntilFirstStep('doomed', async () => {
+    running = await showJob('doomed');
+    assert.equal(running.status, 'running');
+    process.kill(running.nodes[1]!.workerPids[0]!, 'SIGKILL');
+  });
+  assert.ok(followed.stepSeen, followed.stderr);
+  assert.notEqual(followed.code, 0, 'following a failed job exits non-zero');
+  const rankOneNode = running!.nodes[1]!.node;
+  const cause = new RegExp(`node ${rankOneNode}: worker 1 \\(pid \\d+\\) was killed by SIGKILL`);
+  assert.match(followed.stderr, cause);
+
+  const record = await showJob('doomed');
+  assert.equal(record.status, 'failed');
+  assert.match(record.reason!, cause);
+  // The job is failed once every node's share ended: rank 0 did not outlive its peer.
+  const rankZeroPid = running!.nodes[0]!.workerPids[0]!;
+  assert.equal(isAlive(rankZeroPid), false, `rank 0 (pid ${rankZeroPid}) was stopped`);
+  assert.ok(
+    record.nodes.every((share) => share.status === 'failed' || share.status === 'stopped'),
+    JSON.stringify(record.nodes),
+  );
+});
+
+test('a node agent killed -9 fails the spread job, and no process of the job outlives it', {
+  timeout: 300_000,
+}, async () => {
+  const { nodes } = cluster;
+  let running: ShownJob | undefined;
+  let supervisorPid: number | undefined;
+  const started = await cluster.head.run(trainFlags('orphaned', 100_000));
+  assert.equal(started.code, 0, started.stderr);
+  const followed = await followUntilFirstStep('orphaned', async () => {
+    running = await showJob('orphaned');
+    const victim = running.nodes[1]!.node;
+    const victimHome = nodes.get(victim)!.home;
+    const job = JSON.parse(await fs.readFile(path.join(victimHome, 'jobs', 'orphaned', 'job.json'), 'utf8'));
+    supervisorPid = (job as { supervisorPid: number }).supervisorPid;
+    const { pid } = JSON.parse(await fs.readFile(path.join(victimHome, 'node.json'), 'utf8')) as {
+      pid: number;
+    };
+    process.kill(pid, 'SIGKILL');
+  });
+  const victim = running!.nodes[1]!.node;
+  assert.ok(followed.stepSeen, followed.stderr);
+  assert.notEqual(followed.code, 0, followed.stderr);
+  assert.match(followed.stderr, new RegExp(`training job orphaned failed: node ${victim} was lost`));
+  const record = await showJob('orphaned');
+  assert.equal(record.status, 'failed');
+  assert.match(record.reason!, new RegExp(`^node ${victim} was lost`));
+  // The surviving node's rank was stopped by the head before the job was marked failed.
+  assert.equal(isAlive(running!.nodes[0]!.workerPids[0]!), false, 'rank 0 was stopped');
+  // The lost node's supervisor and rank end with their agent (the supervisor's stdin was its pipe).
+  await untilGone(running!.nodes[1]!.workerPids[0]!, 30_000);
+  await untilGone(supervisorPid!, 30_000);
+  const victimJob = JSON.parse(
+    await fs.readFile(path.join(nodes.get(victim)!.home, 'jobs', 'orphaned', 'job.json'), 'utf8'),
+  ) as { status: string; reason: string };
+  assert.equal(victimJob.status, 'failed');
+  assert.match(victimJob.reason, /its node agent \(pid \d+\) exited/);
+});
