@@ -1,4 +1,4 @@
-"""`python3 -m byzerllm_train <command>`: check | train SPEC | merge | logits.
+"""`python3 -m byzerllm_train <command>`: check | train SPEC | merge | logits | export-onnx | greedy.
 
 Every command prints one JSON document (or JSON lines for `train`) on stdout; failures print one
 line `byzerllm_train: error: ...` on stderr and exit 2 (bad input) or 1.
@@ -59,6 +59,19 @@ def command_logits(arguments):
     print(json.dumps({"logits": logits.tolist()}))
 
 
+def command_export_onnx(arguments):
+    from .onnx_export import export_onnx
+
+    print(json.dumps(export_onnx(arguments.model, arguments.output)))
+
+
+def command_greedy(arguments):
+    from .onnx_export import greedy
+
+    tokens = [int(token) for token in arguments.tokens.split(",") if token]
+    print(json.dumps({"tokens": greedy(arguments.model, tokens, arguments.count)}))
+
+
 def main(argv):
     parser = argparse.ArgumentParser(prog="byzerllm_train")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -73,8 +86,22 @@ def main(argv):
     logits.add_argument("--model", required=True)
     logits.add_argument("--adapter")
     logits.add_argument("--tokens", required=True)
+    export = commands.add_parser("export-onnx")
+    export.add_argument("--model", required=True)
+    export.add_argument("--output", required=True)
+    greedy = commands.add_parser("greedy")
+    greedy.add_argument("--model", required=True)
+    greedy.add_argument("--tokens", required=True)
+    greedy.add_argument("--count", type=int, required=True)
     arguments = parser.parse_args(argv)
-    handlers = {"check": command_check, "train": command_train, "merge": command_merge, "logits": command_logits}
+    handlers = {
+        "check": command_check,
+        "train": command_train,
+        "merge": command_merge,
+        "logits": command_logits,
+        "export-onnx": command_export_onnx,
+        "greedy": command_greedy,
+    }
     try:
         handlers[arguments.command](arguments)
     except (ValueError, FileNotFoundError) as error:

@@ -6,9 +6,18 @@
  * answer. Cancelling: pass `signal`, stop iterating (`break`), or `abort(requestId)` (the caller's
  * `requestId` or the engine's `meta.request_id`) — each aborts the upstream request. Streamed speech
  * (a TTS deployment) yields its audio: bytes in `meta.audio`, base64 as the text.
+ *
+ * Event callbacks (byzer-spec §3.8) run as for `chatOai`: `BEFORE_CALL_MODEL` before the request is
+ * sent (a callback answering `[false, results]` is the whole stream: one item with its text), and
+ * `AFTER_CALL_MODEL` once the model's stream has ended, with the assembled answer as one
+ * `{ predict, metadata, input }` (the text as the last non-delta item has it; the final meta). A
+ * callback answering `[false, results]` there replaces the last item: its text and metadata become
+ * the result's. In delta mode that item then carries the whole replacement text, since the pieces
+ * before it were already delivered. A stream that fails or that the caller leaves early has no
+ * assembled answer and runs no `AFTER_CALL_MODEL`.
  */
-import type { StreamPart } from '../core/index.js';
-import { EventName } from './client-events.js';
+import type { ChatRequest, StreamPart } from '../core/index.js';
+import { EventName, type RawModelResult } from './client-events.js';
 import type { ClientSession } from './client-session.js';
 import type { InFlightRequest } from './in-flight-requests.js';
 import type { StreamChatOaiOptions } from './chat-options.js';
@@ -33,29 +42,34 @@ export async function* streamChat(
     const replaced = await llm.runEvent(EventName.BEFORE_CALL_MODEL, model, [request]);
     if (replaced) {
       // A BEFORE_CALL_MODEL callback answered instead of the model: one item with its text.
-      yield [
-        replaced[0]?.predict ?? '',
-        { ...emptyMeta(), ...(replaced[0]?.metadata ?? {}) } as ResponseMeta,
-      ];
+      yield itemOf(replaced, emptyMeta());
       return;
     }
     const cluster = await llm.cluster();
     const started = performance.now();
     const stream = await cluster.stream(model, request, { signal: handle.signal });
-    yield* readStream(llm, model, options, stream, started, handle);
+    yield* readStream(llm, { model, request, options, stream, started, handle });
   } finally {
     handle.close();
   }
 }
 
-async function* readStream(
-  llm: ClientSession,
-  model: string,
-  options: StreamChatOaiOptions,
-  stream: AsyncIterable<StreamPart>,
-  started: number,
-  handle: InFlightRequest,
-): AsyncGenerator<StreamItem> {
+/** A callback's `[{ predict, metadata }]` as a stream item (the first one; an empty list: empty text). */
+function itemOf(results: RawModelResult[], meta: ResponseMeta): StreamItem {
+  return [results[0]?.predict ?? '', { ...meta, ...(results[0]?.metadata ?? {}) } as ResponseMeta];
+}
+
+interface OpenStream {
+  model: string;
+  request: ChatRequest;
+  options: StreamChatOaiOptions;
+  stream: AsyncIterable<StreamPart>;
+  started: number;
+  handle: InFlightRequest;
+}
+
+async function* readStream(llm: ClientSession, open: OpenStream): AsyncGenerator<StreamItem> {
+  const { model, options, stream, started, handle } = open;
   const meta = emptyMeta();
   let text = '';
   let reasoning = '';
@@ -103,8 +117,11 @@ async function* readStream(
         meta.speed = meta.time_cost > 0 ? part.usage.outputTokens / meta.time_cost : 0;
         meta.reasoning_content = options.deltaMode ? '' : reasoning;
         if (part.warnings?.length) meta.warnings = part.warnings;
-        const whole = audio.length > 0 && !options.deltaMode ? Buffer.concat(audio).toString('base64') : '';
-        yield [options.deltaMode ? '' : emitted || whole, { ...meta }];
+        const whole = emitted || (audio.length > 0 ? Buffer.concat(audio).toString('base64') : '');
+        const replaced = await llm.runEvent(EventName.AFTER_CALL_MODEL, model, [
+          { predict: whole, metadata: { ...meta }, input: open.request },
+        ]);
+        yield replaced ? itemOf(replaced, meta) : [options.deltaMode ? '' : whole, { ...meta }];
       } else if (part.type === 'error') {
         throw part.error;
       }

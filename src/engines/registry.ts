@@ -53,7 +53,7 @@ export type LocalModelType = (typeof LOCAL_MODEL_TYPES)[number];
 
 /** The backends each local model type runs on (vLLM serves causal LMs only, as in the original). */
 export const BACKENDS_BY_MODEL_TYPE: Record<LocalModelType, readonly InferBackend[]> = {
-  'custom/auto': ['llama_cpp', 'vllm'],
+  'custom/auto': ['llama_cpp', 'vllm', 'transformers'],
   'custom/bge': ['transformers'],
   'custom/m3e': ['transformers'],
   'custom/bge_rerank': ['transformers'],

@@ -122,6 +122,56 @@ test('addEventCallback(BEFORE_CALL_MODEL) can answer instead of the model; AFTER
   assert.deepEqual(streamed, ['cached answer']);
 });
 
+test('streamChatOai runs AFTER_CALL_MODEL once the stream has ended, with the assembled answer', async () => {
+  const llm = ByzerLLM.fromDefaultModel('chat', { cluster: fixture.head });
+  const afterResults: RawModelResult[][] = [];
+  llm.addEventCallback(EventName.AFTER_CALL_MODEL, (_llm, model, results) => {
+    assert.equal(model, 'chat');
+    afterResults.push(results);
+  });
+  const pieces: string[] = [];
+  for await (const [text, meta] of llm.streamChatOai({ conversations: 'stream question', deltaMode: true })) {
+    // Every item but the last is yielded before the stream has ended, so before the callback ran.
+    if (meta.finish_reason === '') assert.equal(afterResults.length, 0);
+    pieces.push(text);
+  }
+  assert.ok(pieces.length > 2, `several pieces, got ${pieces.length}`);
+  assert.equal(afterResults.length, 1);
+  const [result] = afterResults[0]!;
+  assert.equal(result!.predict, 'echo: stream question');
+  assert.equal(result!.predict, pieces.join(''));
+  assert.equal(result!.metadata!.finish_reason, 'stop');
+  assert.ok((result!.metadata!.generated_tokens_count as number) > 0);
+  assert.equal(result!.input!.messages.at(-1)!.content, 'stream question');
+});
+
+test('an AFTER_CALL_MODEL callback answering [false, results] replaces the last streamed item', async () => {
+  const llm = ByzerLLM.fromDefaultModel('chat', { cluster: fixture.head });
+  let laterCallbackRan = false;
+  llm.addEventCallback(EventName.AFTER_CALL_MODEL, (_llm, _model, results) => [
+    false,
+    [{ predict: `reviewed: ${results[0]!.predict}`, metadata: { reviewed: true } }],
+  ]);
+  llm.addEventCallback(EventName.AFTER_CALL_MODEL, () => {
+    laterCallbackRan = true;
+  });
+  const whole: [string, Record<string, unknown>][] = [];
+  for await (const [text, meta] of llm.streamChatOai({ conversations: 'check me' }))
+    whole.push([text, { ...meta }]);
+  const [lastText, lastMeta] = whole.at(-1)!;
+  assert.equal(lastText, 'reviewed: echo: check me');
+  assert.equal(lastMeta.reviewed, true);
+  assert.equal(lastMeta.finish_reason, 'stop', 'the stream meta is kept under the replacement');
+  assert.equal(whole.at(-2)![0], 'echo: check me', 'items before the last are the model text so far');
+  assert.equal(laterCallbackRan, false, 'the chain stops at the first [false, …]');
+
+  const deltas: string[] = [];
+  for await (const [text] of llm.streamChatOai({ conversations: 'check me', deltaMode: true }))
+    deltas.push(text);
+  assert.equal(deltas.slice(0, -1).join(''), 'echo: check me');
+  assert.equal(deltas.at(-1), 'reviewed: echo: check me');
+});
+
 test('setupRoleMapping and a per-call roleMapping shape the prompt the client flattens', async () => {
   const llm = ByzerLLM.fromDefaultModel('chat', { cluster: fixture.head });
   const conversation = [

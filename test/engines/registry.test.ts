@@ -72,8 +72,10 @@ test('llama_cpp resolves for custom/auto and runs in a worker process; SaaS engi
   assert.equal(engineRunsInProcess(spec('saas/openai', '')), true);
 });
 
-test('vLLM serves custom/auto; transformers serves bge, m3e, bge_rerank and whisper', () => {
-  assert.equal(typeof resolveEngine(spec('custom/auto', 'vllm')), 'function');
+test('custom/auto runs on llama_cpp, vllm and transformers; transformers alone serves bge, m3e, bge_rerank and whisper', () => {
+  for (const backend of ['llama_cpp', 'vllm', 'transformers']) {
+    assert.equal(typeof resolveEngine(spec('custom/auto', backend)), 'function');
+  }
   for (const modelType of ['custom/bge', 'custom/m3e', 'custom/bge_rerank', 'custom/whisper', 'bge']) {
     assert.equal(typeof resolveEngine(spec(modelType, 'transformers')), 'function');
     assert.throws(
@@ -81,14 +83,7 @@ test('vLLM serves custom/auto; transformers serves bge, m3e, bge_rerank and whis
       failsWith('invalid_argument', 'runs on --infer_backend transformers', 'not vllm'),
     );
   }
-  assert.throws(
-    () => validateEngineChoice(spec('custom/auto', 'transformers')),
-    failsWith(
-      'invalid_argument',
-      'custom/auto runs on --infer_backend llama_cpp or vllm',
-      'not transformers',
-    ),
-  );
+  assert.deepEqual(BACKENDS_BY_MODEL_TYPE['custom/auto'], ['llama_cpp', 'vllm', 'transformers']);
   assert.deepEqual(BACKENDS_BY_MODEL_TYPE['custom/whisper'], ['transformers']);
 });
 

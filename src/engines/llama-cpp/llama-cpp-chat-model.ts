@@ -34,7 +34,7 @@ import type {
   Warning,
 } from '../../core/chat-model.js';
 import { AbortedError, InvalidArgumentError, throwIfAborted, toByzerLLMError } from '../../core/errors.js';
-import { AsyncQueue } from './async-queue.js';
+import { AsyncQueue } from '../shared/async-queue.js';
 import { toChatHistory } from './convert-messages.js';
 import { DeltaCoalescer, StreamClock } from './delta-coalescer.js';
 import { generatePlainText, preparePlainPrompt, samplingOf } from './plain-generation.js';

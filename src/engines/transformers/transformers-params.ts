@@ -18,6 +18,7 @@ import path from 'node:path';
 import { InvalidArgumentError } from '../../core/errors.js';
 
 export const TRANSFORMERS_MODEL_TYPES = [
+  'custom/auto',
   'custom/bge',
   'custom/m3e',
   'custom/bge_rerank',
@@ -161,6 +162,11 @@ export async function readModelFolder(
   const tokenizerConfig: Record<string, unknown> = await readJsonObject(
     path.join(folder, 'tokenizer_config.json'),
   ).catch(() => ({}));
+  if (modelType === 'custom/auto' && !hasChatTemplate(tokenizerConfig)) {
+    throw new InvalidArgumentError(
+      `custom/auto renders conversations with the model's chat template, and ${path.join(folder, 'tokenizer_config.json')} has no chat_template`,
+    );
+  }
   const configModelType = typeof config.model_type === 'string' ? config.model_type : '';
   if (modelType === 'custom/whisper' && configModelType !== 'whisper') {
     throw new InvalidArgumentError(
@@ -201,6 +207,13 @@ async function readJsonObject(file: string): Promise<Record<string, unknown>> {
     throw new InvalidArgumentError(`${file} must hold a JSON object`);
   }
   return parsed as Record<string, unknown>;
+}
+
+function hasChatTemplate(tokenizerConfig: Record<string, unknown>): boolean {
+  const template = tokenizerConfig.chat_template;
+  return (
+    (typeof template === 'string' && template !== '') || (Array.isArray(template) && template.length > 0)
+  );
 }
 
 /** Tokenizer configs use a huge sentinel (1e30) for "no limit": treat that as unknown. */

@@ -2,6 +2,8 @@
  * The engine factory for `--infer_backend transformers`: `@huggingface/transformers` on
  * onnxruntime-node, loading ONNX models from a local folder (`--model_path`), never the network.
  *
+ * - `custom/auto` — chat with a decoder-only ONNX export (`onnx/model.onnx` with a key/value cache)
+ *   and the chat template of its `tokenizer_config.json`.
  * - `custom/bge` — embeddings (feature extraction, CLS pooling, normalised).
  * - `custom/m3e` — embeddings the way M3E's sentence-transformers config makes them (mean pooling).
  * - `custom/bge_rerank` — reranking with a cross-encoder.
@@ -13,6 +15,7 @@ import type { EngineContext } from '../../core/deployment.js';
 import { InvalidArgumentError, throwIfAborted } from '../../core/errors.js';
 import type { EngineInstance, ModelMeta } from '../../core/models.js';
 import { loadTransformers } from './load-library.js';
+import { TransformersChatModel } from './transformers-chat-model.js';
 import { TransformersEmbeddingModel } from './transformers-embedding-model.js';
 import {
   readModelFolder,
@@ -44,6 +47,30 @@ export async function createTransformersEngine(context: EngineContext): Promise<
     ...(folder.maxModelLength !== undefined ? { max_model_len: folder.maxModelLength } : {}),
     tasks: [],
   };
+  if (modelType === 'custom/auto') {
+    const chat = await TransformersChatModel.load(library, {
+      modelId,
+      folder: folder.folder,
+      params,
+      contextLength: folder.maxModelLength ?? 2048,
+    });
+    return {
+      meta: {
+        ...meta,
+        support_stream: true,
+        support_chat_template: true,
+        message_format: true,
+        support_assistant_prefix: true,
+        embedding_mode: false,
+        support_tools: false,
+        support_response_format: false,
+        tasks: ['chat'],
+      },
+      chat,
+      tokenizer: chat,
+      dispose: () => chat.dispose(),
+    };
+  }
   if (modelType === 'custom/bge' || modelType === 'custom/m3e') {
     const embedding = await TransformersEmbeddingModel.load(library, modelId, folder.folder, params);
     return {

@@ -225,14 +225,21 @@ describe('transformers engine', () => {
     );
   });
 
-  test('the transformers backend serves only bge, m3e, bge_rerank and whisper', async () => {
+  test('the transformers backend names the model types it serves', async () => {
     await assert.rejects(
-      engine('custom/auto', embeddingFolder).loading,
+      engine('custom/qwen_audio', embeddingFolder).loading,
       failsWith(
         'invalid_argument',
-        'custom/bge, custom/m3e, custom/bge_rerank, custom/whisper',
-        '"custom/auto"',
+        'custom/auto, custom/bge, custom/m3e, custom/bge_rerank, custom/whisper',
+        '"custom/qwen_audio"',
       ),
+    );
+  });
+
+  test('custom/auto on a folder without a chat template fails naming tokenizer_config.json', async () => {
+    await assert.rejects(
+      engine('custom/auto', embeddingFolder).loading,
+      failsWith('invalid_argument', 'tokenizer_config.json has no chat_template'),
     );
   });
 

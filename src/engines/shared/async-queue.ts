@@ -1,7 +1,8 @@
 /**
  * A push-to-pull bridge: callbacks push values, one consumer iterates them.
  *
- * node-llama-cpp reports generated text through a callback; the protocol wants an async iterable.
+ * Local engines (node-llama-cpp, transformers.js) report generated text through callbacks; the
+ * protocol wants an async iterable.
  */
 export class AsyncQueue<Value> implements AsyncIterable<Value> {
   private readonly values: Value[] = [];
