@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { readHeadFile } from '../../src/cluster/index.js';
+import { HeadClient, readHeadFile } from '../../src/cluster/index.js';
 import { CLI_ENTRY, createTestHome, type TestHome } from '../support/cli.js';
 import { launchChromium, openWatchedPage, type WatchedPage } from '../support/console-browser.js';
 import { type OpenAIUpstream, startOpenAIUpstream } from '../support/openai-upstream.js';
@@ -136,6 +136,10 @@ describe('web console', () => {
 
     await page.getByRole('link', { name: 'Deployments' }).click();
     await page.locator('tr[data-worker="0"] .requests', { hasText: /^1$/ }).waitFor();
+    await watchRequestCountRise(page, home);
+    await page.getByText('Model meta').click();
+    await page.locator('.meta dd', { hasText: 'saas' }).first().waitFor();
+    assert.match((await page.locator('.meta').textContent()) ?? '', /support_stream/);
 
     await saveEveryPage(page, 'desktop');
     // The phone pass runs in the dark theme, so both themes are seen.
@@ -239,6 +243,49 @@ async function recordAnswerTexts(page: Page): Promise<() => Promise<string[]>> {
     }).observe(document.body, { subtree: true, childList: true, characterData: true });
   })()`);
   return () => page.evaluate('window.answerTexts') as Promise<string[]>;
+}
+
+/**
+ * Sends 6 requests one after another (each held 400 ms by the upstream) through the admin API and
+ * records every value the page shows for worker 0's request count meanwhile: it must show counts
+ * between the first and the last, i.e. it rose while the requests ran. Then the worker's latency
+ * percentiles and tokens per second are on the page.
+ */
+async function watchRequestCountRise(page: Page, home: TestHome): Promise<void> {
+  await page.evaluate(`(() => {
+    const counts = [];
+    window.requestCounts = counts;
+    new MutationObserver(() => {
+      const text = document.querySelector('tr[data-worker="0"] .requests')?.textContent;
+      if (text != null && counts.at(-1) !== text) counts.push(text);
+    }).observe(document.body, { subtree: true, childList: true, characterData: true });
+  })()`);
+  const headFile = await readHeadFile(home.home);
+  assert.ok(headFile, 'the head is running');
+  const client = new HeadClient({ address: headFile.address, token: headFile.token });
+  try {
+    for (let index = 0; index < 6; index++) {
+      await client.call('chat', 'chat', {
+        messages: [{ role: 'user', content: `delay:400 request ${index}` }],
+      });
+    }
+  } finally {
+    await client.close();
+  }
+  await page.locator('tr[data-worker="0"] .requests', { hasText: /^7$/ }).waitFor();
+  const counts = ((await page.evaluate('window.requestCounts')) as string[]).map(Number);
+  const between = counts.filter((count) => count > 1 && count < 7);
+  assert.ok(between.length >= 2, `the count rose step by step while requests ran: ${counts}`);
+  assert.deepEqual(
+    counts,
+    [...counts].sort((left, right) => left - right),
+    'it only rises',
+  );
+  const p50 = Number.parseFloat((await page.locator('tr[data-worker="0"] .p50').textContent()) ?? '');
+  assert.ok(p50 >= 400, `p50 ${p50} ms covers the upstream's 400 ms`);
+  assert.match((await page.locator('tr[data-worker="0"] .p95').textContent()) ?? '', /^\d+(\.\d)? ms$/);
+  assert.ok(Number((await page.locator('tr[data-worker="0"] .tokens-per-second').textContent()) ?? '') > 0);
+  assert.equal(await page.locator('tr[data-worker="0"] .errors').textContent(), '0');
 }
 
 async function saveEveryPage(page: Page, width: string): Promise<void> {
