@@ -1,6 +1,17 @@
 import type { Snapshot } from './api.js';
+import { type Column, DataTable } from './data-table.js';
+import type { DeploymentInfo } from './server-types.js';
 
 const GIB = 1024 ** 3;
+
+type PlacedWorker = DeploymentInfo['workers'][number] & { deployment: string };
+
+const WORKER_COLUMNS: Column<PlacedWorker>[] = [
+  { header: 'Deployment', cell: (worker) => worker.deployment },
+  { header: 'Worker', cell: (worker) => worker.index },
+  { header: 'Pid', cell: (worker) => worker.pid ?? 'in the head' },
+  { header: 'GPUs', cell: (worker) => worker.gpuIndices.join(', ') || '-' },
+];
 
 /** The head, each node's resources and the workers placed on it, live. */
 export function ClusterPage({ snapshot }: { snapshot: Snapshot | undefined }) {
@@ -31,34 +42,12 @@ export function ClusterPage({ snapshot }: { snapshot: Snapshot | undefined }) {
               <dt>GPUs</dt>
               <dd>{node.resources.gpus.length === 0 ? 'none' : node.resources.gpus.length}</dd>
             </dl>
-            <div class="table-scroll">
-              <table>
-                <caption>Workers on {node.id}</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Deployment</th>
-                    <th scope="col">Worker</th>
-                    <th scope="col">Pid</th>
-                    <th scope="col">GPUs</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {workers.length === 0 && (
-                    <tr>
-                      <td colSpan={4}>No workers on this node.</td>
-                    </tr>
-                  )}
-                  {workers.map((worker) => (
-                    <tr key={worker.id}>
-                      <td>{worker.deployment}</td>
-                      <td>{worker.index}</td>
-                      <td>{worker.pid ?? 'in the head'}</td>
-                      <td>{worker.gpuIndices.join(', ') || '-'}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable
+              caption={`Workers on ${node.id}`}
+              columns={WORKER_COLUMNS}
+              rows={workers}
+              emptyText="No workers on this node."
+            />
           </section>
         );
       })}

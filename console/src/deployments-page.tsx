@@ -1,6 +1,8 @@
 import { useRef, useState } from 'preact/hooks';
 import { ApiError, callApi, type Snapshot } from './api.js';
 import { DeployForm } from './deploy-form.js';
+import { ModelMeta } from './model-meta.js';
+import { WorkerTable } from './worker-table.js';
 
 /** Each deployment with its workers' load, undeploy (after confirmation) and the deploy form. */
 export function DeploymentsPage({ snapshot }: { snapshot: Snapshot | undefined }) {
@@ -50,35 +52,8 @@ export function DeploymentsPage({ snapshot }: { snapshot: Snapshot | undefined }
               <dt>Waiting</dt>
               <dd>{stat?.waiting_requests ?? 0}</dd>
             </dl>
-            {stat && (
-              <div class="table-scroll">
-                <table>
-                  <caption>Workers of {deployment.name}</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Worker</th>
-                      <th scope="col">Ready</th>
-                      <th scope="col">Active</th>
-                      <th scope="col">Peak</th>
-                      <th scope="col">Requests</th>
-                      <th scope="col">Last work</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {stat.worker_state.map((worker, index) => (
-                      <tr key={index} data-worker={index}>
-                        <td>{index}</td>
-                        <td>{worker.ready ? 'yes' : 'no'}</td>
-                        <td>{worker.active_task}</td>
-                        <td>{worker.peak_active_task}</td>
-                        <td class="requests">{stat.total_requests[index] ?? 0}</td>
-                        <td>{stat.workers_last_work_time[index] ?? '-'}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-            )}
+            {stat && <WorkerTable deployment={deployment.name} stat={stat} />}
+            {deployment.state === 'running' && <ModelMeta deployment={deployment.name} />}
           </section>
         );
       })}

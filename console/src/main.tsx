@@ -9,6 +9,7 @@ import { ClusterPage } from './cluster-page.js';
 import { DeploymentsPage } from './deployments-page.js';
 import { LoginPage } from './login-page.js';
 import { MissingPage } from './missing-page.js';
+import { NotebookPage } from './notebook-page.js';
 import { PlaygroundPage } from './playground-page.js';
 
 export const PAGES = [
@@ -26,17 +27,26 @@ function currentPage(): PageId {
   return PAGES.find((page) => page.id === id)?.id ?? 'cluster';
 }
 
+/** Which optional pages this console has what they need for (see `console-features.ts`). */
+export type Features = Partial<Record<'notebook', boolean>>;
+
+interface Session {
+  required: boolean;
+  signedIn: boolean;
+  features?: Features;
+}
+
 function App() {
-  const [session, setSession] = useState<{ required: boolean; signedIn: boolean } | undefined>();
+  const [session, setSession] = useState<Session | undefined>();
   useEffect(() => {
-    callApi<{ required: boolean; signedIn: boolean }>('GET', 'session').then(setSession);
+    callApi<Session>('GET', 'session').then(setSession);
   }, []);
   if (!session) return <p class="loading">Loading…</p>;
   if (!session.signedIn) return <LoginPage onSignedIn={() => setSession({ ...session, signedIn: true })} />;
-  return <Shell />;
+  return <Shell features={session.features ?? {}} />;
 }
 
-function Shell() {
+function Shell({ features }: { features: Features }) {
   const [page, setPage] = useState<PageId>(currentPage());
   const [snapshot, setSnapshot] = useState<Snapshot | undefined>();
   const [live, setLive] = useState(true);
@@ -89,7 +99,9 @@ function Shell() {
         {page === 'cluster' && <ClusterPage snapshot={snapshot} />}
         {page === 'deployments' && <DeploymentsPage snapshot={snapshot} />}
         {page === 'playground' && <PlaygroundPage snapshot={snapshot} />}
-        {(page === 'notebook' || page === 'jobs' || page === 'storage') && <MissingPage page={page} />}
+        {page === 'notebook' &&
+          (features.notebook ? <NotebookPage snapshot={snapshot} /> : <MissingPage page={page} />)}
+        {(page === 'jobs' || page === 'storage') && <MissingPage page={page} />}
       </main>
     </div>
   );

@@ -1,7 +1,7 @@
-/** Pages this first slice of the console does not have yet say so, and what to use meanwhile. */
+/** A page whose feature is missing (not built yet, or not given to this console) says so, and what to use meanwhile. */
 const MISSING = {
   notebook: {
-    what: 'SQL and --%chat cells in the browser are not in the console yet.',
+    what: 'This console has no SQL session (it was started without one), so notebook cells cannot run here.',
     instead: 'byzerllm sql',
   },
   jobs: {

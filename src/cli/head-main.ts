@@ -30,6 +30,7 @@ import {
   writeHeadFile,
   workerLogPath,
 } from '../cluster/index.js';
+import { createConsoleFeatures } from './console-features.js';
 import { createTrainingJobRunner } from './training-job-runner.js';
 import { PACKAGE_VERSION } from '../core/index.js';
 import {
@@ -141,6 +142,7 @@ export async function runHead(): Promise<void> {
             host: options.host,
             port: options.port,
             ...(options.apiKey ? { apiKey: options.apiKey } : {}),
+            features: createConsoleFeatures(head),
           });
           const id = `console-${++gatewaySequence}`;
           gateways.set(id, opened);

@@ -23,8 +23,9 @@ import type {
   WorkerEndpoint,
   WorkerTransport,
 } from './transport/transport.js';
+import { callOutcome, openAIOutcome, releaseWhenDone, releaseWhenPartsDone } from './lease-release.js';
+import type { RequestOutcome } from './worker-metrics.js';
 import { type DeploymentStat, WorkerPool } from './worker-pool.js';
-import { releasingIterator } from './transport/push-iterator.js';
 
 /** Which pinning key a call kind uses (Byzer-LLM pin embedding, tokenizer, chat template, meta). */
 const PIN_KEY_BY_KIND: Partial<Record<WorkerCallKind, PinnableKind>> = {
@@ -112,10 +113,12 @@ export class RunningDeployment {
     for (let attempt = 1; ; attempt++) {
       const lease = await this.pool.acquire(this.acquireOptions(kind, options));
       let done: (() => void) | undefined;
+      let outcome: RequestOutcome | undefined = { failed: true };
       try {
         const endpoint = this.endpoint(lease.workerIndex);
         done = this.busy(endpoint);
         const result = await endpoint.call(kind, withDefaults, options);
+        outcome = callOutcome(kind, result);
         // The deployment's own settings travel with the engine's meta, so every client sees them.
         if (kind === 'meta') {
           return {
@@ -130,7 +133,7 @@ export class RunningDeployment {
         this.quarantine(lease.workerIndex);
       } finally {
         done?.();
-        lease.release();
+        lease.release(outcome);
       }
     }
   }
@@ -243,11 +246,11 @@ export class RunningDeployment {
         done?.();
         const retry = this.shouldRetry(error, attempt, options);
         if (retry) this.quarantine(lease.workerIndex);
-        lease.release();
+        lease.release({ failed: true });
         if (!retry) throw error;
         continue;
       }
-      return releaseWhenDone(parts, done, lease);
+      return releaseWhenPartsDone(parts, done, lease);
     }
   }
 
@@ -276,11 +279,14 @@ export class RunningDeployment {
     const lease = await this.pool.acquire(this.acquireOptions('chat', options));
     // Counted in flight like `call`, so that a worker being moved finishes it before it closes.
     const done = this.busy(this.endpoint(lease.workerIndex));
+    let outcome: RequestOutcome | undefined = { failed: true };
     try {
-      return await this.openAIOf(lease.workerIndex).doGenerateOpenAI(body, options);
+      const answer = await this.openAIOf(lease.workerIndex).doGenerateOpenAI(body, options);
+      outcome = openAIOutcome(answer);
+      return answer;
     } finally {
       done();
-      lease.release();
+      lease.release(outcome);
     }
   }
 
@@ -297,7 +303,7 @@ export class RunningDeployment {
       chunks = await this.openAIOf(lease.workerIndex).doStreamOpenAI(body, options);
     } catch (error) {
       done?.();
-      lease.release();
+      lease.release({ failed: true });
       throw error;
     }
     return releaseWhenDone(chunks, done, lease);
@@ -379,16 +385,4 @@ export class RunningDeployment {
     if (!endpoint) throw new NotFoundError(`deployment ${this.spec.name} has no running worker ${index}`);
     return endpoint;
   }
-}
-
-/** The items of a stream; the worker is marked idle and its lease released when the stream ends. */
-function releaseWhenDone<Item>(
-  items: AsyncIterable<Item>,
-  done: () => void,
-  lease: { release(): void },
-): AsyncIterable<Item> {
-  return releasingIterator(items, () => {
-    done();
-    lease.release();
-  });
 }

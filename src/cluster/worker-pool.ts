@@ -13,6 +13,7 @@ import {
   type LoadBalanceStrategy,
 } from '../core/index.js';
 import { type BalanceStrategy, createBalanceStrategy, type WorkerSlotView } from './routing/index.js';
+import { type RequestOutcome, WorkerMetrics, type WorkerMetricsStat } from './worker-metrics.js';
 
 export interface WorkerPoolOptions {
   deploymentName: string;
@@ -25,7 +26,11 @@ export interface WorkerPoolOptions {
 
 export interface Lease {
   readonly workerIndex: number;
-  release(): void;
+  /**
+   * Frees the slot and records the request in the worker's metrics: its latency (from the lease
+   * to now) and, when given, whether it failed and how many tokens it generated.
+   */
+  release(outcome?: RequestOutcome): void;
 }
 
 interface WorkerSlots extends WorkerSlotView {
@@ -35,6 +40,7 @@ interface WorkerSlots extends WorkerSlotView {
   ready: boolean;
   totalRequests: number;
   peakActive: number;
+  metrics: WorkerMetrics;
 }
 
 interface Waiter {
@@ -55,6 +61,8 @@ export interface DeploymentStat {
   workers_last_work_time: string[];
   worker_state: { active_task: number; ready: boolean; peak_active_task: number }[];
   waiting_requests: number;
+  /** Finished/failed requests, latency p50/p95 and tokens per second, per worker. */
+  worker_metrics: WorkerMetricsStat[];
 }
 
 export class WorkerPool {
@@ -72,6 +80,7 @@ export class WorkerPool {
       ready: true,
       totalRequests: 0,
       peakActive: 0,
+      metrics: new WorkerMetrics(),
     }));
   }
 
@@ -146,6 +155,7 @@ export class WorkerPool {
         peak_active_task: worker.peakActive,
       })),
       waiting_requests: this.waiters.length,
+      worker_metrics: this.workers.map((worker) => worker.metrics.snapshot()),
     };
   }
 
@@ -182,14 +192,16 @@ export class WorkerPool {
     const worker = this.workers[index]!;
     worker.freeSlots -= 1;
     worker.totalRequests += 1;
-    worker.lastHandedOutAt = performance.now();
+    const leasedAt = performance.now();
+    worker.lastHandedOutAt = leasedAt;
     worker.peakActive = Math.max(worker.peakActive, this.options.slotsPerWorker - worker.freeSlots);
     let released = false;
     return {
       workerIndex: index,
-      release: () => {
+      release: (outcome) => {
         if (released) return;
         released = true;
+        worker.metrics.record(performance.now() - leasedAt, outcome);
         worker.freeSlots = Math.min(worker.freeSlots + 1, this.options.slotsPerWorker);
         this.serveWaiters();
         if (this.idleWaiters.length > 0 && this.inUse() === 0)

@@ -23,6 +23,11 @@ export type { MountedJsonRoutes } from './app.js';
 export { type GatewayRefusal, mapError, type MappedError, type OpenAIErrorBody } from './map-error.js';
 export { GatewayMetrics } from './metrics.js';
 export { type RunningConsole, type StartConsoleOptions, startConsole } from './console/start-console.js';
+export type {
+  ConsoleFeatures,
+  ConsoleNotebookRunner,
+  NotebookStatementResult,
+} from './console/console-features.js';
 export type { PredictHandler } from './predict.js';
 
 export interface OpenAIServerOptions {

@@ -181,7 +181,8 @@ for (const [name, create] of Object.entries(setups)) {
     });
 
     test('40 concurrent calls use both workers and never exceed 4 in flight on one', async () => {
-      const before = (await setup.cluster.stat('gpt_chat')).total_requests;
+      const beforeStat = await setup.cluster.stat('gpt_chat');
+      const before = beforeStat.total_requests;
       upstream.reset();
       await Promise.all(
         Array.from({ length: 40 }, (_, index) =>
@@ -199,6 +200,16 @@ for (const [name, create] of Object.entries(setups)) {
         [4, 4],
       );
       assert.equal(upstream.peakInFlight(), 8);
+      // The per-worker recorder saw them finish, each taking at least the upstream's 250 ms.
+      const finished = stat.worker_metrics.map(
+        (worker, index) => worker.finished_requests - beforeStat.worker_metrics[index]!.finished_requests,
+      );
+      assert.equal(finished[0]! + finished[1]!, 40);
+      for (const worker of stat.worker_metrics) {
+        assert.ok(worker.latency_p50_ms! >= 250, `p50 ${worker.latency_p50_ms}`);
+        assert.ok(worker.latency_p95_ms! >= worker.latency_p50_ms!);
+        assert.ok(worker.tokens_per_second! > 0, `tokens/s ${worker.tokens_per_second}`);
+      }
     });
 
     test('unknown deployments and upstream failures keep their error codes', async () => {

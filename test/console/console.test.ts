@@ -5,13 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { readHeadFile } from '../../src/cluster/index.js';
+import { HeadClient, readHeadFile } from '../../src/cluster/index.js';
 import { CLI_ENTRY, createTestHome, type TestHome } from '../support/cli.js';
 import { launchChromium, openWatchedPage, type WatchedPage } from '../support/console-browser.js';
 import { type OpenAIUpstream, startOpenAIUpstream } from '../support/openai-upstream.js';
@@ -136,6 +136,10 @@ describe('web console', () => {
 
     await page.getByRole('link', { name: 'Deployments' }).click();
     await page.locator('tr[data-worker="0"] .requests', { hasText: /^1$/ }).waitFor();
+    await watchRequestCountRise(page, home);
+    await page.getByText('Model meta').click();
+    await page.locator('.meta dd', { hasText: 'saas' }).first().waitFor();
+    assert.match((await page.locator('.meta').textContent()) ?? '', /support_stream/);
 
     await saveEveryPage(page, 'desktop');
     // The phone pass runs in the dark theme, so both themes are seen.
@@ -154,6 +158,59 @@ describe('web console', () => {
     assert.deepEqual(problems, []);
   });
 
+  test('runs a notebook with a SQL cell and a chat cell, saved on the head: a reload shows it again', async () => {
+    const deployed = await home.run([
+      'deploy',
+      '--pretrained_model_type',
+      'saas/openai',
+      '--infer_params',
+      `saas.api_key=${upstream.apiKey}`,
+      `saas.base_url=${upstream.url}`,
+      'saas.model=m',
+      '--model',
+      'notebook_chat',
+    ]);
+    assert.equal(deployed.code, 0, deployed.stderr);
+    const { page, problems } = await signedInPage(WIDTHS[0]!.viewport);
+    await page.getByRole('link', { name: 'Notebook' }).click();
+    await page.getByLabel(/^Cell 1 \(SQL/).fill('select 1+1 as two');
+    await page.getByRole('button', { name: 'Run cell 1' }).click();
+    const firstCell = page.getByRole('region', { name: 'Cell 1' });
+    await firstCell.locator('th', { hasText: 'two' }).waitFor();
+    assert.equal(await firstCell.locator('td').first().textContent(), '2');
+
+    await page.getByRole('button', { name: 'Add chat cell' }).click();
+    const chatSource = page.getByLabel(/^Cell 2 \(chat/);
+    assert.match(await chatSource.inputValue(), /^--%chat\n--%model=notebook_chat\n/);
+    await chatSource.fill('--%chat\n--%model=notebook_chat\n\nhello notebook');
+    await page.getByRole('button', { name: 'Run cell 2' }).click();
+    const answer = page.getByRole('region', { name: 'Cell 2' }).locator('.chat-answer');
+    await answer.waitFor();
+    assert.match((await answer.textContent()) ?? '', /^echo: hello notebook/);
+    await saveEveryWidth(page, 'notebook');
+
+    // The file on the head: the cells and results, readable only by the user.
+    const file = path.join(home.home, 'notebooks', 'console.json');
+    assert.equal((await stat(file)).mode & 0o777, 0o600);
+    const saved = JSON.parse(await readFile(file, 'utf8')) as { cells: { source: string }[] };
+    assert.deepEqual(
+      saved.cells.map((cell) => cell.source.split('\n').at(-1)),
+      ['select 1+1 as two', 'hello notebook'],
+    );
+
+    await page.reload();
+    await page.getByRole('link', { name: 'Notebook' }).click();
+    assert.equal(await page.getByLabel(/^Cell 1 \(SQL/).inputValue(), 'select 1+1 as two');
+    await page.getByRole('region', { name: 'Cell 1' }).locator('th', { hasText: 'two' }).waitFor();
+    assert.match(
+      (await page.getByRole('region', { name: 'Cell 2' }).locator('.chat-answer').textContent()) ?? '',
+      /hello notebook/,
+    );
+    assert.deepEqual(problems, []);
+    await page.context().close();
+    assert.equal((await home.run(['undeploy', '--model', 'notebook_chat'])).code, 0);
+  });
+
   test('without --console_port it listens on 127.0.0.1 next to the admin port, and no key means no login', async () => {
     const headFile = await readHeadFile(home.home);
     assert.ok(headFile, 'the head is running');
@@ -163,7 +220,11 @@ describe('web console', () => {
       assert.equal(started.url, `http://127.0.0.1:${adminPort + 1}/`);
       assert.doesNotMatch(started.firstLine, /log in/);
       const session = await fetch(`${started.url}console/api/session`);
-      assert.deepEqual(await session.json(), { required: false, signedIn: true });
+      assert.deepEqual(await session.json(), {
+        required: false,
+        signedIn: true,
+        features: { notebook: true },
+      });
     } finally {
       await stopChild(started.child);
     }
@@ -172,7 +233,6 @@ describe('web console', () => {
   test('the pages not built yet say what is missing and what to use instead', async () => {
     const { page, problems } = await signedInPage(WIDTHS[0]!.viewport);
     for (const [id, command] of [
-      ['notebook', 'byzerllm sql'],
       ['jobs', 'byzerllm jobs'],
       ['storage', 'byzerllm storage'],
     ]) {
@@ -239,6 +299,59 @@ async function recordAnswerTexts(page: Page): Promise<() => Promise<string[]>> {
     }).observe(document.body, { subtree: true, childList: true, characterData: true });
   })()`);
   return () => page.evaluate('window.answerTexts') as Promise<string[]>;
+}
+
+/**
+ * Sends 6 requests one after another (each held 400 ms by the upstream) through the admin API and
+ * records every value the page shows for worker 0's request count meanwhile: it must show counts
+ * between the first and the last, i.e. it rose while the requests ran. Then the worker's latency
+ * percentiles and tokens per second are on the page.
+ */
+async function watchRequestCountRise(page: Page, home: TestHome): Promise<void> {
+  await page.evaluate(`(() => {
+    const counts = [];
+    window.requestCounts = counts;
+    new MutationObserver(() => {
+      const text = document.querySelector('tr[data-worker="0"] .requests')?.textContent;
+      if (text != null && counts.at(-1) !== text) counts.push(text);
+    }).observe(document.body, { subtree: true, childList: true, characterData: true });
+  })()`);
+  const headFile = await readHeadFile(home.home);
+  assert.ok(headFile, 'the head is running');
+  const client = new HeadClient({ address: headFile.address, token: headFile.token });
+  try {
+    for (let index = 0; index < 6; index++) {
+      await client.call('chat', 'chat', {
+        messages: [{ role: 'user', content: `delay:400 request ${index}` }],
+      });
+    }
+  } finally {
+    await client.close();
+  }
+  await page.locator('tr[data-worker="0"] .requests', { hasText: /^7$/ }).waitFor();
+  const counts = ((await page.evaluate('window.requestCounts')) as string[]).map(Number);
+  const between = counts.filter((count) => count > 1 && count < 7);
+  assert.ok(between.length >= 2, `the count rose step by step while requests ran: ${counts}`);
+  assert.deepEqual(
+    counts,
+    [...counts].sort((left, right) => left - right),
+    'it only rises',
+  );
+  const p50 = Number.parseFloat((await page.locator('tr[data-worker="0"] .p50').textContent()) ?? '');
+  assert.ok(p50 >= 400, `p50 ${p50} ms covers the upstream's 400 ms`);
+  assert.match((await page.locator('tr[data-worker="0"] .p95').textContent()) ?? '', /^\d+(\.\d)? ms$/);
+  assert.ok(Number((await page.locator('tr[data-worker="0"] .tokens-per-second').textContent()) ?? '') > 0);
+  assert.equal(await page.locator('tr[data-worker="0"] .errors').textContent(), '0');
+}
+
+/** One page at both widths (the phone pass in the dark theme), after the state a test built. */
+async function saveEveryWidth(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: path.join(OUTPUT, `${name}-desktop.png`), fullPage: true });
+  await page.setViewportSize(WIDTHS[1]!.viewport);
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.screenshot({ path: path.join(OUTPUT, `${name}-phone.png`), fullPage: true });
+  await page.setViewportSize(WIDTHS[0]!.viewport);
+  await page.emulateMedia({ colorScheme: 'light' });
 }
 
 async function saveEveryPage(page: Page, width: string): Promise<void> {

@@ -68,27 +68,31 @@ export class PushIterator<Item> implements AsyncIterableIterator<Item> {
 /**
  * The items of `items`, with `release` called once when they end, fail, or the consumer stops early
  * (after `items` was told to stop: its `return()` runs first, as a generator's `finally` would).
+ * `release` gets `true` only when the items ran to their end; `observe`, when given, sees each item
+ * before the consumer does (the lease reads a stream's usage from it).
  */
 export function releasingIterator<Item>(
   items: AsyncIterable<Item>,
-  release: () => void,
+  release: (completed: boolean) => void,
+  observe?: (item: Item) => void,
 ): AsyncIterableIterator<Item> {
   const inner = items[Symbol.asyncIterator]();
   let released = false;
-  const releaseOnce = () => {
+  const releaseOnce = (completed: boolean) => {
     if (released) return;
     released = true;
-    release();
+    release(completed);
   };
   return {
     next: () =>
       inner.next().then(
         (result) => {
-          if (result.done) releaseOnce();
+          if (result.done) releaseOnce(true);
+          else observe?.(result.value);
           return result;
         },
         (error: unknown) => {
-          releaseOnce();
+          releaseOnce(false);
           throw error;
         },
       ),
@@ -96,7 +100,7 @@ export function releasingIterator<Item>(
       try {
         await inner.return?.(value);
       } finally {
-        releaseOnce();
+        releaseOnce(false);
       }
       return { value: undefined, done: true };
     },

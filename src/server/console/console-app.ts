@@ -16,11 +16,14 @@ import { bodyLimit } from 'hono/body-limit';
 import { streamSSE } from 'hono/streaming';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
-import type { ClusterApi } from '../../cluster/index.js';
+import { type ClusterApi, resolveStateDirectory } from '../../cluster/index.js';
 import { type ErrorCode, InvalidArgumentError, toByzerLLMError } from '../../core/index.js';
 import type { ConsoleAuth } from './console-auth.js';
+import { type ConsoleFeatures, featureFlags } from './console-features.js';
 import { ConsoleEvents } from './console-events.js';
 import { parseDeployForm } from './deploy-form.js';
+import { mountNotebookRoutes } from './notebook-routes.js';
+import { NotebookStore } from './notebook-store.js';
 
 export interface ConsoleAppOptions {
   cluster: ClusterApi;
@@ -29,6 +32,10 @@ export interface ConsoleAppOptions {
   assetsDirectory: string;
   /** How often live views are refreshed, in milliseconds. Defaults to 1000. */
   refreshMs?: number;
+  /** Where the notebook file lives. Defaults to `$BYZERLLM_HOME`. */
+  stateDirectory?: string;
+  /** The notebook's SQL session, training jobs, storage: each optional (see `console-features.ts`). */
+  features?: ConsoleFeatures;
 }
 
 const ASSETS: Record<string, string> = {
@@ -56,6 +63,7 @@ const chatBodySchema = z.strictObject({
 
 export function createConsoleApp(options: ConsoleAppOptions): { app: Hono; close(): void } {
   const { cluster, auth } = options;
+  const features = options.features ?? {};
   const events = new ConsoleEvents(cluster, options.refreshMs ?? 1000);
   const app = new Hono();
 
@@ -73,7 +81,11 @@ export function createConsoleApp(options: ConsoleAppOptions): { app: Hono; close
   );
 
   app.get('/console/api/session', (context) =>
-    context.json({ required: auth.required, signedIn: auth.isSignedIn(context) }),
+    context.json({
+      required: auth.required,
+      signedIn: auth.isSignedIn(context),
+      features: featureFlags(features),
+    }),
   );
   app.post('/console/api/login', async (context) => {
     const body = z.object({ apiKey: z.string() }).safeParse(await context.req.json().catch(() => null));
@@ -122,6 +134,12 @@ export function createConsoleApp(options: ConsoleAppOptions): { app: Hono; close
     context.json(await cluster.meta(context.req.param('name'))),
   );
 
+  mountNotebookRoutes(
+    app,
+    new NotebookStore(options.stateDirectory ?? resolveStateDirectory()),
+    features.notebook,
+  );
+
   app.post('/console/api/chat', async (context) => {
     const body = chatBodySchema.safeParse(await context.req.json().catch(() => null));
     if (!body.success) {
@@ -155,7 +173,13 @@ export function createConsoleApp(options: ConsoleAppOptions): { app: Hono; close
     const status = CLIENT_ERRORS[mapped.code] ?? 502;
     return context.json({ error: { code: mapped.code, message: mapped.message } }, status);
   });
-  return { app, close: () => events.close() };
+  return {
+    app,
+    close: () => {
+      events.close();
+      void features.notebook?.close();
+    },
+  };
 }
 
 async function serveAsset(context: Context, directory: string, name: string): Promise<Response> {

@@ -10,6 +10,7 @@ import { serve } from '@hono/node-server';
 import type { ClusterApi } from '../../cluster/index.js';
 import { createConsoleApp } from './console-app.js';
 import { createConsoleAuth } from './console-auth.js';
+import type { ConsoleFeatures } from './console-features.js';
 
 /** dist/src/server/console → dist/console */
 export const CONSOLE_ASSETS_DIRECTORY = fileURLToPath(new URL('../../../console/', import.meta.url));
@@ -24,6 +25,8 @@ export interface StartConsoleOptions {
   apiKey?: string;
   /** Defaults to the built assets of this package. */
   assetsDirectory?: string;
+  /** The notebook's SQL session and the other optional pages' services. */
+  features?: ConsoleFeatures;
 }
 
 export interface RunningConsole {
@@ -37,6 +40,7 @@ export async function startConsole(options: StartConsoleOptions): Promise<Runnin
     cluster: options.cluster,
     auth: createConsoleAuth(options.apiKey),
     assetsDirectory: options.assetsDirectory ?? CONSOLE_ASSETS_DIRECTORY,
+    ...(options.features ? { features: options.features } : {}),
   });
   const host = options.host ?? '127.0.0.1';
   const server = serve({ fetch: app.fetch, hostname: host, port: options.port });
