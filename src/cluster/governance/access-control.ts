@@ -42,6 +42,7 @@ export class AccessControl implements AccessGate {
   private readonly keyWindows = new Map<string, Windows>();
   private readonly modelWindows = new Map<string, Windows>();
   private readonly now: () => number;
+  private readonly listeners: (() => void)[] = [];
 
   constructor(private readonly options: AccessControlOptions) {
     this.now = options.now ?? Date.now;
@@ -54,10 +55,18 @@ export class AccessControl implements AccessGate {
 
   /** Call after keys or limits change: recomputes `active` and drops windows of changed limits. */
   refresh(): void {
-    this.active = this.options.keys.size > 0 || this.options.keys.deploymentLimits.size > 0;
+    const active = this.options.keys.size > 0 || this.options.keys.deploymentLimits.size > 0;
+    const changed = active !== this.active;
+    this.active = active;
+    if (changed) for (const listener of this.listeners) listener();
     for (const [name, windows] of this.modelWindows) {
       if (this.options.keys.deploymentLimits.get(name) !== windows.limits) this.modelWindows.delete(name);
     }
+  }
+
+  /** Called when `active` changes (gateways in other processes follow it over NATS). */
+  onChange(listener: () => void): void {
+    this.listeners.push(listener);
   }
 
   async admit(request: AccessRequest): Promise<Admission> {
