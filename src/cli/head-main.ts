@@ -21,6 +21,9 @@ import {
   Head,
   type HeadFile,
   Governance,
+  AccessControl,
+  pricesOfSpecs,
+  VirtualKeyStore,
   removeHeadFile,
   removeStaleTemporaryFiles,
   resolveStateDirectory,
@@ -112,6 +115,12 @@ export async function runHead(): Promise<void> {
   // Routing configs by virtual model name (`byzerllm route`), kept beside the deployments.
   const governance = new Governance({ stateDirectory });
   await governance.load(log);
+  // Virtual keys and rate limits (`byzerllm keys`, `byzerllm limits`): this process is their one
+  // counter, for its own gateways and, over NATS, for gateways on other machines.
+  const keys = new VirtualKeyStore(stateDirectory);
+  await keys.load();
+  const access = new AccessControl({ keys, priceOf: pricesOfSpecs((name) => head.specOf(name)) });
+  cluster?.serveAccess(access);
 
   const token = randomBytes(24).toString('hex');
   let stopping = false;
@@ -121,6 +130,7 @@ export async function runHead(): Promise<void> {
     log(`stopping (${reason})`);
     server.close();
     store.close();
+    await keys.flush().catch((error: unknown) => log(`could not save key spend: ${String(error)}`));
     if (cluster) await cluster.close();
     else await head.close();
     await removeHeadFile(stateDirectory, process.pid);
@@ -155,6 +165,7 @@ export async function runHead(): Promise<void> {
           ...options,
           mounts: [storageRoutes],
           governance,
+          gate: access,
         });
         const id = `gateway-${++gatewaySequence}`;
         gateways.set(id, gateway);
@@ -168,6 +179,7 @@ export async function runHead(): Promise<void> {
     },
     storage: storageHost,
     governance,
+    access,
     onShutdown: () => void stop('shutdown requested'),
   });
   const port = Number.parseInt(process.env.BYZERLLM_HEAD_PORT ?? '0', 10) || 0;

@@ -22,6 +22,7 @@ import { registerStat } from './commands/stat.js';
 import { registerStorage } from './commands/storage.js';
 import { registerTrain } from './commands/train.js';
 import { registerUndeploy } from './commands/undeploy.js';
+import { registerKeys } from './commands/keys.js';
 import { registerRoute } from './commands/route.js';
 import { setQuiet } from './arguments.js';
 import { reportError } from './exit-codes.js';
@@ -46,6 +47,7 @@ export function createProgram(): Command {
   registerQuery(program);
   registerStat(program);
   registerRoute(program);
+  registerKeys(program);
   registerList(program);
   registerLogs(program);
   registerPs(program);

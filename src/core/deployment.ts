@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { InvalidArgumentError } from './errors.js';
 import { withGenerationDefaults } from './generation-params.js';
 import type { EngineInstance } from './models.js';
+import { checkTokenPrice } from './pricing.js';
 
 export const LOAD_BALANCE_STRATEGIES = ['lru', 'round_robin'] as const;
 export type LoadBalanceStrategy = (typeof LOAD_BALANCE_STRATEGIES)[number];
@@ -43,7 +44,14 @@ export const deploymentSpecSchema = z.object({
   cpusPerWorker: z.number().min(0).default(0.01),
   gpusPerWorker: z.number().min(0).default(0),
   /** Engine and provider parameters, all strings as on the command line (`saas.api_key=…`). */
-  inferParams: z.record(z.string(), z.string()).default({}),
+  inferParams: z
+    .record(z.string(), z.string())
+    .default({})
+    .superRefine((params, context) => {
+      // The gateway's price params (`gateway.price_input`/`_output`), checked once at deploy.
+      const problem = checkTokenPrice(params);
+      if (problem) context.addIssue({ code: 'custom', message: problem });
+    }),
   loadBalance: z.enum(LOAD_BALANCE_STRATEGIES).default('lru'),
   /** Request kinds sent to one fixed worker index. */
   pinning: z.partialRecord(z.enum(PINNABLE_KINDS), z.number().int().min(0)).default({}),

@@ -7,3 +7,4 @@ export * from './models.js';
 export * from './version.js';
 export * from './generation-params.js';
 export * from './optional-packages.js';
+export * from './pricing.js';

@@ -11,6 +11,7 @@ import { handleChat } from './chat.js';
 import { handleCompletions } from './completions.js';
 import { handleEmbeddings } from './embeddings.js';
 import { Exchange, type GatewayContext, setRequestId } from './exchange.js';
+import { admitExchange, type GateCaller } from './gate-admission.js';
 import { bearerKey, parseJsonObject, readBody, sendError, sendJson } from './http.js';
 import { handleImages } from './images.js';
 import { gatewayRefusal } from './map-error.js';
@@ -83,8 +84,21 @@ export function createHandler(
 
   function authorized(request: IncomingMessage): boolean {
     if (!expectedKey) return true;
-    const given = Buffer.from(bearerKey(request) ?? '');
-    return given.length === expectedKey.length && timingSafeEqual(given, expectedKey);
+    return isMasterKey(bearerKey(request));
+  }
+
+  function isMasterKey(bearer: string | undefined): boolean {
+    const given = Buffer.from(bearer ?? '');
+    return (
+      expectedKey !== undefined && given.length === expectedKey.length && timingSafeEqual(given, expectedKey)
+    );
+  }
+
+  /** Who calls, for the gate: the master key, or a bearer that must be a virtual key. */
+  function callerOf(request: IncomingMessage): GateCaller {
+    const bearer = bearerKey(request);
+    const master = isMasterKey(bearer);
+    return { master, open: !expectedKey, key: master ? undefined : bearer };
   }
 
   async function route(request: IncomingMessage, response: ServerResponse, path: string): Promise<void> {
@@ -95,10 +109,12 @@ export function createHandler(
     const exchange = new Exchange(options, request, response, endpointLabel(path, options.mounts));
     let status = 500;
     try {
-      if (!authorized(request)) {
+      // With virtual keys or limits the gate decides who may call (one boolean when there are none).
+      const caller = options.gate?.active ? callerOf(request) : undefined;
+      if (!caller && !authorized(request)) {
         throw gatewayRefusal('unauthenticated', 'missing or wrong API key: send Authorization: Bearer <key>');
       }
-      status = await dispatch(exchange, method, path);
+      status = await dispatch(exchange, method, path, caller);
     } catch (error) {
       status = (apiRouteErrorSender(path) ?? sendError)(response, error);
       if (status >= 500 && toByzerLLMError(error).code === 'internal') {
@@ -108,13 +124,23 @@ export function createHandler(
     exchange.finish(status);
   }
 
-  async function dispatch(exchange: Exchange, method: string, path: string): Promise<number> {
+  async function dispatch(
+    exchange: Exchange,
+    method: string,
+    path: string,
+    caller: GateCaller | undefined,
+  ): Promise<number> {
     const { request, response } = exchange;
     const handler = Object.hasOwn(JSON_ROUTES, path) ? JSON_ROUTES[path] : undefined;
+    // Endpoints other than the JSON model endpoints only check the key (no model to limit).
+    if (caller && !handler) await admitExchange(options.gate!, exchange, caller, undefined, 0);
     if (handler || path === '/v1/audio/transcriptions') {
       if (method !== 'POST') throw gatewayRefusal('method_not_allowed', `${method} ${path}: use POST`);
       const body = await readBody(request, options.bodyLimitBytes);
-      return handler ? handler(exchange, parseJsonObject(body)) : handleTranscription(exchange, body);
+      if (!handler) return handleTranscription(exchange, body);
+      const parsed = parseJsonObject(body);
+      if (caller) await admitExchange(options.gate!, exchange, caller, parsed, body.length);
+      return handler(exchange, parsed);
     }
     if (apiRouteLabel(path)) {
       const readJson = async () => parseJsonObject(await readBody(request, options.bodyLimitBytes));

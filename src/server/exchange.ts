@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { ClusterApi, Governance } from '../cluster/index.js';
+import type { AccessGate, ClusterApi, Governance } from '../cluster/index.js';
 import { badField } from './map-error.js';
 import { type GatewayMetrics, OTHER_ENDPOINT } from './metrics.js';
 
@@ -18,6 +18,8 @@ export interface GatewayContext {
   bodyLimitBytes: number;
   /** Routes by virtual model name, with cooldowns (`byzerllm route`); absent: plain deployments only. */
   governance?: Governance;
+  /** Virtual keys and rate limits (the head's, or reached over NATS); absent: none. */
+  gate?: AccessGate;
 }
 
 /**
@@ -34,6 +36,8 @@ export class Exchange {
   inputTokens = 0;
   outputTokens = 0;
   readonly startedAt = performance.now();
+  /** An admitted request's reservation on the gate, settled by `finish`. */
+  ticket: { gate: AccessGate; id: string } | undefined;
 
   constructor(
     readonly context: GatewayContext,
@@ -86,6 +90,20 @@ export class Exchange {
       outputTokens: this.outputTokens,
     });
     if (this.model) metrics.ended(this.model);
+    if (this.ticket) this.settle(this.ticket);
+  }
+
+  /** Settles an admitted request with its usage: the deployment that answered, tokens, seconds. */
+  private settle(ticket: { gate: AccessGate; id: string }): void {
+    this.ticket = undefined;
+    const answered = this.response.getHeader('x-byzerllm-deployment');
+    ticket.gate.settle({
+      ticket: ticket.id,
+      deployment: typeof answered === 'string' ? answered : this.model,
+      inputTokens: this.inputTokens,
+      outputTokens: this.outputTokens,
+      seconds: (performance.now() - this.startedAt) / 1000,
+    });
   }
 }
 

@@ -11,7 +11,12 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { type ClusterApi, type Governance, resolveStateDirectory } from '../cluster/index.js';
+import {
+  type AccessGate,
+  type ClusterApi,
+  type Governance,
+  resolveStateDirectory,
+} from '../cluster/index.js';
 import { InvalidArgumentError } from '../core/index.js';
 import { createHandler, type MountedJsonRoutes } from './app.js';
 import type { PredictHandler } from './predict.js';
@@ -49,6 +54,8 @@ export interface OpenAIServerOptions {
   responsesDirectory?: string;
   /** Routes by virtual model name (the head's; see `Governance`). */
   governance?: Governance;
+  /** Virtual keys and rate limits (`AccessControl` in the head, `NatsAccessGate` elsewhere). */
+  gate?: AccessGate;
 }
 
 export interface OpenAIServer {
@@ -72,6 +79,7 @@ export function createOpenAIServer(options: OpenAIServerOptions): OpenAIServer {
     ...(options.predict ? { predict: options.predict } : {}),
     ...(options.mounts ? { mounts: options.mounts } : {}),
     ...(options.governance ? { governance: options.governance } : {}),
+    ...(options.gate ? { gate: options.gate } : {}),
   });
   return { handle, metrics };
 }

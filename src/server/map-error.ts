@@ -10,7 +10,15 @@
 import { type ByzerLLMError, type ErrorCode, InvalidArgumentError } from '../core/index.js';
 
 /** Why a gateway request was refused before it reached the cluster (`details.reason`). */
-export type GatewayRefusal = 'unauthenticated' | 'body_too_large' | 'route_not_found' | 'method_not_allowed';
+export type GatewayRefusal =
+  | 'unauthenticated'
+  | 'body_too_large'
+  | 'route_not_found'
+  | 'method_not_allowed'
+  // Virtual keys and rate limits (`gate-admission.ts`).
+  | 'model_not_allowed'
+  | 'budget_exceeded'
+  | 'rate_limited';
 
 export interface OpenAIErrorBody {
   error: { message: string; type: string; code: string | null; param: string | null };
@@ -37,6 +45,10 @@ const REFUSALS: Record<GatewayRefusal, { status: number; type: string; code: str
   body_too_large: { status: 413, type: 'invalid_request_error', code: 'request_too_large' },
   route_not_found: { status: 404, type: 'invalid_request_error', code: 'unknown_url' },
   method_not_allowed: { status: 405, type: 'invalid_request_error', code: 'method_not_allowed' },
+  model_not_allowed: { status: 403, type: 'permission_error', code: 'model_not_allowed' },
+  // OpenAI answers a spent quota with 429 `insufficient_quota`; the SDKs do not retry that code.
+  budget_exceeded: { status: 429, type: 'insufficient_quota', code: 'budget_exceeded' },
+  rate_limited: { status: 429, type: 'rate_limit_error', code: 'rate_limit_exceeded' },
 };
 
 const BY_CODE: Record<ErrorCode, { status: number; type: string }> = {

@@ -72,7 +72,7 @@ export function registerRoute(program: Command): void {
   );
 }
 
-function withAddress(command: Command): Command {
+export function withAddress(command: Command): Command {
   return command.addOption(
     new Option(
       '--address <address>',

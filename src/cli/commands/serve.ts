@@ -1,6 +1,12 @@
 import path from 'node:path';
 import { type Command, Option } from 'commander';
-import { type ClusterApi, type GatewayStartOptions, HeadClient } from '../../cluster/index.js';
+import {
+  type AccessGate,
+  type ClusterApi,
+  type GatewayStartOptions,
+  HeadClient,
+  NatsClusterClient,
+} from '../../cluster/index.js';
 import { InvalidArgumentError } from '../../core/index.js';
 import { startOpenAIServer } from '../../server/index.js';
 import { createPredictHandler } from '../../sql/index.js';
@@ -172,6 +178,20 @@ async function serveHere(
   cluster: ClusterApi,
   options: GatewayStartOptions,
 ): Promise<{ address: string; closed: Promise<void>; close(): Promise<void> }> {
-  const server = await startOpenAIServer({ cluster, predict: createPredictHandler(cluster), ...options });
-  return { address: server.address, closed: new Promise<void>(() => {}), close: () => server.close() };
+  // Keys and limits are counted by the head, for every gateway at once (see `NatsAccessGate`).
+  const gate = cluster instanceof NatsClusterClient ? await cluster.openAccessGate() : undefined;
+  const server = await startOpenAIServer({
+    cluster,
+    predict: createPredictHandler(cluster),
+    ...options,
+    ...(gate ? { gate: gate satisfies AccessGate } : {}),
+  });
+  return {
+    address: server.address,
+    closed: new Promise<void>(() => {}),
+    close: async () => {
+      await server.close();
+      gate?.close();
+    },
+  };
 }

@@ -38,7 +38,8 @@ import { type GatewayHost, gatewayStartOptionsSchema } from './gateway-host.js';
 import { NDJSON_HEADERS, writeNdjson } from './ndjson-response.js';
 import type { StorageHost } from './storage-host.js';
 import { registerRouteEndpoints } from './route-endpoints.js';
-import type { Governance } from '../governance/index.js';
+import { registerKeyEndpoints } from './key-endpoints.js';
+import type { AccessControl, Governance } from '../governance/index.js';
 
 /** The one place that maps error codes to admin API statuses. */
 const STATUS_BY_CODE: Record<ErrorCode, ContentfulStatusCode> = {
@@ -75,6 +76,8 @@ export interface AdminApiOptions {
   storage?: StorageHost;
   /** Routing configs by virtual model name (`/admin/v1/routes`); without it those paths are not found. */
   governance?: Governance;
+  /** Virtual keys and rate limits (`/admin/v1/keys`, `/admin/v1/limits`); without it those are not found. */
+  access?: AccessControl;
 }
 
 /**
@@ -211,6 +214,7 @@ function addHostedRoutes(app: Hono, options: AdminApiOptions): void {
 
   registerDebugMemory(app);
   if (options.governance) registerRouteEndpoints(app, options.governance, readJson);
+  if (options.access) registerKeyEndpoints(app, options.access, readJson);
 }
 
 const deploymentBodySchema = z.custom<DeploymentSpecInput>(

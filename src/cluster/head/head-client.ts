@@ -31,7 +31,7 @@ import { headTimeoutMs, LivenessProbe } from '../liveness-probe.js';
 import { decodeError, encodeBinary, reviveBinary } from '../wire/index.js';
 import type { GatewayStartOptions, OpenedGateway } from './gateway-host.js';
 import { readNdjsonParts } from './ndjson-reader.js';
-import type { GovernanceStat } from '../governance/index.js';
+import type { GovernanceStat, KeySettings, KeyView, RateLimits } from '../governance/index.js';
 import type { RouteSummary } from './route-endpoints.js';
 
 /** A gateway held open by this client; it stops when `close()` is called or this process dies. */
@@ -203,6 +203,23 @@ export class HeadClient implements ClusterApi {
     remove: (name: string): Promise<{ removed: boolean }> =>
       this.json('DELETE', `/admin/v1/routes/${encodeRouteName(name)}`),
     stat: (): Promise<GovernanceStat> => this.json('GET', '/admin/v1/route-stat'),
+  };
+
+  /** Virtual keys on the head (see `VirtualKeyStore`); settings are validated there. */
+  readonly keys = {
+    list: (): Promise<KeyView[]> => this.json('GET', '/admin/v1/keys'),
+    create: (settings: KeySettings): Promise<{ key: string; view: KeyView }> =>
+      this.json('POST', '/admin/v1/keys', settings),
+    revoke: (id: string): Promise<KeyView> => this.json('DELETE', `/admin/v1/keys/${encodeURIComponent(id)}`),
+  };
+
+  /** rpm/tpm limits per deployment or route name on the head. */
+  readonly limits = {
+    list: (): Promise<Record<string, RateLimits>> => this.json('GET', '/admin/v1/limits'),
+    set: (name: string, limits: RateLimits): Promise<{ name: string; limits: RateLimits }> =>
+      this.json('PUT', `/admin/v1/limits/${encodeRouteName(name)}`, limits),
+    remove: (name: string): Promise<{ removed: boolean }> =>
+      this.json('DELETE', `/admin/v1/limits/${encodeRouteName(name)}`),
   };
 
   close(): Promise<void> {

@@ -169,6 +169,11 @@ export class Head implements ClusterApi {
     return this.deployments.get(name)?.openAIPassThrough();
   }
 
+  /** The spec of a running deployment (its prices, for the gateway's virtual keys). */
+  specOf(name: string): DeploymentSpec | undefined {
+    return this.deployments.get(name)?.spec;
+  }
+
   async status(): Promise<ClusterStatus> {
     return {
       version: PACKAGE_VERSION,

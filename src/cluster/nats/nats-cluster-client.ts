@@ -34,6 +34,7 @@ import type { DeploymentStat } from '../worker-pool.js';
 import { headTimeoutMs, LivenessProbe } from '../liveness-probe.js';
 import { ConnectionLostError, faultTimeoutMs, watchConnection } from './connection-watch.js';
 import type { JobProgressEvent, PlacedJobRecord } from './job-messages.js';
+import { NatsAccessGate } from './nats-access-gate.js';
 import { HEAD_SERVICE_NAME } from './nats-admin-server.js';
 import { connectNats } from './nats-connection.js';
 import { STORAGE_OPERATION_PATTERN } from './nats-messages.js';
@@ -204,6 +205,11 @@ export class NatsClusterClient implements ClusterApi {
     for await (const status of this.connection.status()) {
       if (status.type === 'reconnect') return;
     }
+  }
+
+  /** The head's virtual keys and rate limits, for a gateway served from this process. */
+  openAccessGate(log?: (line: string) => void): Promise<NatsAccessGate> {
+    return NatsAccessGate.open(this.connection, log);
   }
 
   async close(): Promise<void> {

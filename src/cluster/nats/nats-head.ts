@@ -6,6 +6,7 @@
 import os from 'node:os';
 import { type KV, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
+import type { AccessControl } from '../governance/index.js';
 import { Head } from '../head/head.js';
 import type { StorageHost } from '../head/storage-host.js';
 import type { NodeResources } from '../resources.js';
@@ -17,6 +18,7 @@ import { watchConnection } from './connection-watch.js';
 import { HeadJobs } from './head-jobs.js';
 import type { TrainingJobRunner } from './job-messages.js';
 import { KvDeploymentStore } from './kv-deployment-store.js';
+import { serveAccessOverNats } from './nats-access-gate.js';
 import {
   createHeadService,
   HEAD_QUEUE,
@@ -60,6 +62,8 @@ export interface NatsHead {
   head: Head;
   /** Serves the store of the head's process to clients on NATS (`byzerllm.storage.<operation>`). */
   serveStorage(host: StorageHost): void;
+  /** Serves virtual keys and rate limits to gateways on NATS (`byzerllm.access.*`). */
+  serveAccess(control: AccessControl): void;
   close(): Promise<void>;
 }
 
@@ -200,6 +204,7 @@ export async function startNatsHead(options: NatsHeadOptions): Promise<NatsHead>
   return {
     head,
     serveStorage: (host) => serveStorageOverNats(connection, service, host, cancellations, log),
+    serveAccess: (control) => serveAccessOverNats(connection, service, control, log),
     async close() {
       await admin.close();
       cancellations.close();

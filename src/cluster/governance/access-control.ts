@@ -1,0 +1,238 @@
+/**
+ * The head's `AccessGate`: the one counter of every gateway's requests per key and per deployment.
+ *
+ * Budgets are exact by reservation: admitting a request reserves its estimated cost (estimated
+ * tokens × price), and a key is admitted only while `spent + reserved < budget`; settling replaces
+ * the reservation with the upstream's usage × price. So a key goes over its budget only by what the
+ * requests already in flight cost beyond their estimates — at most one request per worker slot —
+ * also under concurrent load, since admit and settle run one at a time on the head's event loop.
+ *
+ * rpm/tpm are sliding one-minute windows per key and per model name (`RateWindow`); tpm reserves the
+ * estimate and is corrected to the real usage when the request settles.
+ */
+import { randomUUID } from 'node:crypto';
+import { type DeploymentSpec, type TokenPrice, tokenPriceOf } from '../../core/index.js';
+import type { AccessGate, AccessRefusal, AccessRequest, Admission, UsageReport } from './access-gate.js';
+import { RateWindow, type WindowEntry } from './rate-window.js';
+import type { KeyRecord, RateLimits, VirtualKeyStore } from './virtual-keys.js';
+
+interface Reservation {
+  key: KeyRecord | undefined;
+  moneyPico: number;
+  tokenEntries: { window: RateWindow; entry: WindowEntry }[];
+}
+
+interface Windows {
+  limits: RateLimits;
+  requests?: RateWindow;
+  tokens?: RateWindow;
+}
+
+export interface AccessControlOptions {
+  keys: VirtualKeyStore;
+  /** The price of a deployment (its `gateway.price_*` params); undefined: none (counted in seconds). */
+  priceOf: (deployment: string) => TokenPrice | undefined;
+  now?: () => number;
+}
+
+export class AccessControl implements AccessGate {
+  active = false;
+  private readonly reservations = new Map<string, Reservation>();
+  private readonly reservedPico = new Map<string, number>();
+  private readonly keyWindows = new Map<string, Windows>();
+  private readonly modelWindows = new Map<string, Windows>();
+  private readonly now: () => number;
+  private readonly listeners: (() => void)[] = [];
+
+  constructor(private readonly options: AccessControlOptions) {
+    this.now = options.now ?? Date.now;
+    this.refresh();
+  }
+
+  get keys(): VirtualKeyStore {
+    return this.options.keys;
+  }
+
+  /** Call after keys or limits change: recomputes `active` and drops windows of changed limits. */
+  refresh(): void {
+    const active = this.options.keys.size > 0 || this.options.keys.deploymentLimits.size > 0;
+    const changed = active !== this.active;
+    this.active = active;
+    if (changed) for (const listener of this.listeners) listener();
+    for (const [name, windows] of this.modelWindows) {
+      if (this.options.keys.deploymentLimits.get(name) !== windows.limits) this.modelWindows.delete(name);
+    }
+  }
+
+  /** Called when `active` changes (gateways in other processes follow it over NATS). */
+  onChange(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  async admit(request: AccessRequest): Promise<Admission> {
+    return this.admitNow(request);
+  }
+
+  admitNow(request: AccessRequest): Admission {
+    const now = this.now();
+    const checked = this.checkKey(request, now);
+    if ('reason' in checked) return { ok: false, refusal: checked };
+    const key = checked.key;
+    if (request.model === undefined) return { ok: true };
+    const modelWindows = this.windowsOf(
+      this.modelWindows,
+      request.model,
+      this.options.keys.deploymentLimits.get(request.model),
+    );
+    const keyWindows = key ? this.windowsOf(this.keyWindows, key.id, key) : undefined;
+    const tokens = request.inputTokens + request.outputTokens;
+    const wait = Math.max(waitOf(modelWindows, tokens, now), waitOf(keyWindows, tokens, now));
+    if (wait > 0) {
+      const owner =
+        keyWindows && waitOf(keyWindows, tokens, now) > 0
+          ? `key sk-byz-${key!.id}`
+          : `model ${request.model}`;
+      return {
+        ok: false,
+        refusal: {
+          reason: 'rate_limited',
+          message: `rate limit of ${owner} reached (${describeLimits(owner.startsWith('key') ? key! : modelWindows!.limits)}); retry after ${Math.ceil(wait / 1000)} s`,
+          retryAfterSeconds: Math.ceil(wait / 1000),
+        },
+      };
+    }
+    let moneyPico = 0;
+    if (key?.budget !== undefined) {
+      const reserved = this.reservedPico.get(key.id) ?? 0;
+      if (key.spend.moneyPico + reserved >= Math.round(key.budget * 1e12)) {
+        return {
+          ok: false,
+          refusal: {
+            reason: 'budget_exceeded',
+            message: `key sk-byz-${key.id} has used its budget of ${key.budget} (spent ${key.spend.moneyPico / 1e12}${reserved > 0 ? `, ${reserved / 1e12} reserved by requests in flight` : ''})`,
+          },
+        };
+      }
+      const price = this.options.priceOf(request.model);
+      moneyPico = price
+        ? request.inputTokens * price.inputPicoPerToken + request.outputTokens * price.outputPicoPerToken
+        : 0;
+    }
+    if (!key && !modelWindows) return { ok: true };
+    const tokenEntries: Reservation['tokenEntries'] = [];
+    for (const windows of [modelWindows, keyWindows]) {
+      windows?.requests?.add(1, now);
+      if (windows?.tokens)
+        tokenEntries.push({ window: windows.tokens, entry: windows.tokens.add(tokens, now) });
+    }
+    const ticket = randomUUID();
+    this.reservations.set(ticket, { key, moneyPico, tokenEntries });
+    if (key && moneyPico > 0) this.reservedPico.set(key.id, (this.reservedPico.get(key.id) ?? 0) + moneyPico);
+    return { ok: true, ticket };
+  }
+
+  settle(usage: UsageReport): void {
+    const reservation = this.reservations.get(usage.ticket);
+    if (!reservation) return;
+    this.reservations.delete(usage.ticket);
+    const used = usage.inputTokens + usage.outputTokens;
+    for (const { window, entry } of reservation.tokenEntries) window.correct(entry, used);
+    const key = reservation.key;
+    if (!key) return;
+    if (reservation.moneyPico > 0) {
+      const left = (this.reservedPico.get(key.id) ?? 0) - reservation.moneyPico;
+      if (left > 0) this.reservedPico.set(key.id, left);
+      else this.reservedPico.delete(key.id);
+    }
+    const price = this.options.priceOf(usage.deployment);
+    const spend = key.spend;
+    spend.requests += 1;
+    spend.inputTokens += usage.inputTokens;
+    spend.outputTokens += usage.outputTokens;
+    if (price) {
+      spend.moneyPico +=
+        usage.inputTokens * price.inputPicoPerToken + usage.outputTokens * price.outputPicoPerToken;
+    } else {
+      spend.seconds += usage.seconds;
+    }
+    this.options.keys.spendChanged();
+  }
+
+  /**
+   * The master key passes; so does anyone on a gateway without a master key while no virtual key
+   * exists (limits alone change nothing about who may call). Otherwise the bearer must be a live
+   * virtual key allowed to use the model.
+   */
+  private checkKey(request: AccessRequest, now: number): AccessRefusal | { key: KeyRecord | undefined } {
+    const { model } = request;
+    if (request.master || (request.open && this.options.keys.size === 0)) return { key: undefined };
+    const key = request.key === undefined ? undefined : this.options.keys.find(request.key);
+    if (!key)
+      return {
+        reason: 'unauthenticated',
+        message: 'missing or wrong API key: send Authorization: Bearer <key>',
+      };
+    if (key.revokedAt) return { reason: 'unauthenticated', message: `API key sk-byz-${key.id} was revoked` };
+    if (key.expiresAt && Date.parse(key.expiresAt) <= now) {
+      return { reason: 'unauthenticated', message: `API key sk-byz-${key.id} expired at ${key.expiresAt}` };
+    }
+    if (model !== undefined && key.models && !key.models.includes(model)) {
+      return {
+        reason: 'model_not_allowed',
+        message: `API key sk-byz-${key.id} may not use model ${model}; allowed: ${key.models.join(', ')}`,
+      };
+    }
+    return { key };
+  }
+
+  private windowsOf(
+    table: Map<string, Windows>,
+    name: string,
+    limits: RateLimits | undefined,
+  ): Windows | undefined {
+    if (!limits || (limits.rpm === undefined && limits.tpm === undefined)) return undefined;
+    const existing = table.get(name);
+    if (existing && existing.limits.rpm === limits.rpm && existing.limits.tpm === limits.tpm) return existing;
+    const created: Windows = {
+      limits,
+      ...(limits.rpm !== undefined ? { requests: new RateWindow(limits.rpm) } : {}),
+      ...(limits.tpm !== undefined ? { tokens: new RateWindow(limits.tpm) } : {}),
+    };
+    table.set(name, created);
+    return created;
+  }
+}
+
+function waitOf(windows: Windows | undefined, tokens: number, now: number): number {
+  if (!windows) return 0;
+  return Math.max(windows.requests?.waitMs(1, now) ?? 0, windows.tokens?.waitMs(tokens, now) ?? 0);
+}
+
+function describeLimits(limits: RateLimits): string {
+  return [
+    limits.rpm !== undefined ? `${limits.rpm} rpm` : '',
+    limits.tpm !== undefined ? `${limits.tpm} tpm` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+}
+
+/**
+ * `priceOf` over running deployments' specs: each spec's price parsed once (it was checked at
+ * deploy), looked up per request by name.
+ */
+export function pricesOfSpecs(
+  specOf: (name: string) => DeploymentSpec | undefined,
+): (name: string) => TokenPrice | undefined {
+  const prices = new WeakMap<DeploymentSpec, TokenPrice | null>();
+  return (name) => {
+    const spec = specOf(name);
+    if (!spec) return undefined;
+    let price = prices.get(spec);
+    if (price === undefined) {
+      price = tokenPriceOf(spec.inferParams) ?? null;
+      prices.set(spec, price);
+    }
+    return price ?? undefined;
+  };
+}

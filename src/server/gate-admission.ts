@@ -1,0 +1,74 @@
+/**
+ * Virtual keys and rate limits at the gateway's edge (see `AccessGate`): a request is admitted
+ * before it reaches the cluster (its key, model, limits and budget checked, its estimated cost
+ * reserved on the head) and settled with what it used once its answer is sent.
+ *
+ * Only called while the gate is active (keys or limits exist); otherwise the gateway keeps its plain
+ * master-key check and does no work of this file.
+ */
+import type { AccessGate, AccessRefusal } from '../cluster/index.js';
+import { InvalidArgumentError } from '../core/index.js';
+import type { Exchange } from './exchange.js';
+import type { GatewayRefusal } from './map-error.js';
+
+/** Output tokens reserved for a chat or completion that sets no `max_tokens`. */
+const DEFAULT_OUTPUT_ESTIMATE = 256;
+/** Bytes per token of the input estimate (OpenAI's rule of thumb for English text is ~4). */
+const BYTES_PER_TOKEN = 4;
+
+const REFUSAL_REASONS: Record<AccessRefusal['reason'], GatewayRefusal> = {
+  unauthenticated: 'unauthenticated',
+  model_not_allowed: 'model_not_allowed',
+  budget_exceeded: 'budget_exceeded',
+  rate_limited: 'rate_limited',
+};
+
+export interface GateCaller {
+  /** Presented the master key. */
+  master: boolean;
+  /** The gateway has no master key. */
+  open: boolean;
+  /** The bearer, when it is not the master key. */
+  key: string | undefined;
+}
+
+/**
+ * Admits a request to a JSON endpoint with its parsed body (`model` named, or none for endpoints
+ * without one); throws the refusal, mapped to 401/403/429 by `map-error.ts`. An admitted request
+ * with a ticket is settled by `Exchange.finish`.
+ */
+export async function admitExchange(
+  gate: AccessGate,
+  exchange: Exchange,
+  caller: GateCaller,
+  body: Record<string, unknown> | undefined,
+  bodyBytes: number,
+): Promise<void> {
+  const model = typeof body?.model === 'string' ? body.model : exchange.context.servedModelName;
+  const maxTokens = body?.max_completion_tokens ?? body?.max_tokens;
+  const outputTokens =
+    typeof maxTokens === 'number' && Number.isInteger(maxTokens) && maxTokens >= 0
+      ? maxTokens
+      : body && ('messages' in body || 'prompt' in body)
+        ? DEFAULT_OUTPUT_ESTIMATE
+        : 0;
+  const admission = await gate.admit({
+    master: caller.master,
+    open: caller.open,
+    ...(caller.key !== undefined ? { key: caller.key } : {}),
+    ...(body && model !== undefined ? { model } : {}),
+    inputTokens: Math.ceil(bodyBytes / BYTES_PER_TOKEN),
+    outputTokens,
+  });
+  if (!admission.ok) throw refusalError(admission.refusal);
+  if (admission.ticket) exchange.ticket = { gate, id: admission.ticket };
+}
+
+function refusalError(refusal: AccessRefusal): InvalidArgumentError {
+  return new InvalidArgumentError(refusal.message, {
+    details: {
+      reason: REFUSAL_REASONS[refusal.reason],
+      ...(refusal.retryAfterSeconds !== undefined ? { retryAfterSeconds: refusal.retryAfterSeconds } : {}),
+    },
+  });
+}
