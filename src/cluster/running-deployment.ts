@@ -24,6 +24,7 @@ import type {
   WorkerTransport,
 } from './transport/transport.js';
 import { callOutcome, openAIOutcome, releaseWhenDone, releaseWhenPartsDone } from './lease-release.js';
+import { affinityKeysOf } from './routing/index.js';
 import type { RequestOutcome } from './worker-metrics.js';
 import { type DeploymentStat, WorkerPool } from './worker-pool.js';
 
@@ -111,7 +112,7 @@ export class RunningDeployment {
           ) as WorkerCallMap[Kind][0])
         : request;
     for (let attempt = 1; ; attempt++) {
-      const lease = await this.pool.acquire(this.acquireOptions(kind, options));
+      const lease = await this.pool.acquire(this.acquireOptions(kind, options, request));
       let done: (() => void) | undefined;
       let outcome: RequestOutcome | undefined = { failed: true };
       try {
@@ -235,7 +236,7 @@ export class RunningDeployment {
   async stream(request: ChatRequest, options: CallOptions = {}): Promise<AsyncIterable<StreamPart>> {
     const withDefaults = withGenerationDefaults(request, this.spec.generationDefaults);
     for (let attempt = 1; ; attempt++) {
-      const lease = await this.pool.acquire(this.acquireOptions('chat', options));
+      const lease = await this.pool.acquire(this.acquireOptions('chat', options, request));
       let done: (() => void) | undefined;
       let parts: AsyncIterable<StreamPart>;
       try {
@@ -371,12 +372,15 @@ export class RunningDeployment {
     await Promise.allSettled(endpoints.map((endpoint) => endpoint.close()));
   }
 
-  private acquireOptions(kind: WorkerCallKind, options: CallOptions) {
+  /** Pinning, the caller's signal, and the prompt's prefix keys when the strategy routes on them. */
+  private acquireOptions(kind: WorkerCallKind, options: CallOptions, request?: unknown) {
     const pinKey = PIN_KEY_BY_KIND[kind];
     const pinnedIndex = pinKey === undefined ? undefined : this.spec.pinning[pinKey];
+    const affine = kind === 'chat' && request !== undefined && this.pool.needsAffinityKeys;
     return {
       ...(pinnedIndex === undefined ? {} : { pinnedIndex }),
       ...(options.signal ? { signal: options.signal } : {}),
+      ...(affine ? { hint: { affinityKeys: affinityKeysOf((request as ChatRequest).messages) } } : {}),
     };
   }
 

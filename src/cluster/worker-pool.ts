@@ -12,7 +12,12 @@ import {
   InvalidArgumentError,
   type LoadBalanceStrategy,
 } from '../core/index.js';
-import { type BalanceStrategy, createBalanceStrategy, type WorkerSlotView } from './routing/index.js';
+import {
+  type BalanceStrategy,
+  createBalanceStrategy,
+  type PickHint,
+  type WorkerSlotView,
+} from './routing/index.js';
 import { type RequestOutcome, WorkerMetrics, type WorkerMetricsStat } from './worker-metrics.js';
 
 export interface WorkerPoolOptions {
@@ -45,6 +50,7 @@ interface WorkerSlots extends WorkerSlotView {
 
 interface Waiter {
   pinnedIndex: number | undefined;
+  hint: PickHint | undefined;
   grant(index: number): void;
   fail(error: Error): void;
 }
@@ -88,10 +94,19 @@ export class WorkerPool {
     return this.options.workerCount * this.options.slotsPerWorker;
   }
 
-  /** Takes a slot, waiting if needed. `pinnedIndex` forces one worker (pinned request kinds). */
-  acquire(options: { pinnedIndex?: number; signal?: AbortSignal } = {}): Promise<Lease> {
+  /** True when the strategy places requests by their prompt (see `PickHint.affinityKeys`). */
+  get needsAffinityKeys(): boolean {
+    return this.strategy.needsAffinityKeys === true;
+  }
+
+  /**
+   * Takes a slot, waiting if needed. `pinnedIndex` forces one worker (pinned request kinds); `hint`
+   * tells the strategy about the request.
+   */
+  acquire(options: { pinnedIndex?: number; signal?: AbortSignal; hint?: PickHint } = {}): Promise<Lease> {
     const pinnedIndex = options.pinnedIndex === undefined ? undefined : this.checkIndex(options.pinnedIndex);
-    const immediate = this.tryTake(pinnedIndex);
+    const hint = options.hint;
+    const immediate = this.tryTake(pinnedIndex, hint);
     if (immediate !== undefined) return Promise.resolve(this.lease(immediate));
     if (options.signal?.aborted) return Promise.reject(new AbortedError());
 
@@ -105,6 +120,7 @@ export class WorkerPool {
       };
       const waiter: Waiter = {
         pinnedIndex,
+        hint,
         grant: (index) => {
           cleanup();
           resolve(this.lease(index));
@@ -179,13 +195,13 @@ export class WorkerPool {
 
   private closedReason: Error | undefined;
 
-  private tryTake(pinnedIndex: number | undefined): number | undefined {
+  private tryTake(pinnedIndex: number | undefined, hint: PickHint | undefined): number | undefined {
     if (this.closedReason) throw this.closedReason;
     if (pinnedIndex !== undefined) {
       const worker = this.workers[pinnedIndex]!;
       return worker.ready && worker.freeSlots > 0 ? pinnedIndex : undefined;
     }
-    return this.strategy.pick(this.workers);
+    return this.strategy.pick(this.workers, hint);
   }
 
   private lease(index: number): Lease {
@@ -213,7 +229,7 @@ export class WorkerPool {
   private serveWaiters(): void {
     for (let position = 0; position < this.waiters.length; ) {
       const waiter = this.waiters[position]!;
-      const index = this.tryTake(waiter.pinnedIndex);
+      const index = this.tryTake(waiter.pinnedIndex, waiter.hint);
       if (index === undefined) {
         // A pinned waiter may be stuck on its worker while others can go elsewhere.
         position++;

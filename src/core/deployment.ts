@@ -11,7 +11,11 @@ import { withGenerationDefaults } from './generation-params.js';
 import type { EngineInstance } from './models.js';
 import { checkTokenPrice } from './pricing.js';
 
-export const LOAD_BALANCE_STRATEGIES = ['lru', 'round_robin'] as const;
+/**
+ * How a deployment's pool picks a worker: `lru` (default), `round_robin`, or `prefix_affinity`
+ * (chat requests sharing a long prompt prefix go to the worker whose KV cache holds it).
+ */
+export const LOAD_BALANCE_STRATEGIES = ['lru', 'round_robin', 'prefix_affinity'] as const;
 export type LoadBalanceStrategy = (typeof LOAD_BALANCE_STRATEGIES)[number];
 
 /** Request kinds that can be pinned to one worker index (Byzer-LLM's `setup_pin_model_worker_mapping`). */

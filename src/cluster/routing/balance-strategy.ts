@@ -15,10 +15,21 @@ export interface WorkerSlotView {
   readonly ready: boolean;
 }
 
+/** What a strategy may know about the request it places (only strategies that need it read it). */
+export interface PickHint {
+  /**
+   * Hashes of the request's prompt prefixes, longest first (`affinityKeysOf`); present only for
+   * chat requests on a deployment whose strategy asks for them (`needsAffinityKeys`).
+   */
+  readonly affinityKeys?: readonly number[];
+}
+
 export interface BalanceStrategy {
   readonly name: LoadBalanceStrategy;
+  /** True when `pick` reads `PickHint.affinityKeys`, so callers compute them only then. */
+  readonly needsAffinityKeys?: boolean;
   /** Returns the index of a ready worker with a free slot, or undefined when none has one. */
-  pick(workers: readonly WorkerSlotView[]): number | undefined;
+  pick(workers: readonly WorkerSlotView[], hint?: PickHint): number | undefined;
 }
 
 export function isAvailable(worker: WorkerSlotView): boolean {

@@ -12,7 +12,9 @@
  * for all streams of the model, so that concurrent streams' parts leave together. `responseFormat` with a JSON schema becomes a
  * llama.cpp grammar, so the output is valid JSON of that shape by construction (schemas are compiled
  * once and cached). `tools` go to node-llama-cpp's function calling (tool-calls.ts), which also
- * names the fields the engine refuses with a 400. Usage comes from the sequence's token meter.
+ * names the fields the engine refuses with a 400. Usage comes from the sequence's token meter and
+ * length. A sequence keeps its tokens between requests, so a prompt that starts like the last one
+ * it served evaluates only the rest (`SequencePool`).
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -38,7 +40,7 @@ import { AsyncQueue } from '../shared/async-queue.js';
 import { toChatHistory } from './convert-messages.js';
 import { DeltaCoalescer, StreamClock } from './delta-coalescer.js';
 import { generatePlainText, preparePlainPrompt, samplingOf } from './plain-generation.js';
-import type { SequencePool } from './sequence-pool.js';
+import { promptKey, type SequencePool } from './sequence-pool.js';
 import { isRefusedExtra, refuseUnsupported, toFunctions, toToolCalls } from './tool-calls.js';
 
 export interface LlamaCppChatConfig {
@@ -136,7 +138,7 @@ export class LlamaCppChatModel implements ChatModelV1 {
     const grammar = knownGrammar ?? (await this.grammarFor(request));
     const history = toChatHistory(request.messages, warnings);
     reportUnsupported(request, warnings);
-    const sequence = await this.config.sequences.acquire();
+    const sequence = await this.config.sequences.acquire(promptKey(request.messages));
     try {
       throwIfAborted(options.signal);
       const before = meterOf(sequence);
@@ -164,16 +166,12 @@ export class LlamaCppChatModel implements ChatModelV1 {
       } else {
         response = await this.generateWithChat(sequence, history, { request, options, onDelta, grammar });
       }
-      const after = meterOf(sequence);
-      return {
-        response,
-        usage: { inputTokens: after.input - before.input, outputTokens: after.output - before.output },
-      };
+      return { response, usage: usageOf(sequence, before) };
     } catch (error) {
       if (options.signal?.aborted) throw new AbortedError(undefined, { cause: error });
       throw error;
     } finally {
-      await this.config.sequences.release(sequence);
+      this.config.sequences.release(sequence);
     }
   }
 
@@ -276,6 +274,22 @@ function samplingSettingsOf(request: ChatRequest) {
 function meterOf(sequence: LlamaContextSequence): { input: number; output: number } {
   const state = sequence.tokenMeter.getState();
   return { input: state.usedInputTokens, output: state.usedOutputTokens };
+}
+
+/**
+ * The request's usage. The meter counts only the tokens evaluated, and a prompt prefix reused from
+ * the sequence's KV cache is not evaluated again; the prompt's length is what the sequence holds
+ * minus what it generated, so input tokens count the whole prompt, cached or not (accounting and
+ * clients see the same number whichever sequence served the request).
+ */
+function usageOf(
+  sequence: LlamaContextSequence,
+  before: { input: number; output: number },
+): ChatResult['usage'] {
+  const after = meterOf(sequence);
+  const outputTokens = after.output - before.output;
+  const evaluated = after.input - before.input;
+  return { inputTokens: Math.max(evaluated, sequence.contextTokens.length - outputTokens), outputTokens };
 }
 
 function repeatPenaltyOf(request: ChatRequest) {

@@ -149,7 +149,9 @@ export function samplingOf(
 }
 
 /**
- * Generates on `sequence` (empty, as the engine's sequence pool hands them out) from `prompt`.
+ * Generates on `sequence` from `prompt`. The sequence may still hold an earlier request's tokens
+ * (the sequence pool keeps them for prefix reuse): the common prefix stays in its KV cache and
+ * only the rest of the prompt is evaluated, as `LlamaChat` and `LlamaCompletion` do.
  * An abort fails with `AbortedError`, as `LlamaChat` with `stopOnAbortSignal: false` does.
  */
 export async function generatePlainText(
@@ -174,7 +176,9 @@ export async function generatePlainText(
   const partial: Token[] = [];
   let count = 0;
   throwIfAborted(options.signal);
-  for await (const token of sequence.evaluate(prompt.tokens, sampling)) {
+  const input = await tokensToEvaluate(sequence, prompt.tokens);
+  throwIfAborted(options.signal);
+  for await (const token of sequence.evaluate(input, sampling)) {
     throwIfAborted(options.signal);
     count++;
     if (model.isEogToken(token)) return { text: stops.end(), stopReason: 'eogToken' };
@@ -309,4 +313,18 @@ function firstIndex(text: string, stops: readonly string[], from: number): numbe
     if (index !== -1 && index < first) first = index;
   }
   return first;
+}
+
+/**
+ * The part of `tokens` that `sequence` has not evaluated yet, after erasing whatever it holds beyond
+ * their common prefix. The last prompt token is always evaluated again: generation needs its logits.
+ */
+async function tokensToEvaluate(sequence: LlamaContextSequence, tokens: Token[]): Promise<Token[]> {
+  if (sequence.nextTokenIndex === 0) return tokens;
+  if (tokens.length <= 1) {
+    await sequence.eraseContextTokenRanges([{ start: 0, end: sequence.nextTokenIndex }]);
+    return tokens;
+  }
+  await sequence.adaptStateToTokens(tokens.slice(0, -1), false);
+  return tokens.slice(sequence.nextTokenIndex);
 }
