@@ -17,21 +17,22 @@ export async function handleChat(exchange: Exchange, body: Record<string, unknow
   const governance = exchange.context.governance;
   const route = governance && parsed.model !== undefined ? governance.route(parsed.model) : undefined;
   if (route) return handleRoutedChat(exchange, governance!, parsed, route);
-  // A key or limit needs a stream's usage, which an upstream sends only when asked: such streams
-  // take the `ChatRequest` path, which asks for it and shows it only to clients that asked too.
+  // A key or limit needs a stream's usage, which an upstream sends only when asked: the gate asks
+  // for it and shows it only to clients that asked too.
   const clientUsage = parsed.stream_options?.include_usage === true;
   const usageForGate = exchange.ticket !== undefined && parsed.stream === true && !clientUsage;
   // Deployments whose engine speaks OpenAI in this process skip the `ChatRequest` round trip.
   const passThrough =
-    (parsed.n ?? 1) === 1 && !usageForGate
+    (parsed.n ?? 1) === 1
       ? exchange.cluster.openAIPassThrough?.(parsed.model ?? exchange.context.servedModelName ?? '')
       : undefined;
   if (passThrough) {
     const stream = parsed.stream === true;
     const upstreamBody = toPassThroughBody(parsed);
+    if (usageForGate) upstreamBody.stream_options = { include_usage: true };
     exchange.resolveModel(parsed.model);
     return stream
-      ? passThroughStream(exchange, passThrough, upstreamBody)
+      ? passThroughStream(exchange, passThrough, upstreamBody, usageForGate)
       : passThroughCompletion(exchange, passThrough, upstreamBody);
   }
   const request = toChatRequest(parsed);
