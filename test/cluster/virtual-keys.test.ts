@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AccessControl, RateWindow, VirtualKeyStore } from '../../src/cluster/index.js';
-import { tokenPriceOf } from '../../src/core/index.js';
+import { deploymentSpecSchema, tokenPriceOf } from '../../src/core/index.js';
 
 describe('RateWindow', () => {
   test('holds the limit over any 60 s and says when the oldest entry leaves', () => {
@@ -31,6 +31,25 @@ describe('RateWindow', () => {
     assert.equal(window.waitMs(20, 1), 0);
     assert.equal(new RateWindow(100).waitMs(500, 0), 0);
   });
+});
+
+test('a price with more than 6 decimals, or not a number, fails the deploy naming the param', () => {
+  const spec = (price: string) =>
+    deploymentSpecSchema.safeParse({
+      name: 'priced',
+      pretrainedModelType: 'saas/openai',
+      inferParams: { 'gateway.price_input': price },
+    });
+  assert.equal(spec('0.15').success, true);
+  assert.deepEqual(tokenPriceOf({ 'gateway.price_input': '0.15' }), {
+    inputPicoPerToken: 150_000,
+    outputPicoPerToken: 0,
+  });
+  for (const bad of ['abc', '0.1234567', '-1']) {
+    const parsed = spec(bad);
+    assert.equal(parsed.success, false);
+    assert.match(parsed.error!.issues[0]!.message, /gateway\.price_input=.* must be a price per 1M tokens/);
+  }
 });
 
 describe('VirtualKeyStore and AccessControl', () => {
