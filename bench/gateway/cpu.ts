@@ -1,9 +1,10 @@
 /**
  * CPU time the gateway spends per request and per streamed chunk, against the bare proxy's: the
  * measure that decides throughput where the proxy saturates a core (c=64, streaming), and that a
- * loaded machine disturbs least. Three proxies in front of one loopback upstream: the bare proxy
- * (`bare-proxy.ts`), the gateway on its general path, and the gateway on the OpenAI pass-through
- * (`gateway-target.ts`, same build, `--general` or not). Each runs in its own process; its CPU time
+ * loaded machine disturbs least. Four proxies in front of one loopback upstream: the bare proxy
+ * (`bare-proxy.ts`), the gateway on its general path, the gateway on the OpenAI pass-through
+ * (`gateway-target.ts`, same build, `--general` or not), and the gateway with a virtual key and
+ * rate limits on (`--governed`). Each runs in its own process; its CPU time
  * (`/proc/PID/task/TID/schedstat` of every thread, nanoseconds on a CPU) is taken before and
  * after a batch of requests sent by this process. Rounds alternate the targets,
  * each round starting with another; the median round is reported, ratios to the bare proxy first, absolute numbers second.
@@ -104,6 +105,7 @@ async function main(): Promise<void> {
   ];
   const general = await startProcess([...gatewayArgs, '--general']);
   const passThrough = await startProcess(gatewayArgs);
+  const governed = await startProcess([...gatewayArgs, '--governed']);
   const targets: { target: Target; pid: number }[] = [
     {
       target: { name: 'bare proxy', origin: String(bare.json.url), model: 'm', headers: authorization },
@@ -126,6 +128,17 @@ async function main(): Promise<void> {
         headers: {},
       },
       pid: passThrough.child.pid!,
+    },
+    {
+      // Governance on: a virtual key and limits on the key and the deployment, every request admitted
+      // and settled (its streams take the general path, to be charged their usage).
+      target: {
+        name: 'gateway, key + limits',
+        origin: String(governed.json.url),
+        model: 'bench_chat',
+        headers: { authorization: `Bearer ${String(governed.json.key)}` },
+      },
+      pid: governed.child.pid!,
     },
   ];
   const compareRoot = values['compare-root'];

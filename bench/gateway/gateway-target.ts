@@ -2,17 +2,27 @@
  * A gateway for `bench/gateway/cpu.ts`: the OpenAI-compatible server over an in-process `Head` with
  * one `saas/openai` deployment (`bench_chat`), as `byzerllm serve` runs it inside the head.
  *
- *   node dist/bench/gateway/gateway-target.js --upstream URL --api-key KEY [--general]
+ *   node dist/bench/gateway/gateway-target.js --upstream URL --api-key KEY [--general] [--governed]
  *
  * `--general` hides the head's OpenAI pass-through from the gateway, so every request takes the
  * general path (`ChatRequest` and `StreamPart`s): the "before" of the pass-through, in the same
- * build. Prints `{"url": …}` once listening.
+ * build. `--governed` turns governance on: a virtual key with rpm/tpm limits and an rpm/tpm limit on
+ * `bench_chat`, all too high to refuse anything, so every request is admitted, counted and settled
+ * (the key is printed as `key`, for the requests to send). Prints `{"url": …}` once listening.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { type ClusterApi, createInProcessTransport, DeploymentStore, Head } from '../../src/cluster/index.js';
+import {
+  AccessControl,
+  type ClusterApi,
+  createInProcessTransport,
+  DeploymentStore,
+  Head,
+  pricesOfSpecs,
+  VirtualKeyStore,
+} from '../../src/cluster/index.js';
 import { startOpenAIServer } from '../../src/server/index.js';
 
 const { values } = parseArgs({
@@ -20,6 +30,7 @@ const { values } = parseArgs({
     upstream: { type: 'string' },
     'api-key': { type: 'string' },
     general: { type: 'boolean', default: false },
+    governed: { type: 'boolean', default: false },
   },
 });
 if (!values.upstream || !values['api-key']) {
@@ -37,8 +48,23 @@ await head.deploy({
   name: 'bench_chat',
   pretrainedModelType: 'saas/openai',
   workerConcurrency: 1000,
-  inferParams: { 'saas.api_key': values['api-key'], 'saas.model': 'm', 'saas.base_url': values.upstream },
+  inferParams: {
+    'saas.api_key': values['api-key'],
+    'saas.model': 'm',
+    'saas.base_url': values.upstream,
+    'gateway.price_input': '0.15',
+    'gateway.price_output': '0.6',
+  },
 });
+
+/** Keys and limits in memory (no state directory), as the head's would be. */
+async function governed(): Promise<{ gate: AccessControl; key: string }> {
+  const keys = new VirtualKeyStore(undefined);
+  const { key } = await keys.create({ rpm: 1_000_000_000, tpm: 1_000_000_000, budget: 9000 });
+  await keys.setDeploymentLimits('bench_chat', { rpm: 1_000_000_000, tpm: 1_000_000_000 });
+  return { gate: new AccessControl({ keys, priceOf: pricesOfSpecs((name) => head.specOf(name)) }), key };
+}
+const governance = values.governed ? await governed() : undefined;
 
 /** The head without its pass-through: every `ClusterApi` method but `openAIPassThrough`. */
 function generalPathOnly(cluster: Head): ClusterApi {
@@ -54,8 +80,14 @@ function generalPathOnly(cluster: Head): ClusterApi {
   };
 }
 
-const server = await startOpenAIServer({ cluster: values.general ? generalPathOnly(head) : head, port: 0 });
-process.stdout.write(`${JSON.stringify({ url: server.address })}\n`);
+const server = await startOpenAIServer({
+  cluster: values.general ? generalPathOnly(head) : head,
+  port: 0,
+  ...(governance ? { gate: governance.gate } : {}),
+});
+process.stdout.write(
+  `${JSON.stringify({ url: server.address, ...(governance ? { key: governance.key } : {}) })}\n`,
+);
 
 const stop = async () => {
   await server.close();

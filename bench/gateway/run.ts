@@ -53,17 +53,58 @@ function startProcess(
   });
 }
 
-function run(args: string[], env: NodeJS.ProcessEnv): Promise<void> {
+/** Runs a CLI command to its end; resolves with its stdout. */
+function run(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
     let errors = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
     child.stderr.on('data', (chunk: Buffer) => {
       errors += chunk.toString();
     });
     child.once('exit', (code) =>
-      code === 0 ? resolve() : reject(new Error(`${args.join(' ')}: ${errors}`)),
+      code === 0 ? resolve(output) : reject(new Error(`${args.join(' ')}: ${errors}`)),
     );
   });
+}
+
+/**
+ * `byzerllm serve` with governance on (issue 19), on its own head (a key exists there, so its
+ * gateway refuses requests without one): `bench_chat` priced and limited, and a virtual key with
+ * rpm, tpm and a budget — all too high to refuse anything — sent with every request.
+ */
+async function startGovernedServe(
+  cli: string,
+  env: NodeJS.ProcessEnv,
+  deployArgs: string[],
+): Promise<{ target: Target; home: string; env: NodeJS.ProcessEnv }> {
+  const home = await fs.mkdtemp(path.join(os.tmpdir(), 'byzerllm-bench-governed-'));
+  const governedEnv: NodeJS.ProcessEnv = { ...env, BYZERLLM_HOME: home };
+  await run([cli, ...deployArgs, 'gateway.price_input=0.15', 'gateway.price_output=0.6'], governedEnv);
+  const huge = '1000000000';
+  await run([cli, 'limits', 'set', 'bench_chat', '--rpm', huge, '--tpm', huge], governedEnv);
+  const key = (
+    await run([cli, 'keys', 'create', '--rpm', huge, '--tpm', huge, '--budget', '9000'], governedEnv)
+  ).trim();
+  const served = await startProcess(
+    process.execPath,
+    [cli, 'serve', '--port', '0'],
+    governedEnv,
+    /OpenAI-compatible API at/,
+  );
+  return {
+    target: {
+      name: 'byzerllm serve + key + limits',
+      origin: /(http:\/\/[\d.:]+)/.exec(served.line)![1]!,
+      model: 'bench_chat',
+      headers: { authorization: `Bearer ${key}` },
+    },
+    home,
+    env: governedEnv,
+  };
 }
 
 async function main(): Promise<void> {
@@ -93,23 +134,21 @@ async function main(): Promise<void> {
   const byzerEnv: NodeJS.ProcessEnv = { ...env, BYZERLLM_HOME: home };
   delete byzerEnv.BYZERLLM_HEAD_PORT;
   const cli = path.join(root, 'dist/src/cli/byzerllm.js');
-  await run(
-    [
-      cli,
-      'deploy',
-      '--model',
-      'bench_chat',
-      '--pretrained_model_type',
-      'saas/openai',
-      '--worker_concurrency',
-      '1000',
-      '--infer_params',
-      `saas.api_key=${upstream.apiKey}`,
-      'saas.model=m',
-      `saas.base_url=${upstream.url}`,
-    ],
-    byzerEnv,
-  );
+  const deployArgs = [
+    'deploy',
+    '--model',
+    'bench_chat',
+    '--pretrained_model_type',
+    'saas/openai',
+    '--worker_concurrency',
+    '1000',
+    '--infer_params',
+    `saas.api_key=${upstream.apiKey}`,
+    'saas.model=m',
+    `saas.base_url=${upstream.url}`,
+  ];
+  await run([cli, ...deployArgs], byzerEnv);
+  const governed = await startGovernedServe(cli, env, deployArgs);
   const served = await startProcess(
     process.execPath,
     [cli, 'serve', '--port', '0'],
@@ -145,6 +184,7 @@ async function main(): Promise<void> {
     { name: 'direct', origin: upstreamOrigin, model: 'm', headers: authorization },
     { name: 'bare proxy', origin: bare.url, model: 'm', headers: authorization },
     { name: 'byzerllm serve', origin: serveOrigin, model: 'bench_chat', headers: {} },
+    governed.target,
     ...(portkey ? [portkey] : []),
   ];
 
@@ -246,10 +286,29 @@ async function main(): Promise<void> {
   lines.push(
     `| stream time to first token over direct ≤ 1 ms | ${ttftDelta.toFixed(3)} ms | ${verdict(ttftDelta <= 1)} |`,
   );
+  const governedAt1 = merged(governed.target.name, 1);
+  const governedAt16 = merged(governed.target.name, 16);
+  const governedAt64 = merged(governed.target.name, 64);
+  const bareAt16 = merged('bare proxy', 16);
+  const governedDelta = governedAt1.p50Ms - bareAt1.p50Ms;
+  lines.push(
+    `| issue 19, key + limits: p50 at c=1 over the bare proxy ≤ 0.1 ms | ${governedDelta.toFixed(3)} ms | ${verdict(governedDelta <= 0.1)} |`,
+  );
+  for (const [concurrency, result, base] of [
+    [16, governedAt16, bareAt16],
+    [64, governedAt64, bareAt64],
+  ] as const) {
+    const ratio = result.requestsPerSecond / base.requestsPerSecond;
+    lines.push(
+      `| issue 19, key + limits: throughput at c=${concurrency} ≥ 0.9× the bare proxy | ${ratio.toFixed(2)}× | ${verdict(ratio >= 0.9)} |`,
+    );
+  }
   process.stdout.write(`${lines.join('\n')}\n`);
 
   await run([cli, 'stop'], byzerEnv).catch(() => {});
+  await run([cli, 'stop'], governed.env).catch(() => {});
   await fs.rm(home, { recursive: true, force: true });
+  await fs.rm(governed.home, { recursive: true, force: true });
 }
 
 /**

@@ -133,6 +133,8 @@ export async function passThroughStream(
   exchange: Exchange,
   passThrough: OpenAIPassThroughV1,
   body: Record<string, unknown>,
+  /** Usage was asked of the upstream for the gate (virtual keys), not by the client: not shown. */
+  hideUsage = false,
 ): Promise<number> {
   const { response } = exchange;
   const chunks = await passThrough.doStreamOpenAI(body, { signal: exchange.signal });
@@ -151,7 +153,10 @@ export async function passThroughStream(
       }
       // One write per batch: what one read of the upstream brought goes out together.
       let frames = '';
-      for (const chunk of batch) frames += `data: ${relabel(exchange, chunk, modelJson)}\n\n`;
+      for (const chunk of batch) {
+        const relabelled = relabel(exchange, chunk, modelJson, hideUsage);
+        if (relabelled !== undefined) frames += `data: ${relabelled}\n\n`;
+      }
       if (!response.write(frames)) await drained(response);
     }
   } catch (error) {
@@ -170,8 +175,14 @@ const HAS_USAGE = jsonKeyPattern(['usage'], true);
 /**
  * A chunk's text with the deployment as `model`, its usage recorded: a text edit, except for the
  * chunk that carries usage (once per stream, parsed for its counts) and any the edit cannot follow.
+ * With `hideUsage` the usage-only chunk (no choices) is recorded and left out (undefined).
  */
-function relabel(exchange: Exchange, chunk: OpenAIChunkText, modelJson: string): string {
+function relabel(
+  exchange: Exchange,
+  chunk: OpenAIChunkText,
+  modelJson: string,
+  hideUsage: boolean,
+): string | undefined {
   if (!HAS_USAGE.test(chunk)) {
     const relabelled = setTopLevelString(chunk, 'model', modelJson);
     if (relabelled !== undefined) return relabelled;
@@ -185,6 +196,10 @@ function relabel(exchange: Exchange, chunk: OpenAIChunkText, modelJson: string):
   }
   parsed.model = exchange.model;
   recordUsage(exchange, parsed.usage);
+  if (hideUsage) {
+    if (Array.isArray(parsed.choices) && parsed.choices.length === 0) return undefined;
+    delete parsed.usage;
+  }
   return JSON.stringify(parsed);
 }
 

@@ -17,6 +17,10 @@ export async function handleChat(exchange: Exchange, body: Record<string, unknow
   const governance = exchange.context.governance;
   const route = governance && parsed.model !== undefined ? governance.route(parsed.model) : undefined;
   if (route) return handleRoutedChat(exchange, governance!, parsed, route);
+  // A key or limit needs a stream's usage, which an upstream sends only when asked: the gate asks
+  // for it and shows it only to clients that asked too.
+  const clientUsage = parsed.stream_options?.include_usage === true;
+  const usageForGate = exchange.ticket !== undefined && parsed.stream === true && !clientUsage;
   // Deployments whose engine speaks OpenAI in this process skip the `ChatRequest` round trip.
   const passThrough =
     (parsed.n ?? 1) === 1
@@ -25,12 +29,14 @@ export async function handleChat(exchange: Exchange, body: Record<string, unknow
   if (passThrough) {
     const stream = parsed.stream === true;
     const upstreamBody = toPassThroughBody(parsed);
+    if (usageForGate) upstreamBody.stream_options = { include_usage: true };
     exchange.resolveModel(parsed.model);
     return stream
-      ? passThroughStream(exchange, passThrough, upstreamBody)
+      ? passThroughStream(exchange, passThrough, upstreamBody, usageForGate)
       : passThroughCompletion(exchange, passThrough, upstreamBody);
   }
   const request = toChatRequest(parsed);
+  if (usageForGate) request.includeUsage = true;
   const model = exchange.resolveModel(parsed.model);
   const created = Math.floor(Date.now() / 1000);
   const id = `chatcmpl-${randomUUID()}`;
@@ -42,15 +48,10 @@ export async function handleChat(exchange: Exchange, body: Record<string, unknow
         Array.from({ length: choices }, () => exchange.cluster.stream(model, request, streamOptions)),
       );
       const chunk = { id, model, created };
-      return pumpChoices({ exchange, streams, chunk, includeUsage: request.includeUsage === true });
+      return pumpChoices({ exchange, streams, chunk, includeUsage: clientUsage });
     }
     const parts = await exchange.cluster.stream(model, request, { signal: exchange.signal });
-    return pumpStream(
-      exchange,
-      parts,
-      new ChatChunkWriter(id, model, created),
-      request.includeUsage === true,
-    );
+    return pumpStream(exchange, parts, new ChatChunkWriter(id, model, created), clientUsage);
   }
   const options = { signal: exchange.signal };
   const results =

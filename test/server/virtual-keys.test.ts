@@ -165,6 +165,31 @@ describe('virtual keys at the gateway', () => {
     assert.equal(Object.hasOwn(listed, 'hash') || Object.hasOwn(listed, 'salt'), false);
   });
 
+  test('a streamed request is charged its usage, which the client sees only when it asked for it', async () => {
+    const { key, view } = await keys.create({});
+    control.refresh();
+    for (const includeUsage of [false, true]) {
+      const response = await fetch(`${gateway.url}/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+        body: JSON.stringify({
+          model: 'priced',
+          stream: true,
+          ...(includeUsage ? { stream_options: { include_usage: true } } : {}),
+          messages: [{ role: 'user', content: 'one two three' }],
+        }),
+      });
+      assert.equal(response.status, 200);
+      const text = await response.text();
+      assert.match(text, /echo: one two three|echo:/);
+      assert.equal(text.includes('"usage":{'), includeUsage, text);
+    }
+    const spend = keys.get(view.id).spend;
+    // The upstream counts words: 3 in, 4 out ("echo: one two three"), twice.
+    assert.deepEqual([spend.requests, spend.inputTokens, spend.outputTokens], [2, 6, 8]);
+    assert.equal(spend.moneyPico, 6 * PRICE_INPUT * 1e6 + 8 * PRICE_OUTPUT * 1e6);
+  });
+
   test('rpm limits per deployment and per key answer 429 with Retry-After past the limit', async () => {
     await keys.setDeploymentLimits('gpt_chat', { rpm: 5 });
     control.refresh();

@@ -16,7 +16,14 @@ import type { AccessGate, AccessRefusal, AccessRequest, Admission, UsageReport }
 import { RateWindow, type WindowEntry } from './rate-window.js';
 import type { KeyRecord, RateLimits, VirtualKeyStore } from './virtual-keys.js';
 
+/**
+ * A reservation whose ticket was never settled (its gateway died mid-request) is dropped after this
+ * long, so it does not hold a key's budget forever. Longer than any request may take.
+ */
+const RESERVATION_LIFETIME_MS = 30 * 60_000;
+
 interface Reservation {
+  at: number;
   key: KeyRecord | undefined;
   moneyPico: number;
   tokenEntries: { window: RateWindow; entry: WindowEntry }[];
@@ -43,6 +50,7 @@ export class AccessControl implements AccessGate {
   private readonly modelWindows = new Map<string, Windows>();
   private readonly now: () => number;
   private readonly listeners: (() => void)[] = [];
+  private admissions = 0;
 
   constructor(private readonly options: AccessControlOptions) {
     this.now = options.now ?? Date.now;
@@ -75,6 +83,7 @@ export class AccessControl implements AccessGate {
 
   admitNow(request: AccessRequest): Admission {
     const now = this.now();
+    if (++this.admissions % 1024 === 0) this.dropStaleReservations(now);
     const checked = this.checkKey(request, now);
     if ('reason' in checked) return { ok: false, refusal: checked };
     const key = checked.key;
@@ -126,7 +135,7 @@ export class AccessControl implements AccessGate {
         tokenEntries.push({ window: windows.tokens, entry: windows.tokens.add(tokens, now) });
     }
     const ticket = randomUUID();
-    this.reservations.set(ticket, { key, moneyPico, tokenEntries });
+    this.reservations.set(ticket, { at: now, key, moneyPico, tokenEntries });
     if (key && moneyPico > 0) this.reservedPico.set(key.id, (this.reservedPico.get(key.id) ?? 0) + moneyPico);
     return { ok: true, ticket };
   }
@@ -134,16 +143,11 @@ export class AccessControl implements AccessGate {
   settle(usage: UsageReport): void {
     const reservation = this.reservations.get(usage.ticket);
     if (!reservation) return;
-    this.reservations.delete(usage.ticket);
+    this.release(usage.ticket, reservation);
     const used = usage.inputTokens + usage.outputTokens;
     for (const { window, entry } of reservation.tokenEntries) window.correct(entry, used);
     const key = reservation.key;
     if (!key) return;
-    if (reservation.moneyPico > 0) {
-      const left = (this.reservedPico.get(key.id) ?? 0) - reservation.moneyPico;
-      if (left > 0) this.reservedPico.set(key.id, left);
-      else this.reservedPico.delete(key.id);
-    }
     const price = this.options.priceOf(usage.deployment);
     const spend = key.spend;
     spend.requests += 1;
@@ -156,6 +160,21 @@ export class AccessControl implements AccessGate {
       spend.seconds += usage.seconds;
     }
     this.options.keys.spendChanged();
+  }
+
+  private release(ticket: string, reservation: Reservation): void {
+    this.reservations.delete(ticket);
+    const key = reservation.key;
+    if (!key || reservation.moneyPico === 0) return;
+    const left = (this.reservedPico.get(key.id) ?? 0) - reservation.moneyPico;
+    if (left > 0) this.reservedPico.set(key.id, left);
+    else this.reservedPico.delete(key.id);
+  }
+
+  private dropStaleReservations(now: number): void {
+    for (const [ticket, reservation] of this.reservations) {
+      if (now - reservation.at > RESERVATION_LIFETIME_MS) this.release(ticket, reservation);
+    }
   }
 
   /**

@@ -1,0 +1,105 @@
+/**
+ * The pieces of virtual keys without a gateway: the sliding rate window, the key store on disk
+ * (hashed, 0600, zod on read) and `AccessControl`'s reservations (budget held by requests in
+ * flight, released when they settle or, for a gateway that died, after their lifetime).
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { AccessControl, RateWindow, VirtualKeyStore } from '../../src/cluster/index.js';
+import { deploymentSpecSchema, tokenPriceOf } from '../../src/core/index.js';
+
+describe('RateWindow', () => {
+  test('holds the limit over any 60 s and says when the oldest entry leaves', () => {
+    const window = new RateWindow(3);
+    for (const at of [0, 10, 20]) {
+      assert.equal(window.waitMs(1, at), 0);
+      window.add(1, at);
+    }
+    assert.equal(window.waitMs(1, 30), 59_970, 'the entry of t=0 leaves at 60,000');
+    assert.equal(window.waitMs(1, 60_000), 0);
+    assert.equal(window.used(60_015), 1);
+  });
+
+  test('a tpm entry corrected to the real usage frees room; one over the limit passes an empty window', () => {
+    const window = new RateWindow(100);
+    const entry = window.add(90, 0);
+    assert.ok(window.waitMs(20, 1) > 0);
+    window.correct(entry, 10);
+    assert.equal(window.waitMs(20, 1), 0);
+    assert.equal(new RateWindow(100).waitMs(500, 0), 0);
+  });
+});
+
+test('a price with more than 6 decimals, or not a number, fails the deploy naming the param', () => {
+  const spec = (price: string) =>
+    deploymentSpecSchema.safeParse({
+      name: 'priced',
+      pretrainedModelType: 'saas/openai',
+      inferParams: { 'gateway.price_input': price },
+    });
+  assert.equal(spec('0.15').success, true);
+  assert.deepEqual(tokenPriceOf({ 'gateway.price_input': '0.15' }), {
+    inputPicoPerToken: 150_000,
+    outputPicoPerToken: 0,
+  });
+  for (const bad of ['abc', '0.1234567', '-1']) {
+    const parsed = spec(bad);
+    assert.equal(parsed.success, false);
+    assert.match(parsed.error!.issues[0]!.message, /gateway\.price_input=.* must be a price per 1M tokens/);
+  }
+});
+
+describe('VirtualKeyStore and AccessControl', () => {
+  let directory: string;
+  before(async () => {
+    directory = await fs.mkdtemp(path.join(os.tmpdir(), 'byzerllm-key-store-'));
+  });
+  after(async () => {
+    await fs.rm(directory, { recursive: true, force: true });
+  });
+
+  test('keys survive a reload hashed; a tampered file is refused naming the field', async () => {
+    const store = new VirtualKeyStore(directory);
+    const { key, view } = await store.create({ name: 'ci', models: ['a'], rpm: 5 });
+    await store.setDeploymentLimits('a', { tpm: 1000 });
+    const reloaded = new VirtualKeyStore(directory);
+    await reloaded.load();
+    assert.equal(reloaded.find(key)?.id, view.id);
+    assert.equal(reloaded.find(`${key.slice(0, -2)}AA`), undefined);
+    assert.deepEqual(reloaded.deploymentLimits.get('a'), { tpm: 1000 });
+    const file = path.join(directory, 'keys.json');
+    const text = await fs.readFile(file, 'utf8');
+    assert.equal(text.includes(key.split('-').at(-1)!), false);
+    await reloaded.revoke(view.prefix);
+    const again = new VirtualKeyStore(directory);
+    await again.load();
+    assert.ok(again.get(view.id).revokedAt);
+
+    await fs.writeFile(file, text.replace('"rpm": 5', '"rpm": 5, "admin": true'));
+    await assert.rejects(new VirtualKeyStore(directory).load(), /admin/);
+    await assert.rejects(store.create({ budget: 9001 }), /invalid key setting budget/);
+  });
+
+  test('reservations hold a budget while in flight and are dropped when never settled', async () => {
+    let clock = 1_000_000;
+    const keys = new VirtualKeyStore(undefined, () => clock);
+    const price = tokenPriceOf({ 'gateway.price_input': '1000', 'gateway.price_output': '1000' });
+    const control = new AccessControl({ keys, priceOf: () => price, now: () => clock });
+    // One request of 1,000 tokens costs 1 at 1,000 per 1M tokens: the budget admits one at a time.
+    const { key } = await keys.create({ budget: 1 });
+    control.refresh();
+    const request = { master: false, open: false, key, model: 'a', inputTokens: 500, outputTokens: 500 };
+    const first = control.admitNow(request);
+    assert.equal(first.ok, true);
+    const second = control.admitNow(request);
+    assert.equal(second.ok, false);
+    assert.match(!second.ok ? second.refusal.message : '', /reserved by requests in flight/);
+
+    clock += 31 * 60_000;
+    for (let index = 0; index < 1024; index++) control.admitNow({ ...request, master: true, key: undefined });
+    assert.equal(control.admitNow(request).ok, true, 'the unsettled reservation was dropped');
+  });
+});
