@@ -25,6 +25,7 @@ import {
   type Token,
 } from 'node-llama-cpp';
 import { AbortedError } from '../../core/errors.js';
+import { TokenTexts } from './token-texts.js';
 
 /** How `LlamaChat` names why it stopped; the plain path gives the subset it can reach. */
 export type PlainStopReason = 'eogToken' | 'stopGenerationTrigger' | 'customStopTrigger' | 'maxTokens';
@@ -173,39 +174,57 @@ export async function generatePlainText(
     ...options.sampling,
     repeatPenalty: { ...options.sampling.repeatPenalty, punishTokens },
   };
+  const texts = new TokenTexts(model);
   const partial: Token[] = [];
   let count = 0;
-  throwIfAborted(options.signal);
+  let afterText = false;
   const input = await tokensToEvaluate(sequence, prompt.tokens);
-  throwIfAborted(options.signal);
-  for await (const token of sequence.evaluate(input, sampling)) {
-    throwIfAborted(options.signal);
-    count++;
-    if (model.isEogToken(token)) return { text: stops.end(), stopReason: 'eogToken' };
-    partial.push(token);
-    const text = model.detokenize(partial, false, recent);
-    const incomplete =
-      text.endsWith(INCOMPLETE_CHARACTER) &&
-      partial.length < MAX_PARTIAL_TOKENS &&
-      !model.isSpecialToken(token);
-    if (!incomplete) {
-      for (const done of partial) {
-        generated.push(done);
-        recent.push(done);
+  const aborted = abortFlag(options.signal);
+  try {
+    for await (const token of sequence.evaluate(input, sampling)) {
+      if (aborted.raised) throw new AbortedError(undefined, { cause: options.signal?.reason });
+      count++;
+      if (texts.endsGeneration(token)) return { text: stops.end(), stopReason: 'eogToken' };
+      partial.push(token);
+      const text = texts.textOf(partial, recent, afterText);
+      const incomplete =
+        text.endsWith(INCOMPLETE_CHARACTER) &&
+        partial.length < MAX_PARTIAL_TOKENS &&
+        !model.isSpecialToken(token);
+      if (!incomplete) {
+        for (const done of partial) {
+          generated.push(done);
+          recent.push(done);
+        }
+        if (recent.length > 16) recent.splice(0, recent.length - 4);
+        partial.length = 0;
+        afterText ||= text !== '';
+        const stopped = stops.add(text);
+        if (stopped) return { text: stops.text, stopReason: stopped };
       }
-      if (recent.length > 16) recent.splice(0, recent.length - 4);
-      partial.length = 0;
-      const stopped = stops.add(text);
-      if (stopped) return { text: stops.text, stopReason: stopped };
+      if (count >= options.maxTokens) return { text: stops.end(), stopReason: 'maxTokens' };
     }
-    if (count >= options.maxTokens) return { text: stops.end(), stopReason: 'maxTokens' };
+  } finally {
+    aborted.release();
   }
   // The iterator ends only when the sequence is disposed under it.
   throw new AbortedError('the llama.cpp sequence was disposed during generation');
 }
 
-function throwIfAborted(signal: AbortSignal | undefined): void {
+/**
+ * Whether `signal` fired, as a plain field: reading `signal.aborted` for every token cost more
+ * than the flag an abort listener sets.
+ */
+function abortFlag(signal: AbortSignal | undefined): { raised: boolean; release(): void } {
   if (signal?.aborted) throw new AbortedError(undefined, { cause: signal.reason });
+  const flag = { raised: false, release: () => {} };
+  if (!signal) return flag;
+  const listener = () => {
+    flag.raised = true;
+  };
+  signal.addEventListener('abort', listener, { once: true });
+  flag.release = () => signal.removeEventListener('abort', listener);
+  return flag;
 }
 
 /**
