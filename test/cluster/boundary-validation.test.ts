@@ -5,11 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
+import { once } from 'node:events';
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
+import { serve } from '@hono/node-server';
 import {
   createAdminApi,
   createInProcessTransport,
@@ -213,6 +217,66 @@ describe('admin API bodies', () => {
       assert.ok(answer.embeddings.every((vector) => vector.length > 0));
     });
   }
+
+  test('over node:http, bodies with a content-length and chunked ones both reach the stream route', async () => {
+    const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    const send = (headers: Record<string, string>, body: string) =>
+      new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const request = httpRequest(
+          {
+            port,
+            method: 'POST',
+            path: '/admin/v1/deployments/boundary/stream',
+            headers: { authorization: 'Bearer admin-token', 'content-type': 'application/json', ...headers },
+          },
+          (response) => {
+            let text = '';
+            response.setEncoding('utf8').on('data', (chunk: string) => {
+              text += chunk;
+            });
+            response.on('end', () => resolve({ status: response.statusCode ?? 0, text }));
+          },
+        );
+        request.on('error', reject);
+        request.end(body);
+      });
+    try {
+      const body = JSON.stringify({ request: hello });
+      const sized: Record<string, string> = { 'content-length': String(Buffer.byteLength(body)) };
+      for (const headers of [sized, { 'transfer-encoding': 'chunked' }]) {
+        const answer = await send(headers, body);
+        assert.equal(answer.status, 200, answer.text);
+        const lines = answer.text
+          .trim()
+          .split('\n')
+          .map((line) => JSON.parse(line) as { type: string; delta?: string });
+        assert.equal(
+          lines.flatMap((line) => (line.type === 'text-delta' ? [line.delta] : [])).join(''),
+          'echo: hello',
+        );
+        assert.equal(lines.at(-1)?.type, 'finish');
+      }
+    } finally {
+      server.close();
+    }
+  });
+
+  test('a body that declares more than the limit is refused with a 400 naming the limit', async () => {
+    const response = await app.request('/admin/v1/deployments/boundary/stream', {
+      method: 'POST',
+      headers: {
+        authorization: 'Bearer admin-token',
+        'content-type': 'application/json',
+        'content-length': String(64 * 1024 * 1024 + 1),
+      },
+      body: JSON.stringify({ request: hello }),
+    });
+    assert.equal(response.status, 400);
+    const answer = (await response.json()) as { error: { message: string } };
+    assert.match(answer.error.message, /^the request body is larger than the limit of 67108864 bytes/);
+  });
 
   test('after all of them, the head still serves a valid call', async () => {
     const response = await post(

@@ -1,5 +1,5 @@
 /**
- * The worker IPC parser's fast path for text parts accepts exactly what the schema accepts: every
+ * The worker IPC parser's fast path for stream messages accepts exactly what the schema accepts: every
  * malformed `part` message is still refused (and worded by the schema), a batch's messages are
  * parsed one by one, and the parts of concurrent streams keep their order within each stream.
  */
@@ -28,6 +28,31 @@ test('malformed text parts are refused by the fast path and worded by the schema
     textPart(1, { type: 'no-such-part', delta: 'x' }),
     Object.assign([], { type: 'part', id: 1, part: { type: 'text-delta', delta: 'x' } }),
     { type: 'parts', id: 1, part: { type: 'text-delta', delta: 'x' } },
+    { type: 'stream-started', id: -2 },
+    { type: 'stream-started' },
+    textPart(1, { type: 'response-metadata' }),
+    textPart(1, { type: 'response-metadata', requestId: 'r', modelId: 5 }),
+    textPart(1, { type: 'finish', finishReason: 'bored', usage: { inputTokens: 1, outputTokens: 2 } }),
+    textPart(1, { type: 'finish', finishReason: 'stop' }),
+    textPart(1, { type: 'finish', finishReason: 'stop', usage: null }),
+    textPart(1, { type: 'finish', finishReason: 'stop', usage: { inputTokens: 1 } }),
+    textPart(1, { type: 'finish', finishReason: 'stop', usage: { inputTokens: '1', outputTokens: 2 } }),
+    textPart(1, {
+      type: 'finish',
+      finishReason: 'stop',
+      usage: { inputTokens: Number.NaN, outputTokens: 2 },
+    }),
+    textPart(1, {
+      type: 'finish',
+      finishReason: 'stop',
+      usage: { inputTokens: 1, outputTokens: Number.POSITIVE_INFINITY },
+    }),
+    textPart(1, {
+      type: 'finish',
+      finishReason: 'stop',
+      usage: { inputTokens: 1, outputTokens: 2 },
+      warnings: 'x',
+    }),
   ];
   for (const message of malformed) {
     const parsed = parseFromWorkerMessage(message);
@@ -36,7 +61,7 @@ test('malformed text parts are refused by the fast path and worded by the schema
   }
 });
 
-test('well-formed text parts pass as they came, extra part fields included, as the loose schema passes them', () => {
+test('well-formed stream messages pass as they came, extra part fields included, as the loose schema passes them', () => {
   for (const part of [
     { type: 'text-delta', delta: 'héllo' },
     { type: 'text-delta', delta: '' },
@@ -46,12 +71,23 @@ test('well-formed text parts pass as they came, extra part fields included, as t
     assert.ok(parsed.ok);
     assert.deepEqual(parsed.message, { type: 'part', id: 0, part });
   }
-  const finish = parseFromWorkerMessage(
-    textPart(3, { type: 'finish', finishReason: 'stop', usage: { inputTokens: 1, outputTokens: 2 } }),
-  );
-  assert.ok(finish.ok, 'other parts still go through the schema');
-  const badFinish = parseFromWorkerMessage(textPart(3, { type: 'finish', finishReason: 'bored', usage: {} }));
-  assert.equal(badFinish.ok, false);
+  const wellFormed: unknown[] = [
+    { type: 'stream-started', id: 4 },
+    textPart(4, { type: 'response-metadata', requestId: 'r1' }),
+    textPart(4, { type: 'response-metadata', requestId: 'r1', modelId: 'tiny' }),
+    textPart(4, { type: 'finish', finishReason: 'length', usage: { inputTokens: 3, outputTokens: 32 } }),
+    textPart(4, {
+      type: 'finish',
+      finishReason: 'stop',
+      usage: { inputTokens: 3, outputTokens: 1, cachedTokens: 2 },
+      warnings: [{ type: 'unsupported-setting', setting: 'seed' }],
+    }),
+  ];
+  for (const message of wellFormed) {
+    const parsed = parseFromWorkerMessage(message);
+    assert.ok(parsed.ok, `refused ${JSON.stringify(message)}`);
+    assert.deepEqual(parsed.message, message);
+  }
 });
 
 test('a batch keeps the order of each stream and drops only its malformed messages', () => {

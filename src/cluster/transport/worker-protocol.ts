@@ -17,6 +17,7 @@ import {
   callKindSchema,
   chatRequestSchema,
   describeIssue,
+  FINISH_REASONS,
   requestSchemaByKind,
   serializedErrorSchema,
   wireStreamPartSchema,
@@ -94,31 +95,58 @@ const toWorkerSchema = z.discriminatedUnion('type', [
 export type Parsed<Message> = { ok: true; message: Message } | { ok: false; problem: string; id?: number };
 
 /**
- * Validates a message from a worker; `problem` is one line for the log. The text parts that make up
- * almost all of a stream take a hand-written check of exactly what the schema checks (the same
- * message passes or fails either way); every other message, and any text part that fails the check,
- * goes through the schema, which also words the problem.
+ * Validates a message from a worker; `problem` is one line for the log. The messages of a running
+ * stream (several per request, one per few tokens) take a hand-written check of exactly what the
+ * schema checks (`isStreamMessage`: the same message passes or fails either way); every other
+ * message, and any that fails the check, goes through the schema, which also words the problem.
  */
 export function parseFromWorkerMessage(raw: unknown): Parsed<FromWorkerMessage> {
-  if (isTextPartMessage(raw)) return { ok: true, message: raw };
+  if (isStreamMessage(raw)) return { ok: true, message: raw };
   const parsed = fromWorkerSchema.safeParse(raw);
   if (!parsed.success) return { ok: false, problem: describeIssue(parsed.error) };
   return { ok: true, message: parsed.data as FromWorkerMessage };
 }
 
 /**
- * A `part` message carrying a `text-delta` or `reasoning-delta`, checked as `fromWorkerSchema` would:
- * an id that is a non-negative integer and a string delta. The schema's objects are loose, so extra
- * fields pass either way; the message is used as it came (the schema would copy it).
+ * The messages of a running stream, checked as `fromWorkerSchema` checks them: `stream-started`, and
+ * `part` with a text or reasoning delta, a `response-metadata` or a `finish` without warnings (a
+ * request id that is a non-negative integer, strings where the schema wants strings, a known finish
+ * reason, finite token counts). The schema's part objects are loose, so extra part fields pass
+ * either way; the message is used as it came (the schema would copy it, dropping extra fields of the
+ * message itself, which nothing reads). Anything else is left to the schema.
  */
-function isTextPartMessage(raw: unknown): raw is Extract<FromWorkerMessage, { type: 'part' }> {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return false;
-  const message = raw as { type?: unknown; id?: unknown; part?: unknown };
-  if (message.type !== 'part' || !Number.isSafeInteger(message.id) || (message.id as number) < 0)
-    return false;
-  const part = message.part as { type?: unknown; delta?: unknown } | null;
-  if (typeof part !== 'object' || part === null || Array.isArray(part)) return false;
-  return (part.type === 'text-delta' || part.type === 'reasoning-delta') && typeof part.delta === 'string';
+function isStreamMessage(raw: unknown): raw is FromWorkerMessage {
+  if (!isRecord(raw)) return false;
+  const id = raw.id;
+  if (!Number.isSafeInteger(id) || (id as number) < 0) return false;
+  if (raw.type === 'stream-started') return true;
+  if (raw.type !== 'part' || !isRecord(raw.part)) return false;
+  const part = raw.part;
+  switch (part.type) {
+    case 'text-delta':
+    case 'reasoning-delta':
+      return typeof part.delta === 'string';
+    case 'response-metadata':
+      return (
+        typeof part.requestId === 'string' && (part.modelId === undefined || typeof part.modelId === 'string')
+      );
+    case 'finish':
+      return (
+        FINISH_REASON_SET.has(part.finishReason) &&
+        isRecord(part.usage) &&
+        Number.isFinite(part.usage.inputTokens) &&
+        Number.isFinite(part.usage.outputTokens) &&
+        part.warnings === undefined
+      );
+    default:
+      return false;
+  }
+}
+
+const FINISH_REASON_SET = new Set<unknown>(FINISH_REASONS);
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Validates a message from the head, including a call's request against its kind's schema. */

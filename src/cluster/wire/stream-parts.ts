@@ -21,6 +21,17 @@ export function decodeStreamPart(part: WireStreamPart): StreamPart {
   return part.type === 'error' ? { type: 'error', error: decodeError(part.error) } : part;
 }
 
+/** The finish reasons of the model protocol (`FinishReason`), as the wire checks them. */
+export const FINISH_REASONS = [
+  'stop',
+  'length',
+  'tool-calls',
+  'content-filter',
+  'error',
+  'other',
+  'unknown',
+] as const;
+
 /**
  * The stream parts of the model protocol (core/chat-model.ts), errors serialised. Loose objects: a
  * field this version does not know passes through as it would in-process.
@@ -44,7 +55,7 @@ export const wireStreamPartSchema = z.discriminatedUnion('type', [
   }),
   z.looseObject({
     type: z.literal('finish'),
-    finishReason: z.enum(['stop', 'length', 'tool-calls', 'content-filter', 'error', 'other', 'unknown']),
+    finishReason: z.enum(FINISH_REASONS),
     usage: z.looseObject({ inputTokens: z.number(), outputTokens: z.number() }),
     warnings: z.array(z.looseObject({ type: z.string() })).optional(),
   }),
