@@ -5,7 +5,7 @@ const MISSING = {
     instead: 'byzerllm sql',
   },
   jobs: {
-    what: 'Training jobs with live loss charts and logs are not in the console yet.',
+    what: 'This console was started without training jobs, so their loss charts and logs cannot be shown here.',
     instead: 'byzerllm jobs',
   },
   storage: {

@@ -1,14 +1,16 @@
 /**
  * The web console's optional services, composed here because the server layer does not import
  * `sql`, `train` or `storage`: the notebook runs its cells in one SQL session per console, over the
- * head's own cluster API (in process, no hop), one cell at a time.
+ * head's own cluster API (in process, no hop), one cell at a time; the Jobs page reads the training
+ * jobs of this machine (`console-jobs.ts`).
  */
 import type { ClusterApi } from '../cluster/index.js';
 import type { ConsoleFeatures, ConsoleNotebookRunner } from '../server/index.js';
 import { SqlSession } from '../sql/index.js';
+import { createConsoleJobs } from './console-jobs.js';
 
 export function createConsoleFeatures(cluster: ClusterApi): ConsoleFeatures {
-  return { notebook: createNotebookRunner(cluster) };
+  return { notebook: createNotebookRunner(cluster), jobs: createConsoleJobs() };
 }
 
 function createNotebookRunner(cluster: ClusterApi): ConsoleNotebookRunner {

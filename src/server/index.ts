@@ -25,6 +25,9 @@ export { GatewayMetrics } from './metrics.js';
 export { type RunningConsole, type StartConsoleOptions, startConsole } from './console/start-console.js';
 export type {
   ConsoleFeatures,
+  ConsoleJobDetail,
+  ConsoleJobs,
+  ConsoleJobSummary,
   ConsoleNotebookRunner,
   NotebookStatementResult,
 } from './console/console-features.js';

@@ -5,13 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { HeadClient, readHeadFile } from '../../src/cluster/index.js';
+import { ensureTinyHfModel } from '../../src/train/index.js';
 import { CLI_ENTRY, createTestHome, type TestHome } from '../support/cli.js';
 import { launchChromium, openWatchedPage, type WatchedPage } from '../support/console-browser.js';
 import { type OpenAIUpstream, startOpenAIUpstream } from '../support/openai-upstream.js';
@@ -181,7 +182,7 @@ describe('web console', () => {
 
     await page.getByRole('button', { name: 'Add chat cell' }).click();
     const chatSource = page.getByLabel(/^Cell 2 \(chat/);
-    assert.match(await chatSource.inputValue(), /^--%chat\n--%model=notebook_chat\n/);
+    assert.match(await chatSource.inputValue(), /^--%chat\n--%model=\w+\n\n$/);
     await chatSource.fill('--%chat\n--%model=notebook_chat\n\nhello notebook');
     await page.getByRole('button', { name: 'Run cell 2' }).click();
     const answer = page.getByRole('region', { name: 'Cell 2' }).locator('.chat-answer');
@@ -211,6 +212,56 @@ describe('web console', () => {
     assert.equal((await home.run(['undeploy', '--model', 'notebook_chat'])).code, 0);
   });
 
+  test('a training job started while the Jobs page is open: its loss chart gains points live, then it succeeds', async () => {
+    const { page, problems } = await signedInPage(WIDTHS[0]!.viewport);
+    await page.getByRole('link', { name: 'Jobs' }).click();
+    await page.getByText('No training jobs yet').waitFor();
+    await page.evaluate(`(() => {
+      const counts = [];
+      window.pointCounts = counts;
+      new MutationObserver(() => {
+        const count = document.querySelector('.chart svg')?.getAttribute('data-points');
+        if (count != null && counts.at(-1) !== count) counts.push(count);
+      }).observe(document.body, { subtree: true, childList: true, attributes: true });
+    })()`);
+    const base = (await ensureTinyHfModel(path.join(home.home, 'models'))).path;
+    const data = path.join(home.home, 'train.jsonl');
+    await writeFile(
+      data,
+      ['red', 'green', 'blue', 'white']
+        .map((colour) => JSON.stringify({ instruction: colour, output: `a ${colour} sky` }))
+        .join('\n'),
+    );
+    const started = await home.run([
+      'finetune',
+      ...['--model_path', base, '--data', data, '--name', 'console_job', '--num_workers', '1'],
+      ...['--batch_size', '2', '--max_steps', '200', '--warmup_steps', '0', '--save_steps', '1000'],
+    ]);
+    assert.equal(started.code, 0, started.stderr);
+    await page.getByRole('button', { name: 'console_job' }).waitFor();
+    const chart = page.getByRole('img', { name: /^Loss of console_job over/ });
+    await chart.waitFor();
+    await page.locator('td.status', { hasText: 'succeeded' }).waitFor({ timeout: 240_000 });
+    await page.locator('.chart svg[data-points="200"]').waitFor();
+    const counts = ((await page.evaluate('window.pointCounts')) as string[]).map(Number);
+    assert.ok(
+      counts.filter((count) => count > 0 && count < 200).length >= 2,
+      `the chart grew while the job ran: ${counts}`,
+    );
+    assert.deepEqual(
+      counts,
+      [...counts].sort((left, right) => left - right),
+      'it only grows',
+    );
+    assert.match(
+      (await page.getByRole('log', { name: 'Log of console_job' }).textContent()) ?? '',
+      /step step=200 /,
+    );
+    await saveEveryWidth(page, 'jobs');
+    assert.deepEqual(problems, []);
+    await page.context().close();
+  });
+
   test('without --console_port it listens on 127.0.0.1 next to the admin port, and no key means no login', async () => {
     const headFile = await readHeadFile(home.home);
     assert.ok(headFile, 'the head is running');
@@ -223,7 +274,7 @@ describe('web console', () => {
       assert.deepEqual(await session.json(), {
         required: false,
         signedIn: true,
-        features: { notebook: true },
+        features: { notebook: true, jobs: true },
       });
     } finally {
       await stopChild(started.child);
@@ -232,10 +283,7 @@ describe('web console', () => {
 
   test('the pages not built yet say what is missing and what to use instead', async () => {
     const { page, problems } = await signedInPage(WIDTHS[0]!.viewport);
-    for (const [id, command] of [
-      ['jobs', 'byzerllm jobs'],
-      ['storage', 'byzerllm storage'],
-    ]) {
+    for (const [id, command] of [['storage', 'byzerllm storage']]) {
       await page.goto(`${consoleUrl}#/${id}`);
       await page.locator('.missing code', { hasText: command! }).waitFor();
       assert.match((await page.locator('.missing').textContent()) ?? '', /not in the console yet/);
@@ -249,7 +297,7 @@ describe('web console', () => {
     assert.equal(await page.evaluate('document.activeElement?.textContent'), 'Jobs');
     await page.keyboard.press('Enter');
     await page.locator('h1:focus', { hasText: 'Jobs' }).waitFor();
-    assert.match((await page.locator('.missing').textContent()) ?? '', /Training jobs/);
+    await page.locator('caption', { hasText: "Training jobs on this head's machine" }).waitFor();
     assert.deepEqual(problems, []);
   });
 });

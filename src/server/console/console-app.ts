@@ -22,6 +22,7 @@ import type { ConsoleAuth } from './console-auth.js';
 import { type ConsoleFeatures, featureFlags } from './console-features.js';
 import { ConsoleEvents } from './console-events.js';
 import { parseDeployForm } from './deploy-form.js';
+import { mountJobsRoutes } from './jobs-routes.js';
 import { mountNotebookRoutes } from './notebook-routes.js';
 import { NotebookStore } from './notebook-store.js';
 
@@ -64,7 +65,8 @@ const chatBodySchema = z.strictObject({
 export function createConsoleApp(options: ConsoleAppOptions): { app: Hono; close(): void } {
   const { cluster, auth } = options;
   const features = options.features ?? {};
-  const events = new ConsoleEvents(cluster, options.refreshMs ?? 1000);
+  const refreshMs = options.refreshMs ?? 1000;
+  const events = new ConsoleEvents(cluster, refreshMs);
   const app = new Hono();
 
   app.use('*', async (context, next) => {
@@ -139,6 +141,7 @@ export function createConsoleApp(options: ConsoleAppOptions): { app: Hono; close
     new NotebookStore(options.stateDirectory ?? resolveStateDirectory()),
     features.notebook,
   );
+  mountJobsRoutes(app, features.jobs, refreshMs);
 
   app.post('/console/api/chat', async (context) => {
     const body = chatBodySchema.safeParse(await context.req.json().catch(() => null));
