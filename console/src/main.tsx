@@ -12,6 +12,7 @@ import { LoginPage } from './login-page.js';
 import { MissingPage } from './missing-page.js';
 import { NotebookPage } from './notebook-page.js';
 import { PlaygroundPage } from './playground-page.js';
+import { StoragePage } from './storage-page.js';
 
 export const PAGES = [
   { id: 'cluster', title: 'Cluster' },
@@ -29,7 +30,7 @@ function currentPage(): PageId {
 }
 
 /** Which optional pages this console has what they need for (see `console-features.ts`). */
-export type Features = Partial<Record<'notebook' | 'jobs', boolean>>;
+export type Features = Partial<Record<'notebook' | 'jobs' | 'storage', boolean>>;
 
 interface Session {
   required: boolean;
@@ -103,7 +104,7 @@ function Shell({ features }: { features: Features }) {
         {page === 'notebook' &&
           (features.notebook ? <NotebookPage snapshot={snapshot} /> : <MissingPage page={page} />)}
         {page === 'jobs' && (features.jobs ? <JobsPage /> : <MissingPage page={page} />)}
-        {page === 'storage' && <MissingPage page={page} />}
+        {page === 'storage' && (features.storage ? <StoragePage /> : <MissingPage page={page} />)}
       </main>
     </div>
   );

@@ -9,7 +9,7 @@ const MISSING = {
     instead: 'byzerllm jobs',
   },
   storage: {
-    what: 'Browsing storage collections and querying them is not in the console yet.',
+    what: 'This console was started without Byzer storage, so its collections cannot be browsed here.',
     instead: 'byzerllm storage',
   },
 } as const;

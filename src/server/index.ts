@@ -29,6 +29,7 @@ export type {
   ConsoleJobs,
   ConsoleJobSummary,
   ConsoleNotebookRunner,
+  ConsoleStorage,
   NotebookStatementResult,
 } from './console/console-features.js';
 export type { PredictHandler } from './predict.js';

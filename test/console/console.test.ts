@@ -11,7 +11,9 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { HeadClient, readHeadFile } from '../../src/cluster/index.js';
+import { connectCluster, HeadClient, readHeadFile } from '../../src/cluster/index.js';
+import { ByzerStorage, DataType, FieldOption } from '../../src/storage/index.js';
+import { startConsole } from '../../src/server/index.js';
 import { ensureTinyHfModel } from '../../src/train/index.js';
 import { CLI_ENTRY, createTestHome, type TestHome } from '../support/cli.js';
 import { launchChromium, openWatchedPage, type WatchedPage } from '../support/console-browser.js';
@@ -262,6 +264,51 @@ describe('web console', () => {
     await page.context().close();
   });
 
+  test('a collection written with ByzerStorage is listed with its schema and queried from the Storage page', async () => {
+    const cluster = await connectCluster({ stateDirectory: home.home, autoStart: false });
+    try {
+      const books = new ByzerStorage('byzerai_store', 'library', 'books', {
+        llm: { cluster: async () => cluster },
+      });
+      await books
+        .schemaBuilder()
+        .addField('_id', DataType.STRING)
+        .addField('title', DataType.STRING)
+        .addField('content', DataType.STRING, [FieldOption.ANALYZE])
+        .addField('year', DataType.LONG)
+        .execute();
+      await books
+        .writeBuilder()
+        .addItems([
+          { _id: 'b1', title: 'Moby Dick', content: 'the white whale and the sea', year: 1851 },
+          { _id: 'b2', title: 'Dune', content: 'sand worms on a desert planet', year: 1965 },
+          { _id: 'b3', title: 'Solaris', content: 'a living ocean on a far planet', year: 1961 },
+        ])
+        .execute();
+      await books.commit();
+    } finally {
+      await cluster.close();
+    }
+    const { page, problems } = await signedInPage(WIDTHS[0]!.viewport);
+    await page.getByRole('link', { name: 'Storage' }).click();
+    await page.getByRole('button', { name: 'library.books' }).click();
+    await page.locator('code.schema', { hasText: 'field(year,long)' }).waitFor();
+    await page.getByLabel(/^Filter/).fill('year=1965');
+    await page.getByRole('button', { name: 'Run query' }).click();
+    const results = page.locator('caption', { hasText: 'rows of library.books' }).locator('xpath=..');
+    await page.locator('caption', { hasText: '1 rows of library.books' }).waitFor();
+    assert.match((await results.textContent()) ?? '', /Dune/);
+    await page.getByLabel(/^Filter/).fill('');
+    await page.getByLabel(/^Search text/).fill('planet');
+    await page.getByRole('button', { name: 'Run query' }).click();
+    await page.locator('caption', { hasText: '2 rows of library.books' }).waitFor();
+    const titles = await results.locator('tbody tr').allTextContents();
+    assert.deepEqual(titles.map((row) => /Dune|Solaris/.exec(row)?.[0]).sort(), ['Dune', 'Solaris']);
+    await saveEveryWidth(page, 'storage');
+    assert.deepEqual(problems, []);
+    await page.context().close();
+  });
+
   test('without --console_port it listens on 127.0.0.1 next to the admin port, and no key means no login', async () => {
     const headFile = await readHeadFile(home.home);
     assert.ok(headFile, 'the head is running');
@@ -274,22 +321,16 @@ describe('web console', () => {
       assert.deepEqual(await session.json(), {
         required: false,
         signedIn: true,
-        features: { notebook: true, jobs: true },
+        features: { notebook: true, jobs: true, storage: true },
       });
     } finally {
       await stopChild(started.child);
     }
   });
 
-  test('the pages not built yet say what is missing and what to use instead', async () => {
+  test('keyboard: a page change focuses its heading, Shift+Tab walks the page links, Enter opens one', async () => {
     const { page, problems } = await signedInPage(WIDTHS[0]!.viewport);
-    for (const [id, command] of [['storage', 'byzerllm storage']]) {
-      await page.goto(`${consoleUrl}#/${id}`);
-      await page.locator('.missing code', { hasText: command! }).waitFor();
-      assert.match((await page.locator('.missing').textContent()) ?? '', /not in the console yet/);
-    }
-    // Keyboard: a page change moves focus to its heading; Shift+Tab walks back through the page
-    // links, and Enter on one opens that page (and focuses its heading in turn).
+    await page.getByRole('link', { name: 'Storage' }).click();
     await page.locator('h1:focus', { hasText: 'Storage' }).waitFor();
     await page.keyboard.press('Shift+Tab');
     assert.equal(await page.evaluate('document.activeElement?.textContent'), 'Storage');
@@ -299,6 +340,48 @@ describe('web console', () => {
     await page.locator('h1:focus', { hasText: 'Jobs' }).waitFor();
     await page.locator('caption', { hasText: "Training jobs on this head's machine" }).waitFor();
     assert.deepEqual(problems, []);
+  });
+
+  test('a console given no SQL session, jobs or storage says on each of those pages what is missing and what to use', async () => {
+    // The same console app over the running head's admin API, started without the optional features.
+    const headFile = await readHeadFile(home.home);
+    assert.ok(headFile, 'the head is running');
+    const client = new HeadClient({ address: headFile.address, token: headFile.token });
+    const bare = await startConsole({ cluster: client, port: 0 });
+    try {
+      const session = (await (await fetch(`${bare.address}/console/api/session`)).json()) as {
+        features: Record<string, boolean>;
+      };
+      assert.deepEqual(session.features, { notebook: false, jobs: false, storage: false });
+      const refused = await fetch(`${bare.address}/console/api/notebook/run`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ source: 'select 1' }),
+      });
+      assert.equal(refused.status, 400);
+      assert.match(
+        ((await refused.json()) as { error: { message: string } }).error.message,
+        /no SQL session/,
+      );
+      const watched = await openWatchedPage(browser, WIDTHS[0]!.viewport);
+      for (const [id, command] of [
+        ['notebook', 'byzerllm sql'],
+        ['jobs', 'byzerllm jobs'],
+        ['storage', 'byzerllm storage'],
+      ]) {
+        await watched.page.goto(`${bare.address}/#/${id}`);
+        await watched.page.locator('.missing code', { hasText: command! }).waitFor();
+        assert.match(
+          (await watched.page.locator('.missing').textContent()) ?? '',
+          /started without|no SQL session/,
+        );
+      }
+      assert.deepEqual(watched.problems, []);
+      await watched.context.close();
+    } finally {
+      await bare.close();
+      await client.close();
+    }
   });
 });
 

@@ -25,6 +25,7 @@ import { parseDeployForm } from './deploy-form.js';
 import { mountJobsRoutes } from './jobs-routes.js';
 import { mountNotebookRoutes } from './notebook-routes.js';
 import { NotebookStore } from './notebook-store.js';
+import { mountStorageRoutes } from './storage-routes.js';
 
 export interface ConsoleAppOptions {
   cluster: ClusterApi;
@@ -142,6 +143,7 @@ export function createConsoleApp(options: ConsoleAppOptions): { app: Hono; close
     features.notebook,
   );
   mountJobsRoutes(app, features.jobs, refreshMs);
+  mountStorageRoutes(app, features.storage);
 
   app.post('/console/api/chat', async (context) => {
     const body = chatBodySchema.safeParse(await context.req.json().catch(() => null));

@@ -47,14 +47,30 @@ export interface ConsoleJobs {
   detail(name: string): Promise<ConsoleJobDetail>;
 }
 
+/** The storage operations the Storage page uses: it reads, it never writes or drops. */
+export const CONSOLE_STORAGE_OPERATIONS = ['listTables', 'describeTable', 'query'] as const;
+export type ConsoleStorageOperation = (typeof CONSOLE_STORAGE_OPERATIONS)[number];
+
+export interface ConsoleStorage {
+  /** The storage clusters that have data or settings on the head. */
+  clusters(): Promise<string[]>;
+  /** One storage protocol operation; the store checks the body with that operation's schema. */
+  call(operation: ConsoleStorageOperation, body: unknown, signal?: AbortSignal): Promise<unknown>;
+}
+
 export interface ConsoleFeatures {
   notebook?: ConsoleNotebookRunner;
   jobs?: ConsoleJobs;
+  storage?: ConsoleStorage;
 }
 
-export type FeatureName = 'notebook' | 'jobs';
+export type FeatureName = keyof ConsoleFeatures;
 
 /** Which pages have what they need; the page reads this from `/console/api/session`. */
 export function featureFlags(features: ConsoleFeatures): Record<FeatureName, boolean> {
-  return { notebook: features.notebook !== undefined, jobs: features.jobs !== undefined };
+  return {
+    notebook: features.notebook !== undefined,
+    jobs: features.jobs !== undefined,
+    storage: features.storage !== undefined,
+  };
 }
