@@ -20,6 +20,11 @@ import { launchChromium, openWatchedPage, type WatchedPage } from '../support/co
 import { type OpenAIUpstream, startOpenAIUpstream } from '../support/openai-upstream.js';
 
 const CONSOLE_KEY = 'console-test-key';
+/** A 1×1 PNG, attached in the Playground. */
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+  'base64',
+);
 const OUTPUT = fileURLToPath(new URL('../../test-output/console/', import.meta.url));
 const PAGES = ['cluster', 'deployments', 'playground', 'notebook', 'jobs', 'storage'];
 const WIDTHS = [
@@ -135,10 +140,33 @@ describe('web console', () => {
       sent.messages.map((message) => message.role),
       ['system', 'user'],
     );
-    assert.match((await page.locator('.snippet pre').textContent()) ?? '', /"max_tokens": 64/);
+    assert.match((await page.locator('.snippet pre').first().textContent()) ?? '', /"max_tokens": 64/);
+    const typeScript = (await page.locator('.snippet pre').nth(1).textContent()) ?? '';
+    assert.match(typeScript, /llm\.streamChatOai\(/);
+    assert.match(typeScript, /"max_length":64/);
+
+    // An image attached to the next message reaches the upstream as an OpenAI image_url part.
+    await page
+      .getByLabel('Attach images')
+      .setInputFiles({ name: 'dot.png', mimeType: 'image/png', buffer: PNG });
+    await page.getByText('1 image attached to the next message').waitFor();
+    await page.getByLabel('Message').fill('what is in it?');
+    await page.getByRole('button', { name: 'Send' }).click();
+    await page.locator('.turn.assistant .content', { hasText: 'echo: what is in it?' }).waitFor();
+    await page.locator('img.attached').waitFor();
+    const withImage = upstream.requests.at(-1)!.body as {
+      messages: { role: string; content: string | { type: string; image_url?: { url: string } }[] }[];
+    };
+    const lastContent = withImage.messages.at(-1)!.content;
+    assert.ok(Array.isArray(lastContent), 'the message went as parts');
+    assert.deepEqual(
+      lastContent.find((part) => part.type === 'image_url')?.image_url?.url,
+      `data:image/png;base64,${PNG.toString('base64')}`,
+    );
 
     await page.getByRole('link', { name: 'Deployments' }).click();
-    await page.locator('tr[data-worker="0"] .requests', { hasText: /^1$/ }).waitFor();
+    // Two chats and the Playground's one meta read (which deployments chat).
+    await page.locator('tr[data-worker="0"] .requests', { hasText: /^3$/ }).waitFor();
     await watchRequestCountRise(page, home);
     await page.getByText('Model meta').click();
     await page.locator('.meta dd', { hasText: 'saas' }).first().waitFor();
@@ -459,9 +487,9 @@ async function watchRequestCountRise(page: Page, home: TestHome): Promise<void> 
   } finally {
     await client.close();
   }
-  await page.locator('tr[data-worker="0"] .requests', { hasText: /^7$/ }).waitFor();
+  await page.locator('tr[data-worker="0"] .requests', { hasText: /^9$/ }).waitFor();
   const counts = ((await page.evaluate('window.requestCounts')) as string[]).map(Number);
-  const between = counts.filter((count) => count > 1 && count < 7);
+  const between = counts.filter((count) => count > 3 && count < 9);
   assert.ok(between.length >= 2, `the count rose step by step while requests ran: ${counts}`);
   assert.deepEqual(
     counts,
