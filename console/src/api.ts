@@ -50,7 +50,13 @@ export function watchSnapshots(onSnapshot: (snapshot: Snapshot) => void, onLost:
 export interface ChatInput {
   deployment: string;
   system?: string;
-  messages: { role: 'user' | 'assistant'; content: string }[];
+  messages: (
+    | { role: 'user' | 'assistant'; content: string }
+    | {
+        role: 'user';
+        content: ({ type: 'text'; text: string } | { type: 'image'; url: string })[];
+      }
+  )[];
   temperature?: number;
   maxTokens?: number;
 }

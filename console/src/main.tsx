@@ -7,10 +7,12 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { callApi, type Snapshot, watchSnapshots } from './api.js';
 import { ClusterPage } from './cluster-page.js';
 import { DeploymentsPage } from './deployments-page.js';
+import { JobsPage } from './jobs-page.js';
 import { LoginPage } from './login-page.js';
 import { MissingPage } from './missing-page.js';
 import { NotebookPage } from './notebook-page.js';
 import { PlaygroundPage } from './playground-page.js';
+import { StoragePage } from './storage-page.js';
 
 export const PAGES = [
   { id: 'cluster', title: 'Cluster' },
@@ -28,7 +30,7 @@ function currentPage(): PageId {
 }
 
 /** Which optional pages this console has what they need for (see `console-features.ts`). */
-export type Features = Partial<Record<'notebook', boolean>>;
+export type Features = Partial<Record<'notebook' | 'jobs' | 'storage', boolean>>;
 
 interface Session {
   required: boolean;
@@ -101,7 +103,8 @@ function Shell({ features }: { features: Features }) {
         {page === 'playground' && <PlaygroundPage snapshot={snapshot} />}
         {page === 'notebook' &&
           (features.notebook ? <NotebookPage snapshot={snapshot} /> : <MissingPage page={page} />)}
-        {(page === 'jobs' || page === 'storage') && <MissingPage page={page} />}
+        {page === 'jobs' && (features.jobs ? <JobsPage /> : <MissingPage page={page} />)}
+        {page === 'storage' && (features.storage ? <StoragePage /> : <MissingPage page={page} />)}
       </main>
     </div>
   );

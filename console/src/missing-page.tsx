@@ -5,11 +5,11 @@ const MISSING = {
     instead: 'byzerllm sql',
   },
   jobs: {
-    what: 'Training jobs with live loss charts and logs are not in the console yet.',
+    what: 'This console was started without training jobs, so their loss charts and logs cannot be shown here.',
     instead: 'byzerllm jobs',
   },
   storage: {
-    what: 'Browsing storage collections and querying them is not in the console yet.',
+    what: 'This console was started without Byzer storage, so its collections cannot be browsed here.',
     instead: 'byzerllm storage',
   },
 } as const;

@@ -1,16 +1,24 @@
-import { useRef, useState } from 'preact/hooks';
-import { ApiError, type ChatInput, type Snapshot, streamChat } from './api.js';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { ApiError, type ChatInput, callApi, type Snapshot, streamChat } from './api.js';
+import { curlSnippet, typeScriptSnippet } from './chat-snippets.js';
 
 interface Turn {
   role: 'user' | 'assistant';
   content: string;
+  /** Data URLs of the images a user turn carried. */
+  images?: string[];
   reasoning?: string;
   error?: string;
 }
 
-/** Chat with any deployment; answers stream in as they arrive, reasoning shown apart. */
+/**
+ * Chat with any chat deployment (meta says it chats; embedding, speech and image deployments are
+ * not offered); answers stream in as they arrive, reasoning shown apart; images attached to a
+ * message go as data URLs for vision models.
+ */
 export function PlaygroundPage({ snapshot }: { snapshot: Snapshot | undefined }) {
-  const deployments = (snapshot?.status.deployments ?? []).filter((entry) => entry.state === 'running');
+  const deployments = useChatDeployments(snapshot);
+  const [images, setImages] = useState<string[]>([]);
   const [chosen, setChosen] = useState('');
   const [system, setSystem] = useState('');
   const [temperature, setTemperature] = useState('');
@@ -24,7 +32,17 @@ export function PlaygroundPage({ snapshot }: { snapshot: Snapshot | undefined })
   const input = (messages: Turn[]): ChatInput => ({
     deployment,
     ...(system ? { system } : {}),
-    messages: messages.map(({ role, content }) => ({ role, content })),
+    messages: messages.map(({ role, content, images: attached }) =>
+      role === 'user' && attached?.length
+        ? {
+            role,
+            content: [
+              { type: 'text' as const, text: content },
+              ...attached.map((url) => ({ type: 'image' as const, url })),
+            ],
+          }
+        : { role, content },
+    ),
     ...(temperature === '' ? {} : { temperature: Number(temperature) }),
     ...(maxTokens === '' ? {} : { maxTokens: Number(maxTokens) }),
   });
@@ -32,10 +50,14 @@ export function PlaygroundPage({ snapshot }: { snapshot: Snapshot | undefined })
   const send = async (event: Event) => {
     event.preventDefault();
     if (!draft.trim() || !deployment) return;
-    const history: Turn[] = [...turns, { role: 'user', content: draft }];
+    const history: Turn[] = [
+      ...turns,
+      { role: 'user', content: draft, ...(images.length > 0 ? { images } : {}) },
+    ];
     let answer: Turn = { role: 'assistant', content: '' };
     setTurns([...history, answer]);
     setDraft('');
+    setImages([]);
     setStreaming(true);
     abort.current = new AbortController();
     const update = (next: Turn) => {
@@ -61,6 +83,10 @@ export function PlaygroundPage({ snapshot }: { snapshot: Snapshot | undefined })
     }
   };
 
+  const snippetInput = input([
+    ...turns.filter((turn) => !turn.error),
+    ...(draft || images.length > 0 ? [{ role: 'user' as const, content: draft, images }] : []),
+  ]);
   return (
     <div class="playground">
       <form class="settings" onSubmit={(event) => event.preventDefault()}>
@@ -70,7 +96,7 @@ export function PlaygroundPage({ snapshot }: { snapshot: Snapshot | undefined })
           value={deployment}
           onChange={(event) => setChosen(event.currentTarget.value)}
         >
-          {deployments.length === 0 && <option value="">No running deployment</option>}
+          {deployments.length === 0 && <option value="">No running chat deployment</option>}
           {deployments.map((entry) => (
             <option key={entry.name} value={entry.name}>
               {entry.name}
@@ -118,6 +144,9 @@ export function PlaygroundPage({ snapshot }: { snapshot: Snapshot | undefined })
                 </details>
               )}
               <p class="content">{turn.content}</p>
+              {turn.images?.map((url, position) => (
+                <img key={position} class="attached" src={url} alt={`attachment ${position + 1}`} />
+              ))}
               {turn.error && (
                 <p class="field-error" role="alert">
                   {turn.error}
@@ -140,6 +169,10 @@ export function PlaygroundPage({ snapshot }: { snapshot: Snapshot | undefined })
               if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) void send(event);
             }}
           />
+          <label class="attach">
+            Attach images
+            <input type="file" accept="image/*" multiple onChange={(event) => attach(event, setImages)} />
+          </label>
           {streaming ? (
             <button type="button" onClick={() => abort.current?.abort()}>
               Stop
@@ -150,34 +183,62 @@ export function PlaygroundPage({ snapshot }: { snapshot: Snapshot | undefined })
             </button>
           )}
         </form>
-        <details class="snippet">
-          <summary>
-            The same request with curl (through <code>byzerllm serve</code>)
-          </summary>
-          <pre>
-            <code>
-              {curlSnippet(
-                input([
-                  ...turns.filter((turn) => !turn.error),
-                  ...(draft ? [{ role: 'user' as const, content: draft }] : []),
-                ]),
-              )}
-            </code>
-          </pre>
-        </details>
+        {images.length > 0 && (
+          <p class="pending-images" role="status">
+            {images.length} image{images.length > 1 ? 's' : ''} attached to the next message (for vision
+            models){' '}
+            <button type="button" class="link" onClick={() => setImages([])}>
+              Remove
+            </button>
+          </p>
+        )}
+        <Snippet
+          title="The same request with curl (through byzerllm serve)"
+          text={curlSnippet(snippetInput)}
+        />
+        <Snippet
+          title="The same request in TypeScript (byzerllm client)"
+          text={typeScriptSnippet(snippetInput)}
+        />
       </section>
     </div>
   );
 }
 
-function curlSnippet(input: ChatInput): string {
-  const body = {
-    model: input.deployment,
-    stream: true,
-    messages: [...(input.system ? [{ role: 'system', content: input.system }] : []), ...input.messages],
-    ...(input.temperature === undefined ? {} : { temperature: input.temperature }),
-    ...(input.maxTokens === undefined ? {} : { max_tokens: input.maxTokens }),
-  };
-  const json = JSON.stringify(body, null, 2).replaceAll("'", "'\\''");
-  return `curl http://127.0.0.1:8000/v1/chat/completions \\\n  -H 'content-type: application/json' \\\n  -H "authorization: Bearer $BYZERLLM_API_KEY" \\\n  -d '${json}'`;
+function Snippet({ title, text }: { title: string; text: string }) {
+  return (
+    <details class="snippet">
+      <summary>{title}</summary>
+      <pre>
+        <code>{text}</code>
+      </pre>
+    </details>
+  );
+}
+
+/** The running deployments that chat, asked again when the set of deployments changes. */
+function useChatDeployments(snapshot: Snapshot | undefined): { name: string }[] {
+  const [deployments, setDeployments] = useState<{ name: string }[]>([]);
+  const running = (snapshot?.status.deployments ?? [])
+    .filter((entry) => entry.state === 'running')
+    .map((entry) => `${entry.name}@${entry.startedAt}`)
+    .join(',');
+  useEffect(() => {
+    callApi<{ deployments: { name: string }[] }>('GET', 'chat-deployments').then(
+      (answer) => setDeployments(answer.deployments),
+      () => setDeployments([]),
+    );
+  }, [running]);
+  return deployments;
+}
+
+/** Reads the chosen files as data URLs and adds them to the next message's images. */
+function attach(event: Event, setImages: (update: (images: string[]) => string[]) => void): void {
+  const input = event.currentTarget as HTMLInputElement;
+  for (const file of Array.from(input.files ?? [])) {
+    const reader = new FileReader();
+    reader.onload = () => setImages((images) => [...images, String(reader.result)]);
+    reader.readAsDataURL(file);
+  }
+  input.value = '';
 }

@@ -30,7 +30,11 @@ export { GatewayMetrics } from './metrics.js';
 export { type RunningConsole, type StartConsoleOptions, startConsole } from './console/start-console.js';
 export type {
   ConsoleFeatures,
+  ConsoleJobDetail,
+  ConsoleJobs,
+  ConsoleJobSummary,
   ConsoleNotebookRunner,
+  ConsoleStorage,
   NotebookStatementResult,
 } from './console/console-features.js';
 export type { PredictHandler } from './predict.js';

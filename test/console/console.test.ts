@@ -5,18 +5,26 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { HeadClient, readHeadFile } from '../../src/cluster/index.js';
+import { connectCluster, HeadClient, readHeadFile } from '../../src/cluster/index.js';
+import { ByzerStorage, DataType, FieldOption } from '../../src/storage/index.js';
+import { startConsole } from '../../src/server/index.js';
+import { ensureTinyHfModel } from '../../src/train/index.js';
 import { CLI_ENTRY, createTestHome, type TestHome } from '../support/cli.js';
 import { launchChromium, openWatchedPage, type WatchedPage } from '../support/console-browser.js';
 import { type OpenAIUpstream, startOpenAIUpstream } from '../support/openai-upstream.js';
 
 const CONSOLE_KEY = 'console-test-key';
+/** A 1×1 PNG, attached in the Playground. */
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+  'base64',
+);
 const OUTPUT = fileURLToPath(new URL('../../test-output/console/', import.meta.url));
 const PAGES = ['cluster', 'deployments', 'playground', 'notebook', 'jobs', 'storage'];
 const WIDTHS = [
@@ -132,10 +140,33 @@ describe('web console', () => {
       sent.messages.map((message) => message.role),
       ['system', 'user'],
     );
-    assert.match((await page.locator('.snippet pre').textContent()) ?? '', /"max_tokens": 64/);
+    assert.match((await page.locator('.snippet pre').first().textContent()) ?? '', /"max_tokens": 64/);
+    const typeScript = (await page.locator('.snippet pre').nth(1).textContent()) ?? '';
+    assert.match(typeScript, /llm\.streamChatOai\(/);
+    assert.match(typeScript, /"max_length":64/);
+
+    // An image attached to the next message reaches the upstream as an OpenAI image_url part.
+    await page
+      .getByLabel('Attach images')
+      .setInputFiles({ name: 'dot.png', mimeType: 'image/png', buffer: PNG });
+    await page.getByText('1 image attached to the next message').waitFor();
+    await page.getByLabel('Message').fill('what is in it?');
+    await page.getByRole('button', { name: 'Send' }).click();
+    await page.locator('.turn.assistant .content', { hasText: 'echo: what is in it?' }).waitFor();
+    await page.locator('img.attached').waitFor();
+    const withImage = upstream.requests.at(-1)!.body as {
+      messages: { role: string; content: string | { type: string; image_url?: { url: string } }[] }[];
+    };
+    const lastContent = withImage.messages.at(-1)!.content;
+    assert.ok(Array.isArray(lastContent), 'the message went as parts');
+    assert.deepEqual(
+      lastContent.find((part) => part.type === 'image_url')?.image_url?.url,
+      `data:image/png;base64,${PNG.toString('base64')}`,
+    );
 
     await page.getByRole('link', { name: 'Deployments' }).click();
-    await page.locator('tr[data-worker="0"] .requests', { hasText: /^1$/ }).waitFor();
+    // Two chats and the Playground's one meta read (which deployments chat).
+    await page.locator('tr[data-worker="0"] .requests', { hasText: /^3$/ }).waitFor();
     await watchRequestCountRise(page, home);
     await page.getByText('Model meta').click();
     await page.locator('.meta dd', { hasText: 'saas' }).first().waitFor();
@@ -181,7 +212,7 @@ describe('web console', () => {
 
     await page.getByRole('button', { name: 'Add chat cell' }).click();
     const chatSource = page.getByLabel(/^Cell 2 \(chat/);
-    assert.match(await chatSource.inputValue(), /^--%chat\n--%model=notebook_chat\n/);
+    assert.match(await chatSource.inputValue(), /^--%chat\n--%model=\w+\n\n$/);
     await chatSource.fill('--%chat\n--%model=notebook_chat\n\nhello notebook');
     await page.getByRole('button', { name: 'Run cell 2' }).click();
     const answer = page.getByRole('region', { name: 'Cell 2' }).locator('.chat-answer');
@@ -211,6 +242,101 @@ describe('web console', () => {
     assert.equal((await home.run(['undeploy', '--model', 'notebook_chat'])).code, 0);
   });
 
+  test('a training job started while the Jobs page is open: its loss chart gains points live, then it succeeds', async () => {
+    const { page, problems } = await signedInPage(WIDTHS[0]!.viewport);
+    await page.getByRole('link', { name: 'Jobs' }).click();
+    await page.getByText('No training jobs yet').waitFor();
+    await page.evaluate(`(() => {
+      const counts = [];
+      window.pointCounts = counts;
+      new MutationObserver(() => {
+        const count = document.querySelector('.chart svg')?.getAttribute('data-points');
+        if (count != null && counts.at(-1) !== count) counts.push(count);
+      }).observe(document.body, { subtree: true, childList: true, attributes: true });
+    })()`);
+    const base = (await ensureTinyHfModel(path.join(home.home, 'models'))).path;
+    const data = path.join(home.home, 'train.jsonl');
+    await writeFile(
+      data,
+      ['red', 'green', 'blue', 'white']
+        .map((colour) => JSON.stringify({ instruction: colour, output: `a ${colour} sky` }))
+        .join('\n'),
+    );
+    const started = await home.run([
+      'finetune',
+      ...['--model_path', base, '--data', data, '--name', 'console_job', '--num_workers', '1'],
+      ...['--batch_size', '2', '--max_steps', '200', '--warmup_steps', '0', '--save_steps', '1000'],
+    ]);
+    assert.equal(started.code, 0, started.stderr);
+    await page.getByRole('button', { name: 'console_job' }).waitFor();
+    const chart = page.getByRole('img', { name: /^Loss of console_job over/ });
+    await chart.waitFor();
+    await page.locator('td.status', { hasText: 'succeeded' }).waitFor({ timeout: 240_000 });
+    await page.locator('.chart svg[data-points="200"]').waitFor();
+    const counts = ((await page.evaluate('window.pointCounts')) as string[]).map(Number);
+    assert.ok(
+      counts.filter((count) => count > 0 && count < 200).length >= 2,
+      `the chart grew while the job ran: ${counts}`,
+    );
+    assert.deepEqual(
+      counts,
+      [...counts].sort((left, right) => left - right),
+      'it only grows',
+    );
+    assert.match(
+      (await page.getByRole('log', { name: 'Log of console_job' }).textContent()) ?? '',
+      /step step=200 /,
+    );
+    await saveEveryWidth(page, 'jobs');
+    assert.deepEqual(problems, []);
+    await page.context().close();
+  });
+
+  test('a collection written with ByzerStorage is listed with its schema and queried from the Storage page', async () => {
+    const cluster = await connectCluster({ stateDirectory: home.home, autoStart: false });
+    try {
+      const books = new ByzerStorage('byzerai_store', 'library', 'books', {
+        llm: { cluster: async () => cluster },
+      });
+      await books
+        .schemaBuilder()
+        .addField('_id', DataType.STRING)
+        .addField('title', DataType.STRING)
+        .addField('content', DataType.STRING, [FieldOption.ANALYZE])
+        .addField('year', DataType.LONG)
+        .execute();
+      await books
+        .writeBuilder()
+        .addItems([
+          { _id: 'b1', title: 'Moby Dick', content: 'the white whale and the sea', year: 1851 },
+          { _id: 'b2', title: 'Dune', content: 'sand worms on a desert planet', year: 1965 },
+          { _id: 'b3', title: 'Solaris', content: 'a living ocean on a far planet', year: 1961 },
+        ])
+        .execute();
+      await books.commit();
+    } finally {
+      await cluster.close();
+    }
+    const { page, problems } = await signedInPage(WIDTHS[0]!.viewport);
+    await page.getByRole('link', { name: 'Storage' }).click();
+    await page.getByRole('button', { name: 'library.books' }).click();
+    await page.locator('code.schema', { hasText: 'field(year,long)' }).waitFor();
+    await page.getByLabel(/^Filter/).fill('year=1965');
+    await page.getByRole('button', { name: 'Run query' }).click();
+    const results = page.locator('caption', { hasText: 'rows of library.books' }).locator('xpath=..');
+    await page.locator('caption', { hasText: '1 rows of library.books' }).waitFor();
+    assert.match((await results.textContent()) ?? '', /Dune/);
+    await page.getByLabel(/^Filter/).fill('');
+    await page.getByLabel(/^Search text/).fill('planet');
+    await page.getByRole('button', { name: 'Run query' }).click();
+    await page.locator('caption', { hasText: '2 rows of library.books' }).waitFor();
+    const titles = await results.locator('tbody tr').allTextContents();
+    assert.deepEqual(titles.map((row) => /Dune|Solaris/.exec(row)?.[0]).sort(), ['Dune', 'Solaris']);
+    await saveEveryWidth(page, 'storage');
+    assert.deepEqual(problems, []);
+    await page.context().close();
+  });
+
   test('without --console_port it listens on 127.0.0.1 next to the admin port, and no key means no login', async () => {
     const headFile = await readHeadFile(home.home);
     assert.ok(headFile, 'the head is running');
@@ -223,25 +349,16 @@ describe('web console', () => {
       assert.deepEqual(await session.json(), {
         required: false,
         signedIn: true,
-        features: { notebook: true },
+        features: { notebook: true, jobs: true, storage: true },
       });
     } finally {
       await stopChild(started.child);
     }
   });
 
-  test('the pages not built yet say what is missing and what to use instead', async () => {
+  test('keyboard: a page change focuses its heading, Shift+Tab walks the page links, Enter opens one', async () => {
     const { page, problems } = await signedInPage(WIDTHS[0]!.viewport);
-    for (const [id, command] of [
-      ['jobs', 'byzerllm jobs'],
-      ['storage', 'byzerllm storage'],
-    ]) {
-      await page.goto(`${consoleUrl}#/${id}`);
-      await page.locator('.missing code', { hasText: command! }).waitFor();
-      assert.match((await page.locator('.missing').textContent()) ?? '', /not in the console yet/);
-    }
-    // Keyboard: a page change moves focus to its heading; Shift+Tab walks back through the page
-    // links, and Enter on one opens that page (and focuses its heading in turn).
+    await page.getByRole('link', { name: 'Storage' }).click();
     await page.locator('h1:focus', { hasText: 'Storage' }).waitFor();
     await page.keyboard.press('Shift+Tab');
     assert.equal(await page.evaluate('document.activeElement?.textContent'), 'Storage');
@@ -249,8 +366,50 @@ describe('web console', () => {
     assert.equal(await page.evaluate('document.activeElement?.textContent'), 'Jobs');
     await page.keyboard.press('Enter');
     await page.locator('h1:focus', { hasText: 'Jobs' }).waitFor();
-    assert.match((await page.locator('.missing').textContent()) ?? '', /Training jobs/);
+    await page.locator('caption', { hasText: "Training jobs on this head's machine" }).waitFor();
     assert.deepEqual(problems, []);
+  });
+
+  test('a console given no SQL session, jobs or storage says on each of those pages what is missing and what to use', async () => {
+    // The same console app over the running head's admin API, started without the optional features.
+    const headFile = await readHeadFile(home.home);
+    assert.ok(headFile, 'the head is running');
+    const client = new HeadClient({ address: headFile.address, token: headFile.token });
+    const bare = await startConsole({ cluster: client, port: 0 });
+    try {
+      const session = (await (await fetch(`${bare.address}/console/api/session`)).json()) as {
+        features: Record<string, boolean>;
+      };
+      assert.deepEqual(session.features, { notebook: false, jobs: false, storage: false });
+      const refused = await fetch(`${bare.address}/console/api/notebook/run`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ source: 'select 1' }),
+      });
+      assert.equal(refused.status, 400);
+      assert.match(
+        ((await refused.json()) as { error: { message: string } }).error.message,
+        /no SQL session/,
+      );
+      const watched = await openWatchedPage(browser, WIDTHS[0]!.viewport);
+      for (const [id, command] of [
+        ['notebook', 'byzerllm sql'],
+        ['jobs', 'byzerllm jobs'],
+        ['storage', 'byzerllm storage'],
+      ]) {
+        await watched.page.goto(`${bare.address}/#/${id}`);
+        await watched.page.locator('.missing code', { hasText: command! }).waitFor();
+        assert.match(
+          (await watched.page.locator('.missing').textContent()) ?? '',
+          /started without|no SQL session/,
+        );
+      }
+      assert.deepEqual(watched.problems, []);
+      await watched.context.close();
+    } finally {
+      await bare.close();
+      await client.close();
+    }
   });
 });
 
@@ -328,9 +487,9 @@ async function watchRequestCountRise(page: Page, home: TestHome): Promise<void> 
   } finally {
     await client.close();
   }
-  await page.locator('tr[data-worker="0"] .requests', { hasText: /^7$/ }).waitFor();
+  await page.locator('tr[data-worker="0"] .requests', { hasText: /^9$/ }).waitFor();
   const counts = ((await page.evaluate('window.requestCounts')) as string[]).map(Number);
-  const between = counts.filter((count) => count > 1 && count < 7);
+  const between = counts.filter((count) => count > 3 && count < 9);
   assert.ok(between.length >= 2, `the count rose step by step while requests ran: ${counts}`);
   assert.deepEqual(
     counts,

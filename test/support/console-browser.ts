@@ -25,6 +25,9 @@ export async function launchChromium(): Promise<Browser> {
   });
 }
 
+/** The console's streaming endpoints: leaving a page (or stopping a chat) cancels them. */
+const STREAMS = new Set(['/console/api/events', '/console/api/chat', '/console/api/jobs/events']);
+
 export interface WatchedPage {
   page: Page;
   context: BrowserContext;
@@ -54,8 +57,7 @@ export async function openWatchedPage(
   });
   page.on('requestfailed', (request) => {
     const url = new URL(request.url());
-    // Leaving a page cancels its open event stream and any chat still streaming: not a failure.
-    if (url.pathname === '/console/api/events' || url.pathname === '/console/api/chat') return;
+    if (STREAMS.has(url.pathname)) return;
     problems.push(`failed ${request.url()}: ${request.failure()?.errorText}`);
   });
   page.on('console', (message) => {

@@ -17,13 +17,16 @@ import { streamSSE } from 'hono/streaming';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
 import { type ClusterApi, resolveStateDirectory } from '../../cluster/index.js';
-import { type ErrorCode, InvalidArgumentError, toByzerLLMError } from '../../core/index.js';
+import { type ErrorCode, toByzerLLMError } from '../../core/index.js';
 import type { ConsoleAuth } from './console-auth.js';
 import { type ConsoleFeatures, featureFlags } from './console-features.js';
 import { ConsoleEvents } from './console-events.js';
 import { parseDeployForm } from './deploy-form.js';
+import { mountJobsRoutes } from './jobs-routes.js';
 import { mountNotebookRoutes } from './notebook-routes.js';
 import { NotebookStore } from './notebook-store.js';
+import { CHAT_BODY_LIMIT, mountPlaygroundRoutes } from './playground-routes.js';
+import { mountStorageRoutes } from './storage-routes.js';
 
 export interface ConsoleAppOptions {
   cluster: ClusterApi;
@@ -53,18 +56,11 @@ const CLIENT_ERRORS: Partial<Record<ErrorCode, ContentfulStatusCode>> = {
   insufficient_resources: 409,
 };
 
-const chatBodySchema = z.strictObject({
-  deployment: z.string().min(1),
-  system: z.string().optional(),
-  messages: z.array(z.strictObject({ role: z.enum(['user', 'assistant']), content: z.string() })).min(1),
-  temperature: z.number().min(0).max(2).optional(),
-  maxTokens: z.number().int().min(1).optional(),
-});
-
 export function createConsoleApp(options: ConsoleAppOptions): { app: Hono; close(): void } {
   const { cluster, auth } = options;
   const features = options.features ?? {};
-  const events = new ConsoleEvents(cluster, options.refreshMs ?? 1000);
+  const refreshMs = options.refreshMs ?? 1000;
+  const events = new ConsoleEvents(cluster, refreshMs);
   const app = new Hono();
 
   app.use('*', async (context, next) => {
@@ -73,7 +69,12 @@ export function createConsoleApp(options: ConsoleAppOptions): { app: Hono; close
     context.header('content-security-policy', "default-src 'self'; style-src 'self'; img-src 'self' data:");
     context.header('x-content-type-options', 'nosniff');
   });
-  app.use('/console/api/*', bodyLimit({ maxSize: 1024 * 1024 }));
+  // Chat messages may carry images as data URLs; every other call is small.
+  const smallBodies = bodyLimit({ maxSize: 1024 * 1024 });
+  const chatBodies = bodyLimit({ maxSize: CHAT_BODY_LIMIT });
+  app.use('/console/api/*', (context, next) =>
+    context.req.path === '/console/api/chat' ? chatBodies(context, next) : smallBodies(context, next),
+  );
 
   app.get('/', (context) => serveAsset(context, options.assetsDirectory, 'index.html'));
   app.get('/:asset{app\\.(js|css)}', (context) =>
@@ -139,34 +140,10 @@ export function createConsoleApp(options: ConsoleAppOptions): { app: Hono; close
     new NotebookStore(options.stateDirectory ?? resolveStateDirectory()),
     features.notebook,
   );
+  mountJobsRoutes(app, features.jobs, refreshMs);
+  mountStorageRoutes(app, features.storage);
 
-  app.post('/console/api/chat', async (context) => {
-    const body = chatBodySchema.safeParse(await context.req.json().catch(() => null));
-    if (!body.success) {
-      throw new InvalidArgumentError(
-        `invalid chat request: ${body.error.issues[0]?.path.join('.')}: ${body.error.issues[0]?.message}`,
-      );
-    }
-    const { deployment, system, messages, temperature, maxTokens } = body.data;
-    const abort = new AbortController();
-    const parts = await cluster.stream(
-      deployment,
-      {
-        messages: [...(system ? [{ role: 'system' as const, content: system }] : []), ...messages],
-        ...(temperature === undefined ? {} : { temperature }),
-        ...(maxTokens === undefined ? {} : { maxTokens }),
-      },
-      { signal: abort.signal },
-    );
-    return streamSSE(context, async (sse) => {
-      sse.onAbort(() => abort.abort());
-      for await (const part of parts) {
-        const data = part.type === 'error' ? { type: 'error', error: part.error.toJSON() } : part;
-        if (part.type === 'audio-delta') continue;
-        await sse.writeSSE({ data: JSON.stringify(data) });
-      }
-    });
-  });
+  mountPlaygroundRoutes(app, cluster);
 
   app.onError((error, context) => {
     const mapped = toByzerLLMError(error);

@@ -23,11 +23,54 @@ export interface ConsoleNotebookRunner {
   close(): Promise<void>;
 }
 
-export interface ConsoleFeatures {
-  notebook?: ConsoleNotebookRunner;
+/** A training job as the Jobs page lists it. */
+export interface ConsoleJobSummary {
+  name: string;
+  kind: string;
+  status: string;
+  /** Why it failed or stopped. */
+  reason?: string;
+  createdAt: string;
+  lastStep?: { step: number; totalSteps: number; loss: number | null };
 }
 
+/** One job's loss curve and log, for its chart and log panel. */
+export interface ConsoleJobDetail {
+  /** Every training step's loss (and the evaluation loss where one was measured), in step order. */
+  points: { step: number; loss: number | null; evalLoss?: number }[];
+  /** The job's progress events and its log files' last lines, oldest first. */
+  log: string[];
+}
+
+export interface ConsoleJobs {
+  list(): Promise<ConsoleJobSummary[]>;
+  detail(name: string): Promise<ConsoleJobDetail>;
+}
+
+/** The storage operations the Storage page uses: it reads, it never writes or drops. */
+export const CONSOLE_STORAGE_OPERATIONS = ['listTables', 'describeTable', 'query'] as const;
+export type ConsoleStorageOperation = (typeof CONSOLE_STORAGE_OPERATIONS)[number];
+
+export interface ConsoleStorage {
+  /** The storage clusters that have data or settings on the head. */
+  clusters(): Promise<string[]>;
+  /** One storage protocol operation; the store checks the body with that operation's schema. */
+  call(operation: ConsoleStorageOperation, body: unknown, signal?: AbortSignal): Promise<unknown>;
+}
+
+export interface ConsoleFeatures {
+  notebook?: ConsoleNotebookRunner;
+  jobs?: ConsoleJobs;
+  storage?: ConsoleStorage;
+}
+
+export type FeatureName = keyof ConsoleFeatures;
+
 /** Which pages have what they need; the page reads this from `/console/api/session`. */
-export function featureFlags(features: ConsoleFeatures): Record<'notebook', boolean> {
-  return { notebook: features.notebook !== undefined };
+export function featureFlags(features: ConsoleFeatures): Record<FeatureName, boolean> {
+  return {
+    notebook: features.notebook !== undefined,
+    jobs: features.jobs !== undefined,
+    storage: features.storage !== undefined,
+  };
 }

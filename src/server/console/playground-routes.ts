@@ -1,0 +1,99 @@
+/**
+ * The Playground's API. `GET /console/api/chat-deployments` lists the running deployments whose
+ * model chats (meta `tasks` has `chat` and `primary_task` is chat), reading each one's meta once per
+ * deployment start: a meta read is a worker call. `POST /console/api/chat` streams the answer as
+ * server-sent events, one `StreamPart` per event; a user message may carry images as data URLs
+ * (OpenAI's `image_url` parts upstream).
+ */
+import type { Hono } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import { z } from 'zod';
+import type { ClusterApi } from '../../cluster/index.js';
+import { type ContentPart, InvalidArgumentError, type ModelMeta } from '../../core/index.js';
+
+/** Chat bodies may carry a few images; 16 MiB keeps a handful of phone photos. */
+export const CHAT_BODY_LIMIT = 16 * 1024 * 1024;
+
+const contentPartSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('text'), text: z.string() }),
+  z.strictObject({
+    type: z.literal('image'),
+    url: z
+      .string()
+      .regex(/^data:image\/[a-z0-9.+-]+;base64,[A-Za-z0-9+/=]+$/, 'an image is a data:image/…;base64 URL'),
+  }),
+]);
+
+const chatBodySchema = z.strictObject({
+  deployment: z.string().min(1),
+  system: z.string().optional(),
+  messages: z
+    .array(
+      z.union([
+        z.strictObject({
+          role: z.literal('user'),
+          content: z.union([z.string(), z.array(contentPartSchema).min(1)]),
+        }),
+        z.strictObject({ role: z.literal('assistant'), content: z.string() }),
+      ]),
+    )
+    .min(1),
+  temperature: z.number().min(0).max(2).optional(),
+  maxTokens: z.number().int().min(1).optional(),
+});
+
+export function mountPlaygroundRoutes(app: Hono, cluster: ClusterApi): void {
+  const metaByStart = new Map<string, Promise<ModelMeta | undefined>>();
+  app.get('/console/api/chat-deployments', async (context) => {
+    const running = (await cluster.list()).filter((deployment) => deployment.state === 'running');
+    const chats = await Promise.all(
+      running.map(async (deployment) => {
+        const key = `${deployment.name}@${deployment.startedAt}`;
+        let meta = metaByStart.get(key);
+        if (!meta) {
+          meta = cluster.meta(deployment.name).catch(() => undefined);
+          metaByStart.set(key, meta);
+        }
+        const known = await meta;
+        const chats = known?.tasks.includes('chat') && (known.primary_task ?? 'chat') === 'chat';
+        return chats ? [{ name: deployment.name }] : [];
+      }),
+    );
+    return context.json({ deployments: chats.flat() });
+  });
+
+  app.post('/console/api/chat', async (context) => {
+    const body = chatBodySchema.safeParse(await context.req.json().catch(() => null));
+    if (!body.success) {
+      throw new InvalidArgumentError(
+        `invalid chat request: ${body.error.issues[0]?.path.join('.')}: ${body.error.issues[0]?.message}`,
+      );
+    }
+    const { deployment, system, messages, temperature, maxTokens } = body.data;
+    const abort = new AbortController();
+    const parts = await cluster.stream(
+      deployment,
+      {
+        messages: [
+          ...(system ? [{ role: 'system' as const, content: system }] : []),
+          ...messages.map((message) =>
+            message.role === 'user' && Array.isArray(message.content)
+              ? { role: 'user' as const, content: message.content as ContentPart[] }
+              : message,
+          ),
+        ],
+        ...(temperature === undefined ? {} : { temperature }),
+        ...(maxTokens === undefined ? {} : { maxTokens }),
+      },
+      { signal: abort.signal },
+    );
+    return streamSSE(context, async (sse) => {
+      sse.onAbort(() => abort.abort());
+      for await (const part of parts) {
+        if (part.type === 'audio-delta') continue;
+        const data = part.type === 'error' ? { type: 'error', error: part.error.toJSON() } : part;
+        await sse.writeSSE({ data: JSON.stringify(data) });
+      }
+    });
+  });
+}
