@@ -5,6 +5,7 @@ import {
   type CallOptions,
   type ChatRequest,
   type DeploymentSpec,
+  loadBalanceOf,
   maskSecrets,
   NotFoundError,
   type OpenAIChatObject,
@@ -67,7 +68,7 @@ export class RunningDeployment {
       deploymentName: spec.name,
       workerCount: spec.numWorkers,
       slotsPerWorker: spec.workerConcurrency,
-      strategy: spec.loadBalance,
+      strategy: loadBalanceOf(spec),
       queueTimeoutMs: spec.queueTimeoutSeconds * 1000,
     });
   }
@@ -333,7 +334,7 @@ export class RunningDeployment {
       workerConcurrency: spec.workerConcurrency,
       cpusPerWorker: spec.cpusPerWorker,
       gpusPerWorker: spec.gpusPerWorker,
-      loadBalance: spec.loadBalance,
+      loadBalance: loadBalanceOf(spec),
       inferParams: maskSecrets(spec.inferParams),
       generationDefaults: spec.generationDefaults,
       template: spec.template,

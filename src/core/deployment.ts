@@ -56,7 +56,11 @@ export const deploymentSpecSchema = z.object({
       const problem = checkTokenPrice(params);
       if (problem) context.addIssue({ code: 'custom', message: problem });
     }),
-  loadBalance: z.enum(LOAD_BALANCE_STRATEGIES).default('lru'),
+  /**
+   * How the pool picks a worker (`--load_balance`). Left out, `loadBalanceOf` decides:
+   * `prefix_affinity` on llama_cpp, `lru` otherwise.
+   */
+  loadBalance: z.enum(LOAD_BALANCE_STRATEGIES).optional(),
   /** Request kinds sent to one fixed worker index. */
   pinning: z.partialRecord(z.enum(PINNABLE_KINDS), z.number().int().min(0)).default({}),
   /** How long a request waits for a free worker slot before failing. Seconds. Defaults to 10. */
@@ -86,6 +90,17 @@ export const deploymentSpecSchema = z.object({
 export type DeploymentSpec = z.infer<typeof deploymentSpecSchema>;
 /** What callers may pass: defaults may be left out. */
 export type DeploymentSpecInput = z.input<typeof deploymentSpecSchema>;
+
+/**
+ * The deployment's balance strategy: the one it names, else `prefix_affinity` for llama_cpp (whose
+ * workers keep prompt prefixes in their KV cache: time to first token 20× lower with a shared
+ * 2,000-token prefix, docs/benchmarks.md) and `lru` for every other backend.
+ */
+export function loadBalanceOf(
+  spec: Pick<DeploymentSpec, 'loadBalance' | 'inferBackend'>,
+): LoadBalanceStrategy {
+  return spec.loadBalance ?? (spec.inferBackend === 'llama_cpp' ? 'prefix_affinity' : 'lru');
+}
 
 /** Undefined for a valid deployment name, else an error message naming it and what is allowed. */
 export function checkDeploymentName(name: string): string | undefined {

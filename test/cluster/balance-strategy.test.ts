@@ -10,7 +10,7 @@ import {
   createPrefixAffinityStrategy,
   type WorkerSlotView,
 } from '../../src/cluster/index.js';
-import type { ChatMessage } from '../../src/core/index.js';
+import { type ChatMessage, deploymentSpecSchema, loadBalanceOf } from '../../src/core/index.js';
 
 function workers(free: number[], lastHandedOutAt: number[] = free.map(() => 0)): WorkerSlotView[] {
   return free.map((freeSlots, index) => ({
@@ -122,4 +122,15 @@ describe('prefix_affinity', () => {
     assert.equal(strategy.pick(workers([1, 1], [0, 10]), { affinityKeys: [2] }), 0); // forgotten: least busy
     assert.equal(strategy.pick(workers([1, 1], [0, 10]), { affinityKeys: [3] }), 1); // still remembered
   });
+});
+
+test('a deployment that names no strategy gets prefix_affinity on llama_cpp and lru elsewhere', () => {
+  const parse = (input: Record<string, unknown>) =>
+    loadBalanceOf(
+      deploymentSpecSchema.parse({ name: 'model', pretrainedModelType: 'custom/auto', ...input }),
+    );
+  assert.equal(parse({ inferBackend: 'llama_cpp' }), 'prefix_affinity');
+  assert.equal(parse({ inferBackend: 'llama_cpp', loadBalance: 'round_robin' }), 'round_robin');
+  assert.equal(parse({ pretrainedModelType: 'saas/openai' }), 'lru');
+  assert.equal(parse({ inferBackend: 'vllm', loadBalance: 'prefix_affinity' }), 'prefix_affinity');
 });

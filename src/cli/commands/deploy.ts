@@ -97,9 +97,10 @@ export function registerDeploy(program: Command): void {
       'engine parameters, e.g. saas.api_key=env:OPENAI_API_KEY saas.model=… saas.base_url=…; a secret given as env:VAR or - (stdin) stays out of `ps`',
     )
     .addOption(
-      new Option('--load_balance <strategy>', 'how requests pick a worker (default lru)').choices(
-        LOAD_BALANCE_STRATEGIES,
-      ),
+      new Option(
+        '--load_balance <strategy>',
+        'how requests pick a worker (default prefix_affinity on llama_cpp, else lru)',
+      ).choices(LOAD_BALANCE_STRATEGIES),
     )
     .option(
       '--queue_timeout <seconds>',

@@ -18,7 +18,15 @@ interface FreeSequence {
   sequence: LlamaContextSequence;
   /** The `promptKey` of the last request it served ('' = none). */
   promptKey: string;
+  /** Release order (0 = never used): among sequences sharing nothing useful, the oldest is reused. */
+  releasedAt: number;
 }
+
+/**
+ * A shared prefix shorter than this (in characters of `promptKey`) is not worth choosing a
+ * sequence for: taking it would overwrite a cached prompt to save a few tokens.
+ */
+const MIN_USEFUL_PREFIX = 64;
 
 interface Waiter {
   promptKey: string;
@@ -29,22 +37,29 @@ export class SequencePool {
   private readonly free: FreeSequence[] = [];
   private readonly waiters: Waiter[] = [];
   private readonly keyOf = new Map<LlamaContextSequence, string>();
+  private releases = 0;
 
   constructor(context: LlamaContext) {
-    while (context.sequencesLeft > 0) this.free.push({ sequence: context.getSequence(), promptKey: '' });
+    while (context.sequencesLeft > 0)
+      this.free.push({ sequence: context.getSequence(), promptKey: '', releasedAt: 0 });
   }
 
   get size(): number {
     return this.free.length;
   }
 
-  /** A free sequence (the one sharing the longest prefix with `promptKey`), or waits for one. */
+  /**
+   * A free sequence, or waits for one: the one sharing the longest prefix with `promptKey`, else
+   * the one released longest ago (an unused one first).
+   */
   async acquire(promptKey = ''): Promise<LlamaContextSequence> {
     let best = -1;
     let bestShared = -1;
     for (const [position, candidate] of this.free.entries()) {
-      const shared = sharedPrefixLength(candidate.promptKey, promptKey);
-      if (shared > bestShared) {
+      const length = sharedPrefixLength(candidate.promptKey, promptKey);
+      const shared = length < MIN_USEFUL_PREFIX ? 0 : length;
+      const older = best >= 0 && shared === bestShared && candidate.releasedAt < this.free[best]!.releasedAt;
+      if (shared > bestShared || older) {
         best = position;
         bestShared = shared;
       }
@@ -71,7 +86,7 @@ export class SequencePool {
     this.keyOf.delete(sequence);
     const waiter = this.waiters.shift();
     if (waiter) waiter.grant(sequence);
-    else if (!sequence.disposed) this.free.push({ sequence, promptKey });
+    else if (!sequence.disposed) this.free.push({ sequence, promptKey, releasedAt: ++this.releases });
   }
 }
 
