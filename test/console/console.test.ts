@@ -235,8 +235,23 @@ describe('web console', () => {
       (await page.getByRole('region', { name: 'Cell 2' }).locator('.chat-answer').textContent()) ?? '',
       /hello notebook/,
     );
+    // The Playground offers chat deployments only: a text-to-speech one is left out.
+    const voice = await home.run([
+      'deploy',
+      ...['--pretrained_model_type', 'saas/openai', '--model', 'notebook_voice', '--infer_params'],
+      ...[`saas.api_key=${upstream.apiKey}`, `saas.base_url=${upstream.url}`, 'saas.model=tts-1'],
+    ]);
+    assert.equal(voice.code, 0, voice.stderr);
+    await page.getByRole('link', { name: 'Playground' }).click();
+    const options = page.locator('#chat-deployment option');
+    await options.filter({ hasText: 'notebook_chat' }).waitFor({ state: 'attached' });
+    assert.equal(await options.filter({ hasText: 'notebook_voice' }).count(), 0);
+    // Left out for what its meta says, not because the meta could not be read.
+    const voiceMeta = await page.request.get(`${consoleUrl}console/api/deployments/notebook_voice/meta`);
+    assert.equal(((await voiceMeta.json()) as { primary_task?: string }).primary_task, 'speech');
     assert.deepEqual(problems, []);
     await page.context().close();
+    assert.equal((await home.run(['undeploy', '--model', 'notebook_voice'])).code, 0);
     assert.equal((await home.run(['undeploy', '--model', 'notebook_chat'])).code, 0);
   });
 
