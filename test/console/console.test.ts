@@ -364,6 +364,17 @@ describe('web console', () => {
         signedIn: true,
         features: { notebook: true, jobs: true, storage: true },
       });
+      // Without a key, notebook SQL has no file access: the head's files stay unread.
+      const reading = await fetch(`${started.url}console/api/notebook/run`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          source: `select content from read_text('${path.join(home.home, 'head.json')}')`,
+        }),
+      });
+      const answer = (await reading.json()) as { error?: { message: string } };
+      assert.ok(reading.status >= 400, JSON.stringify(answer));
+      assert.match(answer.error?.message ?? '', /external access|disabled/i);
     } finally {
       await stopChild(started.child);
     }
