@@ -18,7 +18,7 @@ import { launchChromium, openWatchedPage, type WatchedPage } from '../support/co
 import {
   OUTPUT,
   PNG,
-  recordAnswerTexts,
+  recordValues,
   saveEveryPage,
   saveEveryWidth,
   startConsoleCommand,
@@ -120,7 +120,7 @@ describe('web console', () => {
     await page.getByRole('link', { name: 'Playground' }).click();
     await page.getByLabel('System prompt').fill('Answer briefly.');
     await page.getByLabel('Max tokens').fill('64');
-    const seen = await recordAnswerTexts(page);
+    const seen = await recordValues(page, '.turn.assistant .content');
     await page.getByLabel('Message').fill('hello console');
     await page.getByRole('button', { name: 'Send' }).click();
     const finalText = 'echo: hello console one two three four five';
@@ -259,14 +259,7 @@ describe('web console', () => {
     const { page, problems } = await signedInPage(WIDTHS[0]!.viewport);
     await page.getByRole('link', { name: 'Jobs' }).click();
     await page.getByText('No training jobs yet').waitFor();
-    await page.evaluate(`(() => {
-      const counts = [];
-      window.pointCounts = counts;
-      new MutationObserver(() => {
-        const count = document.querySelector('.chart svg')?.getAttribute('data-points');
-        if (count != null && counts.at(-1) !== count) counts.push(count);
-      }).observe(document.body, { subtree: true, childList: true, attributes: true });
-    })()`);
+    const seen = await recordValues(page, '.chart svg', 'data-points');
     const base = (await ensureTinyHfModel(path.join(home.home, 'models'))).path;
     const data = path.join(home.home, 'train.jsonl');
     await writeFile(
@@ -286,7 +279,7 @@ describe('web console', () => {
     await chart.waitFor();
     await page.locator('td.status', { hasText: 'succeeded' }).waitFor({ timeout: 240_000 });
     await page.locator('.chart svg[data-points="200"]').waitFor();
-    const counts = ((await page.evaluate('window.pointCounts')) as string[]).map(Number);
+    const counts = (await seen()).map(Number);
     assert.ok(
       counts.filter((count) => count > 0 && count < 200).length >= 2,
       `the chart grew while the job ran: ${counts}`,

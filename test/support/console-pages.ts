@@ -55,19 +55,27 @@ export async function stopChild(child: ChildProcess): Promise<void> {
 }
 
 /**
- * Records every text the first assistant answer shows, via a MutationObserver in the page (a string
- * script: this project's tsconfig has no DOM types).
+ * Records every value an element shows (its text, or `attribute`), via a MutationObserver in the
+ * page; the returned function reads the values seen so far, each change once. (A string script:
+ * this project's tsconfig has no DOM types.)
  */
-export async function recordAnswerTexts(page: Page): Promise<() => Promise<string[]>> {
+export async function recordValues(
+  page: Page,
+  selector: string,
+  attribute?: string,
+): Promise<() => Promise<string[]>> {
+  const key = `recorded_${Math.random().toString(36).slice(2)}`;
+  const read = attribute ? `element?.getAttribute(${JSON.stringify(attribute)})` : 'element?.textContent';
   await page.evaluate(`(() => {
-    const texts = [];
-    window.answerTexts = texts;
+    const values = [];
+    window[${JSON.stringify(key)}] = values;
     new MutationObserver(() => {
-      const text = document.querySelector('.turn.assistant .content')?.textContent;
-      if (text != null && texts.at(-1) !== text) texts.push(text);
-    }).observe(document.body, { subtree: true, childList: true, characterData: true });
+      const element = document.querySelector(${JSON.stringify(selector)});
+      const value = ${read};
+      if (value != null && values.at(-1) !== value) values.push(value);
+    }).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
   })()`);
-  return () => page.evaluate('window.answerTexts') as Promise<string[]>;
+  return () => page.evaluate(`window[${JSON.stringify(key)}]`) as Promise<string[]>;
 }
 
 /**
@@ -77,14 +85,7 @@ export async function recordAnswerTexts(page: Page): Promise<() => Promise<strin
  * percentiles and tokens per second are on the page.
  */
 export async function watchRequestCountRise(page: Page, home: TestHome): Promise<void> {
-  await page.evaluate(`(() => {
-    const counts = [];
-    window.requestCounts = counts;
-    new MutationObserver(() => {
-      const text = document.querySelector('tr[data-worker="0"] .requests')?.textContent;
-      if (text != null && counts.at(-1) !== text) counts.push(text);
-    }).observe(document.body, { subtree: true, childList: true, characterData: true });
-  })()`);
+  const seen = await recordValues(page, 'tr[data-worker="0"] .requests');
   const headFile = await readHeadFile(home.home);
   assert.ok(headFile, 'the head is running');
   const client = new HeadClient({ address: headFile.address, token: headFile.token });
@@ -98,7 +99,7 @@ export async function watchRequestCountRise(page: Page, home: TestHome): Promise
     await client.close();
   }
   await page.locator('tr[data-worker="0"] .requests', { hasText: /^9$/ }).waitFor();
-  const counts = ((await page.evaluate('window.requestCounts')) as string[]).map(Number);
+  const counts = (await seen()).map(Number);
   const between = counts.filter((count) => count > 3 && count < 9);
   assert.ok(between.length >= 2, `the count rose step by step while requests ran: ${counts}`);
   assert.deepEqual(
