@@ -14,9 +14,15 @@ import { createConsoleJobs } from './console-jobs.js';
 export function createConsoleFeatures(options: {
   cluster: ClusterApi;
   store: StorageService;
+  /**
+   * Whether notebook SQL may read and write files and load extensions (as `byzerllm sql` does).
+   * Give it only to a console behind an API key: without one, any local user who reaches the port
+   * would read files as the head's user.
+   */
+  sqlFileAccess: boolean;
 }): ConsoleFeatures {
   return {
-    notebook: createNotebookRunner(options.cluster),
+    notebook: createNotebookRunner(options.cluster, options.sqlFileAccess),
     jobs: createConsoleJobs(),
     storage: createConsoleStorage(options.store),
   };
@@ -39,9 +45,9 @@ function createConsoleStorage(store: StorageService): ConsoleStorage {
 /** Byzer-LLM's default storage cluster, listed even before anything is stored in it. */
 const DEFAULT_STORAGE_CLUSTER = 'byzerai_store';
 
-function createNotebookRunner(cluster: ClusterApi): ConsoleNotebookRunner {
+function createNotebookRunner(cluster: ClusterApi, fileAccess: boolean): ConsoleNotebookRunner {
   // DuckDB opens on the first cell run, so a console nobody runs a cell in costs nothing.
-  const session = new SqlSession({ cluster });
+  const session = new SqlSession({ cluster, untrusted: !fileAccess });
   // One DuckDB connection: cells from two tabs run one after the other, never interleaved.
   let queue: Promise<unknown> = Promise.resolve();
   return {

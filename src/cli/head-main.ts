@@ -152,7 +152,7 @@ export async function runHead(): Promise<void> {
             host: options.host,
             port: options.port,
             ...(options.apiKey ? { apiKey: options.apiKey } : {}),
-            features: createConsoleFeatures({ cluster: head, store }),
+            features: createConsoleFeatures({ cluster: head, store, sqlFileAccess: Boolean(options.apiKey) }),
           });
           const id = `console-${++gatewaySequence}`;
           gateways.set(id, opened);

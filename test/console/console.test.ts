@@ -4,33 +4,31 @@
  * Screenshots of every page at 1280×800 and at phone width go to dist/test-output/console.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { connectCluster, HeadClient, readHeadFile } from '../../src/cluster/index.js';
 import { ByzerStorage, DataType, FieldOption } from '../../src/storage/index.js';
 import { startConsole } from '../../src/server/index.js';
 import { ensureTinyHfModel } from '../../src/train/index.js';
-import { CLI_ENTRY, createTestHome, type TestHome } from '../support/cli.js';
+import { createTestHome, type TestHome } from '../support/cli.js';
 import { launchChromium, openWatchedPage, type WatchedPage } from '../support/console-browser.js';
+import {
+  OUTPUT,
+  PNG,
+  recordValues,
+  saveEveryPage,
+  saveEveryWidth,
+  startConsoleCommand,
+  stopChild,
+  WIDTHS,
+  watchRequestCountRise,
+} from '../support/console-pages.js';
 import { type OpenAIUpstream, startOpenAIUpstream } from '../support/openai-upstream.js';
 
 const CONSOLE_KEY = 'console-test-key';
-/** A 1×1 PNG, attached in the Playground. */
-const PNG = Buffer.from(
-  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
-  'base64',
-);
-const OUTPUT = fileURLToPath(new URL('../../test-output/console/', import.meta.url));
-const PAGES = ['cluster', 'deployments', 'playground', 'notebook', 'jobs', 'storage'];
-const WIDTHS = [
-  { name: 'desktop', viewport: { width: 1280, height: 800 } },
-  { name: 'phone', viewport: { width: 390, height: 844 } },
-];
 
 describe('web console', () => {
   let home: TestHome;
@@ -122,7 +120,7 @@ describe('web console', () => {
     await page.getByRole('link', { name: 'Playground' }).click();
     await page.getByLabel('System prompt').fill('Answer briefly.');
     await page.getByLabel('Max tokens').fill('64');
-    const seen = await recordAnswerTexts(page);
+    const seen = await recordValues(page, '.turn.assistant .content');
     await page.getByLabel('Message').fill('hello console');
     await page.getByRole('button', { name: 'Send' }).click();
     const finalText = 'echo: hello console one two three four five';
@@ -237,8 +235,23 @@ describe('web console', () => {
       (await page.getByRole('region', { name: 'Cell 2' }).locator('.chat-answer').textContent()) ?? '',
       /hello notebook/,
     );
+    // The Playground offers chat deployments only: a text-to-speech one is left out.
+    const voice = await home.run([
+      'deploy',
+      ...['--pretrained_model_type', 'saas/openai', '--model', 'notebook_voice', '--infer_params'],
+      ...[`saas.api_key=${upstream.apiKey}`, `saas.base_url=${upstream.url}`, 'saas.model=tts-1'],
+    ]);
+    assert.equal(voice.code, 0, voice.stderr);
+    await page.getByRole('link', { name: 'Playground' }).click();
+    const options = page.locator('#chat-deployment option');
+    await options.filter({ hasText: 'notebook_chat' }).waitFor({ state: 'attached' });
+    assert.equal(await options.filter({ hasText: 'notebook_voice' }).count(), 0);
+    // Left out for what its meta says, not because the meta could not be read.
+    const voiceMeta = await page.request.get(`${consoleUrl}console/api/deployments/notebook_voice/meta`);
+    assert.equal(((await voiceMeta.json()) as { primary_task?: string }).primary_task, 'speech');
     assert.deepEqual(problems, []);
     await page.context().close();
+    assert.equal((await home.run(['undeploy', '--model', 'notebook_voice'])).code, 0);
     assert.equal((await home.run(['undeploy', '--model', 'notebook_chat'])).code, 0);
   });
 
@@ -246,14 +259,7 @@ describe('web console', () => {
     const { page, problems } = await signedInPage(WIDTHS[0]!.viewport);
     await page.getByRole('link', { name: 'Jobs' }).click();
     await page.getByText('No training jobs yet').waitFor();
-    await page.evaluate(`(() => {
-      const counts = [];
-      window.pointCounts = counts;
-      new MutationObserver(() => {
-        const count = document.querySelector('.chart svg')?.getAttribute('data-points');
-        if (count != null && counts.at(-1) !== count) counts.push(count);
-      }).observe(document.body, { subtree: true, childList: true, attributes: true });
-    })()`);
+    const seen = await recordValues(page, '.chart svg', 'data-points');
     const base = (await ensureTinyHfModel(path.join(home.home, 'models'))).path;
     const data = path.join(home.home, 'train.jsonl');
     await writeFile(
@@ -273,7 +279,7 @@ describe('web console', () => {
     await chart.waitFor();
     await page.locator('td.status', { hasText: 'succeeded' }).waitFor({ timeout: 240_000 });
     await page.locator('.chart svg[data-points="200"]').waitFor();
-    const counts = ((await page.evaluate('window.pointCounts')) as string[]).map(Number);
+    const counts = (await seen()).map(Number);
     assert.ok(
       counts.filter((count) => count > 0 && count < 200).length >= 2,
       `the chart grew while the job ran: ${counts}`,
@@ -351,6 +357,17 @@ describe('web console', () => {
         signedIn: true,
         features: { notebook: true, jobs: true, storage: true },
       });
+      // Without a key, notebook SQL has no file access: the head's files stay unread.
+      const reading = await fetch(`${started.url}console/api/notebook/run`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          source: `select content from read_text('${path.join(home.home, 'head.json')}')`,
+        }),
+      });
+      const answer = (await reading.json()) as { error?: { message: string } };
+      assert.ok(reading.status >= 400, JSON.stringify(answer));
+      assert.match(answer.error?.message ?? '', /external access|disabled/i);
     } finally {
       await stopChild(started.child);
     }
@@ -412,112 +429,3 @@ describe('web console', () => {
     }
   });
 });
-
-/** Runs `byzerllm console ARGS` and reads the URL from its first line. */
-async function startConsoleCommand(
-  home: TestHome,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ child: ChildProcess; url: string; firstLine: string }> {
-  const child = spawn(process.execPath, [CLI_ENTRY, 'console', ...args], {
-    env: { ...home.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  const firstLine = ((await createInterface({ input: child.stdout! })[Symbol.asyncIterator]().next()).value ??
-    '') as string;
-  const url = /(http:\/\/127\.0\.0\.1:\d+\/)/.exec(firstLine)?.[1];
-  if (!url) {
-    await stopChild(child);
-    assert.fail(`console printed its URL: ${firstLine} ${stderr}`);
-  }
-  return { child, url, firstLine };
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('close', resolve));
-  child.kill('SIGTERM');
-  await exited;
-}
-
-/**
- * Records every text the first assistant answer shows, via a MutationObserver in the page (a string
- * script: this project's tsconfig has no DOM types).
- */
-async function recordAnswerTexts(page: Page): Promise<() => Promise<string[]>> {
-  await page.evaluate(`(() => {
-    const texts = [];
-    window.answerTexts = texts;
-    new MutationObserver(() => {
-      const text = document.querySelector('.turn.assistant .content')?.textContent;
-      if (text != null && texts.at(-1) !== text) texts.push(text);
-    }).observe(document.body, { subtree: true, childList: true, characterData: true });
-  })()`);
-  return () => page.evaluate('window.answerTexts') as Promise<string[]>;
-}
-
-/**
- * Sends 6 requests one after another (each held 400 ms by the upstream) through the admin API and
- * records every value the page shows for worker 0's request count meanwhile: it must show counts
- * between the first and the last, i.e. it rose while the requests ran. Then the worker's latency
- * percentiles and tokens per second are on the page.
- */
-async function watchRequestCountRise(page: Page, home: TestHome): Promise<void> {
-  await page.evaluate(`(() => {
-    const counts = [];
-    window.requestCounts = counts;
-    new MutationObserver(() => {
-      const text = document.querySelector('tr[data-worker="0"] .requests')?.textContent;
-      if (text != null && counts.at(-1) !== text) counts.push(text);
-    }).observe(document.body, { subtree: true, childList: true, characterData: true });
-  })()`);
-  const headFile = await readHeadFile(home.home);
-  assert.ok(headFile, 'the head is running');
-  const client = new HeadClient({ address: headFile.address, token: headFile.token });
-  try {
-    for (let index = 0; index < 6; index++) {
-      await client.call('chat', 'chat', {
-        messages: [{ role: 'user', content: `delay:400 request ${index}` }],
-      });
-    }
-  } finally {
-    await client.close();
-  }
-  await page.locator('tr[data-worker="0"] .requests', { hasText: /^9$/ }).waitFor();
-  const counts = ((await page.evaluate('window.requestCounts')) as string[]).map(Number);
-  const between = counts.filter((count) => count > 3 && count < 9);
-  assert.ok(between.length >= 2, `the count rose step by step while requests ran: ${counts}`);
-  assert.deepEqual(
-    counts,
-    [...counts].sort((left, right) => left - right),
-    'it only rises',
-  );
-  const p50 = Number.parseFloat((await page.locator('tr[data-worker="0"] .p50').textContent()) ?? '');
-  assert.ok(p50 >= 400, `p50 ${p50} ms covers the upstream's 400 ms`);
-  assert.match((await page.locator('tr[data-worker="0"] .p95').textContent()) ?? '', /^\d+(\.\d)? ms$/);
-  assert.ok(Number((await page.locator('tr[data-worker="0"] .tokens-per-second').textContent()) ?? '') > 0);
-  assert.equal(await page.locator('tr[data-worker="0"] .errors').textContent(), '0');
-}
-
-/** One page at both widths (the phone pass in the dark theme), after the state a test built. */
-async function saveEveryWidth(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: path.join(OUTPUT, `${name}-desktop.png`), fullPage: true });
-  await page.setViewportSize(WIDTHS[1]!.viewport);
-  await page.emulateMedia({ colorScheme: 'dark' });
-  await page.screenshot({ path: path.join(OUTPUT, `${name}-phone.png`), fullPage: true });
-  await page.setViewportSize(WIDTHS[0]!.viewport);
-  await page.emulateMedia({ colorScheme: 'light' });
-}
-
-async function saveEveryPage(page: Page, width: string): Promise<void> {
-  for (const id of PAGES) {
-    await page.goto(`${page.url().split('#')[0]}#/${id}`);
-    await page.getByRole('heading', { level: 1, name: new RegExp(`^${id}$`, 'i') }).waitFor();
-    await page.locator('.loading').waitFor({ state: 'detached' });
-    await page.screenshot({ path: path.join(OUTPUT, `${id}-${width}.png`), fullPage: true });
-  }
-}
