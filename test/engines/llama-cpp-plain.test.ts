@@ -19,13 +19,16 @@ import { ensureTinyLlamaModel } from '../../src/engines/llama-cpp/tiny-model/tin
 let directory: string;
 let llama: Llama;
 let model: LlamaModel;
-let context: LlamaContext;
+/** One context per template: a `SequencePool` takes every sequence of its context. */
+const contexts: LlamaContext[] = [];
 /** Chat models over one loaded GGUF, keyed by template, with the plain path on and off. */
 const models = new Map<string, { plain: LlamaCppChatModel; chat: LlamaCppChatModel }>();
 
 async function modelsFor(template: string) {
   let pair = models.get(template);
   if (!pair) {
+    const context = await model.createContext({ sequences: 1, contextSize: 2048, threads: 1 });
+    contexts.push(context);
     const sequences = new SequencePool(context);
     const chatWrapper = resolveModelChatWrapper(template, model);
     const config = {
@@ -50,12 +53,10 @@ before(async () => {
   const modelPath = (await ensureTinyLlamaModel(directory)).path;
   llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error });
   model = await llama.loadModel({ modelPath, gpuLayers: 0 });
-  // One sequence per template's pool; the tests run requests one at a time.
-  context = await model.createContext({ sequences: 3, contextSize: 2048, threads: 1 });
 });
 
 after(async () => {
-  await context.dispose();
+  for (const context of contexts) await context.dispose();
   await model.dispose();
   await fs.rm(directory, { recursive: true, force: true });
 });
@@ -189,5 +190,19 @@ describe('llama_cpp plain generation', () => {
       assert.ok(result.usage.outputTokens > 0);
       assert.equal(plainGenerationCount(), before, JSON.stringify(request.messages));
     }
+  });
+
+  test('a wrapper whose stop triggers only LlamaChat handles (chatml on this vocabulary) answers through it', async () => {
+    // `<|im_end|>` is no token of the tiny vocabulary, so the trigger is special-token text.
+    const pair = await modelsFor('chatml');
+    const request: ChatRequest = { messages: user('hello'), maxTokens: 12, temperature: 0 };
+    const before = plainGenerationCount();
+    for (let round = 0; round < 2; round++) {
+      const viaPlainModel = await pair.plain.doGenerate(request);
+      const viaChat = await pair.chat.doGenerate(request);
+      assert.equal(viaPlainModel.text, viaChat.text);
+      assert.deepEqual(viaPlainModel.usage, viaChat.usage);
+    }
+    assert.equal(plainGenerationCount(), before);
   });
 });

@@ -77,13 +77,14 @@ export function preparePlainPrompt(
 ): PlainPrompt | undefined {
   const segments = chatWrapper.settings.segments;
   if (segments?.thought || segments?.comment || history.at(-1)?.type === 'model') return undefined;
+  if (needsLlamaChat.has(chatWrapper)) return undefined;
   const state = chatWrapper.generateContextState({
     chatHistory: [...history, { type: 'model', response: [] }],
   });
   const ignoreStart: string[] = [];
   for (const text of state.ignoreStartText ?? []) {
     const plain = plainTextOf(text);
-    if (plain === undefined) return undefined;
+    if (plain === undefined) return refuse(chatWrapper);
     ignoreStart.push(plain);
   }
   if (
@@ -99,12 +100,23 @@ export function preparePlainPrompt(
   const wrapperStops: string[] = [];
   for (const trigger of state.stopGenerationTriggers) {
     const kind = stopTriggerKind(trigger, sequence);
-    if (kind === 'unsupported') return undefined;
+    if (kind === 'unsupported') return refuse(chatWrapper);
     if (kind !== 'end-of-generation') wrapperStops.push(kind.text);
   }
   const tokens = state.contextText.tokenize(model.tokenizer);
   if (tokens.length + maxTokens + 1 >= sequence.contextSize) return undefined;
   return { tokens, wrapperStops, ignoreStart };
+}
+
+/**
+ * Wrappers whose stop triggers or start texts only `LlamaChat` handles: they are the same for every
+ * plain request, so later requests skip rendering the prompt twice.
+ */
+const needsLlamaChat = new WeakSet<ChatWrapper>();
+
+function refuse(chatWrapper: ChatWrapper): undefined {
+  needsLlamaChat.add(chatWrapper);
+  return undefined;
 }
 
 /** The text of `text` when it has no special tokens. */
