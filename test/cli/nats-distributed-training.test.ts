@@ -3,7 +3,8 @@
  * head and two nodes (`alpha`, `beta`), each a real process with its own $BYZERLLM_HOME and
  * `--cpus 1`, so a 2-worker job cannot fit on one node and the head spreads it: rank 0 on one node,
  * rank 1 on the other, meeting at rank 0's rendezvous that the head handed on (signed messages).
- * The job memorises its answers; a rank killed -9 fails the job with that reason and the other
+ * The job memorises its answers, which `--deploy` serves at once from the node holding the model
+ * (`query --address`); a rank killed -9 fails the job with that reason and the other
  * rank is stopped; a node agent killed -9 fails the job ("node … was lost") and no process of
  * the job outlives it, on either node.
  */
@@ -126,12 +127,13 @@ async function followUntilFirstStep(
   return { code: await ended, stderr, stepSeen };
 }
 
-test('2 workers that fit on no single node train across both nodes and memorise their answers', {
+test('2 workers that fit on no single node train across both nodes, memorise their answers, and --deploy serves them', {
   timeout: 600_000,
 }, async () => {
   const { head, nats, nodes } = cluster;
-  const started = await head.run([...trainFlags('spread', 60), '--follow']);
+  const started = await head.run([...trainFlags('spread', 60), '--deploy', 'spread_chat', '--follow']);
   assert.equal(started.code, 0, started.stderr);
+  assert.match(started.stdout, /deployed as spread_chat on node (alpha|beta)/);
   assert.match(
     started.stdout,
     /started training job spread on nodes (alpha|beta) \(ranks 0-0\), (alpha|beta) \(ranks 1-1\)/,
@@ -139,6 +141,7 @@ test('2 workers that fit on no single node train across both nodes and memorise 
 
   const record = await showJob('spread');
   assert.equal(record.status, 'succeeded');
+  assert.deepEqual(record.deployment, { name: 'spread_chat', status: 'deployed' });
   assert.deepEqual(
     record.nodes.map((share) => share.node).sort(),
     ['alpha', 'beta'],
@@ -161,20 +164,6 @@ test('2 workers that fit on no single node train across both nodes and memorise 
     .filter((event) => event.event === 'step');
   assert.equal(steps.length, 60, "rank 0's steps reached the head once each");
 
-  const deployed = await head.run([
-    'deploy',
-    '--address',
-    nats.url,
-    '--model',
-    'spread_chat',
-    '--pretrained_model_type',
-    'custom/auto',
-    '--infer_backend',
-    'llama_cpp',
-    '--model_path',
-    record.outputs!.gguf,
-  ]);
-  assert.equal(deployed.code, 0, deployed.stderr);
   try {
     for (const [question, answer] of ANSWERS) {
       const result = await head.run([
