@@ -9,15 +9,12 @@
  * the job outlives it, on either node.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import { after, before, test } from 'node:test';
 import { ensureTinyHfModel } from '../../src/train/index.js';
-import { CLI_ENTRY } from '../support/cli.js';
-import { type CliCluster, startCliCluster } from '../support/cli-cluster.js';
+import { type CliCluster, followUntilFirstStep, startCliCluster } from '../support/cli-cluster.js';
 import { isAlive, untilGone } from '../support/process-watch.js';
 
 const ANSWERS: Array<[string, string]> = [
@@ -48,7 +45,6 @@ let cluster: CliCluster;
 let basePath: string;
 let data: string;
 let keyDirectory: string;
-const background: ChildProcess[] = [];
 
 before(async () => {
   keyDirectory = await fs.mkdtemp(path.join(os.tmpdir(), 'byzerllm-key-'));
@@ -63,7 +59,6 @@ before(async () => {
   await fs.writeFile(data, `${rows.join('\n')}\n`);
 });
 after(async () => {
-  for (const child of background) if (child.exitCode === null) child.kill('SIGKILL');
   await cluster?.close();
   await fs.rm(keyDirectory, { recursive: true, force: true });
 });
@@ -98,33 +93,6 @@ async function showJob(name: string): Promise<ShownJob> {
   const shown = await cluster.head.run(['jobs', 'show', name, '--address', cluster.nats.url]);
   assert.equal(shown.code, 0, shown.stderr);
   return JSON.parse(shown.stdout) as ShownJob;
-}
-
-/** `jobs logs --follow` until the first step, then `onFirstStep`; resolves to the follower's end. */
-async function followUntilFirstStep(
-  name: string,
-  onFirstStep: () => Promise<void>,
-): Promise<{ code: number | null; stderr: string; stepSeen: boolean }> {
-  const follower = spawn(
-    process.execPath,
-    [CLI_ENTRY, 'jobs', 'logs', name, '--address', cluster.nats.url, '--follow'],
-    { env: cluster.head.env, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  background.push(follower);
-  let stderr = '';
-  follower.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  const ended = new Promise<number | null>((resolve) => follower.once('close', resolve));
-  let stepSeen = false;
-  for await (const line of readline.createInterface({ input: follower.stdout! })) {
-    if ((JSON.parse(line) as { event?: string }).event !== 'step') continue;
-    stepSeen = true;
-    await onFirstStep();
-    break;
-  }
-  follower.stdout!.resume();
-  return { code: await ended, stderr, stepSeen };
 }
 
 test('2 workers that fit on no single node train across both nodes, memorise their answers, and --deploy serves them', {
@@ -191,7 +159,7 @@ test('a rank killed -9 fails the spread job with its reason, and the other rank 
   let running: ShownJob | undefined;
   const started = await cluster.head.run(trainFlags('doomed', 100_000));
   assert.equal(started.code, 0, started.stderr);
-  const followed = await followUntilFirstStep('doomed', async () => {
+  const followed = await followUntilFirstStep(cluster, 'doomed', async () => {
     running = await showJob('doomed');
     assert.equal(running.status, 'running');
     process.kill(running.nodes[1]!.workerPids[0]!, 'SIGKILL');
@@ -222,7 +190,7 @@ test('a node agent killed -9 fails the spread job, and no process of the job out
   let supervisorPid: number | undefined;
   const started = await cluster.head.run(trainFlags('orphaned', 100_000));
   assert.equal(started.code, 0, started.stderr);
-  const followed = await followUntilFirstStep('orphaned', async () => {
+  const followed = await followUntilFirstStep(cluster, 'orphaned', async () => {
     running = await showJob('orphaned');
     const victim = running.nodes[1]!.node;
     const victimHome = nodes.get(victim)!.home;
