@@ -75,6 +75,13 @@ export async function followRemoteJob(
         );
       const outputs = record.outputs as { gguf?: string } | undefined;
       process.stdout.write(`job ${name} succeeded on ${describeNodes(record)}: ${outputs?.gguf ?? ''}\n`);
+      const deployment = record.deployment as { name: string; status: string; error?: string } | undefined;
+      if (deployment)
+        process.stdout.write(
+          deployment.status === 'deployed'
+            ? `deployed as ${deployment.name} on node ${record.node}: byzerllm query --address … --model ${deployment.name} --query "…"\n`
+            : `deploying ${deployment.name} failed: ${deployment.error}\n`,
+        );
       return record;
     }
     await new Promise((resolve) => setTimeout(resolve, FOLLOW_INTERVAL_MS));

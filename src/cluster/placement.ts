@@ -12,7 +12,7 @@ import type { NodeResources } from './resources.js';
 /** What placing needs of a deployment; a training job is placed as one worker holding all its room. */
 export type PlacementRequest = Pick<
   DeploymentSpec,
-  'name' | 'numWorkers' | 'cpusPerWorker' | 'gpusPerWorker'
+  'name' | 'numWorkers' | 'cpusPerWorker' | 'gpusPerWorker' | 'nodes'
 > & {
   /** What errors call it. Defaults to `deployment <name>`. */
   label?: string;
@@ -95,7 +95,7 @@ export class Placement {
     const perNode = new Map<string, number>();
     for (const holding of workers.values()) perNode.set(holding.node, (perNode.get(holding.node) ?? 0) + 1);
     const candidates = [...this.nodes.entries()]
-      .filter(([node]) => !excludeNodes.includes(node))
+      .filter(([node]) => !excludeNodes.includes(node) && allows(spec, node))
       .sort(
         ([nodeA, ledgerA], [nodeB, ledgerB]) =>
           (perNode.get(nodeA) ?? 0) - (perNode.get(nodeB) ?? 0) ||
@@ -125,7 +125,8 @@ export class Placement {
    */
   moveWorker(spec: DeploymentSpec, index: number, node: string): WorkerPlacement | undefined {
     const ledger = this.nodes.get(node);
-    if (!ledger || ledger.cpusUsed + spec.cpusPerWorker > ledger.resources.cpus + 1e-9) return undefined;
+    if (!ledger || !allows(spec, node)) return undefined;
+    if (ledger.cpusUsed + spec.cpusPerWorker > ledger.resources.cpus + 1e-9) return undefined;
     if (assignGpus([...ledger.gpuLoad], spec.gpusPerWorker) === undefined) return undefined;
     this.releaseWorker(spec.name, index);
     return this.placeWorker(
@@ -155,8 +156,11 @@ export class Placement {
   private describeShortfall(spec: PlacementRequest, excludeNodes: readonly string[]): string {
     const { numWorkers, cpusPerWorker, gpusPerWorker } = spec;
     const name = spec.label ?? `deployment ${spec.name}`;
-    const nodes = [...this.nodes.entries()].filter(([node]) => !excludeNodes.includes(node));
-    if (nodes.length === 0) return `${name} cannot be placed: no node is available`;
+    const nodes = [...this.nodes.entries()].filter(
+      ([node]) => !excludeNodes.includes(node) && allows(spec, node),
+    );
+    if (nodes.length === 0)
+      return `${name} cannot be placed: no node is available${spec.nodes ? ` (it runs only on ${spec.nodes.join(', ')})` : ''}`;
     const totalGpus = nodes.reduce((sum, [, ledger]) => sum + ledger.resources.gpus.length, 0);
     if (gpusPerWorker > 0 && totalGpus === 0) {
       return (
@@ -176,6 +180,11 @@ export class Placement {
       'lower --num_workers, --cpus_per_worker or --gpus_per_worker, or add nodes'
     );
   }
+}
+
+/** Whether the request may run on `node` (`nodes` restricts it). */
+function allows(spec: PlacementRequest, node: string): boolean {
+  return spec.nodes === undefined || spec.nodes.includes(node);
 }
 
 /** Whole GPUs for `gpus >= 1`, a share of the least loaded GPU for fractions. Mutates `load`. */

@@ -84,6 +84,12 @@ export const deploymentSpecSchema = z.object({
     }),
   /** The chat template clients use for this deployment unless they set one (`auto` = the engine's). */
   template: z.enum(TEMPLATE_NAMES).default('auto'),
+  /**
+   * Only these cluster nodes run its workers, e.g. the node holding a model file only it has (a
+   * training job's result). Its workers never move elsewhere; on a lost node they wait for it.
+   * Defaults to any node.
+   */
+  nodes: z.array(z.string().min(1).max(128)).min(1).optional(),
 });
 
 /** A validated deployment spec, every default filled in. */

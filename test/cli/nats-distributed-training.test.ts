@@ -3,20 +3,18 @@
  * head and two nodes (`alpha`, `beta`), each a real process with its own $BYZERLLM_HOME and
  * `--cpus 1`, so a 2-worker job cannot fit on one node and the head spreads it: rank 0 on one node,
  * rank 1 on the other, meeting at rank 0's rendezvous that the head handed on (signed messages).
- * The job memorises its answers; a rank killed -9 fails the job with that reason and the other
+ * The job memorises its answers, which `--deploy` serves at once from the node holding the model
+ * (`query --address`); a rank killed -9 fails the job with that reason and the other
  * rank is stopped; a node agent killed -9 fails the job ("node … was lost") and no process of
  * the job outlives it, on either node.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import { after, before, test } from 'node:test';
 import { ensureTinyHfModel } from '../../src/train/index.js';
-import { CLI_ENTRY } from '../support/cli.js';
-import { type CliCluster, startCliCluster } from '../support/cli-cluster.js';
+import { type CliCluster, followUntilFirstStep, startCliCluster } from '../support/cli-cluster.js';
 import { isAlive, untilGone } from '../support/process-watch.js';
 
 const ANSWERS: Array<[string, string]> = [
@@ -47,7 +45,6 @@ let cluster: CliCluster;
 let basePath: string;
 let data: string;
 let keyDirectory: string;
-const background: ChildProcess[] = [];
 
 before(async () => {
   keyDirectory = await fs.mkdtemp(path.join(os.tmpdir(), 'byzerllm-key-'));
@@ -62,7 +59,6 @@ before(async () => {
   await fs.writeFile(data, `${rows.join('\n')}\n`);
 });
 after(async () => {
-  for (const child of background) if (child.exitCode === null) child.kill('SIGKILL');
   await cluster?.close();
   await fs.rm(keyDirectory, { recursive: true, force: true });
 });
@@ -99,39 +95,13 @@ async function showJob(name: string): Promise<ShownJob> {
   return JSON.parse(shown.stdout) as ShownJob;
 }
 
-/** `jobs logs --follow` until the first step, then `onFirstStep`; resolves to the follower's end. */
-async function followUntilFirstStep(
-  name: string,
-  onFirstStep: () => Promise<void>,
-): Promise<{ code: number | null; stderr: string; stepSeen: boolean }> {
-  const follower = spawn(
-    process.execPath,
-    [CLI_ENTRY, 'jobs', 'logs', name, '--address', cluster.nats.url, '--follow'],
-    { env: cluster.head.env, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  background.push(follower);
-  let stderr = '';
-  follower.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  const ended = new Promise<number | null>((resolve) => follower.once('close', resolve));
-  let stepSeen = false;
-  for await (const line of readline.createInterface({ input: follower.stdout! })) {
-    if ((JSON.parse(line) as { event?: string }).event !== 'step') continue;
-    stepSeen = true;
-    await onFirstStep();
-    break;
-  }
-  follower.stdout!.resume();
-  return { code: await ended, stderr, stepSeen };
-}
-
-test('2 workers that fit on no single node train across both nodes and memorise their answers', {
+test('2 workers that fit on no single node train across both nodes, memorise their answers, and --deploy serves them', {
   timeout: 600_000,
 }, async () => {
   const { head, nats, nodes } = cluster;
-  const started = await head.run([...trainFlags('spread', 60), '--follow']);
+  const started = await head.run([...trainFlags('spread', 60), '--deploy', 'spread_chat', '--follow']);
   assert.equal(started.code, 0, started.stderr);
+  assert.match(started.stdout, /deployed as spread_chat on node (alpha|beta)/);
   assert.match(
     started.stdout,
     /started training job spread on nodes (alpha|beta) \(ranks 0-0\), (alpha|beta) \(ranks 1-1\)/,
@@ -139,6 +109,7 @@ test('2 workers that fit on no single node train across both nodes and memorise 
 
   const record = await showJob('spread');
   assert.equal(record.status, 'succeeded');
+  assert.deepEqual(record.deployment, { name: 'spread_chat', status: 'deployed' });
   assert.deepEqual(
     record.nodes.map((share) => share.node).sort(),
     ['alpha', 'beta'],
@@ -161,20 +132,6 @@ test('2 workers that fit on no single node train across both nodes and memorise 
     .filter((event) => event.event === 'step');
   assert.equal(steps.length, 60, "rank 0's steps reached the head once each");
 
-  const deployed = await head.run([
-    'deploy',
-    '--address',
-    nats.url,
-    '--model',
-    'spread_chat',
-    '--pretrained_model_type',
-    'custom/auto',
-    '--infer_backend',
-    'llama_cpp',
-    '--model_path',
-    record.outputs!.gguf,
-  ]);
-  assert.equal(deployed.code, 0, deployed.stderr);
   try {
     for (const [question, answer] of ANSWERS) {
       const result = await head.run([
@@ -202,7 +159,7 @@ test('a rank killed -9 fails the spread job with its reason, and the other rank 
   let running: ShownJob | undefined;
   const started = await cluster.head.run(trainFlags('doomed', 100_000));
   assert.equal(started.code, 0, started.stderr);
-  const followed = await followUntilFirstStep('doomed', async () => {
+  const followed = await followUntilFirstStep(cluster, 'doomed', async () => {
     running = await showJob('doomed');
     assert.equal(running.status, 'running');
     process.kill(running.nodes[1]!.workerPids[0]!, 'SIGKILL');
@@ -233,7 +190,7 @@ test('a node agent killed -9 fails the spread job, and no process of the job out
   let supervisorPid: number | undefined;
   const started = await cluster.head.run(trainFlags('orphaned', 100_000));
   assert.equal(started.code, 0, started.stderr);
-  const followed = await followUntilFirstStep('orphaned', async () => {
+  const followed = await followUntilFirstStep(cluster, 'orphaned', async () => {
     running = await showJob('orphaned');
     const victim = running.nodes[1]!.node;
     const victimHome = nodes.get(victim)!.home;

@@ -8,15 +8,12 @@
  * worker killed -9 fails its job with that reason, seen through `jobs show --address`.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import { after, before, test } from 'node:test';
 import { ensureTinyHfModel } from '../../src/train/index.js';
-import { CLI_ENTRY } from '../support/cli.js';
-import { type CliCluster, startCliCluster } from '../support/cli-cluster.js';
+import { type CliCluster, followUntilFirstStep, startCliCluster } from '../support/cli-cluster.js';
 import { untilGone } from '../support/process-watch.js';
 
 const NODE = 'trainer';
@@ -30,7 +27,6 @@ const ANSWERS: Array<[string, string]> = [
 let cluster: CliCluster;
 let basePath: string;
 let data: string;
-const background: ChildProcess[] = [];
 
 let keyDirectory: string;
 
@@ -47,40 +43,9 @@ before(async () => {
   await fs.writeFile(data, `${rows.join('\n')}\n`);
 });
 after(async () => {
-  for (const child of background) if (child.exitCode === null) child.kill('SIGKILL');
   await cluster?.close();
   await fs.rm(keyDirectory, { recursive: true, force: true });
 });
-
-/**
- * Follows a job with `jobs logs --address --follow` (events print as the head receives them) and
- * calls `onFirstStep` once training runs; resolves to the follower's exit code and stderr.
- */
-async function followUntilFirstStep(
-  name: string,
-  onFirstStep: () => Promise<void>,
-): Promise<{ code: number | null; stderr: string; stepSeen: boolean }> {
-  const follower = spawn(
-    process.execPath,
-    [CLI_ENTRY, 'jobs', 'logs', name, '--address', cluster.nats.url, '--follow'],
-    { env: cluster.head.env, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  background.push(follower);
-  let stderr = '';
-  follower.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  const ended = new Promise<number | null>((resolve) => follower.once('close', resolve));
-  let stepSeen = false;
-  for await (const line of readline.createInterface({ input: follower.stdout! })) {
-    if ((JSON.parse(line) as { event?: string }).event !== 'step') continue;
-    stepSeen = true;
-    await onFirstStep();
-    break;
-  }
-  follower.stdout!.resume();
-  return { code: await ended, stderr, stepSeen };
-}
 
 const trainFlags = (name: string, maxSteps: number) => [
   'finetune',
@@ -183,7 +148,7 @@ test('a worker killed -9 fails the job on the node, and jobs show --address give
   const started = await head.run(trainFlags('doomed', 100_000));
   assert.equal(started.code, 0, started.stderr);
 
-  const followed = await followUntilFirstStep('doomed', async () => {
+  const followed = await followUntilFirstStep(cluster, 'doomed', async () => {
     const shown = await head.run(['jobs', 'show', 'doomed', '--address', nats.url]);
     const running = JSON.parse(shown.stdout) as { status: string; workerPids: number[] };
     assert.equal(running.status, 'running');
@@ -209,7 +174,7 @@ test('a node killed -9 fails its running job with the reason "node … was lost"
   const nodeFile = path.join(nodes.get(NODE)!.home, 'node.json');
   const { pid: nodePid } = JSON.parse(await fs.readFile(nodeFile, 'utf8')) as { pid: number };
   let running: { supervisorPid: number; workerPids: number[] } | undefined;
-  const followed = await followUntilFirstStep('orphaned', async () => {
+  const followed = await followUntilFirstStep(cluster, 'orphaned', async () => {
     const shown = await head.run(['jobs', 'show', 'orphaned', '--address', nats.url]);
     running = JSON.parse(shown.stdout) as { supervisorPid: number; workerPids: number[] };
     process.kill(nodePid, 'SIGKILL');

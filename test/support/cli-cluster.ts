@@ -4,7 +4,9 @@
  * node processes (`start --address … --node_id …`), each with its own `$BYZERLLM_HOME`.
  */
 import assert from 'node:assert/strict';
-import { createTestHome, type TestHome } from './cli.js';
+import { type ChildProcess, spawn } from 'node:child_process';
+import readline from 'node:readline';
+import { CLI_ENTRY, createTestHome, type TestHome } from './cli.js';
 import { type NatsServer, startNatsServer } from './nats-server.js';
 import { type OpenAIUpstream, startOpenAIUpstream } from './openai-upstream.js';
 
@@ -14,6 +16,8 @@ export interface CliCluster {
   head: TestHome;
   /** The node homes by node id, in start order. */
   nodes: Map<string, TestHome>;
+  /** Processes a test started beside the cluster; `close` kills those still running. */
+  background: ChildProcess[];
   /** Stops nodes, head, upstream and NATS, in that order. */
   close(): Promise<void>;
 }
@@ -29,7 +33,9 @@ export async function startCliCluster(options: {
   const upstream = await startOpenAIUpstream({ recordRequests: false });
   const head = await createTestHome();
   const nodes = new Map<string, TestHome>();
+  const background: ChildProcess[] = [];
   const close = async () => {
+    for (const child of background) if (child.exitCode === null) child.kill('SIGKILL');
     for (const home of nodes.values()) await home.cleanup();
     await head.cleanup();
     await upstream.close();
@@ -58,5 +64,37 @@ export async function startCliCluster(options: {
     await close();
     throw error;
   }
-  return { nats, upstream, head, nodes, close };
+  return { nats, upstream, head, nodes, background, close };
+}
+
+/**
+ * Follows a job with `jobs logs --address --follow` (events print as the head receives them) and
+ * calls `onFirstStep` once training runs; resolves to the follower's exit code and stderr.
+ */
+export async function followUntilFirstStep(
+  cluster: CliCluster,
+  name: string,
+  onFirstStep: () => Promise<void>,
+): Promise<{ code: number | null; stderr: string; stepSeen: boolean }> {
+  const follower = spawn(
+    process.execPath,
+    [CLI_ENTRY, 'jobs', 'logs', name, '--address', cluster.nats.url, '--follow'],
+    { env: cluster.head.env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  // Ends by itself when the job does (the caller's test makes it end); killed if the test fails.
+  cluster.background.push(follower);
+  let stderr = '';
+  follower.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const ended = new Promise<number | null>((resolve) => follower.once('close', resolve));
+  let stepSeen = false;
+  for await (const line of readline.createInterface({ input: follower.stdout! })) {
+    if ((JSON.parse(line) as { event?: string }).event !== 'step') continue;
+    stepSeen = true;
+    await onFirstStep();
+    break;
+  }
+  follower.stdout!.resume();
+  return { code: await ended, stderr, stepSeen };
 }

@@ -88,10 +88,6 @@ async function startRemoteJob(
   flags: TrainFlags & NatsSecurityFlags & { address: string },
   input: TrainingOptionsInput,
 ): Promise<void> {
-  if (input.deploy)
-    throw new InvalidArgumentError(
-      '--deploy with --address is not supported yet: when the job succeeds, deploy its model.gguf (jobs show --address names it) with byzerllm deploy --address',
-    );
   await withJobsClient(flags, async (client) => {
     const record = await client.startTrainingJob(withAbsolutePaths(input));
     process.stdout.write(`started training job ${record.name} on ${describeNodes(record)}\n`);

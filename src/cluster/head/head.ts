@@ -293,6 +293,18 @@ export class Head implements ClusterApi {
     this.placement.release(jobHoldingName(name));
   }
 
+  /** A training job's `--deploy`: its GGUF on llama_cpp, pinned to the node that holds the file. */
+  deployTrainedModel(request: { name: string; modelPath: string; node: string }): Promise<DeployOutcome> {
+    return this.deploy({
+      name: request.name,
+      pretrainedModelType: 'custom/auto',
+      inferBackend: 'llama_cpp',
+      modelPath: request.modelPath,
+      numWorkers: 1,
+      nodes: [request.node],
+    });
+  }
+
   /**
    * A node was lost: calls in flight on it fail (non-stream calls are retried on other workers) and
    * its workers are placed again on nodes with room.

@@ -16,7 +16,12 @@
 import type { Service, ServiceMsg } from '@nats-io/services';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { z } from 'zod';
-import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from '../../core/index.js';
+import {
+  AlreadyExistsError,
+  InvalidArgumentError,
+  NotFoundError,
+  toByzerLLMError,
+} from '../../core/index.js';
 import type { JobPlacementRequest } from '../head/job-placement.js';
 import type { WorkerPlacement } from '../placement.js';
 import type { ClusterKey } from './cluster-key.js';
@@ -51,6 +56,15 @@ export interface JobPlacer {
   /** One placement per worker (all on one node when they fit there). */
   placeJob(request: JobPlacementRequest): WorkerPlacement[];
   releaseJob(name: string): void;
+  /** Deploys a job's GGUF on llama_cpp, on the node holding the file (`--deploy`). */
+  deployTrainedModel(request: { name: string; modelPath: string; node: string }): Promise<unknown>;
+}
+
+/** `--deploy NAME` of a cluster job: done by the head once the job succeeded. */
+interface JobDeployment {
+  name: string;
+  started: boolean;
+  outcome?: { name: string; status: 'deployed' | 'failed'; error?: string };
 }
 
 interface JobEntry {
@@ -62,6 +76,7 @@ interface JobEntry {
   events: JobProgressEvent[];
   /** Parts finished so far (orders failures). */
   finishedCount: number;
+  deployment?: JobDeployment;
 }
 
 export interface HeadJobsOptions {
@@ -166,6 +181,8 @@ export class HeadJobs {
     });
     const parts = partsFromPlacements(name, placements);
     const entry: JobEntry = { parts, record: combinedRecord(parts), events: [], finishedCount: 0 };
+    // The head deploys the result itself (on the node holding it): the nodes are not told to.
+    if (typeof input.deploy === 'string') entry.deployment = { name: input.deploy, started: false };
     this.jobs.set(name, entry);
     const started: JobPart[] = [];
     try {
@@ -274,8 +291,10 @@ export class HeadJobs {
   private update(name: string, entry: JobEntry): void {
     const wasFinished = isFinished(entry.record);
     if (wasFinished) return;
+    // Room is released once every part has ended, before the head deploys the result there.
+    if (entry.parts.every((part) => isFinished(part.record))) this.options.placer.releaseJob(name);
     const previous = entry.record.status;
-    entry.record = combinedRecord(entry.parts);
+    entry.record = this.withDeployment(name, entry, combinedRecord(entry.parts));
     const { status, reason } = entry.record;
     const decidedHere = status !== entry.parts[0]!.record.status || entry.parts[0]!.lost;
     if (status !== previous && decidedHere)
@@ -284,6 +303,37 @@ export class HeadJobs {
       for (const part of entry.parts)
         if (!part.stopRequested && !isFinished(part.record)) void this.stopPart(name, part);
     }
-    if (isFinished(entry.record)) this.options.placer.releaseJob(name);
+  }
+
+  /** A succeeded job with `--deploy` is `deploying` until the head has deployed its model. */
+  private withDeployment(name: string, entry: JobEntry, record: PlacedJobRecord): PlacedJobRecord {
+    const { deployment } = entry;
+    if (!deployment || record.status !== 'succeeded') return record;
+    if (deployment.outcome) return { ...record, deployment: deployment.outcome };
+    if (!deployment.started) {
+      deployment.started = true;
+      const gguf = (record.outputs as { gguf?: unknown } | undefined)?.gguf;
+      const node = entry.parts[0]!.node;
+      const deployed =
+        typeof gguf === 'string'
+          ? this.options.placer.deployTrainedModel({ name: deployment.name, modelPath: gguf, node })
+          : Promise.reject(new Error('the job registered no model.gguf'));
+      void deployed
+        .then(
+          () => ({ name: deployment.name, status: 'deployed' as const }),
+          (error: unknown) => ({
+            name: deployment.name,
+            status: 'failed' as const,
+            error: toByzerLLMError(error).message,
+          }),
+        )
+        .then((outcome) => {
+          deployment.outcome = outcome;
+          entry.events.push({ event: 'deployment', ...outcome });
+          this.options.log(`training job ${name}: deployment ${outcome.name} ${outcome.status}`);
+          this.update(name, entry);
+        });
+    }
+    return { ...record, status: 'deploying' };
   }
 }

@@ -3,8 +3,9 @@
  * contiguous block of global ranks with its own supervisor, all meeting at rank 0's rendezvous.
  *
  * Part 0 holds rank 0 (progress, checkpoints and the trained model come from it). The job's record
- * is part 0's while every part is well; once one fails (or its node is lost) the job is `stopping`
- * while the head stops the others, then `failed` with the cause: a worker killed from outside or
+ * is part 0's while every part is well (`finishing` when part 0 has succeeded and another has not
+ * yet reported its end); once one fails (or its node is lost) the job is `stopping` while the head
+ * stops the others, then `failed` with the cause: a worker killed from outside or
  * a lost node before a peer that merely exited because its partner was gone (torch's collectives
  * fail on every rank when one dies), else the first failure. A job on one node is that node's
  * record unchanged.
@@ -61,7 +62,8 @@ export function partOptions(
   index: number,
   rendezvous?: { masterAddress: string; masterPort: number },
 ): Record<string, unknown> {
-  const { nodes: _nodes, ...options } = input;
+  // `nodes` is the head's to place by and `deploy` the head's to do once the job succeeded.
+  const { nodes: _nodes, deploy: _deploy, ...options } = input;
   const part = parts[index]!;
   if (parts.length === 1) return { ...options, numWorkers: part.workers };
   const worldSize = parts.reduce((sum, each) => sum + each.workers, 0);
@@ -96,8 +98,8 @@ export function combinedRecord(parts: readonly JobPart[]): PlacedJobRecord {
   if (parts.length === 1) return base;
   base.workerPids = parts.flatMap((part) => part.record.workerPids ?? []);
   const ended = parts.filter((part) => part.record.status === 'failed' || part.record.status === 'stopped');
-  if (ended.length === 0) return base;
   const active = parts.some((part) => !isFinished(part.record));
+  if (ended.length === 0) return active && isFinished(main.record) ? { ...base, status: 'finishing' } : base;
   const cause = failureCause(parts);
   const reason = cause ? describeFailure(cause) : 'stopped by request';
   const status = active ? 'stopping' : cause ? 'failed' : 'stopped';
