@@ -20,6 +20,7 @@ import {
   ensureStateDirectory,
   Head,
   type HeadFile,
+  createRoutedCluster,
   Governance,
   removeHeadFile,
   removeStaleTemporaryFiles,
@@ -111,6 +112,8 @@ export async function runHead(): Promise<void> {
   // Routing configs by virtual model name (`byzerllm route`), kept beside the deployments.
   const governance = new Governance({ stateDirectory });
   await governance.load(log);
+  // What clients reach by name, through the admin API and the gateways: a route wherever a deployment.
+  const routed = createRoutedCluster(head, governance);
 
   const token = randomBytes(24).toString('hex');
   let stopping = false;
@@ -130,7 +133,7 @@ export async function runHead(): Promise<void> {
   const gateways = new Map<string, RunningOpenAIServer | RunningConsole>();
   let gatewaySequence = 0;
   const app = createAdminApi({
-    cluster: head,
+    cluster: routed,
     token,
     log,
     gateways: {
@@ -147,7 +150,7 @@ export async function runHead(): Promise<void> {
           return { id, address: opened.address };
         }
         const gateway = await startOpenAIServer({
-          cluster: head,
+          cluster: routed,
           log,
           predict: createPredictHandler(head),
           ...options,

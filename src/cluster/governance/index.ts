@@ -10,3 +10,4 @@ export {
 export { ResponseCache } from './response-cache.js';
 export { type RouteStrategy, strategyFor } from './route-strategies.js';
 export { type TargetState, TargetStates, type TargetStateView } from './target-states.js';
+export { createRoutedCluster, openRoutedStream } from './routed-cluster.js';
