@@ -20,6 +20,7 @@ import {
   ensureStateDirectory,
   Head,
   type HeadFile,
+  createRoutedCluster,
   Governance,
   AccessControl,
   pricesOfSpecs,
@@ -121,6 +122,8 @@ export async function runHead(): Promise<void> {
   await keys.load();
   const access = new AccessControl({ keys, priceOf: pricesOfSpecs((name) => head.specOf(name)) });
   cluster?.serveAccess(access);
+  // What clients reach by name, through the admin API and the gateways: a route wherever a deployment.
+  const routed = createRoutedCluster(head, governance);
 
   const token = randomBytes(24).toString('hex');
   let stopping = false;
@@ -141,7 +144,7 @@ export async function runHead(): Promise<void> {
   const gateways = new Map<string, RunningOpenAIServer | RunningConsole>();
   let gatewaySequence = 0;
   const app = createAdminApi({
-    cluster: head,
+    cluster: routed,
     token,
     log,
     gateways: {
@@ -159,7 +162,7 @@ export async function runHead(): Promise<void> {
           return { id, address: opened.address };
         }
         const gateway = await startOpenAIServer({
-          cluster: head,
+          cluster: routed,
           log,
           predict: createPredictHandler(head),
           ...options,

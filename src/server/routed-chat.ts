@@ -13,8 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import type { ActiveRoute, ClusterApi, Governance, RouteProgress } from '../cluster/index.js';
-import type { ChatRequest, StreamPart } from '../core/index.js';
+import { type ActiveRoute, type Governance, openRoutedStream, type RouteProgress } from '../cluster/index.js';
 import type { ChatBody } from './chat-request.js';
 import { toChatRequest } from './chat-request.js';
 import { ChatChunkWriter, chatCompletion, exchangeCompletion } from './chat-response.js';
@@ -57,7 +56,13 @@ export async function handleRoutedChat(
       if (choices > 1) throw badField('n', `model ${route.name} is a route: it streams one choice (n = 1)`);
       const parts = await governance.execute(
         route,
-        (deployment, signal) => openStream(exchange, { deployment, request, attemptSignal: signal }),
+        (deployment, signal) =>
+          openRoutedStream(exchange.cluster, {
+            deployment,
+            request,
+            clientSignal: exchange.signal,
+            attemptSignal: signal,
+          }),
         exchange.signal,
         progress,
       );
@@ -88,48 +93,4 @@ function setRouteHeaders(response: ServerResponse, progress: RouteProgress): voi
   if (response.headersSent || progress.attempts === 0) return;
   response.setHeader('x-byzerllm-deployment', progress.deployment);
   response.setHeader('x-byzerllm-attempts', String(progress.attempts));
-}
-
-/**
- * Opens a stream and waits for its first part. The stream is cancelled when the client leaves, and
- * when the try's signal (its timeout) fires before the first part; after that only the client can.
- */
-async function openStream(
-  exchange: Exchange,
-  input: { deployment: string; request: ChatRequest; attemptSignal: AbortSignal },
-): Promise<AsyncIterable<StreamPart>> {
-  const cluster: ClusterApi = exchange.cluster;
-  const controller = new AbortController();
-  const cancel = () => controller.abort();
-  exchange.signal.addEventListener('abort', cancel, { once: true });
-  input.attemptSignal.addEventListener('abort', cancel, { once: true });
-  const detachClient = () => exchange.signal.removeEventListener('abort', cancel);
-  try {
-    if (input.attemptSignal.aborted) cancel();
-    const parts = await cluster.stream(input.deployment, input.request, { signal: controller.signal });
-    const iterator = parts[Symbol.asyncIterator]();
-    const first = await iterator.next();
-    if (!first.done && first.value.type === 'error') throw first.value.error;
-    return replay(first, iterator, detachClient);
-  } catch (error) {
-    detachClient();
-    throw error;
-  } finally {
-    input.attemptSignal.removeEventListener('abort', cancel);
-  }
-}
-
-async function* replay(
-  first: IteratorResult<StreamPart>,
-  rest: AsyncIterator<StreamPart>,
-  done: () => void,
-): AsyncIterable<StreamPart> {
-  try {
-    if (first.done) return;
-    yield first.value;
-    for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
-  } finally {
-    done();
-    await rest.return?.();
-  }
 }

@@ -1,0 +1,116 @@
+/**
+ * Routes by name for every caller of a `ClusterApi`: the one place a name is resolved to a route.
+ *
+ * `createRoutedCluster(cluster, governance)` is the cluster as callers see it in the head process:
+ * `call`, `stream` and `meta` of a name that is a route run through the route (`Governance.execute`:
+ * retries, timeouts, fallbacks, cooldowns) onto the deployments it names; every other name, and
+ * every other operation, goes straight to `cluster`. The admin API (so the TS client's `HeadClient`
+ * and SQL through it) and the gateway's endpoints (embeddings, completions, `/v1/responses`,
+ * `/v1/messages`) are given this cluster, so a route works wherever a deployment name does. Routes
+ * have no OpenAI pass-through: their requests take `call`/`stream`.
+ */
+import type { ChatRequest, StreamPart } from '../../core/index.js';
+import type { ClusterApi, ClusterCallOptions } from '../cluster-api.js';
+import type { WorkerCallKind, WorkerCallMap } from '../transport/transport.js';
+import type { ActiveRoute, Governance } from './governance.js';
+import type { RouteProgress } from './route-executor.js';
+
+/** A signal that never aborts, for callers that passed none. */
+const NEVER = new AbortController().signal;
+
+export function createRoutedCluster(cluster: ClusterApi, governance: Governance): ClusterApi {
+  const run = <Result>(
+    route: ActiveRoute,
+    options: ClusterCallOptions,
+    attempt: (deployment: string, signal: AbortSignal) => Promise<Result>,
+  ): Promise<Result> => {
+    const progress: RouteProgress = { attempts: 0, deployment: '' };
+    return governance.execute(route, attempt, options.signal ?? NEVER, progress);
+  };
+  const routed: ClusterApi = {
+    deploy: (spec) => cluster.deploy(spec),
+    undeploy: (name, options) => cluster.undeploy(name, options),
+    list: () => cluster.list(),
+    stat: (name) => cluster.stat(name),
+    status: () => cluster.status(),
+    meta: (name) => routed.call(name, 'meta', {}),
+    call<Kind extends WorkerCallKind>(
+      name: string,
+      kind: Kind,
+      request: WorkerCallMap[Kind][0],
+      options: ClusterCallOptions = {},
+    ): Promise<WorkerCallMap[Kind][1]> {
+      const route = governance.route(name);
+      if (!route) return kind === 'meta' ? cluster.meta(name) : cluster.call(name, kind, request, options);
+      return run(route, options, (deployment, signal) =>
+        cluster.call(deployment, kind, request, { ...options, signal: joinSignals(options.signal, signal) }),
+      );
+    },
+    stream(name: string, request: ChatRequest, options: ClusterCallOptions = {}) {
+      const route = governance.route(name);
+      if (!route) return cluster.stream(name, request, options);
+      return run(route, options, (deployment, signal) =>
+        openRoutedStream(cluster, {
+          deployment,
+          request,
+          clientSignal: options.signal ?? NEVER,
+          attemptSignal: signal,
+        }),
+      );
+    },
+  };
+  if (cluster.openAIPassThrough) {
+    const passThrough = cluster.openAIPassThrough.bind(cluster);
+    routed.openAIPassThrough = (name) => (governance.route(name) ? undefined : passThrough(name));
+  }
+  return routed;
+}
+
+function joinSignals(first: AbortSignal | undefined, second: AbortSignal): AbortSignal {
+  return first ? AbortSignal.any([first, second]) : second;
+}
+
+/**
+ * Opens a stream on one deployment of a route and waits for its first part: a stream counts as
+ * answered once that part arrived, so a failure before it is a failed try (the route moves on).
+ * The stream is cancelled when the client's signal aborts, and when the try's signal (its timeout)
+ * fires before the first part; after that only the client can cancel it.
+ */
+export async function openRoutedStream(
+  cluster: ClusterApi,
+  input: { deployment: string; request: ChatRequest; clientSignal: AbortSignal; attemptSignal: AbortSignal },
+): Promise<AsyncIterable<StreamPart>> {
+  const controller = new AbortController();
+  const cancel = () => controller.abort();
+  input.clientSignal.addEventListener('abort', cancel, { once: true });
+  input.attemptSignal.addEventListener('abort', cancel, { once: true });
+  const detachClient = () => input.clientSignal.removeEventListener('abort', cancel);
+  try {
+    if (input.attemptSignal.aborted || input.clientSignal.aborted) cancel();
+    const parts = await cluster.stream(input.deployment, input.request, { signal: controller.signal });
+    const iterator = parts[Symbol.asyncIterator]();
+    const first = await iterator.next();
+    if (!first.done && first.value.type === 'error') throw first.value.error;
+    return replay(first, iterator, detachClient);
+  } catch (error) {
+    detachClient();
+    throw error;
+  } finally {
+    input.attemptSignal.removeEventListener('abort', cancel);
+  }
+}
+
+async function* replay(
+  first: IteratorResult<StreamPart>,
+  rest: AsyncIterator<StreamPart>,
+  done: () => void,
+): AsyncIterable<StreamPart> {
+  try {
+    if (first.done) return;
+    yield first.value;
+    for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
+  } finally {
+    done();
+    await rest.return?.();
+  }
+}
