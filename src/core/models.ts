@@ -71,8 +71,18 @@ export interface TranscriptionRequest {
   language?: string;
   /** Ask for word and segment timestamps where the engine can give them. */
   timestamps?: boolean;
+  /**
+   * Which timestamps (OpenAI's `timestamp_granularities`), with `timestamps: true`. Unset: segments,
+   * plus words where the engine gets them at no extra cost. An engine that cannot give one that is
+   * asked for refuses the request (`UnsupportedError`) rather than leaving it out. Added to v1 as an
+   * optional field (issue 16).
+   */
+  timestampGranularities?: TimestampGranularity[];
   extra?: Record<string, unknown>;
 }
+
+export const TIMESTAMP_GRANULARITIES = ['word', 'segment'] as const;
+export type TimestampGranularity = (typeof TIMESTAMP_GRANULARITIES)[number];
 
 export interface TranscriptionResult {
   text: string;

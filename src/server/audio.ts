@@ -3,7 +3,7 @@
  * form in, parsed with the platform's `Response.formData()`; JSON, verbose JSON or text out).
  */
 import { z } from 'zod';
-import type { SpeechRequest, TranscriptionRequest } from '../core/index.js';
+import { type SpeechRequest, TIMESTAMP_GRANULARITIES, type TranscriptionRequest } from '../core/index.js';
 import type { Exchange } from './exchange.js';
 import { badField } from './map-error.js';
 import { sendJson } from './http.js';
@@ -37,7 +37,7 @@ const transcriptionFieldsSchema = z.object({
   model: z.string().min(1).optional(),
   language: z.string().optional(),
   response_format: z.enum(['json', 'text', 'verbose_json']).optional(),
-  timestamps: z.boolean(),
+  timestamp_granularities: z.array(z.enum(TIMESTAMP_GRANULARITIES)),
 });
 
 export async function handleTranscription(exchange: Exchange, body: Buffer): Promise<number> {
@@ -64,7 +64,11 @@ export async function handleTranscription(exchange: Exchange, body: Buffer): Pro
     model: text('model'),
     language: text('language'),
     response_format: text('response_format'),
-    timestamps: form.getAll('timestamp_granularities[]').length > 0,
+    // The openai SDK sends `timestamp_granularities[]`; a form written by hand may leave out the [].
+    timestamp_granularities: [
+      ...form.getAll('timestamp_granularities[]'),
+      ...form.getAll('timestamp_granularities'),
+    ],
   });
   const model = exchange.resolveModel(fields.model);
   const request: TranscriptionRequest = {
@@ -72,7 +76,9 @@ export async function handleTranscription(exchange: Exchange, body: Buffer): Pro
     mediaType: file.type || 'application/octet-stream',
   };
   if (fields.language) request.language = fields.language;
-  if (fields.timestamps || fields.response_format === 'verbose_json') request.timestamps = true;
+  const granularities = fields.timestamp_granularities;
+  if (granularities.length > 0 || fields.response_format === 'verbose_json') request.timestamps = true;
+  if (granularities.length > 0) request.timestampGranularities = [...new Set(granularities)];
   const result = await exchange.cluster.call(model, 'transcription', request, { signal: exchange.signal });
   if (fields.response_format === 'text') {
     exchange.response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });

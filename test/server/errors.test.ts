@@ -196,6 +196,19 @@ describe('gateway errors', () => {
     assert.match(assertOpenAIError(noFile).message, /missing file/);
   });
 
+  test('timestamp_granularities takes word and segment only', async () => {
+    const form = new FormData();
+    form.append('model', 'gpt_chat');
+    form.append('timestamp_granularities[]', 'sentence');
+    form.append('file', new Blob([Buffer.from('hello')], { type: 'audio/wav' }), 'a.wav');
+    const multipart = new Response(form);
+    const refused = await send('/v1/audio/transcriptions', Buffer.from(await multipart.arrayBuffer()), {
+      'content-type': multipart.headers.get('content-type')!,
+    });
+    assert.equal(refused.status, 400);
+    assert.match(assertOpenAIError(refused).param ?? '', /^timestamp_granularities/);
+  });
+
   test('a client that disconnects cancels the upstream request (stream and not)', async () => {
     gateway.upstream.reset();
     const leave = (body: Record<string, unknown>) =>

@@ -5,6 +5,7 @@
  * unknown fields through, as the engines ignore or warn about them.
  */
 import { z } from 'zod';
+import { TIMESTAMP_GRANULARITIES } from '../../core/index.js';
 import type { WorkerCallKind } from './call-kinds.js';
 
 const extra = z.record(z.string(), z.unknown()).optional();
@@ -90,6 +91,7 @@ export const requestSchemaByKind: Record<WorkerCallKind, z.ZodType> = {
       mediaType: z.string(),
       language: z.string().optional(),
       timestamps: z.boolean().optional(),
+      timestampGranularities: z.array(z.enum(TIMESTAMP_GRANULARITIES)).optional(),
       extra,
     })
     .loose(),

@@ -2,11 +2,19 @@
  * `TranscriptionModelV1` for `custom/whisper`: the automatic-speech-recognition pipeline over a
  * local Whisper ONNX export (`onnx/encoder_model.onnx`, `onnx/decoder_model_merged.onnx`). Audio
  * arrives as WAV bytes (see wav-audio.ts); audio longer than 30 s is transcribed in 30 s chunks.
+ *
+ * Timestamps: segments from Whisper's timestamp tokens; words (`timestampGranularities: ['word']`)
+ * from transformers.js aligning the text to the audio with the decoder's cross-attention weights
+ * (dynamic time warping over the `alignment_heads` of generation_config.json). Word timestamps need
+ * both: `alignment_heads`, and a decoder that outputs `cross_attentions.N` (an export made with
+ * attentions, as the `onnx-community` Whisper exports are). A model without them refuses a request
+ * for words, naming what is missing; one for words and segments runs the model twice.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { CallOptions } from '../../core/chat-model.js';
 import { throwIfAborted, UnsupportedError } from '../../core/errors.js';
+import type { TimestampGranularity } from '../../core/models.js';
 import type { TranscriptionModelV1, TranscriptionRequest, TranscriptionResult } from '../../core/models.js';
 import type { TransformersLibrary } from './load-library.js';
 import { localLoadOptions, type TransformersParams } from './transformers-params.js';
@@ -20,7 +28,10 @@ interface RecognitionOutput {
 type Recognizer = {
   (audio: Float32Array, options: Record<string, unknown>): Promise<RecognitionOutput | RecognitionOutput[]>;
   dispose(): Promise<void>;
+  model?: { sessions?: Record<string, { outputNames?: readonly string[] } | undefined> };
 };
+
+type TimedText = { start: number; end: number; text: string };
 
 /**
  * Segments whose times are ordered and inside the audio. Whisper predicts timestamps as tokens, and
@@ -32,7 +43,7 @@ type Recognizer = {
 export function orderedSegments(
   chunks: readonly { timestamp: [number | null, number | null]; text: string }[],
   durationSeconds: number,
-): { start: number; end: number; text: string }[] {
+): TimedText[] {
   let previousEnd = 0;
   return chunks.map((chunk) => {
     const [rawStart, rawEnd] = chunk.timestamp;
@@ -55,6 +66,8 @@ export class TransformersTranscriptionModel implements TranscriptionModelV1 {
     private readonly recognizer: Recognizer,
     /** English-only Whisper models (`*.en`) refuse a language or task; multilingual ones take both. */
     private readonly multilingual: boolean,
+    /** Why this export cannot give word timestamps; undefined when it can. */
+    private readonly noWordTimestamps: string | undefined,
   ) {}
 
   static async load(
@@ -70,8 +83,13 @@ export class TransformersTranscriptionModel implements TranscriptionModelV1 {
     )) as unknown as Recognizer;
     const generationConfig = JSON.parse(
       await fs.readFile(path.join(folder, 'generation_config.json'), 'utf8'),
-    ) as { is_multilingual?: unknown };
-    return new TransformersTranscriptionModel(modelId, recognizer, generationConfig.is_multilingual === true);
+    ) as { is_multilingual?: unknown; alignment_heads?: unknown };
+    return new TransformersTranscriptionModel(
+      modelId,
+      recognizer,
+      generationConfig.is_multilingual === true,
+      whyNoWordTimestamps(generationConfig.alignment_heads, recognizer, folder),
+    );
   }
 
   async doTranscribe(request: TranscriptionRequest, options: CallOptions = {}): Promise<TranscriptionResult> {
@@ -89,21 +107,65 @@ export class TransformersTranscriptionModel implements TranscriptionModelV1 {
         `${this.modelId} is an English-only Whisper model; language "${request.language}" cannot be chosen`,
       );
     }
-    const output = await this.recognizer(samples, {
-      // A multilingual model without a language would log a warning and assume English anyway.
-      ...(this.multilingual ? { language: request.language || 'en', task: 'transcribe' } : {}),
-      return_timestamps: request.timestamps === true,
-      ...(durationSeconds > 30 ? { chunk_length_s: 30, stride_length_s: 5 } : {}),
-    });
-    throwIfAborted(options.signal);
-    const first = Array.isArray(output) ? output[0] : output;
+    const granularities: readonly TimestampGranularity[] = request.timestamps
+      ? (request.timestampGranularities ?? ['segment'])
+      : [];
+    if (granularities.includes('word') && this.noWordTimestamps) {
+      throw new UnsupportedError(`${this.modelId} cannot give word timestamps: ${this.noWordTimestamps}`, {
+        details: { param: 'timestamp_granularities' },
+      });
+    }
+    const run = async (timestamps: boolean | 'word') => {
+      const output = await this.recognizer(samples, {
+        // A multilingual model without a language would log a warning and assume English anyway.
+        ...(this.multilingual ? { language: request.language || 'en', task: 'transcribe' } : {}),
+        return_timestamps: timestamps,
+        ...(durationSeconds > 30 ? { chunk_length_s: 30, stride_length_s: 5 } : {}),
+      });
+      throwIfAborted(options.signal);
+      return Array.isArray(output) ? output[0] : output;
+    };
+    const first = await run(
+      granularities.includes('segment') || (granularities.length === 0 ? false : 'word'),
+    );
     const result: TranscriptionResult = { text: (first?.text ?? '').trim(), durationSeconds };
     if (request.language) result.language = request.language;
-    if (request.timestamps && first?.chunks) result.segments = orderedSegments(first.chunks, durationSeconds);
+    if (granularities.includes('segment'))
+      result.segments = orderedSegments(first?.chunks ?? [], durationSeconds);
+    if (granularities.includes('word')) {
+      const words = granularities.includes('segment') ? await run('word') : first;
+      result.words = orderedSegments(words?.chunks ?? [], durationSeconds).map(({ start, end, text }) => ({
+        start,
+        end,
+        word: text,
+      }));
+    }
     return result;
   }
 
   dispose(): Promise<void> {
     return this.recognizer.dispose();
   }
+}
+
+/**
+ * Why the export cannot give word timestamps (undefined when it can): transformers.js needs the
+ * heads to align with, and the decoder's cross-attention weights as graph outputs.
+ */
+function whyNoWordTimestamps(
+  alignmentHeads: unknown,
+  recognizer: Recognizer,
+  folder: string,
+): string | undefined {
+  const missing: string[] = [];
+  if (!Array.isArray(alignmentHeads) || alignmentHeads.length === 0) {
+    missing.push(`${path.join(folder, 'generation_config.json')} has no alignment_heads`);
+  }
+  const outputs = recognizer.model?.sessions?.decoder_model_merged?.outputNames ?? [];
+  if (!outputs.some((name) => name.startsWith('cross_attentions'))) {
+    missing.push(
+      'its decoder_model_merged.onnx does not output cross_attentions (export it with attentions)',
+    );
+  }
+  return missing.length > 0 ? missing.join('; ') : undefined;
 }

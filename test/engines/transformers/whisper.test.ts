@@ -144,3 +144,83 @@ describe('custom/whisper with the tiny Whisper model', () => {
     );
   });
 });
+
+describe('custom/whisper word timestamps (alignment heads and cross-attention outputs)', () => {
+  let root: string;
+  const load = async (name: string, options: Parameters<typeof writeTinyWhisperModel>[1]) => {
+    await writeTinyWhisperModel(path.join(root, name), options);
+    return createTransformersEngine({
+      spec: deploymentSpecSchema.parse({
+        name: 'asr',
+        pretrainedModelType: 'custom/whisper',
+        inferBackend: 'transformers',
+        modelPath: path.join(root, name),
+      }),
+      workerIndex: 0,
+      gpuIndices: [],
+      warn: () => {},
+    });
+  };
+
+  before(async () => {
+    root = await fs.mkdtemp(path.join(os.tmpdir(), 'byzerllm-whisper-words-'));
+  });
+  after(async () => {
+    await fs.rm(root, { recursive: true, force: true });
+  });
+
+  test('words come back ordered, inside the audio, and spelling the transcript', async () => {
+    // spaceScore 3: the tiny model "speaks" several short words; its raw word times include a start
+    // past the audio's end and an end before its start, which must not come through.
+    const whisper = await load('words', { spaceScore: 3 });
+    try {
+      const audio = toneWav(440, 2);
+      const words = await whisper.transcription!.doTranscribe({
+        audio,
+        mediaType: 'audio/wav',
+        timestamps: true,
+        timestampGranularities: ['word'],
+      });
+      assert.ok(words.words && words.words.length > 2, JSON.stringify(words));
+      assert.equal(words.segments, undefined, 'only words were asked for');
+      assert.equal(words.words.map((word) => word.word).join(' '), words.text);
+      assertOrderedWithin(words.words, 2);
+      const both = await whisper.transcription!.doTranscribe({
+        audio,
+        mediaType: 'audio/wav',
+        timestamps: true,
+        timestampGranularities: ['word', 'segment'],
+      });
+      assert.deepEqual(both.words, words.words);
+      assert.ok(both.segments && both.segments.length > 0);
+      assert.equal(both.text, words.text);
+    } finally {
+      await whisper.dispose();
+    }
+  });
+
+  test('an export without alignment heads refuses words, naming what is missing', async () => {
+    const whisper = await load('no-heads', { alignmentHeads: false });
+    try {
+      await assert.rejects(
+        whisper.transcription!.doTranscribe({
+          audio: toneWav(440, 1),
+          mediaType: 'audio/wav',
+          timestamps: true,
+          timestampGranularities: ['word'],
+        }),
+        (error: Error & { code?: string }) =>
+          error.code === 'unsupported' &&
+          /generation_config\.json has no alignment_heads/.test(error.message),
+      );
+      const segments = await whisper.transcription!.doTranscribe({
+        audio: toneWav(440, 1),
+        mediaType: 'audio/wav',
+        timestamps: true,
+      });
+      assert.ok(segments.segments && segments.segments.length > 0);
+    } finally {
+      await whisper.dispose();
+    }
+  });
+});

@@ -7,7 +7,10 @@
  * stride-2 convolution does); the decoder scores the next token from the previous token, the loudest
  * encoder features and its position; it may only emit lower-case letters and spaces (so its output
  * is printable) and, where Whisper's timestamp rules force one, timestamp tokens; and it makes
- * end-of-text likelier with every step (so it always stops). Different audio gives different text;
+ * end-of-text likelier with every step (so it always stops). One cross-attention head (each new
+ * token's state against the encoder positions, an output as in exports made with
+ * `output_attentions`) and `alignment_heads` let transformers.js align words to the audio for word
+ * timestamps. Different audio gives different text;
  * the same audio gives the same text. The same options write the same bytes.
  */
 import fs from 'node:fs/promises';
@@ -28,6 +31,16 @@ export interface TinyWhisperOptions {
   hiddenSize?: number;
   /** Defaults to 5. */
   seed?: number;
+  /**
+   * Write `alignment_heads` into generation_config.json (what word timestamps need). Defaults to
+   * true; false writes a folder like the many exports that lack them.
+   */
+  alignmentHeads?: boolean;
+  /**
+   * Added to the space token's score: 3 makes the model "speak" several short words, for word
+   * timestamps. Defaults to 0 (spaces are rare).
+   */
+  spaceScore?: number;
 }
 
 export interface TinyWhisperModel {
@@ -109,6 +122,7 @@ export async function writeTinyWhisperModel(
   // Only letters, space and end-of-text may be generated; everything else is pushed far down.
   const allowed = new Float32Array(vocabularySize).fill(-1e4);
   for (const byte of [32, ...range(97, 123)]) allowed[byte] = 0;
+  allowed[32] = options.spaceScore ?? 0;
   allowed[idOf('<|endoftext|>')] = 0;
   // Timestamps rank below text, so they appear only where Whisper's timestamp rules force one.
   for (let id = timestampBegin; id < vocabularySize; id++) allowed[id] = -50;
@@ -153,6 +167,17 @@ export async function writeTinyWhisperModel(
         node('Add', ['scored_with_end', 'allowed'], 'logits'),
         node('Gather', ['token_states', 'input_ids'], 'new_states'),
         node('Unsqueeze', ['new_states', 'axis_1'], 'new_cache'),
+        // One cross-attention head: each new token's state against every encoder position. Its
+        // weights are the `cross_attentions.0` output that word timestamps align text to audio with
+        // (generation_config `alignment_heads` [[0, 0]]).
+        node('Transpose', ['encoder_hidden_states'], 'encoder_keys', [
+          { name: 'perm', type: OnnxAttributeType.INTS, ints: [0, 2, 1] },
+        ]),
+        node('MatMul', ['new_states', 'encoder_keys'], 'cross_scores'),
+        node('Softmax', ['cross_scores'], 'cross_weights', [
+          { name: 'axis', type: OnnxAttributeType.INT, i: -1 },
+        ]),
+        node('Unsqueeze', ['cross_weights', 'axis_1'], 'cross_attentions.0'),
         node('Concat', ['past_key_values.0.decoder.key', 'new_cache'], 'present.0.decoder.key', [
           { name: 'axis', type: OnnxAttributeType.INT, i: 2 },
         ]),
@@ -193,6 +218,11 @@ export async function writeTinyWhisperModel(
           elemType: OnnxDataType.FLOAT,
           shape: ['batch_size', 'decoder_sequence_length', vocabularySize],
         },
+        {
+          name: 'cross_attentions.0',
+          elemType: OnnxDataType.FLOAT,
+          shape: ['batch_size', 1, 'decoder_sequence_length', 'encoder_sequence_length'],
+        },
         cache('present.0.decoder.key', 'present_decoder_sequence_length'),
         cache('present.0.decoder.value', 'present_decoder_sequence_length'),
         cache('present.0.encoder.key', 'encoder_sequence_length_out'),
@@ -222,6 +252,7 @@ export async function writeTinyWhisperModel(
     eos_token_id: endOfTextId,
     pad_token_id: endOfTextId,
     decoder_start_token_id: idOf('<|startoftranscript|>'),
+    median_filter_width: 7,
   };
   const generationConfig = {
     decoder_start_token_id: idOf('<|startoftranscript|>'),
@@ -235,6 +266,7 @@ export async function writeTinyWhisperModel(
     no_timestamps_token_id: idOf('<|notimestamps|>'),
     begin_suppress_tokens: [32, endOfTextId],
     suppress_tokens: [],
+    ...(options.alignmentHeads === false ? {} : { alignment_heads: [[0, 0]] }),
   };
   const preprocessorConfig = {
     feature_extractor_type: 'WhisperFeatureExtractor',
