@@ -333,7 +333,7 @@ async function main(): Promise<void> {
     gateway.close();
     await cluster.shutdown().catch(() => {});
     await cluster.close();
-    await fs.rm(home, { recursive: true, force: true });
+    await fs.rm(home, { recursive: true, force: true, maxRetries: 5 });
   }
   report(measured, workerRuns);
   const loadAfter = os.loadavg();
