@@ -41,7 +41,7 @@ export async function handleRoutedChat(
       ? cacheKeyOf(route.name, request)
       : undefined;
   if (cacheKey !== undefined) {
-    const cached = route.cache!.get(cacheKey);
+    const cached = await route.cache!.get(cacheKey);
     exchange.response.setHeader('x-byzerllm-cache', cached ? 'hit' : 'miss');
     if (cached) {
       if (parsed.stream) {
@@ -76,7 +76,7 @@ export async function handleRoutedChat(
       const recorder = new StreamRecorder(parts);
       const status = await pumpStream(exchange, recorder, writer, request.includeUsage === true);
       const result = status === 200 && !exchange.signal.aborted ? await recorder.result() : undefined;
-      if (result && !exchange.response.destroyed) route.cache!.set(cacheKey, result);
+      if (result && !exchange.response.destroyed) await route.cache!.set(cacheKey, result);
       return status;
     }
     const callOnce = () =>
@@ -87,7 +87,8 @@ export async function handleRoutedChat(
         progress,
       );
     const results = await Promise.all(Array.from({ length: choices }, callOnce));
-    if (cacheKey !== undefined) route.cache!.set(cacheKey, results[0]!);
+    // Stored before answering, so the client's next request, on any gateway, finds it.
+    if (cacheKey !== undefined) await route.cache!.set(cacheKey, results[0]!);
     const completion = exchangeCompletion(exchange, id, model, created, results);
     setRouteHeaders(exchange.response, progress);
     sendJson(exchange.response, 200, completion);
