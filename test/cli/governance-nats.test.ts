@@ -22,6 +22,17 @@ async function chat(baseURL: string, model: string, content: string) {
   return { status: response.status, headers: response.headers, body };
 }
 
+/**
+ * The change reaches a gateway as a NATS message, not in the `route` command's reply: ask until
+ * the gateway's answer has the wanted status, a bounded number of real requests (no sleeping).
+ */
+async function chatUntil(baseURL: string, model: string, status: number) {
+  let answer = await chat(baseURL, model, 'until');
+  for (let tries = 1; answer.status !== status && tries < 200; tries++)
+    answer = await chat(baseURL, model, 'until');
+  return answer;
+}
+
 describe('routes, cooldowns and the cache shared by two gateways on NATS (real CLI, head, node)', () => {
   let cluster: CliCluster | undefined;
   let steady: OpenAIUpstream;
@@ -83,6 +94,27 @@ describe('routes, cooldowns and the cache shared by two gateways on NATS (real C
       assert.equal(answer.status, 200, JSON.stringify(answer.body));
       assert.equal(answer.body.model, 'shared/cached');
       assert.equal(answer.headers.get('x-byzerllm-deployment'), 'steady');
+    }
+  });
+
+  test('a route set or removed on the head after the gateways started reaches both', async () => {
+    const { head } = cluster!;
+    const file = path.join(head.home, 'late.yaml');
+    await fs.writeFile(file, 'strategy: single\ntargets: [{ deployment: steady }]\n');
+    const set = await head.run(['route', 'set', 'shared/late', '--file', file]);
+    assert.equal(set.code, 0, set.stderr);
+    for (const gateway of gateways) {
+      const answer = await chatUntil(gateway, 'shared/late', 200);
+      assert.equal(answer.status, 200, JSON.stringify(answer.body));
+      assert.equal(answer.body.model, 'shared/late');
+      assert.equal(answer.headers.get('x-byzerllm-deployment'), 'steady');
+    }
+    const removed = await head.run(['route', 'rm', 'shared/late']);
+    assert.equal(removed.code, 0, removed.stderr);
+    for (const gateway of gateways) {
+      const answer = await chatUntil(gateway, 'shared/late', 404);
+      assert.equal(answer.status, 404, JSON.stringify(answer.body));
+      assert.equal(answer.headers.get('x-byzerllm-deployment'), null);
     }
   });
 
