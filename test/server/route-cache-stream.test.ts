@@ -5,26 +5,11 @@
  * client cancelled halfway, or one that failed, stores nothing.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import fs from 'node:fs/promises';
-import path from 'node:path';
-import { createInterface } from 'node:readline';
+import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { CLI_ENTRY, createTestHome, type TestHome } from '../support/cli.js';
+import { createTestHome, type TestHome } from '../support/cli.js';
 import { type OpenAIUpstream, startOpenAIUpstream } from '../support/openai-upstream.js';
-
-/** The text of an SSE chat completion stream. */
-function streamedContent(text: string): string {
-  return text
-    .split('\n')
-    .filter((line) => line.startsWith('data: {'))
-    .map(
-      (line) =>
-        (JSON.parse(line.slice(6)) as { choices: { delta: { content?: string } }[] }).choices[0]?.delta
-          .content ?? '',
-    )
-    .join('');
-}
+import { setCachedRoute, startServe, streamedContent } from '../support/routed-gateway.js';
 
 describe('streamed answers fill the response cache (real CLI, head, serve, loopback upstream)', () => {
   let upstream: OpenAIUpstream;
@@ -49,19 +34,10 @@ describe('streamed answers fill the response cache (real CLI, head, serve, loopb
       'steady',
     ]);
     assert.equal(deployed.code, 0, deployed.stderr);
-    const routeFile = path.join(home.home, 'cached.yaml');
-    await fs.writeFile(
-      routeFile,
-      'strategy: single\ncache: { ttl_seconds: 600, max_entries: 10 }\ntargets: [{ deployment: steady }]\n',
-    );
-    const set = await home.run(['route', 'set', 'cached', '--file', routeFile]);
-    assert.equal(set.code, 0, set.stderr);
-    serve = spawn(process.execPath, [CLI_ENTRY, 'serve', '--port', '0'], {
-      env: home.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const lines = createInterface({ input: serve.stdout! })[Symbol.asyncIterator]();
-    baseURL = /(http:\/\/\S+\/v1)/.exec((await lines.next()).value as string)![1]!;
+    await setCachedRoute(home, 'steady');
+    const started = await startServe(home);
+    serve = started.child;
+    baseURL = started.baseURL;
   });
   after(async () => {
     serve?.kill('SIGKILL');
