@@ -112,6 +112,7 @@ async function startGovernedServe(
       origin,
       model: 'bench_cached',
       headers,
+      distinct: true,
     },
     home,
     env: governedEnv,
