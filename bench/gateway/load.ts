@@ -10,6 +10,8 @@ export interface Target {
   origin: string;
   model: string;
   headers: Record<string, string>;
+  /** Every request asks something new, so a response cache never answers it (its miss path). */
+  distinct?: boolean;
 }
 
 export interface LoadResult {
@@ -19,12 +21,18 @@ export interface LoadResult {
   failures: number;
 }
 
+/** Numbers distinct requests across every load run of a process, so no run repeats an earlier one. */
+let distinctSequence = 0;
+
 export async function runLoad(target: Target, concurrency: number, count: number): Promise<LoadResult> {
   const pool = new Pool(target.origin, { connections: concurrency });
   const body = JSON.stringify({
     model: target.model,
     messages: [{ role: 'user', content: 'hello from the gateway benchmark' }],
   });
+  // The request number goes right after the content's first word: still an `echo` answer.
+  const [head, tail] = body.split('hello');
+  const bodyOf = () => (target.distinct ? `${head}hello ${++distinctSequence}${tail}` : body);
   const latencies: number[] = [];
   let failures = 0;
   let next = 0;
@@ -38,7 +46,7 @@ export async function runLoad(target: Target, concurrency: number, count: number
           method: 'POST',
           path: '/v1/chat/completions',
           headers: { 'content-type': 'application/json', ...target.headers },
-          body,
+          body: bodyOf(),
         });
         const text = await response.body.text();
         if (response.statusCode !== 200 || !text.includes('echo')) failures++;

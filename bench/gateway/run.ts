@@ -74,13 +74,15 @@ function run(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
 /**
  * `byzerllm serve` with governance on (issue 19), on its own head (a key exists there, so its
  * gateway refuses requests without one): `bench_chat` priced and limited, and a virtual key with
- * rpm, tpm and a budget — all too high to refuse anything — sent with every request.
+ * rpm, tpm and a budget — all too high to refuse anything — sent with every request. The second
+ * target adds a route with a response cache and asks something new each time, so every request
+ * takes the cache's miss path: key, lookup, route, store (evicting the oldest once full).
  */
 async function startGovernedServe(
   cli: string,
   env: NodeJS.ProcessEnv,
   deployArgs: string[],
-): Promise<{ target: Target; home: string; env: NodeJS.ProcessEnv }> {
+): Promise<{ target: Target; cached: Target; home: string; env: NodeJS.ProcessEnv }> {
   const home = await fs.mkdtemp(path.join(os.tmpdir(), 'byzerllm-bench-governed-'));
   const governedEnv: NodeJS.ProcessEnv = { ...env, BYZERLLM_HOME: home };
   await run([cli, ...deployArgs, 'gateway.price_input=0.15', 'gateway.price_output=0.6'], governedEnv);
@@ -89,18 +91,28 @@ async function startGovernedServe(
   const key = (
     await run([cli, 'keys', 'create', '--rpm', huge, '--tpm', huge, '--budget', '9000'], governedEnv)
   ).trim();
+  const routeFile = path.join(home, 'cached.yaml');
+  await fs.writeFile(
+    routeFile,
+    'strategy: single\ncache: { ttl_seconds: 300, max_entries: 1000 }\ntargets: [{ deployment: bench_chat }]\n',
+  );
+  await run([cli, 'route', 'set', 'bench_cached', '--file', routeFile], governedEnv);
   const served = await startProcess(
     process.execPath,
     [cli, 'serve', '--port', '0'],
     governedEnv,
     /OpenAI-compatible API at/,
   );
+  const origin = /(http:\/\/[\d.:]+)/.exec(served.line)![1]!;
+  const headers = { authorization: `Bearer ${key}` };
   return {
-    target: {
-      name: 'byzerllm serve + key + limits',
-      origin: /(http:\/\/[\d.:]+)/.exec(served.line)![1]!,
-      model: 'bench_chat',
-      headers: { authorization: `Bearer ${key}` },
+    target: { name: 'byzerllm serve + key + limits', origin, model: 'bench_chat', headers },
+    cached: {
+      name: 'byzerllm serve + key + limits + route cache miss',
+      origin,
+      model: 'bench_cached',
+      headers,
+      distinct: true,
     },
     home,
     env: governedEnv,
@@ -185,6 +197,7 @@ async function main(): Promise<void> {
     { name: 'bare proxy', origin: bare.url, model: 'm', headers: authorization },
     { name: 'byzerllm serve', origin: serveOrigin, model: 'bench_chat', headers: {} },
     governed.target,
+    governed.cached,
     ...(portkey ? [portkey] : []),
   ];
 
@@ -301,6 +314,20 @@ async function main(): Promise<void> {
     const ratio = result.requestsPerSecond / base.requestsPerSecond;
     lines.push(
       `| issue 19, key + limits: throughput at c=${concurrency} ≥ 0.9× the bare proxy | ${ratio.toFixed(2)}× | ${verdict(ratio >= 0.9)} |`,
+    );
+  }
+  const cachedAt1 = merged(governed.cached.name, 1);
+  const cachedDelta = cachedAt1.p50Ms - bareAt1.p50Ms;
+  lines.push(
+    `| issue 19, key + limits + route cache miss: p50 at c=1 over the bare proxy ≤ 0.1 ms | ${cachedDelta.toFixed(3)} ms | ${verdict(cachedDelta <= 0.1)} |`,
+  );
+  for (const [concurrency, base] of [
+    [16, bareAt16],
+    [64, bareAt64],
+  ] as const) {
+    const ratio = merged(governed.cached.name, concurrency).requestsPerSecond / base.requestsPerSecond;
+    lines.push(
+      `| issue 19, key + limits + route cache miss: throughput at c=${concurrency} ≥ 0.9× the bare proxy | ${ratio.toFixed(2)}× | ${verdict(ratio >= 0.9)} |`,
     );
   }
   process.stdout.write(`${lines.join('\n')}\n`);

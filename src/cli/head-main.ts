@@ -116,6 +116,8 @@ export async function runHead(): Promise<void> {
   // Routing configs by virtual model name (`byzerllm route`), kept beside the deployments.
   const governance = new Governance({ stateDirectory });
   await governance.load(log);
+  // Over NATS, gateways on other machines mirror these routes and share their caches and cooldowns.
+  cluster?.serveGovernance(governance);
   // Virtual keys and rate limits (`byzerllm keys`, `byzerllm limits`): this process is their one
   // counter, for its own gateways and, over NATS, for gateways on other machines.
   const keys = new VirtualKeyStore(stateDirectory);

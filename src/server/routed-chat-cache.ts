@@ -6,7 +6,7 @@
  * `x-byzerllm-cache: skip`: the request goes to the route and its answer is not stored.
  */
 import type { IncomingMessage } from 'node:http';
-import type { ChatRequest, ChatResult, StreamPart } from '../core/index.js';
+import { type ChatRequest, type ChatResult, collectStream, type StreamPart } from '../core/index.js';
 
 export function skipsCache(request: IncomingMessage): boolean {
   const control = request.headers['cache-control'];
@@ -30,4 +30,34 @@ export async function* replayResult(result: ChatResult): AsyncIterable<StreamPar
   if (result.text) yield { type: 'text-delta', delta: result.text };
   for (const toolCall of result.toolCalls) yield { type: 'tool-call', toolCall };
   yield { type: 'finish', finishReason: result.finishReason, usage: result.usage };
+}
+
+/**
+ * Passes a routed stream through while keeping its parts, so that a stream that ran to its
+ * `finish` can fill the cache afterwards. `result()` is the assembled answer only for a complete
+ * stream: none after an error part, a stream cut short, or audio (a cached answer replays text).
+ */
+export class StreamRecorder {
+  private readonly parts: StreamPart[] = [];
+
+  constructor(private readonly source: AsyncIterable<StreamPart>) {}
+
+  async *[Symbol.asyncIterator](): AsyncIterator<StreamPart> {
+    for await (const part of this.source) {
+      this.parts.push(part);
+      yield part;
+    }
+  }
+
+  async result(): Promise<ChatResult | undefined> {
+    const last = this.parts.at(-1);
+    if (last?.type !== 'finish') return undefined;
+    if (this.parts.some((part) => part.type === 'error' || part.type === 'audio-delta')) return undefined;
+    const parts = this.parts;
+    return collectStream(
+      (async function* () {
+        yield* parts;
+      })(),
+    );
+  }
 }

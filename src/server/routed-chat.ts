@@ -5,7 +5,8 @@
  * answered and after how many tries (on errors too: the last one tried).
  *
  * With `cache` in the route, an identical earlier answer is sent from the cache (streamed when
- * asked: `routed-chat-cache.ts`), marked `x-byzerllm-cache: hit`; non-stream answers fill it.
+ * asked: `routed-chat-cache.ts`), marked `x-byzerllm-cache: hit`; non-stream answers fill it, and
+ * so do streamed ones that ran complete to their finish.
  *
  * A stream counts as answered once its first part arrived: a failure before it is a failed try
  * (the route moves on), one after it is an error event, as for any stream. A target's timeout
@@ -20,7 +21,7 @@ import { ChatChunkWriter, chatCompletion, exchangeCompletion } from './chat-resp
 import type { Exchange } from './exchange.js';
 import { sendJson } from './http.js';
 import { badField } from './map-error.js';
-import { cacheKeyOf, replayResult, skipsCache } from './routed-chat-cache.js';
+import { cacheKeyOf, replayResult, skipsCache, StreamRecorder } from './routed-chat-cache.js';
 import { pumpStream } from './stream.js';
 
 export async function handleRoutedChat(
@@ -40,7 +41,7 @@ export async function handleRoutedChat(
       ? cacheKeyOf(route.name, request)
       : undefined;
   if (cacheKey !== undefined) {
-    const cached = route.cache!.get(cacheKey);
+    const cached = await route.cache!.get(cacheKey);
     exchange.response.setHeader('x-byzerllm-cache', cached ? 'hit' : 'miss');
     if (cached) {
       if (parsed.stream) {
@@ -68,7 +69,15 @@ export async function handleRoutedChat(
       );
       setRouteHeaders(exchange.response, progress);
       const writer = new ChatChunkWriter(id, model, created);
-      return await pumpStream(exchange, parts, writer, request.includeUsage === true);
+      if (cacheKey === undefined)
+        return await pumpStream(exchange, parts, writer, request.includeUsage === true);
+      // Stored only once the whole answer reached a client still there: never after an error
+      // part, a cancellation or a stream that stopped before its finish.
+      const recorder = new StreamRecorder(parts);
+      const status = await pumpStream(exchange, recorder, writer, request.includeUsage === true);
+      const result = status === 200 && !exchange.signal.aborted ? await recorder.result() : undefined;
+      if (result && !exchange.response.destroyed) await route.cache!.set(cacheKey, result);
+      return status;
     }
     const callOnce = () =>
       governance.execute(
@@ -78,7 +87,8 @@ export async function handleRoutedChat(
         progress,
       );
     const results = await Promise.all(Array.from({ length: choices }, callOnce));
-    if (cacheKey !== undefined) route.cache!.set(cacheKey, results[0]!);
+    // Stored before answering, so the client's next request, on any gateway, finds it.
+    if (cacheKey !== undefined) await route.cache!.set(cacheKey, results[0]!);
     const completion = exchangeCompletion(exchange, id, model, created, results);
     setRouteHeaders(exchange.response, progress);
     sendJson(exchange.response, 200, completion);

@@ -7,32 +7,11 @@
  * checked, limited to its models and charged by whichever gateway it is used on.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
-import { CLI_ENTRY } from '../support/cli.js';
-import { type CliCluster, startCliCluster } from '../support/cli-cluster.js';
+import { type CliCluster, startCliCluster, startServeOverNats } from '../support/cli-cluster.js';
 
 const RPM = 10;
 const REQUESTS = 30;
-
-/** Starts `byzerllm serve` in its own process and returns its base URL once it listens. */
-async function startServe(cluster: CliCluster, children: ChildProcess[]): Promise<string> {
-  const child = spawn(process.execPath, [CLI_ENTRY, 'serve', '--port', '0', '--address', cluster.nats.url], {
-    env: cluster.head.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-  const first = await lines.next();
-  const match = /(http:\/\/\S+\/v1)/.exec(String(first.value ?? ''));
-  assert.ok(match, `serve printed ${JSON.stringify(first.value)}; stderr: ${stderr}`);
-  return match[1]!;
-}
 
 async function chat(
   baseURL: string,
@@ -57,7 +36,6 @@ async function chat(
 
 describe('limits and keys across two gateways on NATS (real CLI, head, node and nats-server)', () => {
   let cluster: CliCluster | undefined;
-  const children: ChildProcess[] = [];
   let gateways: string[] = [];
 
   before(async () => {
@@ -86,10 +64,9 @@ describe('limits and keys across two gateways on NATS (real CLI, head, node and 
     const limited = await head.run(['limits', 'set', 'limited', '--rpm', String(RPM)]);
     assert.equal(limited.code, 0, limited.stderr);
     assert.equal(limited.stdout, 'limits of limited set\n');
-    gateways = [await startServe(cluster, children), await startServe(cluster, children)];
+    gateways = [await startServeOverNats(cluster), await startServeOverNats(cluster)];
   });
   after(async () => {
-    for (const child of children) child.kill('SIGKILL');
     await cluster?.close();
   });
 

@@ -5,14 +5,14 @@
  * Every request succeeds, the dead deployment is cooled down, and `route stat` and `/metrics` say so.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
-import { CLI_ENTRY, createTestHome, type TestHome } from '../support/cli.js';
+import { createTestHome, type TestHome } from '../support/cli.js';
 import { type OpenAIUpstream, startOpenAIUpstream } from '../support/openai-upstream.js';
+import { setCachedRoute, startServe, streamedChunks, streamedContent } from '../support/routed-gateway.js';
 
 const REQUESTS = 1000;
 const CONCURRENCY = 16;
@@ -92,20 +92,10 @@ describe('routing configs through byzerllm serve (real CLI, head and loopback up
     assert.equal(set.code, 0, set.stderr);
     assert.equal(set.stdout, 'route chaos/chat created\n');
 
-    const cachedFile = path.join(home.home, 'cached.yaml');
-    await fs.writeFile(
-      cachedFile,
-      'strategy: single\ncache: { ttl_seconds: 600, max_entries: 10 }\ntargets: [{ deployment: steady }]\n',
-    );
-    const cached = await home.run(['route', 'set', 'cached', '--file', cachedFile]);
-    assert.equal(cached.code, 0, cached.stderr);
-
-    serve = spawn(process.execPath, [CLI_ENTRY, 'serve', '--port', '0'], {
-      env: home.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const lines = createInterface({ input: serve.stdout! })[Symbol.asyncIterator]();
-    baseURL = /(http:\/\/\S+\/v1)/.exec((await lines.next()).value as string)![1]!;
+    await setCachedRoute(home, 'steady');
+    const started = await startServe(home);
+    serve = started.child;
+    baseURL = started.baseURL;
   });
   after(async () => {
     serve?.kill('SIGKILL');
@@ -209,12 +199,7 @@ describe('routing configs through byzerllm serve (real CLI, head and loopback up
     assert.equal(response.status, 200);
     assert.equal(response.headers.get('x-byzerllm-deployment'), 'flaky');
     const text = await response.text();
-    const content = text
-      .split('\n')
-      .filter((line) => line.startsWith('data: {'))
-      .map(
-        (line) => JSON.parse(line.slice(6)) as { model: string; choices: { delta: { content?: string } }[] },
-      )
+    const content = streamedChunks(text)
       .map((chunk) => {
         assert.equal(chunk.model, 'chaos/chat');
         return chunk.choices[0]?.delta.content ?? '';
@@ -262,16 +247,7 @@ describe('routing configs through byzerllm serve (real CLI, head and loopback up
     const streamed = await ask({ stream: true });
     assert.equal(streamed.headers.get('x-byzerllm-cache'), 'hit');
     const text = await streamed.text();
-    const content = text
-      .split('\n')
-      .filter((line) => line.startsWith('data: {'))
-      .map(
-        (line) =>
-          (JSON.parse(line.slice(6)) as { choices: { delta: { content?: string } }[] }).choices[0]?.delta
-            .content ?? '',
-      )
-      .join('');
-    assert.equal(content, 'echo: same');
+    assert.equal(streamedContent(text), 'echo: same');
     assert.equal(chatRequests(), 1, 'hits never reach the upstream');
 
     const skipped = await ask({}, { 'cache-control': 'no-cache' });

@@ -98,3 +98,24 @@ export async function followUntilFirstStep(
   follower.stdout!.resume();
   return { code: await ended, stderr, stepSeen };
 }
+
+/**
+ * Starts `byzerllm serve --address nats://…` in its own process (a gateway on "another machine",
+ * over its own NATS connection) and returns its base URL once it listens; `close` kills it.
+ */
+export async function startServeOverNats(cluster: CliCluster): Promise<string> {
+  const child = spawn(process.execPath, [CLI_ENTRY, 'serve', '--port', '0', '--address', cluster.nats.url], {
+    env: cluster.head.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  cluster.background.push(child);
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const lines = readline.createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const first = await lines.next();
+  const match = /(http:\/\/\S+\/v1)/.exec(String(first.value ?? ''));
+  assert.ok(match, `serve printed ${JSON.stringify(first.value)}; stderr: ${stderr}`);
+  return match[1]!;
+}

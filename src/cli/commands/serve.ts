@@ -3,6 +3,7 @@ import { type Command, Option } from 'commander';
 import {
   type AccessGate,
   type ClusterApi,
+  createRoutedCluster,
   type GatewayStartOptions,
   HeadClient,
   NatsClusterClient,
@@ -178,13 +179,18 @@ async function serveHere(
   cluster: ClusterApi,
   options: GatewayStartOptions,
 ): Promise<{ address: string; closed: Promise<void>; close(): Promise<void> }> {
-  // Keys and limits are counted by the head, for every gateway at once (see `NatsAccessGate`).
-  const gate = cluster instanceof NatsClusterClient ? await cluster.openAccessGate() : undefined;
+  // Keys and limits are counted by the head, for every gateway at once (see `NatsAccessGate`);
+  // routes, their caches and cooldowns are the head's too (see `NatsGovernance`).
+  const nats = cluster instanceof NatsClusterClient ? cluster : undefined;
+  const gate = nats ? await nats.openAccessGate() : undefined;
+  const shared = nats ? await nats.openGovernance() : undefined;
+  const routed = shared ? createRoutedCluster(cluster, shared.governance) : cluster;
   const server = await startOpenAIServer({
-    cluster,
+    cluster: routed,
     predict: createPredictHandler(cluster),
     ...options,
     ...(gate ? { gate: gate satisfies AccessGate } : {}),
+    ...(shared ? { governance: shared.governance } : {}),
   });
   return {
     address: server.address,
@@ -192,6 +198,7 @@ async function serveHere(
     close: async () => {
       await server.close();
       gate?.close();
+      shared?.close();
     },
   };
 }

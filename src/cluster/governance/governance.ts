@@ -10,9 +10,10 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { type ChatResult, InvalidArgumentError } from '../../core/index.js';
-import { ResponseCache } from './response-cache.js';
+import { ResponseCache, type RouteCache } from './response-cache.js';
 import { writeFileAtomic } from '../state-store.js';
 import {
+  type CacheSettings,
   cacheSettingsSchema,
   type CooldownSettings,
   cooldownSettingsSchema,
@@ -29,7 +30,7 @@ export interface ActiveRoute {
   config: RouteConfig;
   cooldown: CooldownSettings;
   /** Answers by normalised request, when the config has `cache`; the gateway fills and reads it. */
-  cache?: ResponseCache<ChatResult> | undefined;
+  cache?: RouteCache | undefined;
 }
 
 /** `route stat`: every route by name, and every deployment the routes have sent to. */
@@ -46,12 +47,18 @@ export interface GovernanceOptions {
   /** Injected by tests that drive cooldowns through time. */
   now?: () => number;
   random?: () => number;
+  /**
+   * The cache of a route that asks for one; defaults to an in-memory LRU here. A gateway on another
+   * machine gives one that asks the head's (`NatsGovernance`), so all gateways share one cache.
+   */
+  cacheOf?: (route: string, settings: CacheSettings) => RouteCache;
 }
 
 export class Governance {
   readonly states: TargetStates;
   private readonly routes = new Map<string, ActiveRoute>();
   private writing: Promise<void> = Promise.resolve();
+  private readonly listeners: (() => void)[] = [];
 
   constructor(private readonly options: GovernanceOptions = {}) {
     this.states = new TargetStates(options.now);
@@ -71,10 +78,7 @@ export class Governance {
     const stored = routesFileSchema.parse(JSON.parse(text));
     for (const [name, config] of Object.entries(stored.routes)) {
       try {
-        this.routes.set(
-          name,
-          activate(name, parseRouteConfig(config, `stored route ${name}`), this.options.now),
-        );
+        this.routes.set(name, this.activate(name, parseRouteConfig(config, `stored route ${name}`)));
       } catch (error) {
         log(`route ${name} left out: ${(error as Error).message}`);
       }
@@ -98,17 +102,50 @@ export class Governance {
         `invalid route name ${JSON.stringify(name)}: ${checkedName.error.issues[0]!.message}`,
       );
     }
-    const route = activate(name, parseRouteConfig(input), this.options.now);
+    const route = this.activate(name, parseRouteConfig(input));
     const created = !this.routes.has(name);
     this.routes.set(name, route);
     await this.persist();
+    this.changed();
     return { created, route };
   }
 
   async remove(name: string): Promise<boolean> {
     const removed = this.routes.delete(name);
-    if (removed) await this.persist();
+    if (removed) {
+      await this.persist();
+      this.changed();
+    }
     return removed;
+  }
+
+  /** Every route's config by name, as the head hands them to gateways on other machines. */
+  configs(): Record<string, RouteConfig> {
+    return Object.fromEntries(this.list().map((route) => [route.name, route.config]));
+  }
+
+  /**
+   * Takes the head's route set as it is now (a gateway on another machine): routes gone from it
+   * go, the others are (re)activated; a route whose config did not change keeps its cache here.
+   */
+  mirror(configs: Record<string, unknown>, log: (line: string) => void = () => {}): void {
+    for (const name of [...this.routes.keys()]) if (!(name in configs)) this.routes.delete(name);
+    for (const [name, input] of Object.entries(configs)) {
+      try {
+        const config = parseRouteConfig(input, `route ${name} from the head`);
+        const current = this.routes.get(name);
+        if (current && JSON.stringify(current.config) === JSON.stringify(config)) continue;
+        this.routes.set(name, this.activate(name, config));
+      } catch (error) {
+        this.routes.delete(name);
+        log(`route ${name} left out: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  /** Called after every `set` and `remove` (the head tells gateways on NATS). */
+  onChange(listener: () => void): void {
+    this.listeners.push(listener);
   }
 
   /** Runs one request through a route; `progress` says which deployment answered and after how many tries. */
@@ -177,6 +214,27 @@ export class Governance {
     return `${lines.join('\n')}\n`;
   }
 
+  private changed(): void {
+    for (const listener of this.listeners) listener();
+  }
+
+  private activate(name: string, config: RouteConfig): ActiveRoute {
+    const cache = config.cache === undefined ? undefined : cacheSettingsSchema.parse(config.cache);
+    const cacheOf =
+      this.options.cacheOf ??
+      ((_route: string, settings: CacheSettings) =>
+        new ResponseCache<ChatResult>(
+          { ttlMs: settings.ttl_seconds * 1000, maxEntries: settings.max_entries },
+          this.options.now,
+        ));
+    return {
+      name,
+      config,
+      cooldown: cooldownSettingsSchema.parse(config.cooldown ?? {}),
+      cache: cache && cacheOf(name, cache),
+    };
+  }
+
   private file(): string | undefined {
     return this.options.stateDirectory ? path.join(this.options.stateDirectory, 'routes.json') : undefined;
   }
@@ -185,22 +243,10 @@ export class Governance {
   private persist(): Promise<void> {
     const file = this.file();
     if (!file) return Promise.resolve();
-    const routes = Object.fromEntries(this.list().map((route) => [route.name, route.config]));
-    const content = `${JSON.stringify({ version: 1, routes }, null, 2)}\n`;
+    const content = `${JSON.stringify({ version: 1, routes: this.configs() }, null, 2)}\n`;
     this.writing = this.writing.catch(() => {}).then(() => writeFileAtomic(file, content, 0o600));
     return this.writing;
   }
-}
-
-function activate(name: string, config: RouteConfig, now?: () => number): ActiveRoute {
-  const cache = config.cache === undefined ? undefined : cacheSettingsSchema.parse(config.cache);
-  return {
-    name,
-    config,
-    cooldown: cooldownSettingsSchema.parse(config.cooldown ?? {}),
-    cache:
-      cache && new ResponseCache({ ttlMs: cache.ttl_seconds * 1000, maxEntries: cache.max_entries }, now),
-  };
 }
 
 function label(value: string): string {

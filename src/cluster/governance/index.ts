@@ -7,7 +7,7 @@ export {
   type RouteAttempt,
   type RouteProgress,
 } from './route-executor.js';
-export { ResponseCache } from './response-cache.js';
+export { ResponseCache, type RouteCache } from './response-cache.js';
 export { type RouteStrategy, strategyFor } from './route-strategies.js';
 export { type TargetState, TargetStates, type TargetStateView } from './target-states.js';
 export * from './access-control.js';

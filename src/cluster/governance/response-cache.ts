@@ -1,3 +1,16 @@
+import type { ChatResult } from '../../core/index.js';
+
+/**
+ * A route's response cache as the gateway uses it: in this process (`ResponseCache`) or the head's,
+ * reached over NATS by a gateway on another machine (`NatsRouteCache`), hence maybe asynchronous.
+ */
+export interface RouteCache {
+  hits: number;
+  misses: number;
+  get(key: string): ChatResult | undefined | Promise<ChatResult | undefined>;
+  set(key: string, value: ChatResult): void | Promise<void>;
+}
+
 /**
  * An exact-match response cache: in memory, least recently used first out, each entry for a fixed
  * time. One per route that asks for it (`cache:` in its config); the gateway keys it on the

@@ -44,6 +44,11 @@ export interface TargetStateView {
 
 export class TargetStates {
   private readonly states = new Map<string, TargetState>();
+  /**
+   * Told of every cooldown this process starts (deployment, milliseconds it lasts), so gateways
+   * in other processes can skip the deployment too (`NatsGovernance`).
+   */
+  onCooldown: ((deployment: string, durationMs: number) => void) | undefined;
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -101,14 +106,14 @@ export class TargetStates {
       // `Retry-After: 0` says "now": honoured as no cooldown at all.
       const seconds =
         typeof retryAfter === 'number' && retryAfter >= 0 ? retryAfter : settings.cooldown_seconds;
-      return this.coolDown(state, now + seconds * 1000);
+      return this.coolDown(deployment, state, now + seconds * 1000);
     }
     const windowStart = now - settings.window_seconds * 1000;
     state.failureTimes.push(now);
     while (state.failureTimes.length > 0 && state.failureTimes[0]! < windowStart) state.failureTimes.shift();
     if (state.failureTimes.length < settings.failures) return false;
     state.failureTimes.length = 0;
-    return this.coolDown(state, now + settings.cooldown_seconds * 1000);
+    return this.coolDown(deployment, state, now + settings.cooldown_seconds * 1000);
   }
 
   /** Recent success rate in [0, 1] (1 for a deployment never tried). */
@@ -135,11 +140,24 @@ export class TargetStates {
     }));
   }
 
-  private coolDown(state: TargetState, until: number): boolean {
+  /**
+   * A cooldown another gateway started: the deployment is skipped here as well, for the time it
+   * has left (a duration, not a time, so the machines' clocks need not agree).
+   */
+  coolDownFor(deployment: string, durationMs: number): void {
+    const state = this.get(deployment);
+    const until = this.now() + durationMs;
+    if (until <= state.cooledDownUntil) return;
+    if (state.cooledDownUntil <= this.now()) state.cooldowns++;
+    state.cooledDownUntil = until;
+  }
+
+  private coolDown(deployment: string, state: TargetState, until: number): boolean {
     // A later failure never shortens a cooldown already running.
     if (until <= state.cooledDownUntil) return false;
     if (state.cooledDownUntil <= this.now()) state.cooldowns++;
     state.cooledDownUntil = until;
+    this.onCooldown?.(deployment, until - this.now());
     return true;
   }
 }

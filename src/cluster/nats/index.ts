@@ -3,6 +3,7 @@ export { ClusterKey } from './cluster-key.js';
 export { KvDeploymentStore } from './kv-deployment-store.js';
 export { createHeadService, HEAD_SERVICE_NAME, serveClusterOverNats } from './nats-admin-server.js';
 export { NatsAccessGate } from './nats-access-gate.js';
+export { NatsGovernance } from './nats-governance.js';
 export { NatsClusterClient } from './nats-cluster-client.js';
 export { connectNats } from './nats-connection.js';
 export * from './nats-protocol.js';

@@ -35,6 +35,7 @@ import { headTimeoutMs, LivenessProbe } from '../liveness-probe.js';
 import { ConnectionLostError, faultTimeoutMs, watchConnection } from './connection-watch.js';
 import type { JobProgressEvent, PlacedJobRecord } from './job-messages.js';
 import { NatsAccessGate } from './nats-access-gate.js';
+import { NatsGovernance } from './nats-governance.js';
 import { HEAD_SERVICE_NAME } from './nats-admin-server.js';
 import { connectNats } from './nats-connection.js';
 import { STORAGE_OPERATION_PATTERN } from './nats-messages.js';
@@ -210,6 +211,11 @@ export class NatsClusterClient implements ClusterApi {
   /** The head's virtual keys and rate limits, for a gateway served from this process. */
   openAccessGate(log?: (line: string) => void): Promise<NatsAccessGate> {
     return NatsAccessGate.open(this.connection, log);
+  }
+
+  /** The head's routes and caches, and cooldowns shared with other gateways, for a gateway served from this process. */
+  openGovernance(log?: (line: string) => void): Promise<NatsGovernance> {
+    return NatsGovernance.open(this.connection, log);
   }
 
   async close(): Promise<void> {

@@ -6,7 +6,7 @@
 import os from 'node:os';
 import { type KV, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { AccessControl } from '../governance/index.js';
+import type { AccessControl, Governance } from '../governance/index.js';
 import { Head } from '../head/head.js';
 import type { StorageHost } from '../head/storage-host.js';
 import type { NodeResources } from '../resources.js';
@@ -19,6 +19,7 @@ import { HeadJobs } from './head-jobs.js';
 import type { TrainingJobRunner } from './job-messages.js';
 import { KvDeploymentStore } from './kv-deployment-store.js';
 import { serveAccessOverNats } from './nats-access-gate.js';
+import { serveGovernanceOverNats } from './nats-governance.js';
 import {
   createHeadService,
   HEAD_QUEUE,
@@ -64,6 +65,8 @@ export interface NatsHead {
   serveStorage(host: StorageHost): void;
   /** Serves virtual keys and rate limits to gateways on NATS (`byzerllm.access.*`). */
   serveAccess(control: AccessControl): void;
+  /** Serves routes and response caches to gateways on NATS and shares cooldowns (`byzerllm.governance.*`). */
+  serveGovernance(governance: Governance): void;
   close(): Promise<void>;
 }
 
@@ -205,6 +208,9 @@ export async function startNatsHead(options: NatsHeadOptions): Promise<NatsHead>
     head,
     serveStorage: (host) => serveStorageOverNats(connection, service, host, cancellations, log),
     serveAccess: (control) => serveAccessOverNats(connection, service, control, log),
+    serveGovernance: (governance) => {
+      serveGovernanceOverNats(connection, service, governance, log);
+    },
     async close() {
       await admin.close();
       cancellations.close();
