@@ -8,23 +8,16 @@
  * worker killed -9 fails its job with that reason, seen through `jobs show --address`.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import { after, before, test } from 'node:test';
 import { ensureTinyHfModel } from '../../src/train/index.js';
-import { CLI_ENTRY } from '../support/cli.js';
 import { type CliCluster, startCliCluster } from '../support/cli-cluster.js';
+import { ANSWERS, finetuneFlags, followUntilEvent, writeAnswersData } from '../support/training-cluster.js';
 
 const NODE = 'trainer';
-const ANSWERS: Array<[string, string]> = [
-  ['What is the capital of France?', 'Paris is the capital of France.'],
-  ['Who wrote Hamlet?', 'William Shakespeare wrote it.'],
-  ['What colour is the sky?', 'The sky is blue.'],
-  ['Say hello to byzer', 'hello byzer, nice to meet you'],
-];
 
 let cluster: CliCluster;
 let basePath: string;
@@ -41,9 +34,7 @@ before(async () => {
     env: { BYZERLLM_CLUSTER_KEY_FILE: path.join(keyDirectory, 'cluster.key') },
   });
   basePath = (await ensureTinyHfModel(path.join(cluster.head.home, 'models'))).path;
-  data = path.join(cluster.head.home, 'train.jsonl');
-  const rows = ANSWERS.map(([instruction, output]) => JSON.stringify({ instruction, output }));
-  await fs.writeFile(data, `${rows.join('\n')}\n`);
+  data = await writeAnswersData(cluster.head.home);
 });
 after(async () => {
   for (const child of background) if (child.exitCode === null) child.kill('SIGKILL');
@@ -51,61 +42,14 @@ after(async () => {
   await fs.rm(keyDirectory, { recursive: true, force: true });
 });
 
-/**
- * Follows a job with `jobs logs --address --follow` (events print as the head receives them) and
- * calls `onFirstStep` once training runs; resolves to the follower's exit code and stderr.
- */
-async function followUntilFirstStep(
-  name: string,
-  onFirstStep: () => Promise<void>,
-): Promise<{ code: number | null; stderr: string; stepSeen: boolean }> {
-  const follower = spawn(
-    process.execPath,
-    [CLI_ENTRY, 'jobs', 'logs', name, '--address', cluster.nats.url, '--follow'],
-    { env: cluster.head.env, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  background.push(follower);
-  let stderr = '';
-  follower.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  const ended = new Promise<number | null>((resolve) => follower.once('close', resolve));
-  let stepSeen = false;
-  for await (const line of readline.createInterface({ input: follower.stdout! })) {
-    if ((JSON.parse(line) as { event?: string }).event !== 'step') continue;
-    stepSeen = true;
-    await onFirstStep();
-    break;
-  }
-  follower.stdout!.resume();
-  return { code: await ended, stderr, stepSeen };
+/** Calls `onFirstStep` once the job reports a step; resolves when the follower ends. */
+async function followUntilFirstStep(name: string, onFirstStep: () => Promise<void>) {
+  const followed = await followUntilEvent(cluster, background, { name, event: 'step', onEvent: onFirstStep });
+  return { code: followed.code, stderr: followed.stderr, stepSeen: followed.seen };
 }
 
-const trainFlags = (name: string, maxSteps: number) => [
-  'finetune',
-  '--address',
-  cluster.nats.url,
-  '--model_path',
-  basePath,
-  '--data',
-  data,
-  '--name',
-  name,
-  '--num_workers',
-  '2',
-  '--batch_size',
-  '2',
-  '--lr',
-  '0.01',
-  '--max_steps',
-  String(maxSteps),
-  '--warmup_steps',
-  '0',
-  '--lora_dropout',
-  '0',
-  '--save_steps',
-  '1000',
-];
+const trainFlags = (name: string, maxSteps: number) =>
+  finetuneFlags({ address: cluster.nats.url, basePath, data, name, maxSteps });
 
 test('finetune --address runs on the node, memorises its answers and registers the model there', {
   timeout: 600_000,

@@ -280,17 +280,20 @@ export class Head implements ClusterApi {
 
   /**
    * Holds room for a training job on one node: all its workers run there (their torch.distributed
-   * rendezvous is local), so it is placed as one worker of `numWorkers × cpus` and GPUs.
+   * rendezvous is local), so it is placed as one worker of `numWorkers × cpus` and GPUs. With
+   * `node`, only there: a resumed or re-attached job stays with its checkpoints.
    */
-  placeJob(request: { name: string; cpus: number; gpus: number }): WorkerPlacement {
-    const [placement] = this.placement.place({
+  placeJob(request: { name: string; cpus: number; gpus: number; node?: string }): WorkerPlacement {
+    const spec = {
       name: jobHoldingName(request.name),
       label: `training job ${request.name}`,
       numWorkers: 1,
       cpusPerWorker: request.cpus,
       gpusPerWorker: request.gpus,
-    });
-    return placement!;
+    };
+    if (request.node === undefined) return this.placement.place(spec)[0]!;
+    const others = this.placement.nodeIds().filter((node) => node !== request.node);
+    return this.placement.placeWorker(spec, 0, others);
   }
 
   releaseJob(name: string): void {

@@ -151,6 +151,14 @@ export class NatsClusterClient implements ClusterApi {
   stopTrainingJob(name: string): Promise<PlacedJobRecord> {
     return this.admin('jobs-stop', { name });
   }
+  /** Resumes a failed or stopped job from its newest checkpoint, on the node that ran it. */
+  resumeTrainingJob(name: string): Promise<PlacedJobRecord> {
+    return this.admin('jobs-resume', { name });
+  }
+  /** Deletes the job's files on its node and the head's record (`force` also stops an active job). */
+  removeTrainingJob(name: string, force = false): Promise<{ name: string; node: string; nodeFiles: string }> {
+    return this.admin('jobs-rm', { name, force });
+  }
 
   call<Kind extends WorkerCallKind>(
     name: string,

@@ -1,0 +1,98 @@
+/**
+ * Helpers for training jobs on a CLI cluster (cli-cluster.ts): a tiny instruction set, the
+ * `finetune --address` flags of a small job, and a follower of `jobs logs --address --follow` that
+ * runs a fault at the first event of a kind.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import readline from 'node:readline';
+import { CLI_ENTRY } from './cli.js';
+import type { CliCluster } from './cli-cluster.js';
+
+/** Questions and the answers a finetuned model memorises. */
+export const ANSWERS: Array<[string, string]> = [
+  ['What is the capital of France?', 'Paris is the capital of France.'],
+  ['Who wrote Hamlet?', 'William Shakespeare wrote it.'],
+  ['What colour is the sky?', 'The sky is blue.'],
+  ['Say hello to byzer', 'hello byzer, nice to meet you'],
+];
+
+/** Writes `ANSWERS` as alpaca rows to `<directory>/train.jsonl`; returns the path. */
+export async function writeAnswersData(directory: string): Promise<string> {
+  const data = path.join(directory, 'train.jsonl');
+  const rows = ANSWERS.map(([instruction, output]) => JSON.stringify({ instruction, output }));
+  await fs.writeFile(data, `${rows.join('\n')}\n`);
+  return data;
+}
+
+export interface SmallJob {
+  /** The cluster's NATS address; without one the job runs on this machine. */
+  address?: string;
+  basePath: string;
+  data: string;
+  name: string;
+  maxSteps: number;
+  numWorkers?: number;
+  saveSteps?: number;
+}
+
+/** `finetune [--address …]` of a LoRA job that memorises `ANSWERS` within ~60 steps (lr 0.01). */
+export function finetuneFlags(job: SmallJob): string[] {
+  return [
+    'finetune',
+    ...(job.address ? ['--address', job.address] : []),
+    '--model_path',
+    job.basePath,
+    '--data',
+    job.data,
+    '--name',
+    job.name,
+    '--num_workers',
+    String(job.numWorkers ?? 2),
+    '--batch_size',
+    '2',
+    '--lr',
+    '0.01',
+    '--max_steps',
+    String(job.maxSteps),
+    '--warmup_steps',
+    '0',
+    '--lora_dropout',
+    '0',
+    '--save_steps',
+    String(job.saveSteps ?? 1000),
+  ];
+}
+
+/**
+ * Follows a job with `jobs logs --address --follow` (events print as the head receives them) and
+ * calls `onEvent` once, at the first event named `event`; resolves to the follower's exit code, its
+ * stderr and whether that event came. `background` collects the follower, for the test to kill.
+ */
+export async function followUntilEvent(
+  cluster: CliCluster,
+  background: ChildProcess[],
+  options: { name: string; event: string; onEvent: () => Promise<void> },
+): Promise<{ code: number | null; stderr: string; seen: boolean }> {
+  const follower = spawn(
+    process.execPath,
+    [CLI_ENTRY, 'jobs', 'logs', options.name, '--address', cluster.nats.url, '--follow'],
+    { env: cluster.head.env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  background.push(follower);
+  let stderr = '';
+  follower.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const ended = new Promise<number | null>((resolve) => follower.once('close', resolve));
+  let seen = false;
+  for await (const line of readline.createInterface({ input: follower.stdout! })) {
+    if ((JSON.parse(line) as { event?: string }).event !== options.event) continue;
+    seen = true;
+    await options.onEvent();
+    break;
+  }
+  follower.stdout!.resume();
+  return { code: await ended, stderr, seen };
+}
