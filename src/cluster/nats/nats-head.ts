@@ -15,7 +15,6 @@ import type { WorkerTransport } from '../transport/transport.js';
 import { AlreadyExistsError } from '../../core/index.js';
 import type { ClusterKey } from './cluster-key.js';
 import { watchConnection } from './connection-watch.js';
-import { resolveStateDirectory } from '../state-store.js';
 import { HeadJobStore } from './head-job-store.js';
 import { HeadJobs } from './head-jobs.js';
 import type { TrainingJobRunner } from './job-messages.js';
@@ -56,8 +55,8 @@ export interface NatsHeadOptions {
   clusterKey?: ClusterKey;
   /** Runs training jobs placed on this machine's node (injected by the CLI). */
   jobRunner?: TrainingJobRunner;
-  /** Where the head keeps its training-job records (`cluster-jobs/`). Defaults to `$BYZERLLM_HOME`. */
-  stateDirectory?: string;
+  /** The head's state directory (`$BYZERLLM_HOME`): its training-job records live in `cluster-jobs/`. */
+  stateDirectory: string;
   log: (line: string) => void;
 }
 
@@ -178,10 +177,7 @@ export async function startNatsHead(options: NatsHeadOptions): Promise<NatsHead>
       );
     },
   });
-  const jobStore = new HeadJobStore(
-    path.join(options.stateDirectory ?? resolveStateDirectory(), 'cluster-jobs'),
-    log,
-  );
+  const jobStore = new HeadJobStore(path.join(options.stateDirectory, 'cluster-jobs'), log);
   jobs = new HeadJobs({
     connection,
     service,
