@@ -17,62 +17,48 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { ensureTinyHfModel } from '../../src/train/index.js';
+import { isProcessAlive } from '../../src/train/job-store.js';
 import { createTestHome, type TestHome } from '../support/cli.js';
-import { type CliCluster, startCliCluster } from '../support/cli-cluster.js';
-import { finetuneFlags, followUntilEvent, writeAnswersData } from '../support/training-cluster.js';
+import type { CliCluster } from '../support/cli-cluster.js';
+import {
+  finetuneFlags,
+  followUntilEvent,
+  startTrainingCluster,
+  type TrainingCluster,
+} from '../support/training-cluster.js';
 
 const NODE = 'trainer';
 
+let training: TrainingCluster;
 let cluster: CliCluster;
 let basePath: string;
 let data: string;
-let keyDirectory: string;
-const background: ChildProcess[] = [];
+let background: ChildProcess[];
 /** Supervisors of jobs a test leaves orphaned on purpose, ended (with their group) at the end. */
 const orphans: number[] = [];
 
 before(async () => {
-  keyDirectory = await fs.mkdtemp(path.join(os.tmpdir(), 'byzerllm-key-'));
-  cluster = await startCliCluster({
-    nodeIds: [NODE],
-    env: { BYZERLLM_CLUSTER_KEY_FILE: path.join(keyDirectory, 'cluster.key') },
-  });
-  basePath = (await ensureTinyHfModel(path.join(cluster.head.home, 'models'))).path;
-  data = await writeAnswersData(cluster.head.home);
+  training = await startTrainingCluster(NODE);
+  ({ cluster, basePath, data, background } = training);
 });
 after(async () => {
-  for (const child of background) if (child.exitCode === null) child.kill('SIGKILL');
-  for (const pid of orphans) killGroup(pid);
-  await cluster?.close();
-  await fs.rm(keyDirectory, { recursive: true, force: true });
+  for (const pid of orphans) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // The group has ended.
+    }
+  }
+  await training?.close();
 });
-
-function killGroup(pid: number): void {
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    // The group has ended.
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function killByPidFile(home: TestHome, file: 'head.json' | 'node.json'): Promise<void> {
   const { pid } = JSON.parse(await fs.readFile(path.join(home.home, file), 'utf8')) as { pid: number };
   process.kill(pid, 'SIGKILL');
   // Polls the condition the restart needs: the old process is gone (its pid file is then stale).
-  while (isAlive(pid)) await new Promise((resolve) => setTimeout(resolve, 20));
+  while (isProcessAlive(pid)) await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
 async function startClusterHead(): Promise<void> {
@@ -172,6 +158,9 @@ test('NATS: a head killed -9 while a job runs re-attaches it after the restart, 
     Array.from({ length: 40 }, (_, index) => index + 1),
     'each step once, in order',
   );
+  // The new head caught up through the node (job-read), not only from messages sent after it started.
+  const headLog = await fs.readFile(path.join(cluster.head.home, 'logs', 'head.log'), 'utf8');
+  assert.match(headLog, /training job steady re-attached on node trainer: /);
 
   // A clean stop and start: the finished job lists with its final loss, read from the head's disk.
   assert.equal((await cluster.head.run(['stop'])).code, 0);

@@ -10,36 +10,31 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { ensureTinyHfModel } from '../../src/train/index.js';
-import { type CliCluster, startCliCluster } from '../support/cli-cluster.js';
-import { ANSWERS, finetuneFlags, followUntilEvent, writeAnswersData } from '../support/training-cluster.js';
+import type { CliCluster } from '../support/cli-cluster.js';
+import {
+  ANSWERS,
+  finetuneFlags,
+  followUntilEvent,
+  startTrainingCluster,
+  type TrainingCluster,
+} from '../support/training-cluster.js';
 
 const NODE = 'trainer';
 
+let training: TrainingCluster;
 let cluster: CliCluster;
 let basePath: string;
 let data: string;
-const background: ChildProcess[] = [];
-
-let keyDirectory: string;
+let background: ChildProcess[];
 
 before(async () => {
-  // With a cluster key, so job starts, stops and progress reports travel signed.
-  keyDirectory = await fs.mkdtemp(path.join(os.tmpdir(), 'byzerllm-key-'));
-  cluster = await startCliCluster({
-    nodeIds: [NODE],
-    env: { BYZERLLM_CLUSTER_KEY_FILE: path.join(keyDirectory, 'cluster.key') },
-  });
-  basePath = (await ensureTinyHfModel(path.join(cluster.head.home, 'models'))).path;
-  data = await writeAnswersData(cluster.head.home);
+  training = await startTrainingCluster(NODE);
+  ({ cluster, basePath, data, background } = training);
 });
 after(async () => {
-  for (const child of background) if (child.exitCode === null) child.kill('SIGKILL');
-  await cluster?.close();
-  await fs.rm(keyDirectory, { recursive: true, force: true });
+  await training?.close();
 });
 
 /** Calls `onFirstStep` once the job reports a step; resolves when the follower ends. */

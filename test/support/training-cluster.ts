@@ -1,14 +1,16 @@
 /**
- * Helpers for training jobs on a CLI cluster (cli-cluster.ts): a tiny instruction set, the
- * `finetune --address` flags of a small job, and a follower of `jobs logs --address --follow` that
- * runs a fault at the first event of a kind.
+ * Helpers for training jobs on a CLI cluster (cli-cluster.ts): the cluster with one training node
+ * and a cluster key, a tiny instruction set, the `finetune --address` flags of a small job, and a
+ * follower of `jobs logs --address --follow` that runs a fault at the first event of a kind.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+import { ensureTinyHfModel } from '../../src/train/index.js';
 import { CLI_ENTRY } from './cli.js';
-import type { CliCluster } from './cli-cluster.js';
+import { type CliCluster, startCliCluster } from './cli-cluster.js';
 
 /** Questions and the answers a finetuned model memorises. */
 export const ANSWERS: Array<[string, string]> = [
@@ -24,6 +26,41 @@ export async function writeAnswersData(directory: string): Promise<string> {
   const rows = ANSWERS.map(([instruction, output]) => JSON.stringify({ instruction, output }));
   await fs.writeFile(data, `${rows.join('\n')}\n`);
   return data;
+}
+
+export interface TrainingCluster {
+  cluster: CliCluster;
+  /** The tiny Hugging Face model, under the head's home. */
+  basePath: string;
+  /** `ANSWERS` as a JSONL file. */
+  data: string;
+  /** Followers started by `followUntilEvent`, killed by `close`. */
+  background: ChildProcess[];
+  close(): Promise<void>;
+}
+
+/**
+ * nats-server, a `--head_only` head and one node agent `nodeId`, sharing a cluster key so that job
+ * starts, stops and progress reports travel signed.
+ */
+export async function startTrainingCluster(nodeId: string): Promise<TrainingCluster> {
+  const keyDirectory = await fs.mkdtemp(path.join(os.tmpdir(), 'byzerllm-key-'));
+  const cluster = await startCliCluster({
+    nodeIds: [nodeId],
+    env: { BYZERLLM_CLUSTER_KEY_FILE: path.join(keyDirectory, 'cluster.key') },
+  });
+  const background: ChildProcess[] = [];
+  return {
+    cluster,
+    basePath: (await ensureTinyHfModel(path.join(cluster.head.home, 'models'))).path,
+    data: await writeAnswersData(cluster.head.home),
+    background,
+    async close() {
+      for (const child of background) if (child.exitCode === null) child.kill('SIGKILL');
+      await cluster.close();
+      await fs.rm(keyDirectory, { recursive: true, force: true });
+    },
+  };
 }
 
 export interface SmallJob {
