@@ -180,6 +180,32 @@ test('a rank killed -9 fails the spread job with its reason, and the other rank 
     record.nodes.every((share) => share.status === 'failed' || share.status === 'stopped'),
     JSON.stringify(record.nodes),
   );
+
+  // The head's stored record keeps every part's node and ranks (it survives a head restart).
+  const stored = JSON.parse(
+    await fs.readFile(path.join(cluster.head.home, 'cluster-jobs', 'doomed', 'job.json'), 'utf8'),
+  ) as { version: number; parts: Array<{ node: string; firstRank: number; workers: number }> };
+  assert.equal(stored.version, 2);
+  assert.deepEqual(
+    stored.parts.map(({ node, firstRank, workers }) => [node, firstRank, workers]),
+    record.nodes.map((share) => [share.node, share.ranks[0], share.ranks[1] - share.ranks[0] + 1]),
+  );
+  // Only rank 0's node holds checkpoints: a spread job is refused resume, with the reason.
+  const address = ['--address', cluster.nats.url];
+  const resumed = await cluster.head.run(['jobs', 'resume', 'doomed', ...address]);
+  assert.notEqual(resumed.code, 0);
+  assert.match(resumed.stderr, /training job doomed ran on 2 nodes; a spread job does not resume/);
+  // rm deletes the job's folder on every node it ran on, then the head's record.
+  const removed = await cluster.head.run(['jobs', 'rm', 'doomed', ...address]);
+  assert.equal(removed.code, 0, removed.stderr);
+  for (const share of record.nodes) {
+    assert.match(removed.stdout, new RegExp(`its files on node ${share.node}: removed`));
+    const folder = path.join(cluster.nodes.get(share.node)!.home, 'jobs', 'doomed');
+    await assert.rejects(fs.access(folder), { code: 'ENOENT' });
+  }
+  const shownAfter = await cluster.head.run(['jobs', 'show', 'doomed', ...address]);
+  assert.notEqual(shownAfter.code, 0);
+  assert.match(shownAfter.stderr, /training job doomed is not known to this head/);
 });
 
 test('a node agent killed -9 fails the spread job, and no process of the job outlives it', {

@@ -69,16 +69,16 @@ export async function startCliCluster(options: {
 
 /**
  * Follows a job with `jobs logs --address --follow` (events print as the head receives them) and
- * calls `onFirstStep` once training runs; resolves to the follower's exit code and stderr.
+ * calls `onEvent` once, at the first event named `event`; resolves to the follower's exit code, its
+ * stderr and whether that event came. The follower is one of the cluster's background processes.
  */
-export async function followUntilFirstStep(
+export async function followUntilEvent(
   cluster: CliCluster,
-  name: string,
-  onFirstStep: () => Promise<void>,
-): Promise<{ code: number | null; stderr: string; stepSeen: boolean }> {
+  options: { name: string; event: string; onEvent: () => Promise<void> },
+): Promise<{ code: number | null; stderr: string; seen: boolean }> {
   const follower = spawn(
     process.execPath,
-    [CLI_ENTRY, 'jobs', 'logs', name, '--address', cluster.nats.url, '--follow'],
+    [CLI_ENTRY, 'jobs', 'logs', options.name, '--address', cluster.nats.url, '--follow'],
     { env: cluster.head.env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   // Ends by itself when the job does (the caller's test makes it end); killed if the test fails.
@@ -88,13 +88,27 @@ export async function followUntilFirstStep(
     stderr += chunk;
   });
   const ended = new Promise<number | null>((resolve) => follower.once('close', resolve));
-  let stepSeen = false;
+  let seen = false;
   for await (const line of readline.createInterface({ input: follower.stdout! })) {
-    if ((JSON.parse(line) as { event?: string }).event !== 'step') continue;
-    stepSeen = true;
-    await onFirstStep();
+    if ((JSON.parse(line) as { event?: string }).event !== options.event) continue;
+    seen = true;
+    await options.onEvent();
     break;
   }
   follower.stdout!.resume();
-  return { code: await ended, stderr, stepSeen };
+  return { code: await ended, stderr, seen };
+}
+
+/** `followUntilEvent` at the job's first training step. */
+export async function followUntilFirstStep(
+  cluster: CliCluster,
+  name: string,
+  onFirstStep: () => Promise<void>,
+): Promise<{ code: number | null; stderr: string; stepSeen: boolean }> {
+  const { code, stderr, seen } = await followUntilEvent(cluster, {
+    name,
+    event: 'step',
+    onEvent: onFirstStep,
+  });
+  return { code, stderr, stepSeen: seen };
 }
