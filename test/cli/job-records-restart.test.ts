@@ -18,9 +18,13 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { isProcessAlive } from '../../src/train/job-store.js';
-import { createTestHome, type TestHome } from '../support/cli.js';
-import { type CliCluster, followUntilEvent } from '../support/cli-cluster.js';
+import { createTestHome } from '../support/cli.js';
+import {
+  type CliCluster,
+  followUntilEvent,
+  killByPidFile,
+  restartClusterHead,
+} from '../support/cli-cluster.js';
 import { finetuneFlags, startTrainingCluster, type TrainingCluster } from '../support/training-cluster.js';
 
 const NODE = 'trainer';
@@ -33,7 +37,7 @@ let data: string;
 const orphans: number[] = [];
 
 before(async () => {
-  training = await startTrainingCluster(NODE);
+  training = await startTrainingCluster([NODE]);
   ({ cluster, basePath, data } = training);
 });
 after(async () => {
@@ -47,16 +51,8 @@ after(async () => {
   await training?.close();
 });
 
-async function killByPidFile(home: TestHome, file: 'head.json' | 'node.json'): Promise<void> {
-  const { pid } = JSON.parse(await fs.readFile(path.join(home.home, file), 'utf8')) as { pid: number };
-  process.kill(pid, 'SIGKILL');
-  // Polls the condition the restart needs: the old process is gone (its pid file is then stale).
-  while (isProcessAlive(pid)) await new Promise((resolve) => setTimeout(resolve, 20));
-}
-
 async function startClusterHead(): Promise<void> {
-  const started = await cluster.head.run(['start', '--head', '--nats', cluster.nats.url, '--head_only']);
-  assert.equal(started.code, 0, started.stderr);
+  await restartClusterHead(cluster);
 }
 
 function jobs(args: string[]) {

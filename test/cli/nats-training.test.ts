@@ -28,7 +28,7 @@ let basePath: string;
 let data: string;
 
 before(async () => {
-  training = await startTrainingCluster(NODE);
+  training = await startTrainingCluster([NODE]);
   ({ cluster, basePath, data } = training);
 });
 after(async () => {

@@ -7,6 +7,9 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import readline from 'node:readline';
 import { CLI_ENTRY, createTestHome, type TestHome } from './cli.js';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { untilGone } from './process-watch.js';
 import { type NatsServer, startNatsServer } from './nats-server.js';
 import { type OpenAIUpstream, startOpenAIUpstream } from './openai-upstream.js';
 
@@ -111,4 +114,17 @@ export async function followUntilFirstStep(
     onEvent: onFirstStep,
   });
   return { code, stderr, stepSeen: seen };
+}
+
+/** Kills the process whose pid `home`'s pid file names (-9), and resolves once it has ended. */
+export async function killByPidFile(home: TestHome, file: 'head.json' | 'node.json'): Promise<void> {
+  const { pid } = JSON.parse(await fs.readFile(path.join(home.home, file), 'utf8')) as { pid: number };
+  process.kill(pid, 'SIGKILL');
+  await untilGone(pid, 10_000);
+}
+
+/** Starts the cluster's head again (after `killByPidFile(cluster.head, 'head.json')` or `stop`). */
+export async function restartClusterHead(cluster: CliCluster): Promise<void> {
+  const started = await cluster.head.run(['start', '--head', '--nats', cluster.nats.url, '--head_only']);
+  assert.equal(started.code, 0, started.stderr);
 }

@@ -34,13 +34,17 @@ export interface TrainingCluster {
 }
 
 /**
- * nats-server, a `--head_only` head and one node agent `nodeId`, sharing a cluster key so that job
- * starts, stops and progress reports travel signed.
+ * nats-server, a `--head_only` head and the node agents `nodeIds` (started with `nodeFlags`),
+ * sharing a cluster key so that job starts, stops and progress reports travel signed.
  */
-export async function startTrainingCluster(nodeId: string): Promise<TrainingCluster> {
+export async function startTrainingCluster(
+  nodeIds: readonly string[],
+  nodeFlags: readonly string[] = [],
+): Promise<TrainingCluster> {
   const keyDirectory = await fs.mkdtemp(path.join(os.tmpdir(), 'byzerllm-key-'));
   const cluster = await startCliCluster({
-    nodeIds: [nodeId],
+    nodeIds,
+    nodeFlags,
     env: { BYZERLLM_CLUSTER_KEY_FILE: path.join(keyDirectory, 'cluster.key') },
   });
   return {

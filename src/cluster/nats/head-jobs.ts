@@ -277,7 +277,7 @@ export class HeadJobs implements JobRegistry {
     this.apply(entry, part, message.record, message.from, message.events);
   }
 
-  /** Rank 0's events are appended once each (by index) while the job is active; the part's record replaced. */
+  /** Rank 0's events are appended once each (by index); the part's record replaced. */
   apply(
     entry: JobEntry,
     part: JobPart,
@@ -287,7 +287,9 @@ export class HeadJobs implements JobRegistry {
   ): void {
     const fresh = events.slice(Math.max(0, part.received - from));
     part.received += fresh.length;
-    if (part === entry.parts[0] && !isFinished(entry.record)) entry.events.push(...fresh);
+    // Also after the head recorded the end: a stopped job's last checkpoint event can come after
+    // the stop's reply, and `jobs resume` and its readers count on every rank-0 event.
+    if (part === entry.parts[0]) entry.events.push(...fresh);
     const before = JSON.stringify(part.record);
     this.setPartRecord(entry, part, record);
     this.update(entry.record.name, entry);
