@@ -79,6 +79,7 @@ export async function runHead(): Promise<void> {
         resources,
         localTransport,
         jobRunner: createTrainingJobRunner(),
+        stateDirectory,
         headOnly: process.env.BYZERLLM_HEAD_ONLY === '1',
         security: natsSecurityFromEnvironment(),
         // The head writes a new key file where none exists yet: copy it to every node.

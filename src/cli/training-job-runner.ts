@@ -12,6 +12,8 @@ import {
   getTrainingJob,
   type JobRecord,
   readTrainingProgress,
+  removeTrainingJob,
+  resumeTrainingJob,
   startTrainingJob,
   stopTrainingJob,
   type TrainingOptionsInput,
@@ -28,6 +30,8 @@ export function createTrainingJobRunner(): TrainingJobRunner {
       record: asClusterRecord(await getTrainingJob(name)),
       events: (await readTrainingProgress(name)).slice(from),
     }),
+    resume: async (name) => asClusterRecord(await resumeTrainingJob(name)),
+    remove: (name, force) => removeTrainingJob(name, { force }),
   };
 }
 

@@ -7,9 +7,11 @@
  *     and `sft.int.max_seq_length`="512";
  *
  * `trainingOptionsFromByzerSql(params, rows)` turns those parameters (strings, as SQL gives them)
- * and the input table's rows into `startTrainingJob` options. `sft/*` is a LoRA finetune, `sfft/*`
- * continued pretraining (with `deepspeedConfig`). Parameters byzerllm cannot honour come back as
- * warnings naming them; `detached="false"` tells the caller to follow the job to its end.
+ * and the input table's rows into `startTrainingJob` options. `sft/*` is a QLoRA finetune (LoRA on
+ * 4-bit NF4 base weights), as Byzer-LLM's `sft` always is; `sft.str.quantization="none"` trains
+ * plain LoRA instead. `sfft/*` is continued pretraining (with `deepspeedConfig`). Parameters
+ * byzerllm cannot honour come back as warnings naming them; `detached="false"` tells the caller to
+ * follow the job to its end.
  */
 import { InvalidArgumentError } from '../core/index.js';
 import { readDeepspeedConfig } from './deepspeed-config.js';
@@ -54,6 +56,18 @@ const TYPED_PARAMS: Record<string, NumericOption> = {
 };
 const IGNORED = new Set(['model', 'localPathPrefix', 'keepPartitionNum', 'inputTable', 'modelTable']);
 
+/** Byzer-LLM's `sft` is QLoRA; this parameter (byzerllm's own) chooses plain LoRA with `none`. */
+const QUANTIZATION_PARAM = 'sft.str.quantization';
+
+function quantizationOf(params: Readonly<Record<string, string>>): '4bit' | 'none' {
+  const value = params[QUANTIZATION_PARAM] ?? '4bit';
+  if (value !== '4bit' && value !== 'none')
+    throw new InvalidArgumentError(
+      `${QUANTIZATION_PARAM} must be "4bit" (QLoRA, the default) or "none" (LoRA), got ${JSON.stringify(value)}`,
+    );
+  return value;
+}
+
 export function trainingOptionsFromByzerSql(
   params: Readonly<Record<string, string>>,
   rows?: readonly unknown[],
@@ -70,6 +84,7 @@ export function trainingOptionsFromByzerSql(
     throw new InvalidArgumentError("localModelDir is required: the base model's Hugging Face folder");
   const warnings: string[] = [];
   const options: TrainingOptionsInput = { kind, modelPath, warnings };
+  if (kind === 'finetune') options.quantization = quantizationOf(params);
   if (rows) options.rows = [...rows];
   else if (params.localDataDir) options.data = params.localDataDir;
   else throw new InvalidArgumentError('give the data: inputTable (rows) or localDataDir');
@@ -85,6 +100,7 @@ export function trainingOptionsFromByzerSql(
   if (gpus > 0) Object.assign(options, { numWorkers: gpus, gpusPerWorker: 1 });
   for (const [key, value] of Object.entries(params)) {
     const typed = /^(sft|sfft)\.(int|float|str|bool)\.(.+)$/.exec(key);
+    if (key === QUANTIZATION_PARAM && kind === 'finetune') continue;
     if (typed) {
       const option = TYPED_PARAMS[typed[3]!];
       const number = Number(value);

@@ -3,7 +3,7 @@
  *
  * | path | content |
  * |---|---|
- * | `job.json` | the record below (atomic writes) |
+ * | `job.json` | the record below (atomic writes, mode 0600; the folder is 0700) |
  * | `progress.jsonl` | one JSON object per event: step, eval, checkpoint, status… with `time` |
  * | `data/` | `examples.jsonl` (the validated rows), `train.tokens`, `eval.tokens`, `base.gguf` |
  * | `checkpoints/` | `step-N/state.pt` and `latest` |
@@ -16,6 +16,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
+import { writeFileAtomic } from '../cluster/index.js';
 import { NotFoundError } from '../core/index.js';
 import { JOB_NAME_PATTERN, trainingOptionsSchema } from './training-options.js';
 
@@ -112,14 +113,10 @@ export async function readJobRecord(directory: string): Promise<JobRecord> {
   return jobRecordSchema.parse(JSON.parse(text));
 }
 
+/** Written atomically (temporary file, fsync, rename) and readable by this user only, like all state. */
 export async function writeJobRecord(directory: string, record: JobRecord): Promise<void> {
-  const target = jobPaths(directory).record;
-  const temporary = `${target}.${process.pid}.tmp`;
-  await fs.writeFile(
-    temporary,
-    `${JSON.stringify({ ...record, updatedAt: new Date().toISOString() }, null, 2)}\n`,
-  );
-  await fs.rename(temporary, target);
+  const content = `${JSON.stringify({ ...record, updatedAt: new Date().toISOString() }, null, 2)}\n`;
+  await writeFileAtomic(jobPaths(directory).record, content, 0o600);
 }
 
 export async function updateJobRecord(
@@ -136,6 +133,7 @@ export async function appendProgress(directory: string, event: Record<string, un
   await fs.appendFile(
     jobPaths(directory).progress,
     `${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`,
+    { mode: 0o600 },
   );
 }
 

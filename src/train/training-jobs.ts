@@ -98,7 +98,7 @@ export async function startTrainingJob(
   const directory = jobDirectory(stateDirectory, name);
   await fs.mkdir(path.dirname(directory), { recursive: true, mode: 0o700 });
   try {
-    await fs.mkdir(directory);
+    await fs.mkdir(directory, { mode: 0o700 });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
       throw new AlreadyExistsError(

@@ -4,25 +4,29 @@
  * `--cpus 1`, so a 2-worker job cannot fit on one node and the head spreads it: rank 0 on one node,
  * rank 1 on the other, meeting at rank 0's rendezvous that the head handed on (signed messages).
  * The job memorises its answers, which `--deploy` serves at once from the node holding the model
- * (`query --address`); a rank killed -9 fails the job with that reason and the other
+ * (`query --address`); a head killed -9 mid-job is restarted and re-attaches the job through both
+ * nodes, missing no step; a rank killed -9 fails the job with that reason and the other
  * rank is stopped; a node agent killed -9 fails the job ("node … was lost") and no process of
- * the job outlives it, on either node.
+ * the job outlives it, on either node. The failed spread job's stored record keeps both parts,
+ * `jobs resume` refuses it with the reason and `jobs rm` deletes its folder on both nodes.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { ensureTinyHfModel } from '../../src/train/index.js';
-import { type CliCluster, followUntilFirstStep, startCliCluster } from '../support/cli-cluster.js';
+import {
+  type CliCluster,
+  followUntilFirstStep,
+  killByPidFile,
+  restartClusterHead,
+} from '../support/cli-cluster.js';
 import { isAlive, untilGone } from '../support/process-watch.js';
-
-const ANSWERS: Array<[string, string]> = [
-  ['What is the capital of France?', 'Paris is the capital of France.'],
-  ['Who wrote Hamlet?', 'William Shakespeare wrote it.'],
-  ['What colour is the sky?', 'The sky is blue.'],
-  ['Say hello to byzer', 'hello byzer, nice to meet you'],
-];
+import {
+  ANSWERS,
+  finetuneFlags,
+  startTrainingCluster,
+  type TrainingCluster,
+} from '../support/training-cluster.js';
 
 interface NodeShare {
   node: string;
@@ -41,53 +45,21 @@ interface ShownJob {
   deployment?: { name: string; status: string };
 }
 
+let training: TrainingCluster;
 let cluster: CliCluster;
 let basePath: string;
 let data: string;
-let keyDirectory: string;
 
 before(async () => {
-  keyDirectory = await fs.mkdtemp(path.join(os.tmpdir(), 'byzerllm-key-'));
-  cluster = await startCliCluster({
-    nodeIds: ['alpha', 'beta'],
-    nodeFlags: ['--cpus', '1'],
-    env: { BYZERLLM_CLUSTER_KEY_FILE: path.join(keyDirectory, 'cluster.key') },
-  });
-  basePath = (await ensureTinyHfModel(path.join(cluster.head.home, 'models'))).path;
-  data = path.join(cluster.head.home, 'train.jsonl');
-  const rows = ANSWERS.map(([instruction, output]) => JSON.stringify({ instruction, output }));
-  await fs.writeFile(data, `${rows.join('\n')}\n`);
+  training = await startTrainingCluster(['alpha', 'beta'], ['--cpus', '1']);
+  ({ cluster, basePath, data } = training);
 });
 after(async () => {
-  await cluster?.close();
-  await fs.rm(keyDirectory, { recursive: true, force: true });
+  await training?.close();
 });
 
-const trainFlags = (name: string, maxSteps: number) => [
-  'finetune',
-  '--address',
-  cluster.nats.url,
-  '--model_path',
-  basePath,
-  '--data',
-  data,
-  '--name',
-  name,
-  '--num_workers',
-  '2',
-  '--batch_size',
-  '2',
-  '--lr',
-  '0.01',
-  '--max_steps',
-  String(maxSteps),
-  '--warmup_steps',
-  '0',
-  '--lora_dropout',
-  '0',
-  '--save_steps',
-  '1000',
-];
+const trainFlags = (name: string, maxSteps: number) =>
+  finetuneFlags({ address: cluster.nats.url, basePath, data, name, maxSteps });
 
 async function showJob(name: string): Promise<ShownJob> {
   const shown = await cluster.head.run(['jobs', 'show', name, '--address', cluster.nats.url]);
@@ -153,6 +125,44 @@ test('2 workers that fit on no single node train across both nodes, memorise the
   }
 });
 
+test('a head killed -9 while a spread job runs re-attaches it through both nodes, missing no step', {
+  timeout: 300_000,
+}, async () => {
+  const started = await cluster.head.run(trainFlags('relay', 30));
+  assert.equal(started.code, 0, started.stderr);
+  const followed = await followUntilFirstStep(cluster, 'relay', () =>
+    killByPidFile(cluster.head, 'head.json'),
+  );
+  assert.ok(followed.stepSeen, followed.stderr);
+  assert.equal(followed.code, 6, `the follower lost its head: ${followed.stderr}`);
+  await restartClusterHead(cluster);
+
+  const address = ['--address', cluster.nats.url];
+  const finished = await cluster.head.run(['jobs', 'logs', 'relay', '--follow', ...address]);
+  assert.equal(finished.code, 0, finished.stderr);
+  const record = await showJob('relay');
+  assert.equal(record.status, 'succeeded');
+  assert.deepEqual(
+    record.nodes.map((share) => share.status),
+    ['succeeded', 'succeeded'],
+  );
+  const logged = await cluster.head.run(['jobs', 'logs', 'relay', ...address]);
+  const steps = logged.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { event: string; step?: number })
+    .filter((event) => event.event === 'step')
+    .map((event) => event.step);
+  assert.deepEqual(
+    steps,
+    Array.from({ length: 30 }, (_, index) => index + 1),
+    'each step once, in order',
+  );
+  // The new head read both parts back from their nodes (job-read), not from its memory.
+  const headLog = await fs.readFile(path.join(cluster.head.home, 'logs', 'head.log'), 'utf8');
+  assert.match(headLog, /training job relay re-attached on nodes (alpha|beta), (alpha|beta): /);
+});
+
 test('a rank killed -9 fails the spread job with its reason, and the other rank is stopped', {
   timeout: 300_000,
 }, async () => {
@@ -180,6 +190,32 @@ test('a rank killed -9 fails the spread job with its reason, and the other rank 
     record.nodes.every((share) => share.status === 'failed' || share.status === 'stopped'),
     JSON.stringify(record.nodes),
   );
+
+  // The head's stored record keeps every part's node and ranks (it survives a head restart).
+  const stored = JSON.parse(
+    await fs.readFile(path.join(cluster.head.home, 'cluster-jobs', 'doomed', 'job.json'), 'utf8'),
+  ) as { version: number; parts: Array<{ node: string; firstRank: number; workers: number }> };
+  assert.equal(stored.version, 2);
+  assert.deepEqual(
+    stored.parts.map(({ node, firstRank, workers }) => [node, firstRank, workers]),
+    record.nodes.map((share) => [share.node, share.ranks[0], share.ranks[1] - share.ranks[0] + 1]),
+  );
+  // Only rank 0's node holds checkpoints: a spread job is refused resume, with the reason.
+  const address = ['--address', cluster.nats.url];
+  const resumed = await cluster.head.run(['jobs', 'resume', 'doomed', ...address]);
+  assert.notEqual(resumed.code, 0);
+  assert.match(resumed.stderr, /training job doomed ran on 2 nodes; a spread job does not resume/);
+  // rm deletes the job's folder on every node it ran on, then the head's record.
+  const removed = await cluster.head.run(['jobs', 'rm', 'doomed', ...address]);
+  assert.equal(removed.code, 0, removed.stderr);
+  for (const share of record.nodes) {
+    assert.match(removed.stdout, new RegExp(`its files on node ${share.node}: removed`));
+    const folder = path.join(cluster.nodes.get(share.node)!.home, 'jobs', 'doomed');
+    await assert.rejects(fs.access(folder), { code: 'ENOENT' });
+  }
+  const shownAfter = await cluster.head.run(['jobs', 'show', 'doomed', ...address]);
+  assert.notEqual(shownAfter.code, 0);
+  assert.match(shownAfter.stderr, /training job doomed is not known to this head/);
 });
 
 test('a node agent killed -9 fails the spread job, and no process of the job outlives it', {

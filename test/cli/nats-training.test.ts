@@ -9,69 +9,34 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { ensureTinyHfModel } from '../../src/train/index.js';
-import { type CliCluster, followUntilFirstStep, startCliCluster } from '../support/cli-cluster.js';
+import { type CliCluster, followUntilFirstStep } from '../support/cli-cluster.js';
 import { untilGone } from '../support/process-watch.js';
+import {
+  ANSWERS,
+  finetuneFlags,
+  startTrainingCluster,
+  type TrainingCluster,
+} from '../support/training-cluster.js';
 
 const NODE = 'trainer';
-const ANSWERS: Array<[string, string]> = [
-  ['What is the capital of France?', 'Paris is the capital of France.'],
-  ['Who wrote Hamlet?', 'William Shakespeare wrote it.'],
-  ['What colour is the sky?', 'The sky is blue.'],
-  ['Say hello to byzer', 'hello byzer, nice to meet you'],
-];
 
+let training: TrainingCluster;
 let cluster: CliCluster;
 let basePath: string;
 let data: string;
 
-let keyDirectory: string;
-
 before(async () => {
-  // With a cluster key, so job starts, stops and progress reports travel signed.
-  keyDirectory = await fs.mkdtemp(path.join(os.tmpdir(), 'byzerllm-key-'));
-  cluster = await startCliCluster({
-    nodeIds: [NODE],
-    env: { BYZERLLM_CLUSTER_KEY_FILE: path.join(keyDirectory, 'cluster.key') },
-  });
-  basePath = (await ensureTinyHfModel(path.join(cluster.head.home, 'models'))).path;
-  data = path.join(cluster.head.home, 'train.jsonl');
-  const rows = ANSWERS.map(([instruction, output]) => JSON.stringify({ instruction, output }));
-  await fs.writeFile(data, `${rows.join('\n')}\n`);
+  training = await startTrainingCluster([NODE]);
+  ({ cluster, basePath, data } = training);
 });
 after(async () => {
-  await cluster?.close();
-  await fs.rm(keyDirectory, { recursive: true, force: true });
+  await training?.close();
 });
 
-const trainFlags = (name: string, maxSteps: number) => [
-  'finetune',
-  '--address',
-  cluster.nats.url,
-  '--model_path',
-  basePath,
-  '--data',
-  data,
-  '--name',
-  name,
-  '--num_workers',
-  '2',
-  '--batch_size',
-  '2',
-  '--lr',
-  '0.01',
-  '--max_steps',
-  String(maxSteps),
-  '--warmup_steps',
-  '0',
-  '--lora_dropout',
-  '0',
-  '--save_steps',
-  '1000',
-];
+const trainFlags = (name: string, maxSteps: number) =>
+  finetuneFlags({ address: cluster.nats.url, basePath, data, name, maxSteps });
 
 test('finetune --address runs on the node, memorises its answers and registers the model there', {
   timeout: 600_000,

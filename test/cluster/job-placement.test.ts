@@ -40,6 +40,31 @@ test('--nodes 2 spreads a job that would fit on one node; --nodes 3 with 2 worke
   );
 });
 
+test('a pinned job (resumed, re-attached) holds each share on its own node, all or nothing', () => {
+  const placement = ledger({ alpha: 4, beta: 4, gamma: 8 });
+  const pinned = [
+    { node: 'beta', workers: 2 },
+    { node: 'alpha', workers: 1 },
+  ];
+  const placed = placeTrainingJob(placement, 'job tune', { ...job, numWorkers: 3, pinned });
+  // The emptiest node (gamma) is not used: the job's files are on beta and alpha.
+  assert.deepEqual(
+    placed.map((worker) => worker.node),
+    ['beta', 'beta', 'alpha'],
+  );
+  assert.equal(placement.usage('beta')?.cpusUsed, 2);
+  assert.equal(placement.usage('alpha')?.cpusUsed, 1);
+  assert.equal(placement.usage('gamma')?.cpusUsed, 0);
+  // beta lacks room for its share: nothing stays held on alpha either.
+  const tight = ledger({ alpha: 4, beta: 1, gamma: 8 });
+  assert.throws(
+    () => placeTrainingJob(tight, 'job tune', { ...job, numWorkers: 3, pinned: [pinned[1]!, pinned[0]!] }),
+    InsufficientResourcesError,
+  );
+  assert.equal(tight.usage('alpha')?.cpusUsed, 0);
+  assert.equal(tight.usage('gamma')?.cpusUsed, 0);
+});
+
 test("a spread job's parts get contiguous ranks and node 0's rendezvous, never its rank", () => {
   const parts = partsFromPlacements('tune', [
     { node: 'beta', gpuIndices: [] },

@@ -6,6 +6,9 @@
  * workers unchanged, a valid query answered; requests got an error reply instead of a timeout.
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
@@ -104,11 +107,15 @@ describe('malformed messages on every subject', () => {
   const headLog: string[] = [];
   const nodeLog: string[] = [];
 
+  let stateDirectory: string;
+
   before(async () => {
     nats = await startNatsServer();
     upstream = await startOpenAIUpstream({ recordRequests: false });
+    stateDirectory = await fs.mkdtemp(path.join(os.tmpdir(), 'byzerllm-head-'));
     head = await startNatsHead({
       url: nats.url,
+      stateDirectory,
       resources: RESOURCES,
       headOnly: true,
       log: (line) => headLog.push(line),
@@ -141,6 +148,7 @@ describe('malformed messages on every subject', () => {
     await nodeConnection?.drain().catch(() => {});
     await upstream?.close();
     await nats?.close();
+    await fs.rm(stateDirectory, { recursive: true, force: true });
   });
 
   test('the head and the node drop them all and keep serving', async () => {

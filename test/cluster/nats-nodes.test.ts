@@ -4,8 +4,10 @@
  * one live process, and deployment secrets rest sealed in JetStream KV under collision-free keys.
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -67,10 +69,14 @@ describe('NATS node admission', () => {
       ...(clusterKey ? { clusterKey } : {}),
     });
 
+  let stateDirectory: string;
+
   before(async () => {
     nats = await startNatsServer();
+    stateDirectory = await fs.mkdtemp(path.join(os.tmpdir(), 'byzerllm-head-'));
     head = await startNatsHead({
       url: nats.url,
+      stateDirectory,
       resources: RESOURCES,
       headOnly: true,
       clusterKey: key,
@@ -84,6 +90,7 @@ describe('NATS node admission', () => {
     await head?.close();
     await connection?.drain().catch(() => {});
     await nats?.close();
+    await fs.rm(stateDirectory, { recursive: true, force: true });
   });
 
   test('40 nodes register and every registration is answered by the registration endpoint', async () => {

@@ -7,6 +7,9 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import readline from 'node:readline';
 import { CLI_ENTRY, createTestHome, type TestHome } from './cli.js';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { untilGone } from './process-watch.js';
 import { type NatsServer, startNatsServer } from './nats-server.js';
 import { type OpenAIUpstream, startOpenAIUpstream } from './openai-upstream.js';
 
@@ -69,16 +72,16 @@ export async function startCliCluster(options: {
 
 /**
  * Follows a job with `jobs logs --address --follow` (events print as the head receives them) and
- * calls `onFirstStep` once training runs; resolves to the follower's exit code and stderr.
+ * calls `onEvent` once, at the first event named `event`; resolves to the follower's exit code, its
+ * stderr and whether that event came. The follower is one of the cluster's background processes.
  */
-export async function followUntilFirstStep(
+export async function followUntilEvent(
   cluster: CliCluster,
-  name: string,
-  onFirstStep: () => Promise<void>,
-): Promise<{ code: number | null; stderr: string; stepSeen: boolean }> {
+  options: { name: string; event: string; onEvent: () => Promise<void> },
+): Promise<{ code: number | null; stderr: string; seen: boolean }> {
   const follower = spawn(
     process.execPath,
-    [CLI_ENTRY, 'jobs', 'logs', name, '--address', cluster.nats.url, '--follow'],
+    [CLI_ENTRY, 'jobs', 'logs', options.name, '--address', cluster.nats.url, '--follow'],
     { env: cluster.head.env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   // Ends by itself when the job does (the caller's test makes it end); killed if the test fails.
@@ -88,15 +91,42 @@ export async function followUntilFirstStep(
     stderr += chunk;
   });
   const ended = new Promise<number | null>((resolve) => follower.once('close', resolve));
-  let stepSeen = false;
+  let seen = false;
   for await (const line of readline.createInterface({ input: follower.stdout! })) {
-    if ((JSON.parse(line) as { event?: string }).event !== 'step') continue;
-    stepSeen = true;
-    await onFirstStep();
+    if ((JSON.parse(line) as { event?: string }).event !== options.event) continue;
+    seen = true;
+    await options.onEvent();
     break;
   }
   follower.stdout!.resume();
-  return { code: await ended, stderr, stepSeen };
+  return { code: await ended, stderr, seen };
+}
+
+/** `followUntilEvent` at the job's first training step. */
+export async function followUntilFirstStep(
+  cluster: CliCluster,
+  name: string,
+  onFirstStep: () => Promise<void>,
+): Promise<{ code: number | null; stderr: string; stepSeen: boolean }> {
+  const { code, stderr, seen } = await followUntilEvent(cluster, {
+    name,
+    event: 'step',
+    onEvent: onFirstStep,
+  });
+  return { code, stderr, stepSeen: seen };
+}
+
+/** Kills the process whose pid `home`'s pid file names (-9), and resolves once it has ended. */
+export async function killByPidFile(home: TestHome, file: 'head.json' | 'node.json'): Promise<void> {
+  const { pid } = JSON.parse(await fs.readFile(path.join(home.home, file), 'utf8')) as { pid: number };
+  process.kill(pid, 'SIGKILL');
+  await untilGone(pid, 10_000);
+}
+
+/** Starts the cluster's head again (after `killByPidFile(cluster.head, 'head.json')` or `stop`). */
+export async function restartClusterHead(cluster: CliCluster): Promise<void> {
+  const started = await cluster.head.run(['start', '--head', '--nats', cluster.nats.url, '--head_only']);
+  assert.equal(started.code, 0, started.stderr);
 }
 
 /**

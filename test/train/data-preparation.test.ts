@@ -190,6 +190,7 @@ test('Byzer-SQL parameters map to job options; what cannot be honoured is a warn
       gpusPerWorker: 1,
       maxSeqLength: 512,
       learningRate: 0.0001,
+      quantization: '4bit',
       warnings: undefined,
     },
   );
@@ -197,6 +198,15 @@ test('Byzer-SQL parameters map to job options; what cannot be honoured is a warn
     "sft.str.optim is not used by byzerllm's trainer",
     "tensorboard is not used by byzerllm's trainer",
   ]);
+  // Byzer-LLM's sft is QLoRA; plain LoRA is byzerllm's own choice, asked for by name.
+  const sql = { pretrainedModelType: 'sft/llama2', localModelDir: '/m', localDataDir: '/data' };
+  const lora = trainingOptionsFromByzerSql({ ...sql, 'sft.str.quantization': 'none' });
+  assert.equal(lora.options.quantization, 'none');
+  assert.deepEqual(lora.options.warnings, []);
+  assert.throws(
+    () => trainingOptionsFromByzerSql({ ...sql, 'sft.str.quantization': '8bit' }),
+    /sft\.str\.quantization must be "4bit" \(QLoRA, the default\) or "none" \(LoRA\), got "8bit"/,
+  );
   const pretrain = trainingOptionsFromByzerSql({
     pretrainedModelType: 'sfft/llama2',
     localModelDir: '/m',
@@ -205,6 +215,7 @@ test('Byzer-SQL parameters map to job options; what cannot be honoured is a warn
     'sfft.int.max_length': '128',
   });
   assert.equal(pretrain.options.kind, 'pretrain');
+  assert.equal(pretrain.options.quantization, undefined, 'continued pretraining trains every weight');
   assert.equal(pretrain.options.maxGradNorm, 0.5);
   assert.equal(pretrain.options.maxSeqLength, 128);
   assert.equal(pretrain.detached, true);

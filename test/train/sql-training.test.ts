@@ -1,7 +1,7 @@
 /**
  * Byzer-SQL's training form through `byzerllm sql -f`: `!byzerllm setup sft; run command as LLM.``
  * where pretrainedModelType="sft/llama2" and inputTable=… detached="false"` finetunes on the table's
- * rows and returns the finished job; `sfft/…` with a `deepspeedConfig` starts continued pretraining
+ * rows with QLoRA (Byzer-LLM's sft) and returns the finished job; `sfft/…` with a `deepspeedConfig` starts continued pretraining
  * detached, honouring its optimizer, batch and clipping fields and warning about the rest; GPUs that
  * `!byzerllm setup "num_gpus=N"` asks for and that are not there are refused in one line.
  */
@@ -45,6 +45,15 @@ async function runScript(name: string, script: string) {
   return home.run(['sql', '-f', file, '--output', 'json']);
 }
 
+async function readJobEvents(name: string): Promise<Array<Record<string, unknown>>> {
+  const logs = await home.run(['jobs', 'logs', name]);
+  assert.equal(logs.code, 0, logs.stderr);
+  return logs.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
 async function showJob(name: string): Promise<JobRecord> {
   const shown = await home.run(['jobs', 'show', name]);
   assert.equal(shown.code, 0, shown.stderr);
@@ -75,6 +84,10 @@ run command as LLM.\`\` where pretrainedModelType="sft/llama2" and localModelDir
   assert.equal(record.options.maxSteps, 2);
   assert.equal(record.options.batchSize, 2);
   assert.equal(record.options.loraRank, 4);
+  // Byzer-LLM's sft is QLoRA: the SQL form quantises the base to 4-bit NF4 under the adapters.
+  assert.equal(record.options.quantization, '4bit');
+  const quantized = (await readJobEvents('sql_sft')).find((event) => event.event === 'quantized');
+  assert.equal(quantized?.method, 'nf4', 'the trainer quantised the base weights');
   const examples = await fs.readFile(
     path.join(home.home, 'jobs', 'sql_sft', 'data', 'examples.jsonl'),
     'utf8',

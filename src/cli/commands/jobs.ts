@@ -1,5 +1,6 @@
 /**
- * `byzerllm jobs list|show|logs|stop|resume|rm|plot`: training jobs under `$BYZERLLM_HOME/jobs`.
+ * `byzerllm jobs list|show|logs|stop|resume|rm|plot`: training jobs under `$BYZERLLM_HOME/jobs`, or
+ * with `--address` the jobs a cluster's head placed (remote-jobs.ts).
  */
 import fs from 'node:fs/promises';
 import type { Command } from 'commander';
@@ -99,28 +100,62 @@ export function registerJobs(program: Command): void {
     });
   jobs
     .command('resume <name>')
-    .description('start a failed or stopped job again from its newest checkpoint')
+    .description('start a failed or stopped job again from its newest checkpoint (on the node that has it)')
     .option('--follow', 'show progress until the job ends', false)
-    .action(async (name: string, flags: { follow?: boolean }) => {
-      const before = (await readTrainingProgress(name)).length;
-      const record = await resumeTrainingJob(name);
-      process.stdout.write(`resumed training job ${record.name} (attempt ${record.attempts})\n`);
-      if (flags.follow) await followWithProgressBar(name, { from: before });
+    .option('--address <nats://host:port>', ADDRESS_HELP)
+    .action(async (name: string, flags: { follow?: boolean } & RemoteFlags) => {
+      await onJobsHost(
+        flags,
+        async (client) => {
+          const before = (await client.readTrainingProgress(name)).length;
+          const record = await client.resumeTrainingJob(name);
+          process.stdout.write(`resumed training job ${record.name} on node ${record.node}\n`);
+          if (flags.follow) await followRemoteJob(client, name, before);
+        },
+        async () => {
+          const before = (await readTrainingProgress(name)).length;
+          const record = await resumeTrainingJob(name);
+          process.stdout.write(`resumed training job ${record.name} (attempt ${record.attempts})\n`);
+          if (flags.follow) await followWithProgressBar(name, { from: before });
+        },
+      );
     });
   jobs
     .command('rm <name>')
     .description("delete a job's folder (the model it registered under models/ stays)")
-    .option('--force', 'stop the job first if it is running', false)
-    .action(async (name: string, flags: { force?: boolean }) => {
-      await removeTrainingJob(name, { force: flags.force === true });
-      process.stdout.write(`removed job ${name}\n`);
+    .option(
+      '--force',
+      'stop the job first if it is running (with --address: also forget a job whose node is gone)',
+      false,
+    )
+    .option('--address <nats://host:port>', ADDRESS_HELP)
+    .action(async (name: string, flags: { force?: boolean } & RemoteFlags) => {
+      const force = flags.force === true;
+      const message = await onJobsHost(
+        flags,
+        async (client) => {
+          const removed = await client.removeTrainingJob(name, force);
+          const files = removed.nodes.map((each) => `its files on node ${each.node}: ${each.files}`);
+          return `removed job ${name} (${files.join('; ')})`;
+        },
+        async () => {
+          await removeTrainingJob(name, { force });
+          return `removed job ${name}`;
+        },
+      );
+      process.stdout.write(`${message}\n`);
     });
   jobs
     .command('plot <name>')
     .description('draw the loss curve (blue) and eval loss (red dots) as a PNG')
-    .requiredOption('--output <file.png>', 'where to write the image')
-    .action(async (name: string, flags: { output: string }) => {
-      const events = await readTrainingProgress(name);
+    .requiredOption('--output <file.png>', 'where to write the image (on this machine)')
+    .option('--address <nats://host:port>', ADDRESS_HELP)
+    .action(async (name: string, flags: { output: string } & RemoteFlags) => {
+      const events: Array<Record<string, unknown>> = await onJobsHost(
+        flags,
+        (client) => client.readTrainingProgress(name),
+        () => readTrainingProgress(name),
+      );
       const points = (kind: string, key: string) =>
         events
           .filter((event) => event.event === kind && typeof event[key] === 'number')

@@ -4,6 +4,9 @@
  * it does not fit, or `nodes` asks for more than one, its workers are placed one by one and spread
  * over the nodes like a deployment's (the node with the fewest of them first), each node then
  * running its share of the ranks against rank 0's rendezvous (cluster/nats/job-parts.ts).
+ *
+ * A job that already ran (resumed, or re-attached by a restarted head) is `pinned`: each part's
+ * workers are held on the node that ran them, because its files (rank 0's checkpoints) are there.
  */
 import { InsufficientResourcesError } from '../../core/index.js';
 import type { Placement, WorkerPlacement } from '../placement.js';
@@ -15,6 +18,8 @@ export interface JobPlacementRequest {
   gpusPerWorker: number;
   /** Exactly this many nodes. Defaults to one node when the workers fit there, else as many as needed. */
   nodes?: number | undefined;
+  /** Hold exactly these nodes' shares (node → its workers), on those nodes only. */
+  pinned?: ReadonlyArray<{ node: string; workers: number }> | undefined;
 }
 
 /** One placement per worker, all or nothing; the room is held under `holdingName`. */
@@ -25,6 +30,7 @@ export function placeTrainingJob(
 ): WorkerPlacement[] {
   const { numWorkers, cpusPerWorker, gpusPerWorker } = request;
   const label = `training job ${request.name}`;
+  if (request.pinned) return placePinned(placement, holdingName, label, request);
   if ((request.nodes ?? 1) === 1) {
     try {
       const [node] = placement.place({
@@ -64,4 +70,32 @@ function leastBusyBeyond(placement: Placement, count: number): string[] {
     .nodeIds()
     .sort((nodeA, nodeB) => free(nodeB) - free(nodeA) || nodeA.localeCompare(nodeB))
     .slice(count);
+}
+
+/** Each pinned share as one holding of `workers × cpus` and GPUs on its node, all or nothing. */
+function placePinned(
+  placement: Placement,
+  holdingName: string,
+  label: string,
+  request: JobPlacementRequest,
+): WorkerPlacement[] {
+  const placed: WorkerPlacement[] = [];
+  try {
+    for (const [index, { node, workers }] of (request.pinned ?? []).entries()) {
+      const spec = {
+        name: holdingName,
+        label,
+        numWorkers: 1,
+        cpusPerWorker: workers * request.cpusPerWorker,
+        gpusPerWorker: workers * request.gpusPerWorker,
+      };
+      const others = placement.nodeIds().filter((other) => other !== node);
+      const worker = placement.placeWorker(spec, index, others);
+      placed.push(...Array.from({ length: workers }, () => worker));
+    }
+  } catch (error) {
+    placement.release(holdingName);
+    throw error;
+  }
+  return placed;
 }

@@ -10,11 +10,13 @@
  * events as the nodes send them, so `jobs list|show|logs` from any client read them here. A part
  * that fails or whose node is lost fails the job with that reason, and the head stops the others.
  *
- * The records live in the head's memory: a restarted head no longer lists jobs started before it
- * (their folders stay on the nodes, under each node's `$BYZERLLM_HOME/jobs`).
+ * The records survive a restart of the head (head-job-store.ts, under `$BYZERLLM_HOME/cluster-jobs`):
+ * a restarted head asks each active part's node for what it missed and re-attaches the job, or
+ * fails it with the reason (head-job-recovery.ts). `jobs-resume` and `jobs-rm` go to the nodes that
+ * ran the job (head-job-control.ts); `jobs plot` reads the events held here.
  */
-import type { Service, ServiceMsg } from '@nats-io/services';
-import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import type { ServiceMsg } from '@nats-io/services';
+import type { Subscription } from '@nats-io/transport-node';
 import type { z } from 'zod';
 import {
   AlreadyExistsError,
@@ -22,9 +24,16 @@ import {
   NotFoundError,
   toByzerLLMError,
 } from '../../core/index.js';
-import type { JobPlacementRequest } from '../head/job-placement.js';
-import type { WorkerPlacement } from '../placement.js';
-import type { ClusterKey } from './cluster-key.js';
+import { failureReply } from '../wire/index.js';
+import { removeJob, resumeJob } from './head-job-control.js';
+import {
+  HEAD_EVENT_SOURCE,
+  type HeadJobsOptions,
+  type JobEntry,
+  type JobRegistry,
+  storedJob,
+} from './head-job-entry.js';
+import { catchUp, restoreJobs } from './head-job-recovery.js';
 import {
   type ClusterJobRecord,
   type JobAdminOperation,
@@ -43,7 +52,6 @@ import { dropInvalid, parseWire, summarizeIssues } from './nats-messages.js';
 import { subjects } from './nats-protocol.js';
 import { natsRequest } from './nats-request.js';
 import { HEAD_QUEUE, respondReliably } from './nats-admin-server.js';
-import { failureReply } from '../wire/index.js';
 import { decodeSigned, signedEnvelope } from './signed-envelope.js';
 
 /** A node validates the data and checks Python and torch before it answers a start. */
@@ -51,47 +59,13 @@ const NODE_START_TIMEOUT_MS = 5 * 60_000;
 /** Stopping waits for the job's supervisor to end its workers (the runner waits up to a minute). */
 const NODE_STOP_TIMEOUT_MS = 90_000;
 
-/** What the head's job registry needs of the head: room on nodes, from the deployments' ledger. */
-export interface JobPlacer {
-  /** One placement per worker (all on one node when they fit there). */
-  placeJob(request: JobPlacementRequest): WorkerPlacement[];
-  releaseJob(name: string): void;
-  /** Deploys a job's GGUF on llama_cpp, on the node holding the file (`--deploy`). */
-  deployTrainedModel(request: { name: string; modelPath: string; node: string }): Promise<unknown>;
-}
+export type { HeadJobsOptions, JobPlacer } from './head-job-entry.js';
 
-/** `--deploy NAME` of a cluster job: done by the head once the job succeeded. */
-interface JobDeployment {
-  name: string;
-  started: boolean;
-  outcome?: { name: string; status: 'deployed' | 'failed'; error?: string };
-}
-
-interface JobEntry {
-  /** One per node; part 0 holds rank 0. */
-  parts: JobPart[];
-  /** The job's record, from its parts (job-parts.ts). */
-  record: PlacedJobRecord;
-  /** Rank 0's progress events, and the head's own status events. */
-  events: JobProgressEvent[];
-  /** Parts finished so far (orders failures). */
-  finishedCount: number;
-  deployment?: JobDeployment;
-}
-
-export interface HeadJobsOptions {
-  connection: NatsConnection;
-  service: Service;
-  placer: JobPlacer;
-  clusterKey?: ClusterKey;
-  log: (line: string) => void;
-}
-
-export class HeadJobs {
-  private readonly jobs = new Map<string, JobEntry>();
+export class HeadJobs implements JobRegistry {
+  readonly jobs = new Map<string, JobEntry>();
   private readonly subscription: Subscription;
 
-  constructor(private readonly options: HeadJobsOptions) {
+  constructor(readonly options: HeadJobsOptions) {
     const { connection, clusterKey, log } = options;
     this.subscription = connection.subscribe(jobSubjects.progress, {
       callback: (_error, message) => {
@@ -109,21 +83,30 @@ export class HeadJobs {
     }
   }
 
+  /**
+   * Loads the stored records; each job that was active is re-attached in the background (or failed
+   * when a node of it does not answer). Call once the nodes had time to announce themselves.
+   */
+  restore(): Promise<void> {
+    return restoreJobs(this);
+  }
+
   /** Every active part on the lost node fails with the reason (failing its job); room is released. */
   nodeLost(nodeId: string, reason: string): void {
-    for (const [name, entry] of this.jobs) {
+    for (const entry of this.jobs.values()) {
       for (const part of entry.parts) {
         if (part.node !== nodeId || isFinished(part.record)) continue;
-        part.lost = true;
-        this.setPartRecord(entry, part, {
-          ...part.record,
-          status: 'failed',
-          reason: `node ${nodeId} was lost (${reason})`,
-        });
-        this.options.log(`training job ${name} failed: its node ${nodeId} was lost`);
+        this.failPart(entry, part, `node ${nodeId} was lost (${reason})`);
       }
-      this.update(name, entry);
     }
+  }
+
+  failPart(entry: JobEntry, part: JobPart, reason: string): void {
+    part.lost = true;
+    this.setPartRecord(entry, part, { ...part.record, status: 'failed', reason });
+    this.options.log(`training job ${entry.record.name} failed on node ${part.node}: ${reason}`);
+    this.update(entry.record.name, entry);
+    this.persist(entry);
   }
 
   close(): void {
@@ -156,6 +139,10 @@ export class HeadJobs {
         return this.entry(body.name as string).events.slice((body.from as number | undefined) ?? 0);
       case 'jobs-stop':
         return this.stop(body.name as string);
+      case 'jobs-resume':
+        return resumeJob(this, this.entry(body.name as string));
+      case 'jobs-rm':
+        return removeJob(this, this.entry(body.name as string), body.force === true);
     }
   }
 
@@ -180,7 +167,15 @@ export class HeadJobs {
       nodes: jobOptions.nodes,
     });
     const parts = partsFromPlacements(name, placements);
-    const entry: JobEntry = { parts, record: combinedRecord(parts), events: [], finishedCount: 0 };
+    const entry: JobEntry = {
+      parts,
+      record: combinedRecord(parts),
+      events: [],
+      persistedEvents: 0,
+      finishedCount: 0,
+      cpusPerWorker: jobOptions.cpusPerWorker,
+      gpusPerWorker: jobOptions.gpusPerWorker,
+    };
     // The head deploys the result itself (on the node holding it): the nodes are not told to.
     if (typeof input.deploy === 'string') entry.deployment = { name: input.deploy, started: false };
     this.jobs.set(name, entry);
@@ -205,6 +200,7 @@ export class HeadJobs {
         }
       }
       entry.record = combinedRecord(parts);
+      this.persist(entry);
       const where = parts.map((part) => part.node).join(', ');
       this.options.log(
         `training job ${name} runs on ${parts.length > 1 ? `nodes ${where}` : `node ${where}`}`,
@@ -213,6 +209,7 @@ export class HeadJobs {
     } catch (error) {
       this.jobs.delete(name);
       this.options.placer.releaseJob(name);
+      await this.options.store.remove(name);
       // Parts already started would wait at the rendezvous for ranks that never come.
       await Promise.all(started.map((part) => this.stopPart(name, part)));
       throw error;
@@ -241,6 +238,7 @@ export class HeadJobs {
       if (!entry) return;
       this.setPartRecord(entry, part, jobRecordSchema.parse(record));
       this.update(name, entry);
+      this.persist(entry);
     } catch (error) {
       // Its node is gone or stuck: the node's loss (missed heartbeats) fails the part.
       this.options.log(
@@ -249,7 +247,7 @@ export class HeadJobs {
     }
   }
 
-  private requestNode(subject: string, payload: unknown, timeoutMs: number): Promise<unknown> {
+  requestNode(subject: string, payload: unknown, timeoutMs: number): Promise<unknown> {
     return natsRequest<unknown>(
       this.options.connection,
       subject,
@@ -258,7 +256,7 @@ export class HeadJobs {
     );
   }
 
-  /** A node's progress message: rank 0's events appended once each (by index), the part's record replaced. */
+  /** A node's progress message: applied, or read from the node when it starts past what the head has. */
   private record(message: JobProgressMessage): void {
     const { name } = message.record;
     const entry = this.jobs.get(name);
@@ -269,12 +267,41 @@ export class HeadJobs {
       );
       return;
     }
-    const skip = Math.max(0, part.received - message.from);
-    const fresh = message.events.slice(skip);
+    // Events sent while this head was down (or lost on the way): read them from the node.
+    if (message.from > part.received) {
+      catchUp(this, entry, part).catch((error: unknown) =>
+        this.options.log(`could not catch up with training job ${name}: ${(error as Error).message}`),
+      );
+      return;
+    }
+    this.apply(entry, part, message.record, message.from, message.events);
+  }
+
+  /** Rank 0's events are appended once each (by index); the part's record replaced. */
+  apply(
+    entry: JobEntry,
+    part: JobPart,
+    record: ClusterJobRecord,
+    from: number,
+    events: JobProgressEvent[],
+  ): void {
+    const fresh = events.slice(Math.max(0, part.received - from));
     part.received += fresh.length;
-    if (part === entry.parts[0] && !isFinished(entry.record)) entry.events.push(...fresh);
-    this.setPartRecord(entry, part, message.record);
-    this.update(name, entry);
+    // Also after the head recorded the end: a stopped job's last checkpoint event can come after
+    // the stop's reply, and `jobs resume` and its readers count on every rank-0 event.
+    if (part === entry.parts[0]) entry.events.push(...fresh);
+    const before = JSON.stringify(part.record);
+    this.setPartRecord(entry, part, record);
+    this.update(entry.record.name, entry);
+    // Most messages of a quiet job change nothing: no write then.
+    if (entry.events.length > entry.persistedEvents || JSON.stringify(part.record) !== before)
+      this.persist(entry);
+  }
+
+  persist(entry: JobEntry): void {
+    const events = entry.events.slice(entry.persistedEvents);
+    entry.persistedEvents = entry.events.length;
+    void this.options.store.save(storedJob(entry), events);
   }
 
   private setPartRecord(entry: JobEntry, part: JobPart, record: ClusterJobRecord): void {
@@ -298,7 +325,7 @@ export class HeadJobs {
     const { status, reason } = entry.record;
     const decidedHere = status !== entry.parts[0]!.record.status || entry.parts[0]!.lost;
     if (status !== previous && decidedHere)
-      entry.events.push({ event: 'status', status, ...(reason ? { reason } : {}) });
+      entry.events.push({ event: 'status', status, ...(reason ? { reason } : {}), ...HEAD_EVENT_SOURCE });
     if (status === 'stopping') {
       for (const part of entry.parts)
         if (!part.stopRequested && !isFinished(part.record)) void this.stopPart(name, part);
@@ -329,9 +356,10 @@ export class HeadJobs {
         )
         .then((outcome) => {
           deployment.outcome = outcome;
-          entry.events.push({ event: 'deployment', ...outcome });
+          entry.events.push({ event: 'deployment', ...outcome, ...HEAD_EVENT_SOURCE });
           this.options.log(`training job ${name}: deployment ${outcome.name} ${outcome.status}`);
           this.update(name, entry);
+          this.persist(entry);
         });
     }
     return { ...record, status: 'deploying' };

@@ -8,8 +8,12 @@
  * Subjects (signed with the cluster key when there is one):
  * - `byzerllm.node.<nodeId>.job-start`  head → node: start a job (options as the runner takes them)
  * - `byzerllm.node.<nodeId>.job-stop`   head → node: stop a job
+ * - `byzerllm.node.<nodeId>.job-resume` head → node: start a failed or stopped job again
+ * - `byzerllm.node.<nodeId>.job-remove` head → node: delete a job's folder
+ * - `byzerllm.node.<nodeId>.job-read`   head → node: a job's record and events from an index (a
+ *   restarted head catches up with what was sent while it was down)
  * - `byzerllm.jobs.progress`            node → head: a job's record and its new progress events
- * - `byzerllm.admin.jobs-<operation>`   client → head: start, list, show, logs, stop
+ * - `byzerllm.admin.jobs-<operation>`   client → head: start, list, show, logs, stop, resume, rm
  */
 import { z } from 'zod';
 import { SUBJECT_PREFIX } from './nats-protocol.js';
@@ -67,11 +71,18 @@ export interface TrainingJobRunner {
   stop(name: string): Promise<ClusterJobRecord>;
   /** The job's record and its progress events from index `from` on. */
   read(name: string, from: number): Promise<{ record: ClusterJobRecord; events: JobProgressEvent[] }>;
+  /** Starts a failed or stopped job again from its newest checkpoint; resolves to its record. */
+  resume(name: string): Promise<ClusterJobRecord>;
+  /** Deletes the job's folder; an active job needs `force`, which stops it first. */
+  remove(name: string, force: boolean): Promise<void>;
 }
 
 export const jobSubjects = {
   nodeJobStart: (nodeId: string) => `${SUBJECT_PREFIX}.node.${nodeId}.job-start`,
   nodeJobStop: (nodeId: string) => `${SUBJECT_PREFIX}.node.${nodeId}.job-stop`,
+  nodeJobResume: (nodeId: string) => `${SUBJECT_PREFIX}.node.${nodeId}.job-resume`,
+  nodeJobRemove: (nodeId: string) => `${SUBJECT_PREFIX}.node.${nodeId}.job-remove`,
+  nodeJobRead: (nodeId: string) => `${SUBJECT_PREFIX}.node.${nodeId}.job-read`,
   progress: `${SUBJECT_PREFIX}.jobs.progress`,
 };
 
@@ -80,6 +91,23 @@ export const startJobMessageSchema = z.object({
   options: jsonObjectSchema.and(z.object({ name: jobNameSchema })),
 });
 export const stopJobMessageSchema = z.object({ name: jobNameSchema });
+/** Head → node: resume a job; the node reports its events from `from` on (what the head has). */
+export const resumeJobMessageSchema = z.object({ name: jobNameSchema, from: z.number().int().nonnegative() });
+export const removeJobMessageSchema = z.object({ name: jobNameSchema, force: z.boolean() });
+/**
+ * Head → node: the job's record and its events from `from` on. The node also follows the job again
+ * while it is active (its agent may have restarted with the head and forgotten it).
+ */
+export const readJobMessageSchema = z.object({ name: jobNameSchema, from: z.number().int().nonnegative() });
+/** At most this many events per `job-read` answer, to stay under NATS's max_payload. */
+export const READ_JOB_EVENTS_LIMIT = 1_000;
+/** Node → head: the answer to `job-read`; `total` is how many events the node has in all. */
+export const readJobReplySchema = z.object({
+  record: jobRecordSchema,
+  events: z.array(jsonObjectSchema).max(READ_JOB_EVENTS_LIMIT),
+  total: z.number().int().nonnegative(),
+});
+export type ReadJobReply = z.infer<typeof readJobReplySchema>;
 
 /** Node → head: the job's record and the events from index `from` (the node's count so far). */
 export const jobProgressMessageSchema = z.object({
@@ -107,5 +135,7 @@ export const jobAdminSchemas = {
   'jobs-show': z.object({ name: jobNameSchema }),
   'jobs-logs': z.object({ name: jobNameSchema, from: z.number().int().nonnegative().optional() }),
   'jobs-stop': z.object({ name: jobNameSchema }),
+  'jobs-resume': z.object({ name: jobNameSchema }),
+  'jobs-rm': z.object({ name: jobNameSchema, force: z.boolean().default(false) }),
 } as const;
 export type JobAdminOperation = keyof typeof jobAdminSchemas;

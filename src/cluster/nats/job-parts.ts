@@ -31,6 +31,8 @@ export interface JobPart {
   /** Order in which parts finished, for picking the first failure. */
   finishedOrder?: number;
   stopRequested: boolean;
+  /** The catch-up read from this part's node in flight, if any (one at a time; head-job-recovery.ts). */
+  catchingUp?: Promise<void>;
 }
 
 /** One part per node, the node with the most workers first (it holds rank 0). */

@@ -33,6 +33,7 @@ import type { WorkerCallKind, WorkerCallMap } from '../transport/transport.js';
 import type { DeploymentStat } from '../worker-pool.js';
 import { headTimeoutMs, LivenessProbe } from '../liveness-probe.js';
 import { ConnectionLostError, faultTimeoutMs, watchConnection } from './connection-watch.js';
+import type { RemovedJob } from './head-job-control.js';
 import type { JobProgressEvent, PlacedJobRecord } from './job-messages.js';
 import { NatsAccessGate } from './nats-access-gate.js';
 import { NatsGovernance } from './nats-governance.js';
@@ -152,6 +153,14 @@ export class NatsClusterClient implements ClusterApi {
   }
   stopTrainingJob(name: string): Promise<PlacedJobRecord> {
     return this.admin('jobs-stop', { name });
+  }
+  /** Resumes a failed or stopped job from its newest checkpoint, on the node that ran it. */
+  resumeTrainingJob(name: string): Promise<PlacedJobRecord> {
+    return this.admin('jobs-resume', { name });
+  }
+  /** Deletes the job's files on each node it ran on and the head's record (`force` also stops an active job). */
+  removeTrainingJob(name: string, force = false): Promise<RemovedJob> {
+    return this.admin('jobs-rm', { name, force });
   }
 
   call<Kind extends WorkerCallKind>(

@@ -4,6 +4,7 @@
  * heartbeats, and the cluster API served over NATS for clients on any machine.
  */
 import os from 'node:os';
+import path from 'node:path';
 import { type KV, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { AccessControl, Governance } from '../governance/index.js';
@@ -15,6 +16,7 @@ import type { WorkerTransport } from '../transport/transport.js';
 import { AlreadyExistsError } from '../../core/index.js';
 import type { ClusterKey } from './cluster-key.js';
 import { watchConnection } from './connection-watch.js';
+import { HeadJobStore } from './head-job-store.js';
 import { HeadJobs } from './head-jobs.js';
 import type { TrainingJobRunner } from './job-messages.js';
 import { KvDeploymentStore } from './kv-deployment-store.js';
@@ -56,6 +58,8 @@ export interface NatsHeadOptions {
   clusterKey?: ClusterKey;
   /** Runs training jobs placed on this machine's node (injected by the CLI). */
   jobRunner?: TrainingJobRunner;
+  /** The head's state directory (`$BYZERLLM_HOME`): its training-job records live in `cluster-jobs/`. */
+  stateDirectory: string;
   log: (line: string) => void;
 }
 
@@ -180,7 +184,15 @@ export async function startNatsHead(options: NatsHeadOptions): Promise<NatsHead>
       );
     },
   });
-  jobs = new HeadJobs({ connection, service, placer: head, log, ...(clusterKey ? { clusterKey } : {}) });
+  const jobStore = new HeadJobStore(path.join(options.stateDirectory, 'cluster-jobs'), log);
+  jobs = new HeadJobs({
+    connection,
+    service,
+    placer: head,
+    store: jobStore,
+    log,
+    ...(clusterKey ? { clusterKey } : {}),
+  });
   let agent: NodeAgent | undefined;
   let agentConnection: NatsConnection | undefined;
   if (!options.headOnly) {
@@ -199,6 +211,7 @@ export async function startNatsHead(options: NatsHeadOptions): Promise<NatsHead>
   // Give running nodes a few heartbeats to announce themselves before deployments are placed again.
   await new Promise((resolve) => setTimeout(resolve, HEARTBEAT_INTERVAL_MS * 3));
   await head.restore();
+  await jobs.restore();
   const cancellations = new CancellationRegistry(connection);
   const admin = await serveClusterOverNats(connection, head, cancellations, { service, log });
   log(

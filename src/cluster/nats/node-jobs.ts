@@ -15,6 +15,11 @@ import {
   FINISHED_JOB_STATUSES,
   type JobProgressMessage,
   jobSubjects,
+  READ_JOB_EVENTS_LIMIT,
+  type ReadJobReply,
+  readJobMessageSchema,
+  removeJobMessageSchema,
+  resumeJobMessageSchema,
   startJobMessageSchema,
   stopJobMessageSchema,
   type TrainingJobRunner,
@@ -49,8 +54,8 @@ export function serveJobsOnNode(options: NodeJobsOptions): { close(): void } {
     );
   };
 
-  const follow = (name: string) => {
-    let sent = 0;
+  const follow = (name: string, from = 0) => {
+    let sent = from;
     let reading = false;
     const tick = async () => {
       if (reading) return;
@@ -95,6 +100,34 @@ export function serveJobsOnNode(options: NodeJobsOptions): { close(): void } {
           const record = await runner.stop(name);
           log(`stopped training job ${name}`);
           return record;
+        }),
+    }),
+    connection.subscribe(jobSubjects.nodeJobResume(nodeId), {
+      callback: (_error, message) =>
+        answer(message, resumeJobMessageSchema, async ({ name, from }) => {
+          const record = await runner.resume(name);
+          log(`resumed training job ${name}`);
+          follow(name, from);
+          return record;
+        }),
+    }),
+    connection.subscribe(jobSubjects.nodeJobRemove(nodeId), {
+      callback: (_error, message) =>
+        answer(message, removeJobMessageSchema, async ({ name, force }) => {
+          await runner.remove(name, force);
+          unfollow(name);
+          log(`removed training job ${name}`);
+          return null;
+        }),
+    }),
+    connection.subscribe(jobSubjects.nodeJobRead(nodeId), {
+      callback: (_error, message) =>
+        answer(message, readJobMessageSchema, async ({ name, from }): Promise<ReadJobReply> => {
+          const { record, events } = await runner.read(name, from);
+          const total = from + events.length;
+          // A restarted agent (or one whose head was away) follows its active jobs again.
+          if (!FINISHED_JOB_STATUSES.includes(record.status) && !followers.has(name)) follow(name, total);
+          return { record, events: events.slice(0, READ_JOB_EVENTS_LIMIT), total };
         }),
     }),
   ];

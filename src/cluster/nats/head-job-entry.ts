@@ -1,0 +1,105 @@
+/**
+ * What the head keeps of one training job, and what the modules of its job registry (head-jobs.ts,
+ * head-job-recovery.ts, head-job-control.ts) need of each other: the registry implements
+ * `JobRegistry`; the other two take it, so none of them imports the class.
+ */
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Service } from '@nats-io/services';
+import type { JobPlacementRequest } from '../head/job-placement.js';
+import type { WorkerPlacement } from '../placement.js';
+import type { ClusterKey } from './cluster-key.js';
+import type { HeadJobStore, StoredJob } from './head-job-store.js';
+import type { ClusterJobRecord, JobProgressEvent, PlacedJobRecord } from './job-messages.js';
+import type { JobPart } from './job-parts.js';
+
+/** What the head's job registry needs of the head: room on nodes, from the deployments' ledger. */
+export interface JobPlacer {
+  /** One placement per worker (all on one node when they fit there; `pinned` keeps each part's node). */
+  placeJob(request: JobPlacementRequest): WorkerPlacement[];
+  releaseJob(name: string): void;
+  /** Deploys a job's GGUF on llama_cpp, on the node holding the file (`--deploy`). */
+  deployTrainedModel(request: { name: string; modelPath: string; node: string }): Promise<unknown>;
+}
+
+export interface HeadJobsOptions {
+  connection: NatsConnection;
+  service: Service;
+  placer: JobPlacer;
+  store: HeadJobStore;
+  clusterKey?: ClusterKey;
+  log: (line: string) => void;
+}
+
+/** `--deploy NAME` of a cluster job: done by the head once the job succeeded. */
+export interface JobDeployment {
+  name: string;
+  started: boolean;
+  outcome?: { name: string; status: 'deployed' | 'failed'; error?: string };
+}
+
+export interface JobEntry {
+  /** One per node; part 0 holds rank 0. */
+  parts: JobPart[];
+  /** The job's record, from its parts (job-parts.ts). */
+  record: PlacedJobRecord;
+  /** Rank 0's progress events, and the head's own (`source: "head"`). */
+  events: JobProgressEvent[];
+  /** How many of `events` are on disk already. */
+  persistedEvents: number;
+  /** Parts finished so far (orders failures). */
+  finishedCount: number;
+  cpusPerWorker: number;
+  gpusPerWorker: number;
+  deployment?: JobDeployment;
+}
+
+/** Events the head adds itself (a status it decided, a deployment) carry this; the nodes' do not. */
+export const HEAD_EVENT_SOURCE = { source: 'head' } as const;
+
+export interface JobRegistry {
+  readonly options: HeadJobsOptions;
+  readonly jobs: Map<string, JobEntry>;
+  /** A signed request on a node's `subject`; resolves to its answer. */
+  requestNode(subject: string, payload: unknown, timeoutMs: number): Promise<unknown>;
+  /** Takes a part's record and its events from index `from` (those already held are skipped). */
+  apply(
+    entry: JobEntry,
+    part: JobPart,
+    record: ClusterJobRecord,
+    from: number,
+    events: JobProgressEvent[],
+  ): void;
+  /** Fails a part as lost (its node is gone or did not answer), failing the job. */
+  failPart(entry: JobEntry, part: JobPart, reason: string): void;
+  /** Writes the record and the events not yet on disk. */
+  persist(entry: JobEntry): void;
+}
+
+export function storedJob(entry: JobEntry): StoredJob {
+  return {
+    version: 2,
+    cpusPerWorker: entry.cpusPerWorker,
+    gpusPerWorker: entry.gpusPerWorker,
+    parts: entry.parts.map(({ node, firstRank, workers, record, received, lost }) => ({
+      node,
+      firstRank,
+      workers,
+      record,
+      received,
+      lost,
+    })),
+    record: entry.record,
+    ...(entry.deployment ? { deploy: entry.deployment.name } : {}),
+  };
+}
+
+/** Each part's node and share, to hold the job's room there again. */
+export function pinnedPlacement(entry: JobEntry): JobPlacementRequest {
+  return {
+    name: entry.record.name,
+    numWorkers: entry.parts.reduce((sum, part) => sum + part.workers, 0),
+    cpusPerWorker: entry.cpusPerWorker,
+    gpusPerWorker: entry.gpusPerWorker,
+    pinned: entry.parts.map(({ node, workers }) => ({ node, workers })),
+  };
+}
