@@ -60,6 +60,16 @@ export async function ensureStateDirectory(
 /** `writeFileAtomic`'s temporary names: `<file>.<pid>.<8 hex>.tmp`. */
 const TEMPORARY_FILE = /^.+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
 
+/** The file's text, or `undefined` when it does not exist (any other read error is thrown). */
+export async function readFileIfExists(file: string): Promise<string | undefined> {
+  try {
+    return await fs.readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
 /**
  * Removes temporary files that a crashed writer left in `directory` (those of live processes are
  * being written and stay). Called when a head or node starts. Returns the names removed.

@@ -6,12 +6,11 @@
  * The gateway asks `route(model)` once per request: one `Map` lookup, so a request for a plain
  * deployment costs nothing more. `byzerllm route set|get|list|rm` reach it through the admin API.
  */
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { type ChatResult, InvalidArgumentError } from '../../core/index.js';
 import { ResponseCache, type RouteCache } from './response-cache.js';
-import { writeFileAtomic } from '../state-store.js';
+import { readFileIfExists, writeFileAtomic } from '../state-store.js';
 import {
   type CacheSettings,
   cacheSettingsSchema,
@@ -68,13 +67,8 @@ export class Governance {
   async load(log: (line: string) => void = () => {}): Promise<void> {
     const file = this.file();
     if (!file) return;
-    let text: string;
-    try {
-      text = await fs.readFile(file, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw error;
-    }
+    const text = await readFileIfExists(file);
+    if (text === undefined) return;
     const stored = routesFileSchema.parse(JSON.parse(text));
     for (const [name, config] of Object.entries(stored.routes)) {
       try {

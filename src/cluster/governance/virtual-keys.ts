@@ -9,11 +9,10 @@
  * hash only, and lists show the `sk-byz-<id>` prefix.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { InvalidArgumentError, NotFoundError } from '../../core/index.js';
-import { writeFileAtomic } from '../state-store.js';
+import { readFileIfExists, writeFileAtomic } from '../state-store.js';
 
 const KEY_PATTERN = /^sk-byz-([0-9a-f]{12})-([A-Za-z0-9_-]{32})$/;
 
@@ -115,13 +114,8 @@ export class VirtualKeyStore {
   async load(): Promise<void> {
     const file = this.file();
     if (!file) return;
-    let text: string;
-    try {
-      text = await fs.readFile(file, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw error;
-    }
+    const text = await readFileIfExists(file);
+    if (text === undefined) return;
     const stored = keysFileSchema.parse(JSON.parse(text));
     for (const record of stored.keys) this.keys.set(record.id, record);
     for (const [name, limits] of Object.entries(stored.deploymentLimits)) {
