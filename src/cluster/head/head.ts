@@ -29,7 +29,7 @@ import type {
 } from '../cluster-api.js';
 import { Placement, type WorkerPlacement } from '../placement.js';
 import { parseSpec } from './parse-spec.js';
-import { type JobPlacementRequest, placeTrainingJob } from './job-placement.js';
+import { type JobPlacementRequest, jobHoldingName, placeTrainingJob } from './job-placement.js';
 import type { NodeResources } from '../resources.js';
 import { RunningDeployment } from '../running-deployment.js';
 import type {
@@ -393,9 +393,4 @@ function busiestNode(
     if (!busiest || indices.length > busiest.count) busiest = { node, count: indices.length, indices };
   }
   return busiest;
-}
-
-/** Training jobs hold room in the same ledger as deployments, under names no deployment has. */
-function jobHoldingName(name: string): string {
-  return `training job ${name}`;
 }

@@ -22,6 +22,11 @@ export interface JobPlacementRequest {
   pinned?: ReadonlyArray<{ node: string; workers: number }> | undefined;
 }
 
+/** Training jobs hold room in the same ledger as deployments, under names no deployment has. */
+export function jobHoldingName(name: string): string {
+  return `training job ${name}`;
+}
+
 /** One placement per worker, all or nothing; the room is held under `holdingName`. */
 export function placeTrainingJob(
   placement: Placement,
