@@ -12,7 +12,9 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
+  AccessControl,
   connectNats,
+  Governance,
   createInProcessTransport,
   type NatsHead,
   NatsClusterClient,
@@ -20,6 +22,7 @@ import {
   startNatsHead,
   startNodeAgent,
   subjects,
+  VirtualKeyStore,
 } from '../../src/cluster/index.js';
 import { jobAdminSchemas, jobSubjects } from '../../src/cluster/nats/job-messages.js';
 import { type NatsServer, startNatsServer } from '../support/nats-server.js';
@@ -27,6 +30,13 @@ import { type OpenAIUpstream, startOpenAIUpstream } from '../support/openai-upst
 
 const RESOURCES = { cpus: 2, memoryBytes: 2 ** 30, gpus: [] };
 const MESSAGES_PER_SUBJECT = 60;
+/** Request subjects the head serves to gateways on other machines. */
+const GATEWAY_REQUEST_SUBJECTS = [
+  'byzerllm.access.admit',
+  'byzerllm.access.settle',
+  'byzerllm.governance.cache.get',
+  'byzerllm.governance.cache.set',
+];
 
 /** mulberry32: a small seeded generator, so a failure replays exactly. */
 function seededRandom(seed: number): () => number {
@@ -120,6 +130,12 @@ describe('malformed messages on every subject', () => {
       headOnly: true,
       log: (line) => headLog.push(line),
     });
+    // The gateways' subjects: virtual keys and limits (`access.*`), routes, cooldowns and caches
+    // (`governance.*`), served by the head as `byzerllm start` does.
+    const keys = new VirtualKeyStore(stateDirectory);
+    await keys.load();
+    head.serveAccess(new AccessControl({ keys, priceOf: () => undefined }));
+    head.serveGovernance(new Governance({ stateDirectory }));
     nodeConnection = await connectNats(nats.url, 'fuzz-node');
     agent = await startNodeAgent({
       connection: nodeConnection,
@@ -182,6 +198,8 @@ describe('malformed messages on every subject', () => {
         // Training jobs on NATS: node → head progress and the client → head job operations.
         jobSubjects.progress,
         ...Object.keys(jobAdminSchemas).map(subjects.admin),
+        ...GATEWAY_REQUEST_SUBJECTS,
+        'byzerllm.governance.cooldown',
         ...workersBefore.flatMap((id) => [subjects.workerCall(id), subjects.workerStream(id)]),
       ];
       for (const subject of targets) {
@@ -200,6 +218,16 @@ describe('malformed messages on every subject', () => {
         assert.equal(answer.ok, false, operation);
         assert.equal(answer.error.code, 'invalid_argument', operation);
       }
+      // The gateways' request subjects answer a wrong-shaped request with nothing the gateway could
+      // take for an answer, and still answer a valid one.
+      const state = await fuzzer.request('byzerllm.access.state', new TextEncoder().encode('{}'), {
+        timeout: 5_000,
+      });
+      assert.equal(JSON.parse(new TextDecoder().decode(state.data)).result.active, false);
+      const routes = await fuzzer.request('byzerllm.governance.routes', new TextEncoder().encode('{}'), {
+        timeout: 5_000,
+      });
+      assert.deepEqual(JSON.parse(new TextDecoder().decode(routes.data)).result.routes, {});
       // Sent after the fuzz on the same connection, so the head and the node have read all of it.
       await fuzzer.request(subjects.admin('status'), new TextEncoder().encode('{}'), { timeout: 5_000 });
       await fuzzer.request(subjects.nodePing('node-f'), new TextEncoder().encode('{}'), { timeout: 5_000 });
@@ -221,6 +249,11 @@ describe('malformed messages on every subject', () => {
     // No fuzzed progress message became a job record: every one was dropped, none is listed.
     assert.equal(dropped(headLog, /byzerllm\.jobs\.progress:/), MESSAGES_PER_SUBJECT);
     assert.deepEqual(await client.listTrainingJobs(), []);
+    // Every fuzzed gateway request was dropped (admit, settle, cache get and set take only their shape).
+    assert.ok(
+      dropped(headLog, /byzerllm\.(access\.(admit|settle)|governance\.cache\.(get|set)):/) >=
+        3 * MESSAGES_PER_SUBJECT,
+    );
     // Every line about a dropped message is one short line.
     assert.ok(headLog.every((line) => !line.includes('\n') && line.length < 500));
     const answer = await client.call('chat', 'chat', { messages: [{ role: 'user', content: 'still here' }] });
