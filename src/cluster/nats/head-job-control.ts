@@ -49,7 +49,7 @@ export async function resumeJob(registry: JobRegistry, entry: JobEntry): Promise
       NODE_RESUME_TIMEOUT_MS,
     );
     restart(entry, part, jobRecordSchema.parse(reply));
-    registry.persist(entry);
+    void registry.persist(entry);
     registry.options.log(`training job ${name} resumed on node ${part.node}`);
     return entry.record;
   } catch (error) {

@@ -72,7 +72,7 @@ export interface JobRegistry {
   /** Fails a part as lost (its node is gone or did not answer), failing the job. */
   failPart(entry: JobEntry, part: JobPart, reason: string): void;
   /** Writes the record and the events not yet on disk. */
-  persist(entry: JobEntry): void;
+  persist(entry: JobEntry): Promise<void>;
 }
 
 export function storedJob(entry: JobEntry): StoredJob {

@@ -106,7 +106,7 @@ export class HeadJobs implements JobRegistry {
     this.setPartRecord(entry, part, { ...part.record, status: 'failed', reason });
     this.options.log(`training job ${entry.record.name} failed on node ${part.node}: ${reason}`);
     this.update(entry.record.name, entry);
-    this.persist(entry);
+    void this.persist(entry);
   }
 
   close(): void {
@@ -200,7 +200,7 @@ export class HeadJobs implements JobRegistry {
         }
       }
       entry.record = combinedRecord(parts);
-      this.persist(entry);
+      void this.persist(entry);
       const where = parts.map((part) => part.node).join(', ');
       this.options.log(
         `training job ${name} runs on ${parts.length > 1 ? `nodes ${where}` : `node ${where}`}`,
@@ -222,6 +222,9 @@ export class HeadJobs implements JobRegistry {
       entry.parts.filter((part) => !isFinished(part.record)).map((part) => this.stopPart(name, part)),
     );
     this.update(name, entry);
+    // The answer is on disk before it is given: a head killed right after a stop still lists the
+    // job stopped with every event (a restarted head re-reads only active jobs from their nodes).
+    await this.persist(entry);
     return entry.record;
   }
 
@@ -237,8 +240,16 @@ export class HeadJobs implements JobRegistry {
       const entry = this.jobs.get(name);
       if (!entry) return;
       this.setPartRecord(entry, part, jobRecordSchema.parse(record));
+      // The node answers once its supervisor recorded the end, so every event (the last checkpoint
+      // too, which may not have reached us yet as a progress message) is in its log: read them now.
+      if (isFinished(part.record))
+        await catchUp(this, entry, part).catch((error: unknown) =>
+          this.options.log(
+            `could not read the last events of training job ${name}: ${(error as Error).message}`,
+          ),
+        );
       this.update(name, entry);
-      this.persist(entry);
+      void this.persist(entry);
     } catch (error) {
       // Its node is gone or stuck: the node's loss (missed heartbeats) fails the part.
       this.options.log(
@@ -295,13 +306,14 @@ export class HeadJobs implements JobRegistry {
     this.update(entry.record.name, entry);
     // Most messages of a quiet job change nothing: no write then.
     if (entry.events.length > entry.persistedEvents || JSON.stringify(part.record) !== before)
-      this.persist(entry);
+      void this.persist(entry);
   }
 
-  persist(entry: JobEntry): void {
+  /** Saves the record and the events not saved yet; saves run in order and never reject. */
+  persist(entry: JobEntry): Promise<void> {
     const events = entry.events.slice(entry.persistedEvents);
     entry.persistedEvents = entry.events.length;
-    void this.options.store.save(storedJob(entry), events);
+    return this.options.store.save(storedJob(entry), events);
   }
 
   private setPartRecord(entry: JobEntry, part: JobPart, record: ClusterJobRecord): void {
@@ -359,7 +371,7 @@ export class HeadJobs implements JobRegistry {
           entry.events.push({ event: 'deployment', ...outcome, ...HEAD_EVENT_SOURCE });
           this.options.log(`training job ${name}: deployment ${outcome.name} ${outcome.status}`);
           this.update(name, entry);
-          this.persist(entry);
+          void this.persist(entry);
         });
     }
     return { ...record, status: 'deploying' };
