@@ -114,10 +114,11 @@ export async function runHead(): Promise<void> {
   // Over NATS the store stays here, on the head's machine; clients reach it through the cluster API.
   cluster?.serveStorage(storageHost);
 
-  // Routing configs by virtual model name (`byzerllm route`), kept beside the deployments.
-  const governance = new Governance({ stateDirectory });
+  // Routing configs by virtual model name (`byzerllm route`), kept beside the deployments. Over NATS
+  // their response caches are in JetStream KV, shared with the gateways on other machines.
+  const governance = new Governance({ stateDirectory, ...(cluster ? { cacheOf: cluster.cacheOf } : {}) });
   await governance.load(log);
-  // Over NATS, gateways on other machines mirror these routes and share their caches and cooldowns.
+  // Over NATS, gateways on other machines mirror these routes and share their cooldowns.
   cluster?.serveGovernance(governance);
   // Virtual keys and rate limits (`byzerllm keys`, `byzerllm limits`): this process is their one
   // counter, for its own gateways and, over NATS, for gateways on other machines.

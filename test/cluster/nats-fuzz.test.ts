@@ -13,6 +13,8 @@ import { after, before, describe, test } from 'node:test';
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
   AccessControl,
+  cacheBucketName,
+  cacheEntryKey,
   connectNats,
   Governance,
   createInProcessTransport,
@@ -31,12 +33,10 @@ import { type OpenAIUpstream, startOpenAIUpstream } from '../support/openai-upst
 const RESOURCES = { cpus: 2, memoryBytes: 2 ** 30, gpus: [] };
 const MESSAGES_PER_SUBJECT = 60;
 /** Request subjects the head serves to gateways on other machines. */
-const GATEWAY_REQUEST_SUBJECTS = [
-  'byzerllm.access.admit',
-  'byzerllm.access.settle',
-  'byzerllm.governance.cache.get',
-  'byzerllm.governance.cache.set',
-];
+const GATEWAY_REQUEST_SUBJECTS = ['byzerllm.access.admit', 'byzerllm.access.settle'];
+/** A route whose response cache is a JetStream KV bucket; the fuzz overwrites one of its entries. */
+const CACHED_ROUTE = 'fuzz/cached';
+const CACHE_SETTINGS = { ttl_seconds: 600, max_entries: 10 };
 
 /** mulberry32: a small seeded generator, so a failure replays exactly. */
 function seededRandom(seed: number): () => number {
@@ -118,6 +118,7 @@ describe('malformed messages on every subject', () => {
   const nodeLog: string[] = [];
 
   let stateDirectory: string;
+  let governance: Governance;
 
   before(async () => {
     nats = await startNatsServer();
@@ -130,12 +131,13 @@ describe('malformed messages on every subject', () => {
       headOnly: true,
       log: (line) => headLog.push(line),
     });
-    // The gateways' subjects: virtual keys and limits (`access.*`), routes, cooldowns and caches
-    // (`governance.*`), served by the head as `byzerllm start` does.
+    // The gateways' subjects: virtual keys and limits (`access.*`), routes and cooldowns
+    // (`governance.*`), served by the head as `byzerllm start` does; route caches in KV.
     const keys = new VirtualKeyStore(stateDirectory);
     await keys.load();
     head.serveAccess(new AccessControl({ keys, priceOf: () => undefined }));
-    head.serveGovernance(new Governance({ stateDirectory }));
+    governance = new Governance({ stateDirectory, cacheOf: head.cacheOf });
+    head.serveGovernance(governance);
     nodeConnection = await connectNats(nats.url, 'fuzz-node');
     agent = await startNodeAgent({
       connection: nodeConnection,
@@ -155,6 +157,11 @@ describe('malformed messages on every subject', () => {
         'saas.max_retries': '0',
       },
     });
+    await governance.set(CACHED_ROUTE, {
+      strategy: 'single',
+      cache: CACHE_SETTINGS,
+      targets: [{ deployment: 'chat' }],
+    });
   });
 
   after(async () => {
@@ -170,6 +177,17 @@ describe('malformed messages on every subject', () => {
   test('the head and the node drop them all and keep serving', async () => {
     const workersBefore = (await client.status()).deployments[0]!.workers.map((worker) => worker.id).sort();
     assert.equal(workersBefore.length, 2);
+    const cache = governance.route(CACHED_ROUTE)!.cache!;
+    // A genuine answer first, so the route's bucket exists and the fuzz overwrites a real entry.
+    await cache.set('fuzzed request', {
+      text: 'genuine',
+      toolCalls: [],
+      finishReason: 'stop',
+      usage: { inputTokens: 1, outputTokens: 1 },
+      requestId: 'r',
+      warnings: [],
+    });
+    const cacheSubject = `$KV.${cacheBucketName(CACHED_ROUTE, CACHE_SETTINGS)}.${cacheEntryKey('fuzzed request')}`;
     const fuzzer = await connectNats(nats.url, 'fuzzer');
     try {
       const valid = [
@@ -200,11 +218,16 @@ describe('malformed messages on every subject', () => {
         ...Object.keys(jobAdminSchemas).map(subjects.admin),
         ...GATEWAY_REQUEST_SUBJECTS,
         'byzerllm.governance.cooldown',
+        // Anyone who may write the bucket can put any value under a request's key.
+        cacheSubject,
         ...workersBefore.flatMap((id) => [subjects.workerCall(id), subjects.workerStream(id)]),
       ];
       for (const subject of targets) {
         for (let index = 0; index < MESSAGES_PER_SUBJECT; index++) fuzzer.publish(subject, next());
       }
+      // JetStream acknowledges a stored message, and stores a subject's messages in order: once this
+      // one is acknowledged, every fuzzed value is in the bucket, the last one under the key.
+      await fuzzer.request(cacheSubject, next(), { timeout: 5_000 });
       // Requests get an error reply at once, not a timeout.
       for (const operation of ['deploy', 'call', 'stream', 'register']) {
         const reply = await fuzzer.request(
@@ -227,7 +250,9 @@ describe('malformed messages on every subject', () => {
       const routes = await fuzzer.request('byzerllm.governance.routes', new TextEncoder().encode('{}'), {
         timeout: 5_000,
       });
-      assert.deepEqual(JSON.parse(new TextDecoder().decode(routes.data)).result.routes, {});
+      assert.deepEqual(Object.keys(JSON.parse(new TextDecoder().decode(routes.data)).result.routes), [
+        CACHED_ROUTE,
+      ]);
       // Sent after the fuzz on the same connection, so the head and the node have read all of it.
       await fuzzer.request(subjects.admin('status'), new TextEncoder().encode('{}'), { timeout: 5_000 });
       await fuzzer.request(subjects.nodePing('node-f'), new TextEncoder().encode('{}'), { timeout: 5_000 });
@@ -249,10 +274,13 @@ describe('malformed messages on every subject', () => {
     // No fuzzed progress message became a job record: every one was dropped, none is listed.
     assert.equal(dropped(headLog, /byzerllm\.jobs\.progress:/), MESSAGES_PER_SUBJECT);
     assert.deepEqual(await client.listTrainingJobs(), []);
-    // Every fuzzed gateway request was dropped (admit, settle, cache get and set take only their shape).
-    assert.ok(
-      dropped(headLog, /byzerllm\.(access\.(admit|settle)|governance\.cache\.(get|set)):/) >=
-        3 * MESSAGES_PER_SUBJECT,
+    // Fuzzed gateway requests were dropped (admit and settle take only their shape).
+    assert.ok(dropped(headLog, /byzerllm\.access\.(admit|settle):/) >= 1.5 * MESSAGES_PER_SUBJECT);
+    // The fuzzed value now under the request's key is refused, not replayed as an answer.
+    assert.equal(await cache.get('fuzzed request'), undefined);
+    assert.equal(
+      headLog.filter((line) => line.startsWith(`refused a cached answer of route ${CACHED_ROUTE}`)).length,
+      1,
     );
     // Every line about a dropped message is one short line.
     assert.ok(headLog.every((line) => !line.includes('\n') && line.length < 500));

@@ -29,8 +29,14 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-function launch(port: number, storage: string, host: string): Promise<ChildProcess> {
-  const child = spawn('nats-server', ['-a', host, '-p', String(port), '-js', '-sd', storage], {
+/** Starts nats-server; ready once it logs a line matching `ready` (by default "Server is ready"). */
+function launch(
+  port: number,
+  storage: string,
+  host: string,
+  extra: { args: string[]; ready: RegExp } = { args: [], ready: /Server is ready/ },
+): Promise<ChildProcess> {
+  const child = spawn('nats-server', ['-a', host, '-p', String(port), '-js', '-sd', storage, ...extra.args], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   return new Promise((resolve, reject) => {
@@ -38,7 +44,7 @@ function launch(port: number, storage: string, host: string): Promise<ChildProce
     const output: string[] = [];
     lines.on('line', (line) => {
       output.push(line);
-      if (line.includes('Server is ready')) resolve(child);
+      if (extra.ready.test(line)) resolve(child);
     });
     child.once('error', reject);
     child.once('exit', (code) =>
@@ -55,11 +61,14 @@ function stopProcess(child: ChildProcess | undefined): Promise<void> {
   });
 }
 
-/** `host` defaults to 127.0.0.1; a partition test binds the host side of its own veth pair. */
-export async function startNatsServer(host = '127.0.0.1'): Promise<NatsServer> {
-  const storage = await fs.mkdtemp(path.join(os.tmpdir(), 'byzerllm-nats-'));
-  const port = await freePort();
-  let child: ChildProcess | undefined = await launch(port, storage, host);
+/** A started server that `stop`, `restart` and `close` manage (the same port and storage). */
+async function managedServer(
+  port: number,
+  storage: string,
+  host: string,
+  extra?: { args: string[]; ready: RegExp },
+): Promise<NatsServer> {
+  let child: ChildProcess | undefined = await launch(port, storage, host, extra);
   return {
     url: `nats://${host}:${port}`,
     port,
@@ -72,7 +81,7 @@ export async function startNatsServer(host = '127.0.0.1'): Promise<NatsServer> {
     },
     async restart() {
       await stopProcess(child);
-      child = await launch(port, storage, host);
+      child = await launch(port, storage, host, extra);
     },
     async close() {
       await stopProcess(child);
@@ -80,4 +89,45 @@ export async function startNatsServer(host = '127.0.0.1'): Promise<NatsServer> {
       await fs.rm(storage, { recursive: true, force: true });
     },
   };
+}
+
+/** `host` defaults to 127.0.0.1; a partition test binds the host side of its own veth pair. */
+export async function startNatsServer(host = '127.0.0.1'): Promise<NatsServer> {
+  const storage = await fs.mkdtemp(path.join(os.tmpdir(), 'byzerllm-nats-'));
+  return managedServer(await freePort(), storage, host);
+}
+
+/**
+ * Two (or more) nats-servers routed into one NATS cluster with clustered JetStream, each with its
+ * own port and storage: clients of different nodes share subjects and KV buckets. Ready once every
+ * node knows the JetStream metadata leader. `close()` stops them all and deletes their storage.
+ */
+export async function startNatsCluster(size = 2): Promise<{ nodes: NatsServer[]; close(): Promise<void> }> {
+  const ports = await Promise.all(Array.from({ length: size }, () => freePort()));
+  const routePorts = await Promise.all(Array.from({ length: size }, () => freePort()));
+  const routes = routePorts.map((port) => `nats://127.0.0.1:${port}`).join(',');
+  const ready = /JetStream cluster new metadata leader|Self is new JetStream cluster metadata leader/;
+  const started = await Promise.allSettled(
+    ports.map(async (port, index) => {
+      const storage = await fs.mkdtemp(path.join(os.tmpdir(), 'byzerllm-nats-'));
+      const args = ['-n', `node-${index}`, '--cluster_name', 'byzerllm-test'];
+      args.push('--cluster', `nats://127.0.0.1:${routePorts[index]}`, '--routes', routes);
+      try {
+        return await managedServer(port, storage, '127.0.0.1', { args, ready });
+      } catch (error) {
+        await fs.rm(storage, { recursive: true, force: true });
+        throw error;
+      }
+    }),
+  );
+  const nodes = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+  const close = async () => {
+    for (const node of nodes) await node.close();
+  };
+  const failure = started.find((result) => result.status === 'rejected');
+  if (failure) {
+    await close();
+    throw failure.reason;
+  }
+  return { nodes, close };
 }

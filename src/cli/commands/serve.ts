@@ -180,10 +180,11 @@ async function serveHere(
   options: GatewayStartOptions,
 ): Promise<{ address: string; closed: Promise<void>; close(): Promise<void> }> {
   // Keys and limits are counted by the head, for every gateway at once (see `NatsAccessGate`);
-  // routes, their caches and cooldowns are the head's too (see `NatsGovernance`).
+  // routes and cooldowns are the head's too, response caches in JetStream KV (see `NatsGovernance`).
   const nats = cluster instanceof NatsClusterClient ? cluster : undefined;
-  const gate = nats ? await nats.openAccessGate() : undefined;
-  const shared = nats ? await nats.openGovernance() : undefined;
+  const log = (line: string) => process.stderr.write(`byzerllm serve: ${line}\n`);
+  const gate = nats ? await nats.openAccessGate(log) : undefined;
+  const shared = nats ? await nats.openGovernance(log) : undefined;
   const routed = shared ? createRoutedCluster(cluster, shared.governance) : cluster;
   const server = await startOpenAIServer({
     cluster: routed,

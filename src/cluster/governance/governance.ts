@@ -47,8 +47,8 @@ export interface GovernanceOptions {
   now?: () => number;
   random?: () => number;
   /**
-   * The cache of a route that asks for one; defaults to an in-memory LRU here. A gateway on another
-   * machine gives one that asks the head's (`NatsGovernance`), so all gateways share one cache.
+   * The cache of a route that asks for one; defaults to an in-memory LRU here. On NATS the head and
+   * every gateway give one in JetStream KV (`KvRouteCache`), so they all share one cache.
    */
   cacheOf?: (route: string, settings: CacheSettings) => RouteCache;
 }

@@ -1,8 +1,11 @@
 import type { ChatResult } from '../../core/index.js';
 
 /**
- * A route's response cache as the gateway uses it: in this process (`ResponseCache`) or the head's,
- * reached over NATS by a gateway on another machine (`NatsRouteCache`), hence maybe asynchronous.
+ * A route's response cache as the gateway uses it: in this process (`ResponseCache`) or in NATS
+ * JetStream KV, shared by every gateway of a cluster (`KvRouteCache`), hence maybe asynchronous.
+ *
+ * Best effort: neither method rejects. A cache that cannot answer is a miss, one that cannot store
+ * stores nothing, so a request never fails because of its cache.
  */
 export interface RouteCache {
   hits: number;

@@ -1,6 +1,15 @@
 /** byzerllm over NATS: transport, node agents, the head's NATS side and the NATS cluster client. */
 export { ClusterKey } from './cluster-key.js';
 export { KvDeploymentStore } from './kv-deployment-store.js';
+export {
+  cacheBucketName,
+  cacheEntryKey,
+  KV_CACHE_PREFIX,
+  KvRouteCache,
+  type KvRouteCacheOptions,
+  kvRouteCaches,
+  MAX_CACHED_ANSWER_BYTES,
+} from './kv-route-cache.js';
 export { createHeadService, HEAD_SERVICE_NAME, serveClusterOverNats } from './nats-admin-server.js';
 export { NatsAccessGate } from './nats-access-gate.js';
 export { NatsGovernance } from './nats-governance.js';

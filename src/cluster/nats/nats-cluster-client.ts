@@ -222,7 +222,10 @@ export class NatsClusterClient implements ClusterApi {
     return NatsAccessGate.open(this.connection, log);
   }
 
-  /** The head's routes and caches, and cooldowns shared with other gateways, for a gateway served from this process. */
+  /**
+   * The head's routes, response caches in JetStream KV and cooldowns shared with other gateways,
+   * for a gateway served from this process.
+   */
   openGovernance(log?: (line: string) => void): Promise<NatsGovernance> {
     return NatsGovernance.open(this.connection, log);
   }

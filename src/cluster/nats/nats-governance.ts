@@ -1,25 +1,23 @@
 /**
- * Routes, cooldowns and response caches shared by every gateway of a NATS cluster. The head owns
- * the routes (`routes.json`) and the caches; a gateway started with `--address nats://…` runs
- * routes itself (retries, fallbacks, its own calls) over a mirror of the head's route set.
+ * Routes and cooldowns shared by every gateway of a NATS cluster. The head owns the routes
+ * (`routes.json`); a gateway started with `--address nats://…` runs routes itself (retries,
+ * fallbacks, its own calls) over a mirror of the head's route set. Response caches are in
+ * JetStream KV, read and written by each gateway directly (`kv-route-cache.ts`), not the head's.
  *
  * Subjects (all payloads zod-checked):
  * - `byzerllm.governance.routes` (request/reply, head): every route's config by name;
  *   `byzerllm.governance.changed` (the head publishes the whole set after each `route set|rm`).
  * - `byzerllm.governance.cooldown` (published by whoever starts one, head or gateway; everyone
  *   else applies it): `{origin, deployment, durationMs}` — a duration, so clocks need not agree.
- * - `byzerllm.governance.cache.get` / `.set` (request/reply, head): a route's cache entry by key.
- *   A set is answered once stored, so the client's next request finds it on any gateway.
  */
 import { randomUUID } from 'node:crypto';
 import type { Service, ServiceMsg } from '@nats-io/services';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { z } from 'zod';
-import type { ChatResult } from '../../core/index.js';
-import { Governance, type RouteCache } from '../governance/index.js';
-import { failureReply } from '../wire/index.js';
+import { Governance } from '../governance/index.js';
+import { kvRouteCaches } from './kv-route-cache.js';
 import { HEAD_QUEUE, respondReliably } from './nats-admin-server.js';
-import { dropInvalid, parseWire, subscribeParsed } from './nats-messages.js';
+import { parseWire, subscribeParsed } from './nats-messages.js';
 import { encode, SUBJECT_PREFIX } from './nats-protocol.js';
 import { natsRequest } from './nats-request.js';
 
@@ -27,8 +25,6 @@ const governanceSubjects = {
   routes: `${SUBJECT_PREFIX}.governance.routes`,
   changed: `${SUBJECT_PREFIX}.governance.changed`,
   cooldown: `${SUBJECT_PREFIX}.governance.cooldown`,
-  cacheGet: `${SUBJECT_PREFIX}.governance.cache.get`,
-  cacheSet: `${SUBJECT_PREFIX}.governance.cache.set`,
 };
 
 const routeSetSchema = z.strictObject({ routes: z.record(z.string(), z.unknown()) });
@@ -37,24 +33,10 @@ const cooldownSchema = z.strictObject({
   deployment: z.string().min(1),
   durationMs: z.number().nonnegative().max(86_400_000),
 });
-/** A cached answer on the wire: the fields of a `ChatResult`. */
-const cachedAnswerSchema = z.object({
-  text: z.string(),
-  reasoning: z.string().optional(),
-  toolCalls: z.array(z.object({ id: z.string(), name: z.string(), arguments: z.string() })),
-  finishReason: z.string(),
-  usage: z.object({ inputTokens: z.number(), outputTokens: z.number() }).passthrough(),
-  requestId: z.string(),
-  modelId: z.string().optional(),
-  warnings: z.array(z.unknown()),
-});
-const cacheGetSchema = z.strictObject({ route: z.string(), key: z.string() });
-const cacheSetSchema = z.strictObject({ route: z.string(), key: z.string(), value: cachedAnswerSchema });
-const cacheAnswerSchema = z.strictObject({ value: cachedAnswerSchema.nullable() });
 /** The head answers quickly or not at all. */
 const REQUEST_TIMEOUT_MS = 10_000;
 
-/** Serves the head's routes and caches to gateways on NATS, and shares cooldowns both ways. */
+/** Serves the head's routes to gateways on NATS, and shares cooldowns both ways. */
 export function serveGovernanceOverNats(
   connection: NatsConnection,
   service: Service,
@@ -66,32 +48,6 @@ export function serveGovernanceOverNats(
     queue: HEAD_QUEUE,
     handler: (_error: Error | null, message: ServiceMsg) =>
       respondReliably(connection, message, { ok: true, result: { routes: governance.configs() } }),
-  });
-  const cacheOf = (route: string): RouteCache | undefined => governance.route(route)?.cache;
-  service.addEndpoint('governance-cache-get', {
-    subject: governanceSubjects.cacheGet,
-    queue: HEAD_QUEUE,
-    handler: async (_error: Error | null, message: ServiceMsg) => {
-      const parsed = parseWire(cacheGetSchema, message.data);
-      if (!parsed.ok) return dropInvalid(message, parsed.reason, log);
-      try {
-        const value = (await cacheOf(parsed.value.route)?.get(parsed.value.key)) ?? null;
-        respondReliably(connection, message, { ok: true, result: { value } });
-      } catch (error) {
-        respondReliably(connection, message, failureReply(error));
-      }
-    },
-  });
-  service.addEndpoint('governance-cache-set', {
-    subject: governanceSubjects.cacheSet,
-    queue: HEAD_QUEUE,
-    handler: async (_error: Error | null, message: ServiceMsg) => {
-      const parsed = parseWire(cacheSetSchema, message.data);
-      if (!parsed.ok) return dropInvalid(message, parsed.reason, log);
-      const { route, key, value } = parsed.value;
-      await cacheOf(route)?.set(key, value as ChatResult);
-      respondReliably(connection, message, { ok: true, result: {} });
-    },
   });
   governance.onChange(() =>
     connection.publish(governanceSubjects.changed, encode({ routes: governance.configs() })),
@@ -119,43 +75,9 @@ function shareCooldowns(
   );
 }
 
-/** A route's cache kept by the head; hits and misses are this gateway's own, for its `/metrics`. */
-class NatsRouteCache implements RouteCache {
-  hits = 0;
-  misses = 0;
-
-  constructor(
-    private readonly connection: NatsConnection,
-    private readonly route: string,
-  ) {}
-
-  async get(key: string): Promise<ChatResult | undefined> {
-    const answer = cacheAnswerSchema.parse(
-      await natsRequest<unknown>(
-        this.connection,
-        governanceSubjects.cacheGet,
-        { route: this.route, key },
-        REQUEST_TIMEOUT_MS,
-      ),
-    );
-    if (answer.value) this.hits++;
-    else this.misses++;
-    return (answer.value as ChatResult | null) ?? undefined;
-  }
-
-  async set(key: string, value: ChatResult): Promise<void> {
-    await natsRequest(
-      this.connection,
-      governanceSubjects.cacheSet,
-      { route: this.route, key, value },
-      REQUEST_TIMEOUT_MS,
-    );
-  }
-}
-
 /**
  * The governance of a gateway on another machine: the head's routes, kept current from
- * `governance.changed`, the head's caches, and cooldowns shared with every other gateway.
+ * `governance.changed`, response caches in KV, and cooldowns shared with every other gateway.
  */
 export class NatsGovernance {
   private constructor(
@@ -168,7 +90,7 @@ export class NatsGovernance {
     connection: NatsConnection,
     log: (line: string) => void = () => {},
   ): Promise<NatsGovernance> {
-    const governance = new Governance({ cacheOf: (route) => new NatsRouteCache(connection, route) });
+    const governance = new Governance({ cacheOf: kvRouteCaches(connection, log) });
     const changes = subscribeParsed(
       connection,
       governanceSubjects.changed,

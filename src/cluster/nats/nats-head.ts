@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { type KV, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { AccessControl, Governance } from '../governance/index.js';
+import type { AccessControl, CacheSettings, Governance, RouteCache } from '../governance/index.js';
 import { Head } from '../head/head.js';
 import type { StorageHost } from '../head/storage-host.js';
 import type { NodeResources } from '../resources.js';
@@ -21,6 +21,7 @@ import { HeadJobs } from './head-jobs.js';
 import type { TrainingJobRunner } from './job-messages.js';
 import { KvDeploymentStore } from './kv-deployment-store.js';
 import { serveAccessOverNats } from './nats-access-gate.js';
+import { kvRouteCaches } from './kv-route-cache.js';
 import { serveGovernanceOverNats } from './nats-governance.js';
 import {
   createHeadService,
@@ -69,8 +70,13 @@ export interface NatsHead {
   serveStorage(host: StorageHost): void;
   /** Serves virtual keys and rate limits to gateways on NATS (`byzerllm.access.*`). */
   serveAccess(control: AccessControl): void;
-  /** Serves routes and response caches to gateways on NATS and shares cooldowns (`byzerllm.governance.*`). */
+  /** Serves routes to gateways on NATS and shares cooldowns (`byzerllm.governance.*`). */
   serveGovernance(governance: Governance): void;
+  /**
+   * `GovernanceOptions.cacheOf` for the head's governance: route caches in JetStream KV, the same
+   * buckets every gateway of the cluster reads and fills (`kv-route-cache.ts`).
+   */
+  cacheOf(route: string, settings: CacheSettings): RouteCache;
   close(): Promise<void>;
 }
 
@@ -224,6 +230,7 @@ export async function startNatsHead(options: NatsHeadOptions): Promise<NatsHead>
     serveGovernance: (governance) => {
       serveGovernanceOverNats(connection, service, governance, log);
     },
+    cacheOf: kvRouteCaches(connection, log),
     async close() {
       await admin.close();
       cancellations.close();
