@@ -10,11 +10,14 @@ import { CLI_ENTRY, createTestHome, type TestHome } from './cli.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { untilGone } from './process-watch.js';
-import { type NatsServer, startNatsServer } from './nats-server.js';
+import { type NatsServer, startNatsCluster, startNatsServer } from './nats-server.js';
 import { type OpenAIUpstream, startOpenAIUpstream } from './openai-upstream.js';
 
 export interface CliCluster {
+  /** The NATS node the head and the nodes connect to (the first of `natsNodes`). */
   nats: NatsServer;
+  /** Every NATS node: one unless `startCliCluster` was asked for more (one NATS cluster). */
+  natsNodes: NatsServer[];
   upstream: OpenAIUpstream;
   head: TestHome;
   /** The node homes by node id, in start order. */
@@ -31,8 +34,14 @@ export async function startCliCluster(options: {
   env?: Record<string, string>;
   /** Extra flags of every node's `start --address …` (e.g. `--cpus 1`). */
   nodeFlags?: readonly string[];
+  /** NATS nodes routed into one cluster with clustered JetStream. Defaults to 1. */
+  natsNodes?: number;
 }): Promise<CliCluster> {
-  const nats = await startNatsServer();
+  const natsCluster =
+    (options.natsNodes ?? 1) > 1
+      ? await startNatsCluster(options.natsNodes)
+      : await startNatsServer().then((server) => ({ nodes: [server], close: () => server.close() }));
+  const nats = natsCluster.nodes[0]!;
   const upstream = await startOpenAIUpstream({ recordRequests: false });
   const head = await createTestHome();
   const nodes = new Map<string, TestHome>();
@@ -42,7 +51,7 @@ export async function startCliCluster(options: {
     for (const home of nodes.values()) await home.cleanup();
     await head.cleanup();
     await upstream.close();
-    await nats.close();
+    await natsCluster.close();
   };
   try {
     Object.assign(head.env, options.env);
@@ -67,7 +76,7 @@ export async function startCliCluster(options: {
     await close();
     throw error;
   }
-  return { nats, upstream, head, nodes, background, close };
+  return { nats, natsNodes: natsCluster.nodes, upstream, head, nodes, background, close };
 }
 
 /**
@@ -131,10 +140,15 @@ export async function restartClusterHead(cluster: CliCluster): Promise<void> {
 
 /**
  * Starts `byzerllm serve --address nats://…` in its own process (a gateway on "another machine",
- * over its own NATS connection) and returns its base URL once it listens; `close` kills it.
+ * over its own NATS connection, to `natsUrl`: the cluster's first NATS node unless given) and
+ * returns its base URL once it listens; `close` kills it. `onStderr` gets what it logs.
  */
-export async function startServeOverNats(cluster: CliCluster): Promise<string> {
-  const child = spawn(process.execPath, [CLI_ENTRY, 'serve', '--port', '0', '--address', cluster.nats.url], {
+export async function startServeOverNats(
+  cluster: CliCluster,
+  options: { natsUrl?: string; onStderr?: (chunk: string) => void } = {},
+): Promise<string> {
+  const address = options.natsUrl ?? cluster.nats.url;
+  const child = spawn(process.execPath, [CLI_ENTRY, 'serve', '--port', '0', '--address', address], {
     env: cluster.head.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -142,6 +156,7 @@ export async function startServeOverNats(cluster: CliCluster): Promise<string> {
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
     stderr += chunk;
+    options.onStderr?.(chunk);
   });
   const lines = readline.createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   const first = await lines.next();
