@@ -26,6 +26,16 @@ export function apiRouteLabel(path: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Whether a request to one of these routes runs a model and so goes through the gate's admission
+ * like the JSON model endpoints (models allow-list, rpm/tpm, budget; settled with its usage):
+ * creating a response or a message. Reading or deleting a stored response and counting tokens only
+ * check the key.
+ */
+export function isMeteredApiRoute(method: string, path: string): boolean {
+  return method === 'POST' && (path === '/v1/responses' || path === MESSAGES_PATH);
+}
+
 /** Answers a request to one of these routes; `readJson` reads and parses the body when needed. */
 export async function handleApiRoute(
   exchange: Exchange,

@@ -5,7 +5,13 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PACKAGE_VERSION, toByzerLLMError } from '../core/index.js';
-import { type ApiRoutesContext, apiRouteErrorSender, apiRouteLabel, handleApiRoute } from './api-routes.js';
+import {
+  type ApiRoutesContext,
+  apiRouteErrorSender,
+  apiRouteLabel,
+  handleApiRoute,
+  isMeteredApiRoute,
+} from './api-routes.js';
 import { handleSpeech, handleTranscription } from './audio.js';
 import { handleChat } from './chat.js';
 import { handleCompletions } from './completions.js';
@@ -132,8 +138,9 @@ export function createHandler(
   ): Promise<number> {
     const { request, response } = exchange;
     const handler = Object.hasOwn(JSON_ROUTES, path) ? JSON_ROUTES[path] : undefined;
-    // Endpoints other than the JSON model endpoints only check the key (no model to limit).
-    if (caller && !handler) await admitExchange(options.gate!, exchange, caller, undefined, 0);
+    const metered = handler !== undefined || isMeteredApiRoute(method, path);
+    // Endpoints that run no model (or whose body is not JSON) only check the key.
+    if (caller && !metered) await admitExchange(options.gate!, exchange, caller, undefined, 0);
     if (handler || path === '/v1/audio/transcriptions') {
       if (method !== 'POST') throw gatewayRefusal('method_not_allowed', `${method} ${path}: use POST`);
       const body = await readBody(request, options.bodyLimitBytes);
@@ -143,7 +150,12 @@ export function createHandler(
       return handler(exchange, parsed);
     }
     if (apiRouteLabel(path)) {
-      const readJson = async () => parseJsonObject(await readBody(request, options.bodyLimitBytes));
+      const readJson = async () => {
+        const body = await readBody(request, options.bodyLimitBytes);
+        const parsed = parseJsonObject(body);
+        if (caller && metered) await admitExchange(options.gate!, exchange, caller, parsed, body.length);
+        return parsed;
+      };
       return handleApiRoute(exchange, { method, path, context: options, readJson });
     }
     if (path === '/model/predict' && options.predict) {

@@ -13,6 +13,8 @@ import type { GatewayRefusal } from './map-error.js';
 
 /** Output tokens reserved for a chat or completion that sets no `max_tokens`. */
 const DEFAULT_OUTPUT_ESTIMATE = 256;
+/** The Responses API's metrics label (`Exchange.endpoint`): its prompt is `input`, not `messages`. */
+const RESPONSES_ENDPOINT = '/v1/responses';
 /** Bytes per token of the input estimate (OpenAI's rule of thumb for English text is ~4). */
 const BYTES_PER_TOKEN = 4;
 
@@ -45,11 +47,16 @@ export async function admitExchange(
   bodyBytes: number,
 ): Promise<void> {
   const model = typeof body?.model === 'string' ? body.model : exchange.context.servedModelName;
-  const maxTokens = body?.max_completion_tokens ?? body?.max_tokens;
+  // Chat completions, completions, the Messages API (`max_tokens`) and the Responses API
+  // (`max_output_tokens`; its prompt is `input`, which embeddings and speech send too).
+  const maxTokens = body?.max_completion_tokens ?? body?.max_tokens ?? body?.max_output_tokens;
+  const generates =
+    body !== undefined &&
+    ('messages' in body || 'prompt' in body || exchange.endpoint === RESPONSES_ENDPOINT);
   const outputTokens =
     typeof maxTokens === 'number' && Number.isInteger(maxTokens) && maxTokens >= 0
       ? maxTokens
-      : body && ('messages' in body || 'prompt' in body)
+      : generates
         ? DEFAULT_OUTPUT_ESTIMATE
         : 0;
   const admission = await gate.admit({

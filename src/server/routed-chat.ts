@@ -31,6 +31,9 @@ export async function handleRoutedChat(
   route: ActiveRoute,
 ): Promise<number> {
   const request = toChatRequest(parsed);
+  // A key or limit is charged a stream's usage, which an upstream sends only when asked: the gate
+  // asks for it whenever the request has a ticket, and only clients that asked too are shown it.
+  const clientUsage = request.includeUsage === true;
   const model = exchange.resolveModel(route.name);
   const created = Math.floor(Date.now() / 1000);
   const id = `chatcmpl-${randomUUID()}`;
@@ -46,7 +49,7 @@ export async function handleRoutedChat(
     if (cached) {
       if (parsed.stream) {
         const writer = new ChatChunkWriter(id, model, created);
-        return pumpStream(exchange, replayResult(cached), writer, request.includeUsage === true);
+        return pumpStream(exchange, replayResult(cached), writer, clientUsage);
       }
       sendJson(exchange.response, 200, chatCompletion(id, model, created, [cached]));
       return 200;
@@ -55,6 +58,7 @@ export async function handleRoutedChat(
   try {
     if (parsed.stream) {
       if (choices > 1) throw badField('n', `model ${route.name} is a route: it streams one choice (n = 1)`);
+      if (exchange.ticket !== undefined) request.includeUsage = true;
       const parts = await governance.execute(
         route,
         (deployment, signal) =>
@@ -69,12 +73,11 @@ export async function handleRoutedChat(
       );
       setRouteHeaders(exchange.response, progress);
       const writer = new ChatChunkWriter(id, model, created);
-      if (cacheKey === undefined)
-        return await pumpStream(exchange, parts, writer, request.includeUsage === true);
+      if (cacheKey === undefined) return await pumpStream(exchange, parts, writer, clientUsage);
       // Stored only once the whole answer reached a client still there: never after an error
       // part, a cancellation or a stream that stopped before its finish.
       const recorder = new StreamRecorder(parts);
-      const status = await pumpStream(exchange, recorder, writer, request.includeUsage === true);
+      const status = await pumpStream(exchange, recorder, writer, clientUsage);
       const result = status === 200 && !exchange.signal.aborted ? await recorder.result() : undefined;
       if (result && !exchange.response.destroyed) await route.cache!.set(cacheKey, result);
       return status;
