@@ -1,6 +1,7 @@
 /**
- * Training jobs: every job with its status and last step, and the chosen job's loss chart and
- * log, both live over one event stream while the page is open.
+ * Training jobs: every job with its node, status and last step, and the chosen job's loss chart
+ * and log, both live over one event stream while the page is open. On a NATS cluster's head the
+ * jobs placed on nodes are listed beside those run on the head's machine.
  */
 import { useEffect, useState } from 'preact/hooks';
 import { type Column, DataTable } from './data-table.js';
@@ -12,6 +13,9 @@ interface JobSummary {
   status: string;
   reason?: string;
   lastStep?: { step: number; totalSteps: number; loss: number | null };
+  /** Where the head placed it; absent for a job run on the head's machine without the cluster. */
+  node?: string;
+  nodes?: string[];
 }
 
 interface JobsView {
@@ -36,6 +40,7 @@ export function JobsPage() {
   if (!view) return <p class="loading">Reading the jobs…</p>;
   if (view.error) return <p role="alert">{view.error}</p>;
   const jobs = view.jobs ?? [];
+  const chosenJob = jobs.find((job) => job.name === chosen);
   const columns: Column<JobSummary>[] = [
     {
       header: 'Job',
@@ -51,6 +56,11 @@ export function JobsPage() {
       ),
     },
     { header: 'Kind', cell: (job) => job.kind },
+    {
+      header: 'Node',
+      cell: (job) => job.nodes?.join(', ') ?? job.node ?? "head's machine",
+      class: 'node',
+    },
     { header: 'Status', cell: (job) => job.status + (job.reason ? `: ${job.reason}` : ''), class: 'status' },
     {
       header: 'Step',
@@ -61,7 +71,7 @@ export function JobsPage() {
   return (
     <>
       <DataTable
-        caption="Training jobs on this head's machine"
+        caption="Training jobs, on this head's machine and on the cluster's nodes"
         columns={columns}
         rows={jobs}
         emptyText="No training jobs yet: start one with byzerllm finetune or byzerllm pretrain."
@@ -69,6 +79,12 @@ export function JobsPage() {
       {chosen && view.detail && (
         <section class="card" aria-labelledby="job-title">
           <h2 id="job-title">{chosen}</h2>
+          {chosenJob?.node && (
+            <p class="note">
+              On {chosenJob.nodes ? `nodes ${chosenJob.nodes.join(', ')}` : `node ${chosenJob.node}`}: the log
+              shows the events the node reported; its worker logs stay on that machine.
+            </p>
+          )}
           <LossChart points={view.detail.points} name={chosen} />
           <h3>Log</h3>
           {/* Chromium and Firefox let the keyboard focus and scroll a scrolling box by themselves. */}

@@ -2,10 +2,11 @@
  * The web console's optional services, composed here because the server layer does not import
  * `sql`, `train` or `storage`: the notebook runs its cells in one SQL session per console, over the
  * head's own cluster API (in process, no hop), one cell at a time; the Jobs page reads the training
- * jobs of this machine (`console-jobs.ts`); the Storage page reads the head's store.
+ * jobs of this machine and those the head placed on nodes (`console-jobs.ts`); the Storage page
+ * reads the head's store.
  */
 import fs from 'node:fs/promises';
-import type { ClusterApi } from '../cluster/index.js';
+import type { ClusterApi, PlacedJobsView } from '../cluster/index.js';
 import type { ConsoleFeatures, ConsoleNotebookRunner, ConsoleStorage } from '../server/index.js';
 import { SqlSession } from '../sql/index.js';
 import type { StorageService } from '../storage/index.js';
@@ -20,10 +21,12 @@ export function createConsoleFeatures(options: {
    * would read files as the head's user.
    */
   sqlFileAccess: boolean;
+  /** On a NATS cluster's head: the training jobs it placed on nodes, listed beside this machine's. */
+  placedJobs?: PlacedJobsView;
 }): ConsoleFeatures {
   return {
     notebook: createNotebookRunner(options.cluster, options.sqlFileAccess),
-    jobs: createConsoleJobs(),
+    jobs: createConsoleJobs(options.placedJobs ? { placed: options.placedJobs } : {}),
     storage: createConsoleStorage(options.store),
   };
 }

@@ -1,35 +1,56 @@
 /**
- * The console's view of the training jobs on this machine (`$BYZERLLM_HOME/jobs`, as `byzerllm jobs`
- * shows them): the list, and one job's loss points and log lines for its chart and log panel.
+ * The console's view of the training jobs: those on this machine (`$BYZERLLM_HOME/jobs`, as `byzerllm
+ * jobs` shows them) and, on a NATS cluster's head, those the head placed on nodes (as `byzerllm jobs
+ * --address` shows them, read from the head's job registry in this process): the list, and one
+ * job's loss points and log lines for its chart and log panel.
+ *
+ * A job the head placed on its own machine's node is also in `$BYZERLLM_HOME/jobs`: the placed
+ * record wins (it names the node), so each job is listed once.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { resolveStateDirectory } from '../cluster/index.js';
-import type { ConsoleJobDetail, ConsoleJobs } from '../server/index.js';
-import { jobDirectory, listTrainingJobs, type ProgressEvent, readTrainingProgress } from '../train/index.js';
+import { z } from 'zod';
+import { type PlacedJobRecord, type PlacedJobsView, resolveStateDirectory } from '../cluster/index.js';
+import type { ConsoleJobDetail, ConsoleJobs, ConsoleJobSummary } from '../server/index.js';
+import { jobDirectory, listTrainingJobs, readTrainingProgress } from '../train/index.js';
 
 /** Log lines sent to the page: the newest ones. */
 const LOG_LINES = 200;
 /** Bytes read from the end of each log file. */
 const LOG_TAIL_BYTES = 16 * 1024;
 
-export function createConsoleJobs(): ConsoleJobs {
+/**
+ * A progress event as the page shows it. The head's own events (a status it decided, a deployment)
+ * carry no `time`; every node event does.
+ */
+const shownEventSchema = z.looseObject({ event: z.string(), time: z.string().optional() });
+type ShownEvent = z.infer<typeof shownEventSchema>;
+
+/** What the Jobs page reads of a node runner's record (the cluster layer checks only name and status). */
+const placedRecordSchema = z.looseObject({
+  kind: z.string(),
+  createdAt: z.string(),
+  lastStep: z.object({ step: z.number(), totalSteps: z.number(), loss: z.number().nullable() }).optional(),
+});
+
+export function createConsoleJobs(options: { placed?: PlacedJobsView } = {}): ConsoleJobs {
+  const { placed } = options;
   return {
     async list() {
-      const records = await listTrainingJobs();
-      return records
-        .map((record) => ({
-          name: record.name,
-          kind: record.kind,
-          status: record.status,
-          createdAt: record.createdAt,
-          ...(record.reason ? { reason: record.reason } : {}),
-          ...(record.lastStep ? { lastStep: record.lastStep } : {}),
-        }))
-        .sort((left, right) => right.createdAt.localeCompare(left.createdAt));
+      const onNodes = placed?.list().map(placedSummary) ?? [];
+      const names = new Set(onNodes.map((job) => job.name));
+      const local = (await listTrainingJobs())
+        .filter((record) => !names.has(record.name))
+        .map((record) => summary(record));
+      return [...onNodes, ...local].sort((left, right) => right.createdAt.localeCompare(left.createdAt));
     },
     async detail(name) {
-      const events = await readTrainingProgress(name);
+      const placedEvents = placed?.events(name);
+      if (placedEvents) {
+        const events = shownEvents(placedEvents);
+        return { points: lossPoints(events), log: events.map(eventLine).slice(-LOG_LINES) };
+      }
+      const events = shownEvents(await readTrainingProgress(name));
       const logs = path.join(jobDirectory(resolveStateDirectory(), name), 'logs');
       const files = ['supervisor.log', 'worker-0.log'];
       const tails = await Promise.all(files.map((file) => tail(path.join(logs, file))));
@@ -44,7 +65,44 @@ export function createConsoleJobs(): ConsoleJobs {
   };
 }
 
-function lossPoints(events: ProgressEvent[]): ConsoleJobDetail['points'] {
+function summary(record: {
+  name: string;
+  kind: string;
+  status: string;
+  createdAt: string;
+  reason?: string | undefined;
+  lastStep?: ConsoleJobSummary['lastStep'] | undefined;
+}): ConsoleJobSummary {
+  return {
+    name: record.name,
+    kind: record.kind,
+    status: record.status,
+    createdAt: record.createdAt,
+    ...(record.reason ? { reason: record.reason } : {}),
+    ...(record.lastStep ? { lastStep: record.lastStep } : {}),
+  };
+}
+
+/**
+ * A placed job's record is the node runner's record plus the head's `node` and `nodes`; one a node
+ * sent in another shape still shows its name, status and node.
+ */
+function placedSummary(record: PlacedJobRecord): ConsoleJobSummary {
+  const parsed = placedRecordSchema.safeParse(record);
+  const read = parsed.success ? parsed.data : { kind: '?', createdAt: '' };
+  const base = summary({ ...read, name: record.name, status: record.status, reason: record.reason });
+  const nodes = record.nodes?.map((share) => share.node);
+  return { ...base, node: record.node, ...(nodes && nodes.length > 1 ? { nodes } : {}) };
+}
+
+function shownEvents(events: readonly Record<string, unknown>[]): ShownEvent[] {
+  return events.flatMap((event) => {
+    const parsed = shownEventSchema.safeParse(event);
+    return parsed.success ? [parsed.data] : [];
+  });
+}
+
+function lossPoints(events: ShownEvent[]): ConsoleJobDetail['points'] {
   const byStep = new Map<number, ConsoleJobDetail['points'][number]>();
   for (const event of events) {
     if (typeof event.step !== 'number') continue;
@@ -59,15 +117,19 @@ function lossPoints(events: ProgressEvent[]): ConsoleJobDetail['points'] {
   return [...byStep.values()].sort((left, right) => left.step - right.step);
 }
 
-/** `2026-12-07T20:08:13Z step step=2 loss=7.67 …`: numbers shortened, the time to seconds. */
-function eventLine(event: ProgressEvent): string {
+/**
+ * `2026-12-07T20:08:13Z step step=2 loss=7.67 …`: numbers shortened, the time to seconds; the
+ * head's own events start with `head`.
+ */
+function eventLine(event: ShownEvent): string {
   const fields = Object.entries(event)
-    .filter(([key]) => key !== 'time' && key !== 'event')
+    .filter(([key]) => key !== 'time' && key !== 'event' && key !== 'source')
     .map(
       ([key, value]) =>
         `${key}=${typeof value === 'number' ? Number(value.toPrecision(5)) : JSON.stringify(value)}`,
     );
-  return `${event.time.slice(0, 19)}Z ${event.event} ${fields.join(' ')}`.trimEnd();
+  const when = event.time ? `${event.time.slice(0, 19)}Z` : event.source === 'head' ? 'head' : '-';
+  return `${when} ${event.event} ${fields.join(' ')}`.trimEnd();
 }
 
 async function tail(file: string): Promise<string[]> {

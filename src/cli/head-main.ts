@@ -159,7 +159,12 @@ export async function runHead(): Promise<void> {
             host: options.host,
             port: options.port,
             ...(options.apiKey ? { apiKey: options.apiKey } : {}),
-            features: createConsoleFeatures({ cluster: head, store, sqlFileAccess: Boolean(options.apiKey) }),
+            features: createConsoleFeatures({
+              cluster: head,
+              store,
+              sqlFileAccess: Boolean(options.apiKey),
+              ...(cluster ? { placedJobs: cluster.jobs } : {}),
+            }),
           });
           const id = `console-${++gatewaySequence}`;
           gateways.set(id, opened);

@@ -383,7 +383,7 @@ describe('web console', () => {
     assert.equal(await page.evaluate('document.activeElement?.textContent'), 'Jobs');
     await page.keyboard.press('Enter');
     await page.locator('h1:focus', { hasText: 'Jobs' }).waitFor();
-    await page.locator('caption', { hasText: "Training jobs on this head's machine" }).waitFor();
+    await page.locator('caption', { hasText: "Training jobs, on this head's machine" }).waitFor();
     assert.deepEqual(problems, []);
   });
 

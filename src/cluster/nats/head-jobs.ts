@@ -61,7 +61,21 @@ const NODE_STOP_TIMEOUT_MS = 90_000;
 
 export type { HeadJobsOptions, JobPlacer } from './head-job-entry.js';
 
-export class HeadJobs implements JobRegistry {
+/**
+ * The jobs this head placed on nodes, read only, for readers in the head's own process (the web
+ * console's Jobs page): what `jobs list|logs --address` answer, without a NATS round trip.
+ */
+export interface PlacedJobsView {
+  /** Every job's record, as `jobs list --address` gives it (`node` names the node of rank 0). */
+  list(): PlacedJobRecord[];
+  /**
+   * The job's events (rank 0's progress events, then the head's own with `source: "head"`) from
+   * index `from`; `undefined` for a job this head does not hold.
+   */
+  events(name: string, from?: number): JobProgressEvent[] | undefined;
+}
+
+export class HeadJobs implements JobRegistry, PlacedJobsView {
   readonly jobs = new Map<string, JobEntry>();
   private readonly subscription: Subscription;
 
@@ -113,6 +127,14 @@ export class HeadJobs implements JobRegistry {
     this.subscription.unsubscribe();
   }
 
+  list(): PlacedJobRecord[] {
+    return [...this.jobs.values()].map((entry) => entry.record);
+  }
+
+  events(name: string, from = 0): JobProgressEvent[] | undefined {
+    return this.jobs.get(name)?.events.slice(from);
+  }
+
   private handle(operation: JobAdminOperation, message: ServiceMsg): void {
     const parsed = parseWire(jobAdminSchemas[operation] as z.ZodType<Record<string, unknown>>, message.data);
     if (!parsed.ok) {
@@ -132,7 +154,7 @@ export class HeadJobs implements JobRegistry {
       case 'jobs-start':
         return this.start(body.options as Record<string, unknown>);
       case 'jobs-list':
-        return [...this.jobs.values()].map((entry) => entry.record);
+        return this.list();
       case 'jobs-show':
         return this.entry(body.name as string).record;
       case 'jobs-logs':

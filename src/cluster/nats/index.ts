@@ -36,7 +36,7 @@ export {
 } from './node-agent.js';
 export { NodeDirectory } from './node-directory.js';
 export { type NatsHead, type NatsHeadOptions, startNatsHead } from './nats-head.js';
-export { HeadJobs, type JobPlacer } from './head-jobs.js';
+export { HeadJobs, type JobPlacer, type PlacedJobsView } from './head-jobs.js';
 export {
   type ClusterJobRecord,
   FINISHED_JOB_STATUSES,

@@ -17,7 +17,7 @@ import { AlreadyExistsError } from '../../core/index.js';
 import type { ClusterKey } from './cluster-key.js';
 import { watchConnection } from './connection-watch.js';
 import { HeadJobStore } from './head-job-store.js';
-import { HeadJobs } from './head-jobs.js';
+import { HeadJobs, type PlacedJobsView } from './head-jobs.js';
 import type { TrainingJobRunner } from './job-messages.js';
 import { KvDeploymentStore } from './kv-deployment-store.js';
 import { serveAccessOverNats } from './nats-access-gate.js';
@@ -66,6 +66,8 @@ export interface NatsHeadOptions {
 
 export interface NatsHead {
   head: Head;
+  /** The training jobs placed on nodes (`finetune|pretrain --address`), read only. */
+  jobs: PlacedJobsView;
   /** Serves the store of the head's process to clients on NATS (`byzerllm.storage.<operation>`). */
   serveStorage(host: StorageHost): void;
   /** Serves virtual keys and rate limits to gateways on NATS (`byzerllm.access.*`). */
@@ -225,6 +227,7 @@ export async function startNatsHead(options: NatsHeadOptions): Promise<NatsHead>
   );
   return {
     head,
+    jobs,
     serveStorage: (host) => serveStorageOverNats(connection, service, host, cancellations, log),
     serveAccess: (control) => serveAccessOverNats(connection, service, control, log),
     serveGovernance: (governance) => {

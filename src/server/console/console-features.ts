@@ -32,6 +32,12 @@ export interface ConsoleJobSummary {
   reason?: string;
   createdAt: string;
   lastStep?: { step: number; totalSteps: number; loss: number | null };
+  /**
+   * The node the head placed it on (the node of rank 0; `nodes` lists every node of a job spread
+   * over several). Absent for a job run on the head's own machine without the cluster.
+   */
+  node?: string;
+  nodes?: string[];
 }
 
 /** One job's loss curve and log, for its chart and log panel. */

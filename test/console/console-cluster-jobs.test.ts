@@ -1,0 +1,99 @@
+/**
+ * The Jobs page on a NATS cluster's head: nats-server, a `--head_only` head and one node agent (real
+ * processes sharing a cluster key), `byzerllm console` opened on the head, and a real CPU torch
+ * training job placed on the node by `finetune --address` while the page is open. The page lists it
+ * with its node, and its loss chart and log grow from the progress the node reports to the head.
+ */
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { after, before, test } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { launchChromium, openWatchedPage } from '../support/console-browser.js';
+import {
+  OUTPUT,
+  recordValues,
+  saveEveryWidth,
+  startConsoleCommand,
+  stopChild,
+  WIDTHS,
+} from '../support/console-pages.js';
+import { finetuneFlags, startTrainingCluster, type TrainingCluster } from '../support/training-cluster.js';
+
+const NODE = 'trainer';
+const STEPS = 200;
+
+let training: TrainingCluster;
+let consoleProcess: ChildProcess | undefined;
+let consoleUrl: string;
+let browser: Browser;
+
+before(async () => {
+  await mkdir(OUTPUT, { recursive: true });
+  training = await startTrainingCluster([NODE]);
+  // No API key: this test is about the Jobs page, the login is covered by console.test.ts.
+  const started = await startConsoleCommand(training.cluster.head, ['--console_port', '0'], {
+    BYZERLLM_API_KEY: '',
+  });
+  consoleProcess = started.child;
+  consoleUrl = started.url;
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+  if (consoleProcess) await stopChild(consoleProcess);
+  await training?.close();
+});
+
+test('a job placed on a node over NATS is listed with its node, and its loss chart and log grow live', {
+  timeout: 600_000,
+}, async () => {
+  const { cluster, basePath, data } = training;
+  const { page, problems } = await openWatchedPage(browser, WIDTHS[0]!.viewport);
+  await page.goto(`${consoleUrl}#/jobs`);
+  await page.getByText('No training jobs yet').waitFor();
+  const seen = await recordValues(page, '.chart svg', 'data-points');
+
+  const flags = finetuneFlags({
+    address: cluster.nats.url,
+    basePath,
+    data,
+    name: 'placed_job',
+    maxSteps: STEPS,
+    numWorkers: 1,
+  });
+  const started = await cluster.head.run(flags);
+  assert.equal(started.code, 0, started.stderr);
+  assert.match(started.stdout, /started training job placed_job on node trainer/);
+
+  await page.getByRole('button', { name: 'placed_job' }).waitFor();
+  const row = page.locator('tr', { has: page.getByRole('button', { name: 'placed_job' }) });
+  assert.equal(await row.locator('td.node').textContent(), NODE);
+  await page.getByRole('img', { name: /^Loss of placed_job over/ }).waitFor();
+  await page.getByText(`On node ${NODE}: the log shows the events the node reported`).waitFor();
+  await row.locator('td.status', { hasText: 'succeeded' }).waitFor({ timeout: 480_000 });
+  await page.locator(`.chart svg[data-points="${STEPS}"]`).waitFor();
+
+  const counts = (await seen()).map(Number);
+  assert.ok(
+    counts.filter((count) => count > 0 && count < STEPS).length >= 2,
+    `the chart grew while the job ran on the node: ${counts}`,
+  );
+  assert.deepEqual(
+    counts,
+    [...counts].sort((left, right) => left - right),
+    'it only grows',
+  );
+  const log = (await page.getByRole('log', { name: 'Log of placed_job' }).textContent()) ?? '';
+  assert.match(log, new RegExp(`step step=${STEPS} `));
+  assert.match(log, /status status="succeeded"/);
+  // The row's step count is the node's record as the head holds it.
+  assert.equal(await row.locator('td').nth(4).textContent(), `${STEPS}/${STEPS}`);
+
+  // The head's own machine ran nothing (`--head_only`): the job is listed once, on its node.
+  assert.equal(await page.getByRole('button', { name: 'placed_job' }).count(), 1);
+  await saveEveryWidth(page, 'jobs-cluster');
+  assert.deepEqual(problems, []);
+  await page.context().close();
+});
