@@ -11,10 +11,16 @@ interface Turn {
   error?: string;
 }
 
+/** A running deployment the Playground offers: its meta says it chats, and whether it reads images. */
+interface ChatDeployment {
+  name: string;
+  vision: boolean;
+}
+
 /**
  * Chat with any chat deployment (meta says it chats; embedding, speech and image deployments are
- * not offered); answers stream in as they arrive, reasoning shown apart; images attached to a
- * message go as data URLs for vision models.
+ * not offered); answers stream in as they arrive, reasoning shown apart; for a vision deployment
+ * (meta `support_vision`) images can be attached to a message and go as data URLs.
  */
 export function PlaygroundPage({ snapshot }: { snapshot: Snapshot | undefined }) {
   const deployments = useChatDeployments(snapshot);
@@ -28,6 +34,11 @@ export function PlaygroundPage({ snapshot }: { snapshot: Snapshot | undefined })
   const [streaming, setStreaming] = useState(false);
   const abort = useRef<AbortController | undefined>(undefined);
   const deployment = chosen || deployments[0]?.name || '';
+  const vision = deployments.find((entry) => entry.name === deployment)?.vision === true;
+  // Images wait only for a deployment that reads them: choosing another drops them.
+  useEffect(() => {
+    if (!vision) setImages([]);
+  }, [vision]);
 
   const input = (messages: Turn[]): ChatInput => ({
     deployment,
@@ -169,10 +180,12 @@ export function PlaygroundPage({ snapshot }: { snapshot: Snapshot | undefined })
               if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) void send(event);
             }}
           />
-          <label class="attach">
-            Attach images
-            <input type="file" accept="image/*" multiple onChange={(event) => attach(event, setImages)} />
-          </label>
+          {vision && (
+            <label class="attach">
+              Attach images
+              <input type="file" accept="image/*" multiple onChange={(event) => attach(event, setImages)} />
+            </label>
+          )}
           {streaming ? (
             <button type="button" onClick={() => abort.current?.abort()}>
               Stop
@@ -185,8 +198,7 @@ export function PlaygroundPage({ snapshot }: { snapshot: Snapshot | undefined })
         </form>
         {images.length > 0 && (
           <p class="pending-images" role="status">
-            {images.length} image{images.length > 1 ? 's' : ''} attached to the next message (for vision
-            models){' '}
+            {images.length} image{images.length > 1 ? 's' : ''} attached to the next message{' '}
             <button type="button" class="link" onClick={() => setImages([])}>
               Remove
             </button>
@@ -217,14 +229,14 @@ function Snippet({ title, text }: { title: string; text: string }) {
 }
 
 /** The running deployments that chat, asked again when the set of deployments changes. */
-function useChatDeployments(snapshot: Snapshot | undefined): { name: string }[] {
-  const [deployments, setDeployments] = useState<{ name: string }[]>([]);
+function useChatDeployments(snapshot: Snapshot | undefined): ChatDeployment[] {
+  const [deployments, setDeployments] = useState<ChatDeployment[]>([]);
   const running = (snapshot?.status.deployments ?? [])
     .filter((entry) => entry.state === 'running')
     .map((entry) => `${entry.name}@${entry.startedAt}`)
     .join(',');
   useEffect(() => {
-    callApi<{ deployments: { name: string }[] }>('GET', 'chat-deployments').then(
+    callApi<{ deployments: ChatDeployment[] }>('GET', 'chat-deployments').then(
       (answer) => setDeployments(answer.deployments),
       () => setDeployments([]),
     );

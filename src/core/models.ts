@@ -154,6 +154,12 @@ export interface ModelMeta {
   support_tools?: boolean;
   /** The engine honours `ChatRequest.responseFormat` with a JSON schema (else clients prompt for it). */
   support_response_format?: boolean;
+  /**
+   * The chat model reads image parts in user messages (`{ type: 'image', url }`); the web console
+   * offers image attachments only then. Absent means text only: images sent anyway reach the
+   * upstream, which answers with its own error.
+   */
+  support_vision?: boolean;
   [key: string]: unknown;
 }
 

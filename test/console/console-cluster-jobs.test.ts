@@ -70,7 +70,8 @@ test('a job placed on a node over NATS is listed with its node, and its loss cha
   await page.getByRole('button', { name: 'placed_job' }).waitFor();
   const row = page.locator('tr', { has: page.getByRole('button', { name: 'placed_job' }) });
   assert.equal(await row.locator('td.node').textContent(), NODE);
-  await page.getByRole('img', { name: /^Loss of placed_job over/ }).waitFor();
+  // The first step waits for torch to load on the node: slow on a busy machine.
+  await page.getByRole('img', { name: /^Loss of placed_job over/ }).waitFor({ timeout: 240_000 });
   await page.getByText(`On node ${NODE}: the log shows the events the node reported`).waitFor();
   await row.locator('td.status', { hasText: 'succeeded' }).waitFor({ timeout: 480_000 });
   await page.locator(`.chart svg[data-points="${STEPS}"]`).waitFor();

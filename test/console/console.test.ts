@@ -112,7 +112,14 @@ describe('web console', () => {
     await page.getByLabel('Workers').fill('1');
     await page
       .getByLabel(/Infer params/)
-      .fill([`saas.api_key=${upstream.apiKey}`, `saas.base_url=${upstream.url}`, 'saas.model=m'].join('\n'));
+      .fill(
+        [
+          `saas.api_key=${upstream.apiKey}`,
+          `saas.base_url=${upstream.url}`,
+          'saas.model=m',
+          'saas.vision=true',
+        ].join('\n'),
+      );
     await page.getByRole('button', { name: 'Deploy', exact: true }).click();
     await page.getByRole('heading', { level: 2, name: 'chat' }).waitFor();
     assert.equal(await page.getByLabel('Name').getAttribute('aria-invalid'), null);
@@ -276,7 +283,8 @@ describe('web console', () => {
     assert.equal(started.code, 0, started.stderr);
     await page.getByRole('button', { name: 'console_job' }).waitFor();
     const chart = page.getByRole('img', { name: /^Loss of console_job over/ });
-    await chart.waitFor();
+    // The first step waits for torch to load: slow on a busy machine.
+    await chart.waitFor({ timeout: 240_000 });
     await page.locator('td.status', { hasText: 'succeeded' }).waitFor({ timeout: 240_000 });
     await page.locator('.chart svg[data-points="200"]').waitFor();
     const counts = (await seen()).map(Number);

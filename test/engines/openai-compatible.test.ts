@@ -311,6 +311,7 @@ test('meta describes a SaaS chat+embedding model; embedding_mode follows the mod
       primary_task: 'chat',
       support_tools: true,
       support_response_format: true,
+      support_vision: false,
     });
     assert.equal(embedding.meta.embedding_mode, true);
     assert.equal(JSON.stringify(chat.meta).includes(API_KEY), false);

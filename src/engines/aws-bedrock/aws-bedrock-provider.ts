@@ -25,6 +25,7 @@ import type { EngineInstance } from '../../core/models.js';
 import { defineProviderOptions, option, transportOf } from '../shared/provider-options.js';
 import { AwsBedrockChatModel, type BedrockFamily } from './aws-bedrock-chat-model.js';
 import { saasMeta } from '../shared/saas-meta.js';
+import { isVisionModel } from '../shared/vision-models.js';
 
 const PROVIDER = 'saas/aws_bedrock';
 
@@ -74,6 +75,8 @@ export async function createAwsBedrockEngine(context: EngineContext): Promise<En
   const meta = saasMeta({
     model_name: model,
     support_assistant_prefix: true,
+    // Only the Anthropic family's body carries images (Claude 3 and later read them).
+    support_vision: family === 'anthropic' && isVisionModel(model),
   });
   return {
     meta,

@@ -15,6 +15,7 @@ import { errorFromResponse } from '../shared/upstream-errors.js';
 import { defineProviderOptions, option, providerClient } from '../shared/provider-options.js';
 import { ClaudeChatModel } from './claude-chat-model.js';
 import { saasMeta } from '../shared/saas-meta.js';
+import { isVisionModel } from '../shared/vision-models.js';
 
 const PROVIDER = 'saas/claude';
 
@@ -39,6 +40,8 @@ export async function createClaudeEngine(context: EngineContext): Promise<Engine
   const meta = saasMeta({
     model_name: model,
     support_assistant_prefix: true,
+    // Claude 3 and later read image blocks; claude-2 and claude-instant do not.
+    support_vision: isVisionModel(model),
   });
   return {
     meta,

@@ -49,6 +49,8 @@ export async function createGeminiEngine(context: EngineContext): Promise<Engine
     model_name: model,
     embedding_mode: embeddingMode,
     tasks: ['chat', 'embedding'],
+    // Every Gemini chat model reads images (inline data parts).
+    support_vision: !embeddingMode,
   });
   return {
     meta,

@@ -71,6 +71,8 @@ export async function createQianwenEngine(
     support_assistant_prefix: true,
     embedding_mode: embeddingMode,
     tasks: options.multimodal ? ['chat'] : ['chat', 'embedding'],
+    // The text models drop image parts (with a warning); the multimodal API reads them.
+    support_vision: options.multimodal,
   });
   const chat = withDefaults(new QianwenChatModel(config), defaults);
   return {

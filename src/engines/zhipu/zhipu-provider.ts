@@ -20,6 +20,7 @@ import { OpenAICompatibleEmbeddingModel } from '../shared/openai-compatible/open
 import { defineProviderOptions, option, providerClient } from '../shared/provider-options.js';
 import { ZhipuTokenSource } from './zhipu-token.js';
 import { saasMeta } from '../shared/saas-meta.js';
+import { isVisionModel } from '../shared/vision-models.js';
 
 const DEFAULT_PROVIDER = 'saas/zhipu';
 
@@ -60,6 +61,8 @@ export async function createZhipuEngine(
     model_name: modelId,
     embedding_mode: modelId.toLowerCase().includes('embedding'),
     tasks: ['chat', 'embedding'],
+    // OpenAI-shaped messages: image parts go as `image_url`, which glm-4v reads.
+    support_vision: isVisionModel(modelId),
   });
   return {
     meta,

@@ -1,9 +1,10 @@
 /**
  * The Playground's API. `GET /console/api/chat-deployments` lists the running deployments whose
- * model chats (meta `tasks` has `chat` and `primary_task` is chat), reading each one's meta once per
- * deployment start: a meta read is a worker call. `POST /console/api/chat` streams the answer as
- * server-sent events, one `StreamPart` per event; a user message may carry images as data URLs
- * (OpenAI's `image_url` parts upstream).
+ * model chats (meta `tasks` has `chat` and `primary_task` is chat), each with `vision` (its meta's
+ * `support_vision`), reading each one's meta once per deployment start: a meta read is a worker
+ * call. `POST /console/api/chat` streams the answer as server-sent events, one `StreamPart` per
+ * event; a user message to a vision deployment may carry images as data URLs (OpenAI's `image_url`
+ * parts upstream), and images for any other deployment are refused before its worker is called.
  */
 import type { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
@@ -44,19 +45,22 @@ const chatBodySchema = z.strictObject({
 
 export function mountPlaygroundRoutes(app: Hono, cluster: ClusterApi): void {
   const metaByStart = new Map<string, Promise<ModelMeta | undefined>>();
+  const metaOf = (deployment: { name: string; startedAt?: string }) => {
+    const key = `${deployment.name}@${deployment.startedAt}`;
+    let meta = metaByStart.get(key);
+    if (!meta) {
+      meta = cluster.meta(deployment.name).catch(() => undefined);
+      metaByStart.set(key, meta);
+    }
+    return meta;
+  };
+  const running = async () => (await cluster.list()).filter((deployment) => deployment.state === 'running');
   app.get('/console/api/chat-deployments', async (context) => {
-    const running = (await cluster.list()).filter((deployment) => deployment.state === 'running');
     const chats = await Promise.all(
-      running.map(async (deployment) => {
-        const key = `${deployment.name}@${deployment.startedAt}`;
-        let meta = metaByStart.get(key);
-        if (!meta) {
-          meta = cluster.meta(deployment.name).catch(() => undefined);
-          metaByStart.set(key, meta);
-        }
-        const known = await meta;
+      (await running()).map(async (deployment) => {
+        const known = await metaOf(deployment);
         const chats = known?.tasks.includes('chat') && (known.primary_task ?? 'chat') === 'chat';
-        return chats ? [{ name: deployment.name }] : [];
+        return chats ? [{ name: deployment.name, vision: known?.support_vision === true }] : [];
       }),
     );
     return context.json({ deployments: chats.flat() });
@@ -70,6 +74,10 @@ export function mountPlaygroundRoutes(app: Hono, cluster: ClusterApi): void {
       );
     }
     const { deployment, system, messages, temperature, maxTokens } = body.data;
+    const hasImages = messages.some(
+      (message) => Array.isArray(message.content) && message.content.some((part) => part.type === 'image'),
+    );
+    if (hasImages) await refuseImagesWithoutVision(deployment, running, metaOf);
     const abort = new AbortController();
     const parts = await cluster.stream(
       deployment,
@@ -96,4 +104,21 @@ export function mountPlaygroundRoutes(app: Hono, cluster: ClusterApi): void {
       }
     });
   });
+}
+
+/** Images go only to a deployment whose meta says it reads them (`support_vision`). */
+async function refuseImagesWithoutVision(
+  name: string,
+  running: () => Promise<{ name: string; startedAt?: string }[]>,
+  metaOf: (deployment: { name: string; startedAt?: string }) => Promise<ModelMeta | undefined>,
+): Promise<void> {
+  const deployment = (await running()).find((entry) => entry.name === name);
+  // A deployment not running is the chat call's to report, with its own error.
+  if (!deployment) return;
+  const meta = await metaOf(deployment);
+  if (meta?.support_vision === true) return;
+  throw new InvalidArgumentError(
+    `deployment ${name} does not read images (its model meta has no support_vision); ` +
+      'send text only, or deploy a vision model (saas/openai takes saas.vision=true)',
+  );
 }

@@ -28,6 +28,7 @@ import {
   OpenAICompatibleTranscriptionModel,
 } from './openai-compatible-media-models.js';
 import { saasMeta } from '../saas-meta.js';
+import { isVisionModel } from '../vision-models.js';
 
 /** A vendor's configuration of this engine. */
 export interface OpenAICompatibleSettings {
@@ -65,6 +66,8 @@ export interface OpenAICompatibleParams {
   /** `saas.deadline`: the total time of one request across its retries. */
   deadlineMs: number;
   headers: Record<string, string>;
+  /** `saas.vision`: whether the model reads images; `undefined` when the deployment does not say. */
+  vision?: boolean;
   /** Authentication headers (bearer by default; Azure's `api-key`). */
   authHeaders: Record<string, string>;
   proxyUrl?: string;
@@ -91,6 +94,9 @@ export function openAICompatibleOptions(provider: string, settings: OpenAICompat
     'saas.model': option.text('the upstream model', settings.defaultModel ?? 'gpt-3.5-turbo'),
     'saas.base_url': option.url('the API root', settings.defaultBaseUrl ?? 'https://api.openai.com/v1'),
     'saas.headers': headersOption,
+    'saas.vision': option.flag(
+      'the model reads images in user messages (`true`/`false`); when not given, from the model name (gpt-4o, gpt-4.1, *vision*, *-vl*, …)',
+    ),
     ...settings.extraOptions,
   });
 }
@@ -129,6 +135,7 @@ export async function createOpenAICompatibleEngine(
     primary_task: primaryTaskOfModel(params.model),
     support_tools: true,
     support_response_format: true,
+    support_vision: params.vision ?? isVisionModel(params.model),
   });
   return {
     meta,
@@ -172,6 +179,7 @@ export function readOpenAICompatibleParams(
     model: given ?? endpoint?.model ?? declared ?? 'gpt-3.5-turbo',
     baseUrl: endpoint?.baseUrl ?? options['saas.base_url'],
     headers: options['saas.headers'],
+    ...(options['saas.vision'] === undefined ? {} : { vision: options['saas.vision'] as boolean }),
     authHeaders: endpoint?.headers ?? { authorization: `Bearer ${apiKey}` },
     ...transportOf(options),
   };
