@@ -4,12 +4,13 @@
  * loaded machine disturbs least. Four proxies in front of one loopback upstream: the bare proxy
  * (`bare-proxy.ts`), the gateway on its general path, the gateway on the OpenAI pass-through
  * (`gateway-target.ts`, same build, `--general` or not), and the gateway with a virtual key and
- * rate limits on (`--governed`). Each runs in its own process; its CPU time
+ * rate limits on (`--governed`), and the same with a cached route whose requests all miss the cache
+ * (`--governed --cached`; its streams would be cache hits, so it has no per-chunk figure). Each runs in its own process; its CPU time
  * (`/proc/PID/task/TID/schedstat` of every thread, nanoseconds on a CPU) is taken before and
  * after a batch of requests sent by this process. Rounds alternate the targets,
  * each round starting with another; the median round is reported, ratios to the bare proxy first, absolute numbers second.
  *
- *   npx tsc -p . && node dist/bench/gateway/cpu.js [--scale 1] [--rounds 3] [--compare-root DIR]
+ *   npx tsc -p . && node dist/bench/gateway/cpu.js [--scale 1] [--rounds 3] [--compare-root DIR [--compare-governed]]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import os from 'node:os';
@@ -28,6 +29,8 @@ const { values } = parseArgs({
     // Another build's root (e.g. an export of main, built): its pass-through is measured in the same
     // rounds, the "before" of a change side by side with the "after".
     'compare-root': { type: 'string' },
+    // With --compare-root: also that build's governed targets (key + limits, route cache miss).
+    'compare-governed': { type: 'boolean', default: false },
   },
 });
 const scale = Number(values.scale);
@@ -63,18 +66,82 @@ async function measure(target: Target, pid: number, requests: number, streams: n
   const before = await processCpuSeconds(pid);
   const load = await runLoad(target, 16, requests);
   const middle = await processCpuSeconds(pid);
+  const requestMicros = ((middle - before) / requests) * 1e6;
+  if (target.distinct) {
+    // Streams send one fixed body: after the first they would be cache hits, not this row's path.
+    const { requestsPerSecond, failures } = load;
+    return {
+      target: target.name,
+      requestMicros,
+      chunkMicros: Number.NaN,
+      requestsPerSecond,
+      chunksPerSecond: Number.NaN,
+      failures,
+    };
+  }
   const stream = await streamThroughput(target, { concurrency: 16, count: streams, words: 1000 });
   const after = await processCpuSeconds(pid);
   // Chunks received: the rate times the seconds the batch took (derived from the streams' rate).
   const chunks = (stream.chunksPerSecond * (streams - stream.failures)) / stream.streamsPerSecond;
   return {
     target: target.name,
-    requestMicros: ((middle - before) / requests) * 1e6,
+    requestMicros,
     chunkMicros: ((after - middle) / chunks) * 1e6,
     requestsPerSecond: load.requestsPerSecond,
     chunksPerSecond: stream.chunksPerSecond,
     failures: load.failures + stream.failures,
   };
+}
+
+/** A table cell: the number, or a dash for a figure the target has none of. */
+function figure(value: number, digits: number): string {
+  return Number.isNaN(value) ? '—' : value.toFixed(digits);
+}
+
+/**
+ * The gateway's pass-through, and with governance on: key + limits, and key + limits + a cached
+ * route's miss path. `args` start one build's `gateway-target.js`; `suffix` names the build.
+ */
+async function gatewayTargets(args: string[], suffix: string): Promise<{ target: Target; pid: number }[]> {
+  const passThrough = await startProcess(args);
+  const governed = await startProcess([...args, '--governed']);
+  const cached = await startProcess([...args, '--governed', '--cached']);
+  const bearer = (started: { json: Record<string, unknown> }) => ({
+    authorization: `Bearer ${String(started.json.key)}`,
+  });
+  return [
+    {
+      target: {
+        name: `gateway, pass-through${suffix}`,
+        origin: String(passThrough.json.url),
+        model: 'bench_chat',
+        headers: {},
+      },
+      pid: passThrough.child.pid!,
+    },
+    {
+      // Governance on: a virtual key and limits on the key and the deployment, every request admitted
+      // and settled (its streams ask the upstream for usage and stay on the pass-through).
+      target: {
+        name: `gateway, key + limits${suffix}`,
+        origin: String(governed.json.url),
+        model: 'bench_chat',
+        headers: bearer(governed),
+      },
+      pid: governed.child.pid!,
+    },
+    {
+      // The same with a route that has a response cache, every request something new: its miss path.
+      target: {
+        name: `gateway, key + limits + route cache miss${suffix}`,
+        origin: String(cached.json.url),
+        model: 'bench_cached',
+        headers: bearer(cached),
+        distinct: true,
+      },
+      pid: cached.child.pid!,
+    },
+  ];
 }
 
 function median(list: number[]): number {
@@ -104,8 +171,6 @@ async function main(): Promise<void> {
     upstream.apiKey,
   ];
   const general = await startProcess([...gatewayArgs, '--general']);
-  const passThrough = await startProcess(gatewayArgs);
-  const governed = await startProcess([...gatewayArgs, '--governed']);
   const targets: { target: Target; pid: number }[] = [
     {
       target: { name: 'bare proxy', origin: String(bare.json.url), model: 'm', headers: authorization },
@@ -120,47 +185,22 @@ async function main(): Promise<void> {
       },
       pid: general.child.pid!,
     },
-    {
-      target: {
-        name: 'gateway, pass-through',
-        origin: String(passThrough.json.url),
-        model: 'bench_chat',
-        headers: {},
-      },
-      pid: passThrough.child.pid!,
-    },
-    {
-      // Governance on: a virtual key and limits on the key and the deployment, every request admitted
-      // and settled (its streams take the general path, to be charged their usage).
-      target: {
-        name: 'gateway, key + limits',
-        origin: String(governed.json.url),
-        model: 'bench_chat',
-        headers: { authorization: `Bearer ${String(governed.json.key)}` },
-      },
-      pid: governed.child.pid!,
-    },
+    ...(await gatewayTargets(gatewayArgs, '')),
   ];
   const compareRoot = values['compare-root'];
   if (compareRoot) {
-    const other = await startProcess([
+    const otherArgs = [
       path.join(compareRoot, 'dist/bench/gateway/gateway-target.js'),
       ...gatewayArgs.slice(1),
-    ]);
-    targets.push({
-      target: {
-        name: `pass-through of ${compareRoot}`,
-        origin: String(other.json.url),
-        model: 'bench_chat',
-        headers: {},
-      },
-      pid: other.child.pid!,
-    });
+    ];
+    const others = await gatewayTargets(otherArgs, ` of ${compareRoot}`);
+    targets.push(...(values['compare-governed'] ? others : others.slice(0, 1)));
   }
   const requests = Math.round(6000 * scale);
   const streams = Math.max(4, Math.round(32 * scale));
   for (const { target } of targets) {
     await runLoad(target, 16, Math.round(3000 * scale));
+    if (target.distinct) continue;
     await streamThroughput(target, {
       concurrency: 16,
       count: Math.max(4, Math.round(16 * scale)),
@@ -193,7 +233,7 @@ async function main(): Promise<void> {
     '|---|---:|---:|---:|---:|---:|---:|---:|',
     ...summary.map(
       (result) =>
-        `| ${result.target} | ${(result.requestMicros / base.requestMicros).toFixed(2)} | ${(result.chunkMicros / base.chunkMicros).toFixed(2)} | ${result.requestMicros.toFixed(1)} | ${result.chunkMicros.toFixed(2)} | ${result.requestsPerSecond.toFixed(0)} | ${result.chunksPerSecond.toFixed(0)} | ${result.failures} |`,
+        `| ${result.target} | ${(result.requestMicros / base.requestMicros).toFixed(2)} | ${figure(result.chunkMicros / base.chunkMicros, 2)} | ${result.requestMicros.toFixed(1)} | ${figure(result.chunkMicros, 2)} | ${result.requestsPerSecond.toFixed(0)} | ${figure(result.chunksPerSecond, 0)} | ${result.failures} |`,
     ),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

@@ -2,13 +2,16 @@
  * A gateway for `bench/gateway/cpu.ts`: the OpenAI-compatible server over an in-process `Head` with
  * one `saas/openai` deployment (`bench_chat`), as `byzerllm serve` runs it inside the head.
  *
- *   node dist/bench/gateway/gateway-target.js --upstream URL --api-key KEY [--general] [--governed]
+ *   node dist/bench/gateway/gateway-target.js --upstream URL --api-key KEY [--general] [--governed] [--cached]
  *
  * `--general` hides the head's OpenAI pass-through from the gateway, so every request takes the
  * general path (`ChatRequest` and `StreamPart`s): the "before" of the pass-through, in the same
  * build. `--governed` turns governance on: a virtual key with rpm/tpm limits and an rpm/tpm limit on
  * `bench_chat`, all too high to refuse anything, so every request is admitted, counted and settled
- * (the key is printed as `key`, for the requests to send). Prints `{"url": …}` once listening.
+ * (the key is printed as `key`, for the requests to send). `--cached` (with `--governed`) adds route
+ * `bench_cached` (`single` onto `bench_chat`) with a response cache, as `byzerllm route set` would:
+ * requests that name it and ask something new each time take the cache's miss path. Prints
+ * `{"url": …}` once listening.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -18,7 +21,9 @@ import {
   AccessControl,
   type ClusterApi,
   createInProcessTransport,
+  createRoutedCluster,
   DeploymentStore,
+  Governance,
   Head,
   pricesOfSpecs,
   VirtualKeyStore,
@@ -31,6 +36,7 @@ const { values } = parseArgs({
     'api-key': { type: 'string' },
     general: { type: 'boolean', default: false },
     governed: { type: 'boolean', default: false },
+    cached: { type: 'boolean', default: false },
   },
 });
 if (!values.upstream || !values['api-key']) {
@@ -66,6 +72,18 @@ async function governed(): Promise<{ gate: AccessControl; key: string }> {
 }
 const governance = values.governed ? await governed() : undefined;
 
+/** The route of `--cached`, in memory (no state directory), as the head's `Governance` holds it. */
+async function cachedRoute(): Promise<Governance> {
+  const routes = new Governance();
+  await routes.set('bench_cached', {
+    strategy: 'single',
+    cache: { ttl_seconds: 300, max_entries: 1000 },
+    targets: [{ deployment: 'bench_chat' }],
+  });
+  return routes;
+}
+const routes = values.cached ? await cachedRoute() : undefined;
+
 /** The head without its pass-through: every `ClusterApi` method but `openAIPassThrough`. */
 function generalPathOnly(cluster: Head): ClusterApi {
   return {
@@ -81,9 +99,11 @@ function generalPathOnly(cluster: Head): ClusterApi {
 }
 
 const server = await startOpenAIServer({
-  cluster: values.general ? generalPathOnly(head) : head,
+  // As `byzerllm serve` in the head: with routes, the cluster that resolves them (`head-main.ts`).
+  cluster: values.general ? generalPathOnly(head) : routes ? createRoutedCluster(head, routes) : head,
   port: 0,
   ...(governance ? { gate: governance.gate } : {}),
+  ...(routes ? { governance: routes } : {}),
 });
 process.stdout.write(
   `${JSON.stringify({ url: server.address, ...(governance ? { key: governance.key } : {}) })}\n`,

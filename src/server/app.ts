@@ -146,7 +146,11 @@ export function createHandler(
       const body = await readBody(request, options.bodyLimitBytes);
       if (!handler) return handleTranscription(exchange, body);
       const parsed = parseJsonObject(body);
-      if (caller) await admitExchange(options.gate!, exchange, caller, parsed, body.length);
+      if (caller) {
+        // The head's gate decides at once; only a gate over NATS is waited for.
+        const admitting = admitExchange(options.gate!, exchange, caller, parsed, body.length);
+        if (admitting) await admitting;
+      }
       return handler(exchange, parsed);
     }
     if (apiRouteLabel(path)) {

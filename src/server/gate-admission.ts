@@ -6,7 +6,7 @@
  * Only called while the gate is active (keys or limits exist); otherwise the gateway keeps its plain
  * master-key check and does no work of this file.
  */
-import type { AccessGate, AccessRefusal } from '../cluster/index.js';
+import type { AccessGate, AccessRefusal, AccessRequest, Admission } from '../cluster/index.js';
 import { InvalidArgumentError } from '../core/index.js';
 import type { Exchange } from './exchange.js';
 import type { GatewayRefusal } from './map-error.js';
@@ -37,15 +37,16 @@ export interface GateCaller {
 /**
  * Admits a request to a JSON endpoint with its parsed body (`model` named, or none for endpoints
  * without one); throws the refusal, mapped to 401/403/429 by `map-error.ts`. An admitted request
- * with a ticket is settled by `Exchange.finish`.
+ * with a ticket is settled by `Exchange.finish`. Returns a promise only when the gate answers
+ * later (over NATS): the head's own gate decides at once, and the caller need not wait a turn.
  */
-export async function admitExchange(
+export function admitExchange(
   gate: AccessGate,
   exchange: Exchange,
   caller: GateCaller,
   body: Record<string, unknown> | undefined,
   bodyBytes: number,
-): Promise<void> {
+): Promise<void> | undefined {
   const model = typeof body?.model === 'string' ? body.model : exchange.context.servedModelName;
   // Chat completions, completions, the Messages API (`max_tokens`) and the Responses API
   // (`max_output_tokens`; its prompt is `input`, which embeddings and speech send too).
@@ -59,14 +60,21 @@ export async function admitExchange(
       : generates
         ? DEFAULT_OUTPUT_ESTIMATE
         : 0;
-  const admission = await gate.admit({
+  const request: AccessRequest = {
     master: caller.master,
     open: caller.open,
-    ...(caller.key !== undefined ? { key: caller.key } : {}),
-    ...(body && model !== undefined ? { model } : {}),
     inputTokens: Math.ceil(bodyBytes / BYTES_PER_TOKEN),
     outputTokens,
-  });
+  };
+  if (caller.key !== undefined) request.key = caller.key;
+  if (body && model !== undefined) request.model = model;
+  const admission = gate.admit(request);
+  if (admission instanceof Promise) return admission.then((answer) => admitted(gate, exchange, answer));
+  admitted(gate, exchange, admission);
+  return undefined;
+}
+
+function admitted(gate: AccessGate, exchange: Exchange, admission: Admission): void {
   if (!admission.ok) throw refusalError(admission.refusal);
   if (admission.ticket) exchange.ticket = { gate, id: admission.ticket };
 }

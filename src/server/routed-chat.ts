@@ -44,7 +44,9 @@ export async function handleRoutedChat(
       ? cacheKeyOf(route.name, request)
       : undefined;
   if (cacheKey !== undefined) {
-    const cached = await route.cache!.get(cacheKey);
+    // The in-process cache answers at once: no promise to wait a turn on (one over NATS is waited for).
+    const lookup = route.cache!.get(cacheKey);
+    const cached = lookup instanceof Promise ? await lookup : lookup;
     exchange.response.setHeader('x-byzerllm-cache', cached ? 'hit' : 'miss');
     if (cached) {
       if (parsed.stream) {
@@ -91,7 +93,10 @@ export async function handleRoutedChat(
       );
     const results = await Promise.all(Array.from({ length: choices }, callOnce));
     // Stored before answering, so the client's next request, on any gateway, finds it.
-    if (cacheKey !== undefined) await route.cache!.set(cacheKey, results[0]!);
+    if (cacheKey !== undefined) {
+      const stored = route.cache!.set(cacheKey, results[0]!);
+      if (stored) await stored;
+    }
     const completion = exchangeCompletion(exchange, id, model, created, results);
     setRouteHeaders(exchange.response, progress);
     sendJson(exchange.response, 200, completion);

@@ -27,9 +27,33 @@ describe('RateWindow', () => {
     const window = new RateWindow(100);
     const entry = window.add(90, 0);
     assert.ok(window.waitMs(20, 1) > 0);
-    window.correct(entry, 10);
+    window.correct(entry, 90, 10);
     assert.equal(window.waitMs(20, 1), 0);
     assert.equal(new RateWindow(100).waitMs(500, 0), 0);
+  });
+
+  test('amounts of one millisecond share an entry, corrected each by its own; the ring grows without losing any', () => {
+    const window = new RateWindow(1_000_000);
+    const first = window.add(50, 5);
+    const second = window.add(30, 5);
+    assert.equal(first, second, 'one entry for one millisecond');
+    window.correct(first, 50, 10);
+    assert.equal(window.used(5), 40);
+    // 200 entries, one per millisecond from t=1,000: more than the ring's first size.
+    const entries = Array.from({ length: 200 }, (_, index) => window.add(index + 1, 1_000 + index));
+    assert.equal(window.used(1_199), 40 + (200 * 201) / 2);
+    window.correct(entries[0]!, 1, 1_001);
+    // t=5 leaves at 60,005; t=1,000 (now 1,001) and t=1,001 (2) leave at 61,001.
+    assert.equal(window.used(60_005), (200 * 201) / 2 + 1_000);
+    assert.equal(window.used(61_001), (200 * 201) / 2 - 3);
+    window.correct(entries[0]!, 1_001, 5);
+    assert.equal(
+      window.used(61_001),
+      (200 * 201) / 2 - 3,
+      'a correction after the entry left changes nothing',
+    );
+    // 7 over the limit: t=1,002 (3) and t=1,003 (4) must leave first, at 61,003.
+    assert.equal(window.waitMs(1_000_000 - (200 * 201) / 2 + 3 + 7, 61_001), 2);
   });
 });
 

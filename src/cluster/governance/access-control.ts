@@ -10,7 +10,7 @@
  * rpm/tpm are sliding one-minute windows per key and per model name (`RateWindow`); tpm reserves the
  * estimate and is corrected to the real usage when the request settles.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { type DeploymentSpec, type TokenPrice, tokenPriceOf } from '../../core/index.js';
 import type { AccessGate, AccessRefusal, AccessRequest, Admission, UsageReport } from './access-gate.js';
 import { RateWindow, type WindowEntry } from './rate-window.js';
@@ -26,7 +26,12 @@ interface Reservation {
   at: number;
   key: KeyRecord | undefined;
   moneyPico: number;
-  tokenEntries: { window: RateWindow; entry: WindowEntry }[];
+  /** The estimate the tpm windows were given, corrected to the usage at settle. */
+  tokens: number;
+  modelTokens: RateWindow | undefined;
+  modelEntry: WindowEntry;
+  keyTokens: RateWindow | undefined;
+  keyEntry: WindowEntry;
 }
 
 interface Windows {
@@ -51,6 +56,12 @@ export class AccessControl implements AccessGate {
   private readonly now: () => number;
   private readonly listeners: (() => void)[] = [];
   private admissions = 0;
+  /**
+   * Tickets are this instance's random prefix and a sequence number: unique, and cheaper than a
+   * UUID per request; the prefix keeps a ticket issued before a restart from settling a new one.
+   */
+  private readonly ticketPrefix = `${randomBytes(6).toString('base64url')}-`;
+  private tickets = 0;
 
   constructor(private readonly options: AccessControlOptions) {
     this.now = options.now ?? Date.now;
@@ -77,7 +88,8 @@ export class AccessControl implements AccessGate {
     this.listeners.push(listener);
   }
 
-  async admit(request: AccessRequest): Promise<Admission> {
+  /** Decided at once, in this process: no promise for the gateway beside it to wait on. */
+  admit(request: AccessRequest): Admission {
     return this.admitNow(request);
   }
 
@@ -128,14 +140,21 @@ export class AccessControl implements AccessGate {
         : 0;
     }
     if (!key && !modelWindows) return { ok: true };
-    const tokenEntries: Reservation['tokenEntries'] = [];
-    for (const windows of [modelWindows, keyWindows]) {
-      windows?.requests?.add(1, now);
-      if (windows?.tokens)
-        tokenEntries.push({ window: windows.tokens, entry: windows.tokens.add(tokens, now) });
-    }
-    const ticket = randomUUID();
-    this.reservations.set(ticket, { at: now, key, moneyPico, tokenEntries });
+    modelWindows?.requests?.add(1, now);
+    keyWindows?.requests?.add(1, now);
+    const modelTokens = modelWindows?.tokens;
+    const keyTokens = keyWindows?.tokens;
+    const ticket = this.ticketPrefix + (++this.tickets).toString(36);
+    this.reservations.set(ticket, {
+      at: now,
+      key,
+      moneyPico,
+      tokens,
+      modelTokens,
+      modelEntry: modelTokens ? modelTokens.add(tokens, now) : 0,
+      keyTokens,
+      keyEntry: keyTokens ? keyTokens.add(tokens, now) : 0,
+    });
     if (key && moneyPico > 0) this.reservedPico.set(key.id, (this.reservedPico.get(key.id) ?? 0) + moneyPico);
     return { ok: true, ticket };
   }
@@ -145,7 +164,8 @@ export class AccessControl implements AccessGate {
     if (!reservation) return;
     this.release(usage.ticket, reservation);
     const used = usage.inputTokens + usage.outputTokens;
-    for (const { window, entry } of reservation.tokenEntries) window.correct(entry, used);
+    reservation.modelTokens?.correct(reservation.modelEntry, reservation.tokens, used);
+    reservation.keyTokens?.correct(reservation.keyEntry, reservation.tokens, used);
     const key = reservation.key;
     if (!key) return;
     const price = this.options.priceOf(usage.deployment);

@@ -57,7 +57,11 @@ export interface AccessGate {
    * (this one boolean is the cost of governance on the common request).
    */
   readonly active: boolean;
-  admit(request: AccessRequest): Promise<Admission>;
+  /**
+   * Decides on a request. The head's own gate (`AccessControl`) answers at once, without a
+   * promise (a hop the gateway beside it need not wait on); one reached over NATS answers later.
+   */
+  admit(request: AccessRequest): Admission | Promise<Admission>;
   /** Exactly once per admitted ticket, when the answer has been sent (or failed). */
   settle(usage: UsageReport): void;
 }
