@@ -1,10 +1,11 @@
 /**
- * Which SQL functions are deployed models. A function named like a deployment is registered the
- * first time a statement calls it (or by `run command as LLM`): chat models return Byzer's response
- * list, embedding models (meta `embedding_mode`) a FLOAT[] vector.
+ * Which SQL functions are deployed models. A function named like a deployment, or like a route of a
+ * cluster that lists its routes, is registered the first time a statement calls it (or by `run
+ * command as LLM`): chat models return Byzer's response list, embedding models (meta
+ * `embedding_mode`) a FLOAT[] vector.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { DeploymentInfo } from '../cluster/index.js';
+import { deploymentsOf, parseRouteConfig } from '../cluster/index.js';
 import type { FunctionContext } from './model-functions.js';
 import { registerChatModel, registerEmbeddingModel } from './model-functions.js';
 import { calledFunctions } from './rewrite-byzer-sql.js';
@@ -13,10 +14,16 @@ import type { SqlCluster } from './sql-cluster.js';
 const GENERIC_MODEL_FUNCTIONS = new Set(['llm', 'llm_embed']);
 const LIST_TTL_MS = 2_000;
 
+/** A name a statement may call: a deployment or a route, and the concurrent calls it takes. */
+interface CallableModel {
+  name: string;
+  capacity: number;
+}
+
 export class ModelRegistry {
   private readonly registered = new Map<string, 'chat' | 'embedding'>();
   private builtins?: Set<string>;
-  private deployments?: { at: number; byName: Map<string, DeploymentInfo> };
+  private models?: { at: number; byName: Map<string, CallableModel> };
 
   constructor(
     private readonly connection: DuckDBConnection,
@@ -38,15 +45,15 @@ export class ModelRegistry {
         continue;
       }
       if ((await this.builtinNames()).has(name)) continue;
-      let deployment = (await this.listDeployments('when-old')).get(name);
-      if (!deployment && !refreshed) {
-        // A name the cached list lacks may have been deployed since (by another client, or just
-        // now): list again once per statement before DuckDB reports the function as missing.
+      let model = (await this.listModels('when-old')).get(name);
+      if (!model && !refreshed) {
+        // A name the cached list lacks may have been deployed (or routed) since, by another client
+        // or just now: list again once per statement before DuckDB reports the function as missing.
         refreshed = true;
-        deployment = (await this.listDeployments('always')).get(name);
+        model = (await this.listModels('always')).get(name);
       }
-      if (deployment) {
-        await this.register(deployment.name);
+      if (model) {
+        await this.register(model.name);
         calls = true;
       }
     }
@@ -65,26 +72,37 @@ export class ModelRegistry {
     this.registered.set(key, embedding ? 'embedding' : 'chat');
   }
 
-  /** Concurrent calls a deployment takes: num_workers × worker_concurrency (1 when unknown). */
+  /**
+   * Concurrent calls a model takes: a deployment's num_workers × worker_concurrency; a route's, the
+   * largest of its deployments' (each call runs on one of them at a time); 1 when unknown.
+   */
   async capacityOf(model: string): Promise<number> {
-    const deployment = (await this.listDeployments('never')).get(model.toLowerCase());
-    return deployment ? deployment.numWorkers * deployment.workerConcurrency : 1;
+    return (await this.listModels('never')).get(model.toLowerCase())?.capacity ?? 1;
   }
 
-  /** The deployments by lower-cased name; `refresh` says when a cached list is listed again. */
-  private async listDeployments(
-    refresh: 'never' | 'when-old' | 'always',
-  ): Promise<Map<string, DeploymentInfo>> {
+  /**
+   * The deployments and routes by lower-cased name (a route wins over a deployment of its name, as
+   * it does at the gateway); `refresh` says when a cached list is listed again.
+   */
+  private async listModels(refresh: 'never' | 'when-old' | 'always'): Promise<Map<string, CallableModel>> {
     const fresh =
       refresh === 'never' ||
-      (refresh === 'when-old' && this.deployments && Date.now() - this.deployments.at < LIST_TTL_MS);
-    if (fresh && this.deployments) return this.deployments.byName;
-    const list = await this.cluster.list();
-    this.deployments = {
-      at: Date.now(),
-      byName: new Map(list.map((item) => [item.name.toLowerCase(), item])),
-    };
-    return this.deployments.byName;
+      (refresh === 'when-old' && this.models && Date.now() - this.models.at < LIST_TTL_MS);
+    if (fresh && this.models) return this.models.byName;
+    const [deployments, routes] = await Promise.all([this.cluster.list(), this.cluster.routes?.list() ?? []]);
+    const byName = new Map<string, CallableModel>(
+      deployments.map((item) => [
+        item.name.toLowerCase(),
+        { name: item.name, capacity: item.numWorkers * item.workerConcurrency },
+      ]),
+    );
+    for (const route of routes) {
+      const targets = deploymentsOf(parseRouteConfig(route.config, `route ${route.name}`));
+      const capacities = targets.map((target) => byName.get(target.toLowerCase())?.capacity ?? 1);
+      byName.set(route.name.toLowerCase(), { name: route.name, capacity: Math.max(1, ...capacities) });
+    }
+    this.models = { at: Date.now(), byName };
+    return byName;
   }
 
   private async builtinNames(): Promise<Set<string>> {

@@ -5,7 +5,7 @@
 import fs from 'node:fs/promises';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../core/index.js';
-import type { ClusterConnection } from '../../cluster/index.js';
+import { type ClusterConnection, HeadClient } from '../../cluster/index.js';
 import { type SqlCluster, SqlSession } from '../../sql/index.js';
 import { connect } from '../connect.js';
 import { type OutputFormat, progressLine, readOutputFormat, writeResults } from '../sql-output.js';
@@ -82,6 +82,13 @@ function lazyCluster(flags: SqlFlags): SqlCluster & { close(): Promise<void> } {
     deploy: async (spec) => (await connected()).deploy(spec),
     list: async () => (await connected()).list(),
     meta: async (name) => (await connected()).meta(name),
+    // A head (local or HTTP) resolves routes by name; a NATS client of the cluster has none.
+    routes: {
+      list: async () => {
+        const cluster = await connected();
+        return cluster instanceof HeadClient ? cluster.routes.list() : [];
+      },
+    },
     call: (async (name: string, kind: 'chat' | 'embedding', request: never, options?: object) =>
       (await connected()).call(name, kind, request, options)) as SqlCluster['call'],
     close: async () => {
