@@ -159,6 +159,7 @@ export class LlamaCppChatModel implements ChatModelV1 {
           maxTokens,
           stop: request.stop ?? [],
           sampling: samplingOf(samplingSettingsOf(request)),
+          sequences: this.config.sequences,
           ...(options.signal ? { signal: options.signal } : {}),
           ...(onDelta ? { onTextChunk: onDelta } : {}),
         });
@@ -192,6 +193,8 @@ export class LlamaCppChatModel implements ChatModelV1 {
       autoDisposeSequence: false,
       chatWrapper: this.config.chatWrapper,
     });
+    // LlamaChat cannot pause between tokens for another request's erase (SequencePool).
+    const chatEnded = this.config.sequences.chatStarted();
     try {
       const functions = toFunctions(request);
       const repeatPenalty = repeatPenaltyOf(request);
@@ -210,6 +213,7 @@ export class LlamaCppChatModel implements ChatModelV1 {
         stopReason: response.metadata.stopReason,
       };
     } finally {
+      chatEnded();
       chat.dispose({ disposeSequence: false });
     }
   }

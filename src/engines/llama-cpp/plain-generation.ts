@@ -25,6 +25,7 @@ import {
   type Token,
 } from 'node-llama-cpp';
 import { AbortedError } from '../../core/errors.js';
+import type { SequencePool } from './sequence-pool.js';
 import { TokenTexts } from './token-texts.js';
 
 /** How `LlamaChat` names why it stopped; the plain path gives the subset it can reach. */
@@ -45,6 +46,8 @@ export interface PlainGenerationOptions {
   stop: readonly string[];
   /** Sampling options as `LlamaChat` passes them to `sequence.evaluate` (see `samplingOf`). */
   sampling: PlainSampling;
+  /** The pool the sequence came from: it erases what the sequence holds beyond the prompt's prefix. */
+  sequences: Pick<SequencePool, 'prepare' | 'pauseForErase'>;
   signal?: AbortSignal;
   onTextChunk?: (text: string) => void;
 }
@@ -164,7 +167,8 @@ export function samplingOf(
 /**
  * Generates on `sequence` from `prompt`. The sequence may still hold an earlier request's tokens
  * (the sequence pool keeps them for prefix reuse): the common prefix stays in its KV cache and
- * only the rest of the prompt is evaluated, as `LlamaChat` and `LlamaCompletion` do.
+ * only the rest of the prompt is evaluated, as `LlamaChat` and `LlamaCompletion` do. Between
+ * tokens it gives way to another request's erase on the same context (`pauseForErase`).
  * An abort fails with `AbortedError`, as `LlamaChat` with `stopOnAbortSignal: false` does.
  */
 export async function generatePlainText(
@@ -190,7 +194,7 @@ export async function generatePlainText(
   const partial: Token[] = [];
   let count = 0;
   let afterText = false;
-  const input = await tokensToEvaluate(sequence, prompt.tokens);
+  const input = await options.sequences.prepare(sequence, prompt.tokens);
   const aborted = abortFlag(options.signal);
   try {
     for await (const token of sequence.evaluate(input, sampling)) {
@@ -215,6 +219,8 @@ export async function generatePlainText(
         if (stopped) return { text: stops.text, stopReason: stopped };
       }
       if (count >= options.maxTokens) return { text: stops.end(), stopReason: 'maxTokens' };
+      const pause = options.sequences.pauseForErase();
+      if (pause) await pause;
     }
   } finally {
     aborted.release();
@@ -344,18 +350,4 @@ function firstIndex(text: string, stops: readonly string[], from: number): numbe
     if (index !== -1 && index < first) first = index;
   }
   return first;
-}
-
-/**
- * The part of `tokens` that `sequence` has not evaluated yet, after erasing whatever it holds beyond
- * their common prefix. The last prompt token is always evaluated again: generation needs its logits.
- */
-async function tokensToEvaluate(sequence: LlamaContextSequence, tokens: Token[]): Promise<Token[]> {
-  if (sequence.nextTokenIndex === 0) return tokens;
-  if (tokens.length <= 1) {
-    await sequence.eraseContextTokenRanges([{ start: 0, end: sequence.nextTokenIndex }]);
-    return tokens;
-  }
-  await sequence.adaptStateToTokens(tokens.slice(0, -1), false);
-  return tokens.slice(sequence.nextTokenIndex);
 }
