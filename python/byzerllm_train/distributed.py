@@ -11,6 +11,8 @@ import signal
 import torch
 import torch.distributed as dist
 
+BROADCAST_CHUNK_BYTES = 64 * 1024 * 1024
+
 
 class Context:
     def __init__(self):
@@ -42,10 +44,47 @@ class Context:
 
     def sum(self, values):
         """All-reduces a list of floats (sum) across workers."""
-        tensor = torch.tensor(values, dtype=torch.float64, device=self.device if self.device.type == "cuda" else "cpu")
+        tensor = torch.tensor(values, dtype=torch.float64, device=self._collective_device())
         if self.enabled:
             dist.all_reduce(tensor)
         return tensor.tolist()
+
+    def any(self, flag):
+        """Whether `flag` is true on any worker."""
+        tensor = torch.tensor([1 if flag else 0], dtype=torch.int64, device=self._collective_device())
+        if self.enabled:
+            dist.all_reduce(tensor, op=dist.ReduceOp.MAX)
+        return bool(tensor.item())
+
+    def broadcast_bytes(self, data):
+        """Rank 0's `data` (bytes) on every worker; the others pass None.
+
+        Sent in chunks of `BROADCAST_CHUNK_BYTES` so a large checkpoint never needs one message
+        (or, on GPUs, one device buffer) of its whole size.
+        """
+        if not self.enabled:
+            return data
+        device = self._collective_device()
+        length = torch.tensor([len(data) if self.is_main else 0], dtype=torch.int64, device=device)
+        dist.broadcast(length, src=0)
+        total = int(length.item())
+        if total == 0:
+            return b""
+        buffer = bytearray(data) if self.is_main else bytearray(total)
+        view = torch.frombuffer(buffer, dtype=torch.uint8)
+        for begin in range(0, total, BROADCAST_CHUNK_BYTES):
+            chunk = view[begin : begin + BROADCAST_CHUNK_BYTES]
+            if device.type == "cpu":
+                dist.broadcast(chunk, src=0)
+                continue
+            on_device = chunk.to(device)
+            dist.broadcast(on_device, src=0)
+            chunk.copy_(on_device.cpu())
+        return bytes(buffer)
+
+    def _collective_device(self):
+        # nccl moves only GPU tensors; gloo only CPU ones.
+        return self.device if self.device.type == "cuda" else torch.device("cpu")
 
     def barrier(self):
         if self.enabled:

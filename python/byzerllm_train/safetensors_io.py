@@ -29,7 +29,11 @@ MAX_HEADER_BYTES = 100 * 1024 * 1024
 def load_file(path):
     """Returns {name: tensor} (CPU, the file's dtypes) and the metadata dict."""
     with open(path, "rb") as handle:
-        data = handle.read()
+        return load_bytes(handle.read(), path)
+
+
+def load_bytes(data, path="<bytes>"):
+    """`load_file` of a file's content already in memory (`path` names it in errors)."""
     if len(data) < 8:
         raise ValueError(f"{path}: not a safetensors file (shorter than 8 bytes)")
     (header_length,) = struct.unpack("<Q", data[:8])

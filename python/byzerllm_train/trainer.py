@@ -138,11 +138,14 @@ def resume(spec, context, model, optimizer):
     """The step to start from: 0, or the latest checkpoint's when `resume` is set and one exists."""
     if not spec.get("resume"):
         return 0
-    path = checkpoint.latest(spec["checkpoint_dir"])
-    if not path:
+    shared = checkpoint.read_shared(spec["checkpoint_dir"], context)
+    if not shared:
         return 0
-    step, _ = checkpoint.load(path, model, optimizer)
-    emit(context, {"event": "resumed", "step": step, "checkpoint": path})
+    name, files = shared
+    step, _ = checkpoint.load(files, model, optimizer)
+    # Every rank says it (in its worker log): on a spread job the other nodes got it from rank 0.
+    print(f"rank {context.rank} resumed from {name} (step {step})", file=sys.stderr, flush=True)
+    emit(context, {"event": "resumed", "step": step, "checkpoint": os.path.join(spec["checkpoint_dir"], name)})
     return step
 
 

@@ -30,7 +30,8 @@ export function createTrainingJobRunner(): TrainingJobRunner {
       record: asClusterRecord(await getTrainingJob(name)),
       events: (await readTrainingProgress(name)).slice(from),
     }),
-    resume: async (name) => asClusterRecord(await resumeTrainingJob(name)),
+    resume: async (name, rendezvous) =>
+      asClusterRecord(await resumeTrainingJob(name, { ...context, ...(rendezvous ? { rendezvous } : {}) })),
     remove: (name, force) => removeTrainingJob(name, { force }),
   };
 }

@@ -79,11 +79,7 @@ export async function startTrainingJob(
     );
   if (options.distributed?.nodeRank === 0 && options.distributed.masterPort === undefined) {
     // This node holds rank 0: its address and a free port are the rendezvous the head hands on.
-    options.distributed = {
-      ...options.distributed,
-      masterAddress: context.advertiseAddress ?? '127.0.0.1',
-      masterPort: await freePort(),
-    };
+    options.distributed = { ...options.distributed, ...(await pickRendezvous(context)) };
   }
   await readHfModelInfo(options.modelPath);
   const examples = await readExamples(options);
@@ -135,8 +131,27 @@ export async function startTrainingJob(
   return launch({ directory, stateDirectory, resume: false, tiedToCaller: context.tiedToCaller ?? false });
 }
 
-/** Starts a failed or stopped job again from its newest checkpoint. */
-export async function resumeTrainingJob(name: string, context: JobContext = {}): Promise<JobRecord> {
+/** Where the ranks of a job spread over nodes meet: rank 0's node's address and port. */
+export interface JobRendezvous {
+  masterAddress: string;
+  masterPort: number;
+}
+
+export interface ResumeContext extends JobContext {
+  /**
+   * A node's share of a job spread over several nodes, other than rank 0's: the rendezvous rank 0's
+   * node picked for this run (the last run's no longer exists). The cluster's head hands it on.
+   */
+  rendezvous?: JobRendezvous;
+}
+
+/**
+ * Starts a failed or stopped job again from its newest checkpoint. A share of a job spread over
+ * nodes meets its peers at a fresh rendezvous: rank 0's node picks a new port (answered in its
+ * record, as at the start), the others take `context.rendezvous`. Rank 0 sends its checkpoint to
+ * the workers that lack it over that rendezvous (python/byzerllm_train/checkpoint.py).
+ */
+export async function resumeTrainingJob(name: string, context: ResumeContext = {}): Promise<JobRecord> {
   const stateDirectory = context.stateDirectory ?? resolveStateDirectory();
   const directory = jobDirectory(stateDirectory, checkedName(name));
   const record = await readCheckedJob(directory);
@@ -145,8 +160,25 @@ export async function resumeTrainingJob(name: string, context: JobContext = {}):
       `training job ${name} is ${record.status}; only failed or stopped jobs resume`,
     );
   }
+  const { distributed } = record.options;
+  if (distributed) {
+    const rendezvous = distributed.nodeRank === 0 ? await pickRendezvous(context) : context.rendezvous;
+    if (!rendezvous)
+      throw new InvalidArgumentError(
+        `training job ${name} is node ${distributed.nodeRank} of a job spread over ${distributed.nodeCount} nodes: it resumes with the others, at the rendezvous rank 0's node picks (jobs resume --address)`,
+      );
+    await updateJobRecord(directory, (current) => ({
+      ...current,
+      options: { ...current.options, distributed: { ...distributed, ...rendezvous } },
+    }));
+  }
   await appendProgress(directory, { event: 'resume' });
   return launch({ directory, stateDirectory, resume: true, tiedToCaller: context.tiedToCaller ?? false });
+}
+
+/** This node's address and a free port: the rendezvous of a spread job whose rank 0 runs here. */
+async function pickRendezvous(context: JobContext): Promise<JobRendezvous> {
+  return { masterAddress: context.advertiseAddress ?? '127.0.0.1', masterPort: await freePort() };
 }
 
 async function launch(options: {

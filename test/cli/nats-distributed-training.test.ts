@@ -16,6 +16,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import {
   type CliCluster,
+  followUntilEvent,
   followUntilFirstStep,
   killByPidFile,
   restartClusterHead,
@@ -60,6 +61,15 @@ after(async () => {
 
 const trainFlags = (name: string, maxSteps: number) =>
   finetuneFlags({ address: cluster.nats.url, basePath, data, name, maxSteps });
+
+async function jobEvents(name: string): Promise<Array<Record<string, unknown>>> {
+  const logged = await cluster.head.run(['jobs', 'logs', name, '--address', cluster.nats.url]);
+  assert.equal(logged.code, 0, logged.stderr);
+  return logged.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
 
 async function showJob(name: string): Promise<ShownJob> {
   const shown = await cluster.head.run(['jobs', 'show', name, '--address', cluster.nats.url]);
@@ -200,11 +210,7 @@ test('a rank killed -9 fails the spread job with its reason, and the other rank 
     stored.parts.map(({ node, firstRank, workers }) => [node, firstRank, workers]),
     record.nodes.map((share) => [share.node, share.ranks[0], share.ranks[1] - share.ranks[0] + 1]),
   );
-  // Only rank 0's node holds checkpoints: a spread job is refused resume, with the reason.
   const address = ['--address', cluster.nats.url];
-  const resumed = await cluster.head.run(['jobs', 'resume', 'doomed', ...address]);
-  assert.notEqual(resumed.code, 0);
-  assert.match(resumed.stderr, /training job doomed ran on 2 nodes; a spread job does not resume/);
   // rm deletes the job's folder on every node it ran on, then the head's record.
   const removed = await cluster.head.run(['jobs', 'rm', 'doomed', ...address]);
   assert.equal(removed.code, 0, removed.stderr);
@@ -216,6 +222,97 @@ test('a rank killed -9 fails the spread job with its reason, and the other rank 
   const shownAfter = await cluster.head.run(['jobs', 'show', 'doomed', ...address]);
   assert.notEqual(shownAfter.code, 0);
   assert.match(shownAfter.stderr, /training job doomed is not known to this head/);
+});
+
+test('a spread job stopped after a checkpoint resumes on both nodes at a fresh rendezvous, from the checkpoint', {
+  timeout: 400_000,
+}, async () => {
+  const address = ['--address', cluster.nats.url];
+  const flags = finetuneFlags({
+    address: cluster.nats.url,
+    basePath,
+    data,
+    name: 'paused',
+    maxSteps: 40,
+    saveSteps: 5,
+  });
+  const started = await cluster.head.run(flags);
+  assert.equal(started.code, 0, started.stderr);
+  const followed = await followUntilEvent(cluster, {
+    name: 'paused',
+    event: 'checkpoint',
+    onEvent: async () => {
+      const stopped = await cluster.head.run(['jobs', 'stop', 'paused', ...address]);
+      assert.equal(stopped.code, 0, stopped.stderr);
+    },
+  });
+  assert.ok(followed.seen, followed.stderr);
+  const stopped = await showJob('paused');
+  assert.equal(stopped.status, 'stopped');
+  const [rankZero, rankOne] = stopped.nodes.map((share) => share.node) as [string, string];
+  const nodeJob = (node: string) => path.join(cluster.nodes.get(node)!.home, 'jobs', 'paused');
+  const rendezvous = async (node: string) =>
+    (
+      JSON.parse(await fs.readFile(path.join(nodeJob(node), 'job.json'), 'utf8')) as {
+        options: { distributed: { masterAddress: string; masterPort: number } };
+      }
+    ).options.distributed;
+  const firstPort = (await rendezvous(rankZero)).masterPort;
+  // Only rank 0 writes checkpoints: rank 1's node has none of its own.
+  await assert.rejects(fs.access(path.join(nodeJob(rankOne), 'checkpoints', 'latest')), { code: 'ENOENT' });
+
+  const before = await jobEvents('paused');
+  const checkpoint = Math.max(
+    ...before.filter((event) => event.event === 'checkpoint').map((event) => Number(event.step)),
+  );
+  const resumed = await cluster.head.run(['jobs', 'resume', 'paused', '--follow', ...address]);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.match(
+    resumed.stdout,
+    new RegExp(
+      `resumed training job paused on nodes ${rankZero} \\(ranks 0-0\\), ${rankOne} \\(ranks 1-1\\)`,
+    ),
+  );
+  const record = await showJob('paused');
+  assert.equal(record.status, 'succeeded');
+  assert.deepEqual(
+    record.nodes.map((share) => share.status),
+    ['succeeded', 'succeeded'],
+  );
+
+  // A fresh rendezvous, which rank 0's node picked and the head handed to rank 1's.
+  const [zero, one] = [await rendezvous(rankZero), await rendezvous(rankOne)];
+  assert.deepEqual(
+    [one.masterAddress, one.masterPort],
+    [zero.masterAddress, zero.masterPort],
+    "rank 1's node met rank 0's at the rendezvous it picked",
+  );
+  assert.notEqual(zero.masterPort, firstPort, "a new port, not the last run's");
+  // Rank 1 went on from rank 0's checkpoint, which rank 0 sent it (its node had none).
+  const rankOneLog = await fs.readFile(path.join(nodeJob(rankOne), 'logs', 'worker-1.log'), 'utf8');
+  assert.match(rankOneLog, new RegExp(`rank 1 resumed from step-0*${checkpoint} \\(step ${checkpoint}\\)`));
+
+  const all = await jobEvents('paused');
+  const resumeIndex = all.findIndex((event) => event.event === 'resumed');
+  assert.ok(resumeIndex >= before.length, 'the trainer reported resuming after the stop');
+  assert.equal(all[resumeIndex]!.step, checkpoint);
+  const stepsOf = (events: Array<Record<string, unknown>>) =>
+    events.filter((event) => event.event === 'step');
+  const after = stepsOf(all.slice(resumeIndex));
+  assert.deepEqual(
+    after.map((event) => event.step),
+    Array.from({ length: 40 - checkpoint }, (_, index) => checkpoint + 1 + index),
+    'every step after the checkpoint once, in order',
+  );
+  const loss = (event: Record<string, unknown> | undefined) => Number(event?.loss);
+  const startLoss = loss(stepsOf(before)[0]);
+  const atCheckpoint = loss(stepsOf(before).find((event) => event.step === checkpoint));
+  assert.ok(
+    Math.abs(loss(after[0]) - atCheckpoint) < Math.abs(loss(after[0]) - startLoss),
+    `the loss went on from ${atCheckpoint} (now ${loss(after[0])}), not from the start (${startLoss})`,
+  );
+  const removed = await cluster.head.run(['jobs', 'rm', 'paused', ...address]);
+  assert.equal(removed.code, 0, removed.stderr);
 });
 
 test('a node agent killed -9 fails the spread job, and no process of the job outlives it', {
@@ -254,4 +351,22 @@ test('a node agent killed -9 fails the spread job, and no process of the job out
   ) as { status: string; reason: string };
   assert.equal(victimJob.status, 'failed');
   assert.match(victimJob.reason, /its node agent \(pid \d+\) exited/);
+
+  // rm without --force deletes nothing when a node of the job does not answer, not even the
+  // surviving node's folder; --force deletes that one and says the lost node's files remain.
+  const address = ['--address', cluster.nats.url];
+  const survivorJob = path.join(nodes.get(running!.nodes[0]!.node)!.home, 'jobs', 'orphaned');
+  const refused = await cluster.head.run(['jobs', 'rm', 'orphaned', ...address]);
+  assert.notEqual(refused.code, 0);
+  assert.match(
+    refused.stderr,
+    new RegExp(`training job orphaned was not removed, nothing was deleted: node ${victim} did not answer`),
+  );
+  await fs.access(survivorJob);
+  assert.equal((await showJob('orphaned')).status, 'failed', 'the head keeps its record');
+  const forced = await cluster.head.run(['jobs', 'rm', 'orphaned', '--force', ...address]);
+  assert.equal(forced.code, 0, forced.stderr);
+  assert.match(forced.stdout, new RegExp(`its files on node ${running!.nodes[0]!.node}: removed`));
+  assert.match(forced.stdout, new RegExp(`its files on node ${victim}: left on node ${victim}`));
+  await assert.rejects(fs.access(survivorJob), { code: 'ENOENT' });
 });

@@ -16,7 +16,7 @@ import {
   resumeTrainingJob,
   stopTrainingJob,
 } from '../../train/index.js';
-import { followRemoteJob, onJobsHost, type RemoteFlags } from '../remote-jobs.js';
+import { describeNodes, followRemoteJob, onJobsHost, type RemoteFlags } from '../remote-jobs.js';
 import { formatTable, printJsonOrEmpty } from '../table-output.js';
 import { followWithProgressBar } from './train.js';
 
@@ -100,7 +100,7 @@ export function registerJobs(program: Command): void {
     });
   jobs
     .command('resume <name>')
-    .description('start a failed or stopped job again from its newest checkpoint (on the node that has it)')
+    .description('start a failed or stopped job again from its newest checkpoint (on the nodes it ran on)')
     .option('--follow', 'show progress until the job ends', false)
     .option('--address <nats://host:port>', ADDRESS_HELP)
     .action(async (name: string, flags: { follow?: boolean } & RemoteFlags) => {
@@ -109,7 +109,7 @@ export function registerJobs(program: Command): void {
         async (client) => {
           const before = (await client.readTrainingProgress(name)).length;
           const record = await client.resumeTrainingJob(name);
-          process.stdout.write(`resumed training job ${record.name} on node ${record.node}\n`);
+          process.stdout.write(`resumed training job ${record.name} on ${describeNodes(record)}\n`);
           if (flags.follow) await followRemoteJob(client, name, before);
         },
         async () => {

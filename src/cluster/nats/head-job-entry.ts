@@ -5,6 +5,7 @@
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Service } from '@nats-io/services';
+import type { DeploymentInfo } from '../cluster-api.js';
 import type { JobPlacementRequest } from '../head/job-placement.js';
 import type { WorkerPlacement } from '../placement.js';
 import type { ClusterKey } from './cluster-key.js';
@@ -19,6 +20,8 @@ export interface JobPlacer {
   releaseJob(name: string): void;
   /** Deploys a job's GGUF on llama_cpp, on the node holding the file (`--deploy`). */
   deployTrainedModel(request: { name: string; modelPath: string; node: string }): Promise<unknown>;
+  /** The deployments the head holds (a `--deploy` checks for its own before deploying). */
+  list(): Promise<DeploymentInfo[]>;
 }
 
 export interface HeadJobsOptions {
@@ -71,6 +74,8 @@ export interface JobRegistry {
   ): void;
   /** Fails a part as lost (its node is gone or did not answer), failing the job. */
   failPart(entry: JobEntry, part: JobPart, reason: string): void;
+  /** Asks a part's node to stop it and takes the record it answers (a node that cannot is logged). */
+  stopPart(name: string, part: JobPart): Promise<void>;
   /** Writes the record and the events not yet on disk. */
   persist(entry: JobEntry): Promise<void>;
 }

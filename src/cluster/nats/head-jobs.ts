@@ -18,14 +18,10 @@
 import type { ServiceMsg } from '@nats-io/services';
 import type { Subscription } from '@nats-io/transport-node';
 import type { z } from 'zod';
-import {
-  AlreadyExistsError,
-  InvalidArgumentError,
-  NotFoundError,
-  toByzerLLMError,
-} from '../../core/index.js';
+import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from '../../core/index.js';
 import { failureReply } from '../wire/index.js';
 import { removeJob, resumeJob } from './head-job-control.js';
+import { deployJobModel } from './head-job-deploy.js';
 import {
   HEAD_EVENT_SOURCE,
   type HeadJobsOptions,
@@ -251,7 +247,7 @@ export class HeadJobs implements JobRegistry, PlacedJobsView {
   }
 
   /** Asks a part's node to stop it and takes the record it answers; a node that cannot answer is logged. */
-  private async stopPart(name: string, part: JobPart): Promise<void> {
+  async stopPart(name: string, part: JobPart): Promise<void> {
     part.stopRequested = true;
     try {
       const record = await this.requestNode(
@@ -373,28 +369,14 @@ export class HeadJobs implements JobRegistry, PlacedJobsView {
     if (deployment.outcome) return { ...record, deployment: deployment.outcome };
     if (!deployment.started) {
       deployment.started = true;
-      const gguf = (record.outputs as { gguf?: unknown } | undefined)?.gguf;
-      const node = entry.parts[0]!.node;
-      const deployed =
-        typeof gguf === 'string'
-          ? this.options.placer.deployTrainedModel({ name: deployment.name, modelPath: gguf, node })
-          : Promise.reject(new Error('the job registered no model.gguf'));
-      void deployed
-        .then(
-          () => ({ name: deployment.name, status: 'deployed' as const }),
-          (error: unknown) => ({
-            name: deployment.name,
-            status: 'failed' as const,
-            error: toByzerLLMError(error).message,
+      // After this update: the job's record reads `deploying` when the deployment's start is saved.
+      queueMicrotask(
+        () =>
+          void deployJobModel(this, entry, () => {
+            this.update(name, entry);
+            void this.persist(entry);
           }),
-        )
-        .then((outcome) => {
-          deployment.outcome = outcome;
-          entry.events.push({ event: 'deployment', ...outcome, ...HEAD_EVENT_SOURCE });
-          this.options.log(`training job ${name}: deployment ${outcome.name} ${outcome.status}`);
-          this.update(name, entry);
-          void this.persist(entry);
-        });
+      );
     }
     return { ...record, status: 'deploying' };
   }

@@ -50,14 +50,16 @@ export interface JobNodeSummary {
  */
 export type PlacedJobRecord = ClusterJobRecord & { node: string; nodes?: JobNodeSummary[] };
 
-/** Rank 0's node answers its start with the rendezvous it picked (in its record's options). */
+/** Where the ranks of a job spread over nodes meet: rank 0's node's address and port. */
+export const rendezvousSchema = z.object({
+  masterAddress: z.string().min(1).max(255),
+  masterPort: z.number().int().min(1).max(65_535),
+});
+export type Rendezvous = z.infer<typeof rendezvousSchema>;
+
+/** Rank 0's node answers its start (and resume) with the rendezvous it picked (in its record's options). */
 export const rendezvousReplySchema = z.looseObject({
-  options: z.looseObject({
-    distributed: z.looseObject({
-      masterAddress: z.string().min(1).max(255),
-      masterPort: z.number().int().min(1).max(65_535),
-    }),
-  }),
+  options: z.looseObject({ distributed: z.looseObject(rendezvousSchema.shape) }),
 });
 
 /** Statuses after which a job changes no more (the runner's others all count as active). */
@@ -71,8 +73,12 @@ export interface TrainingJobRunner {
   stop(name: string): Promise<ClusterJobRecord>;
   /** The job's record and its progress events from index `from` on. */
   read(name: string, from: number): Promise<{ record: ClusterJobRecord; events: JobProgressEvent[] }>;
-  /** Starts a failed or stopped job again from its newest checkpoint; resolves to its record. */
-  resume(name: string): Promise<ClusterJobRecord>;
+  /**
+   * Starts a failed or stopped job again from its newest checkpoint; resolves to its record. A
+   * share of a spread job other than rank 0's is given rank 0's new `rendezvous`; rank 0's node
+   * picks one and answers it in its record, as at the start.
+   */
+  resume(name: string, rendezvous?: Rendezvous): Promise<ClusterJobRecord>;
   /** Deletes the job's folder; an active job needs `force`, which stops it first. */
   remove(name: string, force: boolean): Promise<void>;
 }
@@ -91,8 +97,15 @@ export const startJobMessageSchema = z.object({
   options: jsonObjectSchema.and(z.object({ name: jobNameSchema })),
 });
 export const stopJobMessageSchema = z.object({ name: jobNameSchema });
-/** Head → node: resume a job; the node reports its events from `from` on (what the head has). */
-export const resumeJobMessageSchema = z.object({ name: jobNameSchema, from: z.number().int().nonnegative() });
+/**
+ * Head → node: resume a job; the node reports its events from `from` on (what the head has). A
+ * share of a spread job other than rank 0's gets the rendezvous rank 0's node picked for this run.
+ */
+export const resumeJobMessageSchema = z.object({
+  name: jobNameSchema,
+  from: z.number().int().nonnegative(),
+  rendezvous: rendezvousSchema.optional(),
+});
 export const removeJobMessageSchema = z.object({ name: jobNameSchema, force: z.boolean() });
 /**
  * Head → node: the job's record and its events from `from` on. The node also follows the job again

@@ -11,7 +11,7 @@ import os from 'node:os';
 import { Kvm } from '@nats-io/kv';
 import { type Msg, type NatsConnection, nuid, type Subscription } from '@nats-io/transport-node';
 import { z } from 'zod';
-import { AlreadyExistsError, InvalidArgumentError } from '../../core/index.js';
+import { AlreadyExistsError, InvalidArgumentError, WorkerFailedError } from '../../core/index.js';
 import type { NodeResources } from '../resources.js';
 import type { WorkerEndpoint, WorkerTransport } from '../transport/transport.js';
 import type { ClusterKey } from './cluster-key.js';
@@ -174,6 +174,8 @@ interface AgentState {
   log: (line: string) => void;
   /** Answers a request; replies survive a short disconnection of this node (sent again once back). */
   respond: (message: Msg, value: Reply<unknown>) => void;
+  /** The head that said hello last: a worker another head placed is stopped, also one still starting. */
+  latestHeadId?: string;
 }
 
 /** One subscription per head message (ping, start, stop, reconcile, hello), each parsed and signed. */
@@ -233,6 +235,7 @@ function subscribeToHead(state: Omit<AgentState, 'respond'>): Subscription[] {
       agent.respond(message, { ok: true, result: { stopped } });
     }),
     onSigned(subjects.headHello, headHelloSchema, ({ headId }) => {
+      agent.latestHeadId = headId;
       for (const [workerId, worker] of agent.workers) {
         if (worker.headId === headId) continue;
         agent.log(`a new head (${headId}) started: stopping ${workerId}, placed by the previous head`);
@@ -267,6 +270,17 @@ function startWorker(
     })
     .then(
       (endpoint) => {
+        if (agent.latestHeadId !== undefined && agent.latestHeadId !== start.headId) {
+          // Its head was replaced while it started (a head killed mid-deploy): the new head places
+          // its deployments itself, so this one would run unseen beside them.
+          agent.log(`a new head started while worker ${spec.name}#${start.workerIndex} started: stopping it`);
+          void endpoint.close().catch(() => {});
+          agent.respond(
+            message,
+            failureReply(new WorkerFailedError('a new head started while this worker started')),
+          );
+          return;
+        }
         const workerId = subjectToken(`${spec.name}-${start.workerIndex}-${nuid.next()}`);
         agent.workers.set(workerId, {
           headId: start.headId,

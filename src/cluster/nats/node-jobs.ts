@@ -104,8 +104,8 @@ export function serveJobsOnNode(options: NodeJobsOptions): { close(): void } {
     }),
     connection.subscribe(jobSubjects.nodeJobResume(nodeId), {
       callback: (_error, message) =>
-        answer(message, resumeJobMessageSchema, async ({ name, from }) => {
-          const record = await runner.resume(name);
+        answer(message, resumeJobMessageSchema, async ({ name, from, rendezvous }) => {
+          const record = await runner.resume(name, rendezvous);
           log(`resumed training job ${name}`);
           follow(name, from);
           return record;
