@@ -31,15 +31,16 @@ export interface TinyLlamaOnnx {
   sourceFolder: string;
 }
 
+const CACHE = path.join(os.tmpdir(), 'byzerllm-test-cache');
+
 export async function ensureTinyLlamaOnnx(): Promise<TinyLlamaOnnx> {
-  const cache = path.join(os.tmpdir(), 'byzerllm-test-cache');
-  const source = await ensureTinyHfModel(path.join(cache, 'models'));
+  const source = await ensureTinyHfModel(path.join(CACHE, 'models'));
   const hash = createHash('sha256');
   for (const file of ['byzerllm_train/onnx_export.py', 'byzerllm_train/model.py']) {
     hash.update(await fs.readFile(path.join(PYTHON_PACKAGE_ROOT, file)));
   }
   hash.update(await fs.readFile(path.join(source.path, 'model.safetensors')));
-  const folder = path.join(cache, `tiny-llama-onnx-${hash.digest('hex').slice(0, 16)}`);
+  const folder = path.join(CACHE, `tiny-llama-onnx-${hash.digest('hex').slice(0, 16)}`);
   if (await fs.stat(path.join(folder, 'onnx', 'model.onnx')).catch(() => undefined)) {
     return { folder, sourceFolder: source.path };
   }
@@ -54,6 +55,13 @@ export async function ensureTinyLlamaOnnx(): Promise<TinyLlamaOnnx> {
     if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
   }
   return { folder, sourceFolder: source.path };
+}
+
+/** The tiny llama's tokenizer (SentencePiece pieces with byte fallback) as transformers.js loads it. */
+export async function loadTinyLlamaTokenizer() {
+  const source = await ensureTinyHfModel(path.join(CACHE, 'models'));
+  const library = await loadTransformers();
+  return library.AutoTokenizer.from_pretrained(source.path, { local_files_only: true });
 }
 
 /** The `count` tokens the plain torch model (no cache, no stop token) picks greedily after `tokens`. */
