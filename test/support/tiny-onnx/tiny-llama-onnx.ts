@@ -117,3 +117,30 @@ async function runTrainer(args: string[]): Promise<string> {
   });
   return stdout;
 }
+
+/**
+ * A copy of the ONNX folder whose tokenizer spells some token ids differently, e.g. as byte-fallback
+ * pieces (`<0xE6>`) or multi-byte pieces (`▁é`): the model still picks the same ids, but its answer
+ * decodes to other text — how tests get answers with multi-byte characters split across tokens
+ * from a model whose weights steer clear of byte tokens. Ids the prompt uses must keep their
+ * pieces (the prompt would encode differently). The caller removes `folder`.
+ */
+export async function respellTinyLlamaOnnx(
+  model: TinyLlamaOnnx,
+  pieces: ReadonlyMap<number, string>,
+): Promise<TinyLlamaOnnx> {
+  const folder = await fs.mkdtemp(path.join(os.tmpdir(), 'byzerllm-respelled-'));
+  await fs.cp(model.folder, folder, { recursive: true });
+  const file = path.join(folder, 'tokenizer.json');
+  const tokenizer = z
+    .object({ model: z.object({ vocab: z.array(z.tuple([z.string(), z.number()])) }).passthrough() })
+    .passthrough()
+    .parse(JSON.parse(await fs.readFile(file, 'utf8')));
+  for (const [id, piece] of pieces) {
+    const entry = tokenizer.model.vocab[id];
+    if (!entry) throw new Error(`the tiny vocabulary has no id ${id}`);
+    entry[0] = piece;
+  }
+  await fs.writeFile(file, JSON.stringify(tokenizer));
+  return { folder, sourceFolder: model.sourceFolder };
+}
