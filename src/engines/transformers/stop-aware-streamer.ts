@@ -2,15 +2,35 @@
  * The streamer handed to transformers.js `generate`: turns generated token ids into text deltas and
  * ends generation at a stop string.
  *
- * `generate` calls `put` with the prompt first and then with each new token, and `end` once. The
- * generated tokens are decoded as a whole each time (a token may be half of a UTF-8 character or a
- * SentencePiece piece whose leading space depends on what came before), and only text that is final
- * leaves: nothing while the text ends in an incomplete character (U+FFFD), and nothing that could
- * still become the start of a stop string. When a stop string appears the text is cut before it and
- * `interrupt` is called, which stops generation at the next step. The deltas concatenate to `text`.
+ * `generate` calls `put` with the prompt first and then with each new token, and `end` once.
+ *
+ * Decoding is incremental, so a token costs the same however long the answer is: only a short
+ * window at the end of the tokens is decoded, the way Hugging Face's text-generation-inference
+ * does it. The window starts one step back (the tokens whose text was released last) so that what
+ * depends on the previous token decodes as it does in the whole sequence: a SentencePiece piece's
+ * leading space (`▁the` is " the" after a word, "the" at the start), tokenizer clean-up between
+ * two pieces. The new text is the window's text minus the text of its first part. While the window
+ * ends in an incomplete UTF-8 character (byte-fallback tokens decode to U+FFFD until the character
+ * is whole) nothing is released and the window grows, to at most the character's 4 bytes in
+ * practice. At most two decodes per token; the concatenated text equals decoding every token at once.
+ *
+ * Tokenizers that clean up tokenization spaces (" ," → ",", " n't" → "n't") do so across token
+ * boundaries, which a window cannot see: `decode` leaves them alone and the streamer applies the
+ * same rules to the text it releases, holding back a tail that a later token could still change
+ * (a trailing " ", " '", " n").
+ *
+ * Nothing that could still become the start of a stop string leaves either. When a stop string
+ * appears the text is cut before it and `interrupt` is called, which stops generation at the next
+ * step. The deltas concatenate to `text`.
  */
 export interface StopAwareStreamerOptions {
+  /** Decodes tokens, special tokens skipped and without cleaning up tokenization spaces. */
   decode: (tokens: bigint[]) => string;
+  /**
+   * Clean up tokenization spaces as Hugging Face tokenizers do when `clean_up_tokenization_spaces`
+   * is on (transformers.js's default when `tokenizer_config.json` does not say). Defaults to false.
+   */
+  cleanUpSpaces?: boolean;
   stop: readonly string[];
   onDelta: (delta: string) => void;
   interrupt: () => void;
@@ -24,6 +44,13 @@ export class StopAwareStreamer {
   /** True once a stop string was found. */
   stopped = false;
   private promptSeen = false;
+  /** Decoded text not sent yet: a possible start of a stop string (shorter than the longest stop). */
+  private pending = '';
+  /** Decoded text not yet cleaned up: a tail that a later token could change (`cleanUpSpaces`). */
+  private uncleaned = '';
+  /** `tokens[windowStart, windowTextEnd)` is the window's first part, whose text has been taken. */
+  private windowStart = 0;
+  private windowTextEnd = 0;
 
   constructor(private readonly options: StopAwareStreamerOptions) {}
 
@@ -35,17 +62,39 @@ export class StopAwareStreamer {
     const token = value[0]?.[0];
     if (token === undefined || this.stopped) return;
     this.tokens.push(token);
-    this.update(false);
+    this.release(this.decodeNew(false), false);
   }
 
   end(): void {
-    this.update(true);
+    if (this.stopped) return;
+    this.release(this.decodeNew(true), true);
   }
 
-  private update(final: boolean): void {
-    if (this.stopped) return;
-    let text = this.options.decode(this.tokens);
-    if (!final && text.endsWith('\uFFFD')) return;
+  /** The text the tokens since the last call add, or '' while it may still change. */
+  private decodeNew(final: boolean): string {
+    if (this.windowTextEnd === this.tokens.length) return '';
+    const decode = this.options.decode;
+    const known =
+      this.windowTextEnd === this.windowStart
+        ? ''
+        : decode(this.tokens.slice(this.windowStart, this.windowTextEnd));
+    const whole = decode(this.tokens.slice(this.windowStart));
+    if (!final && (whole.length <= known.length || whole.endsWith('\uFFFD'))) return '';
+    this.windowStart = this.windowTextEnd;
+    this.windowTextEnd = this.tokens.length;
+    if (whole.startsWith(known)) return whole.slice(known.length);
+    // A decoder that rewrote the window's first part (none of the common ones do): what the whole
+    // answer decodes to says what is new, at the cost of one full decode this once.
+    const sent = this.text + this.pending + this.uncleaned;
+    const everything = decode(this.tokens);
+    return everything.startsWith(sent) ? everything.slice(sent.length) : '';
+  }
+
+  private release(decoded: string, final: boolean): void {
+    const added = this.cleanUp(decoded, final);
+    let text = this.pending + added;
+    // Sent text never holds the start of a stop string (that part waits in `pending`), so a stop
+    // string can only begin inside `text`.
     const cut = firstStop(text, this.options.stop);
     if (cut !== undefined) {
       text = text.slice(0, cut);
@@ -53,11 +102,66 @@ export class StopAwareStreamer {
       this.options.interrupt();
     }
     const ready = final || this.stopped ? text.length : text.length - heldBack(text, this.options.stop);
-    if (ready > this.text.length && text.startsWith(this.text)) {
-      this.options.onDelta(text.slice(this.text.length, ready));
-      this.text = text.slice(0, ready);
+    if (ready > 0) {
+      this.options.onDelta(text.slice(0, ready));
+      this.text += text.slice(0, ready);
+    }
+    this.pending = text.slice(ready);
+  }
+
+  /** Cleans up the text that no later token can change; holds back the rest. */
+  private cleanUp(decoded: string, final: boolean): string {
+    if (!this.options.cleanUpSpaces) return decoded;
+    const text = this.uncleaned + decoded;
+    const ready = final ? text.length : cleanUpEnd(text);
+    this.uncleaned = text.slice(ready);
+    return cleanUpTokenizationSpaces(text.slice(0, ready));
+  }
+}
+
+/**
+ * Hugging Face's `clean_up_tokenization` (transformers, and transformers.js's tokenizers), rule for
+ * rule and in the same order. Every pattern starts with a space and a replacement only removes
+ * spaces, so cleaning two pieces apart gives the text cleaned whole as long as no pattern spans
+ * the cut and the first piece does not end in the start of one (`cleanUpEnd`).
+ */
+const CLEAN_UP_RULES: readonly (readonly [string, string])[] = [
+  [' .', '.'],
+  [' ?', '?'],
+  [' !', '!'],
+  [' ,', ','],
+  [" ' ", "'"],
+  [" n't", "n't"],
+  [" 'm", "'m"],
+  [" 's", "'s"],
+  [" 've", "'ve"],
+  [" 're", "'re"],
+];
+const CLEAN_UP_PATTERNS = CLEAN_UP_RULES.map(([pattern]) => pattern);
+
+export function cleanUpTokenizationSpaces(text: string): string {
+  let cleaned = text;
+  for (const [pattern, replacement] of CLEAN_UP_RULES) cleaned = cleaned.replaceAll(pattern, replacement);
+  return cleaned;
+}
+
+/**
+ * Where text can be cleaned up apart from what follows: before a tail that could start a pattern,
+ * and not inside a pattern already there (`" ' "` ends in a space, the start of other patterns).
+ */
+function cleanUpEnd(text: string): number {
+  let end = text.length - heldBack(text, CLEAN_UP_PATTERNS);
+  for (let moved = true; moved; ) {
+    moved = false;
+    for (const pattern of CLEAN_UP_PATTERNS) {
+      const start = end > 0 ? text.lastIndexOf(pattern, end - 1) : -1;
+      if (start >= 0 && start < end && start + pattern.length > end) {
+        end = start;
+        moved = true;
+      }
     }
   }
+  return end;
 }
 
 function firstStop(text: string, stop: readonly string[]): number | undefined {

@@ -11,6 +11,13 @@
  * it has no equivalent for. `tools` and a JSON `responseFormat` are refused (400): nothing here can
  * constrain the output, and meta says so (`support_tools`/`support_response_format` false), so
  * clients prompt for them instead.
+ *
+ * Concurrent requests (`--worker_concurrency` above 1) need no queue: they generate interleaved, a
+ * step each in turn, on the one model. transformers.js keeps everything a `generate` call changes
+ * (its key/value cache, its ids, the logits processors) in that call, onnxruntime-node sessions
+ * accept concurrent runs (transformers.js serialises runs only in browsers, whose WASM runtime does
+ * not), and the tokenizer is synchronous. Each stream therefore moves on at once, and a greedy
+ * answer is the same alone or among others (transformers-chat.test.ts checks both).
  */
 import { randomUUID } from 'node:crypto';
 import type {
@@ -43,7 +50,12 @@ interface CausalTokenizer {
     options: { tokenize: false; add_generation_prompt: boolean },
   ): string;
   encode(text: string, options: { add_special_tokens: boolean }): number[];
-  decode(tokens: bigint[], options: { skip_special_tokens: boolean }): string;
+  decode(
+    tokens: bigint[],
+    options: { skip_special_tokens: boolean; clean_up_tokenization_spaces: boolean },
+  ): string;
+  /** `tokenizer_config.json`; transformers.js cleans up tokenization spaces unless it says false. */
+  config?: { clean_up_tokenization_spaces?: unknown };
 }
 
 interface CausalModel {
@@ -148,7 +160,9 @@ export class TransformersChatModel implements ChatModelV1, TokenizerModelV1 {
     const maxTokens = Math.min(request.maxTokens ?? DEFAULT_MAX_TOKENS, room);
     const criteria = new this.library.InterruptableStoppingCriteria();
     const streamer = new StopAwareStreamer({
-      decode: (tokens) => this.tokenizer.decode(tokens, { skip_special_tokens: true }),
+      decode: (tokens) =>
+        this.tokenizer.decode(tokens, { skip_special_tokens: true, clean_up_tokenization_spaces: false }),
+      cleanUpSpaces: this.tokenizer.config?.clean_up_tokenization_spaces !== false,
       stop: request.stop ?? [],
       onDelta: onDelta ?? (() => {}),
       interrupt: () => criteria.interrupt(),

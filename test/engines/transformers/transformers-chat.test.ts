@@ -130,6 +130,71 @@ describe('transformers engine: custom/auto chat on an ONNX decoder', () => {
     assert.ok(parts.filter((part) => part.type === 'text-delta').length < 100, 'generation stopped early');
   });
 
+  test('concurrent greedy requests with different prompts each answer what they answer alone', async () => {
+    const prompts = ['hello', 'the model', 'byzer llama answer', 'what is water', 'one two', 'I see'];
+    const request = (content: string) => ({ messages: [{ role: 'user' as const, content }], maxTokens: 24 });
+    const alone: string[] = [];
+    for (const prompt of prompts) alone.push((await engine.chat!.doGenerate(request(prompt))).text);
+    assert.ok(new Set(alone).size >= 3, `the prompts lead to different answers: ${JSON.stringify(alone)}`);
+    // Half streamed, half not, all started in the same turn; the log shows they really overlapped.
+    const log: string[] = [];
+    const together = await Promise.all(
+      prompts.map(async (prompt, index) => {
+        if (index % 2 === 1) return (await engine.chat!.doGenerate(request(prompt))).text;
+        let text = '';
+        for await (const part of await engine.chat!.doStream(request(prompt))) {
+          log.push(`${index}:${part.type}`);
+          if (part.type === 'text-delta') text += part.delta;
+        }
+        return text;
+      }),
+    );
+    assert.deepEqual(together, alone);
+    const firstFinish = log.findIndex((entry) => entry.endsWith(':finish'));
+    const streamingBeforeIt = new Set(
+      log
+        .slice(0, firstFinish)
+        .filter((entry) => entry.endsWith(':text-delta'))
+        .map((entry) => entry.split(':')[0]),
+    );
+    assert.equal(
+      streamingBeforeIt.size,
+      3,
+      `every stream produced text before any finished: ${log.join(' ')}`,
+    );
+  });
+
+  test('aborting one of several concurrent requests leaves the others their own answers', async () => {
+    const request = (content: string) => ({ messages: [{ role: 'user' as const, content }], maxTokens: 24 });
+    const expectedOthers = [
+      (await engine.chat!.doGenerate(request('the model'))).text,
+      (await engine.chat!.doGenerate(request('what is water'))).text,
+    ];
+    const controller = new AbortController();
+    const aborted = (async () => {
+      const parts: StreamPart[] = [];
+      const stream = await engine.chat!.doStream(
+        { messages: [{ role: 'user', content: 'hello' }], maxTokens: 1500 },
+        { signal: controller.signal },
+      );
+      for await (const part of stream) {
+        parts.push(part);
+        if (part.type === 'text-delta') controller.abort();
+      }
+      return parts.at(-1);
+    })();
+    const others = Promise.all([
+      engine.chat!.doGenerate(request('the model')),
+      engine.chat!.doGenerate(request('what is water')),
+    ]);
+    const last = await aborted;
+    assert.equal(last?.type === 'error' && last.error.code, 'aborted');
+    assert.deepEqual(
+      (await others).map((result) => result.text),
+      expectedOthers,
+    );
+  });
+
   test('sampling settings it cannot honour come back as warnings; temperature samples', async () => {
     const result = await engine.chat!.doGenerate({
       messages: [{ role: 'user', content: 'hello' }],

@@ -31,15 +31,16 @@ export interface TinyLlamaOnnx {
   sourceFolder: string;
 }
 
+const CACHE = path.join(os.tmpdir(), 'byzerllm-test-cache');
+
 export async function ensureTinyLlamaOnnx(): Promise<TinyLlamaOnnx> {
-  const cache = path.join(os.tmpdir(), 'byzerllm-test-cache');
-  const source = await ensureTinyHfModel(path.join(cache, 'models'));
+  const source = await ensureTinyHfModel(path.join(CACHE, 'models'));
   const hash = createHash('sha256');
   for (const file of ['byzerllm_train/onnx_export.py', 'byzerllm_train/model.py']) {
     hash.update(await fs.readFile(path.join(PYTHON_PACKAGE_ROOT, file)));
   }
   hash.update(await fs.readFile(path.join(source.path, 'model.safetensors')));
-  const folder = path.join(cache, `tiny-llama-onnx-${hash.digest('hex').slice(0, 16)}`);
+  const folder = path.join(CACHE, `tiny-llama-onnx-${hash.digest('hex').slice(0, 16)}`);
   if (await fs.stat(path.join(folder, 'onnx', 'model.onnx')).catch(() => undefined)) {
     return { folder, sourceFolder: source.path };
   }
@@ -54,6 +55,13 @@ export async function ensureTinyLlamaOnnx(): Promise<TinyLlamaOnnx> {
     if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
   }
   return { folder, sourceFolder: source.path };
+}
+
+/** The tiny llama's tokenizer (SentencePiece pieces with byte fallback) as transformers.js loads it. */
+export async function loadTinyLlamaTokenizer() {
+  const source = await ensureTinyHfModel(path.join(CACHE, 'models'));
+  const library = await loadTransformers();
+  return library.AutoTokenizer.from_pretrained(source.path, { local_files_only: true });
 }
 
 /** The `count` tokens the plain torch model (no cache, no stop token) picks greedily after `tokens`. */
@@ -108,4 +116,31 @@ async function runTrainer(args: string[]): Promise<string> {
     timeout: 120_000,
   });
   return stdout;
+}
+
+/**
+ * A copy of the ONNX folder whose tokenizer spells some token ids differently, e.g. as byte-fallback
+ * pieces (`<0xE6>`) or multi-byte pieces (`▁é`): the model still picks the same ids, but its answer
+ * decodes to other text — how tests get answers with multi-byte characters split across tokens
+ * from a model whose weights steer clear of byte tokens. Ids the prompt uses must keep their
+ * pieces (the prompt would encode differently). The caller removes `folder`.
+ */
+export async function respellTinyLlamaOnnx(
+  model: TinyLlamaOnnx,
+  pieces: ReadonlyMap<number, string>,
+): Promise<TinyLlamaOnnx> {
+  const folder = await fs.mkdtemp(path.join(os.tmpdir(), 'byzerllm-respelled-'));
+  await fs.cp(model.folder, folder, { recursive: true });
+  const file = path.join(folder, 'tokenizer.json');
+  const tokenizer = z
+    .object({ model: z.object({ vocab: z.array(z.tuple([z.string(), z.number()])) }).passthrough() })
+    .passthrough()
+    .parse(JSON.parse(await fs.readFile(file, 'utf8')));
+  for (const [id, piece] of pieces) {
+    const entry = tokenizer.model.vocab[id];
+    if (!entry) throw new Error(`the tiny vocabulary has no id ${id}`);
+    entry[0] = piece;
+  }
+  await fs.writeFile(file, JSON.stringify(tokenizer));
+  return { folder, sourceFolder: model.sourceFolder };
 }
