@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { jetstream } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { cacheBucketName } from '../../src/cluster/index.js';
+import { KV_RESPONSE_CACHE } from '../../src/cluster/index.js';
 import { type CliCluster, startCliCluster, startServeOverNats } from '../support/cli-cluster.js';
 import { type OpenAIUpstream, startOpenAIUpstream } from '../support/openai-upstream.js';
 
@@ -117,17 +117,20 @@ describe('route caches in NATS KV: two gateways on two NATS nodes (real CLI, hea
   });
 
   test('a poisoned KV value is refused and the request goes upstream; its answer replaces it', async () => {
+    const bucket = await new Kvm(jetstream(natsClient)).open(KV_RESPONSE_CACHE);
+    const keys = async () => {
+      const found = new Set<string>();
+      for await (const key of await bucket.keys()) found.add(key);
+      return found;
+    };
+    const keysBefore = await keys();
     const before = chatRequests();
     assert.equal((await chat(gateways[0]!, 'kv/poisoned', 'poison me')).cache, 'miss');
-    // The route's bucket holds that one request's key: overwrite its value as a hostile client on
-    // the bus could, with something shaped almost like an answer.
-    const bucket = await new Kvm(jetstream(natsClient)).open(
-      cacheBucketName('kv/poisoned', ROUTES['kv/poisoned']),
-    );
-    const keys: string[] = [];
-    for await (const key of await bucket.keys()) keys.push(key);
-    assert.equal(keys.length, 1);
-    await bucket.put(keys[0]!, JSON.stringify({ text: 'injected', toolCalls: 'none' }));
+    // The one key that request added: overwrite its value as a hostile client on the bus could,
+    // with something shaped almost like an answer.
+    const added = [...(await keys())].filter((key) => !keysBefore.has(key));
+    assert.equal(added.length, 1);
+    await bucket.put(added[0]!, JSON.stringify({ text: 'injected', toolCalls: 'none' }));
 
     const refused = await chat(gateways[1]!, 'kv/poisoned', 'poison me');
     assert.equal(refused.status, 200, JSON.stringify(refused.body));

@@ -13,7 +13,6 @@ import { after, before, describe, test } from 'node:test';
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
   AccessControl,
-  cacheBucketName,
   cacheEntryKey,
   connectNats,
   Governance,
@@ -24,6 +23,7 @@ import {
   startNatsHead,
   startNodeAgent,
   subjects,
+  KV_RESPONSE_CACHE,
   VirtualKeyStore,
 } from '../../src/cluster/index.js';
 import { jobAdminSchemas, jobSubjects } from '../../src/cluster/nats/job-messages.js';
@@ -187,7 +187,7 @@ describe('malformed messages on every subject', () => {
       requestId: 'r',
       warnings: [],
     });
-    const cacheSubject = `$KV.${cacheBucketName(CACHED_ROUTE, CACHE_SETTINGS)}.${cacheEntryKey('fuzzed request')}`;
+    const cacheSubject = `$KV.${KV_RESPONSE_CACHE}.${cacheEntryKey(CACHED_ROUTE, 'fuzzed request')}`;
     const fuzzer = await connectNats(nats.url, 'fuzzer');
     try {
       const valid = [

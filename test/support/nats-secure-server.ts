@@ -1,7 +1,8 @@
 /**
  * A real `nats-server` with TLS (a CA made here with openssl), JetStream and per-role users, as
  * docs/cluster.md configures one: `head` (user/password, everything), the node (an nkey user, only
- * its subjects), `operator` (may deploy) and `client` (may only query). 127.0.0.1, random port,
+ * its subjects), `operator` (may deploy), `client` (may only query) and `gateway` (queries, access,
+ * governance and the response cache bucket). 127.0.0.1, random port,
  * everything in a temporary folder removed by `close()`.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
@@ -21,7 +22,7 @@ export interface SecureNatsServer {
   folder: string;
   /** PEM CA that signed the server certificate. */
   caFile: string;
-  passwords: { head: string; operator: string; client: string };
+  passwords: { head: string; operator: string; client: string; gateway: string };
   /** A file holding the node's nkey seed (`--nats_creds`). */
   nodeSeedFile: string;
   /**
@@ -31,7 +32,7 @@ export interface SecureNatsServer {
   nodeCredsFile: string;
   nodeSeed: string;
   /** `nats://user:password@127.0.0.1:PORT`. */
-  urlFor(user: 'head' | 'operator' | 'client', password?: string): string;
+  urlFor(user: 'head' | 'operator' | 'client' | 'gateway', password?: string): string;
   url: string;
   close(): Promise<void>;
 }
@@ -97,7 +98,21 @@ async function makeCertificates(folder: string): Promise<{ ca: string; cert: str
 }
 
 /** The permissions of docs/cluster.md, one block per role. */
-export function rolePermissions(): { node: string; operator: string; client: string } {
+/**
+ * What a gateway on another machine (`byzerllm serve --address`) may do besides querying: ask the
+ * head to admit requests, mirror routes, share cooldowns, and read and write the response cache
+ * bucket, and nothing else of JetStream (docs/cluster.md).
+ */
+export const GATEWAY_CACHE_SUBJECTS = [
+  '$JS.API.INFO',
+  '$JS.API.STREAM.INFO.KV_byzerllm_response_cache',
+  '$JS.API.STREAM.CREATE.KV_byzerllm_response_cache',
+  '$JS.API.STREAM.UPDATE.KV_byzerllm_response_cache',
+  '$JS.API.DIRECT.GET.KV_byzerllm_response_cache.>',
+  '$KV.byzerllm_response_cache.>',
+];
+
+export function rolePermissions(): { node: string; operator: string; client: string; gateway: string } {
   const list = (subjects: string[]) => `[${subjects.map((subject) => JSON.stringify(subject)).join(', ')}]`;
   const query = [
     'byzerllm.admin.call',
@@ -129,6 +144,16 @@ export function rolePermissions(): { node: string; operator: string; client: str
     }`,
     operator: `{ publish: ${list([...query, 'byzerllm.admin.deploy', 'byzerllm.admin.undeploy'])}, subscribe: ${list(['_INBOX.>'])} }`,
     client: `{ publish: ${list(query)}, subscribe: ${list(['_INBOX.>'])} }`,
+    gateway: `{
+      publish: ${list([
+        ...query,
+        'byzerllm.access.>',
+        'byzerllm.governance.routes',
+        'byzerllm.governance.cooldown',
+        ...GATEWAY_CACHE_SUBJECTS,
+      ])}
+      subscribe: ${list(['byzerllm.access.changed', 'byzerllm.governance.changed', 'byzerllm.governance.cooldown', '_INBOX.>'])}
+    }`,
   };
 }
 
@@ -149,7 +174,7 @@ export async function startSecureNatsServer(): Promise<SecureNatsServer> {
     { mode: 0o600 },
   );
   const secret = () => randomBytes(12).toString('hex');
-  const passwords = { head: secret(), operator: secret(), client: secret() };
+  const passwords = { head: secret(), operator: secret(), client: secret(), gateway: secret() };
   const permissions = rolePermissions();
   const config = `
 listen: 127.0.0.1:${port}
@@ -161,6 +186,7 @@ authorization {
     { nkey: ${node.getPublicKey()}, permissions: ${permissions.node} }
     { user: operator, password: ${JSON.stringify(passwords.operator)}, permissions: ${permissions.operator} }
     { user: client, password: ${JSON.stringify(passwords.client)}, permissions: ${permissions.client} }
+    { user: gateway, password: ${JSON.stringify(passwords.gateway)}, permissions: ${permissions.gateway} }
   ]
 }
 `;

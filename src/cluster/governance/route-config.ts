@@ -102,9 +102,12 @@ export type CooldownSettings = z.output<typeof cooldownSettingsSchema>;
 
 /** An exact-match response cache for the route (off unless set). */
 export const cacheSettingsSchema = z.strictObject({
-  /** How long an answer is served from the cache. Defaults to 300. */
+  /** How long an answer is served from the cache. Defaults to 300; on NATS at most a day. */
   ttl_seconds: z.number().positive().default(300),
-  /** Answers kept; the least recently used go first. Defaults to 1000. */
+  /**
+   * Answers kept in memory; the least recently used go first. Defaults to 1000. On NATS the cache
+   * is the cluster's shared KV bucket, whose size limit applies instead (`kv-route-cache.ts`).
+   */
   max_entries: z.number().int().positive().default(1000),
 });
 export type CacheSettings = z.output<typeof cacheSettingsSchema>;

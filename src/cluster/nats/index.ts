@@ -2,12 +2,13 @@
 export { ClusterKey } from './cluster-key.js';
 export { KvDeploymentStore } from './kv-deployment-store.js';
 export {
-  cacheBucketName,
+  CACHE_BUCKET_BYTES,
   cacheEntryKey,
-  KV_CACHE_PREFIX,
+  KV_RESPONSE_CACHE,
   KvRouteCache,
   type KvRouteCacheOptions,
   kvRouteCaches,
+  MAX_CACHE_TTL_MS,
   MAX_CACHED_ANSWER_BYTES,
 } from './kv-route-cache.js';
 export { createHeadService, HEAD_SERVICE_NAME, serveClusterOverNats } from './nats-admin-server.js';

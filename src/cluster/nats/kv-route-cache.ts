@@ -1,13 +1,17 @@
 /**
- * A route's response cache in JetStream KV, shared by every gateway of a NATS cluster (and by the
+ * Routes' response caches in JetStream KV, shared by every gateway of a NATS cluster (and by the
  * head's own): an answer stored through one gateway is a hit on any other, on any NATS node,
  * without the head in the path.
  *
- * One bucket per route and cache settings (`byzerllm_cache_<hash>`): the route's `ttl_seconds` is the
- * bucket's max age (nats-server expires entries itself; per-entry TTLs need nats-server 2.11), its
- * `max_entries` the bucket's message limit (oldest written out first), and values over
- * `MAX_CACHED_ANSWER_BYTES` are not cached (the bucket refuses them too). Keys are the SHA-256 of the
- * normalised request, so neither prompts nor route names appear in subjects.
+ * One bucket for every route, `byzerllm_response_cache`, so that NATS permissions can grant it, and
+ * only it, to gateway accounts (subject wildcards match whole tokens: a bucket per route could only
+ * be granted with `$KV.*.>`, every bucket of the cluster). Keys are the SHA-256 of the normalised
+ * request and the route's name, so no prompt appears in a subject. A route's `ttl_seconds`
+ * is checked when an entry is read, against the time nats-server stored it; the bucket's max age,
+ * `MAX_CACHE_TTL_MS`, bounds every TTL (per-entry TTLs need nats-server 2.11; Debian ships 2.9) and
+ * lets nats-server drop what nobody reads. The bucket holds at most `CACHE_BUCKET_BYTES`, oldest
+ * written out first; a route's `max_entries` bounds only the in-memory cache. An answer over
+ * `MAX_CACHED_ANSWER_BYTES` is not stored (the bucket refuses larger values from anyone).
  *
  * Best effort: a gateway that cannot reach KV (no JetStream, NATS down, no permission) answers
  * uncached, says so once per outage in its log and tries KV again after `RETRY_AFTER_MS`. A request
@@ -25,9 +29,13 @@ import { z } from 'zod';
 import type { ChatResult } from '../../core/index.js';
 import type { CacheSettings, RouteCache } from '../governance/index.js';
 
-export const KV_CACHE_PREFIX = 'byzerllm_cache_';
+export const KV_RESPONSE_CACHE = 'byzerllm_response_cache';
 /** The largest answer cached (its JSON): a larger one is answered, not stored. */
 export const MAX_CACHED_ANSWER_BYTES = 256 * 1024;
+/** The bucket's max age: no route's answer is served from KV for longer than a day. */
+export const MAX_CACHE_TTL_MS = 86_400_000;
+/** The bucket's size; past it the oldest entries go first. */
+export const CACHE_BUCKET_BYTES = 256 * 1024 * 1024;
 /** A KV operation that takes longer than this counts as KV being unreachable. */
 const KV_TIMEOUT_MS = 1_000;
 /** How long a gateway serves uncached after KV failed before it tries KV again. */
@@ -51,35 +59,33 @@ const cachedAnswerSchema = z.strictObject({
   ),
 }) satisfies z.ZodType<ChatResult>;
 
-/** The bucket of a route's cache: a new one whenever the route or its cache settings change. */
-export function cacheBucketName(route: string, settings: CacheSettings): string {
-  const identity = JSON.stringify([route, settings.ttl_seconds, settings.max_entries]);
-  return `${KV_CACHE_PREFIX}${createHash('sha256').update(identity).digest('hex').slice(0, 32)}`;
+/** The KV key of a route's cache key (the normalised request): two routes never share one. */
+export function cacheEntryKey(route: string, key: string): string {
+  return createHash('sha256')
+    .update(JSON.stringify([route, key]))
+    .digest('hex');
 }
 
-/** The KV key of a normalised request (the gateway's cache key). */
-export function cacheEntryKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex');
-}
-
-/** Opens (creating when missing) a route's bucket with the settings' limits. */
-async function openBucket(connection: NatsConnection, name: string, settings: CacheSettings): Promise<KV> {
-  const bucket = await new Kvm(jetstream(connection, { timeout: KV_TIMEOUT_MS })).create(name, {
+/** Opens the bucket, creating it when missing; every process asks for the same limits. */
+async function openBucket(connection: NatsConnection): Promise<KV> {
+  const kvm = new Kvm(jetstream(connection, { timeout: KV_TIMEOUT_MS }));
+  const options = {
     history: 1,
-    ttl: Math.ceil(settings.ttl_seconds * 1000),
+    ttl: MAX_CACHE_TTL_MS,
+    max_bytes: CACHE_BUCKET_BYTES,
     maxValueSize: MAX_CACHED_ANSWER_BYTES,
+  };
+  // Two processes creating it at once: the second's create can meet the first's bucket with the
+  // discard policy already changed below, and fail; by then it exists, and opening it works.
+  const bucket = await kvm.create(KV_RESPONSE_CACHE, options).catch((error: Error) => {
+    if (!/already in use/.test(error.message)) throw error;
+    return kvm.create(KV_RESPONSE_CACHE, options);
   });
   // KV buckets refuse writes when full (discard "new"); a cache drops its oldest entries instead.
-  // Every gateway asks for the same limits (they are part of the bucket's name), so no two disagree.
   if (bucket instanceof Bucket) {
     const { config } = await bucket.jsm.streams.info(bucket.stream);
-    if (config.max_msgs !== settings.max_entries || config.discard !== 'old') {
-      await bucket.jsm.streams.update(bucket.stream, {
-        ...config,
-        max_msgs: settings.max_entries,
-        discard: 'old',
-      });
-    }
+    if (config.discard !== 'old')
+      await bucket.jsm.streams.update(bucket.stream, { ...config, discard: 'old' });
   }
   return bucket;
 }
@@ -100,11 +106,11 @@ export class KvRouteCache implements RouteCache {
   private bucket: Promise<KV> | undefined;
   private unavailableUntil = 0;
   private outage = false;
-  private readonly bucketName: string;
+  private readonly ttlMs: number;
   private readonly now: () => number;
 
   constructor(private readonly options: KvRouteCacheOptions) {
-    this.bucketName = cacheBucketName(options.route, options.settings);
+    this.ttlMs = Math.min(options.settings.ttl_seconds * 1000, MAX_CACHE_TTL_MS);
     this.now = options.now ?? Date.now;
   }
 
@@ -113,9 +119,10 @@ export class KvRouteCache implements RouteCache {
     if (!bucket) return this.miss();
     let text: string | undefined;
     try {
-      const entry = await bucket.get(cacheEntryKey(key));
+      const entry = await bucket.get(cacheEntryKey(this.options.route, key));
       this.reachable();
       if (entry?.operation !== 'PUT') return this.miss();
+      if (entry.created.getTime() + this.ttlMs <= this.now()) return this.miss();
       text = entry.string();
     } catch (error) {
       this.unreachable(error);
@@ -124,7 +131,7 @@ export class KvRouteCache implements RouteCache {
     const answer = parseCachedAnswer(text);
     if (!answer) {
       this.options.log(
-        `refused a cached answer of route ${this.options.route} from NATS KV ${this.bucketName} that is not a chat answer; asking the route instead`,
+        `refused a cached answer of route ${this.options.route} from NATS KV ${KV_RESPONSE_CACHE} that is not a chat answer; asking the route instead`,
       );
       return this.miss();
     }
@@ -138,7 +145,7 @@ export class KvRouteCache implements RouteCache {
     const bucket = await this.reach();
     if (!bucket) return;
     try {
-      await bucket.put(cacheEntryKey(key), text, { timeout: KV_TIMEOUT_MS });
+      await bucket.put(cacheEntryKey(this.options.route, key), text, { timeout: KV_TIMEOUT_MS });
       this.reachable();
     } catch (error) {
       this.unreachable(error);
@@ -153,11 +160,10 @@ export class KvRouteCache implements RouteCache {
   /** The bucket, unless KV failed less than `RETRY_AFTER_MS` ago. */
   private async reach(): Promise<KV | undefined> {
     if (this.now() < this.unavailableUntil) return undefined;
-    this.bucket ??= openBucket(this.options.connection, this.bucketName, this.options.settings);
+    this.bucket ??= openBucket(this.options.connection);
     try {
       return await this.bucket;
     } catch (error) {
-      this.bucket = undefined;
       this.unreachable(error);
       return undefined;
     }
@@ -165,10 +171,12 @@ export class KvRouteCache implements RouteCache {
 
   private unreachable(error: unknown): void {
     this.unavailableUntil = this.now() + RETRY_AFTER_MS;
+    // Opened again on the next try: the bucket may have been deleted (and is then created again).
+    this.bucket = undefined;
     if (this.outage) return;
     this.outage = true;
     this.options.log(
-      `response cache of route ${this.options.route} unavailable (NATS KV ${this.bucketName}: ${(error as Error).message}); answering uncached, trying KV again every ${RETRY_AFTER_MS / 1000} s`,
+      `response cache of route ${this.options.route} unavailable (NATS KV ${KV_RESPONSE_CACHE}: ${(error as Error).message}); answering uncached, trying KV again every ${RETRY_AFTER_MS / 1000} s`,
     );
   }
 
