@@ -67,7 +67,15 @@ export interface ClusterStatus {
   deployments: DeploymentInfo[];
 }
 
-export interface ClusterCallOptions extends CallOptions {}
+export interface ClusterCallOptions extends CallOptions {
+  /**
+   * Filled in when the name is a route (`createRoutedCluster`): the deployment that answered (or
+   * was tried last, after a failure) and how many tries of deployments it took, for the gateway's
+   * `x-byzerllm-deployment` / `x-byzerllm-attempts` and the price a key is charged. A plain
+   * deployment name leaves it as it was.
+   */
+  route?: { attempts: number; deployment: string };
+}
 
 export interface ClusterApi {
   deploy(spec: DeploymentSpecInput): Promise<DeployOutcome>;

@@ -30,6 +30,20 @@ export function setRequestId(response: ServerResponse): void {
   response.setHeader('x-request-id', `req_${randomUUID().replaceAll('-', '')}`);
 }
 
+/**
+ * `x-byzerllm-deployment` and `x-byzerllm-attempts` of an answer through a route: the deployment
+ * that answered (or was tried last) and the tries it took. Nothing before a first try, or once the
+ * headers are out.
+ */
+export function setRouteHeaders(
+  response: ServerResponse,
+  route: { attempts: number; deployment: string },
+): void {
+  if (response.headersSent || route.attempts === 0) return;
+  response.setHeader('x-byzerllm-deployment', route.deployment);
+  response.setHeader('x-byzerllm-attempts', String(route.attempts));
+}
+
 export class Exchange {
   /** The deployment name, once resolved. */
   model = '';

@@ -13,12 +13,11 @@
  * bounds the wait for that first part only, never the rest of the answer.
  */
 import { randomUUID } from 'node:crypto';
-import type { ServerResponse } from 'node:http';
 import { type ActiveRoute, type Governance, openRoutedStream, type RouteProgress } from '../cluster/index.js';
 import type { ChatBody } from './chat-request.js';
 import { toChatRequest } from './chat-request.js';
 import { ChatChunkWriter, chatCompletion, exchangeCompletion } from './chat-response.js';
-import type { Exchange } from './exchange.js';
+import { type Exchange, setRouteHeaders } from './exchange.js';
 import { sendJson } from './http.js';
 import { badField } from './map-error.js';
 import { cacheKeyOf, replayResult, skipsCache, StreamRecorder } from './routed-chat-cache.js';
@@ -105,10 +104,4 @@ export async function handleRoutedChat(
     setRouteHeaders(exchange.response, progress);
     throw error;
   }
-}
-
-function setRouteHeaders(response: ServerResponse, progress: RouteProgress): void {
-  if (response.headersSent || progress.attempts === 0) return;
-  response.setHeader('x-byzerllm-deployment', progress.deployment);
-  response.setHeader('x-byzerllm-attempts', String(progress.attempts));
 }

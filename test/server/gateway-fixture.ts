@@ -5,7 +5,13 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createInProcessTransport, DeploymentStore, Head } from '../../src/cluster/index.js';
+import {
+  createInProcessTransport,
+  createRoutedCluster,
+  DeploymentStore,
+  type Governance,
+  Head,
+} from '../../src/cluster/index.js';
 import type { DeploymentSpecInput } from '../../src/core/index.js';
 import {
   type RunningOpenAIServer,
@@ -36,6 +42,11 @@ export interface GatewayFixtureOptions {
   server?: Partial<Omit<StartOpenAIServerOptions, 'cluster'>>;
   /** More deployments besides `gpt_chat`; `inferParams` get the upstream's URL and key. */
   deployments?: DeploymentSpecInput[];
+  /**
+   * Routes by name: the gateway gets them and the head's routed cluster, as the head process
+   * composes its gateways, so every endpoint reaches a route.
+   */
+  governance?: Governance;
 }
 
 export async function startGateway(options: GatewayFixtureOptions = {}): Promise<Gateway> {
@@ -58,8 +69,10 @@ export async function startGateway(options: GatewayFixtureOptions = {}): Promise
   ]) {
     await head.deploy({ ...spec, inferParams: { ...upstreamParams, ...spec.inferParams } });
   }
+  const governance = options.governance;
   const server = await startOpenAIServer({
-    cluster: head,
+    cluster: governance ? createRoutedCluster(head, governance) : head,
+    ...(governance ? { governance } : {}),
     port: 0,
     responsesDirectory: path.join(directory, 'responses'),
     ...options.server,

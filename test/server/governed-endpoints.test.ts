@@ -48,7 +48,8 @@ describe('budgets and limits on every gateway entry point', () => {
     control = new AccessControl({ keys, priceOf: pricesOfSpecs((name) => head?.specOf(name)) });
     const governance = new Governance();
     gateway = await startGateway({
-      server: { apiKey: 'master-key-0123456789', gate: control, governance },
+      server: { apiKey: 'master-key-0123456789', gate: control },
+      governance,
       deployments: [
         {
           name: 'priced',
@@ -120,6 +121,33 @@ describe('budgets and limits on every gateway entry point', () => {
     const spend = keys.get(view.id).spend;
     assert.deepEqual([spend.requests, spend.inputTokens, spend.outputTokens], [2, 8, 10]);
     assert.equal(spend.moneyPico, expectedPico, 'spend is the upstream usage × the answering target price');
+  });
+
+  test('Responses and Messages through a route: the answering target is named and its price charged', async () => {
+    const { key, view } = await newKey({ budget: 1, models: [ROUTE] });
+    const client = new OpenAI({ baseURL: gateway.url, apiKey: key, maxRetries: 0 });
+    const { data, response } = await client.responses
+      .create({ model: ROUTE, input: 'four words right here', store: false })
+      .withResponse();
+    assert.equal(data.output_text, 'echo: four words right here');
+    assert.equal(response.headers.get('x-byzerllm-deployment'), 'priced');
+    assert.ok(Number(response.headers.get('x-byzerllm-attempts')) >= 1);
+    const streamed = await fetch(`${gateway.origin}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': key, 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({
+        model: ROUTE,
+        max_tokens: 64,
+        stream: true,
+        messages: [{ role: 'user', content: 'four words right here' }],
+      }),
+    });
+    assert.equal(streamed.status, 200);
+    assert.equal(streamed.headers.get('x-byzerllm-deployment'), 'priced');
+    assert.match(await streamed.text(), /echo: four words right here|event: message_stop/);
+    const spend = keys.get(view.id).spend;
+    assert.deepEqual([spend.requests, spend.inputTokens, spend.outputTokens], [2, 8, 10]);
+    assert.equal(spend.moneyPico, 2 * costPico(4, 5), 'charged at the price of the target that answered');
   });
 
   test('Responses API (openai SDK): the models allow-list, rpm, and budget apply and spend is the usage', async () => {

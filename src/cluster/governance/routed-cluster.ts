@@ -24,7 +24,7 @@ export function createRoutedCluster(cluster: ClusterApi, governance: Governance)
     options: ClusterCallOptions,
     attempt: (deployment: string, signal: AbortSignal) => Promise<Result>,
   ): Promise<Result> => {
-    const progress: RouteProgress = { attempts: 0, deployment: '' };
+    const progress: RouteProgress = options.route ?? { attempts: 0, deployment: '' };
     return governance.execute(route, attempt, options.signal ?? NEVER, progress);
   };
   const routed: ClusterApi = {
@@ -43,7 +43,7 @@ export function createRoutedCluster(cluster: ClusterApi, governance: Governance)
       const route = governance.route(name);
       if (!route) return kind === 'meta' ? cluster.meta(name) : cluster.call(name, kind, request, options);
       return run(route, options, (deployment, signal) =>
-        cluster.call(deployment, kind, request, { ...options, signal: joinSignals(options.signal, signal) }),
+        cluster.call(deployment, kind, request, { signal: joinSignals(options.signal, signal) }),
       );
     },
     stream(name: string, request: ChatRequest, options: ClusterCallOptions = {}) {
