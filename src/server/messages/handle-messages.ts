@@ -36,10 +36,10 @@ export async function handleMessages(exchange: Exchange, body: Record<string, un
   const id = newMessageId();
   const headers = { 'request-id': requestId(exchange.response), ...ignoredFieldsHeader(body, IGNORED) };
   if (parsed.stream) {
-    const parts = await exchange.cluster.stream(model, request, { signal: exchange.signal });
+    const parts = await exchange.cluster.stream(model, request, exchange.callOptions);
     return pumpEvents({ exchange, parts, writer: new MessageEventWriter(id, model), headers });
   }
-  const result: ChatResult = await exchange.cluster.call(model, 'chat', request, { signal: exchange.signal });
+  const result: ChatResult = await exchange.cluster.call(model, 'chat', request, exchange.callOptions);
   exchange.inputTokens = result.usage.inputTokens;
   exchange.outputTokens = result.usage.outputTokens;
   sendJson(exchange.response, 200, messageObject({ id, model, result }), headers);

@@ -63,7 +63,7 @@ export async function handleCreateResponse(
   };
   const conversation = [...history, ...input];
   if (parsed.stream) {
-    const parts = await exchange.cluster.stream(model, request, { signal: exchange.signal });
+    const parts = await exchange.cluster.stream(model, request, exchange.callOptions);
     const writer = new ResponseEventWriter(frame);
     const save = async () => {
       // Stored before the last event goes out, so a client that continues at once finds it.
@@ -72,7 +72,7 @@ export async function handleCreateResponse(
     };
     return pumpEvents({ exchange, parts, writer, beforeFinishSent: save, headers });
   }
-  const result: ChatResult = await exchange.cluster.call(model, 'chat', request, { signal: exchange.signal });
+  const result: ChatResult = await exchange.cluster.call(model, 'chat', request, exchange.callOptions);
   const response = responseObject(frame, {
     status: finishedStatus(result.finishReason),
     output: outputItems(frame.id, result),
