@@ -125,6 +125,8 @@ export async function runHead(): Promise<void> {
   const keys = new VirtualKeyStore(stateDirectory);
   await keys.load();
   const access = new AccessControl({ keys, priceOf: pricesOfSpecs((name) => head.specOf(name)) });
+  // Seconds budgets are checked and charged on the worker slots, where the time is spent.
+  head.ticketCharges = access;
   cluster?.serveAccess(access);
   // What clients reach by name, through the admin API and the gateways: a route wherever a deployment.
   const routed = createRoutedCluster(head, governance);

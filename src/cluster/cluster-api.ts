@@ -75,6 +75,18 @@ export interface ClusterCallOptions extends CallOptions {
    * deployment name leaves it as it was.
    */
   route?: { attempts: number; deployment: string };
+  /**
+   * The access ticket of a gateway request admitted under a virtual key (`AccessGate.admit`). The
+   * head checks the key's seconds budget when the request takes a worker slot and charges the busy
+   * seconds its worker reports when it leaves it (`slot-charge.ts`). Carried over the admin API and
+   * NATS; ignored by a head without keys.
+   */
+  ticket?: string;
+}
+
+/** A call's ticket as a wire body's optional field (admin API, NATS). */
+export function ticketOf(options: ClusterCallOptions): { ticket?: string } {
+  return options.ticket === undefined ? {} : { ticket: options.ticket };
 }
 
 export interface ClusterApi {

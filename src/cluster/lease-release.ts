@@ -3,7 +3,8 @@
  * (`worker-metrics.ts`): whether it failed and how many tokens it generated. Streams release
  * their lease when they end, fail or the consumer stops iterating.
  */
-import type { StreamPart } from '../core/index.js';
+import type { StreamPart, Usage } from '../core/index.js';
+import type { SlotCharge } from './slot-charge.js';
 import { releasingIterator } from './transport/push-iterator.js';
 import type { Lease } from './worker-pool.js';
 import type { RequestOutcome } from './worker-metrics.js';
@@ -39,22 +40,29 @@ export function releaseWhenDone<Item>(
 
 /**
  * Like `releaseWhenDone` for stream parts: the `finish` part's usage gives the tokens, an `error`
- * part (or a stream that breaks or is left before its end) counts as failed.
+ * part (or a stream that breaks or is left before its end) counts as failed. A ticket's charge is
+ * settled with the finish part's usage before the slot is freed.
  */
 export function releaseWhenPartsDone(
   parts: AsyncIterable<StreamPart>,
   done: () => void,
   lease: Lease,
+  charge?: SlotCharge,
 ): AsyncIterable<StreamPart> {
   let outcome: RequestOutcome = { failed: true };
+  let usage: Usage | undefined;
   return releasingIterator(
     parts,
     (completed) => {
       done();
+      charge?.finish(usage);
       lease.release(completed ? outcome : { failed: true });
     },
     (part) => {
-      if (part.type === 'finish') outcome = { outputTokens: part.usage.outputTokens };
+      if (part.type === 'finish') {
+        outcome = { outputTokens: part.usage.outputTokens };
+        usage = part.usage;
+      }
     },
   );
 }

@@ -26,6 +26,7 @@ import type {
 } from './transport/transport.js';
 import { callOutcome, openAIOutcome, releaseWhenDone, releaseWhenPartsDone } from './lease-release.js';
 import { affinityKeysOf } from './routing/index.js';
+import { type ChargedCallOptions, startOnSlot, usageOf } from './slot-charge.js';
 import type { RequestOutcome } from './worker-metrics.js';
 import { type DeploymentStat, WorkerPool } from './worker-pool.js';
 
@@ -101,7 +102,7 @@ export class RunningDeployment {
   async call<Kind extends WorkerCallKind>(
     kind: Kind,
     request: WorkerCallMap[Kind][0],
-    options: CallOptions = {},
+    options: ChargedCallOptions = {},
   ): Promise<WorkerCallMap[Kind][1]> {
     // A worker that fails (its process crashed, its node died) is retried on another worker:
     // non-stream calls are safe to send again. Other errors (upstream, validation) surface at once.
@@ -114,12 +115,14 @@ export class RunningDeployment {
         : request;
     for (let attempt = 1; ; attempt++) {
       const lease = await this.pool.acquire(this.acquireOptions(kind, options, request));
+      startOnSlot(options.charge, lease);
       let done: (() => void) | undefined;
       let outcome: RequestOutcome | undefined = { failed: true };
+      let result: WorkerCallMap[Kind][1] | undefined;
       try {
         const endpoint = this.endpoint(lease.workerIndex);
         done = this.busy(endpoint);
-        const result = await endpoint.call(kind, withDefaults, options);
+        result = await endpoint.call(kind, withDefaults, options);
         outcome = callOutcome(kind, result);
         // The deployment's own settings travel with the engine's meta, so every client sees them.
         if (kind === 'meta') {
@@ -135,6 +138,7 @@ export class RunningDeployment {
         this.quarantine(lease.workerIndex);
       } finally {
         done?.();
+        options.charge?.finish(usageOf(result));
         lease.release(outcome);
       }
     }
@@ -234,10 +238,11 @@ export class RunningDeployment {
    * fails before the stream started (its node just died: nobody answers) is retried on another
    * worker, as calls are; once parts flow, a failure is an `error` part (they cannot be replayed).
    */
-  async stream(request: ChatRequest, options: CallOptions = {}): Promise<AsyncIterable<StreamPart>> {
+  async stream(request: ChatRequest, options: ChargedCallOptions = {}): Promise<AsyncIterable<StreamPart>> {
     const withDefaults = withGenerationDefaults(request, this.spec.generationDefaults);
     for (let attempt = 1; ; attempt++) {
       const lease = await this.pool.acquire(this.acquireOptions('chat', options, request));
+      startOnSlot(options.charge, lease);
       let done: (() => void) | undefined;
       let parts: AsyncIterable<StreamPart>;
       try {
@@ -252,7 +257,7 @@ export class RunningDeployment {
         if (!retry) throw error;
         continue;
       }
-      return releaseWhenPartsDone(parts, done, lease);
+      return releaseWhenPartsDone(parts, done, lease, options.charge);
     }
   }
 

@@ -17,6 +17,8 @@ export interface RequestOutcome {
   failed?: boolean;
   /** Tokens the engine generated, when it reported usage. */
   outputTokens?: number;
+  /** The request was refused on its slot before it ran (a spent budget): not recorded. */
+  refused?: boolean;
 }
 
 /** One worker's metrics as `stat` reports them (snake_case like the rest of Byzer-LLM's stat JSON). */
@@ -42,6 +44,7 @@ export class WorkerMetrics {
   private tokenMilliseconds = 0;
 
   record(latencyMs: number, outcome: RequestOutcome | undefined): void {
+    if (outcome?.refused) return;
     this.latencies[this.finished % LATENCY_WINDOW] = latencyMs;
     this.finished += 1;
     if (outcome?.failed) this.failed += 1;

@@ -110,6 +110,19 @@ export type FinishReason =
 export interface Usage {
   inputTokens: number;
   outputTokens: number;
+  /**
+   * Busy time of a local worker without GPUs: the worker process's CPU time (all its threads)
+   * while the request ran, shared equally with the requests running beside it (see
+   * `cluster/worker/busy-meter.ts`). Set by the worker process, never by an engine; absent for
+   * in-process (SaaS) engines. Added in v1 as an optional field (issue 19).
+   */
+  cpuSeconds?: number;
+  /**
+   * Busy time of a local worker with GPUs: wall time while the request ran × the worker's GPUs,
+   * shared equally with the requests running beside it. A worker sets this or `cpuSeconds`, never
+   * both.
+   */
+  gpuSeconds?: number;
 }
 
 /** Something the engine ignored or adjusted, e.g. an unsupported setting. Never fatal. */

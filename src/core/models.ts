@@ -15,7 +15,7 @@ export interface EmbeddingRequest {
 
 export interface EmbeddingResult {
   embeddings: number[][];
-  usage: Pick<Usage, 'inputTokens'>;
+  usage: Pick<Usage, 'inputTokens' | 'cpuSeconds' | 'gpuSeconds'>;
 }
 
 export interface EmbeddingModelV1 {

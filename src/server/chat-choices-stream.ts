@@ -78,6 +78,7 @@ export async function pumpChoices(input: ChoicesStreamInput): Promise<number> {
       case 'finish':
         usage.inputTokens = Math.max(usage.inputTokens, part.usage.inputTokens);
         usage.outputTokens += part.usage.outputTokens;
+        exchange.addBusySeconds(part.usage);
         text = writer.finish(part.finishReason);
         if (++finished === streams.length) {
           exchange.inputTokens = usage.inputTokens;

@@ -81,6 +81,10 @@ export function exchangeCompletion(
   const completion = chatCompletion(id, model, created, results);
   exchange.inputTokens = completion.usage.prompt_tokens;
   exchange.outputTokens = completion.usage.completion_tokens;
+  for (const result of results) exchange.addBusySeconds(result.usage);
+  if (exchange.busySeconds !== undefined) {
+    exchange.response.setHeader('x-byzerllm-busy-seconds', String(exchange.busySeconds));
+  }
   setWarningsHeader(
     exchange.response,
     results.flatMap((result) => result.warnings),

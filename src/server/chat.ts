@@ -43,17 +43,17 @@ export async function handleChat(exchange: Exchange, body: Record<string, unknow
   const choices = parsed.n ?? 1;
   if (parsed.stream) {
     if (choices > 1) {
-      const streamOptions = { signal: exchange.signal };
+      const streamOptions = exchange.callOptions;
       const streams = await startAll(
         Array.from({ length: choices }, () => exchange.cluster.stream(model, request, streamOptions)),
       );
       const chunk = { id, model, created };
       return pumpChoices({ exchange, streams, chunk, includeUsage: clientUsage });
     }
-    const parts = await exchange.cluster.stream(model, request, { signal: exchange.signal });
+    const parts = await exchange.cluster.stream(model, request, exchange.callOptions);
     return pumpStream(exchange, parts, new ChatChunkWriter(id, model, created), clientUsage);
   }
-  const options = { signal: exchange.signal };
+  const options = exchange.callOptions;
   const results =
     choices === 1
       ? [await exchange.cluster.call(model, 'chat', request, options)]

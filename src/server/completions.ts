@@ -53,7 +53,7 @@ export async function handleCompletions(exchange: Exchange, body: Record<string,
     const parts = await exchange.cluster.stream(
       model,
       { ...requests[0]!, includeUsage },
-      { signal: exchange.signal },
+      exchange.callOptions,
     );
     return pumpStream(
       exchange,
@@ -63,12 +63,13 @@ export async function handleCompletions(exchange: Exchange, body: Record<string,
     );
   }
   const results: ChatResult[] = await Promise.all(
-    requests.map((request) => exchange.cluster.call(model, 'chat', request, { signal: exchange.signal })),
+    requests.map((request) => exchange.cluster.call(model, 'chat', request, exchange.callOptions)),
   );
   const usage: Usage = { inputTokens: 0, outputTokens: 0 };
   for (const result of results) {
     usage.inputTokens += result.usage.inputTokens;
     usage.outputTokens += result.usage.outputTokens;
+    exchange.addBusySeconds(result.usage);
   }
   exchange.inputTokens = usage.inputTokens;
   exchange.outputTokens = usage.outputTokens;

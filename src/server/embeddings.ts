@@ -27,9 +27,10 @@ export async function handleEmbeddings(exchange: Exchange, body: Record<string, 
   const model = exchange.resolveModel(parsed.model);
   const request: EmbeddingRequest = { values };
   if (parsed.dimensions != null) request.dimensions = parsed.dimensions;
-  const result = await exchange.cluster.call(model, 'embedding', request, { signal: exchange.signal });
+  const result = await exchange.cluster.call(model, 'embedding', request, exchange.callOptions);
   const base64 = parsed.encoding_format === 'base64';
   exchange.inputTokens = result.usage.inputTokens;
+  exchange.addBusySeconds(result.usage);
   sendJson(exchange.response, 200, {
     object: 'list',
     data: result.embeddings.map((embedding, index) => ({

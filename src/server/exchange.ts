@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { AccessGate, ClusterApi, Governance } from '../cluster/index.js';
+import type { AccessGate, ClusterApi, ClusterCallOptions, Governance } from '../cluster/index.js';
+import type { Usage } from '../core/index.js';
 import { badField } from './map-error.js';
 import { type GatewayMetrics, OTHER_ENDPOINT } from './metrics.js';
 
@@ -50,6 +51,11 @@ export class Exchange {
   inputTokens = 0;
   outputTokens = 0;
   readonly startedAt = performance.now();
+  /**
+   * Busy seconds (CPU- or GPU-seconds) that local workers reported in the answer's usage; undefined
+   * when none did (SaaS engines, an answer cut short).
+   */
+  busySeconds: number | undefined;
   /** An admitted request's reservation on the gate, settled by `finish`. */
   ticket: { gate: AccessGate; id: string } | undefined;
 
@@ -78,6 +84,18 @@ export class Exchange {
     return connectionSignal(this.request.socket);
   }
 
+  /** The options of this request's cluster calls: its signal, and its access ticket when admitted. */
+  get callOptions(): ClusterCallOptions {
+    const signal = this.signal;
+    return this.ticket ? { signal, ticket: this.ticket.id } : { signal };
+  }
+
+  /** Adds the busy seconds a local worker reported in one answer's usage (see `Usage.cpuSeconds`). */
+  addBusySeconds(usage: Pick<Usage, 'cpuSeconds' | 'gpuSeconds'>): void {
+    const busy = usage.cpuSeconds ?? usage.gpuSeconds;
+    if (typeof busy === 'number') this.busySeconds = Math.round(((this.busySeconds ?? 0) + busy) * 1e6) / 1e6;
+  }
+
   /**
    * The deployment a request goes to: its `model`, or the served model name when it names none.
    * A named model always wins, so a served name never swallows requests for other deployments (the
@@ -104,11 +122,11 @@ export class Exchange {
       outputTokens: this.outputTokens,
     });
     if (this.model) metrics.ended(this.model);
-    if (this.ticket) this.settle(this.ticket);
+    if (this.ticket) this.settle(this.ticket, status);
   }
 
   /** Settles an admitted request with its usage: the deployment that answered, tokens, seconds. */
-  private settle(ticket: { gate: AccessGate; id: string }): void {
+  private settle(ticket: { gate: AccessGate; id: string }, status: number): void {
     this.ticket = undefined;
     const answered = this.response.getHeader('x-byzerllm-deployment');
     ticket.gate.settle({
@@ -116,7 +134,10 @@ export class Exchange {
       deployment: typeof answered === 'string' ? answered : this.model,
       inputTokens: this.inputTokens,
       outputTokens: this.outputTokens,
-      seconds: (performance.now() - this.startedAt) / 1000,
+      // A refusal or failure costs no time (a request refused on its slot waited in the queue).
+      seconds: status < 400 ? (performance.now() - this.startedAt) / 1000 : 0,
+      // The head charged the workers' busy seconds on their slots already.
+      ...(this.busySeconds !== undefined ? { metered: true } : {}),
     });
   }
 }

@@ -68,6 +68,7 @@ export async function handleRoutedChat(
             request,
             clientSignal: exchange.signal,
             attemptSignal: signal,
+            ...(exchange.ticket ? { ticket: exchange.ticket.id } : {}),
           }),
         exchange.signal,
         progress,
@@ -86,7 +87,8 @@ export async function handleRoutedChat(
     const callOnce = () =>
       governance.execute(
         route,
-        (deployment, signal) => exchange.cluster.call(deployment, 'chat', request, { signal }),
+        (deployment, signal) =>
+          exchange.cluster.call(deployment, 'chat', request, { ...exchange.callOptions, signal }),
         exchange.signal,
         progress,
       );

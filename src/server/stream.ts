@@ -98,6 +98,7 @@ export async function pumpStream(
       case 'finish':
         exchange.inputTokens = part.usage.inputTokens;
         exchange.outputTokens = part.usage.outputTokens;
+        exchange.addBusySeconds(part.usage);
         response.write(writer.finish(part.finishReason));
         if (includeUsage) response.write(writer.usage(part.usage));
         response.end(SSE_DONE);

@@ -17,6 +17,7 @@ interface KeyFlags {
   name?: string;
   models?: string;
   budget?: number;
+  budget_seconds?: number;
   rpm?: number;
   tpm?: number;
   expires?: string;
@@ -51,6 +52,11 @@ export function registerKeys(program: Command): void {
         'what the key may spend, in the currency of gateway.price_*',
         parseNonNegativeNumber,
       )
+      .option(
+        '--budget_seconds <seconds>',
+        'busy seconds the key may use on local workers (CPU-seconds, or GPU-seconds on GPU workers)',
+        parseNonNegativeNumber,
+      )
       .option('--rpm <n>', 'requests per minute', parsePositiveInteger)
       .option('--tpm <n>', 'tokens per minute', parsePositiveInteger)
       .option('--expires <duration>', 'lifetime: 30d, 12h, 45m, 90s'),
@@ -66,6 +72,7 @@ export function registerKeys(program: Command): void {
           }
         : {}),
       ...(flags.budget !== undefined ? { budget: flags.budget } : {}),
+      ...(flags.budget_seconds !== undefined ? { budgetSeconds: flags.budget_seconds } : {}),
       ...(flags.rpm !== undefined ? { rpm: flags.rpm } : {}),
       ...(flags.tpm !== undefined ? { tpm: flags.tpm } : {}),
       ...(flags.expires !== undefined ? { expiresInSeconds: parseDuration(flags.expires) } : {}),
@@ -86,6 +93,15 @@ export function registerKeys(program: Command): void {
       const listed = await head.keys.list();
       if (printJsonOrEmpty(listed, flags.json, 'no virtual keys')) return;
       process.stdout.write(formatTable(KEY_COLUMNS, listed.map(keyRow)));
+    }),
+  );
+  withAddress(
+    keys
+      .command('show <prefix>')
+      .description('one key as JSON: settings and spend (money, tokens, CPU- and GPU-seconds)'),
+  ).action(async (prefix: string, flags: KeyFlags) =>
+    withHead(flags, async (head) => {
+      process.stdout.write(`${JSON.stringify(await head.keys.get(prefix), null, 2)}\n`);
     }),
   );
   withAddress(keys.command('revoke <prefix>').description('revoke a key (by its listed prefix)')).action(
@@ -160,7 +176,7 @@ function keyRow(view: KeyView): string[] {
     view.prefix,
     view.name ?? '',
     view.models?.join(',') ?? '*',
-    view.budget === undefined ? '-' : String(view.budget),
+    budgetText(view),
     String(view.spend.money),
     `${view.spend.inputTokens}+${view.spend.outputTokens}`,
     view.spend.seconds.toFixed(1),
@@ -169,6 +185,15 @@ function keyRow(view: KeyView): string[] {
     view.expiresAt ?? '-',
     state,
   ];
+}
+
+/** The money budget, the seconds budget (`3600s`), both, or `-`. */
+function budgetText(view: KeyView): string {
+  const parts = [
+    ...(view.budget === undefined ? [] : [String(view.budget)]),
+    ...(view.budgetSeconds === undefined ? [] : [`${view.budgetSeconds}s`]),
+  ];
+  return parts.length === 0 ? '-' : parts.join(',');
 }
 
 async function withHead(flags: KeyFlags, run: (head: HeadClient) => Promise<void>): Promise<void> {

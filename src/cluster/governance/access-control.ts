@@ -7,11 +7,23 @@
  * requests already in flight cost beyond their estimates — at most one request per worker slot —
  * also under concurrent load, since admit and settle run one at a time on the head's event loop.
  *
+ * A key's budget in seconds (`budgetSeconds`, for local workers) is held where the time is spent:
+ * the head checks it when a request takes a worker slot and charges the busy seconds the worker
+ * reports when it leaves the slot (`TicketCharges`, `slot-charge.ts`), so the key goes over by at
+ * most one request per worker slot without estimating anything.
+ *
  * rpm/tpm are sliding one-minute windows per key and per model name (`RateWindow`); tpm reserves the
  * estimate and is corrected to the real usage when the request settles.
  */
 import { randomBytes } from 'node:crypto';
-import { type DeploymentSpec, type TokenPrice, tokenPriceOf } from '../../core/index.js';
+import {
+  type DeploymentSpec,
+  InvalidArgumentError,
+  type TokenPrice,
+  tokenPriceOf,
+  type Usage,
+} from '../../core/index.js';
+import type { TicketCharges } from '../slot-charge.js';
 import type { AccessGate, AccessRefusal, AccessRequest, Admission, UsageReport } from './access-gate.js';
 import { RateWindow, type WindowEntry } from './rate-window.js';
 import type { KeyRecord, RateLimits, VirtualKeyStore } from './virtual-keys.js';
@@ -47,9 +59,14 @@ export interface AccessControlOptions {
   now?: () => number;
 }
 
-export class AccessControl implements AccessGate {
+export class AccessControl implements AccessGate, TicketCharges {
   active = false;
   private readonly reservations = new Map<string, Reservation>();
+  /**
+   * The key of each admitted ticket, until its slot charge (kept apart from the
+   * reservation, which the gateway's settle may end before the head's stream frees its slot).
+   */
+  private readonly slotKeys = new Map<string, { at: number; key: KeyRecord }>();
   private readonly reservedPico = new Map<string, number>();
   private readonly keyWindows = new Map<string, Windows>();
   private readonly modelWindows = new Map<string, Windows>();
@@ -122,6 +139,9 @@ export class AccessControl implements AccessGate {
         },
       };
     }
+    if (key?.budgetSeconds !== undefined && key.spend.seconds >= key.budgetSeconds) {
+      return { ok: false, refusal: { reason: 'budget_exceeded', message: secondsSpent(key) } };
+    }
     let moneyPico = 0;
     if (key?.budget !== undefined) {
       const reserved = this.reservedPico.get(key.id) ?? 0;
@@ -155,6 +175,7 @@ export class AccessControl implements AccessGate {
       keyTokens,
       keyEntry: keyTokens ? keyTokens.add(tokens, now) : 0,
     });
+    if (key) this.slotKeys.set(ticket, { at: now, key });
     if (key && moneyPico > 0) this.reservedPico.set(key.id, (this.reservedPico.get(key.id) ?? 0) + moneyPico);
     return { ok: true, ticket };
   }
@@ -176,9 +197,33 @@ export class AccessControl implements AccessGate {
     if (price) {
       spend.moneyPico +=
         usage.inputTokens * price.inputPicoPerToken + usage.outputTokens * price.outputPicoPerToken;
-    } else {
-      spend.seconds += usage.seconds;
+    } else if (!usage.metered) {
+      spend.seconds = inMicroseconds(spend.seconds + usage.seconds);
     }
+    this.options.keys.spendChanged();
+  }
+
+  /** A ticket's request took a worker slot: refused there once its key's seconds are spent. */
+  start(ticket: string): void {
+    const key = this.slotKeys.get(ticket)?.key;
+    if (key?.budgetSeconds === undefined || key.spend.seconds < key.budgetSeconds) return;
+    this.slotKeys.delete(ticket);
+    throw new InvalidArgumentError(secondsSpent(key), { details: { reason: 'budget_exceeded' } });
+  }
+
+  /** A ticket's request left its slot: its worker's busy seconds go to the key's spend. */
+  charge(ticket: string, usage: Usage | undefined): void {
+    const key = this.slotKeys.get(ticket)?.key;
+    this.slotKeys.delete(ticket);
+    if (!key || !usage) return;
+    // What a worker sends is checked at the wire only for streams: read it defensively.
+    const cpu = busySeconds(usage.cpuSeconds);
+    const gpu = busySeconds(usage.gpuSeconds);
+    if (cpu + gpu === 0) return;
+    const spend = key.spend;
+    spend.cpuSeconds = inMicroseconds(spend.cpuSeconds + cpu);
+    spend.gpuSeconds = inMicroseconds(spend.gpuSeconds + gpu);
+    spend.seconds = inMicroseconds(spend.seconds + cpu + gpu);
     this.options.keys.spendChanged();
   }
 
@@ -194,6 +239,10 @@ export class AccessControl implements AccessGate {
   private dropStaleReservations(now: number): void {
     for (const [ticket, reservation] of this.reservations) {
       if (now - reservation.at > RESERVATION_LIFETIME_MS) this.release(ticket, reservation);
+    }
+    // Tickets that never reached a slot (a cache hit, a queue timeout) are never charged.
+    for (const [ticket, { at }] of this.slotKeys) {
+      if (now - at > RESERVATION_LIFETIME_MS) this.slotKeys.delete(ticket);
     }
   }
 
@@ -245,6 +294,20 @@ export class AccessControl implements AccessGate {
 function waitOf(windows: Windows | undefined, tokens: number, now: number): number {
   if (!windows) return 0;
   return Math.max(windows.requests?.waitMs(1, now) ?? 0, windows.tokens?.waitMs(tokens, now) ?? 0);
+}
+
+function secondsSpent(key: KeyRecord): string {
+  return `key sk-byz-${key.id} has used its budget of ${key.budgetSeconds} seconds (spent ${key.spend.seconds} s)`;
+}
+
+/** A reported busy time: a finite number of seconds, not negative; anything else counts as none. */
+function busySeconds(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : 0;
+}
+
+/** Seconds kept in whole microseconds, as workers report them, so that sums stay exact. */
+function inMicroseconds(seconds: number): number {
+  return Math.round(seconds * 1e6) / 1e6;
 }
 
 function describeLimits(limits: RateLimits): string {

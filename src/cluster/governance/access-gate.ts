@@ -46,8 +46,16 @@ export const usageReportSchema = z.strictObject({
   deployment: z.string().max(512),
   inputTokens: z.number().int().min(0),
   outputTokens: z.number().int().min(0),
-  /** How long the request took, for deployments without a price (local workers). */
+  /**
+   * How long the request took at the gateway: charged to a key for a deployment without a price
+   * whose worker reported no busy seconds (see `metered`).
+   */
   seconds: z.number().min(0),
+  /**
+   * The answer carried its worker's busy seconds (`Usage.cpuSeconds`/`gpuSeconds`), which the head
+   * charged when the request left its slot: `seconds` is not charged again.
+   */
+  metered: z.boolean().optional(),
 });
 export type UsageReport = z.infer<typeof usageReportSchema>;
 

@@ -55,6 +55,7 @@ export function createRoutedCluster(cluster: ClusterApi, governance: Governance)
           request,
           clientSignal: options.signal ?? NEVER,
           attemptSignal: signal,
+          ...(options.ticket !== undefined ? { ticket: options.ticket } : {}),
         }),
       );
     },
@@ -78,7 +79,14 @@ function joinSignals(first: AbortSignal | undefined, second: AbortSignal): Abort
  */
 export async function openRoutedStream(
   cluster: ClusterApi,
-  input: { deployment: string; request: ChatRequest; clientSignal: AbortSignal; attemptSignal: AbortSignal },
+  input: {
+    deployment: string;
+    request: ChatRequest;
+    clientSignal: AbortSignal;
+    attemptSignal: AbortSignal;
+    /** The gateway request's access ticket (`ClusterCallOptions.ticket`). */
+    ticket?: string;
+  },
 ): Promise<AsyncIterable<StreamPart>> {
   const controller = new AbortController();
   const cancel = () => controller.abort();
@@ -87,7 +95,10 @@ export async function openRoutedStream(
   const detachClient = () => input.clientSignal.removeEventListener('abort', cancel);
   try {
     if (input.attemptSignal.aborted || input.clientSignal.aborted) cancel();
-    const parts = await cluster.stream(input.deployment, input.request, { signal: controller.signal });
+    const parts = await cluster.stream(input.deployment, input.request, {
+      signal: controller.signal,
+      ...(input.ticket !== undefined ? { ticket: input.ticket } : {}),
+    });
     const iterator = parts[Symbol.asyncIterator]();
     const first = await iterator.next();
     if (!first.done && first.value.type === 'error') throw first.value.error;

@@ -30,8 +30,16 @@ export const keySpendSchema = z.strictObject({
   inputTokens: z.number().int().min(0),
   outputTokens: z.number().int().min(0),
   moneyPico: z.number().int().min(0),
-  /** Time of requests to deployments without a price (local workers), in seconds. */
+  /**
+   * Busy seconds of requests to deployments without a price: what local workers reported (CPU- and
+   * GPU-seconds, below), or the time at the gateway of a request whose worker reported none. What
+   * `budgetSeconds` limits.
+   */
   seconds: z.number().min(0),
+  /** The part of `seconds` that local workers without GPUs reported (CPU time). */
+  cpuSeconds: z.number().min(0).default(0),
+  /** The part of `seconds` that local workers with GPUs reported (wall time × GPUs). */
+  gpuSeconds: z.number().min(0).default(0),
 });
 export type KeySpend = z.infer<typeof keySpendSchema>;
 
@@ -42,6 +50,8 @@ export const keySettingsSchema = rateLimitsSchema.extend({
   models: z.array(z.string().min(1)).min(1).optional(),
   /** Money the key may spend (the currency of the deployments' prices); at most 9,000 (exact sums). */
   budget: z.number().min(0).max(9000).optional(),
+  /** Busy seconds (`KeySpend.seconds`) the key may use on local workers; at most 10⁹. */
+  budgetSeconds: z.number().min(0).max(1e9).optional(),
   /** Seconds from now until the key stops working. */
   expiresInSeconds: z.number().int().min(1).optional(),
 });
@@ -52,6 +62,7 @@ const keyRecordSchema = rateLimitsSchema.extend({
   name: z.string().optional(),
   models: z.array(z.string()).optional(),
   budget: z.number().min(0).optional(),
+  budgetSeconds: z.number().min(0).optional(),
   createdAt: z.string(),
   expiresAt: z.string().optional(),
   revokedAt: z.string().optional(),
@@ -74,6 +85,7 @@ export interface KeyView {
   name?: string;
   models?: string[];
   budget?: number;
+  budgetSeconds?: number;
   rpm?: number;
   tpm?: number;
   createdAt: string;
@@ -83,7 +95,15 @@ export interface KeyView {
 }
 
 export function emptySpend(): KeySpend {
-  return { requests: 0, inputTokens: 0, outputTokens: 0, moneyPico: 0, seconds: 0 };
+  return {
+    requests: 0,
+    inputTokens: 0,
+    outputTokens: 0,
+    moneyPico: 0,
+    seconds: 0,
+    cpuSeconds: 0,
+    gpuSeconds: 0,
+  };
 }
 
 function hashSecret(salt: string, secret: string): Buffer {
@@ -141,6 +161,7 @@ export class VirtualKeyStore {
       ...(settings.name !== undefined ? { name: settings.name } : {}),
       ...(settings.models ? { models: settings.models } : {}),
       ...(settings.budget !== undefined ? { budget: settings.budget } : {}),
+      ...(settings.budgetSeconds !== undefined ? { budgetSeconds: settings.budgetSeconds } : {}),
       ...(settings.rpm !== undefined ? { rpm: settings.rpm } : {}),
       ...(settings.tpm !== undefined ? { tpm: settings.tpm } : {}),
       createdAt: new Date(this.now()).toISOString(),

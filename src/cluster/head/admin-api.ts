@@ -24,7 +24,7 @@ import {
   toByzerLLMError,
   UnsupportedError,
 } from '../../core/index.js';
-import type { ClusterApi } from '../cluster-api.js';
+import { type ClusterApi, ticketOf } from '../cluster-api.js';
 import {
   callKindSchema,
   chatRequestSchema,
@@ -166,6 +166,7 @@ function addCallRoutes(app: Hono, cluster: ClusterApi): void {
     const request = parseBody(requestSchemaByKind[kind], reviveBinary(body.request), `${kind} request`);
     const result = await cluster.call(context.req.param('name'), kind, request as never, {
       signal: context.req.raw.signal,
+      ...ticketOf(body),
     });
     return context.json(encodeBinary(result) as object);
   });
@@ -175,6 +176,7 @@ function addCallRoutes(app: Hono, cluster: ClusterApi): void {
     const abort = new AbortController();
     const parts = await cluster.stream(context.req.param('name'), body.request as never, {
       signal: abort.signal,
+      ...ticketOf(body),
     });
     // Served by @hono/node-server (the head): write to the node:http response itself.
     const outgoing = (context.env as { outgoing?: unknown } | undefined)?.outgoing;
@@ -244,8 +246,10 @@ const deploymentBodySchema = z.custom<DeploymentSpecInput>(
   (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
   'expected a deployment spec object',
 );
-const callBodySchema = z.object({ kind: callKindSchema, request: z.unknown() });
-const streamBodySchema = z.object({ request: chatRequestSchema });
+/** `ticket`: a gateway request's access ticket (`ClusterCallOptions.ticket`). */
+const ticketSchema = z.string().min(1).max(64).optional();
+const callBodySchema = z.object({ kind: callKindSchema, request: z.unknown(), ticket: ticketSchema });
+const streamBodySchema = z.object({ request: chatRequestSchema, ticket: ticketSchema });
 
 /** Parses a body (or part of one) at the edge: a 400 naming the first bad field, else the value. */
 function parseBody<Schema extends z.ZodType>(schema: Schema, value: unknown, what: string): z.output<Schema> {

@@ -18,12 +18,13 @@ import {
   type StreamPart,
   toByzerLLMError,
 } from '../../core/index.js';
-import type {
-  ClusterApi,
-  ClusterCallOptions,
-  ClusterStatus,
-  DeploymentInfo,
-  DeployOutcome,
+import {
+  type ClusterApi,
+  type ClusterCallOptions,
+  type ClusterStatus,
+  type DeploymentInfo,
+  type DeployOutcome,
+  ticketOf,
 } from '../cluster-api.js';
 import type { WorkerCallKind, WorkerCallMap } from '../transport/transport.js';
 import type { DeploymentStat } from '../worker-pool.js';
@@ -126,7 +127,7 @@ export class HeadClient implements ClusterApi {
     const result = await this.json(
       'POST',
       `/admin/v1/deployments/${encodeURIComponent(name)}/call`,
-      { kind, request: encodeBinary(request) },
+      { kind, request: encodeBinary(request), ...ticketOf(options) },
       options.signal,
     );
     return reviveBinary(result) as WorkerCallMap[Kind][1];
@@ -143,7 +144,7 @@ export class HeadClient implements ClusterApi {
       response = await this.send(
         'POST',
         `/admin/v1/deployments/${encodeURIComponent(name)}/stream`,
-        { request },
+        { request, ...ticketOf(options) },
         watched.signal,
       );
       if (response.statusCode >= 400) throw await errorFromResponse(response.body, response.statusCode);
@@ -208,6 +209,8 @@ export class HeadClient implements ClusterApi {
   /** Virtual keys on the head (see `VirtualKeyStore`); settings are validated there. */
   readonly keys = {
     list: (): Promise<KeyView[]> => this.json('GET', '/admin/v1/keys'),
+    /** One key by id or listed prefix, with its spend. */
+    get: (id: string): Promise<KeyView> => this.json('GET', `/admin/v1/keys/${encodeURIComponent(id)}`),
     create: (settings: KeySettings): Promise<{ key: string; view: KeyView }> =>
       this.json('POST', '/admin/v1/keys', settings),
     revoke: (id: string): Promise<KeyView> => this.json('DELETE', `/admin/v1/keys/${encodeURIComponent(id)}`),

@@ -32,6 +32,7 @@ import { parseSpec } from './parse-spec.js';
 import { type JobPlacementRequest, jobHoldingName, placeTrainingJob } from './job-placement.js';
 import type { NodeResources } from '../resources.js';
 import { RunningDeployment } from '../running-deployment.js';
+import { chargedOptions, type TicketCharges } from '../slot-charge.js';
 import type {
   WorkerCallKind,
   WorkerCallMap,
@@ -72,6 +73,8 @@ export class Head implements ClusterApi {
   private readonly log: (line: string) => void;
   private readonly startedAt = new Date();
   address: string;
+  /** Virtual keys' charges of gateway tickets on worker slots (`slot-charge.ts`); set by head-main. */
+  ticketCharges: TicketCharges | undefined;
 
   constructor(private readonly options: HeadOptions) {
     if (options.localNode !== false) this.placement.addNode(options.nodeId ?? 'head', options.resources);
@@ -149,7 +152,7 @@ export class Head implements ClusterApi {
     request: WorkerCallMap[Kind][0],
     options: ClusterCallOptions = {},
   ): Promise<WorkerCallMap[Kind][1]> {
-    return this.running(name).call(kind, request, options);
+    return this.running(name).call(kind, request, chargedOptions(this.ticketCharges, options));
   }
 
   async stream(
@@ -157,7 +160,7 @@ export class Head implements ClusterApi {
     request: ChatRequest,
     options: ClusterCallOptions = {},
   ): Promise<AsyncIterable<StreamPart>> {
-    return this.running(name).stream(request, options);
+    return this.running(name).stream(request, chargedOptions(this.ticketCharges, options));
   }
 
   /**

@@ -6,7 +6,7 @@
 import type { Context, Hono } from 'hono';
 import { InvalidArgumentError } from '../../core/index.js';
 import type { AccessControl, RateLimits } from '../governance/index.js';
-import { rateLimitsSchema } from '../governance/index.js';
+import { rateLimitsSchema, viewOf } from '../governance/index.js';
 
 export function registerKeyEndpoints(
   app: Hono,
@@ -15,6 +15,7 @@ export function registerKeyEndpoints(
 ): void {
   const keys = control.keys;
   app.get('/admin/v1/keys', (context) => context.json(keys.list()));
+  app.get('/admin/v1/keys/:id', (context) => context.json(viewOf(keys.get(context.req.param('id')))));
   app.post('/admin/v1/keys', async (context) => {
     const created = await keys.create((await readJson(context)) as never);
     control.refresh();

@@ -16,7 +16,7 @@ import {
   InvalidArgumentError,
   PACKAGE_VERSION,
 } from '../../core/index.js';
-import type { ClusterApi } from '../cluster-api.js';
+import { type ClusterApi, ticketOf } from '../cluster-api.js';
 import type { StorageHost } from '../head/storage-host.js';
 import type { WorkerCallKind } from '../transport/transport.js';
 import { watchConnection } from './connection-watch.js';
@@ -105,7 +105,10 @@ const RUNS: { [Operation in Exclude<AdminOperation, 'stream'>]: Run<Operation> }
   meta: (cluster, body) => cluster.meta(body.name),
   status: (cluster) => cluster.status(),
   call: (cluster, body, signal) =>
-    cluster.call(body.name, body.kind as WorkerCallKind, body.request as never, { signal }),
+    cluster.call(body.name, body.kind as WorkerCallKind, body.request as never, {
+      signal,
+      ...ticketOf(body),
+    }),
 };
 
 /** Request ids of the body, for cancellation (`call` and `stream` carry one). */
@@ -134,7 +137,11 @@ function handle(context: HandlerContext, operation: AdminOperation, message: Ser
     context.connection,
     body,
     controller.signal,
-    () => cluster.stream(body.name, body.request as unknown as ChatRequest, { signal: controller.signal }),
+    () =>
+      cluster.stream(body.name, body.request as unknown as ChatRequest, {
+        signal: controller.signal,
+        ...ticketOf(body),
+      }),
     (reply) => respondReliably(context.connection, message, reply),
   ).finally(() => requestId && context.cancellations.end(requestId));
 }

@@ -22,12 +22,13 @@ import {
   type ModelMeta,
   type StreamPart,
 } from '../../core/index.js';
-import type {
-  ClusterApi,
-  ClusterCallOptions,
-  ClusterStatus,
-  DeploymentInfo,
-  DeployOutcome,
+import {
+  type ClusterApi,
+  type ClusterCallOptions,
+  type ClusterStatus,
+  type DeploymentInfo,
+  type DeployOutcome,
+  ticketOf,
 } from '../cluster-api.js';
 import type { WorkerCallKind, WorkerCallMap } from '../transport/transport.js';
 import type { DeploymentStat } from '../worker-pool.js';
@@ -171,7 +172,8 @@ export class NatsClusterClient implements ClusterApi {
   ): Promise<WorkerCallMap[Kind][1]> {
     if (options.signal?.aborted) return Promise.reject(new AbortedError());
     const requestId = nuid.next();
-    return this.admin('call', { requestId, name, kind, request }, options.signal, requestId);
+    const body = { requestId, name, kind, request, ...ticketOf(options) };
+    return this.admin('call', body, options.signal, requestId);
   }
 
   /**
@@ -198,7 +200,7 @@ export class NatsClusterClient implements ClusterApi {
       return await requestStream(
         this.connection,
         subjects.admin('stream'),
-        { name, request },
+        { name, request, ...ticketOf(options) },
         options.signal,
         {
           onFail: (fail) => this.trackHead(fail, options.signal),

@@ -95,6 +95,8 @@ export const replySchema = z.union([
   z.object({ ok: z.literal(false), error: serializedErrorSchema }),
 ]);
 
+/** A gateway request's access ticket (`ClusterCallOptions.ticket`), charged on the head's slots. */
+const ticketSchema = z.string().min(1).max(64).optional();
 /** Client → head: one schema per admin operation (one service endpoint each). */
 const nameSchema = z.string().min(1).max(256);
 export const adminMessageSchemas = {
@@ -109,8 +111,9 @@ export const adminMessageSchemas = {
     name: nameSchema,
     kind: callKindSchema,
     request: jsonObjectSchema,
+    ticket: ticketSchema,
   }),
-  stream: streamRequestMessageSchema.extend({ name: nameSchema }),
+  stream: streamRequestMessageSchema.extend({ name: nameSchema, ticket: ticketSchema }),
 } as const;
 export type AdminOperation = keyof typeof adminMessageSchemas;
 

@@ -33,6 +33,17 @@ export const FINISH_REASONS = [
 ] as const;
 
 /**
+ * A finish part's usage: token counts, and a local worker's busy seconds (`Usage.cpuSeconds` /
+ * `gpuSeconds`), which the head charges to a virtual key, so they must be finite and not negative.
+ */
+export const wireUsageSchema = z.looseObject({
+  inputTokens: z.number(),
+  outputTokens: z.number(),
+  cpuSeconds: z.number().min(0).finite().optional(),
+  gpuSeconds: z.number().min(0).finite().optional(),
+});
+
+/**
  * The stream parts of the model protocol (core/chat-model.ts), errors serialised. Loose objects: a
  * field this version does not know passes through as it would in-process.
  */
@@ -56,7 +67,7 @@ export const wireStreamPartSchema = z.discriminatedUnion('type', [
   z.looseObject({
     type: z.literal('finish'),
     finishReason: z.enum(FINISH_REASONS),
-    usage: z.looseObject({ inputTokens: z.number(), outputTokens: z.number() }),
+    usage: wireUsageSchema,
     warnings: z.array(z.looseObject({ type: z.string() })).optional(),
   }),
   z.object({ type: z.literal('error'), error: serializedErrorSchema }),

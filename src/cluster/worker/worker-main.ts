@@ -17,9 +17,21 @@ import {
   parseToWorkerEnvelope,
   type ToWorkerMessage,
 } from '../transport/worker-protocol.js';
-import { encodeError, encodeStreamPart } from '../wire/index.js';
+import { encodeError, encodeStreamPart, type WorkerCallKind } from '../wire/index.js';
+import { type BusyMeter, busyMeterFor, withBusySeconds } from './busy-meter.js';
 
 let endpoint: WorkerEndpoint | undefined;
+/** Busy time per request (CPU or GPU seconds), reported in its usage; made at `start`. */
+let meter: BusyMeter | undefined;
+/** Calls that run the model; meta, tokenize and template calls are not metered. */
+const METERED_KINDS = new Set<WorkerCallKind>([
+  'chat',
+  'embedding',
+  'rerank',
+  'speech',
+  'transcription',
+  'image',
+]);
 const aborts = new Map<number, AbortController>();
 let exiting = false;
 
@@ -64,6 +76,7 @@ function progressLogger(): (fraction: number) => void {
 
 async function start(options: Extract<ToWorkerMessage, { type: 'start' }>['options']): Promise<void> {
   const startedAt = performance.now();
+  meter = busyMeterFor(options.gpuIndices.length);
   try {
     endpoint = await createInProcessTransport({ nodeId: 'head' }).startWorker({
       ...options,
@@ -87,14 +100,21 @@ async function start(options: Extract<ToWorkerMessage, { type: 'start' }>['optio
 async function call(message: Extract<ToWorkerMessage, { type: 'call' }>): Promise<void> {
   const controller = new AbortController();
   aborts.set(message.id, controller);
+  const metered = METERED_KINDS.has(message.kind) ? meter : undefined;
+  metered?.begin(message.id);
   try {
     const result = await endpoint!.call(message.kind, message.request as never, {
       signal: controller.signal,
     });
-    send({ type: 'result', id: message.id, result });
+    send({
+      type: 'result',
+      id: message.id,
+      result: metered ? withBusySeconds(result, metered.field, metered.end(message.id)) : result,
+    });
   } catch (error) {
     send({ type: 'failed', id: message.id, error: encodeError(error) });
   } finally {
+    metered?.end(message.id);
     aborts.delete(message.id);
   }
 }
@@ -102,15 +122,19 @@ async function call(message: Extract<ToWorkerMessage, { type: 'call' }>): Promis
 async function stream(message: Extract<ToWorkerMessage, { type: 'stream' }>): Promise<void> {
   const controller = new AbortController();
   aborts.set(message.id, controller);
+  meter?.begin(message.id);
   try {
     const parts = await endpoint!.stream(message.request, { signal: controller.signal });
     send({ type: 'stream-started', id: message.id });
     for await (const part of parts) {
-      send({ type: 'part', id: message.id, part: encodeStreamPart(part) });
+      const sent =
+        part.type === 'finish' && meter ? withBusySeconds(part, meter.field, meter.end(message.id)) : part;
+      send({ type: 'part', id: message.id, part: encodeStreamPart(sent) });
     }
   } catch (error) {
     send({ type: 'failed', id: message.id, error: encodeError(error) });
   } finally {
+    meter?.end(message.id);
     aborts.delete(message.id);
   }
 }

@@ -63,7 +63,7 @@ export async function handleCreateResponse(
   };
   const conversation = [...history, ...input];
   // Through a route, `route` learns which deployment answered: its headers and the price charged.
-  const options = { signal: exchange.signal, route: { attempts: 0, deployment: '' } };
+  const options = { ...exchange.callOptions, route: { attempts: 0, deployment: '' } };
   if (parsed.stream) {
     const parts = await exchange.cluster.stream(model, request, options);
     setRouteHeaders(exchange.response, options.route);

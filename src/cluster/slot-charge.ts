@@ -1,0 +1,72 @@
+/**
+ * Charging a gateway request's busy time where it runs: on the worker slot it holds.
+ *
+ * A gateway request admitted under a virtual key carries its ticket (`ClusterCallOptions.ticket`)
+ * to the head. When the request has taken a worker slot, the head asks the ticket's key whether it
+ * may still start (`TicketCharges.start`: a key whose seconds budget is spent is refused there, so a
+ * request that waited in the queue while the budget ran out never runs); when it leaves the slot,
+ * the busy seconds its worker reported (`Usage.cpuSeconds` / `gpuSeconds`) are charged before the
+ * slot is freed. So every request that started but is not yet charged holds a slot: a key ends over
+ * its seconds budget by at most one request per worker slot, whatever the concurrency, over any
+ * number of gateways (the head is the one counter).
+ */
+import type { CallOptions, Usage } from '../core/index.js';
+import type { Lease } from './worker-pool.js';
+
+/** The head's side of tickets (implemented by `AccessControl`). */
+export interface TicketCharges {
+  /** Throws the refusal (`budget_exceeded`) when the ticket's key may not start another request. */
+  start(ticket: string): void;
+  /** The request left its slot: charges the busy seconds its worker reported, if any. */
+  charge(ticket: string, usage: Usage | undefined): void;
+}
+
+/** One request's ticket, bound to the head's charges (what `RunningDeployment` is given). */
+export interface SlotCharge {
+  start(): void;
+  finish(usage: Usage | undefined): void;
+}
+
+/** A call through a deployment's pool, with the slot charge of its gateway ticket, if any. */
+export interface ChargedCallOptions extends CallOptions {
+  charge?: SlotCharge;
+}
+
+/** A cluster call's options with the slot charge of its ticket, when the head charges tickets. */
+export function chargedOptions(
+  charges: TicketCharges | undefined,
+  options: CallOptions & { ticket?: string },
+): ChargedCallOptions {
+  const { ticket } = options;
+  if (!charges || ticket === undefined) return options;
+  return { ...options, charge: slotChargeOf(charges, ticket) };
+}
+
+function slotChargeOf(charges: TicketCharges, ticket: string): SlotCharge {
+  let finished = false;
+  return {
+    start: () => charges.start(ticket),
+    finish: (usage) => {
+      if (finished || usage === undefined) return;
+      finished = true;
+      charges.charge(ticket, usage);
+    },
+  };
+}
+
+/** Starts a leased request under its charge; a refusal frees the slot (not counted as a request). */
+export function startOnSlot(charge: SlotCharge | undefined, lease: Lease): void {
+  if (!charge) return;
+  try {
+    charge.start();
+  } catch (error) {
+    lease.release({ refused: true });
+    throw error;
+  }
+}
+
+/** The `usage` of a call's result, when it has one. */
+export function usageOf(result: unknown): Usage | undefined {
+  const usage = (result as { usage?: unknown } | null | undefined)?.usage;
+  return typeof usage === 'object' && usage !== null ? (usage as Usage) : undefined;
+}
