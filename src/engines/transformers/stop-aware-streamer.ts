@@ -51,6 +51,8 @@ export class StopAwareStreamer {
   /** `tokens[windowStart, windowTextEnd)` is the window's first part, whose text has been taken. */
   private windowStart = 0;
   private windowTextEnd = 0;
+  /** Length of the text decoded so far (before clean-up and stop strings). */
+  private decoded = 0;
 
   constructor(private readonly options: StopAwareStreamerOptions) {}
 
@@ -82,12 +84,13 @@ export class StopAwareStreamer {
     if (!final && (whole.length <= known.length || whole.endsWith('\uFFFD'))) return '';
     this.windowStart = this.windowTextEnd;
     this.windowTextEnd = this.tokens.length;
-    if (whole.startsWith(known)) return whole.slice(known.length);
     // A decoder that rewrote the window's first part (none of the common ones do): what the whole
     // answer decodes to says what is new, at the cost of one full decode this once.
-    const sent = this.text + this.pending + this.uncleaned;
-    const everything = decode(this.tokens);
-    return everything.startsWith(sent) ? everything.slice(sent.length) : '';
+    const added = whole.startsWith(known)
+      ? whole.slice(known.length)
+      : decode(this.tokens).slice(this.decoded);
+    this.decoded += added.length;
+    return added;
   }
 
   private release(decoded: string, final: boolean): void {
