@@ -10,6 +10,7 @@
  */
 import { StopAwareStreamer } from '../src/engines/transformers/stop-aware-streamer.js';
 import { loadTinyLlamaTokenizer } from '../test/support/tiny-onnx/tiny-llama-onnx.js';
+import { cpuMicroseconds, median } from './process-cpu.js';
 
 const ROUNDS = Number(process.argv[2] ?? 5);
 const tokenizer = await loadTinyLlamaTokenizer();
@@ -56,14 +57,6 @@ function rawPerToken(tokens: bigint[]): number {
   return length;
 }
 
-function cpuMicroseconds(work: () => unknown): number {
-  const start = process.cpuUsage();
-  work();
-  const used = process.cpuUsage(start);
-  return used.user + used.system;
-}
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
 const variants = { raw: rawPerToken, streamer: streamed, whole: wholeEachToken };
 
 for (const length of [256, 1024, 4096]) {

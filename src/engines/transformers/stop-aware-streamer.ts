@@ -7,9 +7,9 @@
  * Decoding is incremental, so a token costs the same however long the answer is: only a short
  * window at the end of the tokens is decoded, the way Hugging Face's text-generation-inference
  * does it. The window starts one step back (the tokens whose text was released last) so that what
- * depends on the previous token decodes as it does in the whole sequence: a SentencePiece piece's
- * leading space (`▁the` is " the" after a word, "the" at the start), tokenizer clean-up between
- * two pieces. The new text is the window's text minus the text of its first part. While the window
+ * depends on the previous token decodes as it does in the whole sequence, such as a SentencePiece
+ * piece's leading space (`▁the` is " the" after a word, "the" at the start). The new text is the
+ * window's text minus the text of its first part. While the window
  * ends in an incomplete UTF-8 character (byte-fallback tokens decode to U+FFFD until the character
  * is whole) nothing is released and the window grows, to at most the character's 4 bytes in
  * practice. At most two decodes per token; the concatenated text equals decoding every token at once.
