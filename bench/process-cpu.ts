@@ -21,3 +21,15 @@ export async function processCpuSeconds(pid: number): Promise<number> {
   }
   return nanoseconds / 1e9;
 }
+
+/** CPU microseconds (user + system) this process spends running `work`. */
+export function cpuMicroseconds(work: () => unknown): number {
+  const start = process.cpuUsage();
+  work();
+  const used = process.cpuUsage(start);
+  return used.user + used.system;
+}
+
+/** The middle value (the upper one of an even count); 0 for none. */
+export const median = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;

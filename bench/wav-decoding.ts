@@ -8,6 +8,7 @@
  */
 import wavefile from 'wavefile';
 import { decodeWav, resample } from '../src/engines/transformers/wav-audio.js';
+import { cpuMicroseconds, median } from './process-cpu.js';
 
 const ROUNDS = Number(process.argv[2] ?? 20);
 const SECONDS = 30;
@@ -42,15 +43,6 @@ function wavefileResample(bytes: Uint8Array): number {
   file.toSampleRate(16_000, { method: 'linear', LPF: false });
   return (file.getSamples(false, Float32Array) as unknown as Float32Array[]).length;
 }
-
-function cpuMicroseconds(work: () => unknown): number {
-  const start = process.cpuUsage();
-  work();
-  const used = process.cpuUsage(start);
-  return used.user + used.system;
-}
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
 
 for (const [rate, channels] of [
   [16_000, 1],

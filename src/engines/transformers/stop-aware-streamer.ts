@@ -7,9 +7,9 @@
  * Decoding is incremental, so a token costs the same however long the answer is: only a short
  * window at the end of the tokens is decoded, the way Hugging Face's text-generation-inference
  * does it. The window starts one step back (the tokens whose text was released last) so that what
- * depends on the previous token decodes as it does in the whole sequence: a SentencePiece piece's
- * leading space (`▁the` is " the" after a word, "the" at the start), tokenizer clean-up between
- * two pieces. The new text is the window's text minus the text of its first part. While the window
+ * depends on the previous token decodes as it does in the whole sequence, such as a SentencePiece
+ * piece's leading space (`▁the` is " the" after a word, "the" at the start). The new text is the
+ * window's text minus the text of its first part. While the window
  * ends in an incomplete UTF-8 character (byte-fallback tokens decode to U+FFFD until the character
  * is whole) nothing is released and the window grows, to at most the character's 4 bytes in
  * practice. At most two decodes per token; the concatenated text equals decoding every token at once.
@@ -51,6 +51,8 @@ export class StopAwareStreamer {
   /** `tokens[windowStart, windowTextEnd)` is the window's first part, whose text has been taken. */
   private windowStart = 0;
   private windowTextEnd = 0;
+  /** Length of the text decoded so far (before clean-up and stop strings). */
+  private decoded = 0;
 
   constructor(private readonly options: StopAwareStreamerOptions) {}
 
@@ -82,12 +84,13 @@ export class StopAwareStreamer {
     if (!final && (whole.length <= known.length || whole.endsWith('\uFFFD'))) return '';
     this.windowStart = this.windowTextEnd;
     this.windowTextEnd = this.tokens.length;
-    if (whole.startsWith(known)) return whole.slice(known.length);
     // A decoder that rewrote the window's first part (none of the common ones do): what the whole
     // answer decodes to says what is new, at the cost of one full decode this once.
-    const sent = this.text + this.pending + this.uncleaned;
-    const everything = decode(this.tokens);
-    return everything.startsWith(sent) ? everything.slice(sent.length) : '';
+    const added = whole.startsWith(known)
+      ? whole.slice(known.length)
+      : decode(this.tokens).slice(this.decoded);
+    this.decoded += added.length;
+    return added;
   }
 
   private release(decoded: string, final: boolean): void {
