@@ -3,8 +3,9 @@
  * into one NATS cluster, a head started with `--nats` on the first and one node, two
  * `byzerllm serve --address nats://…` gateways, one on each NATS node, and a loopback OpenAI
  * upstream counting its requests. An answer that missed on one gateway is a hit on the other (also
- * replayed as a stream) and never reaches the upstream, also with the head stopped; entries expire after the route's TTL;
- * a value in the bucket that is not a chat answer is refused and the request goes upstream.
+ * replayed as a stream) and never reaches the upstream, also with the head stopped; entries expire
+ * after the route's TTL; a value in the bucket that is not a chat answer is refused and the request
+ * goes upstream.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
