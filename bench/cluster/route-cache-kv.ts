@@ -11,7 +11,7 @@
  * Run: npx tsc -p . && node dist/bench/cluster/route-cache-kv.js [--operations 3000]
  */
 import { connect } from '@nats-io/transport-node';
-import { KvRouteCache } from '../../src/cluster/index.js';
+import { KvRouteCache, ResponseCacheBucket } from '../../src/cluster/index.js';
 import type { ChatResult } from '../../src/core/index.js';
 import { startNatsServer } from '../../test/support/nats-server.js';
 import { processCpuSeconds } from '../process-cpu.js';
@@ -79,10 +79,9 @@ try {
   await responderConnection.flush();
   const failures: string[] = [];
   const cache = new KvRouteCache({
-    connection: clientConnection,
+    bucket: new ResponseCacheBucket({ connection: clientConnection, log: (line) => failures.push(line) }),
     route: 'bench',
     settings: { ttl_seconds: 3600, max_entries: 1000 },
-    log: (line) => failures.push(line),
   });
   await cache.set('hit', ANSWER);
   const natsPid = nats.pid!;

@@ -6,13 +6,15 @@
  * subscribe to worker subjects.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { connectNats, KV_DEPLOYMENTS, subjects } from '../../src/cluster/index.js';
-import { createTestHome, type TestHome } from '../support/cli.js';
+import { CLI_ENTRY, createTestHome, type TestHome } from '../support/cli.js';
 import { type SecureNatsServer, startSecureNatsServer } from '../support/nats-secure-server.js';
 import { type OpenAIUpstream, startOpenAIUpstream } from '../support/openai-upstream.js';
 
@@ -118,6 +120,47 @@ describe('an authenticated NATS cluster (TLS, user/password, creds, per-role per
       JSON.parse(status.stdout).nodes.map((entry: { id: string }) => entry.id),
       ['n1'],
     );
+  });
+
+  test('a gateway with the gateway role serves a cached route: a miss, then a hit from the KV bucket', async () => {
+    const file = path.join(head.home, 'guarded.yaml');
+    await fs.writeFile(
+      file,
+      'strategy: single\ncache: { ttl_seconds: 600 }\ntargets: [{ deployment: chat }]\n',
+    );
+    const set = await head.run(['route', 'set', 'guarded', '--file', file]);
+    assert.equal(set.code, 0, set.stderr);
+    const gateway = spawn(
+      process.execPath,
+      [CLI_ENTRY, 'serve', '--port', '0', '--address', nats.urlFor('gateway'), ...tls],
+      { env: head.env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    gateway.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    try {
+      const first = await createInterface({ input: gateway.stdout! })[Symbol.asyncIterator]().next();
+      const baseURL = /(http:\/\/\S+\/v1)/.exec(String(first.value ?? ''))?.[1];
+      assert.ok(baseURL, `serve printed ${JSON.stringify(first.value)}; stderr: ${stderr}`);
+      const ask = () =>
+        fetch(`${baseURL}/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'guarded', messages: [{ role: 'user', content: 'guarded' }] }),
+        });
+      const miss = await ask();
+      assert.equal(miss.status, 200, await miss.clone().text());
+      assert.equal(miss.headers.get('x-byzerllm-cache'), 'miss');
+      await miss.arrayBuffer();
+      const hit = await ask();
+      assert.equal(hit.headers.get('x-byzerllm-cache'), 'hit');
+      const body = (await hit.json()) as { choices: { message: { content: string } }[] };
+      assert.equal(body.choices[0]!.message.content, 'echo: guarded');
+      assert.doesNotMatch(stderr, /unavailable|Permissions Violation/);
+    } finally {
+      gateway.kill('SIGKILL');
+    }
   });
 
   test('the client may not deploy: a one-line permission error, exit 2', async () => {

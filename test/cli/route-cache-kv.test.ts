@@ -2,9 +2,10 @@
  * The response cache of a route in JetStream KV, as users run a cluster: two nats-servers routed
  * into one NATS cluster, a head started with `--nats` on the first and one node, two
  * `byzerllm serve --address nats://…` gateways, one on each NATS node, and a loopback OpenAI
- * upstream counting its requests. An answer that missed on one gateway is a hit on the other and
- * never reaches the upstream, also with the head stopped; entries expire after the route's TTL;
- * a value in the bucket that is not a chat answer is refused and the request goes upstream.
+ * upstream counting its requests. An answer that missed on one gateway is a hit on the other (also
+ * replayed as a stream) and never reaches the upstream, also with the head stopped; entries expire
+ * after the route's TTL; a value in the bucket that is not a chat answer is refused and the request
+ * goes upstream.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
@@ -16,6 +17,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { KV_RESPONSE_CACHE } from '../../src/cluster/index.js';
 import { type CliCluster, startCliCluster, startServeOverNats } from '../support/cli-cluster.js';
 import { type OpenAIUpstream, startOpenAIUpstream } from '../support/openai-upstream.js';
+import { streamedContent } from '../support/routed-gateway.js';
 
 const ROUTES = {
   'kv/cached': { ttl_seconds: 600, max_entries: 10 },
@@ -97,7 +99,19 @@ describe('route caches in NATS KV: two gateways on two NATS nodes (real CLI, hea
     assert.equal(second.status, 200, JSON.stringify(second.body));
     assert.equal(second.cache, 'hit');
     assert.equal(second.body.choices![0]!.message.content, 'echo: across NATS nodes');
-    assert.equal(chatRequests(), before + 1, 'the hit never reached the upstream');
+    // Asked as a stream, the same answer is replayed from KV as one.
+    const streamed = await fetch(`${gateways[1]!}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'kv/cached',
+        messages: [{ role: 'user', content: 'across NATS nodes' }],
+        stream: true,
+      }),
+    });
+    assert.equal(streamed.headers.get('x-byzerllm-cache'), 'hit');
+    assert.equal(streamedContent(await streamed.text()), 'echo: across NATS nodes');
+    assert.equal(chatRequests(), before + 1, 'the hits never reached the upstream');
   });
 
   test('an entry expires after the route TTL: then the request goes upstream again', async () => {

@@ -17,8 +17,10 @@ import {
   connectNats,
   KV_RESPONSE_CACHE,
   KvRouteCache,
+  kvRouteCaches,
   MAX_CACHE_TTL_MS,
   MAX_CACHED_ANSWER_BYTES,
+  ResponseCacheBucket,
 } from '../../src/cluster/index.js';
 import type { ChatResult } from '../../src/core/index.js';
 import { startNatsCluster, startNatsServer } from '../support/nats-server.js';
@@ -40,13 +42,12 @@ function cacheOn(
   lines: string[] = [],
   now?: () => number,
 ) {
-  return new KvRouteCache({
+  const bucket = new ResponseCacheBucket({
     connection,
-    route,
-    settings,
     log: (line) => lines.push(line),
     ...(now ? { now } : {}),
   });
+  return new KvRouteCache({ bucket, route, settings });
 }
 
 describe('route caches in NATS KV across a two-node NATS cluster', () => {
@@ -133,19 +134,25 @@ describe('route caches in NATS KV across a two-node NATS cluster', () => {
 });
 
 describe('route caches without NATS KV are a logged miss, never an error', () => {
-  test('a NATS server without JetStream: every get misses, every set stores nothing, one log line', async () => {
+  test('a NATS server without JetStream: every get misses, every set stores nothing, one log line for all routes', async () => {
     const server = await startTokenNatsServer('token-without-jetstream');
     const connection = await connect({ servers: server.url, token: 'token-without-jetstream' });
     try {
       const lines: string[] = [];
-      const cache = cacheOn(connection, 'no-kv', { ttl_seconds: 60, max_entries: 10 }, lines);
+      const cacheOf = kvRouteCaches(connection, (line) => lines.push(line));
+      const caches = ['no-kv', 'no-kv-either'].map((route) =>
+        cacheOf(route, { ttl_seconds: 60, max_entries: 10 }),
+      );
       for (let round = 0; round < 3; round++) {
-        await cache.set('request', answer('kept nowhere'));
-        assert.equal(await cache.get('request'), undefined);
+        for (const cache of caches) {
+          await cache.set('request', answer('kept nowhere'));
+          assert.equal(await cache.get('request'), undefined);
+        }
       }
-      assert.deepEqual({ hits: cache.hits, misses: cache.misses }, { hits: 0, misses: 3 });
+      for (const cache of caches)
+        assert.deepEqual({ hits: cache.hits, misses: cache.misses }, { hits: 0, misses: 3 });
       assert.equal(lines.length, 1, lines.join('\n'));
-      assert.match(lines[0]!, /response cache of route no-kv unavailable .*answering uncached/);
+      assert.match(lines[0]!, /response cache unavailable .*answering uncached/);
     } finally {
       await connection.close();
       await server.close();
@@ -172,7 +179,7 @@ describe('route caches without NATS KV are a logged miss, never an error', () =>
       assert.equal(await cache.get('request'), undefined);
       assert.ok(Date.now() - started < 5_000, `took ${Date.now() - started} ms`);
       assert.equal(lines.length, 1, lines.join('\n'));
-      assert.match(lines[0]!, /response cache of route outage unavailable/);
+      assert.match(lines[0]!, /response cache unavailable/);
 
       // nats-server back with its storage: after the retry interval the cache reaches KV again.
       const reconnected = (async () => {
@@ -184,7 +191,7 @@ describe('route caches without NATS KV are a logged miss, never an error', () =>
       clock += 10_000;
       assert.deepEqual(await cache.get('request'), answer('before the outage'));
       assert.equal(lines.length, 2, lines.join('\n'));
-      assert.match(lines[1]!, /response cache of route outage reachable again/);
+      assert.match(lines[1]!, /response cache reachable again/);
     } finally {
       await connection.close();
       await server.close();

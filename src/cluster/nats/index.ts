@@ -6,10 +6,10 @@ export {
   cacheEntryKey,
   KV_RESPONSE_CACHE,
   KvRouteCache,
-  type KvRouteCacheOptions,
   kvRouteCaches,
   MAX_CACHE_TTL_MS,
   MAX_CACHED_ANSWER_BYTES,
+  ResponseCacheBucket,
 } from './kv-route-cache.js';
 export { createHeadService, HEAD_SERVICE_NAME, serveClusterOverNats } from './nats-admin-server.js';
 export { NatsAccessGate } from './nats-access-gate.js';

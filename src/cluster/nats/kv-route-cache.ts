@@ -13,13 +13,13 @@
  * written out first; a route's `max_entries` bounds only the in-memory cache. An answer over
  * `MAX_CACHED_ANSWER_BYTES` is not stored (the bucket refuses larger values from anyone).
  *
- * Best effort: a gateway that cannot reach KV (no JetStream, NATS down, no permission) answers
- * uncached, says so once per outage in its log and tries KV again after `RETRY_AFTER_MS`. A request
- * never fails because of the cache.
+ * Best effort: a gateway that cannot reach KV (no JetStream, NATS down, no permission, no answer
+ * within `KV_TIMEOUT_MS`) answers uncached, says so once per outage in its log and tries KV again
+ * after `RETRY_AFTER_MS`. A request never fails because of the cache.
  *
  * Anything on the bus is hostile: a value read from KV is parsed with zod before it is replayed; one
  * that is not a chat answer is refused (logged) and the request goes upstream, whose answer then
- * replaces it. NATS permissions must keep the buckets to gateway accounts (docs/cluster.md).
+ * replaces it. NATS permissions must keep the bucket to gateway accounts (docs/cluster.md).
  */
 import { createHash } from 'node:crypto';
 import { jetstream } from '@nats-io/jetstream';
@@ -90,79 +90,42 @@ async function openBucket(connection: NatsConnection): Promise<KV> {
   return bucket;
 }
 
-export interface KvRouteCacheOptions {
-  connection: NatsConnection;
-  route: string;
-  settings: CacheSettings;
-  log: (line: string) => void;
-  /** Injected by tests. */
-  now?: () => number;
-}
-
-/** One route's cache in KV; hits and misses are this process's own, for its `/metrics`. */
-export class KvRouteCache implements RouteCache {
-  hits = 0;
-  misses = 0;
+/**
+ * The bucket as one process reaches it: opened once and shared by all its routes' caches, which
+ * therefore also share one outage (one log line, one retry clock).
+ */
+export class ResponseCacheBucket {
   private bucket: Promise<KV> | undefined;
   private unavailableUntil = 0;
   private outage = false;
-  private readonly ttlMs: number;
-  private readonly now: () => number;
+  readonly now: () => number;
 
-  constructor(private readonly options: KvRouteCacheOptions) {
-    this.ttlMs = Math.min(options.settings.ttl_seconds * 1000, MAX_CACHE_TTL_MS);
+  constructor(
+    private readonly options: {
+      connection: NatsConnection;
+      log: (line: string) => void;
+      /** Injected by tests. */
+      now?: () => number;
+    },
+  ) {
     this.now = options.now ?? Date.now;
   }
 
-  async get(key: string): Promise<ChatResult | undefined> {
-    const bucket = await this.reach();
-    if (!bucket) return this.miss();
-    let text: string | undefined;
-    try {
-      const entry = await bucket.get(cacheEntryKey(this.options.route, key));
-      this.reachable();
-      if (entry?.operation !== 'PUT') return this.miss();
-      if (entry.created.getTime() + this.ttlMs <= this.now()) return this.miss();
-      text = entry.string();
-    } catch (error) {
-      this.unreachable(error);
-      return this.miss();
-    }
-    const answer = parseCachedAnswer(text);
-    if (!answer) {
-      this.options.log(
-        `refused a cached answer of route ${this.options.route} from NATS KV ${KV_RESPONSE_CACHE} that is not a chat answer; asking the route instead`,
-      );
-      return this.miss();
-    }
-    this.hits++;
-    return answer;
+  log(line: string): void {
+    this.options.log(line);
   }
 
-  async set(key: string, value: ChatResult): Promise<void> {
-    const text = JSON.stringify(value);
-    if (Buffer.byteLength(text) > MAX_CACHED_ANSWER_BYTES) return;
-    const bucket = await this.reach();
-    if (!bucket) return;
-    try {
-      await bucket.put(cacheEntryKey(this.options.route, key), text, { timeout: KV_TIMEOUT_MS });
-      this.reachable();
-    } catch (error) {
-      this.unreachable(error);
-    }
-  }
-
-  private miss(): undefined {
-    this.misses++;
-    return undefined;
-  }
-
-  /** The bucket, unless KV failed less than `RETRY_AFTER_MS` ago. */
-  private async reach(): Promise<KV | undefined> {
+  /**
+   * Runs `operation` on the bucket; `undefined` when KV cannot be reached, failed less than
+   * `RETRY_AFTER_MS` ago, or the operation failed (which starts an outage).
+   */
+  async use<Result>(operation: (bucket: KV) => Promise<Result>): Promise<Result | undefined> {
     if (this.now() < this.unavailableUntil) return undefined;
-    this.bucket ??= openBucket(this.options.connection);
     try {
-      return await this.bucket;
+      this.bucket ??= openBucket(this.options.connection);
+      const result = await operation(await this.bucket);
+      this.reachable();
+      return result;
     } catch (error) {
       this.unreachable(error);
       return undefined;
@@ -176,14 +139,53 @@ export class KvRouteCache implements RouteCache {
     if (this.outage) return;
     this.outage = true;
     this.options.log(
-      `response cache of route ${this.options.route} unavailable (NATS KV ${KV_RESPONSE_CACHE}: ${(error as Error).message}); answering uncached, trying KV again every ${RETRY_AFTER_MS / 1000} s`,
+      `response cache unavailable (NATS KV ${KV_RESPONSE_CACHE}: ${(error as Error).message}); answering uncached, trying KV again every ${RETRY_AFTER_MS / 1000} s`,
     );
   }
 
   private reachable(): void {
     if (!this.outage) return;
     this.outage = false;
-    this.options.log(`response cache of route ${this.options.route} reachable again in NATS KV`);
+    this.options.log(`response cache reachable again in NATS KV ${KV_RESPONSE_CACHE}`);
+  }
+}
+
+/** One route's cache in KV; hits and misses are this process's own, for its `/metrics`. */
+export class KvRouteCache implements RouteCache {
+  hits = 0;
+  misses = 0;
+  private readonly ttlMs: number;
+
+  constructor(
+    private readonly options: { bucket: ResponseCacheBucket; route: string; settings: CacheSettings },
+  ) {
+    this.ttlMs = Math.min(options.settings.ttl_seconds * 1000, MAX_CACHE_TTL_MS);
+  }
+
+  async get(key: string): Promise<ChatResult | undefined> {
+    const { bucket, route } = this.options;
+    const entry = await bucket.use((kv) => kv.get(cacheEntryKey(route, key)));
+    if (entry?.operation !== 'PUT' || entry.created.getTime() + this.ttlMs <= bucket.now()) {
+      this.misses++;
+      return undefined;
+    }
+    const answer = parseCachedAnswer(entry.string());
+    if (!answer) {
+      bucket.log(
+        `refused a cached answer of route ${route} from NATS KV ${KV_RESPONSE_CACHE} that is not a chat answer; asking the route instead`,
+      );
+      this.misses++;
+      return undefined;
+    }
+    this.hits++;
+    return answer;
+  }
+
+  async set(key: string, value: ChatResult): Promise<void> {
+    const text = JSON.stringify(value);
+    if (Buffer.byteLength(text) > MAX_CACHED_ANSWER_BYTES) return;
+    const { bucket, route } = this.options;
+    await bucket.use((kv) => kv.put(cacheEntryKey(route, key), text, { timeout: KV_TIMEOUT_MS }));
   }
 }
 
@@ -196,10 +198,11 @@ function parseCachedAnswer(text: string): ChatResult | undefined {
   }
 }
 
-/** `GovernanceOptions.cacheOf` for a process on NATS: every route's cache in KV. */
+/** `GovernanceOptions.cacheOf` for a process on NATS: every route's cache in the one KV bucket. */
 export function kvRouteCaches(
   connection: NatsConnection,
   log: (line: string) => void,
 ): (route: string, settings: CacheSettings) => RouteCache {
-  return (route, settings) => new KvRouteCache({ connection, route, settings, log });
+  const bucket = new ResponseCacheBucket({ connection, log });
+  return (route, settings) => new KvRouteCache({ bucket, route, settings });
 }
