@@ -62,17 +62,18 @@ const NODE_STOP_TIMEOUT_MS = 90_000;
 export type { HeadJobsOptions, JobPlacer } from './head-job-entry.js';
 
 /**
- * The jobs this head placed on nodes, read only, for readers in the head's own process (the web
- * console's Jobs page): what `jobs list|logs --address` answer, without a NATS round trip.
+ * The jobs a head placed on nodes, read only (the web console's Jobs page): what `jobs list|logs
+ * --address` answer. The head's registry is one (in its own process, no NATS round trip); a NATS
+ * client can be another, over the same admin operations.
  */
 export interface PlacedJobsView {
   /** Every job's record, as `jobs list --address` gives it (`node` names the node of rank 0). */
-  list(): PlacedJobRecord[];
+  list(): Promise<PlacedJobRecord[]>;
   /**
-   * The job's events (rank 0's progress events, then the head's own with `source: "head"`) from
-   * index `from`; `undefined` for a job this head does not hold.
+   * The job's events (rank 0's progress events, and the head's own with `source: "head"`) from
+   * index `from`; `undefined` for a job the head does not hold.
    */
-  events(name: string, from?: number): JobProgressEvent[] | undefined;
+  events(name: string, from?: number): Promise<JobProgressEvent[] | undefined>;
 }
 
 export class HeadJobs implements JobRegistry, PlacedJobsView {
@@ -127,11 +128,11 @@ export class HeadJobs implements JobRegistry, PlacedJobsView {
     this.subscription.unsubscribe();
   }
 
-  list(): PlacedJobRecord[] {
+  async list(): Promise<PlacedJobRecord[]> {
     return [...this.jobs.values()].map((entry) => entry.record);
   }
 
-  events(name: string, from = 0): JobProgressEvent[] | undefined {
+  async events(name: string, from = 0): Promise<JobProgressEvent[] | undefined> {
     return this.jobs.get(name)?.events.slice(from);
   }
 
