@@ -31,6 +31,7 @@ import {
   type HeadJobsOptions,
   type JobEntry,
   type JobRegistry,
+  type PlacedJobsView,
   storedJob,
 } from './head-job-entry.js';
 import { catchUp, restoreJobs } from './head-job-recovery.js';
@@ -59,22 +60,7 @@ const NODE_START_TIMEOUT_MS = 5 * 60_000;
 /** Stopping waits for the job's supervisor to end its workers (the runner waits up to a minute). */
 const NODE_STOP_TIMEOUT_MS = 90_000;
 
-export type { HeadJobsOptions, JobPlacer } from './head-job-entry.js';
-
-/**
- * The jobs a head placed on nodes, read only (the web console's Jobs page): what `jobs list|logs
- * --address` answer. The head's registry is one (in its own process, no NATS round trip); a NATS
- * client can be another, over the same admin operations.
- */
-export interface PlacedJobsView {
-  /** Every job's record, as `jobs list --address` gives it (`node` names the node of rank 0). */
-  list(): Promise<PlacedJobRecord[]>;
-  /**
-   * The job's events (rank 0's progress events, and the head's own with `source: "head"`) from
-   * index `from`; `undefined` for a job the head does not hold.
-   */
-  events(name: string, from?: number): Promise<JobProgressEvent[] | undefined>;
-}
+export type { HeadJobsOptions, JobPlacer, PlacedJobsView } from './head-job-entry.js';
 
 export class HeadJobs implements JobRegistry, PlacedJobsView {
   readonly jobs = new Map<string, JobEntry>();
