@@ -10,7 +10,14 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { type PlacedJobRecord, type PlacedJobsView, resolveStateDirectory } from '../cluster/index.js';
+import {
+  type JobProgressEvent,
+  type NatsClusterClient,
+  type PlacedJobRecord,
+  type PlacedJobsView,
+  resolveStateDirectory,
+} from '../cluster/index.js';
+import { NotFoundError } from '../core/index.js';
 import type { ConsoleJobDetail, ConsoleJobs, ConsoleJobSummary } from '../server/index.js';
 import { jobDirectory, listTrainingJobs, readTrainingProgress } from '../train/index.js';
 
@@ -33,19 +40,26 @@ const placedRecordSchema = z.looseObject({
   lastStep: z.object({ step: z.number(), totalSteps: z.number(), loss: z.number().nullable() }).optional(),
 });
 
-export function createConsoleJobs(options: { placed?: PlacedJobsView } = {}): ConsoleJobs {
-  const { placed } = options;
+export function createConsoleJobs(
+  options: {
+    placed?: PlacedJobsView;
+    /** List this machine's `$BYZERLLM_HOME/jobs` too. Defaults to true; false off the head's machine. */
+    local?: boolean;
+  } = {},
+): ConsoleJobs {
+  const { placed, local = true } = options;
   return {
     async list() {
-      const onNodes = placed?.list().map(placedSummary) ?? [];
+      const onNodes = ((await placed?.list()) ?? []).map(placedSummary);
       const names = new Set(onNodes.map((job) => job.name));
-      const local = (await listTrainingJobs())
+      const here = (local ? await listTrainingJobs() : [])
         .filter((record) => !names.has(record.name))
         .map((record) => summary(record));
-      return [...onNodes, ...local].sort((left, right) => right.createdAt.localeCompare(left.createdAt));
+      return [...onNodes, ...here].sort((left, right) => right.createdAt.localeCompare(left.createdAt));
     },
     async detail(name) {
-      const placedEvents = placed?.events(name);
+      const placedEvents = await placed?.events(name);
+      if (!placedEvents && !local) throw new NotFoundError(`training job ${name} is not known to the head`);
       if (placedEvents) {
         const events = shownEvents(placedEvents);
         return { points: lossPoints(events), log: events.map(eventLine).slice(-LOG_LINES) };
@@ -61,6 +75,32 @@ export function createConsoleJobs(options: { placed?: PlacedJobsView } = {}): Co
           ...tails.flatMap((lines, index) => lines.map((line) => `${files[index]}: ${line}`)),
         ].slice(-LOG_LINES),
       };
+    },
+  };
+}
+
+/**
+ * The head's jobs read over NATS, for a console outside the head (`byzerllm console --address
+ * nats://…`). Events are kept per job and only the new ones asked for on each read: the page reads
+ * once a second, and a long job has thousands of events.
+ */
+export function placedJobsOverNats(client: NatsClusterClient): PlacedJobsView {
+  const held = new Map<string, JobProgressEvent[]>();
+  return {
+    list: () => client.listTrainingJobs(),
+    async events(name, from = 0) {
+      const known = held.get(name) ?? [];
+      const fresh = await client.readTrainingProgress(name, known.length).catch((error: unknown) => {
+        if (error instanceof NotFoundError) return undefined;
+        throw error;
+      });
+      if (!fresh) {
+        held.delete(name);
+        return undefined;
+      }
+      const events = [...known, ...fresh];
+      held.set(name, events);
+      return events.slice(from);
     },
   };
 }

@@ -3,15 +3,14 @@
  * processes sharing a cluster key), `byzerllm console` opened on the head, and a real CPU torch
  * training job placed on the node by `finetune --address` while the page is open. The page lists it
  * with its node, and its loss chart and log grow from the progress the node reports to the head.
+ * Then a console opened off the head (`console --address nats://…`) shows the same job over NATS.
  */
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
-import type { Browser } from 'playwright-core';
-import { launchChromium, openWatchedPage } from '../support/console-browser.js';
+import { openWatchedPage } from '../support/console-browser.js';
 import {
-  OUTPUT,
+  type OpenedConsole,
+  openConsoleWithBrowser,
   recordValues,
   saveEveryWidth,
   startConsoleCommand,
@@ -24,25 +23,16 @@ const NODE = 'trainer';
 const STEPS = 200;
 
 let training: TrainingCluster;
-let consoleProcess: ChildProcess | undefined;
-let consoleUrl: string;
-let browser: Browser;
+let opened: OpenedConsole | undefined;
 
 before(async () => {
-  await mkdir(OUTPUT, { recursive: true });
   training = await startTrainingCluster([NODE]);
   // No API key: this test is about the Jobs page, the login is covered by console.test.ts.
-  const started = await startConsoleCommand(training.cluster.head, ['--console_port', '0'], {
-    BYZERLLM_API_KEY: '',
-  });
-  consoleProcess = started.child;
-  consoleUrl = started.url;
-  browser = await launchChromium();
+  opened = await openConsoleWithBrowser(training.cluster.head);
 });
 
 after(async () => {
-  await browser?.close();
-  if (consoleProcess) await stopChild(consoleProcess);
+  await opened?.close();
   await training?.close();
 });
 
@@ -50,8 +40,8 @@ test('a job placed on a node over NATS is listed with its node, and its loss cha
   timeout: 600_000,
 }, async () => {
   const { cluster, basePath, data } = training;
-  const { page, problems } = await openWatchedPage(browser, WIDTHS[0]!.viewport);
-  await page.goto(`${consoleUrl}#/jobs`);
+  const { page, problems } = await openWatchedPage(opened!.browser, WIDTHS[0]!.viewport);
+  await page.goto(`${opened!.url}#/jobs`);
   await page.getByText('No training jobs yet').waitFor();
   const seen = await recordValues(page, '.chart svg', 'data-points');
 
@@ -97,4 +87,34 @@ test('a job placed on a node over NATS is listed with its node, and its loss cha
   await saveEveryWidth(page, 'jobs-cluster');
   assert.deepEqual(problems, []);
   await page.context().close();
+});
+
+test('a console opened with --address reads the jobs from the head over NATS: the job above with its node, chart and log', async () => {
+  const { cluster } = training;
+  // In the command's own process, off the head; the head home's env carries the cluster key.
+  const started = await startConsoleCommand(
+    cluster.head,
+    ['--address', cluster.nats.url, '--console_port', '0'],
+    { BYZERLLM_API_KEY: '' },
+  );
+  try {
+    const session = (await (await fetch(`${started.url}console/api/session`)).json()) as {
+      features: Record<string, boolean>;
+    };
+    assert.deepEqual(session.features, { notebook: false, jobs: true, storage: false });
+    const { page, problems } = await openWatchedPage(opened!.browser, WIDTHS[1]!.viewport);
+    await page.goto(`${started.url}#/jobs`);
+    const row = page.locator('tr', { has: page.getByRole('button', { name: 'placed_job' }) });
+    await row.locator('td.status', { hasText: 'succeeded' }).waitFor();
+    assert.equal(await row.locator('td.node').textContent(), NODE);
+    await page.locator(`.chart svg[data-points="${STEPS}"]`).waitFor();
+    assert.match(
+      (await page.getByRole('log', { name: 'Log of placed_job' }).textContent()) ?? '',
+      new RegExp(`step step=${STEPS} `),
+    );
+    assert.deepEqual(problems, []);
+    await page.context().close();
+  } finally {
+    await stopChild(started.child);
+  }
 });

@@ -6,19 +6,16 @@
  * the attach-image control.
  */
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { createTestHome, type TestHome } from '../support/cli.js';
-import { launchChromium, openWatchedPage } from '../support/console-browser.js';
+import { openWatchedPage } from '../support/console-browser.js';
 import {
-  OUTPUT,
+  type OpenedConsole,
+  openConsoleWithBrowser,
   PNG,
   recordValues,
   saveEveryWidth,
-  startConsoleCommand,
-  stopChild,
   WIDTHS,
 } from '../support/console-pages.js';
 import { type OpenAIUpstream, startOpenAIUpstream } from '../support/openai-upstream.js';
@@ -27,12 +24,9 @@ const REASONING = 'First I weigh what is asked, then I check it twice before I a
 
 let home: TestHome;
 let upstream: OpenAIUpstream;
-let consoleProcess: ChildProcess | undefined;
-let consoleUrl: string;
-let browser: Browser;
+let opened: OpenedConsole | undefined;
 
 before(async () => {
-  await mkdir(OUTPUT, { recursive: true });
   home = await createTestHome();
   // Pieces 40 ms apart: the reasoning and then the answer can be seen growing.
   upstream = await startOpenAIUpstream({
@@ -40,9 +34,7 @@ before(async () => {
     reasoning: REASONING,
     reply: (text) => `the answer to ${text} is short`,
   });
-  const started = await startConsoleCommand(home, ['--console_port', '0'], { BYZERLLM_API_KEY: '' });
-  consoleProcess = started.child;
-  consoleUrl = started.url;
+  opened = await openConsoleWithBrowser(home);
   const saas = [`saas.api_key=${upstream.apiKey}`, `saas.base_url=${upstream.url}`];
   for (const [name, type, model] of [
     ['thinker', 'saas/reasoning_openai', 'deepseek-reasoner'],
@@ -54,19 +46,17 @@ before(async () => {
     ]);
     assert.equal(deployed.code, 0, deployed.stderr);
   }
-  browser = await launchChromium();
 });
 
 after(async () => {
-  await browser?.close();
-  if (consoleProcess) await stopChild(consoleProcess);
+  await opened?.close();
   await home?.cleanup();
   await upstream?.close();
 });
 
 async function playground(): Promise<{ page: Page; problems: string[] }> {
-  const watched = await openWatchedPage(browser, WIDTHS[0]!.viewport);
-  await watched.page.goto(`${consoleUrl}#/playground`);
+  const watched = await openWatchedPage(opened!.browser, WIDTHS[0]!.viewport);
+  await watched.page.goto(`${opened!.url}#/playground`);
   for (const name of ['thinker', 'seer'])
     await watched.page.locator('#chat-deployment option', { hasText: name }).waitFor({ state: 'attached' });
   return watched;
@@ -138,7 +128,7 @@ test('only a vision deployment offers images: the image reaches the upstream as 
 
   // The API refuses images for a deployment whose meta does not say it reads them: no upstream call.
   const before = upstream.requests.length;
-  const refused = await fetch(`${consoleUrl}console/api/chat`, {
+  const refused = await fetch(`${opened!.url}console/api/chat`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { resolveEngine } from '../../src/engines/index.js';
-import { isVisionModel } from '../../src/engines/shared/vision-models.js';
+import { isVisionArchitecture, isVisionModel } from '../../src/engines/shared/vision-models.js';
 import { engineContext } from './engine-context.js';
 
 async function visionOf(pretrainedModelType: string, inferParams: Record<string, string>) {
@@ -78,4 +78,18 @@ test('engines that carry images in their messages say so per model; the text-onl
   assert.equal(await visionOf('saas/qianwen', {}), false);
   assert.equal(await visionOf('saas/zhipu', { 'saas.api_key': 'id.secret', 'saas.model': 'glm-4v' }), true);
   assert.equal(await visionOf('saas/zhipu', { 'saas.api_key': 'id.secret' }), false);
+});
+
+test('vision architectures (a local model folder for vLLM): vision-language classes read images', () => {
+  for (const name of [
+    'Qwen2VLForConditionalGeneration',
+    'Qwen2_5_VLForConditionalGeneration',
+    'LlavaForConditionalGeneration',
+    'MllamaForConditionalGeneration',
+    'InternVLChatModel',
+    'Gemma3ForConditionalGeneration',
+  ])
+    assert.equal(isVisionArchitecture([name]), true, name);
+  for (const name of ['Qwen2ForCausalLM', 'LlamaForCausalLM', 'Gemma3ForCausalLM', 'BertModel'])
+    assert.equal(isVisionArchitecture([name]), false, name);
 });

@@ -4,12 +4,14 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { HeadClient, readHeadFile } from '../../src/cluster/index.js';
 import { CLI_ENTRY, type TestHome } from './cli.js';
+import { launchChromium } from './console-browser.js';
 
 /** A 1×1 PNG, attached in the Playground. */
 export const PNG = Buffer.from(
@@ -45,6 +47,31 @@ export async function startConsoleCommand(
     assert.fail(`console printed its URL: ${firstLine} ${stderr}`);
   }
   return { child, url, firstLine };
+}
+
+/** A console without an API key (no login page) on any free port, and Debian's chromium to drive it. */
+export interface OpenedConsole {
+  url: string;
+  browser: Browser;
+  /** Closes the browser and stops the console command. */
+  close(): Promise<void>;
+}
+
+export async function openConsoleWithBrowser(home: TestHome): Promise<OpenedConsole> {
+  await mkdir(OUTPUT, { recursive: true });
+  const started = await startConsoleCommand(home, ['--console_port', '0'], { BYZERLLM_API_KEY: '' });
+  const browser = await launchChromium().catch(async (error: unknown) => {
+    await stopChild(started.child);
+    throw error;
+  });
+  return {
+    url: started.url,
+    browser,
+    async close() {
+      await browser.close();
+      await stopChild(started.child);
+    },
+  };
 }
 
 export async function stopChild(child: ChildProcess): Promise<void> {

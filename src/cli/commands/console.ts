@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { type GatewayStartOptions, HeadClient } from '../../cluster/index.js';
+import { type GatewayStartOptions, HeadClient, NatsClusterClient } from '../../cluster/index.js';
+import { createConsoleJobs, placedJobsOverNats } from '../console-jobs.js';
 import { startConsole } from '../../server/index.js';
 import { connect } from '../connect.js';
 import { holdUntilStopped } from '../hold-attached.js';
@@ -45,9 +46,20 @@ export function registerConsole(program: Command): void {
       const opened =
         cluster instanceof HeadClient
           ? await cluster.openGateway(options)
-          : await startConsole({ cluster, host: flags.host, port, ...(apiKey ? { apiKey } : {}) }).then(
-              (running) => ({ ...running, closed: new Promise<void>(() => {}) }),
-            );
+          : await startConsole({
+              cluster,
+              host: flags.host,
+              port,
+              ...(apiKey ? { apiKey } : {}),
+              // The head's training jobs, over NATS; this machine's own jobs/ is not the head's.
+              ...(cluster instanceof NatsClusterClient
+                ? {
+                    features: {
+                      jobs: createConsoleJobs({ placed: placedJobsOverNats(cluster), local: false }),
+                    },
+                  }
+                : {}),
+            }).then((running) => ({ ...running, closed: new Promise<void>(() => {}) }));
       process.stdout.write(
         `byzerllm console: ${opened.address}/${apiKey ? ' (log in with the API key)' : ''}; Ctrl+C stops it\n`,
       );

@@ -24,6 +24,21 @@ export interface JobPlacer {
   list(): Promise<DeploymentInfo[]>;
 }
 
+/**
+ * The jobs a head placed on nodes, read only (the web console's Jobs page): what `jobs list|logs
+ * --address` answer. The head's registry is one (in its own process, no NATS round trip); a NATS
+ * client can be another, over the same admin operations.
+ */
+export interface PlacedJobsView {
+  /** Every job's record, as `jobs list --address` gives it (`node` names the node of rank 0). */
+  list(): Promise<PlacedJobRecord[]>;
+  /**
+   * The job's events (rank 0's progress events, and the head's own with `source: "head"`) from
+   * index `from`; `undefined` for a job the head does not hold.
+   */
+  events(name: string, from?: number): Promise<JobProgressEvent[] | undefined>;
+}
+
 export interface HeadJobsOptions {
   connection: NatsConnection;
   service: Service;

@@ -27,6 +27,7 @@ import {
   type HeadJobsOptions,
   type JobEntry,
   type JobRegistry,
+  type PlacedJobsView,
   storedJob,
 } from './head-job-entry.js';
 import { catchUp, restoreJobs } from './head-job-recovery.js';
@@ -55,21 +56,7 @@ const NODE_START_TIMEOUT_MS = 5 * 60_000;
 /** Stopping waits for the job's supervisor to end its workers (the runner waits up to a minute). */
 const NODE_STOP_TIMEOUT_MS = 90_000;
 
-export type { HeadJobsOptions, JobPlacer } from './head-job-entry.js';
-
-/**
- * The jobs this head placed on nodes, read only, for readers in the head's own process (the web
- * console's Jobs page): what `jobs list|logs --address` answer, without a NATS round trip.
- */
-export interface PlacedJobsView {
-  /** Every job's record, as `jobs list --address` gives it (`node` names the node of rank 0). */
-  list(): PlacedJobRecord[];
-  /**
-   * The job's events (rank 0's progress events, then the head's own with `source: "head"`) from
-   * index `from`; `undefined` for a job this head does not hold.
-   */
-  events(name: string, from?: number): JobProgressEvent[] | undefined;
-}
+export type { HeadJobsOptions, JobPlacer, PlacedJobsView } from './head-job-entry.js';
 
 export class HeadJobs implements JobRegistry, PlacedJobsView {
   readonly jobs = new Map<string, JobEntry>();
@@ -123,11 +110,11 @@ export class HeadJobs implements JobRegistry, PlacedJobsView {
     this.subscription.unsubscribe();
   }
 
-  list(): PlacedJobRecord[] {
+  async list(): Promise<PlacedJobRecord[]> {
     return [...this.jobs.values()].map((entry) => entry.record);
   }
 
-  events(name: string, from = 0): JobProgressEvent[] | undefined {
+  async events(name: string, from = 0): Promise<JobProgressEvent[] | undefined> {
     return this.jobs.get(name)?.events.slice(from);
   }
 

@@ -31,3 +31,15 @@ export function isVisionModel(name: string): boolean {
   const base = model.slice(model.lastIndexOf('/') + 1);
   return VISION_MODEL_PATTERNS.some((pattern) => pattern.test(base) || pattern.test(model));
 }
+
+/**
+ * Hugging Face architectures (config.json `architectures`) of models that read images, for local
+ * engines that serve a model folder (vLLM's multimodal models): the vision-language classes are
+ * named for it (`Qwen2VL…`, `Llava…`, `Mllama…`, `InternVL…`, `Idefics…`, …).
+ */
+const VISION_ARCHITECTURE_PATTERN =
+  /VL|Llava|Mllama|Vision|Pixtral|Idefics|PaliGemma|MiniCPMV|Phi3V|Phi4MM|Molmo|Gemma3ForConditionalGeneration|Llama4ForConditionalGeneration/;
+
+export function isVisionArchitecture(architectures: readonly string[]): boolean {
+  return architectures.some((name) => VISION_ARCHITECTURE_PATTERN.test(name));
+}

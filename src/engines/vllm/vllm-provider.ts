@@ -12,6 +12,7 @@ import type { EngineContext } from '../../core/deployment.js';
 import { throwIfAborted } from '../../core/errors.js';
 import type { EngineInstance, ModelMeta } from '../../core/models.js';
 import { createOpenAICompatibleEngine } from '../shared/openai-compatible/openai-compatible-provider.js';
+import { isVisionArchitecture } from '../shared/vision-models.js';
 import { readVllmLaunch } from './vllm-params.js';
 import { assertVllmInstalled, startVllmServer } from './vllm-server-process.js';
 
@@ -92,6 +93,8 @@ async function describeModel(
   const config = await readJson(path.join(modelPath, 'config.json'));
   if (Array.isArray(config?.architectures)) {
     described.architectures = config.architectures.filter((name): name is string => typeof name === 'string');
+    // vLLM's OpenAI server takes `image_url` parts for its multimodal models, which the engine sends.
+    described.support_vision = isVisionArchitecture(described.architectures);
   }
   if (described.max_model_len === undefined && typeof config?.max_position_embeddings === 'number') {
     described.max_model_len = config.max_position_embeddings;

@@ -194,6 +194,7 @@ describe('vllm engine with a server process', () => {
       assert.equal(engine.meta.model_name, 'qwen_local');
       assert.equal(engine.meta.max_model_len, 2048);
       assert.deepEqual(engine.meta.architectures, ['Qwen2ForCausalLM']);
+      assert.equal(engine.meta.support_vision, false, 'a text-only architecture');
       assert.equal(engine.meta.support_stream, true);
       assert.equal(engine.meta.support_chat_template, true);
       assert.deepEqual(engine.meta.tasks, ['chat']);
