@@ -36,6 +36,8 @@ export class Exchange {
   inputTokens = 0;
   outputTokens = 0;
   readonly startedAt = performance.now();
+  /** The deployment a route sent the request to (tried last), whose price the gate charges. */
+  answeredBy: string | undefined;
   /** An admitted request's reservation on the gate, settled by `finish`. */
   ticket: { gate: AccessGate; id: string } | undefined;
 
@@ -96,10 +98,9 @@ export class Exchange {
   /** Settles an admitted request with its usage: the deployment that answered, tokens, seconds. */
   private settle(ticket: { gate: AccessGate; id: string }): void {
     this.ticket = undefined;
-    const answered = this.response.getHeader('x-byzerllm-deployment');
     ticket.gate.settle({
       ticket: ticket.id,
-      deployment: typeof answered === 'string' ? answered : this.model,
+      deployment: this.answeredBy ?? this.model,
       inputTokens: this.inputTokens,
       outputTokens: this.outputTokens,
       seconds: (performance.now() - this.startedAt) / 1000,
