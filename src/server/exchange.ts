@@ -36,11 +36,16 @@ export function setRequestId(response: ServerResponse): void {
  * that answered (or was tried last) and the tries it took. Nothing before a first try, or once the
  * headers are out.
  */
-export function setRouteHeaders(
-  response: ServerResponse,
-  route: { attempts: number; deployment: string },
-): void {
-  if (response.headersSent || route.attempts === 0) return;
+/**
+ * Which deployment a route sent the request to (tried last) and after how many tries: the
+ * `x-byzerllm-deployment` / `x-byzerllm-attempts` headers while they can still be sent, and the
+ * deployment whose price the gate charges (also when the headers went out already).
+ */
+export function setRouteHeaders(exchange: Exchange, route: { attempts: number; deployment: string }): void {
+  if (route.attempts === 0) return;
+  exchange.answeredBy = route.deployment;
+  const { response } = exchange;
+  if (response.headersSent) return;
   response.setHeader('x-byzerllm-deployment', route.deployment);
   response.setHeader('x-byzerllm-attempts', String(route.attempts));
 }
@@ -56,6 +61,8 @@ export class Exchange {
    * when none did (SaaS engines, an answer cut short).
    */
   busySeconds: number | undefined;
+  /** The deployment a route sent the request to (tried last), whose price the gate charges. */
+  answeredBy: string | undefined;
   /** An admitted request's reservation on the gate, settled by `finish`. */
   ticket: { gate: AccessGate; id: string } | undefined;
 
@@ -128,10 +135,9 @@ export class Exchange {
   /** Settles an admitted request with its usage: the deployment that answered, tokens, seconds. */
   private settle(ticket: { gate: AccessGate; id: string }, status: number): void {
     this.ticket = undefined;
-    const answered = this.response.getHeader('x-byzerllm-deployment');
     ticket.gate.settle({
       ticket: ticket.id,
-      deployment: typeof answered === 'string' ? answered : this.model,
+      deployment: this.answeredBy ?? this.model,
       inputTokens: this.inputTokens,
       outputTokens: this.outputTokens,
       // A refusal or failure costs no time (a request refused on its slot waited in the queue).

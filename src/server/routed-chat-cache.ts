@@ -19,6 +19,8 @@ export function skipsCache(request: IncomingMessage): boolean {
  * without what only changes how the answer is delivered (usage in a stream).
  */
 export function cacheKeyOf(route: string, request: ChatRequest): string {
+  // Only streams carry `includeUsage`: other requests are keyed as they are, without a copy.
+  if (request.includeUsage === undefined) return JSON.stringify([route, request]);
   const { includeUsage: _includeUsage, ...rest } = request;
   return JSON.stringify([route, rest]);
 }

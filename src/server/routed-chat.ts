@@ -46,7 +46,8 @@ export async function handleRoutedChat(
     // The in-process cache answers at once: no promise to wait a turn on (one over NATS is waited for).
     const lookup = route.cache!.get(cacheKey);
     const cached = lookup instanceof Promise ? await lookup : lookup;
-    exchange.response.setHeader('x-byzerllm-cache', cached ? 'hit' : 'miss');
+    // A non-stream miss sends its headers with the answer, in one `writeHead` (or on its error).
+    if (cached || parsed.stream) exchange.response.setHeader('x-byzerllm-cache', cached ? 'hit' : 'miss');
     if (cached) {
       if (parsed.stream) {
         const writer = new ChatChunkWriter(id, model, created);
@@ -73,7 +74,7 @@ export async function handleRoutedChat(
         exchange.signal,
         progress,
       );
-      setRouteHeaders(exchange.response, progress);
+      setRouteHeaders(exchange, progress);
       const writer = new ChatChunkWriter(id, model, created);
       if (cacheKey === undefined) return await pumpStream(exchange, parts, writer, clientUsage);
       // Stored only once the whole answer reached a client still there: never after an error
@@ -92,18 +93,27 @@ export async function handleRoutedChat(
         exchange.signal,
         progress,
       );
-    const results = await Promise.all(Array.from({ length: choices }, callOnce));
+    const results =
+      choices === 1 ? [await callOnce()] : await Promise.all(Array.from({ length: choices }, callOnce));
     // Stored before answering, so the client's next request, on any gateway, finds it.
     if (cacheKey !== undefined) {
       const stored = route.cache!.set(cacheKey, results[0]!);
       if (stored) await stored;
     }
     const completion = exchangeCompletion(exchange, id, model, created, results);
-    setRouteHeaders(exchange.response, progress);
-    sendJson(exchange.response, 200, completion);
+    exchange.answeredBy = progress.deployment;
+    const headers: Record<string, string> = {
+      'x-byzerllm-deployment': progress.deployment,
+      'x-byzerllm-attempts': String(progress.attempts),
+    };
+    if (cacheKey !== undefined) headers['x-byzerllm-cache'] = 'miss';
+    sendJson(exchange.response, 200, completion, headers);
     return 200;
   } catch (error) {
-    setRouteHeaders(exchange.response, progress);
+    if (cacheKey !== undefined && !parsed.stream && !exchange.response.headersSent) {
+      exchange.response.setHeader('x-byzerllm-cache', 'miss');
+    }
+    setRouteHeaders(exchange, progress);
     throw error;
   }
 }

@@ -2,14 +2,21 @@
  * Virtual keys, budgets and rate limits at the gateway (in-process head, loopback OpenAI upstream
  * that returns usage): keys restricted to models, revoked and expired keys, a budget under 32
  * concurrent requests cut off within its bound with spend equal to the upstream's usage × price,
- * and rpm limits answered 429 with Retry-After.
+ * rpm limits answered 429 with Retry-After, and a request through a route charged at the price of
+ * the deployment that answered it.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { AccessControl, type Head, pricesOfSpecs, VirtualKeyStore } from '../../src/cluster/index.js';
+import {
+  AccessControl,
+  Governance,
+  type Head,
+  pricesOfSpecs,
+  VirtualKeyStore,
+} from '../../src/cluster/index.js';
 import { type Gateway, startGateway } from './gateway-fixture.js';
 
 const MASTER = 'master-key-0123456789';
@@ -40,8 +47,14 @@ describe('virtual keys at the gateway', () => {
       priceOf: pricesOfSpecs((name) => head?.specOf(name)),
       now: () => clock,
     });
+    const governance = new Governance();
+    await governance.set('priced/cached', {
+      strategy: 'single',
+      cache: { ttl_seconds: 300, max_entries: 10 },
+      targets: [{ deployment: 'priced' }],
+    });
     gateway = await startGateway({
-      server: { apiKey: MASTER, gate: control },
+      server: { apiKey: MASTER, gate: control, governance },
       deployments: [
         {
           name: 'priced',
@@ -188,6 +201,22 @@ describe('virtual keys at the gateway', () => {
     // The upstream counts words: 3 in, 4 out ("echo: one two three"), twice.
     assert.deepEqual([spend.requests, spend.inputTokens, spend.outputTokens], [2, 6, 8]);
     assert.equal(spend.moneyPico, 6 * PRICE_INPUT * 1e6 + 8 * PRICE_OUTPUT * 1e6);
+  });
+
+  test('a request through a route is charged at the price of the deployment that answered; a cache hit costs no tokens', async () => {
+    const { key, view } = await keys.create({});
+    control.refresh();
+    const missed = await chat(key, 'priced/cached', 'four words of text');
+    assert.equal(missed.status, 200);
+    assert.equal(missed.headers.get('x-byzerllm-cache'), 'miss');
+    assert.equal(missed.headers.get('x-byzerllm-deployment'), 'priced');
+    assert.equal(missed.headers.get('x-byzerllm-attempts'), '1');
+    const hit = await chat(key, 'priced/cached', 'four words of text');
+    assert.equal(hit.headers.get('x-byzerllm-cache'), 'hit');
+    const spend = keys.get(view.id).spend;
+    // The upstream counts words: 4 in, 5 out ("echo: four words of text"), once; the hit used none.
+    assert.deepEqual([spend.requests, spend.inputTokens, spend.outputTokens], [2, 4, 5]);
+    assert.equal(spend.moneyPico, 4 * PRICE_INPUT * 1e6 + 5 * PRICE_OUTPUT * 1e6);
   });
 
   test('rpm limits per deployment and per key answer 429 with Retry-After past the limit', async () => {

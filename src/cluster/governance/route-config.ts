@@ -151,8 +151,17 @@ export function parseRouteConfig(input: unknown, source = 'route'): RouteConfig 
   };
 }
 
-/** Every deployment a target reaches, depth first. */
-export function deploymentsOf(target: RouteTarget): string[] {
-  if (isDeploymentTarget(target)) return [target.deployment];
-  return target.targets.flatMap(deploymentsOf);
+const deploymentLists = new WeakMap<RouteTarget, readonly string[]>();
+
+/**
+ * Every deployment a target reaches, depth first. Listed once per target object (a parsed route is
+ * never changed; a changed route is parsed anew), since the executor asks on every request.
+ */
+export function deploymentsOf(target: RouteTarget): readonly string[] {
+  let list = deploymentLists.get(target);
+  if (!list) {
+    list = isDeploymentTarget(target) ? [target.deployment] : target.targets.flatMap(deploymentsOf);
+    deploymentLists.set(target, list);
+  }
+  return list;
 }

@@ -46,11 +46,19 @@ export interface ExecuteRouteOptions<Result> {
 /** Errors that are the caller's own: trying elsewhere cannot help, and they are no target's fault. */
 const CALLER_ERRORS = new Set(['invalid_argument', 'aborted']);
 
-export async function executeRoute<Result>(options: ExecuteRouteOptions<Result>): Promise<Result> {
+export function executeRoute<Result>(options: ExecuteRouteOptions<Result>): Promise<Result> {
   const context: StrategyContext = { states: options.states, random: options.random ?? Math.random };
 
-  async function runTarget(target: RouteTarget, signal: AbortSignal): Promise<Result> {
+  // A target tried once (no `retries`, the common case) is its try's own promise: no async frame
+  // to wait through. Its failures are already `ByzerLLMError`s.
+  function runTarget(target: RouteTarget, signal: AbortSignal): Promise<Result> {
     const tries = (target.retries ?? 0) + 1;
+    if (tries === 1)
+      return isDeploymentTarget(target) ? tryDeployment(target, signal) : runNode(target, signal);
+    return retryTarget(target, tries, signal);
+  }
+
+  async function retryTarget(target: RouteTarget, tries: number, signal: AbortSignal): Promise<Result> {
     let lastError: ByzerLLMError | undefined;
     for (let attempt = 0; attempt < tries; attempt++) {
       try {
@@ -68,20 +76,16 @@ export async function executeRoute<Result>(options: ExecuteRouteOptions<Result>)
   async function runNode(node: RouteNode, outerSignal: AbortSignal): Promise<Result> {
     const signal = withTimeout(outerSignal, node.timeout_ms);
     const strategy = strategyFor(node.strategy);
-    const available = node.targets.filter((target) =>
-      deploymentsOf(target).some((name) => options.states.isAvailable(name)),
-    );
-    const ordered = strategy.order(
-      available.length > 0 ? available : healthiestFirst(node.targets, options.states),
-      context,
-    );
+    const ordered = strategy.order(availableTargets(node.targets, options.states), context);
+    // One target per request: its outcome is the node's.
+    if (!strategy.movesOn) return runTarget(ordered[0]!, signal);
     let lastError: ByzerLLMError | undefined;
-    for (const target of strategy.movesOn ? ordered : ordered.slice(0, 1)) {
+    for (const target of ordered) {
       try {
         return await runTarget(target, signal);
       } catch (error) {
         lastError = toByzerLLMError(error);
-        if (!strategy.movesOn || options.signal.aborted || !fallsBack(node.on, lastError)) throw lastError;
+        if (options.signal.aborted || !fallsBack(node.on, lastError)) throw lastError;
       }
     }
     throw lastError!;
@@ -122,9 +126,17 @@ export async function executeRoute<Result>(options: ExecuteRouteOptions<Result>)
 }
 
 /**
+ * The targets not cooling down: the node's own list when all are (most requests; no new array).
  * Every target cooling down: the request is still tried, healthiest first (recent success rate of
  * a target's best deployment), so a target failing half the time goes before a dead one.
  */
+function availableTargets(targets: readonly RouteTarget[], states: TargetStates): readonly RouteTarget[] {
+  const isAvailable = (target: RouteTarget) => deploymentsOf(target).some((name) => states.isAvailable(name));
+  if (targets.every(isAvailable)) return targets;
+  const available = targets.filter(isAvailable);
+  return available.length > 0 ? available : healthiestFirst(targets, states);
+}
+
 function healthiestFirst(targets: readonly RouteTarget[], states: TargetStates): RouteTarget[] {
   const health = (target: RouteTarget) =>
     Math.max(...deploymentsOf(target).map((name) => states.health(name)));

@@ -18,12 +18,13 @@ export interface StrategyContext {
 export interface RouteStrategy {
   /** Whether a failure of one target moves on to the next in `order`. */
   readonly movesOn: boolean;
-  order(targets: readonly RouteTarget[], context: StrategyContext): RouteTarget[];
+  /** The targets to try, first first; may be `targets` itself (never changed by the caller). */
+  order(targets: readonly RouteTarget[], context: StrategyContext): readonly RouteTarget[];
 }
 
-const inOrder: RouteStrategy = { movesOn: false, order: (targets) => [...targets] };
+const inOrder: RouteStrategy = { movesOn: false, order: (targets) => targets };
 
-const fallback: RouteStrategy = { movesOn: true, order: (targets) => [...targets] };
+const fallback: RouteStrategy = { movesOn: true, order: (targets) => targets };
 
 /** One target drawn by weight (default 1). */
 const loadbalance: RouteStrategy = {

@@ -39,11 +39,11 @@ export async function handleMessages(exchange: Exchange, body: Record<string, un
   const options = { ...exchange.callOptions, route: { attempts: 0, deployment: '' } };
   if (parsed.stream) {
     const parts = await exchange.cluster.stream(model, request, options);
-    setRouteHeaders(exchange.response, options.route);
+    setRouteHeaders(exchange, options.route);
     return pumpEvents({ exchange, parts, writer: new MessageEventWriter(id, model), headers });
   }
   const result: ChatResult = await exchange.cluster.call(model, 'chat', request, options);
-  setRouteHeaders(exchange.response, options.route);
+  setRouteHeaders(exchange, options.route);
   exchange.inputTokens = result.usage.inputTokens;
   exchange.outputTokens = result.usage.outputTokens;
   sendJson(exchange.response, 200, messageObject({ id, model, result }), headers);

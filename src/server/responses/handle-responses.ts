@@ -66,7 +66,7 @@ export async function handleCreateResponse(
   const options = { ...exchange.callOptions, route: { attempts: 0, deployment: '' } };
   if (parsed.stream) {
     const parts = await exchange.cluster.stream(model, request, options);
-    setRouteHeaders(exchange.response, options.route);
+    setRouteHeaders(exchange, options.route);
     const writer = new ResponseEventWriter(frame);
     const save = async () => {
       // Stored before the last event goes out, so a client that continues at once finds it.
@@ -76,7 +76,7 @@ export async function handleCreateResponse(
     return pumpEvents({ exchange, parts, writer, beforeFinishSent: save, headers });
   }
   const result: ChatResult = await exchange.cluster.call(model, 'chat', request, options);
-  setRouteHeaders(exchange.response, options.route);
+  setRouteHeaders(exchange, options.route);
   const response = responseObject(frame, {
     status: finishedStatus(result.finishReason),
     output: outputItems(frame.id, result),
