@@ -118,3 +118,26 @@ test('a console opened with --address reads the jobs from the head over NATS: th
     await stopChild(started.child);
   }
 });
+
+test("the head machine's own jobs are listed beside the placed ones; a name on both is listed once, as placed", async () => {
+  const { cluster, basePath, data } = training;
+  // Run here (no --address) to their end: one new name, and one the placed job above has.
+  for (const name of ['here_job', 'placed_job']) {
+    const flags = finetuneFlags({ basePath, data, name, maxSteps: 2, numWorkers: 1 });
+    const ran = await cluster.head.run([...flags, '--follow']);
+    assert.equal(ran.code, 0, ran.stderr);
+  }
+  const { page, problems } = await openWatchedPage(opened!.browser, WIDTHS[0]!.viewport);
+  await page.goto(`${opened!.url}#/jobs`);
+  const rowOf = (name: string) =>
+    page.locator('tr', { has: page.getByRole('button', { name, exact: true }) });
+  await rowOf('here_job').locator('td.status', { hasText: 'succeeded' }).waitFor();
+  assert.equal(await rowOf('here_job').locator('td.node').textContent(), "head's machine");
+  assert.equal(await rowOf('placed_job').count(), 1);
+  assert.equal(await rowOf('placed_job').locator('td.node').textContent(), NODE);
+  // The placed job's chart is the node's 200 steps, not the 2 of the job by that name here.
+  await rowOf('placed_job').getByRole('button').click();
+  await page.locator(`.chart svg[data-points="${STEPS}"]`).waitFor();
+  assert.deepEqual(problems, []);
+  await page.context().close();
+});
