@@ -3,7 +3,9 @@
  * processes sharing a cluster key), `byzerllm console` opened on the head, and a real CPU torch
  * training job placed on the node by `finetune --address` while the page is open. The page lists it
  * with its node, and its loss chart and log grow from the progress the node reports to the head.
- * Then a console opened off the head (`console --address nats://…`) shows the same job over NATS.
+ * Then a console opened off the head (`console --address nats://…`) shows the same job over NATS,
+ * and jobs run on the head's own machine are listed beside it (a name on both once, as placed).
+ * The tests run in order: each reads the jobs the ones before it left.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
