@@ -3,7 +3,9 @@
  * processes sharing a cluster key), `byzerllm console` opened on the head, and a real CPU torch
  * training job placed on the node by `finetune --address` while the page is open. The page lists it
  * with its node, and its loss chart and log grow from the progress the node reports to the head.
- * Then a console opened off the head (`console --address nats://…`) shows the same job over NATS.
+ * Then a console opened off the head (`console --address nats://…`) shows the same job over NATS,
+ * and jobs run on the head's own machine are listed beside it (a name on both once, as placed).
+ * The tests run in order: each reads the jobs the ones before it left.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -117,4 +119,27 @@ test('a console opened with --address reads the jobs from the head over NATS: th
   } finally {
     await stopChild(started.child);
   }
+});
+
+test("the head machine's own jobs are listed beside the placed ones; a name on both is listed once, as placed", async () => {
+  const { cluster, basePath, data } = training;
+  // Run here (no --address) to their end: one new name, and one the placed job above has.
+  for (const name of ['here_job', 'placed_job']) {
+    const flags = finetuneFlags({ basePath, data, name, maxSteps: 2, numWorkers: 1 });
+    const ran = await cluster.head.run([...flags, '--follow']);
+    assert.equal(ran.code, 0, ran.stderr);
+  }
+  const { page, problems } = await openWatchedPage(opened!.browser, WIDTHS[0]!.viewport);
+  await page.goto(`${opened!.url}#/jobs`);
+  const rowOf = (name: string) =>
+    page.locator('tr', { has: page.getByRole('button', { name, exact: true }) });
+  await rowOf('here_job').locator('td.status', { hasText: 'succeeded' }).waitFor();
+  assert.equal(await rowOf('here_job').locator('td.node').textContent(), "head's machine");
+  assert.equal(await rowOf('placed_job').count(), 1);
+  assert.equal(await rowOf('placed_job').locator('td.node').textContent(), NODE);
+  // The placed job's chart is the node's 200 steps, not the 2 of the job by that name here.
+  await rowOf('placed_job').getByRole('button').click();
+  await page.locator(`.chart svg[data-points="${STEPS}"]`).waitFor();
+  assert.deepEqual(problems, []);
+  await page.context().close();
 });
