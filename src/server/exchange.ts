@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { AccessGate, ClusterApi, Governance } from '../cluster/index.js';
+import type { AccessGate, ClusterApi, ClusterCallOptions, Governance } from '../cluster/index.js';
 import { badField } from './map-error.js';
 import { type GatewayMetrics, OTHER_ENDPOINT } from './metrics.js';
 
@@ -89,6 +89,23 @@ export class Exchange {
     this.model = name;
     this.context.metrics.started(name);
     return name;
+  }
+
+  /**
+   * Options for a cluster call of `model`: the cancel signal and, when the name is a route, `route`,
+   * which the routed cluster fills with the deployment that answered. `routeAnswered` then puts it
+   * in the headers, and the key is charged that deployment's price. A plain deployment name costs
+   * one map lookup here (none without governance).
+   */
+  callOptions(model: string): ClusterCallOptions {
+    return this.context.governance?.route(model)
+      ? { signal: this.signal, route: { attempts: 0, deployment: '' } }
+      : { signal: this.signal };
+  }
+
+  /** Sets `x-byzerllm-deployment` / `-attempts` after a call made with `callOptions` of a route. */
+  routeAnswered(options: ClusterCallOptions): void {
+    if (options.route) setRouteHeaders(this.response, options.route);
   }
 
   /** Records the request in the metrics; called once when the answer has been sent. */
