@@ -130,8 +130,6 @@ export async function runHead(): Promise<void> {
   cluster?.serveAccess(access);
   // What clients reach by name, through the admin API and the gateways: a route wherever a deployment.
   const routed = createRoutedCluster(head, governance);
-  // SQL on the gateways (`/model/predict`) calls routes by name too, as `byzerllm sql` does.
-  const sqlCluster = { ...routed, routes: { list: async () => governance.list() } };
 
   const token = randomBytes(24).toString('hex');
   let stopping = false;
@@ -177,7 +175,7 @@ export async function runHead(): Promise<void> {
         const gateway = await startOpenAIServer({
           cluster: routed,
           log,
-          predict: createPredictHandler(sqlCluster),
+          predict: createPredictHandler(routed),
           ...options,
           mounts: [storageRoutes],
           governance,

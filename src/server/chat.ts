@@ -43,17 +43,17 @@ export async function handleChat(exchange: Exchange, body: Record<string, unknow
   const choices = parsed.n ?? 1;
   if (parsed.stream) {
     if (choices > 1) {
-      const streamOptions = exchange.callOptions;
+      const streamOptions = exchange.callOptions(model);
       const streams = await startAll(
         Array.from({ length: choices }, () => exchange.cluster.stream(model, request, streamOptions)),
       );
       const chunk = { id, model, created };
       return pumpChoices({ exchange, streams, chunk, includeUsage: clientUsage });
     }
-    const parts = await exchange.cluster.stream(model, request, exchange.callOptions);
+    const parts = await exchange.cluster.stream(model, request, exchange.callOptions(model));
     return pumpStream(exchange, parts, new ChatChunkWriter(id, model, created), clientUsage);
   }
-  const options = exchange.callOptions;
+  const options = exchange.callOptions(model);
   const results =
     choices === 1
       ? [await exchange.cluster.call(model, 'chat', request, options)]

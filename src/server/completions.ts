@@ -50,11 +50,15 @@ export async function handleCompletions(exchange: Exchange, body: Record<string,
       });
     }
     const includeUsage = parsed.stream_options?.include_usage === true;
+    // A key or limit is charged the stream's usage: asked of the upstream, shown only if asked for.
+    const upstreamUsage = includeUsage || exchange.ticket !== undefined;
+    const options = exchange.callOptions(model);
     const parts = await exchange.cluster.stream(
       model,
-      { ...requests[0]!, includeUsage },
-      exchange.callOptions,
+      { ...requests[0]!, includeUsage: upstreamUsage },
+      options,
     );
+    exchange.routeAnswered(options);
     return pumpStream(
       exchange,
       parts,
@@ -62,9 +66,13 @@ export async function handleCompletions(exchange: Exchange, body: Record<string,
       includeUsage,
     );
   }
+  // One call per prompt; through a route each may end on another deployment, and the headers (and
+  // the price charged) name the one that answered the first prompt.
+  const callOptions = requests.map(() => exchange.callOptions(model));
   const results: ChatResult[] = await Promise.all(
-    requests.map((request) => exchange.cluster.call(model, 'chat', request, exchange.callOptions)),
+    requests.map((request, index) => exchange.cluster.call(model, 'chat', request, callOptions[index])),
   );
+  exchange.routeAnswered(callOptions[0]!);
   const usage: Usage = { inputTokens: 0, outputTokens: 0 };
   for (const result of results) {
     usage.inputTokens += result.usage.inputTokens;

@@ -27,7 +27,9 @@ export async function handleEmbeddings(exchange: Exchange, body: Record<string, 
   const model = exchange.resolveModel(parsed.model);
   const request: EmbeddingRequest = { values };
   if (parsed.dimensions != null) request.dimensions = parsed.dimensions;
-  const result = await exchange.cluster.call(model, 'embedding', request, exchange.callOptions);
+  const options = exchange.callOptions(model);
+  const result = await exchange.cluster.call(model, 'embedding', request, options);
+  exchange.routeAnswered(options);
   const base64 = parsed.encoding_format === 'base64';
   exchange.inputTokens = result.usage.inputTokens;
   exchange.addBusySeconds(result.usage);

@@ -91,12 +91,6 @@ export class Exchange {
     return connectionSignal(this.request.socket);
   }
 
-  /** The options of this request's cluster calls: its signal, and its access ticket when admitted. */
-  get callOptions(): ClusterCallOptions {
-    const signal = this.signal;
-    return this.ticket ? { signal, ticket: this.ticket.id } : { signal };
-  }
-
   /** Adds the busy seconds a local worker reported in one answer's usage (see `Usage.cpuSeconds`). */
   addBusySeconds(usage: Pick<Usage, 'cpuSeconds' | 'gpuSeconds'>): void {
     const busy = usage.cpuSeconds ?? usage.gpuSeconds;
@@ -114,6 +108,25 @@ export class Exchange {
     this.model = name;
     this.context.metrics.started(name);
     return name;
+  }
+
+  /**
+   * Options for a cluster call of `model`: the cancel signal and, when the name is a route, `route`,
+   * which the routed cluster fills with the deployment that answered. `routeAnswered` then puts it
+   * in the headers, and the key is charged that deployment's price. A plain deployment name costs
+   * one map lookup here (none without governance).
+   */
+  callOptions(model: string): ClusterCallOptions {
+    const options: ClusterCallOptions = { signal: this.signal };
+    // An admitted request's ticket: the head charges its workers' busy seconds to the key.
+    if (this.ticket) options.ticket = this.ticket.id;
+    if (this.context.governance?.route(model)) options.route = { attempts: 0, deployment: '' };
+    return options;
+  }
+
+  /** Sets `x-byzerllm-deployment` / `-attempts` after a call made with `callOptions` of a route. */
+  routeAnswered(options: ClusterCallOptions): void {
+    if (options.route) setRouteHeaders(this, options.route);
   }
 
   /** Records the request in the metrics; called once when the answer has been sent. */

@@ -89,7 +89,7 @@ export async function handleRoutedChat(
       governance.execute(
         route,
         (deployment, signal) =>
-          exchange.cluster.call(deployment, 'chat', request, { ...exchange.callOptions, signal }),
+          exchange.cluster.call(deployment, 'chat', request, { ...exchange.callOptions(deployment), signal }),
         exchange.signal,
         progress,
       );

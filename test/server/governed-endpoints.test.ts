@@ -150,6 +150,31 @@ describe('budgets and limits on every gateway entry point', () => {
     assert.equal(spend.moneyPico, 2 * costPico(4, 5), 'charged at the price of the target that answered');
   });
 
+  test('embeddings and a streamed completion through a route: the answering target named, its price charged', async () => {
+    const { key, view } = await newKey({ budget: 1, models: [ROUTE] });
+    const client = new OpenAI({ baseURL: gateway.url, apiKey: key, maxRetries: 0 });
+    const { data: embedded, response } = await client.embeddings
+      .create({ model: ROUTE, input: 'three words here', encoding_format: 'float' })
+      .withResponse();
+    assert.equal(embedded.data.length, 1);
+    assert.equal(response.headers.get('x-byzerllm-deployment'), 'priced');
+    const embeddingTokens = embedded.usage.prompt_tokens;
+    assert.ok(embeddingTokens > 0);
+
+    const stream = await client.completions.create({ model: ROUTE, prompt: 'say two', stream: true });
+    let text = '';
+    let shownUsage = false;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.text ?? '';
+      if (chunk.usage) shownUsage = true;
+    }
+    assert.equal(text, 'echo: say two');
+    assert.equal(shownUsage, false, 'usage asked of the upstream for the key is not shown');
+    const spend = keys.get(view.id).spend;
+    assert.deepEqual([spend.requests, spend.inputTokens, spend.outputTokens], [2, embeddingTokens + 2, 3]);
+    assert.equal(spend.moneyPico, costPico(embeddingTokens + 2, 3), 'both charged at the target price');
+  });
+
   test('Responses API (openai SDK): the models allow-list, rpm, and budget apply and spend is the usage', async () => {
     const limited = await newKey({ rpm: 2 });
     const client = new OpenAI({ baseURL: gateway.url, apiKey: limited.key, maxRetries: 0 });

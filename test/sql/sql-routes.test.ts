@@ -10,7 +10,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createRoutedCluster, Governance } from '../../src/cluster/index.js';
-import { SqlSession } from '../../src/sql/index.js';
+import { createPredictHandler, SqlSession } from '../../src/sql/index.js';
 import { createTestHome, type TestHome } from '../support/cli.js';
 import { type OpenAIUpstream, startOpenAIUpstream } from '../support/openai-upstream.js';
 import { type SqlFixture, startSqlFixture } from './sql-fixture.js';
@@ -33,8 +33,8 @@ describe('routes by name in SQL', () => {
       inferParams: { ...fixture.inferParams, 'saas.base_url': DEAD_URL },
     });
     governance = new Governance();
-    const routed = createRoutedCluster(fixture.head, governance);
-    session = new SqlSession({ cluster: { ...routed, routes: { list: async () => governance.list() } } });
+    // What the head process gives `/model/predict`: the routed cluster, which lists its routes.
+    session = new SqlSession({ cluster: createRoutedCluster(fixture.head, governance) });
   });
   after(async () => {
     await session?.close();
@@ -62,6 +62,16 @@ describe('routes by name in SQL', () => {
     assert.ok((targets.steady?.successes ?? 0) >= 6, 'every call was answered by the second target');
     assert.ok((targets.dead?.failures ?? 0) >= 1, 'the first target was tried and failed');
     assert.equal(fixture.chatMessages().length, 6);
+  });
+
+  test("Byzer's /model/predict over the routed cluster calls the route (set above) by name", async () => {
+    const predict = createPredictHandler(createRoutedCluster(fixture.head, governance));
+    const rows = (await predict(
+      { sql: `select "${ROUTE}"(array(feature)) as value`, data: '[{"instruction":"predict hi"}]' },
+      new AbortController().signal,
+    )) as { value: string[] }[];
+    assert.equal(rows.length, 1);
+    assert.equal((JSON.parse(rows[0]!.value[0]!) as { output: string }).output, 'echo: predict hi');
   });
 });
 

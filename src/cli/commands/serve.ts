@@ -188,7 +188,8 @@ async function serveHere(
   const routed = shared ? createRoutedCluster(cluster, shared.governance) : cluster;
   const server = await startOpenAIServer({
     cluster: routed,
-    predict: createPredictHandler(cluster),
+    // SQL over rows calls routes by name too (the mirror of the head's), as `byzerllm sql` does.
+    predict: createPredictHandler(routed),
     ...options,
     ...(gate ? { gate: gate satisfies AccessGate } : {}),
     ...(shared ? { governance: shared.governance } : {}),

@@ -14,4 +14,4 @@ export * from './access-control.js';
 export * from './access-gate.js';
 export { RateWindow } from './rate-window.js';
 export * from './virtual-keys.js';
-export { createRoutedCluster, openRoutedStream } from './routed-cluster.js';
+export { createRoutedCluster, openRoutedStream, type RoutedCluster } from './routed-cluster.js';

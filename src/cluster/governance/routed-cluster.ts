@@ -18,7 +18,10 @@ import type { RouteProgress } from './route-executor.js';
 /** A signal that never aborts, for callers that passed none. */
 const NEVER = new AbortController().signal;
 
-export function createRoutedCluster(cluster: ClusterApi, governance: Governance): ClusterApi {
+/** The routed cluster, which also lists its routes (as `HeadClient.routes` does; SQL reads them). */
+export type RoutedCluster = ClusterApi & { routes: { list(): Promise<ActiveRoute[]> } };
+
+export function createRoutedCluster(cluster: ClusterApi, governance: Governance): RoutedCluster {
   const run = <Result>(
     route: ActiveRoute,
     options: ClusterCallOptions,
@@ -27,7 +30,8 @@ export function createRoutedCluster(cluster: ClusterApi, governance: Governance)
     const progress: RouteProgress = options.route ?? { attempts: 0, deployment: '' };
     return governance.execute(route, attempt, options.signal ?? NEVER, progress);
   };
-  const routed: ClusterApi = {
+  const routed: RoutedCluster = {
+    routes: { list: async () => governance.list() },
     deploy: (spec) => cluster.deploy(spec),
     undeploy: (name, options) => cluster.undeploy(name, options),
     list: () => cluster.list(),

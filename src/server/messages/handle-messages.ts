@@ -10,7 +10,7 @@
 import type { ServerResponse } from 'node:http';
 import { type ChatResult, toByzerLLMError } from '../../core/index.js';
 import { pumpEvents } from '../event-stream.js';
-import { type Exchange, setRouteHeaders } from '../exchange.js';
+import type { Exchange } from '../exchange.js';
 import { sendJson } from '../http.js';
 import { type FieldCheck, ignoredFieldsHeader, present, refuseFields } from '../ignored-fields.js';
 import { badField } from '../map-error.js';
@@ -35,15 +35,14 @@ export async function handleMessages(exchange: Exchange, body: Record<string, un
   const model = exchange.resolveModel(parsed.model);
   const id = newMessageId();
   const headers = { 'request-id': requestId(exchange.response), ...ignoredFieldsHeader(body, IGNORED) };
-  // Through a route, `route` learns which deployment answered: its headers and the price charged.
-  const options = { ...exchange.callOptions, route: { attempts: 0, deployment: '' } };
+  const options = exchange.callOptions(model);
   if (parsed.stream) {
     const parts = await exchange.cluster.stream(model, request, options);
-    setRouteHeaders(exchange, options.route);
+    exchange.routeAnswered(options);
     return pumpEvents({ exchange, parts, writer: new MessageEventWriter(id, model), headers });
   }
   const result: ChatResult = await exchange.cluster.call(model, 'chat', request, options);
-  setRouteHeaders(exchange, options.route);
+  exchange.routeAnswered(options);
   exchange.inputTokens = result.usage.inputTokens;
   exchange.outputTokens = result.usage.outputTokens;
   sendJson(exchange.response, 200, messageObject({ id, model, result }), headers);

@@ -7,7 +7,7 @@
  */
 import { type ChatResult, NotFoundError } from '../../core/index.js';
 import { pumpEvents } from '../event-stream.js';
-import { type Exchange, setRouteHeaders } from '../exchange.js';
+import type { Exchange } from '../exchange.js';
 import { sendJson } from '../http.js';
 import { type FieldCheck, ignoredFieldsHeader, present, refuseFields } from '../ignored-fields.js';
 import { gatewayRefusal } from '../map-error.js';
@@ -62,11 +62,10 @@ export async function handleCreateResponse(
     body: parsed,
   };
   const conversation = [...history, ...input];
-  // Through a route, `route` learns which deployment answered: its headers and the price charged.
-  const options = { ...exchange.callOptions, route: { attempts: 0, deployment: '' } };
+  const options = exchange.callOptions(model);
   if (parsed.stream) {
     const parts = await exchange.cluster.stream(model, request, options);
-    setRouteHeaders(exchange, options.route);
+    exchange.routeAnswered(options);
     const writer = new ResponseEventWriter(frame);
     const save = async () => {
       // Stored before the last event goes out, so a client that continues at once finds it.
@@ -76,7 +75,7 @@ export async function handleCreateResponse(
     return pumpEvents({ exchange, parts, writer, beforeFinishSent: save, headers });
   }
   const result: ChatResult = await exchange.cluster.call(model, 'chat', request, options);
-  setRouteHeaders(exchange, options.route);
+  exchange.routeAnswered(options);
   const response = responseObject(frame, {
     status: finishedStatus(result.finishReason),
     output: outputItems(frame.id, result),
