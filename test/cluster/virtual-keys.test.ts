@@ -1,7 +1,8 @@
 /**
  * The pieces of virtual keys without a gateway: the sliding rate window, the key store on disk
  * (hashed, 0600, zod on read) and `AccessControl`'s reservations (budget held by requests in
- * flight, released when they settle or, for a gateway that died, after their lifetime).
+ * flight, released when they settle or, for a gateway that died, after their lifetime), and seconds
+ * budgets checked on a worker slot and charged from the worker's report.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
@@ -125,5 +126,98 @@ describe('VirtualKeyStore and AccessControl', () => {
     clock += 31 * 60_000;
     for (let index = 0; index < 1024; index++) control.admitNow({ ...request, master: true, key: undefined });
     assert.equal(control.admitNow(request).ok, true, 'the unsettled reservation was dropped');
+  });
+  test('a seconds budget is checked when a request takes its slot and charged from the worker report', async () => {
+    const keys = new VirtualKeyStore(directory);
+    const control = new AccessControl({ keys, priceOf: () => undefined });
+    const { key, view } = await keys.create({ budgetSeconds: 1 });
+    control.refresh();
+    const request = { master: false, open: false, key, model: 'tiny', inputTokens: 5, outputTokens: 8 };
+    const tickets = [1, 2, 3].map(() => {
+      const admission = control.admitNow(request);
+      assert.ok(admission.ok && admission.ticket, 'nothing is reserved: every request is admitted');
+      return admission.ticket;
+    });
+    control.start(tickets[0]!);
+    control.charge(tickets[0]!, { inputTokens: 5, outputTokens: 8, cpuSeconds: 0.6 });
+    control.start(tickets[1]!);
+    // What a worker sends is read defensively: a negative or non-finite report counts as nothing.
+    control.charge(tickets[1]!, { inputTokens: 5, outputTokens: 8, cpuSeconds: -5, gpuSeconds: Number.NaN });
+    assert.equal(keys.get(view.id).spend.seconds, 0.6);
+    control.start(tickets[2]!);
+    control.charge(tickets[2]!, { inputTokens: 5, outputTokens: 8, gpuSeconds: 0.5 });
+    control.charge(tickets[2]!, { inputTokens: 5, outputTokens: 8, gpuSeconds: 0.5 });
+    const spend = keys.get(view.id).spend;
+    assert.deepEqual(
+      [spend.seconds, spend.cpuSeconds, spend.gpuSeconds],
+      [1.1, 0.6, 0.5],
+      'charged once each',
+    );
+
+    // Spent: a new request is refused at admission.
+    const late = control.admitNow(request) as { ok: false; refusal: { reason: string; message: string } };
+    assert.equal(late.ok, false);
+    assert.equal(late.refusal.reason, 'budget_exceeded');
+    assert.match(late.refusal.message, /has used its budget of 1 seconds \(spent 1\.1 s\)/);
+    for (const ticket of tickets) {
+      control.settle({
+        ticket,
+        deployment: 'tiny',
+        inputTokens: 5,
+        outputTokens: 8,
+        seconds: 9,
+        metered: true,
+      });
+    }
+    assert.equal(keys.get(view.id).spend.seconds, 1.1, 'a metered answer adds no gateway time');
+    assert.equal(keys.get(view.id).spend.requests, 3);
+
+    const second = await keys.create({ budgetSeconds: 10 });
+    control.refresh();
+    // Two requests admitted together; the first one's charge spends the budget while the second
+    // waits for a slot: the second is refused when it gets one.
+    const [running, queued] = [1, 2].map(() => {
+      const admission = control.admitNow({ ...request, key: second.key });
+      assert.ok(admission.ok && admission.ticket);
+      return admission.ticket;
+    });
+    control.start(running!);
+    control.charge(running!, { inputTokens: 5, outputTokens: 8, cpuSeconds: 10 });
+    assert.throws(
+      () => control.start(queued!),
+      (error: Error & { details?: { reason?: string } }) =>
+        error.details?.reason === 'budget_exceeded' && /budget of 10 seconds/.test(error.message),
+    );
+    assert.equal(control.admitNow({ ...request, key: second.key }).ok, false);
+
+    await keys.flush();
+    const reloaded = new VirtualKeyStore(directory);
+    await reloaded.load();
+    assert.equal(reloaded.get(view.id).budgetSeconds, 1);
+    assert.equal(reloaded.get(view.id).spend.gpuSeconds, 0.5);
+  });
+
+  test('keys.json written before CPU/GPU-seconds existed still loads', async () => {
+    const older = await fs.mkdtemp(path.join(os.tmpdir(), 'byzerllm-key-store-old-'));
+    try {
+      const store = new VirtualKeyStore(older);
+      const { view } = await store.create({ budget: 2 });
+      const file = path.join(older, 'keys.json');
+      const content = JSON.parse(await fs.readFile(file, 'utf8')) as {
+        keys: { spend: Record<string, number> }[];
+      };
+      for (const record of content.keys) {
+        delete record.spend.cpuSeconds;
+        delete record.spend.gpuSeconds;
+        record.spend.seconds = 4.5;
+      }
+      await fs.writeFile(file, JSON.stringify(content));
+      const reloaded = new VirtualKeyStore(older);
+      await reloaded.load();
+      const spend = reloaded.get(view.id).spend;
+      assert.deepEqual([spend.seconds, spend.cpuSeconds, spend.gpuSeconds], [4.5, 0, 0]);
+    } finally {
+      await fs.rm(older, { recursive: true, force: true });
+    }
   });
 });

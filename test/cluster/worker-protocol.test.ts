@@ -53,6 +53,22 @@ test('malformed text parts are refused by the fast path and worded by the schema
       usage: { inputTokens: 1, outputTokens: 2 },
       warnings: 'x',
     }),
+    // Busy seconds are charged to virtual keys: a worker cannot send negative or endless ones.
+    textPart(1, {
+      type: 'finish',
+      finishReason: 'stop',
+      usage: { inputTokens: 1, outputTokens: 2, cpuSeconds: -1 },
+    }),
+    textPart(1, {
+      type: 'finish',
+      finishReason: 'stop',
+      usage: { inputTokens: 1, outputTokens: 2, gpuSeconds: Number.POSITIVE_INFINITY },
+    }),
+    textPart(1, {
+      type: 'finish',
+      finishReason: 'stop',
+      usage: { inputTokens: 1, outputTokens: 2, cpuSeconds: '1' },
+    }),
   ];
   for (const message of malformed) {
     const parsed = parseFromWorkerMessage(message);
@@ -76,6 +92,16 @@ test('well-formed stream messages pass as they came, extra part fields included,
     textPart(4, { type: 'response-metadata', requestId: 'r1' }),
     textPart(4, { type: 'response-metadata', requestId: 'r1', modelId: 'tiny' }),
     textPart(4, { type: 'finish', finishReason: 'length', usage: { inputTokens: 3, outputTokens: 32 } }),
+    textPart(4, {
+      type: 'finish',
+      finishReason: 'stop',
+      usage: { inputTokens: 3, outputTokens: 32, cpuSeconds: 0.012345 },
+    }),
+    textPart(4, {
+      type: 'finish',
+      finishReason: 'stop',
+      usage: { inputTokens: 3, outputTokens: 1, gpuSeconds: 0 },
+    }),
     textPart(4, {
       type: 'finish',
       finishReason: 'stop',

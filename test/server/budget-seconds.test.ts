@@ -14,6 +14,7 @@ import {
   AccessControl,
   createProcessTransport,
   DeploymentStore,
+  Governance,
   Head,
   pricesOfSpecs,
   VirtualKeyStore,
@@ -59,7 +60,9 @@ describe('seconds budgets on llama_cpp workers (embedded head)', () => {
     keys = new VirtualKeyStore(directory);
     control = new AccessControl({ keys, priceOf: pricesOfSpecs((name) => head.specOf(name)) });
     head.ticketCharges = control;
-    server = await startOpenAIServer({ cluster: head, port: 0, apiKey: MASTER, gate: control });
+    const governance = new Governance();
+    await governance.set('tiny/route', { strategy: 'single', targets: [{ deployment: 'tiny' }] });
+    server = await startOpenAIServer({ cluster: head, port: 0, apiKey: MASTER, gate: control, governance });
   });
   after(async () => {
     await server?.close();
@@ -67,12 +70,12 @@ describe('seconds budgets on llama_cpp workers (embedded head)', () => {
     await fs.rm(directory, { recursive: true, force: true });
   });
 
-  async function chat(key: string, stream = false): Promise<Answer> {
+  async function chat(key: string, stream = false, model = 'tiny'): Promise<Answer> {
     const response = await fetch(`${server.address}/v1/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
       body: JSON.stringify({
-        model: 'tiny',
+        model,
         stream,
         seed: 1,
         max_tokens: 8,
@@ -152,6 +155,18 @@ describe('seconds budgets on llama_cpp workers (embedded head)', () => {
     const spend = keys.get(view.id).spend;
     assert.equal(spend.requests, 3);
     assert.ok(spend.cpuSeconds > 0, `charged ${spend.cpuSeconds} CPU-seconds`);
+    assert.equal(spend.seconds, spend.cpuSeconds, 'no gateway time added on top');
+  });
+
+  test('a request through a route is charged on the slot of the deployment that answered', async () => {
+    const { key, view } = await keys.create({ budgetSeconds: 1000 });
+    control.refresh();
+    const answer = await chat(key, false, 'tiny/route');
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    assert.ok(answer.busySeconds! > 0);
+    assert.equal((await chat(key, true, 'tiny/route')).status, 200);
+    const spend = keys.get(view.id).spend;
+    assert.ok(spend.cpuSeconds > answer.busySeconds!, 'both requests charged');
     assert.equal(spend.seconds, spend.cpuSeconds, 'no gateway time added on top');
   });
 });

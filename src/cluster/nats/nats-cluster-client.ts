@@ -22,14 +22,14 @@ import {
   type ModelMeta,
   type StreamPart,
 } from '../../core/index.js';
-import {
-  type ClusterApi,
-  type ClusterCallOptions,
-  type ClusterStatus,
-  type DeploymentInfo,
-  type DeployOutcome,
-  ticketOf,
+import type {
+  ClusterApi,
+  ClusterCallOptions,
+  ClusterStatus,
+  DeploymentInfo,
+  DeployOutcome,
 } from '../cluster-api.js';
+import { ticketOf } from '../cluster-api.js';
 import type { WorkerCallKind, WorkerCallMap } from '../transport/transport.js';
 import type { DeploymentStat } from '../worker-pool.js';
 import { headTimeoutMs, LivenessProbe } from '../liveness-probe.js';

@@ -23,15 +23,8 @@ import { type BusyMeter, busyMeterFor, withBusySeconds } from './busy-meter.js';
 let endpoint: WorkerEndpoint | undefined;
 /** Busy time per request (CPU or GPU seconds), reported in its usage; made at `start`. */
 let meter: BusyMeter | undefined;
-/** Calls that run the model; meta, tokenize and template calls are not metered. */
-const METERED_KINDS = new Set<WorkerCallKind>([
-  'chat',
-  'embedding',
-  'rerank',
-  'speech',
-  'transcription',
-  'image',
-]);
+/** Calls that only read the model's description or tokenizer: not metered (they run no model). */
+const UNMETERED_KINDS = new Set<WorkerCallKind>(['meta', 'tokenize', 'apply_chat_template']);
 const aborts = new Map<number, AbortController>();
 let exiting = false;
 
@@ -100,7 +93,7 @@ async function start(options: Extract<ToWorkerMessage, { type: 'start' }>['optio
 async function call(message: Extract<ToWorkerMessage, { type: 'call' }>): Promise<void> {
   const controller = new AbortController();
   aborts.set(message.id, controller);
-  const metered = METERED_KINDS.has(message.kind) ? meter : undefined;
+  const metered = UNMETERED_KINDS.has(message.kind) ? undefined : meter;
   metered?.begin(message.id);
   try {
     const result = await endpoint!.call(message.kind, message.request as never, {
