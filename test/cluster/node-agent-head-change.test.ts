@@ -64,8 +64,9 @@ test("a worker start of a head older than the newest hello is refused, and the n
   const oldHead = new NatsTransport(headConnection);
   const newHead = new NatsTransport(headConnection);
   const stale = start(oldHead, 'stale');
-  // Published on the same connection as the start, after it is under way: the node hears the new
-  // head before the old head's worker is up (startWorker publishes after a connection check).
+  // Same connection, so in order: the hello goes out before the start's request (startWorker first
+  // awaits a connection check), and the node hears of the new head before the old head's worker is
+  // up — as when a head is replaced while its start is in flight.
   headConnection.publish(
     subjects.headHello,
     encodeSigned(undefined, subjects.headHello, { headId: newHead.headId }),
