@@ -11,6 +11,8 @@
  * - NATS, stop → head killed -9 → restart → `jobs resume --address`: the loss goes on from the
  *   checkpoint; `jobs plot --address` writes a PNG here; `jobs rm --address` deletes the node's
  *   folder and the head's record.
+ * - NATS, head killed -9 once it began deploying a finished job's model (`--deploy`): the restarted
+ *   head deploys it once (one outcome event, one live worker on the node).
  * - NATS, head and node agent both killed while a job runs: the restarted head fails the job with
  *   "head restarted while the job was running; node trainer did not report it".
  */
@@ -25,7 +27,13 @@ import {
   killByPidFile,
   restartClusterHead,
 } from '../support/cli-cluster.js';
-import { finetuneFlags, startTrainingCluster, type TrainingCluster } from '../support/training-cluster.js';
+import {
+  assertResumedFrom,
+  finetuneFlags,
+  newestCheckpoint,
+  startTrainingCluster,
+  type TrainingCluster,
+} from '../support/training-cluster.js';
 
 const NODE = 'trainer';
 
@@ -183,26 +191,11 @@ test('NATS: stop, head killed -9, restart, resume --address goes on from the che
   assert.equal((await show('paused')).status, 'stopped', 'the stopped record survived the kill');
 
   const before = await logs('paused');
-  const checkpoint = Math.max(
-    ...before.filter((event) => event.event === 'checkpoint').map((event) => Number(event.step)),
-  );
+  const checkpoint = newestCheckpoint(before);
   const resumed = await jobs(['resume', 'paused', '--follow']);
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.match(resumed.stdout, /resumed training job paused on node trainer/);
-  const all = await logs('paused');
-  const resumeIndex = all.findIndex((event) => event.event === 'resumed');
-  assert.ok(resumeIndex > before.length - 1, 'the trainer reported resuming after the stop');
-  assert.equal(all[resumeIndex]!.step, checkpoint);
-  const after = steps(all.slice(resumeIndex));
-  assert.equal(after[0]!.step, checkpoint + 1, 'training went on from the checkpoint');
-  assert.equal(after.at(-1)!.step, 150);
-  const loss = (event: Record<string, unknown> | undefined) => Number(event?.loss);
-  const startLoss = loss(steps(before)[0]);
-  const atCheckpoint = loss(steps(before).find((event) => event.step === checkpoint));
-  assert.ok(
-    Math.abs(loss(after[0]) - atCheckpoint) < Math.abs(loss(after[0]) - startLoss),
-    `the loss went on from ${atCheckpoint} (now ${loss(after[0])}), not from the start (${startLoss})`,
-  );
+  assertResumedFrom(checkpoint, { before, all: await logs('paused') }, 150);
   assert.equal((await show('paused')).status, 'succeeded');
 
   const image = path.join(cluster.head.home, 'loss.png');
@@ -223,6 +216,67 @@ test('NATS: stop, head killed -9, restart, resume --address goes on from the che
   const gone = await jobs(['show', 'paused']);
   assert.notEqual(gone.code, 0);
   assert.match(gone.stderr, /training job paused is not known to this head/);
+});
+
+test('NATS: a head killed -9 while it deploys a finished job deploys it once after the restart', {
+  timeout: 300_000,
+}, async () => {
+  const started = await cluster.head.run([...job('shipped', 8), '--deploy', 'shipped_chat']);
+  assert.equal(started.code, 0, started.stderr);
+  // The head's first deployment event says it began deploying (saved before it deploys): kill it then.
+  const followed = await followUntilEvent(cluster, {
+    name: 'shipped',
+    event: 'deployment',
+    onEvent: () => killByPidFile(cluster.head, 'head.json'),
+  });
+  assert.ok(followed.seen, followed.stderr);
+  await startClusterHead();
+  const finished = await jobs(['logs', 'shipped', '--follow']);
+  assert.equal(finished.code, 0, finished.stderr);
+  const record = await show('shipped');
+  assert.equal(record.status, 'succeeded');
+  assert.deepEqual(record.deployment, { name: 'shipped_chat', status: 'deployed' });
+  const deployments = (await logs('shipped')).filter((event) => event.event === 'deployment');
+  assert.equal(deployments[0]!.status, 'deploying');
+  assert.deepEqual(
+    deployments.filter((event) => event.status !== 'deploying').map((event) => event.status),
+    ['deployed'],
+    'one outcome',
+  );
+  try {
+    // One worker of it runs on the node: the first head's (if it had started) was stopped.
+    const nodeLog = await fs.readFile(path.join(cluster.nodes.get(NODE)!.home, 'logs', 'node.log'), 'utf8');
+    const startedIds = [...nodeLog.matchAll(/started worker shipped_chat#0 as (\S+)/g)].map(
+      (match) => match[1]!,
+    );
+    const stoppedIds = [...nodeLog.matchAll(/stopping (\S+), placed by the previous head/g)].map(
+      (match) => match[1]!,
+    );
+    assert.equal(
+      startedIds.filter((id) => !stoppedIds.includes(id)).length,
+      1,
+      `one live worker of shipped_chat on the node:\n${nodeLog}`,
+    );
+    const answered = await cluster.head.run([
+      'query',
+      '--address',
+      cluster.nats.url,
+      '--model',
+      'shipped_chat',
+      '--query',
+      'What is the capital of France?',
+    ]);
+    assert.equal(answered.code, 0, answered.stderr);
+  } finally {
+    const removed = await cluster.head.run([
+      'undeploy',
+      '--address',
+      cluster.nats.url,
+      '--model',
+      'shipped_chat',
+    ]);
+    assert.equal(removed.code, 0, removed.stderr);
+  }
 });
 
 test('NATS: head and node agent killed while a job runs: the restarted head fails it with the reason', {

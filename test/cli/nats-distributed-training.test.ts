@@ -7,8 +7,10 @@
  * (`query --address`); a head killed -9 mid-job is restarted and re-attaches the job through both
  * nodes, missing no step; a rank killed -9 fails the job with that reason and the other
  * rank is stopped; a node agent killed -9 fails the job ("node … was lost") and no process of
- * the job outlives it, on either node. The failed spread job's stored record keeps both parts,
- * `jobs resume` refuses it with the reason and `jobs rm` deletes its folder on both nodes.
+ * the job outlives it, on either node. The failed spread job's stored record keeps both parts and
+ * `jobs rm` deletes its folder on both nodes. A spread job stopped at a checkpoint resumes on both
+ * nodes at a fresh rendezvous, rank 1 loading the checkpoint rank 0 sends it; `jobs rm` without
+ * `--force` deletes nothing while a node of the job does not answer.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
@@ -24,7 +26,9 @@ import {
 import { isAlive, untilGone } from '../support/process-watch.js';
 import {
   ANSWERS,
+  assertResumedFrom,
   finetuneFlags,
+  newestCheckpoint,
   startTrainingCluster,
   type TrainingCluster,
 } from '../support/training-cluster.js';
@@ -262,9 +266,7 @@ test('a spread job stopped after a checkpoint resumes on both nodes at a fresh r
   await assert.rejects(fs.access(path.join(nodeJob(rankOne), 'checkpoints', 'latest')), { code: 'ENOENT' });
 
   const before = await jobEvents('paused');
-  const checkpoint = Math.max(
-    ...before.filter((event) => event.event === 'checkpoint').map((event) => Number(event.step)),
-  );
+  const checkpoint = newestCheckpoint(before);
   const resumed = await cluster.head.run(['jobs', 'resume', 'paused', '--follow', ...address]);
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.match(
@@ -292,25 +294,7 @@ test('a spread job stopped after a checkpoint resumes on both nodes at a fresh r
   const rankOneLog = await fs.readFile(path.join(nodeJob(rankOne), 'logs', 'worker-1.log'), 'utf8');
   assert.match(rankOneLog, new RegExp(`rank 1 resumed from step-0*${checkpoint} \\(step ${checkpoint}\\)`));
 
-  const all = await jobEvents('paused');
-  const resumeIndex = all.findIndex((event) => event.event === 'resumed');
-  assert.ok(resumeIndex >= before.length, 'the trainer reported resuming after the stop');
-  assert.equal(all[resumeIndex]!.step, checkpoint);
-  const stepsOf = (events: Array<Record<string, unknown>>) =>
-    events.filter((event) => event.event === 'step');
-  const after = stepsOf(all.slice(resumeIndex));
-  assert.deepEqual(
-    after.map((event) => event.step),
-    Array.from({ length: 40 - checkpoint }, (_, index) => checkpoint + 1 + index),
-    'every step after the checkpoint once, in order',
-  );
-  const loss = (event: Record<string, unknown> | undefined) => Number(event?.loss);
-  const startLoss = loss(stepsOf(before)[0]);
-  const atCheckpoint = loss(stepsOf(before).find((event) => event.step === checkpoint));
-  assert.ok(
-    Math.abs(loss(after[0]) - atCheckpoint) < Math.abs(loss(after[0]) - startLoss),
-    `the loss went on from ${atCheckpoint} (now ${loss(after[0])}), not from the start (${startLoss})`,
-  );
+  assertResumedFrom(checkpoint, { before, all: await jobEvents('paused') }, 40);
   const removed = await cluster.head.run(['jobs', 'rm', 'paused', ...address]);
   assert.equal(removed.code, 0, removed.stderr);
 });

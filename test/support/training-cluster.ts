@@ -2,6 +2,7 @@
  * Helpers for training jobs on a CLI cluster (cli-cluster.ts): the cluster with one training node
  * and a cluster key, a tiny instruction set and the `finetune --address` flags of a small job.
  */
+import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -95,4 +96,44 @@ export function finetuneFlags(job: SmallJob): string[] {
     '--save_steps',
     String(job.saveSteps ?? 1000),
   ];
+}
+
+type JobEvent = Record<string, unknown>;
+
+/** The step of the newest `checkpoint` event among a job's events. */
+export function newestCheckpoint(events: readonly JobEvent[]): number {
+  return Math.max(
+    ...events.filter((event) => event.event === 'checkpoint').map((event) => Number(event.step)),
+  );
+}
+
+/**
+ * Asserts that a job resumed from `checkpoint` after `before` (its events until it stopped), given
+ * `all` its events once it finished at `lastStep`: the trainer's `resumed` event (after the stop)
+ * names that step, every later step ran once and in order, and the first loss after it is nearer
+ * the checkpoint's loss than the first step's (the weights went on, not from the start).
+ */
+export function assertResumedFrom(
+  checkpoint: number,
+  events: { before: readonly JobEvent[]; all: readonly JobEvent[] },
+  lastStep: number,
+): void {
+  const { before, all } = events;
+  const steps = (list: readonly JobEvent[]) => list.filter((event) => event.event === 'step');
+  const resumeIndex = all.findIndex((event) => event.event === 'resumed');
+  assert.ok(resumeIndex >= before.length, 'the trainer reported resuming after the stop');
+  assert.equal(all[resumeIndex]!.step, checkpoint);
+  const after = steps(all.slice(resumeIndex));
+  assert.deepEqual(
+    after.map((event) => event.step),
+    Array.from({ length: lastStep - checkpoint }, (_, index) => checkpoint + 1 + index),
+    'every step after the checkpoint once, in order',
+  );
+  const loss = (event: JobEvent | undefined) => Number(event?.loss);
+  const startLoss = loss(steps(before)[0]);
+  const atCheckpoint = loss(steps(before).find((event) => event.step === checkpoint));
+  assert.ok(
+    Math.abs(loss(after[0]) - atCheckpoint) < Math.abs(loss(after[0]) - startLoss),
+    `the loss went on from ${atCheckpoint} (now ${loss(after[0])}), not from the start (${startLoss})`,
+  );
 }

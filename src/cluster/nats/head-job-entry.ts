@@ -87,6 +87,11 @@ export interface JobRegistry {
     from: number,
     events: JobProgressEvent[],
   ): void;
+  /**
+   * Recomputes the job's record from its parts and does what that calls for (stops the other
+   * parts of a failing job, deploys a succeeded job's model), then saves it.
+   */
+  settle(entry: JobEntry): void;
   /** Fails a part as lost (its node is gone or did not answer), failing the job. */
   failPart(entry: JobEntry, part: JobPart, reason: string): void;
   /** Asks a part's node to stop it and takes the record it answers (a node that cannot is logged). */

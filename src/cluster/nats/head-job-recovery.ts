@@ -80,10 +80,13 @@ async function reattach(registry: JobRegistry, entry: JobEntry): Promise<void> {
   const { name, status } = entry.record;
   const active = entry.parts.filter((part) => !isFinished(part.record));
   const answered = await Promise.all(active.map((part) => reattachPart(registry, entry, part, status)));
+  // With no part to read (all had ended, the head was `deploying` say), nothing else moves it on.
+  registry.settle(entry);
   const nodes = entry.parts.map((part) => part.node);
   const where = `${nodes.length > 1 ? 'nodes' : 'node'} ${nodes.join(', ')}`;
   registry.options.log(`training job ${name} re-attached on ${where}: ${entry.record.status}`);
-  if (!answered.every(Boolean) || isFinished(entry.record)) return;
+  // A job whose parts all ended while the head was down (one left `deploying`, say) holds no room.
+  if (!answered.every(Boolean) || entry.parts.every((part) => isFinished(part.record))) return;
   try {
     registry.options.placer.placeJob(pinnedPlacement(entry));
   } catch (error) {

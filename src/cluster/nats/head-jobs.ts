@@ -106,6 +106,11 @@ export class HeadJobs implements JobRegistry, PlacedJobsView {
     void this.persist(entry);
   }
 
+  settle(entry: JobEntry): void {
+    this.update(entry.record.name, entry);
+    void this.persist(entry);
+  }
+
   close(): void {
     this.subscription.unsubscribe();
   }
@@ -338,7 +343,7 @@ export class HeadJobs implements JobRegistry, PlacedJobsView {
     // Room is released once every part has ended, before the head deploys the result there.
     if (entry.parts.every((part) => isFinished(part.record))) this.options.placer.releaseJob(name);
     const previous = entry.record.status;
-    entry.record = this.withDeployment(name, entry, combinedRecord(entry.parts));
+    entry.record = this.withDeployment(entry, combinedRecord(entry.parts));
     const { status, reason } = entry.record;
     const decidedHere = status !== entry.parts[0]!.record.status || entry.parts[0]!.lost;
     if (status !== previous && decidedHere)
@@ -350,20 +355,14 @@ export class HeadJobs implements JobRegistry, PlacedJobsView {
   }
 
   /** A succeeded job with `--deploy` is `deploying` until the head has deployed its model. */
-  private withDeployment(name: string, entry: JobEntry, record: PlacedJobRecord): PlacedJobRecord {
+  private withDeployment(entry: JobEntry, record: PlacedJobRecord): PlacedJobRecord {
     const { deployment } = entry;
     if (!deployment || record.status !== 'succeeded') return record;
     if (deployment.outcome) return { ...record, deployment: deployment.outcome };
     if (!deployment.started) {
       deployment.started = true;
       // After this update: the job's record reads `deploying` when the deployment's start is saved.
-      queueMicrotask(
-        () =>
-          void deployJobModel(this, entry, () => {
-            this.update(name, entry);
-            void this.persist(entry);
-          }),
-      );
+      queueMicrotask(() => void deployJobModel(this, entry, () => this.settle(entry)));
     }
     return { ...record, status: 'deploying' };
   }
