@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import {
   AccessControl,
   createProcessTransport,
+  createRoutedCluster,
   DeploymentStore,
   Governance,
   Head,
@@ -62,7 +63,14 @@ describe('seconds budgets on llama_cpp workers (embedded head)', () => {
     head.ticketCharges = control;
     const governance = new Governance();
     await governance.set('tiny/route', { strategy: 'single', targets: [{ deployment: 'tiny' }] });
-    server = await startOpenAIServer({ cluster: head, port: 0, apiKey: MASTER, gate: control, governance });
+    // As `byzerllm serve` does: the gateway's cluster resolves route names for every endpoint.
+    server = await startOpenAIServer({
+      cluster: createRoutedCluster(head, governance),
+      port: 0,
+      apiKey: MASTER,
+      gate: control,
+      governance,
+    });
   });
   after(async () => {
     await server?.close();
@@ -167,6 +175,23 @@ describe('seconds budgets on llama_cpp workers (embedded head)', () => {
     assert.equal((await chat(key, true, 'tiny/route')).status, 200);
     const spend = keys.get(view.id).spend;
     assert.ok(spend.cpuSeconds > answer.busySeconds!, 'both requests charged');
+    assert.equal(spend.seconds, spend.cpuSeconds, 'no gateway time added on top');
+  });
+
+  test('a completion through a route (a non-chat endpoint) is charged on the answering slot too', async () => {
+    const { key, view } = await keys.create({ budgetSeconds: 1000 });
+    control.refresh();
+    const response = await fetch(`${server.address}/v1/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body: JSON.stringify({ model: 'tiny/route', prompt: 'count the trains', max_tokens: 8, seed: 1 }),
+    });
+    assert.equal(response.status, 200, await response.clone().text());
+    assert.equal(response.headers.get('x-byzerllm-deployment'), 'tiny');
+    await response.text();
+    const spend = keys.get(view.id).spend;
+    assert.equal(spend.requests, 1);
+    assert.ok(spend.cpuSeconds > 0, `the worker's seconds were charged (${spend.cpuSeconds})`);
     assert.equal(spend.seconds, spend.cpuSeconds, 'no gateway time added on top');
   });
 });

@@ -10,7 +10,7 @@
  * have no OpenAI pass-through: their requests take `call`/`stream`.
  */
 import type { ChatRequest, StreamPart } from '../../core/index.js';
-import type { ClusterApi, ClusterCallOptions } from '../cluster-api.js';
+import { type ClusterApi, type ClusterCallOptions, ticketOf } from '../cluster-api.js';
 import type { WorkerCallKind, WorkerCallMap } from '../transport/transport.js';
 import type { ActiveRoute, Governance } from './governance.js';
 import type { RouteProgress } from './route-executor.js';
@@ -46,8 +46,12 @@ export function createRoutedCluster(cluster: ClusterApi, governance: Governance)
     ): Promise<WorkerCallMap[Kind][1]> {
       const route = governance.route(name);
       if (!route) return kind === 'meta' ? cluster.meta(name) : cluster.call(name, kind, request, options);
+      // The key's ticket goes on with each try: the target's worker slot checks and charges its seconds.
       return run(route, options, (deployment, signal) =>
-        cluster.call(deployment, kind, request, { signal: joinSignals(options.signal, signal) }),
+        cluster.call(deployment, kind, request, {
+          ...ticketOf(options),
+          signal: joinSignals(options.signal, signal),
+        }),
       );
     },
     stream(name: string, request: ChatRequest, options: ClusterCallOptions = {}) {
@@ -59,7 +63,7 @@ export function createRoutedCluster(cluster: ClusterApi, governance: Governance)
           request,
           clientSignal: options.signal ?? NEVER,
           attemptSignal: signal,
-          ...(options.ticket !== undefined ? { ticket: options.ticket } : {}),
+          ...ticketOf(options),
         }),
       );
     },
@@ -101,7 +105,7 @@ export async function openRoutedStream(
     if (input.attemptSignal.aborted || input.clientSignal.aborted) cancel();
     const parts = await cluster.stream(input.deployment, input.request, {
       signal: controller.signal,
-      ...(input.ticket !== undefined ? { ticket: input.ticket } : {}),
+      ...ticketOf(input),
     });
     const iterator = parts[Symbol.asyncIterator]();
     const first = await iterator.next();
