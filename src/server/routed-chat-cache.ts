@@ -25,6 +25,16 @@ export function cacheKeyOf(route: string, request: ChatRequest): string {
   return JSON.stringify([route, rest]);
 }
 
+/**
+ * An answer as a route's cache stores it: without the busy seconds its worker reported, which a
+ * replay does not spend (and which the cluster's KV cache would refuse as not a chat answer).
+ */
+export function cacheableResult(result: ChatResult): ChatResult {
+  const { cpuSeconds, gpuSeconds, ...usage } = result.usage;
+  if (cpuSeconds === undefined && gpuSeconds === undefined) return result;
+  return { ...result, usage };
+}
+
 /** A cached answer as the stream parts an engine would have sent. */
 export async function* replayResult(result: ChatResult): AsyncIterable<StreamPart> {
   yield { type: 'response-metadata', requestId: result.requestId };

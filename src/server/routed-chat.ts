@@ -20,7 +20,13 @@ import { ChatChunkWriter, chatCompletion, exchangeCompletion } from './chat-resp
 import { type Exchange, setRouteHeaders } from './exchange.js';
 import { sendJson } from './http.js';
 import { badField } from './map-error.js';
-import { cacheKeyOf, replayResult, skipsCache, StreamRecorder } from './routed-chat-cache.js';
+import {
+  cacheableResult,
+  cacheKeyOf,
+  replayResult,
+  skipsCache,
+  StreamRecorder,
+} from './routed-chat-cache.js';
 import { pumpStream } from './stream.js';
 
 export async function handleRoutedChat(
@@ -82,7 +88,7 @@ export async function handleRoutedChat(
       const recorder = new StreamRecorder(parts);
       const status = await pumpStream(exchange, recorder, writer, clientUsage);
       const result = status === 200 && !exchange.signal.aborted ? await recorder.result() : undefined;
-      if (result && !exchange.response.destroyed) await route.cache!.set(cacheKey, result);
+      if (result && !exchange.response.destroyed) await route.cache!.set(cacheKey, cacheableResult(result));
       return status;
     }
     const callOnce = () =>
@@ -97,7 +103,7 @@ export async function handleRoutedChat(
       choices === 1 ? [await callOnce()] : await Promise.all(Array.from({ length: choices }, callOnce));
     // Stored before answering, so the client's next request, on any gateway, finds it.
     if (cacheKey !== undefined) {
-      const stored = route.cache!.set(cacheKey, results[0]!);
+      const stored = route.cache!.set(cacheKey, cacheableResult(results[0]!));
       if (stored) await stored;
     }
     const completion = exchangeCompletion(exchange, id, model, created, results);

@@ -23,6 +23,7 @@ import {
   ResponseCacheBucket,
 } from '../../src/cluster/index.js';
 import type { ChatResult } from '../../src/core/index.js';
+import { cacheableResult } from '../../src/server/routed-chat-cache.js';
 import { startNatsCluster, startNatsServer } from '../support/nats-server.js';
 import { startSecureNatsServer, startTokenNatsServer } from '../support/nats-secure-server.js';
 
@@ -64,6 +65,18 @@ describe('route caches in NATS KV across a two-node NATS cluster', () => {
     await first?.close();
     await second?.close();
     await cluster?.close();
+  });
+
+  test('a local worker’s answer (busy seconds in its usage) is stored as the gateway stores it, and hits', async () => {
+    const lines: string[] = [];
+    const cache = cacheOn(first, 'local', { ttl_seconds: 600, max_entries: 100 }, lines);
+    const fromWorker: ChatResult = {
+      ...answer('local'),
+      usage: { inputTokens: 3, outputTokens: 2, cpuSeconds: 0.012 },
+    };
+    await cache.set('request L', cacheableResult(fromWorker));
+    assert.deepEqual(await cache.get('request L'), answer('local'), 'a replay spends no worker seconds');
+    assert.deepEqual(lines, [], 'nothing refused');
   });
 
   test('an answer stored through one node is a hit through the other', async () => {
