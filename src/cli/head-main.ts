@@ -162,7 +162,8 @@ export async function runHead(): Promise<void> {
             port: options.port,
             ...(options.apiKey ? { apiKey: options.apiKey } : {}),
             features: createConsoleFeatures({
-              cluster: head,
+              // The notebook calls routes by name as `byzerllm sql` does.
+              cluster: routed,
               store,
               sqlFileAccess: Boolean(options.apiKey),
               ...(cluster ? { placedJobs: cluster.jobs } : {}),

@@ -5,7 +5,13 @@
 import fs from 'node:fs/promises';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../core/index.js';
-import { type ClusterConnection, HeadClient } from '../../cluster/index.js';
+import {
+  type ClusterApi,
+  type ClusterConnection,
+  createRoutedCluster,
+  HeadClient,
+  NatsClusterClient,
+} from '../../cluster/index.js';
 import { type SqlCluster, SqlSession } from '../../sql/index.js';
 import { connect } from '../connect.js';
 import { type OutputFormat, progressLine, readOutputFormat, writeResults } from '../sql-output.js';
@@ -73,26 +79,48 @@ export function registerSql(program: Command): void {
  * session) never starts or reaches a head.
  */
 function lazyCluster(flags: SqlFlags): SqlCluster & { close(): Promise<void> } {
-  let connection: Promise<ClusterConnection> | undefined;
+  let connection: Promise<RoutedConnection> | undefined;
   const connected = () => {
-    connection ??= connect(flags);
+    connection ??= connect(flags).then(withRoutes);
     return connection;
   };
   return {
-    deploy: async (spec) => (await connected()).deploy(spec),
-    list: async () => (await connected()).list(),
-    meta: async (name) => (await connected()).meta(name),
-    // A head (local or HTTP) resolves routes by name; a NATS client of the cluster has none.
-    routes: {
-      list: async () => {
-        const cluster = await connected();
-        return cluster instanceof HeadClient ? cluster.routes.list() : [];
-      },
-    },
+    deploy: async (spec) => (await connected()).cluster.deploy(spec),
+    list: async () => (await connected()).cluster.list(),
+    meta: async (name) => (await connected()).cluster.meta(name),
+    routes: { list: async () => (await connected()).routes() },
     call: (async (name: string, kind: 'chat' | 'embedding', request: never, options?: object) =>
-      (await connected()).call(name, kind, request, options)) as SqlCluster['call'],
+      (await connected()).cluster.call(name, kind, request, options)) as SqlCluster['call'],
     close: async () => {
       if (connection) await (await connection).close();
+    },
+  };
+}
+
+interface RoutedConnection {
+  /** Calls a route by name wherever a deployment name goes. */
+  cluster: ClusterApi;
+  routes(): Promise<Array<{ name: string; config: unknown }>>;
+  close(): Promise<void>;
+}
+
+/**
+ * A head (local or HTTP) resolves routes by name itself; over NATS the command mirrors the head's
+ * routes and cooldowns as `byzerllm serve` does, and calls them through a routed cluster.
+ */
+async function withRoutes(cluster: ClusterConnection): Promise<RoutedConnection> {
+  if (cluster instanceof HeadClient)
+    return { cluster, routes: () => cluster.routes.list(), close: () => cluster.close() };
+  if (!(cluster instanceof NatsClusterClient))
+    return { cluster, routes: async () => [], close: () => cluster.close() };
+  const shared = await cluster.openGovernance((line) => process.stderr.write(`byzerllm sql: ${line}\n`));
+  const routed = createRoutedCluster(cluster, shared.governance);
+  return {
+    cluster: routed,
+    routes: () => routed.routes.list(),
+    close: async () => {
+      shared.close();
+      await cluster.close();
     },
   };
 }
