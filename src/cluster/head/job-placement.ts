@@ -34,7 +34,7 @@ export function placeTrainingJob(
   request: JobPlacementRequest,
 ): WorkerPlacement[] {
   const { numWorkers, cpusPerWorker, gpusPerWorker } = request;
-  const label = `training job ${request.name}`;
+  const label = jobHoldingName(request.name);
   if (request.pinned) return placePinned(placement, holdingName, label, request);
   if ((request.nodes ?? 1) === 1) {
     try {

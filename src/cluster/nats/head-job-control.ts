@@ -21,15 +21,13 @@ import {
   jobSubjects,
   type PlacedJobRecord,
   type Rendezvous,
-  readJobReplySchema,
   rendezvousReplySchema,
 } from './job-messages.js';
-import { combinedRecord, isFinished, type JobPart } from './job-parts.js';
+import { readPartFromNode } from './head-job-recovery.js';
+import { combinedRecord, describeNodes, isFinished, type JobPart } from './job-parts.js';
 
 /** A node starting a resumed job checks Python and torch first, as for a start. */
 const NODE_RESUME_TIMEOUT_MS = 5 * 60_000;
-/** Reading a job's record on a node is a file read there. */
-const NODE_READ_TIMEOUT_MS = 5_000;
 /** Removing an active job (`force`) waits for its workers to stop. */
 const NODE_REMOVE_TIMEOUT_MS = 90_000;
 
@@ -87,10 +85,6 @@ function restart(part: JobPart, record: JobPart['record']): void {
   part.finishedOrder = undefined;
 }
 
-function describeNodes(parts: readonly JobPart[]): string {
-  return `${parts.length > 1 ? 'nodes' : 'node'} ${parts.map((part) => part.node).join(', ')}`;
-}
-
 export interface RemovedJob {
   name: string;
   /** What became of the job's folder on each node it ran on. */
@@ -132,13 +126,7 @@ async function checkRemovable(registry: JobRegistry, entry: JobEntry): Promise<v
   const problems = await Promise.all(
     entry.parts.map(async (part): Promise<string | undefined> => {
       try {
-        const reply = readJobReplySchema.parse(
-          await registry.requestNode(
-            jobSubjects.nodeJobRead(part.node),
-            { name, from: part.received },
-            NODE_READ_TIMEOUT_MS,
-          ),
-        );
+        const reply = await readPartFromNode(registry, name, part, part.received);
         return isFinished(reply.record) ? undefined : `it is ${reply.record.status} on node ${part.node}`;
       } catch (error) {
         const failure = toByzerLLMError(error);

@@ -19,8 +19,8 @@ import {
   type JobRegistry,
   pinnedPlacement,
 } from './head-job-entry.js';
-import { jobSubjects, readJobReplySchema } from './job-messages.js';
-import { isFinished, type JobPart } from './job-parts.js';
+import { jobSubjects, type ReadJobReply, readJobReplySchema } from './job-messages.js';
+import { describeNodes, isFinished, type JobPart } from './job-parts.js';
 
 /** A restarted head gives the node of an active part this long to answer for it. */
 export const REATTACH_TIMEOUT_MS = 10_000;
@@ -62,14 +62,26 @@ export function catchUp(registry: JobRegistry, entry: JobEntry, part: JobPart): 
   return part.catchingUp;
 }
 
+/** Asks a part's node for the job's record there and its events from `from` on (`job-read`). */
+export async function readPartFromNode(
+  registry: JobRegistry,
+  name: string,
+  part: JobPart,
+  from: number,
+): Promise<ReadJobReply> {
+  const reply = await registry.requestNode(
+    jobSubjects.nodeJobRead(part.node),
+    { name, from },
+    NODE_READ_TIMEOUT_MS,
+  );
+  return readJobReplySchema.parse(reply);
+}
+
 async function readFromNode(registry: JobRegistry, entry: JobEntry, part: JobPart): Promise<void> {
   const { name } = entry.record;
-  const subject = jobSubjects.nodeJobRead(part.node);
   for (;;) {
     const from = part.received;
-    const reply = readJobReplySchema.parse(
-      await registry.requestNode(subject, { name, from }, NODE_READ_TIMEOUT_MS),
-    );
+    const reply = await readPartFromNode(registry, name, part, from);
     registry.apply(entry, part, reply.record, from, reply.events);
     if (part.received >= reply.total || reply.events.length === 0) return;
   }
@@ -82,8 +94,7 @@ async function reattach(registry: JobRegistry, entry: JobEntry): Promise<void> {
   const answered = await Promise.all(active.map((part) => reattachPart(registry, entry, part, status)));
   // With no part to read (all had ended, the head was `deploying` say), nothing else moves it on.
   registry.settle(entry);
-  const nodes = entry.parts.map((part) => part.node);
-  const where = `${nodes.length > 1 ? 'nodes' : 'node'} ${nodes.join(', ')}`;
+  const where = describeNodes(entry.parts);
   registry.options.log(`training job ${name} re-attached on ${where}: ${entry.record.status}`);
   // A job whose parts all ended while the head was down (one left `deploying`, say) holds no room.
   if (!answered.every(Boolean) || entry.parts.every((part) => isFinished(part.record))) return;

@@ -44,7 +44,14 @@ import {
   type PlacedJobRecord,
   rendezvousReplySchema,
 } from './job-messages.js';
-import { combinedRecord, isFinished, type JobPart, partOptions, partsFromPlacements } from './job-parts.js';
+import {
+  combinedRecord,
+  describeNodes,
+  isFinished,
+  type JobPart,
+  partOptions,
+  partsFromPlacements,
+} from './job-parts.js';
 import { dropInvalid, parseWire, summarizeIssues } from './nats-messages.js';
 import { subjects } from './nats-protocol.js';
 import { natsRequest } from './nats-request.js';
@@ -211,10 +218,7 @@ export class HeadJobs implements JobRegistry, PlacedJobsView {
       }
       entry.record = combinedRecord(parts);
       void this.persist(entry);
-      const where = parts.map((part) => part.node).join(', ');
-      this.options.log(
-        `training job ${name} runs on ${parts.length > 1 ? `nodes ${where}` : `node ${where}`}`,
-      );
+      this.options.log(`training job ${name} runs on ${describeNodes(parts)}`);
       return entry.record;
     } catch (error) {
       this.jobs.delete(name);

@@ -82,6 +82,11 @@ export function partOptions(
   };
 }
 
+/** "node a" or "nodes a, b": where a job's parts run, for messages and the head's log. */
+export function describeNodes(parts: readonly JobPart[]): string {
+  return `${parts.length > 1 ? 'nodes' : 'node'} ${parts.map((part) => part.node).join(', ')}`;
+}
+
 export function isFinished(record: ClusterJobRecord): boolean {
   return FINISHED_JOB_STATUSES.includes(record.status);
 }
