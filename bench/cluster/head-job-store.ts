@@ -11,6 +11,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { HeadJobStore, type StoredJob } from '../../src/cluster/nats/head-job-store.js';
+import { median } from '../process-cpu.js';
 
 const SAVES = Number(process.argv[2] ?? 300);
 const ROUNDS = 5;
@@ -70,7 +71,6 @@ try {
     baseline.push(await cpuPerSave(() => raw(path.join(directory, 'raw', 'tuned'))));
     ours.push(await cpuPerSave(() => store.save(stored, [event, event])));
   }
-  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
   const oursMedian = median(ours);
   const rawMedian = median(baseline);
   console.log(

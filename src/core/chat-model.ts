@@ -98,14 +98,18 @@ export interface ChatRequest {
 /** The tasks a chat call can run instead of chat (see `ChatRequest.task`). */
 export type ChatTaskKind = 'speech' | 'image' | 'transcription';
 
-export type FinishReason =
-  | 'stop'
-  | 'length'
-  | 'tool-calls'
-  | 'content-filter'
-  | 'error'
-  | 'other'
-  | 'unknown';
+/** Why a generation ended; the wire and the cluster's stored answers check against this list. */
+export const FINISH_REASONS = [
+  'stop',
+  'length',
+  'tool-calls',
+  'content-filter',
+  'error',
+  'other',
+  'unknown',
+] as const;
+
+export type FinishReason = (typeof FINISH_REASONS)[number];
 
 export interface Usage {
   inputTokens: number;
@@ -123,6 +127,11 @@ export interface Usage {
    * both.
    */
   gpuSeconds?: number;
+}
+
+/** Busy seconds as usage and spend keep them: whole microseconds, so their sums are exact. */
+export function wholeMicroseconds(seconds: number): number {
+  return Math.round(seconds * 1e6) / 1e6;
 }
 
 /** Something the engine ignored or adjusted, e.g. an unsupported setting. Never fatal. */

@@ -7,7 +7,7 @@ import { setMaxListeners } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { AccessGate, ClusterApi, ClusterCallOptions, Governance } from '../cluster/index.js';
-import type { Usage } from '../core/index.js';
+import { type Usage, wholeMicroseconds } from '../core/index.js';
 import { badField } from './map-error.js';
 import { type GatewayMetrics, OTHER_ENDPOINT } from './metrics.js';
 
@@ -31,11 +31,6 @@ export function setRequestId(response: ServerResponse): void {
   response.setHeader('x-request-id', `req_${randomUUID().replaceAll('-', '')}`);
 }
 
-/**
- * `x-byzerllm-deployment` and `x-byzerllm-attempts` of an answer through a route: the deployment
- * that answered (or was tried last) and the tries it took. Nothing before a first try, or once the
- * headers are out.
- */
 /**
  * Which deployment a route sent the request to (tried last) and after how many tries: the
  * `x-byzerllm-deployment` / `x-byzerllm-attempts` headers while they can still be sent, and the
@@ -94,7 +89,7 @@ export class Exchange {
   /** Adds the busy seconds a local worker reported in one answer's usage (see `Usage.cpuSeconds`). */
   addBusySeconds(usage: Pick<Usage, 'cpuSeconds' | 'gpuSeconds'>): void {
     const busy = usage.cpuSeconds ?? usage.gpuSeconds;
-    if (typeof busy === 'number') this.busySeconds = Math.round(((this.busySeconds ?? 0) + busy) * 1e6) / 1e6;
+    if (typeof busy === 'number') this.busySeconds = wholeMicroseconds((this.busySeconds ?? 0) + busy);
   }
 
   /**

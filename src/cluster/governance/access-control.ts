@@ -22,6 +22,7 @@ import {
   type TokenPrice,
   tokenPriceOf,
   type Usage,
+  wholeMicroseconds,
 } from '../../core/index.js';
 import type { TicketCharges } from '../slot-charge.js';
 import type { AccessGate, AccessRefusal, AccessRequest, Admission, UsageReport } from './access-gate.js';
@@ -198,7 +199,7 @@ export class AccessControl implements AccessGate, TicketCharges {
       spend.moneyPico +=
         usage.inputTokens * price.inputPicoPerToken + usage.outputTokens * price.outputPicoPerToken;
     } else if (!usage.metered) {
-      spend.seconds = inMicroseconds(spend.seconds + usage.seconds);
+      spend.seconds = wholeMicroseconds(spend.seconds + usage.seconds);
     }
     this.options.keys.spendChanged();
   }
@@ -221,9 +222,9 @@ export class AccessControl implements AccessGate, TicketCharges {
     const gpu = busySeconds(usage.gpuSeconds);
     if (cpu + gpu === 0) return;
     const spend = key.spend;
-    spend.cpuSeconds = inMicroseconds(spend.cpuSeconds + cpu);
-    spend.gpuSeconds = inMicroseconds(spend.gpuSeconds + gpu);
-    spend.seconds = inMicroseconds(spend.seconds + cpu + gpu);
+    spend.cpuSeconds = wholeMicroseconds(spend.cpuSeconds + cpu);
+    spend.gpuSeconds = wholeMicroseconds(spend.gpuSeconds + gpu);
+    spend.seconds = wholeMicroseconds(spend.seconds + cpu + gpu);
     this.options.keys.spendChanged();
   }
 
@@ -303,11 +304,6 @@ function secondsSpent(key: KeyRecord): string {
 /** A reported busy time: a finite number of seconds, not negative; anything else counts as none. */
 function busySeconds(value: unknown): number {
   return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : 0;
-}
-
-/** Seconds kept in whole microseconds, as workers report them, so that sums stay exact. */
-function inMicroseconds(seconds: number): number {
-  return Math.round(seconds * 1e6) / 1e6;
 }
 
 function describeLimits(limits: RateLimits): string {

@@ -145,19 +145,21 @@ export class TargetStates {
    * has left (a duration, not a time, so the machines' clocks need not agree).
    */
   coolDownFor(deployment: string, durationMs: number): void {
-    const state = this.get(deployment);
-    const until = this.now() + durationMs;
-    if (until <= state.cooledDownUntil) return;
-    if (state.cooledDownUntil <= this.now()) state.cooldowns++;
-    state.cooledDownUntil = until;
+    extendCooldown(this.get(deployment), this.now(), this.now() + durationMs);
   }
 
   private coolDown(deployment: string, state: TargetState, until: number): boolean {
-    // A later failure never shortens a cooldown already running.
-    if (until <= state.cooledDownUntil) return false;
-    if (state.cooledDownUntil <= this.now()) state.cooldowns++;
-    state.cooledDownUntil = until;
+    if (!extendCooldown(state, this.now(), until)) return false;
     this.onCooldown?.(deployment, until - this.now());
     return true;
   }
+}
+
+/** Cools `state` down until `until`; false when a cooldown running already lasts as long. */
+function extendCooldown(state: TargetState, now: number, until: number): boolean {
+  // A later failure never shortens a cooldown already running.
+  if (until <= state.cooledDownUntil) return false;
+  if (state.cooledDownUntil <= now) state.cooldowns++;
+  state.cooledDownUntil = until;
+  return true;
 }

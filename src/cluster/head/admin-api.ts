@@ -33,6 +33,7 @@ import {
   encodeStreamPart,
   requestSchemaByKind,
   reviveBinary,
+  ticketSchema,
 } from '../wire/index.js';
 import { type GatewayHost, gatewayStartOptionsSchema } from './gateway-host.js';
 import { NDJSON_HEADERS, writeNdjson } from './ndjson-response.js';
@@ -247,9 +248,12 @@ const deploymentBodySchema = z.custom<DeploymentSpecInput>(
   'expected a deployment spec object',
 );
 /** `ticket`: a gateway request's access ticket (`ClusterCallOptions.ticket`). */
-const ticketSchema = z.string().min(1).max(64).optional();
-const callBodySchema = z.object({ kind: callKindSchema, request: z.unknown(), ticket: ticketSchema });
-const streamBodySchema = z.object({ request: chatRequestSchema, ticket: ticketSchema });
+const callBodySchema = z.object({
+  kind: callKindSchema,
+  request: z.unknown(),
+  ticket: ticketSchema.optional(),
+});
+const streamBodySchema = z.object({ request: chatRequestSchema, ticket: ticketSchema.optional() });
 
 /** Parses a body (or part of one) at the edge: a 400 naming the first bad field, else the value. */
 function parseBody<Schema extends z.ZodType>(schema: Schema, value: unknown, what: string): z.output<Schema> {

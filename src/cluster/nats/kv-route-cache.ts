@@ -26,7 +26,7 @@ import { jetstream } from '@nats-io/jetstream';
 import { Bucket, type KV, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { z } from 'zod';
-import type { ChatResult } from '../../core/index.js';
+import { type ChatResult, FINISH_REASONS } from '../../core/index.js';
 import type { CacheSettings, RouteCache } from '../governance/index.js';
 
 export const KV_RESPONSE_CACHE = 'byzerllm_response_cache';
@@ -46,7 +46,7 @@ const cachedAnswerSchema = z.strictObject({
   text: z.string(),
   reasoning: z.string().optional(),
   toolCalls: z.array(z.strictObject({ id: z.string(), name: z.string(), arguments: z.string() })),
-  finishReason: z.enum(['stop', 'length', 'tool-calls', 'content-filter', 'error', 'other', 'unknown']),
+  finishReason: z.enum(FINISH_REASONS),
   usage: z.strictObject({ inputTokens: z.number().nonnegative(), outputTokens: z.number().nonnegative() }),
   requestId: z.string(),
   modelId: z.string().optional(),

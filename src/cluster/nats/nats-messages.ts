@@ -10,7 +10,13 @@
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { InvalidArgumentError } from '../../core/index.js';
-import { callKindSchema, failureReply, serializedErrorSchema, wireStreamPartSchema } from '../wire/index.js';
+import {
+  callKindSchema,
+  failureReply,
+  serializedErrorSchema,
+  ticketSchema,
+  wireStreamPartSchema,
+} from '../wire/index.js';
 import { decode, encode } from './nats-protocol.js';
 
 /** Node ids are NATS subject tokens and KV keys: letters, digits, `_` and `-`. */
@@ -96,7 +102,6 @@ export const replySchema = z.union([
 ]);
 
 /** A gateway request's access ticket (`ClusterCallOptions.ticket`), charged on the head's slots. */
-const ticketSchema = z.string().min(1).max(64).optional();
 /** Client → head: one schema per admin operation (one service endpoint each). */
 const nameSchema = z.string().min(1).max(256);
 export const adminMessageSchemas = {
@@ -111,9 +116,9 @@ export const adminMessageSchemas = {
     name: nameSchema,
     kind: callKindSchema,
     request: jsonObjectSchema,
-    ticket: ticketSchema,
+    ticket: ticketSchema.optional(),
   }),
-  stream: streamRequestMessageSchema.extend({ name: nameSchema, ticket: ticketSchema }),
+  stream: streamRequestMessageSchema.extend({ name: nameSchema, ticket: ticketSchema.optional() }),
 } as const;
 export type AdminOperation = keyof typeof adminMessageSchemas;
 

@@ -10,14 +10,13 @@
  */
 import { z } from 'zod';
 import type { SerializedError } from '../../core/errors.js';
-import { type ChatRequest, deploymentSpecSchema } from '../../core/index.js';
+import { type ChatRequest, deploymentSpecSchema, FINISH_REASONS } from '../../core/index.js';
 import {
   type WorkerCallKind,
   type WireStreamPart,
   callKindSchema,
   chatRequestSchema,
   describeIssue,
-  FINISH_REASONS,
   requestSchemaByKind,
   serializedErrorSchema,
   wireStreamPartSchema,

@@ -62,6 +62,9 @@ const LEGACY_CALL_KINDS: Readonly<Record<string, WorkerCallKind>> = {
 };
 
 /** A call kind as a peer sent it: today's names, or a legacy spelling mapped to today's. */
+/** A gateway request's access ticket as a call carries it (admin API, NATS): opaque, bounded. */
+export const ticketSchema = z.string().min(1).max(64);
+
 export const callKindSchema = z.preprocess(
   (value) => (typeof value === 'string' ? (LEGACY_CALL_KINDS[value] ?? value) : value),
   z.enum(WORKER_CALL_KINDS, {

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import type { SerializedError } from '../../core/errors.js';
-import type { StreamPart } from '../../core/index.js';
+import { FINISH_REASONS, type StreamPart } from '../../core/index.js';
 import { decodeError, encodeError, serializedErrorSchema } from './errors.js';
 
 export type WireStreamPart =
@@ -20,17 +20,6 @@ export function encodeStreamPart(part: StreamPart): WireStreamPart {
 export function decodeStreamPart(part: WireStreamPart): StreamPart {
   return part.type === 'error' ? { type: 'error', error: decodeError(part.error) } : part;
 }
-
-/** The finish reasons of the model protocol (`FinishReason`), as the wire checks them. */
-export const FINISH_REASONS = [
-  'stop',
-  'length',
-  'tool-calls',
-  'content-filter',
-  'error',
-  'other',
-  'unknown',
-] as const;
 
 /**
  * A finish part's usage: token counts, and a local worker's busy seconds (`Usage.cpuSeconds` /

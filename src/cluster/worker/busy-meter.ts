@@ -17,6 +17,7 @@
  * An engine that runs its model in another process (vLLM's server) is measured by the GPU rule on
  * GPUs; on CPU only this process's CPU time counts, which leaves the server's out.
  */
+import { wholeMicroseconds } from '../../core/index.js';
 
 /** A monotonic clock of seconds of some resource. */
 export type ResourceClock = () => number;
@@ -25,7 +26,6 @@ export type ResourceClock = () => number;
 export type BusyField = 'cpuSeconds' | 'gpuSeconds';
 
 /** Seconds are reported in whole microseconds, so that sums over many requests stay exact. */
-const MICROSECONDS = 1e6;
 
 export class BusyMeter {
   /** Seconds credited so far per running request. */
@@ -47,10 +47,13 @@ export class BusyMeter {
 
   /** A request ended: its busy seconds (whole microseconds); 0 for an id never begun. */
   end(id: number): number {
+    // An id already ended (the worker ends each request where its answer goes out and again in a
+    // `finally`) skips the clock read: the requests running are the same until the next event.
+    if (!this.running.has(id)) return 0;
     this.advance();
     const seconds = this.running.get(id) ?? 0;
     this.running.delete(id);
-    return Math.round(seconds * MICROSECONDS) / MICROSECONDS;
+    return wholeMicroseconds(seconds);
   }
 
   /** Shares the clock's advance since the last event among the requests running through it. */

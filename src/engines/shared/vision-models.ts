@@ -29,7 +29,7 @@ const VISION_MODEL_PATTERNS: readonly RegExp[] = [
 export function isVisionModel(name: string): boolean {
   const model = name.toLowerCase();
   const base = model.slice(model.lastIndexOf('/') + 1);
-  return VISION_MODEL_PATTERNS.some((pattern) => pattern.test(base) || pattern.test(model));
+  return VISION_MODEL_PATTERNS.some((pattern) => pattern.test(base));
 }
 
 /**

@@ -142,7 +142,7 @@ const CLEAN_UP_RULES: readonly (readonly [string, string])[] = [
 ];
 const CLEAN_UP_PATTERNS = CLEAN_UP_RULES.map(([pattern]) => pattern);
 
-export function cleanUpTokenizationSpaces(text: string): string {
+function cleanUpTokenizationSpaces(text: string): string {
   let cleaned = text;
   for (const [pattern, replacement] of CLEAN_UP_RULES) cleaned = cleaned.replaceAll(pattern, replacement);
   return cleaned;
