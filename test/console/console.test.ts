@@ -348,6 +348,25 @@ describe('web console', () => {
     assert.deepEqual(titles.map((row) => /Dune|Solaris/.exec(row)?.[0]).sort(), ['Dune', 'Solaris']);
     await saveEveryWidth(page, 'storage');
     assert.deepEqual(problems, []);
+    // The page only reads: a write or a drop sent to the console's API is refused, and changes nothing.
+    const attempts = await page.evaluate(async () => {
+      const post = (operation: string, body: unknown) =>
+        fetch(`/console/api/storage/${operation}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        }).then(async (response) => ({ status: response.status, body: await response.text() }));
+      const location = { cluster: 'byzerai_store', database: 'library', table: 'books' };
+      return {
+        drop: await post('drop', location),
+        deleted: await post('deleteByIds', { ...location, ids: ['b1'] }),
+        tables: await post('listTables', { cluster: 'byzerai_store' }),
+      };
+    });
+    assert.equal(attempts.drop.status, 404, attempts.drop.body);
+    assert.match(attempts.drop.body, /reads storage only/);
+    assert.equal(attempts.deleted.status, 404, attempts.deleted.body);
+    assert.match(attempts.tables.body, /"books"/, 'the table is still there');
     await page.context().close();
   });
 
