@@ -44,14 +44,16 @@ const chatBodySchema = z.strictObject({
 });
 
 export function mountPlaygroundRoutes(app: Hono, cluster: ClusterApi): void {
-  const metaByStart = new Map<string, Promise<ModelMeta | undefined>>();
+  // One entry per deployment name, replaced when it was deployed again: redeploys do not pile up.
+  const metaByName = new Map<
+    string,
+    { startedAt: string | undefined; meta: Promise<ModelMeta | undefined> }
+  >();
   const metaOf = (deployment: { name: string; startedAt?: string }) => {
-    const key = `${deployment.name}@${deployment.startedAt}`;
-    let meta = metaByStart.get(key);
-    if (!meta) {
-      meta = cluster.meta(deployment.name).catch(() => undefined);
-      metaByStart.set(key, meta);
-    }
+    const known = metaByName.get(deployment.name);
+    if (known && known.startedAt === deployment.startedAt) return known.meta;
+    const meta = cluster.meta(deployment.name).catch(() => undefined);
+    metaByName.set(deployment.name, { startedAt: deployment.startedAt, meta });
     return meta;
   };
   const running = async () => (await cluster.list()).filter((deployment) => deployment.state === 'running');
