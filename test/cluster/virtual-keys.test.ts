@@ -69,11 +69,33 @@ test('a price with more than 6 decimals, or not a number, fails the deploy namin
   assert.deepEqual(tokenPriceOf({ 'gateway.price_input': '0.15' }), {
     inputPicoPerToken: 150_000,
     outputPicoPerToken: 0,
+    requestPico: 0,
   });
   for (const bad of ['abc', '0.1234567', '-1']) {
     const parsed = spec(bad);
     assert.equal(parsed.success, false);
     assert.match(parsed.error!.issues[0]!.message, /gateway\.price_input=.* must be a price per 1M tokens/);
+  }
+});
+
+test('a price per request is parsed from its digits to exact pico-units; a bad one fails the deploy', () => {
+  // 4.35 × 1e12 in floating point is 4349999999999.9995: the digits decide, not arithmetic.
+  assert.equal(tokenPriceOf({ 'gateway.price_request': '4.35' })?.requestPico, 4_350_000_000_000);
+  assert.deepEqual(tokenPriceOf({ 'gateway.price_request': '0.000000003' }), {
+    inputPicoPerToken: 0,
+    outputPicoPerToken: 0,
+    requestPico: 3000,
+  });
+  assert.equal(tokenPriceOf({ 'gateway.price_request': '999.123456789' })?.requestPico, 999_123_456_789_000);
+  assert.equal(tokenPriceOf({ 'gateway.price_request': '7' })?.requestPico, 7e12);
+  for (const bad of ['1000', '0.0000000001', '.5', '1e3']) {
+    const parsed = deploymentSpecSchema.safeParse({
+      name: 'priced',
+      pretrainedModelType: 'saas/openai',
+      inferParams: { 'gateway.price_request': bad },
+    });
+    assert.equal(parsed.success, false, bad);
+    assert.match(parsed.error!.issues[0]!.message, /gateway\.price_request=.* must be a price per request/);
   }
 });
 
@@ -126,6 +148,27 @@ describe('VirtualKeyStore and AccessControl', () => {
     clock += 31 * 60_000;
     for (let index = 0; index < 1024; index++) control.admitNow({ ...request, master: true, key: undefined });
     assert.equal(control.admitNow(request).ok, true, 'the unsettled reservation was dropped');
+  });
+
+  test('a price per request is reserved at admission and charged per billed request at settle', async () => {
+    const keys = new VirtualKeyStore(undefined);
+    const price = tokenPriceOf({ 'gateway.price_request': '0.04', 'gateway.price_input': '1' });
+    const control = new AccessControl({ keys, priceOf: (name) => (name === 'images' ? price : undefined) });
+    // 1.5 requests' worth: admitted while spent + reserved < budget, so two are and a third is not.
+    const { key, view } = await keys.create({ budget: 0.06 });
+    control.refresh();
+    const request = { master: false, open: false, key, model: 'images', inputTokens: 0, outputTokens: 0 };
+    const [first, second, third] = [1, 2, 3].map(() => control.admitNow(request));
+    assert.ok(first?.ok && first.ticket && second?.ok && second.ticket);
+    assert.equal(third?.ok, false);
+    const usage = { deployment: 'images', inputTokens: 3, outputTokens: 0, seconds: 1 };
+    // A failure bills no request; an image generation of two images bills two.
+    control.settle({ ...usage, ticket: first.ticket });
+    assert.equal(keys.get(view.id).spend.moneyPico, 3 * 1e6);
+    control.settle({ ...usage, ticket: second.ticket, requests: 2 });
+    const spend = keys.get(view.id).spend;
+    assert.equal(spend.moneyPico, 2 * 3 * 1e6 + 2 * 0.04e12);
+    assert.deepEqual([spend.requests, spend.seconds], [2, 0], 'a priced deployment charges no seconds');
   });
   test('a seconds budget is checked when a request takes its slot and charged from the worker report', async () => {
     const keys = new VirtualKeyStore(directory);

@@ -157,7 +157,9 @@ export class AccessControl implements AccessGate, TicketCharges {
       }
       const price = this.options.priceOf(request.model);
       moneyPico = price
-        ? request.inputTokens * price.inputPicoPerToken + request.outputTokens * price.outputPicoPerToken
+        ? request.inputTokens * price.inputPicoPerToken +
+          request.outputTokens * price.outputPicoPerToken +
+          price.requestPico
         : 0;
     }
     if (!key && !modelWindows) return { ok: true };
@@ -197,7 +199,9 @@ export class AccessControl implements AccessGate, TicketCharges {
     spend.outputTokens += usage.outputTokens;
     if (price) {
       spend.moneyPico +=
-        usage.inputTokens * price.inputPicoPerToken + usage.outputTokens * price.outputPicoPerToken;
+        usage.inputTokens * price.inputPicoPerToken +
+        usage.outputTokens * price.outputPicoPerToken +
+        (usage.requests ?? 0) * price.requestPico;
     } else if (!usage.metered) {
       spend.seconds = wholeMicroseconds(spend.seconds + usage.seconds);
     }
