@@ -170,6 +170,55 @@ describe('VirtualKeyStore and AccessControl', () => {
     assert.equal(spend.moneyPico, 2 * 3 * 1e6 + 2 * 0.04e12);
     assert.deepEqual([spend.requests, spend.seconds], [2, 0], 'a priced deployment charges no seconds');
   });
+  test("a route's tries count against each target's own limits on its slot; its reservation is the dearest target's", async () => {
+    const keys = new VirtualKeyStore(undefined);
+    await keys.setDeploymentLimits('cheap', { rpm: 1, tpm: 100 });
+    const prices: Record<string, ReturnType<typeof tokenPriceOf>> = {
+      cheap: tokenPriceOf({ 'gateway.price_request': '0.01' }),
+      dear: tokenPriceOf({ 'gateway.price_request': '0.05' }),
+    };
+    const control = new AccessControl({
+      keys,
+      priceOf: (name) => prices[name],
+      targetsOf: (name) => (name === 'route' ? ['cheap', 'dear'] : undefined),
+    });
+    control.refresh();
+    const viaRoute = { master: true, open: false, model: 'route', inputTokens: 30, outputTokens: 30 };
+    // The master key has no budget, but the route's target has limits: its tries need a ticket.
+    const first = control.admitNow(viaRoute);
+    assert.ok(first.ok && first.ticket);
+    control.start(first.ticket, 'cheap');
+    control.settle({
+      ticket: first.ticket,
+      deployment: 'cheap',
+      inputTokens: 5,
+      outputTokens: 5,
+      seconds: 0,
+    });
+    const second = control.admitNow(viaRoute);
+    assert.ok(second.ok && second.ticket, "the route's own name has no limit");
+    assert.throws(
+      () => control.start(second.ticket!, 'cheap'),
+      (error: Error & { code?: string; details?: { retryAfterSeconds?: number } }) =>
+        error.code === 'upstream_rate_limit' &&
+        error.details?.retryAfterSeconds === 60 &&
+        /rate limit of model cheap reached \(1 rpm, 100 tpm\)/.test(error.message),
+    );
+    control.start(second.ticket, 'dear');
+    // The same window holds requests sent to the deployment by name.
+    const direct = control.admitNow({ ...viaRoute, model: 'cheap' });
+    assert.equal(direct.ok, false);
+
+    // Budgets reserve at the dearest target (0.05): a budget of 0.075 admits two requests in flight,
+    // where the cheap target's price would have admitted eight.
+    const { key } = await keys.create({ budget: 0.075 });
+    control.refresh();
+    const keyed = { ...viaRoute, master: false, key };
+    assert.equal(control.admitNow(keyed).ok, true);
+    assert.equal(control.admitNow(keyed).ok, true);
+    assert.equal(control.admitNow(keyed).ok, false);
+  });
+
   test('a seconds budget is checked when a request takes its slot and charged from the worker report', async () => {
     const keys = new VirtualKeyStore(directory);
     const control = new AccessControl({ keys, priceOf: () => undefined });
@@ -181,13 +230,13 @@ describe('VirtualKeyStore and AccessControl', () => {
       assert.ok(admission.ok && admission.ticket, 'nothing is reserved: every request is admitted');
       return admission.ticket;
     });
-    control.start(tickets[0]!);
+    control.start(tickets[0]!, 'tiny');
     control.charge(tickets[0]!, { inputTokens: 5, outputTokens: 8, cpuSeconds: 0.6 });
-    control.start(tickets[1]!);
+    control.start(tickets[1]!, 'tiny');
     // What a worker sends is read defensively: a negative or non-finite report counts as nothing.
     control.charge(tickets[1]!, { inputTokens: 5, outputTokens: 8, cpuSeconds: -5, gpuSeconds: Number.NaN });
     assert.equal(keys.get(view.id).spend.seconds, 0.6);
-    control.start(tickets[2]!);
+    control.start(tickets[2]!, 'tiny');
     control.charge(tickets[2]!, { inputTokens: 5, outputTokens: 8, gpuSeconds: 0.5 });
     control.charge(tickets[2]!, { inputTokens: 5, outputTokens: 8, gpuSeconds: 0.5 });
     const spend = keys.get(view.id).spend;
@@ -224,10 +273,10 @@ describe('VirtualKeyStore and AccessControl', () => {
       assert.ok(admission.ok && admission.ticket);
       return admission.ticket;
     });
-    control.start(running!);
+    control.start(running!, 'tiny');
     control.charge(running!, { inputTokens: 5, outputTokens: 8, cpuSeconds: 10 });
     assert.throws(
-      () => control.start(queued!),
+      () => control.start(queued!, 'tiny'),
       (error: Error & { details?: { reason?: string } }) =>
         error.details?.reason === 'budget_exceeded' && /budget of 10 seconds/.test(error.message),
     );

@@ -17,6 +17,7 @@ import {
   Governance,
   type Head,
   pricesOfSpecs,
+  routeTargetsOf,
   VirtualKeyStore,
 } from '../../src/cluster/index.js';
 import { writeTinyBertModel } from '../support/tiny-onnx/write-tiny-bert.js';
@@ -43,8 +44,12 @@ describe('rerank, speech and images through a route: the answering target is nam
     modelFolder = path.join(stateDirectory, 'reranker');
     await writeTinyBertModel(modelFolder, { task: 'rerank' });
     keys = new VirtualKeyStore(stateDirectory);
-    control = new AccessControl({ keys, priceOf: pricesOfSpecs((name) => head?.specOf(name)) });
     const governance = new Governance();
+    control = new AccessControl({
+      keys,
+      priceOf: pricesOfSpecs((name) => head?.specOf(name)),
+      targetsOf: routeTargetsOf(governance),
+    });
     const reranker = (name: string, price: { param: string }) => ({
       name,
       pretrainedModelType: 'custom/bge_rerank',
@@ -81,6 +86,8 @@ describe('rerank, speech and images through a route: the answering target is nam
       ],
     });
     head = gateway.head;
+    // As head-main composes them: tickets are checked on the worker slots of the deployment tried.
+    head.ticketCharges = control;
     // Fallback in price order: the cheap target answers unless it fails.
     for (const [route, kind] of [
       ['speech/route', 'tts'],
@@ -191,5 +198,35 @@ describe('rerank, speech and images through a route: the answering target is nam
     assert.equal(fallback.headers.get('x-byzerllm-deployment'), 'rerank_dear');
     assert.equal(fallback.headers.get('x-byzerllm-attempts'), '2');
     assertSpend(view.id, 2, CHEAP.pico + DEAR.pico);
+  });
+
+  test('a target at its own rpm limit is passed over: the next target answers, at its price', async () => {
+    const { client, view } = await newKey('speech/route');
+    await keys.setDeploymentLimits('tts_cheap', { rpm: 1 });
+    control.refresh();
+    const speak = () =>
+      client.audio.speech.create({ model: 'speech/route', input: 'limited', voice: 'nova' }).withResponse();
+    // tts_cheap answered twice in the first test, outside any limit; the window counts from now on.
+    const first = await speak();
+    assert.equal(first.response.headers.get('x-byzerllm-deployment'), 'tts_cheap');
+    const second = await speak();
+    assert.equal(Buffer.from(await second.data.arrayBuffer()).toString(), 'FAKE-MP3:nova:limited');
+    assert.equal(second.response.headers.get('x-byzerllm-deployment'), 'tts_dear');
+    assert.equal(second.response.headers.get('x-byzerllm-attempts'), '2');
+    assertSpend(view.id, 2, CHEAP.pico + DEAR.pico);
+    // The refused try cooled tts_cheap down for the window's Retry-After: the route goes straight on.
+    const third = await speak();
+    assert.equal(third.response.headers.get('x-byzerllm-deployment'), 'tts_dear');
+    assert.equal(third.response.headers.get('x-byzerllm-attempts'), '1');
+    // Sent by name (with the master key), the deployment is refused from the same window.
+    const master = new OpenAI({ baseURL: gateway.url, apiKey: 'master-key-0123456789', maxRetries: 0 });
+    const direct = await master.audio.speech
+      .create({ model: 'tts_cheap', input: 'limited', voice: 'nova' })
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    assert.ok(direct instanceof OpenAI.RateLimitError, `got ${String(direct)}`);
+    assert.match(direct.message, /rate limit of model tts_cheap reached \(1 rpm\)/);
   });
 });
