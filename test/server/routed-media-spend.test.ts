@@ -57,30 +57,19 @@ describe('rerank, speech and images through a route: the answering target is nam
       modelPath: modelFolder,
       inferParams: priced(price),
     });
+    const saas = (name: string, model: string, price: { param: string }) => ({
+      name,
+      pretrainedModelType: 'saas/openai',
+      inferParams: { ...priced(price), 'saas.model': model },
+    });
     gateway = await startGateway({
       server: { apiKey: 'master-key-0123456789', gate: control },
       governance,
       deployments: [
-        {
-          name: 'tts_cheap',
-          pretrainedModelType: 'saas/openai',
-          inferParams: { ...priced(CHEAP), 'saas.model': 'tts-1' },
-        },
-        {
-          name: 'tts_dear',
-          pretrainedModelType: 'saas/openai',
-          inferParams: { ...priced(DEAR), 'saas.model': 'tts-1' },
-        },
-        {
-          name: 'image_cheap',
-          pretrainedModelType: 'saas/openai',
-          inferParams: { ...priced(CHEAP), 'saas.model': 'dall-e-3' },
-        },
-        {
-          name: 'image_dear',
-          pretrainedModelType: 'saas/openai',
-          inferParams: { ...priced(DEAR), 'saas.model': 'dall-e-3' },
-        },
+        saas('tts_cheap', 'tts-1', CHEAP),
+        saas('tts_dear', 'tts-1', DEAR),
+        saas('image_cheap', 'dall-e-3', CHEAP),
+        saas('image_dear', 'dall-e-3', DEAR),
         reranker('rerank_cheap', CHEAP),
         reranker('rerank_dear', DEAR),
       ],
