@@ -7,7 +7,7 @@
  *   npx tsc -p . && node dist/bench/gateway/gate-cost.js [--requests 200000]
  */
 import { parseArgs } from 'node:util';
-import { AccessControl, VirtualKeyStore } from '../../src/cluster/index.js';
+import { AccessControl, Governance, routeTargetsOf, VirtualKeyStore } from '../../src/cluster/index.js';
 import { tokenPriceOf } from '../../src/core/index.js';
 
 const { values } = parseArgs({ options: { requests: { type: 'string', default: '200000' } } });
@@ -17,7 +17,12 @@ const keys = new VirtualKeyStore(undefined);
 const { key } = await keys.create({ rpm: 1e9, tpm: 1e9, budget: 9000 });
 await keys.setDeploymentLimits('bench_chat', { rpm: 1e9, tpm: 1e9 });
 const price = tokenPriceOf({ 'gateway.price_input': '0.15', 'gateway.price_output': '0.6' });
-const control = new AccessControl({ keys, priceOf: () => price });
+// As head-main composes it: route names resolve to their targets (none here: a plain deployment).
+const control = new AccessControl({
+  keys,
+  priceOf: () => price,
+  targetsOf: routeTargetsOf(new Governance()),
+});
 const request = { master: false, open: false, key, model: 'bench_chat', inputTokens: 30, outputTokens: 256 };
 
 function cpuMicros(run: () => void): number {

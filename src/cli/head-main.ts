@@ -24,6 +24,7 @@ import {
   Governance,
   AccessControl,
   pricesOfSpecs,
+  routeTargetsOf,
   VirtualKeyStore,
   removeHeadFile,
   removeStaleTemporaryFiles,
@@ -124,7 +125,12 @@ export async function runHead(): Promise<void> {
   // counter, for its own gateways and, over NATS, for gateways on other machines.
   const keys = new VirtualKeyStore(stateDirectory);
   await keys.load();
-  const access = new AccessControl({ keys, priceOf: pricesOfSpecs((name) => head.specOf(name)) });
+  const access = new AccessControl({
+    keys,
+    priceOf: pricesOfSpecs((name) => head.specOf(name)),
+    // A route's tries count against each target deployment's own limits (on its worker slots).
+    targetsOf: routeTargetsOf(governance),
+  });
   // Seconds budgets are checked and charged on the worker slots, where the time is spent.
   head.ticketCharges = access;
   cluster?.serveAccess(access);

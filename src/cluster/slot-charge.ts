@@ -15,8 +15,11 @@ import type { Lease } from './worker-pool.js';
 
 /** The head's side of tickets (implemented by `AccessControl`). */
 export interface TicketCharges {
-  /** Throws the refusal (`budget_exceeded`) when the ticket's key may not start another request. */
-  start(ticket: string): void;
+  /**
+   * Throws the refusal when the ticket's request may not start on `deployment`: its key's seconds
+   * are spent (`budget_exceeded`), or it came through a route and `deployment` is at its rate limit.
+   */
+  start(ticket: string, deployment: string): void;
   /** The request left its slot: charges the busy seconds its worker reported, if any. */
   charge(ticket: string, usage: Usage | undefined): void;
 }
@@ -32,20 +35,21 @@ export interface ChargedCallOptions extends CallOptions {
   charge?: SlotCharge;
 }
 
-/** A cluster call's options with the slot charge of its ticket, when the head charges tickets. */
+/** A cluster call's options for `deployment` with the slot charge of its ticket, when the head charges tickets. */
 export function chargedOptions(
   charges: TicketCharges | undefined,
   options: CallOptions & { ticket?: string },
+  deployment: string,
 ): ChargedCallOptions {
   const { ticket } = options;
   if (!charges || ticket === undefined) return options;
-  return { ...options, charge: slotChargeOf(charges, ticket) };
+  return { ...options, charge: slotChargeOf(charges, ticket, deployment) };
 }
 
-function slotChargeOf(charges: TicketCharges, ticket: string): SlotCharge {
+function slotChargeOf(charges: TicketCharges, ticket: string, deployment: string): SlotCharge {
   let finished = false;
   return {
-    start: () => charges.start(ticket),
+    start: () => charges.start(ticket, deployment),
     finish: (usage) => {
       if (finished || usage === undefined) return;
       finished = true;

@@ -24,7 +24,7 @@ export async function handleSpeech(exchange: Exchange, body: Record<string, unkn
     input: parsed.input,
     ...setFields({ voice: parsed.voice, responseFormat: parsed.response_format, speed: parsed.speed }),
   };
-  const result = await exchange.cluster.call(model, 'speech', request, exchange.callOptions(model));
+  const result = await exchange.callModel(model, 'speech', request);
   exchange.response.writeHead(200, {
     'content-type': result.mediaType,
     'content-length': result.audio.byteLength,
@@ -79,7 +79,7 @@ export async function handleTranscription(exchange: Exchange, body: Buffer): Pro
   const granularities = fields.timestamp_granularities;
   if (granularities.length > 0 || fields.response_format === 'verbose_json') request.timestamps = true;
   if (granularities.length > 0) request.timestampGranularities = [...new Set(granularities)];
-  const result = await exchange.cluster.call(model, 'transcription', request, exchange.callOptions(model));
+  const result = await exchange.callModel(model, 'transcription', request);
   if (fields.response_format === 'text') {
     exchange.response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
     exchange.response.end(result.text);

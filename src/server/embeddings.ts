@@ -27,9 +27,7 @@ export async function handleEmbeddings(exchange: Exchange, body: Record<string, 
   const model = exchange.resolveModel(parsed.model);
   const request: EmbeddingRequest = { values };
   if (parsed.dimensions != null) request.dimensions = parsed.dimensions;
-  const options = exchange.callOptions(model);
-  const result = await exchange.cluster.call(model, 'embedding', request, options);
-  exchange.routeAnswered(options);
+  const result = await exchange.callModel(model, 'embedding', request);
   const base64 = parsed.encoding_format === 'base64';
   exchange.inputTokens = result.usage.inputTokens;
   exchange.addBusySeconds(result.usage);

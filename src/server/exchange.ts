@@ -6,7 +6,14 @@ import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { AccessGate, ClusterApi, ClusterCallOptions, Governance } from '../cluster/index.js';
+import type {
+  AccessGate,
+  ClusterApi,
+  ClusterCallOptions,
+  Governance,
+  WorkerCallKind,
+  WorkerCallMap,
+} from '../cluster/index.js';
 import { type Usage, wholeMicroseconds } from '../core/index.js';
 import { badField } from './map-error.js';
 import { type GatewayMetrics, OTHER_ENDPOINT } from './metrics.js';
@@ -58,6 +65,11 @@ export class Exchange {
   busySeconds: number | undefined;
   /** The deployment a route sent the request to (tried last), whose price the gate charges. */
   answeredBy: string | undefined;
+  /**
+   * Requests billed at the answering deployment's `gateway.price_request` when the answer succeeds:
+   * one, or the images generated for an image generation (image APIs bill per image).
+   */
+  billedRequests = 1;
   /** An admitted request's reservation on the gate, settled by `finish`. */
   ticket: { gate: AccessGate; id: string } | undefined;
 
@@ -124,6 +136,25 @@ export class Exchange {
     if (options.route) setRouteHeaders(this, options.route);
   }
 
+  /**
+   * One non-stream cluster call of `model` (embeddings, rerank, speech, transcription, images): the
+   * cancel signal and ticket, and, when the name is a route, the deployment that answered put in the
+   * headers and charged. A failed call's headers name the last deployment tried, as chat's do; a
+   * failure costs no `price_request` (`settle`).
+   */
+  async callModel<Kind extends WorkerCallKind>(
+    model: string,
+    kind: Kind,
+    request: WorkerCallMap[Kind][0],
+  ): Promise<WorkerCallMap[Kind][1]> {
+    const options = this.callOptions(model);
+    try {
+      return await this.cluster.call(model, kind, request, options);
+    } finally {
+      this.routeAnswered(options);
+    }
+  }
+
   /** Records the request in the metrics; called once when the answer has been sent. */
   finish(status: number): void {
     const metrics = this.context.metrics;
@@ -152,6 +183,8 @@ export class Exchange {
       seconds: status < 400 ? (performance.now() - this.startedAt) / 1000 : 0,
       // The head charged the workers' busy seconds on their slots already.
       ...(this.busySeconds !== undefined ? { metered: true } : {}),
+      // Only an answer is billed per request: a refusal or failure is not.
+      ...(status < 400 && this.billedRequests > 0 ? { requests: this.billedRequests } : {}),
     });
   }
 }

@@ -27,7 +27,8 @@ export async function handleImages(exchange: Exchange, body: Record<string, unkn
     prompt: parsed.prompt,
     ...setFields({ n: parsed.n, size: parsed.size, quality: parsed.quality }),
   };
-  const result = await exchange.cluster.call(model, 'image', request, exchange.callOptions(model));
+  const result = await exchange.callModel(model, 'image', request);
+  exchange.billedRequests = result.images.length;
   const asUrl = parsed.response_format === 'url';
   sendJson(exchange.response, 200, {
     created: Math.floor(Date.now() / 1000),

@@ -26,7 +26,7 @@ export async function handleRerank(exchange: Exchange, body: Record<string, unkn
   );
   const request: RerankRequest = { query: parsed.query, documents };
   if (parsed.top_n != null) request.topN = parsed.top_n;
-  const result = await exchange.cluster.call(model, 'rerank', request, exchange.callOptions(model));
+  const result = await exchange.callModel(model, 'rerank', request);
   const withDocuments = parsed.return_documents !== false;
   sendJson(exchange.response, 200, {
     id: randomUUID(),

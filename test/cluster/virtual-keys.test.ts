@@ -69,11 +69,33 @@ test('a price with more than 6 decimals, or not a number, fails the deploy namin
   assert.deepEqual(tokenPriceOf({ 'gateway.price_input': '0.15' }), {
     inputPicoPerToken: 150_000,
     outputPicoPerToken: 0,
+    requestPico: 0,
   });
   for (const bad of ['abc', '0.1234567', '-1']) {
     const parsed = spec(bad);
     assert.equal(parsed.success, false);
     assert.match(parsed.error!.issues[0]!.message, /gateway\.price_input=.* must be a price per 1M tokens/);
+  }
+});
+
+test('a price per request is parsed from its digits to exact pico-units; a bad one fails the deploy', () => {
+  // 4.35 × 1e12 in floating point is 4349999999999.9995: the digits decide, not arithmetic.
+  assert.equal(tokenPriceOf({ 'gateway.price_request': '4.35' })?.requestPico, 4_350_000_000_000);
+  assert.deepEqual(tokenPriceOf({ 'gateway.price_request': '0.000000003' }), {
+    inputPicoPerToken: 0,
+    outputPicoPerToken: 0,
+    requestPico: 3000,
+  });
+  assert.equal(tokenPriceOf({ 'gateway.price_request': '999.123456789' })?.requestPico, 999_123_456_789_000);
+  assert.equal(tokenPriceOf({ 'gateway.price_request': '7' })?.requestPico, 7e12);
+  for (const bad of ['1000', '0.0000000001', '.5', '1e3']) {
+    const parsed = deploymentSpecSchema.safeParse({
+      name: 'priced',
+      pretrainedModelType: 'saas/openai',
+      inferParams: { 'gateway.price_request': bad },
+    });
+    assert.equal(parsed.success, false, bad);
+    assert.match(parsed.error!.issues[0]!.message, /gateway\.price_request=.* must be a price per request/);
   }
 });
 
@@ -127,6 +149,76 @@ describe('VirtualKeyStore and AccessControl', () => {
     for (let index = 0; index < 1024; index++) control.admitNow({ ...request, master: true, key: undefined });
     assert.equal(control.admitNow(request).ok, true, 'the unsettled reservation was dropped');
   });
+
+  test('a price per request is reserved at admission and charged per billed request at settle', async () => {
+    const keys = new VirtualKeyStore(undefined);
+    const price = tokenPriceOf({ 'gateway.price_request': '0.04', 'gateway.price_input': '1' });
+    const control = new AccessControl({ keys, priceOf: (name) => (name === 'images' ? price : undefined) });
+    // 1.5 requests' worth: admitted while spent + reserved < budget, so two are and a third is not.
+    const { key, view } = await keys.create({ budget: 0.06 });
+    control.refresh();
+    const request = { master: false, open: false, key, model: 'images', inputTokens: 0, outputTokens: 0 };
+    const [first, second, third] = [1, 2, 3].map(() => control.admitNow(request));
+    assert.ok(first?.ok && first.ticket && second?.ok && second.ticket);
+    assert.equal(third?.ok, false);
+    const usage = { deployment: 'images', inputTokens: 3, outputTokens: 0, seconds: 1 };
+    // A failure bills no request; an image generation of two images bills two.
+    control.settle({ ...usage, ticket: first.ticket });
+    assert.equal(keys.get(view.id).spend.moneyPico, 3 * 1e6);
+    control.settle({ ...usage, ticket: second.ticket, requests: 2 });
+    const spend = keys.get(view.id).spend;
+    assert.equal(spend.moneyPico, 2 * 3 * 1e6 + 2 * 0.04e12);
+    assert.deepEqual([spend.requests, spend.seconds], [2, 0], 'a priced deployment charges no seconds');
+  });
+  test("a route's tries count against each target's own limits on its slot; its reservation is the dearest target's", async () => {
+    const keys = new VirtualKeyStore(undefined);
+    await keys.setDeploymentLimits('cheap', { rpm: 1, tpm: 100 });
+    const prices: Record<string, ReturnType<typeof tokenPriceOf>> = {
+      cheap: tokenPriceOf({ 'gateway.price_request': '0.01' }),
+      dear: tokenPriceOf({ 'gateway.price_request': '0.05' }),
+    };
+    const control = new AccessControl({
+      keys,
+      priceOf: (name) => prices[name],
+      targetsOf: (name) => (name === 'route' ? ['cheap', 'dear'] : undefined),
+    });
+    control.refresh();
+    const viaRoute = { master: true, open: false, model: 'route', inputTokens: 30, outputTokens: 30 };
+    // The master key has no budget, but the route's target has limits: its tries need a ticket.
+    const first = control.admitNow(viaRoute);
+    assert.ok(first.ok && first.ticket);
+    control.start(first.ticket, 'cheap');
+    control.settle({
+      ticket: first.ticket,
+      deployment: 'cheap',
+      inputTokens: 5,
+      outputTokens: 5,
+      seconds: 0,
+    });
+    const second = control.admitNow(viaRoute);
+    assert.ok(second.ok && second.ticket, "the route's own name has no limit");
+    assert.throws(
+      () => control.start(second.ticket!, 'cheap'),
+      (error: Error & { code?: string; details?: { retryAfterSeconds?: number } }) =>
+        error.code === 'upstream_rate_limit' &&
+        error.details?.retryAfterSeconds === 60 &&
+        /rate limit of model cheap reached \(1 rpm, 100 tpm\)/.test(error.message),
+    );
+    control.start(second.ticket, 'dear');
+    // The same window holds requests sent to the deployment by name.
+    const direct = control.admitNow({ ...viaRoute, model: 'cheap' });
+    assert.equal(direct.ok, false);
+
+    // Budgets reserve at the dearest target (0.05): a budget of 0.075 admits two requests in flight,
+    // where the cheap target's price would have admitted eight.
+    const { key } = await keys.create({ budget: 0.075 });
+    control.refresh();
+    const keyed = { ...viaRoute, master: false, key };
+    assert.equal(control.admitNow(keyed).ok, true);
+    assert.equal(control.admitNow(keyed).ok, true);
+    assert.equal(control.admitNow(keyed).ok, false);
+  });
+
   test('a seconds budget is checked when a request takes its slot and charged from the worker report', async () => {
     const keys = new VirtualKeyStore(directory);
     const control = new AccessControl({ keys, priceOf: () => undefined });
@@ -138,13 +230,13 @@ describe('VirtualKeyStore and AccessControl', () => {
       assert.ok(admission.ok && admission.ticket, 'nothing is reserved: every request is admitted');
       return admission.ticket;
     });
-    control.start(tickets[0]!);
+    control.start(tickets[0]!, 'tiny');
     control.charge(tickets[0]!, { inputTokens: 5, outputTokens: 8, cpuSeconds: 0.6 });
-    control.start(tickets[1]!);
+    control.start(tickets[1]!, 'tiny');
     // What a worker sends is read defensively: a negative or non-finite report counts as nothing.
     control.charge(tickets[1]!, { inputTokens: 5, outputTokens: 8, cpuSeconds: -5, gpuSeconds: Number.NaN });
     assert.equal(keys.get(view.id).spend.seconds, 0.6);
-    control.start(tickets[2]!);
+    control.start(tickets[2]!, 'tiny');
     control.charge(tickets[2]!, { inputTokens: 5, outputTokens: 8, gpuSeconds: 0.5 });
     control.charge(tickets[2]!, { inputTokens: 5, outputTokens: 8, gpuSeconds: 0.5 });
     const spend = keys.get(view.id).spend;
@@ -181,10 +273,10 @@ describe('VirtualKeyStore and AccessControl', () => {
       assert.ok(admission.ok && admission.ticket);
       return admission.ticket;
     });
-    control.start(running!);
+    control.start(running!, 'tiny');
     control.charge(running!, { inputTokens: 5, outputTokens: 8, cpuSeconds: 10 });
     assert.throws(
-      () => control.start(queued!),
+      () => control.start(queued!, 'tiny'),
       (error: Error & { details?: { reason?: string } }) =>
         error.details?.reason === 'budget_exceeded' && /budget of 10 seconds/.test(error.message),
     );

@@ -14,13 +14,19 @@
  *
  * rpm/tpm are sliding one-minute windows per key and per model name (`RateWindow`); tpm reserves the
  * estimate and is corrected to the real usage when the request settles.
+ *
+ * A request through a route is admitted against the route name's limits; the deployment a try of it
+ * goes to is not known yet, so each try is counted against that deployment's own limits when it
+ * takes the deployment's worker slot (`start`): one limit per deployment, however its requests
+ * arrive. A try over it is refused as the deployment's rate limit (`upstream_rate_limit` with
+ * `retryAfterSeconds`), so the route cools that target down and falls back as on an upstream's 429.
+ * Its budget reservation is priced at the route's dearest target (an upper bound of what answers).
  */
 import { randomBytes } from 'node:crypto';
 import {
-  type DeploymentSpec,
   InvalidArgumentError,
   type TokenPrice,
-  tokenPriceOf,
+  UpstreamError,
   type Usage,
   wholeMicroseconds,
 } from '../../core/index.js';
@@ -37,6 +43,8 @@ const RESERVATION_LIFETIME_MS = 30 * 60_000;
 
 interface Reservation {
   at: number;
+  /** The name the request was admitted for: a deployment, or a route whose tries `start` counts. */
+  model: string;
   key: KeyRecord | undefined;
   moneyPico: number;
   /** The estimate the tpm windows were given, corrected to the usage at settle. */
@@ -45,6 +53,8 @@ interface Reservation {
   modelEntry: WindowEntry;
   keyTokens: RateWindow | undefined;
   keyEntry: WindowEntry;
+  /** A route's tries counted in their deployments' tpm windows, corrected at settle. */
+  targetTokens?: { deployment: string; window: RateWindow; entry: WindowEntry }[];
 }
 
 interface Windows {
@@ -57,6 +67,11 @@ export interface AccessControlOptions {
   keys: VirtualKeyStore;
   /** The price of a deployment (its `gateway.price_*` params); undefined: none (counted in seconds). */
   priceOf: (deployment: string) => TokenPrice | undefined;
+  /**
+   * The deployments a route may send a request to (the head's `Governance`); undefined for a name
+   * that is not a route. Without it, route names are admitted like deployment names.
+   */
+  targetsOf?: (model: string) => readonly string[] | undefined;
   now?: () => number;
 }
 
@@ -118,12 +133,9 @@ export class AccessControl implements AccessGate, TicketCharges {
     if ('reason' in checked) return { ok: false, refusal: checked };
     const key = checked.key;
     if (request.model === undefined) return { ok: true };
-    const modelWindows = this.windowsOf(
-      this.modelWindows,
-      request.model,
-      this.options.keys.deploymentLimits.get(request.model),
-    );
+    const modelWindows = this.windowsOf(this.modelWindows, request.model, this.limitsOf(request.model));
     const keyWindows = key ? this.windowsOf(this.keyWindows, key.id, key) : undefined;
+    const targets = this.options.targetsOf?.(request.model);
     const tokens = request.inputTokens + request.outputTokens;
     const wait = Math.max(waitOf(modelWindows, tokens, now), waitOf(keyWindows, tokens, now));
     if (wait > 0) {
@@ -155,12 +167,9 @@ export class AccessControl implements AccessGate, TicketCharges {
           },
         };
       }
-      const price = this.options.priceOf(request.model);
-      moneyPico = price
-        ? request.inputTokens * price.inputPicoPerToken + request.outputTokens * price.outputPicoPerToken
-        : 0;
+      moneyPico = this.estimatedPico(request, targets);
     }
-    if (!key && !modelWindows) return { ok: true };
+    if (!key && !modelWindows && !targets?.some((name) => this.limitsOf(name))) return { ok: true };
     modelWindows?.requests?.add(1, now);
     keyWindows?.requests?.add(1, now);
     const modelTokens = modelWindows?.tokens;
@@ -168,6 +177,7 @@ export class AccessControl implements AccessGate, TicketCharges {
     const ticket = this.ticketPrefix + (++this.tickets).toString(36);
     this.reservations.set(ticket, {
       at: now,
+      model: request.model,
       key,
       moneyPico,
       tokens,
@@ -188,6 +198,14 @@ export class AccessControl implements AccessGate, TicketCharges {
     const used = usage.inputTokens + usage.outputTokens;
     reservation.modelTokens?.correct(reservation.modelEntry, reservation.tokens, used);
     reservation.keyTokens?.correct(reservation.keyEntry, reservation.tokens, used);
+    // A route's failed tries used nothing of their deployments' tokens; the one that answered, its usage.
+    for (const target of reservation.targetTokens ?? []) {
+      target.window.correct(
+        target.entry,
+        reservation.tokens,
+        target.deployment === usage.deployment ? used : 0,
+      );
+    }
     const key = reservation.key;
     if (!key) return;
     const price = this.options.priceOf(usage.deployment);
@@ -197,19 +215,62 @@ export class AccessControl implements AccessGate, TicketCharges {
     spend.outputTokens += usage.outputTokens;
     if (price) {
       spend.moneyPico +=
-        usage.inputTokens * price.inputPicoPerToken + usage.outputTokens * price.outputPicoPerToken;
+        usage.inputTokens * price.inputPicoPerToken +
+        usage.outputTokens * price.outputPicoPerToken +
+        (usage.requests ?? 0) * price.requestPico;
     } else if (!usage.metered) {
       spend.seconds = wholeMicroseconds(spend.seconds + usage.seconds);
     }
     this.options.keys.spendChanged();
   }
 
-  /** A ticket's request took a worker slot: refused there once its key's seconds are spent. */
-  start(ticket: string): void {
+  /**
+   * A ticket's request took a worker slot of `deployment`: refused there once its key's seconds are
+   * spent, and, for a try through a route, when the deployment is at its own rate limit.
+   */
+  start(ticket: string, deployment: string): void {
     const key = this.slotKeys.get(ticket)?.key;
-    if (key?.budgetSeconds === undefined || key.spend.seconds < key.budgetSeconds) return;
-    this.slotKeys.delete(ticket);
-    throw new InvalidArgumentError(secondsSpent(key), { details: { reason: 'budget_exceeded' } });
+    if (key?.budgetSeconds !== undefined && key.spend.seconds >= key.budgetSeconds) {
+      this.slotKeys.delete(ticket);
+      throw new InvalidArgumentError(secondsSpent(key), { details: { reason: 'budget_exceeded' } });
+    }
+    const reservation = this.reservations.get(ticket);
+    if (reservation && reservation.model !== deployment) this.startTry(reservation, deployment);
+  }
+
+  /** Counts a route's try in its deployment's rpm/tpm windows, or refuses it as that deployment's limit. */
+  private startTry(reservation: Reservation, deployment: string): void {
+    const windows = this.windowsOf(this.modelWindows, deployment, this.limitsOf(deployment));
+    if (!windows) return;
+    const now = this.now();
+    const wait = waitOf(windows, reservation.tokens, now);
+    if (wait > 0) {
+      const seconds = Math.ceil(wait / 1000);
+      throw new UpstreamError(
+        'upstream_rate_limit',
+        `rate limit of model ${deployment} reached (${describeLimits(windows.limits)}); retry after ${seconds} s`,
+        { isRetryable: true, details: { retryAfterSeconds: seconds } },
+      );
+    }
+    windows.requests?.add(1, now);
+    if (windows.tokens) {
+      const entry = windows.tokens.add(reservation.tokens, now);
+      reservation.targetTokens ??= [];
+      reservation.targetTokens.push({ deployment, window: windows.tokens, entry });
+    }
+  }
+
+  /** A request's estimated cost: at its deployment's price, or at a route's dearest target's. */
+  private estimatedPico(request: AccessRequest, targets: readonly string[] | undefined): number {
+    if (!targets) return estimatedPico(this.options.priceOf(request.model!), request);
+    let dearest = 0;
+    for (const name of targets)
+      dearest = Math.max(dearest, estimatedPico(this.options.priceOf(name), request));
+    return dearest;
+  }
+
+  private limitsOf(name: string): RateLimits | undefined {
+    return this.options.keys.deploymentLimits.get(name);
   }
 
   /** A ticket's request left its slot: its worker's busy seconds go to the key's spend. */
@@ -292,6 +353,16 @@ export class AccessControl implements AccessGate, TicketCharges {
   }
 }
 
+/** A request's estimated cost at a price: its estimated tokens, and one request. */
+function estimatedPico(price: TokenPrice | undefined, request: AccessRequest): number {
+  if (!price) return 0;
+  return (
+    request.inputTokens * price.inputPicoPerToken +
+    request.outputTokens * price.outputPicoPerToken +
+    price.requestPico
+  );
+}
+
 function waitOf(windows: Windows | undefined, tokens: number, now: number): number {
   if (!windows) return 0;
   return Math.max(windows.requests?.waitMs(1, now) ?? 0, windows.tokens?.waitMs(tokens, now) ?? 0);
@@ -313,24 +384,4 @@ function describeLimits(limits: RateLimits): string {
   ]
     .filter(Boolean)
     .join(', ');
-}
-
-/**
- * `priceOf` over running deployments' specs: each spec's price parsed once (it was checked at
- * deploy), looked up per request by name.
- */
-export function pricesOfSpecs(
-  specOf: (name: string) => DeploymentSpec | undefined,
-): (name: string) => TokenPrice | undefined {
-  const prices = new WeakMap<DeploymentSpec, TokenPrice | null>();
-  return (name) => {
-    const spec = specOf(name);
-    if (!spec) return undefined;
-    let price = prices.get(spec);
-    if (price === undefined) {
-      price = tokenPriceOf(spec.inferParams) ?? null;
-      prices.set(spec, price);
-    }
-    return price ?? undefined;
-  };
 }

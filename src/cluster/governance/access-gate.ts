@@ -56,6 +56,11 @@ export const usageReportSchema = z.strictObject({
    * charged when the request left its slot: `seconds` is not charged again.
    */
   metered: z.boolean().optional(),
+  /**
+   * Requests billed at the deployment's `gateway.price_request`: absent (none) for a refusal or a
+   * failure, the images generated for an image generation, else 1.
+   */
+  requests: z.number().int().min(1).max(1024).optional(),
 });
 export type UsageReport = z.infer<typeof usageReportSchema>;
 

@@ -11,6 +11,7 @@ export { ResponseCache, type RouteCache } from './response-cache.js';
 export { type RouteStrategy, strategyFor } from './route-strategies.js';
 export { type TargetState, TargetStates, type TargetStateView } from './target-states.js';
 export * from './access-control.js';
+export * from './access-lookups.js';
 export * from './access-gate.js';
 export { RateWindow } from './rate-window.js';
 export * from './virtual-keys.js';

@@ -152,7 +152,7 @@ export class Head implements ClusterApi {
     request: WorkerCallMap[Kind][0],
     options: ClusterCallOptions = {},
   ): Promise<WorkerCallMap[Kind][1]> {
-    return this.running(name).call(kind, request, chargedOptions(this.ticketCharges, options));
+    return this.running(name).call(kind, request, chargedOptions(this.ticketCharges, options, name));
   }
 
   async stream(
@@ -160,7 +160,7 @@ export class Head implements ClusterApi {
     request: ChatRequest,
     options: ClusterCallOptions = {},
   ): Promise<AsyncIterable<StreamPart>> {
-    return this.running(name).stream(request, chargedOptions(this.ticketCharges, options));
+    return this.running(name).stream(request, chargedOptions(this.ticketCharges, options, name));
   }
 
   /**
