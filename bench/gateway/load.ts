@@ -1,8 +1,26 @@
 /**
- * The load generator of the gateway benchmark: a fixed number of requests at a fixed concurrency over
- * a keep-alive pool, latency per request; and time to first token of streams.
+ * The load generator of the gateway benchmark: a fixed number of requests (or as many as fit in a
+ * time box) at a fixed concurrency over a keep-alive pool, latency per request; and time to first
+ * token of streams.
  */
 import { Pool } from 'undici';
+
+/**
+ * How long a batch runs. `pool`: a keep-alive pool the caller owns and reuses across batches, so a
+ * short batch does not pay (and time) its connections' setup; without one, a pool is made and closed
+ * per batch. `seconds`: send requests until that long has passed (then `count` is only a cap).
+ */
+export interface BatchOptions {
+  pool?: Pool;
+  seconds?: number;
+}
+
+/** Whether a batch may start another request: under its count and, if time-boxed, in its time. */
+function batchClock(count: number, options: BatchOptions): { more: (sent: number) => boolean } {
+  const started = performance.now();
+  const limitMs = options.seconds === undefined ? Number.POSITIVE_INFINITY : options.seconds * 1000;
+  return { more: (sent) => sent < count && performance.now() - started < limitMs };
+}
 
 export interface Target {
   name: string;
@@ -15,17 +33,26 @@ export interface Target {
 }
 
 export interface LoadResult {
+  /** Requests sent (and answered or failed): `count`, or fewer when the batch was time-boxed. */
+  requests: number;
   requestsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
   failures: number;
+  /** The first failure's status and body, or its error message. */
+  error?: string;
 }
 
 /** Numbers distinct requests across every load run of a process, so no run repeats an earlier one. */
 let distinctSequence = 0;
 
-export async function runLoad(target: Target, concurrency: number, count: number): Promise<LoadResult> {
-  const pool = new Pool(target.origin, { connections: concurrency });
+export async function runLoad(
+  target: Target,
+  concurrency: number,
+  count: number,
+  options: BatchOptions = {},
+): Promise<LoadResult> {
+  const pool = options.pool ?? new Pool(target.origin, { connections: concurrency });
   const body = JSON.stringify({
     model: target.model,
     messages: [{ role: 'user', content: 'hello from the gateway benchmark' }],
@@ -35,10 +62,12 @@ export async function runLoad(target: Target, concurrency: number, count: number
   const bodyOf = () => (target.distinct ? `${head}hello ${++distinctSequence}${tail}` : body);
   const latencies: number[] = [];
   let failures = 0;
+  let error: string | undefined;
   let next = 0;
   const started = performance.now();
+  const clock = batchClock(count, options);
   const worker = async () => {
-    while (next < count) {
+    while (clock.more(next)) {
       next++;
       const begin = performance.now();
       try {
@@ -49,22 +78,28 @@ export async function runLoad(target: Target, concurrency: number, count: number
           body: bodyOf(),
         });
         const text = await response.body.text();
-        if (response.statusCode !== 200 || !text.includes('echo')) failures++;
-      } catch {
+        if (response.statusCode !== 200 || !text.includes('echo')) {
+          failures++;
+          error ??= `HTTP ${response.statusCode}: ${text.slice(0, 120)}`;
+        }
+      } catch (caught) {
         failures++;
+        error ??= (caught as Error).message;
       }
       latencies.push(performance.now() - begin);
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   const seconds = (performance.now() - started) / 1000;
-  await pool.close();
+  if (!options.pool) await pool.close();
   latencies.sort((left, right) => left - right);
   return {
-    requestsPerSecond: count / seconds,
+    requests: next,
+    requestsPerSecond: next / seconds,
     p50Ms: percentile(latencies, 0.5),
     p99Ms: percentile(latencies, 0.99),
     failures,
+    ...(error ? { error } : {}),
   };
 }
 
@@ -72,8 +107,9 @@ export async function runLoad(target: Target, concurrency: number, count: number
 export async function timeToFirstToken(
   target: Target,
   count: number,
+  options: Pick<BatchOptions, 'pool'> = {},
 ): Promise<{ p50Ms: number; failures: number; error?: string }> {
-  const pool = new Pool(target.origin, { connections: 1 });
+  const pool = options.pool ?? new Pool(target.origin, { connections: 1 });
   const body = JSON.stringify({
     model: target.model,
     stream: true,
@@ -108,12 +144,16 @@ export async function timeToFirstToken(
       error ??= (caught as Error).message;
     }
   }
-  await pool.close();
+  if (!options.pool) await pool.close();
   times.sort((left, right) => left - right);
   return { p50Ms: times.length ? percentile(times, 0.5) : Number.NaN, failures, ...(error ? { error } : {}) };
 }
 
 export interface StreamThroughputResult {
+  /** SSE events received in intact streams. */
+  chunks: number;
+  /** Streams sent: `count`, or fewer when the batch was time-boxed. */
+  streams: number;
   /** SSE events (chunks) received per second, over every stream together. */
   chunksPerSecond: number;
   streamsPerSecond: number;
@@ -129,9 +169,9 @@ export interface StreamThroughputResult {
  */
 export async function streamThroughput(
   target: Target,
-  options: { concurrency: number; count: number; words: number },
+  options: { concurrency: number; count: number; words: number } & BatchOptions,
 ): Promise<StreamThroughputResult> {
-  const pool = new Pool(target.origin, { connections: options.concurrency });
+  const pool = options.pool ?? new Pool(target.origin, { connections: options.concurrency });
   const body = JSON.stringify({
     model: target.model,
     stream: true,
@@ -144,8 +184,9 @@ export async function streamThroughput(
   let error: string | undefined;
   let next = 0;
   const started = performance.now();
+  const clock = batchClock(options.count, options);
   const worker = async () => {
-    while (next < options.count) {
+    while (clock.more(next)) {
       next++;
       try {
         const response = await pool.request({
@@ -168,10 +209,12 @@ export async function streamThroughput(
   };
   await Promise.all(Array.from({ length: options.concurrency }, worker));
   const seconds = (performance.now() - started) / 1000;
-  await pool.close();
+  if (!options.pool) await pool.close();
   return {
+    chunks,
+    streams: next,
     chunksPerSecond: chunks / seconds,
-    streamsPerSecond: (options.count - failures) / seconds,
+    streamsPerSecond: (next - failures) / seconds,
     failures,
     ...(error ? { error } : {}),
   };
