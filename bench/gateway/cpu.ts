@@ -25,7 +25,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runLoad, streamThroughput } from './load.js';
 import { startJsonProcess, stopProcesses } from './processes.js';
-import { closePools, inRounds, type MeasuredTarget, openPools, perRound, type Rounds } from './rounds.js';
+import { RawClient } from './raw-client.js';
+import { inRounds, type MeasuredTarget, openClients, perRound, type Rounds } from './rounds.js';
 import { formatRange, formatSpread, spread } from './statistics.js';
 
 const { values } = parseArgs({
@@ -99,36 +100,44 @@ interface Measured {
 async function measure(targets: MeasuredTarget[], upstreamPid: number): Promise<Measured> {
   const requestCount = Math.round(6000 * scale);
   const streamCount = Math.max(4, Math.round(32 * scale));
-  const requestPools = await openPools(targets, 16, (target, pool) =>
-    runLoad(target, 16, Math.round(3000 * scale), { pool }),
+  const requestClients = await openClients(
+    targets,
+    (target) => new RawClient(target.origin),
+    (target, raw) => runLoad(target, 16, Math.round(3000 * scale), { raw }),
   );
   const requests = await inRounds({
     targets,
     rounds: roundCount,
     upstreamPid,
     batch: async (target) => ({
-      result: await runLoad(target, 16, requestCount, { pool: requestPools.get(target.name)! }),
+      result: await runLoad(target, 16, requestCount, { raw: requestClients.of(target) }),
       operations: requestCount,
     }),
   });
-  await closePools(requestPools);
+  await requestClients.close();
   // Streams send one fixed body: after the first, a cached route's would be hits, not its path.
   const streamed = targets.filter((target) => !target.distinct);
   const options = { concurrency: 16, words: 1000 };
-  const streamPools = await openPools(streamed, 16, (target, pool) =>
-    streamThroughput(target, { ...options, count: Math.max(4, Math.round(16 * scale)), pool }),
+  const streamClients = await openClients(
+    streamed,
+    (target) => new RawClient(target.origin),
+    (target, raw) =>
+      streamThroughput(target, { ...options, count: Math.max(4, Math.round(16 * scale)), raw }),
   );
   const streams = await inRounds({
     targets: streamed,
     rounds: roundCount,
     upstreamPid,
     batch: async (target) => {
-      const pool = streamPools.get(target.name)!;
-      const result = await streamThroughput(target, { ...options, count: streamCount, pool });
+      const result = await streamThroughput(target, {
+        ...options,
+        count: streamCount,
+        raw: streamClients.of(target),
+      });
       return { result, operations: result.chunks };
     },
   });
-  await closePools(streamPools);
+  await streamClients.close();
   return { requests, streams };
 }
 

@@ -4,15 +4,46 @@
  * token of streams.
  */
 import { Pool } from 'undici';
+import type { RawClient } from './raw-client.js';
 
 /**
- * How long a batch runs. `pool`: a keep-alive pool the caller owns and reuses across batches, so a
- * short batch does not pay (and time) its connections' setup; without one, a pool is made and closed
- * per batch. `seconds`: send requests until that long has passed (then `count` is only a cap).
+ * How a batch sends and how long it runs. `pool`: a keep-alive pool the caller owns and reuses across
+ * batches, so a short batch does not pay (and time) its connections' setup; without one, a pool is
+ * made and closed per batch. `raw`: send with the cheaper `RawClient` instead (the caller's, reused
+ * likewise). `seconds`: send requests until that long has passed (then `count` is only a cap).
  */
 export interface BatchOptions {
   pool?: Pool;
+  raw?: RawClient;
   seconds?: number;
+}
+
+/** POSTs to the target's chat endpoint, each answered in full, over `raw`, `pool` or a new pool. */
+function poster(target: Target, connections: number, options: BatchOptions) {
+  const path = '/v1/chat/completions';
+  const headers = { 'content-type': 'application/json', ...target.headers };
+  const { raw } = options;
+  if (raw) {
+    let last = { body: '', request: '' };
+    return {
+      post: (body: string) => {
+        // A fixed body's request text is built once; distinct bodies each get their own.
+        if (body !== last.body) last = { body, request: raw.request(path, headers, body) };
+        return raw.send(last.request);
+      },
+      close: async () => {},
+    };
+  }
+  const pool = options.pool ?? new Pool(target.origin, { connections });
+  return {
+    post: async (body: string) => {
+      const response = await pool.request({ method: 'POST', path, headers, body });
+      return { status: response.statusCode, text: await response.body.text() };
+    },
+    close: async () => {
+      if (!options.pool) await pool.close();
+    },
+  };
 }
 
 /** Whether a batch may start another request: under its count and, if time-boxed, in its time. */
@@ -52,7 +83,7 @@ export async function runLoad(
   count: number,
   options: BatchOptions = {},
 ): Promise<LoadResult> {
-  const pool = options.pool ?? new Pool(target.origin, { connections: concurrency });
+  const client = poster(target, concurrency, options);
   const body = JSON.stringify({
     model: target.model,
     messages: [{ role: 'user', content: 'hello from the gateway benchmark' }],
@@ -71,16 +102,10 @@ export async function runLoad(
       next++;
       const begin = performance.now();
       try {
-        const response = await pool.request({
-          method: 'POST',
-          path: '/v1/chat/completions',
-          headers: { 'content-type': 'application/json', ...target.headers },
-          body: bodyOf(),
-        });
-        const text = await response.body.text();
-        if (response.statusCode !== 200 || !text.includes('echo')) {
+        const { status, text } = await client.post(bodyOf());
+        if (status !== 200 || !text.includes('echo')) {
           failures++;
-          error ??= `HTTP ${response.statusCode}: ${text.slice(0, 120)}`;
+          error ??= `HTTP ${status}: ${text.slice(0, 120)}`;
         }
       } catch (caught) {
         failures++;
@@ -91,7 +116,7 @@ export async function runLoad(
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   const seconds = (performance.now() - started) / 1000;
-  if (!options.pool) await pool.close();
+  await client.close();
   latencies.sort((left, right) => left - right);
   return {
     requests: next,
@@ -171,7 +196,7 @@ export async function streamThroughput(
   target: Target,
   options: { concurrency: number; count: number; words: number } & BatchOptions,
 ): Promise<StreamThroughputResult> {
-  const pool = options.pool ?? new Pool(target.origin, { connections: options.concurrency });
+  const client = poster(target, options.concurrency, options);
   const body = JSON.stringify({
     model: target.model,
     stream: true,
@@ -189,17 +214,11 @@ export async function streamThroughput(
     while (clock.more(next)) {
       next++;
       try {
-        const response = await pool.request({
-          method: 'POST',
-          path: '/v1/chat/completions',
-          headers: { 'content-type': 'application/json', ...target.headers },
-          body,
-        });
-        const text = await response.body.text();
+        const { status, text } = await client.post(body);
         const events = text.split('data: ').length - 2; // minus the text before the first and [DONE]
-        if (response.statusCode !== 200 || events < expected) {
+        if (status !== 200 || events < expected) {
           failures++;
-          error ??= `HTTP ${response.statusCode}, ${events} events: ${text.slice(0, 120)}`;
+          error ??= `HTTP ${status}, ${events} events: ${text.slice(0, 120)}`;
         } else chunks += events;
       } catch (caught) {
         failures++;
@@ -209,7 +228,7 @@ export async function streamThroughput(
   };
   await Promise.all(Array.from({ length: options.concurrency }, worker));
   const seconds = (performance.now() - started) / 1000;
-  if (!options.pool) await pool.close();
+  await client.close();
   return {
     chunks,
     streams: next,

@@ -4,7 +4,6 @@
  * batches seconds apart, under the same load) and the rounds' ratios are summarised — instead of a
  * ratio of medians taken over rounds minutes apart, which on two shared cores flips with the load.
  */
-import { Pool } from 'undici';
 import { cpuSnapshot } from './processes.js';
 import { shuffled } from './statistics.js';
 import type { Target } from './load.js';
@@ -89,21 +88,25 @@ export function eachRound<Result>(
   return (rounds.get(name) ?? []).map(pick);
 }
 
-/** One keep-alive pool per target, opened before the rounds so no timed batch sets up connections. */
-export async function openPools(
+/**
+ * One client per target (a keep-alive pool or `RawClient`), opened and warmed before the rounds so
+ * no timed batch sets up connections; `close` ends them all.
+ */
+export async function openClients<Client extends { close: () => unknown }>(
   targets: readonly MeasuredTarget[],
-  connections: number,
-  warm: (target: MeasuredTarget, pool: Pool) => Promise<unknown>,
-): Promise<Map<string, Pool>> {
-  const pools = new Map<string, Pool>();
+  open: (target: MeasuredTarget) => Client,
+  warm: (target: MeasuredTarget, client: Client) => Promise<unknown>,
+): Promise<{ of: (target: MeasuredTarget) => Client; close: () => Promise<void> }> {
+  const clients = new Map<string, Client>();
   for (const target of targets) {
-    const pool = new Pool(target.origin, { connections });
-    pools.set(target.name, pool);
-    await warm(target, pool);
+    const client = open(target);
+    clients.set(target.name, client);
+    await warm(target, client);
   }
-  return pools;
-}
-
-export async function closePools(pools: Map<string, Pool>): Promise<void> {
-  for (const pool of pools.values()) await pool.close();
+  return {
+    of: (target) => clients.get(target.name)!,
+    close: async () => {
+      for (const client of clients.values()) await client.close();
+    },
+  };
 }

@@ -20,6 +20,7 @@ import os from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { Pool } from 'undici';
 import {
   type LoadResult,
   runLoad,
@@ -30,7 +31,8 @@ import {
 import { stopProcesses } from './processes.js';
 import { type Measurements, report } from './run-report.js';
 import { startRunTargets } from './run-targets.js';
-import { closePools, inRounds, type MeasuredTarget, openPools, type Rounds } from './rounds.js';
+import { inRounds, type MeasuredTarget, openClients, type Rounds } from './rounds.js';
+import { RawClient } from './raw-client.js';
 
 const { values } = parseArgs({
   options: {
@@ -51,23 +53,24 @@ async function measureRequests(
 ): Promise<Map<number, Rounds<LoadResult>>> {
   const byConcurrency = new Map<number, Rounds<LoadResult>>();
   for (const concurrency of [1, 16, 64]) {
-    const pools = await openPools(targets, concurrency, (target, pool) =>
-      runLoad(target, concurrency, concurrency * 4, { pool }),
+    const clients = await openClients(
+      targets,
+      (target) => new RawClient(target.origin),
+      (target, raw) => runLoad(target, concurrency, concurrency * 4, { raw }),
     );
     const rounds = await inRounds({
       targets,
       rounds: roundCount,
       upstreamPid,
       batch: async (target) => {
-        const pool = pools.get(target.name)!;
         const result = await runLoad(target, concurrency, Number.POSITIVE_INFINITY, {
-          pool,
+          raw: clients.of(target),
           seconds: batchSeconds,
         });
         return { result, operations: result.requests };
       },
     });
-    await closePools(pools);
+    await clients.close();
     byConcurrency.set(concurrency, rounds);
   }
   return byConcurrency;
@@ -75,23 +78,30 @@ async function measureRequests(
 
 type TimeToFirstToken = Awaited<ReturnType<typeof timeToFirstToken>>;
 
-/** Streams one at a time, `perRound` per target per round: time to the first generated text. */
+/**
+ * Streams one at a time, `perRound` per target per round: time to the first generated text (undici,
+ * which hands over the body as it arrives; the generator's CPU matters little one at a time).
+ */
 async function measureTimeToFirstToken(
   targets: readonly MeasuredTarget[],
   upstreamPid: number,
 ): Promise<Rounds<TimeToFirstToken>> {
   const perRound = Math.max(5, Math.round(20 * scale));
-  const pools = await openPools(targets, 1, (target, pool) => timeToFirstToken(target, 20, { pool }));
+  const pools = await openClients(
+    targets,
+    (target) => new Pool(target.origin, { connections: 1 }),
+    (target, pool) => timeToFirstToken(target, 20, { pool }),
+  );
   const rounds = await inRounds({
     targets,
     rounds: roundCount,
     upstreamPid,
     batch: async (target) => ({
-      result: await timeToFirstToken(target, perRound, { pool: pools.get(target.name)! }),
+      result: await timeToFirstToken(target, perRound, { pool: pools.of(target) }),
       operations: perRound,
     }),
   });
-  await closePools(pools);
+  await pools.close();
   return rounds;
 }
 
@@ -101,8 +111,10 @@ async function measureStreaming(
   upstreamPid: number,
 ): Promise<Rounds<StreamThroughputResult>> {
   const options = { concurrency: 16, words: 1000 };
-  const pools = await openPools(targets, 16, (target, pool) =>
-    streamThroughput(target, { ...options, count: 16, pool }),
+  const clients = await openClients(
+    targets,
+    (target) => new RawClient(target.origin),
+    (target, raw) => streamThroughput(target, { ...options, count: 16, raw }),
   );
   const rounds = await inRounds({
     targets,
@@ -112,13 +124,13 @@ async function measureStreaming(
       const result = await streamThroughput(target, {
         ...options,
         count: Number.POSITIVE_INFINITY,
-        pool: pools.get(target.name)!,
+        raw: clients.of(target),
         seconds: batchSeconds,
       });
       return { result, operations: result.chunks };
     },
   });
-  await closePools(pools);
+  await clients.close();
   return rounds;
 }
 
