@@ -24,10 +24,19 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runLoad, streamThroughput } from './load.js';
-import { startJsonProcess, stopProcesses } from './processes.js';
+import { startJsonProcess, startUpstreamAndBare, stopProcesses } from './processes.js';
 import { RawClient } from './raw-client.js';
-import { inRounds, type MeasuredTarget, openClients, perRound, type Rounds } from './rounds.js';
-import { formatRange, formatSpread, spread } from './statistics.js';
+import {
+  failuresOfRounds,
+  inRounds,
+  medianOfRounds,
+  type MeasuredTarget,
+  openClients,
+  proxyCpuRatio,
+  type Rounds,
+  versusBaseline,
+} from './rounds.js';
+import { formatRange, formatSpread } from './statistics.js';
 
 const { values } = parseArgs({
   options: {
@@ -143,21 +152,13 @@ async function measure(targets: MeasuredTarget[], upstreamPid: number): Promise<
 
 /** Per-round CPU-per-operation ratios of `name` to `baseline`, summarised. */
 function cpuRatio<Result>(rounds: Rounds<Result>, name: string, baseline: string) {
-  return spread(perRound(rounds, name, baseline, (target, base) => target.cpu.proxy / base.cpu.proxy));
+  return versusBaseline(rounds, name, baseline, proxyCpuRatio);
 }
 
-function medianOf<Result>(rounds: Rounds<Result>, name: string, pick: (result: Result) => number): number {
-  return spread((rounds.get(name) ?? []).map((batch) => pick(batch.result))).median;
-}
-
-function medianCpu<Result>(rounds: Rounds<Result>, name: string): number {
-  return spread((rounds.get(name) ?? []).map((batch) => batch.cpu.proxy)).median;
-}
+const proxyCpu = (batch: { cpu: { proxy: number } }) => batch.cpu.proxy;
 
 function failures(measured: Measured, name: string): number {
-  const sum = (list: { result: { failures: number } }[] = []) =>
-    list.reduce((total, batch) => total + batch.result.failures, 0);
-  return sum(measured.requests.get(name)) + sum(measured.streams.get(name));
+  return failuresOfRounds(measured.requests, name) + failuresOfRounds(measured.streams, name);
 }
 
 function cell(value: string, present: boolean): string {
@@ -174,7 +175,7 @@ function report(targets: MeasuredTarget[], measured: Measured, compareSuffix?: s
   for (const { name } of targets) {
     const streamed = streams.has(name);
     lines.push(
-      `| ${name} | ${formatSpread(cpuRatio(requests, name, bare), 2)} | ${cell(formatSpread(cpuRatio(streams, name, bare), 2), streamed)} | ${medianCpu(requests, name).toFixed(1)} | ${cell(medianCpu(streams, name).toFixed(2), streamed)} | ${medianOf(requests, name, (result) => result.requestsPerSecond).toFixed(0)} | ${cell(medianOf(streams, name, (result) => result.chunksPerSecond).toFixed(0), streamed)} | ${failures(measured, name)} |`,
+      `| ${name} | ${formatSpread(cpuRatio(requests, name, bare), 2)} | ${cell(formatSpread(cpuRatio(streams, name, bare), 2), streamed)} | ${medianOfRounds(requests, name, proxyCpu).toFixed(1)} | ${cell(medianOfRounds(streams, name, proxyCpu).toFixed(2), streamed)} | ${medianOfRounds(requests, name, (batch) => batch.result.requestsPerSecond).toFixed(0)} | ${cell(medianOfRounds(streams, name, (batch) => batch.result.chunksPerSecond).toFixed(0), streamed)} | ${failures(measured, name)} |`,
     );
   }
   if (compareSuffix === undefined) return lines;
@@ -197,18 +198,8 @@ function report(targets: MeasuredTarget[], measured: Measured, compareSuffix?: s
 }
 
 async function main(): Promise<void> {
-  const upstream = await startJsonProcess([
-    path.join(root, 'dist/test/support/openai-upstream-main.js'),
-    '--port',
-    '0',
-    '--no-record',
-  ]);
-  const { url, port, apiKey } = upstream.json as { url: string; port: number; apiKey: string };
-  const bare = await startJsonProcess([
-    path.join(root, 'dist/bench/gateway/bare-proxy.js'),
-    '--upstream',
-    `http://127.0.0.1:${port}`,
-  ]);
+  const { upstream, bare } = await startUpstreamAndBare(root);
+  const { url, apiKey } = upstream;
   const builds: Build[] = [
     {
       suffix: '',
@@ -230,14 +221,14 @@ async function main(): Promise<void> {
   const targets: MeasuredTarget[] = [
     {
       name: 'bare proxy',
-      origin: String(bare.json.url),
+      origin: bare.url,
       model: 'm',
       headers: { authorization: `Bearer ${apiKey}` },
-      pid: bare.child.pid!,
+      pid: bare.pid,
     },
     ...(await startGateways(builds, ['--upstream', url, '--api-key', apiKey])),
   ];
-  const measured = await measure(targets, upstream.child.pid!);
+  const measured = await measure(targets, upstream.pid);
   const isCompared = (target: MeasuredTarget) =>
     compareSuffix !== undefined && target.name.endsWith(compareSuffix);
   const lines = [

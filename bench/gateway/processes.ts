@@ -3,6 +3,7 @@
  * is remembered and `stopProcesses` ends them, so a benchmark leaves nothing running.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { processCpuSeconds } from '../process-cpu.js';
 
@@ -68,4 +69,28 @@ export async function cpuSnapshot(pids: (number | undefined)[]): Promise<number[
   const seconds: number[] = [];
   for (const pid of pids) seconds.push(pid === undefined ? 0 : await processCpuSeconds(pid));
   return seconds;
+}
+
+/**
+ * The loopback OpenAI upstream (`test/support/openai-upstream-main.js`) and the bare proxy in front
+ * of it (`bare-proxy.ts`), of the build in `root`: what every gateway benchmark measures against.
+ */
+export async function startUpstreamAndBare(root: string) {
+  const upstream = await startJsonProcess([
+    path.join(root, 'dist/test/support/openai-upstream-main.js'),
+    '--port',
+    '0',
+    '--no-record',
+  ]);
+  const { url, port, apiKey } = upstream.json as { url: string; port: number; apiKey: string };
+  const origin = `http://127.0.0.1:${port}`;
+  const bare = await startJsonProcess([
+    path.join(root, 'dist/bench/gateway/bare-proxy.js'),
+    '--upstream',
+    origin,
+  ]);
+  return {
+    upstream: { url, origin, apiKey, pid: upstream.child.pid! },
+    bare: { url: String(bare.json.url), pid: bare.child.pid! },
+  };
 }

@@ -5,7 +5,7 @@
  * ratio of medians taken over rounds minutes apart, which on two shared cores flips with the load.
  */
 import { cpuSnapshot } from './processes.js';
-import { shuffled } from './statistics.js';
+import { type Spread, shuffled, spread } from './statistics.js';
 import type { Target } from './load.js';
 
 /** A target and the process that serves it (none for `direct`: the upstream answers itself). */
@@ -65,27 +65,44 @@ export function systemCpu(cpu: CpuPerOperation): number {
 }
 
 /**
- * Per-round figures of `name` against `baseline`: `pick` of both batches of the same round, combined
- * by `compare` (a ratio, a difference). Rounds where either has no figure give NaN (left out later).
+ * Per-round figures of `name` against `baseline`, summarised: `compare` of both batches of the same
+ * round (a ratio, a difference). Rounds where either has no figure give NaN and are left out.
  */
-export function perRound<Result>(
+export function versusBaseline<Result>(
   rounds: Rounds<Result>,
   name: string,
   baseline: string,
   compare: (target: Batch<Result>, base: Batch<Result>) => number,
-): number[] {
+): Spread {
   const own = rounds.get(name) ?? [];
   const base = rounds.get(baseline) ?? [];
-  return own.map((batch, index) => (base[index] ? compare(batch, base[index]) : Number.NaN));
+  return spread(own.map((batch, index) => (base[index] ? compare(batch, base[index]) : Number.NaN)));
 }
 
-/** One figure of each round of `name` alone (an absolute number). */
-export function eachRound<Result>(
+/** `value / base`, NaN where the base is no figure. */
+export function ratio(value: number, base: number): number {
+  return base > 0 ? value / base : Number.NaN;
+}
+
+/** The process under test's CPU per operation over the baseline's. */
+export const proxyCpuRatio = (target: Batch<unknown>, base: Batch<unknown>) =>
+  ratio(target.cpu.proxy, base.cpu.proxy);
+
+/** Failed requests or streams of `name` over every round. */
+export function failuresOfRounds<Result extends { failures: number }>(
+  rounds: Rounds<Result>,
+  name: string,
+): number {
+  return (rounds.get(name) ?? []).reduce((sum, batch) => sum + batch.result.failures, 0);
+}
+
+/** The median over the rounds of one absolute figure of `name`. */
+export function medianOfRounds<Result>(
   rounds: Rounds<Result>,
   name: string,
   pick: (batch: Batch<Result>) => number,
-): number[] {
-  return (rounds.get(name) ?? []).map(pick);
+): number {
+  return spread((rounds.get(name) ?? []).map(pick)).median;
 }
 
 /**

@@ -8,7 +8,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { MeasuredTarget } from './rounds.js';
-import { runCommand, startJsonProcess, startProcess } from './processes.js';
+import { runCommand, startProcess, startUpstreamAndBare } from './processes.js';
 
 export interface RunTargets {
   targets: MeasuredTarget[];
@@ -89,20 +89,9 @@ async function startPortkey(root: string, upstreamUrl: string, apiKey: string) {
 
 export async function startRunTargets(root: string, withPortkey: boolean): Promise<RunTargets> {
   const env = { ...process.env };
-  const upstream = await startJsonProcess([
-    path.join(root, 'dist/test/support/openai-upstream-main.js'),
-    '--port',
-    '0',
-    '--no-record',
-  ]);
-  const { url, port, apiKey } = upstream.json as { url: string; port: number; apiKey: string };
-  const upstreamOrigin = `http://127.0.0.1:${port}`;
+  const { upstream, bare } = await startUpstreamAndBare(root);
+  const { url, apiKey } = upstream;
   const authorization = { authorization: `Bearer ${apiKey}` };
-  const bare = await startJsonProcess([
-    path.join(root, 'dist/bench/gateway/bare-proxy.js'),
-    '--upstream',
-    upstreamOrigin,
-  ]);
   const cli = path.join(root, 'dist/src/cli/byzerllm.js');
   const deployArgs = [
     'deploy',
@@ -128,13 +117,13 @@ export async function startRunTargets(root: string, withPortkey: boolean): Promi
   };
   const keyHeader = { authorization: `Bearer ${governed.key}` };
   const targets: MeasuredTarget[] = [
-    { name: 'direct', origin: upstreamOrigin, model: 'm', headers: authorization },
+    { name: 'direct', origin: upstream.origin, model: 'm', headers: authorization },
     {
       name: names.bare,
-      origin: String(bare.json.url),
+      origin: bare.url,
       model: 'm',
       headers: authorization,
-      pid: bare.child.pid!,
+      pid: bare.pid,
     },
     { name: names.serve, origin: plain.origin, model: 'bench_chat', headers: {}, pid: plain.pid },
     {
@@ -161,5 +150,5 @@ export async function startRunTargets(root: string, withPortkey: boolean): Promi
       await fs.rm(head.home, { recursive: true, force: true });
     }
   };
-  return { targets, upstreamPid: upstream.child.pid!, names, stop };
+  return { targets, upstreamPid: upstream.pid, names, stop };
 }
