@@ -24,7 +24,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runLoad, streamThroughput } from './load.js';
-import { startJsonProcess, startUpstreamAndBare, stopProcesses } from './processes.js';
+import { loadNote, startJsonProcess, startUpstreamAndBare, stopProcesses, uptime } from './processes.js';
 import { RawClient } from './raw-client.js';
 import {
   failuresOfRounds,
@@ -198,6 +198,7 @@ function report(targets: MeasuredTarget[], measured: Measured, compareSuffix?: s
 }
 
 async function main(): Promise<void> {
+  const started = uptime();
   const { upstream, bare } = await startUpstreamAndBare(root);
   const { url, apiKey } = upstream;
   const builds: Build[] = [
@@ -232,6 +233,7 @@ async function main(): Promise<void> {
   const isCompared = (target: MeasuredTarget) =>
     compareSuffix !== undefined && target.name.endsWith(compareSuffix);
   const lines = [
+    started,
     `Node ${process.version}, ${os.cpus().length} CPUs, scale ${scale}: ${Math.round(6000 * scale)} plain requests, then ${Math.max(4, Math.round(32 * scale))} streams of 1,000 chunks, per target per round at c=16; ${roundCount} rounds each, targets in a new random order every round; "vs bare" and "÷" are medians of per-round ratios`,
     '',
     // This build's rows first, then the compared build's (they were started and measured interleaved).
@@ -240,6 +242,8 @@ async function main(): Promise<void> {
       measured,
       compareSuffix,
     ),
+    uptime(),
+    ...loadNote(),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -2,7 +2,8 @@
  * The processes a gateway benchmark starts (upstream, proxies, heads), and their CPU time. Every one
  * is remembered and `stopProcesses` ends them, so a benchmark leaves nothing running.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { processCpuSeconds } from '../process-cpu.js';
@@ -93,4 +94,29 @@ export async function startUpstreamAndBare(root: string) {
     upstream: { url, origin, apiKey, pid: upstream.child.pid! },
     bare: { url: String(bare.json.url), pid: bare.child.pid! },
   };
+}
+
+/** `uptime`'s line (the load averages), to print with every run: what the machine was doing. */
+export function uptime(): string {
+  try {
+    return execFileSync('uptime', { encoding: 'utf8' }).trim();
+  } catch {
+    return `load average ${os
+      .loadavg()
+      .map((load) => load.toFixed(2))
+      .join(', ')}`;
+  }
+}
+
+/**
+ * A warning when the last minute's load average exceeds the CPUs: then the processes measured here
+ * waited for a core, and the wall-clock figures say as much about that as about the targets.
+ */
+export function loadNote(): string[] {
+  const [lastMinute = 0] = os.loadavg();
+  const cpus = os.cpus().length;
+  if (lastMinute <= cpus) return [];
+  return [
+    `Machine loaded: load average ${lastMinute.toFixed(2)} on ${cpus} CPUs. Other work competed for the cores during this run: wall-clock figures and their verdicts move most with it (latency above all), CPU per operation less; rerun on a quiet machine before calling a wall-clock target met or missed.`,
+  ];
 }

@@ -17,7 +17,6 @@
  * sets their number. Every process runs on 127.0.0.1 and is stopped at the end.
  */
 import os from 'node:os';
-import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
@@ -28,7 +27,7 @@ import {
   streamThroughput,
   timeToFirstToken,
 } from './load.js';
-import { stopProcesses } from './processes.js';
+import { loadNote, stopProcesses, uptime } from './processes.js';
 import { type Measurements, report } from './run-report.js';
 import { startRunTargets } from './run-targets.js';
 import { inRounds, type MeasuredTarget, openClients, type Rounds } from './rounds.js';
@@ -134,17 +133,6 @@ async function measureStreaming(
   return rounds;
 }
 
-function uptime(): string {
-  try {
-    return execFileSync('uptime', { encoding: 'utf8' }).trim();
-  } catch {
-    return `load average ${os
-      .loadavg()
-      .map((load) => load.toFixed(2))
-      .join(', ')}`;
-  }
-}
-
 async function main(): Promise<void> {
   const started = uptime();
   const run = await startRunTargets(root, !values['skip-portkey']);
@@ -167,7 +155,13 @@ async function main(): Promise<void> {
       `Node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'}), scale ${scale}: ` +
         `${roundCount} rounds of ${batchSeconds.toFixed(2)} s batches per concurrency, targets in a new random order each round`,
     ];
-    const lines = [...header, '', ...report({ targets, streamed, names: run.names, measurements }), uptime()];
+    const lines = [
+      ...header,
+      '',
+      ...report({ targets, streamed, names: run.names, measurements }),
+      uptime(),
+      ...loadNote(),
+    ];
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     await run.stop();
