@@ -1,370 +1,171 @@
 /**
  * Gateway benchmark: one loopback OpenAI upstream, reached directly, through a bare pass-through
- * proxy (the yardstick), through `byzerllm serve` and through the Portkey gateway, in one run on this
- * machine. Prints, ratios to the baseline first and absolute numbers second: requests/s, p50 and p99
- * at concurrency 1, 16 and 64; time to first token of streams; streaming throughput (chunks/s of
- * 1,000-chunk streams at c=16); and the gateway targets of issue 11.
+ * proxy (the yardstick), through `byzerllm serve` (plain, and with governance on) and through the
+ * Portkey gateway, in one run on this machine. Prints, ratios to the baseline first and absolute
+ * numbers second: requests/s and p50 at concurrency 1, 16 and 64; time to first token of streams;
+ * streaming throughput (chunks/s of 1,000-chunk streams at c=16); each process's CPU time per request
+ * and per chunk; and the gateway targets of issues 11 and 19 with a verdict that says when the run
+ * cannot decide.
  *
- *   npx tsc -p . && node dist/bench/gateway/run.js [--scale 1]
+ *   npx tsc -p . && node dist/bench/gateway/run.js [--scale 1] [--rounds 15] [--skip-portkey]
  *
- * `--scale` multiplies the request counts (default 1: about a minute on 2 cores). Every process runs
- * on 127.0.0.1 and is stopped at the end.
+ * Method (two shared cores: the generator, the upstream and the proxy compete for them, and other
+ * work comes and goes): many short rounds; in each, every target runs one time-boxed batch, in a new
+ * random order. Every ratio to the bare proxy is taken within a round, and a row reports the median
+ * of its rounds' ratios with a 95 % interval of that median and the rounds' min–max. `--scale`
+ * multiplies the batches' length (default 1: 0.3 s per batch, about 2–3 minutes in all); `--rounds`
+ * sets their number. Every process runs on 127.0.0.1 and is stopped at the end.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import fs from 'node:fs/promises';
 import os from 'node:os';
-import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { Pool } from 'undici';
 import {
   type LoadResult,
   runLoad,
   type StreamThroughputResult,
   streamThroughput,
-  type Target,
   timeToFirstToken,
 } from './load.js';
+import { loadNote, stopProcesses, uptime } from './processes.js';
+import { type Measurements, report } from './run-report.js';
+import { startRunTargets } from './run-targets.js';
+import { inRounds, type MeasuredTarget, openClients, type Rounds } from './rounds.js';
+import { RawClient } from './raw-client.js';
 
-const { values } = parseArgs({ options: { scale: { type: 'string', default: '1' } } });
+const { values } = parseArgs({
+  options: {
+    scale: { type: 'string', default: '1' },
+    rounds: { type: 'string', default: '15' },
+    'skip-portkey': { type: 'boolean', default: false },
+  },
+});
 const scale = Number(values.scale);
+const roundCount = Number(values.rounds);
 const root = fileURLToPath(new URL('../../../', import.meta.url));
-const children: ChildProcess[] = [];
+/** Length of one target's batch in a round. */
+const batchSeconds = 0.3 * scale;
 
-/** Starts a process and resolves with the first stdout line that matches. */
-function startProcess(
-  command: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  ready: RegExp,
-): Promise<{ child: ChildProcess; line: string }> {
-  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let errors = '';
-  child.stderr!.on('data', (chunk: Buffer) => {
-    errors = (errors + chunk.toString()).slice(-2000);
-  });
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    lines.on('line', (line) => {
-      if (ready.test(line)) resolve({ child, line });
-    });
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}: ${errors}`)));
-  });
-}
-
-/** Runs a CLI command to its end; resolves with its stdout. */
-function run(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    let errors = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      errors += chunk.toString();
-    });
-    child.once('exit', (code) =>
-      code === 0 ? resolve(output) : reject(new Error(`${args.join(' ')}: ${errors}`)),
+async function measureRequests(
+  targets: readonly MeasuredTarget[],
+  upstreamPid: number,
+): Promise<Map<number, Rounds<LoadResult>>> {
+  const byConcurrency = new Map<number, Rounds<LoadResult>>();
+  for (const concurrency of [1, 16, 64]) {
+    const clients = await openClients(
+      targets,
+      (target) => new RawClient(target.origin),
+      (target, raw) => runLoad(target, concurrency, concurrency * 4, { raw }),
     );
-  });
+    const rounds = await inRounds({
+      targets,
+      rounds: roundCount,
+      upstreamPid,
+      batch: async (target) => {
+        const result = await runLoad(target, concurrency, Number.POSITIVE_INFINITY, {
+          raw: clients.of(target),
+          seconds: batchSeconds,
+        });
+        return { result, operations: result.requests };
+      },
+    });
+    await clients.close();
+    byConcurrency.set(concurrency, rounds);
+  }
+  return byConcurrency;
 }
+
+type TimeToFirstToken = Awaited<ReturnType<typeof timeToFirstToken>>;
 
 /**
- * `byzerllm serve` with governance on (issue 19), on its own head (a key exists there, so its
- * gateway refuses requests without one): `bench_chat` priced and limited, and a virtual key with
- * rpm, tpm and a budget — all too high to refuse anything — sent with every request. The second
- * target adds a route with a response cache and asks something new each time, so every request
- * takes the cache's miss path: key, lookup, route, store (evicting the oldest once full).
+ * Streams one at a time, `perRound` per target per round: time to the first generated text (undici,
+ * which hands over the body as it arrives; the generator's CPU matters little one at a time).
  */
-async function startGovernedServe(
-  cli: string,
-  env: NodeJS.ProcessEnv,
-  deployArgs: string[],
-): Promise<{ target: Target; cached: Target; home: string; env: NodeJS.ProcessEnv }> {
-  const home = await fs.mkdtemp(path.join(os.tmpdir(), 'byzerllm-bench-governed-'));
-  const governedEnv: NodeJS.ProcessEnv = { ...env, BYZERLLM_HOME: home };
-  await run([cli, ...deployArgs, 'gateway.price_input=0.15', 'gateway.price_output=0.6'], governedEnv);
-  const huge = '1000000000';
-  await run([cli, 'limits', 'set', 'bench_chat', '--rpm', huge, '--tpm', huge], governedEnv);
-  const key = (
-    await run([cli, 'keys', 'create', '--rpm', huge, '--tpm', huge, '--budget', '9000'], governedEnv)
-  ).trim();
-  const routeFile = path.join(home, 'cached.yaml');
-  await fs.writeFile(
-    routeFile,
-    'strategy: single\ncache: { ttl_seconds: 300, max_entries: 1000 }\ntargets: [{ deployment: bench_chat }]\n',
+async function measureTimeToFirstToken(
+  targets: readonly MeasuredTarget[],
+  upstreamPid: number,
+): Promise<Rounds<TimeToFirstToken>> {
+  const perRound = Math.max(5, Math.round(20 * scale));
+  const pools = await openClients(
+    targets,
+    (target) => new Pool(target.origin, { connections: 1 }),
+    (target, pool) => timeToFirstToken(target, 20, { pool }),
   );
-  await run([cli, 'route', 'set', 'bench_cached', '--file', routeFile], governedEnv);
-  const served = await startProcess(
-    process.execPath,
-    [cli, 'serve', '--port', '0'],
-    governedEnv,
-    /OpenAI-compatible API at/,
+  const rounds = await inRounds({
+    targets,
+    rounds: roundCount,
+    upstreamPid,
+    batch: async (target) => ({
+      result: await timeToFirstToken(target, perRound, { pool: pools.of(target) }),
+      operations: perRound,
+    }),
+  });
+  await pools.close();
+  return rounds;
+}
+
+/** 1,000-chunk streams at c=16, time-boxed batches; CPU per chunk received. */
+async function measureStreaming(
+  targets: readonly MeasuredTarget[],
+  upstreamPid: number,
+): Promise<Rounds<StreamThroughputResult>> {
+  const options = { concurrency: 16, words: 1000 };
+  const clients = await openClients(
+    targets,
+    (target) => new RawClient(target.origin),
+    (target, raw) => streamThroughput(target, { ...options, count: 16, raw }),
   );
-  const origin = /(http:\/\/[\d.:]+)/.exec(served.line)![1]!;
-  const headers = { authorization: `Bearer ${key}` };
-  return {
-    target: { name: 'byzerllm serve + key + limits', origin, model: 'bench_chat', headers },
-    cached: {
-      name: 'byzerllm serve + key + limits + route cache miss',
-      origin,
-      model: 'bench_cached',
-      headers,
-      distinct: true,
+  const rounds = await inRounds({
+    targets,
+    rounds: roundCount,
+    upstreamPid,
+    batch: async (target) => {
+      const result = await streamThroughput(target, {
+        ...options,
+        count: Number.POSITIVE_INFINITY,
+        raw: clients.of(target),
+        seconds: batchSeconds,
+      });
+      return { result, operations: result.chunks };
     },
-    home,
-    env: governedEnv,
-  };
+  });
+  await clients.close();
+  return rounds;
 }
 
 async function main(): Promise<void> {
-  const env = { ...process.env };
-  const upstreamLine = await startProcess(
-    process.execPath,
-    [path.join(root, 'dist/test/support/openai-upstream-main.js'), '--port', '0', '--no-record'],
-    env,
-    /^\{/,
-  );
-  const upstream = JSON.parse(upstreamLine.line) as { url: string; port: number; apiKey: string };
-  const upstreamOrigin = `http://127.0.0.1:${upstream.port}`;
-  const authorization = { authorization: `Bearer ${upstream.apiKey}` };
-
-  const bare = JSON.parse(
-    (
-      await startProcess(
-        process.execPath,
-        [path.join(root, 'dist/bench/gateway/bare-proxy.js'), '--upstream', upstreamOrigin],
-        env,
-        /^\{/,
-      )
-    ).line,
-  ) as { url: string };
-
-  const home = await fs.mkdtemp(path.join(os.tmpdir(), 'byzerllm-bench-'));
-  const byzerEnv: NodeJS.ProcessEnv = { ...env, BYZERLLM_HOME: home };
-  delete byzerEnv.BYZERLLM_HEAD_PORT;
-  const cli = path.join(root, 'dist/src/cli/byzerllm.js');
-  const deployArgs = [
-    'deploy',
-    '--model',
-    'bench_chat',
-    '--pretrained_model_type',
-    'saas/openai',
-    '--worker_concurrency',
-    '1000',
-    '--infer_params',
-    `saas.api_key=${upstream.apiKey}`,
-    'saas.model=m',
-    `saas.base_url=${upstream.url}`,
-  ];
-  await run([cli, ...deployArgs], byzerEnv);
-  const governed = await startGovernedServe(cli, env, deployArgs);
-  const served = await startProcess(
-    process.execPath,
-    [cli, 'serve', '--port', '0'],
-    byzerEnv,
-    /OpenAI-compatible API at/,
-  );
-  const serveOrigin = /(http:\/\/[\d.:]+)/.exec(served.line)![1]!;
-
-  const portkeyPort = 20_000 + Math.floor(Math.random() * 20_000);
-  let portkey: Target | undefined;
+  const started = uptime();
+  const run = await startRunTargets(root, !values['skip-portkey']);
   try {
-    await startProcess(
-      process.execPath,
-      [
-        path.join(root, 'node_modules/@portkey-ai/gateway/build/start-server.js'),
-        '--headless',
-        `--port=${portkeyPort}`,
-      ],
-      env,
-      /Ready for connections/,
-    );
-    portkey = {
-      name: 'Portkey gateway',
-      origin: `http://127.0.0.1:${portkeyPort}`,
-      model: 'm',
-      headers: { ...authorization, 'x-portkey-provider': 'openai', 'x-portkey-custom-host': upstream.url },
-    };
-  } catch (error) {
-    process.stderr.write(`Portkey gateway did not start: ${(error as Error).message}\n`);
-  }
-
-  const targets: Target[] = [
-    { name: 'direct', origin: upstreamOrigin, model: 'm', headers: authorization },
-    { name: 'bare proxy', origin: bare.url, model: 'm', headers: authorization },
-    { name: 'byzerllm serve', origin: serveOrigin, model: 'bench_chat', headers: {} },
-    governed.target,
-    governed.cached,
-    ...(portkey ? [portkey] : []),
-  ];
-
-  const counts: Record<number, number> = { 1: 1500, 16: 3000, 64: 4000 };
-  const rounds = 3;
-  const results = new Map<string, LoadResult[]>();
-  // Warm up every target until its JIT has settled: the longer a request path, the more it needs.
-  for (const target of targets) {
-    await runLoad(target, 16, Math.round(1500 * scale));
-    await runLoad(target, 1, Math.round(500 * scale));
-  }
-  for (const concurrency of [1, 16, 64]) {
-    // Rounds alternate the targets so drift on the shared cores hits all of them alike.
-    for (let round = 0; round < rounds; round++) {
-      for (const target of targets) {
-        const count = Math.round(((counts[concurrency] ?? 1000) * scale) / rounds);
-        const result = await runLoad(target, concurrency, count);
-        const key = `${target.name}@${concurrency}`;
-        results.set(key, [...(results.get(key) ?? []), result]);
-      }
-    }
-  }
-
-  const lines: string[] = [];
-  lines.push(
-    `Node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'}), scale ${scale}`,
-  );
-  lines.push('');
-  lines.push('| target | c | req/s vs bare | p50 - bare p50 (ms) | req/s | p50 ms | p99 ms | failures |');
-  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|');
-  const merged = (name: string, concurrency: number): LoadResult => {
-    const list = results.get(`${name}@${concurrency}`) ?? [];
-    // The median round of each measure: one noisy round on shared cores does not decide it.
-    const median = (pick: (result: LoadResult) => number) =>
-      list.map(pick).sort((left, right) => left - right)[Math.floor(list.length / 2)] ?? Number.NaN;
-    return {
-      requestsPerSecond: median((result) => result.requestsPerSecond),
-      p50Ms: median((result) => result.p50Ms),
-      p99Ms: median((result) => result.p99Ms),
-      failures: list.reduce((sum, result) => sum + result.failures, 0),
-    };
-  };
-  for (const concurrency of [1, 16, 64]) {
-    const base = merged('bare proxy', concurrency);
+    const { targets, upstreamPid } = run;
+    // Warm up every target until its JIT has settled: the longer a request path, the more it needs.
     for (const target of targets) {
-      const result = merged(target.name, concurrency);
-      lines.push(
-        `| ${target.name} | ${concurrency} | ${(result.requestsPerSecond / base.requestsPerSecond).toFixed(2)} | ${(result.p50Ms - base.p50Ms).toFixed(3)} | ${result.requestsPerSecond.toFixed(0)} | ${result.p50Ms.toFixed(3)} | ${result.p99Ms.toFixed(3)} | ${result.failures} |`,
-      );
+      await runLoad(target, 16, Math.round(1500 * scale));
+      await runLoad(target, 1, Math.round(500 * scale));
     }
+    const requests = await measureRequests(targets, upstreamPid);
+    // Streams send one fixed body: on a cached route's row they would be cache hits (a replay in one
+    // text chunk), not that row's miss path, so such rows have no stream figures.
+    const streamed = targets.filter((target) => !target.distinct);
+    const firstToken = await measureTimeToFirstToken(streamed, upstreamPid);
+    const streaming = await measureStreaming(streamed, upstreamPid);
+    const measurements: Measurements = { requests, firstToken, streaming };
+    const header = [
+      started,
+      `Node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'}), scale ${scale}: ` +
+        `${roundCount} rounds of ${batchSeconds.toFixed(2)} s batches per concurrency, targets in a new random order each round`,
+    ];
+    const lines = [
+      ...header,
+      '',
+      ...report({ targets, streamed, names: run.names, measurements }),
+      uptime(),
+      ...loadNote(),
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+  } finally {
+    await run.stop();
   }
-
-  lines.push('');
-  lines.push(
-    '| target | time to first token p50 - direct (ms) | stream time to first token p50 ms | failures |',
-  );
-  lines.push('|---|---:|---:|---:|');
-  const ttftCount = Math.round(400 * scale);
-  const ttft = new Map<string, Awaited<ReturnType<typeof timeToFirstToken>>>();
-  // Streams send one fixed body: on a cached route's row they would be cache hits (a replay in one
-  // text chunk), not that row's miss path, so such rows have no stream figures.
-  const streamed = targets.filter((target) => !target.distinct);
-  for (const target of streamed) await timeToFirstToken(target, Math.min(50, ttftCount));
-  for (const target of streamed) ttft.set(target.name, await timeToFirstToken(target, ttftCount));
-  const direct = ttft.get('direct')!;
-  for (const target of streamed) {
-    const result = ttft.get(target.name)!;
-    lines.push(
-      `| ${target.name} | ${(result.p50Ms - direct.p50Ms).toFixed(3)} | ${result.p50Ms.toFixed(3)} | ${result.failures}${result.error ? ` (${result.error})` : ''} |`,
-    );
-  }
-
-  const streaming = await measureStreaming(streamed, scale);
-  lines.push('');
-  lines.push('| target | chunks/s vs bare (1,000-chunk streams, c=16) | chunks/s | streams/s | failures |');
-  lines.push('|---|---:|---:|---:|---:|');
-  const bareStreaming = streaming.get('bare proxy')!;
-  for (const target of streamed) {
-    const result = streaming.get(target.name)!;
-    lines.push(
-      `| ${target.name} | ${(result.chunksPerSecond / bareStreaming.chunksPerSecond).toFixed(2)} | ${result.chunksPerSecond.toFixed(0)} | ${result.streamsPerSecond.toFixed(1)} | ${result.failures}${result.error ? ` (${result.error.slice(0, 100)})` : ''} |`,
-    );
-  }
-
-  const serveAt1 = merged('byzerllm serve', 1);
-  const bareAt1 = merged('bare proxy', 1);
-  const serveAt64 = merged('byzerllm serve', 64);
-  const bareAt64 = merged('bare proxy', 64);
-  const ttftDelta = ttft.get('byzerllm serve')!.p50Ms - direct.p50Ms;
-  const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
-  lines.push('');
-  lines.push('| issue 11 target | measured | |');
-  lines.push('|---|---:|---|');
-  const p50Delta = serveAt1.p50Ms - bareAt1.p50Ms;
-  const throughputRatio = serveAt64.requestsPerSecond / bareAt64.requestsPerSecond;
-  lines.push(
-    `| p50 at c=1 over the bare proxy ≤ 0.1 ms | ${p50Delta.toFixed(3)} ms | ${verdict(p50Delta <= 0.1)} |`,
-  );
-  lines.push(
-    `| throughput at c=64 ≥ 0.9× the bare proxy | ${throughputRatio.toFixed(2)}× | ${verdict(throughputRatio >= 0.9)} |`,
-  );
-  lines.push(
-    `| stream time to first token over direct ≤ 1 ms | ${ttftDelta.toFixed(3)} ms | ${verdict(ttftDelta <= 1)} |`,
-  );
-  const governedAt1 = merged(governed.target.name, 1);
-  const governedAt16 = merged(governed.target.name, 16);
-  const governedAt64 = merged(governed.target.name, 64);
-  const bareAt16 = merged('bare proxy', 16);
-  const governedDelta = governedAt1.p50Ms - bareAt1.p50Ms;
-  lines.push(
-    `| issue 19, key + limits: p50 at c=1 over the bare proxy ≤ 0.1 ms | ${governedDelta.toFixed(3)} ms | ${verdict(governedDelta <= 0.1)} |`,
-  );
-  for (const [concurrency, result, base] of [
-    [16, governedAt16, bareAt16],
-    [64, governedAt64, bareAt64],
-  ] as const) {
-    const ratio = result.requestsPerSecond / base.requestsPerSecond;
-    lines.push(
-      `| issue 19, key + limits: throughput at c=${concurrency} ≥ 0.9× the bare proxy | ${ratio.toFixed(2)}× | ${verdict(ratio >= 0.9)} |`,
-    );
-  }
-  const cachedAt1 = merged(governed.cached.name, 1);
-  const cachedDelta = cachedAt1.p50Ms - bareAt1.p50Ms;
-  lines.push(
-    `| issue 19, key + limits + route cache miss: p50 at c=1 over the bare proxy ≤ 0.1 ms | ${cachedDelta.toFixed(3)} ms | ${verdict(cachedDelta <= 0.1)} |`,
-  );
-  for (const [concurrency, base] of [
-    [16, bareAt16],
-    [64, bareAt64],
-  ] as const) {
-    const ratio = merged(governed.cached.name, concurrency).requestsPerSecond / base.requestsPerSecond;
-    lines.push(
-      `| issue 19, key + limits + route cache miss: throughput at c=${concurrency} ≥ 0.9× the bare proxy | ${ratio.toFixed(2)}× | ${verdict(ratio >= 0.9)} |`,
-    );
-  }
-  process.stdout.write(`${lines.join('\n')}\n`);
-
-  await run([cli, 'stop'], byzerEnv).catch(() => {});
-  await run([cli, 'stop'], governed.env).catch(() => {});
-  await fs.rm(home, { recursive: true, force: true });
-  await fs.rm(governed.home, { recursive: true, force: true });
-}
-
-/**
- * Chunks/s of 1,000-chunk streams at c=16: three rounds alternating the targets, the median round of
- * each. A warm-up round first, as for the request rates.
- */
-async function measureStreaming(
-  targets: Target[],
-  scale: number,
-): Promise<Map<string, StreamThroughputResult>> {
-  const options = { concurrency: 16, count: Math.max(16, Math.round(48 * scale)), words: 1000 };
-  const rounds = new Map<string, StreamThroughputResult[]>();
-  for (const target of targets) await streamThroughput(target, { ...options, count: 16 });
-  for (let round = 0; round < 3; round++) {
-    for (const target of targets) {
-      rounds.set(target.name, [...(rounds.get(target.name) ?? []), await streamThroughput(target, options)]);
-    }
-  }
-  const medians = new Map<string, StreamThroughputResult>();
-  for (const [name, list] of rounds) {
-    const sorted = [...list].sort((left, right) => left.chunksPerSecond - right.chunksPerSecond);
-    const median = sorted[Math.floor(sorted.length / 2)]!;
-    const failures = list.reduce((sum, result) => sum + result.failures, 0);
-    medians.set(name, { ...median, failures });
-  }
-  return medians;
 }
 
 main()
@@ -372,6 +173,4 @@ main()
     process.stderr.write(`benchmark failed: ${(error as Error).stack ?? String(error)}\n`);
     process.exitCode = 1;
   })
-  .finally(() => {
-    for (const child of children) child.kill('SIGTERM');
-  });
+  .finally(stopProcesses);
