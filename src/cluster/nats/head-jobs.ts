@@ -15,6 +15,7 @@
  * fails it with the reason (head-job-recovery.ts). `jobs-resume` and `jobs-rm` go to the nodes that
  * ran the job (head-job-control.ts); `jobs plot` reads the events held here.
  */
+import { isDeepStrictEqual } from 'node:util';
 import type { ServiceMsg } from '@nats-io/services';
 import type { Subscription } from '@nats-io/transport-node';
 import type { z } from 'zod';
@@ -333,11 +334,12 @@ export class HeadJobs implements JobRegistry, PlacedJobsView {
     // Also after the head recorded the end: a stopped job's last checkpoint event can come after
     // the stop's reply, and `jobs resume` and its readers count on every rank-0 event.
     if (part === entry.parts[0]) entry.events.push(...fresh);
-    const before = JSON.stringify(part.record);
+    const before = part.record;
     this.setPartRecord(entry, part, record);
     this.update(entry.record.name, entry);
-    // Most messages of a quiet job change nothing: no write then.
-    if (entry.events.length > entry.persistedEvents || JSON.stringify(part.record) !== before)
+    // Most messages of a quiet job change nothing: no write then. The records are compared as
+    // values (setPartRecord keeps or replaces the object, never edits it), not stringified.
+    if (entry.events.length > entry.persistedEvents || !isDeepStrictEqual(part.record, before))
       void this.persist(entry);
   }
 
