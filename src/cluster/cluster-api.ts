@@ -54,7 +54,10 @@ export interface DeploymentInfo {
 }
 
 export interface DeployOutcome {
-  /** `already_deployed` means a deployment of that name existed and nothing was changed. */
+  /**
+   * `already_deployed` means a deployment of that name existed and nothing was changed; when the
+   * spec asked for differs from the running one, `warnings` names how (Head.deploy, parse-spec.ts).
+   */
   status: 'deployed' | 'already_deployed';
   deployment: DeploymentInfo;
   warnings: string[];

@@ -32,5 +32,6 @@ export {
 export * from './head/gateway-host.js';
 export type { StorageHost } from './head/storage-host.js';
 export type { AttachedGateway } from './head/head-client.js';
+export type { RouteSummary } from './head/route-endpoints.js';
 export * from './nats/index.js';
 export * from './governance/index.js';

@@ -11,7 +11,11 @@
  * number of gateways (the head is the one counter).
  */
 import type { CallOptions, Usage } from '../core/index.js';
+import { wireBusySecondsSchema } from './wire/index.js';
 import type { Lease } from './worker-pool.js';
+
+/** What a charge reads of a usage: the busy seconds its worker reported, checked at the wire. */
+export type BusySeconds = Pick<Usage, 'cpuSeconds' | 'gpuSeconds'>;
 
 /** The head's side of tickets (implemented by `AccessControl`). */
 export interface TicketCharges {
@@ -21,13 +25,13 @@ export interface TicketCharges {
    */
   start(ticket: string, deployment: string): void;
   /** The request left its slot: charges the busy seconds its worker reported, if any. */
-  charge(ticket: string, usage: Usage | undefined): void;
+  charge(ticket: string, usage: BusySeconds | undefined): void;
 }
 
 /** One request's ticket, bound to the head's charges (what `RunningDeployment` is given). */
 export interface SlotCharge {
   start(): void;
-  finish(usage: Usage | undefined): void;
+  finish(usage: BusySeconds | undefined): void;
 }
 
 /** A call through a deployment's pool, with the slot charge of its gateway ticket, if any. */
@@ -69,8 +73,14 @@ export function startOnSlot(charge: SlotCharge | undefined, lease: Lease): void 
   }
 }
 
-/** The `usage` of a call's result, when it has one. */
-export function usageOf(result: unknown): Usage | undefined {
+/**
+ * The busy seconds of a call's result, when it has a usage. Call results cross the wire unchecked
+ * (`result: unknown`), so they are checked here with the schema finish parts are checked with at
+ * the wire: a usage with negative or endless seconds charges nothing.
+ */
+export function usageOf(result: unknown): BusySeconds | undefined {
   const usage = (result as { usage?: unknown } | null | undefined)?.usage;
-  return typeof usage === 'object' && usage !== null ? (usage as Usage) : undefined;
+  if (typeof usage !== 'object' || usage === null) return undefined;
+  const parsed = wireBusySecondsSchema.safeParse(usage);
+  return parsed.success ? parsed.data : undefined;
 }

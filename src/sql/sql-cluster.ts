@@ -1,12 +1,5 @@
-import type { ClusterApi } from '../cluster/index.js';
+import type { ClusterApi, RouteSummary } from '../cluster/index.js';
 import type { ModelCaller } from './query-calls.js';
-
-/** A route as the head lists it (`byzerllm route list`): its virtual model name and its config. */
-export interface SqlRoute {
-  name: string;
-  /** The routing config; parsed (zod) before its deployments are read. */
-  config: unknown;
-}
 
 /** What a SQL session needs of a cluster: deploy and look up models, and call them. */
 export type SqlCluster = Pick<ClusterApi, 'deploy' | 'list' | 'meta'> &
@@ -17,5 +10,5 @@ export type SqlCluster = Pick<ClusterApi, 'deploy' | 'list' | 'meta'> &
      * cooldowns), which `call`/`meta` of such a cluster resolve by name. Without it only
      * deployments are functions.
      */
-    routes?: { list(): Promise<SqlRoute[]> };
+    routes?: { list(): Promise<RouteSummary[]> };
   };

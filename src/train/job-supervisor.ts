@@ -18,7 +18,7 @@ import { createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import readline from 'node:readline';
-import { connectLocalHead } from '../cluster/index.js';
+import { connectLocalHead, trainedModelOutcome } from '../cluster/index.js';
 import { importOptional, toByzerLLMError } from '../core/index.js';
 import { convertHfToGguf, convertLoraToGguf } from './convert-to-gguf.js';
 import type { TrainingExample } from './data-formats.js';
@@ -322,18 +322,23 @@ export class JobSupervisor {
     let deployment: NonNullable<JobRecord['deployment']>;
     try {
       const head = await connectLocalHead({ stateDirectory: this.options.stateDirectory });
+      const gguf = record.outputs!.gguf;
       try {
-        await head.deploy({
+        const outcome = await head.deploy({
           name,
           pretrainedModelType: 'custom/auto',
           inferBackend: 'llama_cpp',
-          modelPath: record.outputs!.gguf,
+          modelPath: gguf,
           numWorkers: 1,
         });
+        // A deployment of that name serving another model is not this job's: failed, naming it.
+        deployment =
+          outcome.status === 'already_deployed'
+            ? trainedModelOutcome(outcome.deployment, gguf)
+            : { name, status: 'deployed' };
       } finally {
         await head.close();
       }
-      deployment = { name, status: 'deployed' };
     } catch (error) {
       deployment = { name, status: 'failed', error: toByzerLLMError(error).message };
     }

@@ -154,6 +154,10 @@ describe('byzerllm CLI against a local OpenAI-compatible upstream', () => {
     const result = await home.run(deployArgs('gpt_chat', upstream.url, ['--num_workers', '3']));
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stdout, 'Model gpt_chat already deployed\n');
+    assert.match(
+      result.stderr,
+      /gpt_chat exists with a different spec: numWorkers 2 \(this deploy asked for 3\)/,
+    );
     assert.equal(JSON.parse((await home.run(['stat', '--model', 'gpt_chat'])).stdout).total_workers, 2);
   });
 

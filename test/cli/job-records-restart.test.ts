@@ -82,6 +82,20 @@ async function logs(name: string): Promise<Array<Record<string, unknown>>> {
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
+/** The head's stored record of a job (head-job-store.ts) and the node's events stored with it. */
+async function storedJob(name: string) {
+  const folder = path.join(cluster.head.home, 'cluster-jobs', name);
+  const job = JSON.parse(await fs.readFile(path.join(folder, 'job.json'), 'utf8')) as {
+    record: { status: string };
+    parts: Array<{ record: { status: string }; received: number }>;
+  };
+  const events = (await fs.readFile(path.join(folder, 'events.jsonl'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+  return { job, nodeEvents: events.filter((event) => event.source !== 'head') };
+}
+
 const steps = (events: Array<Record<string, unknown>>) => events.filter((event) => event.event === 'step');
 
 const job = (name: string, maxSteps: number, saveSteps?: number) =>
@@ -183,6 +197,16 @@ test('NATS: stop, head killed -9, restart, resume --address goes on from the che
     onEvent: async () => {
       const stopped = await jobs(['stop', 'paused']);
       assert.equal(stopped.code, 0, stopped.stderr);
+      // Written once per stop, before the answer: the job and its part read stopped, and every
+      // event the part's node logged (counted in `received`) is in events.jsonl beside it.
+      const stored = await storedJob('paused');
+      assert.equal(stored.job.record.status, 'stopped');
+      assert.deepEqual(
+        stored.job.parts.map((part) => part.record.status),
+        ['stopped'],
+      );
+      assert.equal(stored.nodeEvents.length, stored.job.parts[0]!.received);
+      assert.ok(stored.nodeEvents.some((event) => event.event === 'checkpoint'));
     },
   });
   assert.ok(followed.seen, followed.stderr);

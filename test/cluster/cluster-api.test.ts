@@ -174,10 +174,25 @@ for (const [name, create] of Object.entries(setups)) {
       await setup.cluster.undeploy('defaults');
     });
 
-    test('deploying an existing name changes nothing', async () => {
-      const again = await setup.cluster.deploy(spec({ numWorkers: 5 }));
+    test('deploying an existing name changes nothing; a different spec is named in a warning', async () => {
+      const same = await setup.cluster.deploy(spec());
+      assert.equal(same.status, 'already_deployed');
+      assert.deepEqual(same.warnings, [], 'the same spec again: nothing to say');
+      const again = await setup.cluster.deploy(
+        spec({
+          numWorkers: 5,
+          inferParams: { ...spec().inferParams, 'saas.api_key': 'sk-another-secret', 'saas.model': 'other' },
+        }),
+      );
       assert.equal(again.status, 'already_deployed');
       assert.equal((await setup.cluster.stat('gpt_chat')).total_workers, 2);
+      assert.equal(again.warnings.length, 1);
+      const [warning] = again.warnings;
+      assert.match(warning!, /^deployment gpt_chat exists with a different spec: /);
+      assert.match(warning!, /numWorkers 2 \(this deploy asked for 5\)/);
+      assert.match(warning!, /inferParams\.saas\.api_key, inferParams\.saas\.model/);
+      assert.match(warning!, /undeploy it first/);
+      assert.doesNotMatch(warning!, /sk-another-secret|other|"m"/, 'values inside inferParams are not shown');
     });
 
     test('40 concurrent calls use both workers and never exceed 4 in flight on one', async () => {

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AccessControl, RateWindow, VirtualKeyStore } from '../../src/cluster/index.js';
+import { usageOf } from '../../src/cluster/slot-charge.js';
 import { deploymentSpecSchema, tokenPriceOf } from '../../src/core/index.js';
 
 describe('RateWindow', () => {
@@ -231,14 +232,23 @@ describe('VirtualKeyStore and AccessControl', () => {
       return admission.ticket;
     });
     control.start(tickets[0]!, 'tiny');
-    control.charge(tickets[0]!, { inputTokens: 5, outputTokens: 8, cpuSeconds: 0.6 });
+    // An embedding's usage has no output tokens: its busy seconds are charged all the same.
+    control.charge(tickets[0]!, usageOf({ embeddings: [[1]], usage: { inputTokens: 5, cpuSeconds: 0.6 } }));
     control.start(tickets[1]!, 'tiny');
-    // What a worker sends is read defensively: a negative or non-finite report counts as nothing.
-    control.charge(tickets[1]!, { inputTokens: 5, outputTokens: 8, cpuSeconds: -5, gpuSeconds: Number.NaN });
+    // A call result crosses the wire unchecked: usageOf checks it with the wire's schema, and a
+    // negative or non-finite report counts as nothing.
+    for (const usage of [
+      { inputTokens: 5, outputTokens: 8, cpuSeconds: -5 },
+      { inputTokens: 5, outputTokens: 8, gpuSeconds: Number.NaN },
+      { inputTokens: 5, outputTokens: 8, cpuSeconds: Number.POSITIVE_INFINITY },
+      { inputTokens: 5, outputTokens: 8, cpuSeconds: '3' },
+    ])
+      assert.equal(usageOf({ usage }), undefined, `accepted ${JSON.stringify(usage)}`);
+    control.charge(tickets[1]!, usageOf({ usage: { inputTokens: 5, outputTokens: 8, cpuSeconds: -5 } }));
     assert.equal(keys.get(view.id).spend.seconds, 0.6);
     control.start(tickets[2]!, 'tiny');
-    control.charge(tickets[2]!, { inputTokens: 5, outputTokens: 8, gpuSeconds: 0.5 });
-    control.charge(tickets[2]!, { inputTokens: 5, outputTokens: 8, gpuSeconds: 0.5 });
+    control.charge(tickets[2]!, { gpuSeconds: 0.5 });
+    control.charge(tickets[2]!, { gpuSeconds: 0.5 });
     const spend = keys.get(view.id).spend;
     assert.deepEqual(
       [spend.seconds, spend.cpuSeconds, spend.gpuSeconds],
@@ -274,7 +284,7 @@ describe('VirtualKeyStore and AccessControl', () => {
       return admission.ticket;
     });
     control.start(running!, 'tiny');
-    control.charge(running!, { inputTokens: 5, outputTokens: 8, cpuSeconds: 10 });
+    control.charge(running!, { cpuSeconds: 10 });
     assert.throws(
       () => control.start(queued!, 'tiny'),
       (error: Error & { details?: { reason?: string } }) =>

@@ -61,19 +61,16 @@ after(async () => {
   await home.cleanup();
 });
 
+/** `byzerllm finetune` of the tiny model on `data`, followed to its end. */
+const finetune = (name: string, data: string, flags: string[]) =>
+  home.run(['finetune', '--model_path', basePath, '--data', data, '--name', name, ...flags, '--follow']);
+
 test('finetune with 2 workers memorises the answers; --deploy serves the result and query returns one', {
   timeout: 600_000,
 }, async () => {
   const data = path.join(home.home, 'train.jsonl');
   await fs.writeFile(data, ANSWERS.map(([, , row]) => JSON.stringify(row)).join('\n'));
-  const started = await home.run([
-    'finetune',
-    '--model_path',
-    basePath,
-    '--data',
-    data,
-    '--name',
-    'tuned',
+  const started = await finetune('tuned', data, [
     '--num_workers',
     '2',
     '--batch_size',
@@ -90,7 +87,6 @@ test('finetune with 2 workers memorises the answers; --deploy serves the result 
     '1000',
     '--deploy',
     'tuned_chat',
-    '--follow',
   ]);
   assert.equal(started.code, 0, started.stderr);
   assert.match(started.stdout, /job tuned succeeded: .*models\/tuned\/model\.gguf/);
@@ -126,6 +122,24 @@ test('finetune with 2 workers memorises the answers; --deploy serves the result 
 
   const listed = await home.run(['jobs', 'list']);
   assert.match(listed.stdout, /tuned\s+finetune\s+succeeded\s+60\/60/);
+});
+
+test('--deploy under a name that serves another model: the job succeeds, its deployment failed naming both files', {
+  timeout: 600_000,
+}, async () => {
+  const data = path.join(home.home, 'train.jsonl');
+  const started = await finetune('other_tune', data, ['--max_steps', '2', '--deploy', 'tuned_chat']);
+  assert.equal(started.code, 0, started.stderr);
+  const conflict =
+    /deployment tuned_chat exists and serves \S*models\/tuned\/model\.gguf, not this job's \S*models\/other_tune\/model\.gguf/;
+  assert.match(started.stdout, new RegExp(`deploying tuned_chat failed: ${conflict.source}`));
+  const shown = JSON.parse((await home.run(['jobs', 'show', 'other_tune'])).stdout) as JobRecord;
+  assert.equal(shown.status, 'succeeded');
+  assert.equal(shown.deployment?.status, 'failed');
+  assert.match(shown.deployment?.error ?? '', conflict);
+  const [question, answer] = ANSWERS[0]!;
+  const result = await home.run(['query', '--model', 'tuned_chat', '--query', question]);
+  assert.equal(result.stdout.trim(), answer, "the first job's model still serves the name");
 });
 
 test('parity: the exported GGUF under llama.cpp and the torch model give the same next token and logits', {

@@ -11,6 +11,7 @@ import {
   createRoutedCluster,
   HeadClient,
   NatsClusterClient,
+  type RouteSummary,
 } from '../../cluster/index.js';
 import { type SqlCluster, SqlSession } from '../../sql/index.js';
 import { connect } from '../connect.js';
@@ -100,7 +101,7 @@ function lazyCluster(flags: SqlFlags): SqlCluster & { close(): Promise<void> } {
 interface RoutedConnection {
   /** Calls a route by name wherever a deployment name goes. */
   cluster: ClusterApi;
-  routes(): Promise<Array<{ name: string; config: unknown }>>;
+  routes(): Promise<RouteSummary[]>;
   close(): Promise<void>;
 }
 

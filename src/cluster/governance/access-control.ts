@@ -23,14 +23,8 @@
  * Its budget reservation is priced at the route's dearest target (an upper bound of what answers).
  */
 import { randomBytes } from 'node:crypto';
-import {
-  InvalidArgumentError,
-  type TokenPrice,
-  UpstreamError,
-  type Usage,
-  wholeMicroseconds,
-} from '../../core/index.js';
-import type { TicketCharges } from '../slot-charge.js';
+import { InvalidArgumentError, type TokenPrice, UpstreamError, wholeMicroseconds } from '../../core/index.js';
+import type { BusySeconds, TicketCharges } from '../slot-charge.js';
 import type { AccessGate, AccessRefusal, AccessRequest, Admission, UsageReport } from './access-gate.js';
 import { RateWindow, type WindowEntry } from './rate-window.js';
 import type { KeyRecord, RateLimits, VirtualKeyStore } from './virtual-keys.js';
@@ -274,13 +268,13 @@ export class AccessControl implements AccessGate, TicketCharges {
   }
 
   /** A ticket's request left its slot: its worker's busy seconds go to the key's spend. */
-  charge(ticket: string, usage: Usage | undefined): void {
+  charge(ticket: string, usage: BusySeconds | undefined): void {
     const key = this.slotKeys.get(ticket)?.key;
     this.slotKeys.delete(ticket);
     if (!key || !usage) return;
-    // What a worker sends is checked at the wire only for streams: read it defensively.
-    const cpu = busySeconds(usage.cpuSeconds);
-    const gpu = busySeconds(usage.gpuSeconds);
+    // Checked where they came in (`wireBusySecondsSchema`): finite and not negative.
+    const cpu = usage.cpuSeconds ?? 0;
+    const gpu = usage.gpuSeconds ?? 0;
     if (cpu + gpu === 0) return;
     const spend = key.spend;
     spend.cpuSeconds = wholeMicroseconds(spend.cpuSeconds + cpu);
@@ -370,11 +364,6 @@ function waitOf(windows: Windows | undefined, tokens: number, now: number): numb
 
 function secondsSpent(key: KeyRecord): string {
   return `key sk-byz-${key.id} has used its budget of ${key.budgetSeconds} seconds (spent ${key.spend.seconds} s)`;
-}
-
-/** A reported busy time: a finite number of seconds, not negative; anything else counts as none. */
-function busySeconds(value: unknown): number {
-  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : 0;
 }
 
 function describeLimits(limits: RateLimits): string {

@@ -28,7 +28,7 @@ import type {
   DeployOutcome,
 } from '../cluster-api.js';
 import { Placement, type WorkerPlacement } from '../placement.js';
-import { parseSpec } from './parse-spec.js';
+import { parseSpec, specConflict } from './parse-spec.js';
 import { type JobPlacementRequest, jobHoldingName, placeTrainingJob } from './job-placement.js';
 import type { NodeResources } from '../resources.js';
 import { RunningDeployment } from '../running-deployment.js';
@@ -106,7 +106,9 @@ export class Head implements ClusterApi {
   async deploy(input: DeploymentSpecInput): Promise<DeployOutcome> {
     const spec = parseSpec(input);
     const existing = this.deployments.get(spec.name);
-    if (existing) return { status: 'already_deployed', deployment: existing.info(), warnings: [] };
+    // Byzer-LLM's deploy leaves a deployment of the name as it is: a different spec is only named.
+    const conflicts = existing ? specConflict(existing.spec, spec) : [];
+    if (existing) return { status: 'already_deployed', deployment: existing.info(), warnings: conflicts };
     validateEngineChoice(spec);
     for (const kind of PINNABLE_KINDS) {
       const index = spec.pinning[kind];

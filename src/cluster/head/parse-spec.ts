@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import {
   type DeploymentSpec,
   type DeploymentSpecInput,
@@ -21,4 +22,44 @@ export function parseSpec(input: DeploymentSpecInput): DeploymentSpec {
   throw new InvalidArgumentError(
     `invalid ${field}${value === undefined ? '' : ` ${JSON.stringify(value)}`}: ${issue.message}`,
   );
+}
+
+/**
+ * How a deploy request's spec differs from the running deployment of its name, for the warning of
+ * an `already_deployed` answer (Byzer-LLM's deploy leaves an existing deployment as it is, so a
+ * different spec under a taken name would otherwise go unnoticed). Fields named with both values;
+ * inside objects (`inferParams`, …) only the keys are named, since values there may be secrets.
+ * The one warning, or none when they are the same.
+ */
+export function specConflict(running: DeploymentSpec, requested: DeploymentSpec): string[] {
+  const differences: string[] = [];
+  for (const key of unionKeys(running, requested)) {
+    const was: unknown = running[key];
+    const asked: unknown = requested[key];
+    if (isDeepStrictEqual(was, asked)) continue;
+    if (isPlainObject(was) || isPlainObject(asked)) {
+      const inner = unionKeys(asPlain(was), asPlain(asked)).filter(
+        (name) => !isDeepStrictEqual(asPlain(was)[name], asPlain(asked)[name]),
+      );
+      differences.push(...inner.map((name) => `${key}.${name}`));
+    } else {
+      differences.push(`${key} ${JSON.stringify(was)} (this deploy asked for ${JSON.stringify(asked)})`);
+    }
+  }
+  if (differences.length === 0) return [];
+  return [
+    `deployment ${running.name} exists with a different spec: ${differences.join(', ')}; nothing was changed (undeploy it first to deploy this spec under that name)`,
+  ];
+}
+
+function unionKeys<Value extends object>(left: Value, right: Value): Array<keyof Value & string> {
+  return [...new Set([...Object.keys(left), ...Object.keys(right)])] as Array<keyof Value & string>;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function asPlain(value: unknown): Record<string, unknown> {
+  return isPlainObject(value) ? value : {};
 }

@@ -7,8 +7,10 @@ import type { Context, Hono } from 'hono';
 import { NotFoundError } from '../../core/index.js';
 import type { Governance } from '../governance/index.js';
 
+/** A route as the head lists it (`byzerllm route list`): its virtual model name and its config. */
 export interface RouteSummary {
   name: string;
+  /** The routing config as stored; a reader parses it (`parseRouteConfig`) before using it. */
   config: unknown;
 }
 

@@ -44,13 +44,16 @@ async function deployOnce(registry: JobRegistry, entry: JobEntry, name: string):
   await registry.persist(entry);
   const { placer } = registry.options;
   const existing = (await placer.list()).find((each) => each.name === name);
-  if (existing) return existingOutcome(existing, gguf);
+  if (existing) return trainedModelOutcome(existing, gguf);
   await placer.deployTrainedModel({ name, modelPath: gguf, node: main.node });
   return { name, status: 'deployed' };
 }
 
-/** A deployment of the name exists: it is this job's when it serves this job's file. */
-function existingOutcome(existing: DeploymentInfo, gguf: string): DeploymentOutcome {
+/**
+ * A deployment of the name exists: it is this job's when it serves this job's file (also what the
+ * local job supervisor records when its deploy answers `already_deployed`).
+ */
+export function trainedModelOutcome(existing: DeploymentInfo, gguf: string): DeploymentOutcome {
   const { name } = existing;
   if (existing.modelPath !== gguf)
     return {

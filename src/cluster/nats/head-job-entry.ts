@@ -69,6 +69,8 @@ export interface JobEntry {
   cpusPerWorker: number;
   gpusPerWorker: number;
   deployment?: JobDeployment;
+  /** `jobs stop` calls running: the job's saves wait for the one each makes at its end. */
+  stopsRunning?: number;
 }
 
 /** Events the head adds itself (a status it decided, a deployment) carry this; the nodes' do not. */
@@ -94,7 +96,7 @@ export interface JobRegistry {
   settle(entry: JobEntry): void;
   /** Fails a part as lost (its node is gone or did not answer), failing the job. */
   failPart(entry: JobEntry, part: JobPart, reason: string): void;
-  /** Asks a part's node to stop it and takes the record it answers (a node that cannot is logged). */
+  /** Asks a part's node to stop it, takes the record it answers and saves (a node that cannot is logged). */
   stopPart(name: string, part: JobPart): Promise<void>;
   /** Writes the record and the events not yet on disk. */
   persist(entry: JobEntry): Promise<void>;

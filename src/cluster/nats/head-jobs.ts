@@ -15,6 +15,7 @@
  * fails it with the reason (head-job-recovery.ts). `jobs-resume` and `jobs-rm` go to the nodes that
  * ran the job (head-job-control.ts); `jobs plot` reads the events held here.
  */
+import { isDeepStrictEqual } from 'node:util';
 import type { ServiceMsg } from '@nats-io/services';
 import type { Subscription } from '@nats-io/transport-node';
 import type { z } from 'zod';
@@ -230,11 +231,17 @@ export class HeadJobs implements JobRegistry, PlacedJobsView {
     }
   }
 
+  /**
+   * `jobs stop`: every active part's node is asked to stop it, then the job is written once (not
+   * once per part and again: the writes of progress read meanwhile are held until then).
+   */
   private async stop(name: string): Promise<PlacedJobRecord> {
     const entry = this.entry(name);
-    await Promise.all(
-      entry.parts.filter((part) => !isFinished(part.record)).map((part) => this.stopPart(name, part)),
-    );
+    entry.stopsRunning = (entry.stopsRunning ?? 0) + 1;
+    const active = entry.parts.filter((part) => !isFinished(part.record));
+    // requestStop never rejects.
+    await Promise.all(active.map((part) => this.requestStop(name, part)));
+    entry.stopsRunning -= 1;
     this.update(name, entry);
     // The answer is on disk before it is given: a head killed right after a stop still lists the
     // job stopped with every event (a restarted head re-reads only active jobs from their nodes).
@@ -242,8 +249,20 @@ export class HeadJobs implements JobRegistry, PlacedJobsView {
     return entry.record;
   }
 
-  /** Asks a part's node to stop it and takes the record it answers; a node that cannot answer is logged. */
+  /** Asks a part's node to stop it (see `requestStop`), then records and saves the job. */
   async stopPart(name: string, part: JobPart): Promise<void> {
+    const entry = await this.requestStop(name, part);
+    if (!entry) return;
+    this.update(name, entry);
+    void this.persist(entry);
+  }
+
+  /**
+   * Asks a part's node to stop it and takes the record it answers, with the events the node logged
+   * up to its end; the caller saves. Undefined when the node could not answer (logged) or the job
+   * is gone.
+   */
+  private async requestStop(name: string, part: JobPart): Promise<JobEntry | undefined> {
     part.stopRequested = true;
     try {
       const record = await this.requestNode(
@@ -252,7 +271,7 @@ export class HeadJobs implements JobRegistry, PlacedJobsView {
         NODE_STOP_TIMEOUT_MS,
       );
       const entry = this.jobs.get(name);
-      if (!entry) return;
+      if (!entry) return undefined;
       this.setPartRecord(entry, part, jobRecordSchema.parse(record));
       // The node answers once its supervisor recorded the end, so every event (the last checkpoint
       // too, which may not have reached us yet as a progress message) is in its log: read them now.
@@ -262,13 +281,13 @@ export class HeadJobs implements JobRegistry, PlacedJobsView {
             `could not read the last events of training job ${name}: ${(error as Error).message}`,
           ),
         );
-      this.update(name, entry);
-      void this.persist(entry);
+      return entry;
     } catch (error) {
       // Its node is gone or stuck: the node's loss (missed heartbeats) fails the part.
       this.options.log(
         `could not stop training job ${name} on node ${part.node}: ${(error as Error).message}`,
       );
+      return undefined;
     }
   }
 
@@ -315,16 +334,21 @@ export class HeadJobs implements JobRegistry, PlacedJobsView {
     // Also after the head recorded the end: a stopped job's last checkpoint event can come after
     // the stop's reply, and `jobs resume` and its readers count on every rank-0 event.
     if (part === entry.parts[0]) entry.events.push(...fresh);
-    const before = JSON.stringify(part.record);
+    const before = part.record;
     this.setPartRecord(entry, part, record);
     this.update(entry.record.name, entry);
-    // Most messages of a quiet job change nothing: no write then.
-    if (entry.events.length > entry.persistedEvents || JSON.stringify(part.record) !== before)
+    // Most messages of a quiet job change nothing: no write then. The records are compared as
+    // values (setPartRecord keeps or replaces the object, never edits it), not stringified.
+    if (entry.events.length > entry.persistedEvents || !isDeepStrictEqual(part.record, before))
       void this.persist(entry);
   }
 
-  /** Saves the record and the events not saved yet; saves run in order and never reject. */
+  /**
+   * Saves the record and the events not saved yet; saves run in order and never reject. While a
+   * `jobs stop` runs, the job's saves wait for the one it makes at its end.
+   */
   persist(entry: JobEntry): Promise<void> {
+    if (entry.stopsRunning) return Promise.resolve();
     const events = entry.events.slice(entry.persistedEvents);
     entry.persistedEvents = entry.events.length;
     return this.options.store.save(storedJob(entry), events);

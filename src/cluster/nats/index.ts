@@ -38,6 +38,7 @@ export {
 export { NodeDirectory } from './node-directory.js';
 export { type NatsHead, type NatsHeadOptions, startNatsHead } from './nats-head.js';
 export { HeadJobs, type JobPlacer, type PlacedJobsView } from './head-jobs.js';
+export { trainedModelOutcome } from './head-job-deploy.js';
 export {
   type ClusterJobRecord,
   FINISHED_JOB_STATUSES,

@@ -20,6 +20,7 @@ import {
   requestSchemaByKind,
   serializedErrorSchema,
   wireStreamPartSchema,
+  wireUsageSchema,
 } from '../wire/index.js';
 import type { StartWorkerOptions } from './transport.js';
 
@@ -110,7 +111,7 @@ export function parseFromWorkerMessage(raw: unknown): Parsed<FromWorkerMessage> 
  * The messages of a running stream, checked as `fromWorkerSchema` checks them: `stream-started`, and
  * `part` with a text or reasoning delta, a `response-metadata` or a `finish` without warnings (a
  * request id that is a non-negative integer, strings where the schema wants strings, a known finish
- * reason, finite token counts, busy seconds absent or finite and not negative). The schema's part objects are loose, so extra part fields pass
+ * reason, a usage that `wireUsageSchema` accepts). The schema's part objects are loose, so extra part fields pass
  * either way; the message is used as it came (the schema would copy it, dropping extra fields of the
  * message itself, which nothing reads). Anything else is left to the schema.
  */
@@ -130,14 +131,11 @@ function isStreamMessage(raw: unknown): raw is FromWorkerMessage {
         typeof part.requestId === 'string' && (part.modelId === undefined || typeof part.modelId === 'string')
       );
     case 'finish':
+      // Once per stream: its usage (busy seconds are charged to virtual keys) by the schema itself.
       return (
         FINISH_REASON_SET.has(part.finishReason) &&
-        isRecord(part.usage) &&
-        Number.isFinite(part.usage.inputTokens) &&
-        Number.isFinite(part.usage.outputTokens) &&
-        isBusySeconds(part.usage.cpuSeconds) &&
-        isBusySeconds(part.usage.gpuSeconds) &&
-        part.warnings === undefined
+        part.warnings === undefined &&
+        wireUsageSchema.safeParse(part.usage).success
       );
     default:
       return false;
@@ -145,11 +143,6 @@ function isStreamMessage(raw: unknown): raw is FromWorkerMessage {
 }
 
 const FINISH_REASON_SET = new Set<unknown>(FINISH_REASONS);
-
-/** Absent, or finite and not negative (`wireUsageSchema`). */
-function isBusySeconds(value: unknown): boolean {
-  return value === undefined || (typeof value === 'number' && Number.isFinite(value) && value >= 0);
-}
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -22,14 +22,19 @@ export function decodeStreamPart(part: WireStreamPart): StreamPart {
 }
 
 /**
- * A finish part's usage: token counts, and a local worker's busy seconds (`Usage.cpuSeconds` /
- * `gpuSeconds`), which the head charges to a virtual key, so they must be finite and not negative.
+ * A local worker's busy seconds in a usage (`Usage.cpuSeconds` / `gpuSeconds`), which the head
+ * charges to a virtual key, so they must be finite and not negative. The one check of them: finish
+ * parts (below) and call results (`usageOf`, slot-charge.ts) both use it.
  */
-export const wireUsageSchema = z.looseObject({
-  inputTokens: z.number(),
-  outputTokens: z.number(),
+export const wireBusySecondsSchema = z.looseObject({
   cpuSeconds: z.number().min(0).finite().optional(),
   gpuSeconds: z.number().min(0).finite().optional(),
+});
+
+/** A finish part's usage: token counts and busy seconds. */
+export const wireUsageSchema = wireBusySecondsSchema.extend({
+  inputTokens: z.number(),
+  outputTokens: z.number(),
 });
 
 /**

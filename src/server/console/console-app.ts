@@ -140,7 +140,7 @@ export function createConsoleApp(options: ConsoleAppOptions): { app: Hono; close
     new NotebookStore(options.stateDirectory ?? resolveStateDirectory()),
     features.notebook,
   );
-  mountJobsRoutes(app, features.jobs, refreshMs);
+  const jobsEvents = mountJobsRoutes(app, features.jobs, refreshMs);
   mountStorageRoutes(app, features.storage);
 
   mountPlaygroundRoutes(app, cluster);
@@ -154,6 +154,7 @@ export function createConsoleApp(options: ConsoleAppOptions): { app: Hono; close
     app,
     close: () => {
       events.close();
+      jobsEvents?.close();
       void features.notebook?.close();
     },
   };
