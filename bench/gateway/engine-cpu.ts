@@ -2,13 +2,14 @@
  * CPU time per OpenAI pass-through call below the gateway's server: `Head.openAIPassThrough(name)
  * .doGenerateOpenAI` (worker pool lease, in-process transport, task dispatch, the OpenAI-compatible
  * engine, the HTTP client, undici) and, beneath it, `HttpClient.postJson` alone, against one
- * loopback upstream in its own process. It tells the server's share of `cpu.ts`'s per-request
+ * loopback upstream in its own process; the baseline is raw undici as the bare proxy calls it
+ * (`Pool.request` with 256 connections, `body.json()`). It tells the server's share of `cpu.ts`'s per-request
  * figure from the layers beneath it, and compares two builds of those layers side by side.
  *
  * Each measurement is a child process of one build (this one, or `--compare-root`'s, which needs
  * only the library's usual exports): 2,000 warm-up calls, then `--requests` calls at c=16, its own
  * `process.cpuUsage()` per call (the client's CPU; the upstream's is not counted). Rounds alternate
- * the builds; the median round is reported, the ratio to the compared build first.
+ * the builds; the median round is reported, the ratios to raw undici and to the compared build first.
  *
  *   npx tsc -p . && node dist/bench/gateway/engine-cpu.js [--requests 10000] [--rounds 7] [--compare-root DIR]
  */
@@ -20,6 +21,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { Pool } from 'undici';
 import { median } from '../process-cpu.js';
 
 const { values } = parseArgs({
@@ -41,6 +43,20 @@ type Call = () => Promise<unknown>;
 
 /** The call a child measures: the whole pass-through through a `Head`, or the HTTP client alone. */
 async function callOf(kind: string, root: string, upstream: string): Promise<Call> {
+  if (kind === 'raw undici') {
+    // The bare proxy's upstream side (`bare-proxy.ts`): the yardstick.
+    const pool = new Pool(new URL(upstream).origin, { connections: 256 });
+    const requestPath = `${new URL(upstream).pathname}/chat/completions`;
+    return async () => {
+      const answer = await pool.request({
+        method: 'POST',
+        path: requestPath,
+        headers: { 'content-type': 'application/json', authorization: 'Bearer k' },
+        body: JSON.stringify(body()),
+      });
+      return answer.body.json();
+    };
+  }
   if (kind === 'http') {
     const { HttpClient } = await import(path.join(root, 'dist/src/engines/shared/http-client.js'));
     const client = new HttpClient({
@@ -121,27 +137,33 @@ try {
   const builds = [{ name: 'this build', root }];
   if (values['compare-root']) builds.push({ name: values['compare-root'], root: values['compare-root'] });
   const results = new Map<string, number[]>();
+  const runs = [{ kind: 'raw undici', build: { name: '—', root } }];
+  for (const kind of ['pass-through', 'http']) for (const build of builds) runs.push({ kind, build });
   for (let round = 0; round < Number(values.rounds); round++) {
-    for (const kind of ['pass-through', 'http']) {
-      for (const build of round % 2 === 0 ? builds : [...builds].reverse()) {
-        const args = [script, '--child', kind, '--root', build.root, '--upstream', upstream];
-        const { micros } = await runChild([...args, '--requests', values.requests!]);
-        const key = `${kind}\t${build.name}`;
-        results.set(key, [...(results.get(key) ?? []), micros as number]);
-      }
+    for (const { kind, build } of round % 2 === 0 ? runs : [...runs].reverse()) {
+      const args = [script, '--child', kind, '--root', build.root, '--upstream', upstream];
+      const { micros } = await runChild([...args, '--requests', values.requests!]);
+      const key = `${kind}\t${build.name}`;
+      results.set(key, [...(results.get(key) ?? []), micros as number]);
     }
   }
   console.log(
     `Node ${process.version}, ${os.cpus().length} CPUs, ${values.requests} calls at c=${CONCURRENCY} per round, median of ${values.rounds} rounds\n`,
   );
-  console.log('| call | build | CPU vs compared build | CPU µs per call | rounds (µs, sorted) |');
-  console.log('|---|---|---:|---:|---|');
+  console.log(
+    '| call | build | CPU vs raw undici | CPU vs compared build | CPU µs per call | rounds (µs, sorted) |',
+  );
+  console.log('|---|---|---:|---:|---:|---|');
+  const raw = median(results.get('raw undici\t—') ?? []);
   for (const [key, micros] of results) {
     const [kind, build] = key.split('\t') as [string, string];
     const baseline = values['compare-root'] ? results.get(`${kind}\t${values['compare-root']}`) : undefined;
     const ratio = baseline ? (median(micros) / median(baseline)).toFixed(2) : '—';
     const sorted = [...micros].sort((a, b) => a - b).map((value) => value.toFixed(1));
-    console.log(`| ${kind} | ${build} | ${ratio} | ${median(micros).toFixed(1)} | ${sorted.join(', ')} |`);
+    const toRaw = (median(micros) / raw).toFixed(2);
+    console.log(
+      `| ${kind} | ${build} | ${toRaw} | ${ratio} | ${median(micros).toFixed(1)} | ${sorted.join(', ')} |`,
+    );
   }
 } finally {
   upstreamProcess.kill('SIGTERM');
