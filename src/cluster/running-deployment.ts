@@ -8,8 +8,6 @@ import {
   loadBalanceOf,
   maskSecrets,
   NotFoundError,
-  type OpenAIChatObject,
-  type OpenAIChunkText,
   type OpenAIPassThroughV1,
   type PinnableKind,
   type StreamPart,
@@ -24,7 +22,8 @@ import type {
   WorkerEndpoint,
   WorkerTransport,
 } from './transport/transport.js';
-import { callOutcome, openAIOutcome, releaseWhenDone, releaseWhenPartsDone } from './lease-release.js';
+import { callOutcome, releaseWhenPartsDone } from './lease-release.js';
+import { PooledPassThrough } from './pooled-pass-through.js';
 import { affinityKeysOf } from './routing/index.js';
 import { type ChargedCallOptions, startOnSlot, usageOf } from './slot-charge.js';
 import type { RequestOutcome } from './worker-metrics.js';
@@ -56,10 +55,7 @@ export class RunningDeployment {
   /** Every worker offers the OpenAI pass-through (see `openAIPassThrough`). */
   private passThroughReady = false;
   /** Made once: the gateway asks for it on every request. */
-  private readonly passThrough: OpenAIPassThroughV1 = {
-    doGenerateOpenAI: (body, options) => this.generateOpenAI(body, options),
-    doStreamOpenAI: (body, options) => this.streamOpenAI(body, options),
-  };
+  private readonly passThrough: OpenAIPassThroughV1;
 
   constructor(
     readonly spec: DeploymentSpec,
@@ -71,6 +67,13 @@ export class RunningDeployment {
       slotsPerWorker: spec.workerConcurrency,
       strategy: loadBalanceOf(spec),
       queueTimeoutMs: spec.queueTimeoutSeconds * 1000,
+    });
+    this.passThrough = new PooledPassThrough({
+      deploymentName: spec.name,
+      pool: this.pool,
+      endpoint: (index) => this.endpoint(index),
+      startBusy: (endpoint) => this.startBusy(endpoint),
+      endBusy: (endpoint) => this.endBusy(endpoint),
     });
   }
 
@@ -156,16 +159,25 @@ export class RunningDeployment {
 
   /** Counts work in flight on an endpoint (a retired endpoint closes once it has none). */
   private busy(endpoint: WorkerEndpoint): () => void {
-    this.inFlight.set(endpoint, (this.inFlight.get(endpoint) ?? 0) + 1);
+    this.startBusy(endpoint);
     let done = false;
     return () => {
       if (done) return;
       done = true;
-      const left = (this.inFlight.get(endpoint) ?? 1) - 1;
-      if (left > 0) this.inFlight.set(endpoint, left);
-      else this.inFlight.delete(endpoint);
-      for (const wake of [...this.idleWaiters]) wake();
+      this.endBusy(endpoint);
     };
+  }
+
+  /** `busy` without its once-only closure, for a caller that ends it exactly once itself. */
+  private startBusy(endpoint: WorkerEndpoint): void {
+    this.inFlight.set(endpoint, (this.inFlight.get(endpoint) ?? 0) + 1);
+  }
+
+  private endBusy(endpoint: WorkerEndpoint): void {
+    const left = (this.inFlight.get(endpoint) ?? 1) - 1;
+    if (left > 0) this.inFlight.set(endpoint, left);
+    else this.inFlight.delete(endpoint);
+    if (this.idleWaiters.size > 0) for (const wake of [...this.idleWaiters]) wake();
   }
 
   /** Closes an endpoint once the calls and streams in flight on it ended (at most `timeoutMs`). */
@@ -277,51 +289,6 @@ export class RunningDeployment {
       Object.keys(this.spec.generationDefaults).length === 0 &&
       this.endpoints.length > 0 &&
       this.endpoints.every((endpoint) => endpoint.openAI !== undefined);
-  }
-
-  private async generateOpenAI(
-    body: Record<string, unknown>,
-    options: CallOptions = {},
-  ): Promise<OpenAIChatObject> {
-    const lease = await this.pool.acquire(this.acquireOptions('chat', options));
-    // Counted in flight like `call`, so that a worker being moved finishes it before it closes.
-    const done = this.busy(this.endpoint(lease.workerIndex));
-    let outcome: RequestOutcome | undefined = { failed: true };
-    try {
-      const answer = await this.openAIOf(lease.workerIndex).doGenerateOpenAI(body, options);
-      outcome = openAIOutcome(answer);
-      return answer;
-    } finally {
-      done();
-      lease.release(outcome);
-    }
-  }
-
-  /** The lease is held until the stream ends, fails or the consumer stops iterating. */
-  private async streamOpenAI(
-    body: Record<string, unknown>,
-    options: CallOptions = {},
-  ): Promise<AsyncIterable<OpenAIChunkText[]>> {
-    const lease = await this.pool.acquire(this.acquireOptions('chat', options));
-    let done: (() => void) | undefined;
-    let chunks: AsyncIterable<OpenAIChunkText[]>;
-    try {
-      done = this.busy(this.endpoint(lease.workerIndex));
-      chunks = await this.openAIOf(lease.workerIndex).doStreamOpenAI(body, options);
-    } catch (error) {
-      done?.();
-      lease.release({ failed: true });
-      throw error;
-    }
-    return releaseWhenDone(chunks, done, lease);
-  }
-
-  private openAIOf(index: number): OpenAIPassThroughV1 {
-    const passThrough = this.endpoint(index).openAI;
-    // Only reachable if a worker were replaced by one without it between the check and the call.
-    if (!passThrough)
-      throw new WorkerFailedError(`worker ${index} of ${this.spec.name} has no OpenAI pass-through`);
-    return passThrough;
   }
 
   stat(): DeploymentStat {

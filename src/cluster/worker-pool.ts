@@ -104,10 +104,28 @@ export class WorkerPool {
    * tells the strategy about the request.
    */
   acquire(options: { pinnedIndex?: number; signal?: AbortSignal; hint?: PickHint } = {}): Promise<Lease> {
+    const immediate = this.tryAcquire(options.pinnedIndex, options.hint);
+    if (immediate !== undefined) return Promise.resolve(immediate);
+    return this.waitForSlot(options);
+  }
+
+  /**
+   * A lease when a slot is free now (as `acquire` would hand it out at once), else undefined and
+   * nothing changed: a caller on a hot path skips `acquire`'s promise when it need not wait. Throws
+   * the pool's close reason once it is closed.
+   */
+  tryAcquire(pinnedIndex?: number, hint?: PickHint): Lease | undefined {
+    const index = this.tryTake(pinnedIndex === undefined ? undefined : this.checkIndex(pinnedIndex), hint);
+    return index === undefined ? undefined : this.lease(index);
+  }
+
+  private waitForSlot(options: {
+    pinnedIndex?: number;
+    signal?: AbortSignal;
+    hint?: PickHint;
+  }): Promise<Lease> {
     const pinnedIndex = options.pinnedIndex === undefined ? undefined : this.checkIndex(options.pinnedIndex);
     const hint = options.hint;
-    const immediate = this.tryTake(pinnedIndex, hint);
-    if (immediate !== undefined) return Promise.resolve(this.lease(immediate));
     if (options.signal?.aborted) return Promise.reject(new AbortedError());
 
     return new Promise<Lease>((resolve, reject) => {

@@ -217,8 +217,9 @@ export type OpenAIChatObject = Record<string, unknown>;
  *   handed over: the engine may change it (it sets `model` to its upstream model, removes what its
  *   upstream rejects, such as the sampling fields of reasoning models) and the caller must not use
  *   it afterwards. `stream` and `stream_options` are the engine's to set.
- * - Errors are the same `ByzerLLMError`s as `doGenerate`/`doStream` throw: before the answer starts
- *   they reject; during a stream the iterable throws, after which nothing more comes. A stream that
+ * - Errors are the same `ByzerLLMError`s as `doGenerate`/`doStream` throw, and only those (a
+ *   transport hands the engine's promises on as they are, without a mapping hop): before the answer
+ *   starts they reject; during a stream the iterable throws, after which nothing more comes. A stream that
  *   ends without the upstream's end (`[DONE]` or a finish reason) throws a retryable `upstream_error`.
  *   An error object sent inside a stream is thrown as its mapped error.
  * - The answer objects are the upstream's, with `reasoning` renamed to `reasoning_content` (the name

@@ -68,7 +68,9 @@ class InProcessEndpoint implements WorkerEndpoint {
   ) {
     this.location = { node };
     const chat = instance.chat;
-    if (offersOpenAIPassThrough(chat)) this.openAI = inProcessPassThrough(chat);
+    // The engine's own methods, not a wrapper that maps errors: the capability rejects and throws
+    // `ByzerLLMError`s only (its contract), and a wrapper would cost a promise hop per request.
+    if (offersOpenAIPassThrough(chat)) this.openAI = chat;
   }
 
   async call<Kind extends WorkerCallKind>(
@@ -150,25 +152,4 @@ export async function* endWithErrorPart(parts: AsyncIterable<StreamPart>): Async
   } catch (error) {
     yield { type: 'error', error: toByzerLLMError(error) };
   }
-}
-
-/** The engine's pass-through with its errors in the hierarchy, as `call` and `stream` give them. */
-function inProcessPassThrough(chat: OpenAIPassThroughV1): OpenAIPassThroughV1 {
-  return {
-    async doGenerateOpenAI(body, options) {
-      try {
-        return await chat.doGenerateOpenAI(body, options);
-      } catch (error) {
-        throw toByzerLLMError(error);
-      }
-    },
-    async doStreamOpenAI(body, options) {
-      try {
-        // The chunks throw `ByzerLLMError`s already (the capability's contract): no wrapper per chunk.
-        return await chat.doStreamOpenAI(body, options);
-      } catch (error) {
-        throw toByzerLLMError(error);
-      }
-    },
-  };
 }

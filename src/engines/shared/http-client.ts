@@ -23,83 +23,41 @@
  * - `proxyUrl` (Byzer-LLM's `saas.proxies`) sends every request through an HTTP(S) proxy with undici's
  *   `ProxyAgent` (CONNECT tunnels; `user:password@` in the URL becomes `Proxy-Authorization`).
  */
-import { type Dispatcher, Pool, ProxyAgent } from 'undici';
+import { type Dispatcher, Pool, ProxyAgent, util } from 'undici';
 import { type ByzerLLMError, toByzerLLMError, UpstreamError } from '../../core/errors.js';
 import { DEFAULT_DEADLINE_MS, RequestDeadline } from './request-deadline.js';
-import { callWithRetries } from './retry-loop.js';
-import { type ResponseHeaders, type RetryDelayOptions, parseRetryAfterMs } from './retry-policy.js';
+import { callWithRetries, type RetryLoopOptions } from './retry-loop.js';
+import { type ResponseHeaders, parseRetryAfterMs } from './retry-policy.js';
 import {
   type EventSourceMessage,
   readServerSentEventBatches,
   readServerSentEvents,
 } from './server-sent-events.js';
+import type {
+  BytesResponse,
+  EventStreamResponse,
+  HttpCallOptions,
+  HttpClientOptions,
+  JsonResponse,
+} from './http-client-options.js';
 import { errorFromTransport } from './transport-error.js';
+import { isJsonContentType, joinPath, lowerCaseKeys, withCallHeaders } from './http-request-parts.js';
+import {
+  AnswerCutError,
+  ParsedJsonResponse,
+  readWholeAnswer,
+  UnsuccessfulAnswer,
+  type WholeAnswer,
+} from './whole-answer.js';
 
-/** A non-2xx answer, as the provider's error mapper receives it. */
-export interface HttpErrorResponse {
-  status: number;
-  headers: ResponseHeaders;
-  /** The whole response body as text (error bodies are small). */
-  bodyText: string;
-  /** Parsed from `retry-after-ms` / `Retry-After`, in seconds, when the upstream sent one. */
-  retryAfterSeconds?: number;
-}
-
-export interface HttpClientOptions {
-  /** Provider name used in error messages, e.g. `saas/openai`. */
-  provider: string;
-  /** Base URL that request paths are appended to, e.g. `https://api.openai.com/v1`. */
-  baseUrl: string;
-  /** Headers sent with every request (authorization, custom headers). Names are lower-cased. */
-  headers: Record<string, string>;
-  /** Idle timeout for headers and between body chunks, in milliseconds. */
-  timeoutMs: number;
-  /** How many times a retryable failure is retried. 0 disables retries. */
-  maxRetries: number;
-  /** Total time of one request across its attempts (`saas.deadline`). Defaults to 600 s. */
-  deadlineMs?: number;
-  /** Builds the error for a non-2xx answer from the provider's error body. */
-  errorFromResponse(response: HttpErrorResponse): ByzerLLMError;
-  retry?: RetryDelayOptions;
-  /** Send every request through this HTTP(S) proxy, e.g. `http://user:pass@proxy:3128`. */
-  proxyUrl?: string;
-  /**
-   * Headers computed for every attempt (short-lived signed tokens such as Zhipu's JWT). They are
-   * applied after `headers`. May be async (signing with `jose` is).
-   */
-  requestHeaders?: () => Record<string, string> | Promise<Record<string, string>>;
-}
-
-export interface HttpCallOptions {
-  signal?: AbortSignal;
-  /** Headers for this call only (e.g. DashScope's `X-DashScope-SSE: enable` on streams). */
-  headers?: Record<string, string>;
-  /**
-   * The deadline of an outer retry loop (vendor codes in 2xx bodies) this call runs inside: its
-   * attempts then share that budget instead of starting their own `deadlineMs`.
-   */
-  deadline?: RequestDeadline;
-}
-
-export interface JsonResponse {
-  headers: ResponseHeaders;
-  body: unknown;
-}
-
-/** A 2xx answer read whole as bytes (audio, images). */
-export interface BytesResponse {
-  headers: ResponseHeaders;
-  bytes: Uint8Array;
-}
-
-export interface EventStreamResponse {
-  headers: ResponseHeaders;
-  /**
-   * The events, read lazily. Failures while reading throw `ByzerLLMError`s; breaking out of the
-   * loop (or `return()`) closes the connection so the upstream stops generating.
-   */
-  events: AsyncIterable<EventSourceMessage>;
-}
+export type {
+  BytesResponse,
+  EventStreamResponse,
+  HttpCallOptions,
+  HttpClientOptions,
+  HttpErrorResponse,
+  JsonResponse,
+} from './http-client-options.js';
 
 type PoolResponse = Dispatcher.ResponseData;
 
@@ -122,6 +80,8 @@ export class HttpClient {
   private readonly query: string;
   private readonly jsonHeaders: Record<string, string>;
   private readonly streamHeaders: Record<string, string>;
+  /** The retry loop's options for `postJson` (the deadline is passed per call): made once. */
+  private readonly wholeAnswerRetries: RetryLoopOptions;
 
   constructor(private readonly options: HttpClientOptions) {
     const url = new URL(options.baseUrl);
@@ -139,32 +99,91 @@ export class HttpClient {
     const extra = lowerCaseKeys(options.headers);
     this.jsonHeaders = { ...common, accept: 'application/json', ...extra };
     this.streamHeaders = { ...common, accept: 'text/event-stream', ...extra };
+    this.wholeAnswerRetries = {
+      maxRetries: options.maxRetries,
+      describe: this.describe(),
+      ...(options.retry ? { retry: options.retry } : {}),
+      toError: (error, deadline) => this.wholeAnswerError(error, deadline),
+      shouldRetry: (failure) => !cutAnswers.has(failure),
+      retryAfterMs: (failure) => retryAfterOfFailure.get(failure),
+    };
   }
 
   /** POSTs `body` as JSON and returns the parsed JSON answer. */
   async postJson(path: string, body: unknown, options: HttpCallOptions = {}): Promise<JsonResponse> {
-    const budget = this.startDeadline(options);
-    let text: string;
-    const headers = withCallHeaders(this.jsonHeaders, options);
-    let response: PoolResponse;
+    // The budget inline (not `startDeadline`): this runs on every gateway pass-through request.
+    const given = options.deadline;
+    const deadline = given ?? new RequestDeadline(this.deadlineMs, options.signal);
+    let answer: WholeAnswer;
     try {
-      response = await this.send(path, JSON.stringify(body), headers, budget);
-      try {
-        text = await response.body.text();
-      } catch (error) {
-        throw this.transportError(error, options.signal, true, budget.deadline);
-      }
+      answer = await this.sendForWholeAnswer(path, JSON.stringify(body), options, deadline);
     } finally {
-      budget.release();
+      if (!given) deadline.dispose();
     }
     try {
-      return { headers: response.headers, body: JSON.parse(text) };
+      return new ParsedJsonResponse(answer.rawHeaders, JSON.parse(answer.text));
     } catch (error) {
       throw new UpstreamError('upstream_error', `${this.options.provider} answered with invalid JSON`, {
         cause: error,
-        details: { provider: this.options.provider, status: response.statusCode, body: text.slice(0, 500) },
+        details: {
+          provider: this.options.provider,
+          status: answer.statusCode,
+          body: answer.text.slice(0, 500),
+        },
       });
     }
+  }
+
+  /**
+   * `send` for an answer read whole (`whole-answer.ts`): the same retry loop, deadline and errors.
+   * A failure while a 2xx body was read is reported as the connection broken mid-answer and, as
+   * when the body was read after the loop, not retried.
+   */
+  private sendForWholeAnswer(
+    path: string,
+    payload: string,
+    options: HttpCallOptions,
+    deadline: RequestDeadline,
+  ): Promise<WholeAnswer> {
+    const request: Dispatcher.DispatchOptions = {
+      origin: this.origin,
+      path: joinPath(this.pathPrefix, path, this.query),
+      method: 'POST',
+      headers: withCallHeaders(this.jsonHeaders, options),
+      body: payload,
+    };
+    const requestHeaders = this.options.requestHeaders;
+    const attempt = requestHeaders
+      ? async (current: RequestDeadline) => {
+          const extra = lowerCaseKeys(await requestHeaders());
+          const headers = { ...(request.headers as Record<string, string>), ...extra };
+          return readWholeAnswer(this.pool, { ...request, headers }, current);
+        }
+      : (current: RequestDeadline) => readWholeAnswer(this.pool, request, current);
+    return callWithRetries(attempt, this.wholeAnswerRetries, deadline);
+  }
+
+  /** An attempt's failure in the hierarchy (the deadline's expiry is the retry loop's to report). */
+  private wholeAnswerError(error: unknown, deadline: RequestDeadline): ByzerLLMError {
+    if (error instanceof UnsuccessfulAnswer) {
+      const { statusCode, rawHeaders, text } = error.answer;
+      const headers = util.parseHeaders(rawHeaders) as ResponseHeaders;
+      const retryAfterMs = parseRetryAfterMs(headers);
+      const failure = this.options.errorFromResponse({
+        status: statusCode,
+        headers,
+        bodyText: text,
+        ...(retryAfterMs === undefined ? {} : { retryAfterSeconds: retryAfterMs / 1000 }),
+      });
+      if (retryAfterMs !== undefined) retryAfterOfFailure.set(failure, retryAfterMs);
+      return failure;
+    }
+    if (error instanceof AnswerCutError) {
+      const failure = this.transportError(error.failure, deadline, true);
+      cutAnswers.add(failure);
+      return failure;
+    }
+    return this.transportError(error, deadline);
   }
 
   /** POSTs `body` as JSON and resolves once a 2xx answer started; the events follow lazily. */
@@ -367,23 +386,7 @@ export class HttpClient {
   }
 }
 
-/** Prefix + path, with the base URL's query (Azure's `api-version`) merged into the path's own. */
-function joinPath(prefix: string, path: string, baseQuery: string): string {
-  if (baseQuery === '') return `${prefix}${path}`;
-  return path.includes('?') ? `${prefix}${path}&${baseQuery.slice(1)}` : `${prefix}${path}${baseQuery}`;
-}
-
-function isJsonContentType(headers: ResponseHeaders): boolean {
-  const value = headers['content-type'];
-  return /^application\/json/i.test(Array.isArray(value) ? (value[0] ?? '') : (value ?? ''));
-}
-
-function withCallHeaders(headers: Record<string, string>, options: HttpCallOptions): Record<string, string> {
-  return options.headers ? { ...headers, ...lowerCaseKeys(options.headers) } : headers;
-}
-
-function lowerCaseKeys(headers: Record<string, string>): Record<string, string> {
-  const result: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) result[name.toLowerCase()] = value;
-  return result;
-}
+/** Failures of `postJson` whose answer broke mid-body: reported, not retried (see `sendForWholeAnswer`). */
+const cutAnswers = new WeakSet<ByzerLLMError>();
+/** The delay an upstream asked for with the failure it answered (`Retry-After`), for the retry loop. */
+const retryAfterOfFailure = new WeakMap<ByzerLLMError, number>();

@@ -13,7 +13,9 @@
  * Why it is built this way: a gateway creates one deadline per upstream request, and in Node 20 an
  * `AbortController` costs ~3 µs to create and collect, a timer ~0.4 µs to arm and clear. So the
  * `AbortController` is created only when someone asks for `signal` (undici is handed the cheap
- * `upstreamSignal` emitter instead), and every deadline shares one timer (`deadlineClock`).
+ * `upstreamSignal` emitter for streams, itself made on first use, and a JSON request registers its
+ * attempt's abort with `onUpstreamAbort`), the deadline listens to the caller's signal as an
+ * `EventListener` object (no closure), and every deadline shares one timer (`deadlineClock`).
  */
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
@@ -40,13 +42,15 @@ export class AbortEmitter extends EventEmitter {
 }
 
 export class RequestDeadline {
-  /** Aborted with the same reason as `signal`; what the HTTP client hands to undici. */
-  readonly upstreamSignal = new AbortEmitter();
   /** When the deadline passes, in `performance.now()` milliseconds (monotonic). */
   readonly endsAt: number;
   private controller: AbortController | undefined;
+  private emitter: AbortEmitter | undefined;
+  /** The running upstream attempt's abort (`onUpstreamAbort`), if it registered one. */
+  private upstreamAbort: ((reason: unknown) => void) | undefined;
+  private ended = false;
+  private reason: unknown = undefined;
   private passed = false;
-  private readonly forwardAbort = () => this.abort(this.callerSignal?.reason);
 
   constructor(
     readonly totalMs: number,
@@ -54,25 +58,61 @@ export class RequestDeadline {
   ) {
     this.endsAt = performance.now() + totalMs;
     if (callerSignal?.aborted) {
-      this.forwardAbort();
+      this.abort(callerSignal.reason);
       return;
     }
-    callerSignal?.addEventListener('abort', this.forwardAbort, { once: true });
+    // The deadline itself is the listener (`handleEvent`): no closure per request.
+    callerSignal?.addEventListener('abort', this, { once: true });
     deadlineClock.add(this);
+  }
+
+  /** The caller's signal aborted (the deadline listens to it as an `EventListener` object). */
+  handleEvent(): void {
+    this.abort(this.callerSignal?.reason);
+  }
+
+  /**
+   * Aborted with the same reason as `signal`; what the HTTP client hands to undici for streams.
+   * Created on first use (most requests never ask: JSON requests use `onUpstreamAbort`).
+   */
+  get upstreamSignal(): AbortEmitter {
+    if (!this.emitter) {
+      this.emitter = new AbortEmitter();
+      if (this.ended) {
+        this.emitter.aborted = true;
+        this.emitter.reason = this.reason;
+      }
+    }
+    return this.emitter;
   }
 
   /** Aborted by the caller's signal or when the deadline passes. Created on first use. */
   get signal(): AbortSignal {
     if (!this.controller) {
       this.controller = new AbortController();
-      if (this.upstreamSignal.aborted) this.controller.abort(this.upstreamSignal.reason);
+      if (this.ended) this.controller.abort(this.reason);
     }
     return this.controller.signal;
   }
 
+  /**
+   * Registers the abort of the one upstream attempt running now (undefined once it settled), the
+   * cheapest way to reach it: a deadline runs one attempt at a time. Called at once if already
+   * aborted.
+   */
+  onUpstreamAbort(abort: ((reason: unknown) => void) | undefined): void {
+    this.upstreamAbort = abort;
+    if (abort && this.ended) abort(this.reason);
+  }
+
   /** Whether the caller or the deadline ended the request. */
   get aborted(): boolean {
-    return this.upstreamSignal.aborted;
+    return this.ended;
+  }
+
+  /** The reason the request was aborted with (the caller's, or a `TimeoutError`). */
+  get abortReason(): unknown {
+    return this.reason;
   }
 
   /** Whether the deadline (not the caller) ended the request. */
@@ -92,12 +132,12 @@ export class RequestDeadline {
   /** Stops the clock and forgets the caller's signal (the request is over). */
   dispose(): void {
     this.clear();
-    this.callerSignal?.removeEventListener('abort', this.forwardAbort);
+    this.callerSignal?.removeEventListener('abort', this);
   }
 
   /** Called by the clock once `endsAt` is reached. */
   expire(): void {
-    if (this.aborted) return;
+    if (this.ended) return;
     this.passed = true;
     this.abort(new TimeoutError('the request deadline passed'));
   }
@@ -111,8 +151,11 @@ export class RequestDeadline {
   }
 
   private abort(reason: unknown): void {
-    if (this.aborted) return;
-    this.upstreamSignal.abort(reason);
+    if (this.ended) return;
+    this.ended = true;
+    this.reason = reason;
+    this.emitter?.abort(reason);
+    this.upstreamAbort?.(reason);
     this.controller?.abort(reason);
   }
 }

@@ -53,10 +53,11 @@ export interface RetryLoopOptions {
 export async function callWithRetries<T>(
   call: (deadline: RequestDeadline) => Promise<T>,
   options: RetryLoopOptions,
+  /** Overrides `options.deadline`: options made once can then serve every call (no copy per call). */
+  given: RequestDeadline | undefined = options.deadline,
 ): Promise<T> {
-  const owned = options.deadline === undefined;
-  const deadline =
-    options.deadline ?? new RequestDeadline(options.deadlineMs ?? DEFAULT_DEADLINE_MS, options.signal);
+  const owned = given === undefined;
+  const deadline = given ?? new RequestDeadline(options.deadlineMs ?? DEFAULT_DEADLINE_MS, options.signal);
   const describe = options.describe ?? 'the upstream';
   try {
     for (let attempt = 0; ; attempt++) {

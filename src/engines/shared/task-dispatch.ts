@@ -162,8 +162,8 @@ class TaskDispatchingChatModel implements ChatModelV1 {
     // chat model's OpenAI pass-through is offered as it is; elsewhere every message may be a task.
     const chat = instance.chat;
     if (this.primaryTask === 'chat' && offersOpenAIPassThrough(chat)) {
-      this.doGenerateOpenAI = (body, options) => chat.doGenerateOpenAI(body, options);
-      this.doStreamOpenAI = (body, options) => chat.doStreamOpenAI(body, options);
+      this.doGenerateOpenAI = chat.doGenerateOpenAI.bind(chat);
+      this.doStreamOpenAI = chat.doStreamOpenAI.bind(chat);
     }
     const named = instance.chat ?? instance.speech ?? instance.image ?? instance.transcription;
     this.provider = named?.provider ?? instance.meta.backend;
