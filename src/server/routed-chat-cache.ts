@@ -6,6 +6,7 @@
  * `x-byzerllm-cache: skip`: the request goes to the route and its answer is not stored.
  */
 import type { IncomingMessage } from 'node:http';
+import type { ActiveRoute } from '../cluster/index.js';
 import { type ChatRequest, type ChatResult, collectStream, type StreamPart } from '../core/index.js';
 
 export function skipsCache(request: IncomingMessage): boolean {
@@ -33,6 +34,22 @@ export function cacheableResult(result: ChatResult): ChatResult {
   const { cpuSeconds, gpuSeconds, ...usage } = result.usage;
   if (cpuSeconds === undefined && gpuSeconds === undefined) return result;
   return { ...result, usage };
+}
+
+/**
+ * Stores an answer that has been sent: the client does not wait for the store (a cache in NATS KV
+ * is a round trip, up to its 1 s timeout). A store that fails is counted in the cache's
+ * `storeFailures` (`/metrics`) and logged by a KV cache; the next identical request is a miss.
+ * The next request of the same client may come before the store landed: it is then a miss too.
+ */
+export function storeAfterAnswer(route: ActiveRoute, key: string, value: ChatResult): void {
+  const cache = route.cache!;
+  const stored = cache.set(key, value);
+  // `RouteCache.set` never rejects; should one, it is a failed store, not a crash of the gateway.
+  if (stored)
+    stored.catch(() => {
+      cache.storeFailures++;
+    });
 }
 
 /** A cached answer as the stream parts an engine would have sent. */
