@@ -127,8 +127,11 @@ async function routedGeneralPath(
     const callOnce = () =>
       governance.execute(
         route,
-        (deployment, signal) =>
-          exchange.cluster.call(deployment, 'chat', request, { ...exchange.callOptions(deployment), signal }),
+        (deployment, signal) => {
+          const options = exchange.callOptions(deployment);
+          options.signal = signal;
+          return exchange.cluster.call(deployment, 'chat', request, options);
+        },
         exchange.signal,
         progress,
       );
