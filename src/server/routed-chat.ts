@@ -30,6 +30,8 @@ import {
   cacheableResult,
   cacheKeyOf,
   replayResult,
+  routeFailed,
+  sendRoutedAnswer,
   skipsCache,
   storeAfterAnswer,
   StreamRecorder,
@@ -138,20 +140,11 @@ async function routedGeneralPath(
     const results =
       choices === 1 ? [await callOnce()] : await Promise.all(Array.from({ length: choices }, callOnce));
     const completion = exchangeCompletion(exchange, id, model, created, results);
-    exchange.answeredBy = progress.deployment;
-    const headers: Record<string, string> = {
-      'x-byzerllm-deployment': progress.deployment,
-      'x-byzerllm-attempts': String(progress.attempts),
-    };
-    if (cacheKey !== undefined) headers['x-byzerllm-cache'] = 'miss';
-    sendJson(exchange.response, 200, completion, headers);
+    sendRoutedAnswer(exchange, progress, completion, cacheKey !== undefined);
     if (cacheKey !== undefined) storeAfterAnswer(route, cacheKey, cacheableResult(results[0]!));
     return 200;
   } catch (error) {
-    if (cacheKey !== undefined && !parsed.stream && !exchange.response.headersSent) {
-      exchange.response.setHeader('x-byzerllm-cache', 'miss');
-    }
-    setRouteHeaders(exchange, progress);
+    routeFailed(exchange, progress, cacheKey !== undefined && !parsed.stream);
     throw error;
   }
 }

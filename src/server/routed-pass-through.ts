@@ -30,9 +30,8 @@ import {
 import { passThroughStream, recordUsage, toPassThroughBody } from './chat-pass-through.js';
 import type { ChatBody } from './chat-request.js';
 import { type Exchange, setRouteHeaders } from './exchange.js';
-import { sendJson } from './http.js';
 import { ChunkRecorder, cachedAnswerOfCompletion } from './openai-cached-answer.js';
-import { storeAfterAnswer } from './routed-chat-cache.js';
+import { routeFailed, sendRoutedAnswer, storeAfterAnswer } from './routed-chat-cache.js';
 
 /** Whether every deployment of `route` offers the pass-through here (one map lookup each). */
 export function routeOffersPassThrough(cluster: ClusterApi, route: ActiveRoute): boolean {
@@ -91,10 +90,7 @@ export async function handleRoutedPassThrough(
     );
     return answerCompletion(exchange, { completion, progress, route, cacheKey });
   } catch (error) {
-    if (cacheKey !== undefined && !stream && !exchange.response.headersSent) {
-      exchange.response.setHeader('x-byzerllm-cache', 'miss');
-    }
-    setRouteHeaders(exchange, progress);
+    routeFailed(exchange, progress, cacheKey !== undefined && !stream);
     throw error;
   }
 }
@@ -114,13 +110,7 @@ function answerCompletion(
   const cached = cacheKey === undefined ? undefined : cachedAnswerOfCompletion(completion);
   completion.model = exchange.model;
   recordUsage(exchange, completion.usage);
-  exchange.answeredBy = progress.deployment;
-  const headers: Record<string, string> = {
-    'x-byzerllm-deployment': progress.deployment,
-    'x-byzerllm-attempts': String(progress.attempts),
-  };
-  if (cacheKey !== undefined) headers['x-byzerllm-cache'] = 'miss';
-  sendJson(exchange.response, 200, completion, headers);
+  sendRoutedAnswer(exchange, progress, completion, cacheKey !== undefined);
   if (cached) storeAfterAnswer(route, cacheKey!, cached);
   return 200;
 }
