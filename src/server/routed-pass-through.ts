@@ -7,9 +7,12 @@
  * Everything a route does on the general path holds (`routed-chat.ts`): the route's name as
  * `model`, `x-byzerllm-deployment` / `x-byzerllm-attempts` (on errors too), a stream answered once
  * its first chunk arrived (a failure before it is a failed try; a target's timeout bounds only that
- * wait), the key's ticket settled at the answering deployment's price (`Exchange.answeredBy`), and
- * the cache: an answer is turned into the `ChatResult` the cache stores (`openai-cached-answer.ts`)
+ * wait), the answering deployment named for the gate (`Exchange.answeredBy`), and the cache: an answer is turned into the `ChatResult` the cache stores (`openai-cached-answer.ts`)
  * after it was sent, and hits are replayed by `routed-chat.ts` as on the general path.
+ *
+ * Requests with a key's ticket do not come here (`routed-chat.ts`): the head checks a ticket when each
+ * try takes its worker slot (`ClusterCallOptions.ticket`, `slot-charge.ts`), which the pass-through
+ * does not carry yet.
  *
  * The engine may change the body it is handed (`OpenAIPassThroughV1`): a route that can try more
  * than once keeps a copy for every later try; one that cannot (`ActiveRoute.triesOnce`) makes none.
@@ -51,9 +54,8 @@ export async function handleRoutedPassThrough(
   const stream = parsed.stream === true;
   const clientUsage = stream && parsed.stream_options?.include_usage === true;
   const body = toPassThroughBody(parsed);
-  // A key is charged a stream's usage and a cached stream stores it: asked of the upstream for them,
-  // shown only to clients that asked too.
-  const hideUsage = stream && !clientUsage && (exchange.ticket !== undefined || cacheKey !== undefined);
+  // A cached stream stores its usage: asked of the upstream for it, shown only to clients that asked.
+  const hideUsage = stream && !clientUsage && cacheKey !== undefined;
   if (hideUsage) body.stream_options = { include_usage: true };
   const bodyForTry = bodies(body, route.triesOnce);
   const progress: RouteProgress = { attempts: 0, deployment: '' };
