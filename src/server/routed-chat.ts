@@ -55,8 +55,7 @@ export async function handleRoutedChat(
   // The pass-through needs the `ChatRequest` only for the cache key, which is the general path's, so
   // that gateways with and without the pass-through (NATS) share a cache in KV.
   const request = passThrough && !cacheable ? undefined : toChatRequest(parsed);
-  // A key or limit is charged a stream's usage, which an upstream sends only when asked: the gate
-  // asks for it whenever the request has a ticket, and only clients that asked too are shown it.
+  // A stream's usage is shown only to clients that asked (a gate or cache may ask the upstream too).
   const clientUsage = parsed.stream === true && parsed.stream_options?.include_usage === true;
   exchange.resolveModel(route.name);
   const cacheKey = cacheable ? cacheKeyOf(route.name, request!) : undefined;
