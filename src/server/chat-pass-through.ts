@@ -204,7 +204,7 @@ function relabel(
 }
 
 /** The upstream's token counts for the metrics, when it sent them as OpenAI does. */
-function recordUsage(exchange: Exchange, usage: OpenAIChatObject[string]): void {
+export function recordUsage(exchange: Exchange, usage: OpenAIChatObject[string]): void {
   if (typeof usage !== 'object' || usage === null) return;
   const counts = usage as { prompt_tokens?: unknown; completion_tokens?: unknown };
   if (typeof counts.prompt_tokens === 'number') exchange.inputTokens = counts.prompt_tokens;

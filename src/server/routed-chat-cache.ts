@@ -6,7 +6,10 @@
  * `x-byzerllm-cache: skip`: the request goes to the route and its answer is not stored.
  */
 import type { IncomingMessage } from 'node:http';
+import type { ActiveRoute, RouteProgress } from '../cluster/index.js';
 import { type ChatRequest, type ChatResult, collectStream, type StreamPart } from '../core/index.js';
+import { type Exchange, setRouteHeaders } from './exchange.js';
+import { sendJson } from './http.js';
 
 export function skipsCache(request: IncomingMessage): boolean {
   const control = request.headers['cache-control'];
@@ -33,6 +36,48 @@ export function cacheableResult(result: ChatResult): ChatResult {
   const { cpuSeconds, gpuSeconds, ...usage } = result.usage;
   if (cpuSeconds === undefined && gpuSeconds === undefined) return result;
   return { ...result, usage };
+}
+
+/**
+ * Stores an answer that has been sent: the client does not wait for the store (a cache in NATS KV
+ * is a round trip, up to its 1 s timeout). A store that fails is counted in the cache's
+ * `storeFailures` (`/metrics`) and logged by a KV cache; the next identical request is a miss.
+ * The next request of the same client may come before the store landed: it is then a miss too.
+ */
+export function storeAfterAnswer(route: ActiveRoute, key: string, value: ChatResult): void {
+  const cache = route.cache!;
+  const stored = cache.set(key, value);
+  // `RouteCache.set` never rejects; should one, it is a failed store, not a crash of the gateway.
+  if (stored)
+    stored.catch(() => {
+      cache.storeFailures++;
+    });
+}
+
+/**
+ * A route's non-stream answer: `x-byzerllm-deployment`, `x-byzerllm-attempts` and, for a cached
+ * route, `x-byzerllm-cache: miss` go out in its one `writeHead`; the key is charged the answering
+ * deployment's price.
+ */
+export function sendRoutedAnswer(
+  exchange: Exchange,
+  progress: RouteProgress,
+  completion: unknown,
+  cached: boolean,
+): void {
+  exchange.answeredBy = progress.deployment;
+  const headers: Record<string, string> = {
+    'x-byzerllm-deployment': progress.deployment,
+    'x-byzerllm-attempts': String(progress.attempts),
+  };
+  if (cached) headers['x-byzerllm-cache'] = 'miss';
+  sendJson(exchange.response, 200, completion, headers);
+}
+
+/** A route's failure: its headers while they can still be sent, before the error answer. */
+export function routeFailed(exchange: Exchange, progress: RouteProgress, cacheMiss: boolean): void {
+  if (cacheMiss && !exchange.response.headersSent) exchange.response.setHeader('x-byzerllm-cache', 'miss');
+  setRouteHeaders(exchange, progress);
 }
 
 /** A cached answer as the stream parts an engine would have sent. */

@@ -6,7 +6,13 @@
  *
  * With `cache` in the route, an identical earlier answer is sent from the cache (streamed when
  * asked: `routed-chat-cache.ts`), marked `x-byzerllm-cache: hit`; non-stream answers fill it, and
- * so do streamed ones that ran complete to their finish.
+ * so do streamed ones that ran complete to their finish. An answer is stored after it was sent
+ * (`storeAfterAnswer`): a cache in NATS KV costs the client no round trip to KV.
+ *
+ * A route whose deployments all offer the OpenAI pass-through in this process (`saas/openai`-family
+ * deployments of the gateway's own head) runs its tries on it (`routed-pass-through.ts`) unless the
+ * request carries a key's ticket; others, and every route on a gateway that reaches its head over
+ * NATS, take the general path here.
  *
  * A stream counts as answered once its first part arrived: a failure before it is a failed try
  * (the route moves on), one after it is an error event, as for any stream. A target's timeout
@@ -14,6 +20,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type ActiveRoute, type Governance, openRoutedStream, type RouteProgress } from '../cluster/index.js';
+import type { ChatRequest, ChatResult } from '../core/index.js';
 import type { ChatBody } from './chat-request.js';
 import { toChatRequest } from './chat-request.js';
 import { ChatChunkWriter, chatCompletion, exchangeCompletion } from './chat-response.js';
@@ -24,9 +31,13 @@ import {
   cacheableResult,
   cacheKeyOf,
   replayResult,
+  routeFailed,
+  sendRoutedAnswer,
   skipsCache,
+  storeAfterAnswer,
   StreamRecorder,
 } from './routed-chat-cache.js';
+import { handleRoutedPassThrough, routeOffersPassThrough } from './routed-pass-through.js';
 import { pumpStream } from './stream.js';
 
 export async function handleRoutedChat(
@@ -35,34 +46,61 @@ export async function handleRoutedChat(
   parsed: ChatBody,
   route: ActiveRoute,
 ): Promise<number> {
-  const request = toChatRequest(parsed);
-  // A key or limit is charged a stream's usage, which an upstream sends only when asked: the gate
-  // asks for it whenever the request has a ticket, and only clients that asked too are shown it.
-  const clientUsage = request.includeUsage === true;
-  const model = exchange.resolveModel(route.name);
-  const created = Math.floor(Date.now() / 1000);
-  const id = `chatcmpl-${randomUUID()}`;
   const choices = parsed.n ?? 1;
-  const progress: RouteProgress = { attempts: 0, deployment: '' };
-  const cacheKey =
-    route.cache && choices === 1 && !skipsCache(exchange.request)
-      ? cacheKeyOf(route.name, request)
-      : undefined;
+  const cacheable = route.cache !== undefined && choices === 1 && !skipsCache(exchange.request);
+  // A request with a key's ticket keeps the general path: each try must take its worker slot under
+  // the ticket (`ClusterCallOptions.ticket`: the head's slot checks), which the pass-through lacks.
+  const passThrough =
+    choices === 1 && exchange.ticket === undefined && routeOffersPassThrough(exchange.cluster, route);
+  // The pass-through needs the `ChatRequest` only for the cache key, which is the general path's, so
+  // that gateways with and without the pass-through (NATS) share a cache in KV.
+  const request = passThrough && !cacheable ? undefined : toChatRequest(parsed);
+  // A stream's usage is shown only to clients that asked (a gate or cache may ask the upstream too).
+  const clientUsage = parsed.stream === true && parsed.stream_options?.include_usage === true;
+  exchange.resolveModel(route.name);
+  const cacheKey = cacheable ? cacheKeyOf(route.name, request!) : undefined;
   if (cacheKey !== undefined) {
     // The in-process cache answers at once: no promise to wait a turn on (one over NATS is waited for).
     const lookup = route.cache!.get(cacheKey);
     const cached = lookup instanceof Promise ? await lookup : lookup;
     // A non-stream miss sends its headers with the answer, in one `writeHead` (or on its error).
     if (cached || parsed.stream) exchange.response.setHeader('x-byzerllm-cache', cached ? 'hit' : 'miss');
-    if (cached) {
-      if (parsed.stream) {
-        const writer = new ChatChunkWriter(id, model, created);
-        return pumpStream(exchange, replayResult(cached), writer, clientUsage);
-      }
-      sendJson(exchange.response, 200, chatCompletion(id, model, created, [cached]));
-      return 200;
-    }
+    if (cached) return replayCached(exchange, cached, parsed.stream === true, clientUsage);
   }
+  if (passThrough) return handleRoutedPassThrough(exchange, governance, { parsed, route, cacheKey });
+  return routedGeneralPath(exchange, governance, { parsed, route, cacheKey, request: request! });
+}
+
+/** A cache hit: the stored answer as JSON, or replayed as a stream. */
+function replayCached(
+  exchange: Exchange,
+  cached: ChatResult,
+  stream: boolean,
+  clientUsage: boolean,
+): number | Promise<number> {
+  const created = Math.floor(Date.now() / 1000);
+  const id = `chatcmpl-${randomUUID()}`;
+  if (stream) {
+    const writer = new ChatChunkWriter(id, exchange.model, created);
+    return pumpStream(exchange, replayResult(cached), writer, clientUsage);
+  }
+  sendJson(exchange.response, 200, chatCompletion(id, exchange.model, created, [cached]));
+  return 200;
+}
+
+/** A route's tries on the general path: `ChatRequest` → engine → `ChatResult`/`StreamPart`s. */
+async function routedGeneralPath(
+  exchange: Exchange,
+  governance: Governance,
+  input: { parsed: ChatBody; route: ActiveRoute; cacheKey: string | undefined; request: ChatRequest },
+): Promise<number> {
+  const { parsed, route, cacheKey, request } = input;
+  const clientUsage = request.includeUsage === true;
+  const model = exchange.model;
+  const created = Math.floor(Date.now() / 1000);
+  const id = `chatcmpl-${randomUUID()}`;
+  const choices = parsed.n ?? 1;
+  const progress: RouteProgress = { attempts: 0, deployment: '' };
   try {
     if (parsed.stream) {
       if (choices > 1) throw badField('n', `model ${route.name} is a route: it streams one choice (n = 1)`);
@@ -88,38 +126,28 @@ export async function handleRoutedChat(
       const recorder = new StreamRecorder(parts);
       const status = await pumpStream(exchange, recorder, writer, clientUsage);
       const result = status === 200 && !exchange.signal.aborted ? await recorder.result() : undefined;
-      if (result && !exchange.response.destroyed) await route.cache!.set(cacheKey, cacheableResult(result));
+      if (result && !exchange.response.destroyed) storeAfterAnswer(route, cacheKey, cacheableResult(result));
       return status;
     }
     const callOnce = () =>
       governance.execute(
         route,
-        (deployment, signal) =>
-          exchange.cluster.call(deployment, 'chat', request, { ...exchange.callOptions(deployment), signal }),
+        (deployment, signal) => {
+          const options = exchange.callOptions(deployment);
+          options.signal = signal;
+          return exchange.cluster.call(deployment, 'chat', request, options);
+        },
         exchange.signal,
         progress,
       );
     const results =
       choices === 1 ? [await callOnce()] : await Promise.all(Array.from({ length: choices }, callOnce));
-    // Stored before answering, so the client's next request, on any gateway, finds it.
-    if (cacheKey !== undefined) {
-      const stored = route.cache!.set(cacheKey, cacheableResult(results[0]!));
-      if (stored) await stored;
-    }
     const completion = exchangeCompletion(exchange, id, model, created, results);
-    exchange.answeredBy = progress.deployment;
-    const headers: Record<string, string> = {
-      'x-byzerllm-deployment': progress.deployment,
-      'x-byzerllm-attempts': String(progress.attempts),
-    };
-    if (cacheKey !== undefined) headers['x-byzerllm-cache'] = 'miss';
-    sendJson(exchange.response, 200, completion, headers);
+    sendRoutedAnswer(exchange, progress, completion, cacheKey !== undefined);
+    if (cacheKey !== undefined) storeAfterAnswer(route, cacheKey, cacheableResult(results[0]!));
     return 200;
   } catch (error) {
-    if (cacheKey !== undefined && !parsed.stream && !exchange.response.headersSent) {
-      exchange.response.setHeader('x-byzerllm-cache', 'miss');
-    }
-    setRouteHeaders(exchange, progress);
+    routeFailed(exchange, progress, cacheKey !== undefined && !parsed.stream);
     throw error;
   }
 }

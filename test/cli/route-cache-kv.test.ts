@@ -17,6 +17,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { KV_RESPONSE_CACHE } from '../../src/cluster/index.js';
 import { type CliCluster, startCliCluster, startServeOverNats } from '../support/cli-cluster.js';
 import { type OpenAIUpstream, startOpenAIUpstream } from '../support/openai-upstream.js';
+import { cacheEntryStored } from '../support/route-cache-entry.js';
 import { streamedContent } from '../support/routed-gateway.js';
 
 const ROUTES = {
@@ -25,11 +26,13 @@ const ROUTES = {
   'kv/poisoned': { ttl_seconds: 600, max_entries: 10 },
 };
 
+const chatBody = (model: string, content: string) => ({ model, messages: [{ role: 'user', content }] });
+
 async function chat(baseURL: string, model: string, content: string) {
   const response = await fetch(`${baseURL}/chat/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ model, messages: [{ role: 'user', content }] }),
+    body: JSON.stringify(chatBody(model, content)),
   });
   const body = (await response.json()) as { choices?: { message: { content: string } }[] };
   return { status: response.status, cache: response.headers.get('x-byzerllm-cache'), body };
@@ -95,6 +98,8 @@ describe('route caches in NATS KV: two gateways on two NATS nodes (real CLI, hea
     assert.equal(first.status, 200, JSON.stringify(first.body));
     assert.equal(first.cache, 'miss');
     assert.equal(chatRequests(), before + 1);
+    // Stored after the answer was sent: the other gateway is asked once the entry is in KV.
+    await cacheEntryStored(natsClient, 'kv/cached', chatBody('kv/cached', 'across NATS nodes'));
     const second = await chat(gateways[1]!, 'kv/cached', 'across NATS nodes');
     assert.equal(second.status, 200, JSON.stringify(second.body));
     assert.equal(second.cache, 'hit');
@@ -118,6 +123,7 @@ describe('route caches in NATS KV: two gateways on two NATS nodes (real CLI, hea
     const before = chatRequests();
     const stored = Date.now();
     assert.equal((await chat(gateways[0]!, 'kv/brief', 'short-lived')).cache, 'miss');
+    await cacheEntryStored(natsClient, 'kv/brief', chatBody('kv/brief', 'short-lived'));
     assert.equal((await chat(gateways[1]!, 'kv/brief', 'short-lived')).cache, 'hit');
     assert.equal(chatRequests(), before + 1);
     // nats-server removes the entry itself; ask until a request misses, a bounded number of times.
@@ -131,20 +137,15 @@ describe('route caches in NATS KV: two gateways on two NATS nodes (real CLI, hea
   });
 
   test('a poisoned KV value is refused and the request goes upstream; its answer replaces it', async () => {
-    const bucket = await new Kvm(jetstream(natsClient)).open(KV_RESPONSE_CACHE);
-    const keys = async () => {
-      const found = new Set<string>();
-      for await (const key of await bucket.keys()) found.add(key);
-      return found;
-    };
-    const keysBefore = await keys();
     const before = chatRequests();
     assert.equal((await chat(gateways[0]!, 'kv/poisoned', 'poison me')).cache, 'miss');
-    // The one key that request added: overwrite its value as a hostile client on the bus could,
+    // The entry that request stored: overwrite its value as a hostile client on the bus could,
     // with something shaped almost like an answer.
-    const added = [...(await keys())].filter((key) => !keysBefore.has(key));
-    assert.equal(added.length, 1);
-    await bucket.put(added[0]!, JSON.stringify({ text: 'injected', toolCalls: 'none' }));
+    const key = await cacheEntryStored(natsClient, 'kv/poisoned', chatBody('kv/poisoned', 'poison me'));
+    const bucket = await new Kvm(jetstream(natsClient)).open(KV_RESPONSE_CACHE);
+    await bucket.put(key, JSON.stringify({ text: 'injected', toolCalls: 'none' }));
+    // Watched from here on: the next value of the key is the refused request's answer replacing it.
+    const updates = await bucket.watch({ key, include: 'updates' });
 
     const refused = await chat(gateways[1]!, 'kv/poisoned', 'poison me');
     assert.equal(refused.status, 200, JSON.stringify(refused.body));
@@ -152,6 +153,8 @@ describe('route caches in NATS KV: two gateways on two NATS nodes (real CLI, hea
     assert.equal(refused.body.choices![0]!.message.content, 'echo: poison me');
     assert.equal(chatRequests(), before + 2, 'the refused request went upstream');
     assert.match(secondGatewayLog, /refused a cached answer of route kv\/poisoned/);
+    for await (const entry of updates) if (entry.operation === 'PUT') break;
+    updates.stop();
     const replaced = await chat(gateways[0]!, 'kv/poisoned', 'poison me');
     assert.equal(replaced.cache, 'hit');
     assert.equal(replaced.body.choices![0]!.message.content, 'echo: poison me');

@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Governance, kvRouteCaches } from '../../src/cluster/index.js';
 import { type NatsServer, startNatsServer } from '../support/nats-server.js';
+import { cacheEntryStored } from '../support/route-cache-entry.js';
 import { streamedContent } from '../support/routed-gateway.js';
 import { type Gateway, startGateway } from './gateway-fixture.js';
 
@@ -49,6 +50,11 @@ describe('a gateway with its route cache in NATS KV, before and after KV goes aw
   test('while KV answers, an identical request is a hit', async () => {
     const before = chatRequests();
     assert.equal((await ask('kept in KV')).headers.get('x-byzerllm-cache'), 'miss');
+    // Stored after the answer was sent.
+    await cacheEntryStored(connection, 'cached', {
+      model: 'cached',
+      messages: [{ role: 'user', content: 'kept in KV' }],
+    });
     const hit = await ask('kept in KV');
     assert.equal(hit.headers.get('x-byzerllm-cache'), 'hit');
     assert.equal(
@@ -77,5 +83,8 @@ describe('a gateway with its route cache in NATS KV, before and after KV goes aw
     assert.equal(chatRequests(), before + 3, 'every request went upstream');
     assert.equal(log.length, 1, log.join('\n'));
     assert.match(log[0]!, /response cache unavailable .*answering uncached/);
+    // Each answer's store after it was sent failed, and is counted (the log line is once per outage).
+    const metrics = await (await fetch(`${gateway.origin}/metrics`)).text();
+    assert.match(metrics, /byzerllm_route_cache_store_failures_total\{route="cached"\} 3\n/);
   });
 });

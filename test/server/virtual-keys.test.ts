@@ -219,6 +219,35 @@ describe('virtual keys at the gateway', () => {
     assert.equal(spend.moneyPico, 4 * PRICE_INPUT * 1e6 + 5 * PRICE_OUTPUT * 1e6);
   });
 
+  test('a stream through a route is charged its usage, which the client did not ask to see', async () => {
+    const { key, view } = await keys.create({});
+    control.refresh();
+    const response = await fetch(`${gateway.url}/chat/completions`, {
+      method: 'POST',
+      // Past the cache, so the answer comes from the upstream.
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${key}`,
+        'x-byzerllm-cache': 'skip',
+      },
+      body: JSON.stringify({
+        model: 'priced/cached',
+        stream: true,
+        messages: [{ role: 'user', content: 'one two three' }],
+      }),
+    });
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('x-byzerllm-deployment'), 'priced');
+    const text = await response.text();
+    // With a ticket a route keeps the general path (each try takes its slot under the ticket): the
+    // stream is built by the gateway, without the upstream's `system_fingerprint`.
+    assert.doesNotMatch(text, /fp_byzerllm_test/);
+    assert.equal(text.includes('"usage":{'), false, text);
+    const spend = keys.get(view.id).spend;
+    assert.deepEqual([spend.requests, spend.inputTokens, spend.outputTokens], [1, 3, 4]);
+    assert.equal(spend.moneyPico, 3 * PRICE_INPUT * 1e6 + 4 * PRICE_OUTPUT * 1e6);
+  });
+
   test('rpm limits per deployment and per key answer 429 with Retry-After past the limit', async () => {
     await keys.setDeploymentLimits('gpt_chat', { rpm: 5 });
     control.refresh();

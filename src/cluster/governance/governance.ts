@@ -16,11 +16,12 @@ import {
   cacheSettingsSchema,
   type CooldownSettings,
   cooldownSettingsSchema,
+  deploymentsOf,
   parseRouteConfig,
   type RouteConfig,
   routeNameSchema,
 } from './route-config.js';
-import { executeRoute, type RouteAttempt, type RouteProgress } from './route-executor.js';
+import { executeRoute, type RouteAttempt, type RouteProgress, triesAtMostOnce } from './route-executor.js';
 import { TargetStates, type TargetStateView } from './target-states.js';
 
 /** A route ready to run: its config as stored and its resolved cooldown settings. */
@@ -30,6 +31,10 @@ export interface ActiveRoute {
   cooldown: CooldownSettings;
   /** Answers by normalised request, when the config has `cache`; the gateway fills and reads it. */
   cache?: RouteCache | undefined;
+  /** Every deployment the route can send to (the gateway checks they all offer its pass-through). */
+  deployments: readonly string[];
+  /** No request through it is tried more than once (see `triesAtMostOnce`). */
+  triesOnce: boolean;
 }
 
 /** `route stat`: every route by name, and every deployment the routes have sent to. */
@@ -182,6 +187,12 @@ export class Governance {
               `byzerllm_route_cache_requests_total{route=${label(route.name)},result="hit"} ${route.cache!.hits}`,
               `byzerllm_route_cache_requests_total{route=${label(route.name)},result="miss"} ${route.cache!.misses}`,
             ]),
+            '# HELP byzerllm_route_cache_store_failures_total Answers a route could not store in its cache (NATS KV unreachable or refusing the write).',
+            '# TYPE byzerllm_route_cache_store_failures_total counter',
+            ...cached.map(
+              (route) =>
+                `byzerllm_route_cache_store_failures_total{route=${label(route.name)}} ${route.cache!.storeFailures}`,
+            ),
           ]),
     ];
     if (views.length === 0) return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
@@ -226,6 +237,8 @@ export class Governance {
       config,
       cooldown: cooldownSettingsSchema.parse(config.cooldown ?? {}),
       cache: cache && cacheOf(name, cache),
+      deployments: deploymentsOf(config),
+      triesOnce: triesAtMostOnce(config),
     };
   }
 

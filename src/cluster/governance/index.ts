@@ -6,6 +6,7 @@ export {
   type ExecuteRouteOptions,
   type RouteAttempt,
   type RouteProgress,
+  triesAtMostOnce,
 } from './route-executor.js';
 export { ResponseCache, type RouteCache } from './response-cache.js';
 export { type RouteStrategy, strategyFor } from './route-strategies.js';
@@ -15,4 +16,9 @@ export * from './access-lookups.js';
 export * from './access-gate.js';
 export { RateWindow } from './rate-window.js';
 export * from './virtual-keys.js';
-export { createRoutedCluster, openRoutedStream, type RoutedCluster } from './routed-cluster.js';
+export {
+  createRoutedCluster,
+  openFirstPart,
+  openRoutedStream,
+  type RoutedCluster,
+} from './routed-cluster.js';

@@ -10,6 +10,8 @@ import type { ChatResult } from '../../core/index.js';
 export interface RouteCache {
   hits: number;
   misses: number;
+  /** Answers that could not be stored (KV unreachable or refusing the write); `/metrics`. */
+  storeFailures: number;
   get(key: string): ChatResult | undefined | Promise<ChatResult | undefined>;
   set(key: string, value: ChatResult): void | Promise<void>;
 }
@@ -24,6 +26,8 @@ export class ResponseCache<Value> {
   private readonly entries = new Map<string, { value: Value; expiresAt: number }>();
   hits = 0;
   misses = 0;
+  /** Always 0: storing in memory cannot fail (`RouteCache.storeFailures`). */
+  storeFailures = 0;
 
   constructor(
     private readonly settings: { ttlMs: number; maxEntries: number },

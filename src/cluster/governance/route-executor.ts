@@ -143,6 +143,19 @@ function healthiestFirst(targets: readonly RouteTarget[], states: TargetStates):
   return [...targets].sort((left, right) => health(right) - health(left));
 }
 
+/**
+ * Whether a request through `target` is tried on one deployment once at most: no `retries`
+ * anywhere and no node that moves on after a failure (a `fallback` of several targets). The
+ * gateway's OpenAI pass-through hands its body to the engine, which may change it; only a route
+ * that can try again needs a copy for the next try.
+ */
+export function triesAtMostOnce(target: RouteTarget): boolean {
+  if ((target.retries ?? 0) > 0) return false;
+  if (isDeploymentTarget(target)) return true;
+  if (strategyFor(target.strategy).movesOn && target.targets.length > 1) return false;
+  return target.targets.every(triesAtMostOnce);
+}
+
 /** A node-level timeout: the node's whole run, all targets and retries included. */
 function withTimeout(signal: AbortSignal, timeoutMs: number | undefined): AbortSignal {
   return timeoutMs === undefined ? signal : AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);

@@ -154,6 +154,7 @@ export class ResponseCacheBucket {
 export class KvRouteCache implements RouteCache {
   hits = 0;
   misses = 0;
+  storeFailures = 0;
   private readonly ttlMs: number;
 
   constructor(
@@ -185,7 +186,11 @@ export class KvRouteCache implements RouteCache {
     const text = JSON.stringify(value);
     if (Buffer.byteLength(text) > MAX_CACHED_ANSWER_BYTES) return;
     const { bucket, route } = this.options;
-    await bucket.use((kv) => kv.put(cacheEntryKey(route, key), text, { timeout: KV_TIMEOUT_MS }));
+    // `use` logs the outage (once); the count shows every write it cost in `/metrics`.
+    const sequence = await bucket.use((kv) =>
+      kv.put(cacheEntryKey(route, key), text, { timeout: KV_TIMEOUT_MS }),
+    );
+    if (sequence === undefined) this.storeFailures++;
   }
 }
 
