@@ -26,6 +26,7 @@ import {
   Governance,
   Head,
   pricesOfSpecs,
+  routeTargetsOf,
   VirtualKeyStore,
 } from '../../src/cluster/index.js';
 import { startOpenAIServer } from '../../src/server/index.js';
@@ -63,15 +64,6 @@ await head.deploy({
   },
 });
 
-/** Keys and limits in memory (no state directory), as the head's would be. */
-async function governed(): Promise<{ gate: AccessControl; key: string }> {
-  const keys = new VirtualKeyStore(undefined);
-  const { key } = await keys.create({ rpm: 1_000_000_000, tpm: 1_000_000_000, budget: 9000 });
-  await keys.setDeploymentLimits('bench_chat', { rpm: 1_000_000_000, tpm: 1_000_000_000 });
-  return { gate: new AccessControl({ keys, priceOf: pricesOfSpecs((name) => head.specOf(name)) }), key };
-}
-const governance = values.governed ? await governed() : undefined;
-
 /** The route of `--cached`, in memory (no state directory), as the head's `Governance` holds it. */
 async function cachedRoute(): Promise<Governance> {
   const routes = new Governance();
@@ -83,6 +75,24 @@ async function cachedRoute(): Promise<Governance> {
   return routes;
 }
 const routes = values.cached ? await cachedRoute() : undefined;
+
+/**
+ * Keys and limits in memory (no state directory), composed as `head-main.ts` composes the head's: route
+ * tries counted against their targets' own limits, and the tickets checked on the worker slots.
+ */
+async function governed(): Promise<{ gate: AccessControl; key: string }> {
+  const keys = new VirtualKeyStore(undefined);
+  const { key } = await keys.create({ rpm: 1_000_000_000, tpm: 1_000_000_000, budget: 9000 });
+  await keys.setDeploymentLimits('bench_chat', { rpm: 1_000_000_000, tpm: 1_000_000_000 });
+  const gate = new AccessControl({
+    keys,
+    priceOf: pricesOfSpecs((name) => head.specOf(name)),
+    ...(routes ? { targetsOf: routeTargetsOf(routes) } : {}),
+  });
+  head.ticketCharges = gate;
+  return { gate, key };
+}
+const governance = values.governed ? await governed() : undefined;
 
 /** The head without its pass-through: every `ClusterApi` method but `openAIPassThrough`. */
 function generalPathOnly(cluster: Head): ClusterApi {
