@@ -2,7 +2,8 @@
  * One gateway request in flight: the cluster to call, the deployment it resolved to, the abort signal
  * that a client disconnect fires, and what metrics record when it ends.
  */
-import { randomUUID } from 'node:crypto';
+import { Buffer } from 'node:buffer';
+import { randomFillSync } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -28,7 +29,27 @@ export interface GatewayContext {
  * included): the SDKs expose it (`_request_id`) for users to quote in reports.
  */
 export function setRequestId(response: ServerResponse): void {
-  response.setHeader('x-request-id', `req_${randomUUID().replaceAll('-', '')}`);
+  response.setHeader('x-request-id', newRequestId());
+}
+
+const REQUEST_ID_BYTES = 16;
+/** Random bytes for 256 request ids, refilled when used up (`randomUUID` keeps such a cache too). */
+const requestIdBytes = Buffer.allocUnsafeSlow(REQUEST_ID_BYTES * 256);
+let requestIdOffset = requestIdBytes.length;
+
+/**
+ * `req_` and 32 random hex digits (128 bits, as many as a UUID has and more random ones). Cut from a
+ * pool of random bytes as hex in one native call: `randomUUID().replaceAll('-', '')` cost about
+ * 0.5 µs a request, most of it formatting and then removing the dashes.
+ */
+export function newRequestId(): string {
+  if (requestIdOffset === requestIdBytes.length) {
+    randomFillSync(requestIdBytes);
+    requestIdOffset = 0;
+  }
+  const start = requestIdOffset;
+  requestIdOffset += REQUEST_ID_BYTES;
+  return `req_${requestIdBytes.toString('hex', start, requestIdOffset)}`;
 }
 
 /**

@@ -4,6 +4,7 @@
  * The gateway serves on raw node:http rather than a fetch-style framework: the Request/Response
  * adaption costs more than the whole overhead budget (see docs/benchmarks.md).
  */
+import { Buffer } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { toByzerLLMError } from '../core/index.js';
 import { badField, gatewayRefusal, mapError } from './map-error.js';
@@ -29,8 +30,9 @@ export function readBody(request: IncomingMessage, limitBytes: number): Promise<
       }
       chunks.push(chunk);
     });
-    request.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
-    request.once('error', reject);
+    // `on`, not `once`: each fires at most once on a request, and `once` wraps every listener.
+    request.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    request.on('error', reject);
   });
 }
 
@@ -100,18 +102,21 @@ function escaped(body: Buffer, index: number): boolean {
   return backslashes % 2 === 1;
 }
 
+/**
+ * Answers `value` as JSON. `headers` are any beyond the type and length (an error's `retry-after`, a
+ * route's deployment). One `writeHead` with a flat list: no header object is built per answer.
+ */
 export function sendJson(
   response: ServerResponse,
   status: number,
   value: unknown,
-  headers: Record<string, string> = {},
+  headers?: Readonly<Record<string, string>>,
 ): void {
   const text = JSON.stringify(value);
-  response.writeHead(status, {
-    ...headers,
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
-  });
+  if (headers !== undefined) {
+    for (const name in headers) response.setHeader(name, headers[name]!);
+  }
+  response.writeHead(status, ['content-type', 'application/json', 'content-length', Buffer.byteLength(text)]);
   response.end(text);
 }
 
