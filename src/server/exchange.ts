@@ -2,8 +2,6 @@
  * One gateway request in flight: the cluster to call, the deployment it resolved to, the abort signal
  * that a client disconnect fires, and what metrics record when it ends.
  */
-import { Buffer } from 'node:buffer';
-import { randomFillSync } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -22,34 +20,6 @@ export interface GatewayContext {
   governance?: Governance;
   /** Virtual keys and rate limits (the head's, or reached over NATS); absent: none. */
   gate?: AccessGate;
-}
-
-/**
- * Like OpenAI's `x-request-id`, on every gateway answer (health, version and CORS preflights
- * included): the SDKs expose it (`_request_id`) for users to quote in reports.
- */
-export function setRequestId(response: ServerResponse): void {
-  response.setHeader('x-request-id', newRequestId());
-}
-
-const REQUEST_ID_BYTES = 16;
-/** Random bytes for 256 request ids, refilled when used up (`randomUUID` keeps such a cache too). */
-const requestIdBytes = Buffer.allocUnsafeSlow(REQUEST_ID_BYTES * 256);
-let requestIdOffset = requestIdBytes.length;
-
-/**
- * `req_` and 32 random hex digits (128 bits, as many as a UUID has and more random ones). Cut from a
- * pool of random bytes as hex in one native call: `randomUUID().replaceAll('-', '')` cost about
- * 0.5 µs a request, most of it formatting and then removing the dashes.
- */
-export function newRequestId(): string {
-  if (requestIdOffset === requestIdBytes.length) {
-    randomFillSync(requestIdBytes);
-    requestIdOffset = 0;
-  }
-  const start = requestIdOffset;
-  requestIdOffset += REQUEST_ID_BYTES;
-  return `req_${requestIdBytes.toString('hex', start, requestIdOffset)}`;
 }
 
 /**
