@@ -16,7 +16,7 @@ import { handleSpeech, handleTranscription } from './audio.js';
 import { handleChat } from './chat.js';
 import { handleCompletions } from './completions.js';
 import { handleEmbeddings } from './embeddings.js';
-import { Exchange, type GatewayContext, setRequestId } from './exchange.js';
+import { Exchange, type GatewayContext } from './exchange.js';
 import { admitExchange, type GateCaller } from './gate-admission.js';
 import { bearerKey, parseJsonObject, readBody, sendError, sendJson } from './http.js';
 import { handleImages } from './images.js';
@@ -25,6 +25,7 @@ import { OTHER_ENDPOINT } from './metrics.js';
 import { getModel, listModels } from './models.js';
 import { type PredictHandler, readPredictForm } from './predict.js';
 import { handleRerank } from './rerank.js';
+import { setRequestId } from './request-id.js';
 
 type JsonHandler = (exchange: Exchange, body: Record<string, unknown>) => Promise<number>;
 

@@ -2,7 +2,6 @@
  * One gateway request in flight: the cluster to call, the deployment it resolved to, the abort signal
  * that a client disconnect fires, and what metrics record when it ends.
  */
-import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -28,14 +27,6 @@ export interface GatewayContext {
   governance?: Governance;
   /** Virtual keys and rate limits (the head's, or reached over NATS); absent: none. */
   gate?: AccessGate;
-}
-
-/**
- * Like OpenAI's `x-request-id`, on every gateway answer (health, version and CORS preflights
- * included): the SDKs expose it (`_request_id`) for users to quote in reports.
- */
-export function setRequestId(response: ServerResponse): void {
-  response.setHeader('x-request-id', `req_${randomUUID().replaceAll('-', '')}`);
 }
 
 /**

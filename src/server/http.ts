@@ -4,6 +4,7 @@
  * The gateway serves on raw node:http rather than a fetch-style framework: the Request/Response
  * adaption costs more than the whole overhead budget (see docs/benchmarks.md).
  */
+import { Buffer } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { toByzerLLMError } from '../core/index.js';
 import { badField, gatewayRefusal, mapError } from './map-error.js';
@@ -29,8 +30,9 @@ export function readBody(request: IncomingMessage, limitBytes: number): Promise<
       }
       chunks.push(chunk);
     });
-    request.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
-    request.once('error', reject);
+    // `on`, not `once`: each fires at most once on a request, and `once` wraps every listener.
+    request.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    request.on('error', reject);
   });
 }
 
@@ -100,19 +102,24 @@ function escaped(body: Buffer, index: number): boolean {
   return backslashes % 2 === 1;
 }
 
+/**
+ * Answers `value` as JSON. `headers` are any beyond the type and length (an error's `retry-after`, a
+ * route's deployment). One `writeHead` with a flat list: no header object is built per answer.
+ */
 export function sendJson(
   response: ServerResponse,
   status: number,
   value: unknown,
-  headers: Record<string, string> = {},
+  headers?: Readonly<Record<string, string>>,
 ): void {
   const text = JSON.stringify(value);
-  // Copied key by key: in Node 20 `{ ...headers, more keys }` costs 1.5–2 µs when `headers` has
-  // keys (a route's answer, a 429's Retry-After), ~40× this loop.
-  const head: Record<string, string | number> = {};
-  for (const name in headers) head[name] = headers[name]!;
-  head['content-type'] = 'application/json';
-  head['content-length'] = Buffer.byteLength(text);
+  // One flat list, written as it is (node:http's fast header path; `setHeader` first would copy it
+  // through its slower path), and no `{ ...headers, more keys }`, which costs 1.5–2 µs in Node 20.
+  const head: (string | number)[] = [];
+  if (headers !== undefined) {
+    for (const name in headers) head.push(name, headers[name]!);
+  }
+  head.push('content-type', 'application/json', 'content-length', Buffer.byteLength(text));
   response.writeHead(status, head);
   response.end(text);
 }

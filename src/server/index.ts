@@ -21,6 +21,7 @@ import { InvalidArgumentError } from '../core/index.js';
 import { createHandler, type MountedJsonRoutes } from './app.js';
 import type { PredictHandler } from './predict.js';
 import { GatewayMetrics } from './metrics.js';
+import { GatewayResponse } from './request-id.js';
 import { ResponseStore } from './responses/response-store.js';
 
 export type { MountedJsonRoutes } from './app.js';
@@ -113,10 +114,14 @@ export async function startOpenAIServer(options: StartOpenAIServerOptions): Prom
   const tls = options.sslKeyFile && options.sslCertFile;
   const server = tls
     ? createHttpsServer(
-        { key: await fs.readFile(options.sslKeyFile!), cert: await fs.readFile(options.sslCertFile!) },
+        {
+          key: await fs.readFile(options.sslKeyFile!),
+          cert: await fs.readFile(options.sslCertFile!),
+          ServerResponse: GatewayResponse,
+        },
         gateway.handle,
       )
-    : createHttpServer(gateway.handle);
+    : createHttpServer({ ServerResponse: GatewayResponse }, gateway.handle);
   server.keepAliveTimeout = 65_000;
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {

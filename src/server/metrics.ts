@@ -47,7 +47,8 @@ interface Series {
 }
 
 export class GatewayMetrics {
-  private readonly series = new Map<string, Series>();
+  /** Series by endpoint, then model, then status: no key string is built per request. */
+  private readonly series = new Map<string, Map<string, Map<number, Series>>>();
   private readonly requests = new Map<string, number>();
   private readonly latency = new Map<string, Histogram>();
   private readonly firstToken = new Map<string, Histogram>();
@@ -87,8 +88,17 @@ export class GatewayMetrics {
 
   /** Label strings and histograms per (endpoint, model, status), built once: recording is hot. */
   private seriesFor(endpoint: string, model: string, status: number): Series {
-    const key = `${endpoint}\u0000${model}\u0000${status}`;
-    let series = this.series.get(key);
+    let byModel = this.series.get(endpoint);
+    if (!byModel) {
+      byModel = new Map();
+      this.series.set(endpoint, byModel);
+    }
+    let byStatus = byModel.get(model);
+    if (!byStatus) {
+      byStatus = new Map();
+      byModel.set(model, byStatus);
+    }
+    let series = byStatus.get(status);
     if (!series) {
       series = {
         requests: labels({ endpoint, model, status: String(status) }),
@@ -96,7 +106,7 @@ export class GatewayMetrics {
         inputTokens: labels({ model, direction: 'input' }),
         outputTokens: labels({ model, direction: 'output' }),
       };
-      this.series.set(key, series);
+      byStatus.set(status, series);
     }
     return series;
   }

@@ -14,6 +14,7 @@ import type { Exchange } from '../exchange.js';
 import { sendJson } from '../http.js';
 import { type FieldCheck, ignoredFieldsHeader, present, refuseFields } from '../ignored-fields.js';
 import { badField } from '../map-error.js';
+import { requestIdOf } from '../request-id.js';
 import { parseRequest } from '../validate.js';
 import { anthropicError, MessageEventWriter, messageObject, newMessageId } from './message-response.js';
 import { countTokensBodySchema, parseMessagesBody, toChatRequest } from './request.js';
@@ -34,7 +35,7 @@ export async function handleMessages(exchange: Exchange, body: Record<string, un
   const request = toChatRequest(parsed);
   const model = exchange.resolveModel(parsed.model);
   const id = newMessageId();
-  const headers = { 'request-id': requestId(exchange.response), ...ignoredFieldsHeader(body, IGNORED) };
+  const headers = { 'request-id': requestIdOf(exchange.response), ...ignoredFieldsHeader(body, IGNORED) };
   const options = exchange.callOptions(model);
   if (parsed.stream) {
     const parts = await exchange.cluster.stream(model, request, options);
@@ -72,7 +73,7 @@ export async function handleCountTokens(exchange: Exchange, body: Record<string,
     200,
     { input_tokens: Math.ceil(characters / 4) },
     {
-      'request-id': requestId(exchange.response),
+      'request-id': requestIdOf(exchange.response),
       'x-byzerllm-warnings':
         'input_tokens is an estimate (4 characters per token): deployments expose no tokenizer',
     },
@@ -86,10 +87,6 @@ function requireVersion(exchange: Exchange): void {
   }
 }
 
-function requestId(response: ServerResponse): string {
-  return String(response.getHeader('x-request-id') ?? '');
-}
-
 /** Answers a failure on a Messages path with Anthropic's error body; returns the status sent. */
 export function sendAnthropicError(response: ServerResponse, error: unknown): number {
   const mapped = anthropicError(toByzerLLMError(error));
@@ -97,6 +94,6 @@ export function sendAnthropicError(response: ServerResponse, error: unknown): nu
     if (!response.writableEnded) response.destroy();
     return mapped.status;
   }
-  sendJson(response, mapped.status, mapped.body, { ...mapped.headers, 'request-id': requestId(response) });
+  sendJson(response, mapped.status, mapped.body, { ...mapped.headers, 'request-id': requestIdOf(response) });
   return mapped.status;
 }
