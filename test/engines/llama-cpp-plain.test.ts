@@ -12,7 +12,13 @@ import { after, before, describe, test } from 'node:test';
 import { getLlama, type Llama, type LlamaContext, LlamaLogLevel, type LlamaModel } from 'node-llama-cpp';
 import { type ByzerLLMError, type ChatRequest, collectStream } from '../../src/core/index.js';
 import { resolveModelChatWrapper } from '../../src/engines/llama-cpp/chat-wrapper.js';
+import { toChatHistory } from '../../src/engines/llama-cpp/convert-messages.js';
 import { LlamaCppChatModel, plainGenerationCount } from '../../src/engines/llama-cpp/llama-cpp-chat-model.js';
+import {
+  generatePlainText,
+  preparePlainPrompt,
+  samplingOf,
+} from '../../src/engines/llama-cpp/plain-generation.js';
 import { SequencePool } from '../../src/engines/llama-cpp/sequence-pool.js';
 import { ensureTinyLlamaModel } from '../../src/engines/llama-cpp/tiny-model/tiny-llama.js';
 
@@ -21,8 +27,16 @@ let llama: Llama;
 let model: LlamaModel;
 /** One context per template: a `SequencePool` takes every sequence of its context. */
 const contexts: LlamaContext[] = [];
-/** Chat models over one loaded GGUF, keyed by template, with the plain path on and off. */
-const models = new Map<string, { plain: LlamaCppChatModel; chat: LlamaCppChatModel }>();
+/** Chat models over one loaded GGUF, keyed by template, with the plain path on and off, and their pool. */
+const models = new Map<
+  string,
+  {
+    plain: LlamaCppChatModel;
+    chat: LlamaCppChatModel;
+    sequences: SequencePool;
+    chatWrapper: ReturnType<typeof resolveModelChatWrapper>;
+  }
+>();
 
 async function modelsFor(template: string) {
   let pair = models.get(template);
@@ -42,6 +56,8 @@ async function modelsFor(template: string) {
     pair = {
       plain: new LlamaCppChatModel(config),
       chat: new LlamaCppChatModel({ ...config, plainGeneration: false }),
+      sequences,
+      chatWrapper,
     };
     models.set(template, pair);
   }
@@ -165,6 +181,39 @@ describe('llama_cpp plain generation', () => {
       plain.doGenerate({ messages: user('water'), maxTokens: 5 }, { signal: aborted }),
       (rejection: ByzerLLMError) => rejection.code === 'aborted',
     );
+  });
+
+  test('an already-aborted request leaves its sequence as it was: the abort is noticed before the erase', async () => {
+    const { plain, sequences, chatWrapper } = await modelsFor('auto');
+    await plain.doGenerate({ messages: user('water'), maxTokens: 5, temperature: 0 });
+    const sequence = await sequences.acquire();
+    try {
+      const held = [...sequence.contextTokens];
+      assert.ok(held.length > 0, "the sequence holds the last request's tokens");
+      const history = toChatHistory(user('something else entirely, about fire'), []);
+      const prompt = preparePlainPrompt(sequence, chatWrapper, history, 5);
+      assert.ok(prompt, 'the plain path takes this prompt');
+      let prepared = 0;
+      const counted = {
+        prepare: (...args: Parameters<SequencePool['prepare']>) => {
+          prepared++;
+          return sequences.prepare(...args);
+        },
+        pauseForErase: () => sequences.pauseForErase(),
+      };
+      const generation = generatePlainText(sequence, prompt, {
+        maxTokens: 5,
+        stop: [],
+        sampling: samplingOf({ temperature: 0 }),
+        sequences: counted,
+        signal: AbortSignal.abort(),
+      });
+      await assert.rejects(generation, (rejection: ByzerLLMError) => rejection.code === 'aborted');
+      assert.equal(prepared, 0, 'no erase was started');
+      assert.deepEqual([...sequence.contextTokens], held, "the sequence's tokens are untouched");
+    } finally {
+      sequences.release(sequence);
+    }
   });
 
   test('requests that need LlamaChat go through it: grammar, tools, an assistant prefix, penalties, a long generation', async () => {

@@ -194,9 +194,12 @@ export async function generatePlainText(
   const partial: Token[] = [];
   let count = 0;
   let afterText = false;
-  const input = await options.sequences.prepare(sequence, prompt.tokens);
+  // Before the erase: an aborted request leaves the sequence's tokens (a later prompt's prefix) as
+  // they are, and one aborted while the erase waited for the context lock evaluates nothing.
   const aborted = abortFlag(options.signal);
   try {
+    const input = await options.sequences.prepare(sequence, prompt.tokens);
+    if (aborted.raised) throw new AbortedError(undefined, { cause: options.signal?.reason });
     for await (const token of sequence.evaluate(input, sampling)) {
       if (aborted.raised) throw new AbortedError(undefined, { cause: options.signal?.reason });
       count++;
