@@ -10,7 +10,7 @@
  * its seconds budget by at most one request per worker slot, whatever the concurrency, over any
  * number of gateways (the head is the one counter).
  */
-import type { CallOptions, Usage } from '../core/index.js';
+import type { CallOptions, OpenAIPassThroughV1, Usage } from '../core/index.js';
 import { wireBusySecondsSchema } from './wire/index.js';
 import type { Lease } from './worker-pool.js';
 
@@ -51,6 +51,24 @@ export function chargedOptions(
   const charged: ChargedCallOptions = Object.assign({}, options);
   charged.charge = slotChargeOf(charges, ticket, deployment);
   return charged;
+}
+
+/**
+ * A deployment's OpenAI pass-through whose calls carry their ticket's slot charge: a call made with
+ * `{ ticket }` (`ClusterCallOptions`) is started under it once it holds its slot, as `call`/`stream`
+ * are (`PooledPassThrough` takes the charge).
+ */
+export function chargedPassThrough(
+  passThrough: OpenAIPassThroughV1,
+  charges: TicketCharges,
+  deployment: string,
+): OpenAIPassThroughV1 {
+  return {
+    doGenerateOpenAI: (body, options = {}) =>
+      passThrough.doGenerateOpenAI(body, chargedOptions(charges, options, deployment)),
+    doStreamOpenAI: (body, options = {}) =>
+      passThrough.doStreamOpenAI(body, chargedOptions(charges, options, deployment)),
+  };
 }
 
 function slotChargeOf(charges: TicketCharges, ticket: string, deployment: string): SlotCharge {

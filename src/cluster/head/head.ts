@@ -32,7 +32,7 @@ import { parseSpec, specConflict } from './parse-spec.js';
 import { type JobPlacementRequest, jobHoldingName, placeTrainingJob } from './job-placement.js';
 import type { NodeResources } from '../resources.js';
 import { RunningDeployment } from '../running-deployment.js';
-import { chargedOptions, type TicketCharges } from '../slot-charge.js';
+import { chargedOptions, chargedPassThrough, type TicketCharges } from '../slot-charge.js';
 import type {
   WorkerCallKind,
   WorkerCallMap,
@@ -168,10 +168,13 @@ export class Head implements ClusterApi {
   /**
    * The OpenAI pass-through of a running deployment that offers it (see
    * `RunningDeployment.openAIPassThrough`); undefined otherwise, and for unknown names, which
-   * `call`/`stream` then answer with their usual errors.
+   * `call`/`stream` then answer with their usual errors. With tickets charged here, a call made
+   * with a ticket (`ClusterCallOptions.ticket`) is checked and charged on its slot as `call` is.
    */
   openAIPassThrough(name: string): OpenAIPassThroughV1 | undefined {
-    return this.deployments.get(name)?.openAIPassThrough();
+    const passThrough = this.deployments.get(name)?.openAIPassThrough();
+    if (!passThrough || !this.ticketCharges) return passThrough;
+    return chargedPassThrough(passThrough, this.ticketCharges, name);
   }
 
   /** The spec of a running deployment (its prices, for the gateway's virtual keys). */
