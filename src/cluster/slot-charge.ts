@@ -54,21 +54,29 @@ export function chargedOptions(
 }
 
 /**
- * A deployment's OpenAI pass-through whose calls carry their ticket's slot charge: a call made with
+ * Deployments' OpenAI pass-throughs whose calls carry their ticket's slot charge: a call made with
  * `{ ticket }` (`ClusterCallOptions`) is started under it once it holds its slot, as `call`/`stream`
- * are (`PooledPassThrough` takes the charge).
+ * are (`PooledPassThrough` takes the charge). Each is made once per pass-through and charges: the
+ * gateway asks for one on every request.
  */
-export function chargedPassThrough(
-  passThrough: OpenAIPassThroughV1,
-  charges: TicketCharges,
-  deployment: string,
-): OpenAIPassThroughV1 {
-  return {
-    doGenerateOpenAI: (body, options = {}) =>
-      passThrough.doGenerateOpenAI(body, chargedOptions(charges, options, deployment)),
-    doStreamOpenAI: (body, options = {}) =>
-      passThrough.doStreamOpenAI(body, chargedOptions(charges, options, deployment)),
-  };
+export class ChargedPassThroughs {
+  private readonly made = new WeakMap<
+    OpenAIPassThroughV1,
+    { charges: TicketCharges; charged: OpenAIPassThroughV1 }
+  >();
+
+  of(passThrough: OpenAIPassThroughV1, charges: TicketCharges, deployment: string): OpenAIPassThroughV1 {
+    const made = this.made.get(passThrough);
+    if (made?.charges === charges) return made.charged;
+    const charged: OpenAIPassThroughV1 = {
+      doGenerateOpenAI: (body, options = {}) =>
+        passThrough.doGenerateOpenAI(body, chargedOptions(charges, options, deployment)),
+      doStreamOpenAI: (body, options = {}) =>
+        passThrough.doStreamOpenAI(body, chargedOptions(charges, options, deployment)),
+    };
+    this.made.set(passThrough, { charges, charged });
+    return charged;
+  }
 }
 
 function slotChargeOf(charges: TicketCharges, ticket: string, deployment: string): SlotCharge {

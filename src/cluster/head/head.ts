@@ -32,7 +32,7 @@ import { parseSpec, specConflict } from './parse-spec.js';
 import { type JobPlacementRequest, jobHoldingName, placeTrainingJob } from './job-placement.js';
 import type { NodeResources } from '../resources.js';
 import { RunningDeployment } from '../running-deployment.js';
-import { chargedOptions, chargedPassThrough, type TicketCharges } from '../slot-charge.js';
+import { ChargedPassThroughs, chargedOptions, type TicketCharges } from '../slot-charge.js';
 import type {
   WorkerCallKind,
   WorkerCallMap,
@@ -75,6 +75,7 @@ export class Head implements ClusterApi {
   address: string;
   /** Virtual keys' charges of gateway tickets on worker slots (`slot-charge.ts`); set by head-main. */
   ticketCharges: TicketCharges | undefined;
+  private readonly chargedPassThroughs = new ChargedPassThroughs();
 
   constructor(private readonly options: HeadOptions) {
     if (options.localNode !== false) this.placement.addNode(options.nodeId ?? 'head', options.resources);
@@ -173,8 +174,9 @@ export class Head implements ClusterApi {
    */
   openAIPassThrough(name: string): OpenAIPassThroughV1 | undefined {
     const passThrough = this.deployments.get(name)?.openAIPassThrough();
-    if (!passThrough || !this.ticketCharges) return passThrough;
-    return chargedPassThrough(passThrough, this.ticketCharges, name);
+    const charges = this.ticketCharges;
+    if (!passThrough || !charges) return passThrough;
+    return this.chargedPassThroughs.of(passThrough, charges, name);
   }
 
   /** The spec of a running deployment (its prices, for the gateway's virtual keys). */
