@@ -10,19 +10,10 @@
  * builds its own answers without it, so its presence shows the pass-through served.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import {
-  AccessControl,
-  Governance,
-  type Head,
-  pricesOfSpecs,
-  routeTargetsOf,
-  VirtualKeyStore,
-} from '../../src/cluster/index.js';
-import { type Gateway, startGateway } from './gateway-fixture.js';
+import type { AccessControl, VirtualKeyStore } from '../../src/cluster/index.js';
+import type { Gateway } from './gateway-fixture.js';
+import { type KeyedGateway, startKeyedGateway } from './keyed-gateway-fixture.js';
 
 const FINGERPRINT = 'fp_byzerllm_test';
 /** Prices per 1M tokens, as deployed, and per token in pico-units (what a key's spend counts). */
@@ -39,44 +30,29 @@ function costOf(usage: Usage, price: { inputPico: number; outputPico: number }):
 }
 
 describe('keyed requests through a route on the OpenAI pass-through', () => {
+  let keyed: KeyedGateway;
   let gateway: Gateway;
-  let stateDirectory: string;
   let keys: VirtualKeyStore;
   let control: AccessControl;
-  let head: Head | undefined;
 
   before(async () => {
-    stateDirectory = await fs.mkdtemp(path.join(os.tmpdir(), 'byzerllm-routed-keys-'));
-    keys = new VirtualKeyStore(stateDirectory);
-    const governance = new Governance();
-    control = new AccessControl({
-      keys,
-      priceOf: pricesOfSpecs((name) => head?.specOf(name)),
-      targetsOf: routeTargetsOf(governance),
-    });
     const saas = (name: string, price: typeof CHEAP) => ({
       name,
       pretrainedModelType: 'saas/openai',
       inferParams: { 'gateway.price_input': price.input, 'gateway.price_output': price.output },
     });
-    gateway = await startGateway({
-      server: { apiKey: 'master-key-0123456789', gate: control },
-      governance,
-      deployments: [saas('chat_cheap', CHEAP), saas('chat_dear', DEAR)],
-    });
-    head = gateway.head;
-    // As head-main composes them: tickets are checked on the worker slots of the deployment tried.
-    head.ticketCharges = control;
-    await governance.set('chat/route', {
+    keyed = await startKeyedGateway('byzerllm-routed-keys-', async () => [
+      saas('chat_cheap', CHEAP),
+      saas('chat_dear', DEAR),
+    ]);
+    ({ gateway, keys, control } = keyed);
+    await keyed.governance.set('chat/route', {
       strategy: 'fallback',
       targets: [{ deployment: 'chat_cheap' }, { deployment: 'chat_dear' }],
     });
   });
   after(async () => {
-    await gateway?.close();
-    // Spend is written to keys.json after each settle; wait for the last write before removing it.
-    await keys?.flush();
-    await fs.rm(stateDirectory, { recursive: true, force: true });
+    await keyed?.close();
   });
 
   async function newKey() {
