@@ -99,6 +99,9 @@ describe('keyed requests through a route on the OpenAI pass-through', () => {
     assert.ok(secondAnswer.usage.completion_tokens > 0);
     assert.equal(moneyOf(view.id), costOf(firstAnswer.usage, CHEAP) + costOf(secondAnswer.usage, DEAR));
     assert.equal(keys.get(view.id).spend.requests, 2);
+    // The refused try gave its slot back: every slot of chat_cheap is free.
+    const slots = gateway.head.specOf('chat_cheap')!.workerConcurrency;
+    assert.deepEqual((await gateway.head.stat('chat_cheap')).state, [slots]);
 
     // The refused try cooled chat_cheap down for the window's Retry-After: the route goes straight on.
     const third = await ask(key, body);
