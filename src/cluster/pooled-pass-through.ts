@@ -8,13 +8,13 @@
  * and the one hop of this layer is the one that releases the lease when the answer settled.
  */
 import {
-  type CallOptions,
   type OpenAIChatObject,
   type OpenAIChunkText,
   type OpenAIPassThroughV1,
   WorkerFailedError,
 } from '../core/index.js';
 import { openAIOutcome, releaseWhenDone } from './lease-release.js';
+import { type ChargedCallOptions, startOnSlot, usageOf } from './slot-charge.js';
 import type { WorkerEndpoint } from './transport/transport.js';
 import type { RequestOutcome } from './worker-metrics.js';
 import type { Lease, WorkerPool } from './worker-pool.js';
@@ -33,7 +33,10 @@ export interface PassThroughHost {
 export class PooledPassThrough implements OpenAIPassThroughV1 {
   constructor(private readonly host: PassThroughHost) {}
 
-  doGenerateOpenAI(body: Record<string, unknown>, options: CallOptions = {}): Promise<OpenAIChatObject> {
+  doGenerateOpenAI(
+    body: Record<string, unknown>,
+    options: ChargedCallOptions = {},
+  ): Promise<OpenAIChatObject> {
     let lease: Lease | undefined;
     try {
       lease = this.host.pool.tryAcquire();
@@ -46,13 +49,18 @@ export class PooledPassThrough implements OpenAIPassThroughV1 {
       .then((waited) => this.generateOn(waited, body, options));
   }
 
-  /** The lease is held until the stream ends, fails or the consumer stops iterating. */
+  /**
+   * The lease is held until the stream ends, fails or the consumer stops iterating. A ticket's
+   * charge is finished without busy seconds: the pass-through's engines (SaaS upstreams) report none,
+   * and their chunks are not parsed here (the gate charges the key's money from the usage chunk).
+   */
   async doStreamOpenAI(
     body: Record<string, unknown>,
-    options: CallOptions = {},
+    options: ChargedCallOptions = {},
   ): Promise<AsyncIterable<OpenAIChunkText[]>> {
     const { host } = this;
     const lease = await host.pool.acquire(options.signal ? { signal: options.signal } : {});
+    startOnSlot(options.charge, lease);
     let endpoint: WorkerEndpoint | undefined;
     let chunks: AsyncIterable<OpenAIChunkText[]>;
     try {
@@ -68,22 +76,26 @@ export class PooledPassThrough implements OpenAIPassThroughV1 {
     return releaseWhenDone(chunks, () => host.endBusy(busyEndpoint), lease);
   }
 
+  /** A ticket's refusal frees the slot and rejects, as on `RunningDeployment.call`. */
   private async generateOn(
     lease: Lease,
     body: Record<string, unknown>,
-    options: CallOptions,
+    options: ChargedCallOptions,
   ): Promise<OpenAIChatObject> {
     const { host } = this;
+    startOnSlot(options.charge, lease);
     let outcome: RequestOutcome | undefined = { failed: true };
     let endpoint: WorkerEndpoint | undefined;
+    let answer: OpenAIChatObject | undefined;
     try {
       endpoint = host.endpoint(lease.workerIndex);
       host.startBusy(endpoint);
-      const answer = await this.openAIOf(endpoint, lease.workerIndex).doGenerateOpenAI(body, options);
+      answer = await this.openAIOf(endpoint, lease.workerIndex).doGenerateOpenAI(body, options);
       outcome = openAIOutcome(answer);
       return answer;
     } finally {
       if (endpoint) host.endBusy(endpoint);
+      options.charge?.finish(usageOf(answer));
       lease.release(outcome);
     }
   }

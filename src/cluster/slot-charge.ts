@@ -10,7 +10,7 @@
  * its seconds budget by at most one request per worker slot, whatever the concurrency, over any
  * number of gateways (the head is the one counter).
  */
-import type { CallOptions, Usage } from '../core/index.js';
+import type { CallOptions, OpenAIPassThroughV1, Usage } from '../core/index.js';
 import { wireBusySecondsSchema } from './wire/index.js';
 import type { Lease } from './worker-pool.js';
 
@@ -51,6 +51,32 @@ export function chargedOptions(
   const charged: ChargedCallOptions = Object.assign({}, options);
   charged.charge = slotChargeOf(charges, ticket, deployment);
   return charged;
+}
+
+/**
+ * Deployments' OpenAI pass-throughs whose calls carry their ticket's slot charge: a call made with
+ * `{ ticket }` (`ClusterCallOptions`) is started under it once it holds its slot, as `call`/`stream`
+ * are (`PooledPassThrough` takes the charge). Each is made once per pass-through and charges: the
+ * gateway asks for one on every request.
+ */
+export class ChargedPassThroughs {
+  private readonly made = new WeakMap<
+    OpenAIPassThroughV1,
+    { charges: TicketCharges; charged: OpenAIPassThroughV1 }
+  >();
+
+  of(passThrough: OpenAIPassThroughV1, charges: TicketCharges, deployment: string): OpenAIPassThroughV1 {
+    const made = this.made.get(passThrough);
+    if (made?.charges === charges) return made.charged;
+    const charged: OpenAIPassThroughV1 = {
+      doGenerateOpenAI: (body, options = {}) =>
+        passThrough.doGenerateOpenAI(body, chargedOptions(charges, options, deployment)),
+      doStreamOpenAI: (body, options = {}) =>
+        passThrough.doStreamOpenAI(body, chargedOptions(charges, options, deployment)),
+    };
+    this.made.set(passThrough, { charges, charged });
+    return charged;
+  }
 }
 
 function slotChargeOf(charges: TicketCharges, ticket: string, deployment: string): SlotCharge {

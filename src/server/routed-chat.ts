@@ -10,9 +10,9 @@
  * (`storeAfterAnswer`): a cache in NATS KV costs the client no round trip to KV.
  *
  * A route whose deployments all offer the OpenAI pass-through in this process (`saas/openai`-family
- * deployments of the gateway's own head) runs its tries on it (`routed-pass-through.ts`) unless the
- * request carries a key's ticket; others, and every route on a gateway that reaches its head over
- * NATS, take the general path here.
+ * deployments of the gateway's own head) runs its tries on it (`routed-pass-through.ts`), a key's
+ * ticket included; others, and every route on a gateway that reaches its head over NATS, take the
+ * general path here.
  *
  * A stream counts as answered once its first part arrived: a failure before it is a failed try
  * (the route moves on), one after it is an error event, as for any stream. A target's timeout
@@ -48,10 +48,7 @@ export async function handleRoutedChat(
 ): Promise<number> {
   const choices = parsed.n ?? 1;
   const cacheable = route.cache !== undefined && choices === 1 && !skipsCache(exchange.request);
-  // A request with a key's ticket keeps the general path: each try must take its worker slot under
-  // the ticket (`ClusterCallOptions.ticket`: the head's slot checks), which the pass-through lacks.
-  const passThrough =
-    choices === 1 && exchange.ticket === undefined && routeOffersPassThrough(exchange.cluster, route);
+  const passThrough = choices === 1 && routeOffersPassThrough(exchange.cluster, route);
   // The pass-through needs the `ChatRequest` only for the cache key, which is the general path's, so
   // that gateways with and without the pass-through (NATS) share a cache in KV.
   const request = passThrough && !cacheable ? undefined : toChatRequest(parsed);

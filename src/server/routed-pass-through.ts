@@ -10,9 +10,11 @@
  * wait), the answering deployment named for the gate (`Exchange.answeredBy`), and the cache: an answer is turned into the `ChatResult` the cache stores (`openai-cached-answer.ts`)
  * after it was sent, and hits are replayed by `routed-chat.ts` as on the general path.
  *
- * Requests with a key's ticket do not come here (`routed-chat.ts`): the head checks a ticket when each
- * try takes its worker slot (`ClusterCallOptions.ticket`, `slot-charge.ts`), which the pass-through
- * does not carry yet.
+ * A request with a key's ticket carries it on every try (`ClusterCallOptions.ticket`): the head
+ * checks it when the try takes its worker slot (`slot-charge.ts`: the target's own rpm/tpm and the
+ * key's seconds), so a target at its limit refuses that try with its 429 and the route moves on; a
+ * ticketed stream asks the upstream for its usage (the gate charges the key from it), shown only to
+ * clients that asked.
  *
  * The engine may change the body it is handed (`OpenAIPassThroughV1`): a route that can try more
  * than once keeps a copy for every later try; one that cannot (`ActiveRoute.triesOnce`) makes none.
@@ -20,6 +22,7 @@
 import {
   type ActiveRoute,
   type ClusterApi,
+  type ClusterCallOptions,
   type Governance,
   openFirstPart,
   type RouteProgress,
@@ -54,8 +57,9 @@ export async function handleRoutedPassThrough(
   const stream = parsed.stream === true;
   const clientUsage = stream && parsed.stream_options?.include_usage === true;
   const body = toPassThroughBody(parsed);
-  // A cached stream stores its usage: asked of the upstream for it, shown only to clients that asked.
-  const hideUsage = stream && !clientUsage && cacheKey !== undefined;
+  // A cached stream stores its usage, a keyed one is charged from it: asked of the upstream for them,
+  // shown only to clients that asked.
+  const hideUsage = stream && !clientUsage && (cacheKey !== undefined || exchange.ticket !== undefined);
   if (hideUsage) body.stream_options = { include_usage: true };
   const bodyForTry = bodies(body, route.triesOnce);
   const progress: RouteProgress = { attempts: 0, deployment: '' };
@@ -66,9 +70,10 @@ export async function handleRoutedPassThrough(
         (deployment, signal) =>
           openFirstPart(
             (streamSignal) =>
-              passThroughOf(exchange.cluster, deployment).doStreamOpenAI(bodyForTry(), {
-                signal: streamSignal,
-              }),
+              passThroughOf(exchange.cluster, deployment).doStreamOpenAI(
+                bodyForTry(),
+                tryOptions(exchange, streamSignal),
+              ),
             { clientSignal: exchange.signal, attemptSignal: signal },
           ),
         exchange.signal,
@@ -86,7 +91,10 @@ export async function handleRoutedPassThrough(
     const completion = await governance.execute(
       route,
       (deployment, signal) =>
-        passThroughOf(exchange.cluster, deployment).doGenerateOpenAI(bodyForTry(), { signal }),
+        passThroughOf(exchange.cluster, deployment).doGenerateOpenAI(
+          bodyForTry(),
+          tryOptions(exchange, signal),
+        ),
       exchange.signal,
       progress,
     );
@@ -115,6 +123,13 @@ function answerCompletion(
   sendRoutedAnswer(exchange, progress, completion, cacheKey !== undefined);
   if (cached) storeAfterAnswer(route, cacheKey!, cached);
   return 200;
+}
+
+/** One try's options: its signal and the request's ticket, if any (checked on the try's slot). */
+function tryOptions(exchange: Exchange, signal: AbortSignal): ClusterCallOptions {
+  const options: ClusterCallOptions = { signal };
+  if (exchange.ticket) options.ticket = exchange.ticket.id;
+  return options;
 }
 
 /**

@@ -7,21 +7,13 @@
  * transformers engine for rerank (the project has no SaaS reranker).
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
-import {
-  AccessControl,
-  Governance,
-  type Head,
-  pricesOfSpecs,
-  routeTargetsOf,
-  VirtualKeyStore,
-} from '../../src/cluster/index.js';
+import type { AccessControl, VirtualKeyStore } from '../../src/cluster/index.js';
 import { writeTinyBertModel } from '../support/tiny-onnx/write-tiny-bert.js';
-import { type Gateway, startGateway } from './gateway-fixture.js';
+import type { Gateway } from './gateway-fixture.js';
+import { type KeyedGateway, MASTER_KEY, startKeyedGateway } from './keyed-gateway-fixture.js';
 
 /** Two prices per request, as deployed and in pico-units (what a key's spend counts). */
 const CHEAP = { param: '0.002', pico: 2_000_000_000 };
@@ -32,68 +24,51 @@ function priced(price: { param: string }): Record<string, string> {
 }
 
 describe('rerank, speech and images through a route: the answering target is named and charged', () => {
+  let keyed: KeyedGateway;
   let gateway: Gateway;
-  let stateDirectory: string;
-  let modelFolder: string;
   let keys: VirtualKeyStore;
   let control: AccessControl;
-  let head: Head | undefined;
 
   before(async () => {
-    stateDirectory = await fs.mkdtemp(path.join(os.tmpdir(), 'byzerllm-routed-media-'));
-    modelFolder = path.join(stateDirectory, 'reranker');
-    await writeTinyBertModel(modelFolder, { task: 'rerank' });
-    keys = new VirtualKeyStore(stateDirectory);
-    const governance = new Governance();
-    control = new AccessControl({
-      keys,
-      priceOf: pricesOfSpecs((name) => head?.specOf(name)),
-      targetsOf: routeTargetsOf(governance),
-    });
-    const reranker = (name: string, price: { param: string }) => ({
-      name,
-      pretrainedModelType: 'custom/bge_rerank',
-      inferBackend: 'transformers',
-      modelPath: modelFolder,
-      inferParams: priced(price),
-    });
     const saas = (name: string, model: string, price: { param: string }) => ({
       name,
       pretrainedModelType: 'saas/openai',
       inferParams: { ...priced(price), 'saas.model': model },
     });
-    gateway = await startGateway({
-      server: { apiKey: 'master-key-0123456789', gate: control },
-      governance,
-      deployments: [
+    keyed = await startKeyedGateway('byzerllm-routed-media-', async (stateDirectory) => {
+      const modelFolder = path.join(stateDirectory, 'reranker');
+      await writeTinyBertModel(modelFolder, { task: 'rerank' });
+      const reranker = (name: string, price: { param: string }) => ({
+        name,
+        pretrainedModelType: 'custom/bge_rerank',
+        inferBackend: 'transformers',
+        modelPath: modelFolder,
+        inferParams: priced(price),
+      });
+      return [
         saas('tts_cheap', 'tts-1', CHEAP),
         saas('tts_dear', 'tts-1', DEAR),
         saas('image_cheap', 'dall-e-3', CHEAP),
         saas('image_dear', 'dall-e-3', DEAR),
         reranker('rerank_cheap', CHEAP),
         reranker('rerank_dear', DEAR),
-      ],
+      ];
     });
-    head = gateway.head;
-    // As head-main composes them: tickets are checked on the worker slots of the deployment tried.
-    head.ticketCharges = control;
+    ({ gateway, keys, control } = keyed);
     // Fallback in price order: the cheap target answers unless it fails.
     for (const [route, kind] of [
       ['speech/route', 'tts'],
       ['images/route', 'image'],
       ['rerank/route', 'rerank'],
     ] as const) {
-      await governance.set(route, {
+      await keyed.governance.set(route, {
         strategy: 'fallback',
         targets: [{ deployment: `${kind}_cheap` }, { deployment: `${kind}_dear` }],
       });
     }
   });
   after(async () => {
-    await gateway?.close();
-    // Spend is written to keys.json after each settle; wait for the last write before removing it.
-    await keys?.flush();
-    await fs.rm(stateDirectory, { recursive: true, force: true });
+    await keyed?.close();
   });
 
   async function newKey(route: string) {
@@ -208,7 +183,7 @@ describe('rerank, speech and images through a route: the answering target is nam
     assert.equal(third.response.headers.get('x-byzerllm-deployment'), 'tts_dear');
     assert.equal(third.response.headers.get('x-byzerllm-attempts'), '1');
     // Sent by name (with the master key), the deployment is refused from the same window.
-    const master = new OpenAI({ baseURL: gateway.url, apiKey: 'master-key-0123456789', maxRetries: 0 });
+    const master = new OpenAI({ baseURL: gateway.url, apiKey: MASTER_KEY, maxRetries: 0 });
     const direct = await master.audio.speech
       .create({ model: 'tts_cheap', input: 'limited', voice: 'nova' })
       .then(

@@ -239,9 +239,9 @@ describe('virtual keys at the gateway', () => {
     assert.equal(response.status, 200);
     assert.equal(response.headers.get('x-byzerllm-deployment'), 'priced');
     const text = await response.text();
-    // With a ticket a route keeps the general path (each try takes its slot under the ticket): the
-    // stream is built by the gateway, without the upstream's `system_fingerprint`.
-    assert.doesNotMatch(text, /fp_byzerllm_test/);
+    // With a ticket a route takes the pass-through too (each try takes its slot under the ticket):
+    // the stream is the upstream's, with its `system_fingerprint`.
+    assert.match(text, /fp_byzerllm_test/);
     assert.equal(text.includes('"usage":{'), false, text);
     const spend = keys.get(view.id).spend;
     assert.deepEqual([spend.requests, spend.inputTokens, spend.outputTokens], [1, 3, 4]);

@@ -32,7 +32,7 @@ import { parseSpec, specConflict } from './parse-spec.js';
 import { type JobPlacementRequest, jobHoldingName, placeTrainingJob } from './job-placement.js';
 import type { NodeResources } from '../resources.js';
 import { RunningDeployment } from '../running-deployment.js';
-import { chargedOptions, type TicketCharges } from '../slot-charge.js';
+import { ChargedPassThroughs, chargedOptions, type TicketCharges } from '../slot-charge.js';
 import type {
   WorkerCallKind,
   WorkerCallMap,
@@ -75,6 +75,7 @@ export class Head implements ClusterApi {
   address: string;
   /** Virtual keys' charges of gateway tickets on worker slots (`slot-charge.ts`); set by head-main. */
   ticketCharges: TicketCharges | undefined;
+  private readonly chargedPassThroughs = new ChargedPassThroughs();
 
   constructor(private readonly options: HeadOptions) {
     if (options.localNode !== false) this.placement.addNode(options.nodeId ?? 'head', options.resources);
@@ -168,10 +169,14 @@ export class Head implements ClusterApi {
   /**
    * The OpenAI pass-through of a running deployment that offers it (see
    * `RunningDeployment.openAIPassThrough`); undefined otherwise, and for unknown names, which
-   * `call`/`stream` then answer with their usual errors.
+   * `call`/`stream` then answer with their usual errors. With tickets charged here, a call made
+   * with a ticket (`ClusterCallOptions.ticket`) is checked and charged on its slot as `call` is.
    */
   openAIPassThrough(name: string): OpenAIPassThroughV1 | undefined {
-    return this.deployments.get(name)?.openAIPassThrough();
+    const passThrough = this.deployments.get(name)?.openAIPassThrough();
+    const charges = this.ticketCharges;
+    if (!passThrough || !charges) return passThrough;
+    return this.chargedPassThroughs.of(passThrough, charges, name);
   }
 
   /** The spec of a running deployment (its prices, for the gateway's virtual keys). */
