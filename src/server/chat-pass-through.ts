@@ -9,6 +9,7 @@
  * re-serialising, only `model` replaced in the text. Errors, usage metrics, the cancel signal and the time to first token are the same
  * as on the general path (`stream.ts`).
  */
+import type { ClusterCallOptions } from '../cluster/index.js';
 import {
   jsonKeyPattern,
   type OpenAIChatObject,
@@ -117,7 +118,7 @@ export async function passThroughCompletion(
   passThrough: OpenAIPassThroughV1,
   body: Record<string, unknown>,
 ): Promise<number> {
-  const completion = await passThrough.doGenerateOpenAI(body, { signal: exchange.signal });
+  const completion = await passThrough.doGenerateOpenAI(body, passThroughOptions(exchange));
   completion.model = exchange.model;
   recordUsage(exchange, completion.usage);
   sendJson(exchange.response, 200, completion);
@@ -137,7 +138,7 @@ export async function passThroughStream(
   hideUsage = false,
 ): Promise<number> {
   const { response } = exchange;
-  const chunks = await passThrough.doStreamOpenAI(body, { signal: exchange.signal });
+  const chunks = await passThrough.doStreamOpenAI(body, passThroughOptions(exchange));
   const modelJson = JSON.stringify(exchange.model);
   let started = false;
   try {
@@ -209,4 +210,15 @@ export function recordUsage(exchange: Exchange, usage: OpenAIChatObject[string])
   const counts = usage as { prompt_tokens?: unknown; completion_tokens?: unknown };
   if (typeof counts.prompt_tokens === 'number') exchange.inputTokens = counts.prompt_tokens;
   if (typeof counts.completion_tokens === 'number') exchange.outputTokens = counts.completion_tokens;
+}
+
+/**
+ * A pass-through call's options: its cancel signal and the key's ticket, if any, which the head
+ * checks when the call (a route's try, too) takes its worker slot: the deployment's own limits, a
+ * seconds budget.
+ */
+export function passThroughOptions(exchange: Exchange, signal = exchange.signal): ClusterCallOptions {
+  const options: ClusterCallOptions = { signal };
+  if (exchange.ticket) options.ticket = exchange.ticket.id;
+  return options;
 }

@@ -22,7 +22,6 @@
 import {
   type ActiveRoute,
   type ClusterApi,
-  type ClusterCallOptions,
   type Governance,
   openFirstPart,
   type RouteProgress,
@@ -33,7 +32,12 @@ import {
   type OpenAIPassThroughV1,
   WorkerFailedError,
 } from '../core/index.js';
-import { passThroughStream, recordUsage, toPassThroughBody } from './chat-pass-through.js';
+import {
+  passThroughOptions,
+  passThroughStream,
+  recordUsage,
+  toPassThroughBody,
+} from './chat-pass-through.js';
 import type { ChatBody } from './chat-request.js';
 import { type Exchange, setRouteHeaders } from './exchange.js';
 import { ChunkRecorder, cachedAnswerOfCompletion } from './openai-cached-answer.js';
@@ -72,7 +76,7 @@ export async function handleRoutedPassThrough(
             (streamSignal) =>
               passThroughOf(exchange.cluster, deployment).doStreamOpenAI(
                 bodyForTry(),
-                tryOptions(exchange, streamSignal),
+                passThroughOptions(exchange, streamSignal),
               ),
             { clientSignal: exchange.signal, attemptSignal: signal },
           ),
@@ -93,7 +97,7 @@ export async function handleRoutedPassThrough(
       (deployment, signal) =>
         passThroughOf(exchange.cluster, deployment).doGenerateOpenAI(
           bodyForTry(),
-          tryOptions(exchange, signal),
+          passThroughOptions(exchange, signal),
         ),
       exchange.signal,
       progress,
@@ -123,13 +127,6 @@ function answerCompletion(
   sendRoutedAnswer(exchange, progress, completion, cacheKey !== undefined);
   if (cached) storeAfterAnswer(route, cacheKey!, cached);
   return 200;
-}
-
-/** One try's options: its signal and the request's ticket, if any (checked on the try's slot). */
-function tryOptions(exchange: Exchange, signal: AbortSignal): ClusterCallOptions {
-  const options: ClusterCallOptions = { signal };
-  if (exchange.ticket) options.ticket = exchange.ticket.id;
-  return options;
 }
 
 /**
