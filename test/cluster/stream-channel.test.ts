@@ -1,19 +1,21 @@
 /**
  * The head's stream channel (`stream-channel.ts`) and `HeadClient.stream` over it: a real head (in
  * process) behind the admin API's node:http server with the channel attached, a real `HeadClient`,
- * and a loopback OpenAI upstream behind the deployment. Concurrent streams share one upgraded
- * connection and keep their own parts; early stops, aborts, invalid lines, a wrong token and a
+ * and a loopback OpenAI upstream behind the deployment. Concurrent streams share one WebSocket and
+ * keep their own parts; early stops, aborts, invalid lines, a wrong token and a
  * closed connection behave as the HTTP route's streams do.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
-import http, { type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { on } from 'node:events';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { serve } from '@hono/node-server';
+import WebSocket from 'ws';
 import {
   attachStreamChannel,
   createAdminApi,
@@ -142,11 +144,12 @@ describe('the stream channel', () => {
   test('invalid lines are refused (invalid_argument for the stream they name) and the channel keeps serving', async () => {
     const socket = await upgrade(`Bearer ${TOKEN}`);
     const answers = readLines(socket);
-    socket.write('not json\n');
-    socket.write(
-      `${JSON.stringify({ type: 'stream', id: 7, name: 'chat', request: { messages: 'nope' } })}\n`,
+    socket.send('not json');
+    // Two lines in one message, as a client's turn sends them.
+    socket.send(
+      `${JSON.stringify({ type: 'stream', id: 7, name: 'chat', request: { messages: 'nope' } })}\n` +
+        JSON.stringify({ type: 'stream', id: 8, name: 'chat', request: ask('fine') }),
     );
-    socket.write(`${JSON.stringify({ type: 'stream', id: 8, name: 'chat', request: ask('fine') })}\n`);
     const seen = new Map<number, { type: string; error?: { code: string }; part?: { type: string } }[]>();
     for await (const answer of answers) {
       const list = seen.get(answer.id) ?? [];
@@ -154,7 +157,7 @@ describe('the stream channel', () => {
       seen.set(answer.id, list);
       if (answer.id === 8 && answer.part?.type === 'finish' && seen.has(7)) break;
     }
-    socket.destroy();
+    socket.terminate();
     assert.deepEqual(
       seen.get(7)?.map((answer) => [answer.type, answer.error?.code]),
       [['failed', 'invalid_argument']],
@@ -191,36 +194,34 @@ describe('the stream channel', () => {
     assert.equal(channels.length, before + 1, 'a new connection');
   });
 
-  /** Upgrades a connection by hand; rejects with the status when the head refuses. */
-  function upgrade(authorization: string): Promise<Socket> {
+  /** Opens a WebSocket to the channel by hand; rejects with the status when the head refuses. */
+  function upgrade(authorization: string): Promise<WebSocket> {
     return new Promise((resolve, reject) => {
-      const request = http.request(`${address}/admin/v1/stream-channel`, {
-        agent: false,
-        headers: { authorization, connection: 'Upgrade', upgrade: 'byzerllm-stream' },
+      const socket = new WebSocket(`${address.replace('http', 'ws')}/admin/v1/stream-channel`, {
+        headers: { authorization },
+        perMessageDeflate: false,
       });
-      request.once('upgrade', (_response, socket) => resolve(socket));
-      request.once('response', (response) => reject(new Error(`HTTP ${response.statusCode}`)));
-      request.once('error', reject);
-      request.end();
+      socket.once('open', () => resolve(socket));
+      socket.once('unexpected-response', (_request, response) => {
+        response.resume();
+        socket.terminate();
+        reject(new Error(`HTTP ${response.statusCode}`));
+      });
+      socket.once('error', reject);
     });
   }
 });
 
-/** The JSON lines a socket receives. */
-async function* readLines(socket: Socket): AsyncGenerator<{
+/** The JSON lines a WebSocket receives (the lines of one turn arrive in one message). */
+async function* readLines(socket: WebSocket): AsyncGenerator<{
   id: number;
   type: string;
   error?: { code: string };
   part?: { type: string };
 }> {
-  let buffered = '';
-  for await (const chunk of socket) {
-    buffered += (chunk as Buffer).toString('utf8');
-    let newline = buffered.indexOf('\n');
-    while (newline >= 0) {
-      yield JSON.parse(buffered.slice(0, newline));
-      buffered = buffered.slice(newline + 1);
-      newline = buffered.indexOf('\n');
+  for await (const [data] of on(socket, 'message')) {
+    for (const line of (data as Buffer).toString('utf8').split('\n')) {
+      if (line.length > 0) yield JSON.parse(line);
     }
   }
 }

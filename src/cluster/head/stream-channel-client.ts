@@ -1,15 +1,15 @@
 /**
  * The client end of the head's stream channel (`stream-channel.ts`): `HeadClient.stream` opens its
- * streams over one upgraded connection instead of an HTTP request each.
+ * streams over one WebSocket (`ws`) instead of an HTTP request each.
  *
- * The lines a stream sends in one turn leave in one write (`TurnBatcher`); the head's answers are cut
- * at the newline byte, parsed once each and handed to their stream by id. A stream's parts queue in
- * its `PushIterator` until read: the channel is shared, so one stream's slow reader cannot pause the
- * connection without stalling the others. The socket keeps the process alive only while a stream is
- * open.
+ * The lines a stream sends in one turn leave in one WebSocket message (`TurnBatcher`); the head's
+ * messages are cut at the newline, each line parsed once and handed to its stream by id. A stream's
+ * parts queue in its `PushIterator` until read: the channel is shared, so one stream's slow reader
+ * cannot pause the connection without stalling the others. The socket keeps the process alive only
+ * while a stream is open.
  */
-import http from 'node:http';
-import type { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
+import WebSocket from 'ws';
 import {
   AbortedError,
   type ByzerLLMError,
@@ -21,9 +21,7 @@ import {
 import { PushIterator } from '../transport/push-iterator.js';
 import { TurnBatcher } from '../transport/turn-batcher.js';
 import { decodeError, decodeStreamPart, reviveBinary, type WireStreamPart } from '../wire/index.js';
-import { type ChannelAnswer, STREAM_CHANNEL_PATH, STREAM_CHANNEL_PROTOCOL } from './stream-channel.js';
-
-const NEWLINE = 0x0a;
+import { type ChannelAnswer, eachLine, STREAM_CHANNEL_PATH } from './stream-channel.js';
 
 export interface ChannelStreamOptions {
   name: string;
@@ -50,13 +48,11 @@ export class StreamChannelClient {
   private readonly streams = new Map<number, OpenStream>();
   private readonly outbox: TurnBatcher<string>;
   private nextId = 1;
-  private pending: Buffer | undefined;
 
   /**
-   * Upgrades a new connection to `address` to the head's stream channel. Resolves `undefined` when
-   * the head offers none (404: an admin API served without it, or an older head), so that the
-   * caller streams over the HTTP route instead; rejects when the head refused it otherwise or could
-   * not be reached.
+   * Opens a WebSocket to the head's stream channel at `address`. Resolves `undefined` when the head
+   * offers none (404: an admin API served without it, or an older head), so that the caller streams
+   * over the HTTP route instead; rejects when the head refused it otherwise or could not be reached.
    */
   static connect(
     address: string,
@@ -64,42 +60,44 @@ export class StreamChannelClient {
     onClose: () => void,
   ): Promise<StreamChannelClient | undefined> {
     return new Promise((resolve, reject) => {
-      const request = http.request(`${address}${STREAM_CHANNEL_PATH}`, {
-        agent: false,
-        headers: {
-          authorization: `Bearer ${token}`,
-          connection: 'Upgrade',
-          upgrade: STREAM_CHANNEL_PROTOCOL,
-        },
+      const webSocket = new WebSocket(`${address.replace(/^http/, 'ws')}${STREAM_CHANNEL_PATH}`, {
+        headers: { authorization: `Bearer ${token}` },
+        perMessageDeflate: false,
       });
-      request.once('upgrade', (_response, socket, head) => {
-        const channel = new StreamChannelClient(socket, onClose);
-        if (head.length > 0) channel.receive(head);
-        resolve(channel);
+      let socket: Socket | undefined;
+      // `ws` keeps its socket private; the upgrade's response carries it (for ref/unref).
+      webSocket.once('upgrade', (response) => {
+        socket = response.socket as Socket;
       });
-      request.once('response', (response) => {
+      webSocket.once('open', () => resolve(new StreamChannelClient(webSocket, socket!, onClose)));
+      webSocket.once('unexpected-response', (_request, response) => {
         response.resume();
+        webSocket.terminate();
         if (response.statusCode === 404) resolve(undefined);
         else
           reject(new Error(`the head answered HTTP ${response.statusCode} to the stream channel's upgrade`));
       });
-      request.once('error', reject);
-      request.end();
+      // After an unexpected response or a failure to connect; once open, the channel listens itself.
+      webSocket.once('error', reject);
     });
   }
 
   private constructor(
-    private readonly socket: Duplex & { ref(): unknown; unref(): unknown },
+    private readonly webSocket: WebSocket,
+    private readonly socket: Socket,
     onClose: () => void,
   ) {
     this.outbox = new TurnBatcher((lines) => {
-      if (!socket.destroyed) socket.write(lines.join(''));
+      if (webSocket.readyState === webSocket.OPEN) webSocket.send(lines.join('\n'));
     });
     socket.unref();
-    socket.on('data', (chunk: Buffer) => this.receive(chunk));
-    socket.on('error', () => socket.destroy());
-    socket.once('end', () => socket.destroy());
-    socket.once('close', () => {
+    // The default binaryType ('nodebuffer'): a message is one Buffer, fragments joined.
+    webSocket.on('message', (data) => {
+      eachLine((data as Buffer).toString('utf8'), (line) => this.line(line));
+    });
+    // A failed connection: 'close' follows and fails the open streams.
+    webSocket.on('error', () => webSocket.terminate());
+    webSocket.once('close', () => {
       onClose();
       this.failAll(() => new HeadUnreachableError('the connection to the byzerllm head closed'));
     });
@@ -107,7 +105,7 @@ export class StreamChannelClient {
 
   /** Opens a stream; resolves once the head started it, rejects with the error it failed with. */
   open(options: ChannelStreamOptions): Promise<AsyncIterable<StreamPart>> {
-    if (this.socket.destroyed) {
+    if (this.webSocket.readyState !== this.webSocket.OPEN) {
       return Promise.reject(new HeadUnreachableError('the connection to the byzerllm head closed'));
     }
     const id = this.nextId++;
@@ -137,22 +135,11 @@ export class StreamChannelClient {
 
   /** Closes the connection: open streams fail as if the head went away. */
   destroy(): void {
-    this.socket.destroy();
+    this.webSocket.terminate();
   }
 
   private post(message: object): void {
-    this.outbox.push(`${JSON.stringify(message)}\n`);
-  }
-
-  private receive(chunk: Buffer): void {
-    const bytes = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
-    this.pending = undefined;
-    let start = 0;
-    for (let newline = bytes.indexOf(NEWLINE); newline >= 0; newline = bytes.indexOf(NEWLINE, start)) {
-      if (newline > start && !this.line(bytes.toString('utf8', start, newline))) return;
-      start = newline + 1;
-    }
-    if (start < bytes.length) this.pending = bytes.subarray(start);
+    this.outbox.push(JSON.stringify(message));
   }
 
   /** Handles one line of the head; false when it was not JSON (the channel is closed then). */
@@ -162,7 +149,7 @@ export class StreamChannelClient {
       answer = JSON.parse(text) as ChannelAnswer;
     } catch (error) {
       this.failAll((open) => open.options.lost() ?? toByzerLLMError(error));
-      this.socket.destroy();
+      this.webSocket.terminate();
       return false;
     }
     const open = this.streams.get(answer.id);

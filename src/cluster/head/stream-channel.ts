@@ -1,14 +1,16 @@
 /**
- * The head's stream channel: the CLI client's chat streams, many at once over one connection.
+ * The head's stream channel: the CLI client's chat streams, many at once over one WebSocket.
  *
  * On the admin API every stream is an HTTP request of its own, and on a fast local model its costs
  * are mostly per request and per socket write rather than per token: HTTP parsing and routing at
  * both ends, one write per stream per event-loop turn in the head and one read per write in the
  * client (measured on the tiny GGUF at c=8: ~0.7 ms of head CPU and ~0.7 ms of client CPU per
- * request, ~0.1 ms per part; `bench/local-engine/cpu.ts`). Here a client upgrades one connection
- * (`GET /admin/v1/stream-channel`, `Upgrade: byzerllm-stream`, the admin bearer token) and then
- * both ends exchange NDJSON lines on it: the parts that concurrent streams produce in one turn (one
- * llama.cpp batch) leave in one write and arrive in one read, and a new stream is one line.
+ * request, ~0.1 ms per part; `bench/local-engine/cpu.ts`). Here a client opens one WebSocket
+ * (RFC 6455, the `ws` library; `GET /admin/v1/stream-channel` with the admin bearer token, checked
+ * before the upgrade) and both ends exchange JSON lines on it. Each WebSocket message carries the
+ * lines of one event-loop turn, newline-separated: the parts that concurrent streams produce in one
+ * turn (one llama.cpp batch) leave in one message and arrive in one read, and a new stream is one
+ * line. permessage-deflate is off at both ends: it costs CPU on loopback and saves nothing there.
  *
  * Client → head, one JSON object per line (each parsed with `channelRequestSchema`):
  * - `{"type":"stream","id":N,"name":…,"request":ChatRequest,"ticket"?:…}` opens stream N (ids are
@@ -21,13 +23,14 @@
  * - `{"id":N,"type":"failed","error":SerializedError}` when it failed before starting (the HTTP
  *   route's error status), or a line of the client was invalid (`invalid_argument`).
  *
- * Closing the connection cancels every stream on it. The head writes the lines of one turn in one
- * write, and a stream waits while the socket's buffer is full (a client that stops reading holds
- * its streams, it does not grow the head's memory).
+ * Closing the WebSocket cancels every stream on it. A stream waits while the socket's buffer is
+ * full (a client that stops reading holds its streams, it does not grow the head's memory). A
+ * message over the admin API's body limit closes the channel (`ws` answers it with close code 1009).
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { type WebSocket, WebSocketServer } from 'ws';
 import { z } from 'zod';
 import { AbortedError, InvalidArgumentError, type StreamPart, toByzerLLMError } from '../../core/index.js';
 import { type ClusterApi, ticketOf } from '../cluster-api.js';
@@ -42,10 +45,8 @@ import {
 } from '../wire/index.js';
 
 export const STREAM_CHANNEL_PATH = '/admin/v1/stream-channel';
-export const STREAM_CHANNEL_PROTOCOL = 'byzerllm-stream';
-/** A line longer than this closes the channel (the admin API's body limit). */
-const MAX_LINE_BYTES = 64 * 1024 * 1024;
-const NEWLINE = 0x0a;
+/** A message longer than this closes the channel (the admin API's body limit). */
+const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
 const streamId = z.number().int().nonnegative();
 const channelRequestSchema = z.discriminatedUnion('type', [
@@ -73,81 +74,92 @@ export interface StreamChannelOptions {
   log?: (line: string) => void;
 }
 
-/** Answers upgrades to the stream channel on `server`; any other upgrade is refused (404). */
+/**
+ * Answers WebSocket upgrades to the stream channel on `server`; any other upgrade is refused (404,
+ * which the client takes as "no channel here" and streams over the HTTP route instead).
+ */
 export function attachStreamChannel(server: Server, options: StreamChannelOptions): void {
   const expected = Buffer.from(`Bearer ${options.token}`);
+  const webSockets = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_MESSAGE_BYTES,
+    perMessageDeflate: false,
+  });
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = request.url?.split('?')[0];
-    const protocol = request.headers.upgrade?.toLowerCase();
-    if (path !== STREAM_CHANNEL_PATH || protocol !== STREAM_CHANNEL_PROTOCOL) {
+    if (path !== STREAM_CHANNEL_PATH || request.headers.upgrade?.toLowerCase() !== 'websocket') {
       return void socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
     }
+    // Checked before the upgrade, so that a stranger never gets a WebSocket at all.
     const given = Buffer.from(request.headers.authorization ?? '');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
       return void socket.end('HTTP/1.1 401 Unauthorized\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
     }
-    socket.write(
-      `HTTP/1.1 101 Switching Protocols\r\nupgrade: ${STREAM_CHANNEL_PROTOCOL}\r\nconnection: Upgrade\r\n\r\n`,
-    );
-    new HeadChannel(socket, options).start(head);
+    webSockets.handleUpgrade(request, socket, head, (webSocket) => {
+      new HeadChannel(webSocket, socket, options).start();
+    });
   });
 }
 
-/** One client's connection: its open streams, and the lines waiting for the end of the turn. */
+/**
+ * Calls `handle` with each non-empty line of one message (the lines one end sent in one turn),
+ * stopping early when it answers false.
+ */
+export function eachLine(text: string, handle: (line: string) => unknown): void {
+  let start = 0;
+  for (let newline = text.indexOf('\n'); newline >= 0; newline = text.indexOf('\n', start)) {
+    if (newline > start && handle(text.slice(start, newline)) === false) return;
+    start = newline + 1;
+  }
+  if (start < text.length) handle(text.slice(start));
+}
+
+/** One client's WebSocket: its open streams, and the lines waiting for the end of the turn. */
 class HeadChannel {
   private readonly open = new Map<number, AbortController>();
   private readonly outbox: TurnBatcher<string>;
-  private pending: Buffer | undefined;
   /** Set while the socket's buffer is full: streams wait for it before sending more. */
   private drained: Promise<void> | undefined;
 
+  /** `socket` is the one under `webSocket`: `ws` has no drain event of its own, the socket does. */
   constructor(
+    private readonly webSocket: WebSocket,
     private readonly socket: Duplex,
     private readonly options: StreamChannelOptions,
   ) {
     this.outbox = new TurnBatcher((lines) => {
-      if (this.socket.destroyed || this.drained) return void this.socket.write(lines.join(''));
-      if (!this.socket.write(lines.join(''))) {
-        this.drained = new Promise((resolve) =>
-          this.socket.once('drain', () => {
+      if (this.webSocket.readyState !== this.webSocket.OPEN) return;
+      this.webSocket.send(lines.join('\n'));
+      if (!this.drained && this.socket.writableNeedDrain) {
+        this.drained = new Promise((resolve) => {
+          const done = () => {
+            this.socket.off('drain', done).off('close', done);
             this.drained = undefined;
             resolve();
-          }),
-        );
+          };
+          this.socket.on('drain', done).on('close', done);
+        });
       }
     });
   }
 
-  start(head: Buffer): void {
-    this.socket.on('data', (chunk: Buffer) => this.receive(chunk));
-    this.socket.on('error', () => this.socket.destroy());
-    // node:http leaves upgraded sockets half-open: the client's end is the channel's.
-    this.socket.once('end', () => this.socket.destroy());
-    this.socket.once('close', () => {
+  start(): void {
+    // The default binaryType ('nodebuffer'): a message is one Buffer, fragments joined.
+    this.webSocket.on('message', (data) => {
+      eachLine((data as Buffer).toString('utf8'), (line) => this.line(line));
+    });
+    this.webSocket.on('error', (error) => {
+      // `ws` closes the WebSocket after an error (a message over the limit, say); 'close' follows.
+      this.options.log?.(`stream channel: ${error.message}; closing the channel`);
+    });
+    this.webSocket.once('close', () => {
       for (const abort of this.open.values()) abort.abort(new AbortedError('the stream channel closed'));
       this.open.clear();
-      this.outbox.flush();
     });
-    if (head.length > 0) this.receive(head);
   }
 
   private send(answer: ChannelAnswer): void {
-    if (!this.socket.destroyed) this.outbox.push(`${JSON.stringify(answer)}\n`);
-  }
-
-  private receive(chunk: Buffer): void {
-    const bytes = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
-    this.pending = undefined;
-    let start = 0;
-    for (let newline = bytes.indexOf(NEWLINE); newline >= 0; newline = bytes.indexOf(NEWLINE, start)) {
-      if (newline > start) this.line(bytes.toString('utf8', start, newline));
-      start = newline + 1;
-    }
-    if (start < bytes.length) this.pending = bytes.subarray(start);
-    if ((this.pending?.length ?? 0) > MAX_LINE_BYTES) {
-      this.options.log?.(`stream channel: a line over ${MAX_LINE_BYTES} bytes; closing the channel`);
-      this.socket.destroy();
-    }
+    if (this.webSocket.readyState === this.webSocket.OPEN) this.outbox.push(JSON.stringify(answer));
   }
 
   private line(text: string): void {
