@@ -36,7 +36,7 @@ describe('the stream channel', () => {
   let server: Server;
   let address: string;
   let client: HeadClient;
-  /** The head's end of every upgraded connection, in order. */
+  /** The socket under every upgraded connection (each a WebSocket), in order. */
   const channels: Duplex[] = [];
 
   before(async () => {
@@ -93,7 +93,7 @@ describe('the stream channel', () => {
     return { text, last: last! };
   }
 
-  test('concurrent streams share one upgraded connection and each gets its own text, then its finish', async () => {
+  test('concurrent streams share one WebSocket and each gets its own text, then its finish', async () => {
     const answers = await Promise.all(
       Array.from({ length: 6 }, async (_, index) => textOf(await client.stream('chat', ask(`q${index}`)))),
     );

@@ -139,7 +139,7 @@ export class HeadClient implements ClusterApi {
   }
 
   /**
-   * Streams over the head's stream channel (`stream-channel.ts`): one upgraded connection carries
+   * Streams over the head's stream channel (`stream-channel.ts`): one WebSocket carries
    * all of this client's streams, opened on the first. A head without one (404) is streamed from
    * over the admin API's HTTP route, one request per stream.
    */
