@@ -9,8 +9,10 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import {
+  attachStreamChannel,
   createAdminApi,
   createInProcessTransport,
   createLocalTransport,
@@ -205,6 +207,8 @@ export async function runHead(): Promise<void> {
   });
   const port = Number.parseInt(process.env.BYZERLLM_HEAD_PORT ?? '0', 10) || 0;
   const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port });
+  // The CLI client's streams, all of one client over one connection (cluster/head/stream-channel.ts).
+  attachStreamChannel(server as Server, { cluster: routed, token, log });
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);

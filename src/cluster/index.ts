@@ -2,6 +2,7 @@
 export * from './cluster-api.js';
 export { type DeploymentPersistence, Head, type HeadOptions } from './head/head.js';
 export { createAdminApi, type AdminApiOptions } from './head/admin-api.js';
+export { attachStreamChannel, type StreamChannelOptions } from './head/stream-channel.js';
 export { drained } from './head/ndjson-response.js';
 export { HeadClient, type HeadClientOptions } from './head/head-client.js';
 export * from './head/head-file.js';

@@ -4,12 +4,14 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { serve } from '@hono/node-server';
 import {
+  attachStreamChannel,
   type ClusterApi,
   createAdminApi,
   createInProcessTransport,
@@ -38,32 +40,38 @@ async function headIn(directory: string): Promise<Head> {
   return head;
 }
 
+async function overAdminApi(options: { streamChannel: boolean }): Promise<Setup> {
+  const directory = await fs.mkdtemp(path.join(os.tmpdir(), 'byzerllm-head-'));
+  const head = await headIn(directory);
+  const app = createAdminApi({ cluster: head, token: 'secret-token' });
+  const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }) as Server;
+  if (options.streamChannel) attachStreamChannel(server, { cluster: head, token: 'secret-token' });
+  await new Promise((resolve) => server.once('listening', resolve));
+  const client = new HeadClient({
+    address: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    token: 'secret-token',
+  });
+  return {
+    cluster: client,
+    directory,
+    close: async () => {
+      await client.close();
+      await new Promise((resolve) => server.close(resolve));
+      await head.close();
+    },
+  };
+}
+
 const setups: Record<string, () => Promise<Setup>> = {
   'in-process Head': async () => {
     const directory = await fs.mkdtemp(path.join(os.tmpdir(), 'byzerllm-head-'));
     const head = await headIn(directory);
     return { cluster: head, directory, close: () => head.close() };
   },
-  'HeadClient over the admin API': async () => {
-    const directory = await fs.mkdtemp(path.join(os.tmpdir(), 'byzerllm-head-'));
-    const head = await headIn(directory);
-    const app = createAdminApi({ cluster: head, token: 'secret-token' });
-    const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });
-    await new Promise((resolve) => server.once('listening', resolve));
-    const client = new HeadClient({
-      address: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-      token: 'secret-token',
-    });
-    return {
-      cluster: client,
-      directory,
-      close: async () => {
-        await client.close();
-        await new Promise((resolve) => server.close(resolve));
-        await head.close();
-      },
-    };
-  },
+  // `HeadClient.stream` over the stream channel the head attaches (`byzerllm head`), and over the
+  // HTTP route where the server has no channel (404 to the upgrade).
+  'HeadClient over the admin API and its stream channel': () => overAdminApi({ streamChannel: true }),
+  'HeadClient over the admin API without a stream channel': () => overAdminApi({ streamChannel: false }),
 };
 
 for (const [name, create] of Object.entries(setups)) {

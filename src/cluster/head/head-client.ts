@@ -32,6 +32,7 @@ import { headTimeoutMs, LivenessProbe } from '../liveness-probe.js';
 import { decodeError, encodeBinary, reviveBinary } from '../wire/index.js';
 import type { GatewayStartOptions, OpenedGateway } from './gateway-host.js';
 import { readNdjsonParts } from './ndjson-reader.js';
+import { StreamChannelClient, untilAborted } from './stream-channel-client.js';
 import type { GovernanceStat, KeySettings, KeyView, RateLimits } from '../governance/index.js';
 import type { RouteSummary } from './route-endpoints.js';
 
@@ -61,6 +62,10 @@ type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 export class HeadClient implements ClusterApi {
   private readonly pool: Pool;
   private readonly probe: LivenessProbe;
+  /** The stream channel, once a stream asked for it; reopened after the connection closes. */
+  private channel: Promise<StreamChannelClient | undefined> | undefined;
+  /** The head answered the upgrade with 404: it has no stream channel. */
+  private channelRefused = false;
 
   constructor(private readonly options: HeadClientOptions) {
     this.pool = new Pool(options.address, { connections: 128, pipelining: 1 });
@@ -133,10 +138,43 @@ export class HeadClient implements ClusterApi {
     return reviveBinary(result) as WorkerCallMap[Kind][1];
   }
 
+  /**
+   * Streams over the head's stream channel (`stream-channel.ts`): one WebSocket carries
+   * all of this client's streams, opened on the first. A head without one (404) is streamed from
+   * over the admin API's HTTP route, one request per stream.
+   */
   async stream(
     name: string,
     request: ChatRequest,
     options: ClusterCallOptions = {},
+  ): Promise<AsyncIterable<StreamPart>> {
+    const watched = this.watchHead(options.signal);
+    let channel: StreamChannelClient | undefined;
+    try {
+      channel = await untilAborted(this.streamChannel(), watched.signal);
+      if (channel) {
+        return await channel.open({
+          name,
+          request,
+          ...ticketOf(options),
+          signal: watched.signal,
+          lost: watched.lost,
+          done: watched.done,
+        });
+      }
+    } catch (error) {
+      watched.done();
+      throw watched.lost() ?? error;
+    }
+    watched.done();
+    return this.streamOverHttp(name, request, options);
+  }
+
+  /** `POST /admin/v1/deployments/:name/stream`, read as NDJSON. */
+  private async streamOverHttp(
+    name: string,
+    request: ChatRequest,
+    options: ClusterCallOptions,
   ): Promise<AsyncIterable<StreamPart>> {
     const watched = this.watchHead(options.signal);
     let response: Awaited<ReturnType<HeadClient['send']>>;
@@ -153,6 +191,30 @@ export class HeadClient implements ClusterApi {
       throw watched.lost() ?? error;
     }
     return readNdjsonParts(response.body, { lost: watched.lost, done: watched.done });
+  }
+
+  /**
+   * The stream channel, connected on first use and again after it closed; `undefined` when the
+   * head has none (remembered) or the upgrade failed (the HTTP route then reports why).
+   */
+  private streamChannel(): Promise<StreamChannelClient | undefined> {
+    if (this.channelRefused) return Promise.resolve(undefined);
+    this.channel ??= StreamChannelClient.connect(this.options.address, this.options.token, () => {
+      this.channel = undefined;
+    }).then(
+      (channel) => {
+        if (!channel) {
+          this.channelRefused = true;
+          this.channel = undefined;
+        }
+        return channel;
+      },
+      () => {
+        this.channel = undefined;
+        return undefined;
+      },
+    );
+    return this.channel;
   }
 
   /** Opens an OpenAI-compatible gateway in the head process (`byzerllm serve`). */
@@ -227,6 +289,7 @@ export class HeadClient implements ClusterApi {
 
   close(): Promise<void> {
     this.probe.stop();
+    void this.channel?.then((channel) => channel?.destroy());
     return this.pool.close();
   }
 
