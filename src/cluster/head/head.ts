@@ -9,12 +9,10 @@ import {
   type ChatRequest,
   type DeploymentSpec,
   type DeploymentSpecInput,
-  InvalidArgumentError,
   type ModelMeta,
   type OpenAIPassThroughV1,
   NotFoundError,
   PACKAGE_VERSION,
-  PINNABLE_KINDS,
   WorkerFailedError,
   type StreamPart,
   toByzerLLMError,
@@ -28,7 +26,7 @@ import type {
   DeployOutcome,
 } from '../cluster-api.js';
 import { Placement, type WorkerPlacement } from '../placement.js';
-import { parseSpec, specConflict } from './parse-spec.js';
+import { checkPinning, parseSpec, specConflict } from './parse-spec.js';
 import { type JobPlacementRequest, jobHoldingName, placeTrainingJob } from './job-placement.js';
 import type { NodeResources } from '../resources.js';
 import { RunningDeployment } from '../running-deployment.js';
@@ -111,14 +109,7 @@ export class Head implements ClusterApi {
     const conflicts = existing ? specConflict(existing.spec, spec) : [];
     if (existing) return { status: 'already_deployed', deployment: existing.info(), warnings: conflicts };
     validateEngineChoice(spec);
-    for (const kind of PINNABLE_KINDS) {
-      const index = spec.pinning[kind];
-      if (index !== undefined && index >= spec.numWorkers) {
-        throw new InvalidArgumentError(
-          `pinning ${kind}=${index} points past the last worker (deployment ${spec.name} has workers 0-${spec.numWorkers - 1})`,
-        );
-      }
-    }
+    checkPinning(spec);
     const warnings = await this.startDeployment(spec);
     return { status: 'deployed', deployment: this.deployments.get(spec.name)!.info(), warnings };
   }

@@ -4,6 +4,7 @@ import {
   type DeploymentSpecInput,
   deploymentSpecSchema,
   InvalidArgumentError,
+  PINNABLE_KINDS,
 } from '../../core/index.js';
 
 /**
@@ -22,6 +23,18 @@ export function parseSpec(input: DeploymentSpecInput): DeploymentSpec {
   throw new InvalidArgumentError(
     `invalid ${field}${value === undefined ? '' : ` ${JSON.stringify(value)}`}: ${issue.message}`,
   );
+}
+
+/** A pinned call kind must name one of the deployment's workers (the schema cannot see `numWorkers`). */
+export function checkPinning(spec: DeploymentSpec): void {
+  for (const kind of PINNABLE_KINDS) {
+    const index = spec.pinning[kind];
+    if (index !== undefined && index >= spec.numWorkers) {
+      throw new InvalidArgumentError(
+        `pinning ${kind}=${index} points past the last worker (deployment ${spec.name} has workers 0-${spec.numWorkers - 1})`,
+      );
+    }
+  }
 }
 
 /**
