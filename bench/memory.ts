@@ -9,15 +9,15 @@
  * About two to four minutes on the shared 2-core machine. Every process runs on 127.0.0.1 with a
  * private `$BYZERLLM_HOME` and is stopped at the end.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { connectLocalHead, readHeadFile } from '../src/cluster/index.js';
 import { runLoad } from './gateway/load.js';
+import { startJsonProcess, startProcess, stopProcesses } from './gateway/processes.js';
 
 const { values } = parseArgs({
   options: {
@@ -29,23 +29,6 @@ const requests = Number(values.requests);
 const cycles = Number(values.cycles);
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const cli = path.join(root, 'dist/src/cli/byzerllm.js');
-const children: ChildProcess[] = [];
-
-/** Starts a process and resolves with the first stdout line that matches. */
-function startProcess(args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<string> {
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let errors = '';
-  child.stderr!.on('data', (chunk: Buffer) => {
-    errors = (errors + chunk.toString()).slice(-2000);
-  });
-  return new Promise((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (ready.test(line)) resolve(line);
-    });
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}: ${errors}`)));
-  });
-}
 
 /** Resident set size of a process, in MiB, from /proc (Linux). */
 async function rssMiB(pid: number): Promise<number> {
@@ -99,13 +82,14 @@ function describeMemory(memory: HeadMemory): string {
 }
 
 async function main(): Promise<void> {
-  const upstream = JSON.parse(
-    await startProcess(
-      [path.join(root, 'dist/test/support/openai-upstream-main.js'), '--port', '0', '--no-record'],
-      process.env,
-      /^\{/,
-    ),
-  ) as { url: string; apiKey: string };
+  const upstream = (
+    await startJsonProcess([
+      path.join(root, 'dist/test/support/openai-upstream-main.js'),
+      '--port',
+      '0',
+      '--no-record',
+    ])
+  ).json as { url: string; apiKey: string };
   const home = await fs.mkdtemp(path.join(os.tmpdir(), 'byzerllm-memory-'));
   const env: NodeJS.ProcessEnv = { ...process.env, BYZERLLM_HOME: home };
   delete env.BYZERLLM_HEAD_PORT;
@@ -127,7 +111,12 @@ async function main(): Promise<void> {
       workerConcurrency: 1000,
       inferParams,
     });
-    const served = await startProcess([cli, 'serve', '--port', '0'], env, /OpenAI-compatible API at/);
+    const { line: served } = await startProcess(
+      process.execPath,
+      [cli, 'serve', '--port', '0'],
+      env,
+      /OpenAI-compatible API at/,
+    );
     const origin = /(http:\/\/[\d.:]+)/.exec(served)![1]!;
     const target = { name: 'byzerllm serve', origin, model: 'bench_chat', headers: {} };
     await settle();
@@ -217,5 +206,5 @@ main()
     process.exitCode = 1;
   })
   .finally(() => {
-    for (const child of children) child.kill('SIGTERM');
+    stopProcesses();
   });
