@@ -137,8 +137,20 @@ export async function passThroughStream(
   /** Usage was asked of the upstream for the gate (virtual keys), not by the client: not shown. */
   hideUsage = false,
 ): Promise<number> {
+  return pumpPassThroughChunks(
+    exchange,
+    await passThrough.doStreamOpenAI(body, passThroughOptions(exchange)),
+    hideUsage,
+  );
+}
+
+/** Answers an opened pass-through stream's chunks (a route opens its own, try by try). */
+export async function pumpPassThroughChunks(
+  exchange: Exchange,
+  chunks: AsyncIterable<OpenAIChunkText[]>,
+  hideUsage: boolean,
+): Promise<number> {
   const { response } = exchange;
-  const chunks = await passThrough.doStreamOpenAI(body, passThroughOptions(exchange));
   const modelJson = JSON.stringify(exchange.model);
   let started = false;
   try {

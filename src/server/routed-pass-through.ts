@@ -26,18 +26,8 @@ import {
   openFirstPart,
   type RouteProgress,
 } from '../cluster/index.js';
-import {
-  type OpenAIChatObject,
-  type OpenAIChunkText,
-  type OpenAIPassThroughV1,
-  WorkerFailedError,
-} from '../core/index.js';
-import {
-  passThroughOptions,
-  passThroughStream,
-  recordUsage,
-  toPassThroughBody,
-} from './chat-pass-through.js';
+import { type OpenAIChatObject, type OpenAIPassThroughV1, WorkerFailedError } from '../core/index.js';
+import { passThroughOptions, pumpPassThroughChunks, recordUsage, toPassThroughBody } from './chat-pass-through.js';
 import type { ChatBody } from './chat-request.js';
 import { type Exchange, setRouteHeaders } from './exchange.js';
 import { ChunkRecorder, cachedAnswerOfCompletion } from './openai-cached-answer.js';
@@ -84,9 +74,9 @@ export async function handleRoutedPassThrough(
         progress,
       );
       setRouteHeaders(exchange, progress);
-      if (cacheKey === undefined) return await passThroughStream(exchange, opened(chunks), {}, hideUsage);
+      if (cacheKey === undefined) return await pumpPassThroughChunks(exchange, chunks, hideUsage);
       const recorder = new ChunkRecorder(chunks);
-      const status = await passThroughStream(exchange, opened(recorder), {}, hideUsage);
+      const status = await pumpPassThroughChunks(exchange, recorder, hideUsage);
       const complete = status === 200 && !exchange.signal.aborted && !exchange.response.destroyed;
       const result = complete ? recorder.result() : undefined;
       if (result) storeAfterAnswer(route, cacheKey, result);
@@ -155,12 +145,4 @@ function passThroughOf(cluster: ClusterApi, deployment: string): OpenAIPassThrou
     throw new WorkerFailedError(`deployment ${deployment} no longer offers the OpenAI pass-through`);
   }
   return passThrough;
-}
-
-/** An already opened stream as the pass-through `passThroughStream` pumps (it opens nothing more). */
-function opened(chunks: AsyncIterable<OpenAIChunkText[]>): OpenAIPassThroughV1 {
-  return {
-    doGenerateOpenAI: () => Promise.reject(new Error('a routed stream has no non-stream answer')),
-    doStreamOpenAI: () => Promise.resolve(chunks),
-  };
 }
