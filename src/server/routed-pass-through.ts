@@ -27,7 +27,12 @@ import {
   type RouteProgress,
 } from '../cluster/index.js';
 import { type OpenAIChatObject, type OpenAIPassThroughV1, WorkerFailedError } from '../core/index.js';
-import { passThroughOptions, pumpPassThroughChunks, recordUsage, toPassThroughBody } from './chat-pass-through.js';
+import {
+  passThroughOptions,
+  pumpPassThroughChunks,
+  recordUsage,
+  toPassThroughBody,
+} from './chat-pass-through.js';
 import type { ChatBody } from './chat-request.js';
 import { type Exchange, setRouteHeaders } from './exchange.js';
 import { ChunkRecorder, cachedAnswerOfCompletion } from './openai-cached-answer.js';
